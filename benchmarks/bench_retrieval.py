@@ -1,0 +1,141 @@
+"""Retrieval benchmark: hit@1, hit@3 and MRR of lexical, dense and hybrid search on the dev set.
+
+Prints, in one run on the same questions: quality per mode split by accented / unaccented
+(plus the accented questions again with their diacritics stripped), median and p95 search
+latency, index build time, and the embedding model's load time and memory.
+Run: `make bench-retrieval` (or `python -m benchmarks.bench_retrieval`).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import yaml
+
+from knowledge_base.text import fold
+
+DEV_SET = Path(__file__).resolve().parent / "dev_questions.yml"
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MB (Linux)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def load_dev_set(path: Path = DEV_SET) -> List[Tuple[str, List[str]]]:
+    """(question, acceptable codes) pairs."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [(item["q"], [str(c) for c in item["codes"]]) for item in data]
+
+
+def is_accented(question: str) -> bool:
+    """True when the question carries any Vietnamese diacritic."""
+    return fold(question) != question.lower()
+
+
+def evaluate(retriever, questions: List[Tuple[str, List[str]]], mode: str) -> Dict[str, float]:
+    """hit@1, hit@3 and MRR (over the top 10) for one mode."""
+    h1 = h3 = rr = 0.0
+    for q, codes in questions:
+        hits = [h.code for h in retriever.search(q, top_k=10, mode=mode).hits]
+        rank = next((i + 1 for i, c in enumerate(hits) if c in codes), None)
+        h1 += rank == 1
+        h3 += rank is not None and rank <= 3
+        rr += 1.0 / rank if rank else 0.0
+    n = max(len(questions), 1)
+    return {"hit@1": h1 / n, "hit@3": h3 / n, "MRR": rr / n, "n": len(questions)}
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", help="embedding model (default: settings)")
+    args = parser.parse_args()
+
+    import os
+
+    if args.model:
+        os.environ["MOTCUA_EMBEDDING_MODEL"] = args.model
+    from knowledge_base.catalogue import Catalogue
+    from knowledge_base.embedding.calibration import fit_calibration
+    from knowledge_base.retrieval.dense import Embedder
+    from knowledge_base.retrieval.store import build_index, load_retriever, scope_of
+    from motcua.settings import get_settings
+
+    s = get_settings()
+    catalogue = Catalogue.load(s.catalogue_dir)
+    procs = catalogue.in_scope(s.scope_fields, s.scope_levels)
+    embedder = Embedder(s.embedding_model, s.query_prefix, s.passage_prefix, s.torch_threads)
+    before = rss_mb()
+    _ = embedder.model
+    load_s, model_mb = embedder.load_seconds, rss_mb() - before
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        build_index(procs, embedder, Path(tmp), scope_of(s.scope_fields, s.scope_levels), calibrate=fit_calibration)
+        build_s = time.perf_counter() - start
+        retriever = load_retriever(procs, embedder, Path(tmp))
+
+    questions = load_dev_set()
+    accented = [x for x in questions if is_accented(x[0])]
+    unaccented = [x for x in questions if not is_accented(x[0])]
+    stripped = [(fold(q), c) for q, c in accented]
+    print(f"model: {s.embedding_model}")
+    print(f"dev set: {len(questions)} questions over {len({c[0] for _, c in questions})} procedures "
+          f"({len(unaccented)} unaccented); scope: {len(procs)} procedures")
+    print(f"{'mode':<8}{'subset':<22}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR':>8}")
+    results = {}
+    for mode in ("lexical", "dense", "hybrid"):
+        for name, subset in (("all", questions), ("accented", accented), ("unaccented", unaccented),
+                             ("accented, stripped", stripped)):
+            r = evaluate(retriever, subset, mode)
+            results[(mode, name)] = r
+            print(f"{mode:<8}{name:<22}{r['n']:>5}{r['hit@1']:>8.3f}{r['hit@3']:>8.3f}{r['MRR']:>8.3f}")
+
+    # Latency: a fresh retriever cache, each question once (hybrid, after load and warm-up).
+    embedder._cache.clear()
+    retriever.search("warm up", top_k=5)
+    times = []
+    for q, _ in questions:
+        t = time.perf_counter()
+        retriever.search(q, top_k=5)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    p95 = times[int(0.95 * (len(times) - 1))]
+    lex_times = []
+    for q, _ in questions:
+        t = time.perf_counter()
+        retriever.search(q, top_k=5, mode="lexical")
+        lex_times.append((time.perf_counter() - t) * 1000)
+    lex_times.sort()
+    print()
+    print(f"hybrid search latency: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms "
+          f"(lexical-only baseline: median {statistics.median(lex_times):.2f} ms, "
+          f"p95 {lex_times[int(0.95 * (len(lex_times) - 1))]:.2f} ms; hybrid/lexical p95 ratio "
+          f"{p95 / max(lex_times[int(0.95 * (len(lex_times) - 1))], 1e-6):.0f}x)")
+    print(f"index build (default scope, incl. calibration): {build_s:.1f} s")
+    print(f"embedding model load: {load_s:.2f} s, memory +{model_mb:.0f} MB RSS")
+    h, lx = results[("hybrid", "all")], results[("lexical", "all")]
+    acc, una = results[("hybrid", "accented")], results[("hybrid", "unaccented")]
+    print()
+    print("targets:")
+    print(f"  hybrid hit@1 >= 0.90: {h['hit@1']:.3f} {'OK' if h['hit@1'] >= 0.90 else 'MISSED'}")
+    print(f"  hybrid hit@3 >= 0.97: {h['hit@3']:.3f} {'OK' if h['hit@3'] >= 0.97 else 'MISSED'}")
+    gap = (acc["hit@1"] - una["hit@1"]) * 100
+    print(f"  unaccented within 3 points of accented (hit@1): {gap:+.1f} points {'OK' if gap <= 3 else 'MISSED'}")
+    lift = (h["hit@1"] - lx["hit@1"]) * 100
+    print(f"  hybrid >= lexical + 10 points hit@1: {lift:+.1f} points {'OK' if lift >= 10 else 'MISSED'}")
+    print(f"  p95 search <= 30 ms: {p95:.1f} ms {'OK' if p95 <= 30 else 'MISSED'}")
+    print(f"  index build <= 120 s: {build_s:.1f} s {'OK' if build_s <= 120 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

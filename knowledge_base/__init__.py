@@ -1,0 +1,1 @@
+"""Procedure knowledge base: catalogue, importers, Vietnamese text handling, retrieval, answers."""

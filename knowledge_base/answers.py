@@ -1,0 +1,250 @@
+"""Short Vietnamese answers composed from a procedure's record, always naming the source."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+from knowledge_base.schema import Channel, Procedure
+from knowledge_base.text import TextNormalizer, fold, words
+
+ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
+           "legal", "general")
+
+# Folded cue phrases per aspect, most specific first; the first aspect with a cue wins.
+_ASPECT_CUES = (
+    ("fees", ("le phi", "phi", "bao nhieu tien", "chi phi", "mat tien", "ton tien", "het bao nhieu", "tien")),
+    ("time", ("bao lau", "mat bao lau", "bao nhieu ngay", "thoi gian", "thoi han", "may ngay", "bao gio",
+              "khi nao co", "lau khong")),
+    ("documents", ("giay to", "ho so gom", "ho so can", "thanh phan ho so", "can nhung gi", "chuan bi gi",
+                   "mang theo", "ho so", "mau don", "to khai")),
+    ("channels", ("online", "truc tuyen", "qua mang", "buu dien", "buu chinh", "dich vu cong", "nop qua")),
+    ("where", ("o dau", "noi nop", "co quan nao", "nop tai", "dia chi", "cho nao", "ai giai quyet")),
+    ("steps", ("cac buoc", "trinh tu", "quy trinh", "lam the nao", "lam sao", "nhu the nao", "cach lam",
+               "thu tuc lam")),
+    ("conditions", ("dieu kien", "yeu cau", "ai duoc", "co duoc khong", "duoc phep")),
+    ("result", ("ket qua", "nhan duoc gi", "duoc cap gi")),
+    ("legal", ("can cu", "phap ly", "nghi dinh", "thong tu", "luat nao", "quy dinh nao", "van ban")),
+)
+
+_METHOD_NAMES = {"direct": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính"}
+_UNIT_NAMES = {"working_day": "ngày làm việc", "day": "ngày", "hour": "giờ", "working_hour": "giờ làm việc",
+               "week": "tuần", "month": "tháng", "year": "năm", "unspecified": ""}
+_LEVEL_NAMES = {"province": "cấp tỉnh", "commune": "cấp xã", "ministry": "cấp bộ", "other": "cơ quan khác"}
+MAX_ITEMS = 6
+MAX_MESSAGE = 900
+
+
+@dataclass
+class Answer:
+    """What to send: one or more chat messages, the procedure and aspect, and optional choices."""
+
+    messages: List[str]
+    code: Optional[str] = None
+    aspect: str = "general"
+    choices: List[dict] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """All messages as one text."""
+        return "\n\n".join(self.messages)
+
+
+def detect_aspect(question: str) -> str:
+    """The aspect a question asks about ('general' when none is recognised)."""
+    tokens = words(fold(TextNormalizer.default().normalize(question)))
+    joined = f" {' '.join(tokens)} "
+    for aspect, cues in _ASPECT_CUES:
+        if any(f" {cue} " in joined for cue in cues):
+            return aspect
+    return "general"
+
+
+def _number(value: Optional[float]) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value).replace(".", ",")
+
+
+def _vnd(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".") + " đồng"
+
+
+def _time_text(ch: Channel) -> str:
+    if ch.time.value is None:
+        return "chưa ghi thời hạn"
+    unit = _UNIT_NAMES.get(ch.time.unit, "")
+    return f"{_number(ch.time.value)} {unit}".strip() if unit else f"{_number(ch.time.value)} (hồ sơ gốc không ghi đơn vị)"
+
+
+def _fee_text(ch: Channel) -> str:
+    parts = []
+    for fee in ch.fees:
+        if fee.kind == "none":
+            base = "Không thu phí" if not fee.set_by_province else "Hồ sơ ghi: miễn phí"
+        elif fee.amount_vnd is not None:
+            base = _vnd(fee.amount_vnd)
+        else:
+            base = "Chưa có thông tin"
+        note = f" ({_shorten(fee.text, 160)})" if fee.text else ""
+        parts.append(base + note)
+    return "; ".join(parts) or "Chưa có thông tin"
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = re.sub(r"\s+", " ", text or "").strip(" -")
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def source_line(proc: Procedure) -> str:
+    """'Nguồn: thủ tục 1.012786, Quyết định 3380/QĐ-BNNMT, <link>' (+ last update when known)."""
+    parts = [f"thủ tục {proc.code}"]
+    if proc.decision:
+        parts.append(f"Quyết định {proc.decision}")
+    if proc.source_url:
+        parts.append(proc.source_url)
+    line = "Nguồn: " + ", ".join(parts)
+    if proc.last_updated:
+        line += f" (cập nhật {proc.last_updated:%d/%m/%Y})"
+    return line
+
+
+def _documents(proc: Procedure) -> List[str]:
+    if not proc.document_cases:
+        return ["Hồ sơ gốc chưa liệt kê thành phần hồ sơ."]
+    out = []
+    for case in proc.document_cases[:3]:
+        lines = []
+        if case.name and len(proc.document_cases) > 1:
+            lines.append(f"{_shorten(case.name, 160)}:")
+        for doc in case.documents[:MAX_ITEMS]:
+            counts = []
+            if doc.originals:
+                counts.append(f"{doc.originals} bản chính")
+            if doc.copies:
+                counts.append(f"{doc.copies} bản sao")
+            suffix = f" ({', '.join(counts)})" if counts else ""
+            lines.append(f"- {_shorten(doc.name, 200)}{suffix}")
+        if len(case.documents) > MAX_ITEMS:
+            lines.append(f"- … và {len(case.documents) - MAX_ITEMS} giấy tờ khác (xem đủ tại link nguồn)")
+        if case.note and not case.documents:
+            lines.append(_shorten(case.note, 300))
+        out.append("\n".join(lines))
+    if len(proc.document_cases) > 3:
+        out.append(f"Còn {len(proc.document_cases) - 3} trường hợp khác, xem tại link nguồn.")
+    return out
+
+
+def _channels_lines(proc: Procedure, what: str) -> List[str]:
+    lines = []
+    for ch in proc.channels:
+        value = _time_text(ch) if what == "time" else _fee_text(ch)
+        lines.append(f"- {_METHOD_NAMES[ch.method]}: {value}")
+    return lines or ["Hồ sơ gốc chưa ghi thông tin này."]
+
+
+def _body(proc: Procedure, aspect: str) -> List[str]:
+    if aspect == "documents":
+        return ["Hồ sơ cần chuẩn bị:"] + _documents(proc)
+    if aspect == "fees":
+        lines = ["Phí, lệ phí theo hồ sơ thủ tục:"] + _channels_lines(proc, "fees")
+        if any(f.set_by_province for ch in proc.channels for f in ch.fees):
+            lines.append("Lưu ý: mức thu cụ thể do HĐND/UBND cấp tỉnh quy định, có thể khác nhau giữa các tỉnh.")
+        return ["\n".join(lines)]
+    if aspect == "time":
+        return ["\n".join(["Thời hạn giải quyết:"] + _channels_lines(proc, "time"))]
+    if aspect == "channels":
+        if not proc.channels:
+            return ["Hồ sơ gốc chưa ghi hình thức nộp."]
+        methods = ", ".join(_METHOD_NAMES[c.method].lower() for c in proc.channels)
+        extra = " Nộp trực tuyến tại Cổng Dịch vụ công quốc gia (dichvucong.gov.vn)." if proc.channel("online") else ""
+        return [f"Có thể nộp hồ sơ: {methods}.{extra}"]
+    if aspect == "where":
+        agencies = proc.competent_agencies or proc.agencies
+        levels = ", ".join(_LEVEL_NAMES[l] for l in proc.levels)
+        lines = [f"Cấp thực hiện: {levels}."]
+        if agencies:
+            lines.append("Cơ quan giải quyết: " + "; ".join(agencies[:4]) + ".")
+        if proc.address:
+            lines.append("Nơi tiếp nhận: " + _shorten(proc.address, 250))
+        else:
+            lines.append("Nộp tại Bộ phận Một cửa (Trung tâm Phục vụ hành chính công) của tỉnh hoặc xã/phường.")
+        return ["\n".join(lines)]
+    if aspect == "steps":
+        if not proc.steps:
+            return ["Hồ sơ gốc chưa ghi trình tự thực hiện."]
+        lines = [f"{i}. {_shorten(s.name, 220)}" for i, s in enumerate(proc.steps[:MAX_ITEMS], 1)]
+        if len(proc.steps) > MAX_ITEMS:
+            lines.append("… (xem đủ các bước tại link nguồn)")
+        return ["Các bước thực hiện:\n" + "\n".join(lines)]
+    if aspect == "conditions":
+        return ["Điều kiện: " + (_shorten(proc.conditions, 700) if proc.conditions
+                                  else "hồ sơ gốc không nêu yêu cầu, điều kiện riêng.")]
+    if aspect == "result":
+        if not proc.results:
+            return ["Hồ sơ gốc chưa ghi kết quả."]
+        return ["Kết quả nhận được: " + "; ".join(_shorten(r.name, 200) for r in proc.results[:3])]
+    if aspect == "legal":
+        if not proc.legal_basis:
+            return ["Hồ sơ gốc chưa ghi căn cứ pháp lý."]
+        lines = [f"- {_shorten(l.title, 160)}" + (f" ({l.code})" if l.code and l.code not in l.title else "")
+                 for l in proc.legal_basis[:MAX_ITEMS]]
+        return ["Căn cứ pháp lý:\n" + "\n".join(lines)]
+    # general: a compact overview
+    overview = [f"Cấp thực hiện: {', '.join(_LEVEL_NAMES[l] for l in proc.levels)}."]
+    times = "; ".join(f"{_METHOD_NAMES[c.method].lower()} {_time_text(c)}" for c in proc.channels)
+    if times:
+        overview.append(f"Thời hạn: {times}.")
+    if proc.documents:
+        overview.append(f"Hồ sơ gồm {len(proc.documents)} loại giấy tờ.")
+    return ["\n".join(overview)]
+
+
+_NEXT_STEP = {
+    "documents": "Bạn muốn xem thêm lệ phí hay thời hạn giải quyết?",
+    "fees": "Bạn muốn xem hồ sơ cần chuẩn bị hay nơi nộp?",
+    "time": "Bạn muốn xem hồ sơ cần chuẩn bị hay cách nộp trực tuyến?",
+    "channels": "Bạn muốn xem hồ sơ cần chuẩn bị hay thời hạn giải quyết?",
+    "where": "Bạn muốn xem hồ sơ cần chuẩn bị hay lệ phí?",
+    "steps": "Bạn muốn xem hồ sơ cần chuẩn bị hay thời hạn giải quyết?",
+    "conditions": "Bạn muốn xem hồ sơ cần chuẩn bị hay các bước thực hiện?",
+    "result": "Bạn muốn xem hồ sơ cần chuẩn bị hay thời hạn giải quyết?",
+    "legal": "Bạn muốn xem hồ sơ cần chuẩn bị hay lệ phí?",
+    "general": "Bạn muốn hỏi về hồ sơ, lệ phí, thời hạn hay nơi nộp?",
+}
+
+
+def _split(text: str, limit: int = MAX_MESSAGE) -> List[str]:
+    """Split a long message at line breaks so each part fits a chat bubble."""
+    if len(text) <= limit:
+        return [text]
+    parts, cur = [], ""
+    for line in text.split("\n"):
+        if cur and len(cur) + len(line) + 1 > limit:
+            parts.append(cur)
+            cur = line
+        else:
+            cur = f"{cur}\n{line}" if cur else line
+    if cur:
+        parts.append(cur)
+    return parts
+
+
+def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates: Sequence[Procedure] = ()) -> Answer:
+    """Compose the answer; without a procedure, offer ``candidates`` or admit not knowing."""
+    aspect = aspect if aspect in ASPECTS else "general"
+    if proc is None:
+        if candidates:
+            choices = [{"title": c.name[:80], "payload": c.code} for c in candidates]
+            listing = "\n".join(f"{i}. {c.name[:160]} ({c.code})" for i, c in enumerate(candidates, 1))
+            return Answer([f"Bạn đang hỏi về thủ tục nào dưới đây?\n{listing}\nHãy chọn một thủ tục để mình trả lời."],
+                          aspect=aspect, choices=choices)
+        return Answer([f"Xin lỗi, mình chưa tìm được thủ tục phù hợp với câu hỏi. Bạn thử nói rõ hơn việc cần làm "
+                       f"(ví dụ: \"cấp lại sổ đỏ bị mất\"), hoặc gọi tổng đài {settings.hotline} để được hỗ trợ."],
+                      aspect=aspect)
+    head = f"Thủ tục: {proc.name} (mã {proc.code})."
+    messages: List[str] = []
+    for i, part in enumerate(_body(proc, aspect)):
+        messages.extend(_split(f"{head}\n{part}" if i == 0 else part))
+    messages.append(f"{source_line(proc)}\n{_NEXT_STEP[aspect]}")
+    return Answer(messages, code=proc.code, aspect=aspect)

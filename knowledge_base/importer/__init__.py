@@ -1,0 +1,1 @@
+"""Importers that restate official records in the catalogue schema."""

@@ -1,0 +1,322 @@
+"""Parsers for the portal pages' flattened tables (header cells glued onto the values).
+
+Each ``parse_*`` function takes the raw string of one record field and returns the parsed
+value; it raises :class:`ParseError` with a reason when the text cannot be read, so the import
+report can say which record failed on which field and why.
+"""
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Tuple
+
+from knowledge_base.schema import (
+    Channel, Document, DocumentCase, Fee, FeeKind, LegalDocument, Level, Method,
+    ProcessingTime, Result, Step, TimeUnit,
+)
+from knowledge_base.text import clean_space, split_outside_parens, unique
+
+EMPTY_VALUES = {"", "không có thông tin", "không có", "không", "--", "-"}
+
+
+class ParseError(ValueError):
+    """A field's text could not be parsed; the message says why."""
+
+
+def is_empty(text: Optional[str]) -> bool:
+    """True for the portal's ways of saying 'nothing here'."""
+    return clean_space(text or "").lower().strip(" .") in EMPTY_VALUES
+
+
+def text_or_empty(text: Optional[str]) -> str:
+    """The cleaned text, or '' for the portal's empty markers."""
+    return "" if is_empty(text) else (text or "").strip()
+
+
+# ----------------------------------------------------------------------------- levels
+_LEVELS = {"cấp tỉnh": Level.province, "cấp xã": Level.commune, "cấp bộ": Level.ministry,
+           "cơ quan khác": Level.other, "cấp huyện": Level.commune}
+
+
+def parse_levels(text: str) -> List[Level]:
+    """'Cấp tỉnh, Cấp xã' -> [province, commune]. District level maps to commune (abolished 1/7/2025)."""
+    out = []
+    for part in split_outside_parens(text):
+        level = _LEVELS.get(part.lower())
+        if level is None:
+            raise ParseError(f"unknown level {part!r}")
+        out.append(level)
+    if not out:
+        raise ParseError("no level given")
+    return unique(out)
+
+
+def parse_list(text: str) -> List[str]:
+    """Comma-separated list (commas inside parentheses kept)."""
+    return [] if is_empty(text) else unique(split_outside_parens(text))
+
+
+# --------------------------------------------------------------------------- channels
+CHANNEL_HEADER = "Hình thức nộpThời gianPhí, lệ phíMô tả"
+_METHODS = {"Trực tuyến": Method.online, "Dịch vụ bưu chính": Method.postal, "Trực tiếp": Method.direct}
+_METHOD_SPLIT = re.compile(
+    r"(Trực tuyến|Dịch vụ bưu chính|Trực tiếp)(?=\s*(?:\d|Miễn phí|Không có thông tin|Phí|Lệ phí))"
+)
+_TIME_RE = re.compile(
+    r"^\s*(\d+(?:[.,]\d+)?)\s*(Ngày làm việc|Giờ làm việc|Ngày|Giờ|Tuần|Tháng|Năm)?", re.IGNORECASE
+)
+_UNITS = {"ngày làm việc": TimeUnit.working_day, "giờ làm việc": TimeUnit.working_hour,
+          "ngày": TimeUnit.day, "giờ": TimeUnit.hour, "tuần": TimeUnit.week,
+          "tháng": TimeUnit.month, "năm": TimeUnit.year}
+_AMOUNT_RE = re.compile(r"^\s*(\d{1,3}(?:[.,]\d{3})+|\d+)\s*(Việt Nam Đồng|VNĐ|VND|Đồng|đồng)")
+PROVINCE_FEE_RE = re.compile(
+    r"hội đồng nhân dân|ủy ban nhân dân cấp tỉnh|uỷ ban nhân dân cấp tỉnh|luật phí và lệ phí|"
+    r"do tỉnh|địa phương quy định|hđnd", re.IGNORECASE)
+
+
+def _take_parenthesised(text: str) -> Tuple[str, str]:
+    """If ``text`` starts with '(', return (inside, rest) with nested parentheses balanced."""
+    if not text.startswith("("):
+        return "", text
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0:
+            return text[1:i].strip(), text[i + 1:]
+    return text[1:].strip(), ""
+
+
+def _parse_fees(text: str) -> Tuple[List[Fee], str]:
+    """Read fee cells at the start of ``text``; return them and the rest (the description)."""
+    fees: List[Fee] = []
+    rest = text
+    while True:
+        rest = rest.lstrip()
+        if rest.startswith("Miễn phí"):
+            rest = rest[len("Miễn phí"):]
+            note, rest = _take_parenthesised(rest)
+            fees.append(Fee(kind=FeeKind.none, amount_vnd=0, text=clean_space(note)))
+        elif rest.startswith("Không có thông tin"):
+            rest = rest[len("Không có thông tin"):]
+            note, rest = _take_parenthesised(rest)
+            fees.append(Fee(kind=FeeKind.unknown, text=clean_space(note)))
+        else:
+            m = _AMOUNT_RE.match(rest)
+            if not m:
+                break
+            amount = int(re.sub(r"[.,]", "", m.group(1)))
+            note, rest = _take_parenthesised(rest[m.end():])
+            fees.append(Fee(kind=FeeKind.fee, amount_vnd=amount, text=clean_space(note)))
+    for fee in fees:
+        fee.set_by_province = bool(PROVINCE_FEE_RE.search(fee.text))
+    return fees, rest
+
+
+def parse_channels(text: str) -> List[Channel]:
+    """Parse 'Hình thức nộpThời gianPhí, lệ phíMô tảTrực tuyến10 Ngày làm việcMiễn phí(...)...'."""
+    if is_empty(text):
+        return []
+    body = text.strip()
+    if body.startswith(CHANNEL_HEADER):
+        body = body[len(CHANNEL_HEADER):]
+    pieces = _METHOD_SPLIT.split(body)
+    if len(pieces) < 3:
+        raise ParseError("no filing method (Trực tiếp / Trực tuyến / Dịch vụ bưu chính) found")
+    if clean_space(pieces[0]):
+        raise ParseError(f"text before the first filing method: {pieces[0][:60]!r}")
+    channels: List[Channel] = []
+    for name, cell in zip(pieces[1::2], pieces[2::2]):
+        time = ProcessingTime()
+        m = _TIME_RE.match(cell)
+        if m:
+            time.value = float(m.group(1).replace(",", "."))
+            time.unit = _UNITS[m.group(2).lower()] if m.group(2) else TimeUnit.unspecified
+            cell = cell[m.end():]
+        fees, description = _parse_fees(cell)
+        description = description.strip()
+        if time.value is not None and time.unit == TimeUnit.unspecified:
+            time.note = "Hồ sơ gốc không ghi đơn vị thời gian."
+        method = _METHODS[name]
+        if any(c.method == method for c in channels):
+            # The same method twice: a second row in the table; keep its text as a description.
+            prev = next(c for c in channels if c.method == method)
+            prev.description = clean_space(prev.description + " " + name + description)
+            continue
+        channels.append(Channel(method=method, time=time, fees=fees, description=description))
+    return channels
+
+
+# -------------------------------------------------------------------------- documents
+DOC_HEADER = "Tên giấy tờMẫu đơn, tờ khaiSố lượng"
+_COUNT_RE = re.compile(r"(\d+)\s*bản chính(?:\s*,\s*(\d+)\s*bản sao)?|(\d+)\s*bản sao")
+_FORM_EXT = r"\.(?:docx?|pdf|xlsx?|rar|zip|odt)"
+_FORM_TAIL = re.compile(_FORM_EXT + r"\s*$", re.IGNORECASE)
+_ITEM_PREFIX = re.compile(r"^\s*(?:\(\d+\)|\d+[.)]|[-+*•])\s*")
+_CASE_TRAILER = re.compile(r"^\(?\d+\)?\s*bộ hồ sơ", re.IGNORECASE)
+
+
+def _split_form(entry: str) -> Tuple[str, str]:
+    """Split 'Đơn đề nghịMau 01.docx' into ('Đơn đề nghị', 'Mau 01.docx')."""
+    if not _FORM_TAIL.search(entry):
+        return entry, ""
+    # The form's file name is glued to the document name: split at the first place where an
+    # upper-case letter directly follows a lower-case letter, digit or closing punctuation.
+    for i in range(3, len(entry)):
+        prev, ch = entry[i - 1], entry[i]
+        if ch.isupper() and (prev.islower() or prev.isdigit() or prev in ";:).]"):
+            return entry[:i], entry[i:]
+    return entry, ""
+
+
+def _document(entry: str, originals: Optional[int], copies: Optional[int]) -> Optional[Document]:
+    name, form = _split_form(entry.strip())
+    name = clean_space(_ITEM_PREFIX.sub("", name)).rstrip(";,")
+    if not name:
+        return None
+    return Document(name=name, form=clean_space(form), originals=originals, copies=copies,
+                    has_electronic_form=bool(form))
+
+
+def _parse_case_body(body: str) -> Tuple[List[Document], str, str]:
+    """Documents of one case, the dossier-count note ("(01) bộ hồ sơ ..."), and trailing text."""
+    docs: List[Document] = []
+    notes: List[str] = []
+    pos = 0
+    for m in _COUNT_RE.finditer(body):
+        entry = body[pos:m.start()]
+        if _CASE_TRAILER.match(entry.strip()):
+            notes.append(clean_space(entry))
+            pos = m.end()
+            continue
+        if m.group(3) is not None:
+            originals, copies = 0, int(m.group(3))
+        else:
+            originals, copies = int(m.group(1)), int(m.group(2) or 0)
+        doc = _document(entry, originals, copies)
+        if doc is not None:
+            docs.append(doc)
+        pos = m.end()
+    return docs, " ".join(notes), body[pos:].strip()
+
+
+def _case_name(text: str) -> str:
+    return clean_space(text).strip("-: ").rstrip(":")
+
+
+def parse_documents(text: str) -> List[DocumentCase]:
+    """Parse 'a) Đối với ...:Tên giấy tờMẫu đơn, tờ khaiSố lượng(1) Đơn...1 bản chính...'."""
+    if is_empty(text):
+        return []
+    parts = text.split(DOC_HEADER)
+    if len(parts) == 1:
+        raise ParseError("no document table header (Tên giấy tờ / Số lượng) found")
+    cases: List[DocumentCase] = []
+    next_name = _case_name(parts[0])
+    for i, body in enumerate(parts[1:], start=1):
+        docs, note, trailing = _parse_case_body(body)
+        case = DocumentCase(name=next_name, documents=docs, note=note)
+        last = i == len(parts) - 1
+        next_name = ""
+        if trailing:
+            if not last:
+                next_name = _case_name(trailing)
+            elif _CASE_TRAILER.match(trailing) or not docs:
+                case.note = clean_space(f"{case.note} {trailing}")
+            else:
+                doc = _document(trailing, None, None)
+                if doc is not None:
+                    case.documents.append(doc)
+        if not case.documents and not case.note:
+            raise ParseError(f"case {i} has no document with a count")
+        cases.append(case)
+    return cases
+
+
+# -------------------------------------------------------------------------- legal basis
+LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
+_LEGAL_CODE = re.compile(
+    r"\d{1,4}/\d{4}/[A-ZĐ]+(?:\d+(?![\d/]))?(?:-[A-ZĐ]+(?:\d+(?![\d/]))?)*(?=$|[^\W\d_a-zà-ỹđ]|\d|;)"
+)
+_TYPE_ONLY = re.compile(r"^(nghị định|thông tư|luật|quyết định|nghị quyết|thông tư liên tịch)\s*(số)?$",
+                        re.IGNORECASE)
+
+
+def parse_legal_basis(text: str) -> List[LegalDocument]:
+    """Parse 'Tên văn bản pháp lýMã văn bảnNghị định 118/2014/NĐ-CP118/2014/NĐ-CP...'."""
+    if is_empty(text):
+        return []
+    body = text.strip()
+    if body.startswith(LEGAL_HEADER):
+        body = body[len(LEGAL_HEADER):]
+    out: List[LegalDocument] = []
+    pos = 0
+    for m in _LEGAL_CODE.finditer(body):
+        nxt = body[m.end():m.end() + 1]
+        if nxt.isdigit():
+            continue  # a code inside the title, followed by the code cell
+        title = clean_space(body[pos:m.start()]).rstrip(";,")
+        code = m.group(0)
+        if not title or _TYPE_ONLY.match(title):
+            title = clean_space(f"{title} {code}")
+        out.append(LegalDocument(code=code, title=title))
+        pos = m.end()
+    tail = clean_space(body[pos:])
+    if tail:
+        out.append(LegalDocument(code="", title=tail))
+    if not out:
+        raise ParseError("no legal document found")
+    return out
+
+
+# ------------------------------------------------------------------------------ steps
+_STEP_RE = re.compile(r"(?:^|\n|(?<=[.:;]))\s*[-+]?\s*(Bước\s*\d+)\s*[:.\-–]?\s*", re.IGNORECASE)
+
+
+def parse_steps(text: str) -> List[Step]:
+    """Split the steps text on 'Bước N:'; without markers, one step per paragraph."""
+    if is_empty(text):
+        return []
+    body = text.replace("\r", "")
+    pieces = _STEP_RE.split(body)
+    steps: List[Step] = []
+    if len(pieces) >= 3:
+        preamble = clean_space(pieces[0])
+        for label, content in zip(pieces[1::2], pieces[2::2]):
+            content = content.strip()
+            first, _, rest = content.partition("\n")
+            steps.append(Step(name=f"{clean_space(label).capitalize()}: {clean_space(first)}".rstrip(": "),
+                              description=rest.strip()))
+        if preamble and steps:
+            steps[0].description = (preamble + "\n" + steps[0].description).strip()
+        return steps
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n(?=[-+]\s)", body) if p.strip()]
+    for i, para in enumerate(paragraphs, start=1):
+        first, _, rest = para.partition("\n")
+        steps.append(Step(name=f"Bước {i}: {clean_space(_ITEM_PREFIX.sub('', first))}", description=rest.strip()))
+    return steps
+
+
+# ----------------------------------------------------------------------------- results
+_RESULT_FURNITURE = re.compile(r"Từ khóa|Chọn cơ quan thực hiện|Nộp hồ sơ$")
+_RESULT_CODE = re.compile(r"Mã:\s*([A-Z]+[A-Z0-9.\-_]*\d)")
+
+
+def parse_results(text: str) -> List[Result]:
+    """Result names and codes, without the page furniture that follows them."""
+    if is_empty(text):
+        return []
+    m = _RESULT_FURNITURE.search(text)
+    body = text[:m.start()] if m else text
+    out: List[Result] = []
+    pos = 0
+    for cm in _RESULT_CODE.finditer(body):
+        name = clean_space(body[pos:cm.start()])
+        if name:
+            out.append(Result(name=name, code=cm.group(1)))
+        pos = cm.end()
+    tail = clean_space(body[pos:])
+    if tail:
+        out.append(Result(name=tail))
+    if not out:
+        raise ParseError("no result name before the page furniture")
+    return out

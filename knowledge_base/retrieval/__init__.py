@@ -1,0 +1,1 @@
+"""Hybrid retrieval: a lexical index over folded syllables and a dense FAISS index, fused."""

@@ -1,0 +1,98 @@
+"""Dense retrieval: sentence-transformers embeddings in a FAISS inner-product index."""
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+
+class EmbeddingModelError(RuntimeError):
+    """The configured embedding model cannot be loaded; the message says what to run."""
+
+
+class Embedder:
+    """Loads a sentence-transformers model lazily and embeds queries (cached) and passages."""
+
+    def __init__(self, model_name: str, query_prefix: str = "query: ", passage_prefix: str = "passage: ",
+                 threads: int = 2, cache_size: int = 4096):
+        """``model_name``: a local folder or a model name sentence-transformers can load."""
+        self.model_name = model_name
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.threads = threads
+        self._model = None
+        self._cache: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        self._cache_size = cache_size
+        self.load_seconds: Optional[float] = None
+
+    @property
+    def model(self):
+        """The loaded SentenceTransformer (loaded on first use)."""
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    def _load(self):
+        looks_local = os.sep in self.model_name or self.model_name.startswith(".")
+        if looks_local and not Path(self.model_name).is_dir():
+            raise EmbeddingModelError(
+                f"embedding model folder {self.model_name} not found: run `make model` "
+                "(or set MOTCUA_EMBEDDING_MODEL to a sentence-transformers model)")
+        start = time.perf_counter()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, self.threads))
+        try:
+            model = SentenceTransformer(self.model_name, device="cpu")
+        except Exception as exc:  # the library raises many kinds; report one clear error
+            raise EmbeddingModelError(f"cannot load embedding model {self.model_name}: {exc}") from exc
+        model.eval()
+        self.load_seconds = time.perf_counter() - start
+        return model
+
+    @property
+    def dimension(self) -> int:
+        """Embedding size."""
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def embed_passages(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """L2-normalised float32 embeddings of passages."""
+        return self._encode([self.passage_prefix + t for t in texts], batch_size, progress)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 embeddings of queries, with an LRU cache for repeated questions."""
+        out: List[Optional[np.ndarray]] = [self._cache.get(t) for t in texts]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if todo:
+            vecs = self._encode([self.query_prefix + texts[i] for i in todo], 32, False)
+            for i, vec in zip(todo, vecs):
+                out[i] = vec
+                self._cache[texts[i]] = vec
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        for t in texts:
+            if t in self._cache:
+                self._cache.move_to_end(t)
+        return np.vstack(out).astype(np.float32) if out else np.zeros((0, self.dimension), np.float32)
+
+    def _encode(self, texts: List[str], batch_size: int, progress: bool) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            vecs = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=progress)
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+def build_faiss(vectors: np.ndarray):
+    """Exact inner-product FAISS index over normalised vectors (cosine similarity)."""
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index

@@ -1,0 +1,182 @@
+"""Hybrid retriever: lexical BM25 + dense FAISS, fused by reciprocal rank, with a calibrated confidence."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from knowledge_base.retrieval.dense import Embedder
+from knowledge_base.retrieval.lexical import LexicalIndex, doc_tokens, query_tokens
+from knowledge_base.schema import Procedure
+from knowledge_base.text import TextNormalizer, clean_space
+
+RRF_K = 20
+CANDIDATES = 30
+# Confidence bands: answer directly, offer 2-3 choices, or admit not knowing.
+ANSWER_AT = 0.55
+CHOOSE_AT = 0.2
+
+_NAME_NOISE = re.compile(r"\(\s*\d\.\d{6}\s*\)|\s*\.$")
+
+
+def display_name(name: str) -> str:
+    """Procedure name without the code the portal sometimes appends: 'X (1.010727)' -> 'X'."""
+    return clean_space(_NAME_NOISE.sub("", name))
+
+
+def passages(proc: Procedure) -> List[str]:
+    """Texts embedded for a procedure: its name (with field) and each colloquial alias."""
+    name = display_name(proc.name)
+    out = [name, f"{proc.field}: {name}"]
+    out.extend(proc.aliases)
+    out.extend(r.name for r in proc.results[:1])
+    return [p for p in dict.fromkeys(out) if p]
+
+
+def lexical_texts(proc: Procedure) -> List[str]:
+    """Texts the lexical index matches: the name twice (it matters most), aliases, field, result."""
+    name = display_name(proc.name)
+    return [name, name, *proc.aliases, proc.field, *(r.name for r in proc.results[:1])]
+
+
+@dataclass
+class Hit:
+    """One ranked procedure."""
+
+    code: str
+    name: str
+    score: float
+    confidence: float = 0.0
+    dense: float = 0.0
+    lexical: float = 0.0
+    dense_rank: Optional[int] = None
+    lexical_rank: Optional[int] = None
+
+    def to_json(self) -> dict:
+        """The CLI contract's fields."""
+        return {"code": self.code, "name": self.name, "score": round(self.score, 4)}
+
+
+@dataclass
+class SearchResult:
+    """Ranked hits plus the decision a caller should take."""
+
+    hits: List[Hit]
+    decision: str  # "answer" | "choose" | "unknown"
+
+    @property
+    def best(self) -> Optional[Hit]:
+        """The top hit, if any."""
+        return self.hits[0] if self.hits else None
+
+    def choices(self, n: int = 3) -> List[Hit]:
+        """Hits worth offering when the decision is 'choose'."""
+        if not self.hits:
+            return []
+        floor = self.hits[0].confidence * 0.25
+        return [h for h in self.hits[:n] if h.confidence >= floor]
+
+
+@dataclass
+class Calibration:
+    """Logistic map from ranking features to P(top hit is right), fitted at build time."""
+
+    weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0])
+    bias: float = -4.0
+
+    def probability(self, features: Sequence[float]) -> float:
+        """Calibrated probability for one feature vector."""
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+class HybridRetriever:
+    """Searches procedures by a citizen's question; lexical-only or dense-only modes for benchmarks."""
+
+    def __init__(self, procedures: Sequence[Procedure], embedder: Optional[Embedder],
+                 faiss_index=None, passage_owner: Optional[Sequence[int]] = None,
+                 normalizer: Optional[TextNormalizer] = None, calibration: Optional[Calibration] = None):
+        """``faiss_index`` (one vector per passage) and ``passage_owner`` come from ``store``."""
+        self.procedures = list(procedures)
+        self.normalizer = normalizer or TextNormalizer.default()
+        self.lexical = LexicalIndex([doc_tokens(lexical_texts(p)) for p in self.procedures])
+        self.embedder = embedder
+        self.calibration = calibration or Calibration()
+        self.faiss = faiss_index
+        self.owner = np.asarray(passage_owner if passage_owner is not None else [], dtype=np.int64)
+
+    # ------------------------------------------------------------------ scoring
+    def lexical_scores(self, question: str) -> np.ndarray:
+        """BM25 score per procedure."""
+        return self.lexical.scores(query_tokens(self.normalizer, question))
+
+    def dense_scores(self, question: str) -> np.ndarray:
+        """Best passage cosine per procedure (0 where no passage was retrieved)."""
+        scores = np.zeros(len(self.procedures), dtype=np.float32)
+        if self.faiss is None or self.embedder is None:
+            return scores
+        query = self.normalizer.for_search(question)
+        vec = self.embedder.embed_queries([query])
+        k = min(len(self.owner), CANDIDATES * 4)
+        sims, idx = self.faiss.search(vec, k)
+        for sim, i in zip(sims[0], idx[0]):
+            if i < 0:
+                continue
+            owner = self.owner[i]
+            if sim > scores[owner]:
+                scores[owner] = sim
+        return scores
+
+    def search(self, question: str, top_k: int = 5, mode: str = "hybrid") -> SearchResult:
+        """Rank procedures for ``question``; ``mode`` is 'hybrid', 'lexical' or 'dense'."""
+        if not clean_space(question) or not self.procedures:
+            return SearchResult([], "unknown")
+        lex = self.lexical_scores(question) if mode in ("hybrid", "lexical") else None
+        den = self.dense_scores(question) if mode in ("hybrid", "dense") else None
+        ranks: Dict[int, float] = {}
+        lex_rank = self._ranks(lex)
+        den_rank = self._ranks(den)
+        for table in (lex_rank, den_rank):
+            for i, r in table.items():
+                ranks[i] = ranks.get(i, 0.0) + 1.0 / (RRF_K + r)
+        order = sorted(ranks, key=lambda i: -ranks[i])[:max(top_k, 3)]
+        hits = [Hit(code=self.procedures[i].code, name=display_name(self.procedures[i].name), score=ranks[i],
+                    dense=float(den[i]) if den is not None else 0.0,
+                    lexical=float(lex[i]) if lex is not None else 0.0,
+                    dense_rank=den_rank.get(i), lexical_rank=lex_rank.get(i)) for i in order]
+        self._confidences(hits, lex, den)
+        return SearchResult(hits[:top_k], self._decide(hits))
+
+    @staticmethod
+    def _ranks(scores: Optional[np.ndarray]) -> Dict[int, int]:
+        if scores is None:
+            return {}
+        top = np.argsort(-scores, kind="stable")[:CANDIDATES]
+        return {int(i): r + 1 for r, i in enumerate(top) if scores[i] > 0}
+
+    def features(self, hits: List[Hit], i: int, lex: Optional[np.ndarray], den: Optional[np.ndarray]) -> List[float]:
+        """Features of hit ``i``: dense cosine, lexical share, fused gap to the best other hit, agreement."""
+        hit = hits[i]
+        lex_max = float(lex.max()) if lex is not None and lex.size and lex.max() > 0 else 1.0
+        best_other = max((h.score for j, h in enumerate(hits) if j != i), default=0.0)
+        gap = (hit.score - best_other) * (RRF_K + 1)
+        agree = float(hit.dense_rank == 1) + float(hit.lexical_rank == 1)
+        return [hit.dense, hit.lexical / lex_max if lex is not None else 0.0, gap, agree]
+
+    def _confidences(self, hits: List[Hit], lex, den) -> None:
+        for i, hit in enumerate(hits):
+            hit.confidence = self.calibration.probability(self.features(hits, i, lex, den))
+
+    @staticmethod
+    def _decide(hits: List[Hit]) -> str:
+        if not hits:
+            return "unknown"
+        top = hits[0].confidence
+        if top >= ANSWER_AT:
+            return "answer"
+        if top >= CHOOSE_AT or sum(h.confidence for h in hits[:3]) >= ANSWER_AT:
+            return "choose"
+        return "unknown"

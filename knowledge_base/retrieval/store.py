@@ -1,0 +1,131 @@
+"""Build, save and load the search index, with a manifest so a stale index is never used.
+
+The folder (git-ignored, ``build/index`` by default) holds ``index.faiss`` (one normalised
+vector per passage), ``ids.json`` (the procedure code and text of each vector) and
+``manifest.json`` (model, model fingerprint, catalogue hash, scope, build time, calibration).
+The lexical index is rebuilt in memory at load: it takes milliseconds and is deterministic.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Tuple
+
+from knowledge_base.catalogue import Catalogue, catalogue_hash
+from knowledge_base.retrieval.dense import Embedder
+from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
+from knowledge_base.schema import Procedure
+
+log = logging.getLogger(__name__)
+FORMAT = 2
+
+
+def model_fingerprint(model_name: str) -> str:
+    """Identifies the model's weights: file names, sizes and times of a local folder, else the name."""
+    path = Path(model_name)
+    if not path.is_dir():
+        return model_name
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*")):
+        if f.is_file():
+            st = f.stat()
+            h.update(f"{f.relative_to(path)}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:16]
+
+
+def expected_manifest(procs: Sequence[Procedure], model_name: str, scope: dict) -> dict:
+    """What a fresh index for these procedures, model and scope must say in its manifest."""
+    return {"format": FORMAT, "model": model_name, "model_fingerprint": model_fingerprint(model_name),
+            "catalogue_hash": catalogue_hash(procs), "scope": scope}
+
+
+def stale_reason(index_dir: Path, expected: dict) -> Optional[str]:
+    """Why the index in ``index_dir`` cannot be used for ``expected``, or None when it is current."""
+    path = Path(index_dir) / "manifest.json"
+    if not path.exists():
+        return "no index built yet"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        return f"manifest unreadable: {exc}"
+    for key, value in expected.items():
+        if manifest.get(key) != value:
+            return f"{key} changed"
+    for name in ("index.faiss", "ids.json"):
+        if not (Path(index_dir) / name).exists():
+            return f"{name} missing"
+    return None
+
+
+def build_index(procs: Sequence[Procedure], embedder: Embedder, index_dir: Path, scope: dict,
+                calibrate: Optional[Callable[[HybridRetriever], Calibration]] = None,
+                progress: bool = False) -> dict:
+    """Embed every passage, write the FAISS index, id map and manifest; return the manifest."""
+    import faiss
+
+    from knowledge_base.retrieval.dense import build_faiss
+
+    start = time.perf_counter()
+    texts: List[str] = []
+    ids: List[dict] = []
+    for i, proc in enumerate(procs):
+        for text in passages(proc):
+            texts.append(text)
+            ids.append({"code": proc.code, "owner": i, "text": text})
+    vectors = embedder.embed_passages(texts, progress=progress)
+    index = build_faiss(vectors)
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    faiss.write_index(index, str(index_dir / "index.faiss"))
+    (index_dir / "ids.json").write_text(json.dumps(ids, ensure_ascii=False))
+    calibration = Calibration()
+    if calibrate is not None:
+        retriever = HybridRetriever(procs, embedder, index, [r["owner"] for r in ids])
+        calibration = calibrate(retriever)
+    manifest = dict(expected_manifest(procs, embedder.model_name, scope))
+    manifest.update({
+        "procedures": len(procs), "passages": len(texts), "dimension": int(vectors.shape[1]),
+        "built_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - start, 2), "calibration": asdict(calibration),
+    })
+    (index_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+    return manifest
+
+
+def load_retriever(procs: Sequence[Procedure], embedder: Embedder, index_dir: Path) -> HybridRetriever:
+    """Open a built index; the caller has checked it is current with ``stale_reason``."""
+    import faiss
+
+    index_dir = Path(index_dir)
+    ids = json.loads((index_dir / "ids.json").read_text())
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    by_code = {p.code: i for i, p in enumerate(procs)}
+    owners = [by_code[r["code"]] for r in ids]
+    index = faiss.read_index(str(index_dir / "index.faiss"))
+    calibration = Calibration(**manifest.get("calibration", {}))
+    return HybridRetriever(procs, embedder, index, owners, calibration=calibration)
+
+
+def scope_of(fields: Sequence[str], levels: Sequence[str]) -> dict:
+    """The scope as the manifest records it."""
+    return {"fields": sorted(fields), "levels": sorted(levels)}
+
+
+def open_or_build(catalogue: Catalogue, embedder: Embedder, index_dir: Path, fields: Sequence[str],
+                  levels: Sequence[str], calibrate=None) -> Tuple[HybridRetriever, Optional[str]]:
+    """The retriever over the in-scope procedures, rebuilding the index first when it is stale.
+
+    Returns the retriever and the reason it was rebuilt (None when the index was current).
+    """
+    procs = catalogue.in_scope(fields, levels)
+    scope = scope_of(fields, levels)
+    reason = stale_reason(index_dir, expected_manifest(procs, embedder.model_name, scope))
+    if reason:
+        log.warning("search index is stale (%s): rebuilding", reason)
+        build_index(procs, embedder, index_dir, scope, calibrate=calibrate)
+    return load_retriever(procs, embedder, index_dir), reason

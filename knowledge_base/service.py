@@ -1,0 +1,71 @@
+"""The knowledge base as one plain object: catalogue + retriever + answers (no Rasa imports)."""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from knowledge_base.answers import Answer, compose_answer, detect_aspect
+from knowledge_base.catalogue import Catalogue
+from knowledge_base.retrieval.dense import Embedder
+from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
+from knowledge_base.retrieval.store import open_or_build
+from motcua.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+class KnowledgeBase:
+    """Loads the catalogue and the index lazily; searches and composes answers."""
+
+    def __init__(self, settings: Optional[Settings] = None):
+        """Use ``settings`` (default: from the environment)."""
+        self.settings = settings or get_settings()
+        self._catalogue: Optional[Catalogue] = None
+        self._retriever: Optional[HybridRetriever] = None
+        self._embedder: Optional[Embedder] = None
+        self.rebuilt_because: Optional[str] = None
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The whole catalogue (all fields and levels)."""
+        if self._catalogue is None:
+            self._catalogue = Catalogue.load(self.settings.catalogue_dir)
+        return self._catalogue
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model wrapper."""
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = Embedder(s.embedding_model, s.query_prefix, s.passage_prefix, s.torch_threads)
+        return self._embedder
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        """The retriever over the deployment's scope; a stale index is rebuilt first."""
+        if self._retriever is None:
+            from knowledge_base.embedding.calibration import fit_calibration
+
+            s = self.settings
+            self._retriever, self.rebuilt_because = open_or_build(
+                self.catalogue, self.embedder, s.index_dir, s.scope_fields, s.scope_levels,
+                calibrate=fit_calibration)
+        return self._retriever
+
+    def search(self, question: str, top_k: int = 5, mode: str = "hybrid") -> SearchResult:
+        """Ranked procedures for a citizen's question."""
+        return self.retriever.search(question, top_k=top_k, mode=mode)
+
+    def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None) -> Answer:
+        """Answer ``question`` (about ``code`` if given) on ``aspect`` (detected if not given)."""
+        aspect = aspect or detect_aspect(question)
+        if code:
+            proc = self.catalogue.get(code)
+            if proc is None:
+                return compose_answer(None, aspect, self.settings, candidates=[])
+            return compose_answer(proc, aspect, self.settings)
+        result = self.search(question, top_k=3)
+        if result.decision == "answer":
+            return compose_answer(self.catalogue.get(result.best.code), aspect, self.settings)
+        candidates = [self.catalogue.get(h.code) for h in result.choices(3)] if result.decision == "choose" else []
+        return compose_answer(None, aspect, self.settings, candidates=candidates)

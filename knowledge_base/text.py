@@ -1,0 +1,155 @@
+"""Vietnamese text handling: Unicode and tone-mark normalisation, folding, abbreviations, synonyms.
+
+Citizens type with or without diacritics, with either tone-mark placement ("hoà" / "hòa"),
+in any case and with shorthand ("ko", "dc", "gcn qsdd"). Everything that compares text
+(lexical index, dense retriever, NLU tokenizer) goes through :class:`TextNormalizer`, so
+those differences never matter.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from pathlib import Path
+from typing import Dict, Iterable, List, Tuple
+
+import yaml
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+# Old-style tone placement ("òa", "úy") -> the form Vietnamese keyboards and the portal use
+# most ("oà", "uý") is not what we want either: we pick one canonical placement and map the
+# other onto it. The canonical form here is the "new style" (tone on the main vowel: hoà -> hòa
+# is old style). Both are mapped to the same folded form anyway; this keeps accented
+# comparisons stable too.
+_TONE_VARIANTS = {
+    # new-style placement (tone on second vowel) -> old style (tone on first vowel)
+    "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
+    "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
+    "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
+}
+_TONE_RE = re.compile("(?:" + "|".join(map(re.escape, _TONE_VARIANTS)) + r")(?![a-zà-ỹ])")
+
+_WORD_RE = re.compile(r"[0-9a-zà-ỹđ]+(?:[./&-][0-9a-zà-ỹđ]+)*", re.IGNORECASE)
+_SPACE_RE = re.compile(r"\s+")
+
+
+def nfc(text: str) -> str:
+    """Return ``text`` in NFC with one canonical tone-mark placement."""
+    text = unicodedata.normalize("NFC", text or "")
+    return _TONE_RE.sub(lambda m: _TONE_VARIANTS[m.group(0)], text) if text else text
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics (đ -> d): 'Sổ Đỏ' -> 'so do'."""
+    text = unicodedata.normalize("NFD", (text or "").lower().replace("đ", "d").replace("Đ", "d"))
+    return unicodedata.normalize("NFC", "".join(c for c in text if unicodedata.category(c) != "Mn"))
+
+
+def words(text: str) -> List[str]:
+    """Split lower-cased text into word tokens (keeps codes like 151/2025/nđ-cp whole)."""
+    return _WORD_RE.findall((text or "").lower())
+
+
+@functools.lru_cache(maxsize=8)
+def _load_yaml_map(path: str) -> Dict[str, str]:
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+class TextNormalizer:
+    """Normalises citizen text: NFC, tone placement, case, abbreviations, synonyms, folding."""
+
+    def __init__(self, abbreviations: Dict[str, str], synonyms: Dict[str, str]):
+        """Build from an abbreviation map (token -> words) and a synonym map (phrase -> official)."""
+        self.abbreviations = {fold(k): nfc(v.lower()) for k, v in abbreviations.items()}
+        self._synonym_map: Dict[Tuple[str, ...], str] = {
+            tuple(words(fold(k))): nfc(v.lower()) for k, v in synonyms.items() if words(fold(k))}
+        self._max_phrase = max((len(p) for p in self._synonym_map), default=0)
+
+    @classmethod
+    def default(cls) -> "TextNormalizer":
+        """The normaliser built from the tables shipped in knowledge_base/data."""
+        return _default_normalizer()
+
+    def expand_abbreviations(self, text: str) -> str:
+        """Lower-case ``text`` and replace shorthand tokens by their expansion."""
+        out = []
+        for tok in words(nfc((text or "").lower())):
+            out.append(self.abbreviations.get(fold(tok), tok))
+        return " ".join(out)
+
+    def normalize(self, text: str) -> str:
+        """Accent-preserving canonical form: NFC, lower case, shorthand expanded."""
+        return self.expand_abbreviations(text)
+
+    def synonym_expansions(self, folded_tokens: List[str]) -> List[str]:
+        """Official wordings of the colloquial phrases in the folded token list.
+
+        Leftmost-longest matching without overlaps: "tách sổ đỏ" expands as "tách sổ" only,
+        not also as "sổ đỏ" and "sổ", so generic words do not flood the query.
+        """
+        found: List[str] = []
+        i, n = 0, len(folded_tokens)
+        while i < n:
+            for k in range(min(self._max_phrase, n - i), 0, -1):
+                official = self._synonym_map.get(tuple(folded_tokens[i:i + k]))
+                if official is not None:
+                    if official not in found:
+                        found.append(official)
+                    i += k
+                    break
+            else:
+                i += 1
+        return found
+
+    def for_search(self, text: str) -> str:
+        """Query text for retrieval: normalised words plus the official wording of slang."""
+        norm = self.normalize(text)
+        extra = self.synonym_expansions(words(fold(norm)))
+        return " ".join([norm] + extra)
+
+    def folded_tokens(self, text: str) -> List[str]:
+        """Folded word tokens of ``for_search(text)``: what the lexical index compares."""
+        return words(fold(self.for_search(text)))
+
+
+@functools.lru_cache(maxsize=1)
+def _default_normalizer() -> TextNormalizer:
+    return TextNormalizer(
+        _load_yaml_map(str(DATA_DIR / "abbreviations.yml")),
+        _load_yaml_map(str(DATA_DIR / "synonyms.yml")),
+    )
+
+
+def clean_space(text: str) -> str:
+    """Collapse runs of white space and strip."""
+    return _SPACE_RE.sub(" ", text or "").strip()
+
+
+def split_outside_parens(text: str, sep: str = ",") -> List[str]:
+    """Split on ``sep`` except inside parentheses: 'A, B (x, y)' -> ['A', 'B (x, y)']."""
+    parts, depth, cur = [], 0, []
+    for ch in text or "":
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        if ch == sep and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return [clean_space(p) for p in parts if clean_space(p)]
+
+
+def unique(items: Iterable[str]) -> List[str]:
+    """Drop duplicates, keeping the first occurrence's order."""
+    seen, out = set(), []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out

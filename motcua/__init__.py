@@ -1,0 +1,1 @@
+"""motcua: operator tooling and settings for the one-stop-desk assistant."""

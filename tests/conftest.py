@@ -1,0 +1,76 @@
+"""Shared fixtures: the official records in ../shared, the committed catalogue, a small model and index."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDS = ROOT.parent / "shared/data/dvc-bnnmt-2026/records"
+BASE_MODEL = ROOT / "models/embeddings/multilingual-e5-small"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def record(code: str) -> dict:
+    """One official record from ../shared (the tests never copy them into the repo)."""
+    path = RECORDS / f"{code}.json"
+    if not path.exists():
+        pytest.fail(f"official records not found at {RECORDS}: CI needs ../shared beside the clone")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    """The committed catalogue."""
+    from knowledge_base.catalogue import Catalogue
+
+    return Catalogue.load(ROOT / "knowledge_base/catalogue")
+
+
+@pytest.fixture(scope="session")
+def base_model_dir() -> Path:
+    """The converted (not fine-tuned) multilingual-e5-small; converted here on first use (~10 s)."""
+    if not (BASE_MODEL / "model.safetensors").exists():
+        from knowledge_base.embedding.model_tools import convert_default
+
+        convert_default(BASE_MODEL)
+    return BASE_MODEL
+
+
+@pytest.fixture(scope="session")
+def land_scope(catalogue):
+    """A small scope for fast index builds: land procedures at province and commune level."""
+    return catalogue.in_scope(["Đất đai"], ["province", "commune"])
+
+
+@pytest.fixture(scope="session")
+def embedder(base_model_dir):
+    """Embedder over the converted model."""
+    from knowledge_base.retrieval.dense import Embedder
+
+    return Embedder(str(base_model_dir), threads=2)
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory, land_scope, embedder):
+    """An index over the land scope, built once for the session (with calibration)."""
+    from knowledge_base.embedding.calibration import fit_calibration
+    from knowledge_base.retrieval.store import build_index, scope_of
+
+    index_dir = tmp_path_factory.mktemp("index")
+    manifest = build_index(land_scope, embedder, index_dir, scope_of(["Đất đai"], ["province", "commune"]),
+                           calibrate=fit_calibration)
+    return index_dir, manifest
+
+
+@pytest.fixture(scope="session")
+def retriever(built_index, land_scope, embedder):
+    """Hybrid retriever over the land scope."""
+    from knowledge_base.retrieval.store import load_retriever
+
+    return load_retriever(land_scope, embedder, built_index[0])

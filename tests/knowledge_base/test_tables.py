@@ -1,0 +1,130 @@
+"""Parsers of the portal's flattened tables, on real tricky records read from ../shared."""
+import pytest
+
+from knowledge_base.importer import tables
+from knowledge_base.importer.report import ImportReport
+from knowledge_base.importer.records import record_to_procedure
+from tests.conftest import record
+
+
+def test_channels_differ_per_method_with_fee_note_set_by_law():
+    chans = tables.parse_channels(record("1.012786")["cach_thuc_thuc_hien"])
+    by = {c.method: c for c in chans}
+    assert set(by) == {"online", "postal", "direct"}
+    assert (by["online"].time.value, by["online"].time.unit) == (10, "working_day")
+    assert by["direct"].time.value == 20
+    fee = by["direct"].fees[0]
+    assert fee.kind == "none" and fee.set_by_province
+    assert fee.text.startswith("- Theo quy định của Luật phí và lệ phí")
+
+
+def test_channel_time_without_unit_is_kept_with_a_note():
+    chans = tables.parse_channels("Hình thức nộpThời gianPhí, lệ phíMô tảTrực tiếp1Miễn phí")
+    assert chans[0].time.value == 1 and chans[0].time.unit == "unspecified"
+    assert "không ghi đơn vị" in chans[0].time.note
+
+
+def test_channel_amount_in_vnd_and_description():
+    text = ("Hình thức nộpThời gianPhí, lệ phíMô tảTrực tuyến15 Ngày850 VNĐ"
+            "Trực tiếp15 Ngày1,500,000 Việt Nam Đồng(Phí thẩm định)Nộp tại bộ phận một cửa")
+    online, direct = tables.parse_channels(text)
+    assert online.fees[0].amount_vnd == 850 and online.time.unit == "day"
+    assert direct.fees[0].amount_vnd == 1_500_000 and direct.fees[0].text == "Phí thẩm định"
+    assert direct.description == "Nộp tại bộ phận một cửa"
+
+
+def test_channels_reject_text_without_methods():
+    with pytest.raises(tables.ParseError):
+        tables.parse_channels("Hình thức nộpThời gianPhí, lệ phíMô tảGửi thư tay")
+
+
+def test_documents_with_cases_a_and_b_and_counts():
+    cases = tables.parse_documents(record("1.012786")["thanh_phan_ho_so"])
+    assert [c.name for c in cases] == ["a) Đối với trường hợp cấp lại Giấy chứng nhận bị mất",
+                                       "b) Đối với trường hợp mất Trang bổ sung"]
+    first = cases[0].documents
+    assert first[1].name.startswith("Đơn đăng ký biến động đất đai")
+    assert (first[1].originals, first[1].copies) == (1, 1)
+    last = cases[1].documents[-1]
+    assert (last.originals, last.copies) == (0, 1)
+
+
+def test_document_form_file_name_is_split_from_the_document_name():
+    cases = tables.parse_documents(record("2.001621")["thanh_phan_ho_so"])
+    doc = cases[0].documents[0]
+    assert doc.name == "Đơn đề nghị hỗ trợ" and doc.form == "MẪU ĐƠN ĐỀ NGHỊ HỖ TRỢ.docx"
+    cases = tables.parse_documents(record("1.014272")["thanh_phan_ho_so"])
+    assert len(cases) > 5
+    doc = cases[0].documents[0]
+    assert doc.name.endswith("đến thời điểm đề nghị cấp lại")
+    assert doc.form.startswith("Mau 36") and doc.has_electronic_form
+
+
+def test_documents_trailing_dossier_count_becomes_a_note():
+    cases = tables.parse_documents(record("1.000025")["thanh_phan_ho_so"])
+    assert cases[-1].note.startswith("(01) bộ hồ sơ")
+    assert all(d.originals == 1 for d in cases[0].documents)
+
+
+def test_documents_without_table_header_fail_clearly():
+    with pytest.raises(tables.ParseError, match="header"):
+        tables.parse_documents("Đơn đề nghị 1 bản chính")
+
+
+def test_legal_basis_code_and_title_are_separated():
+    laws = tables.parse_legal_basis(record("1.000025")["can_cu_phap_ly"])
+    assert [(l.code, l.title) for l in laws] == [
+        ("118/2014/NĐ-CP", "Nghị định 118/2014/NĐ-CP"),
+        ("02/2015/TT-BNNPTNT", "Thông tư 02/2015/TT-BNNPTNT"),
+    ]
+    laws = tables.parse_legal_basis(record("1.012786")["can_cu_phap_ly"])
+    assert ("151/2025/NĐ-CP", "Quy định về phân định thẩm quyền của chính quyền địa phương 02 cấp, phân quyền, "
+            "phân cấp trong lĩnh vực đất đai") in [(l.code, l.title) for l in laws]
+    assert ("31/2024/QH15", "Luật Đất đai ngày 18/01/2024") in [(l.code, l.title) for l in laws]
+
+
+def test_result_drops_page_furniture_and_keeps_code():
+    results = tables.parse_results(record("1.012786")["ket_qua_xu_ly"])
+    assert len(results) == 1
+    assert results[0].name == "Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất."
+    assert results[0].code == "KQ.G10.001148"
+    assert "Chọn cơ quan" not in results[0].name
+
+
+def test_numbered_steps():
+    steps = tables.parse_steps(record("1.012786")["trinh_tu_thuc_hien"])
+    assert [s.name.split(":")[0] for s in steps[:5]] == ["Bước 1", "Bước 2", "Bước 3", "Bước 4", "Bước 5"]
+    assert "Trung tâm Phục vụ hành chính công" in steps[0].name
+
+
+@pytest.mark.parametrize("raw, levels", [
+    ("Cấp tỉnh", ["province"]), ("Cấp tỉnh, Cấp xã", ["province", "commune"]),
+    ("Cấp bộ, Cấp tỉnh, Cơ quan khác", ["ministry", "province", "other"]),
+])
+def test_levels(raw, levels):
+    assert tables.parse_levels(raw) == levels
+
+
+def test_unknown_level_is_an_error():
+    with pytest.raises(tables.ParseError, match="unknown level"):
+        tables.parse_levels("Cấp thôn")
+
+
+def test_empty_markers():
+    assert tables.is_empty("Không có thông tin") and tables.is_empty("  ") and not tables.is_empty("Có")
+
+
+def test_field_failure_is_reported_and_official_text_kept():
+    rec = dict(record("1.012786"), thanh_phan_ho_so="Đơn đề nghị (không có bảng)")
+    report = ImportReport()
+    proc = record_to_procedure(rec, report, "x.json")
+    assert proc is not None and report.failures == [("x.json", "document_cases",
+                                                     "no document table header (Tên giấy tờ / Số lượng) found")]
+    assert proc.document_cases[0].note == "Đơn đề nghị (không có bảng)"
+
+
+def test_record_missing_a_required_key_is_rejected_with_reason():
+    rec = dict(record("1.012786"), ma_thu_tuc="")
+    report = ImportReport()
+    assert record_to_procedure(rec, report, "bad.json") is None
+    assert report.rejected == [("bad.json", "missing required key(s): ma_thu_tuc")]

@@ -1,0 +1,58 @@
+"""Vietnamese text handling: normalisation, folding, shorthand and synonyms."""
+import pytest
+
+from knowledge_base.text import TextNormalizer, fold, nfc, split_outside_parens, words
+
+
+@pytest.mark.parametrize("a, b", [
+    ("hoà giải", "hòa giải"),            # tone-mark placement
+    ("thuỷ văn", "thủy văn"),
+    ("Hoà", "Hòa"),
+    ("ho\u0300a", "hòa"),                 # decomposed (NFD) input
+])
+def test_nfc_unifies_tone_placement_and_composition(a, b):
+    assert nfc(a.lower()) == nfc(b.lower())
+
+
+@pytest.mark.parametrize("text, folded", [
+    ("Sổ Đỏ", "so do"),
+    ("ĐĂNG KÝ BIẾN ĐỘNG", "dang ky bien dong"),
+    ("nước dưới đất", "nuoc duoi dat"),
+    ("đ", "d"),
+])
+def test_fold_strips_diacritics_and_case(text, folded):
+    assert fold(text) == folded
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ko dc", "không được"),
+    ("GCN QSDD", "giấy chứng nhận quyền sử dụng đất"),
+    ("thẩm định đtm", "thẩm định đánh giá tác động môi trường"),
+    ("tham dinh dtm", "tham dinh đánh giá tác động môi trường"),
+    ("UBND xã", "ủy ban nhân dân xã"),
+])
+def test_abbreviations_expand(text, expected):
+    assert TextNormalizer.default().normalize(text) == expected
+
+
+def test_synonyms_are_leftmost_longest_without_overlap():
+    n = TextNormalizer.default()
+    assert n.synonym_expansions(words("tach so do")) == ["tách thửa"]
+    assert n.synonym_expansions(words("sang ten so do")) == ["đăng ký biến động chuyển nhượng quyền sử dụng đất"]
+    assert "nước dưới đất" in n.for_search("xin phép khai thác nước ngầm")
+    assert "khoáng sản" in n.for_search("mo da")
+
+
+def test_accented_and_unaccented_questions_fold_alike():
+    n = TextNormalizer.default()
+    assert n.folded_tokens("Làm lại sổ đỏ bị mất") == n.folded_tokens("lam lai so do bi mat")
+    assert n.folded_tokens("Sổ đỏ KO được") == n.folded_tokens("so do ko dc")
+
+
+def test_split_outside_parentheses():
+    assert split_outside_parens("Tổ chức (không bao gồm doanh nghiệp, HTX), Doanh nghiệp") == [
+        "Tổ chức (không bao gồm doanh nghiệp, HTX)", "Doanh nghiệp"]
+
+
+def test_words_keep_document_codes_whole():
+    assert "151/2025/nđ-cp" in words("Nghị định số 151/2025/NĐ-CP")

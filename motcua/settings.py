@@ -58,6 +58,8 @@ class Settings:
     scope_fields: Tuple[str, ...] = NATURAL_RESOURCE_FIELDS
     scope_levels: Tuple[str, ...] = DEFAULT_LEVELS
     torch_threads: int = 2
+    # Dynamic int8 quantisation of the embedding model's linear layers (faster on CPU).
+    embedding_int8: bool = True
     portal_base_url: str = "https://dichvucong.gov.vn"
     # National Public Service Portal support line; a province sets its own one-stop desk number.
     hotline: str = "18001096"
@@ -82,6 +84,8 @@ class Settings:
                 kw[attr] = env[name]
         kw["scope_fields"] = _csv("MOTCUA_SCOPE_FIELDS", base.scope_fields)
         kw["scope_levels"] = _csv("MOTCUA_SCOPE_LEVELS", base.scope_levels)
+        if env.get("MOTCUA_EMBEDDING_INT8"):
+            kw["embedding_int8"] = env["MOTCUA_EMBEDDING_INT8"].strip().lower() not in ("0", "false", "no", "off")
         if env.get("MOTCUA_TORCH_THREADS"):
             kw["torch_threads"] = int(env["MOTCUA_TORCH_THREADS"])
         return cls(**kw)

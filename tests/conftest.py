@@ -52,8 +52,9 @@ def land_scope(catalogue):
 def embedder(base_model_dir):
     """Embedder over the converted model."""
     from knowledge_base.retrieval.dense import Embedder
+    from motcua.settings import Settings
 
-    return Embedder(str(base_model_dir), threads=2)
+    return Embedder(str(base_model_dir), threads=2, int8=Settings().embedding_int8)
 
 
 @pytest.fixture(scope="session")

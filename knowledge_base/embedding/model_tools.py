@@ -83,7 +83,8 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
 
     from knowledge_base.catalogue import Catalogue
     from knowledge_base.embedding.training_data import generate
-    from knowledge_base.retrieval.hybrid import passages
+    from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
+    from knowledge_base.retrieval.hybrid import dense_text, passages
     from knowledge_base.text import TextNormalizer
     from motcua.settings import get_settings
 
@@ -95,10 +96,11 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
     procs = catalogue.in_scope(s.scope_fields, s.scope_levels)
     by_code = {p.code: p for p in procs}
     norm = TextNormalizer.default()
+    restorer = DiacriticRestorer(corpus_texts(procs))
     triples = []
     for question, code in generate(procs, per_procedure=per_procedure, seed=seed):
         passage = rng.choice(passages(by_code[code])[:2])
-        triples.append((s.query_prefix + norm.for_search(question), s.passage_prefix + passage, code))
+        triples.append((s.query_prefix + dense_text(norm, restorer, question), s.passage_prefix + passage, code))
 
     model = SentenceTransformer(str(base_dir), device="cpu")
     model.max_seq_length = 64

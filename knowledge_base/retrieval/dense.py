@@ -18,9 +18,13 @@ class Embedder:
     """Loads a sentence-transformers model lazily and embeds queries (cached) and passages."""
 
     def __init__(self, model_name: str, query_prefix: str = "query: ", passage_prefix: str = "passage: ",
-                 threads: int = 2, cache_size: int = 4096):
-        """``model_name``: a local folder or a model name sentence-transformers can load."""
+                 threads: int = 2, cache_size: int = 4096, int8: bool = False):
+        """``model_name``: a local folder or a model name sentence-transformers can load.
+
+        ``int8`` quantises the model's linear layers dynamically (about twice as fast on CPU).
+        """
         self.model_name = model_name
+        self.int8 = int8
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self.threads = threads
@@ -52,8 +56,15 @@ class Embedder:
         except Exception as exc:  # the library raises many kinds; report one clear error
             raise EmbeddingModelError(f"cannot load embedding model {self.model_name}: {exc}") from exc
         model.eval()
+        if self.int8:
+            model = torch.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         self.load_seconds = time.perf_counter() - start
         return model
+
+    @property
+    def identity(self) -> str:
+        """What the index manifest records as 'model': the name plus the numeric mode."""
+        return self.model_name + ("#int8" if self.int8 else "")
 
     @property
     def dimension(self) -> int:
@@ -69,7 +80,8 @@ class Embedder:
         out: List[Optional[np.ndarray]] = [self._cache.get(t) for t in texts]
         todo = [i for i, v in enumerate(out) if v is None]
         if todo:
-            vecs = self._encode([self.query_prefix + texts[i] for i in todo], 32, False)
+            batch = [self.query_prefix + texts[i] for i in todo]
+            vecs = self._encode_one(batch[0]) if len(batch) == 1 else self._encode(batch, 32, False)
             for i, vec in zip(todo, vecs):
                 out[i] = vec
                 self._cache[texts[i]] = vec
@@ -79,6 +91,16 @@ class Embedder:
             if t in self._cache:
                 self._cache.move_to_end(t)
         return np.vstack(out).astype(np.float32) if out else np.zeros((0, self.dimension), np.float32)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One query straight through the modules: skips encode()'s batching overhead (~5 ms)."""
+        import torch
+
+        model = self.model
+        with torch.inference_mode():
+            features = model.tokenize([text])
+            vec = torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)
+        return vec.numpy().astype(np.float32)
 
     def _encode(self, texts: List[str], batch_size: int, progress: bool) -> np.ndarray:
         import torch

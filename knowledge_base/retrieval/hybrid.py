@@ -11,7 +11,8 @@ import numpy as np
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.lexical import LexicalIndex, doc_tokens, query_tokens
 from knowledge_base.schema import Procedure
-from knowledge_base.text import TextNormalizer, clean_space
+from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
+from knowledge_base.text import TextNormalizer, clean_space, fold
 
 RRF_K = 20
 CANDIDATES = 30
@@ -40,6 +41,18 @@ def lexical_texts(proc: Procedure) -> List[str]:
     """Texts the lexical index matches: the name twice (it matters most), aliases, field, result."""
     name = display_name(proc.name)
     return [name, name, *proc.aliases, proc.field, *(r.name for r in proc.results[:1])]
+
+
+def dense_text(normalizer: TextNormalizer, restorer: DiacriticRestorer, question: str) -> str:
+    """Shorthand expanded and accents restored when none were typed.
+
+    Synonym expansion is left to the lexical side: the fine-tuned model learns colloquial terms
+    itself, and a shorter query keeps the embedding fast (cost grows with tokens).
+    """
+    normalized = normalizer.normalize(question)
+    if fold(question) == question.lower():
+        normalized = restorer.restore(normalized)
+    return normalized
 
 
 @dataclass
@@ -104,6 +117,7 @@ class HybridRetriever:
         self.normalizer = normalizer or TextNormalizer.default()
         self.lexical = LexicalIndex([doc_tokens(lexical_texts(p)) for p in self.procedures])
         self.embedder = embedder
+        self.restorer = DiacriticRestorer(corpus_texts(self.procedures))
         self.calibration = calibration or Calibration()
         self.faiss = faiss_index
         self.owner = np.asarray(passage_owner if passage_owner is not None else [], dtype=np.int64)
@@ -113,12 +127,16 @@ class HybridRetriever:
         """BM25 score per procedure."""
         return self.lexical.scores(query_tokens(self.normalizer, question))
 
+    def dense_query(self, question: str) -> str:
+        """The text embedded for a question (see ``dense_text``)."""
+        return dense_text(self.normalizer, self.restorer, question)
+
     def dense_scores(self, question: str) -> np.ndarray:
         """Best passage cosine per procedure (0 where no passage was retrieved)."""
         scores = np.zeros(len(self.procedures), dtype=np.float32)
         if self.faiss is None or self.embedder is None:
             return scores
-        query = self.normalizer.for_search(question)
+        query = self.dense_query(question)
         vec = self.embedder.embed_queries([query])
         k = min(len(self.owner), CANDIDATES * 4)
         sims, idx = self.faiss.search(vec, k)

@@ -38,9 +38,10 @@ def model_fingerprint(model_name: str) -> str:
     return h.hexdigest()[:16]
 
 
-def expected_manifest(procs: Sequence[Procedure], model_name: str, scope: dict) -> dict:
-    """What a fresh index for these procedures, model and scope must say in its manifest."""
-    return {"format": FORMAT, "model": model_name, "model_fingerprint": model_fingerprint(model_name),
+def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> dict:
+    """What a fresh index for these procedures, model identity and scope must say in its manifest."""
+    model_name = model.split("#", 1)[0]
+    return {"format": FORMAT, "model": model, "model_fingerprint": model_fingerprint(model_name),
             "catalogue_hash": catalogue_hash(procs), "scope": scope}
 
 
@@ -87,7 +88,7 @@ def build_index(procs: Sequence[Procedure], embedder: Embedder, index_dir: Path,
     if calibrate is not None:
         retriever = HybridRetriever(procs, embedder, index, [r["owner"] for r in ids])
         calibration = calibrate(retriever)
-    manifest = dict(expected_manifest(procs, embedder.model_name, scope))
+    manifest = dict(expected_manifest(procs, embedder.identity, scope))
     manifest.update({
         "procedures": len(procs), "passages": len(texts), "dimension": int(vectors.shape[1]),
         "built_at": dt.datetime.now().isoformat(timespec="seconds"),
@@ -124,7 +125,7 @@ def open_or_build(catalogue: Catalogue, embedder: Embedder, index_dir: Path, fie
     """
     procs = catalogue.in_scope(fields, levels)
     scope = scope_of(fields, levels)
-    reason = stale_reason(index_dir, expected_manifest(procs, embedder.model_name, scope))
+    reason = stale_reason(index_dir, expected_manifest(procs, embedder.identity, scope))
     if reason:
         log.warning("search index is stale (%s): rebuilding", reason)
         build_index(procs, embedder, index_dir, scope, calibrate=calibrate)

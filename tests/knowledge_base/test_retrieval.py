@@ -1,0 +1,95 @@
+"""Retrieval smoke tests: lexical alone, hybrid over a built index, stale-index detection."""
+import json
+
+import numpy as np
+import pytest
+
+from knowledge_base.retrieval.hybrid import HybridRetriever
+from knowledge_base.retrieval.lexical import LexicalIndex, query_tokens, strip_phrases, terms
+from knowledge_base.retrieval.store import expected_manifest, open_or_build, scope_of, stale_reason
+from knowledge_base.text import TextNormalizer
+
+
+def test_terms_are_syllables_and_pairs_not_crossing_separators():
+    assert terms(["so", "do", "|", "gcn"]) == ["so", "do", "gcn", "so_do"]
+
+
+def test_aspect_phrases_are_removed_from_queries():
+    toks = query_tokens(TextNormalizer.default(), "tach so do can giay to gi")
+    assert "giay" not in toks and "tach" in toks
+    assert strip_phrases(["bao", "lau", "x"], [("bao", "lau")]) == ["x"]
+
+
+def test_bm25_prefers_the_document_with_the_rare_pair():
+    index = LexicalIndex([["cap", "lai", "giay", "chung", "nhan"], ["cap", "doi", "giay", "chung", "nhan"]])
+    scores = index.scores(["cap", "lai"])
+    assert scores[0] > scores[1] > 0
+    assert not index.scores(["pho", "bo"]).any()
+
+
+@pytest.mark.parametrize("question, code", [
+    ("lam lai so do bi mat", "1.012786"),
+    ("Làm lại sổ đỏ bị mất", "1.012786"),
+    ("tach thua dat", "1.012784"),
+    ("sang ten so do", "1.013831"),
+    ("hoa giai tranh chap dat dai", "1.012812"),
+])
+def test_lexical_only_finds_common_land_procedures(land_scope, question, code):
+    retriever = HybridRetriever(land_scope, embedder=None)
+    result = retriever.search(question, mode="lexical")
+    assert result.best.code == code
+
+
+@pytest.mark.parametrize("question, code", [
+    ("Làm lại sổ đỏ bị mất cần giấy tờ gì", "1.012786"),
+    ("lam lai so do bi mat can giay to gi", "1.012786"),
+    ("đổi sổ đỏ cũ bị rách", "1.012783"),
+    ("tach so do cho con", "1.012784"),
+])
+def test_hybrid_finds_the_procedure_with_and_without_diacritics(retriever, question, code):
+    result = retriever.search(question, top_k=3)
+    assert result.best.code == code
+    assert 0 <= result.best.confidence <= 1
+    assert result.hits[0].score >= result.hits[1].score
+
+
+def test_dense_only_mode_uses_the_faiss_index(retriever):
+    scores = retriever.dense_scores("cấp lại giấy chứng nhận bị mất")
+    assert scores.max() > 0.7
+    assert retriever.search("cấp lại giấy chứng nhận bị mất", mode="dense").best.code == "1.012786"
+
+
+def test_nonsense_is_not_answered(retriever):
+    assert retriever.search("cách nấu phở bò ngon").decision in ("unknown", "choose")
+    assert retriever.search("   ").decision == "unknown"
+    assert retriever.search("").hits == []
+
+
+def test_manifest_records_model_catalogue_and_scope(built_index, land_scope, embedder):
+    index_dir, manifest = built_index
+    assert manifest["procedures"] == len(land_scope) and manifest["passages"] >= 2 * len(land_scope)
+    assert stale_reason(index_dir, expected_manifest(land_scope, embedder.identity,
+                                                     scope_of(["Đất đai"], ["province", "commune"]))) is None
+    assert json.loads((index_dir / "manifest.json").read_text())["calibration"]["weights"]
+
+
+def test_stale_index_is_detected_and_rebuilt(tmp_path, catalogue, land_scope, embedder, built_index):
+    index_dir, _ = built_index
+    changed = [p.copy(update={"name": p.name + " (sửa)"}) if i == 0 else p for i, p in enumerate(land_scope)]
+    assert stale_reason(index_dir, expected_manifest(changed, embedder.identity,
+                                                     scope_of(["Đất đai"], ["province", "commune"]))) == "catalogue_hash changed"
+    assert stale_reason(index_dir, expected_manifest(land_scope, "another-model",
+                                                     scope_of(["Đất đai"], ["province", "commune"]))) == "model changed"
+    assert stale_reason(tmp_path, {}) == "no index built yet"
+    # open_or_build on an empty folder builds, then reuses
+    scope = (["Biển và hải đảo"], ["commune"])
+    retriever, reason = open_or_build(catalogue, embedder, tmp_path / "idx", *scope)
+    assert reason == "no index built yet" and len(retriever.procedures) == len(catalogue.in_scope(*scope))
+    _, reason = open_or_build(catalogue, embedder, tmp_path / "idx", *scope)
+    assert reason is None
+
+
+def test_query_embeddings_are_cached(embedder):
+    first = embedder.embed_queries(["sổ đỏ"])
+    assert "sổ đỏ" in embedder._cache
+    np.testing.assert_allclose(first, embedder.embed_queries(["sổ đỏ"]))

@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv import validate base-model model index run test bench-retrieval clean
+.PHONY: help venv import validate base-model model index train run chat test bench-retrieval bench-nlu clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -48,7 +48,18 @@ model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalo
 index: model ## build the search index into build/index
 	$(VENV)/bin/motcua build
 
-run: index ## run the assistant (for now: a question-and-answer session on the catalogue)
+RASA_MODEL := models/motcua.tar.gz
+RASA_SOURCES := config.yml $(wildcard domain/*.yml data/*/*.yml components/*.py)
+
+$(RASA_MODEL): $(RASA_SOURCES) | $(STAMP)
+	$(VENV)/bin/rasa train --domain domain --data data --config config.yml --out models --fixed-model-name motcua --quiet
+
+train: $(RASA_MODEL) ## train the Rasa assistant into models/
+
+run: index train ## run the assistant: action server, Rasa server (REST + socket.io), chat page on localhost
+	$(VENV)/bin/motcua run
+
+chat: index ## question-and-answer session in the terminal (no Rasa)
 	$(VENV)/bin/motcua chat
 
 test: $(STAMP) ## run the test suite (converts the base model on first use)
@@ -56,6 +67,9 @@ test: $(STAMP) ## run the test suite (converts the base model on first use)
 
 bench-retrieval: model ## retrieval benchmark on the development question set
 	$(PY) -m benchmarks.bench_retrieval
+
+bench-nlu: $(STAMP) ## NLU evaluation (cross-validation): intent macro-F1, entity F1, accented / unaccented
+	$(PY) -m benchmarks.bench_nlu
 
 clean: ## remove built artefacts (venv kept)
 	rm -rf build models/embeddings

@@ -100,6 +100,32 @@ def main() -> None:
             results[(mode, name)] = r
             print(f"{mode:<8}{name:<22}{r['n']:>5}{r['hit@1']:>8.3f}{r['hit@3']:>8.3f}{r['MRR']:>8.3f}")
 
+    # Confidence: is the top hit's confidence calibrated, and how do the decisions fare?
+    bins = [[0, 0.0, 0] for _ in range(5)]  # count, sum of confidence, correct
+    decisions = {"answer": [0, 0], "choose": [0, 0], "unknown": [0, 0]}
+    for q, codes in questions:
+        res = retriever.search(q, top_k=3)
+        best = res.best
+        ok = best is not None and best.code in codes
+        in_choices = any(h.code in codes for h in res.choices(3))
+        decisions[res.decision][0] += 1
+        decisions[res.decision][1] += ok if res.decision == "answer" else in_choices
+        b = bins[min(4, int(best.confidence * 5))] if best else bins[0]
+        b[0] += 1
+        b[1] += best.confidence if best else 0
+        b[2] += ok
+    ece = sum(abs(b[1] - b[2]) for b in bins if b[0]) / len(questions)
+    print()
+    print("hybrid confidence of the top hit (calibrated on generated questions, not on this set):")
+    for i, b in enumerate(bins):
+        if b[0]:
+            print(f"  {i / 5:.1f}-{(i + 1) / 5:.1f}: n={b[0]:>3}  mean confidence {b[1] / b[0]:.2f}  "
+                  f"accuracy {b[2] / b[0]:.2f}")
+    print(f"  expected calibration error: {ece:.3f}")
+    for name, (n, good) in decisions.items():
+        what = "top hit right" if name == "answer" else "right one among the choices"
+        print(f"  decision {name:<8} {n:>4} questions, {what}: {good / n if n else 0:.2f}")
+
     # Latency: a fresh retriever cache, each question once (hybrid, after load and warm-up).
     embedder._cache.clear()
     retriever.search("warm up", top_k=5)

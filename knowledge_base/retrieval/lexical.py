@@ -12,12 +12,22 @@ from scipy import sparse
 from knowledge_base.text import DATA_DIR, TextNormalizer, fold, words
 
 
+def _phrases(name: str) -> Tuple[Tuple[str, ...], ...]:
+    with open(DATA_DIR / name, encoding="utf-8") as fh:
+        phrases = yaml.safe_load(fh) or []
+    return tuple(sorted({tuple(words(fold(p))) for p in phrases}, key=lambda p: -len(p)))
+
+
 @functools.lru_cache(maxsize=1)
 def query_stopphrases() -> Tuple[Tuple[str, ...], ...]:
     """Folded aspect / politeness phrases removed from queries, longest first."""
-    with open(DATA_DIR / "query_stopwords.yml", encoding="utf-8") as fh:
-        phrases = yaml.safe_load(fh) or []
-    return tuple(sorted({tuple(words(fold(p))) for p in phrases}, key=lambda p: -len(p)))
+    return _phrases("query_stopwords.yml")
+
+
+@functools.lru_cache(maxsize=1)
+def followup_phrases() -> Tuple[Tuple[str, ...], ...]:
+    """Folded words that mark a follow-up rather than a procedure (see followup_words.yml)."""
+    return _phrases("followup_words.yml")
 
 
 def strip_phrases(tokens: List[str], phrases: Sequence[Tuple[str, ...]]) -> List[str]:

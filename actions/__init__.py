@@ -1,0 +1,1 @@
+"""Thin Rasa actions: they orchestrate the knowledge base and services, nothing more."""

@@ -1,0 +1,25 @@
+"""Shared, lazily created services for the actions (nothing is built at import)."""
+from __future__ import annotations
+
+import functools
+
+from actions.services.review_log import ReviewLog
+from knowledge_base.service import KnowledgeBase
+from motcua.settings import get_settings
+
+
+@functools.lru_cache(maxsize=1)
+def knowledge_base() -> KnowledgeBase:
+    """The process-wide knowledge base (catalogue and index load on first search)."""
+    return KnowledgeBase(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
+def review_log() -> ReviewLog:
+    """The process-wide review log."""
+    return ReviewLog(get_settings().database_url)
+
+
+def channel_of(tracker) -> str:
+    """The input channel of the latest message ('rest', 'socketio', 'telegram', ...)."""
+    return (tracker.get_latest_input_channel() or "unknown") if hasattr(tracker, "get_latest_input_channel") else "unknown"

@@ -1,0 +1,70 @@
+"""Feedback on answers, requests for a person, and the fallback when nothing is understood."""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import templates
+from actions.context import channel_of, knowledge_base, review_log
+
+
+class ActionRecordFeedback(Action):
+    """Store the citizen's rating with the answer it rates."""
+
+    def name(self) -> Text:
+        """Action name in the domain."""
+        return "action_record_feedback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        """Record positive/negative feedback and reply."""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        rating = "positive" if intent == "feedback_positive" else "negative"
+        try:
+            last = json.loads(tracker.get_slot("last_answer") or "{}")
+        except (TypeError, ValueError):
+            last = {}
+        text = tracker.latest_message.get("text") or ""
+        review_log().record_feedback(tracker.sender_id, channel_of(tracker), rating,
+                                     comment="" if text.startswith("/") else text,
+                                     procedure_code=last.get("code"), aspect=last.get("aspect"),
+                                     answer=last.get("text", ""))
+        hotline = knowledge_base().settings.hotline
+        dispatcher.utter_message(text=templates.FEEDBACK_THANKS if rating == "positive"
+                                 else templates.feedback_negative(hotline))
+        return []
+
+
+class ActionHandoff(Action):
+    """The citizen asks for a person: record it and tell how to reach the desk."""
+
+    def name(self) -> Text:
+        """Action name in the domain."""
+        return "action_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        """Log the request for staff and give the desk's contacts."""
+        review_log().record_unanswered(tracker.sender_id, channel_of(tracker),
+                                       tracker.latest_message.get("text") or "", "handoff_requested")
+        dispatcher.utter_message(text=templates.HANDOFF.format(hotline=knowledge_base().settings.hotline))
+        return []
+
+
+class ActionDefaultFallback(Action):
+    """Not understood: say so, record the question, offer the desk or a person."""
+
+    def name(self) -> Text:
+        """Action name in the domain."""
+        return "action_default_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        """Log and reply; the message is not kept in the conversation's history."""
+        from rasa_sdk.events import UserUtteranceReverted
+
+        review_log().record_unanswered(tracker.sender_id, channel_of(tracker),
+                                       tracker.latest_message.get("text") or "", "not_understood")
+        dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.hotline),
+                                 buttons=templates.help_buttons())
+        return [UserUtteranceReverted()]

@@ -1,0 +1,112 @@
+"""Answer questions about procedures: the asked aspect of the best procedure, or choices."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import channel_of, knowledge_base, review_log
+from actions import templates
+from knowledge_base.answers import detect_aspect
+
+INTENT_ASPECT = {
+    "ask_procedure": "general", "ask_documents": "documents", "ask_fees": "fees", "ask_time": "time",
+    "ask_steps": "steps", "ask_where": "where", "ask_channels": "channels", "ask_conditions": "conditions",
+    "ask_result": "result", "ask_legal": "legal",
+}
+_ORDINALS = {"nhat": 1, "mot": 1, "dau": 1, "1": 1, "hai": 2, "2": 2, "ba": 3, "3": 3, "cuoi": -1}
+
+
+def send_answer(dispatcher: CollectingDispatcher, answer) -> List[Dict[Text, Any]]:
+    """Send the answer's messages (feedback buttons on the last) and remember what was said."""
+    for message in answer.messages[:-1]:
+        dispatcher.utter_message(text=message)
+    dispatcher.utter_message(text=answer.messages[-1], buttons=templates.feedback_buttons())
+    return [SlotSet("procedure_code", answer.code), SlotSet("aspect", answer.aspect),
+            SlotSet("last_answer", json.dumps({"code": answer.code, "aspect": answer.aspect,
+                                               "text": answer.text[:500]}, ensure_ascii=False))]
+
+
+def offer_choices(dispatcher: CollectingDispatcher, hits, aspect: str) -> List[Dict[Text, Any]]:
+    """Ask the citizen to pick one of 2-3 close procedures (buttons carry the code)."""
+    dispatcher.utter_message(text=templates.CHOOSE, buttons=[templates.choice_button(h.code, h.name) for h in hits])
+    return [SlotSet("aspect", aspect), SlotSet("candidates", [h.code for h in hits])]
+
+
+def admit_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, candidates=()) -> None:
+    """Say plainly we do not know, log the question for staff, offer the desk or a person."""
+    review_log().record_unanswered(tracker.sender_id, channel_of(tracker), tracker.latest_message.get("text") or "",
+                                   reason, [{"code": h.code, "name": h.name, "confidence": round(h.confidence, 3)}
+                                            for h in candidates])
+    dispatcher.utter_message(text=templates.unknown(knowledge_base().settings.hotline),
+                             buttons=templates.help_buttons())
+
+
+class ActionAnswerProcedure(Action):
+    """Answer the asked aspect for the procedure in the message, or the one under discussion."""
+
+    def name(self) -> Text:
+        """Action name in the domain."""
+        return "action_answer_procedure"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        """Search, then answer / offer choices / admit not knowing."""
+        text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        aspect = INTENT_ASPECT.get(intent) or detect_aspect(text)
+        if aspect == "general":
+            aspect = detect_aspect(text)
+        kb = knowledge_base()
+        current: Optional[str] = tracker.get_slot("procedure_code")
+        names_a_procedure = kb.mentions_procedure(text)
+        if current and not names_a_procedure:
+            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=current))
+        result = kb.search(text, top_k=3)
+        if result.decision == "answer":
+            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=result.best.code))
+        if result.decision == "choose" and len(result.choices(3)) > 1:
+            return offer_choices(dispatcher, result.choices(3), aspect)
+        if result.decision == "choose":
+            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=result.best.code))
+        admit_unknown(dispatcher, tracker, "no_match", result.hits[:3])
+        return [SlotSet("aspect", aspect)]
+
+
+class ActionChooseOption(Action):
+    """Answer for the procedure the citizen picked (button payload, or "số 2", "cái đầu")."""
+
+    def name(self) -> Text:
+        """Action name in the domain."""
+        return "action_choose_option"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        """Resolve the choice, then answer the pending aspect for it."""
+        code = next((e.get("value") for e in tracker.latest_message.get("entities", [])
+                     if e.get("entity") == "procedure_code"), None)
+        candidates = tracker.get_slot("candidates") or []
+        if not code and candidates:
+            code = pick_by_ordinal(tracker.latest_message.get("text") or "", candidates)
+        kb = knowledge_base()
+        if not code or kb.catalogue.get(str(code)) is None:
+            dispatcher.utter_message(text=templates.CHOICE_NOT_UNDERSTOOD)
+            return []
+        aspect = tracker.get_slot("aspect") or "general"
+        return send_answer(dispatcher, kb.answer("", aspect=aspect, code=str(code))) + [SlotSet("candidates", None)]
+
+
+def pick_by_ordinal(text: str, candidates: List[str]) -> Optional[str]:
+    """'cái thứ hai' / 'so 2' / 'cái cuối' -> the matching candidate code."""
+    from knowledge_base.text import fold
+
+    for word in reversed(re.findall(r"\w+", fold(text))):
+        if word in _ORDINALS:
+            index = _ORDINALS[word]
+            if index == -1:
+                return candidates[-1]
+            if 1 <= index <= len(candidates):
+                return candidates[index - 1]
+    return None

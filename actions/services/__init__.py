@@ -1,0 +1,1 @@
+"""Plain modules with no Rasa imports: the review log (unanswered questions, feedback)."""

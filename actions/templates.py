@@ -1,0 +1,42 @@
+"""Citizen-facing texts and buttons used by the actions (Vietnamese, short, with a next step)."""
+from __future__ import annotations
+
+from typing import Dict, List
+
+CHOOSE = "Có vài thủ tục gần với câu hỏi của bạn. Bạn chọn đúng thủ tục giúp mình nhé:"
+CHOICE_NOT_UNDERSTOOD = "Mình chưa rõ bạn chọn thủ tục nào. Bạn bấm vào một nút ở trên, hoặc hỏi lại tên thủ tục nhé."
+FEEDBACK_THANKS = "Cảm ơn bạn đã đánh giá! Bạn cần hỏi thêm gì không?"
+HANDOFF = ("Mình đã ghi nhận yêu cầu gặp cán bộ. Trong giờ hành chính (thứ Hai–thứ Sáu, 7h30–17h00) bạn gọi "
+           "tổng đài {hotline} hoặc đến Bộ phận Một cửa để được hỗ trợ trực tiếp. Bạn có muốn hỏi tiếp mình không?")
+FALLBACK = ("Xin lỗi, mình chưa hiểu ý bạn. Bạn thử hỏi ngắn gọn tên thủ tục và điều cần biết "
+            "(ví dụ: \"tách thửa cần giấy tờ gì\"), hoặc gọi tổng đài {hotline}.")
+
+
+def feedback_negative(hotline: str) -> str:
+    """Apology after a bad rating, with where to get help."""
+    return (f"Xin lỗi vì câu trả lời chưa đúng ý bạn. Mình đã ghi lại để cán bộ kiểm tra. Bạn có thể hỏi lại "
+            f"cụ thể hơn, nhắn \"gặp nhân viên\", hoặc gọi {hotline}.")
+
+
+def unknown(hotline: str) -> str:
+    """Plain 'I do not know' with the desk, the hotline and a person as next steps."""
+    return (f"Xin lỗi, mình chưa tìm thấy thủ tục phù hợp với câu hỏi này. Mình đã ghi lại để cán bộ bổ sung. "
+            f"Bạn có thể mô tả lại việc cần làm, gọi tổng đài {hotline}, hoặc nhắn \"gặp nhân viên\".")
+
+
+def choice_button(code: str, name: str) -> Dict[str, str]:
+    """A button that chooses a procedure by code."""
+    title = name if len(name) <= 70 else name[:67].rsplit(" ", 1)[0] + "…"
+    return {"title": title, "payload": f'/choose_option{{"procedure_code":"{code}"}}'}
+
+
+def feedback_buttons() -> List[Dict[str, str]]:
+    """Rate the answer."""
+    return [{"title": "👍 Hữu ích", "payload": "/feedback_positive"},
+            {"title": "👎 Chưa đúng", "payload": "/feedback_negative"}]
+
+
+def help_buttons() -> List[Dict[str, str]]:
+    """Next steps when nothing fits."""
+    return [{"title": "Gặp nhân viên", "payload": "/request_human"},
+            {"title": "Giờ làm việc, liên hệ", "payload": "/ask_office_hours"}]

@@ -1,0 +1,82 @@
+"""Rasa tokenizer that applies the knowledge base's Vietnamese normalisation.
+
+Each word of the message becomes one or more tokens whose text is the diacritic-folded,
+lower-cased, shorthand-expanded form ("ko" -> "khong", "gcn" -> "giay chung nhan"), so the
+featurizers see the same tokens whether the citizen typed accents, which tone placement,
+which case, or which abbreviation. Token offsets point at the original word, so entity spans
+stay right. The synonym table is shared too: colloquial phrases ("sổ đỏ") add the folded
+tokens of their official wording at the end of the message.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from knowledge_base.text import TextNormalizer, fold, nfc, words
+
+_WORD = re.compile(r"[0-9a-zà-ỹđ]+(?:[./&-][0-9a-zà-ỹđ]+)*|[^\s\w]", re.IGNORECASE)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class VietnameseTokenizer(Tokenizer):
+    """Folded, shorthand-expanded Vietnamese tokens with offsets into the original text."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Defaults: the base class's options plus whether to append synonym expansions."""
+        return {
+            "intent_tokenization_flag": False,
+            "intent_split_symbol": "_",
+            "token_pattern": None,
+            "prefix_separator_symbol": None,
+            "expand_synonyms": True,
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        """Keep the knowledge base's normaliser."""
+        super().__init__(config)
+        self.normalizer = TextNormalizer.default()
+        self.expand_synonyms = bool(config.get("expand_synonyms", True))
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "VietnameseTokenizer":
+        """Create the component (no training state)."""
+        return cls(config)
+
+    @staticmethod
+    def not_supported_languages() -> Optional[List[Text]]:
+        """Any language is accepted; it is meant for Vietnamese."""
+        return None
+
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        """Tokens of ``attribute``; only the user's text is normalised."""
+        text = message.get(attribute) or ""
+        if attribute != TEXT:
+            parts = text.split() or [text]
+            return self._apply_token_pattern(self._convert_words_to_tokens(parts, text))
+        tokens: List[Token] = []
+        original = nfc(text)
+        for m in _WORD.finditer(original):
+            word = m.group(0)
+            if not word[0].isalnum():
+                continue  # punctuation carries no meaning here
+            expanded = self.normalizer.abbreviations.get(fold(word), word)
+            for part in words(fold(expanded)):
+                tokens.append(Token(part, m.start(), m.end()))
+        if self.expand_synonyms and tokens:
+            end = len(original)
+            for official in self.normalizer.synonym_expansions([t.text for t in tokens]):
+                for part in words(fold(official)):
+                    tokens.append(Token(part, end, end))
+        if not tokens:
+            tokens = [Token(fold(original) or original, 0, len(original))]
+        return self._apply_token_pattern(tokens)

@@ -1,0 +1,119 @@
+"""`motcua run`: start the action server, the Rasa server and the web chat page; Ctrl-C stops all."""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import List
+
+import yaml
+
+from motcua.settings import ROOT, Settings
+
+WEB_DIR = ROOT / "web"
+
+
+def endpoints_config(settings: Settings) -> dict:
+    """Rasa endpoints: the action server and the SQL tracker store from settings."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.tracker_store_url)
+    store = {"type": "SQL", "dialect": url.drivername.split("+")[0], "db": url.database}
+    if url.host:
+        store.update({"url": url.host, "port": url.port, "username": url.username,
+                      "password": url.password})
+    return {"action_endpoint": {"url": f"http://{settings.host}:{settings.actions_port}/webhook"},
+            "tracker_store": {k: v for k, v in store.items() if v is not None}}
+
+
+def write_runtime_files(settings: Settings, out_dir: Path) -> tuple:
+    """Write endpoints.yml and credentials.yml for this run (secrets stay out of the repo)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if settings.tracker_store_url.startswith("sqlite:///"):
+        Path(settings.tracker_store_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    endpoints = out_dir / "endpoints.yml"
+    endpoints.write_text(yaml.safe_dump(endpoints_config(settings)))
+    credentials = out_dir / "credentials.yml"
+    credentials.write_text((ROOT / "credentials.yml.template").read_text())
+    os.chmod(credentials, 0o600)
+    return endpoints, credentials
+
+
+def rasa_commands(settings: Settings, endpoints: Path, credentials: Path) -> List[List[str]]:
+    """The two server command lines."""
+    rasa = str(Path(sys.executable).parent / "rasa")
+    return [
+        [rasa, "run", "actions", "--actions", "actions", "--port", str(settings.actions_port)],
+        [rasa, "run", "--model", str(settings.rasa_model), "--endpoints", str(endpoints),
+         "--credentials", str(credentials), "--port", str(settings.rasa_port), "--interface", settings.host,
+         "--cors", f"http://{settings.host}:{settings.web_port}", "--enable-api"],
+    ]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the console for the servers' own logs
+        pass
+
+
+def serve_web(settings: Settings) -> http.server.ThreadingHTTPServer:
+    """Serve web/ (the chat page) on localhost in a thread."""
+    handler = functools.partial(_Quiet, directory=str(WEB_DIR))
+    server = http.server.ThreadingHTTPServer((settings.host, settings.web_port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def wait_ready(url: str, timeout: float) -> bool:
+    """Poll ``url`` until it answers 200 or ``timeout`` seconds pass."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except OSError:
+            time.sleep(1)
+    return False
+
+
+def run(settings: Settings) -> int:
+    """Start everything, wait for Ctrl-C (or a child dying), then stop everything cleanly."""
+    if not settings.rasa_model.exists():
+        print(f"motcua: Rasa model {settings.rasa_model} not found: run `make train`", file=sys.stderr)
+        return 2
+    endpoints, credentials = write_runtime_files(settings, ROOT / "build/run")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+             for cmd in rasa_commands(settings, endpoints, credentials)]
+    web = serve_web(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if wait_ready(f"http://{settings.host}:{settings.rasa_port}/status", 300):
+        print(f"\nmotcua is ready: chat at http://{settings.host}:{settings.web_port}/ "
+              f"(REST: http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook). Ctrl-C stops.", flush=True)
+    code = 0
+    while not stop.is_set():
+        if any(p.poll() is not None for p in procs):
+            print("motcua: a server stopped unexpectedly; stopping the others", file=sys.stderr)
+            code = 1
+            break
+        stop.wait(1)
+    web.shutdown()
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+    print("motcua stopped.")
+    return code

@@ -1,0 +1,72 @@
+"""Unit tests of the procedure actions with tracker fixtures."""
+import json
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.procedures import ActionAnswerProcedure, ActionChooseOption, pick_by_ordinal
+from tests.actions.conftest import make_tracker
+
+
+def run(action, tracker):
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, tracker, {})
+    return dispatcher.messages, {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+@pytest.mark.parametrize("text, intent, slots, code, aspect, needle", [
+    ("Làm lại sổ đỏ bị mất cần giấy tờ gì", "ask_documents", {}, "1.012786", "documents", "Hồ sơ cần chuẩn bị"),
+    ("lam lai so do bi mat mat bao lau", "ask_time", {}, "1.012786", "time", "Thời hạn giải quyết"),
+    ("tach so do le phi bao nhieu", "ask_fees", {}, "1.012784", "fees", "Phí, lệ phí"),
+    # follow-up on another aspect: the procedure under discussion is kept
+    ("còn lệ phí thì sao?", "ask_fees", {"procedure_code": "1.012786"}, "1.012786", "fees", "Phí, lệ phí"),
+    ("nop o dau", "ask_where", {"procedure_code": "1.012784"}, "1.012784", "where", "Cấp thực hiện"),
+    ("nộp online được không", "ask_channels", {"procedure_code": "1.012786"}, "1.012786", "channels", "trực tuyến"),
+    # a new procedure named in a follow-up replaces the old one
+    ("tach thua mat bao lau", "ask_time", {"procedure_code": "1.012786"}, "1.012784", "time", "Thời hạn"),
+])
+def test_answer_procedure(text, intent, slots, code, aspect, needle):
+    messages, events = run(ActionAnswerProcedure(), make_tracker(text, intent, slots))
+    assert events["procedure_code"] == code and events["aspect"] == aspect
+    body = "\n".join(m["text"] for m in messages)
+    assert needle in body and f"Nguồn: thủ tục {code}" in body
+    assert [b["payload"] for b in messages[-1]["buttons"]] == ["/feedback_positive", "/feedback_negative"]
+    assert json.loads(events["last_answer"])["code"] == code
+
+
+def test_unknown_question_is_logged_and_answered_plainly(log):
+    messages, events = run(ActionAnswerProcedure(), make_tracker("cách nấu phở bò ngon", "ask_procedure"))
+    assert "chưa tìm thấy thủ tục phù hợp" in messages[0]["text"] and "0123 456 789" in messages[0]["text"]
+    assert "procedure_code" not in events
+    row = log.unanswered_rows()[0]
+    assert row["text"] == "cách nấu phở bò ngon" and row["conversation_id"] == "c1" and row["channel"] == "rest"
+    assert row["reason"] == "no_match" and len(row["candidates"]) == 3
+
+
+def test_vague_question_offers_choices_as_buttons():
+    messages, events = run(ActionAnswerProcedure(), make_tracker("giấy chứng nhận", "ask_procedure"))
+    buttons = messages[0]["buttons"]
+    assert 2 <= len(buttons) <= 3 and all(b["payload"].startswith("/choose_option") for b in buttons)
+    assert len(events["candidates"]) == len(buttons)
+
+
+@pytest.mark.parametrize("entities, text, candidates, expected", [
+    ([{"entity": "procedure_code", "value": "1.012784"}], "/choose_option", [], "1.012784"),
+    ([], "cái thứ hai", ["1.012786", "1.012783"], "1.012783"),
+    ([], "so 1", ["1.012786", "1.012783"], "1.012786"),
+])
+def test_choose_option_answers_the_pending_aspect(entities, text, candidates, expected):
+    tracker = make_tracker(text, "choose_option", {"aspect": "time", "candidates": candidates}, entities)
+    messages, events = run(ActionChooseOption(), tracker)
+    assert events["procedure_code"] == expected and events["aspect"] == "time"
+    assert "Thời hạn giải quyết" in messages[0]["text"]
+
+
+def test_choose_option_without_a_resolvable_choice_asks_again():
+    messages, events = run(ActionChooseOption(), make_tracker("cái kia", "choose_option", {"candidates": ["1.012786"]}))
+    assert events == {} and "chưa rõ bạn chọn" in messages[0]["text"]
+
+
+@pytest.mark.parametrize("text, expected", [("cái đầu tiên", "a"), ("cai cuoi", "c"), ("thu ba", "c"), ("xyz", None)])
+def test_pick_by_ordinal(text, expected):
+    assert pick_by_ordinal(text, ["a", "b", "c"]) == expected

@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv import validate base-model model index train run chat test bench-retrieval bench-nlu clean
+.PHONY: help venv import validate base-model model index train run chat test bench-retrieval bench-nlu bench-load clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ test: $(STAMP) ## run the test suite (converts the base model on first use)
 
 bench-retrieval: model ## retrieval benchmark on the development question set
 	$(PY) -m benchmarks.bench_retrieval
+
+bench-load: index train ## load benchmark over REST: motcua vs a default `rasa init` project
+	$(PY) -m benchmarks.bench_load
 
 bench-nlu: $(STAMP) ## NLU evaluation (cross-validation): intent macro-F1, entity F1, accented / unaccented
 	$(PY) -m benchmarks.bench_nlu

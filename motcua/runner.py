@@ -49,12 +49,14 @@ def write_runtime_files(settings: Settings, out_dir: Path) -> tuple:
 def rasa_commands(settings: Settings, endpoints: Path, credentials: Path) -> List[List[str]]:
     """The two server command lines."""
     rasa = str(Path(sys.executable).parent / "rasa")
-    return [
-        [rasa, "run", "actions", "--actions", "actions", "--port", str(settings.actions_port)],
-        [rasa, "run", "--model", str(settings.rasa_model), "--endpoints", str(endpoints),
-         "--credentials", str(credentials), "--port", str(settings.rasa_port), "--interface", settings.host,
-         "--cors", f"http://{settings.host}:{settings.web_port}", "--enable-api"],
-    ]
+    server = [rasa, "run", "--model", str(settings.rasa_model), "--endpoints", str(endpoints),
+              "--credentials", str(credentials), "--port", str(settings.rasa_port), "--interface", settings.host,
+              "--cors", f"http://{settings.host}:{settings.web_port}"]
+    if settings.rasa_api_token:
+        server += ["--enable-api", "--auth-token", settings.rasa_api_token]
+    elif settings.host in ("127.0.0.1", "localhost", "::1"):
+        server += ["--enable-api"]  # loopback only: staff tools on this machine
+    return [[rasa, "run", "actions", "--actions", "actions", "--port", str(settings.actions_port)], server]
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

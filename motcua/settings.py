@@ -67,6 +67,9 @@ class Settings:
     actions_port: int = 5055
     web_port: int = 8080
     rasa_model: Path = ROOT / "models/motcua.tar.gz"
+    # Token for Rasa's HTTP API (conversations, trackers). Secret: environment only. Without it the
+    # API is only served when the server listens on loopback.
+    rasa_api_token: Optional[str] = None
     # Conversations (Rasa's SQL tracker store): SQLite by default, PostgreSQL by URL.
     tracker_store_url: str = f"sqlite:///{ROOT / 'build/tracker.db'}"
     # Review data (unanswered questions, feedback): SQLite by default, PostgreSQL by URL.
@@ -103,6 +106,8 @@ class Settings:
             kw["host"] = env["MOTCUA_HOST"]
         if env.get("MOTCUA_RASA_MODEL"):
             kw["rasa_model"] = _path(env["MOTCUA_RASA_MODEL"])
+        if env.get("MOTCUA_RASA_API_TOKEN"):
+            kw["rasa_api_token"] = env["MOTCUA_RASA_API_TOKEN"]
         if env.get("MOTCUA_TRACKER_STORE_URL"):
             kw["tracker_store_url"] = env["MOTCUA_TRACKER_STORE_URL"]
         if env.get("MOTCUA_EMBEDDING_INT8"):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,22 @@ def retriever(built_index, land_scope, embedder):
     from knowledge_base.retrieval.store import load_retriever
 
     return load_retriever(land_scope, embedder, built_index[0])
+
+
+RASA = str(Path(sys.executable).parent / "rasa")
+
+
+def rasa(*args, timeout=1800):
+    """Run the rasa CLI from the repository root."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([RASA, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def rasa_model(tmp_path_factory):
+    """Train the assistant once per test session (minutes on 2 cores) into a temporary folder."""
+    out = tmp_path_factory.mktemp("rasa-model")
+    result = rasa("train", "--domain", "domain", "--data", "data", "--config", "config.yml", "--out", str(out),
+                  "--fixed-model-name", "motcua", "--quiet")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out / "motcua.tar.gz"

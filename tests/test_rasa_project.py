@@ -1,29 +1,5 @@
 """The Rasa project: data validates, a model trains, and the test stories pass."""
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
-from tests.conftest import ROOT
-
-RASA = str(Path(sys.executable).parent / "rasa")
-
-
-def rasa(*args, timeout=1800):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([RASA, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="session")
-def rasa_model(tmp_path_factory):
-    """Train once per test session (minutes on 2 cores) into a temporary folder."""
-    out = tmp_path_factory.mktemp("rasa-model")
-    result = rasa("train", "--domain", "domain", "--data", "data", "--config", "config.yml", "--out", str(out),
-                  "--fixed-model-name", "motcua", "--quiet")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return out / "motcua.tar.gz"
+from tests.conftest import ROOT, rasa
 
 
 def test_data_validates_without_warnings():

@@ -1,0 +1,220 @@
+"""Load benchmark over Rasa's REST channel: motcua vs a default `rasa init` project, same client.
+
+In one run it starts (on loopback only) the motcua action server + Rasa server, and a default
+`rasa init` project (the baseline a Rasa user starts from), then measures for each:
+closed loop (no think time) at 1 and 20 concurrent conversations: per-message median and p95,
+messages per second; and an open loop at 10 messages per second (p95). It also times the
+knowledge base's search alone, so Rasa's own overhead is visible. Request loops are bounded
+in count and time. Run: `make bench-load` (needs `make train` and `make model` first).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA = str(Path(sys.executable).parent / "rasa")
+QUESTIONS = [
+    "xin chào", "lam lai so do bi mat can giay to gi", "còn lệ phí thì sao?", "mất bao lâu",
+    "tach thua nop o dau", "nop online dc ko", "Thủ tục sang tên sổ đỏ", "cảm ơn",
+    "xin giay phep moi truong can gi", "giờ làm việc thế nào", "dang ky gieng khoan", "tạm biệt",
+]
+BASELINE_QUESTIONS = ["hello", "I am sad", "yes", "no", "goodbye", "are you a bot?", "great", "hi"]
+
+
+def percentile(values: List[float], q: float) -> float:
+    """The q-quantile (0..1) of values."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * (len(values) - 1)))] if values else float("nan")
+
+
+async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> float:
+    """One message; returns its latency in ms (raises on HTTP errors)."""
+    start = time.perf_counter()
+    async with session.post(url, json={"sender": sender, "message": text}) as resp:
+        resp.raise_for_status()
+        await resp.json()
+    return (time.perf_counter() - start) * 1000
+
+
+async def closed_loop(url: str, questions: List[str], concurrency: int, seconds: float, max_messages: int) -> Dict:
+    """``concurrency`` conversations, each sending its next message as soon as the reply comes."""
+    latencies: List[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        async def conversation(i: int) -> None:
+            nonlocal errors
+            sender = f"load-{concurrency}-{i}-{random.random():.6f}"
+            n = 0
+            while time.perf_counter() < deadline and len(latencies) < max_messages:
+                try:
+                    latencies.append(await send(session, url, sender, questions[n % len(questions)]))
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    errors += 1
+                n += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(conversation(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {"n": len(latencies), "errors": errors, "median": statistics.median(latencies) if latencies else float("nan"),
+            "p95": percentile(latencies, 0.95), "rate": len(latencies) / elapsed}
+
+
+async def open_loop(url: str, questions: List[str], rate: float, seconds: float) -> Dict:
+    """Poisson arrivals at ``rate`` messages per second, each in its own conversation slot."""
+    latencies: List[float] = []
+    errors = 0
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        tasks = []
+        start = time.perf_counter()
+        i = 0
+        while time.perf_counter() - start < seconds:
+            async def one(k: int) -> None:
+                nonlocal errors
+                try:
+                    latencies.append(await send(session, url, f"open-{k % 600}", questions[k % len(questions)]))
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    errors += 1
+            tasks.append(asyncio.create_task(one(i)))
+            i += 1
+            await asyncio.sleep(random.expovariate(rate))
+        await asyncio.gather(*tasks)
+    return {"n": len(latencies), "errors": errors, "median": statistics.median(latencies) if latencies else float("nan"),
+            "p95": percentile(latencies, 0.95)}
+
+
+def wait_ready(port: int, timeout: float = 300) -> bool:
+    """Poll the Rasa server's /status until it answers."""
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(1)
+    return False
+
+
+def start(cmd: List[str], cwd: Path, log_path: Path, env: Optional[dict] = None) -> subprocess.Popen:
+    """Start a server in its own process group, its output to ``log_path``."""
+    log = open(log_path, "a")
+    return subprocess.Popen(cmd, cwd=cwd, env=env or dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def stop(procs: List[subprocess.Popen]) -> None:
+    """Terminate the process groups."""
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def report(name: str, results: Dict[str, Dict]) -> None:
+    """Print one system's figures."""
+    for label, r in results.items():
+        extra = f", {r['rate']:.1f} msg/s" if "rate" in r else ""
+        print(f"  {name:<10} {label:<22} n={r['n']:>4}  median {r['median']:7.1f} ms  p95 {r['p95']:7.1f} ms"
+              f"{extra}  errors {r['errors']}")
+
+
+def measure(port: int, questions: List[str], seconds: float) -> Dict[str, Dict]:
+    """Closed loop at 1 and 20, open loop at 10 msg/s."""
+    url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+    out = {"closed, 1 conversation": asyncio.run(closed_loop(url, questions, 1, seconds, 2000)),
+           "closed, 20 conversations": asyncio.run(closed_loop(url, questions, 20, seconds, 4000)),
+           "open, 10 msg/s": asyncio.run(open_loop(url, questions, 10.0, seconds))}
+    return out
+
+
+def main() -> None:
+    """Run both systems and the search alone."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=30, help="duration of each load phase")
+    args = parser.parse_args()
+    from motcua.runner import rasa_commands, write_runtime_files
+    from motcua.settings import get_settings
+
+    settings = get_settings()
+    settings = type(settings)(**{**settings.__dict__, "rasa_port": 5105, "actions_port": 5155,
+                                 "tracker_store_url": "sqlite:///" + str(ROOT / "build/bench-tracker.db")})
+    if not settings.rasa_model.exists():
+        sys.exit("no Rasa model: run `make train` first")
+
+    # Knowledge-base search alone (in-process, after load), the floor under every reply.
+    from knowledge_base.service import KnowledgeBase
+
+    kb = KnowledgeBase(settings)
+    kb.search("warm up")
+    times = []
+    for q in QUESTIONS * 5:
+        t = time.perf_counter()
+        kb.search(q)
+        times.append((time.perf_counter() - t) * 1000)
+    print(f"knowledge-base search alone: median {statistics.median(times):.1f} ms, p95 {percentile(times, 0.95):.1f} ms"
+          " (repeated questions hit the embedding cache)")
+    del kb
+
+    results = {}
+    build = ROOT / "build"
+    build.mkdir(exist_ok=True)
+    endpoints, credentials = write_runtime_files(settings, build / "bench")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    procs = [start(cmd, ROOT, build / f"bench-motcua-{i}.log", env)
+             for i, cmd in enumerate(rasa_commands(settings, endpoints, credentials))]
+    try:
+        if not wait_ready(settings.rasa_port):
+            sys.exit("motcua server did not start (see build/bench-*.log)")
+        asyncio.run(closed_loop(f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook", QUESTIONS, 2, 5, 20))
+        results["motcua"] = measure(settings.rasa_port, QUESTIONS, args.seconds)
+    finally:
+        stop(procs)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start_t = time.perf_counter()
+        init = subprocess.run([RASA, "init", "--no-prompt", "--init-dir", tmp], capture_output=True, text=True)
+        init_s = time.perf_counter() - start_t
+        if init.returncode != 0:
+            sys.exit("rasa init failed: " + init.stderr[-1000:])
+        model = next(Path(tmp, "models").glob("*.tar.gz"))
+        base = [start([RASA, "run", "--model", str(model), "--port", "5205", "--interface", "127.0.0.1"], Path(tmp),
+                      build / "bench-baseline.log")]
+        try:
+            if not wait_ready(5205):
+                sys.exit("baseline server did not start")
+            results["rasa init"] = measure(5205, BASELINE_QUESTIONS, args.seconds)
+        finally:
+            stop(base)
+    print(f"\nbaseline `rasa init` (project creation + training): {init_s:.0f} s")
+    for name, res in results.items():
+        report(name, res)
+    ours, baseline = results["motcua"], results["rasa init"]
+    ratio = ours["closed, 20 conversations"]["rate"] / baseline["closed, 20 conversations"]["rate"]
+    print(f"\nthroughput at 20 concurrent conversations: motcua / rasa init = {ratio:.2f}x (target >= 3x)")
+    print(f"open loop 10 msg/s p95: {ours['open, 10 msg/s']['p95']:.0f} ms (target <= 150 ms)")
+    shutil.rmtree(build / "bench", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

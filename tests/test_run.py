@@ -1,0 +1,81 @@
+"""The run command end to end: servers start, answer over REST, stop on Ctrl-C, keep conversations."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def post(port, sender, text):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+                                 data=json.dumps({"sender": sender, "message": text}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return json.loads(resp.read())
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.status, resp.read().decode()
+
+
+@pytest.fixture
+def run_env(tmp_path, rasa_model, built_index, base_model_dir):
+    return dict(os.environ, MOTCUA_RASA_MODEL=str(rasa_model), MOTCUA_EMBEDDING_MODEL=str(base_model_dir),
+                MOTCUA_INDEX_DIR=str(built_index[0]), MOTCUA_SCOPE_FIELDS="Đất đai",
+                MOTCUA_SCOPE_LEVELS="province,commune", MOTCUA_RASA_PORT="5305", MOTCUA_ACTIONS_PORT="5355",
+                MOTCUA_WEB_PORT="8305", MOTCUA_TRACKER_STORE_URL=f"sqlite:///{tmp_path / 'tracker.db'}",
+                MOTCUA_DATABASE_URL=f"sqlite:///{tmp_path / 'review.db'}", PYTHONUNBUFFERED="1")
+
+
+def start(env, tmp_path, name):
+    log = open(tmp_path / f"{name}.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "motcua", "run"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 400
+    while time.time() < deadline:
+        if "motcua is ready" in (tmp_path / f"{name}.log").read_text():
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(2)
+    proc.kill()
+    pytest.fail("motcua run did not start:\n" + (tmp_path / f"{name}.log").read_text()[-3000:])
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    assert proc.wait(timeout=60) == 0
+
+
+def test_run_answers_over_rest_and_keeps_conversations_across_restarts(run_env, tmp_path):
+    proc = start(run_env, tmp_path, "first")
+    try:
+        status, page = get("http://127.0.0.1:8305/")
+        assert status == 200 and "Trợ lý thủ tục hành chính" in page
+        replies = post(5305, "citizen-1", "lam lai so do bi mat mat bao lau")
+        text = "\n".join(r.get("text", "") for r in replies)
+        assert "Cấp lại Giấy chứng nhận do bị mất" in text and "Thời hạn giải quyết" in text
+        follow = "\n".join(r.get("text", "") for r in post(5305, "citizen-1", "còn lệ phí thì sao?"))
+        assert "Phí, lệ phí" in follow and "1.012786" in follow
+    finally:
+        stop(proc)
+    assert "motcua stopped." in (tmp_path / "first.log").read_text()
+
+    proc = start(run_env, tmp_path, "second")
+    try:
+        status, body = get("http://127.0.0.1:5305/conversations/citizen-1/tracker")
+        events = json.loads(body)["events"]
+        said = [e.get("text") for e in events if e.get("event") == "user"]
+        assert "lam lai so do bi mat mat bao lau" in said and "còn lệ phí thì sao?" in said
+        # the procedure under discussion survived the restart too
+        follow = "\n".join(r.get("text", "") for r in post(5305, "citizen-1", "nop o dau"))
+        assert "1.012786" in follow
+    finally:
+        stop(proc)

@@ -1,0 +1,55 @@
+"""Settings from the environment, runtime files of the run command, and the Rasa tokenizer."""
+import pytest
+
+from knowledge_base.text import fold
+from motcua.runner import endpoints_config, rasa_commands
+from motcua.settings import NATURAL_RESOURCE_FIELDS, Settings
+
+
+def test_settings_defaults_and_environment(monkeypatch):
+    s = Settings.from_env()
+    assert s.scope_fields == NATURAL_RESOURCE_FIELDS and s.scope_levels == ("province", "commune")
+    monkeypatch.setenv("MOTCUA_SCOPE_FIELDS", "Đất đai; Môi trường")
+    monkeypatch.setenv("MOTCUA_SCOPE_LEVELS", "*")
+    monkeypatch.setenv("MOTCUA_RASA_PORT", "6000")
+    monkeypatch.setenv("MOTCUA_EMBEDDING_INT8", "yes")
+    s = Settings.from_env()
+    assert s.scope_fields == ("Đất đai", "Môi trường") and s.scope_levels == ()
+    assert s.rasa_port == 6000 and s.embedding_int8
+
+
+def test_sqlite_and_postgres_tracker_stores():
+    sqlite = endpoints_config(Settings(tracker_store_url="sqlite:////tmp/t.db", actions_port=5055))
+    assert sqlite["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": "/tmp/t.db"}
+    assert sqlite["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
+    pg = endpoints_config(Settings(tracker_store_url="postgresql://bot:secret@db.local:5433/motcua"))
+    assert pg["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "db": "motcua", "url": "db.local",
+                                   "port": 5433, "username": "bot", "password": "secret"}
+
+
+def test_api_needs_a_token_off_loopback(tmp_path):
+    lo = rasa_commands(Settings(), tmp_path / "e.yml", tmp_path / "c.yml")[1]
+    assert "--enable-api" in lo and "--auth-token" not in lo
+    public = rasa_commands(Settings(host="0.0.0.0"), tmp_path / "e.yml", tmp_path / "c.yml")[1]
+    assert "--enable-api" not in public
+    token = rasa_commands(Settings(host="0.0.0.0", rasa_api_token="s3"), tmp_path / "e.yml", tmp_path / "c.yml")[1]
+    assert token[-3:] == ["--enable-api", "--auth-token", "s3"]
+
+
+@pytest.mark.parametrize("text, tokens", [
+    # "làm sổ" is the colloquial first registration: its official wording is appended
+    ("Làm sổ đỏ KO", ["lam", "so", "do", "khong", "cap", "giay", "chung", "nhan", "dang", "ky", "lan", "dau"]),
+    ("lam so do ko", ["lam", "so", "do", "khong", "cap", "giay", "chung", "nhan", "dang", "ky", "lan", "dau"]),
+    ("sổ đỏ", ["so", "do", "giay", "chung", "nhan", "quyen", "su", "dung", "dat"]),
+    ("hoà giải?", ["hoa", "giai"]),
+])
+def test_vietnamese_tokenizer_folds_and_expands(text, tokens):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from components.vietnamese_tokenizer import VietnameseTokenizer
+
+    tok = VietnameseTokenizer(VietnameseTokenizer.get_default_config())
+    out = tok.tokenize(Message(data={"text": text}), "text")
+    assert [t.text for t in out] == tokens
+    first = out[0]
+    assert fold(text[first.start:first.end]) == first.text  # offsets point at the original word

@@ -14,7 +14,6 @@ import asyncio
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -97,38 +96,11 @@ async def open_loop(url: str, questions: List[str], rate: float, seconds: float)
             "p95": percentile(latencies, 0.95)}
 
 
-def wait_ready(port: int, timeout: float = 300) -> bool:
-    """Poll the Rasa server's /status until it answers."""
-    import urllib.request
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            time.sleep(1)
-    return False
-
-
 def start(cmd: List[str], cwd: Path, log_path: Path, env: Optional[dict] = None) -> subprocess.Popen:
     """Start a server in its own process group, its output to ``log_path``."""
     log = open(log_path, "a")
     return subprocess.Popen(cmd, cwd=cwd, env=env or dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
-
-
-def stop(procs: List[subprocess.Popen]) -> None:
-    """Terminate the process groups."""
-    for p in procs:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
 
 
 def report(name: str, results: Dict[str, Dict]) -> None:
@@ -153,7 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30, help="duration of each load phase")
     args = parser.parse_args()
-    from motcua.runner import rasa_commands, write_runtime_files
+    from motcua.runner import rasa_commands, stop_all, wait_ready, write_runtime_files
     from motcua.settings import get_settings
 
     settings = get_settings()
@@ -184,12 +156,12 @@ def main() -> None:
     procs = [start(cmd, ROOT, build / f"bench-motcua-{i}.log", env)
              for i, cmd in enumerate(rasa_commands(settings, endpoints, credentials))]
     try:
-        if not wait_ready(settings.rasa_port):
+        if not wait_ready(f"http://127.0.0.1:{settings.rasa_port}/status", 300):
             sys.exit("motcua server did not start (see build/bench-*.log)")
         asyncio.run(closed_loop(f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook", QUESTIONS, 2, 5, 20))
         results["motcua"] = measure(settings.rasa_port, QUESTIONS, args.seconds)
     finally:
-        stop(procs)
+        stop_all(procs, timeout=30)
 
     with tempfile.TemporaryDirectory() as tmp:
         start_t = time.perf_counter()
@@ -201,11 +173,11 @@ def main() -> None:
         base = [start([RASA, "run", "--model", str(model), "--port", "5205", "--interface", "127.0.0.1"], Path(tmp),
                       build / "bench-baseline.log")]
         try:
-            if not wait_ready(5205):
+            if not wait_ready("http://127.0.0.1:5205/status", 300):
                 sys.exit("baseline server did not start")
             results["rasa init"] = measure(5205, BASELINE_QUESTIONS, args.seconds)
         finally:
-            stop(base)
+            stop_all(base, timeout=30)
     print(f"\nbaseline `rasa init` (project creation + training): {init_s:.0f} s")
     for name, res in results.items():
         report(name, res)

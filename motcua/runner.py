@@ -85,6 +85,18 @@ def wait_ready(url: str, timeout: float) -> bool:
     return False
 
 
+def stop_all(procs: List[subprocess.Popen], timeout: float = 20) -> None:
+    """SIGTERM each process group, then SIGKILL what has not exited within ``timeout`` seconds."""
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
 def run(settings: Settings) -> int:
     """Start everything, wait for Ctrl-C (or a child dying), then stop everything cleanly."""
     if not settings.rasa_model.exists():
@@ -109,13 +121,6 @@ def run(settings: Settings) -> int:
             break
         stop.wait(1)
     web.shutdown()
-    for p in procs:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
+    stop_all(procs)
     print("motcua stopped.")
     return code

@@ -156,7 +156,7 @@ def main() -> None:
     procs = [start(cmd, ROOT, build / f"bench-motcua-{i}.log", env)
              for i, cmd in enumerate(rasa_commands(settings, endpoints, credentials))]
     try:
-        if not wait_ready(f"http://127.0.0.1:{settings.rasa_port}/status", 300):
+        if not wait_ready(f"http://127.0.0.1:{settings.rasa_port}/", 300):
             sys.exit("motcua server did not start (see build/bench-*.log)")
         asyncio.run(closed_loop(f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook", QUESTIONS, 2, 5, 20))
         results["motcua"] = measure(settings.rasa_port, QUESTIONS, args.seconds)
@@ -173,7 +173,7 @@ def main() -> None:
         base = [start([RASA, "run", "--model", str(model), "--port", "5205", "--interface", "127.0.0.1"], Path(tmp),
                       build / "bench-baseline.log")]
         try:
-            if not wait_ready("http://127.0.0.1:5205/status", 300):
+            if not wait_ready("http://127.0.0.1:5205/", 300):
                 sys.exit("baseline server did not start")
             results["rasa init"] = measure(5205, BASELINE_QUESTIONS, args.seconds)
         finally:

@@ -110,7 +110,7 @@ def run(settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    if wait_ready(f"http://{settings.host}:{settings.rasa_port}/status", 300):
+    if wait_ready(f"http://{settings.host}:{settings.rasa_port}/", 300):
         print(f"\nmotcua is ready: chat at http://{settings.host}:{settings.web_port}/ "
               f"(REST: http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook). Ctrl-C stops.", flush=True)
     code = 0

@@ -17,7 +17,7 @@ import yaml
 
 from motcua.settings import ROOT, Settings
 
-WEB_DIR = ROOT / "web"
+WEB_DIR = ROOT / "bot/webchat"
 
 
 def endpoints_config(settings: Settings) -> dict:
@@ -41,7 +41,7 @@ def write_runtime_files(settings: Settings, out_dir: Path) -> tuple:
     endpoints = out_dir / "endpoints.yml"
     endpoints.write_text(yaml.safe_dump(endpoints_config(settings)))
     credentials = out_dir / "credentials.yml"
-    credentials.write_text((ROOT / "credentials.yml.template").read_text())
+    credentials.write_text((ROOT / "bot/credentials.yml.template").read_text())
     os.chmod(credentials, 0o600)
     return endpoints, credentials
 

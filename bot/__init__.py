@@ -1,0 +1,1 @@
+"""Channels: the web chat page (bot/webchat), channel credential templates; connectors land here."""

@@ -22,7 +22,7 @@ def fit_calibration(retriever: HybridRetriever, per_procedure: int = 3, seed: in
     for question, code in pairs:
         lex = retriever.lexical_scores(question)
         den = retriever.dense_scores(question)
-        result = retriever.search(question, top_k=3)
+        result = retriever.rank(lex, den, top_k=3)
         if not result.hits:
             continue
         # every shown hit: lower hits teach what a wrong-but-close candidate looks like

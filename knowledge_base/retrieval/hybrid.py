@@ -154,6 +154,10 @@ class HybridRetriever:
             return SearchResult([], "unknown")
         lex = self.lexical_scores(question) if mode in ("hybrid", "lexical") else None
         den = self.dense_scores(question) if mode in ("hybrid", "dense") else None
+        return self.rank(lex, den, top_k)
+
+    def rank(self, lex: Optional[np.ndarray], den: Optional[np.ndarray], top_k: int = 5) -> SearchResult:
+        """Fuse per-procedure lexical and dense scores (either may be None) into ranked hits."""
         ranks: Dict[int, float] = {}
         lex_rank = self._ranks(lex)
         den_rank = self._ranks(den)

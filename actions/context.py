@@ -23,3 +23,10 @@ def review_log() -> ReviewLog:
 def channel_of(tracker) -> str:
     """The input channel of the latest message ('rest', 'socketio', 'telegram', ...)."""
     return (tracker.get_latest_input_channel() or "unknown") if hasattr(tracker, "get_latest_input_channel") else "unknown"
+
+
+def log_unanswered(tracker, reason: str, candidates=()) -> int:
+    """Record the tracker's latest message for staff review, with the candidates considered."""
+    return review_log().record_unanswered(
+        tracker.sender_id, channel_of(tracker), tracker.latest_message.get("text") or "", reason,
+        [{"code": h.code, "name": h.name, "confidence": round(h.confidence, 3)} for h in candidates])

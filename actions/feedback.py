@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import templates
-from actions.context import channel_of, knowledge_base, review_log
+from actions.context import channel_of, knowledge_base, log_unanswered, review_log
 
 
 class ActionRecordFeedback(Action):
@@ -46,8 +46,7 @@ class ActionHandoff(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         """Log the request for staff and give the desk's contacts."""
-        review_log().record_unanswered(tracker.sender_id, channel_of(tracker),
-                                       tracker.latest_message.get("text") or "", "handoff_requested")
+        log_unanswered(tracker, "handoff_requested")
         dispatcher.utter_message(text=templates.HANDOFF.format(hotline=knowledge_base().settings.hotline))
         return []
 
@@ -63,8 +62,7 @@ class ActionDefaultFallback(Action):
         """Log and reply; the message is not kept in the conversation's history."""
         from rasa_sdk.events import UserUtteranceReverted
 
-        review_log().record_unanswered(tracker.sender_id, channel_of(tracker),
-                                       tracker.latest_message.get("text") or "", "not_understood")
+        log_unanswered(tracker, "not_understood")
         dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.hotline),
                                  buttons=templates.help_buttons())
         return [UserUtteranceReverted()]

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import channel_of, knowledge_base, review_log
+from actions.context import knowledge_base, log_unanswered
 from actions import templates
 from knowledge_base.answers import detect_aspect
 
@@ -39,9 +39,7 @@ def offer_choices(dispatcher: CollectingDispatcher, hits, aspect: str) -> List[D
 
 def admit_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, candidates=()) -> None:
     """Say plainly we do not know, log the question for staff, offer the desk or a person."""
-    review_log().record_unanswered(tracker.sender_id, channel_of(tracker), tracker.latest_message.get("text") or "",
-                                   reason, [{"code": h.code, "name": h.name, "confidence": round(h.confidence, 3)}
-                                            for h in candidates])
+    log_unanswered(tracker, reason, candidates)
     dispatcher.utter_message(text=templates.unknown(knowledge_base().settings.hotline),
                              buttons=templates.help_buttons())
 

@@ -152,9 +152,8 @@ def cmd_chat(args) -> int:
             continue
         if question.lower() in ("thoát", "thoat", "exit", "quit"):
             break
-        result = kb.search(question, top_k=3)
         aspect = detect_aspect(question)
-        if result.decision != "answer" and current and aspect != "general":
+        if current and aspect != "general" and not kb.mentions_procedure(question):
             answer = kb.answer(question, aspect=aspect, code=current)  # follow-up on the same procedure
         else:
             answer = kb.answer(question, aspect=aspect)

@@ -242,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--epochs", type=int, default=1)
     sp.add_argument("--per-procedure", type=int, default=24)
     sp.set_defaults(func=cmd_model)
+
+    from motcua import dossier_cli
+
+    dossier_cli.register(sub)
     return p
 
 
@@ -263,7 +267,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         from knowledge_base.catalogue import CatalogueError
         from knowledge_base.retrieval.dense import EmbeddingModelError
 
-        if isinstance(exc, (CatalogueError, EmbeddingModelError, FileNotFoundError)) and not args.verbose:
+        from dossiers.calendar import CalendarError
+
+        if isinstance(exc, (CatalogueError, EmbeddingModelError, FileNotFoundError, CalendarError)) and not args.verbose:
             print(f"motcua: {exc}", file=sys.stderr)
             return 2
         raise

@@ -76,6 +76,17 @@ class Settings:
     database_url: str = f"sqlite:///{ROOT / 'build/motcua.db'}"
     # National Public Service Portal support line; a province sets its own one-stop desk number.
     hotline: str = "18001096"
+    # Dossier service: its tables live in database_url. Phone / ID numbers are stored as keyed hashes;
+    # the key is a secret (MOTCUA_DOSSIER_HASH_KEY); without it a local key file is created.
+    dossier_hash_key: Optional[str] = None
+    dossier_key_file: Path = ROOT / "build/secrets/dossier-hash.key"
+    calendar_file: Path = ROOT / "dossiers/data/calendar.yml"
+    lockout_failures: int = 5
+    lockout_minutes: int = 15
+    # A live one-stop system's HTTP API (optional): base URL and token (secret).
+    onestop_api_url: Optional[str] = None
+    onestop_api_token: Optional[str] = None
+    onestop_timeout_s: float = 10.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -114,6 +125,19 @@ class Settings:
             kw["embedding_int8"] = env["MOTCUA_EMBEDDING_INT8"].strip().lower() not in ("0", "false", "no", "off")
         if env.get("MOTCUA_TORCH_THREADS"):
             kw["torch_threads"] = int(env["MOTCUA_TORCH_THREADS"])
+        if env.get("MOTCUA_DOSSIER_HASH_KEY"):
+            kw["dossier_hash_key"] = env["MOTCUA_DOSSIER_HASH_KEY"]
+        for name, attr in (("MOTCUA_DOSSIER_KEY_FILE", "dossier_key_file"), ("MOTCUA_CALENDAR_FILE", "calendar_file")):
+            if env.get(name):
+                kw[attr] = _path(env[name])
+        for name, attr in (("MOTCUA_LOCKOUT_FAILURES", "lockout_failures"), ("MOTCUA_LOCKOUT_MINUTES", "lockout_minutes")):
+            if env.get(name):
+                kw[attr] = int(env[name])
+        for name, attr in (("MOTCUA_ONESTOP_API_URL", "onestop_api_url"), ("MOTCUA_ONESTOP_API_TOKEN", "onestop_api_token")):
+            if env.get(name):
+                kw[attr] = env[name]
+        if env.get("MOTCUA_ONESTOP_TIMEOUT_S"):
+            kw["onestop_timeout_s"] = float(env["MOTCUA_ONESTOP_TIMEOUT_S"])
         return cls(**kw)
 
 

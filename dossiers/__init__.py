@@ -1,0 +1,1 @@
+"""Dossier service: store, status lookup with identity check, working-day calendar, notices."""

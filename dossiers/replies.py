@@ -1,0 +1,89 @@
+"""What a citizen reads about a dossier or a deadline: short Vietnamese, ending in a next step."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import List, Optional
+
+from dossiers.service import DossierView
+
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+CHANNEL_NAMES = {"direct": "nộp trực tiếp", "online": "nộp trực tuyến", "postal": "nộp qua bưu chính"}
+
+
+def day(value: dt.datetime) -> str:
+    """'Thứ Tư, 25/11/2026'."""
+    return f"{WEEKDAYS[value.weekday()]}, {value:%d/%m/%Y}"
+
+
+def moment(value: dt.datetime) -> str:
+    """'09:00 Thứ Tư, 25/11/2026'."""
+    return f"{value:%H:%M} {day(value)}"
+
+
+def money(amount: Optional[int]) -> str:
+    return f"{amount:,}".replace(",", ".") + " đồng" if amount is not None else "theo thông báo"
+
+
+def status_reply(view: DossierView, hotline: str) -> List[str]:
+    """The answer to a verified status lookup, as chat messages."""
+    head = f"Hồ sơ {view.code}"
+    if view.procedure_name:
+        head += f" ({view.procedure_name})"
+    lines = [f"{head}: {view.status_name}, cập nhật lúc {moment(view.status_at)}."]
+    if view.current_step or view.handling_unit:
+        lines.append("Bước hiện tại: " + " - ".join(x for x in (view.current_step, view.handling_unit) if x) + ".")
+    lines.append(f"Ngày tiếp nhận: {day(view.received_at)}.")
+    if view.due_at:
+        lines.append(f"Hẹn trả kết quả: {moment(view.due_at)}.")
+    if view.finished_at and view.due_at:
+        lines.append("Hồ sơ đã giải quyết trễ hạn." if view.late else "Hồ sơ đã giải quyết đúng hạn.")
+    elif view.status_code in (5, 6):
+        lines.append("Thời hạn giải quyết tạm dừng trong lúc chờ bạn bổ sung hoặc nộp nghĩa vụ tài chính.")
+    elif view.working_days_left is not None:
+        if view.late:
+            lines.append(f"Hồ sơ đang trễ hạn {abs(view.working_days_left)} ngày làm việc; "
+                         "bạn có thể hỏi bộ phận một cửa về lý do và thời gian dự kiến.")
+        elif view.working_days_left == 0:
+            lines.append("Hôm nay là ngày hẹn trả kết quả.")
+        else:
+            lines.append(f"Còn {view.working_days_left} ngày làm việc đến hạn.")
+    for item in view.open_supplements:
+        deadline = f" trước {day(item['deadline'])}" if item.get("deadline") else ""
+        lines.append(f"Cần bổ sung{deadline}: {item['items']}")
+    for notice in view.unpaid_notices:
+        what = f" ({notice['description']})" if notice.get("description") else ""
+        lines.append(f"Cần nộp nghĩa vụ tài chính: {money(notice.get('amount_vnd'))}{what}; "
+                     "nộp xong hồ sơ sẽ được xử lý tiếp.")
+    if view.status_code == 9:
+        pickup = view.result_pickup or "tại nơi bạn đã nộp hồ sơ, mang theo Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
+        lines.append(f"Kết quả đã có: nhận {pickup}.")
+    elif view.status_code == 10:
+        lines.append("Kết quả đã được trả.")
+    elif view.status_code in (3, 8):
+        lines.append(f"Bạn có thể liên hệ bộ phận một cửa hoặc gọi {hotline} để biết lý do.")
+    elif view.result_pickup:
+        lines.append(f"Khi có kết quả, bạn nhận {view.result_pickup}.")
+    return ["\n".join(lines)]
+
+
+def denied_reply() -> str:
+    """The one answer for an unknown code and for a wrong verification (never says which)."""
+    return ("Mã hồ sơ hoặc số xác minh không khớp với hồ sơ nào. Bạn kiểm tra lại mã trên Giấy tiếp nhận "
+            "hồ sơ và 4 số cuối điện thoại hoặc căn cước của người nộp, rồi thử lại nhé.")
+
+
+def locked_reply(until: dt.datetime, hotline: str) -> str:
+    return (f"Bạn đã nhập sai quá nhiều lần nên việc tra cứu tạm khóa đến {until:%H:%M}. "
+            f"Bạn thử lại sau thời gian này hoặc gọi {hotline} để được hỗ trợ.")
+
+
+def deadline_reply(procedure_name: str, channel: str, received: dt.datetime, due: dt.datetime,
+                   value: float, unit_text: str, note: str = "") -> str:
+    """The answer to 'if I file now, when is the result due?'."""
+    amount = f"{value:g}"
+    text = (f"{procedure_name}: thời hạn giải quyết khi {CHANNEL_NAMES.get(channel, channel)} là {amount} {unit_text}. "
+            f"Nếu hồ sơ hợp lệ được tiếp nhận lúc {moment(received)}, hạn trả kết quả dự kiến là {moment(due)} "
+            "(đã trừ thứ Bảy, Chủ nhật và ngày nghỉ lễ).")
+    if note:
+        text += f" Lưu ý: {note}"
+    return text + " Thời hạn tính từ khi nhận đủ hồ sơ hợp lệ; bạn cần hỏi giấy tờ cần chuẩn bị không?"

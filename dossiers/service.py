@@ -1,0 +1,500 @@
+"""The dossier service: store, status lookup with identity check, lockout, audit, notice outbox.
+
+A plain module (no Rasa imports). SQLite by default, PostgreSQL by URL; the schema is migrated with
+Alembic on first use. Personal numbers are only ever stored as keyed hashes (dossiers.privacy).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, List, Optional, Tuple
+
+from sqlalchemy import and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from dossiers import migrate
+from dossiers.calendar import WorkingCalendar, now_local
+from dossiers.codes import FINAL_STATUSES, STATUS_NAMES, WAITING_ON_CITIZEN, check_code, status_name
+from dossiers.privacy import Hasher, mask_name
+from dossiers.schema import (dossiers, financial_notices, lookup_audit, lookup_locks, outbox, status_history,
+                             subscriptions, supplements)
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("direct", "online", "postal")
+# (procedure code, channel) -> (value, unit) of the record's time limit, or None.
+TimeLimits = Callable[[str, str], Optional[Tuple[float, str]]]
+
+
+@dataclass
+class DossierRecord:
+    """One dossier as a one-stop system exports it (a snapshot at its current status)."""
+
+    code: str
+    procedure_code: str
+    channel: str
+    received_at: dt.datetime
+    status_code: int
+    status_at: Optional[dt.datetime] = None
+    procedure_name: str = ""
+    applicant_name: str = ""
+    phone: str = ""
+    citizen_id: str = ""
+    due_at: Optional[dt.datetime] = None
+    current_step: str = ""
+    handling_unit: str = ""
+    result_pickup: str = ""
+    supplement_items: str = ""
+    supplement_requested_at: Optional[dt.datetime] = None
+    supplement_deadline: Optional[dt.datetime] = None
+    financial_amount_vnd: Optional[int] = None
+    financial_description: str = ""
+    financial_issued_at: Optional[dt.datetime] = None
+    financial_paid_at: Optional[dt.datetime] = None
+
+    def problems(self) -> List[str]:
+        """What makes this record unusable (English, for import reports)."""
+        out = []
+        check = check_code(self.code)
+        if not check.ok:
+            out.append(f"bad dossier code {self.code!r}")
+        if self.channel not in CHANNELS:
+            out.append(f"channel must be one of {', '.join(CHANNELS)}, not {self.channel!r}")
+        if self.status_code not in STATUS_NAMES:
+            out.append(f"status must be 1-10, not {self.status_code!r}")
+        if not self.procedure_code:
+            out.append("procedure code is empty")
+        if not (self.phone or self.citizen_id):
+            out.append("neither phone nor citizen ID: the citizen could never verify")
+        if self.due_at and self.due_at < self.received_at:
+            out.append("due time is before the received time")
+        return out
+
+
+@dataclass
+class UpsertResult:
+    code: str
+    action: str  # created / updated / unchanged
+    status_changed: bool = False
+    notices: int = 0
+
+
+@dataclass
+class DossierView:
+    """What a verified citizen may see of a dossier (no personal numbers)."""
+
+    code: str
+    procedure_code: str
+    procedure_name: str
+    channel: str
+    applicant: str
+    status_code: int
+    status_name: str
+    status_at: dt.datetime
+    current_step: str
+    handling_unit: str
+    received_at: dt.datetime
+    due_at: Optional[dt.datetime]
+    result_pickup: str
+    finished_at: Optional[dt.datetime] = None
+    working_days_left: Optional[int] = None  # >= 0: days left; < 0: working days late
+    late: bool = False
+    open_supplements: List[dict] = field(default_factory=list)
+    unpaid_notices: List[dict] = field(default_factory=list)
+    history: List[dict] = field(default_factory=list)
+
+
+@dataclass
+class LookupResult:
+    outcome: str  # ok / denied / locked / invalid
+    view: Optional[DossierView] = None
+    problem: str = ""  # for 'invalid': what is wrong with the code (Vietnamese)
+    locked_until: Optional[dt.datetime] = None
+    code: Optional[str] = None
+
+
+class DossierService:
+    """Dossiers, status lookups and notices over one SQL database."""
+
+    def __init__(self, url: str, hasher: Hasher, calendar: WorkingCalendar, time_limits: Optional[TimeLimits] = None,
+                 clock: Callable[[], dt.datetime] = now_local, lockout_failures: int = 5, lockout_minutes: int = 15):
+        self.url = url
+        self.hasher = hasher
+        self.calendar = calendar
+        self.time_limits = time_limits
+        self.clock = clock
+        self.lockout_failures = lockout_failures
+        self.lockout = dt.timedelta(minutes=lockout_minutes)
+        self._engine: Optional[Engine] = None
+
+    @classmethod
+    def from_settings(cls, settings, time_limits: Optional[TimeLimits] = None, **kw) -> "DossierService":
+        """The service as the settings configure it."""
+        return cls(settings.database_url, Hasher.from_settings(settings.dossier_hash_key, settings.dossier_key_file),
+                   WorkingCalendar.load(settings.calendar_file), time_limits=time_limits,
+                   lockout_failures=settings.lockout_failures, lockout_minutes=settings.lockout_minutes, **kw)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine; the schema is migrated to the latest revision on first use."""
+        if self._engine is None:
+            if self.url.startswith("sqlite:///"):
+                Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            engine = make_engine(self.url)
+            migrate.upgrade(engine)
+            self._engine = engine
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # -- writing -------------------------------------------------------------------------------
+    def compute_due(self, procedure_code: str, channel: str, received_at: dt.datetime) -> Optional[dt.datetime]:
+        """Due time from the procedure's time limit for the channel, when the record states one."""
+        if self.time_limits is None:
+            return None
+        limit = self.time_limits(procedure_code, channel)
+        if not limit:
+            return None
+        try:
+            return self.calendar.due(received_at, *limit)
+        except ValueError:
+            return None
+
+    def upsert(self, record: DossierRecord, source: str = "import") -> UpsertResult:
+        """Create or update a dossier from a snapshot; idempotent. Queues notices on a status change."""
+        return self.upsert_many([record], source)[0]
+
+    def upsert_many(self, records: Iterable[DossierRecord], source: str = "import",
+                    batch: int = 500) -> List[UpsertResult]:
+        """Upsert records in transactions of ``batch``; a bad record raises ValueError before any write."""
+        records = list(records)
+        for record in records:
+            problems = record.problems()
+            if problems:
+                raise ValueError(f"{record.code}: " + "; ".join(problems))
+        results = []
+        for start in range(0, len(records), batch):
+            with self.engine.begin() as conn:
+                now = self.clock()
+                results.extend(self._upsert(conn, r, source, now) for r in records[start:start + batch])
+        return results
+
+    def _upsert(self, conn: Connection, record: DossierRecord, source: str, now: dt.datetime) -> UpsertResult:
+        code = check_code(record.code).code
+        status_at = record.status_at or record.received_at
+        due = record.due_at or self.compute_due(record.procedure_code, record.channel, record.received_at)
+        row = conn.execute(select(dossiers).where(dossiers.c.code == code)).mappings().first()
+        values = dict(procedure_code=record.procedure_code, procedure_name=record.procedure_name,
+                      channel=record.channel, received_at=record.received_at, due_at=due,
+                      result_pickup=record.result_pickup)
+        progress = dict(current_step=record.current_step, handling_unit=record.handling_unit)
+        if row is None:
+            values.update(progress)
+            salt = self.hasher.new_salt()
+            phone_hash, phone_last = self.hasher.number_hashes(salt, record.phone)
+            id_hash, id_last = self.hasher.number_hashes(salt, record.citizen_id)
+            conn.execute(insert(dossiers).values(
+                code=code, salt=salt, applicant_name_masked=mask_name(record.applicant_name),
+                name_hash=self.hasher.name_hash(salt, record.applicant_name), phone_hash=phone_hash,
+                phone_last_hash=phone_last, id_hash=id_hash, id_last_hash=id_last,
+                status_code=record.status_code, status_at=status_at, source=source, updated_at=now, **values))
+            action, changed = "created", False
+        else:
+            salt = row["salt"]
+            personal = {}
+            if record.phone:
+                personal["phone_hash"], personal["phone_last_hash"] = self.hasher.number_hashes(salt, record.phone)
+            if record.citizen_id:
+                personal["id_hash"], personal["id_last_hash"] = self.hasher.number_hashes(salt, record.citizen_id)
+            if record.applicant_name:
+                personal["applicant_name_masked"] = mask_name(record.applicant_name)
+                personal["name_hash"] = self.hasher.name_hash(salt, record.applicant_name)
+            newer = status_at >= row["status_at"]
+            if newer:  # an older snapshot only adds to the history
+                values.update(status_code=record.status_code, status_at=status_at, **progress)
+            changed = newer and record.status_code != row["status_code"]
+            values.update(personal)
+            differs = any(row[k] != v for k, v in values.items())
+            if differs:
+                conn.execute(update(dossiers).where(dossiers.c.code == code).values(
+                    source=source, updated_at=now, **values))
+            action = "updated" if differs else "unchanged"
+        history_added = self._add_history(conn, code, record.status_code, status_at, record.handling_unit,
+                                          record.current_step)
+        self._add_supplement(conn, code, record)
+        self._add_financial(conn, code, record)
+        notices = 0
+        if changed and history_added:
+            notices = self._queue_notices(conn, code, record.status_code, status_at, history_added, now)
+        return UpsertResult(code, action, changed, notices)
+
+    @staticmethod
+    def _insert_once(conn: Connection, statement):
+        """Run an INSERT guarded by a unique constraint; the new key, or None when it already exists."""
+        try:
+            with conn.begin_nested():
+                return conn.execute(statement).inserted_primary_key[0]
+        except IntegrityError:
+            return None
+
+    def _add_history(self, conn, code, status, at, unit, step) -> Optional[int]:
+        exists = conn.execute(select(status_history.c.id).where(and_(
+            status_history.c.dossier_code == code, status_history.c.status_code == status,
+            status_history.c.at == at))).first()
+        if exists:
+            return None
+        return self._insert_once(conn, insert(status_history).values(
+            dossier_code=code, status_code=status, at=at, handling_unit=unit or "", step=step or ""))
+
+    def _add_supplement(self, conn, code, record: DossierRecord) -> None:
+        if not record.supplement_items:
+            if record.status_code not in (5,):  # a later status resolves open supplement requests
+                conn.execute(update(supplements).where(and_(supplements.c.dossier_code == code,
+                                                            supplements.c.resolved_at.is_(None)))
+                             .values(resolved_at=record.status_at or self.clock()))
+            return
+        requested = record.supplement_requested_at or record.status_at or record.received_at
+        exists = conn.execute(select(supplements.c.id).where(and_(
+            supplements.c.dossier_code == code, supplements.c.requested_at == requested))).first()
+        if exists:
+            conn.execute(update(supplements).where(supplements.c.id == exists[0]).values(
+                items=record.supplement_items, deadline=record.supplement_deadline))
+        else:
+            self._insert_once(conn, insert(supplements).values(
+                dossier_code=code, requested_at=requested, items=record.supplement_items,
+                deadline=record.supplement_deadline))
+
+    def _add_financial(self, conn, code, record: DossierRecord) -> None:
+        if record.financial_amount_vnd is None and not record.financial_description:
+            return
+        issued = record.financial_issued_at or record.status_at or record.received_at
+        exists = conn.execute(select(financial_notices.c.id).where(and_(
+            financial_notices.c.dossier_code == code, financial_notices.c.issued_at == issued))).first()
+        values = dict(amount_vnd=record.financial_amount_vnd, description=record.financial_description,
+                      paid_at=record.financial_paid_at)
+        if exists:
+            conn.execute(update(financial_notices).where(financial_notices.c.id == exists[0]).values(**values))
+        else:
+            self._insert_once(conn, insert(financial_notices).values(dossier_code=code, issued_at=issued, **values))
+
+    def _queue_notices(self, conn, code, status, at, history_id, now) -> int:
+        subs = conn.execute(select(subscriptions).where(subscriptions.c.dossier_code == code)).mappings().all()
+        text = notice_text(code, status, at)
+        queued = 0
+        for sub in subs:
+            key = f"{code}:{history_id}:{sub['channel']}:{sub['conversation_id']}"
+            if self._insert_once(conn, insert(outbox).values(
+                    event_key=key, dossier_code=code, conversation_id=sub["conversation_id"],
+                    channel=sub["channel"], text=text, state="pending", attempts=0, next_attempt_at=now,
+                    created_at=now)) is not None:
+                queued += 1
+        return queued
+
+    # -- reading ------------------------------------------------------------------------------
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(dossiers)).scalar_one())
+
+    def view(self, code: str, now: Optional[dt.datetime] = None) -> Optional[DossierView]:
+        """A dossier as shown to its verified applicant (or to staff); None when unknown."""
+        check = check_code(code)
+        if not check.ok:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(dossiers).where(dossiers.c.code == check.code)).mappings().first()
+            if row is None:
+                return None
+            return self._view(conn, row, now or self.clock())
+
+    def _view(self, conn, row, now) -> DossierView:
+        code = row["code"]
+        history = [dict(r) for r in conn.execute(
+            select(status_history.c.status_code, status_history.c.at, status_history.c.handling_unit,
+                   status_history.c.step).where(status_history.c.dossier_code == code)
+            .order_by(status_history.c.at)).mappings()]
+        open_supp = [dict(r) for r in conn.execute(
+            select(supplements.c["items"], supplements.c.requested_at, supplements.c.deadline)
+            .where(and_(supplements.c.dossier_code == code, supplements.c.resolved_at.is_(None)))
+            .order_by(supplements.c.requested_at)).mappings()]
+        unpaid = [dict(r) for r in conn.execute(
+            select(financial_notices.c.amount_vnd, financial_notices.c.description, financial_notices.c.issued_at)
+            .where(and_(financial_notices.c.dossier_code == code, financial_notices.c.paid_at.is_(None)))
+            .order_by(financial_notices.c.issued_at)).mappings()]
+        status = row["status_code"]
+        finished = None
+        if status in FINAL_STATUSES:
+            finished = min((h["at"] for h in history if h["status_code"] in FINAL_STATUSES), default=row["status_at"])
+        due = row["due_at"]
+        left, late = None, False
+        if due is not None and status not in WAITING_ON_CITIZEN:  # the clock stops while waiting on the citizen
+            reference = finished or now
+            late = reference > due
+            if finished is None:
+                left = self.calendar.working_days_left(now, due)
+                if late:
+                    left = min(-1, left)
+            elif late:
+                left = min(-1, -self.calendar.working_days_between(due.date(), finished.date()))
+        return DossierView(
+            code=code, procedure_code=row["procedure_code"], procedure_name=row["procedure_name"],
+            channel=row["channel"], applicant=row["applicant_name_masked"], status_code=status,
+            status_name=status_name(status), status_at=row["status_at"], current_step=row["current_step"],
+            handling_unit=row["handling_unit"], received_at=row["received_at"], due_at=due,
+            result_pickup=row["result_pickup"], finished_at=finished, working_days_left=left, late=late,
+            open_supplements=open_supp if status == 5 else [], unpaid_notices=unpaid if status == 6 else [],
+            history=history)
+
+    # -- lookup with identity check --------------------------------------------------------------
+    def lookup(self, conversation_id: str, channel: str, code_text: str, verification: str) -> LookupResult:
+        """Status of a dossier for a citizen who proves it is theirs with the last digits of the
+        applicant's phone or citizen ID. An unknown code and a wrong verification get the same result;
+        5 failures lock the sender and the code for 15 minutes; every lookup is audited."""
+        now = self.clock()
+        check = check_code(code_text)
+        audited_code = check.code or (code_text or "")[:80]
+        with self.engine.begin() as conn:
+            if not check.ok:
+                self._audit(conn, now, conversation_id, channel, audited_code, "invalid")
+                return LookupResult("invalid", problem=check.problem)
+            keys = (f"sender:{channel}:{conversation_id}"[:200], f"code:{check.code}")
+            until = self._locked_until(conn, keys, now)
+            if until:
+                self._audit(conn, now, conversation_id, channel, check.code, "locked")
+                return LookupResult("locked", locked_until=until, code=check.code)
+            row = conn.execute(select(dossiers).where(dossiers.c.code == check.code)).mappings().first()
+            verified = row is not None and any(
+                self.hasher.matches_last(row["salt"], row[col], verification or "")
+                for col in ("phone_last_hash", "id_last_hash"))
+            if not verified:
+                until = self._register_failure(conn, keys, now)
+                self._audit(conn, now, conversation_id, channel, check.code, "locked" if until else "denied")
+                return LookupResult("locked" if until else "denied", locked_until=until, code=check.code)
+            conn.execute(delete(lookup_locks).where(lookup_locks.c.key.in_(keys)))
+            self._audit(conn, now, conversation_id, channel, check.code, "ok")
+            return LookupResult("ok", view=self._view(conn, row, now), code=check.code)
+
+    def is_locked(self, conversation_id: str, channel: str, code: Optional[str] = None) -> Optional[dt.datetime]:
+        """Until when a sender (and optionally a code) is locked out, or None."""
+        keys = [f"sender:{channel}:{conversation_id}"[:200]] + ([f"code:{code}"] if code else [])
+        with self.engine.connect() as conn:
+            return self._locked_until(conn, keys, self.clock())
+
+    @staticmethod
+    def _locked_until(conn, keys, now) -> Optional[dt.datetime]:
+        rows = conn.execute(select(lookup_locks.c.locked_until).where(and_(
+            lookup_locks.c.key.in_(keys), lookup_locks.c.locked_until > now))).all()
+        return max((r[0] for r in rows), default=None)
+
+    def _register_failure(self, conn, keys, now) -> Optional[dt.datetime]:
+        locked = None
+        for key in keys:
+            row = conn.execute(select(lookup_locks).where(lookup_locks.c.key == key)).mappings().first()
+            if row is None or (row["first_failure_at"] and now - row["first_failure_at"] > self.lockout):
+                failures, first = 1, now  # failures older than the lockout window are forgotten
+            else:
+                failures, first = row["failures"] + 1, row["first_failure_at"] or now
+            until = now + self.lockout if failures >= self.lockout_failures else None
+            values = dict(failures=0 if until else failures, first_failure_at=None if until else first,
+                          locked_until=until)
+            if row is None:
+                if self._insert_once(conn, insert(lookup_locks).values(key=key, **values)) is None:
+                    conn.execute(update(lookup_locks).where(lookup_locks.c.key == key).values(**values))
+            else:
+                conn.execute(update(lookup_locks).where(lookup_locks.c.key == key).values(**values))
+            locked = max(filter(None, (locked, until)), default=None)
+        return locked
+
+    @staticmethod
+    def _audit(conn, now, conversation_id, channel, code, outcome) -> None:
+        conn.execute(insert(lookup_audit).values(at=now, conversation_id=conversation_id[:128],
+                                                 channel=(channel or "unknown")[:32], dossier_code=code[:80],
+                                                 outcome=outcome))
+
+    def audit_log(self, limit: int = 100) -> List[dict]:
+        """The latest lookups, newest first."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(
+                select(lookup_audit).order_by(lookup_audit.c.id.desc()).limit(limit)).mappings()]
+
+    # -- notices ------------------------------------------------------------------------------
+    def subscribe(self, code: str, conversation_id: str, channel: str) -> bool:
+        """Opt a conversation in to status-change notices of a dossier; False when already in."""
+        check = check_code(code)
+        if not check.ok:
+            raise ValueError(check.problem)
+        with self.engine.begin() as conn:
+            return self._insert_once(conn, insert(subscriptions).values(
+                dossier_code=check.code, conversation_id=conversation_id, channel=channel or "unknown",
+                created_at=self.clock())) is not None
+
+    def unsubscribe(self, code: str, conversation_id: str, channel: str) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(subscriptions).where(and_(
+                subscriptions.c.dossier_code == check_code(code).code,
+                subscriptions.c.conversation_id == conversation_id, subscriptions.c.channel == channel))).rowcount
+
+    def due_notices(self, channels: Optional[Iterable[str]] = None, limit: int = 100) -> List[dict]:
+        """Pending notices whose next attempt is due, oldest first."""
+        query = select(outbox).where(and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= self.clock()))
+        if channels is not None:
+            query = query.where(outbox.c.channel.in_(list(channels)))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query.order_by(outbox.c.id).limit(limit)).mappings()]
+
+    def mark_sent(self, notice_id: int) -> bool:
+        """Record a delivered notice; False when it was no longer pending (never send twice)."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(outbox).where(and_(outbox.c.id == notice_id, outbox.c.state == "pending"))
+                                .values(state="sent", sent_at=self.clock(),
+                                        attempts=outbox.c.attempts + 1)).rowcount == 1
+
+    def mark_failed(self, notice_id: int, error: str, max_attempts: int = 6, base_delay_s: float = 30.0) -> str:
+        """Record a failed delivery: retried later with exponential backoff, 'failed' after the last try."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(outbox.c.attempts).where(outbox.c.id == notice_id)).first()
+            if row is None:
+                raise KeyError(notice_id)
+            attempts = row[0] + 1
+            state = "failed" if attempts >= max_attempts else "pending"
+            delay = dt.timedelta(seconds=base_delay_s * 2 ** (attempts - 1))
+            conn.execute(update(outbox).where(outbox.c.id == notice_id).values(
+                attempts=attempts, state=state, last_error=error[:2000], next_attempt_at=self.clock() + delay))
+            return state
+
+    def outbox_rows(self) -> List[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(outbox).order_by(outbox.c.id)).mappings()]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; on SQLite with working savepoints, foreign keys, WAL and a busy timeout."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, future=True, pool_pre_ping=True)
+    engine = create_engine(url, future=True, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN (pysqlite savepoint recipe)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if ":memory:" not in url:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def notice_text(code: str, status: int, at: dt.datetime) -> str:
+    """Vietnamese text of a status-change notice (no personal data)."""
+    return (f"Hồ sơ {code} vừa chuyển sang trạng thái \"{status_name(status)}\" lúc {at:%H:%M %d/%m/%Y}. "
+            "Nhắn \"tra cứu hồ sơ\" để xem chi tiết.")

@@ -1,0 +1,97 @@
+"""A throwaway local PostgreSQL server for the test suite and the benchmarks.
+
+Uses Debian's PostgreSQL binaries; when they are missing and we run as root with apt-get (as in CI),
+installs the `postgresql` package first. The server listens on 127.0.0.1 on a free port, with its
+data in a temporary folder that is removed on stop.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL server could be installed or started here."""
+
+
+def _bin_dir() -> Optional[Path]:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    return Path(found[-1]).parent if found else None
+
+
+def ensure_installed() -> Path:
+    """The folder of PostgreSQL's server binaries, installing Debian's package when possible."""
+    bin_dir = _bin_dir()
+    if bin_dir:
+        return bin_dir
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise PostgresUnavailable("PostgreSQL server binaries not found (apt-get install postgresql)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                                                "postgresql"]):
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            raise PostgresUnavailable(f"{' '.join(cmd)} failed: {result.stderr[-500:]}")
+    bin_dir = _bin_dir()
+    if not bin_dir:
+        raise PostgresUnavailable("postgresql installed but initdb not found")
+    return bin_dir
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalPostgres:
+    """Start with :meth:`start`, read :attr:`url`, stop with :meth:`stop`."""
+
+    def __init__(self):
+        self.dir: Optional[Path] = None
+        self.port = 0
+        self.bin_dir: Optional[Path] = None
+        self.url = ""
+
+    def _run(self, args: List[str], timeout: int = 120) -> subprocess.CompletedProcess:
+        cmd = [str(self.bin_dir / args[0])] + args[1:]
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+    def start(self) -> "LocalPostgres":
+        self.bin_dir = ensure_installed()
+        self.dir = Path(tempfile.mkdtemp(prefix="motcua-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        data = self.dir / "data"
+        result = self._run(["initdb", "-D", str(data), "-U", "motcua", "--auth=trust", "-E", "UTF8", "--no-sync",
+                            "--locale=C.UTF-8"])
+        if result.returncode != 0:
+            self.stop()
+            raise PostgresUnavailable(f"initdb failed: {result.stderr[-500:]}")
+        self.port = _free_port()
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off")
+        result = self._run(["pg_ctl", "-D", str(data), "-o", options, "-l", str(self.dir / "server.log"), "-w",
+                            "-t", "60", "start"])
+        if result.returncode != 0:
+            log = (self.dir / "server.log").read_text(errors="replace")[-500:] if (self.dir / "server.log").exists() else ""
+            self.stop()
+            raise PostgresUnavailable(f"pg_ctl start failed: {result.stderr[-300:]} {log}")
+        self.url = f"postgresql://motcua@127.0.0.1:{self.port}/postgres"
+        return self
+
+    def stop(self) -> None:
+        if self.dir is None:
+            return
+        if (self.dir / "data/postmaster.pid").exists():
+            self._run(["pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop"])
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None

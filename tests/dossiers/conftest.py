@@ -1,0 +1,97 @@
+"""Fixtures of the dossier service: both back ends (SQLite file, real PostgreSQL), a settable clock."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from dossiers.calendar import WorkingCalendar
+from dossiers.privacy import Hasher
+from dossiers.service import DossierRecord, DossierService
+
+_db_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server: MOTCUA_TEST_POSTGRES_URL, or a local one started (installed in CI) here.
+    Set MOTCUA_SKIP_POSTGRES=1 on a machine where PostgreSQL cannot be installed."""
+    if os.environ.get("MOTCUA_TEST_POSTGRES_URL"):
+        yield os.environ["MOTCUA_TEST_POSTGRES_URL"]
+        return
+    if os.environ.get("MOTCUA_SKIP_POSTGRES") == "1":
+        pytest.skip("MOTCUA_SKIP_POSTGRES=1: PostgreSQL tests skipped")
+    from motcua.pgserver import LocalPostgres, PostgresUnavailable
+
+    try:
+        server = LocalPostgres().start()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"PostgreSQL is needed for the dossier tests ({exc}); set MOTCUA_SKIP_POSTGRES=1 to skip them")
+    yield server.url
+    server.stop()
+
+
+class Clock:
+    """A clock the tests move by hand."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **kw) -> None:
+        self.now += dt.timedelta(**kw)
+
+
+@pytest.fixture
+def clock():
+    return Clock(dt.datetime(2026, 11, 20, 10, 0))
+
+
+@pytest.fixture(scope="session")
+def calendar():
+    return WorkingCalendar.load()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database on each back end."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'dossiers.db'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    name = f"motcua_test_{os.getpid()}_{next(_db_numbers)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def limits(procedure_code, channel):
+    return {"online": (10, "working_day"), "direct": (10, "working_day"), "postal": (15, "day")}.get(channel)
+
+
+@pytest.fixture
+def service(db_url, clock, calendar):
+    svc = DossierService(db_url, Hasher(b"test-key-0123456789abcdef"), calendar, time_limits=limits, clock=clock)
+    yield svc
+    svc.close()
+
+
+CODE = "000.00.06.H56-261110-0001"
+
+
+def make_record(**kw) -> DossierRecord:
+    values = dict(code=CODE, procedure_code="1.012786", channel="online", received_at=dt.datetime(2026, 11, 10, 9),
+                  status_code=4, status_at=dt.datetime(2026, 11, 10, 9), procedure_name="Cấp lại Giấy chứng nhận do bị mất",
+                  applicant_name="Nguyễn Văn An", phone="0912 345 678", citizen_id="079203004567",
+                  handling_unit="Văn phòng đăng ký đất đai", current_step="Thẩm định hồ sơ")
+    values.update(kw)
+    return DossierRecord(**values)

@@ -1,0 +1,171 @@
+"""The dossier service on both back ends: store, lookup, lockout, audit, masking, outbox, migrations."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import create_engine, inspect, select, text
+
+from dossiers import migrate
+from dossiers.schema import dossiers
+from tests.dossiers.conftest import CODE, make_record
+
+D = dt.datetime
+
+
+def test_upsert_is_idempotent_and_computes_due(service):
+    assert service.upsert(make_record()).action == "created"
+    assert service.upsert(make_record()).action == "unchanged"
+    view = service.view(CODE)
+    assert view.due_at == D(2026, 11, 25, 9)  # 10 working days, 24/11 a holiday
+    assert view.working_days_left == 2 and not view.late  # Friday 20/11: Monday 23 and Wednesday 25 left
+    assert view.applicant == "Nguyễn V. A."
+    assert service.count() == 1
+
+
+def test_personal_numbers_are_not_stored_in_plain_text(service, db_url):
+    service.upsert(make_record())
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        row = dict(conn.execute(select(dossiers)).mappings().first())
+    engine.dispose()
+    dumped = " ".join(str(v) for v in row.values())
+    for secret in ("0912345678", "345678", "079203004567", "5678", "4567", "Nguyễn Văn An"):
+        assert secret not in dumped.replace(" ", "")
+
+
+@pytest.mark.parametrize("verification", ["5678", "0912 345 678", "+84912345678", "4567", "số cuối 4567"])
+def test_lookup_with_phone_or_id_digits(service, verification):
+    service.upsert(make_record())
+    result = service.lookup("conv-1", "rest", " 000.00.06.h56 - 261110 - 0001 ", verification)
+    assert result.outcome == "ok"
+    assert result.view.status_name == "Đang xử lý"
+
+
+def test_unknown_code_and_wrong_digits_look_the_same(service):
+    service.upsert(make_record())
+    unknown = service.lookup("conv-1", "rest", "000.00.06.H56-261110-0999", "5678")
+    wrong = service.lookup("conv-2", "rest", CODE, "1111")
+    assert unknown.outcome == wrong.outcome == "denied"
+    assert unknown.view is None and wrong.view is None and unknown.problem == wrong.problem == ""
+
+
+def test_invalid_code_explains_and_is_not_a_failure(service):
+    result = service.lookup("conv-1", "rest", "000.00.06-261110", "5678")
+    assert result.outcome == "invalid" and "3 phần" in result.problem
+    assert service.is_locked("conv-1", "rest") is None
+
+
+def test_lockout_after_five_failures_is_persisted_and_expires(service, clock, db_url, calendar):
+    service.upsert(make_record())
+    outcomes = [service.lookup("attacker", "rest", CODE, f"{i:04d}").outcome for i in range(5)]
+    assert outcomes == ["denied"] * 4 + ["locked"]
+    # The right digits do not help while locked, from this sender or (for this code) from another one.
+    assert service.lookup("attacker", "rest", CODE, "5678").outcome == "locked"
+    assert service.lookup("someone-else", "rest", CODE, "5678").outcome == "locked"
+    # A new service over the same database (a restart) still knows the lock.
+    from dossiers.privacy import Hasher
+    from dossiers.service import DossierService
+
+    restarted = DossierService(db_url, Hasher(b"test-key-0123456789abcdef"), calendar, clock=clock)
+    assert restarted.lookup("attacker", "rest", CODE, "5678").outcome == "locked"
+    clock.advance(minutes=15, seconds=1)
+    assert restarted.lookup("attacker", "rest", CODE, "5678").outcome == "ok"
+    restarted.close()
+
+
+def test_sender_lock_covers_other_codes(service):
+    service.upsert(make_record())
+    service.upsert(make_record(code="000.00.06.H56-261110-0002", phone="0987000111"))
+    for i in range(5):
+        service.lookup("guesser", "rest", f"000.00.06.H56-261110-{i + 10:04d}", "0000")
+    assert service.lookup("guesser", "rest", "000.00.06.H56-261110-0002", "0111").outcome == "locked"
+    assert service.lookup("citizen", "rest", "000.00.06.H56-261110-0002", "0111").outcome == "ok"
+
+
+def test_old_failures_are_forgotten(service, clock):
+    service.upsert(make_record())
+    for _ in range(4):
+        service.lookup("c", "rest", CODE, "0000")
+    clock.advance(minutes=16)
+    assert service.lookup("c", "rest", CODE, "0000").outcome == "denied"
+
+
+def test_every_lookup_is_audited(service):
+    service.upsert(make_record())
+    service.lookup("a", "telegram", CODE, "5678")
+    service.lookup("b", "zalo", CODE, "0000")
+    service.lookup("c", "rest", "bad", "0000")
+    outcomes = [(r["conversation_id"], r["channel"], r["outcome"]) for r in service.audit_log()]
+    assert outcomes == [("c", "rest", "invalid"), ("b", "zalo", "denied"), ("a", "telegram", "ok")]
+
+
+def test_status_change_queues_one_notice_per_subscriber(service, clock):
+    service.upsert(make_record())
+    assert service.subscribe(CODE, "conv-1", "telegram") is True
+    assert service.subscribe(CODE, "conv-1", "telegram") is False
+    service.subscribe(CODE, "conv-2", "zalo")
+    changed = make_record(status_code=9, status_at=D(2026, 11, 19, 15), current_step="Trả kết quả")
+    result = service.upsert(changed)
+    assert result.status_changed and result.notices == 2
+    assert service.upsert(changed).notices == 0  # re-import: nothing new
+    rows = service.outbox_rows()
+    assert [(r["channel"], r["state"]) for r in rows] == [("telegram", "pending"), ("zalo", "pending")]
+    assert "Đã xử lý xong" in rows[0]["text"] and "0912" not in rows[0]["text"]
+    view = service.view(CODE)
+    assert view.finished_at == D(2026, 11, 19, 15) and not view.late
+
+
+def test_older_snapshot_does_not_roll_status_back(service):
+    service.upsert(make_record(status_code=9, status_at=D(2026, 11, 19, 15)))
+    service.upsert(make_record(status_code=4, status_at=D(2026, 11, 12, 9)))
+    view = service.view(CODE)
+    assert view.status_code == 9
+    assert [h["status_code"] for h in view.history] == [4, 9]
+
+
+def test_outbox_delivery_states_and_backoff(service, clock):
+    service.upsert(make_record())
+    service.subscribe(CODE, "conv-1", "telegram")
+    service.upsert(make_record(status_code=9, status_at=D(2026, 11, 19, 15)))
+    notice = service.due_notices()[0]
+    assert service.mark_failed(notice["id"], "timeout", base_delay_s=60) == "pending"
+    assert service.due_notices() == []  # backing off
+    clock.advance(seconds=61)
+    assert [n["id"] for n in service.due_notices(channels=["telegram"])] == [notice["id"]]
+    assert service.due_notices(channels=["zalo"]) == []
+    assert service.mark_sent(notice["id"]) is True
+    assert service.mark_sent(notice["id"]) is False  # never twice
+    assert service.outbox_rows()[0]["attempts"] == 2
+
+
+def test_supplement_and_financial_notice(service):
+    service.upsert(make_record(status_code=5, status_at=D(2026, 11, 12, 9), supplement_items="Bản sao sổ hộ khẩu",
+                               supplement_deadline=D(2026, 11, 26, 17)))
+    view = service.view(CODE)
+    assert view.open_supplements[0]["items"] == "Bản sao sổ hộ khẩu"
+    assert view.working_days_left is None  # the clock stops while waiting on the citizen
+    service.upsert(make_record(status_code=6, status_at=D(2026, 11, 16, 9), financial_amount_vnd=1_250_000,
+                               financial_description="Lệ phí trước bạ"))
+    view = service.view(CODE)
+    assert view.open_supplements == [] and view.unpaid_notices[0]["amount_vnd"] == 1_250_000
+
+
+def test_bad_record_is_refused(service):
+    with pytest.raises(ValueError, match="bad dossier code"):
+        service.upsert(make_record(code="123"))
+    with pytest.raises(ValueError, match="verify"):
+        service.upsert(make_record(phone="", citizen_id=""))
+
+
+def test_migrations_create_and_remove_the_schema(db_url):
+    engine = create_engine(db_url)
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == "0001"
+    assert {"dossiers", "notice_outbox", "dossier_lookup_locks"} <= set(inspect(engine).get_table_names())
+    from alembic import command
+
+    cfg = migrate.alembic_config(db_url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert "dossiers" not in inspect(engine).get_table_names()
+    engine.dispose()

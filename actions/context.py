@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 
 from actions.services.review_log import ReviewLog
+from dossiers.privacy import mask_text
 from knowledge_base.service import KnowledgeBase
 from motcua.settings import get_settings
 
@@ -12,6 +13,14 @@ from motcua.settings import get_settings
 def knowledge_base() -> KnowledgeBase:
     """The process-wide knowledge base (catalogue and index load on first search)."""
     return KnowledgeBase(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
+def dossier_service():
+    """The process-wide dossier service (database opened and migrated on first lookup)."""
+    from dossiers.factory import open_service
+
+    return open_service(get_settings())
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,5 +37,5 @@ def channel_of(tracker) -> str:
 def log_unanswered(tracker, reason: str, candidates=()) -> int:
     """Record the tracker's latest message for staff review, with the candidates considered."""
     return review_log().record_unanswered(
-        tracker.sender_id, channel_of(tracker), tracker.latest_message.get("text") or "", reason,
+        tracker.sender_id, channel_of(tracker), mask_text(tracker.latest_message.get("text") or ""), reason,
         [{"code": h.code, "name": h.name, "confidence": round(h.confidence, 3)} for h in candidates])

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import templates
 from actions.context import channel_of, knowledge_base, log_unanswered, review_log
+from dossiers.privacy import mask_text
 
 
 class ActionRecordFeedback(Action):
@@ -28,7 +29,7 @@ class ActionRecordFeedback(Action):
             last = {}
         text = tracker.latest_message.get("text") or ""
         review_log().record_feedback(tracker.sender_id, channel_of(tracker), rating,
-                                     comment="" if text.startswith("/") else text,
+                                     comment="" if text.startswith("/") else mask_text(text),
                                      procedure_code=last.get("code"), aspect=last.get("aspect"),
                                      answer=last.get("text", ""))
         hotline = knowledge_base().settings.hotline

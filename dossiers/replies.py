@@ -78,12 +78,19 @@ def locked_reply(until: dt.datetime, hotline: str) -> str:
 
 
 def deadline_reply(procedure_name: str, channel: str, received: dt.datetime, due: dt.datetime,
-                   value: float, unit_text: str, note: str = "") -> str:
+                   value: float, unit: str, note: str = "", counted_from: Optional[dt.datetime] = None) -> str:
     """The answer to 'if I file now, when is the result due?'."""
-    amount = f"{value:g}"
-    text = (f"{procedure_name}: thời hạn giải quyết khi {CHANNEL_NAMES.get(channel, channel)} là {amount} {unit_text}. "
-            f"Nếu hồ sơ hợp lệ được tiếp nhận lúc {moment(received)}, hạn trả kết quả dự kiến là {moment(due)} "
-            "(đã trừ thứ Bảy, Chủ nhật và ngày nghỉ lễ).")
+    from dossiers.procedures import UNIT_NAMES
+
+    text = (f"{procedure_name}: thời hạn giải quyết khi {CHANNEL_NAMES.get(channel, channel)} là {value:g} "
+            f"{UNIT_NAMES.get(unit, unit)}. Nếu hồ sơ hợp lệ được tiếp nhận lúc {moment(received)}, hạn trả kết quả "
+            f"dự kiến là {moment(due)}")
+    notes = []
+    if counted_from and counted_from.date() != received.date():
+        notes.append(f"nộp ngoài giờ làm việc nên tính từ {moment(counted_from)}")
+    if unit.startswith("working"):
+        notes.append("đã trừ thứ Bảy, Chủ nhật và ngày nghỉ lễ")
+    text += f" ({'; '.join(notes)})." if notes else "."
     if note:
-        text += f" Lưu ý: {note}"
-    return text + " Thời hạn tính từ khi nhận đủ hồ sơ hợp lệ; bạn cần hỏi giấy tờ cần chuẩn bị không?"
+        text += f" Lưu ý: {note.strip()}"
+    return text + " Thời hạn tính từ khi nhận đủ hồ sơ hợp lệ. Bạn cần hỏi giấy tờ cần chuẩn bị không?"

@@ -97,21 +97,24 @@ def _import(args) -> int:
 
 
 def _sample(args) -> int:
-    from dossiers.calendar import now_local
-    from dossiers.factory import catalogue_limits
-    from dossiers.sample import sample_records
-
     count = int(args.files[0]) if args.files and args.files[0].isdigit() else None
     if not count or count < 1:
         _fail("usage: motcua dossiers sample N (N >= 1)")
-    settings = get_settings()
-    service = _service()
+    add_samples(_service(), get_settings(), count, args.seed)
+    return 0
+
+
+def add_samples(service, settings, count: int, seed: int) -> None:
+    """Add ``count`` sample dossiers for in-scope procedures and print three to try."""
+    from dossiers.calendar import now_local
+    from dossiers.factory import catalogue_limits
+    from dossiers.sample import sample_records
     from knowledge_base.catalogue import Catalogue
 
     in_scope = [p.code for p in Catalogue.load(settings.catalogue_dir).in_scope(settings.scope_fields,
                                                                                 settings.scope_levels)]
     records = sample_records(count, catalogue_limits(str(settings.catalogue_dir)), service.calendar, now_local(),
-                             seed=args.seed, procedures=in_scope)
+                             seed=seed, procedures=in_scope)
     results = service.upsert_many(records, source="sample")
     created = sum(r.action == "created" for r in results)
     print(f"{len(records)} sample dossiers: {created} created, {len(records) - created} already there "
@@ -119,7 +122,6 @@ def _sample(args) -> int:
     print("Try one in the chat (code, then the last 4 digits of the phone):")
     for record in records[:3]:
         print(f"  {record.code}  {record.phone[-4:]}  status {record.status_code}")
-    return 0
 
 
 def _sync(args) -> int:

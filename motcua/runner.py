@@ -25,7 +25,7 @@ def endpoints_config(settings: Settings) -> dict:
     from sqlalchemy.engine import make_url
 
     url = make_url(settings.tracker_store_url)
-    store = {"type": "SQL", "dialect": url.drivername.split("+")[0], "db": url.database}
+    store = {"type": "components.tracker_store.MaskingSQLTrackerStore", "dialect": url.drivername.split("+")[0], "db": url.database}
     if url.host:
         store.update({"url": url.host, "port": url.port, "username": url.username,
                       "password": url.password})
@@ -97,12 +97,28 @@ def stop_all(procs: List[subprocess.Popen], timeout: float = 20) -> None:
             os.killpg(p.pid, signal.SIGKILL)
 
 
+def seed_demo_dossiers(settings: Settings) -> None:
+    """On the embedded SQLite database, an empty dossier store gets sample dossiers to try lookups with."""
+    if settings.demo_dossiers <= 0 or not settings.database_url.startswith("sqlite"):
+        return
+    from motcua.dossier_cli import add_samples
+
+    from dossiers.factory import open_service
+
+    service = open_service(settings)
+    if service.count() == 0:
+        print("motcua: the dossier store is empty; adding sample dossiers (MOTCUA_DEMO_DOSSIERS=0 turns this off)")
+        add_samples(service, settings, settings.demo_dossiers, seed=7)
+    service.close()
+
+
 def run(settings: Settings) -> int:
     """Start everything, wait for Ctrl-C (or a child dying), then stop everything cleanly."""
     if not settings.rasa_model.exists():
         print(f"motcua: Rasa model {settings.rasa_model} not found: run `make train`", file=sys.stderr)
         return 2
     endpoints, credentials = write_runtime_files(settings, ROOT / "build/run")
+    seed_demo_dossiers(settings)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
              for cmd in rasa_commands(settings, endpoints, credentials)]

@@ -87,6 +87,8 @@ class Settings:
     onestop_api_url: Optional[str] = None
     onestop_api_token: Optional[str] = None
     onestop_timeout_s: float = 10.0
+    # Sample dossiers `motcua run` adds to an empty store on the embedded SQLite database (0: none).
+    demo_dossiers: int = 200
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -136,6 +138,8 @@ class Settings:
         for name, attr in (("MOTCUA_ONESTOP_API_URL", "onestop_api_url"), ("MOTCUA_ONESTOP_API_TOKEN", "onestop_api_token")):
             if env.get(name):
                 kw[attr] = env[name]
+        if env.get("MOTCUA_DEMO_DOSSIERS"):
+            kw["demo_dossiers"] = int(env["MOTCUA_DEMO_DOSSIERS"])
         if env.get("MOTCUA_ONESTOP_TIMEOUT_S"):
             kw["onestop_timeout_s"] = float(env["MOTCUA_ONESTOP_TIMEOUT_S"])
         return cls(**kw)

@@ -31,7 +31,8 @@ def run_env(tmp_path, rasa_model, built_index, base_model_dir):
                 MOTCUA_INDEX_DIR=str(built_index[0]), MOTCUA_SCOPE_FIELDS="Đất đai",
                 MOTCUA_SCOPE_LEVELS="province,commune", MOTCUA_RASA_PORT="5305", MOTCUA_ACTIONS_PORT="5355",
                 MOTCUA_WEB_PORT="8305", MOTCUA_TRACKER_STORE_URL=f"sqlite:///{tmp_path / 'tracker.db'}",
-                MOTCUA_DATABASE_URL=f"sqlite:///{tmp_path / 'review.db'}", PYTHONUNBUFFERED="1")
+                MOTCUA_DATABASE_URL=f"sqlite:///{tmp_path / 'review.db'}",
+                MOTCUA_DOSSIER_KEY_FILE=str(tmp_path / "dossier.key"), MOTCUA_DEMO_DOSSIERS="50", PYTHONUNBUFFERED="1")
 
 
 def start(env, tmp_path, name):
@@ -54,6 +55,19 @@ def stop(proc):
     assert proc.wait(timeout=60) == 0
 
 
+def check_a_sample_dossier(log: str):
+    """The run command seeded sample dossiers and printed some to try: look one up with a full phone number."""
+    import re
+
+    code, last4 = re.search(r"^\s+(\S+-\d{6}-\d{4})\s+(\d{4})\s+status", log, re.M).groups()
+    asked = "\n".join(r.get("text", "") for r in post(5305, "citizen-2", f"tra cuu ho so {code.lower()}"))
+    assert "4 số cuối" in asked
+    answer = "\n".join(r.get("text", "") for r in post(5305, "citizen-2", f"sdt cua toi la 0912 34{last4}"))
+    assert code in answer and "Ngày tiếp nhận" in answer
+    status, body = get("http://127.0.0.1:5305/conversations/citizen-2/tracker")
+    assert f"0912 34{last4}" not in body and f"******{last4}" in body  # masked before it was stored
+
+
 def test_run_answers_over_rest_and_keeps_conversations_across_restarts(run_env, tmp_path):
     proc = start(run_env, tmp_path, "first")
     try:
@@ -64,6 +78,7 @@ def test_run_answers_over_rest_and_keeps_conversations_across_restarts(run_env, 
         assert "Cấp lại Giấy chứng nhận do bị mất" in text and "Thời hạn giải quyết" in text
         follow = "\n".join(r.get("text", "") for r in post(5305, "citizen-1", "còn lệ phí thì sao?"))
         assert "Phí, lệ phí" in follow and "1.012786" in follow
+        check_a_sample_dossier((tmp_path / "first.log").read_text())
     finally:
         stop(proc)
     assert "motcua stopped." in (tmp_path / "first.log").read_text()

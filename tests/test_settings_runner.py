@@ -20,10 +20,10 @@ def test_settings_defaults_and_environment(monkeypatch):
 
 def test_sqlite_and_postgres_tracker_stores():
     sqlite = endpoints_config(Settings(tracker_store_url="sqlite:////tmp/t.db", actions_port=5055))
-    assert sqlite["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": "/tmp/t.db"}
+    assert sqlite["tracker_store"] == {"type": "components.tracker_store.MaskingSQLTrackerStore", "dialect": "sqlite", "db": "/tmp/t.db"}
     assert sqlite["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
     pg = endpoints_config(Settings(tracker_store_url="postgresql://bot:secret@db.local:5433/motcua"))
-    assert pg["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "db": "motcua", "url": "db.local",
+    assert pg["tracker_store"] == {"type": "components.tracker_store.MaskingSQLTrackerStore", "dialect": "postgresql", "db": "motcua", "url": "db.local",
                                    "port": 5433, "username": "bot", "password": "secret"}
 
 

@@ -21,24 +21,45 @@ def log(tmp_path):
     return ReviewLog(f"sqlite:///{tmp_path / 'review.db'}")
 
 
+@pytest.fixture
+def dossier_store(tmp_path, catalogue):
+    """A dossier service over a temporary SQLite file, with the catalogue's time limits and a fixed clock."""
+    import datetime as dt
+
+    from dossiers.calendar import WorkingCalendar
+    from dossiers.privacy import Hasher
+    from dossiers.procedures import CatalogueLimits
+    from dossiers.service import DossierService
+
+    service = DossierService(f"sqlite:///{tmp_path / 'dossiers.db'}", Hasher(b"action-tests-key-0123456789"),
+                             WorkingCalendar.load(), time_limits=CatalogueLimits(catalogue),
+                             clock=lambda: dt.datetime(2026, 11, 20, 10))
+    yield service
+    service.close()
+
+
 @pytest.fixture(autouse=True)
-def wire(monkeypatch, kb, log):
-    """Actions get the test knowledge base and review log."""
+def wire(monkeypatch, kb, log, dossier_store):
+    """Actions get the test knowledge base, review log and dossier service."""
     monkeypatch.setattr(context, "knowledge_base", lambda: kb)
     monkeypatch.setattr(context, "review_log", lambda: log)
+    monkeypatch.setattr(context, "dossier_service", lambda: dossier_store)
+    import actions.dossiers
     import actions.feedback
     import actions.procedures
 
-    for module in (actions.procedures, actions.feedback):
-        for name, value in (("knowledge_base", lambda: kb), ("review_log", lambda: log)):
+    for module in (actions.procedures, actions.feedback, actions.dossiers):
+        for name, value in (("knowledge_base", lambda: kb), ("review_log", lambda: log),
+                            ("dossier_service", lambda: dossier_store)):
             if hasattr(module, name):  # patch the names each module imported
                 monkeypatch.setattr(module, name, value)
 
 
-def make_tracker(text, intent, slots=None, entities=None, sender="c1", channel="rest"):
+def make_tracker(text, intent, slots=None, entities=None, sender="c1", channel="rest", active_loop=None):
     """A rasa-sdk tracker whose latest message is ``text`` with ``intent``."""
     from rasa_sdk import Tracker
 
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []}
     events = [{"event": "user", "text": text, "parse_data": latest, "input_channel": channel}]
-    return Tracker(sender, slots or {}, latest, events, False, None, {"name": "action_listen"}, "action_listen")
+    loop = {"name": active_loop} if active_loop else {}
+    return Tracker(sender, slots or {}, latest, events, False, None, loop, "action_listen")

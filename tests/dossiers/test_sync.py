@@ -46,9 +46,14 @@ class FakeOneStop(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # the client gave up on a slow answer: expected
+        pass
+
+
 @pytest.fixture
 def fake_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOneStop)
+    server = QuietServer(("127.0.0.1", 0), FakeOneStop)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     FakeOneStop.mode, FakeOneStop.seen = "ok", []

@@ -1,0 +1,184 @@
+"""Dossier status (a form: code, then verification digits) and result-date estimates."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import channel_of, dossier_service, knowledge_base
+from dossiers import replies
+from dossiers.calendar import now_local
+from dossiers.codes import EXAMPLE_CODE, check_code, find_code, looks_like_code
+from dossiers.privacy import LAST_DIGITS, digits
+
+CHANNEL_WORDS = (("postal", ("buu chinh", "buu dien", "gui qua buu", "chuyen phat")),
+                 ("online", ("online", "truc tuyen", "qua mang", "dich vu cong", "dvc", "tren mang")),
+                 ("direct", ("truc tiep", "den nop", "len nop", "tai bo phan mot cua", "tai so")))
+CHANNEL_TITLES = {"direct": "Nộp trực tiếp", "online": "Nộp trực tuyến", "postal": "Nộp qua bưu chính"}
+
+
+def _text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+class ValidateDossierStatusForm(FormValidationAction):
+    """Reads the code (opening message, spaces, lower case) and the verification digits."""
+
+    def name(self) -> Text:
+        return "validate_dossier_status_form"
+
+    async def extract_dossier_code(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Dict[Text, Any]:
+        text = _text(tracker)
+        if text.startswith("/"):
+            return {}
+        code = find_code(text)
+        if code:
+            return {"dossier_code": code}
+        if tracker.get_slot("requested_slot") == "dossier_code" and looks_like_code(text):
+            return {"dossier_code": text}  # a wrong code: validation explains what is wrong
+        return {}
+
+    async def extract_verification_digits(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                          domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "verification_digits":
+            return {}
+        text = _text(tracker)
+        if find_code(text) or text.startswith("/"):
+            return {}
+        typed = digits(text)
+        if typed:
+            return {"verification_digits": typed}
+        return {}
+
+    def validate_dossier_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[Text, Any]:
+        check = check_code(str(value or ""))
+        if check.ok:
+            return {"dossier_code": check.code}
+        dispatcher.utter_message(text=f"{check.problem} Bạn nhập lại mã hồ sơ giúp mình (ví dụ {EXAMPLE_CODE}).")
+        return {"dossier_code": None}
+
+    def validate_verification_digits(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> Dict[Text, Any]:
+        typed = digits(str(value or ""))
+        if len(typed) >= LAST_DIGITS:
+            return {"verification_digits": typed[-LAST_DIGITS:]}  # only the last digits are kept
+        dispatcher.utter_message(text="Bạn nhập đủ 4 số cuối điện thoại hoặc số căn cước của người nộp hồ sơ nhé.")
+        return {"verification_digits": None}
+
+
+class ActionDossierStatus(Action):
+    """Look the dossier up with the verification; the same answer for unknown code and wrong digits."""
+
+    def name(self) -> Text:
+        return "action_dossier_status"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        hotline = knowledge_base().settings.hotline
+        reset = [SlotSet("verification_digits", None), SlotSet("dossier_code", None)]
+        result = dossier_service().lookup(tracker.sender_id, channel_of(tracker),
+                                          tracker.get_slot("dossier_code") or "",
+                                          tracker.get_slot("verification_digits") or "")
+        if result.outcome == "ok":
+            messages = replies.status_reply(result.view, hotline)
+            for message in messages[:-1]:
+                dispatcher.utter_message(text=message)
+            if result.view.status_code in (9, 10, 3, 7, 8):
+                dispatcher.utter_message(text=messages[-1] + "\nBạn cần hỏi thêm gì không?")
+            else:
+                dispatcher.utter_message(
+                    text=messages[-1] + "\nBạn có muốn nhận tin nhắn khi hồ sơ chuyển trạng thái không?",
+                    buttons=[{"title": "Có, nhắn cho tôi", "payload": "/subscribe_notices"},
+                             {"title": "Không cần", "payload": "/deny"}])
+            return reset + [SlotSet("verified_dossier", result.view.code)]
+        if result.outcome == "locked":
+            dispatcher.utter_message(text=replies.locked_reply(result.locked_until, hotline))
+        elif result.outcome == "invalid":
+            dispatcher.utter_message(text=f"{result.problem} Bạn nhắn \"tra cứu hồ sơ\" để thử lại nhé.")
+        else:
+            dispatcher.utter_message(text=replies.denied_reply(),
+                                     buttons=[{"title": "Tra cứu lại", "payload": "/check_dossier_status"},
+                                              {"title": "Gặp nhân viên", "payload": "/request_human"}])
+        return reset + [SlotSet("verified_dossier", None)]
+
+
+class ActionSubscribeNotices(Action):
+    """Opt the conversation in to notices for the dossier it has just verified."""
+
+    def name(self) -> Text:
+        return "action_subscribe_notices"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        code = tracker.get_slot("verified_dossier")
+        if not code:
+            dispatcher.utter_message(text="Bạn tra cứu hồ sơ trước (nhắn \"tra cứu hồ sơ\"), sau đó mình sẽ "
+                                          "đăng ký nhận thông báo cho hồ sơ đó.")
+            return []
+        dossier_service().subscribe(code, tracker.sender_id, channel_of(tracker))
+        dispatcher.utter_message(text=f"Đã đăng ký: khi hồ sơ {code} chuyển trạng thái, mình sẽ nhắn cho bạn tại "
+                                      "đây. Bạn cần hỏi thêm gì không?")
+        return []
+
+
+def channel_in(text: str) -> Optional[str]:
+    """The filing channel a message names ('nộp online', 'qua bưu điện'), if any."""
+    from knowledge_base.text import fold
+
+    folded = fold(text)
+    for channel, words in CHANNEL_WORDS:
+        if any(w in folded for w in words):
+            return channel
+    return None
+
+
+class ActionEstimateDeadline(Action):
+    """'If I file now, when is the result due?' for the procedure in context and a chosen channel."""
+
+    def name(self) -> Text:
+        return "action_estimate_deadline"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        text = _text(tracker)
+        kb = knowledge_base()
+        code = tracker.get_slot("procedure_code")
+        events: List[Dict[Text, Any]] = []
+        if not text.startswith("/") and kb.mentions_procedure(text):
+            result = kb.search(text, top_k=3)
+            if result.decision == "answer" or (result.decision == "choose" and result.best):
+                code = result.best.code
+                events.append(SlotSet("procedure_code", code))
+        if not code:
+            dispatcher.utter_message(text="Bạn định nộp thủ tục nào? Ví dụ: \"nộp hồ sơ cấp lại sổ đỏ hôm nay thì "
+                                          "bao giờ có kết quả?\"")
+            return events
+        service = dossier_service()
+        limits = service.time_limits
+        channels = limits.channels(code)
+        name = limits.name(code) or code
+        if not channels:
+            dispatcher.utter_message(text=f"Hồ sơ gốc của thủ tục \"{name}\" không ghi rõ thời hạn theo ngày nên mình "
+                                          f"chưa tính được ngày trả. Bạn hỏi Bộ phận Một cửa hoặc gọi {kb.settings.hotline} nhé.")
+            return events
+        entity = next((e.get("value") for e in tracker.latest_message.get("entities", [])
+                       if e.get("entity") == "filing_channel"), None)
+        channel = entity or channel_in(text) or tracker.get_slot("filing_channel")
+        if channel not in channels:
+            if len({limits(code, c) for c in channels}) == 1:
+                channel = channels[0]  # the same limit on every channel: no need to ask
+            else:
+                dispatcher.utter_message(
+                    text=f"Thời hạn của \"{name}\" khác nhau theo cách nộp. Bạn định nộp theo cách nào?",
+                    buttons=[{"title": CHANNEL_TITLES[c], "payload": f'/ask_result_ready{{"filing_channel":"{c}"}}'}
+                             for c in channels])
+                return events
+        value, unit = limits(code, channel)
+        received = now_local().replace(second=0, microsecond=0)
+        due = service.calendar.due(received, value, unit)
+        dispatcher.utter_message(text=replies.deadline_reply(
+            name, channel, received, due, value, unit, limits.note(code, channel),
+            counted_from=service.calendar.counting_start(received) if unit.startswith("working") else None))
+        return events + [SlotSet("filing_channel", channel)]

@@ -1,0 +1,152 @@
+"""Dossier actions with tracker fixtures: the form's extraction and validation, lookup, notices, estimates."""
+import datetime as dt
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.dossiers import (ActionDossierStatus, ActionEstimateDeadline, ActionSubscribeNotices,
+                              ValidateDossierStatusForm, channel_in)
+from dossiers.service import DossierRecord
+from tests.actions.conftest import make_tracker
+
+CODE = "000.00.06.H56-261110-0001"
+DOMAIN = {"forms": {"dossier_status_form": {"required_slots": ["dossier_code", "verification_digits"]}},
+          "slots": {"dossier_code": {"type": "text", "mappings": [{"type": "custom"}]},
+                    "verification_digits": {"type": "text", "mappings": [{"type": "custom"}]}}}
+
+
+@pytest.fixture
+def dossier(dossier_store):
+    dossier_store.upsert(DossierRecord(
+        code=CODE, procedure_code="1.012786", channel="online", received_at=dt.datetime(2026, 11, 10, 9),
+        status_code=4, procedure_name="Cấp lại Giấy chứng nhận do bị mất", phone="0912345678",
+        citizen_id="079203004567", handling_unit="Văn phòng đăng ký đất đai", current_step="Thẩm định hồ sơ"))
+    return CODE
+
+
+def slot_events(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def texts(dispatcher):
+    return [m.get("text") or "" for m in dispatcher.messages]
+
+
+@pytest.mark.parametrize("text, requested, slots, expected", [
+    ("tra cứu hồ sơ 000.00.06.h56 - 261110 - 0001", None, {}, {"dossier_code": CODE}),  # opening message
+    ("000.00.06.H56-261110-0001", "dossier_code", {}, {"dossier_code": CODE}),
+    ("000.00.06.h56-261110-0001", "dossier_code", {}, {"dossier_code": CODE}),
+    ("0912 345 678", "verification_digits", {"dossier_code": CODE}, {"verification_digits": "5678"}),
+    ("4 số cuối là 4567", "verification_digits", {"dossier_code": CODE}, {"verification_digits": "4567"}),
+])
+async def test_form_reads_codes_and_digits(text, requested, slots, expected):
+    tracker = make_tracker(text, "inform", slots=dict(slots, requested_slot=requested),
+                           active_loop="dossier_status_form")
+    dispatcher = CollectingDispatcher()
+    events = await ValidateDossierStatusForm().run(dispatcher, tracker, DOMAIN)
+    assert slot_events(events).items() >= expected.items()
+    assert texts(dispatcher) == []
+
+
+@pytest.mark.parametrize("text, explanation", [
+    ("000.00.06.H56-261110", "3 phần"), ("000.00.06.H56-2611-0001", "6 chữ số"), ("00.06.H56-261110-0001", "mã cơ quan"),
+])
+async def test_form_explains_a_bad_code(text, explanation):
+    tracker = make_tracker(text, "inform", slots={"requested_slot": "dossier_code"}, active_loop="dossier_status_form")
+    dispatcher = CollectingDispatcher()
+    events = await ValidateDossierStatusForm().run(dispatcher, tracker, DOMAIN)
+    assert slot_events(events)["dossier_code"] is None
+    assert explanation in texts(dispatcher)[0] and "nhập lại" in texts(dispatcher)[0]
+
+
+async def test_form_asks_again_for_too_few_digits():
+    tracker = make_tracker("12", "inform", slots={"requested_slot": "verification_digits", "dossier_code": CODE},
+                           active_loop="dossier_status_form")
+    dispatcher = CollectingDispatcher()
+    events = await ValidateDossierStatusForm().run(dispatcher, tracker, DOMAIN)
+    assert slot_events(events)["verification_digits"] is None and "4 số cuối" in texts(dispatcher)[0]
+
+
+@pytest.mark.parametrize("text, requested", [("lệ phí cấp lại sổ đỏ bao nhiêu", "dossier_code"),
+                                             ("giờ làm việc thế nào", "verification_digits")])
+async def test_a_digression_fills_nothing(text, requested):
+    tracker = make_tracker(text, "ask_fees", slots={"requested_slot": requested, "dossier_code": None},
+                           active_loop="dossier_status_form")
+    events = await ValidateDossierStatusForm().run(CollectingDispatcher(), tracker, DOMAIN)
+    assert not any(e["name"] in ("dossier_code", "verification_digits") for e in events if e.get("event") == "slot")
+
+
+@pytest.mark.parametrize("digits, ok", [("5678", True), ("4567", True), ("1111", False)])
+def test_lookup_answers_or_refuses(dossier, digits, ok):
+    tracker = make_tracker(digits, "inform", slots={"dossier_code": CODE, "verification_digits": digits})
+    dispatcher = CollectingDispatcher()
+    events = ActionDossierStatus().run(dispatcher, tracker, {})
+    slots = slot_events(events)
+    assert slots["verification_digits"] is None  # never kept after the lookup
+    reply = "\n".join(texts(dispatcher))
+    if ok:
+        assert "Đang xử lý" in reply and "Hẹn trả kết quả" in reply and "Còn 2 ngày làm việc" in reply
+        assert slots["verified_dossier"] == CODE
+        assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/subscribe_notices"
+    else:
+        assert "không khớp" in reply and slots["verified_dossier"] is None
+    assert "0912345678" not in reply and "079203004567" not in reply
+
+
+def test_unknown_code_gets_the_same_reply_as_wrong_digits(dossier):
+    replies = []
+    for code, digits in ((CODE, "0000"), ("000.00.06.H56-261110-0999", "5678")):
+        dispatcher = CollectingDispatcher()
+        ActionDossierStatus().run(dispatcher, make_tracker(digits, "inform", sender=code[-4:],
+                                                           slots={"dossier_code": code, "verification_digits": digits}), {})
+        replies.append(texts(dispatcher))
+    assert replies[0] == replies[1]
+
+
+def test_lockout_reply(dossier):
+    for i in range(5):
+        dispatcher = CollectingDispatcher()
+        ActionDossierStatus().run(dispatcher, make_tracker("x", "inform", slots={
+            "dossier_code": CODE, "verification_digits": f"{i:04d}"}), {})
+    assert "tạm khóa đến" in texts(dispatcher)[0]
+
+
+def test_subscribe_needs_a_verified_dossier(dossier, dossier_store):
+    dispatcher = CollectingDispatcher()
+    ActionSubscribeNotices().run(dispatcher, make_tracker("báo cho tôi", "subscribe_notices"), {})
+    assert "tra cứu hồ sơ trước" in texts(dispatcher)[0]
+    dispatcher = CollectingDispatcher()
+    ActionSubscribeNotices().run(dispatcher, make_tracker("/subscribe_notices", "subscribe_notices", channel="telegram",
+                                                          slots={"verified_dossier": CODE}), {})
+    assert "Đã đăng ký" in texts(dispatcher)[0]
+    dossier_store.upsert(DossierRecord(code=CODE, procedure_code="1.012786", channel="online",
+                                       received_at=dt.datetime(2026, 11, 10, 9), status_code=9,
+                                       status_at=dt.datetime(2026, 11, 19, 15), phone="0912345678"))
+    assert [(r["channel"], r["conversation_id"]) for r in dossier_store.outbox_rows()] == [("telegram", "c1")]
+
+
+@pytest.mark.parametrize("text, slots, entities, expect", [
+    ("nộp hôm nay thì bao giờ có kết quả", {"procedure_code": "1.012786"}, [], "Cách nộp|Bạn định nộp theo cách nào"),
+    ("nop online hom nay thi bao gio co ket qua", {"procedure_code": "1.012786"}, [], "nộp trực tuyến là 10 ngày làm việc"),
+    ("/ask_result_ready", {"procedure_code": "1.012786"}, [{"entity": "filing_channel", "value": "direct"}],
+     "nộp trực tiếp"),
+    ("nộp hôm nay thì bao giờ có kết quả", {}, [], "Bạn định nộp thủ tục nào"),
+    ("nop ho so cap lai so do bi mat online hom nay thi bao gio co", {}, [], "Cấp lại Giấy chứng nhận do bị mất"),
+])
+def test_deadline_estimate(text, slots, entities, expect, monkeypatch):
+    import re
+
+    import actions.dossiers
+
+    monkeypatch.setattr(actions.dossiers, "now_local", lambda: dt.datetime(2026, 11, 20, 9, 0))
+    dispatcher = CollectingDispatcher()
+    ActionEstimateDeadline().run(dispatcher, make_tracker(text, "ask_result_ready", slots=slots, entities=entities), {})
+    reply = "\n".join(texts(dispatcher))
+    assert re.search(expect, reply), reply
+    if "ngày làm việc" in expect:
+        assert "Thứ Hai, 07/12/2026" in reply  # 10 working days from Fri 20/11 09:00, 24/11 a holiday
+
+
+def test_channel_words():
+    assert channel_in("gửi qua bưu điện") == "postal" and channel_in("nop online") == "online"
+    assert channel_in("nộp trực tiếp tại sở") == "direct" and channel_in("bao giờ có") is None

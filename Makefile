@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv import validate base-model model index train run chat test bench-retrieval bench-nlu bench-load clean
+.PHONY: help venv import validate base-model model index train run chat test bench-retrieval bench-nlu bench-load bench-dossiers clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -76,3 +76,6 @@ bench-nlu: $(STAMP) ## NLU evaluation (cross-validation): intent macro-F1, entit
 
 clean: ## remove built artefacts (venv kept)
 	rm -rf build models/embeddings
+
+bench-dossiers: $(STAMP) ## dossier service: lookups/s over 100,000 dossiers and import rows/s, SQLite and PostgreSQL
+	$(PY) -m benchmarks.bench_dossiers

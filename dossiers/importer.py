@@ -40,6 +40,10 @@ COLUMNS: Dict[str, Tuple[str, ...]] = {
     "financial_description": ("noi dung nghia vu tai chinh", "financial description"),
     "financial_paid_at": ("ngay nop nghia vu", "financial paid at"),
 }
+# The column headers of the documented export (docs/dossiers.md), in order.
+HEADER_EXAMPLE = ("Mã hồ sơ", "Mã thủ tục", "Tên thủ tục", "Kênh nộp", "Chủ hồ sơ", "Số điện thoại", "Số CCCD",
+                  "Ngày tiếp nhận", "Ngày hẹn trả", "Trạng thái", "Thời điểm trạng thái", "Bước hiện tại",
+                  "Đơn vị xử lý", "Hình thức nhận kết quả", "Yêu cầu bổ sung", "Nghĩa vụ tài chính")
 REQUIRED = ("code", "procedure_code", "channel", "received_at", "status_code")
 CHANNEL_VALUES = {
     "direct": "direct", "truc tiep": "direct", "nop truc tiep": "direct",

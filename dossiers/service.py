@@ -172,18 +172,59 @@ class DossierService:
 
     def upsert_many(self, records: Iterable[DossierRecord], source: str = "import",
                     batch: int = 500) -> List[UpsertResult]:
-        """Upsert records in transactions of ``batch``; a bad record raises ValueError before any write."""
+        """Upsert records in transactions of ``batch``; a bad record raises ValueError before any write.
+        New dossiers of a batch are inserted together; known ones are compared and updated one by one."""
         records = list(records)
         for record in records:
             problems = record.problems()
             if problems:
                 raise ValueError(f"{record.code}: " + "; ".join(problems))
-        results = []
+        results: List[UpsertResult] = []
         for start in range(0, len(records), batch):
+            chunk = records[start:start + batch]
+            codes = [check_code(r.code).code for r in chunk]
             with self.engine.begin() as conn:
                 now = self.clock()
-                results.extend(self._upsert(conn, r, source, now) for r in records[start:start + batch])
+                known = set(conn.execute(select(dossiers.c.code).where(dossiers.c.code.in_(set(codes)))).scalars())
+                pending = _NewRows()
+                for record, code in zip(chunk, codes):
+                    if code in known:
+                        pending.flush(conn)
+                        results.append(self._upsert(conn, record, source, now))
+                    else:
+                        pending.add(*self._new_rows(record, code, source, now))
+                        known.add(code)
+                        results.append(UpsertResult(code, "created"))
+                pending.flush(conn)
         return results
+
+    def _new_rows(self, record: DossierRecord, code: str, source: str, now: dt.datetime):
+        """Rows for a dossier not yet stored: (dossier, history, supplement or None, financial notice or None)."""
+        status_at = record.status_at or record.received_at
+        salt = self.hasher.new_salt()
+        phone_hash, phone_last = self.hasher.number_hashes(salt, record.phone)
+        id_hash, id_last = self.hasher.number_hashes(salt, record.citizen_id)
+        dossier = dict(
+            code=code, procedure_code=record.procedure_code, procedure_name=record.procedure_name,
+            channel=record.channel, received_at=record.received_at,
+            due_at=record.due_at or self.compute_due(record.procedure_code, record.channel, record.received_at),
+            current_step=record.current_step, handling_unit=record.handling_unit, result_pickup=record.result_pickup,
+            salt=salt, applicant_name_masked=mask_name(record.applicant_name),
+            name_hash=self.hasher.name_hash(salt, record.applicant_name), phone_hash=phone_hash,
+            phone_last_hash=phone_last, id_hash=id_hash, id_last_hash=id_last, status_code=record.status_code,
+            status_at=status_at, source=source, updated_at=now)
+        history = dict(dossier_code=code, status_code=record.status_code, at=status_at,
+                       handling_unit=record.handling_unit or "", step=record.current_step or "")
+        supplement = None
+        if record.supplement_items:
+            supplement = dict(dossier_code=code, requested_at=record.supplement_requested_at or status_at,
+                              items=record.supplement_items, deadline=record.supplement_deadline, resolved_at=None)
+        financial = None
+        if record.financial_amount_vnd is not None or record.financial_description:
+            financial = dict(dossier_code=code, issued_at=record.financial_issued_at or status_at,
+                             amount_vnd=record.financial_amount_vnd, description=record.financial_description,
+                             paid_at=record.financial_paid_at)
+        return dossier, history, supplement, financial
 
     def _upsert(self, conn: Connection, record: DossierRecord, source: str, now: dt.datetime) -> UpsertResult:
         code = check_code(record.code).code
@@ -195,15 +236,8 @@ class DossierService:
                       result_pickup=record.result_pickup)
         progress = dict(current_step=record.current_step, handling_unit=record.handling_unit)
         if row is None:
-            values.update(progress)
-            salt = self.hasher.new_salt()
-            phone_hash, phone_last = self.hasher.number_hashes(salt, record.phone)
-            id_hash, id_last = self.hasher.number_hashes(salt, record.citizen_id)
-            conn.execute(insert(dossiers).values(
-                code=code, salt=salt, applicant_name_masked=mask_name(record.applicant_name),
-                name_hash=self.hasher.name_hash(salt, record.applicant_name), phone_hash=phone_hash,
-                phone_last_hash=phone_last, id_hash=id_hash, id_last_hash=id_last,
-                status_code=record.status_code, status_at=status_at, source=source, updated_at=now, **values))
+            dossier, _, _, _ = self._new_rows(record, code, source, now)
+            conn.execute(insert(dossiers).values(**dossier))
             action, changed = "created", False
         else:
             salt = row["salt"]
@@ -225,10 +259,11 @@ class DossierService:
                 conn.execute(update(dossiers).where(dossiers.c.code == code).values(
                     source=source, updated_at=now, **values))
             action = "updated" if differs else "unchanged"
+        fresh = row is None  # nothing attached to a new dossier yet: no need to look for duplicates
         history_added = self._add_history(conn, code, record.status_code, status_at, record.handling_unit,
-                                          record.current_step)
-        self._add_supplement(conn, code, record)
-        self._add_financial(conn, code, record)
+                                          record.current_step, fresh)
+        self._add_supplement(conn, code, record, fresh)
+        self._add_financial(conn, code, record, fresh)
         notices = 0
         if changed and history_added:
             notices = self._queue_notices(conn, code, record.status_code, status_at, history_added, now)
@@ -243,7 +278,11 @@ class DossierService:
         except IntegrityError:
             return None
 
-    def _add_history(self, conn, code, status, at, unit, step) -> Optional[int]:
+    def _add_history(self, conn, code, status, at, unit, step, fresh=False) -> Optional[int]:
+        if fresh:
+            return conn.execute(insert(status_history).values(
+                dossier_code=code, status_code=status, at=at, handling_unit=unit or "",
+                step=step or "")).inserted_primary_key[0]
         exists = conn.execute(select(status_history.c.id).where(and_(
             status_history.c.dossier_code == code, status_history.c.status_code == status,
             status_history.c.at == at))).first()
@@ -252,15 +291,15 @@ class DossierService:
         return self._insert_once(conn, insert(status_history).values(
             dossier_code=code, status_code=status, at=at, handling_unit=unit or "", step=step or ""))
 
-    def _add_supplement(self, conn, code, record: DossierRecord) -> None:
+    def _add_supplement(self, conn, code, record: DossierRecord, fresh=False) -> None:
         if not record.supplement_items:
-            if record.status_code not in (5,):  # a later status resolves open supplement requests
+            if record.status_code not in (5,) and not fresh:  # a later status resolves open supplement requests
                 conn.execute(update(supplements).where(and_(supplements.c.dossier_code == code,
                                                             supplements.c.resolved_at.is_(None)))
                              .values(resolved_at=record.status_at or self.clock()))
             return
         requested = record.supplement_requested_at or record.status_at or record.received_at
-        exists = conn.execute(select(supplements.c.id).where(and_(
+        exists = None if fresh else conn.execute(select(supplements.c.id).where(and_(
             supplements.c.dossier_code == code, supplements.c.requested_at == requested))).first()
         if exists:
             conn.execute(update(supplements).where(supplements.c.id == exists[0]).values(
@@ -270,11 +309,11 @@ class DossierService:
                 dossier_code=code, requested_at=requested, items=record.supplement_items,
                 deadline=record.supplement_deadline))
 
-    def _add_financial(self, conn, code, record: DossierRecord) -> None:
+    def _add_financial(self, conn, code, record: DossierRecord, fresh=False) -> None:
         if record.financial_amount_vnd is None and not record.financial_description:
             return
         issued = record.financial_issued_at or record.status_at or record.received_at
-        exists = conn.execute(select(financial_notices.c.id).where(and_(
+        exists = None if fresh else conn.execute(select(financial_notices.c.id).where(and_(
             financial_notices.c.dossier_code == code, financial_notices.c.issued_at == issued))).first()
         values = dict(amount_vnd=record.financial_amount_vnd, description=record.financial_description,
                       paid_at=record.financial_paid_at)
@@ -318,15 +357,15 @@ class DossierService:
             select(status_history.c.status_code, status_history.c.at, status_history.c.handling_unit,
                    status_history.c.step).where(status_history.c.dossier_code == code)
             .order_by(status_history.c.at)).mappings()]
-        open_supp = [dict(r) for r in conn.execute(
+        status = row["status_code"]
+        open_supp = [] if status != 5 else [dict(r) for r in conn.execute(
             select(supplements.c["items"], supplements.c.requested_at, supplements.c.deadline)
             .where(and_(supplements.c.dossier_code == code, supplements.c.resolved_at.is_(None)))
             .order_by(supplements.c.requested_at)).mappings()]
-        unpaid = [dict(r) for r in conn.execute(
+        unpaid = [] if status != 6 else [dict(r) for r in conn.execute(
             select(financial_notices.c.amount_vnd, financial_notices.c.description, financial_notices.c.issued_at)
             .where(and_(financial_notices.c.dossier_code == code, financial_notices.c.paid_at.is_(None)))
             .order_by(financial_notices.c.issued_at)).mappings()]
-        status = row["status_code"]
         finished = None
         if status in FINAL_STATUSES:
             finished = min((h["at"] for h in history if h["status_code"] in FINAL_STATUSES), default=row["status_at"])
@@ -347,7 +386,7 @@ class DossierService:
             status_name=status_name(status), status_at=row["status_at"], current_step=row["current_step"],
             handling_unit=row["handling_unit"], received_at=row["received_at"], due_at=due,
             result_pickup=row["result_pickup"], finished_at=finished, working_days_left=left, late=late,
-            open_supplements=open_supp if status == 5 else [], unpaid_notices=unpaid if status == 6 else [],
+            open_supplements=open_supp, unpaid_notices=unpaid,
             history=history)
 
     # -- lookup with identity check --------------------------------------------------------------
@@ -363,7 +402,9 @@ class DossierService:
                 self._audit(conn, now, conversation_id, channel, audited_code, "invalid")
                 return LookupResult("invalid", problem=check.problem)
             keys = (f"sender:{channel}:{conversation_id}"[:200], f"code:{check.code}")
-            until = self._locked_until(conn, keys, now)
+            locks = conn.execute(select(lookup_locks.c.key, lookup_locks.c.locked_until)
+                                 .where(lookup_locks.c.key.in_(keys))).all()
+            until = max((r[1] for r in locks if r[1] and r[1] > now), default=None)
             if until:
                 self._audit(conn, now, conversation_id, channel, check.code, "locked")
                 return LookupResult("locked", locked_until=until, code=check.code)
@@ -375,7 +416,8 @@ class DossierService:
                 until = self._register_failure(conn, keys, now)
                 self._audit(conn, now, conversation_id, channel, check.code, "locked" if until else "denied")
                 return LookupResult("locked" if until else "denied", locked_until=until, code=check.code)
-            conn.execute(delete(lookup_locks).where(lookup_locks.c.key.in_(keys)))
+            if locks:  # a success clears earlier failures
+                conn.execute(delete(lookup_locks).where(lookup_locks.c.key.in_(keys)))
             self._audit(conn, now, conversation_id, channel, check.code, "ok")
             return LookupResult("ok", view=self._view(conn, row, now), code=check.code)
 
@@ -472,19 +514,44 @@ class DossierService:
             return [dict(r) for r in conn.execute(select(outbox).order_by(outbox.c.id)).mappings()]
 
 
+class _NewRows:
+    """New dossiers of a batch and what hangs off them, inserted with one statement per table."""
+
+    def __init__(self):
+        self.tables = {dossiers: [], status_history: [], supplements: [], financial_notices: []}
+
+    def add(self, dossier, history, supplement, financial) -> None:
+        for table, row in ((dossiers, dossier), (status_history, history), (supplements, supplement),
+                           (financial_notices, financial)):
+            if row is not None:
+                self.tables[table].append(row)
+
+    def flush(self, conn: Connection) -> None:
+        for table, rows in self.tables.items():  # dossiers first: the others refer to them
+            if rows:
+                conn.execute(insert(table), rows)
+                rows.clear()
+
+
 def make_engine(url: str) -> Engine:
     """An engine; on SQLite with working savepoints, foreign keys, WAL and a busy timeout."""
     if not url.startswith("sqlite"):
         return create_engine(url, future=True, pool_pre_ping=True)
-    engine = create_engine(url, future=True, connect_args={"timeout": 30})
+    from sqlalchemy.pool import QueuePool, StaticPool
+
+    memory = ":memory:" in url or url in ("sqlite://", "sqlite:///")
+    # A pool of open connections (SQLAlchemy 1.4 would open and close a file per use, checkpointing each time).
+    engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False},
+                           poolclass=StaticPool if memory else QueuePool)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN (pysqlite savepoint recipe)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        if ":memory:" not in url:
+        if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across crashes, one fsync per checkpoint
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -28,10 +28,12 @@ class ValidateDossierStatusForm(FormValidationAction):
     """Reads the code (opening message, spaces, lower case) and the verification digits."""
 
     def name(self) -> Text:
+        """Action name in the domain."""
         return "validate_dossier_status_form"
 
     async def extract_dossier_code(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> Dict[Text, Any]:
+        """A valid code anywhere in the message; a wrong-looking one when the code was asked for."""
         text = _text(tracker)
         if text.startswith("/"):
             return {}
@@ -44,6 +46,7 @@ class ValidateDossierStatusForm(FormValidationAction):
 
     async def extract_verification_digits(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                           domain: DomainDict) -> Dict[Text, Any]:
+        """The digits of the answer when the verification was asked for."""
         if tracker.get_slot("requested_slot") != "verification_digits":
             return {}
         text = _text(tracker)
@@ -56,6 +59,7 @@ class ValidateDossierStatusForm(FormValidationAction):
 
     def validate_dossier_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
+        """Keep a valid code (normalised); otherwise say what is wrong and ask again."""
         check = check_code(str(value or ""))
         if check.ok:
             return {"dossier_code": check.code}
@@ -64,6 +68,7 @@ class ValidateDossierStatusForm(FormValidationAction):
 
     def validate_verification_digits(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Dict[Text, Any]:
+        """Keep only the last 4 digits; ask again when fewer were given."""
         typed = digits(str(value or ""))
         if len(typed) >= LAST_DIGITS:
             return {"verification_digits": typed[-LAST_DIGITS:]}  # only the last digits are kept
@@ -75,9 +80,11 @@ class ActionDossierStatus(Action):
     """Look the dossier up with the verification; the same answer for unknown code and wrong digits."""
 
     def name(self) -> Text:
+        """Action name in the domain."""
         return "action_dossier_status"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        """Look up, answer, forget the verification digits."""
         hotline = knowledge_base().settings.hotline
         reset = [SlotSet("verification_digits", None), SlotSet("dossier_code", None)]
         result = dossier_service().lookup(tracker.sender_id, channel_of(tracker),
@@ -110,9 +117,11 @@ class ActionSubscribeNotices(Action):
     """Opt the conversation in to notices for the dossier it has just verified."""
 
     def name(self) -> Text:
+        """Action name in the domain."""
         return "action_subscribe_notices"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        """Subscribe, or explain that a lookup comes first."""
         code = tracker.get_slot("verified_dossier")
         if not code:
             dispatcher.utter_message(text="Bạn tra cứu hồ sơ trước (nhắn \"tra cứu hồ sơ\"), sau đó mình sẽ "
@@ -139,9 +148,11 @@ class ActionEstimateDeadline(Action):
     """'If I file now, when is the result due?' for the procedure in context and a chosen channel."""
 
     def name(self) -> Text:
+        """Action name in the domain."""
         return "action_estimate_deadline"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        """Find the procedure and channel, then compute the due date from now."""
         text = _text(tracker)
         kb = knowledge_base()
         code = tracker.get_slot("procedure_code")

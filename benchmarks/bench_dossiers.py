@@ -32,6 +32,7 @@ NOW = dt.datetime(2026, 11, 20, 10)
 
 
 def write_csv(path: Path, records) -> None:
+    """Write records as a one-stop export with the documented columns."""
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(HEADER_EXAMPLE)
@@ -45,6 +46,7 @@ def write_csv(path: Path, records) -> None:
 
 
 def bench_backend(name: str, url: str, records, csv_path: Path, lookups: int) -> dict:
+    """Fill one back end, then time lookups and imports against their baselines."""
     calendar = WorkingCalendar.load()
     limits = catalogue_limits(str(get_settings().catalogue_dir))
     service = DossierService(url, Hasher(b"benchmark-key-0123456789abcdef"), calendar, time_limits=limits,
@@ -90,6 +92,7 @@ def bench_backend(name: str, url: str, records, csv_path: Path, lookups: int) ->
 
 
 def main() -> None:
+    """Run the benchmark on SQLite and PostgreSQL and print the table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dossiers", type=int, default=100_000)
     parser.add_argument("--lookups", type=int, default=3000)

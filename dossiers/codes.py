@@ -46,6 +46,7 @@ class CodeCheck:
 
     @property
     def ok(self) -> bool:
+        """True when the code is valid."""
         return self.code is not None
 
 

@@ -70,6 +70,8 @@ _STATUS_BY_NAME = {fold(name): code for code, name in STATUS_NAMES.items()}
 
 @dataclass
 class ImportReport:
+    """Counts of one import and the rejected rows as (line, reason)."""
+
     file: str
     rows: int = 0
     created: int = 0
@@ -79,6 +81,7 @@ class ImportReport:
     errors: List[Tuple[int, str]] = field(default_factory=list)
 
     def lines(self) -> List[str]:
+        """The report as printable lines: a summary, then FILE:LINE: reason for each rejected row."""
         out = [f"{self.file}: {self.rows} rows, {self.created} created, {self.updated} updated, "
                f"{self.unchanged} unchanged, {len(self.errors)} rejected, {self.notices} notices queued"]
         out += [f"{self.file}:{line}: {reason}" for line, reason in self.errors]
@@ -103,6 +106,7 @@ def parse_datetime(value: Any) -> Optional[dt.datetime]:
 
 
 def parse_status(value: Any) -> int:
+    """A status 1-10 from its number or Vietnamese name (accents optional)."""
     text = str(value if value is not None else "").strip()
     if re.fullmatch(r"\d+(\.0)?", text):
         code = int(float(text))
@@ -114,6 +118,7 @@ def parse_status(value: Any) -> int:
 
 
 def parse_channel(value: Any) -> str:
+    """direct / online / postal from the export's wording."""
     key = fold(value)
     if key not in CHANNEL_VALUES:
         raise ValueError(f"channel must be trực tiếp / trực tuyến / bưu chính, not {value!r}")
@@ -121,6 +126,7 @@ def parse_channel(value: Any) -> str:
 
 
 def parse_amount(value: Any) -> Optional[int]:
+    """An amount in đồng from '1.250.000 đ', '1250000' or a number; None when empty."""
     if value is None or str(value).strip() == "":
         return None
     if isinstance(value, (int, float)):

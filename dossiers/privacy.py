@@ -83,6 +83,7 @@ class Hasher:
 
     @staticmethod
     def new_salt() -> str:
+        """A fresh random salt for one dossier."""
         return secrets.token_hex(8)
 
     def hash(self, salt: str, value: str) -> str:
@@ -97,6 +98,7 @@ class Hasher:
         return self.hash(salt, d), self.hash(salt, "last:" + d[-LAST_DIGITS:])
 
     def name_hash(self, salt: str, name: Optional[str]) -> Optional[str]:
+        """Hash of a name compared without case or accents, or None without a name."""
         folded = _fold_name(name or "")
         return self.hash(salt, "name:" + folded) if folded else None
 

@@ -29,13 +29,16 @@ class CatalogueLimits:
         return (limit[0], limit[1]) if limit else None
 
     def note(self, procedure_code: str, channel: str) -> str:
+        """The official note on the time limit, if any."""
         limit = self._limits.get((procedure_code, channel))
         return limit[2] if limit else ""
 
     def name(self, procedure_code: str) -> str:
+        """The procedure's name ('' when unknown)."""
         return self._names.get(procedure_code, "")
 
     def agencies(self, procedure_code: str) -> List[str]:
+        """Agencies that handle the procedure."""
         return self._agencies.get(procedure_code, [])
 
     def channels(self, procedure_code: str) -> List[str]:
@@ -43,4 +46,5 @@ class CatalogueLimits:
         return [c for c in ("direct", "online", "postal") if (procedure_code, c) in self._limits]
 
     def codes(self) -> List[str]:
+        """Procedure codes with at least one usable time limit."""
         return sorted({code for code, _ in self._limits})

@@ -21,6 +21,7 @@ def moment(value: dt.datetime) -> str:
 
 
 def money(amount: Optional[int]) -> str:
+    """'1.250.000 đồng'."""
     return f"{amount:,}".replace(",", ".") + " đồng" if amount is not None else "theo thông báo"
 
 
@@ -73,6 +74,7 @@ def denied_reply() -> str:
 
 
 def locked_reply(until: dt.datetime, hotline: str) -> str:
+    """The answer while a sender or a code is locked out."""
     return (f"Bạn đã nhập sai quá nhiều lần nên việc tra cứu tạm khóa đến {until:%H:%M}. "
             f"Bạn thử lại sau thời gian này hoặc gọi {hotline} để được hỗ trợ.")
 

@@ -6,117 +6,23 @@ Alembic on first use. Personal numbers are only ever stored as keyed hashes (dos
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional, Tuple
+from typing import Callable, Iterable, List, Optional
 
-from sqlalchemy import and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from dossiers import migrate
 from dossiers.calendar import WorkingCalendar, now_local
-from dossiers.codes import FINAL_STATUSES, STATUS_NAMES, WAITING_ON_CITIZEN, check_code, status_name
+from dossiers.codes import FINAL_STATUSES, WAITING_ON_CITIZEN, check_code, status_name
+from dossiers.db import NewRows, insert_once, make_engine
+from dossiers.models import DossierRecord, DossierView, LookupResult, TimeLimits, UpsertResult
+from dossiers.outbox import NoticeOutbox
 from dossiers.privacy import Hasher, mask_name
-from dossiers.schema import (dossiers, financial_notices, lookup_audit, lookup_locks, outbox, status_history,
-                             subscriptions, supplements)
-
-log = logging.getLogger(__name__)
-
-CHANNELS = ("direct", "online", "postal")
-# (procedure code, channel) -> (value, unit) of the record's time limit, or None.
-TimeLimits = Callable[[str, str], Optional[Tuple[float, str]]]
+from dossiers.schema import dossiers, financial_notices, lookup_audit, lookup_locks, status_history, supplements
 
 
-@dataclass
-class DossierRecord:
-    """One dossier as a one-stop system exports it (a snapshot at its current status)."""
-
-    code: str
-    procedure_code: str
-    channel: str
-    received_at: dt.datetime
-    status_code: int
-    status_at: Optional[dt.datetime] = None
-    procedure_name: str = ""
-    applicant_name: str = ""
-    phone: str = ""
-    citizen_id: str = ""
-    due_at: Optional[dt.datetime] = None
-    current_step: str = ""
-    handling_unit: str = ""
-    result_pickup: str = ""
-    supplement_items: str = ""
-    supplement_requested_at: Optional[dt.datetime] = None
-    supplement_deadline: Optional[dt.datetime] = None
-    financial_amount_vnd: Optional[int] = None
-    financial_description: str = ""
-    financial_issued_at: Optional[dt.datetime] = None
-    financial_paid_at: Optional[dt.datetime] = None
-
-    def problems(self) -> List[str]:
-        """What makes this record unusable (English, for import reports)."""
-        out = []
-        check = check_code(self.code)
-        if not check.ok:
-            out.append(f"bad dossier code {self.code!r}")
-        if self.channel not in CHANNELS:
-            out.append(f"channel must be one of {', '.join(CHANNELS)}, not {self.channel!r}")
-        if self.status_code not in STATUS_NAMES:
-            out.append(f"status must be 1-10, not {self.status_code!r}")
-        if not self.procedure_code:
-            out.append("procedure code is empty")
-        if not (self.phone or self.citizen_id):
-            out.append("neither phone nor citizen ID: the citizen could never verify")
-        if self.due_at and self.due_at < self.received_at:
-            out.append("due time is before the received time")
-        return out
-
-
-@dataclass
-class UpsertResult:
-    code: str
-    action: str  # created / updated / unchanged
-    status_changed: bool = False
-    notices: int = 0
-
-
-@dataclass
-class DossierView:
-    """What a verified citizen may see of a dossier (no personal numbers)."""
-
-    code: str
-    procedure_code: str
-    procedure_name: str
-    channel: str
-    applicant: str
-    status_code: int
-    status_name: str
-    status_at: dt.datetime
-    current_step: str
-    handling_unit: str
-    received_at: dt.datetime
-    due_at: Optional[dt.datetime]
-    result_pickup: str
-    finished_at: Optional[dt.datetime] = None
-    working_days_left: Optional[int] = None  # >= 0: days left; < 0: working days late
-    late: bool = False
-    open_supplements: List[dict] = field(default_factory=list)
-    unpaid_notices: List[dict] = field(default_factory=list)
-    history: List[dict] = field(default_factory=list)
-
-
-@dataclass
-class LookupResult:
-    outcome: str  # ok / denied / locked / invalid
-    view: Optional[DossierView] = None
-    problem: str = ""  # for 'invalid': what is wrong with the code (Vietnamese)
-    locked_until: Optional[dt.datetime] = None
-    code: Optional[str] = None
-
-
-class DossierService:
+class DossierService(NoticeOutbox):
     """Dossiers, status lookups and notices over one SQL database."""
 
     def __init__(self, url: str, hasher: Hasher, calendar: WorkingCalendar, time_limits: Optional[TimeLimits] = None,
@@ -149,6 +55,7 @@ class DossierService:
         return self._engine
 
     def close(self) -> None:
+        """Release the database connections."""
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -186,7 +93,7 @@ class DossierService:
             with self.engine.begin() as conn:
                 now = self.clock()
                 known = set(conn.execute(select(dossiers.c.code).where(dossiers.c.code.in_(set(codes)))).scalars())
-                pending = _NewRows()
+                pending = NewRows()
                 for record, code in zip(chunk, codes):
                     if code in known:
                         pending.flush(conn)
@@ -269,15 +176,6 @@ class DossierService:
             notices = self._queue_notices(conn, code, record.status_code, status_at, history_added, now)
         return UpsertResult(code, action, changed, notices)
 
-    @staticmethod
-    def _insert_once(conn: Connection, statement):
-        """Run an INSERT guarded by a unique constraint; the new key, or None when it already exists."""
-        try:
-            with conn.begin_nested():
-                return conn.execute(statement).inserted_primary_key[0]
-        except IntegrityError:
-            return None
-
     def _add_history(self, conn, code, status, at, unit, step, fresh=False) -> Optional[int]:
         if fresh:
             return conn.execute(insert(status_history).values(
@@ -288,7 +186,7 @@ class DossierService:
             status_history.c.at == at))).first()
         if exists:
             return None
-        return self._insert_once(conn, insert(status_history).values(
+        return insert_once(conn, insert(status_history).values(
             dossier_code=code, status_code=status, at=at, handling_unit=unit or "", step=step or ""))
 
     def _add_supplement(self, conn, code, record: DossierRecord, fresh=False) -> None:
@@ -305,7 +203,7 @@ class DossierService:
             conn.execute(update(supplements).where(supplements.c.id == exists[0]).values(
                 items=record.supplement_items, deadline=record.supplement_deadline))
         else:
-            self._insert_once(conn, insert(supplements).values(
+            insert_once(conn, insert(supplements).values(
                 dossier_code=code, requested_at=requested, items=record.supplement_items,
                 deadline=record.supplement_deadline))
 
@@ -320,23 +218,11 @@ class DossierService:
         if exists:
             conn.execute(update(financial_notices).where(financial_notices.c.id == exists[0]).values(**values))
         else:
-            self._insert_once(conn, insert(financial_notices).values(dossier_code=code, issued_at=issued, **values))
-
-    def _queue_notices(self, conn, code, status, at, history_id, now) -> int:
-        subs = conn.execute(select(subscriptions).where(subscriptions.c.dossier_code == code)).mappings().all()
-        text = notice_text(code, status, at)
-        queued = 0
-        for sub in subs:
-            key = f"{code}:{history_id}:{sub['channel']}:{sub['conversation_id']}"
-            if self._insert_once(conn, insert(outbox).values(
-                    event_key=key, dossier_code=code, conversation_id=sub["conversation_id"],
-                    channel=sub["channel"], text=text, state="pending", attempts=0, next_attempt_at=now,
-                    created_at=now)) is not None:
-                queued += 1
-        return queued
+            insert_once(conn, insert(financial_notices).values(dossier_code=code, issued_at=issued, **values))
 
     # -- reading ------------------------------------------------------------------------------
     def count(self) -> int:
+        """How many dossiers are stored."""
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(dossiers)).scalar_one())
 
@@ -445,7 +331,7 @@ class DossierService:
             values = dict(failures=0 if until else failures, first_failure_at=None if until else first,
                           locked_until=until)
             if row is None:
-                if self._insert_once(conn, insert(lookup_locks).values(key=key, **values)) is None:
+                if insert_once(conn, insert(lookup_locks).values(key=key, **values)) is None:
                     conn.execute(update(lookup_locks).where(lookup_locks.c.key == key).values(**values))
             else:
                 conn.execute(update(lookup_locks).where(lookup_locks.c.key == key).values(**values))
@@ -463,105 +349,3 @@ class DossierService:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(
                 select(lookup_audit).order_by(lookup_audit.c.id.desc()).limit(limit)).mappings()]
-
-    # -- notices ------------------------------------------------------------------------------
-    def subscribe(self, code: str, conversation_id: str, channel: str) -> bool:
-        """Opt a conversation in to status-change notices of a dossier; False when already in."""
-        check = check_code(code)
-        if not check.ok:
-            raise ValueError(check.problem)
-        with self.engine.begin() as conn:
-            return self._insert_once(conn, insert(subscriptions).values(
-                dossier_code=check.code, conversation_id=conversation_id, channel=channel or "unknown",
-                created_at=self.clock())) is not None
-
-    def unsubscribe(self, code: str, conversation_id: str, channel: str) -> int:
-        with self.engine.begin() as conn:
-            return conn.execute(delete(subscriptions).where(and_(
-                subscriptions.c.dossier_code == check_code(code).code,
-                subscriptions.c.conversation_id == conversation_id, subscriptions.c.channel == channel))).rowcount
-
-    def due_notices(self, channels: Optional[Iterable[str]] = None, limit: int = 100) -> List[dict]:
-        """Pending notices whose next attempt is due, oldest first."""
-        query = select(outbox).where(and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= self.clock()))
-        if channels is not None:
-            query = query.where(outbox.c.channel.in_(list(channels)))
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query.order_by(outbox.c.id).limit(limit)).mappings()]
-
-    def mark_sent(self, notice_id: int) -> bool:
-        """Record a delivered notice; False when it was no longer pending (never send twice)."""
-        with self.engine.begin() as conn:
-            return conn.execute(update(outbox).where(and_(outbox.c.id == notice_id, outbox.c.state == "pending"))
-                                .values(state="sent", sent_at=self.clock(),
-                                        attempts=outbox.c.attempts + 1)).rowcount == 1
-
-    def mark_failed(self, notice_id: int, error: str, max_attempts: int = 6, base_delay_s: float = 30.0) -> str:
-        """Record a failed delivery: retried later with exponential backoff, 'failed' after the last try."""
-        with self.engine.begin() as conn:
-            row = conn.execute(select(outbox.c.attempts).where(outbox.c.id == notice_id)).first()
-            if row is None:
-                raise KeyError(notice_id)
-            attempts = row[0] + 1
-            state = "failed" if attempts >= max_attempts else "pending"
-            delay = dt.timedelta(seconds=base_delay_s * 2 ** (attempts - 1))
-            conn.execute(update(outbox).where(outbox.c.id == notice_id).values(
-                attempts=attempts, state=state, last_error=error[:2000], next_attempt_at=self.clock() + delay))
-            return state
-
-    def outbox_rows(self) -> List[dict]:
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(outbox).order_by(outbox.c.id)).mappings()]
-
-
-class _NewRows:
-    """New dossiers of a batch and what hangs off them, inserted with one statement per table."""
-
-    def __init__(self):
-        self.tables = {dossiers: [], status_history: [], supplements: [], financial_notices: []}
-
-    def add(self, dossier, history, supplement, financial) -> None:
-        for table, row in ((dossiers, dossier), (status_history, history), (supplements, supplement),
-                           (financial_notices, financial)):
-            if row is not None:
-                self.tables[table].append(row)
-
-    def flush(self, conn: Connection) -> None:
-        for table, rows in self.tables.items():  # dossiers first: the others refer to them
-            if rows:
-                conn.execute(insert(table), rows)
-                rows.clear()
-
-
-def make_engine(url: str) -> Engine:
-    """An engine; on SQLite with working savepoints, foreign keys, WAL and a busy timeout."""
-    if not url.startswith("sqlite"):
-        return create_engine(url, future=True, pool_pre_ping=True)
-    from sqlalchemy.pool import QueuePool, StaticPool
-
-    memory = ":memory:" in url or url in ("sqlite://", "sqlite:///")
-    # A pool of open connections (SQLAlchemy 1.4 would open and close a file per use, checkpointing each time).
-    engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False},
-                           poolclass=StaticPool if memory else QueuePool)
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN (pysqlite savepoint recipe)
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across crashes, one fsync per checkpoint
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
-
-    return engine
-
-
-def notice_text(code: str, status: int, at: dt.datetime) -> str:
-    """Vietnamese text of a status-change notice (no personal data)."""
-    return (f"Hồ sơ {code} vừa chuyển sang trạng thái \"{status_name(status)}\" lúc {at:%H:%M %d/%m/%Y}. "
-            "Nhắn \"tra cứu hồ sơ\" để xem chi tiết.")

@@ -20,6 +20,8 @@ from dossiers.service import DossierRecord, DossierService
 
 @dataclass
 class SyncResult:
+    """What a sync fetched and applied, or why it failed (``error``)."""
+
     ok: bool
     records: List[DossierRecord] = field(default_factory=list)
     rejected: List[str] = field(default_factory=list)  # "row N: reason"
@@ -49,6 +51,7 @@ class HttpOneStopAdapter(OneStopAdapter):
         self.session = session or requests.Session()
 
     def fetch_updates(self, since: Optional[dt.datetime]) -> SyncResult:
+        """Every page of dossiers changed since ``since``; failures become a SyncResult with ``error``."""
         result = SyncResult(ok=True)
         headers = {"Accept": "application/json"}
         if self.token:

@@ -67,6 +67,7 @@ def _service():
 
 
 def cmd_dossiers(args) -> int:
+    """`motcua dossiers import | sample | sync | show | outbox`."""
     if args.action == "import":
         return _import(args)
     if args.action == "sample":
@@ -165,6 +166,7 @@ def _outbox(args) -> int:
 
 
 def cmd_db(args) -> int:
+    """`motcua db upgrade | current`."""
     from dossiers import migrate
     from dossiers.service import make_engine
 

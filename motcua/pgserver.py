@@ -66,6 +66,7 @@ class LocalPostgres:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
     def start(self) -> "LocalPostgres":
+        """Install if needed, initialise a cluster in a temporary folder and start it."""
         self.bin_dir = ensure_installed()
         self.dir = Path(tempfile.mkdtemp(prefix="motcua-pg-"))
         if os.geteuid() == 0:
@@ -89,6 +90,7 @@ class LocalPostgres:
         return self
 
     def stop(self) -> None:
+        """Stop the server and remove its folder."""
         if self.dir is None:
             return
         if (self.dir / "data/postmaster.pid").exists():

@@ -21,6 +21,8 @@ D = dt.datetime
     (D(2026, 8, 31, 14), 1, "working_day", D(2026, 9, 3, 14)),
     # National Day 2027: 2/9 (Thu) and 3/9 (Fri).
     (D(2027, 9, 1, 10), 1, "working_day", D(2027, 9, 6, 10)),
+    # 2/9/2028 is a Saturday: 1/9 (Friday) off and compensatory Monday 4/9.
+    (D(2028, 8, 31, 9), 1, "working_day", D(2028, 9, 5, 9)),
     # 1/5/2027 is a Saturday: compensatory day Monday 3/5.
     (D(2027, 4, 29, 9), 1, "working_day", D(2027, 5, 4, 9)),
     # Government swaps: Saturday 26/4/2025 worked, Friday 2/5/2025 off.

@@ -2,7 +2,7 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import create_engine, inspect, select
 
 from dossiers import migrate
 from dossiers.schema import dossiers

@@ -1,0 +1,66 @@
+"""Engines and bulk inserts for the dossier service."""
+from __future__ import annotations
+
+from sqlalchemy import create_engine, event, insert
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from dossiers.schema import dossiers, financial_notices, status_history, supplements
+
+
+def insert_once(conn: Connection, statement):
+    """Run an INSERT guarded by a unique constraint; the new key, or None when it already exists."""
+    try:
+        with conn.begin_nested():
+            return conn.execute(statement).inserted_primary_key[0]
+    except IntegrityError:
+        return None
+
+
+class NewRows:
+    """New dossiers of a batch and what hangs off them, inserted with one statement per table."""
+
+    def __init__(self):
+        self.tables = {dossiers: [], status_history: [], supplements: [], financial_notices: []}
+
+    def add(self, dossier, history, supplement, financial) -> None:
+        """Queue the rows of one new dossier (supplement and financial notice may be None)."""
+        for table, row in ((dossiers, dossier), (status_history, history), (supplements, supplement),
+                           (financial_notices, financial)):
+            if row is not None:
+                self.tables[table].append(row)
+
+    def flush(self, conn: Connection) -> None:
+        """Insert what is queued, one statement per table."""
+        for table, rows in self.tables.items():  # dossiers first: the others refer to them
+            if rows:
+                conn.execute(insert(table), rows)
+                rows.clear()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; on SQLite with working savepoints, foreign keys, WAL and a busy timeout."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, future=True, pool_pre_ping=True)
+    from sqlalchemy.pool import QueuePool, StaticPool
+
+    memory = ":memory:" in url or url in ("sqlite://", "sqlite:///")
+    # A pool of open connections (SQLAlchemy 1.4 would open and close a file per use, checkpointing each time).
+    engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False},
+                           poolclass=StaticPool if memory else QueuePool)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN (pysqlite savepoint recipe)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across crashes, one fsync per checkpoint
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+    return engine

@@ -1,0 +1,87 @@
+"""Status-change notices: who asked for them, and the outbox the channels deliver from."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable, List, Optional
+
+from sqlalchemy import and_, delete, insert, select, update
+
+from dossiers.codes import check_code, status_name
+from dossiers.db import insert_once
+from dossiers.schema import outbox, subscriptions
+
+
+class NoticeOutbox:
+    """Subscriptions and the notice outbox (mixed into DossierService: needs ``engine`` and ``clock``)."""
+
+    def _queue_notices(self, conn, code, status, at, history_id, now) -> int:
+        """Queue one notice per subscribed conversation for a new history entry; returns how many."""
+        subs = conn.execute(select(subscriptions).where(subscriptions.c.dossier_code == code)).mappings().all()
+        text = notice_text(code, status, at)
+        queued = 0
+        for sub in subs:
+            key = f"{code}:{history_id}:{sub['channel']}:{sub['conversation_id']}"
+            if insert_once(conn, insert(outbox).values(
+                    event_key=key, dossier_code=code, conversation_id=sub["conversation_id"],
+                    channel=sub["channel"], text=text, state="pending", attempts=0, next_attempt_at=now,
+                    created_at=now)) is not None:
+                queued += 1
+        return queued
+
+    def subscribe(self, code: str, conversation_id: str, channel: str) -> bool:
+        """Opt a conversation in to status-change notices of a dossier; False when already in."""
+        check = check_code(code)
+        if not check.ok:
+            raise ValueError(check.problem)
+        with self.engine.begin() as conn:
+            return insert_once(conn, insert(subscriptions).values(
+                dossier_code=check.code, conversation_id=conversation_id, channel=channel or "unknown",
+                created_at=self.clock())) is not None
+
+    def unsubscribe(self, code: str, conversation_id: str, channel: str) -> int:
+        """Stop notices of a dossier to a conversation; returns how many subscriptions were removed."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(subscriptions).where(and_(
+                subscriptions.c.dossier_code == check_code(code).code,
+                subscriptions.c.conversation_id == conversation_id, subscriptions.c.channel == channel))).rowcount
+
+    def due_notices(self, channels: Optional[Iterable[str]] = None, limit: int = 100) -> List[dict]:
+        """Pending notices whose next attempt is due, oldest first."""
+        query = select(outbox).where(and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= self.clock()))
+        if channels is not None:
+            query = query.where(outbox.c.channel.in_(list(channels)))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query.order_by(outbox.c.id).limit(limit)).mappings()]
+
+    def mark_sent(self, notice_id: int) -> bool:
+        """Record a delivered notice; False when it was no longer pending (never send twice)."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(outbox).where(and_(outbox.c.id == notice_id, outbox.c.state == "pending"))
+                                .values(state="sent", sent_at=self.clock(),
+                                        attempts=outbox.c.attempts + 1)).rowcount == 1
+
+    def mark_failed(self, notice_id: int, error: str, max_attempts: int = 6, base_delay_s: float = 30.0) -> str:
+        """Record a failed delivery: retried later with exponential backoff, 'failed' after the last try."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(outbox.c.attempts).where(outbox.c.id == notice_id)).first()
+            if row is None:
+                raise KeyError(notice_id)
+            attempts = row[0] + 1
+            state = "failed" if attempts >= max_attempts else "pending"
+            delay = dt.timedelta(seconds=base_delay_s * 2 ** (attempts - 1))
+            conn.execute(update(outbox).where(outbox.c.id == notice_id).values(
+                attempts=attempts, state=state, last_error=error[:2000], next_attempt_at=self.clock() + delay))
+            return state
+
+    def outbox_rows(self) -> List[dict]:
+        """Every notice, oldest first (staff view and tests)."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(outbox).order_by(outbox.c.id)).mappings()]
+
+
+
+
+def notice_text(code: str, status: int, at: dt.datetime) -> str:
+    """Vietnamese text of a status-change notice (no personal data)."""
+    return (f"Hồ sơ {code} vừa chuyển sang trạng thái \"{status_name(status)}\" lúc {at:%H:%M %d/%m/%Y}. "
+            "Nhắn \"tra cứu hồ sơ\" để xem chi tiết.")

@@ -114,7 +114,7 @@ def main() -> None:
         write_csv(csv_path, to_import)
         results.append(bench_backend("sqlite", f"sqlite:///{tmp}/bench.db", store, csv_path, args.lookups))
         if not args.skip_postgres:
-            from motcua.pgserver import LocalPostgres
+            from motcua.localservers import LocalPostgres
 
             server = LocalPostgres().start()
             try:

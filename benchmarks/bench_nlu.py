@@ -30,6 +30,11 @@ def main() -> None:
 
     from knowledge_base.text import fold
 
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", default=str(ROOT / "config.yml"), help="Rasa config to evaluate")
+    args = parser.parse_args()
     data = load_data(str(ROOT / "data/nlu"))
     train, test = data.train_test_split(train_frac=0.8, random_seed=42)
     with tempfile.TemporaryDirectory() as tmp:
@@ -38,7 +43,7 @@ def main() -> None:
         (nlu_dir / "train.yml").write_text(train.nlu_as_yaml(), encoding="utf-8")
         start = time.perf_counter()
         rasa = str(Path(sys.executable).parent / "rasa")
-        result = subprocess.run([rasa, "train", "nlu", "--nlu", str(nlu_dir), "--config", str(ROOT / "config.yml"),
+        result = subprocess.run([rasa, "train", "nlu", "--nlu", str(nlu_dir), "--config", args.config,
                                  "--out", tmp, "--fixed-model-name", "nlu", "--quiet"], cwd=ROOT,
                                 env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True)
         train_s = time.perf_counter() - start

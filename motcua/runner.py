@@ -25,12 +25,21 @@ def endpoints_config(settings: Settings) -> dict:
     from sqlalchemy.engine import make_url
 
     url = make_url(settings.tracker_store_url)
-    store = {"type": "components.tracker_store.MaskingSQLTrackerStore", "dialect": url.drivername.split("+")[0], "db": url.database}
+    store = {"type": "components.tracker_store.MaskingSQLTrackerStore", "dialect": url.drivername.split("+")[0],
+             "db": url.database, "cache_size": settings.tracker_cache}
     if url.host:
         store.update({"url": url.host, "port": url.port, "username": url.username,
                       "password": url.password})
-    return {"action_endpoint": {"url": f"http://{settings.host}:{settings.actions_port}/webhook"},
-            "tracker_store": {k: v for k, v in store.items() if v is not None}}
+    config = {"action_endpoint": {"url": f"http://{settings.host}:{settings.actions_port}/webhook"},
+              "tracker_store": {k: v for k, v in store.items() if v is not None}}
+    if settings.lock_store_url:
+        lock = make_url(settings.lock_store_url)
+        if lock.drivername != "redis":
+            raise ValueError(f"MOTCUA_LOCK_STORE_URL must be a redis:// URL, not {lock.drivername}://")
+        config["lock_store"] = {k: v for k, v in {
+            "type": "redis", "url": lock.host or "localhost", "port": lock.port or 6379,
+            "db": int(lock.database) if lock.database else 1, "password": lock.password}.items() if v is not None}
+    return config
 
 
 def write_runtime_files(settings: Settings, out_dir: Path) -> tuple:
@@ -49,8 +58,9 @@ def write_runtime_files(settings: Settings, out_dir: Path) -> tuple:
 def rasa_commands(settings: Settings, endpoints: Path, credentials: Path) -> List[List[str]]:
     """The two server command lines."""
     rasa = str(Path(sys.executable).parent / "rasa")
-    server = [rasa, "run", "--model", str(settings.rasa_model), "--endpoints", str(endpoints),
-              "--credentials", str(credentials), "--port", str(settings.rasa_port), "--interface", settings.host,
+    # Rasa's CLI through motcua.rasa_main: the same `rasa run`, with the action-response schema compiled once.
+    server = [sys.executable, "-m", "motcua.rasa_main", "run", "--model", str(settings.rasa_model),
+              "--endpoints", str(endpoints), "--credentials", str(credentials), "--port", str(settings.rasa_port), "--interface", settings.host,
               "--cors", f"http://{settings.host}:{settings.web_port}"]
     if settings.rasa_api_token:
         server += ["--enable-api", "--auth-token", settings.rasa_api_token]
@@ -97,6 +107,13 @@ def stop_all(procs: List[subprocess.Popen], timeout: float = 20) -> None:
             os.killpg(p.pid, signal.SIGKILL)
 
 
+def server_env(settings: Settings) -> dict:
+    """Environment of the server processes: the repository on the path, Rasa's worker count."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env["SANIC_WORKERS"] = str(max(settings.rasa_workers, 1))
+    return env
+
+
 def seed_demo_dossiers(settings: Settings) -> None:
     """On the embedded SQLite database, an empty dossier store gets sample dossiers to try lookups with."""
     if settings.demo_dossiers <= 0 or not settings.database_url.startswith("sqlite"):
@@ -119,7 +136,10 @@ def run(settings: Settings) -> int:
         return 2
     endpoints, credentials = write_runtime_files(settings, ROOT / "build/run")
     seed_demo_dossiers(settings)
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if settings.rasa_workers > 1 and not settings.lock_store_url:
+        print("motcua: MOTCUA_RASA_WORKERS > 1 needs MOTCUA_LOCK_STORE_URL=redis://host:port/db", file=sys.stderr)
+        return 2
+    env = server_env(settings)
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
              for cmd in rasa_commands(settings, endpoints, credentials)]
     web = serve_web(settings)

@@ -72,6 +72,15 @@ class Settings:
     rasa_api_token: Optional[str] = None
     # Conversations (Rasa's SQL tracker store): SQLite by default, PostgreSQL by URL.
     tracker_store_url: str = f"sqlite:///{ROOT / 'build/tracker.db'}"
+    # Conversations whose latest session the Rasa server keeps in memory (0 when several Rasa
+    # servers share one tracker database).
+    tracker_cache: int = 2000
+    # NLU results of message texts the Rasa server keeps (per loaded model).
+    nlu_cache: int = 4096
+    # Rasa server worker processes. More than one needs a shared lock store: a Redis URL
+    # (redis://[:password@]host:port/db), since Rasa's in-memory lock store works for one process only.
+    rasa_workers: int = 1
+    lock_store_url: Optional[str] = None
     # Review data (unanswered questions, feedback): SQLite by default, PostgreSQL by URL.
     database_url: str = f"sqlite:///{ROOT / 'build/motcua.db'}"
     # National Public Service Portal support line; a province sets its own one-stop desk number.
@@ -123,6 +132,14 @@ class Settings:
             kw["rasa_api_token"] = env["MOTCUA_RASA_API_TOKEN"]
         if env.get("MOTCUA_TRACKER_STORE_URL"):
             kw["tracker_store_url"] = env["MOTCUA_TRACKER_STORE_URL"]
+        if env.get("MOTCUA_RASA_WORKERS"):
+            kw["rasa_workers"] = int(env["MOTCUA_RASA_WORKERS"])
+        if env.get("MOTCUA_LOCK_STORE_URL"):
+            kw["lock_store_url"] = env["MOTCUA_LOCK_STORE_URL"]
+        if env.get("MOTCUA_NLU_CACHE"):
+            kw["nlu_cache"] = int(env["MOTCUA_NLU_CACHE"])
+        if env.get("MOTCUA_TRACKER_CACHE"):
+            kw["tracker_cache"] = int(env["MOTCUA_TRACKER_CACHE"])
         if env.get("MOTCUA_EMBEDDING_INT8"):
             kw["embedding_int8"] = env["MOTCUA_EMBEDDING_INT8"].strip().lower() not in ("0", "false", "no", "off")
         if env.get("MOTCUA_TORCH_THREADS"):

@@ -20,11 +20,12 @@ def test_settings_defaults_and_environment(monkeypatch):
 
 def test_sqlite_and_postgres_tracker_stores():
     sqlite = endpoints_config(Settings(tracker_store_url="sqlite:////tmp/t.db", actions_port=5055))
-    assert sqlite["tracker_store"] == {"type": "components.tracker_store.MaskingSQLTrackerStore", "dialect": "sqlite", "db": "/tmp/t.db"}
+    store = "components.tracker_store.MaskingSQLTrackerStore"
+    assert sqlite["tracker_store"] == {"type": store, "dialect": "sqlite", "db": "/tmp/t.db", "cache_size": 2000}
     assert sqlite["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
     pg = endpoints_config(Settings(tracker_store_url="postgresql://bot:secret@db.local:5433/motcua"))
-    assert pg["tracker_store"] == {"type": "components.tracker_store.MaskingSQLTrackerStore", "dialect": "postgresql", "db": "motcua", "url": "db.local",
-                                   "port": 5433, "username": "bot", "password": "secret"}
+    assert pg["tracker_store"] == {"type": store, "dialect": "postgresql", "db": "motcua", "url": "db.local",
+                                   "port": 5433, "username": "bot", "password": "secret", "cache_size": 2000}
 
 
 def test_api_needs_a_token_off_loopback(tmp_path):

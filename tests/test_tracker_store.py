@@ -33,3 +33,63 @@ async def test_numbers_never_reach_the_database(tmp_path):
 def test_mask_value_walks_nested_data():
     assert mask_value({"a": ["0912345678", {"b": 1}], "c": None}) == {"a": ["******5678", {"b": 1}], "c": None}
     assert json.dumps(mask_value(SlotSet("x", "079203004567").as_dict())).count("4567") == 1
+
+
+async def test_cached_sessions_match_what_sql_returns(tmp_path):
+    """Over turns and a session restart, the cached store and a cold store reading the same database
+    give the same events, and nothing is written twice."""
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
+
+    domain = Domain.from_yaml("version: '3.1'\nslots:\n  aspect:\n    type: text\n    mappings: [{type: custom}]\n")
+    db = tmp_path / "tracker.db"
+    cached = MaskingSQLTrackerStore(domain, dialect="sqlite", db=str(db), cache_size=10)
+
+    def user(text):
+        return UserUttered(text, {"name": "inform", "confidence": 1.0}, [], {"text": text})
+
+    tracker = DialogueStateTracker("conv", domain.slots)
+    for i, text in enumerate(["xin chào", "sdt 0912345678", "lệ phí bao nhiêu"]):
+        tracker = await cached.retrieve("conv") or tracker
+        tracker.update(user(text))
+        tracker.update(SlotSet("aspect", f"a{i}"))
+        tracker.update(BotUttered(f"trả lời {i}"))
+        tracker.update(ActionExecuted("action_listen"))
+        await cached.save(tracker)
+    tracker = await cached.retrieve("conv")
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(user("phiên mới"))
+    await cached.save(tracker)
+
+    cold = MaskingSQLTrackerStore(domain, dialect="sqlite", db=str(db), cache_size=0)
+    from_cache, from_sql = await cached.retrieve("conv"), await cold.retrieve("conv")
+    assert [e.as_dict() for e in from_cache.events] == [e.as_dict() for e in from_sql.events]
+    assert from_sql.latest_message.text == "phiên mới"
+    full = await cold.retrieve_full_tracker("conv")
+    texts = [e.text for e in full.events if isinstance(e, UserUttered)]
+    assert texts == ["xin chào", "sdt ******5678", "lệ phí bao nhiêu", "phiên mới"]  # each once, masked
+    assert [e.value for e in full.events if isinstance(e, SlotSet)] == ["a0", "a1", "a2"]
+
+
+async def test_a_second_writer_invalidates_the_cache(tmp_path):
+    """Two stores on one database (two Rasa workers): each sees what the other wrote."""
+    domain = Domain.empty()
+    db = str(tmp_path / "tracker.db")
+    first = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db)
+    second = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db)
+
+    def user(text):
+        return UserUttered(text, {"name": "inform", "confidence": 1.0}, [], {"text": text})
+
+    tracker = DialogueStateTracker("conv", [])
+    tracker.update(user("một"))
+    await first.save(tracker)
+    tracker = await second.retrieve("conv")
+    tracker.update(user("hai"))
+    await second.save(tracker)
+    tracker = await first.retrieve("conv")  # first's cache is stale: it must re-read
+    assert [e.text for e in tracker.events] == ["một", "hai"]
+    tracker.update(user("ba"))
+    await first.save(tracker)
+    cold = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db, cache_size=0)
+    assert [e.text for e in (await cold.retrieve("conv")).events] == ["một", "hai", "ba"]

@@ -24,7 +24,7 @@ def postgres_url():
         return
     if os.environ.get("MOTCUA_SKIP_POSTGRES") == "1":
         pytest.skip("MOTCUA_SKIP_POSTGRES=1: PostgreSQL tests skipped")
-    from motcua.pgserver import LocalPostgres, PostgresUnavailable
+    from motcua.localservers import LocalPostgres, PostgresUnavailable
 
     try:
         server = LocalPostgres().start()

@@ -1,8 +1,8 @@
-"""A throwaway local PostgreSQL server for the test suite and the benchmarks.
+"""Throwaway local PostgreSQL and Redis servers for the test suite and the benchmarks.
 
-Uses Debian's PostgreSQL binaries; when they are missing and we run as root with apt-get (as in CI),
-installs the `postgresql` package first. The server listens on 127.0.0.1 on a free port, with its
-data in a temporary folder that is removed on stop.
+Uses Debian's binaries; when they are missing and we run as root with apt-get (as in CI), installs
+the package first. A server listens on 127.0.0.1 on a free port, with its data in a temporary
+folder that is removed on stop.
 """
 from __future__ import annotations
 
@@ -20,6 +20,17 @@ class PostgresUnavailable(RuntimeError):
     """No PostgreSQL server could be installed or started here."""
 
 
+def apt_install(package: str) -> None:
+    """Install a Debian package (root with apt-get only); raises PostgresUnavailable-like RuntimeError."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise RuntimeError(f"{package} is not installed and cannot be installed here (needs root and apt-get)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]):
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr[-500:]}")
+
+
 def _bin_dir() -> Optional[Path]:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
     return Path(found[-1]).parent if found else None
@@ -30,14 +41,10 @@ def ensure_installed() -> Path:
     bin_dir = _bin_dir()
     if bin_dir:
         return bin_dir
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise PostgresUnavailable("PostgreSQL server binaries not found (apt-get install postgresql)")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                                                "postgresql"]):
-        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if result.returncode != 0:
-            raise PostgresUnavailable(f"{' '.join(cmd)} failed: {result.stderr[-500:]}")
+    try:
+        apt_install("postgresql")
+    except RuntimeError as exc:
+        raise PostgresUnavailable(str(exc)) from None
     bin_dir = _bin_dir()
     if not bin_dir:
         raise PostgresUnavailable("postgresql installed but initdb not found")
@@ -97,3 +104,41 @@ class LocalPostgres:
             self._run(["pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop"])
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
+
+
+class LocalRedis:
+    """A Redis server on a free loopback port, no persistence: ``start()``, ``url``, ``stop()``."""
+
+    def __init__(self):
+        self.proc: Optional[subprocess.Popen] = None
+        self.port = 0
+        self.url = ""
+
+    def start(self) -> "LocalRedis":
+        """Install redis-server if needed (root with apt-get), start it and wait until it answers."""
+        import time
+
+        if not shutil.which("redis-server"):
+            apt_install("redis-server")
+        self.port = _free_port()
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        self.url = f"redis://127.0.0.1:{self.port}/1"
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None

@@ -34,9 +34,10 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", default=str(ROOT / "config.yml"), help="Rasa config to evaluate")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the stratified 80/20 split")
     args = parser.parse_args()
     data = load_data(str(ROOT / "data/nlu"))
-    train, test = data.train_test_split(train_frac=0.8, random_seed=42)
+    train, test = data.train_test_split(train_frac=0.8, random_seed=args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         nlu_dir = Path(tmp) / "nlu"
         nlu_dir.mkdir()

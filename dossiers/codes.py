@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 # 000.00.06.H56-231027-0361: receiving agency code, filing date (yymmdd), sequence number.
-CODE_RE = re.compile(r"^(\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2})-(\d{6})-(\d{4})$")
-CODE_SEARCH_RE = re.compile(r"(?<![\d.])\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-\d{6}-\d{4}(?!\d)")
+AGENCY = r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}"
+CODE_RE = re.compile(rf"^({AGENCY})-(\d{{6}})-(\d{{4}})$")
+CODE_SEARCH_RE = re.compile(rf"(?<![\d.]){AGENCY}-\d{{6}}-\d{{4}}(?!\d)")
 EXAMPLE_CODE = "000.00.06.H56-231027-0361"
 
 STATUS_NAMES = {
@@ -75,7 +76,7 @@ def check_code(text: str) -> CodeCheck:
     if len(parts) != 3:
         return CodeCheck(None, f"Mã hồ sơ gồm 3 phần nối bằng dấu gạch ngang, ví dụ {EXAMPLE_CODE}.")
     agency, date, seq = parts
-    if not re.fullmatch(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}", agency):
+    if not re.fullmatch(AGENCY, agency):
         return CodeCheck(None, f"Phần đầu \"{agency}\" chưa đúng: đó là mã cơ quan dạng 000.00.06.H56.")
     if not re.fullmatch(r"\d{6}", date):
         return CodeCheck(None, f"Phần giữa \"{date}\" phải là 6 chữ số ngày nộp (ví dụ 231027).")

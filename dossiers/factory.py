@@ -8,13 +8,19 @@ from dossiers.service import DossierService
 
 
 @functools.lru_cache(maxsize=4)
-def catalogue_limits(catalogue_dir: str) -> CatalogueLimits:
-    """Time limits of every procedure in the catalogue folder (any scope: dossiers may be older)."""
+def load_catalogue(catalogue_dir: str):
+    """The procedure catalogue of a folder, loaded once per process."""
     from pathlib import Path
 
     from knowledge_base.catalogue import Catalogue
 
-    return CatalogueLimits(Catalogue.load(Path(catalogue_dir)))
+    return Catalogue.load(Path(catalogue_dir))
+
+
+@functools.lru_cache(maxsize=4)
+def catalogue_limits(catalogue_dir: str) -> CatalogueLimits:
+    """Time limits of every procedure in the catalogue folder (any scope: dossiers may be older)."""
+    return CatalogueLimits(load_catalogue(catalogue_dir))
 
 
 def open_service(settings, **kw) -> DossierService:

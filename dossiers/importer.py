@@ -10,7 +10,6 @@ import csv
 import datetime as dt
 import io
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from dossiers.codes import STATUS_NAMES, normalize_code
 from dossiers.service import DossierRecord, DossierService
+from knowledge_base.text import fold as fold_accents
 
 COLUMNS: Dict[str, Tuple[str, ...]] = {
     "code": ("ma ho so", "so ho so", "code"),
@@ -59,10 +59,8 @@ class ImportFileError(ValueError):
 
 
 def fold(text: str) -> str:
-    """Lower case, no accents, words separated by single spaces."""
-    text = unicodedata.normalize("NFD", str(text or "").lower()).replace("đ", "d")
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    """Lower case, no accents, punctuation and underscores as single spaces: 'Mã_hồ sơ' -> 'ma ho so'."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold_accents(str(text or ""))).split())
 
 
 _STATUS_BY_NAME = {fold(name): code for code, name in STATUS_NAMES.items()}

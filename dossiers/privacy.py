@@ -12,9 +12,10 @@ import logging
 import os
 import re
 import secrets
-import unicodedata
 from pathlib import Path
 from typing import Optional
+
+from knowledge_base.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,6 @@ def mask_name(name: str) -> str:
     if not parts:
         return ""
     return " ".join([parts[0]] + [p[0] + "." for p in parts[1:]])
-
-
-def _fold_name(name: str) -> str:
-    text = unicodedata.normalize("NFD", (name or "").lower()).replace("đ", "d")
-    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
 
 
 class Hasher:
@@ -99,7 +95,7 @@ class Hasher:
 
     def name_hash(self, salt: str, name: Optional[str]) -> Optional[str]:
         """Hash of a name compared without case or accents, or None without a name."""
-        folded = _fold_name(name or "")
+        folded = " ".join(fold(name or "").split())
         return self.hash(salt, "name:" + folded) if folded else None
 
     def matches_last(self, salt: str, stored: Optional[str], typed: str) -> bool:

@@ -5,8 +5,6 @@ from typing import Dict, List, Optional, Tuple
 
 from dossiers.calendar import CALENDAR_UNITS, WORKING_UNITS
 
-UNIT_NAMES = {"working_day": "ngày làm việc", "working_hour": "giờ làm việc", "day": "ngày", "hour": "giờ",
-              "week": "tuần", "month": "tháng", "year": "năm"}
 
 
 class CatalogueLimits:

@@ -5,6 +5,7 @@ import datetime as dt
 from typing import List, Optional
 
 from dossiers.service import DossierView
+from knowledge_base.answers import UNIT_NAMES, vnd
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 CHANNEL_NAMES = {"direct": "nộp trực tiếp", "online": "nộp trực tuyến", "postal": "nộp qua bưu chính"}
@@ -21,8 +22,8 @@ def moment(value: dt.datetime) -> str:
 
 
 def money(amount: Optional[int]) -> str:
-    """'1.250.000 đồng'."""
-    return f"{amount:,}".replace(",", ".") + " đồng" if amount is not None else "theo thông báo"
+    """'1.250.000 đồng', or 'theo thông báo' without an amount."""
+    return vnd(amount) if amount is not None else "theo thông báo"
 
 
 def status_reply(view: DossierView, hotline: str) -> List[str]:
@@ -82,8 +83,6 @@ def locked_reply(until: dt.datetime, hotline: str) -> str:
 def deadline_reply(procedure_name: str, channel: str, received: dt.datetime, due: dt.datetime,
                    value: float, unit: str, note: str = "", counted_from: Optional[dt.datetime] = None) -> str:
     """The answer to 'if I file now, when is the result due?'."""
-    from dossiers.procedures import UNIT_NAMES
-
     text = (f"{procedure_name}: thời hạn giải quyết khi {CHANNEL_NAMES.get(channel, channel)} là {value:g} "
             f"{UNIT_NAMES.get(unit, unit)}. Nếu hồ sơ hợp lệ được tiếp nhận lúc {moment(received)}, hạn trả kết quả "
             f"dự kiến là {moment(due)}")

@@ -134,53 +134,42 @@ class DossierService(NoticeOutbox):
         return dossier, history, supplement, financial
 
     def _upsert(self, conn: Connection, record: DossierRecord, source: str, now: dt.datetime) -> UpsertResult:
+        """Update a stored dossier from a snapshot (new dossiers go through _new_rows in upsert_many)."""
         code = check_code(record.code).code
         status_at = record.status_at or record.received_at
         due = record.due_at or self.compute_due(record.procedure_code, record.channel, record.received_at)
-        row = conn.execute(select(dossiers).where(dossiers.c.code == code)).mappings().first()
+        row = conn.execute(select(dossiers).where(dossiers.c.code == code)).mappings().one()
         values = dict(procedure_code=record.procedure_code, procedure_name=record.procedure_name,
                       channel=record.channel, received_at=record.received_at, due_at=due,
                       result_pickup=record.result_pickup)
-        progress = dict(current_step=record.current_step, handling_unit=record.handling_unit)
-        if row is None:
-            dossier, _, _, _ = self._new_rows(record, code, source, now)
-            conn.execute(insert(dossiers).values(**dossier))
-            action, changed = "created", False
-        else:
-            salt = row["salt"]
-            personal = {}
-            if record.phone:
-                personal["phone_hash"], personal["phone_last_hash"] = self.hasher.number_hashes(salt, record.phone)
-            if record.citizen_id:
-                personal["id_hash"], personal["id_last_hash"] = self.hasher.number_hashes(salt, record.citizen_id)
-            if record.applicant_name:
-                personal["applicant_name_masked"] = mask_name(record.applicant_name)
-                personal["name_hash"] = self.hasher.name_hash(salt, record.applicant_name)
-            newer = status_at >= row["status_at"]
-            if newer:  # an older snapshot only adds to the history
-                values.update(status_code=record.status_code, status_at=status_at, **progress)
-            changed = newer and record.status_code != row["status_code"]
-            values.update(personal)
-            differs = any(row[k] != v for k, v in values.items())
-            if differs:
-                conn.execute(update(dossiers).where(dossiers.c.code == code).values(
-                    source=source, updated_at=now, **values))
-            action = "updated" if differs else "unchanged"
-        fresh = row is None  # nothing attached to a new dossier yet: no need to look for duplicates
+        salt = row["salt"]
+        if record.phone:
+            values["phone_hash"], values["phone_last_hash"] = self.hasher.number_hashes(salt, record.phone)
+        if record.citizen_id:
+            values["id_hash"], values["id_last_hash"] = self.hasher.number_hashes(salt, record.citizen_id)
+        if record.applicant_name:
+            values["applicant_name_masked"] = mask_name(record.applicant_name)
+            values["name_hash"] = self.hasher.name_hash(salt, record.applicant_name)
+        newer = status_at >= row["status_at"]
+        if newer:  # an older snapshot only adds to the history
+            values.update(status_code=record.status_code, status_at=status_at, current_step=record.current_step,
+                          handling_unit=record.handling_unit)
+        changed = newer and record.status_code != row["status_code"]
+        differs = any(row[k] != v for k, v in values.items())
+        if differs:
+            conn.execute(update(dossiers).where(dossiers.c.code == code).values(source=source, updated_at=now,
+                                                                                **values))
+        action = "updated" if differs else "unchanged"
         history_added = self._add_history(conn, code, record.status_code, status_at, record.handling_unit,
-                                          record.current_step, fresh)
-        self._add_supplement(conn, code, record, fresh)
-        self._add_financial(conn, code, record, fresh)
+                                          record.current_step)
+        self._add_supplement(conn, code, record)
+        self._add_financial(conn, code, record)
         notices = 0
         if changed and history_added:
             notices = self._queue_notices(conn, code, record.status_code, status_at, history_added, now)
         return UpsertResult(code, action, changed, notices)
 
-    def _add_history(self, conn, code, status, at, unit, step, fresh=False) -> Optional[int]:
-        if fresh:
-            return conn.execute(insert(status_history).values(
-                dossier_code=code, status_code=status, at=at, handling_unit=unit or "",
-                step=step or "")).inserted_primary_key[0]
+    def _add_history(self, conn, code, status, at, unit, step) -> Optional[int]:
         exists = conn.execute(select(status_history.c.id).where(and_(
             status_history.c.dossier_code == code, status_history.c.status_code == status,
             status_history.c.at == at))).first()
@@ -189,15 +178,15 @@ class DossierService(NoticeOutbox):
         return insert_once(conn, insert(status_history).values(
             dossier_code=code, status_code=status, at=at, handling_unit=unit or "", step=step or ""))
 
-    def _add_supplement(self, conn, code, record: DossierRecord, fresh=False) -> None:
+    def _add_supplement(self, conn, code, record: DossierRecord) -> None:
         if not record.supplement_items:
-            if record.status_code not in (5,) and not fresh:  # a later status resolves open supplement requests
+            if record.status_code != 5:  # a later status resolves open supplement requests
                 conn.execute(update(supplements).where(and_(supplements.c.dossier_code == code,
                                                             supplements.c.resolved_at.is_(None)))
                              .values(resolved_at=record.status_at or self.clock()))
             return
         requested = record.supplement_requested_at or record.status_at or record.received_at
-        exists = None if fresh else conn.execute(select(supplements.c.id).where(and_(
+        exists = conn.execute(select(supplements.c.id).where(and_(
             supplements.c.dossier_code == code, supplements.c.requested_at == requested))).first()
         if exists:
             conn.execute(update(supplements).where(supplements.c.id == exists[0]).values(
@@ -207,11 +196,11 @@ class DossierService(NoticeOutbox):
                 dossier_code=code, requested_at=requested, items=record.supplement_items,
                 deadline=record.supplement_deadline))
 
-    def _add_financial(self, conn, code, record: DossierRecord, fresh=False) -> None:
+    def _add_financial(self, conn, code, record: DossierRecord) -> None:
         if record.financial_amount_vnd is None and not record.financial_description:
             return
         issued = record.financial_issued_at or record.status_at or record.received_at
-        exists = None if fresh else conn.execute(select(financial_notices.c.id).where(and_(
+        exists = conn.execute(select(financial_notices.c.id).where(and_(
             financial_notices.c.dossier_code == code, financial_notices.c.issued_at == issued))).first()
         values = dict(amount_vnd=record.financial_amount_vnd, description=record.financial_description,
                       paid_at=record.financial_paid_at)

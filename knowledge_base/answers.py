@@ -28,7 +28,7 @@ _ASPECT_CUES = (
 )
 
 _METHOD_NAMES = {"direct": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính"}
-_UNIT_NAMES = {"working_day": "ngày làm việc", "day": "ngày", "hour": "giờ", "working_hour": "giờ làm việc",
+UNIT_NAMES = {"working_day": "ngày làm việc", "day": "ngày", "hour": "giờ", "working_hour": "giờ làm việc",
                "week": "tuần", "month": "tháng", "year": "năm", "unspecified": ""}
 _LEVEL_NAMES = {"province": "cấp tỉnh", "commune": "cấp xã", "ministry": "cấp bộ", "other": "cơ quan khác"}
 MAX_ITEMS = 6
@@ -66,14 +66,15 @@ def _number(value: Optional[float]) -> str:
     return str(int(value)) if float(value).is_integer() else str(value).replace(".", ",")
 
 
-def _vnd(amount: int) -> str:
+def vnd(amount: int) -> str:
+    """'1.250.000 đồng'."""
     return f"{amount:,}".replace(",", ".") + " đồng"
 
 
 def _time_text(ch: Channel) -> str:
     if ch.time.value is None:
         return "chưa ghi thời hạn"
-    unit = _UNIT_NAMES.get(ch.time.unit, "")
+    unit = UNIT_NAMES.get(ch.time.unit, "")
     return f"{_number(ch.time.value)} {unit}".strip() if unit else f"{_number(ch.time.value)} (hồ sơ gốc không ghi đơn vị)"
 
 
@@ -83,7 +84,7 @@ def _fee_text(ch: Channel) -> str:
         if fee.kind == "none":
             base = "Không thu phí" if not fee.set_by_province else "Hồ sơ ghi: miễn phí"
         elif fee.amount_vnd is not None:
-            base = _vnd(fee.amount_vnd)
+            base = vnd(fee.amount_vnd)
         else:
             base = "Chưa có thông tin"
         note = f" ({_shorten(fee.text, 160)})" if fee.text else ""

@@ -30,7 +30,7 @@ def cmd_deadline(args) -> int:
     """Print the due date (ISO first on the line), then how it was computed."""
     from dossiers.calendar import CalendarError, WorkingCalendar, now_local
     from dossiers.factory import catalogue_limits
-    from dossiers.procedures import UNIT_NAMES
+    from knowledge_base.answers import UNIT_NAMES
 
     settings = get_settings()
     calendar = WorkingCalendar.load(settings.calendar_file)
@@ -108,12 +108,11 @@ def _sample(args) -> int:
 def add_samples(service, settings, count: int, seed: int) -> None:
     """Add ``count`` sample dossiers for in-scope procedures and print three to try."""
     from dossiers.calendar import now_local
-    from dossiers.factory import catalogue_limits
+    from dossiers.factory import catalogue_limits, load_catalogue
     from dossiers.sample import sample_records
-    from knowledge_base.catalogue import Catalogue
 
-    in_scope = [p.code for p in Catalogue.load(settings.catalogue_dir).in_scope(settings.scope_fields,
-                                                                                settings.scope_levels)]
+    in_scope = [p.code for p in load_catalogue(str(settings.catalogue_dir)).in_scope(settings.scope_fields,
+                                                                                     settings.scope_levels)]
     records = sample_records(count, catalogue_limits(str(settings.catalogue_dir)), service.calendar, now_local(),
                              seed=seed, procedures=in_scope)
     results = service.upsert_many(records, source="sample")

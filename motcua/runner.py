@@ -118,15 +118,18 @@ def seed_demo_dossiers(settings: Settings) -> None:
     """On the embedded SQLite database, an empty dossier store gets sample dossiers to try lookups with."""
     if settings.demo_dossiers <= 0 or not settings.database_url.startswith("sqlite"):
         return
+    from dossiers.factory import open_service
+    from dossiers.service import DossierService
     from motcua.dossier_cli import add_samples
 
-    from dossiers.factory import open_service
-
-    service = open_service(settings)
-    if service.count() == 0:
+    counter = DossierService.from_settings(settings)  # counting needs no catalogue: start-up stays quick
+    empty = counter.count() == 0
+    counter.close()
+    if empty:
         print("motcua: the dossier store is empty; adding sample dossiers (MOTCUA_DEMO_DOSSIERS=0 turns this off)")
+        service = open_service(settings)
         add_samples(service, settings, settings.demo_dossiers, seed=7)
-    service.close()
+        service.close()
 
 
 def run(settings: Settings) -> int:

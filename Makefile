@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv import validate base-model model index train run chat test bench-retrieval bench-nlu bench-load bench-dossiers clean
+.PHONY: help venv import validate base-model model index train run chat test bench-retrieval bench-nlu bench-load bench-dossiers bench-channels clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -79,3 +79,6 @@ clean: ## remove built artefacts (venv kept)
 
 bench-dossiers: $(STAMP) ## dossier service: lookups/s over 100,000 dossiers and import rows/s, SQLite and PostgreSQL
 	$(PY) -m benchmarks.bench_dossiers
+
+bench-channels: index train ## per-channel load check against fake Telegram / Zalo APIs: lost, duplicated, median, p95
+	$(PY) -m benchmarks.bench_channels

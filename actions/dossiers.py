@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import channel_of, dossier_service, knowledge_base
+from channels.outbound import NOTICE_CHANNELS
 from dossiers import replies
 from dossiers.calendar import now_local
 from dossiers.codes import EXAMPLE_CODE, check_code, find_code, looks_like_code
@@ -94,7 +95,7 @@ class ActionDossierStatus(Action):
             messages = replies.status_reply(result.view, hotline)
             for message in messages[:-1]:
                 dispatcher.utter_message(text=message)
-            if result.view.status_code in (9, 10, 3, 7, 8):
+            if result.view.status_code in (9, 10, 3, 7, 8) or channel_of(tracker) not in NOTICE_CHANNELS:
                 dispatcher.utter_message(text=messages[-1] + "\nBạn cần hỏi thêm gì không?")
             else:
                 dispatcher.utter_message(
@@ -126,6 +127,10 @@ class ActionSubscribeNotices(Action):
         if not code:
             dispatcher.utter_message(text="Bạn tra cứu hồ sơ trước (nhắn \"tra cứu hồ sơ\"), sau đó mình sẽ "
                                           "đăng ký nhận thông báo cho hồ sơ đó.")
+            return []
+        if channel_of(tracker) not in NOTICE_CHANNELS:
+            dispatcher.utter_message(text="Kênh trò chuyện này chưa gửi được thông báo. Bạn nhắn \"tra cứu hồ sơ\" "
+                                          "bất cứ lúc nào để xem tình trạng mới nhất nhé.")
             return []
         dossier_service().subscribe(code, tracker.sender_id, channel_of(tracker))
         dispatcher.utter_message(text=f"Đã đăng ký: khi hồ sơ {code} chuyển trạng thái, mình sẽ nhắn cho bạn tại "

@@ -53,19 +53,32 @@ class NoticeOutbox:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query.order_by(outbox.c.id).limit(limit)).mappings()]
 
-    def mark_sent(self, notice_id: int) -> bool:
-        """Record a delivered notice; False when it was no longer pending (never send twice)."""
+    def claim(self, notice_id: int) -> bool:
+        """Take a pending notice for sending; False when another deliverer took it (or it is not pending).
+
+        A notice left 'sending' by a deliverer that died mid-send is not retried: it may have
+        reached the citizen, and a notice is never sent twice. Staff see it in the outbox.
+        """
         with self.engine.begin() as conn:
             return conn.execute(update(outbox).where(and_(outbox.c.id == notice_id, outbox.c.state == "pending"))
+                                .values(state="sending")).rowcount == 1
+
+    def mark_sent(self, notice_id: int) -> bool:
+        """Record a delivered notice; False when it was no longer pending or claimed (never send twice)."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(outbox).where(and_(outbox.c.id == notice_id,
+                                                          outbox.c.state.in_(("pending", "sending"))))
                                 .values(state="sent", sent_at=self.clock(),
                                         attempts=outbox.c.attempts + 1)).rowcount == 1
 
     def mark_failed(self, notice_id: int, error: str, max_attempts: int = 6, base_delay_s: float = 30.0) -> str:
         """Record a failed delivery: retried later with exponential backoff, 'failed' after the last try."""
         with self.engine.begin() as conn:
-            row = conn.execute(select(outbox.c.attempts).where(outbox.c.id == notice_id)).first()
+            row = conn.execute(select(outbox.c.attempts, outbox.c.state).where(outbox.c.id == notice_id)).first()
             if row is None:
                 raise KeyError(notice_id)
+            if row[1] == "sent":
+                return "sent"
             attempts = row[0] + 1
             state = "failed" if attempts >= max_attempts else "pending"
             delay = dt.timedelta(seconds=base_delay_s * 2 ** (attempts - 1))
@@ -77,8 +90,6 @@ class NoticeOutbox:
         """Every notice, oldest first (staff view and tests)."""
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(outbox).order_by(outbox.c.id)).mappings()]
-
-
 
 
 def notice_text(code: str, status: int, at: dt.datetime) -> str:

@@ -101,7 +101,7 @@ outbox = Table(
     Column("conversation_id", String(128), nullable=False),
     Column("channel", String(32), nullable=False),
     Column("text", Text, nullable=False),
-    Column("state", String(16), nullable=False, default="pending"),  # pending / sent / failed
+    Column("state", String(16), nullable=False, default="pending"),  # pending / sending / sent / failed
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime, nullable=False),
     Column("created_at", DateTime, nullable=False),

@@ -243,9 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--per-procedure", type=int, default=24)
     sp.set_defaults(func=cmd_model)
 
-    from motcua import dossier_cli
+    from motcua import channel_cli, dossier_cli
 
     dossier_cli.register(sub)
+    channel_cli.register(sub)
     return p
 
 

@@ -20,12 +20,12 @@ class PostgresUnavailable(RuntimeError):
     """No PostgreSQL server could be installed or started here."""
 
 
-def apt_install(package: str) -> None:
-    """Install a Debian package (root with apt-get only); raises PostgresUnavailable-like RuntimeError."""
+def apt_install(*packages: str) -> None:
+    """Install Debian packages (root with apt-get only); raises RuntimeError when that is not possible."""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise RuntimeError(f"{package} is not installed and cannot be installed here (needs root and apt-get)")
+        raise RuntimeError(f"{' '.join(packages)} not installed and cannot be installed here (needs root and apt-get)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]):
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]):
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr[-500:]}")
@@ -142,3 +142,18 @@ class LocalRedis:
             self.proc.terminate()
             self.proc.wait(timeout=10)
             self.proc = None
+
+
+def chromium() -> tuple:
+    """(browser, driver) paths of Debian's chromium and chromedriver, installing them when possible."""
+    def found():
+        browser = shutil.which("chromium") or shutil.which("chromium-browser")
+        driver = shutil.which("chromedriver")
+        return (browser, driver) if browser and driver else None
+
+    if not found():
+        apt_install("chromium", "chromium-driver", "fonts-dejavu-core")
+    paths = found()
+    if not paths:
+        raise RuntimeError("chromium installed but chromium / chromedriver not found on PATH")
+    return paths

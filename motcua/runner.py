@@ -50,9 +50,32 @@ def write_runtime_files(settings: Settings, out_dir: Path) -> tuple:
     endpoints = out_dir / "endpoints.yml"
     endpoints.write_text(yaml.safe_dump(endpoints_config(settings)))
     credentials = out_dir / "credentials.yml"
-    credentials.write_text((ROOT / "bot/credentials.yml.template").read_text())
+    credentials.write_text(yaml.safe_dump(credentials_config(settings), sort_keys=False))
     os.chmod(credentials, 0o600)
     return endpoints, credentials
+
+
+def credentials_config(settings: Settings) -> dict:
+    """Rasa's channels: the template's (REST, socket.io) plus the web widget, Telegram and Zalo when on.
+
+    The channels read their secrets from settings, so this file never holds one.
+    """
+    from channels.runtime import telegram_on, zalo_on
+
+    config = yaml.safe_load((ROOT / "bot/credentials.yml.template").read_text()) or {}
+    config["channels.rasa_web.WebInput"] = None
+    if telegram_on(settings):
+        config["channels.rasa_telegram.TelegramInput"] = None
+    if zalo_on(settings):
+        config["channels.rasa_zalo.ZaloInput"] = None
+    return config
+
+
+def web_origins(settings: Settings) -> List[str]:
+    """Origins allowed to call the Rasa server from a browser: the demo page and the embedding sites."""
+    if "*" in settings.web_origins:
+        return ["*"]
+    return [f"http://{settings.host}:{settings.web_port}", *settings.web_origins]
 
 
 def rasa_commands(settings: Settings, endpoints: Path, credentials: Path) -> List[List[str]]:
@@ -61,7 +84,7 @@ def rasa_commands(settings: Settings, endpoints: Path, credentials: Path) -> Lis
     # Rasa's CLI through motcua.rasa_main: the same `rasa run`, with the action-response schema compiled once.
     server = [sys.executable, "-m", "motcua.rasa_main", "run", "--model", str(settings.rasa_model),
               "--endpoints", str(endpoints), "--credentials", str(credentials), "--port", str(settings.rasa_port), "--interface", settings.host,
-              "--cors", f"http://{settings.host}:{settings.web_port}"]
+              "--cors", *web_origins(settings)]
     if settings.rasa_api_token:
         server += ["--enable-api", "--auth-token", settings.rasa_api_token]
     elif settings.host in ("127.0.0.1", "localhost", "::1"):
@@ -69,14 +92,58 @@ def rasa_commands(settings: Settings, endpoints: Path, credentials: Path) -> Lis
     return [[rasa, "run", "actions", "--actions", "actions", "--port", str(settings.actions_port)], server]
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
+def channel_commands(settings: Settings) -> List[List[str]]:
+    """Helpers started once the Rasa server answers: the outbox deliverer, and Telegram polling."""
+    from channels.runtime import telegram_on
+
+    motcua = [sys.executable, "-m", "motcua"]
+    commands = [motcua + ["channels", "deliver"]]
+    if telegram_on(settings) and settings.telegram_mode == "polling":
+        commands.append(motcua + ["telegram", "poll"])
+    return commands
+
+
+def set_telegram_webhook(settings: Settings, env: dict) -> None:
+    """Webhook mode: point Telegram at MOTCUA_PUBLIC_URL (or say how to)."""
+    from channels.runtime import telegram_on
+
+    if not telegram_on(settings) or settings.telegram_mode != "webhook":
+        return
+    if not settings.public_url:
+        print("motcua: Telegram webhook mode without MOTCUA_PUBLIC_URL: run "
+              "`motcua telegram webhook --url https://PUBLIC-HOST` once", file=sys.stderr)
+        return
+    subprocess.run([sys.executable, "-m", "motcua", "telegram", "webhook"], cwd=ROOT, env=env, timeout=60)
+
+
+class _WebHandler(http.server.SimpleHTTPRequestHandler):
+    """bot/webchat: the widget and a demo page that embeds it, pointed at this run's Rasa server."""
+
+    rasa_url = ""
+    page_url = ""
+
     def log_message(self, *args):  # keep the console for the servers' own logs
         pass
 
+    def do_GET(self):
+        if self.path.split("?")[0] in ("/", "/index.html"):
+            page = (WEB_DIR / "index.html").read_text(encoding="utf-8")
+            body = page.replace("{{RASA_URL}}", self.rasa_url).replace("{{WIDGET_URL}}", self.page_url + "/widget.js")
+            data = body.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        super().do_GET()
+
 
 def serve_web(settings: Settings) -> http.server.ThreadingHTTPServer:
-    """Serve web/ (the chat page) on localhost in a thread."""
-    handler = functools.partial(_Quiet, directory=str(WEB_DIR))
+    """Serve bot/webchat (widget.js and the demo page) on localhost in a thread."""
+    handler = type("WebHandler", (_WebHandler,), {"rasa_url": f"http://{settings.host}:{settings.rasa_port}",
+                                                   "page_url": f"http://{settings.host}:{settings.web_port}"})
+    handler = functools.partial(handler, directory=str(WEB_DIR))
     server = http.server.ThreadingHTTPServer((settings.host, settings.web_port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -142,6 +209,10 @@ def run(settings: Settings) -> int:
     if settings.rasa_workers > 1 and not settings.lock_store_url:
         print("motcua: MOTCUA_RASA_WORKERS > 1 needs MOTCUA_LOCK_STORE_URL=redis://host:port/db", file=sys.stderr)
         return 2
+    from channels.runtime import channel_report
+
+    for line in channel_report(settings):
+        print(f"motcua: channel {line}")
     env = server_env(settings)
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
              for cmd in rasa_commands(settings, endpoints, credentials)]
@@ -150,6 +221,9 @@ def run(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     if wait_ready(f"http://{settings.host}:{settings.rasa_port}/", 300):
+        set_telegram_webhook(settings, env)
+        procs += [subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+                  for cmd in channel_commands(settings)]
         print(f"\nmotcua is ready: chat at http://{settings.host}:{settings.web_port}/ "
               f"(REST: http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook). Ctrl-C stops.", flush=True)
     code = 0

@@ -98,6 +98,31 @@ class Settings:
     onestop_timeout_s: float = 10.0
     # Sample dossiers `motcua run` adds to an empty store on the embedded SQLite database (0: none).
     demo_dossiers: int = 200
+    # Channels. Credentials come from the environment (names below) or from a git-ignored KEY=VALUE
+    # file (template: bot/channels.env.template); a channel without its credentials is off.
+    channels_file: Path = ROOT / "bot/channels.env"
+    telegram_bot_token: Optional[str] = None
+    telegram_webhook_secret: Optional[str] = None
+    telegram_api_base: Optional[str] = None
+    # polling: `motcua run` relays getUpdates to the Rasa webhook (development, no public URL);
+    # webhook: Telegram posts to MOTCUA_PUBLIC_URL + /webhooks/telegram/webhook.
+    telegram_mode: str = "polling"
+    public_url: Optional[str] = None
+    zalo_app_id: Optional[str] = None
+    zalo_oa_secret_key: Optional[str] = None
+    zalo_access_token: Optional[str] = None
+    zalo_refresh_token: Optional[str] = None
+    zalo_app_secret: Optional[str] = None
+    zalo_api_base: str = "https://openapi.zalo.me"
+    zalo_oauth_base: str = "https://oauth.zaloapp.com"
+    # Webhook events older (or further in the future) than this are refused as replays.
+    zalo_max_event_age_s: int = 300
+    # Zalo lets an OA send customer-service messages only for a while after the citizen's last message.
+    zalo_reply_window_hours: int = 168
+    # Origins (scheme://host:port) of the pages that embed the web widget; "*" allows any.
+    web_origins: Tuple[str, ...] = ()
+    # How often the outbox deliverer looks for notices to send.
+    deliver_interval_s: float = 10.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -159,7 +184,62 @@ class Settings:
             kw["demo_dossiers"] = int(env["MOTCUA_DEMO_DOSSIERS"])
         if env.get("MOTCUA_ONESTOP_TIMEOUT_S"):
             kw["onestop_timeout_s"] = float(env["MOTCUA_ONESTOP_TIMEOUT_S"])
+        kw.update(_channel_settings(env, _path(env["MOTCUA_CHANNELS_FILE"]) if env.get("MOTCUA_CHANNELS_FILE")
+                                    else base.channels_file))
         return cls(**kw)
+
+
+CHANNEL_ENV = {"TELEGRAM_BOT_TOKEN": "telegram_bot_token", "TELEGRAM_WEBHOOK_SECRET": "telegram_webhook_secret",
+               "TELEGRAM_API_BASE": "telegram_api_base", "ZALO_APP_ID": "zalo_app_id",
+               "ZALO_OA_SECRET_KEY": "zalo_oa_secret_key", "ZALO_ACCESS_TOKEN": "zalo_access_token",
+               "ZALO_REFRESH_TOKEN": "zalo_refresh_token", "ZALO_APP_SECRET": "zalo_app_secret",
+               "ZALO_API_BASE": "zalo_api_base", "ZALO_OAUTH_BASE": "zalo_oauth_base"}
+
+
+def read_env_file(path: Path) -> dict:
+    """KEY=VALUE lines of a credentials file (# comments, optional quotes); {} when it does not exist."""
+    if not path.exists():
+        return {}
+    values = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise ValueError(f"{path}:{number}: expected KEY=VALUE")
+        key, value = line.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip().removeprefix("export ").strip()] = value
+    return values
+
+
+def _channel_settings(env, channels_file: Path) -> dict:
+    """Channel credentials and options: the environment first, then the credentials file."""
+    from_file = read_env_file(channels_file)
+    kw = {"channels_file": channels_file}
+    for name, attr in CHANNEL_ENV.items():
+        value = env.get(name) or from_file.get(name)
+        if value:
+            kw[attr] = value.rstrip("/") if attr.endswith("_base") else value
+    if env.get("MOTCUA_TELEGRAM_MODE"):
+        mode = env["MOTCUA_TELEGRAM_MODE"].strip().lower()
+        if mode not in ("polling", "webhook"):
+            raise ValueError("MOTCUA_TELEGRAM_MODE must be polling or webhook")
+        kw["telegram_mode"] = mode
+    if env.get("MOTCUA_PUBLIC_URL"):
+        kw["public_url"] = env["MOTCUA_PUBLIC_URL"].rstrip("/")
+    for name, attr in (("MOTCUA_ZALO_MAX_EVENT_AGE_S", "zalo_max_event_age_s"),
+                       ("MOTCUA_ZALO_REPLY_WINDOW_HOURS", "zalo_reply_window_hours")):
+        if env.get(name):
+            kw[attr] = int(env[name])
+    if env.get("MOTCUA_DELIVER_INTERVAL_S"):
+        kw["deliver_interval_s"] = float(env["MOTCUA_DELIVER_INTERVAL_S"])
+    kw["web_origins"] = _csv("MOTCUA_WEB_ORIGINS", ())
+    if env.get("MOTCUA_WEB_ORIGINS", "").strip() == "*":
+        kw["web_origins"] = ("*",)
+    return kw
 
 
 _cached: Optional[Settings] = None

@@ -78,7 +78,8 @@ async def test_a_digression_fills_nothing(text, requested):
 
 @pytest.mark.parametrize("digits, ok", [("5678", True), ("4567", True), ("1111", False)])
 def test_lookup_answers_or_refuses(dossier, digits, ok):
-    tracker = make_tracker(digits, "inform", slots={"dossier_code": CODE, "verification_digits": digits})
+    tracker = make_tracker(digits, "inform", slots={"dossier_code": CODE, "verification_digits": digits},
+                           channel="zalo")
     dispatcher = CollectingDispatcher()
     events = ActionDossierStatus().run(dispatcher, tracker, {})
     slots = slot_events(events)
@@ -91,6 +92,17 @@ def test_lookup_answers_or_refuses(dossier, digits, ok):
     else:
         assert "không khớp" in reply and slots["verified_dossier"] is None
     assert "0912345678" not in reply and "079203004567" not in reply
+
+
+def test_notices_are_offered_only_where_they_can_be_delivered(dossier, dossier_store):
+    tracker = make_tracker("5678", "inform", slots={"dossier_code": CODE, "verification_digits": "5678"}, channel="rest")
+    dispatcher = CollectingDispatcher()
+    ActionDossierStatus().run(dispatcher, tracker, {})
+    assert "Đang xử lý" in "\n".join(texts(dispatcher)) and not dispatcher.messages[-1].get("buttons")
+    dispatcher = CollectingDispatcher()
+    ActionSubscribeNotices().run(dispatcher, make_tracker("/subscribe_notices", "subscribe_notices", channel="rest",
+                                                          slots={"verified_dossier": CODE}), {})
+    assert "chưa gửi được thông báo" in texts(dispatcher)[0]
 
 
 def test_unknown_code_gets_the_same_reply_as_wrong_digits(dossier):

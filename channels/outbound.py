@@ -1,0 +1,110 @@
+"""Messages outside a reply: delivers the dossier outbox's notices on each conversation's channel.
+
+A notice is claimed before it is sent (only one deliverer can claim it), then marked sent, or
+failed and retried later with backoff (DossierService.mark_failed); it is never sent twice. Each
+channel's rules apply: Zalo only within its reply window after the citizen's last message, the
+web widget only while it is open.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Awaitable, Callable, Dict, Optional
+
+from channels.state import ChannelState
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[str, str], Awaitable[None]]
+# Channels that can carry a message outside a reply (REST and socket.io clients cannot be reached).
+NOTICE_CHANNELS = ("telegram", "zalo", "web")
+
+
+class NotDeliverable(RuntimeError):
+    """The channel's rules forbid sending now (the delivery is retried later)."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def zalo_sender(client, state: ChannelState, window_hours: int, clock=_now) -> Sender:
+    """Zalo customer-service messages are allowed only within the window after the citizen last wrote."""
+    from channels import zalo
+    from channels.text import split_text
+
+    async def send(conversation: str, text: str) -> None:
+        last, _ = await asyncio.to_thread(state.contact, zalo.CHANNEL, conversation)
+        if last is None or clock() - last > dt.timedelta(hours=window_hours):
+            raise NotDeliverable(f"outside Zalo's {window_hours} h reply window (citizen last wrote {last})")
+        for piece in split_text(text, zalo.TEXT_LIMIT):
+            await client.send_text(zalo.user_of(conversation), piece)
+
+    return send
+
+
+def web_sender(state: ChannelState, connected_s: int = 90, clock=_now) -> Sender:
+    """Queue for the widget when it polled recently (it is open); otherwise not now."""
+    async def send(conversation: str, text: str) -> None:
+        _, polled = await asyncio.to_thread(state.contact, "web", conversation)
+        if polled is None or clock() - polled > dt.timedelta(seconds=connected_s):
+            raise NotDeliverable("the web widget is not open")
+        await asyncio.to_thread(state.web_push, conversation, {"text": text, "kind": "notice"})
+
+    return send
+
+
+class Deliverer:
+    """Sends due notices through ``senders`` (channel name -> async send(conversation id, text))."""
+
+    def __init__(self, service, senders: Dict[str, Sender]):
+        self.service = service
+        self.senders = senders
+
+    async def run_once(self, limit: int = 200) -> Dict[str, int]:
+        counts = {"sent": 0, "retry": 0, "failed": 0}
+        due = await asyncio.to_thread(self.service.due_notices, list(self.senders), limit)
+        for notice in due:
+            if not await asyncio.to_thread(self.service.claim, notice["id"]):
+                continue  # another deliverer has it
+            try:
+                await self.senders[notice["channel"]](notice["conversation_id"], notice["text"])
+            except Exception as exc:  # any refusal: recorded, retried with backoff
+                state = await asyncio.to_thread(self.service.mark_failed, notice["id"], f"{type(exc).__name__}: {exc}")
+                counts["failed" if state == "failed" else "retry"] += 1
+                log.warning("notice %s to %s not delivered (%s): %s", notice["id"], notice["channel"], state, exc)
+                continue
+            await asyncio.to_thread(self.service.mark_sent, notice["id"])
+            counts["sent"] += 1
+        return counts
+
+    async def run_forever(self, interval_s: float, stop: Optional[asyncio.Event] = None) -> None:
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                counts = await self.run_once()
+                if any(counts.values()):
+                    log.info("outbox: %s", counts)
+            except Exception:
+                log.exception("outbox delivery round failed; trying again")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+            except asyncio.TimeoutError:
+                pass
+
+
+def build_senders(settings, state: ChannelState) -> Dict[str, Sender]:
+    """Senders of the channels that are on."""
+    from channels.runtime import telegram_on, zalo_on
+
+    senders: Dict[str, Sender] = {"web": web_sender(state)}
+    if telegram_on(settings):
+        from channels.runtime import telegram_client
+
+        senders["telegram"] = telegram_client().send_text
+    if zalo_on(settings):
+        from channels.runtime import zalo_client
+
+        senders["zalo"] = zalo_sender(zalo_client(), state, settings.zalo_reply_window_hours)
+    return senders

@@ -1,0 +1,103 @@
+"""Rasa input channel for Telegram: the webhook at /webhooks/telegram/webhook.
+
+Webhook mode: Telegram posts here with the secret token set by `motcua telegram webhook`.
+Polling mode: `motcua telegram poll` fetches updates and posts them here the same way, so both
+modes share this code. A request without the right secret token gets 403 and is not processed.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from channels import telegram
+from channels.rasa_output import ReplyOutput
+from channels.runtime import channel_state, telegram_client, telegram_secret
+from channels.text import channel_text
+from motcua.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+class TelegramOutput(ReplyOutput):
+    """Sends the assistant's replies to a Telegram chat."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return telegram.CHANNEL
+
+    async def reply(self, recipient_id: Text, text: Text, buttons: Sequence[Dict[Text, Any]] = ()) -> None:
+        await self.client.send_reply(telegram.chat_of(recipient_id), text, buttons)
+
+
+class TelegramInput(InputChannel):
+    """Telegram updates in, replies out through the Bot API."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return telegram.CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TelegramInput":
+        return cls()  # secrets come from settings (environment or the git-ignored channels file)
+
+    def get_output_channel(self) -> OutputChannel:
+        return TelegramOutput(telegram_client())
+
+    async def handle(self, incoming: telegram.Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        client = telegram_client()
+        conversation = telegram.conversation_id(incoming.chat_id)
+        text = incoming.text
+        if incoming.kind == "other":
+            await client.send_reply(incoming.chat_id, channel_text("unsupported_message"))
+            return
+        if incoming.kind == "command":
+            if text not in telegram.COMMANDS:  # /help, and commands the assistant does not know
+                await client.send_reply(incoming.chat_id, channel_text("help"))
+                return
+            text = telegram.COMMANDS[text]
+        if incoming.kind == "button":
+            text = await client.button_payload(incoming)
+            if text is None:
+                await client.send_reply(incoming.chat_id, channel_text("option_expired"))
+                return
+        await asyncio.to_thread(channel_state().inbound, telegram.CHANNEL, conversation)
+        typing = asyncio.ensure_future(client.keep_typing(incoming.chat_id))
+        try:
+            await on_new_message(UserMessage(text, TelegramOutput(client), conversation, input_channel=self.name(),
+                                             metadata={"telegram_message_id": incoming.message_id}))
+        except Exception:  # the citizen gets a polite answer; the log gets the details
+            log.exception("telegram: handling update %s failed", incoming.update_id)
+            await client.send_reply(incoming.chat_id, channel_text("busy", hotline=get_settings().hotline))
+        finally:
+            typing.cancel()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = Blueprint("telegram_webhook", __name__)
+        secret = telegram_secret()
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request):
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request):
+            if not telegram.secret_ok(request.headers.get(telegram.SECRET_HEADER), secret):
+                log.warning("telegram: update refused (missing or wrong secret token) from %s", request.ip)
+                return response.json({"ok": False, "error": "forbidden"}, status=403)
+            try:
+                incoming = telegram.parse_update(request.json or {})
+            except Exception:
+                return response.json({"ok": False, "error": "not a Telegram update"}, status=400)
+            if incoming is None:
+                return response.json({"ok": True})
+            if not await asyncio.to_thread(channel_state().first_time, telegram.CHANNEL, str(incoming.update_id)):
+                return response.json({"ok": True, "duplicate": True})  # Telegram retried: answered already
+            await self.handle(incoming, on_new_message)
+            return response.json({"ok": True})
+
+        return hook

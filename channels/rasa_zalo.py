@@ -1,0 +1,126 @@
+"""Rasa input channel for Zalo Official Account: the webhook at /webhooks/zalo/webhook.
+
+Zalo expects an answer within seconds, so a verified event is acknowledged at once and handled
+in the background; a citizen's messages are handled one after another, in order.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Set, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from channels import zalo
+from channels.rasa_output import ReplyOutput
+from channels.runtime import channel_state, zalo_client
+from channels.text import channel_text, numbered_options, option_number, split_text
+from motcua.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+class ZaloOutput(ReplyOutput):
+    """Sends the assistant's replies as OA customer-service messages; buttons become numbered options."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return zalo.CHANNEL
+
+    async def reply(self, recipient_id: Text, text: Text, buttons: Sequence[Dict[Text, Any]] = ()) -> None:
+        if buttons:
+            await asyncio.to_thread(channel_state().offer, zalo.CHANNEL, recipient_id, buttons)
+            text = numbered_options(text, [str(b.get("title", "")) for b in buttons])
+        user = zalo.user_of(recipient_id)
+        for piece in split_text(text, zalo.TEXT_LIMIT):
+            try:
+                await self.client.send_text(user, piece)
+            except zalo.ZaloSendError as exc:
+                log.error("zalo: reply to %s not delivered: %s", recipient_id, exc)
+                return
+
+
+class ZaloInput(InputChannel):
+    """Zalo OA webhook events in; replies through the OA API."""
+
+    def __init__(self):
+        self._locks: Dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tasks: Set[asyncio.Task] = set()
+
+    @classmethod
+    def name(cls) -> Text:
+        return zalo.CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ZaloInput":
+        return cls()  # secrets come from settings (environment or the git-ignored channels file)
+
+    def get_output_channel(self) -> OutputChannel:
+        return ZaloOutput(zalo_client())
+
+    async def _text_for(self, conversation: str, text: str) -> Optional[str]:
+        """The message to hand the assistant: a chosen option's payload when the citizen answered with its number."""
+        state = channel_state()
+        offered = await asyncio.to_thread(state.latest_offer_size, zalo.CHANNEL, conversation)
+        if offered:
+            index = option_number(text, offered)
+            if index is not None:
+                found = await asyncio.to_thread(state.option, zalo.CHANNEL, conversation, None, index)
+                if found:
+                    return found[1]
+            await asyncio.to_thread(state.withdraw_offers, zalo.CHANNEL, conversation)
+        return text
+
+    async def handle(self, event: zalo.ZaloEvent, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        client = zalo_client()
+        conversation = zalo.conversation_id(event.user_id)
+        lock = self._locks[conversation]
+        async with lock:
+            try:
+                await asyncio.to_thread(channel_state().inbound, zalo.CHANNEL, conversation)
+                if event.kind == "media":
+                    await ZaloOutput(client).reply(conversation, channel_text("unsupported_message"))
+                    return
+                if event.kind == "follow":
+                    await ZaloOutput(client).reply(conversation, channel_text("follow_welcome"))
+                    return
+                text = await self._text_for(conversation, event.text)
+                await on_new_message(UserMessage(text, ZaloOutput(client), conversation, input_channel=self.name(),
+                                                 metadata={"zalo_msg_id": event.message_id}))
+            except Exception:
+                log.exception("zalo: handling event %s failed", event.message_id)
+                await ZaloOutput(client).reply(
+                    conversation, channel_text("busy", hotline=get_settings().hotline))
+        if not lock.locked() and not getattr(lock, "_waiters", None):
+            self._locks.pop(conversation, None)  # no message of this citizen in flight
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = Blueprint("zalo_webhook", __name__)
+        settings = get_settings()
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request):
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request):
+            body = request.body or b""
+            problem = zalo.verify(request.headers.get(zalo.SIGNATURE_HEADER), body, settings.zalo_app_id,
+                                  settings.zalo_oa_secret_key, settings.zalo_max_event_age_s)
+            if problem:
+                log.warning("zalo: event refused (%s) from %s", problem, request.ip)
+                return response.json({"error": problem}, status=403)
+            event = zalo.parse_event(request.json)
+            if event.kind == "ignore" or not event.user_id:
+                return response.json({"ok": True})
+            if not await asyncio.to_thread(channel_state().first_time, zalo.CHANNEL, event.message_id):
+                return response.json({"ok": True, "duplicate": True})
+            task = asyncio.ensure_future(self.handle(event, on_new_message))
+            self._tasks.add(task)  # keep a reference until done
+            task.add_done_callback(self._tasks.discard)
+            return response.json({"ok": True})
+
+        return hook

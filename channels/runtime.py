@@ -1,0 +1,72 @@
+"""The channels' shared objects of this process, built from settings on first use."""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import List, Optional
+
+from channels.state import ChannelState, Tokens
+from motcua.settings import ROOT, Settings, get_settings
+
+log = logging.getLogger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per Bot / OA API call is noise
+
+TELEGRAM_SECRET_FILE = ROOT / "build/secrets/telegram-webhook.secret"
+
+
+def telegram_on(settings: Settings) -> bool:
+    return bool(settings.telegram_bot_token)
+
+
+def zalo_on(settings: Settings) -> bool:
+    return bool(settings.zalo_app_id and settings.zalo_oa_secret_key and settings.zalo_access_token)
+
+
+def channel_report(settings: Settings) -> List[str]:
+    """One line per channel saying whether it is on, and what is missing when it is off."""
+    lines = ["web: on (widget and demo page)"]
+    if telegram_on(settings):
+        lines.append(f"telegram: on ({settings.telegram_mode}"
+                     + (f", API {settings.telegram_api_base}" if settings.telegram_api_base else "") + ")")
+    else:
+        lines.append("telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)")
+    if zalo_on(settings):
+        refresh = settings.zalo_refresh_token and settings.zalo_app_secret
+        lines.append("zalo: on (webhook /webhooks/zalo/webhook" + ("" if refresh else
+                     "; no ZALO_REFRESH_TOKEN/ZALO_APP_SECRET: an expired token cannot be renewed") + ")")
+    else:
+        missing = [n for n, v in (("ZALO_APP_ID", settings.zalo_app_id), ("ZALO_OA_SECRET_KEY", settings.zalo_oa_secret_key),
+                                  ("ZALO_ACCESS_TOKEN", settings.zalo_access_token)) if not v]
+        lines.append(f"zalo: off (missing {', '.join(missing)})")
+    return lines
+
+
+@functools.lru_cache(maxsize=1)
+def channel_state() -> ChannelState:
+    return ChannelState(get_settings().database_url)
+
+
+def telegram_secret(settings: Optional[Settings] = None) -> str:
+    from channels.telegram import webhook_secret
+
+    settings = settings or get_settings()
+    return webhook_secret(settings.telegram_webhook_secret, TELEGRAM_SECRET_FILE)
+
+
+@functools.lru_cache(maxsize=1)
+def telegram_client():
+    from channels.telegram import TelegramClient, make_bot
+
+    settings = get_settings()
+    return TelegramClient(make_bot(settings.telegram_bot_token, settings.telegram_api_base), channel_state())
+
+
+@functools.lru_cache(maxsize=1)
+def zalo_client():
+    from channels.zalo import ZaloClient
+
+    settings = get_settings()
+    state = channel_state()
+    state.tokens("zalo", Tokens(settings.zalo_access_token, settings.zalo_refresh_token, 1))
+    return ZaloClient(settings.zalo_app_id, settings.zalo_app_secret, state, api_base=settings.zalo_api_base,
+                      oauth_base=settings.zalo_oauth_base)

@@ -1,0 +1,112 @@
+"""Operator commands for the channels: status, outbox delivery, Telegram polling and webhook."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from motcua.settings import get_settings
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def _long_running_logs() -> None:
+    """Servers log what they do (deliveries, refusals); httpx's per-request lines stay quiet."""
+    logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def cmd_channels(args) -> int:
+    from channels.runtime import channel_report
+
+    _long_running_logs()
+    settings = get_settings()
+    if args.action == "status":
+        for line in channel_report(settings):
+            print(line)
+        return 0
+    return asyncio.run(_deliver(settings, args.once))
+
+
+async def _deliver(settings, once: bool) -> int:
+    from channels.outbound import Deliverer, build_senders
+    from channels.runtime import channel_state
+    from dossiers.service import DossierService
+
+    service = DossierService.from_settings(settings)
+    deliverer = Deliverer(service, build_senders(settings, channel_state()))
+    if once:
+        print(await deliverer.run_once())
+    else:
+        print(f"motcua: delivering notices on {', '.join(sorted(deliverer.senders))} every "
+              f"{settings.deliver_interval_s:g} s", flush=True)
+        await deliverer.run_forever(settings.deliver_interval_s, _stop_event())
+    service.close()
+    return 0
+
+
+def cmd_telegram(args) -> int:
+    from channels.runtime import telegram_on
+
+    _long_running_logs()
+    settings = get_settings()
+    if not telegram_on(settings):
+        print("motcua: TELEGRAM_BOT_TOKEN is not set; the Telegram channel is off", file=sys.stderr)
+        return 2
+    return asyncio.run(_poll(settings) if args.action == "poll" else _webhook(settings, args.url, args.delete))
+
+
+async def _poll(settings) -> int:
+    from channels.runtime import telegram_secret
+    from channels.telegram import make_bot
+    from channels.telegram_poll import PollingRelay
+
+    url = f"http://{settings.host}:{settings.rasa_port}/webhooks/telegram/webhook"
+    relay = PollingRelay(make_bot(settings.telegram_bot_token, settings.telegram_api_base), url,
+                         telegram_secret(settings))
+    print(f"motcua: Telegram polling, relaying updates to {url}", flush=True)
+    await relay.run(_stop_event())
+    return 0
+
+
+async def _webhook(settings, url, delete: bool) -> int:
+    from channels.runtime import telegram_secret
+    from channels.telegram import make_bot
+
+    bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
+    async with bot:
+        if delete:
+            await bot.delete_webhook()
+            print("Telegram webhook removed")
+            return 0
+        base = url or settings.public_url
+        if not base:
+            print("motcua: give --url https://PUBLIC-HOST or set MOTCUA_PUBLIC_URL", file=sys.stderr)
+            return 2
+        target = base.rstrip("/") + ("" if base.rstrip("/").endswith("/webhooks/telegram/webhook")
+                                     else "/webhooks/telegram/webhook")
+        await bot.set_webhook(target, secret_token=telegram_secret(settings),
+                              allowed_updates=["message", "edited_message", "callback_query"])
+        print(f"Telegram webhook set to {target}")
+    return 0
+
+
+def register(sub) -> None:
+    """Add the channel subcommands to the motcua parser."""
+    sp = sub.add_parser("channels", help="channels: status | deliver (send due dossier notices)")
+    sp.add_argument("action", choices=["status", "deliver"])
+    sp.add_argument("--once", action="store_true", help="deliver: one round, then exit")
+    sp.set_defaults(func=cmd_channels)
+    sp = sub.add_parser("telegram", help="Telegram: poll (development) | webhook (--url, or --delete)")
+    sp.add_argument("action", choices=["poll", "webhook"])
+    sp.add_argument("--url", help="webhook: public base URL of the Rasa server")
+    sp.add_argument("--delete", action="store_true", help="webhook: remove it (back to polling)")
+    sp.set_defaults(func=cmd_telegram)
+

@@ -1,0 +1,82 @@
+"""A running assistant (`motcua run`) with Telegram (polling) and Zalo pointed at local fake APIs."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from channels.fakes import FakeTelegram, FakeZalo
+from tests.conftest import ROOT
+
+TG_TOKEN = "4242:FAKE-token"
+TG_SECRET = "test-webhook-secret_1"
+ZALO = {"app_id": "3001", "oa_key": "oa-secret-key", "app_secret": "app-secret", "access": "tok-1", "refresh": "ref-1"}
+RASA_PORT, ACTIONS_PORT, WEB_PORT = 5505, 5555, 8505
+
+
+@dataclass
+class Running:
+    telegram: FakeTelegram
+    zalo: FakeZalo
+    env: dict
+    log: Path
+    rasa_url: str = f"http://127.0.0.1:{RASA_PORT}"
+    web_url: str = f"http://127.0.0.1:{WEB_PORT}"
+
+    def post(self, path: str, body: bytes, headers: dict):
+        req = urllib.request.Request(self.rasa_url + path, data=body,
+                                     headers={"Content-Type": "application/json", **headers})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.rasa_url + path, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+
+
+@pytest.fixture(scope="session")
+def channels_run(tmp_path_factory, rasa_model, built_index, base_model_dir):
+    tmp = tmp_path_factory.mktemp("channels-run")
+    telegram = FakeTelegram(TG_TOKEN).start()
+    zalo = FakeZalo(ZALO["app_id"], ZALO["app_secret"], ZALO["access"], ZALO["refresh"]).start()
+    env = dict(os.environ, MOTCUA_RASA_MODEL=str(rasa_model), MOTCUA_EMBEDDING_MODEL=str(base_model_dir),
+               MOTCUA_INDEX_DIR=str(built_index[0]), MOTCUA_SCOPE_FIELDS="Đất đai",
+               MOTCUA_SCOPE_LEVELS="province,commune", MOTCUA_RASA_PORT=str(RASA_PORT),
+               MOTCUA_ACTIONS_PORT=str(ACTIONS_PORT), MOTCUA_WEB_PORT=str(WEB_PORT),
+               MOTCUA_TRACKER_STORE_URL=f"sqlite:///{tmp / 'tracker.db'}",
+               MOTCUA_DATABASE_URL=f"sqlite:///{tmp / 'motcua.db'}", MOTCUA_DOSSIER_KEY_FILE=str(tmp / "dossier.key"),
+               MOTCUA_DEMO_DOSSIERS="0", MOTCUA_DELIVER_INTERVAL_S="1", MOTCUA_CHANNELS_FILE=str(tmp / "none.env"),
+               PYTHONUNBUFFERED="1", TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_WEBHOOK_SECRET=TG_SECRET,
+               TELEGRAM_API_BASE=telegram.url, MOTCUA_TELEGRAM_MODE="polling", ZALO_APP_ID=ZALO["app_id"],
+               ZALO_OA_SECRET_KEY=ZALO["oa_key"], ZALO_ACCESS_TOKEN=ZALO["access"],
+               ZALO_REFRESH_TOKEN=ZALO["refresh"], ZALO_APP_SECRET=ZALO["app_secret"], ZALO_API_BASE=zalo.url,
+               ZALO_OAUTH_BASE=zalo.url)
+    log = tmp / "run.log"
+    out = open(log, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "motcua", "run"], cwd=ROOT, env=env, stdout=out,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 400
+    while "motcua is ready" not in log.read_text():
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.fail("motcua run did not start:\n" + log.read_text()[-3000:])
+        time.sleep(1)
+    yield Running(telegram, zalo, env, log)
+    proc.send_signal(signal.SIGINT)
+    try:
+        assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        telegram.stop()
+        zalo.stop()

@@ -1,0 +1,109 @@
+"""Notices outside a reply: claimed, sent once, failures retried with backoff, each channel's rules."""
+import asyncio
+import datetime as dt
+
+import pytest
+
+from channels.outbound import Deliverer, NotDeliverable, web_sender, zalo_sender
+from channels.state import ChannelState
+from dossiers.calendar import WorkingCalendar
+from dossiers.privacy import Hasher
+from dossiers.service import DossierService
+from tests.dossiers.conftest import CODE, Clock, limits, make_record
+
+
+@pytest.fixture
+def clock():
+    return Clock(dt.datetime(2026, 11, 20, 10, 0))
+
+
+@pytest.fixture
+def service(tmp_path, clock):
+    svc = DossierService(f"sqlite:///{tmp_path / 'db.sqlite'}", Hasher(b"test-key-0123456789abcdef"),
+                         WorkingCalendar.load(), time_limits=limits, clock=clock)
+    yield svc
+    svc.close()
+
+
+def queue_notices(service, *subscribers):
+    service.upsert(make_record())
+    for conversation, channel in subscribers:
+        service.subscribe(CODE, conversation, channel)
+    service.upsert(make_record(status_code=9, status_at=dt.datetime(2026, 11, 19, 15)))
+
+
+class Recorder:
+    def __init__(self, fail_times=0):
+        self.sent, self.fail_times = [], fail_times
+
+    async def __call__(self, conversation, text):
+        if self.fail_times:
+            self.fail_times -= 1
+            raise ConnectionError("Telegram not reachable")
+        await asyncio.sleep(0.01)
+        self.sent.append((conversation, text))
+
+
+def test_each_notice_is_sent_once_even_with_two_deliverers(service):
+    queue_notices(service, ("tg-1", "telegram"), ("tg-2", "telegram"))
+    recorder = Recorder()
+
+    async def both():
+        return await asyncio.gather(Deliverer(service, {"telegram": recorder}).run_once(),
+                                    Deliverer(service, {"telegram": recorder}).run_once())
+
+    counts = asyncio.run(both())
+    assert sum(c["sent"] for c in counts) == 2
+    assert sorted(c for c, _ in recorder.sent) == ["tg-1", "tg-2"]
+    assert "Đã xử lý xong" in recorder.sent[0][1]
+    assert asyncio.run(Deliverer(service, {"telegram": recorder}).run_once())["sent"] == 0
+    assert [r["state"] for r in service.outbox_rows()] == ["sent", "sent"]
+
+
+def test_failures_are_recorded_and_retried_with_backoff(service, clock):
+    queue_notices(service, ("tg-1", "telegram"))
+    recorder = Recorder(fail_times=1)
+    deliver = Deliverer(service, {"telegram": recorder})
+    assert asyncio.run(deliver.run_once()) == {"sent": 0, "retry": 1, "failed": 0}
+    row = service.outbox_rows()[0]
+    assert row["state"] == "pending" and "not reachable" in row["last_error"] and row["attempts"] == 1
+    assert asyncio.run(deliver.run_once())["sent"] == 0  # backing off
+    clock.advance(seconds=31)
+    assert asyncio.run(deliver.run_once())["sent"] == 1
+    assert service.outbox_rows()[0]["state"] == "sent" and len(recorder.sent) == 1
+
+
+def test_a_claimed_notice_is_not_sent_again(service):
+    queue_notices(service, ("tg-1", "telegram"))
+    notice = service.due_notices()[0]
+    assert service.claim(notice["id"]) and not service.claim(notice["id"])
+    assert service.due_notices() == []  # a deliverer that died mid-send does not cause a second send
+
+
+def test_zalo_respects_the_reply_window_and_web_needs_an_open_widget(tmp_path):
+    now = [dt.datetime(2026, 11, 20, 10, 0)]
+    state = ChannelState(f"sqlite:///{tmp_path / 's.db'}", clock=lambda: now[0])
+
+    class Client:
+        sent = []
+
+        async def send_text(self, user, text):
+            self.sent.append((user, text))
+
+    send_zalo = zalo_sender(Client(), state, window_hours=168, clock=lambda: now[0])
+    send_web = web_sender(state, connected_s=90, clock=lambda: now[0])
+    with pytest.raises(NotDeliverable, match="reply window"):
+        asyncio.run(send_zalo("zalo-u1", "Hồ sơ …"))  # never wrote to the OA
+    state.inbound("zalo", "zalo-u1")
+    now[0] += dt.timedelta(hours=100)
+    asyncio.run(send_zalo("zalo-u1", "Hồ sơ …"))
+    assert Client.sent == [("u1", "Hồ sơ …")]
+    now[0] += dt.timedelta(hours=100)
+    with pytest.raises(NotDeliverable):
+        asyncio.run(send_zalo("zalo-u1", "Hồ sơ …"))
+    with pytest.raises(NotDeliverable, match="not open"):
+        asyncio.run(send_web("web-abcdefgh1", "Hồ sơ …"))
+    state.polled("web", "web-abcdefgh1")
+    asyncio.run(send_web("web-abcdefgh1", "Hồ sơ …"))
+    assert [m["text"] for m in state.web_fetch("web-abcdefgh1")] == ["Hồ sơ …"]
+    state.close()

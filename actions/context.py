@@ -29,6 +29,14 @@ def review_log() -> ReviewLog:
     return ReviewLog(get_settings().database_url)
 
 
+@functools.lru_cache(maxsize=1)
+def staff_answers():
+    """Answers staff wrote in the console (re-read every 30 s)."""
+    from console.faq import StaffAnswers
+
+    return StaffAnswers(get_settings().database_url)
+
+
 def channel_of(tracker) -> str:
     """The input channel of the latest message ('rest', 'socketio', 'telegram', ...)."""
     return (tracker.get_latest_input_channel() or "unknown") if hasattr(tracker, "get_latest_input_channel") else "unknown"

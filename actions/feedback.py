@@ -60,9 +60,17 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        """Log and reply; the message is not kept in the conversation's history."""
+        """A staff answer or a sure catalogue match first; else log and reply (the message is then dropped)."""
         from rasa_sdk.events import UserUtteranceReverted
 
+        from actions.procedures import send_answer, staff_answer
+
+        if staff_answer(dispatcher, tracker):
+            return []
+        text = tracker.latest_message.get("text") or ""
+        result = knowledge_base().search(text, top_k=3) if text.strip() else None
+        if result is not None and result.decision == "answer":  # e.g. a phrasing staff just mapped to a procedure
+            return send_answer(dispatcher, knowledge_base().answer(text, code=result.best.code))
         log_unanswered(tracker, "not_understood")
         dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.hotline),
                                  buttons=templates.help_buttons())

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import knowledge_base, log_unanswered
+from actions.context import knowledge_base, log_unanswered, staff_answers
 from actions import templates
 from knowledge_base.answers import detect_aspect
 
@@ -37,8 +37,21 @@ def offer_choices(dispatcher: CollectingDispatcher, hits, aspect: str) -> List[D
     return [SlotSet("aspect", aspect), SlotSet("candidates", [h.code for h in hits])]
 
 
+def staff_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Answer with what staff wrote for this question in the console, if anything; True when answered."""
+    from console.faq import staff_reply
+
+    entry = staff_answers().match(tracker.latest_message.get("text") or "")
+    if entry is None:
+        return False
+    dispatcher.utter_message(text=staff_reply(entry), buttons=templates.feedback_buttons())
+    return True
+
+
 def admit_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, candidates=()) -> None:
     """Say plainly we do not know, log the question for staff, offer the desk or a person."""
+    if staff_answer(dispatcher, tracker):
+        return
     log_unanswered(tracker, reason, candidates)
     dispatcher.utter_message(text=templates.unknown(knowledge_base().settings.hotline),
                              buttons=templates.help_buttons())

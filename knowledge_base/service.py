@@ -24,6 +24,22 @@ class KnowledgeBase:
         self._retriever: Optional[HybridRetriever] = None
         self._embedder: Optional[Embedder] = None
         self.rebuilt_because: Optional[str] = None
+        self._loaded_manifest: Optional[float] = None
+
+    def _manifest_mtime(self) -> Optional[float]:
+        try:
+            return (self.settings.index_dir / "manifest.json").stat().st_mtime
+        except OSError:
+            return None
+
+    def reload_if_rebuilt(self) -> bool:
+        """Drop the loaded catalogue and index when another process rebuilt the index (staff changes)."""
+        if self._retriever is None or self._manifest_mtime() == self._loaded_manifest:
+            return False
+        log.info("search index rebuilt elsewhere: reloading the catalogue and the index")
+        self._catalogue = None
+        self._retriever = None
+        return True
 
     @property
     def catalogue(self) -> Catalogue:
@@ -51,10 +67,12 @@ class KnowledgeBase:
             self._retriever, self.rebuilt_because = open_or_build(
                 self.catalogue, self.embedder, s.index_dir, s.scope_fields, s.scope_levels,
                 calibrate=fit_calibration)
+            self._loaded_manifest = self._manifest_mtime()
         return self._retriever
 
     def search(self, question: str, top_k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Ranked procedures for a citizen's question."""
+        self.reload_if_rebuilt()
         return self.retriever.search(question, top_k=top_k, mode=mode)
 
     def mentions_procedure(self, question: str) -> bool:

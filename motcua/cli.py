@@ -243,10 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--per-procedure", type=int, default=24)
     sp.set_defaults(func=cmd_model)
 
-    from motcua import channel_cli, dossier_cli
+    from motcua import channel_cli, console_cli, dossier_cli
 
     dossier_cli.register(sub)
     channel_cli.register(sub)
+    console_cli.register(sub)
     return p
 
 

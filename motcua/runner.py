@@ -97,7 +97,7 @@ def channel_commands(settings: Settings) -> List[List[str]]:
     from channels.runtime import telegram_on
 
     motcua = [sys.executable, "-m", "motcua"]
-    commands = [motcua + ["channels", "deliver"]]
+    commands = [motcua + ["channels", "deliver"], motcua + ["console", "serve"]]
     if telegram_on(settings) and settings.telegram_mode == "polling":
         commands.append(motcua + ["telegram", "poll"])
     return commands
@@ -224,6 +224,8 @@ def run(settings: Settings) -> int:
         set_telegram_webhook(settings, env)
         procs += [subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
                   for cmd in channel_commands(settings)]
+        print(f"\nmotcua: staff console at http://{settings.host}:{settings.console_port}/ "
+              "(create the first account with `motcua admin create --username NAME`)")
         print(f"\nmotcua is ready: chat at http://{settings.host}:{settings.web_port}/ "
               f"(REST: http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook). Ctrl-C stops.", flush=True)
     code = 0

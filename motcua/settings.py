@@ -123,6 +123,9 @@ class Settings:
     web_origins: Tuple[str, ...] = ()
     # How often the outbox deliverer looks for notices to send.
     deliver_interval_s: float = 10.0
+    # Staff console (started by `motcua run`): port, secure cookies (set when served over HTTPS).
+    console_port: int = 8090
+    console_secure_cookies: bool = False
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -184,6 +187,10 @@ class Settings:
             kw["demo_dossiers"] = int(env["MOTCUA_DEMO_DOSSIERS"])
         if env.get("MOTCUA_ONESTOP_TIMEOUT_S"):
             kw["onestop_timeout_s"] = float(env["MOTCUA_ONESTOP_TIMEOUT_S"])
+        if env.get("MOTCUA_CONSOLE_PORT"):
+            kw["console_port"] = int(env["MOTCUA_CONSOLE_PORT"])
+        if env.get("MOTCUA_CONSOLE_SECURE_COOKIES"):
+            kw["console_secure_cookies"] = env["MOTCUA_CONSOLE_SECURE_COOKIES"].strip().lower() in ("1", "true", "yes", "on")
         kw.update(_channel_settings(env, _path(env["MOTCUA_CHANNELS_FILE"]) if env.get("MOTCUA_CHANNELS_FILE")
                                     else base.channels_file))
         return cls(**kw)

@@ -8,7 +8,7 @@ import pytest
 from channels.fakes import zalo_event
 from channels.state import ChannelState
 from channels.zalo import signature
-from tests.channels.conftest import TG_SECRET, ZALO
+from tests.running import TG_SECRET, ZALO
 
 SECRET = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
 

@@ -1,37 +1,5 @@
 """The web widget in headless Chromium (Debian's, through chromedriver): ask, answer, button, reload, phone size."""
-import pytest
-
-from tests.conftest import ROOT
-
-ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    from motcua.localservers import chromium
-
-    try:
-        binary, driver_path = chromium()
-    except RuntimeError as exc:
-        pytest.fail(f"headless Chromium is needed for the widget test: {exc}")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=vi",
-                "--window-size=1280,900"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-
-
-def wait(driver, predicate, timeout=60):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.3).until(lambda d: predicate(d))
+from tests.running import ARTIFACTS, wait
 
 
 def messages(driver):
@@ -44,7 +12,6 @@ def test_widget_ask_answer_button_reload(channels_run, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    ARTIFACTS.mkdir(exist_ok=True)
     browser.get(channels_run.web_url + "/")
     panel = wait(browser, lambda d: d.find_element(By.ID, "motcua-panel"))
     assert panel.is_displayed() and panel.get_attribute("role") == "dialog"

@@ -1,4 +1,5 @@
-"""A running assistant (`motcua run`) with Telegram (polling) and Zalo pointed at local fake APIs."""
+"""A running assistant (`motcua run`, once per session) with Telegram (polling) and Zalo pointed at local
+fake APIs, its staff console, and headless Chromium (Debian's, through chromedriver) to drive pages."""
 import json
 import os
 import signal
@@ -18,7 +19,8 @@ from tests.conftest import ROOT
 TG_TOKEN = "4242:FAKE-token"
 TG_SECRET = "test-webhook-secret_1"
 ZALO = {"app_id": "3001", "oa_key": "oa-secret-key", "app_secret": "app-secret", "access": "tok-1", "refresh": "ref-1"}
-RASA_PORT, ACTIONS_PORT, WEB_PORT = 5505, 5555, 8505
+RASA_PORT, ACTIONS_PORT, WEB_PORT, CONSOLE_PORT = 5505, 5555, 8505, 8595
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Running:
     log: Path
     rasa_url: str = f"http://127.0.0.1:{RASA_PORT}"
     web_url: str = f"http://127.0.0.1:{WEB_PORT}"
+    console_url: str = f"http://127.0.0.1:{CONSOLE_PORT}"
 
     def post(self, path: str, body: bytes, headers: dict):
         req = urllib.request.Request(self.rasa_url + path, data=body,
@@ -46,11 +49,17 @@ class Running:
 
 @pytest.fixture(scope="session")
 def channels_run(tmp_path_factory, rasa_model, built_index, base_model_dir):
+    import shutil
+
     tmp = tmp_path_factory.mktemp("channels-run")
+    # Staff edits the catalogue and rebuilds the index in these tests: copies, so other tests keep theirs.
+    shutil.copytree(ROOT / "knowledge_base/catalogue", tmp / "catalogue")
+    shutil.copytree(built_index[0], tmp / "index")
     telegram = FakeTelegram(TG_TOKEN).start()
     zalo = FakeZalo(ZALO["app_id"], ZALO["app_secret"], ZALO["access"], ZALO["refresh"]).start()
     env = dict(os.environ, MOTCUA_RASA_MODEL=str(rasa_model), MOTCUA_EMBEDDING_MODEL=str(base_model_dir),
-               MOTCUA_INDEX_DIR=str(built_index[0]), MOTCUA_SCOPE_FIELDS="Đất đai",
+               MOTCUA_INDEX_DIR=str(tmp / "index"), MOTCUA_CATALOGUE_DIR=str(tmp / "catalogue"),
+               MOTCUA_CONSOLE_PORT=str(CONSOLE_PORT), MOTCUA_SCOPE_FIELDS="Đất đai",
                MOTCUA_SCOPE_LEVELS="province,commune", MOTCUA_RASA_PORT=str(RASA_PORT),
                MOTCUA_ACTIONS_PORT=str(ACTIONS_PORT), MOTCUA_WEB_PORT=str(WEB_PORT),
                MOTCUA_TRACKER_STORE_URL=f"sqlite:///{tmp / 'tracker.db'}",
@@ -80,3 +89,33 @@ def channels_run(tmp_path_factory, rasa_model, built_index, base_model_dir):
             os.killpg(proc.pid, signal.SIGKILL)
         telegram.stop()
         zalo.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from motcua.localservers import chromium
+
+    try:
+        binary, driver_path = chromium()
+    except RuntimeError as exc:
+        pytest.fail(f"headless Chromium is needed for the browser tests: {exc}")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=vi",
+                "--window-size=1280,900"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def wait(driver, predicate, timeout=60):
+    """Wait until ``predicate(driver)`` is truthy; returns its value."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.3).until(lambda d: predicate(d))

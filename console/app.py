@@ -1,0 +1,374 @@
+"""The staff console: a Starlette application with server-rendered Vietnamese pages.
+
+Every page needs a login (HTTP-only session cookie); every form carries a CSRF token; roles are
+checked on every route: viewers read, editors change content, admins manage accounts and read
+the audit log. Every change is written to the audit log.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable, Optional
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from console.analytics import build_report, daily_chart, share_bar, to_csv, to_xlsx
+from console.conversations import Conversations
+from console.grouping import group_questions, key_of
+from console.store import ROLES, ConsoleStore, LoginThrottled, Staff
+from console.upkeep import add_aliases
+from motcua.settings import ROOT, Settings
+
+HERE = Path(__file__).resolve().parent
+COOKIE, LOGIN_CSRF = "motcua_console", "motcua_login_csrf"
+MESSAGES = {
+    "mapped": "Đã gắn câu hỏi vào thủ tục. Bấm \"Cập nhật trợ lý\" ở trang Thay đổi để trợ lý dùng ngay.",
+    "answered": "Đã lưu câu trả lời; trợ lý dùng nó trong vòng 30 giây.",
+    "dismissed": "Đã bỏ qua nhóm câu hỏi.",
+    "exporting": "Đang cập nhật trợ lý (xuất dữ liệu, dựng lại chỉ mục)…",
+    "user": "Đã lưu tài khoản.",
+    "faq": "Đã cập nhật câu trả lời của cán bộ.",
+}
+
+
+class Forbidden(Exception):
+    pass
+
+
+class Console:
+    """Shared objects of the application."""
+
+    def __init__(self, settings: Settings, store: Optional[ConsoleStore] = None):
+        from actions.services.review_log import ReviewLog
+
+        self.settings = settings
+        self.store = store or ConsoleStore(settings.database_url)
+        self.review = ReviewLog(settings.database_url)
+        self.conversations = Conversations(settings.tracker_store_url)
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.export_state = {"running": False, "log": "", "finished_at": None, "ok": None}
+        self._catalogue = None
+
+    @property
+    def catalogue(self):
+        from knowledge_base.catalogue import Catalogue
+
+        if self._catalogue is None:
+            self._catalogue = Catalogue.load(self.settings.catalogue_dir)
+        return self._catalogue
+
+    def unanswered_rows(self, days: int = 90):
+        from sqlalchemy import select
+
+        from actions.services.review_log import unanswered
+
+        since = dt.datetime.now() - dt.timedelta(days=days)
+        with self.review.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(unanswered).where(unanswered.c.asked_at >= since)
+                                                  .order_by(unanswered.c.id)).mappings()]
+
+    def groups(self):
+        decisions = self.store.decisions()
+        groups = group_questions(self.unanswered_rows())
+        for g in groups:
+            found = [decisions[k] for k in g.keys if k in decisions]
+            g.decision = found[0] if found and len(found) == len(g.keys) else None
+        return groups
+
+    def run_export(self, username: str) -> None:
+        """`motcua console export` in the background (index rebuild takes a while)."""
+        if self.export_state["running"]:
+            return
+        self.export_state.update(running=True, log="", ok=None)
+
+        def work():
+            result = subprocess.run([sys.executable, "-m", "motcua", "console", "export"], cwd=ROOT,
+                                    capture_output=True, text=True, timeout=1800)
+            self.export_state.update(running=False, ok=result.returncode == 0, finished_at=dt.datetime.now(),
+                                     log=(result.stdout + result.stderr)[-4000:])
+            self.store.audit(username, "export", ok=result.returncode == 0)
+
+        threading.Thread(target=work, daemon=True).start()
+
+
+def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Starlette:
+    console = Console(settings, store)
+    store = console.store
+
+    def current(request: Request):
+        found = store.session(request.cookies.get(COOKIE))
+        return found if found else (None, None)
+
+    def render(request: Request, name: str, staff: Optional[Staff], csrf: Optional[str], status: int = 200, **ctx):
+        ctx.update(request=request, staff=staff, csrf=csrf, roles=ROLES, message=MESSAGES.get(request.query_params.get("msg", "")))
+        return console.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+    def page(role: str = "viewer", write: bool = False):
+        """Route decorator: login required, ``role`` or above, CSRF checked on writes."""
+        def wrap(handler: Callable):
+            async def endpoint(request: Request):
+                staff, csrf = current(request)
+                if staff is None:
+                    return RedirectResponse("/login?next=" + quote(request.url.path), status_code=303)
+                if not staff.can(role):
+                    return render(request, "error.html", staff, csrf, status=403,
+                                  error="Tài khoản của bạn không có quyền làm việc này.")
+                form = None
+                if write:
+                    form = await request.form()
+                    if not hmac.compare_digest(str(form.get("csrf", "")), csrf):
+                        return render(request, "error.html", staff, csrf, status=403,
+                                      error="Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Bạn tải lại trang rồi thử lại.")
+                return await handler(request, staff, csrf, form)
+            return endpoint
+        return wrap
+
+    async def login_page(request: Request):
+        staff, _ = current(request)
+        if staff is not None:
+            return RedirectResponse("/", status_code=303)
+        token = secrets.token_urlsafe(24)
+        response = render(request, "login.html", None, token, next=request.query_params.get("next", "/"))
+        response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", secure=settings.console_secure_cookies)
+        return response
+
+    async def login(request: Request):
+        form = await request.form()
+        next_url = str(form.get("next") or "/")
+        if not next_url.startswith("/") or next_url.startswith("//"):
+            next_url = "/"
+        cookie = request.cookies.get(LOGIN_CSRF, "")
+        if not cookie or not hmac.compare_digest(str(form.get("csrf", "")), cookie):
+            return render(request, "login.html", None, cookie, status=403, next=next_url,
+                          error="Biểu mẫu đăng nhập đã cũ. Bạn tải lại trang rồi đăng nhập lại.")
+        try:
+            token = store.login(str(form.get("username", "")), str(form.get("password", "")),
+                                request.client.host if request.client else "?")
+        except LoginThrottled:
+            return render(request, "login.html", None, cookie, status=429, next=next_url,
+                          error="Đăng nhập sai quá nhiều lần. Bạn thử lại sau 15 phút.")
+        if token is None:
+            return render(request, "login.html", None, cookie, status=401, next=next_url,
+                          error="Tên đăng nhập hoặc mật khẩu không đúng.")
+        response = RedirectResponse(next_url, status_code=303)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=settings.console_secure_cookies,
+                            max_age=store.session_hours * 3600)
+        response.delete_cookie(LOGIN_CSRF)
+        return response
+
+    @page(write=True)
+    async def logout(request, staff, csrf, form):
+        store.logout(request.cookies.get(COOKIE, ""))
+        store.audit(staff.username, "logout")
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    @page()
+    async def unanswered_list(request, staff, csrf, form):
+        show = request.query_params.get("show", "open")
+        groups = [g for g in console.groups() if (g.decision is None) == (show == "open")]
+        return render(request, "unanswered.html", staff, csrf, groups=groups, show=show)
+
+    def find_group(key: str):
+        return next((g for g in console.groups() if g.key == key), None)
+
+    @page()
+    async def group_detail(request, staff, csrf, form):
+        group = find_group(request.path_params["key"])
+        if group is None:
+            return render(request, "error.html", staff, csrf, status=404, error="Không tìm thấy nhóm câu hỏi này.")
+        contexts = []
+        for row in sorted(group.rows, key=lambda r: r["asked_at"], reverse=True)[:5]:
+            turns = console.conversations.turns(row["conversation_id"])
+            at = next((i for i, t in enumerate(turns) if t.who == "citizen" and t.at >= row["asked_at"]
+                       - dt.timedelta(seconds=5)), len(turns) - 1)
+            contexts.append({"row": row, "turns": turns[max(at - 4, 0):at + 4]})
+        query = request.query_params.get("q", "")
+        found = []
+        if query:
+            from knowledge_base.text import fold
+
+            needle = fold(query)
+            found = [p for p in console.catalogue if needle in fold(p.name) or needle in p.code][:20]
+        return render(request, "group.html", staff, csrf, group=group, contexts=contexts, query=query, found=found)
+
+    @page("editor", write=True)
+    async def group_map(request, staff, csrf, form):
+        group = find_group(request.path_params["key"])
+        code = str(form.get("code", "")).strip()
+        if group is None or console.catalogue.get(code) is None:
+            return render(request, "error.html", staff, csrf, status=400, error="Mã thủ tục không có trong danh mục.")
+        added = add_aliases(settings.catalogue_dir, code, group.phrasings)
+        console._catalogue = None
+        store.decide(group.keys, "mapped", staff.username, procedure_code=code)
+        store.audit(staff.username, "map_question", code, phrasings=group.phrasings, aliases_added=added)
+        return RedirectResponse("/unanswered?msg=mapped", status_code=303)
+
+    @page("editor", write=True)
+    async def group_answer(request, staff, csrf, form):
+        group = find_group(request.path_params["key"])
+        answer = str(form.get("answer", "")).strip()
+        if group is None or not (10 <= len(answer) <= 2000):
+            return render(request, "error.html", staff, csrf, status=400,
+                          error="Câu trả lời cần từ 10 đến 2.000 ký tự.")
+        faq_id = store.add_faq(group.phrasings[0], answer, staff.username)
+        for phrasing in group.phrasings[1:]:
+            if key_of(phrasing) != key_of(group.phrasings[0]):
+                store.add_faq(phrasing, answer, staff.username)
+        store.decide(group.keys, "answered", staff.username, faq_id=faq_id)
+        store.audit(staff.username, "answer_question", str(faq_id), question=group.phrasings[0], answer=answer)
+        return RedirectResponse("/unanswered?msg=answered", status_code=303)
+
+    @page("editor", write=True)
+    async def group_dismiss(request, staff, csrf, form):
+        group = find_group(request.path_params["key"])
+        if group is not None:
+            store.decide(group.keys, "dismissed", staff.username)
+            store.audit(staff.username, "dismiss_question", group.key, phrasings=group.phrasings)
+        return RedirectResponse("/unanswered?msg=dismissed", status_code=303)
+
+    @page()
+    async def changes(request, staff, csrf, form):
+        pending = [d for d in store.decisions().values() if not d["exported"]]
+        return render(request, "changes.html", staff, csrf, pending=pending, export=console.export_state)
+
+    @page("editor", write=True)
+    async def export(request, staff, csrf, form):
+        console.run_export(staff.username)
+        return RedirectResponse("/changes?msg=exporting", status_code=303)
+
+    @page()
+    async def faq_list(request, staff, csrf, form):
+        return render(request, "faq.html", staff, csrf, faqs=store.faqs(active_only=False))
+
+    @page("editor", write=True)
+    async def faq_toggle(request, staff, csrf, form):
+        faq_id = int(request.path_params["faq_id"])
+        active = form.get("active") == "1"
+        store.set_faq_active(faq_id, active)
+        store.audit(staff.username, "faq_active" if active else "faq_inactive", str(faq_id))
+        return RedirectResponse("/faq?msg=faq", status_code=303)
+
+    @page()
+    async def conversations_list(request, staff, csrf, form):
+        q, channel = request.query_params.get("q", ""), request.query_params.get("channel", "")
+        return render(request, "conversations.html", staff, csrf, q=q, channel=channel,
+                      items=console.conversations.list(q, channel))
+
+    @page()
+    async def conversation_detail(request, staff, csrf, form):
+        sender = request.path_params["sender"]
+        return render(request, "conversation.html", staff, csrf, sender=sender,
+                      turns=console.conversations.turns(sender))
+
+    def report_of(request):
+        try:
+            days = min(max(int(request.query_params.get("days", "30")), 1), 366)
+        except ValueError:
+            days = 30
+        end = dt.date.today()
+        return build_report(console.conversations, console.review.engine, end - dt.timedelta(days=days - 1), end), days
+
+    @page()
+    async def analytics(request, staff, csrf, form):
+        report, days = report_of(request)
+        labels = {"answered": "Trả lời được", "unanswered": "Chưa trả lời được", "handed_off": "Chuyển cán bộ"}
+        names = {code: (console.catalogue.get(code).name if console.catalogue.get(code) else code)
+                 for code, _ in report.top_procedures}
+        return render(request, "analytics.html", staff, csrf, report=report, days=days, names=names,
+                      chart=daily_chart(report), shares=share_bar(report.outcomes, labels))
+
+    @page()
+    async def analytics_export(request, staff, csrf, form):
+        kind = request.path_params["kind"]
+        if kind not in ("csv", "xlsx"):
+            return render(request, "error.html", staff, csrf, status=404, error="Không có định dạng này.")
+        report, days = report_of(request)
+        store.audit(staff.username, "export_analytics", kind, days=days)
+        name = f"motcua-thong-ke-{report.start:%Y%m%d}-{report.end:%Y%m%d}.{kind}"
+        if kind == "csv":
+            return Response(to_csv(report), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(to_xlsx(report), headers={"Content-Disposition": f'attachment; filename="{name}"'},
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    @page("admin")
+    async def users(request, staff, csrf, form):
+        return render(request, "users.html", staff, csrf, users=store.users())
+
+    @page("admin", write=True)
+    async def user_create(request, staff, csrf, form):
+        try:
+            new = store.create_user(str(form.get("username", "")), str(form.get("password", "")),
+                                    str(form.get("role", "")), str(form.get("full_name", "")))
+        except ValueError as exc:
+            return render(request, "users.html", staff, csrf, status=400, users=store.users(), error=str(exc))
+        store.audit(staff.username, "create_user", str(form.get("username")), role=form.get("role"), id=new)
+        return RedirectResponse("/users?msg=user", status_code=303)
+
+    @page("admin", write=True)
+    async def user_update(request, staff, csrf, form):
+        user_id = int(request.path_params["user_id"])
+        if user_id == staff.id:
+            return render(request, "error.html", staff, csrf, status=400,
+                          error="Bạn không tự đổi quyền hay khóa tài khoản của chính mình được.")
+        role, active = str(form.get("role", "")), form.get("active") == "1"
+        try:
+            store.set_role(user_id, role, active)
+        except ValueError as exc:
+            return render(request, "error.html", staff, csrf, status=400, error=str(exc))
+        store.audit(staff.username, "update_user", str(user_id), role=role, active=active)
+        return RedirectResponse("/users?msg=user", status_code=303)
+
+    @page("admin")
+    async def audit(request, staff, csrf, form):
+        return render(request, "audit.html", staff, csrf, entries=store.audit_log())
+
+    @page()
+    async def home(request, staff, csrf, form):
+        return RedirectResponse("/unanswered", status_code=303)
+
+    routes = [
+        Route("/", home), Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/unanswered", unanswered_list), Route("/unanswered/{key:path}/map", group_map, methods=["POST"]),
+        Route("/unanswered/{key:path}/answer", group_answer, methods=["POST"]),
+        Route("/unanswered/{key:path}/dismiss", group_dismiss, methods=["POST"]),
+        Route("/unanswered/{key:path}", group_detail),
+        Route("/changes", changes), Route("/changes/export", export, methods=["POST"]),
+        Route("/faq", faq_list), Route("/faq/{faq_id:int}", faq_toggle, methods=["POST"]),
+        Route("/conversations", conversations_list), Route("/conversations/{sender:path}", conversation_detail),
+        Route("/analytics", analytics), Route("/analytics.{kind:str}", analytics_export),
+        Route("/users", users), Route("/users", user_create, methods=["POST"]),
+        Route("/users/{user_id:int}", user_update, methods=["POST"]),
+        Route("/audit", audit),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    async def headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                                                       "frame-ancestors 'none'; form-action 'self'")
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if isinstance(response, HTMLResponse) or response.media_type == "text/html":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=headers)])
+    app.state.console = console
+    return app

@@ -1,0 +1,93 @@
+"""Past conversations, read from Rasa's SQL tracker store (table ``events``), numbers masked."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Iterator, List, Optional
+
+from sqlalchemy import MetaData, Table, and_, func, inspect, or_, select
+
+from dossiers.db import make_engine
+from dossiers.privacy import mask_text
+
+
+@dataclass(frozen=True)
+class Turn:
+    at: dt.datetime
+    who: str  # citizen | bot
+    text: str
+    intent: Optional[str] = None
+    channel: Optional[str] = None
+
+
+class Conversations:
+    """Read-only view of the tracker store."""
+
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
+        self._events: Optional[Table] = None
+
+    @property
+    def events(self) -> Optional[Table]:
+        if self._events is None and inspect(self.engine).has_table("events"):
+            self._events = Table("events", MetaData(), autoload_with=self.engine)
+        return self._events
+
+    def list(self, search: str = "", channel: str = "", limit: int = 100) -> List[dict]:
+        """Conversations with their channel, first and last message time and message count, newest first."""
+        ev = self.events
+        if ev is None:
+            return []
+        users = select(ev.c.sender_id, func.min(ev.c.timestamp).label("first"), func.max(ev.c.timestamp).label("last"),
+                       func.count().label("messages")).where(ev.c.type_name == "user").group_by(ev.c.sender_id)
+        if search:
+            raw = search.strip()
+            escaped = json.dumps(raw)[1:-1]  # Rasa stores events as ASCII JSON: "sổ" is "s\u1ed5"
+            matching = select(ev.c.sender_id).where(and_(ev.c.type_name.in_(("user", "bot")), or_(
+                ev.c.data.like(f"%{raw}%"), ev.c.data.like(f"%{escaped}%"), ev.c.sender_id.like(f"%{raw}%"))))
+            users = users.where(ev.c.sender_id.in_(matching))
+        if channel:
+            prefix = {name: p for p, name in PREFIXES}.get(channel)
+            users = users.where(ev.c.sender_id.like(f"{prefix}%") if prefix else
+                                and_(*(ev.c.sender_id.notlike(f"{p}%") for p, _ in PREFIXES)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(users.order_by(func.max(ev.c.timestamp).desc()).limit(limit)).mappings().all()
+        return [{"id": r["sender_id"], "channel": channel_of(r["sender_id"]), "messages": r["messages"],
+                 "first": dt.datetime.fromtimestamp(r["first"]), "last": dt.datetime.fromtimestamp(r["last"])}
+                for r in rows]
+
+    def turns(self, sender_id: str) -> List[Turn]:
+        """What the citizen and the assistant said, in order, phone / ID numbers masked."""
+        ev = self.events
+        if ev is None:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(ev.c.type_name, ev.c.timestamp, ev.c.data).where(and_(
+                ev.c.sender_id == sender_id, ev.c.type_name.in_(("user", "bot")))).order_by(ev.c.id)).all()
+        return list(_turns(rows))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _turns(rows) -> Iterator[Turn]:
+    for type_name, timestamp, data in rows:
+        event = json.loads(data)
+        text = event.get("text") or ""
+        if type_name == "bot" and not text and event.get("data", {}).get("buttons"):
+            text = " / ".join(b.get("title", "") for b in event["data"]["buttons"])
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") if type_name == "user" else None
+        yield Turn(dt.datetime.fromtimestamp(timestamp), "citizen" if type_name == "user" else "bot", mask_text(text),
+                   intent, event.get("input_channel"))
+
+
+PREFIXES = (("tg-", "telegram"), ("zalo-", "zalo"), ("web-", "web"))
+
+
+def channel_of(sender_id: str) -> str:
+    """The channel a conversation id names (tg-, zalo-, web-); other ids came through REST / socket.io."""
+    for prefix, name in PREFIXES:
+        if sender_id.startswith(prefix):
+            return name
+    return "rest"

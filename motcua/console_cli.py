@@ -1,0 +1,93 @@
+"""Operator commands for the staff console: accounts, serving, exporting staff changes."""
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+
+from motcua.settings import ROOT, get_settings
+
+STAFF_NLU = ROOT / "data/nlu/staff.yml"
+
+
+def _password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if os.environ.get("MOTCUA_ADMIN_PASSWORD"):
+        return os.environ["MOTCUA_ADMIN_PASSWORD"]
+    if not sys.stdin.isatty():
+        raise SystemExit("motcua: give the password with --password-stdin or MOTCUA_ADMIN_PASSWORD")
+    first = getpass.getpass("Mật khẩu (ít nhất 10 ký tự): ")
+    if first != getpass.getpass("Nhập lại mật khẩu: "):
+        raise SystemExit("motcua: the two passwords differ")
+    return first
+
+
+def cmd_admin(args) -> int:
+    from console.store import ConsoleStore
+
+    store = ConsoleStore(get_settings().database_url)
+    try:
+        store.create_user(args.username, _password(args), args.role, args.full_name or "")
+    except ValueError as exc:
+        print(f"motcua: {exc}", file=sys.stderr)
+        return 2
+    store.audit("motcua-cli", "create_user", args.username, role=args.role)
+    print(f"created {args.role} account {args.username.lower()}; log in at "
+          f"http://{get_settings().host}:{get_settings().console_port}/")
+    return 0
+
+
+def export_staff_changes(settings) -> dict:
+    """Write staff-mapped phrasings as NLU examples, mark decisions exported, rebuild the search index."""
+    from actions.services.review_log import ReviewLog
+    from console.grouping import key_of
+    from console.store import ConsoleStore
+    from console.upkeep import write_nlu_examples
+    from knowledge_base.service import KnowledgeBase
+    from sqlalchemy import select
+
+    from actions.services.review_log import unanswered
+
+    store = ConsoleStore(settings.database_url)
+    mapped = {k for k, d in store.decisions().items() if d["decision"] == "mapped"}
+    with ReviewLog(settings.database_url).engine.connect() as conn:
+        phrasings = [r.text for r in conn.execute(select(unanswered.c.text)) if key_of(r.text) in mapped]
+    examples = write_nlu_examples(STAFF_NLU, phrasings)
+    changed = store.mark_exported()
+    kb = KnowledgeBase(settings)
+    kb.retriever  # rebuilds the index when the catalogue changed (aliases added by staff)
+    return {"nlu_examples": examples, "decisions": changed, "index_rebuilt": kb.rebuilt_because or "up to date"}
+
+
+def cmd_console(args) -> int:
+    settings = get_settings()
+    if args.action == "export":
+        result = export_staff_changes(settings)
+        print(f"NLU examples in {STAFF_NLU.relative_to(ROOT)}: {result['nlu_examples']}; "
+              f"decisions exported: {result['decisions']}; search index: {result['index_rebuilt']}. "
+              "Run `make train` to retrain the Rasa model with the new examples.")
+        return 0
+    import uvicorn
+
+    from console.app import create_app
+
+    # No WebSocket endpoints: ws="none" also keeps uvicorn off the old websockets that rasa pins.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.console_port, log_level="warning",
+                proxy_headers=False, ws="none")
+    return 0
+
+
+def register(sub) -> None:
+    from console.store import ROLES
+
+    sp = sub.add_parser("admin", help="staff accounts: create")
+    sp.add_argument("action", choices=["create"])
+    sp.add_argument("--username", required=True)
+    sp.add_argument("--role", choices=ROLES, default="admin")
+    sp.add_argument("--full-name")
+    sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    sp.set_defaults(func=cmd_admin)
+    sp = sub.add_parser("console", help="staff console: serve | export (staff changes to NLU data + index)")
+    sp.add_argument("action", choices=["serve", "export"])
+    sp.set_defaults(func=cmd_console)

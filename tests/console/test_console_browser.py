@@ -1,0 +1,64 @@
+"""The unanswered-question flow end to end, in headless Chromium: a citizen's question fails, staff map it
+to a procedure in the console, update the assistant, and the same question is answered."""
+import json
+import subprocess
+import sys
+import time
+
+from tests.conftest import ROOT
+from tests.running import ARTIFACTS, wait
+
+QUESTION = "cho tôi hỏi vụ làm giấy cho cái ao cá"
+PASSWORD = "mat-khau-can-bo-2026"
+
+
+def ask(run, sender, text):
+    status, replies = run.post("/webhooks/web/webhook", json.dumps({"sender": sender, "message": text}).encode(), {})
+    assert status == 200
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def test_staff_map_an_unanswered_question_and_the_assistant_then_answers_it(channels_run, browser):
+    from selenium.webdriver.common.by import By
+
+    run = channels_run
+    before = ask(run, "web-console-flow-0001", QUESTION)
+    assert "1.013978" not in before and "chưa" in before.lower()  # the assistant admits it does not know
+
+    created = subprocess.run([sys.executable, "-m", "motcua", "admin", "create", "--username", "lan.nguyen",
+                              "--full-name", "Nguyễn Thị Lan", "--password-stdin"], cwd=ROOT, env=run.env,
+                             input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+
+    browser.get(run.console_url + "/unanswered")
+    wait(browser, lambda d: d.find_element(By.ID, "username")).send_keys("lan.nguyen")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    link = wait(browser, lambda d: d.find_element(By.LINK_TEXT, QUESTION))
+    browser.save_screenshot(str(ARTIFACTS / "console-unanswered.png"))
+    link.click()
+    box = wait(browser, lambda d: d.find_element(By.ID, "q"))
+    box.send_keys("lần đầu")
+    box.submit()
+    wait(browser, lambda d: d.find_element(By.ID, "code-1.013978")).click()
+    browser.save_screenshot(str(ARTIFACTS / "console-group.png"))
+    browser.find_element(By.XPATH, "//button[contains(., 'Gắn vào thủ tục đã chọn')]").click()
+    wait(browser, lambda d: "Đã gắn câu hỏi vào thủ tục" in d.page_source)
+
+    browser.get(run.console_url + "/changes")
+    assert "1.013978" in browser.page_source
+    browser.find_element(By.XPATH, "//button[contains(., 'Cập nhật trợ lý')]").click()
+    deadline = time.time() + 300
+    while "Cập nhật xong" not in browser.page_source and time.time() < deadline:
+        time.sleep(2)
+        browser.get(run.console_url + "/changes")
+    assert "Cập nhật xong" in browser.page_source, browser.page_source[-2000:]
+    browser.save_screenshot(str(ARTIFACTS / "console-changes.png"))
+
+    after = ask(run, "web-console-flow-0002", QUESTION)
+    assert "1.013978" in after, after  # answered from the procedure staff chose
+
+    for path, name in (("/analytics", "console-analytics.png"), ("/conversations", "console-conversations.png")):
+        browser.get(run.console_url + path)
+        browser.save_screenshot(str(ARTIFACTS / name))
+    assert "web-console-flow-0001" in browser.page_source

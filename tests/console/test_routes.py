@@ -1,0 +1,160 @@
+"""Every page and role: logged out sees only the login page, viewers cannot change anything,
+CSRF on every form, throttled logins, masked conversations, exports."""
+import io
+
+import pytest
+
+from tests.console.conftest import PASSWORD, csrf_of, login
+
+PAGES = ["/unanswered", "/unanswered?show=done", "/changes", "/faq", "/conversations", "/conversations/tg-42",
+         "/analytics", "/analytics.csv", "/analytics.xlsx", "/users", "/audit"]
+ADMIN_ONLY = {"/users", "/audit"}
+
+
+def group_url(client):
+    import re
+
+    return re.search(r'href="(/unanswered/[^"]+)"', client.get("/unanswered").text).group(1)
+
+
+@pytest.mark.parametrize("path", PAGES + ["/", "/unanswered/gio%20viec%20thu%207"])
+def test_logged_out_users_are_sent_to_the_login_page(client, path):
+    response = client.get(path)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor", "admin"])
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_by_role(client, role, path):
+    assert login(client, role).status_code == 303
+    response = client.get(path)
+    if path in ADMIN_ONLY and role != "admin":
+        assert response.status_code == 403 and "không có quyền" in response.text
+    else:
+        assert response.status_code == 200, response.text[:500]
+    assert response.headers["x-frame-options"] == "DENY" and "default-src 'self'" in response.headers[
+        "content-security-policy"]
+
+
+def writes(client):
+    """Every form of the console: (path, data)."""
+    group = group_url(client)
+    return [(group + "/map", {"code": "1.012786"}), (group + "/answer", {"answer": "Thứ Bảy nghỉ, bạn nộp thứ Hai nhé."}),
+            (group + "/dismiss", {}), ("/changes/export", {}), ("/faq/1", {"active": "0"}),
+            ("/users", {"username": "moi", "password": "mot-mat-khau-dai", "role": "viewer"}),
+            ("/users/1", {"role": "admin", "active": "1"})]
+
+
+def test_a_viewer_cannot_change_anything(client, console_env):
+    settings, store = console_env
+    login(client, "viewer")
+    token = csrf_of(client)
+    before = (store.decisions(), store.faqs(False), store.users(), (settings.catalogue_dir / "1.012786.yml").read_text())
+    for path, data in writes(client):
+        response = client.post(path, data={**data, "csrf": token})
+        assert response.status_code == 403, path
+    assert (store.decisions(), store.faqs(False), store.users(),
+            (settings.catalogue_dir / "1.012786.yml").read_text()) == before
+
+
+def test_every_form_needs_its_csrf_token(client, console_env):
+    settings, store = console_env
+    login(client, "admin")
+    for path, data in writes(client):
+        for token in (None, "forged"):
+            response = client.post(path, data={**data, **({"csrf": token} if token else {})})
+            assert response.status_code == 403 and "biểu mẫu không hợp lệ" in response.text, path
+    assert store.decisions() == {} and len(store.users()) == 3
+    assert client.post("/logout", data={}).status_code == 403  # even logging out
+
+
+def test_login_form_needs_its_token_and_is_throttled(client):
+    assert client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 403
+    for _ in range(5):
+        assert login(client, "admin", "wrong-password").status_code == 401
+    response = login(client, "admin")
+    assert response.status_code == 429 and "15 phút" in response.text
+    assert "motcua_console" not in response.cookies
+
+
+def test_session_cookie_is_http_only(client):
+    response = login(client, "viewer")
+    cookie = response.headers["set-cookie"]
+    assert "motcua_console=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert response.headers["location"] == "/"
+    assert client.get("/login").headers["location"] == "/"  # already logged in
+
+
+def test_grouped_questions_and_mapping_to_a_procedure(client, console_env):
+    settings, store = console_env
+    login(client, "editor")
+    page = client.get("/unanswered").text
+    assert page.count('<td class="count">') == 2 and '<td class="count">3</td>' in page
+    detail = client.get(group_url(client) + "?q=giấy chứng nhận do bị mất").text
+    assert "Cấp lại Giấy chứng nhận do bị mất" in detail and "gio lam viec thu bay" in detail
+    response = client.post(group_url(client) + "/map", data={"code": "1.012786", "csrf": csrf_of(client)})
+    assert response.status_code == 303
+    catalogue = (settings.catalogue_dir / "1.012786.yml").read_text()
+    assert "gio lam viec thu bay" in catalogue and "cho em hỏi giờ làm việc thứ 7" in catalogue
+    assert len(store.decisions()) == 2 and all(d["decision"] == "mapped" for d in store.decisions().values())
+    assert '<td class="count">' in client.get("/unanswered?show=done").text
+    assert "1.012786" in client.get("/changes").text
+    assert store.audit_log()[0]["action"] == "map_question" and store.audit_log()[0]["username"] == "editor"
+    bad = client.post(group_url(client) + "/map", data={"code": "9.999999", "csrf": csrf_of(client)})
+    assert bad.status_code == 400
+
+
+def test_staff_answer_is_stored_with_author_and_used(client, console_env):
+    from console.faq import StaffAnswers, staff_reply
+
+    settings, store = console_env
+    login(client, "editor")
+    group = group_url(client)
+    assert client.post(group + "/answer", data={"answer": "ngắn", "csrf": csrf_of(client)}).status_code == 400
+    client.post(group + "/answer", data={"answer": "Thứ Bảy Bộ phận Một cửa nghỉ. Bạn nộp từ thứ Hai đến thứ Sáu nhé.",
+                                         "csrf": csrf_of(client)})
+    faqs = store.faqs()
+    assert faqs and faqs[0]["author"] == "editor"
+    entry = StaffAnswers(settings.database_url, ttl_s=0).match("gio lam viec thu 7 the nao")
+    assert entry is not None and "Thứ Bảy" in staff_reply(entry) and "cán bộ Sở" in staff_reply(entry)
+    assert "Thứ Bảy Bộ phận Một cửa nghỉ" in client.get("/faq").text
+
+
+def test_conversations_are_searchable_and_masked(client):
+    login(client, "viewer")
+    listing = client.get("/conversations?q=sổ đỏ").text
+    assert "zalo-7" in listing and "tg-42" not in listing
+    assert "tg-42" in client.get("/conversations?channel=telegram").text
+    detail = client.get("/conversations/tg-42").text
+    assert "0912345678" not in detail and "******5678" in detail
+
+
+def test_analytics_page_and_exports(client):
+    from openpyxl import load_workbook
+
+    login(client, "viewer")
+    page = client.get("/analytics?days=7").text
+    assert "<svg" in page and "Cấp lại Giấy chứng nhận do bị mất" in page
+    assert 'src="http' not in page and 'href="http' not in page  # nothing fetched from elsewhere
+    csv_text = client.get("/analytics.csv?days=7").content.decode("utf-8-sig")
+    assert csv_text.splitlines()[0] == "Ngày,Kênh,Cuộc trò chuyện,Tin nhắn của công dân"
+    assert ",telegram,1,1" in csv_text and ",zalo,1,1" in csv_text
+    book = load_workbook(io.BytesIO(client.get("/analytics.xlsx?days=7").content))
+    assert book.sheetnames == ["Theo ngày", "Tổng hợp", "Thủ tục hỏi nhiều"]
+    assert book["Thủ tục hỏi nhiều"]["A2"].value == "1.012786"
+    assert client.get("/analytics.pdf").status_code == 404
+
+
+def test_admin_manages_accounts_and_reads_the_audit_log(client, console_env):
+    _, store = console_env
+    login(client, "admin")
+    response = client.post("/users", data={"username": "thu.tran", "password": "mot-mat-khau-dai", "role": "editor",
+                                           "full_name": "Trần Thu", "csrf": csrf_of(client)})
+    assert response.status_code == 303
+    new = next(u for u in store.users() if u["username"] == "thu.tran")
+    client.post(f"/users/{new['id']}", data={"role": "viewer", "csrf": csrf_of(client)})  # unchecked: locked
+    assert next(u for u in store.users() if u["id"] == new["id"])["active"] is False
+    me = next(u for u in store.users() if u["username"] == "admin")
+    assert client.post(f"/users/{me['id']}", data={"role": "viewer", "csrf": csrf_of(client)}).status_code == 400
+    audit = client.get("/audit").text
+    assert "create_user" in audit and "update_user" in audit and "thu.tran" in audit

@@ -37,6 +37,22 @@ def staff_answers():
     return StaffAnswers(get_settings().database_url)
 
 
+@functools.lru_cache(maxsize=1)
+def handoffs():
+    """Conversations handed to staff."""
+    from console.handoff import HandoffStore
+
+    return HandoffStore(get_settings().database_url)
+
+
+@functools.lru_cache(maxsize=1)
+def working_calendar():
+    """Working days and office hours (dossiers/data/calendar.yml)."""
+    from dossiers.calendar import WorkingCalendar
+
+    return WorkingCalendar.load(get_settings().calendar_file)
+
+
 def channel_of(tracker) -> str:
     """The input channel of the latest message ('rest', 'socketio', 'telegram', ...)."""
     return (tracker.get_latest_input_channel() or "unknown") if hasattr(tracker, "get_latest_input_channel") else "unknown"

@@ -8,7 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import templates
-from actions.context import channel_of, knowledge_base, log_unanswered, review_log
+from actions.context import channel_of, handoffs, knowledge_base, log_unanswered, review_log, working_calendar
+from dossiers.calendar import now_local
 from dossiers.privacy import mask_text
 
 
@@ -46,9 +47,17 @@ class ActionHandoff(Action):
         return "action_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        """Log the request for staff and give the desk's contacts."""
+        """Log the request for staff; where a person can answer on this channel, queue it for them."""
+        from channels.outbound import NOTICE_CHANNELS
+
         log_unanswered(tracker, "handoff_requested")
-        dispatcher.utter_message(text=templates.HANDOFF.format(hotline=knowledge_base().settings.hotline))
+        hotline = knowledge_base().settings.hotline
+        channel = channel_of(tracker)
+        if channel not in NOTICE_CHANNELS:
+            dispatcher.utter_message(text=templates.HANDOFF.format(hotline=hotline))
+            return []
+        handoffs().request(tracker.sender_id, channel)
+        dispatcher.utter_message(text=templates.handoff_queued(working_calendar(), now_local(), hotline))
         return []
 
 

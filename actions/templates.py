@@ -6,7 +6,7 @@ from typing import Dict, List
 CHOOSE = "Có vài thủ tục gần với câu hỏi của bạn. Bạn chọn đúng thủ tục giúp mình nhé:"
 CHOICE_NOT_UNDERSTOOD = "Mình chưa rõ bạn chọn thủ tục nào. Bạn bấm vào một nút ở trên, hoặc hỏi lại tên thủ tục nhé."
 FEEDBACK_THANKS = "Cảm ơn bạn đã đánh giá! Bạn cần hỏi thêm gì không?"
-HANDOFF = ("Mình đã ghi nhận yêu cầu gặp cán bộ. Trong giờ hành chính (thứ Hai–thứ Sáu, 7h30–17h00) bạn gọi "
+HANDOFF = ("Mình đã ghi nhận yêu cầu gặp cán bộ. Trong giờ hành chính (thứ Hai–thứ Sáu, 8h00–17h00) bạn gọi "
            "tổng đài {hotline} hoặc đến Bộ phận Một cửa để được hỗ trợ trực tiếp. Bạn có muốn hỏi tiếp mình không?")
 FALLBACK = ("Xin lỗi, mình chưa hiểu ý bạn. Bạn thử hỏi ngắn gọn tên thủ tục và điều cần biết "
             "(ví dụ: \"tách thửa cần giấy tờ gì\"), hoặc gọi tổng đài {hotline}.")
@@ -40,3 +40,13 @@ def help_buttons() -> List[Dict[str, str]]:
     """Next steps when nothing fits."""
     return [{"title": "Gặp nhân viên", "payload": "/request_human"},
             {"title": "Giờ làm việc, liên hệ", "payload": "/ask_office_hours"}]
+
+
+def handoff_queued(calendar, now, hotline: str) -> str:
+    """The citizen asked for a person on a channel staff can answer: say when one will come."""
+    if calendar.is_open(now):
+        return ("Mình đã báo cán bộ của Sở; cán bộ sẽ vào trò chuyện tại đây trong ít phút. Bạn cứ nhắn câu hỏi, "
+                f"hoặc gọi tổng đài {hotline} nếu cần gấp.")
+    opening = calendar.next_opening(now)
+    return ("Hiện ngoài giờ làm việc. Mình đã chuyển yêu cầu cho cán bộ; cán bộ sẽ trả lời tại đây từ "
+            f"{opening:%Hh%M} ngày {opening:%d/%m/%Y}. Trong lúc chờ, bạn vẫn có thể hỏi mình về thủ tục.")

@@ -44,11 +44,11 @@ def zalo_sender(client, state: ChannelState, window_hours: int, clock=_now) -> S
     return send
 
 
-def web_sender(state: ChannelState, connected_s: int = 90, clock=_now) -> Sender:
-    """Queue for the widget when it polled recently (it is open); otherwise not now."""
+def web_sender(state: ChannelState, connected_s: int = 90, clock=_now, open_only: bool = True) -> Sender:
+    """Queue for the widget when it polled recently (it is open); otherwise not now (unless not ``open_only``)."""
     async def send(conversation: str, text: str) -> None:
         _, polled = await asyncio.to_thread(state.contact, "web", conversation)
-        if polled is None or clock() - polled > dt.timedelta(seconds=connected_s):
+        if open_only and (polled is None or clock() - polled > dt.timedelta(seconds=connected_s)):
             raise NotDeliverable("the web widget is not open")
         await asyncio.to_thread(state.web_push, conversation, {"text": text, "kind": "notice"})
 
@@ -94,11 +94,12 @@ class Deliverer:
                 pass
 
 
-def build_senders(settings, state: ChannelState) -> Dict[str, Sender]:
-    """Senders of the channels that are on."""
+def build_senders(settings, state: ChannelState, web_open_only: bool = True) -> Dict[str, Sender]:
+    """Senders of the channels that are on. ``web_open_only=False``: the widget's inbox takes the message
+    even when it is closed (a staff member's reply is read when the citizen comes back)."""
     from channels.runtime import telegram_on, zalo_on
 
-    senders: Dict[str, Sender] = {"web": web_sender(state)}
+    senders: Dict[str, Sender] = {"web": web_sender(state, open_only=web_open_only)}
     if telegram_on(settings):
         from channels.runtime import telegram_client
 

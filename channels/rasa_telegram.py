@@ -16,7 +16,7 @@ from sanic.request import Request
 
 from channels import telegram
 from channels.rasa_output import ReplyOutput
-from channels.runtime import channel_state, telegram_client, telegram_secret
+from channels.runtime import channel_state, held_by_staff, telegram_client, telegram_secret
 from channels.text import channel_text
 from motcua.settings import get_settings
 
@@ -66,6 +66,8 @@ class TelegramInput(InputChannel):
                 await client.send_reply(incoming.chat_id, channel_text("option_expired"))
                 return
         await asyncio.to_thread(channel_state().inbound, telegram.CHANNEL, conversation)
+        if await held_by_staff(conversation, text):
+            return
         typing = asyncio.ensure_future(client.keep_typing(incoming.chat_id))
         try:
             await on_new_message(UserMessage(text, TelegramOutput(client), conversation, input_channel=self.name(),

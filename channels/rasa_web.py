@@ -15,7 +15,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from channels.runtime import channel_state
+from channels.runtime import channel_state, held_by_staff
 from channels.text import channel_text
 from motcua.settings import get_settings
 
@@ -63,6 +63,8 @@ class WebInput(InputChannel):
             if len(text) > MAX_TEXT:
                 return refuse(f"Tin nhắn dài quá {MAX_TEXT} ký tự. Bạn rút gọn câu hỏi giúp mình nhé.")
             await asyncio.to_thread(channel_state().inbound, CHANNEL, sender)
+            if await held_by_staff(sender, text.strip()):
+                return response.json([])  # a staff member answers; their replies reach the widget's inbox
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(UserMessage(text.strip(), collector, sender, input_channel=CHANNEL))

@@ -16,7 +16,7 @@ from sanic.request import Request
 
 from channels import zalo
 from channels.rasa_output import ReplyOutput
-from channels.runtime import channel_state, zalo_client
+from channels.runtime import channel_state, held_by_staff, zalo_client
 from channels.text import channel_text, numbered_options, option_number, split_text
 from motcua.settings import get_settings
 
@@ -88,6 +88,8 @@ class ZaloInput(InputChannel):
                     await ZaloOutput(client).reply(conversation, channel_text("follow_welcome"))
                     return
                 text = await self._text_for(conversation, event.text)
+                if await held_by_staff(conversation, text):
+                    return
                 await on_new_message(UserMessage(text, ZaloOutput(client), conversation, input_channel=self.name(),
                                                  metadata={"zalo_msg_id": event.message_id}))
             except Exception:

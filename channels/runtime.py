@@ -70,3 +70,21 @@ def zalo_client():
     state.tokens("zalo", Tokens(settings.zalo_access_token, settings.zalo_refresh_token, 1))
     return ZaloClient(settings.zalo_app_id, settings.zalo_app_secret, state, api_base=settings.zalo_api_base,
                       oauth_base=settings.zalo_oauth_base)
+
+
+@functools.lru_cache(maxsize=1)
+def handoff_store():
+    from console.handoff import HandoffStore
+
+    return HandoffStore(get_settings().database_url)
+
+
+async def held_by_staff(conversation: str, text: str) -> bool:
+    """True when a staff member has this conversation: the message is kept for them, not sent to the assistant."""
+    import asyncio
+
+    store = handoff_store()
+    if not await asyncio.to_thread(store.is_active, conversation):
+        return False
+    await asyncio.to_thread(store.add_message, conversation, "citizen", text)
+    return True

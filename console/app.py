@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from console.analytics import build_report, daily_chart, share_bar, to_csv, to_xlsx
-from console.conversations import Conversations
+from console.conversations import Conversations, channel_of
 from console.grouping import group_questions, key_of
 from console.store import ROLES, ConsoleStore, LoginThrottled, Staff
 from console.upkeep import add_aliases
@@ -41,7 +41,12 @@ MESSAGES = {
     "exporting": "Đang cập nhật trợ lý (xuất dữ liệu, dựng lại chỉ mục)…",
     "user": "Đã lưu tài khoản.",
     "faq": "Đã cập nhật câu trả lời của cán bộ.",
+    "taken": "Bạn đã nhận cuộc trò chuyện; trợ lý tự động tạm dừng ở cuộc này.",
+    "sent": "Đã gửi tin nhắn.",
+    "released": "Đã trả cuộc trò chuyện cho trợ lý tự động.",
 }
+JOINED = "Cán bộ {name} của Sở đã tham gia trò chuyện. Bạn cứ nhắn, cán bộ sẽ trả lời tại đây."
+LEFT = "Cán bộ đã rời cuộc trò chuyện. Trợ lý tự động tiếp tục hỗ trợ bạn; bạn cần hỏi gì cứ nhắn nhé."
 
 
 class Forbidden(Exception):
@@ -61,6 +66,27 @@ class Console:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.export_state = {"running": False, "log": "", "finished_at": None, "ok": None}
         self._catalogue = None
+        self._senders = None
+        from console.handoff import HandoffStore
+
+        self.handoffs = HandoffStore(settings.database_url)
+
+    async def send(self, conversation: str, text: str) -> Optional[str]:
+        """Send ``text`` to a citizen on their conversation's channel; None when sent, else why not."""
+        from channels.outbound import build_senders
+        from channels.state import ChannelState
+
+        if self._senders is None:
+            self._senders = build_senders(self.settings, ChannelState(self.settings.database_url), web_open_only=False)
+        channel = channel_of(conversation)
+        sender = self._senders.get(channel)
+        if sender is None:
+            return f"kênh {channel} không gửi được tin cho công dân"
+        try:
+            await sender(conversation, text)
+        except Exception as exc:  # shown to the staff member, who can try again
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
     @property
     def catalogue(self):
@@ -306,6 +332,56 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         return Response(to_xlsx(report), headers={"Content-Disposition": f'attachment; filename="{name}"'},
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
+    @page()
+    async def handoff_list(request, staff, csrf, form):
+        return render(request, "handoffs.html", staff, csrf, items=console.handoffs.open())
+
+    def handoff_page(request, staff, csrf, conversation, status=200, error=None):
+        return render(request, "handoff.html", staff, csrf, status=status, error=error, conversation=conversation,
+                      handoff=console.handoffs.get(conversation), turns=console.conversations.turns(conversation),
+                      messages=console.handoffs.messages(conversation))
+
+    @page()
+    async def handoff_detail(request, staff, csrf, form):
+        return handoff_page(request, staff, csrf, request.path_params["conversation"])
+
+    @page("editor", write=True)
+    async def handoff_take(request, staff, csrf, form):
+        conversation = request.path_params["conversation"]
+        if not console.handoffs.take(conversation, channel_of(conversation), staff.username):
+            return handoff_page(request, staff, csrf, conversation, 409, "Một cán bộ khác đang trò chuyện với công dân này.")
+        problem = await console.send(conversation, JOINED.format(name=staff.full_name or staff.username))
+        console.handoffs.add_message(conversation, "system", "Cán bộ nhận cuộc trò chuyện", staff.username)
+        store.audit(staff.username, "handoff_take", conversation, notified=problem is None)
+        if problem:
+            return handoff_page(request, staff, csrf, conversation, 502, f"Đã nhận, nhưng chưa báo được công dân: {problem}")
+        return RedirectResponse(f"/handoffs/{quote(conversation)}?msg=taken", status_code=303)
+
+    @page("editor", write=True)
+    async def handoff_reply(request, staff, csrf, form):
+        conversation = request.path_params["conversation"]
+        text = str(form.get("text", "")).strip()
+        current = console.handoffs.get(conversation)
+        if not current or current["state"] != "active" or current["staff"] != staff.username:
+            return handoff_page(request, staff, csrf, conversation, 409, "Bạn cần nhận cuộc trò chuyện trước khi trả lời.")
+        if not 1 <= len(text) <= 2000:
+            return handoff_page(request, staff, csrf, conversation, 400, "Tin nhắn cần từ 1 đến 2.000 ký tự.")
+        problem = await console.send(conversation, f"Cán bộ {staff.full_name or staff.username}: {text}")
+        if problem:
+            return handoff_page(request, staff, csrf, conversation, 502, f"Chưa gửi được: {problem}")
+        console.handoffs.add_message(conversation, "staff", text, staff.username)
+        store.audit(staff.username, "handoff_reply", conversation)
+        return RedirectResponse(f"/handoffs/{quote(conversation)}?msg=sent", status_code=303)
+
+    @page("editor", write=True)
+    async def handoff_release(request, staff, csrf, form):
+        conversation = request.path_params["conversation"]
+        if console.handoffs.release(conversation):
+            await console.send(conversation, LEFT)
+            console.handoffs.add_message(conversation, "system", "Trả lại cho trợ lý tự động", staff.username)
+            store.audit(staff.username, "handoff_release", conversation)
+        return RedirectResponse("/handoffs?msg=released", status_code=303)
+
     @page("admin")
     async def users(request, staff, csrf, form):
         return render(request, "users.html", staff, csrf, users=store.users())
@@ -356,6 +432,10 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         Route("/users", users), Route("/users", user_create, methods=["POST"]),
         Route("/users/{user_id:int}", user_update, methods=["POST"]),
         Route("/audit", audit),
+        Route("/handoffs", handoff_list), Route("/handoffs/{conversation:path}/take", handoff_take, methods=["POST"]),
+        Route("/handoffs/{conversation:path}/reply", handoff_reply, methods=["POST"]),
+        Route("/handoffs/{conversation:path}/release", handoff_release, methods=["POST"]),
+        Route("/handoffs/{conversation:path}", handoff_detail),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     async def headers(request: Request, call_next):

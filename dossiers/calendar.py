@@ -139,6 +139,20 @@ class WorkingCalendar:
             return True
         return date.weekday() < 5 and date not in self.holidays_of(date.year)
 
+    def is_open(self, moment: dt.datetime) -> bool:
+        """Whether the desks are open at ``moment`` (a working day, within office hours)."""
+        return self.is_working_day(moment.date()) and any(a <= moment.time() < b for a, b in self.office_hours)
+
+    def next_opening(self, moment: dt.datetime) -> dt.datetime:
+        """When the desks next open after ``moment`` (``moment`` itself when open)."""
+        if self.is_open(moment):
+            return moment
+        if self.is_working_day(moment.date()):
+            for start, _ in self.office_hours:
+                if moment.time() < start:
+                    return dt.datetime.combine(moment.date(), start)
+        return dt.datetime.combine(self.next_working_day(moment.date()), self.office_hours[0][0])
+
     def next_working_day(self, date: dt.date) -> dt.date:
         """The first working day strictly after ``date``."""
         date += dt.timedelta(days=1)

@@ -183,6 +183,12 @@
     add({ who: "bot", text: "Xin chào! Bạn cần hỏi thủ tục nào? Ví dụ: \"làm lại sổ đỏ bị mất cần giấy tờ gì\"." });
   }
   if (data.open === "true" || load("open", false)) { open(false); }
+  // Check for notices and staff replies: every 5 s for 5 minutes after the citizen wrote, else every data-poll s.
+  var lastAsked = 0, ticks = 0;
+  form.addEventListener("submit", function () { lastAsked = Date.now(); });
   poll();
-  setInterval(poll, pollSeconds * 1000);
+  setInterval(function () {
+    ticks += 1;
+    if (Date.now() - lastAsked < 300000 || ticks % Math.max(Math.round(pollSeconds / 5), 1) === 0) { poll(); }
+  }, 5000);
 })();

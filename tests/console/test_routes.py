@@ -7,6 +7,7 @@ import pytest
 from tests.console.conftest import PASSWORD, csrf_of, login
 
 PAGES = ["/unanswered", "/unanswered?show=done", "/changes", "/faq", "/conversations", "/conversations/tg-42",
+         "/handoffs", "/handoffs/web-aaaaaaaa1",
          "/analytics", "/analytics.csv", "/analytics.xlsx", "/users", "/audit"]
 ADMIN_ONLY = {"/users", "/audit"}
 
@@ -42,7 +43,8 @@ def writes(client):
     return [(group + "/map", {"code": "1.012786"}), (group + "/answer", {"answer": "Thứ Bảy nghỉ, bạn nộp thứ Hai nhé."}),
             (group + "/dismiss", {}), ("/changes/export", {}), ("/faq/1", {"active": "0"}),
             ("/users", {"username": "moi", "password": "mot-mat-khau-dai", "role": "viewer"}),
-            ("/users/1", {"role": "admin", "active": "1"})]
+            ("/users/1", {"role": "admin", "active": "1"}), ("/handoffs/web-aaaaaaaa1/take", {}),
+            ("/handoffs/web-aaaaaaaa1/reply", {"text": "Chào bạn"}), ("/handoffs/web-aaaaaaaa1/release", {})]
 
 
 def test_a_viewer_cannot_change_anything(client, console_env):
@@ -158,3 +160,41 @@ def test_admin_manages_accounts_and_reads_the_audit_log(client, console_env):
     assert client.post(f"/users/{me['id']}", data={"role": "viewer", "csrf": csrf_of(client)}).status_code == 400
     audit = client.get("/audit").text
     assert "create_user" in audit and "update_user" in audit and "thu.tran" in audit
+
+
+def test_staff_take_answer_and_hand_back_a_web_conversation(client, console_env):
+    from channels.state import ChannelState
+    from console.handoff import HandoffStore
+
+    settings, store = console_env
+    handoffs = HandoffStore(settings.database_url)
+    handoffs.request("web-aaaaaaaa1", "web")
+    login(client, "editor")
+    assert "web-aaaaaaaa1" in client.get("/handoffs").text and "Đang chờ" in client.get("/handoffs").text
+    early = client.post("/handoffs/web-aaaaaaaa1/reply", data={"text": "x", "csrf": csrf_of(client)})
+    assert early.status_code == 409  # take it first
+    assert client.post("/handoffs/web-aaaaaaaa1/take", data={"csrf": csrf_of(client)}).status_code == 303
+    assert handoffs.is_active("web-aaaaaaaa1")
+    client.post("/handoffs/web-aaaaaaaa1/reply", data={"text": "Thứ Bảy Sở nghỉ, bạn đến thứ Hai nhé.",
+                                                      "csrf": csrf_of(client)})
+    inbox = [m["text"] for m in ChannelState(settings.database_url).web_fetch("web-aaaaaaaa1")]
+    assert inbox[0].startswith("Cán bộ Cán bộ editor của Sở đã tham gia") and \
+        inbox[1] == "Cán bộ Cán bộ editor: Thứ Bảy Sở nghỉ, bạn đến thứ Hai nhé."
+    page = client.get("/handoffs/web-aaaaaaaa1").text
+    assert "Thứ Bảy Sở nghỉ" in page and "gio lam viec thu bay" in page
+    client.post("/handoffs/web-aaaaaaaa1/release", data={"csrf": csrf_of(client)})
+    assert not handoffs.is_active("web-aaaaaaaa1")
+    assert "tiếp tục hỗ trợ" in ChannelState(settings.database_url).web_fetch("web-aaaaaaaa1")[0]["text"]
+    actions = [e["action"] for e in store.audit_log()]
+    assert {"handoff_take", "handoff_reply", "handoff_release"} <= set(actions)
+
+
+def test_one_staff_member_at_a_time(console_env):
+    from console.handoff import HandoffStore
+
+    settings, _ = console_env
+    handoffs = HandoffStore(settings.database_url)
+    assert handoffs.take("tg-1", "telegram", "lan") and not handoffs.take("tg-1", "telegram", "minh")
+    assert handoffs.request("tg-1", "telegram") == "active"  # asking again does not undo the handoff
+    assert handoffs.release("tg-1") and not handoffs.release("tg-1")
+    assert handoffs.take("tg-1", "telegram", "minh")

@@ -1,0 +1,109 @@
+"""Human handoff: a conversation a staff member has taken is not answered by the assistant.
+
+States: ``requested`` (the citizen asked for a person), ``active`` (a staff member took it: the
+channels keep the citizen's messages here instead of passing them to the assistant), ``closed``
+(handed back). Messages exchanged meanwhile are kept in ``handoff_messages``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable, List, Optional
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, insert, select, update
+
+from dossiers.db import insert_once, make_engine
+
+metadata = MetaData()
+
+handoffs_table = Table(
+    "handoffs", metadata,
+    Column("conversation_id", String(128), primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("staff", String(64), nullable=True),
+    Column("requested_at", DateTime, nullable=True),
+    Column("taken_at", DateTime, nullable=True),
+    Column("closed_at", DateTime, nullable=True),
+)
+
+messages_table = Table(
+    "handoff_messages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(128), nullable=False, index=True),
+    Column("who", String(16), nullable=False),  # citizen | staff | system
+    Column("staff", String(64), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now()
+
+
+class HandoffStore:
+    def __init__(self, url: str, clock: Callable[[], dt.datetime] = _now):
+        self.engine = make_engine(url)
+        metadata.create_all(self.engine, checkfirst=True)
+        self.clock = clock
+
+    def _set(self, conversation_id: str, channel: str, **values) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(handoffs_table).where(handoffs_table.c.conversation_id == conversation_id)
+                                .values(**values)).rowcount
+            if not done:
+                insert_once(conn, insert(handoffs_table).values(conversation_id=conversation_id, channel=channel,
+                                                                **values))
+
+    def request(self, conversation_id: str, channel: str) -> str:
+        """The citizen asks for a person; returns the state (an active handoff stays active)."""
+        current = self.get(conversation_id)
+        if current and current["state"] == "active":
+            return "active"
+        self._set(conversation_id, channel, state="requested", requested_at=self.clock(), staff=None,
+                  taken_at=None, closed_at=None)
+        return "requested"
+
+    def take(self, conversation_id: str, channel: str, staff: str) -> bool:
+        """A staff member takes the conversation; False when someone else already has it."""
+        current = self.get(conversation_id)
+        if current and current["state"] == "active" and current["staff"] != staff:
+            return False
+        self._set(conversation_id, channel, state="active", staff=staff, taken_at=self.clock(), closed_at=None)
+        return True
+
+    def release(self, conversation_id: str) -> bool:
+        """Hand the conversation back to the assistant; False when it was not active."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(handoffs_table).where(and_(
+                handoffs_table.c.conversation_id == conversation_id, handoffs_table.c.state.in_(("active", "requested"))))
+                .values(state="closed", closed_at=self.clock())).rowcount == 1
+
+    def get(self, conversation_id: str) -> Optional[dict]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(handoffs_table).where(handoffs_table.c.conversation_id == conversation_id)
+                               ).mappings().first()
+        return dict(row) if row else None
+
+    def is_active(self, conversation_id: str) -> bool:
+        """Whether a person has this conversation (the assistant stays quiet)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(handoffs_table.c.state).where(and_(
+                handoffs_table.c.conversation_id == conversation_id, handoffs_table.c.state == "active"))).first() is not None
+
+    def open(self) -> List[dict]:
+        """Requested and active handoffs, oldest request first."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(handoffs_table).where(
+                handoffs_table.c.state.in_(("requested", "active"))).order_by(handoffs_table.c.requested_at))
+                .mappings()]
+
+    def add_message(self, conversation_id: str, who: str, text: str, staff: Optional[str] = None) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(insert(messages_table).values(conversation_id=conversation_id, who=who, staff=staff,
+                                                              text=text, at=self.clock())).inserted_primary_key[0]
+
+    def messages(self, conversation_id: str) -> List[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(messages_table).where(
+                messages_table.c.conversation_id == conversation_id).order_by(messages_table.c.id)).mappings()]

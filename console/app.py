@@ -29,6 +29,8 @@ from console.analytics import build_report, daily_chart, share_bar, to_csv, to_x
 from console.conversations import Conversations, channel_of
 from console.grouping import group_questions, key_of
 from console.store import ROLES, ConsoleStore, LoginThrottled, Staff
+from console.catalogue import accept_reimport, save_staff_fields, stage_reimport
+from console.catalogue import search as catalogue_search
 from console.upkeep import add_aliases
 from motcua.settings import ROOT, Settings
 
@@ -44,6 +46,9 @@ MESSAGES = {
     "taken": "Bạn đã nhận cuộc trò chuyện; trợ lý tự động tạm dừng ở cuộc này.",
     "sent": "Đã gửi tin nhắn.",
     "released": "Đã trả cuộc trò chuyện cho trợ lý tự động.",
+    "saved": "Đã lưu. Bấm \"Cập nhật trợ lý\" ở trang Thay đổi để trợ lý dùng ngay.",
+    "imported": "Đã cập nhật danh mục từ hồ sơ gốc. Bấm \"Cập nhật trợ lý\" để dựng lại chỉ mục.",
+    "discarded": "Đã bỏ bản nhập mới.",
 }
 JOINED = "Cán bộ {name} của Sở đã tham gia trò chuyện. Bạn cứ nhắn, cán bộ sẽ trả lời tại đây."
 LEFT = "Cán bộ đã rời cuộc trò chuyện. Trợ lý tự động tiếp tục hỗ trợ bạn; bạn cần hỏi gì cứ nhắn nhé."
@@ -67,6 +72,7 @@ class Console:
         self.export_state = {"running": False, "log": "", "finished_at": None, "ok": None}
         self._catalogue = None
         self._senders = None
+        self.staged = None  # the latest staged re-import (diff, report)
         from console.handoff import HandoffStore
 
         self.handoffs = HandoffStore(settings.database_url)
@@ -269,8 +275,67 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
 
     @page()
     async def changes(request, staff, csrf, form):
-        pending = [d for d in store.decisions().values() if not d["exported"]]
-        return render(request, "changes.html", staff, csrf, pending=pending, export=console.export_state)
+        return render(request, "changes.html", staff, csrf, pending=store.changes_since_export(),
+                      export=console.export_state)
+
+    @page()
+    async def catalogue_list(request, staff, csrf, form):
+        q = request.query_params.get("q", "")
+        return render(request, "catalogue.html", staff, csrf, q=q, items=catalogue_search(console.catalogue, q))
+
+    @page()
+    async def catalogue_detail(request, staff, csrf, form):
+        proc = console.catalogue.get(request.path_params["code"])
+        if proc is None:
+            return render(request, "error.html", staff, csrf, status=404, error="Không có thủ tục này trong danh mục.")
+        return render(request, "procedure.html", staff, csrf, proc=proc)
+
+    @page("editor", write=True)
+    async def catalogue_save(request, staff, csrf, form):
+        code = request.path_params["code"]
+        try:
+            changed = save_staff_fields(settings.catalogue_dir, code, str(form.get("aliases", "")).splitlines(),
+                                        str(form.get("staff_notes", "")), str(form.get("province_fees", "")))
+        except KeyError:
+            return render(request, "error.html", staff, csrf, status=404, error="Không có thủ tục này trong danh mục.")
+        console._catalogue = None
+        if changed:
+            store.audit(staff.username, "catalogue_edit", code, **{k: {"before": v[0], "after": v[1]}
+                                                                  for k, v in changed.items()})
+        return RedirectResponse(f"/catalogue/{code}?msg=saved", status_code=303)
+
+    staging = settings.catalogue_dir.parent / (settings.catalogue_dir.name + "-staging")
+
+    @page("editor")
+    async def reimport_page(request, staff, csrf, form):
+        return render(request, "reimport.html", staff, csrf, staged=console.staged if staging.exists() else None)
+
+    @page("editor", write=True)
+    async def reimport_stage(request, staff, csrf, form):
+        try:
+            console.staged = stage_reimport(settings.records_dir, settings.aliases_file, settings.catalogue_dir, staging)
+        except (FileNotFoundError, OSError) as exc:
+            return render(request, "reimport.html", staff, csrf, status=400, staged=None,
+                          error=f"Không đọc được hồ sơ gốc: {exc}")
+        store.audit(staff.username, "reimport_stage", str(settings.records_dir), changes=len(console.staged["diff"]))
+        return RedirectResponse("/catalogue-import", status_code=303)
+
+    @page("editor", write=True)
+    async def reimport_decide(request, staff, csrf, form):
+        if not staging.exists():
+            return RedirectResponse("/catalogue-import", status_code=303)
+        if request.path_params["decision"] == "accept":
+            count = accept_reimport(staging, settings.catalogue_dir)
+            console._catalogue = None
+            store.audit(staff.username, "reimport_accept", str(settings.records_dir), procedures=count,
+                        changes=[{"code": r["code"], "status": r["status"], "fields": [f[0] for f in r["fields"]]}
+                                 for r in console.staged["diff"]])
+            return RedirectResponse("/changes?msg=imported", status_code=303)
+        import shutil
+
+        shutil.rmtree(staging)
+        store.audit(staff.username, "reimport_discard", str(settings.records_dir))
+        return RedirectResponse("/catalogue?msg=discarded", status_code=303)
 
     @page("editor", write=True)
     async def export(request, staff, csrf, form):
@@ -426,6 +491,10 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         Route("/unanswered/{key:path}/dismiss", group_dismiss, methods=["POST"]),
         Route("/unanswered/{key:path}", group_detail),
         Route("/changes", changes), Route("/changes/export", export, methods=["POST"]),
+        Route("/catalogue", catalogue_list), Route("/catalogue/{code}", catalogue_detail),
+        Route("/catalogue/{code}", catalogue_save, methods=["POST"]),
+        Route("/catalogue-import", reimport_page), Route("/catalogue-import/stage", reimport_stage, methods=["POST"]),
+        Route("/catalogue-import/{decision:str}", reimport_decide, methods=["POST"]),
         Route("/faq", faq_list), Route("/faq/{faq_id:int}", faq_toggle, methods=["POST"]),
         Route("/conversations", conversations_list), Route("/conversations/{sender:path}", conversation_detail),
         Route("/analytics", analytics), Route("/analytics.{kind:str}", analytics_export),

@@ -207,6 +207,17 @@ class ConsoleStore:
             return [dict(r) for r in conn.execute(select(audit_table).order_by(audit_table.c.id.desc()).limit(limit))
                     .mappings()]
 
+    def changes_since_export(self, actions=("map_question", "answer_question", "dismiss_question", "catalogue_edit",
+                                            "reimport_accept")) -> List[dict]:
+        """Content changes made since the last successful update of the assistant (the 'export' entry)."""
+        with self.engine.connect() as conn:
+            last = conn.execute(select(func.max(audit_table.c.id)).where(and_(
+                audit_table.c.action == "export", audit_table.c.detail.like('%"ok": true%')))).scalar()
+            query = select(audit_table).where(audit_table.c.action.in_(actions)).order_by(audit_table.c.id)
+            if last:
+                query = query.where(audit_table.c.id > last)
+            return [dict(r) for r in conn.execute(query).mappings()]
+
     # Staff answers and decisions -------------------------------------------------------------------
     def add_faq(self, question: str, answer: str, author: str) -> int:
         question, answer = question.strip(), answer.strip()

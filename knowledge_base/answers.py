@@ -149,7 +149,9 @@ def _body(proc: Procedure, aspect: str) -> List[str]:
         return ["Hồ sơ cần chuẩn bị:"] + _documents(proc)
     if aspect == "fees":
         lines = ["Phí, lệ phí theo hồ sơ thủ tục:"] + _channels_lines(proc, "fees")
-        if any(f.set_by_province for ch in proc.channels for f in ch.fees):
+        if proc.province_fees.strip():
+            lines.append("Mức thu tại tỉnh (Sở cập nhật): " + proc.province_fees.strip())
+        elif any(f.set_by_province for ch in proc.channels for f in ch.fees):
             lines.append("Lưu ý: mức thu cụ thể do HĐND/UBND cấp tỉnh quy định, có thể khác nhau giữa các tỉnh.")
         return ["\n".join(lines)]
     if aspect == "time":
@@ -247,5 +249,7 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
     messages: List[str] = []
     for i, part in enumerate(_body(proc, aspect)):
         messages.extend(_split(f"{head}\n{part}" if i == 0 else part))
+    if proc.staff_notes.strip():
+        messages.extend(_split("Ghi chú của Sở: " + proc.staff_notes.strip()))
     messages.append(f"{source_line(proc)}\n{_NEXT_STEP[aspect]}")
     return Answer(messages, code=proc.code, aspect=aspect)

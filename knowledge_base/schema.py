@@ -162,6 +162,8 @@ class Procedure(_Model):
     last_updated: Optional[dt.date] = None
     aliases: List[str] = Field(default_factory=list)
     staff_notes: str = ""
+    # The province's own fee amounts (HĐND resolutions), written by staff; kept by re-imports.
+    province_fees: str = ""
 
     @validator("channels")
     def _one_channel_per_method(cls, v: List[Channel]) -> List[Channel]:  # noqa: N805

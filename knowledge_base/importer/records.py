@@ -127,12 +127,17 @@ def import_records(files: Iterable[Path], aliases: Dict[str, List[str]],
         proc.aliases = unique(aliases.get(proc.code, []) + (old.aliases if old else []))
         if old:
             proc.staff_notes = old.staff_notes
+            proc.province_fees = old.province_fees
         unchanged = old is not None and old.last_updated and _same_record(old, proc)
         proc.last_updated = old.last_updated if unchanged else today
         procs[proc.code] = proc
     return Catalogue(procs), report
 
 
+# Fields staff write in the console; a re-import keeps them.
+STAFF_FIELDS = {"aliases", "staff_notes", "province_fees"}
+
+
 def _same_record(old: Procedure, new: Procedure) -> bool:
-    exclude = {"aliases", "staff_notes", "last_updated"}
+    exclude = STAFF_FIELDS | {"last_updated"}
     return old.dict(exclude=exclude) == new.dict(exclude=exclude)

@@ -58,7 +58,8 @@ def test_staff_map_an_unanswered_question_and_the_assistant_then_answers_it(chan
     after = ask(run, "web-console-flow-0002", QUESTION)
     assert "1.013978" in after, after  # answered from the procedure staff chose
 
-    for path, name in (("/analytics", "console-analytics.png"), ("/conversations", "console-conversations.png")):
+    for path, name in (("/handoffs", "console-handoffs.png"), ("/catalogue/1.013978", "console-procedure.png"),
+                       ("/analytics", "console-analytics.png"), ("/conversations", "console-conversations.png")):
         browser.get(run.console_url + path)
         browser.save_screenshot(str(ARTIFACTS / name))
     assert "web-console-flow-0001" in browser.page_source

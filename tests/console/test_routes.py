@@ -7,9 +7,11 @@ import pytest
 from tests.console.conftest import PASSWORD, csrf_of, login
 
 PAGES = ["/unanswered", "/unanswered?show=done", "/changes", "/faq", "/conversations", "/conversations/tg-42",
-         "/handoffs", "/handoffs/web-aaaaaaaa1",
+         "/handoffs", "/handoffs/web-aaaaaaaa1", "/catalogue", "/catalogue?q=so do", "/catalogue/1.012786",
+         "/catalogue-import",
          "/analytics", "/analytics.csv", "/analytics.xlsx", "/users", "/audit"]
 ADMIN_ONLY = {"/users", "/audit"}
+EDITOR_UP = {"/catalogue-import"}
 
 
 def group_url(client):
@@ -29,7 +31,7 @@ def test_logged_out_users_are_sent_to_the_login_page(client, path):
 def test_pages_by_role(client, role, path):
     assert login(client, role).status_code == 303
     response = client.get(path)
-    if path in ADMIN_ONLY and role != "admin":
+    if (path in ADMIN_ONLY and role != "admin") or (path in EDITOR_UP and role == "viewer"):
         assert response.status_code == 403 and "không có quyền" in response.text
     else:
         assert response.status_code == 200, response.text[:500]
@@ -44,7 +46,9 @@ def writes(client):
             (group + "/dismiss", {}), ("/changes/export", {}), ("/faq/1", {"active": "0"}),
             ("/users", {"username": "moi", "password": "mot-mat-khau-dai", "role": "viewer"}),
             ("/users/1", {"role": "admin", "active": "1"}), ("/handoffs/web-aaaaaaaa1/take", {}),
-            ("/handoffs/web-aaaaaaaa1/reply", {"text": "Chào bạn"}), ("/handoffs/web-aaaaaaaa1/release", {})]
+            ("/handoffs/web-aaaaaaaa1/reply", {"text": "Chào bạn"}), ("/handoffs/web-aaaaaaaa1/release", {}),
+            ("/catalogue/1.012786", {"aliases": "sổ đỏ mất", "staff_notes": "x", "province_fees": "y"}),
+            ("/catalogue-import/stage", {}), ("/catalogue-import/accept", {}), ("/catalogue-import/discard", {})]
 
 
 def test_a_viewer_cannot_change_anything(client, console_env):
@@ -198,3 +202,56 @@ def test_one_staff_member_at_a_time(console_env):
     assert handoffs.request("tg-1", "telegram") == "active"  # asking again does not undo the handoff
     assert handoffs.release("tg-1") and not handoffs.release("tg-1")
     assert handoffs.take("tg-1", "telegram", "minh")
+
+
+def test_staff_edit_aliases_notes_and_province_fees(client, console_env):
+    from knowledge_base.answers import compose_answer
+    from knowledge_base.catalogue import load_procedure
+
+    settings, store = console_env
+    login(client, "editor")
+    page = client.get("/catalogue/1.012786").text
+    assert "Cấp lại Giấy chứng nhận do bị mất" in page and "làm lại sổ đỏ bị mất" in page
+    before = load_procedure(settings.catalogue_dir / "1.012786.yml")
+    aliases = "\n".join(before.aliases + ["mất bìa đỏ", "  Mất  bìa đỏ "])
+    client.post("/catalogue/1.012786", data={"aliases": aliases, "staff_notes": "Nộp tại xã nơi có đất từ 1/7/2025.",
+                                             "province_fees": "Lệ phí cấp lại: 50.000 đồng/giấy (NQ 12/2025 của HĐND tỉnh).",
+                                             "csrf": csrf_of(client, "/catalogue/1.012786")})
+    after = load_procedure(settings.catalogue_dir / "1.012786.yml")
+    assert after.aliases == before.aliases + ["mất bìa đỏ"]  # duplicates ignored, spaces cleaned
+    assert after.province_fees.startswith("Lệ phí cấp lại") and after.last_updated is not None
+    answer = "\n".join(compose_answer(after, "fees", settings).messages)
+    assert "Mức thu tại tỉnh (Sở cập nhật): Lệ phí cấp lại: 50.000 đồng" in answer
+    assert "Ghi chú của Sở: Nộp tại xã nơi có đất" in answer and f"cập nhật {after.last_updated:%d/%m/%Y}" in answer
+    entry = store.audit_log()[0]
+    assert entry["action"] == "catalogue_edit" and "province_fees" in entry["detail"] and "mất bìa đỏ" in entry["detail"]
+    assert "catalogue_edit" in [c["action"] for c in store.changes_since_export()]
+    assert "Sửa danh mục" in client.get("/changes").text
+
+
+def test_reimport_shows_a_field_diff_and_keeps_staff_fields(client, console_env, tmp_path, monkeypatch):
+    import shutil
+
+    from knowledge_base.catalogue import load_procedure, procedure_to_yaml
+    from tests.console.conftest import CODES
+
+    settings, store = console_env
+    records = tmp_path / "records"
+    records.mkdir()
+    for code in CODES + ("1.013978",):
+        shutil.copy(settings.records_dir / f"{code}.json", records)
+    path = settings.catalogue_dir / "1.012784.yml"
+    proc = load_procedure(path)
+    proc.conditions, proc.staff_notes = "Điều kiện cũ đã được sửa đổi.", "Ghi chú giữ lại."
+    path.write_text(procedure_to_yaml(proc), encoding="utf-8")
+    object.__setattr__(settings, "records_dir", records)  # the app holds this settings object
+    login(client, "editor")
+    assert client.post("/catalogue-import/stage", data={"csrf": csrf_of(client, "/catalogue-import")}).status_code == 303
+    page = client.get("/catalogue-import").text
+    assert "Điều kiện cũ đã được sửa đổi." in page and "Thủ tục mới" in page and "1.013978" in page
+    assert not (settings.catalogue_dir / "1.013978.yml").exists()  # nothing changed yet
+    client.post("/catalogue-import/accept", data={"csrf": csrf_of(client, "/catalogue-import")})
+    after = load_procedure(path)
+    assert after.conditions != "Điều kiện cũ đã được sửa đổi." and after.staff_notes == "Ghi chú giữ lại."
+    assert (settings.catalogue_dir / "1.013978.yml").exists()
+    assert store.audit_log()[0]["action"] == "reimport_accept"

@@ -5,10 +5,7 @@ import getpass
 import os
 import sys
 
-from motcua.settings import ROOT, get_settings
-
-STAFF_NLU = ROOT / "data/nlu/staff.yml"
-
+from motcua.settings import get_settings
 
 def _password(args) -> str:
     if args.password_stdin:
@@ -53,7 +50,7 @@ def export_staff_changes(settings) -> dict:
     mapped = {k for k, d in store.decisions().items() if d["decision"] == "mapped"}
     with ReviewLog(settings.database_url).engine.connect() as conn:
         phrasings = [r.text for r in conn.execute(select(unanswered.c.text)) if key_of(r.text) in mapped]
-    examples = write_nlu_examples(STAFF_NLU, phrasings)
+    examples = write_nlu_examples(settings.staff_nlu_file, phrasings)
     changed = store.mark_exported()
     kb = KnowledgeBase(settings)
     kb.retriever  # rebuilds the index when the catalogue changed (aliases added by staff)
@@ -64,7 +61,7 @@ def cmd_console(args) -> int:
     settings = get_settings()
     if args.action == "export":
         result = export_staff_changes(settings)
-        print(f"NLU examples in {STAFF_NLU.relative_to(ROOT)}: {result['nlu_examples']}; "
+        print(f"NLU examples in {settings.staff_nlu_file}: {result['nlu_examples']}; "
               f"decisions exported: {result['decisions']}; search index: {result['index_rebuilt']}. "
               "Run `make train` to retrain the Rasa model with the new examples.")
         return 0

@@ -125,6 +125,8 @@ class Settings:
     deliver_interval_s: float = 10.0
     # Staff console (started by `motcua run`): port, secure cookies (set when served over HTTPS).
     console_port: int = 8090
+    # Where `motcua console export` writes the phrasings staff mapped, as Rasa NLU examples.
+    staff_nlu_file: Path = ROOT / "data/nlu/staff.yml"
     console_secure_cookies: bool = False
 
     @classmethod
@@ -187,6 +189,8 @@ class Settings:
             kw["demo_dossiers"] = int(env["MOTCUA_DEMO_DOSSIERS"])
         if env.get("MOTCUA_ONESTOP_TIMEOUT_S"):
             kw["onestop_timeout_s"] = float(env["MOTCUA_ONESTOP_TIMEOUT_S"])
+        if env.get("MOTCUA_STAFF_NLU_FILE"):
+            kw["staff_nlu_file"] = _path(env["MOTCUA_STAFF_NLU_FILE"])
         if env.get("MOTCUA_CONSOLE_PORT"):
             kw["console_port"] = int(env["MOTCUA_CONSOLE_PORT"])
         if env.get("MOTCUA_CONSOLE_SECURE_COOKIES"):

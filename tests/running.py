@@ -59,7 +59,8 @@ def channels_run(tmp_path_factory, rasa_model, built_index, base_model_dir):
     zalo = FakeZalo(ZALO["app_id"], ZALO["app_secret"], ZALO["access"], ZALO["refresh"]).start()
     env = dict(os.environ, MOTCUA_RASA_MODEL=str(rasa_model), MOTCUA_EMBEDDING_MODEL=str(base_model_dir),
                MOTCUA_INDEX_DIR=str(tmp / "index"), MOTCUA_CATALOGUE_DIR=str(tmp / "catalogue"),
-               MOTCUA_CONSOLE_PORT=str(CONSOLE_PORT), MOTCUA_SCOPE_FIELDS="Đất đai",
+               MOTCUA_CONSOLE_PORT=str(CONSOLE_PORT), MOTCUA_STAFF_NLU_FILE=str(tmp / "staff.yml"),
+               MOTCUA_SCOPE_FIELDS="Đất đai",
                MOTCUA_SCOPE_LEVELS="province,commune", MOTCUA_RASA_PORT=str(RASA_PORT),
                MOTCUA_ACTIONS_PORT=str(ACTIONS_PORT), MOTCUA_WEB_PORT=str(WEB_PORT),
                MOTCUA_TRACKER_STORE_URL=f"sqlite:///{tmp / 'tracker.db'}",

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.running import ARTIFACTS, wait
@@ -57,6 +58,8 @@ def test_staff_map_an_unanswered_question_and_the_assistant_then_answers_it(chan
 
     after = ask(run, "web-console-flow-0002", QUESTION)
     assert "1.013978" in after, after  # answered from the procedure staff chose
+    exported = Path(run.env["MOTCUA_STAFF_NLU_FILE"]).read_text(encoding="utf-8")
+    assert "intent: ask_procedure" in exported and QUESTION in exported  # for the next `make train`
 
     for path, name in (("/handoffs", "console-handoffs.png"), ("/catalogue/1.013978", "console-procedure.png"),
                        ("/analytics", "console-analytics.png"), ("/conversations", "console-conversations.png")):

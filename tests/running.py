@@ -47,6 +47,24 @@ class Running:
             return resp.status, json.loads(resp.read())
 
 
+def wait_ports_free(ports, timeout: float = 60) -> None:
+    """Wait until nothing listens on ``ports`` (a server of an earlier run may still be stopping)."""
+    import socket
+
+    deadline = time.time() + timeout
+    while True:
+        busy = []
+        for port in ports:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    busy.append(port)
+        if not busy:
+            return
+        if time.time() > deadline:
+            pytest.fail(f"ports {busy} are in use: another motcua is running here")
+        time.sleep(1)
+
+
 @pytest.fixture(scope="session")
 def channels_run(tmp_path_factory, rasa_model, built_index, base_model_dir):
     import shutil
@@ -71,6 +89,7 @@ def channels_run(tmp_path_factory, rasa_model, built_index, base_model_dir):
                ZALO_OA_SECRET_KEY=ZALO["oa_key"], ZALO_ACCESS_TOKEN=ZALO["access"],
                ZALO_REFRESH_TOKEN=ZALO["refresh"], ZALO_APP_SECRET=ZALO["app_secret"], ZALO_API_BASE=zalo.url,
                ZALO_OAUTH_BASE=zalo.url)
+    wait_ports_free((RASA_PORT, ACTIONS_PORT, WEB_PORT, CONSOLE_PORT))
     log = tmp / "run.log"
     out = open(log, "w")
     proc = subprocess.Popen([sys.executable, "-m", "motcua", "run"], cwd=ROOT, env=env, stdout=out,

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, List, Optional, Tuple
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
                         and_, delete, insert, select, update)
 
-from dossiers.db import insert_once, make_engine
+from dossiers.db import create_tables, insert_once, make_engine
 
 metadata = MetaData()
 
@@ -88,7 +88,7 @@ class ChannelState:
 
     def __init__(self, url: str, clock: Callable[[], dt.datetime] = _now, option_ttl_minutes: int = 120):
         self.engine = make_engine(url)
-        metadata.create_all(self.engine, checkfirst=True)
+        create_tables(metadata, self.engine)
         self.clock = clock
         self.option_ttl = dt.timedelta(minutes=option_ttl_minutes)
 

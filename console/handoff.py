@@ -11,7 +11,7 @@ from typing import Callable, List, Optional
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, insert, select, update
 
-from dossiers.db import insert_once, make_engine
+from dossiers.db import create_tables, insert_once, make_engine
 
 metadata = MetaData()
 
@@ -44,7 +44,7 @@ def _now() -> dt.datetime:
 class HandoffStore:
     def __init__(self, url: str, clock: Callable[[], dt.datetime] = _now):
         self.engine = make_engine(url)
-        metadata.create_all(self.engine, checkfirst=True)
+        create_tables(metadata, self.engine)
         self.clock = clock
 
     def _set(self, conversation_id: str, channel: str, **values) -> None:

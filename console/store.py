@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_, delete, func,
                         insert, select, update)
 
-from dossiers.db import insert_once, make_engine
+from dossiers.db import create_tables, insert_once, make_engine
 
 ROLES = ("viewer", "editor", "admin")  # each can do what the ones before it can
 
@@ -107,7 +107,7 @@ class ConsoleStore:
     def __init__(self, url: str, clock: Callable[[], dt.datetime] = _now, session_hours: int = 8,
                  max_failures: int = 5, lock_minutes: int = 15):
         self.engine = make_engine(url)
-        metadata.create_all(self.engine, checkfirst=True)
+        create_tables(metadata, self.engine)
         self.clock = clock
         self.session_hours = session_hours
         self.max_failures, self.lock_minutes = max_failures, lock_minutes

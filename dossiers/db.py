@@ -8,6 +8,27 @@ from sqlalchemy.exc import IntegrityError
 from dossiers.schema import dossiers, financial_notices, status_history, supplements
 
 
+def create_tables(metadata, engine: Engine, attempts: int = 20) -> None:
+    """``metadata.create_all`` that waits for other processes creating their tables in the same SQLite file.
+
+    `motcua run` starts several processes at once on a fresh database; SQLite answers "database is
+    locked" at once (no busy wait) when two transactions both read the schema and then try to write it.
+    """
+    import random
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine, checkfirst=True)
+            return
+        except OperationalError as exc:
+            if not ("locked" in str(exc) or "already exists" in str(exc)) or attempt == attempts - 1:
+                raise  # "already exists": another process created it between our check and our CREATE
+            time.sleep(0.1 + random.random() * 0.4)
+
+
 def insert_once(conn: Connection, statement):
     """Run an INSERT guarded by a unique constraint; the new key, or None when it already exists."""
     try:

@@ -20,10 +20,22 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database of ``engine`` to ``revision``."""
+    import random
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+    for attempt in range(20):  # several processes start on one fresh SQLite file: one migrates, the others wait
+        try:
+            with engine.begin() as connection:
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, revision)
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 19:
+                raise
+            time.sleep(0.1 + random.random() * 0.4)
 
 
 def current(engine: Engine) -> str:

@@ -8,9 +8,11 @@ import datetime as dt
 import json
 from typing import List, Optional, Sequence
 
-from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, insert,
+from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, insert,
                         select)
 from sqlalchemy.engine import Engine
+
+from dossiers.db import create_tables, make_engine
 
 metadata = MetaData()
 
@@ -55,8 +57,8 @@ class ReviewLog:
                 from pathlib import Path
 
                 Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-            self._engine = create_engine(self.url, future=True)
-            metadata.create_all(self._engine)
+            self._engine = make_engine(self.url)
+            create_tables(metadata, self._engine)
         return self._engine
 
     def record_unanswered(self, conversation_id: str, channel: str, text: str, reason: str,

@@ -61,6 +61,7 @@ def test_staff_map_an_unanswered_question_and_the_assistant_then_answers_it(chan
     exported = Path(run.env["MOTCUA_STAFF_NLU_FILE"]).read_text(encoding="utf-8")
     assert "intent: ask_procedure" in exported and QUESTION in exported  # for the next `make train`
 
+    assert "cán bộ" in ask(run, "web-console-flow-0003", "cho tôi gặp nhân viên")  # listed for staff
     for path, name in (("/handoffs", "console-handoffs.png"), ("/catalogue/1.013978", "console-procedure.png"),
                        ("/analytics", "console-analytics.png"), ("/conversations", "console-conversations.png")):
         browser.get(run.console_url + path)

@@ -212,6 +212,7 @@ def test_staff_edit_aliases_notes_and_province_fees(client, console_env):
     login(client, "editor")
     page = client.get("/catalogue/1.012786").text
     assert "Cấp lại Giấy chứng nhận do bị mất" in page and "làm lại sổ đỏ bị mất" in page
+    assert "Trực tuyến:" in page and "ngày làm việc" in page
     before = load_procedure(settings.catalogue_dir / "1.012786.yml")
     aliases = "\n".join(before.aliases + ["mất bìa đỏ", "  Mất  bìa đỏ "])
     client.post("/catalogue/1.012786", data={"aliases": aliases, "staff_notes": "Nộp tại xã nơi có đất từ 1/7/2025.",

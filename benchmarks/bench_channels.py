@@ -157,6 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--channels", default="web,telegram,zalo", help="which channels to load (web is the baseline)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-channels-"))
     tg = FakeTelegram(TG_TOKEN).start()
@@ -182,9 +183,12 @@ def main() -> None:
         print(f"{args.conversations} conversations x 5 messages, {args.concurrency} at a time, per channel "
               f"(log: {log})", flush=True)
         results = {}
-        for channel, make_id in ((web_channel(rasa_url), lambda n: f"web-bench-{n:06d}"),
-                                 (telegram_channel(tg), lambda n: str(700_000 + n)),
-                                 (zalo_channel(za, rasa_url), lambda n: f"zb{n}")):
+        wanted = set(args.channels.split(",")) | {"web"}
+        for key, channel, make_id in (("web", web_channel(rasa_url), lambda n: f"web-bench-{n:06d}"),
+                                      ("telegram", telegram_channel(tg), lambda n: str(700_000 + n)),
+                                      ("zalo", zalo_channel(za, rasa_url), lambda n: f"zb{n}")):
+            if key not in wanted:
+                continue
             results[channel.name] = load(channel, make_id, args.conversations, args.concurrency)
             r = results[channel.name]
             print(f"  {channel.name:15s} messages {r['messages']:5d}  lost {r['lost']}  duplicated {r['duplicated']}  "

@@ -63,6 +63,10 @@ def make_engine(url: str) -> Engine:
     """An engine; on SQLite with working savepoints, foreign keys, WAL and a busy timeout."""
     if not url.startswith("sqlite"):
         return create_engine(url, future=True, pool_pre_ping=True)
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        from pathlib import Path
+
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no build/
     from sqlalchemy.pool import QueuePool, StaticPool
 
     memory = ":memory:" in url or url in ("sqlite://", "sqlite:///")

@@ -44,13 +44,21 @@ def wire(monkeypatch, kb, log, dossier_store):
     monkeypatch.setattr(context, "knowledge_base", lambda: kb)
     monkeypatch.setattr(context, "review_log", lambda: log)
     monkeypatch.setattr(context, "dossier_service", lambda: dossier_store)
+    from console.faq import StaffAnswers
+    from console.handoff import HandoffStore
+
+    staff = StaffAnswers(log.url, ttl_s=0)
+    handoffs = HandoffStore(log.url)
+    monkeypatch.setattr(context, "staff_answers", lambda: staff)
+    monkeypatch.setattr(context, "handoffs", lambda: handoffs)
     import actions.dossiers
     import actions.feedback
     import actions.procedures
 
     for module in (actions.procedures, actions.feedback, actions.dossiers):
         for name, value in (("knowledge_base", lambda: kb), ("review_log", lambda: log),
-                            ("dossier_service", lambda: dossier_store)):
+                            ("dossier_service", lambda: dossier_store), ("staff_answers", lambda: staff),
+                            ("handoffs", lambda: handoffs)):
             if hasattr(module, name):  # patch the names each module imported
                 monkeypatch.setattr(module, name, value)
 

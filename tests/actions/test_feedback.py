@@ -44,3 +44,36 @@ def test_fallback_logs_and_reverts(log):
 def test_review_log_rejects_bad_rating(log):
     with pytest.raises(ValueError):
         log.record_feedback("c", "rest", "meh")
+
+
+@pytest.mark.parametrize("now, expected", [
+    ("2026-11-20T10:00", "cán bộ sẽ vào trò chuyện tại đây trong ít phút"),
+    ("2026-11-20T18:30", "cán bộ sẽ trả lời tại đây từ 08h00 ngày 23/11/2026"),  # Friday evening: Monday
+    ("2026-11-23T17:30", "từ 08h00 ngày 25/11/2026"),  # 24/11 is a public holiday from 2026
+])
+def test_handoff_on_a_chat_channel_queues_the_conversation_for_staff(log, monkeypatch, now, expected):
+    import datetime as dt
+
+    import actions.context as context
+    import actions.feedback
+
+    monkeypatch.setattr(actions.feedback, "now_local", lambda: dt.datetime.fromisoformat(now))
+    dispatcher = CollectingDispatcher()
+    ActionHandoff().run(dispatcher, make_tracker("cho gặp nhân viên", "request_human", channel="zalo",
+                                                 sender="zalo-123"), {})
+    assert expected in dispatcher.messages[0]["text"]
+    assert context.handoffs().get("zalo-123")["state"] == "requested"
+
+
+def test_fallback_uses_a_staff_answer_then_a_sure_catalogue_match(log):
+    import actions.context as context
+    from console.store import ConsoleStore
+
+    ConsoleStore(log.url).add_faq("giờ làm việc thứ bảy", "Thứ Bảy Bộ phận Một cửa nghỉ.", "lan")
+    dispatcher = CollectingDispatcher()
+    assert ActionDefaultFallback().run(dispatcher, make_tracker("gio lam viec thu bay a", "nlu_fallback"), {}) == []
+    assert dispatcher.messages[0]["text"].startswith("Thứ Bảy Bộ phận Một cửa nghỉ.\n(Trả lời của cán bộ Sở")
+    dispatcher = CollectingDispatcher()
+    events = ActionDefaultFallback().run(dispatcher, make_tracker("lam lai so do bi mat", "nlu_fallback"), {})
+    assert any(e.get("name") == "procedure_code" and e.get("value") == "1.012786" for e in events)
+    assert log.unanswered_rows() == [] and context.staff_answers() is not None

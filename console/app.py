@@ -212,8 +212,11 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
     @page()
     async def unanswered_list(request, staff, csrf, form):
         show = request.query_params.get("show", "open")
+        sort = request.query_params.get("sort", "frequent")
         groups = [g for g in console.groups() if (g.decision is None) == (show == "open")]
-        return render(request, "unanswered.html", staff, csrf, groups=groups, show=show)
+        if sort == "newest":
+            groups.sort(key=lambda g: g.latest, reverse=True)
+        return render(request, "unanswered.html", staff, csrf, groups=groups, show=show, sort=sort)
 
     def find_group(key: str):
         return next((g for g in console.groups() if g.key == key), None)

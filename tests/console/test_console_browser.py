@@ -33,6 +33,7 @@ def test_staff_map_an_unanswered_question_and_the_assistant_then_answers_it(chan
 
     browser.get(run.console_url + "/unanswered")
     wait(browser, lambda d: d.find_element(By.ID, "username")).send_keys("lan.nguyen")
+    browser.save_screenshot(str(ARTIFACTS / "console-login.png"))
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
     link = wait(browser, lambda d: d.find_element(By.LINK_TEXT, QUESTION))
@@ -63,6 +64,8 @@ def test_staff_map_an_unanswered_question_and_the_assistant_then_answers_it(chan
 
     assert "cán bộ" in ask(run, "web-console-flow-0003", "cho tôi gặp nhân viên")  # listed for staff
     for path, name in (("/handoffs", "console-handoffs.png"), ("/catalogue/1.013978", "console-procedure.png"),
+                       ("/catalogue?q=sổ đỏ", "console-catalogue.png"), ("/faq", "console-faq.png"),
+                       ("/users", "console-users.png"), ("/audit", "console-audit.png"),
                        ("/analytics", "console-analytics.png"), ("/conversations", "console-conversations.png")):
         browser.get(run.console_url + path)
         browser.save_screenshot(str(ARTIFACTS / name))

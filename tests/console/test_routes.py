@@ -6,7 +6,7 @@ import pytest
 
 from tests.console.conftest import PASSWORD, csrf_of, login
 
-PAGES = ["/unanswered", "/unanswered?show=done", "/changes", "/faq", "/conversations", "/conversations/tg-42",
+PAGES = ["/unanswered", "/unanswered?show=done", "/unanswered?sort=newest", "/changes", "/faq", "/conversations", "/conversations/tg-42",
          "/handoffs", "/handoffs/web-aaaaaaaa1", "/catalogue", "/catalogue?q=so do", "/catalogue/1.012786",
          "/catalogue-import",
          "/analytics", "/analytics.csv", "/analytics.xlsx", "/users", "/audit"]
@@ -96,6 +96,9 @@ def test_grouped_questions_and_mapping_to_a_procedure(client, console_env):
     login(client, "editor")
     page = client.get("/unanswered").text
     assert page.count('<td class="count">') == 2 and '<td class="count">3</td>' in page
+    assert page.index("gio lam viec") < page.index("chim yến")  # most asked first
+    newest = client.get("/unanswered?sort=newest").text
+    assert newest.index("chim yến") < newest.index("gio lam viec")  # asked last
     detail = client.get(group_url(client) + "?q=giấy chứng nhận do bị mất").text
     assert "Cấp lại Giấy chứng nhận do bị mất" in detail and "gio lam viec thu bay" in detail
     response = client.post(group_url(client) + "/map", data={"code": "1.012786", "csrf": csrf_of(client)})

@@ -4,6 +4,7 @@ PYTHON ?= python3.10
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PIP_INSTALL = $(PY) -m pip install -q --retries 10 --timeout 60
 BASE_MODEL := models/embeddings/multilingual-e5-small
 MODEL := models/embeddings/motcua-e5-small-vi
 export PYTHONDONTWRITEBYTECODE := 1
@@ -20,9 +21,14 @@ help: ## list the targets
 $(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.10 (pyenv install 3.10.13)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip wheel
+	$(PIP_INSTALL) --upgrade pip wheel || $(PIP_INSTALL) --upgrade pip wheel
 	# One resolver run for everything: rasa pins numpy/pydantic tightly.
-	$(PY) -m pip install -q -r requirements/base.txt -r requirements/dev.txt
+	# Large wheels (torch, tensorflow, jaxlib) sometimes break off mid-download:
+	# pip resumes them, and the whole step is retried with the cache kept.
+	for attempt in 1 2 3; do \
+	  $(PIP_INSTALL) --resume-retries 10 -r requirements/base.txt -r requirements/dev.txt && break; \
+	  [ $$attempt = 3 ] && exit 1; echo "pip install failed (attempt $$attempt), retrying"; sleep 10; \
+	done
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 

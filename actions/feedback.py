@@ -61,6 +61,23 @@ class ActionHandoff(Action):
         return []
 
 
+class ActionOutOfScope(Action):
+    """Outside the department's procedures: a staff answer if one fits, else say so and log it for staff."""
+
+    def name(self) -> Text:
+        """Action name in the domain."""
+        return "action_out_of_scope"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        """Staff may answer such questions (parking, opening hours of a branch…) from the console."""
+        from actions.procedures import staff_answer
+
+        if not staff_answer(dispatcher, tracker):
+            log_unanswered(tracker, "out_of_scope")
+            dispatcher.utter_message(response="utter_out_of_scope")
+        return []
+
+
 class ActionDefaultFallback(Action):
     """Not understood: say so, record the question, offer the desk or a person."""
 

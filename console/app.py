@@ -109,8 +109,9 @@ class Console:
 
         since = dt.datetime.now() - dt.timedelta(days=days)
         with self.review.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(unanswered).where(unanswered.c.asked_at >= since)
-                                                  .order_by(unanswered.c.id)).mappings()]
+            # Requests for a person are not questions to fix: they are handled on the handoff page.
+            query = select(unanswered).where(unanswered.c.asked_at >= since, unanswered.c.reason != "handoff_requested")
+            return [dict(r) for r in conn.execute(query.order_by(unanswered.c.id)).mappings()]
 
     def groups(self):
         decisions = self.store.decisions()

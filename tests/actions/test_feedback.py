@@ -4,7 +4,7 @@ import json
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.feedback import ActionDefaultFallback, ActionHandoff, ActionRecordFeedback
+from actions.feedback import ActionDefaultFallback, ActionHandoff, ActionOutOfScope, ActionRecordFeedback
 from tests.actions.conftest import make_tracker
 
 
@@ -77,3 +77,17 @@ def test_fallback_uses_a_staff_answer_then_a_sure_catalogue_match(log):
     events = ActionDefaultFallback().run(dispatcher, make_tracker("lam lai so do bi mat", "nlu_fallback"), {})
     assert any(e.get("name") == "procedure_code" and e.get("value") == "1.012786" for e in events)
     assert log.unanswered_rows() == [] and context.staff_answers() is not None
+
+
+def test_out_of_scope_is_logged_for_staff_unless_staff_answered_it(log):
+    from console.store import ConsoleStore
+
+    dispatcher = CollectingDispatcher()
+    assert ActionOutOfScope().run(dispatcher, make_tracker("bãi giữ xe của sở ở đâu", "out_of_scope"), {}) == []
+    assert dispatcher.messages[0]["response"] == "utter_out_of_scope"
+    assert [(r["text"], r["reason"]) for r in log.unanswered_rows()] == [("bãi giữ xe của sở ở đâu", "out_of_scope")]
+    ConsoleStore(log.url).add_faq("bãi giữ xe của sở ở đâu", "Bãi giữ xe ở phía sau trụ sở.", "lan")
+    dispatcher = CollectingDispatcher()
+    ActionOutOfScope().run(dispatcher, make_tracker("bai giu xe cua so o dau vay", "out_of_scope"), {})
+    assert dispatcher.messages[0]["text"].startswith("Bãi giữ xe ở phía sau trụ sở.")
+    assert len(log.unanswered_rows()) == 1

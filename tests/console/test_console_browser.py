@@ -10,6 +10,8 @@ from tests.conftest import ROOT
 from tests.running import ARTIFACTS, wait
 
 QUESTION = "cho tôi hỏi vụ làm giấy cho cái ao cá"
+OWN_QUESTION = "bãi giữ xe máy của sở ở chỗ nào"
+OWN_ANSWER = "Người dân gửi xe miễn phí ở bãi phía sau trụ sở Sở, lối vào từ cổng phụ."
 PASSWORD = "mat-khau-can-bo-2026"
 
 
@@ -25,6 +27,8 @@ def test_staff_map_an_unanswered_question_and_the_assistant_then_answers_it(chan
     run = channels_run
     before = ask(run, "web-console-flow-0001", QUESTION)
     assert "1.013978" not in before and "chưa" in before.lower()  # the assistant admits it does not know
+    own_before = ask(run, "web-console-flow-0004", OWN_QUESTION)
+    assert OWN_ANSWER not in own_before and "Xin lỗi" in own_before, own_before
 
     created = subprocess.run([sys.executable, "-m", "motcua", "admin", "create", "--username", "lan.nguyen",
                               "--full-name", "Nguyễn Thị Lan", "--password-stdin"], cwd=ROOT, env=run.env,
@@ -46,6 +50,11 @@ def test_staff_map_an_unanswered_question_and_the_assistant_then_answers_it(chan
     browser.save_screenshot(str(ARTIFACTS / "console-group.png"))
     browser.find_element(By.XPATH, "//button[contains(., 'Gắn vào thủ tục đã chọn')]").click()
     wait(browser, lambda d: "Đã gắn câu hỏi vào thủ tục" in d.page_source)
+    wait(browser, lambda d: d.find_element(By.LINK_TEXT, OWN_QUESTION)).click()  # a question no procedure answers
+    wait(browser, lambda d: d.find_element(By.ID, "answer")).send_keys(OWN_ANSWER)
+    browser.find_element(By.XPATH, "//button[contains(., 'Lưu câu trả lời')]").click()
+    wait(browser, lambda d: "Đã lưu câu trả lời" in d.page_source)
+    answered_at = time.time()
 
     browser.get(run.console_url + "/changes")
     assert "1.013978" in browser.page_source
@@ -61,6 +70,11 @@ def test_staff_map_an_unanswered_question_and_the_assistant_then_answers_it(chan
     assert "1.013978" in after, after  # answered from the procedure staff chose
     exported = Path(run.env["MOTCUA_STAFF_NLU_FILE"]).read_text(encoding="utf-8")
     assert "intent: ask_procedure" in exported and QUESTION in exported  # for the next `make train`
+
+    while time.time() < answered_at + 60 and OWN_ANSWER not in ask(run, "web-console-flow-0005", OWN_QUESTION):
+        time.sleep(3)  # the action server re-reads staff answers every 30 s
+    own = ask(run, "web-console-flow-0005", OWN_QUESTION)
+    assert OWN_ANSWER in own and "cán bộ Sở" in own, own  # the staff answer, signed
 
     assert "cán bộ" in ask(run, "web-console-flow-0003", "cho tôi gặp nhân viên")  # listed for staff
     for path, name in (("/handoffs", "console-handoffs.png"), ("/catalogue/1.013978", "console-procedure.png"),

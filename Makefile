@@ -4,6 +4,7 @@ PYTHON ?= python3.10
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NLU_SEEDS ?= 42,7,1
 PIP_INSTALL = $(PY) -m pip install -q --retries 10 --timeout 60
 BASE_MODEL := models/embeddings/multilingual-e5-small
 MODEL := models/embeddings/motcua-e5-small-vi
@@ -77,8 +78,8 @@ bench-retrieval: model ## retrieval benchmark on the development question set
 bench-load: index train ## load benchmark over REST: motcua vs a default `rasa init` project
 	$(PY) -m benchmarks.bench_load
 
-bench-nlu: $(STAMP) ## NLU evaluation (cross-validation): intent macro-F1, entity F1, accented / unaccented
-	$(PY) -m benchmarks.bench_nlu
+bench-nlu: $(STAMP) ## NLU evaluation on held-out splits (NLU_SEEDS): intent macro-F1, entity F1, accented / unaccented
+	$(PY) -m benchmarks.bench_nlu --seeds $(NLU_SEEDS)
 
 clean: ## remove built artefacts (venv kept)
 	rm -rf build models/embeddings

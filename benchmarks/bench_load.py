@@ -2,8 +2,10 @@
 
 In one run it starts (on loopback only) the motcua action server + Rasa server, and a default
 `rasa init` project (the baseline a Rasa user starts from), then measures for each:
-closed loop (no think time) at 1 and 20 concurrent conversations: per-message median and p95,
-messages per second; and an open loop at 10 messages per second (p95). It also times the
+closed loop (no think time) at 1 and 20 concurrent conversations (each simulated citizen goes
+once through a whole conversation, then a new one starts): per-message median and p95, messages
+per second; and an open loop at 10 messages per second (p95); `--endless` adds 20 conversations
+that never end. It also times the
 knowledge base's search alone, so Rasa's own overhead is visible. Request loops are bounded
 in count and time. Run: `make bench-load` (needs `make train` and `make model` first).
 """
@@ -49,8 +51,10 @@ async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str)
     return (time.perf_counter() - start) * 1000
 
 
-async def closed_loop(url: str, questions: List[str], concurrency: int, seconds: float, max_messages: int) -> Dict:
-    """``concurrency`` conversations, each sending its next message as soon as the reply comes."""
+async def closed_loop(url: str, questions: List[str], concurrency: int, seconds: float, max_messages: int,
+                      conversation_length: Optional[int] = None) -> Dict:
+    """``concurrency`` conversations, each sending its next message as soon as the reply comes; with
+    ``conversation_length``, each simulated citizen starts a new conversation after that many messages."""
     latencies: List[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -60,6 +64,8 @@ async def closed_loop(url: str, questions: List[str], concurrency: int, seconds:
             sender = f"load-{concurrency}-{i}-{random.random():.6f}"
             n = 0
             while time.perf_counter() < deadline and len(latencies) < max_messages:
+                if conversation_length and n and n % conversation_length == 0:
+                    sender = f"load-{concurrency}-{i}-{random.random():.6f}"
                 try:
                     latencies.append(await send(session, url, sender, questions[n % len(questions)]))
                 except (aiohttp.ClientError, asyncio.TimeoutError):
@@ -111,16 +117,25 @@ def report(name: str, results: Dict[str, Dict]) -> None:
               f"{extra}  errors {r['errors']}")
 
 
-def measure(port: int, questions: List[str], seconds: float) -> Dict[str, Dict]:
-    """Closed loop at 1 and 20, open loop at 10 msg/s."""
+def measure(port: int, questions: List[str], seconds: float, endless: bool = False) -> Dict[str, Dict]:
+    """Closed loop at 1 and 20, open loop at 10 msg/s.
+
+    In the closed loops each simulated citizen goes once through the question list (a whole
+    conversation, greeting to goodbye) and a new citizen takes their place; ``endless`` also
+    measures 20 conversations that never end, where Rasa's per-message cost grows with the
+    conversation's length (it re-reads every past turn to predict the next action).
+    """
     url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
-    out = {"closed, 1 conversation": asyncio.run(closed_loop(url, questions, 1, seconds, 2000)),
-           "closed, 20 conversations": asyncio.run(closed_loop(url, questions, 20, seconds, 4000)),
-           "open, 10 msg/s": asyncio.run(open_loop(url, questions, 10.0, seconds))}
+    length = len(questions)
+    out = {"closed, 1 conversation": asyncio.run(closed_loop(url, questions, 1, seconds, 2000, length)),
+           "closed, 20 conversations": asyncio.run(closed_loop(url, questions, 20, seconds, 4000, length))}
+    if endless:
+        out["closed, 20 endless"] = asyncio.run(closed_loop(url, questions, 20, seconds, 4000))
+    out["open, 10 msg/s"] = asyncio.run(open_loop(url, questions, 10.0, seconds))
     return out
 
 
-def measure_motcua(settings, build: Path, seconds: float) -> Dict[str, Dict]:
+def measure_motcua(settings, build: Path, seconds: float, endless: bool) -> Dict[str, Dict]:
     """Start motcua's servers as `motcua run` does, warm up, measure, stop."""
     from motcua.runner import rasa_commands, server_env, stop_all, wait_ready, write_runtime_files
 
@@ -133,7 +148,7 @@ def measure_motcua(settings, build: Path, seconds: float) -> Dict[str, Dict]:
             sys.exit("motcua server did not start (see build/bench-*.log)")
         url = f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook"
         asyncio.run(closed_loop(url, QUESTIONS, 4, 15, 200))  # warm up: models loaded, caches filled
-        return measure(settings.rasa_port, QUESTIONS, seconds)
+        return measure(settings.rasa_port, QUESTIONS, seconds, endless)
     finally:
         stop_all(procs, timeout=30)
 
@@ -143,6 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30, help="duration of each load phase")
     parser.add_argument("--workers", type=int, default=2, help="also measure this many Rasa workers (Redis lock store)")
+    parser.add_argument("--endless", action="store_true", help="also measure 20 conversations that never end")
     args = parser.parse_args()
     from motcua.runner import stop_all, wait_ready
     from motcua.settings import get_settings
@@ -180,7 +196,7 @@ def main() -> None:
             name = "motcua" if workers == 1 else f"motcua x{workers}"
             run_settings = type(settings)(**{**settings.__dict__, "rasa_workers": workers,
                                              "lock_store_url": redis.url if workers > 1 else None})
-            results[name] = measure_motcua(run_settings, build, args.seconds)
+            results[name] = measure_motcua(run_settings, build, args.seconds, args.endless)
     finally:
         if redis:
             redis.stop()
@@ -198,7 +214,7 @@ def main() -> None:
             if not wait_ready("http://127.0.0.1:5205/", 300):
                 sys.exit("baseline server did not start")
             asyncio.run(closed_loop("http://127.0.0.1:5205/webhooks/rest/webhook", BASELINE_QUESTIONS, 4, 15, 200))
-            results["rasa init"] = measure(5205, BASELINE_QUESTIONS, args.seconds)
+            results["rasa init"] = measure(5205, BASELINE_QUESTIONS, args.seconds, args.endless)
         finally:
             stop_all(base, timeout=30)
     print(f"\nbaseline `rasa init` (project creation + training): {init_s:.0f} s")
@@ -211,6 +227,9 @@ def main() -> None:
         ratio = ours["closed, 20 conversations"]["rate"] / baseline["closed, 20 conversations"]["rate"]
         print(f"\n{name}: throughput at 20 concurrent conversations / rasa init = {ratio:.2f}x (target >= 3x); "
               f"open loop 10 msg/s p95 {ours['open, 10 msg/s']['p95']:.0f} ms (target <= 150 ms)")
+        if args.endless:
+            ratio = ours["closed, 20 endless"]["rate"] / baseline["closed, 20 endless"]["rate"]
+            print(f"  {name}: 20 endless conversations / rasa init = {ratio:.2f}x")
     shutil.rmtree(build / "bench", ignore_errors=True)
 
 

@@ -16,6 +16,7 @@ process wrote or read last, so several Rasa workers or servers on one database s
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from typing import Any, List, Optional, Text, Tuple
 
@@ -24,7 +25,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from dossiers.privacy import mask_text
+from dossiers.privacy import ID_RE, PHONE_RE, mask_text
 
 
 def mask_value(value: Any) -> Any:
@@ -40,12 +41,27 @@ def mask_value(value: Any) -> Any:
 
 def mask_event(event: Event) -> Event:
     """The event itself when it holds no personal number, else a masked copy."""
+    return masked_record(event)[0]
+
+
+# JSON escapes of control characters (a phone number's separators may have become one).
+_JSON_ESCAPES = re.compile(r"\\(?:[ntrfb]|u00[01][0-9a-fA-F])")
+
+
+def masked_record(event: Event) -> Tuple[Event, dict, str]:
+    """(event, its dict, its JSON), masked. Most events hold no number: one regex pass over the JSON
+    tells (a match anywhere, even in a number, only sends it down the exact, slower path)."""
     data = event.as_dict()
+    # Non-ASCII kept literal, so the only escapes are of quotes, backslashes and control characters.
+    blob = json.dumps(data, ensure_ascii=False)
+    probe = _JSON_ESCAPES.sub(" ", blob)
+    if not (PHONE_RE.search(probe) or ID_RE.search(probe)):
+        return event, data, blob
     masked = mask_value(data)
     if masked == data:
-        return event
+        return event, data, blob
     copy = Event.from_parameters(masked)
-    return copy if copy is not None else event
+    return (copy if copy is not None else event), masked, json.dumps(masked, ensure_ascii=False)
 
 
 def _sqlite_wal(dbapi_connection, _record) -> None:
@@ -71,12 +87,29 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         self.cache_size = int(cache_size)
         self._cache: "OrderedDict[Text, Tuple[int, List[Event]]]" = OrderedDict()  # sender -> (last id, events)
         if self.engine.dialect.name == "sqlite":
-            from sqlalchemy import event as sa_event
+            self._pool_sqlite_connections()
 
-            # Write-ahead log: readers do not block the writer, and a commit costs no full-file sync.
-            sa_event.listen(self.engine, "connect", _sqlite_wal)
-            with self.engine.connect() as conn:
-                _sqlite_wal(conn.connection, None)
+    def _pool_sqlite_connections(self) -> None:
+        """Keep SQLite connections open between messages, in write-ahead-log mode.
+
+        SQLAlchemy 1.4 opens (and closes) a new connection to a SQLite file for every session; with
+        the WAL pragma that was about 15 % of the Rasa server's CPU under load. A small pool keeps
+        them; the server is one asyncio thread, so sharing connections across threads never happens.
+        """
+        import sqlalchemy as sa
+        from sqlalchemy import event as sa_event
+        from sqlalchemy.pool import QueuePool
+
+        url = self.engine.url
+        if url.database and url.database != ":memory:":
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, poolclass=QueuePool, pool_size=4, max_overflow=8,
+                                           connect_args={"check_same_thread": False})
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        # Write-ahead log: readers do not block the writer, and a commit costs no full-file sync.
+        sa_event.listen(self.engine, "connect", _sqlite_wal)
+        with self.engine.connect() as conn:
+            _sqlite_wal(conn.connection, None)
 
     def _remember(self, sender_id: Text, last_id: Optional[int], events: List[Event]) -> None:
         if self.cache_size <= 0 or last_id is None:
@@ -87,9 +120,23 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             self._cache.popitem(last=False)
 
     def _last_id(self, session, sender_id: Text) -> Optional[int]:
-        from sqlalchemy import func
+        # Plain SQL: building the ORM query's cache key cost more than running it.
+        return session.execute(self._last_id_sql, {"sender": sender_id}).scalar()
 
-        return session.query(func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()
+    @property
+    def _last_id_sql(self):
+        from sqlalchemy import text
+
+        return text(f"SELECT max(id) FROM {self.SQLEvent.__tablename__} WHERE sender_id = :sender")
+
+    def _written_since(self, session, sender_id: Text, since: int) -> Tuple[Optional[int], int]:
+        """(latest event id, events stored after ``since``) of a conversation."""
+        from sqlalchemy import text
+
+        row = session.execute(text(f"SELECT max(id), count(*) FROM {self.SQLEvent.__tablename__} "
+                                   "WHERE sender_id = :sender AND id > :since"),
+                              {"sender": sender_id, "since": since}).one()
+        return row[0], row[1]
 
     def _fresh_cache(self, session, sender_id: Text) -> Optional[List[Event]]:
         """The cached session when nobody has written to the conversation since; else None."""
@@ -115,26 +162,41 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Store the events added since the last save, masked, and remember the session."""
+        """Store the events added since the last save, masked, and remember the session.
+
+        Rasa holds the conversation's lock from retrieve to save (a Redis lock store across workers),
+        so a cached session checked at retrieve is still what is stored; one query after the insert
+        confirms that only this save wrote since, else the cached session is dropped.
+        """
         await self.stream_events(tracker)
         events = list(tracker.events)
+        entry = self._cache.get(tracker.sender_id)
         with self.session_scope() as session:
-            cached = self._fresh_cache(session, tracker.sender_id) if tracker.sender_id in self._cache else None
-            if cached is not None and len(events) >= len(cached):
-                stored = cached
+            if entry is not None and len(events) >= len(entry[1]):
+                since, stored = entry
             else:  # as SQLTrackerStore does: the events of the latest session already stored come first
+                entry = None
                 count = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
                 stored = [mask_event(e) for e in events[:count]]
-            new = [mask_event(e) for e in events[len(stored):]]
-            rows = []
-            for event in new:
-                data = event.as_dict()
+            new, rows = [], []
+            for event in events[len(stored):]:
+                event, data, blob = masked_record(event)
+                new.append(event)
                 rows.append(dict(sender_id=tracker.sender_id, type_name=event.type_name,
                                  timestamp=data.get("timestamp"),
                                  intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                                 action_name=data.get("name"), data=json.dumps(data)))
+                                 action_name=data.get("name"), data=blob))
             if rows:
                 session.execute(self.SQLEvent.__table__.insert(), rows)
-            last_id = self._last_id(session, tracker.sender_id) if self.cache_size > 0 else None
+            last_id = None
+            if self.cache_size > 0:
+                if entry is None:
+                    last_id = self._last_id(session, tracker.sender_id)
+                else:
+                    last_id, written = self._written_since(session, tracker.sender_id, since)
+                    last_id = since if written == 0 else last_id
+                    if written != len(rows):  # someone else wrote to this conversation: re-read next time
+                        last_id = None
+                        self._cache.pop(tracker.sender_id, None)
             session.commit()
         self._remember(tracker.sender_id, last_id, stored + new)

@@ -1,6 +1,7 @@
 """Conversations are stored with phone and ID numbers masked to their last digits."""
 import json
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from components.tracker_store import MaskingSQLTrackerStore, mask_value
@@ -93,3 +94,17 @@ async def test_a_second_writer_invalidates_the_cache(tmp_path):
     await first.save(tracker)
     cold = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db, cache_size=0)
     assert [e.text for e in (await cold.retrieve("conv")).events] == ["một", "hai", "ba"]
+
+
+@pytest.mark.parametrize("text", [
+    "sdt cua toi 0912 345\n678 nhe", "Số0912345678", "CCCD \"001234567890\"", "xin chào", "so\t0912.345.678",
+    "+84 912345678", "mã hồ sơ 000.00.06.H56-231027-0361", "số 079203004567, sđt 0987654321",
+])
+def test_the_quick_check_masks_exactly_what_mask_text_masks(text):
+    """masked_record skips the walk over an event when one pass over its JSON finds no number."""
+    from components.tracker_store import masked_record
+    from dossiers.privacy import mask_text
+
+    event, data, blob = masked_record(UserUttered(text, {"intent": {"name": "greet", "confidence": 0.123456789}}))
+    assert event.text == mask_text(text) and data["text"] == mask_text(text)
+    assert json.loads(blob) == data

@@ -53,11 +53,14 @@ def evaluate(data, config: str, seed: int) -> Dict[str, float]:
 
     rows: Dict[str, List[Tuple[str, str]]] = {"all": [], "accented": [], "unaccented": []}
     ent = {"all": [0, 0, 0], "accented": [0, 0, 0], "unaccented": [0, 0, 0]}  # tp, fp, fn
+    entity_errors = []
     for msg, out in zip(examples, parsed):
         text = msg.get("text")
         subset = "unaccented" if fold(text) == text.lower() else "accented"
         pair = (msg.get("intent"), (out.get("intent") or {}).get("name"))
         gold, pred = entity_set(msg.get("entities")), entity_set(out.get("entities"))
+        if gold != pred:
+            entity_errors.append((text, sorted(gold), sorted(pred)))
         for key in ("all", subset):
             rows[key].append(pair)
             ent[key][0] += len(gold & pred)
@@ -82,6 +85,8 @@ def evaluate(data, config: str, seed: int) -> Dict[str, float]:
         print("misclassified:")
         for text, g, p in errors:
             print(f"  {text!r}: expected {g}, got {p}")
+    for text, gold, pred in entity_errors:
+        print(f"  entities of {text!r}: expected {gold}, got {pred}")
     return scores
 
 

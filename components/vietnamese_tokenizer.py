@@ -67,8 +67,8 @@ class VietnameseTokenizer(Tokenizer):
         original = nfc(text)
         for m in _WORD.finditer(original):
             word = m.group(0)
-            if not word[0].isalnum():
-                continue  # punctuation carries no meaning here
+            if not word[0].isalnum() and word not in self.normalizer.abbreviations:
+                continue  # punctuation carries no meaning here; chat emoji do (👍, 👎: the shared table)
             expanded = self.normalizer.abbreviations.get(fold(word), word)
             for part in words(fold(expanded)):
                 tokens.append(Token(part, m.start(), m.end()))

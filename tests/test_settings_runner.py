@@ -54,3 +54,13 @@ def test_vietnamese_tokenizer_folds_and_expands(text, tokens):
     assert [t.text for t in out] == tokens
     first = out[0]
     assert fold(text[first.start:first.end]) == first.text  # offsets point at the original word
+
+
+@pytest.mark.parametrize("text, tokens", [("👍", ["tot"]), ("👎👎 !!", ["khong", "tot", "khong", "tot"])])
+def test_chat_emoji_read_as_the_words_they_stand_for(text, tokens):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from components.vietnamese_tokenizer import VietnameseTokenizer
+
+    out = VietnameseTokenizer(VietnameseTokenizer.get_default_config()).tokenize(Message(data={"text": text}), "text")
+    assert [t.text for t in out] == tokens and text[out[0].start:out[0].end] in ("👍", "👎")

@@ -7,10 +7,17 @@ from rasa.core.channels.channel import OutputChannel
 
 
 class ReplyOutput(OutputChannel):
-    """Texts, buttons, and images / attachments as their link; subclasses send with :meth:`reply`."""
+    """Texts, buttons, and images / attachments as their link; subclasses name their ``channel`` and
+    send with :meth:`reply`."""
+
+    channel = ""
 
     def __init__(self, client: Any):
         self.client = client  # the channel's API client
+
+    @classmethod
+    def name(cls) -> Text:
+        return cls.channel
 
     async def reply(self, recipient_id: Text, text: Text, buttons: Sequence[Dict[Text, Any]] = ()) -> None:
         raise NotImplementedError

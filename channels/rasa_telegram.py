@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Text
+from typing import Any, Awaitable, Callable, Dict, Sequence, Text
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels import telegram
+from channels.rasa_input import SettingsInput
 from channels.rasa_output import ReplyOutput
 from channels.runtime import channel_state, held_by_staff, telegram_client, telegram_secret
 from channels.text import channel_text
@@ -26,24 +27,16 @@ log = logging.getLogger(__name__)
 class TelegramOutput(ReplyOutput):
     """Sends the assistant's replies to a Telegram chat."""
 
-    @classmethod
-    def name(cls) -> Text:
-        return telegram.CHANNEL
+    channel = telegram.CHANNEL
 
     async def reply(self, recipient_id: Text, text: Text, buttons: Sequence[Dict[Text, Any]] = ()) -> None:
         await self.client.send_reply(telegram.chat_of(recipient_id), text, buttons)
 
 
-class TelegramInput(InputChannel):
+class TelegramInput(SettingsInput):
     """Telegram updates in, replies out through the Bot API."""
 
-    @classmethod
-    def name(cls) -> Text:
-        return telegram.CHANNEL
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TelegramInput":
-        return cls()  # secrets come from settings (environment or the git-ignored channels file)
+    channel = telegram.CHANNEL
 
     def get_output_channel(self) -> OutputChannel:
         return TelegramOutput(telegram_client())
@@ -79,12 +72,8 @@ class TelegramInput(InputChannel):
             typing.cancel()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("telegram_webhook", __name__)
+        hook = self.health_blueprint("telegram_webhook")
         secret = telegram_secret()
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request):
-            return response.json({"status": "ok"})
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request):

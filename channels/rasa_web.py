@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from channels.rasa_input import SettingsInput
 from channels.runtime import channel_state, held_by_staff
 from channels.text import channel_text
 from motcua.settings import get_settings
@@ -26,26 +27,16 @@ SENDER_RE = re.compile(r"^web-[A-Za-z0-9_-]{8,80}$")
 MAX_TEXT = 2000
 
 
-class WebInput(InputChannel):
+class WebInput(SettingsInput):
     """The embeddable widget's channel."""
 
-    @classmethod
-    def name(cls) -> Text:
-        return CHANNEL
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WebInput":
-        return cls()
+    channel = CHANNEL
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("web_webhook", __name__)
+        hook = self.health_blueprint("web_webhook")
 
         def refuse(text: str, status: int = 400):
             return response.json({"error": text}, status=status)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request):
-            return response.json({"status": "ok"})
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request):

@@ -10,11 +10,12 @@ import logging
 from collections import defaultdict
 from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Set, Text
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels import zalo
+from channels.rasa_input import SettingsInput
 from channels.rasa_output import ReplyOutput
 from channels.runtime import channel_state, held_by_staff, zalo_client
 from channels.text import channel_text, numbered_options, option_number, split_text
@@ -26,9 +27,7 @@ log = logging.getLogger(__name__)
 class ZaloOutput(ReplyOutput):
     """Sends the assistant's replies as OA customer-service messages; buttons become numbered options."""
 
-    @classmethod
-    def name(cls) -> Text:
-        return zalo.CHANNEL
+    channel = zalo.CHANNEL
 
     async def reply(self, recipient_id: Text, text: Text, buttons: Sequence[Dict[Text, Any]] = ()) -> None:
         if buttons:
@@ -43,20 +42,14 @@ class ZaloOutput(ReplyOutput):
                 return
 
 
-class ZaloInput(InputChannel):
+class ZaloInput(SettingsInput):
     """Zalo OA webhook events in; replies through the OA API."""
+
+    channel = zalo.CHANNEL
 
     def __init__(self):
         self._locks: Dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: Set[asyncio.Task] = set()
-
-    @classmethod
-    def name(cls) -> Text:
-        return zalo.CHANNEL
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ZaloInput":
-        return cls()  # secrets come from settings (environment or the git-ignored channels file)
 
     def get_output_channel(self) -> OutputChannel:
         return ZaloOutput(zalo_client())
@@ -100,12 +93,8 @@ class ZaloInput(InputChannel):
             self._locks.pop(conversation, None)  # no message of this citizen in flight
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        hook = Blueprint("zalo_webhook", __name__)
+        hook = self.health_blueprint("zalo_webhook")
         settings = get_settings()
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request):
-            return response.json({"status": "ok"})
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request):

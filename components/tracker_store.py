@@ -24,7 +24,9 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import text
 
+from dossiers.db import make_engine
 from dossiers.privacy import ID_RE, PHONE_RE, mask_text
 
 
@@ -64,13 +66,6 @@ def masked_record(event: Event) -> Tuple[Event, dict, str]:
     return (copy if copy is not None else event), masked, json.dumps(masked, ensure_ascii=False)
 
 
-def _sqlite_wal(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
 def latest_session(events: List[Event]) -> List[Event]:
     """The events from the last SessionStarted on (what SQLTrackerStore.retrieve returns)."""
     for index in range(len(events) - 1, -1, -1):
@@ -86,30 +81,24 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.cache_size = int(cache_size)
         self._cache: "OrderedDict[Text, Tuple[int, List[Event]]]" = OrderedDict()  # sender -> (last id, events)
+        # Plain SQL: building an ORM query's cache key cost more than running it.
+        events = self.SQLEvent.__tablename__
+        self._last_id_sql = text(f"SELECT max(id) FROM {events} WHERE sender_id = :sender")
+        self._written_since_sql = text(f"SELECT max(id), count(*) FROM {events} WHERE sender_id = :sender AND id > :since")
         if self.engine.dialect.name == "sqlite":
             self._pool_sqlite_connections()
 
     def _pool_sqlite_connections(self) -> None:
-        """Keep SQLite connections open between messages, in write-ahead-log mode.
-
-        SQLAlchemy 1.4 opens (and closes) a new connection to a SQLite file for every session; with
-        the WAL pragma that was about 15 % of the Rasa server's CPU under load. A small pool keeps
-        them; the server is one asyncio thread, so sharing connections across threads never happens.
-        """
-        import sqlalchemy as sa
-        from sqlalchemy import event as sa_event
-        from sqlalchemy.pool import QueuePool
+        """Serve a SQLite file through the project's engine (dossiers.db.make_engine): pooled
+        connections in write-ahead-log mode with a busy timeout. Rasa's own engine (SQLAlchemy 1.4)
+        opens and closes the file for every session: about 15 % of the Rasa server's CPU under load."""
+        from sqlalchemy.orm import sessionmaker
 
         url = self.engine.url
         if url.database and url.database != ":memory:":
             self.engine.dispose()
-            self.engine = sa.create_engine(url, poolclass=QueuePool, pool_size=4, max_overflow=8,
-                                           connect_args={"check_same_thread": False})
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        # Write-ahead log: readers do not block the writer, and a commit costs no full-file sync.
-        sa_event.listen(self.engine, "connect", _sqlite_wal)
-        with self.engine.connect() as conn:
-            _sqlite_wal(conn.connection, None)
+            self.engine = make_engine(str(url))
+            self.sessionmaker = sessionmaker(bind=self.engine)
 
     def _remember(self, sender_id: Text, last_id: Optional[int], events: List[Event]) -> None:
         if self.cache_size <= 0 or last_id is None:
@@ -120,22 +109,11 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             self._cache.popitem(last=False)
 
     def _last_id(self, session, sender_id: Text) -> Optional[int]:
-        # Plain SQL: building the ORM query's cache key cost more than running it.
         return session.execute(self._last_id_sql, {"sender": sender_id}).scalar()
-
-    @property
-    def _last_id_sql(self):
-        from sqlalchemy import text
-
-        return text(f"SELECT max(id) FROM {self.SQLEvent.__tablename__} WHERE sender_id = :sender")
 
     def _written_since(self, session, sender_id: Text, since: int) -> Tuple[Optional[int], int]:
         """(latest event id, events stored after ``since``) of a conversation."""
-        from sqlalchemy import text
-
-        row = session.execute(text(f"SELECT max(id), count(*) FROM {self.SQLEvent.__tablename__} "
-                                   "WHERE sender_id = :sender AND id > :since"),
-                              {"sender": sender_id, "since": since}).one()
+        row = session.execute(self._written_since_sql, {"sender": sender_id, "since": since}).one()
         return row[0], row[1]
 
     def _fresh_cache(self, session, sender_id: Text) -> Optional[List[Event]]:

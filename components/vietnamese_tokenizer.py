@@ -64,17 +64,21 @@ class VietnameseTokenizer(Tokenizer):
             parts = text.split() or [text]
             return self._apply_token_pattern(self._convert_words_to_tokens(parts, text))
         tokens: List[Token] = []
+        typed: List[str] = []  # the same words with their accents, for the synonym table
         original = nfc(text)
         for m in _WORD.finditer(original):
             word = m.group(0)
             if not word[0].isalnum() and word not in self.normalizer.abbreviations:
                 continue  # punctuation carries no meaning here; chat emoji do (👍, 👎: the shared table)
-            expanded = self.normalizer.abbreviations.get(fold(word), word)
-            for part in words(fold(expanded)):
+            expanded = self.normalizer.abbreviations.get(fold(word), word.lower())
+            parts = words(fold(expanded))
+            accented = words(expanded)
+            typed.extend(accented if len(accented) == len(parts) else parts)
+            for part in parts:
                 tokens.append(Token(part, m.start(), m.end()))
         if self.expand_synonyms and tokens:
             end = len(original)
-            for official in self.normalizer.synonym_expansions([t.text for t in tokens]):
+            for official in self.normalizer.synonym_expansions([t.text for t in tokens], typed):
                 for part in words(fold(official)):
                     tokens.append(Token(part, end, end))
         if not tokens:

@@ -11,7 +11,7 @@ import functools
 import re
 import unicodedata
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
@@ -64,8 +64,14 @@ class TextNormalizer:
     def __init__(self, abbreviations: Dict[str, str], synonyms: Dict[str, str]):
         """Build from an abbreviation map (token -> words) and a synonym map (phrase -> official)."""
         self.abbreviations = {fold(k): nfc(v.lower()) for k, v in abbreviations.items()}
-        self._synonym_map: Dict[Tuple[str, ...], str] = {
-            tuple(words(fold(k))): nfc(v.lower()) for k, v in synonyms.items() if words(fold(k))}
+        # folded phrase -> [(accented phrase words, official wording)]; an empty official
+        # wording marks a protected phrase ("hồ sơ"), matched only so that its words do not
+        # trigger a shorter slang phrase ("sổ") once the accents are gone.
+        self._synonym_map: Dict[Tuple[str, ...], List[Tuple[Tuple[str, ...], str]]] = {}
+        for k, v in synonyms.items():
+            accented = tuple(words(nfc(k.lower())))
+            if accented:
+                self._synonym_map.setdefault(tuple(words(fold(k))), []).append((accented, nfc(v.lower())))
         self._max_phrase = max((len(p) for p in self._synonym_map), default=0)
 
     @classmethod
@@ -84,19 +90,24 @@ class TextNormalizer:
         """Accent-preserving canonical form: NFC, lower case, shorthand expanded."""
         return self.expand_abbreviations(text)
 
-    def synonym_expansions(self, folded_tokens: List[str]) -> List[str]:
+    def synonym_expansions(self, folded_tokens: List[str], tokens: Optional[List[str]] = None) -> List[str]:
         """Official wordings of the colloquial phrases in the folded token list.
 
         Leftmost-longest matching without overlaps: "tách sổ đỏ" expands as "tách sổ" only,
-        not also as "sổ đỏ" and "sổ", so generic words do not flood the query.
+        not also as "sổ đỏ" and "sổ", so generic words do not flood the query. ``tokens`` are
+        the same words with their accents (when known): an accented word must then be the
+        phrase's own word, so "số điện thoại" or "sở" never read as "sổ"; a word typed without
+        accents matches any of them.
         """
+        if tokens is not None and len(tokens) != len(folded_tokens):
+            tokens = None
         found: List[str] = []
         i, n = 0, len(folded_tokens)
         while i < n:
             for k in range(min(self._max_phrase, n - i), 0, -1):
-                official = self._synonym_map.get(tuple(folded_tokens[i:i + k]))
+                official = self._match(tuple(folded_tokens[i:i + k]), tokens[i:i + k] if tokens else None)
                 if official is not None:
-                    if official not in found:
+                    if official and official not in found:
                         found.append(official)
                     i += k
                     break
@@ -104,10 +115,17 @@ class TextNormalizer:
                 i += 1
         return found
 
+    def _match(self, folded: Tuple[str, ...], typed: Optional[List[str]]) -> Optional[str]:
+        """Official wording of the phrase ``folded`` as typed, '' if protected, None if none."""
+        for accented, official in self._synonym_map.get(folded, ()):
+            if typed is None or all(t == fold(t) or t == a for t, a in zip(typed, accented)):
+                return official
+        return None
+
     def for_search(self, text: str) -> str:
         """Query text for retrieval: normalised words plus the official wording of slang."""
         norm = self.normalize(text)
-        extra = self.synonym_expansions(words(fold(norm)))
+        extra = self.synonym_expansions(words(fold(norm)), words(norm))
         return " ".join([norm] + extra)
 
     def folded_tokens(self, text: str) -> List[str]:

@@ -31,3 +31,18 @@ def test_every_intent_has_25_examples_half_unaccented():
         assert len(examples) >= 25, intent
         unaccented = sum(fold(e) == e.lower() for e in examples)
         assert unaccented >= len(examples) // 2 - 1, intent
+
+
+def test_nlu_benchmark_never_splits_accent_twins():
+    # The NLU benchmark's folds must keep "giúp được tôi nhiều" and "giup duoc toi nhieu" together,
+    # else a model is scored on a phrasing it was trained on.
+    from benchmarks.bench_nlu import grouped_folds, twin_key
+
+    texts = ["Giúp được tôi nhiều", "giup duoc toi nhieu", "chào bạn", "chao ban!", "xin chào", "alo",
+             "không", "ko phải", "sai rồi", "sai roi", "tệ", "te qua"]
+    intents = ["fb"] * 2 + ["greet"] * 4 + ["deny"] * 4 + ["fb"] * 2
+    folds = grouped_folds(texts, intents, k=2, seed=1)
+    assert sorted(i for fold in folds for i in fold) == list(range(len(texts)))  # each example scored once
+    for fold in folds:
+        keys = {twin_key(texts[i]) for i in fold}
+        assert all(twin_key(texts[j]) not in keys for other in folds if other is not fold for j in other)

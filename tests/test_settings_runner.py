@@ -43,6 +43,11 @@ def test_api_needs_a_token_off_loopback(tmp_path):
     ("lam so do ko", ["lam", "so", "do", "khong", "cap", "giay", "chung", "nhan", "dang", "ky", "lan", "dau"]),
     ("sổ đỏ", ["so", "do", "giay", "chung", "nhan", "quyen", "su", "dung", "dat"]),
     ("hoà giải?", ["hoa", "giai"]),
+    # hồ sơ / số / sở fold like "sổ" but are not the certificate: nothing appended
+    ("Hồ sơ của tôi", ["ho", "so", "cua", "toi"]),
+    ("ho so cua toi", ["ho", "so", "cua", "toi"]),
+    ("số 0912", ["so", "0912"]),
+    ("gọi SĐT ko", ["goi", "so", "dien", "thoai", "khong"]),
 ])
 def test_vietnamese_tokenizer_folds_and_expands(text, tokens):
     from rasa.shared.nlu.training_data.message import Message

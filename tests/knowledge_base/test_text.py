@@ -43,6 +43,20 @@ def test_synonyms_are_leftmost_longest_without_overlap():
     assert "khoáng sản" in n.for_search("mo da")
 
 
+@pytest.mark.parametrize("text", [
+    "hồ sơ của tôi đến đâu rồi", "ho so cua toi den dau roi", "số điện thoại của tôi", "so dien thoai cua toi",
+    "Sở Nông nghiệp ở đâu", "số nhà 12", "bao nhiêu số"])
+def test_words_that_fold_like_so_are_not_read_as_so_do(text):
+    # "sổ" (the certificate) folds like hồ sơ, số, sở: only the citizen's "sổ" is slang.
+    assert "giấy chứng nhận" not in TextNormalizer.default().for_search(text)
+
+
+@pytest.mark.parametrize("text", ["làm sổ mất bao lâu", "lam so mat bao lau", "hồ sơ sổ đỏ", "ho so so do",
+                                  "cái sổ bị rách", "cấp lại sổ"])
+def test_the_certificate_is_still_read_as_slang(text):
+    assert "giấy chứng nhận" in TextNormalizer.default().for_search(text)
+
+
 def test_accented_and_unaccented_questions_fold_alike():
     n = TextNormalizer.default()
     assert n.folded_tokens("Làm lại sổ đỏ bị mất") == n.folded_tokens("lam lai so do bi mat")

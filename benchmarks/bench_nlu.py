@@ -99,9 +99,12 @@ def report(title: str, examples, parsed: Dict[int, dict]) -> Dict[str, float]:
     rows: Dict[str, List[Tuple[str, str]]] = {key: [] for key in SUBSETS}
     ent = {key: [0, 0, 0] for key in SUBSETS}  # tp, fp, fn
     entity_errors = []
+    misread: Dict[str, Tuple[str, str, str]] = {}  # one spelling of each misclassified phrasing
     for i, out in sorted(parsed.items()):
         text = examples[i].get("text")
         pair = (examples[i].get("intent"), (out.get("intent") or {}).get("name") or "none")
+        if pair[0] != pair[1]:
+            misread.setdefault(twin_key(text), (text, *pair))
         gold, pred = entity_set(examples[i].get("entities")), entity_set(out.get("entities"))
         if gold != pred:
             entity_errors.append((text, sorted(gold), sorted(pred)))
@@ -128,13 +131,8 @@ def report(title: str, examples, parsed: Dict[int, dict]) -> Dict[str, float]:
         print("most confused (expected -> predicted: count):")
         print("  " + ", ".join(f"{g} -> {p}: {n}" for (g, p), n in confusions.most_common(12)))
         print("misclassified (one spelling of each phrasing):")
-        seen = set()
-        for i, out in sorted(parsed.items()):
-            text, gold = examples[i].get("text"), examples[i].get("intent")
-            pred = (out.get("intent") or {}).get("name")
-            if gold != pred and twin_key(text) not in seen:
-                seen.add(twin_key(text))
-                print(f"  {text!r}: expected {gold}, got {pred}")
+        for text, gold, pred in misread.values():
+            print(f"  {text!r}: expected {gold}, got {pred}")
     for text, gold, pred in entity_errors:
         print(f"  entities of {text!r}: expected {gold}, got {pred}")
     return scores

@@ -99,13 +99,15 @@ class TextNormalizer:
         phrase's own word, so "số điện thoại" or "sở" never read as "sổ"; a word typed without
         accents matches any of them.
         """
-        if tokens is not None and len(tokens) != len(folded_tokens):
-            tokens = None
+        n = len(folded_tokens)
+        # Each word as typed where it carries accents, None where it does not (it matches any).
+        typed = [t if t != f else None for t, f in zip(tokens, folded_tokens)] \
+            if tokens is not None and len(tokens) == n else [None] * n
         found: List[str] = []
-        i, n = 0, len(folded_tokens)
+        i = 0
         while i < n:
             for k in range(min(self._max_phrase, n - i), 0, -1):
-                official = self._match(tuple(folded_tokens[i:i + k]), tokens[i:i + k] if tokens else None)
+                official = self._match(tuple(folded_tokens[i:i + k]), typed[i:i + k])
                 if official is not None:
                     if official and official not in found:
                         found.append(official)
@@ -115,10 +117,10 @@ class TextNormalizer:
                 i += 1
         return found
 
-    def _match(self, folded: Tuple[str, ...], typed: Optional[List[str]]) -> Optional[str]:
+    def _match(self, folded: Tuple[str, ...], typed: List[Optional[str]]) -> Optional[str]:
         """Official wording of the phrase ``folded`` as typed, '' if protected, None if none."""
         for accented, official in self._synonym_map.get(folded, ()):
-            if typed is None or all(t == fold(t) or t == a for t, a in zip(typed, accented)):
+            if all(t is None or t == a for t, a in zip(typed, accented)):
                 return official
         return None
 

@@ -70,8 +70,10 @@ class ActionOutOfScope(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         """Staff may answer such questions (parking, opening hours of a branch…) from the console."""
-        from actions.procedures import staff_answer
+        from actions.procedures import redirect_other_agency, staff_answer
 
+        if redirect_other_agency(dispatcher, tracker, tracker.latest_message.get("text") or "", known_out_of_scope=True):
+            return []
         if not staff_answer(dispatcher, tracker):
             log_unanswered(tracker, "out_of_scope")
             dispatcher.utter_message(response="utter_out_of_scope")

@@ -57,6 +57,22 @@ def admit_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, reason: st
                              buttons=templates.help_buttons())
 
 
+def redirect_other_agency(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                          known_out_of_scope: bool = False) -> bool:
+    """Another agency's service (passport, marriage…): a staff answer, else name that agency and log it.
+
+    True when the question was another agency's (and has been answered).
+    """
+    agency = knowledge_base().other_agency(text, known_out_of_scope)
+    if agency is None:
+        return False
+    if staff_answer(dispatcher, tracker):
+        return True
+    log_unanswered(tracker, "other_agency")
+    dispatcher.utter_message(text=templates.other_agency(agency), buttons=templates.help_buttons())
+    return True
+
+
 class ActionAnswerProcedure(Action):
     """Answer the asked aspect for the procedure in the message, or the one under discussion."""
 
@@ -72,6 +88,8 @@ class ActionAnswerProcedure(Action):
         if aspect == "general":
             aspect = detect_aspect(text)
         kb = knowledge_base()
+        if redirect_other_agency(dispatcher, tracker, text):
+            return []
         current: Optional[str] = tracker.get_slot("procedure_code")
         names_a_procedure = kb.mentions_procedure(text)
         if current and not names_a_procedure:

@@ -24,6 +24,13 @@ def unknown(hotline: str) -> str:
             f"Bạn có thể mô tả lại việc cần làm, gọi tổng đài {hotline}, hoặc nhắn \"gặp nhân viên\".")
 
 
+def other_agency(agency: str) -> str:
+    """Another agency's service: name the agency, offer what this assistant does know."""
+    return (f"Việc này do {agency} giải quyết, không thuộc thủ tục của Sở Nông nghiệp và Môi trường. "
+            f"Bạn vui lòng liên hệ cơ quan đó. Nếu cần hỏi về đất đai, môi trường, tài nguyên nước hay khoáng sản, "
+            f"bạn cứ nhắn mình nhé.")
+
+
 def choice_button(code: str, name: str) -> Dict[str, str]:
     """A button that chooses a procedure by code."""
     title = name if len(name) <= 70 else name[:67].rsplit(" ", 1)[0] + "…"

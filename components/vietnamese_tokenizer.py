@@ -5,7 +5,8 @@ lower-cased, shorthand-expanded form ("ko" -> "khong", "gcn" -> "giay chung nhan
 featurizers see the same tokens whether the citizen typed accents, which tone placement,
 which case, or which abbreviation. Token offsets point at the original word, so entity spans
 stay right. The synonym table is shared too: colloquial phrases ("sổ đỏ") add the folded
-tokens of their official wording at the end of the message.
+tokens of their official wording at the end of the message, and so do the lexical cues of
+components/cues.py (negation scope, praise or complaint, another agency's service).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from components.cues import CueFinder
 from knowledge_base.text import TextNormalizer, fold, nfc, words
 
 _WORD = re.compile(r"[0-9a-zà-ỹđ]+(?:[./&-][0-9a-zà-ỹđ]+)*|[^\s\w]", re.IGNORECASE)
@@ -31,13 +33,14 @@ class VietnameseTokenizer(Tokenizer):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        """Defaults: the base class's options plus whether to append synonym expansions."""
+        """Defaults: the base class's options plus whether to append synonym expansions and cues."""
         return {
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
             "token_pattern": None,
             "prefix_separator_symbol": None,
             "expand_synonyms": True,
+            "add_cues": True,
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
@@ -45,6 +48,8 @@ class VietnameseTokenizer(Tokenizer):
         super().__init__(config)
         self.normalizer = TextNormalizer.default()
         self.expand_synonyms = bool(config.get("expand_synonyms", True))
+        self.add_cues = bool(config.get("add_cues", True))
+        self.cue_finder = CueFinder.default()
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -65,22 +70,27 @@ class VietnameseTokenizer(Tokenizer):
             return self._apply_token_pattern(self._convert_words_to_tokens(parts, text))
         tokens: List[Token] = []
         typed: List[str] = []  # the same words with their accents, for the synonym table
+        breaks: List[int] = []  # word indices that start a clause (after punctuation)
         original = nfc(text)
         for m in _WORD.finditer(original):
             word = m.group(0)
             if not word[0].isalnum() and word not in self.normalizer.abbreviations:
+                breaks.append(len(tokens))
                 continue  # punctuation carries no meaning here; chat emoji do (👍, 👎: the shared table)
-            expanded = self.normalizer.abbreviations.get(fold(word), word.lower())
+            expanded = self.normalizer.expand_word(word)
             parts = words(fold(expanded))
             accented = words(expanded)
             typed.extend(accented if len(accented) == len(parts) else parts)
             for part in parts:
                 tokens.append(Token(part, m.start(), m.end()))
+        folded = [t.text for t in tokens]
+        end = len(original)
         if self.expand_synonyms and tokens:
-            end = len(original)
-            for official in self.normalizer.synonym_expansions([t.text for t in tokens], typed):
+            for official in self.normalizer.synonym_expansions(folded, typed):
                 for part in words(fold(official)):
                     tokens.append(Token(part, end, end))
+        if self.add_cues and folded:
+            tokens.extend(Token(cue, end, end) for cue in self.cue_finder.cues(folded, typed, breaks))
         if not tokens:
             tokens = [Token(fold(original) or original, 0, len(original))]
         return self._apply_token_pattern(tokens)

@@ -9,6 +9,7 @@ from knowledge_base.catalogue import Catalogue
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
 from knowledge_base.retrieval.store import open_or_build
+from knowledge_base.scope import OtherAgencies
 from motcua.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,23 @@ class KnowledgeBase:
         vocab = self.retriever.lexical.vocab
         tokens = strip_phrases(query_tokens(self.retriever.normalizer, question), followup_phrases())
         return any(t in vocab for t in tokens)
+
+    def other_agency(self, question: str, known_out_of_scope: bool = False) -> Optional[str]:
+        """The agency that handles ``question`` when it names another agency's service, else None.
+
+        "làm căn cước mất bao lâu" names the police's service and nothing of ours: the police.
+        "sang tên sổ đỏ có cần căn cước không" also names one of our procedures (what is left
+        without the police's words still finds it): None. With ``known_out_of_scope`` (the NLU
+        already said so) the first agency named is returned without that check.
+        """
+        agencies = OtherAgencies.default()
+        agency = agencies.agency_for(question)
+        if agency is None or known_out_of_scope:
+            return agency
+        rest = agencies.without_terms(question)
+        if self.mentions_procedure(rest) and self.search(rest, top_k=3).decision in ("answer", "choose"):
+            return None
+        return agency
 
     def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None) -> Answer:
         """Answer ``question`` (about ``code`` if given) on ``aspect`` (detected if not given)."""

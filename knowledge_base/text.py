@@ -58,21 +58,77 @@ def _load_yaml_map(path: str) -> Dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+class PhraseTable:
+    """Phrases mapped to values, found in a word list by leftmost-longest matching.
+
+    Phrases are compared on folded words; where the text's word carries accents it must be the
+    phrase's own word ("số" never reads as "sổ"), and a word typed without accents matches any.
+    Several accented phrases may share a folded form ("hồ sơ" and "sổ" both fold to "so").
+    """
+
+    def __init__(self, entries: Iterable[Tuple[str, object]], strict_words: bool = False):
+        """Build from (phrase, value) pairs; phrases are plain text, any case or accents.
+
+        ``strict_words``: a one-word phrase with accents matches only a word typed with them
+        (unaccented "do" could be "dở", "đỏ" or "do"; two words together are far less ambiguous).
+        """
+        self.strict_words = strict_words
+        self._map: Dict[Tuple[str, ...], List[Tuple[Tuple[str, ...], object]]] = {}
+        for phrase, value in entries:
+            accented = tuple(words(nfc(phrase.lower())))
+            if accented:
+                self._map.setdefault(tuple(words(fold(phrase))), []).append((accented, value))
+        self._longest = max((len(p) for p in self._map), default=0)
+
+    def __len__(self) -> int:
+        """Number of distinct folded phrases."""
+        return len(self._map)
+
+    def phrases(self) -> List[str]:
+        """The distinct phrases, folded, words joined by spaces."""
+        return [" ".join(p) for p in self._map]
+
+    def find(self, folded_tokens: List[str], tokens: Optional[List[str]] = None) -> List[Tuple[int, int, object]]:
+        """(start, end, value) of each match, left to right, longest first, never overlapping.
+
+        ``tokens`` are the same words as typed (with their accents where known).
+        """
+        n = len(folded_tokens)
+        # Each word as typed where it carries accents, None where it does not (it matches any).
+        typed = [t if t != f else None for t, f in zip(tokens, folded_tokens)] \
+            if tokens is not None and len(tokens) == n else [None] * n
+        found: List[Tuple[int, int, object]] = []
+        i = 0
+        while i < n:
+            for k in range(min(self._longest, n - i), 0, -1):
+                hit = self._match(tuple(folded_tokens[i:i + k]), typed[i:i + k])
+                if hit is not None:
+                    found.append((i, i + k, hit[0]))
+                    i += k
+                    break
+            else:
+                i += 1
+        return found
+
+    def _match(self, folded: Tuple[str, ...], typed: List[Optional[str]]) -> Optional[Tuple[object]]:
+        """(value,) of the phrase ``folded`` as typed, None if no phrase matches."""
+        for accented, value in self._map.get(folded, ()):
+            if self.strict_words and len(accented) == 1 and accented != folded and typed[0] is None:
+                continue
+            if all(t is None or t == a for t, a in zip(typed, accented)):
+                return (value,)
+        return None
+
+
 class TextNormalizer:
     """Normalises citizen text: NFC, tone placement, case, abbreviations, synonyms, folding."""
 
     def __init__(self, abbreviations: Dict[str, str], synonyms: Dict[str, str]):
         """Build from an abbreviation map (token -> words) and a synonym map (phrase -> official)."""
         self.abbreviations = {fold(k): nfc(v.lower()) for k, v in abbreviations.items()}
-        # folded phrase -> [(accented phrase words, official wording)]; an empty official
-        # wording marks a protected phrase ("hồ sơ"), matched only so that its words do not
-        # trigger a shorter slang phrase ("sổ") once the accents are gone.
-        self._synonym_map: Dict[Tuple[str, ...], List[Tuple[Tuple[str, ...], str]]] = {}
-        for k, v in synonyms.items():
-            accented = tuple(words(nfc(k.lower())))
-            if accented:
-                self._synonym_map.setdefault(tuple(words(fold(k))), []).append((accented, nfc(v.lower())))
-        self._max_phrase = max((len(p) for p in self._synonym_map), default=0)
+        # An empty official wording marks a protected phrase ("hồ sơ"), matched only so that
+        # its words do not trigger a shorter slang phrase ("sổ") once the accents are gone.
+        self._synonyms = PhraseTable((k, nfc(v.lower())) for k, v in synonyms.items())
 
     @classmethod
     def default(cls) -> "TextNormalizer":
@@ -81,10 +137,20 @@ class TextNormalizer:
 
     def expand_abbreviations(self, text: str) -> str:
         """Lower-case ``text`` and replace shorthand tokens by their expansion."""
-        out = []
-        for tok in words(nfc((text or "").lower())):
-            out.append(self.abbreviations.get(fold(tok), tok))
-        return " ".join(out)
+        return " ".join(self.expand_word(tok) for tok in words(nfc((text or "").lower())))
+
+    def expand_word(self, word: str) -> str:
+        """The expansion of one typed word if it is shorthand, else the word in lower case.
+
+        Shorthand is typed without tone or vowel marks ("dc", "sdt", "nguoi"), "đ" aside
+        ("đc", "sđt"). A word with such marks is a word of its own: "nguội", "dược" and "ạ" are
+        not "người", "được" and "anh".
+        """
+        low = nfc(word.lower())
+        folded = fold(low)
+        if low.replace("đ", "d") != folded:
+            return low
+        return self.abbreviations.get(folded, low)
 
     def normalize(self, text: str) -> str:
         """Accent-preserving canonical form: NFC, lower case, shorthand expanded."""
@@ -99,30 +165,7 @@ class TextNormalizer:
         phrase's own word, so "số điện thoại" or "sở" never read as "sổ"; a word typed without
         accents matches any of them.
         """
-        n = len(folded_tokens)
-        # Each word as typed where it carries accents, None where it does not (it matches any).
-        typed = [t if t != f else None for t, f in zip(tokens, folded_tokens)] \
-            if tokens is not None and len(tokens) == n else [None] * n
-        found: List[str] = []
-        i = 0
-        while i < n:
-            for k in range(min(self._max_phrase, n - i), 0, -1):
-                official = self._match(tuple(folded_tokens[i:i + k]), typed[i:i + k])
-                if official is not None:
-                    if official and official not in found:
-                        found.append(official)
-                    i += k
-                    break
-            else:
-                i += 1
-        return found
-
-    def _match(self, folded: Tuple[str, ...], typed: List[Optional[str]]) -> Optional[str]:
-        """Official wording of the phrase ``folded`` as typed, '' if protected, None if none."""
-        for accented, official in self._synonym_map.get(folded, ()):
-            if all(t is None or t == a for t, a in zip(typed, accented)):
-                return official
-        return None
+        return unique(official for _, _, official in self._synonyms.find(folded_tokens, tokens) if official)
 
     def for_search(self, text: str) -> str:
         """Query text for retrieval: normalised words plus the official wording of slang."""

@@ -61,7 +61,10 @@ def test_vietnamese_tokenizer_folds_and_expands(text, tokens):
     assert fold(text[first.start:first.end]) == first.text  # offsets point at the original word
 
 
-@pytest.mark.parametrize("text, tokens", [("👍", ["tot"]), ("👎👎 !!", ["khong", "tot", "khong", "tot"])])
+@pytest.mark.parametrize("text, tokens", [
+    ("👍", ["tot", "cuetichcuc"]),
+    ("👎👎 !!", ["khong", "tot", "khong", "tot", "negtot", "negtot", "cuetieucuc", "cuetieucuc"]),
+])
 def test_chat_emoji_read_as_the_words_they_stand_for(text, tokens):
     from rasa.shared.nlu.training_data.message import Message
 

@@ -91,3 +91,10 @@ def test_out_of_scope_is_logged_for_staff_unless_staff_answered_it(log):
     ActionOutOfScope().run(dispatcher, make_tracker("bai giu xe cua so o dau vay", "out_of_scope"), {})
     assert dispatcher.messages[0]["text"].startswith("Bãi giữ xe ở phía sau trụ sở.")
     assert len(log.unanswered_rows()) == 1
+
+
+def test_out_of_scope_names_the_agency_when_it_is_another_agencys_service(log):
+    dispatcher = CollectingDispatcher()
+    ActionOutOfScope().run(dispatcher, make_tracker("xin visa đi Nhật", "out_of_scope"), {})
+    assert "Công an" in dispatcher.messages[0]["text"]
+    assert [r["reason"] for r in log.unanswered_rows()] == ["other_agency"]

@@ -70,3 +70,22 @@ def test_choose_option_without_a_resolvable_choice_asks_again():
 @pytest.mark.parametrize("text, expected", [("cái đầu tiên", "a"), ("cai cuoi", "c"), ("thu ba", "c"), ("xyz", None)])
 def test_pick_by_ordinal(text, expected):
     assert pick_by_ordinal(text, ["a", "b", "c"]) == expected
+
+
+@pytest.mark.parametrize("text, intent, slots, agency", [
+    ("lam ho chieu o dau", "ask_where", {}, "Công an"),
+    ("đăng ký kết hôn cần giấy tờ gì", "ask_documents", {}, "Ủy ban nhân dân xã"),
+    # in the middle of a conversation about a land procedure, still another agency's business
+    ("còn làm căn cước thì mất bao lâu", "ask_time", {"procedure_code": "1.012786"}, "Công an"),
+])
+def test_another_agencys_service_is_redirected_not_forced_onto_a_procedure(log, text, intent, slots, agency):
+    messages, events = run(ActionAnswerProcedure(), make_tracker(text, intent, slots))
+    assert agency in messages[0]["text"] and "Sở Nông nghiệp và Môi trường" in messages[0]["text"]
+    assert events == {} and [b["payload"] for b in messages[0]["buttons"]] == ["/request_human", "/ask_office_hours"]
+    assert [(r["text"], r["reason"]) for r in log.unanswered_rows()] == [(text, "other_agency")]
+
+
+def test_a_land_question_that_mentions_an_id_card_is_still_answered():
+    messages, events = run(ActionAnswerProcedure(),
+                           make_tracker("tách thửa có cần thẻ căn cước không", "ask_documents"))
+    assert events["procedure_code"] == "1.012784"

@@ -30,6 +30,13 @@ def test_fold_strips_diacritics_and_case(text, folded):
     ("thẩm định đtm", "thẩm định đánh giá tác động môi trường"),
     ("tham dinh dtm", "tham dinh đánh giá tác động môi trường"),
     ("UBND xã", "ủy ban nhân dân xã"),
+    ("Đc", "được"),
+    # accented words that fold like shorthand keys are words of their own
+    ("phạt nguội", "phạt nguội"),
+    ("hành nghề dược", "hành nghề dược"),
+    ("phat nguoi", "phat người"),
+    ("dạ vâng ạ", "dạ vâng ạ"),
+    ("gọi sđt", "gọi số điện thoại"),
 ])
 def test_abbreviations_expand(text, expected):
     assert TextNormalizer.default().normalize(text) == expected

@@ -1,0 +1,61 @@
+"""Other agencies' services: the table, its matching, and the knowledge base's redirect."""
+import pytest
+
+from knowledge_base.scope import OtherAgencies
+from knowledge_base.text import PhraseTable, fold, words
+
+
+def test_no_term_names_one_of_our_procedures(catalogue):
+    """A term that occurs in a procedure's name would turn our own questions away."""
+    table = OtherAgencies.default()
+    names = [" " + " ".join(words(fold(p.name))) + " " for p in catalogue]
+    terms = table.table.phrases()
+    assert len(terms) > 100
+    clashes = {t: n.strip()[:80] for t in terms for n in names if f" {t} " in n}
+    assert clashes == {}
+
+
+@pytest.mark.parametrize("text, agency", [
+    ("làm hộ chiếu ở đâu", "Công an"),
+    ("lam ho chieu o dau", "Công an"),
+    ("dang ky ket hon can giay to gi", "Ủy ban nhân dân xã"),
+    ("Đăng ký xe máy cần gì", "Công an"),
+    ("tra cứu BHXH", "Bảo hiểm xã hội"),
+    ("cấp lại sổ đỏ bị mất", None),
+    ("hồ chiếu", None),  # accents typed must match: not "hộ chiếu"
+])
+def test_agency_for(text, agency):
+    found = OtherAgencies.default().agency_for(text)
+    assert (found is None) if agency is None else (agency in found)
+
+
+def test_without_terms_keeps_the_rest_of_the_question():
+    assert OtherAgencies.default().without_terms("Sang tên sổ đỏ có cần thẻ căn cước không") == \
+        "sang tên sổ đỏ có cần không"
+
+
+def test_phrase_table_is_leftmost_longest_and_accent_aware():
+    table = PhraseTable([("sổ", 1), ("sổ đỏ", 2), ("hồ sơ", 3)])
+    assert table.find(["so", "do", "so"], ["sổ", "đỏ", "so"]) == [(0, 2, 2), (2, 3, 1)]
+    assert table.find(["ho", "so"], ["hồ", "sơ"]) == [(0, 2, 3)]
+    assert table.find(["so"], ["số"]) == []
+    strict = PhraseTable([("dở", "bad"), ("dở ẹc", "bad")], strict_words=True)
+    assert strict.find(["do"], ["do"]) == [] and strict.find(["do"], ["dở"]) == [(0, 1, "bad")]
+    assert strict.find(["do", "ec"], ["do", "ec"]) == [(0, 2, "bad")]
+
+
+@pytest.mark.parametrize("question, agency", [
+    ("làm căn cước mất bao lâu", "Công an"),
+    ("lam ho chieu o dau", "Công an"),
+    ("đăng ký kết hôn cần giấy tờ gì", "Ủy ban nhân dân xã"),
+    ("sang tên sổ đỏ có cần căn cước công dân không", None),  # names our procedure too
+    ("chuyen nhuong dat cho con sau khi ly hon", None),
+    ("tach thua can gi", None),
+])
+def test_knowledge_base_other_agency(catalogue, retriever, question, agency):
+    from knowledge_base.service import KnowledgeBase
+
+    kb = KnowledgeBase()
+    kb._catalogue, kb._retriever = catalogue, retriever
+    found = kb.other_agency(question)
+    assert (found is None) if agency is None else (agency in found)

@@ -72,7 +72,7 @@ class ActionOutOfScope(Action):
         """Staff may answer such questions (parking, opening hours of a branch…) from the console."""
         from actions.procedures import redirect_other_agency, staff_answer
 
-        if redirect_other_agency(dispatcher, tracker, tracker.latest_message.get("text") or "", known_out_of_scope=True):
+        if redirect_other_agency(dispatcher, tracker, tracker.latest_message.get("text") or ""):
             return []
         if not staff_answer(dispatcher, tracker):
             log_unanswered(tracker, "out_of_scope")

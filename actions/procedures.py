@@ -57,13 +57,12 @@ def admit_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, reason: st
                              buttons=templates.help_buttons())
 
 
-def redirect_other_agency(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
-                          known_out_of_scope: bool = False) -> bool:
+def redirect_other_agency(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
     """Another agency's service (passport, marriage…): a staff answer, else name that agency and log it.
 
     True when the question was another agency's (and has been answered).
     """
-    agency = knowledge_base().other_agency(text, known_out_of_scope)
+    agency = knowledge_base().other_agency(text)
     if agency is None:
         return False
     if staff_answer(dispatcher, tracker):

@@ -135,7 +135,18 @@ def report(title: str, examples, parsed: Dict[int, dict]) -> Dict[str, float]:
             print(f"  {text!r}: expected {gold}, got {pred}")
     for text, gold, pred in entity_errors:
         print(f"  entities of {text!r}: expected {gold}, got {pred}")
+    fallbacks = [(examples[i].get("intent"), top_intent(out)) for i, out in parsed.items()
+                 if (out.get("intent") or {}).get("name") == "nlu_fallback"]
+    if fallbacks:
+        right = sum(g == p for g, p in fallbacks)
+        print(f"sent to the fallback (confidence below the threshold): {len(fallbacks)} examples; "
+              f"the classifier's own first choice was right for {right} of them")
     return scores
+
+
+def top_intent(parse: dict) -> str:
+    """The classifier's first choice, ignoring the fallback the FallbackClassifier put on top."""
+    return next((r["name"] for r in parse.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"), "none")
 
 
 def evaluate(data, config: str, test_parts: List[List[int]], title: str) -> Dict[str, float]:

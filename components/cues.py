@@ -83,7 +83,7 @@ class CueFinder:
             if any(negated[j] for j in range(max(0, start - POLARITY_WINDOW), start)):
                 polarity = "negative" if polarity == "positive" else "positive"
             out.append(CUE_POSITIVE if polarity == "positive" else CUE_NEGATIVE)
-        if self.agencies.find(folded, typed):
+        if self.agencies.agency_in(folded, typed) is not None:
             out.append(CUE_OTHER_AGENCY)
         return out
 

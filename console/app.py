@@ -58,6 +58,16 @@ class Forbidden(Exception):
     pass
 
 
+# Why a question was logged for staff (the review log's reason codes), in the console's words.
+REASONS = {
+    "no_match": "không tìm thấy thủ tục phù hợp",
+    "not_understood": "trợ lý không hiểu câu hỏi",
+    "out_of_scope": "ngoài phạm vi của Sở",
+    "other_agency": "việc của cơ quan khác (đã chỉ cơ quan cho người dân)",
+    "handoff_requested": "người dân muốn gặp cán bộ",
+}
+
+
 class Console:
     """Shared objects of the application."""
 
@@ -69,6 +79,7 @@ class Console:
         self.review = ReviewLog(settings.database_url)
         self.conversations = Conversations(settings.tracker_store_url)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.filters["reason"] = lambda code: REASONS.get(code, code)
         self.export_state = {"running": False, "log": "", "finished_at": None, "ok": None}
         self._catalogue = None
         self._senders = None

@@ -2,37 +2,53 @@
 
 Citizens ask the department's assistant about passports, marriage, vehicle registration or
 pensions too. The table in ``data/other_domains.yml`` names, for each such service, the agency
-to turn to. The NLU uses a match as a feature (an out-of-scope cue), and the knowledge base
-uses it to say "that is the police's / the commune's business" instead of forcing the question
-onto the nearest land procedure.
+to turn to, and lists the words that make a question ours even so ("sổ đỏ", "căn cước" as a
+paper our procedures ask for). The NLU uses a match as a feature (an out-of-scope cue), and the
+knowledge base uses it to say "that is the police's / the commune's business" instead of
+forcing the question onto the nearest land procedure.
 """
 from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 import yaml
 
 from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, fold, words
 
 
-class OtherAgencies:
-    """Terms of other agencies' services, each with the agency a citizen should turn to."""
+OURS = None  # the value of an `ours` phrase in the table (agencies' phrases carry the agency)
 
-    def __init__(self, entries: List[Tuple[str, str]], normalizer: Optional[TextNormalizer] = None):
-        """Build from (term, agency) pairs."""
-        self.table = PhraseTable(entries)
+
+class OtherAgencies:
+    """Terms of other agencies' services, each with the agency a citizen should turn to.
+
+    Phrases that make a question ours (``ours``) share the table, so that leftmost-longest
+    matching settles overlaps: "sổ hộ khẩu" is the police's, "sổ" alone is ours.
+    """
+
+    def __init__(self, entries: List[Tuple[str, str]], ours: Iterable[str] = (),
+                 normalizer: Optional[TextNormalizer] = None):
+        """Build from (term, agency) pairs and the phrases that make a question ours."""
+        self.table = PhraseTable([(term, OURS) for term in ours] + list(entries))
         self.normalizer = normalizer or TextNormalizer.default()
 
     @classmethod
-    def load(cls, path: Path) -> "OtherAgencies":
-        """Read a table: ``agencies: [{agency: ..., terms: [...]}, ...]``."""
+    def load(cls, path: Path, synonyms_path: Optional[Path] = None) -> "OtherAgencies":
+        """Read a table (``ours: [...]``, ``agencies: [{agency: ..., terms: [...]}, ...]``).
+
+        The colloquial phrases of the synonym table (``synonyms_path``) count as ours too.
+        """
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh) or {}
         entries = [(str(term), str(group["agency"]))
                    for group in data.get("agencies") or [] for term in group.get("terms") or []]
-        return cls(entries)
+        ours = [str(term) for term in data.get("ours") or []]
+        if synonyms_path is not None:
+            with open(synonyms_path, encoding="utf-8") as fh:
+                ours += [str(k) for k, v in (yaml.safe_load(fh) or {}).items() if v]
+        return cls(entries, ours)
 
     @classmethod
     def default(cls) -> "OtherAgencies":
@@ -41,13 +57,19 @@ class OtherAgencies:
 
     def find(self, folded_tokens: List[str], tokens: Optional[List[str]] = None) -> List[Tuple[int, int, str]]:
         """(start, end, agency) of each other-agency term in a word list (folded, and as typed)."""
-        return self.table.find(folded_tokens, tokens)
+        return [hit for hit in self.table.find(folded_tokens, tokens) if hit[2] is not OURS]
+
+    def agency_in(self, folded_tokens: List[str], tokens: Optional[List[str]] = None) -> Optional[str]:
+        """The agency of the first other-agency term, unless a term of ours is there too."""
+        hits = self.table.find(folded_tokens, tokens)
+        if not hits or any(value is OURS for _, _, value in hits):
+            return None
+        return hits[0][2]
 
     def agency_for(self, text: str) -> Optional[str]:
-        """The agency of the first other-agency term in ``text``, or None."""
+        """``agency_in`` for a text as typed."""
         norm = self.normalizer.normalize(text)
-        hits = self.find(words(fold(norm)), words(norm))
-        return hits[0][2] if hits else None
+        return self.agency_in(words(fold(norm)), words(norm))
 
     def without_terms(self, text: str) -> str:
         """``text`` (normalised) with the other-agency terms taken out."""
@@ -59,4 +81,4 @@ class OtherAgencies:
 
 @functools.lru_cache(maxsize=1)
 def _default() -> OtherAgencies:
-    return OtherAgencies.load(DATA_DIR / "other_domains.yml")
+    return OtherAgencies.load(DATA_DIR / "other_domains.yml", DATA_DIR / "synonyms.yml")

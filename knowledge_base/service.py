@@ -88,18 +88,17 @@ class KnowledgeBase:
         tokens = strip_phrases(query_tokens(self.retriever.normalizer, question), followup_phrases())
         return any(t in vocab for t in tokens)
 
-    def other_agency(self, question: str, known_out_of_scope: bool = False) -> Optional[str]:
+    def other_agency(self, question: str) -> Optional[str]:
         """The agency that handles ``question`` when it names another agency's service, else None.
 
         "làm căn cước mất bao lâu" names the police's service and nothing of ours: the police.
         "sang tên sổ đỏ có cần căn cước không" also names one of our procedures (what is left
-        without the police's words still finds it): None. With ``known_out_of_scope`` (the NLU
-        already said so) the first agency named is returned without that check.
+        without the police's words still finds it): None.
         """
         agencies = OtherAgencies.default()
         agency = agencies.agency_for(question)
-        if agency is None or known_out_of_scope:
-            return agency
+        if agency is None:
+            return None
         rest = agencies.without_terms(question)
         if self.mentions_procedure(rest) and self.search(rest, top_k=3).decision in ("answer", "choose"):
             return None

@@ -98,3 +98,10 @@ def test_out_of_scope_names_the_agency_when_it_is_another_agencys_service(log):
     ActionOutOfScope().run(dispatcher, make_tracker("xin visa đi Nhật", "out_of_scope"), {})
     assert "Công an" in dispatcher.messages[0]["text"]
     assert [r["reason"] for r in log.unanswered_rows()] == ["other_agency"]
+
+
+def test_out_of_scope_does_not_send_one_of_our_questions_to_another_agency(log):
+    """Misread as out of scope, a land question that mentions an ID card is not sent to the police."""
+    dispatcher = CollectingDispatcher()
+    ActionOutOfScope().run(dispatcher, make_tracker("tách thửa có cần thẻ căn cước không", "out_of_scope"), {})
+    assert dispatcher.messages[0]["response"] == "utter_out_of_scope"

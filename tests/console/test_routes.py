@@ -101,6 +101,7 @@ def test_grouped_questions_and_mapping_to_a_procedure(client, console_env):
     assert newest.index("chim yến") < newest.index("gio lam viec")  # asked last
     detail = client.get(group_url(client) + "?q=giấy chứng nhận do bị mất").text
     assert "Cấp lại Giấy chứng nhận do bị mất" in detail and "gio lam viec thu bay" in detail
+    assert "lý do: trợ lý không hiểu câu hỏi" in detail  # reason codes in the staff's words
     response = client.post(group_url(client) + "/map", data={"code": "1.012786", "csrf": csrf_of(client)})
     assert response.status_code == 303
     catalogue = (settings.catalogue_dir / "1.012786.yml").read_text()

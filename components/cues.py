@@ -42,9 +42,9 @@ CUE_NEGATIVE = "cuetieucuc"
 CUE_OTHER_AGENCY = "cuengoailinhvuc"
 
 
-def is_negation(folded: str, typed: Optional[str]) -> bool:
+def is_negation(folded: str, typed: str) -> bool:
     """Whether a word is a negation: by its accents where typed with them, else by safe spellings."""
-    if typed is not None and typed != folded:
+    if typed != folded:
         return typed in NEGATIONS_ACCENTED
     return folded in NEGATIONS_FOLDED
 
@@ -75,9 +75,9 @@ class CueFinder:
 
         ``breaks``: word indices where a clause starts (after punctuation); negation stops there.
         """
-        typed_or_none: List[Optional[str]] = list(typed) if typed is not None and len(typed) == len(folded) \
-            else [None] * len(folded)
-        negated = [is_negation(f, t) for f, t in zip(folded, typed_or_none)]
+        if typed is None or len(typed) != len(folded):
+            typed = folded  # accents unknown: every word reads as typed without them
+        negated = [is_negation(f, t) for f, t in zip(folded, typed)]
         out = list(self._negation_scope(folded, negated, set(breaks)))
         for start, _, polarity in self.polarity.find(folded, typed):
             if any(negated[j] for j in range(max(0, start - POLARITY_WINDOW), start)):

@@ -61,22 +61,30 @@ class OtherAgencies:
 
     def agency_in(self, folded_tokens: List[str], tokens: Optional[List[str]] = None) -> Optional[str]:
         """The agency of the first other-agency term, unless a term of ours is there too."""
-        hits = self.table.find(folded_tokens, tokens)
-        if not hits or any(value is OURS for _, _, value in hits):
-            return None
-        return hits[0][2]
+        return _agency(self.table.find(folded_tokens, tokens))
+
+    def split(self, text: str) -> Tuple[Optional[str], str]:
+        """(``agency_in`` of a text as typed, the text normalised without the other-agency terms)."""
+        norm = self.normalizer.normalize(text)
+        typed = words(norm)
+        hits = self.table.find(words(fold(norm)), typed)
+        drop = {i for start, end, value in hits if value is not OURS for i in range(start, end)}
+        return _agency(hits), " ".join(w for i, w in enumerate(typed) if i not in drop)
 
     def agency_for(self, text: str) -> Optional[str]:
         """``agency_in`` for a text as typed."""
-        norm = self.normalizer.normalize(text)
-        return self.agency_in(words(fold(norm)), words(norm))
+        return self.split(text)[0]
 
     def without_terms(self, text: str) -> str:
         """``text`` (normalised) with the other-agency terms taken out."""
-        norm = self.normalizer.normalize(text)
-        typed = words(norm)
-        drop = {i for start, end, _ in self.find(words(fold(norm)), typed) for i in range(start, end)}
-        return " ".join(w for i, w in enumerate(typed) if i not in drop)
+        return self.split(text)[1]
+
+
+def _agency(hits: List[Tuple[int, int, Optional[str]]]) -> Optional[str]:
+    """The first hit's agency, unless no hit is an agency's or one of them is ours."""
+    if not hits or any(value is OURS for _, _, value in hits):
+        return None
+    return hits[0][2]
 
 
 @functools.lru_cache(maxsize=1)

@@ -95,11 +95,9 @@ class KnowledgeBase:
         "sang tên sổ đỏ có cần căn cước không" also names one of our procedures (what is left
         without the police's words still finds it): None.
         """
-        agencies = OtherAgencies.default()
-        agency = agencies.agency_for(question)
+        agency, rest = OtherAgencies.default().split(question)
         if agency is None:
             return None
-        rest = agencies.without_terms(question)
         if self.mentions_procedure(rest) and self.search(rest, top_k=3).decision in ("answer", "choose"):
             return None
         return agency

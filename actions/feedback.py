@@ -88,14 +88,17 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        """A staff answer or a sure catalogue match first; else log and reply (the message is then dropped)."""
+        """Another agency's service, a staff answer or a sure catalogue match first; else log and reply.
+
+        The message is then dropped from the conversation.
+        """
         from rasa_sdk.events import UserUtteranceReverted
 
-        from actions.procedures import send_answer, staff_answer
+        from actions.procedures import redirect_other_agency, send_answer, staff_answer
 
-        if staff_answer(dispatcher, tracker):
-            return []
         text = tracker.latest_message.get("text") or ""
+        if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
+            return []
         result = knowledge_base().search(text, top_k=3) if text.strip() else None
         if result is not None and result.decision == "answer":  # e.g. a phrasing staff just mapped to a procedure
             return send_answer(dispatcher, knowledge_base().answer(text, code=result.best.code))

@@ -63,21 +63,10 @@ class OtherAgencies:
         """The agency of the first other-agency term, unless a term of ours is there too."""
         return _agency(self.table.find(folded_tokens, tokens))
 
-    def split(self, text: str) -> Tuple[Optional[str], str]:
-        """(``agency_in`` of a text as typed, the text normalised without the other-agency terms)."""
-        norm = self.normalizer.normalize(text)
-        typed = words(norm)
-        hits = self.table.find(words(fold(norm)), typed)
-        drop = {i for start, end, value in hits if value is not OURS for i in range(start, end)}
-        return _agency(hits), " ".join(w for i, w in enumerate(typed) if i not in drop)
-
     def agency_for(self, text: str) -> Optional[str]:
         """``agency_in`` for a text as typed."""
-        return self.split(text)[0]
-
-    def without_terms(self, text: str) -> str:
-        """``text`` (normalised) with the other-agency terms taken out."""
-        return self.split(text)[1]
+        norm = self.normalizer.normalize(text)
+        return self.agency_in(words(fold(norm)), words(norm))
 
 
 def _agency(hits: List[Tuple[int, int, Optional[str]]]) -> Optional[str]:

@@ -9,11 +9,8 @@ from motcua.settings import Settings
 
 @pytest.fixture
 def kb(catalogue, retriever, base_model_dir):
-    """Knowledge base wired to the session's land-scope retriever (no index rebuild)."""
-    kb = KnowledgeBase(Settings(hotline="0123 456 789"))
-    kb._catalogue = catalogue
-    kb._retriever = retriever
-    return kb
+    """Knowledge base wired to the session's land-scope retriever (never the index a `make run` built)."""
+    return KnowledgeBase.over(catalogue, retriever, Settings(hotline="0123 456 789"))
 
 
 @pytest.fixture

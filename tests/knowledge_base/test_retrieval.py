@@ -93,3 +93,24 @@ def test_query_embeddings_are_cached(embedder):
     first = embedder.embed_queries(["sổ đỏ"])
     assert "sổ đỏ" in embedder._cache
     np.testing.assert_allclose(first, embedder.embed_queries(["sổ đỏ"]))
+
+
+def test_a_knowledge_base_over_a_given_retriever_never_swaps_it_for_the_index_folder(tmp_path, catalogue, retriever):
+    from knowledge_base.service import KnowledgeBase
+    from motcua.settings import Settings
+
+    (tmp_path / "manifest.json").write_text("{}")  # e.g. the index a `make run` built
+    kb = KnowledgeBase.over(catalogue, retriever, Settings(index_dir=tmp_path))
+    kb.search("tach thua")
+    assert kb.retriever is retriever and not kb.reload_if_rebuilt()
+
+
+def test_a_serving_knowledge_base_drops_its_index_when_another_process_rebuilds_it(tmp_path, catalogue, retriever):
+    from knowledge_base.service import KnowledgeBase
+    from motcua.settings import Settings
+
+    kb = KnowledgeBase(Settings(index_dir=tmp_path))
+    kb._catalogue, kb._retriever = catalogue, retriever  # as if loaded before any manifest existed
+    assert not kb.reload_if_rebuilt()
+    (tmp_path / "manifest.json").write_text("{}")
+    assert kb.reload_if_rebuilt() and kb._retriever is None

@@ -90,9 +90,15 @@ class ActionAnswerProcedure(Action):
         if redirect_other_agency(dispatcher, tracker, text):
             return []
         current: Optional[str] = tracker.get_slot("procedure_code")
+        if aspect == "general" and not current:  # "tách thửa" after "nộp ở đâu?" - "thủ tục nào?"
+            aspect = tracker.get_slot("aspect") or "general"
         names_a_procedure = kb.mentions_procedure(text)
         if current and not names_a_procedure:
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=current))
+        if not current and kb.names_nothing(text):
+            answer = kb.which_procedure(aspect)
+            dispatcher.utter_message(text=answer.text)
+            return [SlotSet("aspect", answer.aspect)]
         result = kb.search(text, top_k=3)
         if result.decision == "answer":
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=result.best.code))

@@ -217,6 +217,31 @@ _NEXT_STEP = {
 }
 
 
+_ASKED = {
+    "documents": "hồ sơ cần chuẩn bị", "fees": "phí, lệ phí", "time": "thời hạn giải quyết",
+    "channels": "cách nộp", "where": "nơi nộp hồ sơ", "steps": "các bước thực hiện",
+    "conditions": "điều kiện", "result": "kết quả nhận được", "legal": "căn cứ pháp lý",
+    "general": "thông tin chính",
+}
+
+
+def which_procedure(aspect: str, procedures: Sequence[Procedure]) -> Answer:
+    """An aspect asked before any procedure was named ("nộp ở đâu?"): ask which one.
+
+    For how to file, say first how many of the deployment's ``procedures`` take each channel.
+    """
+    aspect = aspect if aspect in ASPECTS else "general"
+    lines = []
+    if aspect == "channels" and procedures:
+        count = {m: sum(any(c.method == m for c in p.channels) for p in procedures) for m in _METHOD_NAMES}
+        lines.append(f"Trong {len(procedures)} thủ tục mình hỗ trợ: {count['online']} thủ tục nộp trực tuyến được "
+                     f"(Cổng Dịch vụ công quốc gia, đăng nhập bằng tài khoản VNeID), {count['postal']} thủ tục "
+                     f"nộp qua bưu chính, {count['direct']} thủ tục nộp trực tiếp.")
+    lines.append(f"Bạn hỏi về thủ tục nào ạ? Bạn nhắn việc cần làm (ví dụ: \"cấp lại sổ đỏ bị mất\", "
+                 f"\"tách thửa\"), mình sẽ trả lời {_ASKED[aspect]} của thủ tục đó.")
+    return Answer(["\n".join(lines)], aspect=aspect)
+
+
 def _split(text: str, limit: int = MAX_MESSAGE) -> List[str]:
     """Split a long message at line breaks so each part fits a chat bubble."""
     if len(text) <= limit:

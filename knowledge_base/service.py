@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from knowledge_base.answers import Answer, compose_answer, detect_aspect
+from knowledge_base.answers import Answer, compose_answer, detect_aspect, which_procedure
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
@@ -94,11 +94,14 @@ class KnowledgeBase:
         "còn lệ phí thì sao?" does not (a follow-up on the procedure under discussion);
         "lệ phí tách thửa" does.
         """
+        vocab = self.retriever.lexical.vocab
+        return any(t in vocab for t in self._content_tokens(question))
+
+    def _content_tokens(self, question: str):
+        """The question's folded tokens without aspect and follow-up words."""
         from knowledge_base.retrieval.lexical import followup_phrases, query_tokens, strip_phrases
 
-        vocab = self.retriever.lexical.vocab
-        tokens = strip_phrases(query_tokens(self.retriever.normalizer, question), followup_phrases())
-        return any(t in vocab for t in tokens)
+        return strip_phrases(query_tokens(self.retriever.normalizer, question), followup_phrases())
 
     def other_agency(self, question: str) -> Optional[str]:
         """The agency that handles ``question`` when it names another agency's service, else None.
@@ -111,6 +114,19 @@ class KnowledgeBase:
         surely, so 10 of 131 other agencies' questions in the NLU data were kept as ours.
         """
         return OtherAgencies.default().agency_for(question)
+
+    def names_nothing(self, question: str) -> bool:
+        """Whether the question is only an aspect and follow-up words ("nộp ở đâu?", "mất bao lâu").
+
+        Unlike ``not mentions_procedure``, a word the catalogue does not know ("flycam") counts
+        as naming something: that is a gap for staff, not a question to ask back.
+        """
+        return not self._content_tokens(question)
+
+    def which_procedure(self, aspect: str) -> Answer:
+        """Ask which procedure an aspect question is about (see ``answers.which_procedure``)."""
+        s = self.settings
+        return which_procedure(aspect, self.catalogue.in_scope(s.scope_fields, s.scope_levels))
 
     def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None) -> Answer:
         """Answer ``question`` (about ``code`` if given) on ``aspect`` (detected if not given)."""

@@ -43,6 +43,36 @@ def test_unknown_question_is_logged_and_answered_plainly(log):
     assert row["reason"] == "no_match" and len(row["candidates"]) == 3
 
 
+@pytest.mark.parametrize("text, intent, aspect", [
+    ("nop o dau", "ask_where", "where"),
+    ("Mất bao lâu vậy?", "ask_time", "time"),
+    ("nộp qua vneid được không", "ask_channels", "channels"),
+])
+def test_an_aspect_asked_before_any_procedure_asks_which_procedure(log, text, intent, aspect):
+    messages, events = run(ActionAnswerProcedure(), make_tracker(text, intent))
+    assert "thủ tục nào" in messages[-1]["text"] and events == {"aspect": aspect}
+    assert not log.unanswered_rows()  # nothing is missing from the catalogue
+
+
+def test_how_to_file_before_any_procedure_counts_the_channels(kb):
+    messages, _ = run(ActionAnswerProcedure(), make_tracker("nộp qua vneid được không", "ask_channels"))
+    scope = kb.catalogue.in_scope(kb.settings.scope_fields, kb.settings.scope_levels)
+    online = sum(any(c.method == "online" for c in p.channels) for p in scope)
+    assert f"Trong {len(scope)} thủ tục mình hỗ trợ: {online} thủ tục nộp trực tuyến được" in messages[0]["text"]
+
+
+def test_the_procedure_named_next_gets_the_aspect_asked_before():
+    tracker = make_tracker("tách thửa", "ask_procedure", {"aspect": "where"})
+    messages, events = run(ActionAnswerProcedure(), tracker)
+    assert events["aspect"] == "where"
+    assert (events.get("procedure_code") or (events.get("candidates") or [None])[0]) == "1.012784"
+
+
+def test_a_word_the_catalogue_does_not_know_is_a_gap_for_staff_not_a_question_back(log):
+    run(ActionAnswerProcedure(), make_tracker("flycam mất bao lâu", "ask_time"))
+    assert [r["reason"] for r in log.unanswered_rows()] == ["no_match"]
+
+
 def test_vague_question_offers_choices_as_buttons():
     messages, events = run(ActionAnswerProcedure(), make_tracker("giấy chứng nhận", "ask_procedure"))
     buttons = messages[0]["buttons"]

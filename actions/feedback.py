@@ -11,6 +11,7 @@ from actions import templates
 from actions.context import channel_of, handoffs, knowledge_base, log_unanswered, review_log, working_calendar
 from dossiers.calendar import now_local
 from dossiers.privacy import mask_text
+from knowledge_base.answers import detect_aspect
 
 
 class ActionRecordFeedback(Action):
@@ -94,14 +95,15 @@ class ActionDefaultFallback(Action):
         """
         from rasa_sdk.events import UserUtteranceReverted
 
-        from actions.procedures import redirect_other_agency, send_answer, staff_answer
+        from actions.procedures import asked_aspect, redirect_other_agency, send_answer, staff_answer
 
         text = tracker.latest_message.get("text") or ""
         if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
             return []
         result = knowledge_base().search(text, top_k=3) if text.strip() else None
         if result is not None and result.decision == "answer":  # e.g. a phrasing staff just mapped to a procedure
-            return send_answer(dispatcher, knowledge_base().answer(text, code=result.best.code))
+            aspect = asked_aspect(tracker, detect_aspect(text))
+            return send_answer(dispatcher, knowledge_base().answer(text, aspect=aspect, code=result.best.code))
         log_unanswered(tracker, "not_understood")
         dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.hotline),
                                  buttons=templates.help_buttons())

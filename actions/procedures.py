@@ -37,6 +37,16 @@ def offer_choices(dispatcher: CollectingDispatcher, hits, aspect: str) -> List[D
     return [SlotSet("aspect", aspect), SlotSet("candidates", [h.code for h in hits])]
 
 
+def asked_aspect(tracker: Tracker, aspect: str) -> str:
+    """``aspect``, or the one asked before any procedure was named.
+
+    "nộp ở đâu?" - "Bạn hỏi về thủ tục nào?" - "tách thửa": the answer is where to file.
+    """
+    if aspect == "general" and not tracker.get_slot("procedure_code"):
+        return tracker.get_slot("aspect") or "general"
+    return aspect
+
+
 def staff_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """Answer with what staff wrote for this question in the console, if anything; True when answered."""
     from console.faq import staff_reply
@@ -90,8 +100,7 @@ class ActionAnswerProcedure(Action):
         if redirect_other_agency(dispatcher, tracker, text):
             return []
         current: Optional[str] = tracker.get_slot("procedure_code")
-        if aspect == "general" and not current:  # "tách thửa" after "nộp ở đâu?" - "thủ tục nào?"
-            aspect = tracker.get_slot("aspect") or "general"
+        aspect = asked_aspect(tracker, aspect)
         names_a_procedure = kb.mentions_procedure(text)
         if current and not names_a_procedure:
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=current))

@@ -87,6 +87,15 @@ def test_fallback_uses_a_staff_answer_then_a_sure_catalogue_match(log):
     assert log.unanswered_rows() == [] and context.staff_answers() is not None
 
 
+def test_a_sure_catalogue_match_in_the_fallback_answers_the_aspect_asked_before(log):
+    """ "nộp ở đâu?" - "Bạn hỏi về thủ tục nào?" - "lam lai so do bi mat" (misread): where to file."""
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("lam lai so do bi mat", "nlu_fallback", {"aspect": "where"})
+    events = ActionDefaultFallback().run(dispatcher, tracker, {})
+    assert {"event": "slot", "timestamp": None, "name": "aspect", "value": "where"} in events
+    assert "Cấp thực hiện" in dispatcher.messages[0]["text"]
+
+
 def test_out_of_scope_is_logged_for_staff_unless_staff_answered_it(log):
     from console.store import ConsoleStore
 

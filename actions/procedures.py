@@ -101,10 +101,10 @@ class ActionAnswerProcedure(Action):
             return []
         current: Optional[str] = tracker.get_slot("procedure_code")
         aspect = asked_aspect(tracker, aspect)
-        names_a_procedure = kb.mentions_procedure(text)
-        if current and not names_a_procedure:
-            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=current))
-        if not current and kb.names_nothing(text):
+        if current:  # a follow-up stays on it unless the question names another procedure
+            if not kb.mentions_procedure(text):
+                return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=current))
+        elif kb.names_nothing(text):
             answer = kb.which_procedure(aspect)
             dispatcher.utter_message(text=answer.text)
             return [SlotSet("aspect", answer.aspect)]

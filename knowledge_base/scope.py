@@ -55,25 +55,17 @@ class OtherAgencies:
         """The table shipped in knowledge_base/data."""
         return _default()
 
-    def find(self, folded_tokens: List[str], tokens: Optional[List[str]] = None) -> List[Tuple[int, int, str]]:
-        """(start, end, agency) of each other-agency term in a word list (folded, and as typed)."""
-        return [hit for hit in self.table.find(folded_tokens, tokens) if hit[2] is not OURS]
-
     def agency_in(self, folded_tokens: List[str], tokens: Optional[List[str]] = None) -> Optional[str]:
         """The agency of the first other-agency term, unless a term of ours is there too."""
-        return _agency(self.table.find(folded_tokens, tokens))
+        hits = self.table.find(folded_tokens, tokens)
+        if not hits or any(value is OURS for _, _, value in hits):
+            return None
+        return hits[0][2]
 
     def agency_for(self, text: str) -> Optional[str]:
         """``agency_in`` for a text as typed."""
         norm = self.normalizer.normalize(text)
         return self.agency_in(words(fold(norm)), words(norm))
-
-
-def _agency(hits: List[Tuple[int, int, Optional[str]]]) -> Optional[str]:
-    """The first hit's agency, unless no hit is an agency's or one of them is ours."""
-    if not hits or any(value is OURS for _, _, value in hits):
-        return None
-    return hits[0][2]
 
 
 @functools.lru_cache(maxsize=1)

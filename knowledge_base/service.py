@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import List, Optional
 
 from knowledge_base.answers import Answer, compose_answer, detect_aspect, which_procedure
 from knowledge_base.catalogue import Catalogue
@@ -97,7 +97,7 @@ class KnowledgeBase:
         vocab = self.retriever.lexical.vocab
         return any(t in vocab for t in self._content_tokens(question))
 
-    def _content_tokens(self, question: str):
+    def _content_tokens(self, question: str) -> List[str]:
         """The question's folded tokens without aspect and follow-up words."""
         from knowledge_base.retrieval.lexical import followup_phrases, query_tokens, strip_phrases
 

@@ -59,9 +59,11 @@ RASA_MODEL := models/motcua.tar.gz
 # the tokenizer reads the knowledge base's abbreviation and synonym tables and normaliser too
 RASA_SOURCES := config.yml $(wildcard domain/*.yml data/*/*.yml components/*.py components/lexicons/*.yml) \
                 knowledge_base/text.py knowledge_base/scope.py knowledge_base/data/abbreviations.yml \
-                knowledge_base/data/synonyms.yml knowledge_base/data/other_domains.yml
+                knowledge_base/data/synonyms.yml knowledge_base/data/other_domains.yml \
+                knowledge_base/diacritics.py knowledge_base/data/common_phrases.txt knowledge_base/retrieval/dense.py
 
-$(RASA_MODEL): $(RASA_SOURCES) | $(STAMP)
+# the NLU pipeline's sentence featurizer embeds messages with the base embedding model
+$(RASA_MODEL): $(RASA_SOURCES) $(BASE_MODEL)/model.safetensors | $(STAMP)
 	$(VENV)/bin/rasa train --domain domain --data data --config config.yml --out models --fixed-model-name motcua --quiet
 
 train: $(RASA_MODEL) ## train the Rasa assistant into models/
@@ -81,7 +83,7 @@ bench-retrieval: model ## retrieval benchmark on the development question set
 bench-load: index train ## load benchmark over REST: motcua vs a default `rasa init` project
 	$(PY) -m benchmarks.bench_load
 
-bench-nlu: $(STAMP) ## NLU grouped cross-validation (NLU_FOLDS; accent twins never split): intent macro-F1, entity F1, accented / unaccented
+bench-nlu: $(BASE_MODEL)/model.safetensors ## NLU grouped cross-validation (NLU_FOLDS; accent twins never split): intent macro-F1, entity F1, accented / unaccented
 	$(PY) -m benchmarks.bench_nlu --folds $(NLU_FOLDS)
 
 clean: ## remove built artefacts (venv kept)

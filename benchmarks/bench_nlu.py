@@ -13,6 +13,7 @@ Run: `make bench-nlu` (K = NLU_FOLDS, default 5). Prints training time too.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSETS = ("all", "accented", "unaccented")
@@ -144,12 +145,46 @@ def report(title: str, examples, parsed: Dict[int, dict]) -> Dict[str, float]:
     return scores
 
 
+def with_fallback(parse: dict, threshold: float, ambiguity: float) -> str:
+    """The intent a FallbackClassifier with these settings would give, from the parse's ranking."""
+    ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+    if not ranking:
+        return "nlu_fallback"
+    first = ranking[0].get("confidence") or 0.0
+    second = (ranking[1].get("confidence") or 0.0) if len(ranking) > 1 else 0.0
+    return "nlu_fallback" if first < threshold or first - second < ambiguity else ranking[0]["name"]
+
+
+def threshold_sweep(examples, parsed: Dict[int, dict],
+                    thresholds=(0.0, 0.2, 0.3, 0.4, 0.5), ambiguities=(0.0, 0.05, 0.1)) -> None:
+    """Print macro-F1 (accented / unaccented) and fallback share for other FallbackClassifier settings.
+
+    The classifier's ranking is the same whatever the fallback does, so one pass over the parses
+    shows what each setting would cost: a lower threshold answers more, and more of it wrongly.
+    """
+    from sklearn.metrics import f1_score
+
+    print("\nfallback settings (same models): threshold, ambiguity -> macro-F1 accented / unaccented, fallbacks")
+    for threshold in thresholds:
+        for ambiguity in ambiguities:
+            cells, sent = [], 0
+            for key in ("accented", "unaccented"):
+                pairs = [(examples[i].get("intent"), with_fallback(out, threshold, ambiguity))
+                         for i, out in parsed.items() if subset_of(examples[i].get("text")) == key]
+                gold = [g for g, _ in pairs]
+                cells.append(f1_score(gold, [p for _, p in pairs], average="macro", labels=sorted(set(gold)),
+                                      zero_division=0))
+                sent += sum(p == "nlu_fallback" for _, p in pairs)
+            print(f"  {threshold:.2f}, {ambiguity:.2f} -> {cells[0]:.3f} / {cells[1]:.3f}, {sent}")
+
+
 def top_intent(parse: dict) -> str:
     """The classifier's first choice, ignoring the fallback the FallbackClassifier put on top."""
     return next((r["name"] for r in parse.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"), "none")
 
 
-def evaluate(data, config: str, test_parts: List[List[int]], title: str) -> Dict[str, float]:
+def evaluate(data, config: str, test_parts: List[List[int]], title: str,
+             dump: Optional[str] = None) -> Dict[str, float]:
     """Train once per test part (on everything else), parse it, report the pooled predictions."""
     examples = data.intent_examples
     parsed: Dict[int, dict] = {}
@@ -163,6 +198,11 @@ def evaluate(data, config: str, test_parts: List[List[int]], title: str) -> Dict
         print(f"  part {n}/{len(test_parts)}: trained on {len(train_idx)}, tested {len(test_idx)} "
               f"in {seconds:.0f} s", flush=True)
     groups = len({twin_key(examples[i].get("text")) for i in parsed})
+    if dump:
+        rows = [{"text": examples[i].get("text"), "intent": examples[i].get("intent"),
+                 "ranking": out.get("intent_ranking")} for i, out in sorted(parsed.items())]
+        Path(dump).write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    threshold_sweep(examples, parsed)
     return report(f"{title}: {len(parsed)} examples ({groups} distinct phrasings once accents are folded), "
                   f"{len(data.intents)} intents; training time per model: mean {sum(times) / len(times):.0f} s",
                   examples, parsed)
@@ -178,13 +218,14 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "config.yml"), help="Rasa config to evaluate")
     parser.add_argument("--folds", type=int, default=5, help="folds of the grouped cross-validation")
     parser.add_argument("--seed", type=int, default=42, help="seed of the fold assignment")
+    parser.add_argument("--dump", help="write every example's intent ranking to this JSON file")
     parser.add_argument("--leaky", action="store_true", help="also run a plain random 80/20 split, twins ignored")
     args = parser.parse_args()
     data = load_data(str(ROOT / "data/nlu"))
     texts = [m.get("text") for m in data.intent_examples]
     intents = [m.get("intent") for m in data.intent_examples]
     scores = evaluate(data, args.config, grouped_folds(texts, intents, args.folds, args.seed),
-                      f"grouped {args.folds}-fold cross-validation (twins never split)")
+                      f"grouped {args.folds}-fold cross-validation (twins never split)", args.dump)
     if args.leaky:
         evaluate(data, args.config, random_split(len(texts), intents, args.seed),
                  "plain random 80/20 split (twins split: for comparison only)")

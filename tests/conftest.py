@@ -90,8 +90,11 @@ def rasa(*args, timeout=1800):
 
 
 @pytest.fixture(scope="session")
-def rasa_model(tmp_path_factory):
-    """Train the assistant once per test session (minutes on 2 cores) into a temporary folder."""
+def rasa_model(tmp_path_factory, base_model_dir):
+    """Train the assistant once per test session (minutes on 2 cores) into a temporary folder.
+
+    The NLU pipeline's sentence featurizer reads the base embedding model, hence the dependency.
+    """
     out = tmp_path_factory.mktemp("rasa-model")
     result = rasa("train", "--domain", "domain", "--data", "data", "--config", "config.yml", "--out", str(out),
                   "--fixed-model-name", "motcua", "--quiet")

@@ -1,0 +1,147 @@
+"""Rasa intent classifier: logistic regression over the message's word, character and meaning features.
+
+With 26 intents and a few hundred phrasings each, a regularised linear model over tf-idf-weighted
+n-grams plus the sentence embedding generalises to unseen phrasings better than DIET does alone
+(make bench-nlu). DIET stays in the pipeline before it: its ranking is blended in with a small
+weight (``diet_weight``), which still helps on phrasings whose n-grams are rare.
+
+The trained model is stored as plain arrays (numpy .npz: idf weights, coefficients, classes), so
+loading it never unpickles code.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix, hstack, vstack
+
+FILE = "linear_intent_classifier.npz"
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax."""
+    scores = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(scores)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearIntentClassifier(IntentClassifier, GraphComponent):
+    """Multinomial logistic regression on sparse (tf-idf) and dense sentence features."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """C: inverse regularisation; dense_weight: scale of the embedding against the n-grams;
+        diet_weight: share of an earlier classifier's ranking in the final confidences."""
+        return {"C": 30.0, "dense_weight": 2.0, "diet_weight": 0.3, "max_iter": 3000, "ranking_length": 10}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 model: Optional[Dict[str, np.ndarray]] = None) -> None:
+        """``model``: idf, coef, intercept and classes, once trained."""
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+        """A classifier not trained yet."""
+        return cls(config, model_storage, resource)
+
+    @staticmethod
+    def _features(messages: List[Message]) -> Tuple[csr_matrix, Optional[np.ndarray]]:
+        """Sparse and dense sentence features of the messages' text (stacked rows)."""
+        sparse, dense = [], []
+        for message in messages:
+            sp = message.get_sparse_features(TEXT)[1]
+            de = message.get_dense_features(TEXT)[1]
+            sparse.append(csr_matrix(sp.features) if sp is not None else None)
+            dense.append(np.asarray(de.features, dtype=np.float32) if de is not None else None)
+        width = next((s.shape[1] for s in sparse if s is not None), 0)
+        rows = vstack([s if s is not None else csr_matrix((1, width)) for s in sparse]).tocsr()
+        if all(d is None for d in dense):
+            return rows, None
+        size = next(d.shape[1] for d in dense if d is not None)
+        return rows, np.vstack([d if d is not None else np.zeros((1, size), np.float32) for d in dense])
+
+    def _design(self, sparse: csr_matrix, dense: Optional[np.ndarray], idf: np.ndarray) -> csr_matrix:
+        """Sublinear tf-idf rows, L2-normalised, next to the scaled embedding."""
+        tf = sparse.copy().astype(np.float64)
+        tf.data = 1.0 + np.log(np.maximum(tf.data, 1e-12))
+        tf = tf.multiply(idf).tocsr()
+        norms = np.sqrt(np.asarray(tf.multiply(tf).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        tf = csr_matrix(tf.multiply(1.0 / norms[:, None]))
+        if dense is None:
+            return tf
+        return hstack([tf, csr_matrix(dense * float(self.config["dense_weight"]))]).tocsr()
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit on the intent examples and store the arrays."""
+        from sklearn.linear_model import LogisticRegression
+
+        examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
+        if len({m.get(INTENT) for m in examples}) < 2:
+            return self._resource  # nothing to tell apart: the component stays untrained
+        sparse, dense = self._features(examples)
+        df = np.bincount(sparse.indices, minlength=sparse.shape[1])
+        idf = np.log((1 + sparse.shape[0]) / (1 + df)) + 1.0
+        clf = LogisticRegression(C=float(self.config["C"]), max_iter=int(self.config["max_iter"]))
+        clf.fit(self._design(sparse, dense, idf), [m.get(INTENT) for m in examples])
+        self.model = {"idf": idf, "coef": clf.coef_, "intercept": clf.intercept_,
+                      "classes": np.asarray(clf.classes_, dtype=str), "dense": np.asarray(dense is not None)}
+        with self._model_storage.write_to(self._resource) as folder:
+            np.savez(folder / FILE, **self.model)
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+        """The trained classifier (untrained when training had no intents to tell apart)."""
+        try:
+            with model_storage.read_from(resource) as folder:
+                with np.load(folder / FILE, allow_pickle=False) as arrays:
+                    model = {key: arrays[key] for key in arrays.files}
+        except (ValueError, FileNotFoundError):
+            model = None
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Set intent and ranking: this model's probabilities, blended with an earlier ranking."""
+        if self.model is None or not messages:
+            return messages
+        sparse, dense = self._features(messages)
+        idf, coef = self.model["idf"], self.model["coef"]
+        if sparse.shape[1] != idf.shape[0]:  # e.g. an empty text: no n-gram features at all
+            sparse = csr_matrix((len(messages), idf.shape[0]))
+        if not bool(self.model["dense"]):
+            dense = None
+        elif dense is None:
+            dense = np.zeros((len(messages), coef.shape[1] - idf.shape[0]), np.float32)
+        scores = self._design(sparse, dense, idf) @ coef.T + self.model["intercept"]
+        scores = np.asarray(scores)
+        if scores.shape[1] == 1:  # two intents: sklearn keeps one score, for the second class
+            scores = np.hstack([np.zeros_like(scores), scores])
+        probs = softmax(scores)
+        classes = [str(c) for c in self.model["classes"]]
+        share = float(self.config["diet_weight"])
+        for message, row in zip(messages, probs):
+            earlier = {r["name"]: r["confidence"] for r in message.get("intent_ranking") or []}
+            if earlier and share > 0:
+                row = (1 - share) * row + share * np.array([earlier.get(c, 0.0) for c in classes])
+            order = np.argsort(-row)
+            ranking = [{"name": classes[i], "confidence": float(row[i])} for i in order]
+            if self.config["ranking_length"]:
+                ranking = ranking[: int(self.config["ranking_length"])]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking, add_to_output=True)
+        return messages

@@ -1,0 +1,131 @@
+"""The custom NLU components alone: the sentence featurizer and the linear intent classifier."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.sparse import csr_matrix
+
+
+@pytest.fixture()
+def storage(tmp_path):
+    """A model storage and an execution context, as Rasa's graph gives them."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    return LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), node_name="node")
+
+
+def message(text, intent=None):
+    from rasa.shared.nlu.training_data.message import Message
+
+    return Message(data={"text": text, **({"intent": intent} if intent else {})})
+
+
+def test_featurizer_restores_accents_learns_phrases_and_checks_its_model(storage, base_model_dir):
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from components.sentence_featurizer import EmbeddingModelMismatch, SentenceEmbeddingFeaturizer
+
+    model_storage, context = storage
+    config = {**SentenceEmbeddingFeaturizer.get_default_config(), "model": str(base_model_dir)}
+    resource = Resource("sentence")
+    trainer = SentenceEmbeddingFeaturizer.create(config, model_storage, resource, context)
+    trainer.train(TrainingData([message("hồ sơ của tôi tới đâu rồi", "check"), message("ho so toi o dau", "check")]))
+    assert trainer.phrases == ["hồ sơ của tôi tới đâu rồi"]  # only accented examples teach accents
+
+    featurizer = SentenceEmbeddingFeaturizer.load(config, model_storage, resource, context)
+    assert featurizer.phrases == trainer.phrases
+    accented, plain, other, empty = (message(t) for t in ("hồ sơ của tôi tới đâu rồi", "ho so cua toi toi dau roi",
+                                                          "lệ phí cấp sổ đỏ bao nhiêu", ""))
+    featurizer.process([accented, plain, other, empty])
+    vec = {m.get("text"): m.get_dense_features("text")[1].features[0] for m in (accented, plain, other)}
+    assert all(v.shape == (384,) for v in vec.values())
+    assert empty.get_dense_features("text") == (None, None)
+    # the unaccented twin is read as the accented phrase the training examples taught
+    assert vec["hồ sơ của tôi tới đâu rồi"] @ vec["ho so cua toi toi dau roi"] > 0.99
+    assert vec["hồ sơ của tôi tới đâu rồi"] @ vec["lệ phí cấp sổ đỏ bao nhiêu"] < 0.95
+
+    # a model other than the one trained with: a clear error at load, not wrong vectors
+    with model_storage.write_to(resource) as folder:
+        stored = json.loads((folder / "sentence_featurizer.json").read_text(encoding="utf-8"))
+        stored["fingerprint"] = [-x for x in stored["fingerprint"]]
+        (folder / "sentence_featurizer.json").write_text(json.dumps(stored), encoding="utf-8")
+    with pytest.raises(EmbeddingModelMismatch, match="make train"):
+        SentenceEmbeddingFeaturizer.load(config, model_storage, resource, context)
+
+
+def featurized(text, intent, sparse, dense):
+    """A message with given sentence features (what the featurizers would have added)."""
+    from rasa.shared.nlu.training_data.features import Features
+
+    m = message(text, intent)
+    m.add_features(Features(csr_matrix(np.array([sparse], dtype=float)), "sentence", "text", "cv"))
+    m.add_features(Features(np.array([dense], dtype=np.float32), "sentence", "text", "emb"))
+    return m
+
+
+TRAIN = [("a1", "fees", [2, 0, 0], [1, 0]), ("a2", "fees", [1, 1, 0], [1, 0]),
+         ("b1", "time", [0, 0, 2], [0, 1]), ("b2", "time", [0, 1, 1], [0, 1])]
+
+
+def test_linear_classifier_trains_stores_plain_arrays_and_blends_an_earlier_ranking(storage):
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from components.linear_intent_classifier import FILE, LinearIntentClassifier
+
+    model_storage, context = storage
+    resource = Resource("linear")
+    config = {"diet_weight": 0.5}
+    trainer = LinearIntentClassifier.create(config, model_storage, resource, context)
+    trainer.train(TrainingData([featurized(*row) for row in TRAIN]))
+    with model_storage.read_from(resource) as folder:
+        assert np.load(folder / FILE, allow_pickle=False)["classes"].tolist() == ["fees", "time"]
+
+    clf = LinearIntentClassifier.load(config, model_storage, resource, context)
+    fees, time_, blended = (featurized("x", None, [3, 0, 0], [1, 0]), featurized("y", None, [0, 0, 3], [0, 1]),
+                            featurized("z", None, [3, 0, 0], [1, 0]))
+    clf.process([fees, time_])
+    assert fees.get("intent")["name"] == "fees" and time_.get("intent")["name"] == "time"
+    assert sum(r["confidence"] for r in fees.get("intent_ranking")) == pytest.approx(1.0)
+
+    alone = fees.get("intent")["confidence"]
+    blended.set("intent_ranking", [{"name": "time", "confidence": 1.0}])  # DIET's ranking, say
+    clf.process([blended])
+    by_name = {r["name"]: r["confidence"] for r in blended.get("intent_ranking")}
+    assert by_name["fees"] == pytest.approx(0.5 * alone)
+    assert by_name["time"] == pytest.approx(0.5 * (1 - alone) + 0.5)
+
+
+def test_linear_classifier_with_one_intent_stays_untrained_and_leaves_messages_alone(storage):
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from components.linear_intent_classifier import LinearIntentClassifier
+
+    model_storage, context = storage
+    resource = Resource("linear")
+    LinearIntentClassifier.create({}, model_storage, resource, context).train(
+        TrainingData([featurized(*row) for row in TRAIN[:2]]))
+    clf = LinearIntentClassifier.load({}, model_storage, resource, context)
+    m = featurized("x", None, [1, 0, 0], [1, 0])
+    clf.process([m])
+    assert m.get("intent") is None
+
+
+def test_linear_classifier_reads_a_message_without_features_as_nothing_known(storage):
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from components.linear_intent_classifier import LinearIntentClassifier
+
+    model_storage, context = storage
+    resource = Resource("linear")
+    LinearIntentClassifier.create({}, model_storage, resource, context).train(
+        TrainingData([featurized(*row) for row in TRAIN]))
+    bare = message("")
+    LinearIntentClassifier.load({}, model_storage, resource, context).process([bare])
+    assert bare.get("intent")["name"] in ("fees", "time")

@@ -147,7 +147,7 @@ def report(title: str, examples, parsed: Dict[int, dict]) -> Dict[str, float]:
 
 def with_fallback(parse: dict, threshold: float, ambiguity: float) -> str:
     """The intent a FallbackClassifier with these settings would give, from the parse's ranking."""
-    ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+    ranking = classifier_ranking(parse)
     if not ranking:
         return "nlu_fallback"
     first = ranking[0].get("confidence") or 0.0
@@ -178,9 +178,15 @@ def threshold_sweep(examples, parsed: Dict[int, dict],
             print(f"  {threshold:.2f}, {ambiguity:.2f} -> {cells[0]:.3f} / {cells[1]:.3f}, {sent}")
 
 
+def classifier_ranking(parse: dict) -> List[dict]:
+    """The classifier's own ranking: without the fallback the FallbackClassifier put on top."""
+    return [r for r in parse.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+
+
 def top_intent(parse: dict) -> str:
-    """The classifier's first choice, ignoring the fallback the FallbackClassifier put on top."""
-    return next((r["name"] for r in parse.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"), "none")
+    """The classifier's first choice."""
+    ranking = classifier_ranking(parse)
+    return ranking[0]["name"] if ranking else "none"
 
 
 def evaluate(data, config: str, test_parts: List[List[int]], title: str,

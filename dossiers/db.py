@@ -84,8 +84,17 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across crashes, one fsync per checkpoint
         cursor.close()
 
+    # A deferred BEGIN that reads first and writes later fails at once with "database is locked"
+    # (SQLITE_BUSY_SNAPSHOT) when another process wrote in between: the busy timeout cannot help
+    # a transaction whose snapshot is stale. BEGIN IMMEDIATE takes the write lock up front, so such
+    # transactions (marking web messages fetched, claiming outbox rows, Rasa's tracker save) wait
+    # their turn within the busy timeout instead. The cost: reads wait for a write under way
+    # (they are short here; PostgreSQL is the choice for heavy load). An in-memory database has
+    # one connection and needs no lock.
+    begin = "BEGIN" if memory else "BEGIN IMMEDIATE"
+
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(begin)
 
     return engine

@@ -5,7 +5,9 @@ In one run it starts (on loopback only) the motcua action server + Rasa server, 
 closed loop (no think time) at 1 and 20 concurrent conversations (each simulated citizen goes
 once through a whole conversation, then a new one starts): per-message median and p95, messages
 per second; and an open loop at 10 messages per second (p95); `--endless` adds 20 conversations
-that never end. It also times the
+that never end. For motcua the closed loops at 1 and 20 and the open loop run again on texts never
+sent before (questions built from procedure names, none twice), the cost of a citizen's own wording
+that no cache spares: the fixed question list repeats, and repeated texts skip NLU. It also times the
 knowledge base's search alone, so Rasa's own overhead is visible. Request loops are bounded
 in count and time. Run: `make bench-load` (needs `make train` and `make model` first).
 """
@@ -34,6 +36,25 @@ QUESTIONS = [
     "xin giay phep moi truong can gi", "giờ làm việc thế nào", "dang ky gieng khoan", "tạm biệt",
 ]
 BASELINE_QUESTIONS = ["hello", "I am sad", "yes", "no", "goodbye", "are you a bot?", "great", "hi"]
+# Questions as citizens word them, around a procedure's name cut short; none of them is in QUESTIONS,
+# so the unseen-text phases never hit a cache (the NLU cache, the embedding cache).
+UNSEEN_TEMPLATES = ["{} cần giấy tờ gì", "lệ phí {} bao nhiêu", "{} mất bao lâu", "{} nộp ở đâu",
+                    "cho hỏi thủ tục {}", "{} nộp online được không", "điều kiện để {}", "các bước {}"]
+
+
+def unseen_questions(names: List[str], n: int, seed: int = 7) -> List[str]:
+    """``n`` distinct questions built from procedure names and aspect templates, half of them unaccented."""
+    from knowledge_base.text import fold
+
+    rng = random.Random(seed)
+    out: Dict[str, None] = {}
+    for _ in range(n * 50):
+        if len(out) >= n:
+            break
+        words = rng.choice(names).lower().split()
+        text = rng.choice(UNSEEN_TEMPLATES).format(" ".join(words[:rng.randint(3, 9)]))
+        out[fold(text) if rng.random() < 0.5 else text] = None
+    return list(out)
 
 
 def percentile(values: List[float], q: float) -> float:
@@ -52,22 +73,27 @@ async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str)
 
 
 async def closed_loop(url: str, questions: List[str], concurrency: int, seconds: float, max_messages: int,
-                      conversation_length: Optional[int] = None) -> Dict:
+                      conversation_length: Optional[int] = None, shared: bool = False) -> Dict:
     """``concurrency`` conversations, each sending its next message as soon as the reply comes; with
-    ``conversation_length``, each simulated citizen starts a new conversation after that many messages."""
+    ``conversation_length``, each simulated citizen starts a new conversation after that many messages.
+    Each conversation goes through ``questions`` in order; ``shared``: all of them draw the next text
+    from one pass through the list instead, so no text is sent twice while the list lasts."""
     latencies: List[float] = []
     errors = 0
+    drawn = 0
     deadline = time.perf_counter() + seconds
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         async def conversation(i: int) -> None:
-            nonlocal errors
+            nonlocal errors, drawn
             sender = f"load-{concurrency}-{i}-{random.random():.6f}"
             n = 0
             while time.perf_counter() < deadline and len(latencies) < max_messages:
                 if conversation_length and n and n % conversation_length == 0:
                     sender = f"load-{concurrency}-{i}-{random.random():.6f}"
+                text = questions[(drawn if shared else n) % len(questions)]
+                drawn += 1
                 try:
-                    latencies.append(await send(session, url, sender, questions[n % len(questions)]))
+                    latencies.append(await send(session, url, sender, text))
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     errors += 1
                 n += 1
@@ -117,13 +143,16 @@ def report(name: str, results: Dict[str, Dict]) -> None:
               f"{extra}  errors {r['errors']}")
 
 
-def measure(port: int, questions: List[str], seconds: float, endless: bool = False) -> Dict[str, Dict]:
+def measure(port: int, questions: List[str], seconds: float, endless: bool = False,
+            unseen: Optional[List[str]] = None) -> Dict[str, Dict]:
     """Closed loop at 1 and 20, open loop at 10 msg/s.
 
     In the closed loops each simulated citizen goes once through the question list (a whole
     conversation, greeting to goodbye) and a new citizen takes their place; ``endless`` also
     measures 20 conversations that never end, where Rasa's per-message cost grows with the
-    conversation's length (it re-reads every past turn to predict the next action).
+    conversation's length (it re-reads every past turn to predict the next action). ``unseen``
+    (texts never sent before, none twice) adds the closed loops and the open loop again with them:
+    the cost of a citizen's own wording, which no cache spares.
     """
     url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
     length = len(questions)
@@ -132,10 +161,17 @@ def measure(port: int, questions: List[str], seconds: float, endless: bool = Fal
     if endless:
         out["closed, 20 endless"] = asyncio.run(closed_loop(url, questions, 20, seconds, 4000))
     out["open, 10 msg/s"] = asyncio.run(open_loop(url, questions, 10.0, seconds))
+    if unseen:  # three phases that never share a text; 20 in flight may overrun a count by 20
+        third = len(unseen) // 3
+        out["closed, 1, unseen texts"] = asyncio.run(
+            closed_loop(url, unseen[:third], 1, seconds, third, length, shared=True))
+        out["closed, 20, unseen texts"] = asyncio.run(
+            closed_loop(url, unseen[third:2 * third], 20, seconds, third - 20, length, shared=True))
+        out["open, 10 msg/s, unseen"] = asyncio.run(open_loop(url, unseen[2 * third:], 10.0, seconds))
     return out
 
 
-def measure_motcua(settings, build: Path, seconds: float, endless: bool) -> Dict[str, Dict]:
+def measure_motcua(settings, build: Path, seconds: float, endless: bool, unseen: List[str]) -> Dict[str, Dict]:
     """Start motcua's servers as `motcua run` does, warm up, measure, stop."""
     from motcua.runner import rasa_commands, server_env, stop_all, wait_ready, write_runtime_files
 
@@ -148,7 +184,7 @@ def measure_motcua(settings, build: Path, seconds: float, endless: bool) -> Dict
             sys.exit("motcua server did not start (see build/bench-*.log)")
         url = f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook"
         asyncio.run(closed_loop(url, QUESTIONS, 4, 15, 200))  # warm up: models loaded, caches filled
-        return measure(settings.rasa_port, QUESTIONS, seconds, endless)
+        return measure(settings.rasa_port, QUESTIONS, seconds, endless, unseen)
     finally:
         stop_all(procs, timeout=30)
 
@@ -173,6 +209,7 @@ def main() -> None:
     from knowledge_base.service import KnowledgeBase
 
     kb = KnowledgeBase(settings)
+    names = [p.name for p in kb.catalogue.procedures.values()]
     kb.search("warm up")
     times = []
     for q in QUESTIONS * 5:
@@ -181,6 +218,13 @@ def main() -> None:
         times.append((time.perf_counter() - t) * 1000)
     print(f"knowledge-base search alone: median {statistics.median(times):.1f} ms, p95 {percentile(times, 0.95):.1f} ms"
           " (repeated questions hit the embedding cache)")
+    unseen_times = []
+    for q in unseen_questions(names, 200, seed=0):
+        t = time.perf_counter()
+        kb.search(q)
+        unseen_times.append((time.perf_counter() - t) * 1000)
+    print(f"knowledge-base search alone, unseen texts: median {statistics.median(unseen_times):.1f} ms, "
+          f"p95 {percentile(unseen_times, 0.95):.1f} ms")
     del kb
 
     results = {}
@@ -196,7 +240,9 @@ def main() -> None:
             name = "motcua" if workers == 1 else f"motcua x{workers}"
             run_settings = type(settings)(**{**settings.__dict__, "rasa_workers": workers,
                                              "lock_store_url": redis.url if workers > 1 else None})
-            results[name] = measure_motcua(run_settings, build, args.seconds, args.endless)
+            # A fresh list per server run: each server's caches start empty, and no text repeats within a run.
+            unseen = unseen_questions(names, 3 * int(args.seconds * 160), seed=workers)
+            results[name] = measure_motcua(run_settings, build, args.seconds, args.endless, unseen)
     finally:
         if redis:
             redis.stop()
@@ -227,6 +273,9 @@ def main() -> None:
         ratio = ours["closed, 20 conversations"]["rate"] / baseline["closed, 20 conversations"]["rate"]
         print(f"\n{name}: throughput at 20 concurrent conversations / rasa init = {ratio:.2f}x (target >= 3x); "
               f"open loop 10 msg/s p95 {ours['open, 10 msg/s']['p95']:.0f} ms (target <= 150 ms)")
+        unseen_ratio = ours["closed, 20, unseen texts"]["rate"] / baseline["closed, 20 conversations"]["rate"]
+        print(f"  {name}, texts never seen before: 20 conversations / rasa init = {unseen_ratio:.2f}x; "
+              f"open loop 10 msg/s p95 {ours['open, 10 msg/s, unseen']['p95']:.0f} ms")
         if args.endless:
             ratio = ours["closed, 20 endless"]["rate"] / baseline["closed, 20 endless"]["rate"]
             print(f"  {name}: 20 endless conversations / rasa init = {ratio:.2f}x")

@@ -58,9 +58,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         """Resolve the model setting; the model itself loads on first use."""
         super().__init__(name, config)
         from knowledge_base.retrieval.dense import Embedder
-        from motcua.settings import Settings
+        from motcua.settings import get_settings
 
-        settings = Settings()
+        settings = get_settings()  # the environment's: the server's threads, the operator's model
         self.embedder = Embedder(config.get("model") or settings.embedding_base_model,
                                  threads=settings.torch_threads, int8=settings.embedding_int8)
         self.restore = bool(config.get("restore_diacritics", True))

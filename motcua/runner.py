@@ -175,9 +175,11 @@ def stop_all(procs: List[subprocess.Popen], timeout: float = 20) -> None:
 
 
 def server_env(settings: Settings) -> dict:
-    """Environment of the server processes: the repository on the path, Rasa's worker count."""
+    """Environment of the server processes: the repository on the path, Rasa's worker count, and the
+    embedding model's threads per process (they read it as their MOTCUA_TORCH_THREADS)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env["SANIC_WORKERS"] = str(max(settings.rasa_workers, 1))
+    env["MOTCUA_TORCH_THREADS"] = str(max(settings.serve_torch_threads, 1))
     return env
 
 

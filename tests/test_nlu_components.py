@@ -17,6 +17,25 @@ def storage(tmp_path):
     return LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), node_name="node")
 
 
+def test_featurizer_takes_its_model_and_threads_from_the_environment(monkeypatch, storage):
+    # The server's serving threads (MOTCUA_TORCH_THREADS from `motcua run`) and an operator's
+    # base model must reach the featurizer, not the settings' built-in defaults.
+    from components.sentence_featurizer import SentenceEmbeddingFeaturizer
+    from motcua.settings import reset_settings
+
+    monkeypatch.setenv("MOTCUA_TORCH_THREADS", "1")
+    monkeypatch.setenv("MOTCUA_EMBEDDING_BASE_MODEL", "/srv/models/e5-other")
+    reset_settings()
+    try:
+        model_storage, context = storage
+        featurizer = SentenceEmbeddingFeaturizer.create(SentenceEmbeddingFeaturizer.get_default_config(),
+                                                        model_storage, None, context)
+        assert featurizer.embedder.threads == 1 and featurizer.embedder.model_name == "/srv/models/e5-other"
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
 def message(text, intent=None):
     from rasa.shared.nlu.training_data.message import Message
 

@@ -2,7 +2,7 @@
 import pytest
 
 from knowledge_base.text import fold
-from motcua.runner import endpoints_config, rasa_commands
+from motcua.runner import endpoints_config, rasa_commands, server_env
 from motcua.settings import NATURAL_RESOURCE_FIELDS, Settings
 
 
@@ -16,6 +16,21 @@ def test_settings_defaults_and_environment(monkeypatch):
     s = Settings.from_env()
     assert s.scope_fields == ("Đất đai", "Môi trường") and s.scope_levels == ()
     assert s.rasa_port == 6000 and s.embedding_int8
+
+
+def test_server_processes_get_their_own_embedding_threads(monkeypatch):
+    # Batch work keeps MOTCUA_TORCH_THREADS; each server process gets the serving count, so the
+    # action server and the Rasa workers do not oversubscribe the cores under load.
+    monkeypatch.setenv("MOTCUA_TORCH_THREADS", "4")
+    s = Settings.from_env()
+    assert s.torch_threads == 4 and s.serve_torch_threads == 1
+    assert server_env(s)["MOTCUA_TORCH_THREADS"] == "1"
+    monkeypatch.setenv("MOTCUA_SERVE_TORCH_THREADS", "2")
+    monkeypatch.setenv("MOTCUA_RASA_WORKERS", "3")
+    env = server_env(Settings.from_env())
+    assert env["MOTCUA_TORCH_THREADS"] == "2" and env["SANIC_WORKERS"] == "3"
+    monkeypatch.setattr("os.environ", env)  # what a server process reads back
+    assert Settings.from_env().torch_threads == 2
 
 
 def test_sqlite_and_postgres_tracker_stores():

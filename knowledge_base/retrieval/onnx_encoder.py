@@ -86,7 +86,7 @@ def export(model_dir: Path) -> Path:
         raise ValueError(f"{model_dir}: not a Transformer + mean/CLS pooling + Normalize model")
     out = onnx_dir(model_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".lock", "w") as lock:
+    with open(out / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if is_current(model_dir):
             return out / "model.onnx"

@@ -26,13 +26,17 @@ FORMAT = 2
 
 
 def model_fingerprint(model_name: str) -> str:
-    """Identifies the model's weights: file names, sizes and times of a local folder, else the name."""
+    """Identifies the model's weights: file names, sizes and times of a local folder, else the name.
+
+    The ONNX export in ``onnx/`` is left out: it is made from the weights (and again when they
+    change) and gives the same vectors, so making it must not mark the index stale.
+    """
     path = Path(model_name)
     if not path.is_dir():
         return model_name
     h = hashlib.sha256()
     for f in sorted(path.rglob("*")):
-        if f.is_file():
+        if f.is_file() and f.relative_to(path).parts[0] != "onnx":
             st = f.stat()
             h.update(f"{f.relative_to(path)}:{st.st_size}:{int(st.st_mtime)}".encode())
     return h.hexdigest()[:16]

@@ -112,3 +112,18 @@ def test_the_operator_command_exports_and_checks_against_torch(base_model_dir, c
     out = capsys.readouterr().out
     assert "lowest cosine to torch over 20 sentences: 1.0000" in out or "0.9999" in out
     assert onnx_encoder.is_current(base_model_dir)
+
+
+def test_making_the_export_leaves_the_search_index_current(tmp_path):
+    from knowledge_base.retrieval.store import model_fingerprint
+
+    model = _fake_model(tmp_path / "m")
+    before = model_fingerprint(str(model))
+    out = onnx_encoder.onnx_dir(model)
+    out.mkdir()
+    (out / "model.onnx").write_bytes(b"graph")
+    (out / "source.json").write_text(json.dumps(onnx_encoder._source(model)))
+    (out / ".lock").write_text("")
+    assert model_fingerprint(str(model)) == before
+    (model / "model.safetensors").write_bytes(b"weights v2, retrained")
+    assert model_fingerprint(str(model)) != before

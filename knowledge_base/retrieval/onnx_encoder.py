@@ -173,7 +173,9 @@ class OnnxEncoder:
             ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
             mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
             out.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
-        return np.ascontiguousarray(np.vstack(out), dtype=np.float32) if out else np.zeros((0, 0), np.float32)
+        if not out:
+            return np.zeros((0, getattr(self, "dimension", 0)), np.float32)
+        return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
 
 
 def _read_json(path: Path) -> dict:

@@ -37,6 +37,7 @@ def test_onnx_gives_torchs_vectors_for_queries_and_padded_batches(both):
         assert one.dtype == np.float32 and one.shape == ref.shape
         assert np.allclose(np.linalg.norm(one, axis=1), 1.0, atol=1e-5)
         assert np.min(np.sum(one * ref, axis=1)) > 0.9999
+    assert onnx.embed_passages([]).shape == (0, 384)
     # one query alone (the serving path) as well
     single = onnx.embed_queries(["nộp thuế đất ở đâu"])[0] @ torch_.embed_queries(["nộp thuế đất ở đâu"])[0]
     assert single > 0.9999

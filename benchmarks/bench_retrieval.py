@@ -17,6 +17,7 @@ from typing import Dict, List, Tuple
 
 import yaml
 
+from benchmarks.bench_load import percentile
 from knowledge_base.text import fold
 
 DEV_SET = Path(__file__).resolve().parent / "dev_questions.yml"
@@ -63,11 +64,6 @@ def latencies(retriever, questions, mode: str) -> List[float]:
         retriever.search(q, top_k=5, mode=mode)
         times.append((time.perf_counter() - t) * 1000)
     return sorted(times)
-
-
-def percentile(sorted_times: List[float], q: float) -> float:
-    """The ``q`` quantile of already sorted values (nearest rank below)."""
-    return sorted_times[int(q * (len(sorted_times) - 1))]
 
 
 def main() -> None:

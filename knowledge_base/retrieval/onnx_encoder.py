@@ -67,11 +67,7 @@ def _source(model_dir: Path) -> dict:
 def is_current(model_dir: Path) -> bool:
     """Whether the export exists and was made from the weights now in ``model_dir``."""
     out = onnx_dir(model_dir)
-    try:
-        recorded = json.loads((out / "source.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (out / "model.onnx").is_file() and recorded == _source(Path(model_dir))
+    return (out / "model.onnx").is_file() and _read_json(out / "source.json") == _source(Path(model_dir))
 
 
 def export(model_dir: Path) -> Path:

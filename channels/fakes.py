@@ -229,3 +229,22 @@ def zalo_event(app_id: str, user_id: str, text: Optional[str] = None, event_name
         message["attachments"] = [{"type": "image", "payload": {"url": "https://example.invalid/a.jpg"}}]
     return {"app_id": app_id, "user_id_by_app": "u" + user_id, "event_name": event_name, "timestamp": ts,
             "sender": {"id": user_id}, "recipient": {"id": "oa-1"}, "message": message}
+
+
+class FakeWebhook(_Server):
+    """An incoming-webhook endpoint (staff alerts): records each JSON body posted; answers 503 to the first
+    ``fail_times`` posts."""
+
+    def __init__(self, fail_times: int = 0):
+        super().__init__()
+        self.posts: List[dict] = []
+        self.fail_times = fail_times
+
+    def handle(self, method, path, headers, body):
+        with self.lock:
+            if self.fail_times:
+                self.fail_times -= 1
+                return 503, {"ok": False}
+            self.posts.append(json.loads(body or b"{}"))
+            self.lock.notify_all()
+        return 200, {"ok": True}

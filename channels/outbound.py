@@ -80,18 +80,24 @@ class Deliverer:
         return counts
 
     async def run_forever(self, interval_s: float, stop: Optional[asyncio.Event] = None) -> None:
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            try:
-                counts = await self.run_once()
-                if any(counts.values()):
-                    log.info("outbox: %s", counts)
-            except Exception:
-                log.exception("outbox delivery round failed; trying again")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval_s)
-            except asyncio.TimeoutError:
-                pass
+        await repeat_rounds(self.run_once, interval_s, stop, "outbox")
+
+
+async def repeat_rounds(run_once: Callable[[], Awaitable[Dict[str, int]]], interval_s: float,
+                        stop: Optional[asyncio.Event], label: str) -> None:
+    """Run delivery rounds every ``interval_s`` until ``stop``; a failed round is logged, not fatal."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        try:
+            counts = await run_once()
+            if any(counts.values()):
+                log.info("%s: %s", label, counts)
+        except Exception:
+            log.exception("%s delivery round failed; trying again", label)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        except asyncio.TimeoutError:
+            pass
 
 
 def build_senders(settings, state: ChannelState, web_open_only: bool = True) -> Dict[str, Sender]:

@@ -38,6 +38,9 @@ def channel_report(settings: Settings) -> List[str]:
         missing = [n for n, v in (("ZALO_APP_ID", settings.zalo_app_id), ("ZALO_OA_SECRET_KEY", settings.zalo_oa_secret_key),
                                   ("ZALO_ACCESS_TOKEN", settings.zalo_access_token)) if not v]
         lines.append(f"zalo: off (missing {', '.join(missing)})")
+    from channels.staff_alerts import alerts_report
+
+    lines.append(alerts_report(settings))
     return lines
 
 

@@ -157,7 +157,8 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         return found if found else (None, None)
 
     def render(request: Request, name: str, staff: Optional[Staff], csrf: Optional[str], status: int = 200, **ctx):
-        ctx.update(request=request, staff=staff, csrf=csrf, roles=ROLES, message=MESSAGES.get(request.query_params.get("msg", "")))
+        ctx.update(request=request, staff=staff, csrf=csrf, roles=ROLES, message=MESSAGES.get(request.query_params.get("msg", "")),
+                   waiting=console.handoffs.waiting() if staff else 0)
         return console.templates.TemplateResponse(request, name, ctx, status_code=status)
 
     def page(role: str = "viewer", write: bool = False):

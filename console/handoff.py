@@ -3,13 +3,16 @@
 States: ``requested`` (the citizen asked for a person), ``active`` (a staff member took it: the
 channels keep the citizen's messages here instead of passing them to the assistant), ``closed``
 (handed back). Messages exchanged meanwhile are kept in ``handoff_messages``.
+
+Each new request also queues a staff alert (``handoff_alerts``); `motcua channels deliver` sends it
+(channels.staff_alerts), retrying with backoff, so a slow staff channel never delays the citizen.
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, insert, select, update
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, func, insert, select, update
 
 from dossiers.db import create_tables, insert_once, make_engine
 
@@ -37,6 +40,20 @@ messages_table = Table(
 )
 
 
+alerts_table = Table(
+    "handoff_alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(128), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | sent | failed | skipped
+    Column("delivered_to", String(256), nullable=False),  # comma-separated targets that have it
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("last_error", Text, nullable=True),
+)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now()
 
@@ -60,8 +77,14 @@ class HandoffStore:
         current = self.get(conversation_id)
         if current and current["state"] == "active":
             return "active"
-        self._set(conversation_id, channel, state="requested", requested_at=self.clock(), staff=None,
+        now = self.clock()
+        self._set(conversation_id, channel, state="requested", requested_at=now, staff=None,
                   taken_at=None, closed_at=None)
+        if not current or current["state"] != "requested":  # asking again while waiting: no second alert
+            with self.engine.begin() as conn:
+                conn.execute(insert(alerts_table).values(conversation_id=conversation_id, channel=channel,
+                                                         requested_at=now, state="pending", delivered_to="",
+                                                         attempts=0, next_attempt_at=now))
         return "requested"
 
     def take(self, conversation_id: str, channel: str, staff: str) -> bool:
@@ -107,3 +130,48 @@ class HandoffStore:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(messages_table).where(
                 messages_table.c.conversation_id == conversation_id).order_by(messages_table.c.id)).mappings()]
+
+    # Staff alerts -------------------------------------------------------------------------------
+    def due_alerts(self, limit: int = 50) -> List[dict]:
+        """Pending alerts whose next attempt is due, oldest first."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(alerts_table).where(and_(
+                alerts_table.c.state == "pending", alerts_table.c.next_attempt_at <= self.clock()))
+                .order_by(alerts_table.c.id).limit(limit)).mappings()]
+
+    def claim_alert(self, alert_id: int) -> bool:
+        """Take a pending alert for sending; False when another deliverer has it."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(alerts_table).where(and_(
+                alerts_table.c.id == alert_id, alerts_table.c.state == "pending")).values(state="sending")).rowcount == 1
+
+    def finish_alert(self, alert_id: int, state: str, delivered_to: Sequence[str] = (),
+                     note: Optional[str] = None) -> None:
+        """Close an alert: ``sent`` (every target has it) or ``skipped`` (no longer worth sending: ``note`` says why)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(alerts_table).where(alerts_table.c.id == alert_id).values(
+                state=state, delivered_to=",".join(sorted(delivered_to)), last_error=note,
+                attempts=alerts_table.c.attempts + (state == "sent")))
+
+    def retry_alert(self, alert_id: int, delivered_to: Sequence[str], error: str, max_attempts: int = 6,
+                    base_delay_s: float = 30.0) -> str:
+        """Some target failed: 'pending' again after a backoff (only the missing targets are retried),
+        'failed' after the last attempt."""
+        with self.engine.begin() as conn:
+            attempts = conn.execute(select(alerts_table.c.attempts).where(alerts_table.c.id == alert_id)).scalar_one() + 1
+            state = "failed" if attempts >= max_attempts else "pending"
+            conn.execute(update(alerts_table).where(alerts_table.c.id == alert_id).values(
+                state=state, attempts=attempts, delivered_to=",".join(sorted(delivered_to)), last_error=error[:2000],
+                next_attempt_at=self.clock() + dt.timedelta(seconds=base_delay_s * 2 ** (attempts - 1))))
+        return state
+
+    def alerts(self) -> List[dict]:
+        """Every staff alert, oldest first (operators and tests)."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(alerts_table).order_by(alerts_table.c.id)).mappings()]
+
+    def waiting(self) -> int:
+        """How many citizens wait for a person (requested, not yet taken)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(handoffs_table).where(
+                handoffs_table.c.state == "requested")).scalar_one()

@@ -31,6 +31,7 @@ def cmd_channels(args) -> int:
     if args.action == "status":
         for line in channel_report(settings):
             print(line)
+        _print_alert_backlog()
         return 0
     return asyncio.run(_deliver(settings, args.once))
 
@@ -42,14 +43,43 @@ async def _deliver(settings, once: bool) -> int:
 
     service = DossierService.from_settings(settings)
     deliverer = Deliverer(service, build_senders(settings, channel_state()))
+    alerter = _staff_alerter(settings)
     if once:
         print(await deliverer.run_once())
+        if alerter:
+            print("staff alerts:", await alerter.run_once())
     else:
         print(f"motcua: delivering notices on {', '.join(sorted(deliverer.senders))} every "
-              f"{settings.deliver_interval_s:g} s", flush=True)
-        await deliverer.run_forever(settings.deliver_interval_s, _stop_event())
+              f"{settings.deliver_interval_s:g} s"
+              + (f"; staff alerts to {', '.join(sorted(alerter.targets))}" if alerter else ""), flush=True)
+        stop = _stop_event()
+        await asyncio.gather(deliverer.run_forever(settings.deliver_interval_s, stop),
+                             *([alerter.run_forever(settings.deliver_interval_s, stop)] if alerter else []))
     service.close()
     return 0
+
+
+def _print_alert_backlog() -> None:
+    """Staff alerts not sent: waiting for a retry, or given up (with the last error)."""
+    from collections import Counter
+
+    from channels.runtime import handoff_store
+
+    alerts = handoff_store().alerts()
+    states = Counter(a["state"] for a in alerts)
+    if states["pending"] or states["failed"]:
+        print(f"staff alerts waiting: {states['pending']}, given up: {states['failed']}")
+    for alert in [a for a in alerts if a["state"] == "failed"][-3:]:
+        print(f"  {alert['conversation_id']} at {alert['requested_at']:%Y-%m-%d %H:%M}: {alert['last_error']}")
+
+
+def _staff_alerter(settings):
+    """The staff alerter when a target is configured, else None."""
+    from channels.runtime import handoff_store
+    from channels.staff_alerts import StaffAlerter, staff_targets
+
+    targets = staff_targets(settings)
+    return StaffAlerter(handoff_store(), targets, settings.console_link_base) if targets else None
 
 
 def cmd_telegram(args) -> int:
@@ -100,7 +130,7 @@ async def _webhook(settings, url, delete: bool) -> int:
 
 def register(sub) -> None:
     """Add the channel subcommands to the motcua parser."""
-    sp = sub.add_parser("channels", help="channels: status | deliver (send due dossier notices)")
+    sp = sub.add_parser("channels", help="channels: status | deliver (send due dossier notices and staff alerts)")
     sp.add_argument("action", choices=["status", "deliver"])
     sp.add_argument("--once", action="store_true", help="deliver: one round, then exit")
     sp.set_defaults(func=cmd_channels)

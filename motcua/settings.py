@@ -6,6 +6,7 @@ defaults here; they come from the environment only.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Tuple
@@ -140,9 +141,20 @@ class Settings:
     deliver_interval_s: float = 10.0
     # Staff console (started by `motcua run`): port, secure cookies (set when served over HTTPS).
     console_port: int = 8090
+    # Where staff reach the console, for links in staff alerts (default http://host:console_port).
+    console_public_url: Optional[str] = None
+    # Staff alerts when a citizen asks for a person (channels/staff_alerts.py): a Telegram chat of the
+    # staff (needs TELEGRAM_BOT_TOKEN; the bot must be in the group) and/or a webhook URL, a secret.
+    staff_alert_telegram_chat: Optional[str] = None
+    staff_alert_webhook_url: Optional[str] = None
     # Where `motcua console export` writes the phrasings staff mapped, as Rasa NLU examples.
     staff_nlu_file: Path = ROOT / "data/nlu/staff.yml"
     console_secure_cookies: bool = False
+
+    @property
+    def console_link_base(self) -> str:
+        """The console's address as staff open it."""
+        return self.console_public_url or f"http://{self.host}:{self.console_port}"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -223,7 +235,9 @@ CHANNEL_ENV = {"TELEGRAM_BOT_TOKEN": "telegram_bot_token", "TELEGRAM_WEBHOOK_SEC
                "TELEGRAM_API_BASE": "telegram_api_base", "ZALO_APP_ID": "zalo_app_id",
                "ZALO_OA_SECRET_KEY": "zalo_oa_secret_key", "ZALO_ACCESS_TOKEN": "zalo_access_token",
                "ZALO_REFRESH_TOKEN": "zalo_refresh_token", "ZALO_APP_SECRET": "zalo_app_secret",
-               "ZALO_API_BASE": "zalo_api_base", "ZALO_OAUTH_BASE": "zalo_oauth_base"}
+               "ZALO_API_BASE": "zalo_api_base", "ZALO_OAUTH_BASE": "zalo_oauth_base",
+               "MOTCUA_STAFF_ALERT_TELEGRAM_CHAT": "staff_alert_telegram_chat",
+               "MOTCUA_STAFF_ALERT_WEBHOOK_URL": "staff_alert_webhook_url"}
 
 
 def read_env_file(path: Path) -> dict:
@@ -257,6 +271,15 @@ def _channel_settings(env, channels_file: Path) -> dict:
         kw["telegram_mode"] = _choice("MOTCUA_TELEGRAM_MODE", env["MOTCUA_TELEGRAM_MODE"], ("polling", "webhook"))
     if env.get("MOTCUA_PUBLIC_URL"):
         kw["public_url"] = env["MOTCUA_PUBLIC_URL"].rstrip("/")
+    if env.get("MOTCUA_CONSOLE_PUBLIC_URL"):
+        kw["console_public_url"] = env["MOTCUA_CONSOLE_PUBLIC_URL"].rstrip("/")
+    chat = kw.get("staff_alert_telegram_chat", "").strip()
+    if chat and not re.fullmatch(r"-?\d+|@[A-Za-z]\w{4,}", chat):
+        raise ValueError(f"MOTCUA_STAFF_ALERT_TELEGRAM_CHAT={chat!r}: expected a chat id (-1001234567890) or "
+                         f"a channel's @username")
+    url = kw.get("staff_alert_webhook_url", "")
+    if url and not url.startswith(("http://", "https://")):
+        raise ValueError("MOTCUA_STAFF_ALERT_WEBHOOK_URL: expected an http:// or https:// URL")
     for name, attr in (("MOTCUA_ZALO_MAX_EVENT_AGE_S", "zalo_max_event_age_s"),
                        ("MOTCUA_ZALO_REPLY_WINDOW_HOURS", "zalo_reply_window_hours")):
         if env.get(name):

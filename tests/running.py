@@ -18,6 +18,7 @@ from tests.conftest import ROOT
 
 TG_TOKEN = "4242:FAKE-token"
 TG_SECRET = "test-webhook-secret_1"
+STAFF_CHAT = -1009876543210  # the staff group that gets handoff alerts
 ZALO = {"app_id": "3001", "oa_key": "oa-secret-key", "app_secret": "app-secret", "access": "tok-1", "refresh": "ref-1"}
 RASA_PORT, ACTIONS_PORT, WEB_PORT, CONSOLE_PORT = 5505, 5555, 8505, 8595
 ARTIFACTS = ROOT / "test-artifacts"
@@ -88,7 +89,7 @@ def channels_run(tmp_path_factory, rasa_model, built_index, base_model_dir):
                TELEGRAM_API_BASE=telegram.url, MOTCUA_TELEGRAM_MODE="polling", ZALO_APP_ID=ZALO["app_id"],
                ZALO_OA_SECRET_KEY=ZALO["oa_key"], ZALO_ACCESS_TOKEN=ZALO["access"],
                ZALO_REFRESH_TOKEN=ZALO["refresh"], ZALO_APP_SECRET=ZALO["app_secret"], ZALO_API_BASE=zalo.url,
-               ZALO_OAUTH_BASE=zalo.url)
+               ZALO_OAUTH_BASE=zalo.url, MOTCUA_STAFF_ALERT_TELEGRAM_CHAT=str(STAFF_CHAT))
     wait_ports_free((RASA_PORT, ACTIONS_PORT, WEB_PORT, CONSOLE_PORT))
     log = tmp / "run.log"
     out = open(log, "w")

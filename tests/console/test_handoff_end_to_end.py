@@ -9,7 +9,7 @@ import time
 import httpx
 
 from tests.conftest import ROOT
-from tests.running import TG_SECRET
+from tests.running import STAFF_CHAT, TG_SECRET
 
 SECRET = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
 CHAT = 1020
@@ -45,8 +45,13 @@ def test_handoff_on_telegram(channels_run):
     say(run, "cho tôi gặp nhân viên")
     assert run.telegram.wait_for(lambda: texts(run), 60)
     assert "cán bộ" in texts(run)[-1]
+    # The staff group hears of it from the deliverer (no message text in it), with the console page to open.
+    assert run.telegram.wait_for(lambda: run.telegram.sent(STAFF_CHAT), 30)
+    alert = run.telegram.sent(STAFF_CHAT)[0]["text"]
+    assert alert.startswith("🔔 Người dân cần gặp cán bộ qua Telegram") and alert.endswith(f"/handoffs/tg-{CHAT}")
     client = staff_client(run)
-    assert f"tg-{CHAT}" in client.get("/handoffs").text
+    listing = client.get("/handoffs").text
+    assert f"tg-{CHAT}" in listing and '<span class="badge" title="người dân đang chờ">1</span>' in listing
 
     page = f"/handoffs/tg-{CHAT}"
     assert client.post(page + "/take", data={"csrf": csrf(client, page)}).status_code == 303
@@ -62,6 +67,7 @@ def test_handoff_on_telegram(channels_run):
                                        "csrf": csrf(client, page)})
     assert texts(run)[-1] == "Cán bộ Lê Minh: Tách thửa mất 12 ngày làm việc khi nộp trực tuyến."
 
+    assert len(run.telegram.sent(STAFF_CHAT)) == 1  # taken: no further alert
     client.post(page + "/release", data={"csrf": csrf(client, page)})
     assert "rời cuộc trò chuyện" in texts(run)[-1]
     count = len(texts(run))

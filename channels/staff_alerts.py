@@ -1,0 +1,142 @@
+"""Alerts to staff when a citizen asks for a person: a message to the department's Telegram group
+and/or a POST to a webhook (a chat tool's incoming webhook, an e-mail or SMS gateway).
+
+The action server only queues the alert (console.handoff: one per request); `motcua channels deliver`
+sends it, so a slow or failing staff channel never delays the citizen's reply, and a failed send is
+retried with backoff, to the targets that did not get it only. An alert leaves for a third party's
+servers, so it carries no message text and no personal data: the channel, the time, how many wait,
+and the console page where staff take the conversation. A request already taken or closed, or older
+than ``max_age``, is not alerted (turning alerts on later does not flood the group with old requests).
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Awaitable, Callable, Dict, Optional
+from urllib.parse import quote
+
+from channels.outbound import repeat_rounds
+
+log = logging.getLogger(__name__)
+
+# send(text, fields): fields are the alert's facts, for targets that take structured data.
+Target = Callable[[str, dict], Awaitable[None]]
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "khung chat trên web"}
+
+
+def telegram_target(client, chat: str) -> Target:
+    """Send to a Telegram chat (a staff group's id such as -1001234567890, or @channel) with the bot."""
+    chat_id = int(chat) if chat.lstrip("-").isdigit() else chat
+
+    async def send(text: str, fields: dict) -> None:
+        await client.send_reply(chat_id, text)
+
+    return send
+
+
+def webhook_target(url: str, timeout_s: float = 10.0) -> Target:
+    """POST ``{"text": ..., <fields>}`` as JSON; any status but 2xx is a failure (retried)."""
+    import httpx
+
+    async def send(text: str, fields: dict) -> None:
+        async with httpx.AsyncClient(timeout=timeout_s) as client:
+            response = await client.post(url, json={"text": text, **fields})
+            response.raise_for_status()
+
+    return send
+
+
+def alert_text(alert: dict, waiting: int, link: str) -> str:
+    """The staff-facing message (Vietnamese, no personal data)."""
+    channel = CHANNEL_NAMES.get(alert["channel"], alert["channel"])
+    others = f" Đang có {waiting} người chờ." if waiting > 1 else ""
+    return (f"🔔 Người dân cần gặp cán bộ qua {channel} (lúc {alert['requested_at']:%H:%M %d/%m/%Y}).{others} "
+            f"Mở trang sau để nhận cuộc trò chuyện: {link}")
+
+
+class StaffAlerter:
+    """Sends the queued alerts of ``store`` (a HandoffStore) to ``targets`` (name -> send)."""
+
+    def __init__(self, store, targets: Dict[str, Target], console_url: str,
+                 max_age: dt.timedelta = dt.timedelta(hours=12), clock: Optional[Callable[[], dt.datetime]] = None):
+        self.store = store
+        self.targets = targets
+        self.console_url = console_url.rstrip("/")
+        self.max_age = max_age
+        self.clock = clock or store.clock
+
+    def _stale(self, alert: dict) -> Optional[str]:
+        """Why the alert is no longer worth sending, or None."""
+        handoff = self.store.get(alert["conversation_id"])
+        if handoff is None or handoff["state"] != "requested":
+            return "already taken or closed"
+        if handoff["requested_at"] != alert["requested_at"]:
+            return "superseded by a later request"
+        if self.clock() - alert["requested_at"] > self.max_age:
+            return f"older than {self.max_age}"
+        return None
+
+    async def run_once(self) -> Dict[str, int]:
+        counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+        for alert in await asyncio.to_thread(self.store.due_alerts):
+            if not await asyncio.to_thread(self.store.claim_alert, alert["id"]):
+                continue  # another deliverer has it
+            stale = await asyncio.to_thread(self._stale, alert)
+            if stale:
+                await asyncio.to_thread(self.store.finish_alert, alert["id"], "skipped", (), stale)
+                counts["skipped"] += 1
+                continue
+            waiting = await asyncio.to_thread(self.store.waiting)
+            link = f"{self.console_url}/handoffs/{quote(alert['conversation_id'], safe='')}"
+            fields = {"conversation_id": alert["conversation_id"], "channel": alert["channel"],
+                      "requested_at": alert["requested_at"].isoformat(timespec="seconds"), "waiting": waiting,
+                      "url": link}
+            text = alert_text(alert, waiting, link)
+            done = {name for name in alert["delivered_to"].split(",") if name}
+            errors = []
+            for name, send in self.targets.items():
+                if name in done:
+                    continue
+                try:
+                    await send(text, fields)
+                    done.add(name)
+                except Exception as exc:  # any refusal: retried later for this target only
+                    errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            if errors:
+                state = await asyncio.to_thread(self.store.retry_alert, alert["id"], sorted(done), "; ".join(errors))
+                counts["failed" if state == "failed" else "retry"] += 1
+                log.warning("staff alert %s not delivered to all targets (%s): %s", alert["id"], state, errors)
+            else:
+                await asyncio.to_thread(self.store.finish_alert, alert["id"], "sent", sorted(done))
+                counts["sent"] += 1
+        return counts
+
+    async def run_forever(self, interval_s: float, stop: Optional[asyncio.Event] = None) -> None:
+        await repeat_rounds(self.run_once, interval_s, stop, "staff alerts")
+
+
+def staff_targets(settings) -> Dict[str, Target]:
+    """The configured alert targets (empty: alerts are off and staff watch the console's list)."""
+    targets: Dict[str, Target] = {}
+    if settings.staff_alert_telegram_chat and settings.telegram_bot_token:
+        from channels.runtime import telegram_client
+
+        targets["telegram"] = telegram_target(telegram_client(), settings.staff_alert_telegram_chat)
+    if settings.staff_alert_webhook_url:
+        targets["webhook"] = webhook_target(settings.staff_alert_webhook_url)
+    return targets
+
+
+def alerts_report(settings) -> str:
+    """One line for `motcua channels status`."""
+    on = []
+    if settings.staff_alert_telegram_chat:
+        on.append(f"Telegram chat {settings.staff_alert_telegram_chat}" if settings.telegram_bot_token
+                  else "Telegram chat set, but TELEGRAM_BOT_TOKEN is missing")
+    if settings.staff_alert_webhook_url:
+        on.append("webhook")
+    if not on:
+        return ("staff alerts: off (set MOTCUA_STAFF_ALERT_TELEGRAM_CHAT or MOTCUA_STAFF_ALERT_WEBHOOK_URL; "
+                "until then staff watch the console's \"Gặp cán bộ\" page)")
+    return f"staff alerts: {', '.join(on)}; console links to {settings.console_link_base}"

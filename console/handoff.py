@@ -75,16 +75,15 @@ class HandoffStore:
     def request(self, conversation_id: str, channel: str) -> str:
         """The citizen asks for a person; returns the state (an active handoff stays active)."""
         current = self.get(conversation_id)
-        if current and current["state"] == "active":
-            return "active"
+        if current and current["state"] in ("active", "requested"):
+            return current["state"]  # asking again while waiting keeps the place in the queue, and one alert
         now = self.clock()
         self._set(conversation_id, channel, state="requested", requested_at=now, staff=None,
                   taken_at=None, closed_at=None)
-        if not current or current["state"] != "requested":  # asking again while waiting: no second alert
-            with self.engine.begin() as conn:
-                conn.execute(insert(alerts_table).values(conversation_id=conversation_id, channel=channel,
-                                                         requested_at=now, state="pending", delivered_to="",
-                                                         attempts=0, next_attempt_at=now))
+        with self.engine.begin() as conn:
+            conn.execute(insert(alerts_table).values(conversation_id=conversation_id, channel=channel,
+                                                     requested_at=now, state="pending", delivered_to="",
+                                                     attempts=0, next_attempt_at=now))
         return "requested"
 
     def take(self, conversation_id: str, channel: str, staff: str) -> bool:

@@ -42,16 +42,19 @@ def alerter(store, clock, **targets):
     return StaffAlerter(store, targets, "https://mot-cua.example.vn/console/", clock=clock)
 
 
-def test_a_request_queues_one_alert_until_it_is_handled(store):
+def test_a_request_queues_one_alert_until_it_is_handled(store, clock):
     store.request("tg-5", "telegram")
-    store.request("tg-5", "telegram")  # asking again while waiting
-    assert len(store.alerts()) == 1
+    clock.advance(minutes=3)
+    store.request("tg-5", "telegram")  # asking again while waiting: same place in the queue, same alert
+    assert len(store.alerts()) == 1 and store.get("tg-5")["requested_at"] == store.alerts()[0]["requested_at"]
+    group = Target()
+    assert asyncio.run(alerter(store, clock, telegram=group).run_once())["sent"] == 1
     store.take("tg-5", "telegram", "minh.le")
     store.request("tg-5", "telegram")  # a person already has it
     assert len(store.alerts()) == 1
     store.release("tg-5")
     store.request("tg-5", "telegram")
-    assert [a["state"] for a in store.alerts()] == ["pending", "pending"]
+    assert [a["state"] for a in store.alerts()] == ["sent", "pending"]
 
 
 def test_every_target_gets_the_alert_once_without_personal_data(store, clock):

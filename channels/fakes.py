@@ -172,11 +172,14 @@ class FakeZalo(_Server):
         self.by_user: Dict[str, List[dict]] = {}
         self.refreshes = 0
         self.fail_users: Dict[str, int] = {}
+        self.expired_code = -216
         self._ids = itertools.count(1)
 
-    def expire(self) -> None:
+    def expire(self, code: int = -216) -> None:
+        """The OA's access token stops working; Zalo answers ``code`` (-216 invalid, -220 expired)."""
         with self.lock:
             self.access_token = "expired-" + secrets.token_hex(4)  # the one the OA holds is no longer valid
+            self.expired_code = code
 
     def handle(self, method, path, headers, body):
         path = path.split("?")[0]
@@ -189,7 +192,8 @@ class FakeZalo(_Server):
     def _cs(self, headers, payload):
         with self.lock:
             if headers.get("access_token") != self.access_token:
-                return 200, {"error": -216, "message": "Access token is invalid"}
+                return 200, {"error": self.expired_code, "message": {-220: "access_token is expired or removed"}
+                             .get(self.expired_code, "Access token is invalid")}
             user = str((payload.get("recipient") or {}).get("user_id", ""))
             if user in self.fail_users:
                 return 200, {"error": self.fail_users[user], "message": "User has not interacted with the OA"}

@@ -30,8 +30,9 @@ PREFIX = "zalo-"
 TEXT_LIMIT = 2000
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 TOKEN_NAME = "zalo"
-# Zalo's codes for an access token that is invalid or has expired.
-TOKEN_ERRORS = {-216, -124, -201}
+# Zalo's codes for an access token that is invalid (-216, -124 on the v4 endpoints) or expired or revoked
+# (-220). Not -201 ("<field> is invalid"): a bad parameter must not spend the single-use refresh token.
+TOKEN_ERRORS = {-216, -220, -124}
 MEDIA_EVENTS = {"user_send_image", "user_send_sticker", "user_send_gif", "user_send_file", "user_send_audio",
                 "user_send_video", "user_send_location", "user_send_link", "user_send_business_card"}
 

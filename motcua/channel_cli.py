@@ -31,7 +31,7 @@ def cmd_channels(args) -> int:
     if args.action == "status":
         for line in channel_report(settings):
             print(line)
-        _print_alert_backlog()
+        _print_alert_backlog(settings)
         return 0
     return asyncio.run(_deliver(settings, args.once))
 
@@ -59,16 +59,18 @@ async def _deliver(settings, once: bool) -> int:
     return 0
 
 
-def _print_alert_backlog() -> None:
-    """Staff alerts not sent: waiting for a retry, or given up (with the last error)."""
+def _print_alert_backlog(settings) -> None:
+    """Staff alerts not sent: waiting (when alerts are on), or given up (with the last errors)."""
     from collections import Counter
 
     from channels.runtime import handoff_store
 
     alerts = handoff_store().alerts()
     states = Counter(a["state"] for a in alerts)
-    if states["pending"] or states["failed"]:
-        print(f"staff alerts waiting: {states['pending']}, given up: {states['failed']}")
+    if states["pending"] and (settings.staff_alert_telegram_chat or settings.staff_alert_webhook_url):
+        print(f"staff alerts waiting to be sent: {states['pending']}")
+    if states["failed"]:
+        print(f"staff alerts given up: {states['failed']} (the last ones below)")
     for alert in [a for a in alerts if a["state"] == "failed"][-3:]:
         print(f"  {alert['conversation_id']} at {alert['requested_at']:%Y-%m-%d %H:%M}: {alert['last_error']}")
 

@@ -68,12 +68,13 @@ def client(fake, state, secret="app-secret"):
     return zalo.ZaloClient(APP, secret, state, api_base=fake.url, oauth_base=fake.url)
 
 
-def test_send_renews_an_expired_token_once_and_keeps_the_new_refresh_token(fake, state, tmp_path):
+@pytest.mark.parametrize("code", [-216, -220])
+def test_send_renews_an_expired_token_once_and_keeps_the_new_refresh_token(fake, state, tmp_path, code):
     async def scenario():
         c = client(fake, state)
         await c.send_text("u1", "một")
-        fake.expire()
-        await c.send_text("u1", "hai")  # -216, refresh, retried once
+        fake.expire(code)
+        await c.send_text("u1", "hai")  # invalid / expired, refresh, retried once
         await c.close()
         # a second worker on the same database uses the renewed token without refreshing again
         other_state = ChannelState(f"sqlite:///{tmp_path / 'state.db'}")
@@ -118,3 +119,14 @@ def test_failures_raise_a_clear_error(fake, state):
 
     asyncio.run(scenario())
     assert fake.texts() == []
+
+
+def test_a_bad_parameter_does_not_spend_the_refresh_token(fake, state):
+    async def scenario():
+        c = client(fake, state)
+        with pytest.raises(zalo.ZaloSendError, match="-201"):
+            await c.send_text("u1", "x" * 2001)
+        await c.close()
+
+    asyncio.run(scenario())
+    assert fake.refreshes == 0 and state.tokens(zalo.TOKEN_NAME).version == 1

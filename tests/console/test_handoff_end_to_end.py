@@ -24,6 +24,11 @@ def texts(run):
     return [m["text"] for m in run.telegram.sent(CHAT)]
 
 
+def alerts_for(run):
+    """The staff group's alerts about this test's conversation."""
+    return [m["text"] for m in run.telegram.sent(STAFF_CHAT) if m["text"].endswith(f"/handoffs/tg-{CHAT}")]
+
+
 def staff_client(run) -> httpx.Client:
     password = "mat-khau-can-bo-minh-1"
     created = subprocess.run([sys.executable, "-m", "motcua", "admin", "create", "--username", "minh.le", "--role",
@@ -46,12 +51,12 @@ def test_handoff_on_telegram(channels_run):
     assert run.telegram.wait_for(lambda: texts(run), 60)
     assert "cán bộ" in texts(run)[-1]
     # The staff group hears of it from the deliverer (no message text in it), with the console page to open.
-    assert run.telegram.wait_for(lambda: run.telegram.sent(STAFF_CHAT), 30)
-    alert = run.telegram.sent(STAFF_CHAT)[0]["text"]
-    assert alert.startswith("🔔 Người dân cần gặp cán bộ qua Telegram") and alert.endswith(f"/handoffs/tg-{CHAT}")
+    # (Other tests of this session's server may have queued alerts for their own conversations.)
+    assert run.telegram.wait_for(lambda: alerts_for(run), 30)
+    assert alerts_for(run)[0].startswith("🔔 Người dân cần gặp cán bộ qua Telegram")
     client = staff_client(run)
     listing = client.get("/handoffs").text
-    assert f"tg-{CHAT}" in listing and '<span class="badge" title="người dân đang chờ">1</span>' in listing
+    assert f"tg-{CHAT}" in listing and re.search(r'<span class="badge" title="người dân đang chờ">[1-9]\d*</span>', listing)
 
     page = f"/handoffs/tg-{CHAT}"
     assert client.post(page + "/take", data={"csrf": csrf(client, page)}).status_code == 303
@@ -67,7 +72,7 @@ def test_handoff_on_telegram(channels_run):
                                        "csrf": csrf(client, page)})
     assert texts(run)[-1] == "Cán bộ Lê Minh: Tách thửa mất 12 ngày làm việc khi nộp trực tuyến."
 
-    assert len(run.telegram.sent(STAFF_CHAT)) == 1  # taken: no further alert
+    assert len(alerts_for(run)) == 1  # taken: no further alert
     client.post(page + "/release", data={"csrf": csrf(client, page)})
     assert "rời cuộc trò chuyện" in texts(run)[-1]
     count = len(texts(run))

@@ -47,11 +47,20 @@ def webhook_target(url: str, timeout_s: float = 10.0) -> Target:
     return send
 
 
+def vietnam_time(server_local: dt.datetime) -> dt.datetime:
+    """A naive time of this server's clock (how the stores record it) in Vietnam's time zone: staff read
+    alerts on their phones, and the server may well run on UTC."""
+    from dossiers.calendar import VN_TZ
+
+    return server_local.astimezone(VN_TZ)
+
+
 def alert_text(alert: dict, waiting: int, link: str) -> str:
     """The staff-facing message (Vietnamese, no personal data)."""
     channel = CHANNEL_NAMES.get(alert["channel"], alert["channel"])
     others = f" Đang có {waiting} người chờ." if waiting > 1 else ""
-    return (f"🔔 Người dân cần gặp cán bộ qua {channel} (lúc {alert['requested_at']:%H:%M %d/%m/%Y}).{others} "
+    return (f"🔔 Người dân cần gặp cán bộ qua {channel} (lúc {vietnam_time(alert['requested_at']):%H:%M %d/%m/%Y})."
+            f"{others} "
             f"Mở trang sau để nhận cuộc trò chuyện: {link}")
 
 
@@ -90,7 +99,7 @@ class StaffAlerter:
             waiting = await asyncio.to_thread(self.store.waiting)
             link = f"{self.console_url}/handoffs/{quote(alert['conversation_id'], safe='')}"
             fields = {"conversation_id": alert["conversation_id"], "channel": alert["channel"],
-                      "requested_at": alert["requested_at"].isoformat(timespec="seconds"), "waiting": waiting,
+                      "requested_at": vietnam_time(alert["requested_at"]).isoformat(timespec="seconds"), "waiting": waiting,
                       "url": link}
             text = alert_text(alert, waiting, link)
             done = {name for name in alert["delivered_to"].split(",") if name}

@@ -16,6 +16,18 @@ from tests.dossiers.conftest import Clock
 TOKEN = "1234:TEST"
 
 
+@pytest.fixture(autouse=True)
+def server_on_utc(monkeypatch):
+    """The stores record the server's local time; here the server runs on UTC (alerts show Vietnam time)."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 @pytest.fixture
 def clock():
     return Clock(dt.datetime(2026, 11, 23, 9, 30))
@@ -66,9 +78,9 @@ def test_every_target_gets_the_alert_once_without_personal_data(store, clock):
     assert asyncio.run(alerter(store, clock, telegram=group, webhook=hook).run_once())["sent"] == 0
     assert len(group.sent) == len(hook.sent) == 2
     text, fields = group.sent[1]
-    assert text == ("🔔 Người dân cần gặp cán bộ qua Telegram (lúc 09:30 23/11/2026). Đang có 2 người chờ. "
+    assert text == ("🔔 Người dân cần gặp cán bộ qua Telegram (lúc 16:30 23/11/2026). Đang có 2 người chờ. "
                     "Mở trang sau để nhận cuộc trò chuyện: https://mot-cua.example.vn/console/handoffs/tg-5")
-    assert fields == {"conversation_id": "tg-5", "channel": "telegram", "requested_at": "2026-11-23T09:30:00",
+    assert fields == {"conversation_id": "tg-5", "channel": "telegram", "requested_at": "2026-11-23T16:30:00+07:00",
                       "waiting": 2, "url": "https://mot-cua.example.vn/console/handoffs/tg-5"}
     assert [a["state"] for a in store.alerts()] == ["sent", "sent"]
     assert store.alerts()[0]["delivered_to"] == "telegram,webhook"
@@ -147,7 +159,7 @@ def test_telegram_and_webhook_targets_on_the_wire(store, clock, tmp_path):
 def test_alert_text_names_the_channel_and_links_the_page():
     alert = {"channel": "web", "requested_at": dt.datetime(2026, 11, 23, 14, 5), "conversation_id": "w1"}
     assert alert_text(alert, 1, "http://x/handoffs/w1") == (
-        "🔔 Người dân cần gặp cán bộ qua khung chat trên web (lúc 14:05 23/11/2026). "
+        "🔔 Người dân cần gặp cán bộ qua khung chat trên web (lúc 21:05 23/11/2026). "
         "Mở trang sau để nhận cuộc trò chuyện: http://x/handoffs/w1")
 
 

@@ -3,7 +3,8 @@ and/or a POST to a webhook (a chat tool's incoming webhook, an e-mail or SMS gat
 
 The action server only queues the alert (console.handoff: one per request); `motcua channels deliver`
 sends it, so a slow or failing staff channel never delays the citizen's reply, and a failed send is
-retried with backoff, to the targets that did not get it only. An alert leaves for a third party's
+retried with backoff, to the targets that did not get it only; a claim lasts 5 minutes, so an alert
+held by a deliverer that died is sent by the next one. An alert leaves for a third party's
 servers, so it carries no message text and no personal data: the channel, the time, how many wait,
 and the console page where staff take the conversation. A request already taken or closed, or older
 than ``max_age``, is not alerted (turning alerts on later does not flood the group with old requests).

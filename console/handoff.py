@@ -131,18 +131,22 @@ class HandoffStore:
                 messages_table.c.conversation_id == conversation_id).order_by(messages_table.c.id)).mappings()]
 
     # Staff alerts -------------------------------------------------------------------------------
-    def due_alerts(self, limit: int = 50) -> List[dict]:
-        """Pending alerts whose next attempt is due, oldest first."""
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(alerts_table).where(and_(
-                alerts_table.c.state == "pending", alerts_table.c.next_attempt_at <= self.clock()))
-                .order_by(alerts_table.c.id).limit(limit)).mappings()]
+    def _due(self):
+        """Pending alerts whose next attempt is due, and claims that ran out (a deliverer died mid-send:
+        an alert twice is better than a citizen nobody hears of)."""
+        return and_(alerts_table.c.state.in_(("pending", "sending")), alerts_table.c.next_attempt_at <= self.clock())
 
-    def claim_alert(self, alert_id: int) -> bool:
-        """Take a pending alert for sending; False when another deliverer has it."""
+    def due_alerts(self, limit: int = 50) -> List[dict]:
+        """Alerts to send now, oldest first."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(alerts_table).where(self._due())
+                                                  .order_by(alerts_table.c.id).limit(limit)).mappings()]
+
+    def claim_alert(self, alert_id: int, lease: dt.timedelta = dt.timedelta(minutes=5)) -> bool:
+        """Take a due alert for sending, for ``lease``; False when another deliverer has it."""
         with self.engine.begin() as conn:
-            return conn.execute(update(alerts_table).where(and_(
-                alerts_table.c.id == alert_id, alerts_table.c.state == "pending")).values(state="sending")).rowcount == 1
+            return conn.execute(update(alerts_table).where(and_(alerts_table.c.id == alert_id, self._due()))
+                                .values(state="sending", next_attempt_at=self.clock() + lease)).rowcount == 1
 
     def finish_alert(self, alert_id: int, state: str, delivered_to: Sequence[str] = (),
                      note: Optional[str] = None) -> None:

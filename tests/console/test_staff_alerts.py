@@ -139,6 +139,16 @@ def test_two_deliverers_send_each_alert_once(store, clock):
     assert sum(c["sent"] for c in asyncio.run(both())) == 1 and len(group.sent) == 1
 
 
+def test_a_claim_left_by_a_deliverer_that_died_is_taken_again_later(store, clock):
+    store.request("tg-5", "telegram")
+    alert = store.alerts()[0]["id"]
+    assert store.claim_alert(alert)  # ...and the process stops before sending
+    group = Target()
+    assert asyncio.run(alerter(store, clock, telegram=group).run_once())["sent"] == 0  # its claim still holds
+    clock.advance(minutes=6)
+    assert asyncio.run(alerter(store, clock, telegram=group).run_once())["sent"] == 1 and len(group.sent) == 1
+
+
 def test_telegram_and_webhook_targets_on_the_wire(store, clock, tmp_path):
     fake, hook = FakeTelegram(TOKEN).start(), FakeWebhook(fail_times=1).start()
     try:

@@ -89,6 +89,7 @@ class StaffAlerter:
 
     async def run_once(self) -> Dict[str, int]:
         counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+        waiting: Optional[int] = None  # counted once a round, when something is to be sent
         for alert in await asyncio.to_thread(self.store.due_alerts):
             if not await asyncio.to_thread(self.store.claim_alert, alert["id"]):
                 continue  # another deliverer has it
@@ -97,7 +98,8 @@ class StaffAlerter:
                 await asyncio.to_thread(self.store.finish_alert, alert["id"], "skipped", (), stale)
                 counts["skipped"] += 1
                 continue
-            waiting = await asyncio.to_thread(self.store.waiting)
+            if waiting is None:
+                waiting = await asyncio.to_thread(self.store.waiting)
             link = f"{self.console_url}/handoffs/{quote(alert['conversation_id'], safe='')}"
             fields = {"conversation_id": alert["conversation_id"], "channel": alert["channel"],
                       "requested_at": vietnam_time(alert["requested_at"]).isoformat(timespec="seconds"), "waiting": waiting,

@@ -14,7 +14,7 @@ from typing import Callable, List, Optional, Sequence
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, func, insert, select, update
 
-from dossiers.db import create_tables, insert_once, make_engine
+from dossiers.db import after_failure, create_tables, insert_once, make_engine
 
 metadata = MetaData()
 
@@ -162,10 +162,10 @@ class HandoffStore:
         'failed' after the last attempt."""
         with self.engine.begin() as conn:
             attempts = conn.execute(select(alerts_table.c.attempts).where(alerts_table.c.id == alert_id)).scalar_one() + 1
-            state = "failed" if attempts >= max_attempts else "pending"
+            state, delay = after_failure(attempts, max_attempts, base_delay_s)
             conn.execute(update(alerts_table).where(alerts_table.c.id == alert_id).values(
                 state=state, attempts=attempts, delivered_to=",".join(sorted(delivered_to)), last_error=error[:2000],
-                next_attempt_at=self.clock() + dt.timedelta(seconds=base_delay_s * 2 ** (attempts - 1))))
+                next_attempt_at=self.clock() + delay))
         return state
 
     def alerts(self) -> List[dict]:

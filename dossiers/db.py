@@ -1,6 +1,9 @@
 """Engines and bulk inserts for the dossier service."""
 from __future__ import annotations
 
+import datetime as dt
+from typing import Tuple
+
 from sqlalchemy import create_engine, event, insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +30,12 @@ def create_tables(metadata, engine: Engine, attempts: int = 20) -> None:
             if not ("locked" in str(exc) or "already exists" in str(exc)) or attempt == attempts - 1:
                 raise  # "already exists": another process created it between our check and our CREATE
             time.sleep(0.1 + random.random() * 0.4)
+
+
+def after_failure(attempts: int, max_attempts: int, base_delay_s: float) -> Tuple[str, dt.timedelta]:
+    """A delivery's state after its ``attempts``-th failure and the wait before the next try: 'pending'
+    again after base_delay_s x 2^(attempts-1), 'failed' once ``max_attempts`` are spent."""
+    return ("failed" if attempts >= max_attempts else "pending"), dt.timedelta(seconds=base_delay_s * 2 ** (attempts - 1))
 
 
 def insert_once(conn: Connection, statement):

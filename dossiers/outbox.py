@@ -7,7 +7,7 @@ from typing import Iterable, List, Optional
 from sqlalchemy import and_, delete, insert, select, update
 
 from dossiers.codes import check_code, status_name
-from dossiers.db import insert_once
+from dossiers.db import after_failure, insert_once
 from dossiers.schema import outbox, subscriptions
 
 
@@ -80,8 +80,7 @@ class NoticeOutbox:
             if row[1] == "sent":
                 return "sent"
             attempts = row[0] + 1
-            state = "failed" if attempts >= max_attempts else "pending"
-            delay = dt.timedelta(seconds=base_delay_s * 2 ** (attempts - 1))
+            state, delay = after_failure(attempts, max_attempts, base_delay_s)
             conn.execute(update(outbox).where(outbox.c.id == notice_id).values(
                 attempts=attempts, state=state, last_error=error[:2000], next_attempt_at=self.clock() + delay))
             return state

@@ -170,7 +170,7 @@ class OnnxEncoder:
             mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
             out.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
         if not out:
-            return np.zeros((0, getattr(self, "dimension", 0)), np.float32)
+            return np.zeros((0, self.dimension), np.float32)
         return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
 
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from motcua.settings import get_settings
+from motcua.settings import get_settings, use_vietnam_time
 
 
 class CliError(Exception):
@@ -261,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the `motcua` console script."""
     args = build_parser().parse_args(argv)
+    use_vietnam_time()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:

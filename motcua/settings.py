@@ -25,6 +25,10 @@ NATURAL_RESOURCE_FIELDS = (
 )
 DEFAULT_LEVELS = ("province", "commune")
 
+# Vietnam time as a POSIX TZ string (UTC+7 all year; no daylight saving since 1975). A POSIX string
+# needs no tz database, so it works on slim images without tzdata.
+VIETNAM_TZ = "<+07>-7"
+
 
 def _path(value: str) -> Path:
     p = Path(value)
@@ -301,6 +305,20 @@ def get_settings() -> Settings:
     if _cached is None:
         _cached = Settings.from_env()
     return _cached
+
+
+def use_vietnam_time() -> None:
+    """Run this process, and the servers it starts, on Vietnam time.
+
+    The stores record naive local times, and the console, analytics by day, due dates and office
+    hours all mean Vietnam time: a server whose clock runs on UTC would otherwise show staff a
+    citizen's 9:00 question at 2:00. Child processes inherit TZ from the environment.
+    """
+    import time
+
+    if os.environ.get("TZ") != VIETNAM_TZ:
+        os.environ["TZ"] = VIETNAM_TZ
+        time.tzset()
 
 
 def reset_settings() -> None:

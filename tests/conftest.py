@@ -27,6 +27,18 @@ def record(code: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+@pytest.fixture
+def server_clock_on_utc(monkeypatch):
+    """A server whose own clock runs on UTC, as many cloud images do."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 @pytest.fixture(scope="session")
 def catalogue():
     """The committed catalogue."""

@@ -87,3 +87,20 @@ def test_chat_emoji_read_as_the_words_they_stand_for(text, tokens):
 
     out = VietnameseTokenizer(VietnameseTokenizer.get_default_config()).tokenize(Message(data={"text": text}), "text")
     assert [t.text for t in out] == tokens and text[out[0].start:out[0].end] in ("👍", "👎")
+
+
+def test_motcua_and_its_servers_run_on_vietnam_time(server_clock_on_utc, capsys):
+    # The stores record naive local times and the console shows them: on a UTC server a citizen's
+    # 9:00 question would read 2:00. Every motcua command switches to Vietnam time, and the
+    # servers it starts inherit it.
+    import datetime as dt
+
+    from motcua.cli import main
+    from motcua.settings import VIETNAM_TZ
+
+    epoch_9am_vn = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc).timestamp()
+    assert dt.datetime.fromtimestamp(epoch_9am_vn).hour == 2
+    assert main(["deadline", "--start", "2026-11-23T09:00", "--working-days", "1"]) == 0
+    capsys.readouterr()
+    assert dt.datetime.fromtimestamp(epoch_9am_vn) == dt.datetime(2026, 11, 23, 9, 0)
+    assert server_env(Settings.from_env())["TZ"] == VIETNAM_TZ

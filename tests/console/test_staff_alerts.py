@@ -17,15 +17,8 @@ TOKEN = "1234:TEST"
 
 
 @pytest.fixture(autouse=True)
-def server_on_utc(monkeypatch):
+def server_on_utc(server_clock_on_utc):
     """The stores record the server's local time; here the server runs on UTC (alerts show Vietnam time)."""
-    import time
-
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ def send_answer(dispatcher: CollectingDispatcher, answer) -> List[Dict[Text, Any
     """Send the answer's messages (feedback buttons on the last) and remember what was said."""
     for message in answer.messages[:-1]:
         dispatcher.utter_message(text=message)
-    dispatcher.utter_message(text=answer.messages[-1], buttons=templates.feedback_buttons())
+    cases = [templates.case_button(answer.code, c["case"], c["title"]) for c in answer.cases]
+    dispatcher.utter_message(text=answer.messages[-1], buttons=cases + templates.feedback_buttons())
     return [SlotSet("procedure_code", answer.code), SlotSet("aspect", answer.aspect),
             SlotSet("last_answer", json.dumps({"code": answer.code, "aspect": answer.aspect,
                                                "text": answer.text[:500]}, ensure_ascii=False))]
@@ -97,6 +98,10 @@ class ActionAnswerProcedure(Action):
         if aspect == "general":
             aspect = detect_aspect(text)
         kb = knowledge_base()
+        case = document_case(tracker)
+        shown = entity(tracker, "procedure_code") or tracker.get_slot("procedure_code")
+        if case and shown and kb.catalogue.get(shown):  # a "📄 other case" button under a documents answer
+            return send_answer(dispatcher, kb.answer("", aspect="documents", code=shown, case=case))
         if redirect_other_agency(dispatcher, tracker, text):
             return []
         current: Optional[str] = tracker.get_slot("procedure_code")
@@ -128,8 +133,7 @@ class ActionChooseOption(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         """Resolve the choice, then answer the pending aspect for it."""
-        code = next((e.get("value") for e in tracker.latest_message.get("entities", [])
-                     if e.get("entity") == "procedure_code"), None)
+        code = entity(tracker, "procedure_code")
         candidates = tracker.get_slot("candidates") or []
         if not code and candidates:
             code = pick_by_ordinal(tracker.latest_message.get("text") or "", candidates)
@@ -139,6 +143,17 @@ class ActionChooseOption(Action):
             return []
         aspect = tracker.get_slot("aspect") or "general"
         return send_answer(dispatcher, kb.answer("", aspect=aspect, code=str(code))) + [SlotSet("candidates", None)]
+
+
+def entity(tracker: Tracker, name: str) -> Optional[str]:
+    """The first value of entity ``name`` in the latest message (button payloads carry them)."""
+    return next((e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == name), None)
+
+
+def document_case(tracker: Tracker) -> Optional[int]:
+    """The document case a button asked for (1-based), if any."""
+    value = entity(tracker, "document_case")
+    return int(value) if value is not None and str(value).isdigit() and int(value) > 0 else None
 
 
 def pick_by_ordinal(text: str, candidates: List[str]) -> Optional[str]:

@@ -37,6 +37,12 @@ def choice_button(code: str, name: str) -> Dict[str, str]:
     return {"title": title, "payload": f'/choose_option{{"procedure_code":"{code}"}}'}
 
 
+def case_button(code: str, case: int, title: str) -> Dict[str, str]:
+    """A button that shows the documents of another case of the same procedure."""
+    return {"title": f"📄 {title}",
+            "payload": f'/ask_documents{{"procedure_code":"{code}","document_case":"{case}"}}'}
+
+
 def feedback_buttons() -> List[Dict[str, str]]:
     """Rate the answer."""
     return [{"title": "👍 Hữu ích", "payload": "/feedback_positive"},

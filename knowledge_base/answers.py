@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from knowledge_base.schema import Channel, Procedure
 from knowledge_base.text import TextNormalizer, fold, words
@@ -33,6 +33,7 @@ UNIT_NAMES = {"working_day": "ngày làm việc", "day": "ngày", "hour": "giờ
 _LEVEL_NAMES = {"province": "cấp tỉnh", "commune": "cấp xã", "ministry": "cấp bộ", "other": "cơ quan khác"}
 MAX_ITEMS = 6
 MAX_MESSAGE = 900
+CASE_LABEL = 64  # characters of a document-case button
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Answer:
     code: Optional[str] = None
     aspect: str = "general"
     choices: List[dict] = field(default_factory=list)
+    cases: List[dict] = field(default_factory=list)  # other document cases: {"title", "case" (1-based)}
 
     @property
     def text(self) -> str:
@@ -110,30 +112,67 @@ def source_line(proc: Procedure) -> str:
     return line
 
 
-def _documents(proc: Procedure) -> List[str]:
-    if not proc.document_cases:
-        return ["Hồ sơ gốc chưa liệt kê thành phần hồ sơ."]
-    out = []
-    for case in proc.document_cases[:3]:
-        lines = []
-        if case.name and len(proc.document_cases) > 1:
-            lines.append(f"{_shorten(case.name, 160)}:")
-        for doc in case.documents[:MAX_ITEMS]:
-            counts = []
-            if doc.originals:
-                counts.append(f"{doc.originals} bản chính")
-            if doc.copies:
-                counts.append(f"{doc.copies} bản sao")
-            suffix = f" ({', '.join(counts)})" if counts else ""
-            lines.append(f"- {_shorten(doc.name, 200)}{suffix}")
-        if len(case.documents) > MAX_ITEMS:
-            lines.append(f"- … và {len(case.documents) - MAX_ITEMS} giấy tờ khác (xem đủ tại link nguồn)")
-        if case.note and not case.documents:
-            lines.append(_shorten(case.note, 300))
-        out.append("\n".join(lines))
-    if len(proc.document_cases) > 3:
-        out.append(f"Còn {len(proc.document_cases) - 3} trường hợp khác, xem tại link nguồn.")
-    return out
+def _case_lines(proc: Procedure, case, with_name: bool) -> str:
+    lines = [f"{_shorten(case.name, 160)}:"] if case.name and with_name else []
+    for doc in case.documents[:MAX_ITEMS]:
+        counts = []
+        if doc.originals:
+            counts.append(f"{doc.originals} bản chính")
+        if doc.copies:
+            counts.append(f"{doc.copies} bản sao")
+        suffix = f" ({', '.join(counts)})" if counts else ""
+        lines.append(f"- {_shorten(doc.name, 200)}{suffix}")
+    if len(case.documents) > MAX_ITEMS:
+        lines.append(f"- … và {len(case.documents) - MAX_ITEMS} giấy tờ khác (xem đủ tại link nguồn)")
+    if case.note and not case.documents:
+        lines.append(_shorten(case.note, 300))
+    return "\n".join(lines)
+
+
+_CASE_PREFIX = re.compile(r"^(?:(?:đối với trường hợp|đối với|trường hợp|thành phần hồ sơ|hồ sơ|thực hiện thủ tục)\s+)+",
+                          re.IGNORECASE)
+_ENUMERATOR = re.compile(r"^((?:\d+|[a-zđ])(?:\.\d+)?[.)]\s+)(.*)$", re.IGNORECASE)
+
+
+def case_label(name: str, number: int, limit: int = CASE_LABEL) -> str:
+    """A button label for a document case: its enumerator ("a)", or its number) and what sets it
+    apart. A long one loses its middle, not its end: cases often differ only in their last words
+    ("… đối với cá nhân" / "… đối với tổ chức")."""
+    text = re.sub(r"\s+", " ", name or "").strip(" :;,")
+    match = _ENUMERATOR.match(text)
+    enumerator, rest = (match.group(1), match.group(2)) if match else (f"{number}. ", text)
+    stripped = _CASE_PREFIX.sub("", rest)
+    rest = stripped if len(stripped) >= 12 else rest  # "Hồ sơ năng lực" keeps its "Hồ sơ"
+    rest = re.sub(r"[\s,;:]*\bgồm$", "", rest).strip(" :;,")
+    label = enumerator + rest if rest else f"Trường hợp {number}"
+    if len(label) <= limit:
+        return label
+    head = label[: limit // 3].rsplit(" ", 1)[0]
+    tail = label[-(limit - len(head) - 1):].split(" ", 1)[-1]
+    return f"{head}…{tail}"
+
+
+def _documents(proc: Procedure, case: Optional[int] = None) -> Tuple[List[str], List[dict]]:
+    """The documents to prepare, and buttons for the other cases when only one case is shown.
+
+    A record with several cases (a) households, b) overseas Vietnamese, …) lists them all when
+    they fit one chat bubble; otherwise the answer shows one case (``case``, 1-based; the first by
+    default) and offers the others, instead of five bubbles of documents the citizen mostly does
+    not need.
+    """
+    cases = proc.document_cases
+    if not cases:
+        return ["Hồ sơ gốc chưa liệt kê thành phần hồ sơ."], []
+    if len(cases) == 1:
+        return [_case_lines(proc, cases[0], False)], []
+    everything = [_case_lines(proc, c, True) for c in cases]
+    if case is None and len("\n".join(everything)) <= MAX_MESSAGE:
+        return everything, []
+    shown = case if case is not None and 1 <= case <= len(cases) else 1
+    intro = (f"Hồ sơ khác nhau theo {len(cases)} trường hợp. Dưới đây là một trường hợp; "
+             "muốn xem trường hợp khác, bạn chọn ở cuối tin nhắn.")
+    others = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(cases, 1) if i != shown]
+    return [intro, everything[shown - 1]], others
 
 
 def _channels_lines(proc: Procedure, what: str) -> List[str]:
@@ -145,8 +184,6 @@ def _channels_lines(proc: Procedure, what: str) -> List[str]:
 
 
 def _body(proc: Procedure, aspect: str) -> List[str]:
-    if aspect == "documents":
-        return ["Hồ sơ cần chuẩn bị:"] + _documents(proc)
     if aspect == "fees":
         lines = ["Phí, lệ phí theo hồ sơ thủ tục:"] + _channels_lines(proc, "fees")
         if proc.province_fees.strip():
@@ -258,8 +295,23 @@ def _split(text: str, limit: int = MAX_MESSAGE) -> List[str]:
     return parts
 
 
-def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates: Sequence[Procedure] = ()) -> Answer:
-    """Compose the answer; without a procedure, offer ``candidates`` or admit not knowing."""
+def _pack(parts: List[str], limit: int = MAX_MESSAGE) -> List[str]:
+    """Parts joined into as few chat bubbles as fit; a part too long for one is split at line breaks."""
+    messages: List[str] = []
+    for part in parts:
+        if messages and len(messages[-1]) + len(part) + 1 <= limit:
+            messages[-1] += "\n" + part
+        else:
+            messages.extend(_split(part, limit))
+    return messages
+
+
+def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates: Sequence[Procedure] = (),
+                   case: Optional[int] = None) -> Answer:
+    """Compose the answer; without a procedure, offer ``candidates`` or admit not knowing.
+
+    ``case`` (1-based) picks the document case to show when a record has several.
+    """
     aspect = aspect if aspect in ASPECTS else "general"
     if proc is None:
         if candidates:
@@ -271,10 +323,14 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
                        f"(ví dụ: \"cấp lại sổ đỏ bị mất\"), hoặc gọi tổng đài {settings.hotline} để được hỗ trợ."],
                       aspect=aspect)
     head = f"Thủ tục: {proc.name} (mã {proc.code})."
-    messages: List[str] = []
-    for i, part in enumerate(_body(proc, aspect)):
-        messages.extend(_split(f"{head}\n{part}" if i == 0 else part))
+    cases: List[dict] = []
+    if aspect == "documents":
+        parts, cases = _documents(proc, case)
+        body = [f"Hồ sơ cần chuẩn bị:\n{parts[0]}"] + parts[1:]
+    else:
+        body = _body(proc, aspect)
+    messages = _pack([f"{head}\n{body[0]}"] + body[1:])
     if proc.staff_notes.strip():
         messages.extend(_split("Ghi chú của Sở: " + proc.staff_notes.strip()))
     messages.append(f"{source_line(proc)}\n{_NEXT_STEP[aspect]}")
-    return Answer(messages, code=proc.code, aspect=aspect)
+    return Answer(messages, code=proc.code, aspect=aspect, cases=cases)

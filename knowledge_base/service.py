@@ -126,14 +126,16 @@ class KnowledgeBase:
         s = self.settings
         return which_procedure(aspect, self.catalogue.in_scope(s.scope_fields, s.scope_levels))
 
-    def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None) -> Answer:
-        """Answer ``question`` (about ``code`` if given) on ``aspect`` (detected if not given)."""
+    def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None,
+               case: Optional[int] = None) -> Answer:
+        """Answer ``question`` (about ``code`` if given) on ``aspect`` (detected if not given);
+        ``case`` (1-based) picks the document case to show when the record has several."""
         aspect = aspect or detect_aspect(question)
         if code:
             proc = self.catalogue.get(code)
             if proc is None:
                 return compose_answer(None, aspect, self.settings, candidates=[])
-            return compose_answer(proc, aspect, self.settings)
+            return compose_answer(proc, aspect, self.settings, case=case)
         result = self.search(question, top_k=3)
         if result.decision == "answer":
             return compose_answer(self.catalogue.get(result.best.code), aspect, self.settings)

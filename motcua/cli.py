@@ -127,9 +127,16 @@ def cmd_answer(args) -> int:
 
     if not args.question.strip():
         raise CliError("give a question")
-    answer = KnowledgeBase().answer(args.question, aspect=args.aspect, code=args.code)
-    print(answer.text)
+    answer = KnowledgeBase().answer(args.question, aspect=args.aspect, code=args.code, case=args.case)
+    print_answer(answer, "--case {case}")
     return 0
+
+
+def print_answer(answer, how: str) -> None:
+    """The answer's text, then its other document cases (buttons in a chat) and how to ask for one."""
+    print(answer.text)
+    for other in answer.cases:
+        print(f"  [{how.format(case=other['case'])}] {other['title']}")
 
 
 def cmd_chat(args) -> int:
@@ -153,12 +160,14 @@ def cmd_chat(args) -> int:
         if question.lower() in ("thoát", "thoat", "exit", "quit"):
             break
         aspect = detect_aspect(question)
-        if current and aspect != "general" and not kb.mentions_procedure(question):
+        if current and question.isdigit():  # the number of another document case
+            answer = kb.answer(question, aspect="documents", code=current, case=int(question))
+        elif current and aspect != "general" and not kb.mentions_procedure(question):
             answer = kb.answer(question, aspect=aspect, code=current)  # follow-up on the same procedure
         else:
             answer = kb.answer(question, aspect=aspect)
         current = answer.code or current
-        print(answer.text)
+        print_answer(answer, "gõ {case}")
     print("Cảm ơn bạn. Hẹn gặp lại!")
     return 0
 
@@ -232,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--aspect", choices=["documents", "fees", "time", "steps", "where", "channels",
                                          "conditions", "result", "legal", "general"])
     sp.add_argument("--code", help="answer about this procedure code")
+    sp.add_argument("--case", type=int, help="documents: show this case of the record (1-based)")
     sp.set_defaults(func=cmd_answer)
 
     sp = sub.add_parser("run", help="run the assistant servers and the web chat page")

@@ -121,3 +121,31 @@ def test_a_land_question_that_mentions_an_id_card_is_still_answered(log):
     # answered, or offered first among close procedures (the tests' index uses the base model)
     assert (events.get("procedure_code") or (events.get("candidates") or [None])[0]) == "1.012784"
     assert "Công an" not in messages[0]["text"] and not log.unanswered_rows()
+
+
+def test_a_record_with_many_document_cases_offers_the_others_as_buttons():
+    messages, events = run(ActionAnswerProcedure(), make_tracker("lam so do lan dau can giay to gi", "ask_documents",
+                                                                 {"procedure_code": "1.013978"}))
+    payloads = [b["payload"] for b in messages[-1]["buttons"]]
+    assert payloads == ['/ask_documents{"procedure_code":"1.013978","document_case":"2"}',
+                        '/ask_documents{"procedure_code":"1.013978","document_case":"3"}',
+                        "/feedback_positive", "/feedback_negative"]
+    assert all(len(b["title"]) <= 70 for b in messages[-1]["buttons"])
+
+
+@pytest.mark.parametrize("slots", [{"procedure_code": "1.013978"}, {"procedure_code": "1.012786"}, {}])
+def test_the_case_button_answers_that_case_of_its_procedure(slots):
+    # the button names its procedure: it still works after the citizen moved on to another one
+    payload = '/ask_documents{"procedure_code":"1.013978","document_case":"2"}'
+    entities = [{"entity": "procedure_code", "value": "1.013978"}, {"entity": "document_case", "value": "2"}]
+    messages, events = run(ActionAnswerProcedure(), make_tracker(payload, "ask_documents", slots, entities))
+    body = "\n".join(m["text"] for m in messages)
+    assert "b) Đối với trường hợp thực hiện thủ tục đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc" in body
+    assert events["procedure_code"] == "1.013978" and events["aspect"] == "documents"
+    assert '/ask_documents{"procedure_code":"1.013978","document_case":"1"}' in [b["payload"] for b in messages[-1]["buttons"]]
+
+
+def test_a_case_button_of_an_unknown_procedure_is_treated_as_a_question(log):
+    entities = [{"entity": "procedure_code", "value": "9.999999"}, {"entity": "document_case", "value": "2"}]
+    messages, _ = run(ActionAnswerProcedure(), make_tracker("giấy tờ gì", "ask_documents", {}, entities))
+    assert "thủ tục nào" in messages[-1]["text"]

@@ -59,3 +59,52 @@ def test_choices_and_unknown(catalogue):
     assert [c["payload"] for c in answer.choices] == ["1.012786", "1.012783"]
     unknown = compose_answer(None, "general", Settings(hotline="0123 456 789"))
     assert "0123 456 789" in unknown.text and unknown.code is None
+
+
+@pytest.fixture
+def first_registration(catalogue):
+    """Three document cases (households, overseas Vietnamese, already notified), 25 documents in all."""
+    return catalogue.get("1.013978")
+
+
+def test_many_document_cases_show_one_and_offer_the_others(first_registration):
+    answer = compose_answer(first_registration, "documents", Settings())
+    assert "Hồ sơ khác nhau theo 3 trường hợp" in answer.text
+    assert "a) Đối với trường hợp thực hiện thủ tục đăng ký, cấp Giấy chứng nhận cho hộ gia đình" in answer.text
+    assert "người gốc Việt Nam định cư ở nước ngoài:" not in answer.text  # case b) is a button away
+    assert [c["case"] for c in answer.cases] == [2, 3]
+    assert answer.cases[0]["title"].startswith("b) ") and answer.cases[0]["title"].endswith("định cư ở nước ngoài")
+    assert len(answer.messages) <= 4  # one case in two bubbles, then the source: not a wall of 25 documents
+    picked = compose_answer(first_registration, "documents", Settings(), case=2)
+    assert "b) Đối với trường hợp thực hiện thủ tục đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc" in picked.text
+    assert [c["case"] for c in picked.cases] == [1, 3]
+    assert compose_answer(first_registration, "documents", Settings(), case=9).cases == answer.cases  # stale button
+
+
+def test_cases_that_fit_one_bubble_are_listed_together(catalogue):
+    capacity = catalogue.get("1.003082")  # "Hồ sơ năng lực" and "Mẫu đơn, tờ khai": parts of one dossier
+    answer = compose_answer(capacity, "documents", Settings())
+    assert "Hồ sơ năng lực:" in answer.text and "Mẫu đơn, tờ khai:" in answer.text and answer.cases == []
+
+
+@pytest.mark.parametrize("name, number, label", [
+    ("a) Đối với trường hợp thực hiện thủ tục đăng ký, cấp Giấy chứng nhận cho hộ gia đình, cá nhân, cộng đồng dân cư",
+     1, "a) đăng ký, cấp Giấy…cho hộ gia đình, cá nhân, cộng đồng dân cư"),
+    ("2) Hồ sơ đối với tàu cải hoán gồm", 2, "2) tàu cải hoán"),
+    ("Hồ sơ cấp giấy phép hoạt động dự báo, cảnh báo đối với tổ chức", 2,
+     "2. cấp giấy phép hoạt động dự báo, cảnh báo đối với tổ chức"),
+    ("Hồ sơ năng lực", 1, "1. Hồ sơ năng lực"),
+    ("", 3, "Trường hợp 3"),
+])
+def test_case_labels_keep_what_sets_a_case_apart(name, number, label):
+    from knowledge_base.answers import CASE_LABEL, case_label
+
+    assert case_label(name, number) == label and len(label) <= CASE_LABEL
+
+
+def test_no_two_cases_of_a_record_share_a_label(catalogue):
+    from knowledge_base.answers import case_label
+
+    for proc in catalogue.procedures.values():
+        labels = [case_label(c.name, i) for i, c in enumerate(proc.document_cases, 1)]
+        assert len(set(labels)) == len(labels), proc.code

@@ -237,6 +237,8 @@ LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
 _LEGAL_CODE = re.compile(
     r"\d{1,4}/\d{4}/[A-ZĐ]+(?:\d+(?![\d/]))?(?:-[A-ZĐ]+(?:\d+(?![\d/]))?)*(?=$|[^\W\d_a-zà-ỹđ]|\d|;)"
 )
+_CUT_CODE = re.compile(r"[A-ZĐ]+(?=[\s,.;:)]|$)")
+_PARTIAL_YEAR = re.compile(r"\b\d{1,2}/\d{1,2}/(\d{1,3})$")
 _TYPE_ONLY = re.compile(r"^(nghị định|thông tư|luật|quyết định|nghị quyết|thông tư liên tịch)\s*(số)?$",
                         re.IGNORECASE)
 
@@ -254,11 +256,25 @@ def parse_legal_basis(text: str) -> List[LegalDocument]:
         nxt = body[m.end():m.end() + 1]
         if nxt.isdigit():
             continue  # a code inside the title, followed by the code cell
-        title = clean_space(body[pos:m.start()]).rstrip(";,")
-        code = m.group(0)
+        if _CUT_CODE.match(body, m.end()):
+            continue  # "NĐ-C" + "P ngày…": a code inside the title, cut short by backtracking
+        start, code = m.start(), m.group(0)
+        # "… ngày 29/6/2024" + "43/2024/QH15" reads as "29/6/20" + "2443/2024/QH15": give the year back
+        partial = _PARTIAL_YEAR.search(body[pos:start])
+        need = 4 - len(partial.group(1)) if partial else 0
+        if need and len(code.split("/", 1)[0]) > need:
+            start, code = start + need, code[need:]
+        # "Luật 08/2017/QH14" + "08/2017/QH14" reads as "…QH" + "1408/2017/QH14": the title ends with its code
+        for k in range(1, len(code.split("/", 1)[0])):
+            if (body[pos:start] + code[:k]).endswith(code[k:]):
+                start, code = start + k, code[k:]
+                break
+        title = clean_space(body[pos:start]).rstrip(";,")
         if not title or _TYPE_ONLY.match(title):
             title = clean_space(f"{title} {code}")
-        out.append(LegalDocument(code=code, title=title))
+        document = LegalDocument(code=code, title=title)
+        if document not in out:  # some records list the same document twice
+            out.append(document)
         pos = m.end()
     tail = clean_space(body[pos:])
     if tail:

@@ -83,6 +83,19 @@ def test_legal_basis_code_and_title_are_separated():
     assert ("31/2024/QH15", "Luật Đất đai ngày 18/01/2024") in [(l.code, l.title) for l in laws]
 
 
+def test_legal_basis_with_codes_and_dates_inside_titles():
+    # "…NĐ-CP ngày 25/01/2026" + "40/2026/NĐ-CP" once read as "…NĐ-C" + "P ngày 25/01/20" + "2640/2026/NĐ-CP"
+    laws = [(l.code, l.title) for l in tables.parse_legal_basis(record("1.003870")["can_cu_phap_ly"])]
+    assert ("40/2026/NĐ-CP", "Nghị định số 40/2026/NĐ-CP ngày 25/01/2026") in laws
+    assert ("146/2025/QH15", "Luật số 146/2025/QH15 ngày 11/12/2025 của Quốc hội sửa đổi, bổ sung một số điều của "
+            "15 luật trong lĩnh vực nông nghiệp và môi trường") in laws
+    assert not any(title.startswith(("P ", "T ", "C ")) for _, title in laws)
+    # the same document listed twice is kept once
+    laws = [(l.code, l.title) for l in tables.parse_legal_basis(record("1.012784")["can_cu_phap_ly"])]
+    assert ("43/2024/QH15", "Luật số 43/2024/QH15 ngày 29/6/2024") in laws
+    assert laws.count(("101/2024/NĐ-CP", "Nghị định 101/2024/NĐ-CP")) == 1
+
+
 def test_result_drops_page_furniture_and_keeps_code():
     results = tables.parse_results(record("1.012786")["ket_qua_xu_ly"])
     assert len(results) == 1

@@ -322,7 +322,7 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         return Answer([f"Xin lỗi, mình chưa tìm được thủ tục phù hợp với câu hỏi. Bạn thử nói rõ hơn việc cần làm "
                        f"(ví dụ: \"cấp lại sổ đỏ bị mất\"), hoặc gọi tổng đài {settings.hotline} để được hỗ trợ."],
                       aspect=aspect)
-    head = f"Thủ tục: {proc.name} (mã {proc.code})."
+    head = f"Thủ tục: {proc.name.rstrip('. ')} (mã {proc.code})."  # some names end with a full stop
     cases: List[dict] = []
     if aspect == "documents":
         parts, cases = _documents(proc, case)

@@ -37,6 +37,11 @@ def test_every_aspect_names_procedure_source_and_next_step(lost_certificate, asp
     assert all(len(m) <= 1100 for m in answer.messages)
 
 
+def test_a_name_ending_in_a_full_stop_reads_once(catalogue):
+    answer = compose_answer(catalogue.get("1.012784"), "time", Settings())  # "Tách thửa hoặc hợp thửa đất."
+    assert answer.messages[0].startswith("Thủ tục: Tách thửa hoặc hợp thửa đất (mã 1.012784).")
+
+
 def test_fees_note_when_set_by_the_province(lost_certificate):
     text = compose_answer(lost_certificate, "fees", Settings()).text
     assert "do HĐND/UBND cấp tỉnh quy định" in text

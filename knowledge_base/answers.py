@@ -112,7 +112,7 @@ def source_line(proc: Procedure) -> str:
     return line
 
 
-def _case_lines(proc: Procedure, case, with_name: bool) -> str:
+def _case_lines(case, with_name: bool) -> str:
     lines = [f"{_shorten(case.name, 160)}:"] if case.name and with_name else []
     for doc in case.documents[:MAX_ITEMS]:
         counts = []
@@ -164,8 +164,8 @@ def _documents(proc: Procedure, case: Optional[int] = None) -> Tuple[List[str], 
     if not cases:
         return ["Hồ sơ gốc chưa liệt kê thành phần hồ sơ."], []
     if len(cases) == 1:
-        return [_case_lines(proc, cases[0], False)], []
-    everything = [_case_lines(proc, c, True) for c in cases]
+        return [_case_lines(cases[0], False)], []
+    everything = [_case_lines(c, True) for c in cases]
     if case is None and len("\n".join(everything)) <= MAX_MESSAGE:
         return everything, []
     shown = case if case is not None and 1 <= case <= len(cases) else 1

@@ -237,7 +237,7 @@ LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
 _LEGAL_CODE = re.compile(
     r"\d{1,4}/\d{4}/[A-ZĐ]+(?:\d+(?![\d/]))?(?:-[A-ZĐ]+(?:\d+(?![\d/]))?)*(?=$|[^\W\d_a-zà-ỹđ]|\d|;)"
 )
-_CUT_CODE = re.compile(r"[A-ZĐ]+(?=[\s,.;:)]|$)")
+_CUT_CODE = re.compile(r"[A-ZĐ]{1,2}(?=[\s,.;:)]|$)")
 _PARTIAL_YEAR = re.compile(r"\b\d{1,2}/\d{1,2}/(\d{1,3})$")
 _TYPE_ONLY = re.compile(r"^(nghị định|thông tư|luật|quyết định|nghị quyết|thông tư liên tịch)\s*(số)?$",
                         re.IGNORECASE)

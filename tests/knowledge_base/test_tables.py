@@ -90,6 +90,11 @@ def test_legal_basis_with_codes_and_dates_inside_titles():
     assert ("146/2025/QH15", "Luật số 146/2025/QH15 ngày 11/12/2025 của Quốc hội sửa đổi, bổ sung một số điều của "
             "15 luật trong lĩnh vực nông nghiệp và môi trường") in laws
     assert not any(title.startswith(("P ", "T ", "C ")) for _, title in laws)
+    # "Luật 08/2017/QH14" + "08/2017/QH14" once read as "…QH" + "1408/2017/QH14"
+    assert "08/2017/QH14" in [code for code, _ in laws] and "1408/2017/QH14" not in [code for code, _ in laws]
+    # a title in capitals right after a code cell starts a new document
+    laws = [(l.code, l.title) for l in tables.parse_legal_basis(record("1.004122")["can_cu_phap_ly"])]
+    assert laws[0] == ("28/2023/QH15", "Luật 28/2023/QH15") and laws[1][1].startswith("QUY ĐỊNH VIỆC HÀNH NGHỀ")
     # the same document listed twice is kept once
     laws = [(l.code, l.title) for l in tables.parse_legal_basis(record("1.012784")["can_cu_phap_ly"])]
     assert ("43/2024/QH15", "Luật số 43/2024/QH15 ngày 29/6/2024") in laws

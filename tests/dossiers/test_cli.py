@@ -45,7 +45,8 @@ def test_sample_import_show_and_db(env, tmp_path):
     assert shown.returncode == 0 and code in shown.stdout and "Ngày tiếp nhận" in shown.stdout
     export = tmp_path / "export.csv"
     export.write_text("Mã hồ sơ,Mã thủ tục,Kênh nộp,Số điện thoại,Ngày tiếp nhận,Trạng thái\n"
-                      "000.00.06.H56-261110-0001,1.012786,Trực tuyến,0912345678,10/11/2026 09:00,4\n"
+                      # sequence 9001: the 30 samples (numbered from 0001 per agency and day) never take it
+                      "000.00.06.H56-261110-9001,1.012786,Trực tuyến,0912345678,10/11/2026 09:00,4\n"
                       "bad,1.012786,Trực tuyến,0912345678,10/11/2026 09:00,4\n", encoding="utf-8")
     imported = run(["dossiers", "import", str(export)], env)
     assert imported.returncode == 1  # a row was rejected: reported, the good one kept

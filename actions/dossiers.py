@@ -167,6 +167,12 @@ class ActionEstimateDeadline(Action):
             if result.decision == "answer" or (result.decision == "choose" and result.best):
                 code = result.best.code
                 events.append(SlotSet("procedure_code", code))
+        verified = tracker.get_slot("verified_dossier")
+        if verified and not events and not channel_in(text):  # "khi nào có kết quả?" right after a lookup
+            view = dossier_service().view(verified)
+            if view is not None:
+                dispatcher.utter_message(text=replies.result_ready_reply(view, kb.settings.hotline))
+                return []
         if not code:
             dispatcher.utter_message(text="Bạn định nộp thủ tục nào? Ví dụ: \"nộp hồ sơ cấp lại sổ đỏ hôm nay thì "
                                           "bao giờ có kết quả?\"")

@@ -68,6 +68,35 @@ def status_reply(view: DossierView, hotline: str) -> List[str]:
     return ["\n".join(lines)]
 
 
+def result_ready_reply(view: DossierView, hotline: str) -> str:
+    """'When will my result be ready?' about the dossier the citizen has just looked up."""
+    head = f"Hồ sơ {view.code}"
+    if view.status_code == 9:
+        pickup = view.result_pickup or "tại nơi bạn đã nộp hồ sơ, mang theo Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
+        text = f"{head} đã có kết quả: bạn nhận {pickup}."
+    elif view.status_code == 10:
+        text = f"{head} đã trả kết quả."
+    elif view.status_code in (3, 7, 8):
+        text = (f"{head} không còn được xử lý ({view.status_name.lower()}), nên không có ngày trả kết quả. "
+                f"Bạn liên hệ bộ phận một cửa hoặc gọi {hotline} nếu cần biết thêm.")
+    elif view.status_code in (5, 6):
+        waiting = "bổ sung giấy tờ" if view.status_code == 5 else "nộp nghĩa vụ tài chính"
+        text = (f"{head} đang chờ bạn {waiting}: thời hạn giải quyết tạm dừng và tính tiếp khi bạn hoàn thành, "
+                "nên ngày trả kết quả sẽ lùi theo số ngày chờ.")
+    elif view.due_at is None:
+        text = f"{head} chưa có ngày hẹn trả kết quả. Bạn hỏi bộ phận một cửa hoặc gọi {hotline} nhé."
+    else:
+        text = f"{head} hẹn trả kết quả lúc {moment(view.due_at)}"
+        if view.late and view.working_days_left is not None:
+            text += (f", đã trễ {abs(view.working_days_left)} ngày làm việc; bạn có thể hỏi bộ phận một cửa "
+                     "về lý do và thời gian dự kiến.")
+        elif view.working_days_left:
+            text += f" (còn {view.working_days_left} ngày làm việc)."
+        else:
+            text += "."
+    return text + " Bạn cần hỏi thêm gì không?"
+
+
 def denied_reply() -> str:
     """The one answer for an unknown code and for a wrong verification (never says which)."""
     return ("Mã hồ sơ hoặc số xác minh không khớp với hồ sơ nào. Bạn kiểm tra lại mã trên Giấy tiếp nhận "

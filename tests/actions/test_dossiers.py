@@ -162,3 +162,35 @@ def test_deadline_estimate(text, slots, entities, expect, monkeypatch):
 def test_channel_words():
     assert channel_in("gửi qua bưu điện") == "postal" and channel_in("nop online") == "online"
     assert channel_in("nộp trực tiếp tại sở") == "direct" and channel_in("bao giờ có") is None
+
+
+@pytest.mark.parametrize("status, expect", [
+    (4, r"^Hồ sơ 000\.00\.06\.H56-261110-0001 hẹn trả kết quả lúc \d\d:\d\d .+ \(còn \d+ ngày làm việc\)\."),
+    (5, "đang chờ bạn bổ sung giấy tờ: thời hạn giải quyết tạm dừng"),
+    (6, "đang chờ bạn nộp nghĩa vụ tài chính"),
+    (9, "đã có kết quả: bạn nhận"),
+    (8, r"không còn được xử lý \(dừng xử lý\)"),
+])
+def test_when_is_my_dossier_ready_right_after_a_lookup(dossier_store, status, expect):
+    import re
+
+    dossier_store.upsert(DossierRecord(
+        code=CODE, procedure_code="1.012786", channel="online", received_at=dt.datetime(2026, 11, 10, 9),
+        status_code=status, status_at=dt.datetime(2026, 11, 19, 15), phone="0912345678"))
+    dispatcher = CollectingDispatcher()
+    events = ActionEstimateDeadline().run(dispatcher, make_tracker("khi nao co ket qua", "ask_result_ready",
+                                                                   slots={"verified_dossier": CODE}), {})
+    reply = "\n".join(texts(dispatcher))
+    assert re.search(expect, reply), reply
+    assert reply.endswith("Bạn cần hỏi thêm gì không?") and events == []
+
+
+def test_a_new_filing_is_still_estimated_after_a_lookup(dossier, monkeypatch):
+    import actions.dossiers
+
+    monkeypatch.setattr(actions.dossiers, "now_local", lambda: dt.datetime(2026, 11, 20, 9, 0))
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("nop online hom nay thi bao gio co ket qua", "ask_result_ready",
+                           slots={"verified_dossier": dossier, "procedure_code": "1.012786"})
+    ActionEstimateDeadline().run(dispatcher, tracker, {})
+    assert "nộp trực tuyến là 10 ngày làm việc" in "\n".join(texts(dispatcher))

@@ -58,6 +58,11 @@ def channel_of(tracker) -> str:
     return (tracker.get_latest_input_channel() or "unknown") if hasattr(tracker, "get_latest_input_channel") else "unknown"
 
 
+def entity(tracker, name: str):
+    """The first value of entity ``name`` in the latest message (button payloads carry them), or None."""
+    return next((e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == name), None)
+
+
 def log_unanswered(tracker, reason: str, candidates=()) -> int:
     """Record the tracker's latest message for staff review, with the candidates considered."""
     return review_log().record_unanswered(

@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import channel_of, dossier_service, knowledge_base
+from actions.context import channel_of, dossier_service, entity, knowledge_base
 from channels.outbound import NOTICE_CHANNELS
 from dossiers import replies
 from dossiers.calendar import now_local
@@ -167,8 +167,9 @@ class ActionEstimateDeadline(Action):
             if result.decision == "answer" or (result.decision == "choose" and result.best):
                 code = result.best.code
                 events.append(SlotSet("procedure_code", code))
+        named_channel = entity(tracker, "filing_channel") or channel_in(text)
         verified = tracker.get_slot("verified_dossier")
-        if verified and not events and not channel_in(text):  # "khi nào có kết quả?" right after a lookup
+        if verified and not events and not named_channel:  # "khi nào có kết quả?" right after a lookup
             view = dossier_service().view(verified)
             if view is not None:
                 dispatcher.utter_message(text=replies.result_ready_reply(view, kb.settings.hotline))
@@ -185,9 +186,7 @@ class ActionEstimateDeadline(Action):
             dispatcher.utter_message(text=f"Hồ sơ gốc của thủ tục \"{name}\" không ghi rõ thời hạn theo ngày nên mình "
                                           f"chưa tính được ngày trả. Bạn hỏi Bộ phận Một cửa hoặc gọi {kb.settings.hotline} nhé.")
             return events
-        entity = next((e.get("value") for e in tracker.latest_message.get("entities", [])
-                       if e.get("entity") == "filing_channel"), None)
-        channel = entity or channel_in(text) or tracker.get_slot("filing_channel")
+        channel = named_channel or tracker.get_slot("filing_channel")
         if channel not in channels:
             if len({limits(code, c) for c in channels}) == 1:
                 channel = channels[0]  # the same limit on every channel: no need to ask

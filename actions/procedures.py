@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import knowledge_base, log_unanswered, staff_answers
+from actions.context import entity, knowledge_base, log_unanswered, staff_answers
 from actions import templates
 from knowledge_base.answers import detect_aspect
 
@@ -143,11 +143,6 @@ class ActionChooseOption(Action):
             return []
         aspect = tracker.get_slot("aspect") or "general"
         return send_answer(dispatcher, kb.answer("", aspect=aspect, code=str(code))) + [SlotSet("candidates", None)]
-
-
-def entity(tracker: Tracker, name: str) -> Optional[str]:
-    """The first value of entity ``name`` in the latest message (button payloads carry them)."""
-    return next((e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == name), None)
 
 
 def document_case(tracker: Tracker) -> Optional[int]:

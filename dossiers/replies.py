@@ -8,6 +8,8 @@ from dossiers.service import DossierView
 from knowledge_base.answers import UNIT_NAMES, vnd
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+DEFAULT_PICKUP = "tại nơi bạn đã nộp hồ sơ, mang theo Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
+ASK_WHY_LATE = "bạn có thể hỏi bộ phận một cửa về lý do và thời gian dự kiến."
 CHANNEL_NAMES = {"direct": "nộp trực tiếp", "online": "nộp trực tuyến", "postal": "nộp qua bưu chính"}
 
 
@@ -43,8 +45,7 @@ def status_reply(view: DossierView, hotline: str) -> List[str]:
         lines.append("Thời hạn giải quyết tạm dừng trong lúc chờ bạn bổ sung hoặc nộp nghĩa vụ tài chính.")
     elif view.working_days_left is not None:
         if view.late:
-            lines.append(f"Hồ sơ đang trễ hạn {abs(view.working_days_left)} ngày làm việc; "
-                         "bạn có thể hỏi bộ phận một cửa về lý do và thời gian dự kiến.")
+            lines.append(f"Hồ sơ đang trễ hạn {abs(view.working_days_left)} ngày làm việc; {ASK_WHY_LATE}")
         elif view.working_days_left == 0:
             lines.append("Hôm nay là ngày hẹn trả kết quả.")
         else:
@@ -57,8 +58,7 @@ def status_reply(view: DossierView, hotline: str) -> List[str]:
         lines.append(f"Cần nộp nghĩa vụ tài chính: {money(notice.get('amount_vnd'))}{what}; "
                      "nộp xong hồ sơ sẽ được xử lý tiếp.")
     if view.status_code == 9:
-        pickup = view.result_pickup or "tại nơi bạn đã nộp hồ sơ, mang theo Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
-        lines.append(f"Kết quả đã có: nhận {pickup}.")
+        lines.append(f"Kết quả đã có: nhận {view.result_pickup or DEFAULT_PICKUP}.")
     elif view.status_code == 10:
         lines.append("Kết quả đã được trả.")
     elif view.status_code in (3, 8):
@@ -72,8 +72,7 @@ def result_ready_reply(view: DossierView, hotline: str) -> str:
     """'When will my result be ready?' about the dossier the citizen has just looked up."""
     head = f"Hồ sơ {view.code}"
     if view.status_code == 9:
-        pickup = view.result_pickup or "tại nơi bạn đã nộp hồ sơ, mang theo Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
-        text = f"{head} đã có kết quả: bạn nhận {pickup}."
+        text = f"{head} đã có kết quả: bạn nhận {view.result_pickup or DEFAULT_PICKUP}."
     elif view.status_code == 10:
         text = f"{head} đã trả kết quả."
     elif view.status_code in (3, 7, 8):
@@ -88,8 +87,7 @@ def result_ready_reply(view: DossierView, hotline: str) -> str:
     else:
         text = f"{head} hẹn trả kết quả lúc {moment(view.due_at)}"
         if view.late and view.working_days_left is not None:
-            text += (f", đã trễ {abs(view.working_days_left)} ngày làm việc; bạn có thể hỏi bộ phận một cửa "
-                     "về lý do và thời gian dự kiến.")
+            text += f", đã trễ {abs(view.working_days_left)} ngày làm việc; {ASK_WHY_LATE}"
         elif view.working_days_left:
             text += f" (còn {view.working_days_left} ngày làm việc)."
         else:

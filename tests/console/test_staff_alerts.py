@@ -16,9 +16,8 @@ from tests.dossiers.conftest import Clock
 TOKEN = "1234:TEST"
 
 
-@pytest.fixture(autouse=True)
-def server_on_utc(server_clock_on_utc):
-    """The stores record the server's local time; here the server runs on UTC (alerts show Vietnam time)."""
+# The stores record the server's local time; here the server runs on UTC (alerts show Vietnam time).
+pytestmark = pytest.mark.usefixtures("server_clock_on_utc")
 
 
 @pytest.fixture

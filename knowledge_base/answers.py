@@ -99,6 +99,35 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
+_STEP_LABEL = re.compile(r"^\s*(?:[a-zđ]\)\s*)?Bước\s*\d+\s*[:.\-–]?\s*", re.IGNORECASE)
+_BARE_STEP = 60  # a step name shorter than this is a heading ("Nộp hồ sơ"), not what to do;
+# so is one that ends by announcing its list ("Văn phòng đăng ký đất đai thực hiện")
+
+
+def _step_detail(description: str) -> str:
+    """The first line of a step's description that says what happens (no heading, no other step)."""
+    for line in (description or "").splitlines():
+        line = line.strip(" \t-+•*")
+        if line and not line.endswith(":") and not re.search(r"\bBước\s*\d", line, re.IGNORECASE):
+            return line
+    return ""
+
+
+def step_line(step) -> str:
+    """One step as a chat line: without the record's 'Bước N:' labels (the answer numbers the
+    steps), and a bare heading ("Cơ quan tiếp nhận hồ sơ thực hiện") followed by what it does."""
+    name = step.name
+    while _STEP_LABEL.match(name):
+        name = _STEP_LABEL.sub("", name, count=1)
+    name = name.strip(" :;.")
+    heading = len(name) < _BARE_STEP or fold(name.lower()).endswith(("thuc hien", "nhu sau", "cac noi dung sau"))
+    detail = _step_detail(step.description) if heading else ""
+    if detail and fold(detail.lower()).startswith(fold(name.lower())):
+        name = ""
+    text = f"{name}: {detail}" if name and detail else (name or detail or step.name)
+    return _shorten(text, 220)
+
+
 def source_line(proc: Procedure) -> str:
     """'Nguồn: thủ tục 1.012786, Quyết định 3380/QĐ-BNNMT, <link>' (+ last update when known)."""
     parts = [f"thủ tục {proc.code}"]
@@ -213,7 +242,7 @@ def _body(proc: Procedure, aspect: str) -> List[str]:
     if aspect == "steps":
         if not proc.steps:
             return ["Hồ sơ gốc chưa ghi trình tự thực hiện."]
-        lines = [f"{i}. {_shorten(s.name, 220)}" for i, s in enumerate(proc.steps[:MAX_ITEMS], 1)]
+        lines = [f"{i}. {step_line(s)}" for i, s in enumerate(proc.steps[:MAX_ITEMS], 1)]
         if len(proc.steps) > MAX_ITEMS:
             lines.append("… (xem đủ các bước tại link nguồn)")
         return ["Các bước thực hiện:\n" + "\n".join(lines)]

@@ -48,13 +48,13 @@ def record_to_procedure(record: dict, report: ImportReport, source: str) -> Opti
         return None
     data: dict = {
         "code": record["ma_thu_tuc"].strip(),
-        "name": clean_space(record["ten_thu_tuc"]),
+        "name": tables.name_without_code(record["ten_thu_tuc"], record["ma_thu_tuc"].strip()),
         "field": clean_space(record["linh_vuc"]),
         "procedure_type": tables.text_or_empty(record.get("loai_thu_tuc")),
         "decision": tables.text_or_empty(record.get("so_quyet_dinh")),
         "source_url": tables.text_or_empty(record.get("detail_url")),
         "portal_id": tables.text_or_empty(record.get("formality_id")),
-        "address": tables.text_or_empty(record.get("dia_chi_tiep_nhan")),
+        "address": tables.receiving_address(record.get("dia_chi_tiep_nhan")),
         "conditions": tables.text_or_empty(record.get("yeu_cau_dieu_kien")),
         "related": tables.text_or_empty(record.get("thu_tuc_lien_quan")),
     }

@@ -32,6 +32,21 @@ def text_or_empty(text: Optional[str]) -> str:
     return "" if is_empty(text) else (text or "").strip()
 
 
+def name_without_code(name: str, code: str) -> str:
+    """The procedure's name without a copy of its own code: 10 records end their name with it
+    ("Cấp giấy phép môi trường (cấp Tỉnh) ( 1.010727 )"), which answers then showed twice."""
+    return clean_space(re.sub(r"\(\s*" + re.escape(code) + r"\s*\)", " ", name)).rstrip(" -–")
+
+
+_FILING_LABEL = re.compile(r"^\s*Bước\s*1\s*[:.]?\s*Nộp hồ sơ\s*[:.]?\s*", re.IGNORECASE)
+
+
+def receiving_address(text: Optional[str]) -> str:
+    """The receiving-place text without the 'Bước 1. Nộp hồ sơ:' label that 6 records copied
+    into it from their steps (what follows does say where and how to file)."""
+    return _FILING_LABEL.sub("", text_or_empty(text)).strip()
+
+
 # ----------------------------------------------------------------------------- levels
 _LEVELS = {"cấp tỉnh": Level.province, "cấp xã": Level.commune, "cấp bộ": Level.ministry,
            "cơ quan khác": Level.other, "cấp huyện": Level.commune}

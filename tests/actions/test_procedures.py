@@ -22,6 +22,9 @@ def run(action, tracker):
     ("còn lệ phí thì sao?", "ask_fees", {"procedure_code": "1.012786"}, "1.012786", "fees", "Phí, lệ phí"),
     ("nop o dau", "ask_where", {"procedure_code": "1.012784"}, "1.012784", "where", "Cấp thực hiện"),
     ("nộp online được không", "ask_channels", {"procedure_code": "1.012786"}, "1.012786", "channels", "trực tuyến"),
+    # "mất" before an amount is the cost, not "mất sổ" (a lost certificate)
+    ("mat bao nhieu tien", "ask_fees", {"procedure_code": "1.012784"}, "1.012784", "fees", "Phí, lệ phí"),
+    ("mất mấy ngày", "ask_time", {"procedure_code": "1.012784"}, "1.012784", "time", "Thời hạn"),
     # a new procedure named in a follow-up replaces the old one
     ("tach thua mat bao lau", "ask_time", {"procedure_code": "1.012786"}, "1.012784", "time", "Thời hạn"),
 ])

@@ -113,3 +113,26 @@ def test_no_two_cases_of_a_record_share_a_label(catalogue):
     for proc in catalogue.procedures.values():
         labels = [case_label(c.name, i) for i, c in enumerate(proc.document_cases, 1)]
         assert len(set(labels)) == len(labels), proc.code
+
+
+@pytest.mark.parametrize("name, description, expected", [
+    # the answer numbers the steps itself: the record's labels go, doubled ones too
+    ("Bước 1: a) Bước 1: Nộp hồ sơ", "Tổ chức nộp 01 bộ hồ sơ tại Bộ phận Một cửa.",
+     "Nộp hồ sơ: Tổ chức nộp 01 bộ hồ sơ tại Bộ phận Một cửa."),
+    # a heading that announces a list gets the first thing done, not a sub-heading or another step
+    ("Bước 2: Cơ quan tiếp nhận hồ sơ thực hiện", "+ Tiếp nhận:\nVề cấp chứng chỉ - Bước 1: Nộp hồ sơ\n"
+     "- Kiểm tra tính đầy đủ của hồ sơ.", "Cơ quan tiếp nhận hồ sơ thực hiện: Kiểm tra tính đầy đủ của hồ sơ."),
+    ("Bước 3: Văn phòng đăng ký đất đai, Chi nhánh Văn phòng đăng ký đất đai thực hiện", "Hủy Giấy chứng nhận đã cấp.",
+     "Văn phòng đăng ký đất đai, Chi nhánh Văn phòng đăng ký đất đai thực hiện: Hủy Giấy chứng nhận đã cấp."),
+    # a step that already says what to do is kept as it is
+    ("Bước 1: Người sử dụng đất nộp hồ sơ đến Trung tâm Phục vụ hành chính công của tỉnh hoặc Văn phòng đăng ký",
+     "Khi nộp hồ sơ, người yêu cầu được chọn nộp bản sao.",
+     "Người sử dụng đất nộp hồ sơ đến Trung tâm Phục vụ hành chính công của tỉnh hoặc Văn phòng đăng ký"),
+    ("Bước 2: Thẩm định", "", "Thẩm định"),
+    ("Bước 4: Trả kết quả", "Trả kết quả cho người nộp.", "Trả kết quả cho người nộp."),
+])
+def test_a_step_reads_as_one_line_of_what_to_do(name, description, expected):
+    from knowledge_base.answers import step_line
+    from knowledge_base.schema import Step
+
+    assert step_line(Step(name=name, description=description)) == expected

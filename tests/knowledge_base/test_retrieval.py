@@ -114,3 +114,30 @@ def test_a_serving_knowledge_base_drops_its_index_when_another_process_rebuilds_
     assert not kb.reload_if_rebuilt()
     (tmp_path / "manifest.json").write_text("{}")
     assert kb.reload_if_rebuilt() and kb._retriever is None
+
+
+FOLLOW_UPS = ["mất bao nhiêu tiền", "mat bao nhieu tien", "hết mấy ngày", "mat may ngay", "tốn bao nhiêu",
+              "phải mất bao lâu mới xong", "mất bao nhiêu thời gian", "tổng cộng hết bao nhiêu",
+              "chi phí khoảng bao nhiêu", "mang theo những gì", "có cần công chứng không",
+              "cần bản sao hay bản chính", "nhờ người khác nộp được không", "uy quyen cho nguoi khac nop dc ko",
+              "nộp ở xã hay ở tỉnh", "cấp tỉnh hay cấp xã giải quyết", "phải đi lại mấy lần",
+              "còn lệ phí thì sao?", "nop online dc ko"]
+NAMES = ["mất sổ đỏ thì làm sao", "mat so thi lam the nao", "lam lai so do bi mat", "tach thua mat bao lau",
+         "giấy phép môi trường hết bao nhiêu tiền", "đổi sổ mất bao lâu", "xin giấy phép xả thải",
+         "tặng cho đất cho con", "gcn qsdd"]
+
+
+@pytest.mark.parametrize("question", FOLLOW_UPS)
+def test_a_follow_up_on_cost_time_or_papers_names_no_procedure(catalogue, retriever, question):
+    """'mất bao nhiêu tiền' asks the cost of the procedure under discussion; 'mất' is not 'mất sổ'."""
+    from knowledge_base.service import KnowledgeBase
+
+    kb = KnowledgeBase.over(catalogue, retriever)
+    assert not kb.mentions_procedure(question) and kb.names_nothing(question)
+
+
+@pytest.mark.parametrize("question", NAMES)
+def test_a_question_that_names_a_procedure_is_not_a_follow_up(catalogue, retriever, question):
+    from knowledge_base.service import KnowledgeBase
+
+    assert KnowledgeBase.over(catalogue, retriever).mentions_procedure(question)

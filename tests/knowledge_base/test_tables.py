@@ -146,3 +146,26 @@ def test_record_missing_a_required_key_is_rejected_with_reason():
     report = ImportReport()
     assert record_to_procedure(rec, report, "bad.json") is None
     assert report.rejected == [("bad.json", "missing required key(s): ma_thu_tuc")]
+
+
+@pytest.mark.parametrize("name, code, expected", [
+    ("Cấp giấy phép môi trường (cấp Tỉnh) ( 1.010727 )", "1.010727", "Cấp giấy phép môi trường (cấp Tỉnh)"),
+    ("Chứng nhận Nhãn sinh thái Việt Nam (2.002469)", "2.002469", "Chứng nhận Nhãn sinh thái Việt Nam"),
+    ("Tách thửa hoặc hợp thửa đất", "1.012784", "Tách thửa hoặc hợp thửa đất"),
+    ("Đăng ký theo Nghị định (1.010727) cũ", "1.012784", "Đăng ký theo Nghị định (1.010727) cũ"),  # another code stays
+])
+def test_a_name_keeps_no_copy_of_its_own_code(name, code, expected):
+    assert tables.name_without_code(name, code) == expected
+
+
+def test_the_receiving_place_loses_the_filing_step_label_copied_into_it():
+    assert tables.receiving_address("Bước 1. Nộp hồ sơ: \nTổ chức nộp hồ sơ tại Bộ phận Một cửa.") == \
+        "Tổ chức nộp hồ sơ tại Bộ phận Một cửa."
+    assert tables.receiving_address("Trung tâm Phục vụ hành chính công tỉnh") == "Trung tâm Phục vụ hành chính công tỉnh"
+    assert tables.receiving_address("Không có thông tin") == tables.text_or_empty("Không có thông tin")
+
+
+def test_the_real_records_lose_their_code_in_name_and_step_label_in_address():
+    proc = record_to_procedure(record("1.010733"), ImportReport(), "1.010733")
+    assert proc.name == "Thẩm định báo cáo đánh giá tác động môi trường (Cấp tỉnh)"
+    assert proc.address.startswith("- Tổ chức/cá nhân lựa chọn nộp hồ sơ")

@@ -12,12 +12,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import entity, knowledge_base, log_unanswered, staff_answers
 from actions import templates
 from knowledge_base.answers import detect_aspect
+from knowledge_base.text import fold
 
 INTENT_ASPECT = {
     "ask_procedure": "general", "ask_documents": "documents", "ask_fees": "fees", "ask_time": "time",
     "ask_steps": "steps", "ask_where": "where", "ask_channels": "channels", "ask_conditions": "conditions",
     "ask_result": "result", "ask_legal": "legal",
 }
+_WHAT_ABOUT = re.compile(r"^\s*con\b|\bthi sao\b")  # "còn sang tên thì sao?"
 _ORDINALS = {"nhat": 1, "mot": 1, "dau": 1, "1": 1, "hai": 2, "2": 2, "ba": 3, "3": 3, "cuoi": -1}
 
 
@@ -38,13 +40,19 @@ def offer_choices(dispatcher: CollectingDispatcher, hits, aspect: str) -> List[D
     return [SlotSet("aspect", aspect), SlotSet("candidates", [h.code for h in hits])]
 
 
-def asked_aspect(tracker: Tracker, aspect: str) -> str:
-    """``aspect``, or the one asked before any procedure was named.
+def asked_aspect(tracker: Tracker, aspect: str, text: str) -> str:
+    """``aspect``, or the one asked before when this message names none of its own.
 
     "nộp ở đâu?" - "Bạn hỏi về thủ tục nào?" - "tách thửa": the answer is where to file.
+    "lệ phí tách thửa?" - … - "còn sang tên thì sao?": the fees of the other procedure. Only
+    words in the message count as naming an aspect: the intent of "còn sang tên thì sao?" is a
+    guess between aspects.
     """
-    if aspect == "general" and not tracker.get_slot("procedure_code"):
-        return tracker.get_slot("aspect") or "general"
+    previous = tracker.get_slot("aspect")
+    if not previous or previous == "general" or detect_aspect(text) != "general":
+        return aspect
+    if not tracker.get_slot("procedure_code") or _WHAT_ABOUT.search(fold(text.lower())):
+        return previous
     return aspect
 
 
@@ -105,7 +113,7 @@ class ActionAnswerProcedure(Action):
         if redirect_other_agency(dispatcher, tracker, text):
             return []
         current: Optional[str] = tracker.get_slot("procedure_code")
-        aspect = asked_aspect(tracker, aspect)
+        aspect = asked_aspect(tracker, aspect, text)
         if current:  # a follow-up stays on it unless the question names another procedure
             if not kb.mentions_procedure(text):
                 return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=current))
@@ -153,8 +161,6 @@ def document_case(tracker: Tracker) -> Optional[int]:
 
 def pick_by_ordinal(text: str, candidates: List[str]) -> Optional[str]:
     """'cái thứ hai' / 'so 2' / 'cái cuối' -> the matching candidate code."""
-    from knowledge_base.text import fold
-
     for word in reversed(re.findall(r"\w+", fold(text))):
         if word in _ORDINALS:
             index = _ORDINALS[word]

@@ -9,7 +9,11 @@ knowledge help with phrasings no example has:
   negative cue, flipped by a negation just before ("không tốt" -> negative); a one-word
   entry counts only when typed with its accents ("dở", not "do", which is also "đỏ");
 - other agencies' services (knowledge_base/data/other_domains.yml: passport, marriage,
-  vehicles…) give an out-of-scope cue.
+  vehicles…) give an out-of-scope cue;
+- number shape: a number of four digits or more is a code or the last digits of a phone or ID
+  ("0361"); a message that is only a one- or two-digit number ("3", "2 ạ") is a position in an
+  offered list. Word n-grams only know the numbers the examples happen to use. (A cue for every
+  short number was tried: "thứ 7", "5 sao" then read as choices.)
 
 Plain module, no Rasa imports: it works on word lists (folded, and as typed).
 """
@@ -40,6 +44,8 @@ NEGATED_PREFIX = "neg"
 CUE_POSITIVE = "cuetichcuc"
 CUE_NEGATIVE = "cuetieucuc"
 CUE_OTHER_AGENCY = "cuengoailinhvuc"
+CUE_LONG_NUMBER = "cuesodai"
+CUE_CHOICE_NUMBER = "cuesochon"
 
 
 def is_negation(folded: str, typed: str) -> bool:
@@ -85,6 +91,7 @@ class CueFinder:
             out.append(CUE_POSITIVE if polarity == "positive" else CUE_NEGATIVE)
         if self.agencies.agency_in(folded, typed) is not None:
             out.append(CUE_OTHER_AGENCY)
+        out.extend(number_cues(folded))
         return out
 
     @staticmethod
@@ -99,6 +106,16 @@ class CueFinder:
             elif left and word not in PARTICLES:
                 yield NEGATED_PREFIX + word
                 left -= 1
+
+
+def number_cues(words: List[str]) -> List[str]:
+    """A cue per long number (four digits or more: a code, the last digits of a phone or ID), and
+    one when the message is nothing but a short number (a position in an offered list)."""
+    out = [CUE_LONG_NUMBER for word in words if word.isdigit() and len(word) >= 4]
+    rest = [word for word in words if word not in PARTICLES]
+    if len(rest) == 1 and rest[0].isdigit() and len(rest[0]) <= 2 and not rest[0].startswith("0"):
+        out.append(CUE_CHOICE_NUMBER)
+    return out
 
 
 @functools.lru_cache(maxsize=1)

@@ -40,3 +40,12 @@ def test_negation_stops_at_a_clause_break():
 
 def test_negation_scope_is_a_few_words():
     assert cues("không phải cái tôi cần hỏi") == ["negphai", "negcai", "negtoi"]
+
+
+def test_numbers_get_a_cue_by_shape():
+    from components.cues import CUE_CHOICE_NUMBER, CUE_LONG_NUMBER, number_cues
+
+    assert number_cues(["so", "cuoi", "0361"]) == [CUE_LONG_NUMBER]  # last digits of a phone
+    assert number_cues(["3"]) == number_cues(["2", "a"]) == [CUE_CHOICE_NUMBER]  # a position in the list
+    assert number_cues(["thu", "7"]) == number_cues(["5", "sao"]) == number_cues(["3", "3", "4", "4"]) == []
+    assert number_cues(["06"]) == []  # a piece of a code

@@ -71,6 +71,20 @@ def test_the_procedure_named_next_gets_the_aspect_asked_before():
     assert (events.get("procedure_code") or (events.get("candidates") or [None])[0]) == "1.012784"
 
 
+@pytest.mark.parametrize("text, intent, slots, aspect", [
+    # the intent of a message with no aspect words is a guess: the aspect asked before wins
+    ("con sang ten thi sao", "ask_documents", {"aspect": "fees"}, "fees"),
+    ("còn tách thửa thì sao?", "ask_procedure", {"aspect": "time", "procedure_code": "1.012786"}, "time"),
+    # words of an aspect in the message win over the one asked before
+    ("còn hồ sơ tách thửa thì sao", "ask_documents", {"aspect": "fees", "procedure_code": "1.012786"}, "documents"),
+    # a plain new question about a procedure is not a "what about" follow-up
+    ("tôi muốn hỏi về tách thửa", "ask_procedure", {"aspect": "fees", "procedure_code": "1.012786"}, "general"),
+])
+def test_what_about_another_procedure_keeps_the_aspect_asked_before(text, intent, slots, aspect):
+    messages, events = run(ActionAnswerProcedure(), make_tracker(text, intent, slots))
+    assert events["aspect"] == aspect
+
+
 def test_a_word_the_catalogue_does_not_know_is_a_gap_for_staff_not_a_question_back(log):
     run(ActionAnswerProcedure(), make_tracker("flycam mất bao lâu", "ask_time"))
     assert [r["reason"] for r in log.unanswered_rows()] == ["no_match"]

@@ -19,7 +19,9 @@ INTENT_ASPECT = {
     "ask_steps": "steps", "ask_where": "where", "ask_channels": "channels", "ask_conditions": "conditions",
     "ask_result": "result", "ask_legal": "legal",
 }
-_WHAT_ABOUT = re.compile(r"^\s*con\b|\bthi sao\b")  # "còn sang tên thì sao?"
+# "còn sang tên thì sao?": "còn" only as typed with its accent ("con" is also how a young citizen
+# says "I"), "thì sao" in any spelling
+_WHAT_ABOUT = (re.compile(r"^\s*còn\b"), re.compile(r"\bthi sao\b"))
 _ORDINALS = {"nhat": 1, "mot": 1, "dau": 1, "1": 1, "hai": 2, "2": 2, "ba": 3, "3": 3, "cuoi": -1}
 
 
@@ -51,7 +53,8 @@ def asked_aspect(tracker: Tracker, aspect: str, text: str) -> str:
     previous = tracker.get_slot("aspect")
     if not previous or previous == "general" or detect_aspect(text) != "general":
         return aspect
-    if not tracker.get_slot("procedure_code") or _WHAT_ABOUT.search(fold(text.lower())):
+    if (not tracker.get_slot("procedure_code") or _WHAT_ABOUT[0].search(text.lower())
+            or _WHAT_ABOUT[1].search(fold(text.lower()))):
         return previous
     return aspect
 

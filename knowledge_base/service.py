@@ -97,12 +97,11 @@ class KnowledgeBase:
 
     def _content_tokens(self, question: str) -> List[str]:
         """The question's folded tokens without aspect and follow-up words."""
-        from knowledge_base.retrieval.lexical import followup_phrases, query_stopphrases, strip_phrases
+        from knowledge_base.retrieval.lexical import content_stopphrases, strip_phrases
 
         # one pass, longest first: "mất bao nhiêu tiền" goes whole, before the aspect phrase
         # "bao nhiêu tiền" alone could leave a bare "mất" that reads as a lost certificate
-        phrases = sorted(set(followup_phrases()) | set(query_stopphrases()), key=lambda p: (-len(p), p))
-        return strip_phrases(self.retriever.normalizer.folded_tokens(question), phrases)
+        return strip_phrases(self.retriever.normalizer.folded_tokens(question), content_stopphrases())
 
     def other_agency(self, question: str) -> Optional[str]:
         """The agency that handles ``question`` when it names another agency's service, else None.

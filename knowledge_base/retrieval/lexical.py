@@ -30,6 +30,12 @@ def followup_phrases() -> Tuple[Tuple[str, ...], ...]:
     return _phrases("followup_words.yml")
 
 
+@functools.lru_cache(maxsize=1)
+def content_stopphrases() -> Tuple[Tuple[str, ...], ...]:
+    """Aspect and follow-up phrases together, longest first: what is left names a procedure."""
+    return tuple(sorted(set(query_stopphrases()) | set(followup_phrases()), key=lambda p: (-len(p), p)))
+
+
 def strip_phrases(tokens: List[str], phrases: Sequence[Tuple[str, ...]]) -> List[str]:
     """Remove every occurrence of each phrase (token sequence) from ``tokens``."""
     for phrase in phrases:

@@ -79,6 +79,7 @@ def test_the_procedure_named_next_gets_the_aspect_asked_before():
     ("còn hồ sơ tách thửa thì sao", "ask_documents", {"aspect": "fees", "procedure_code": "1.012786"}, "documents"),
     # a plain new question about a procedure is not a "what about" follow-up
     ("tôi muốn hỏi về tách thửa", "ask_procedure", {"aspect": "fees", "procedure_code": "1.012786"}, "general"),
+    ("con muon hoi ve tach thua", "ask_procedure", {"aspect": "fees", "procedure_code": "1.012786"}, "general"),
 ])
 def test_what_about_another_procedure_keeps_the_aspect_asked_before(text, intent, slots, aspect):
     messages, events = run(ActionAnswerProcedure(), make_tracker(text, intent, slots))

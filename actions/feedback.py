@@ -102,7 +102,8 @@ class ActionDefaultFallback(Action):
             return []
         result = knowledge_base().search(text, top_k=3) if text.strip() else None
         if result is not None and result.decision == "answer":  # e.g. a phrasing staff just mapped to a procedure
-            aspect = asked_aspect(tracker, detect_aspect(text), text)
+            named = detect_aspect(text)
+            aspect = asked_aspect(tracker, named, named, text)
             return send_answer(dispatcher, knowledge_base().answer(text, aspect=aspect, code=result.best.code))
         log_unanswered(tracker, "not_understood")
         dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.hotline),

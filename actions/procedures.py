@@ -42,8 +42,9 @@ def offer_choices(dispatcher: CollectingDispatcher, hits, aspect: str) -> List[D
     return [SlotSet("aspect", aspect), SlotSet("candidates", [h.code for h in hits])]
 
 
-def asked_aspect(tracker: Tracker, aspect: str, text: str) -> str:
-    """``aspect``, or the one asked before when this message names none of its own.
+def asked_aspect(tracker: Tracker, aspect: str, named: str, text: str) -> str:
+    """``aspect``, or the one asked before when the message's words name none (``named``, from
+    ``detect_aspect(text)``, is "general").
 
     "nộp ở đâu?" - "Bạn hỏi về thủ tục nào?" - "tách thửa": the answer is where to file.
     "lệ phí tách thửa?" - … - "còn sang tên thì sao?": the fees of the other procedure. Only
@@ -51,7 +52,7 @@ def asked_aspect(tracker: Tracker, aspect: str, text: str) -> str:
     guess between aspects.
     """
     previous = tracker.get_slot("aspect")
-    if not previous or previous == "general" or detect_aspect(text) != "general":
+    if not previous or previous == "general" or named != "general":
         return aspect
     if (not tracker.get_slot("procedure_code") or _WHAT_ABOUT[0].search(text.lower())
             or _WHAT_ABOUT[1].search(fold(text.lower()))):
@@ -105,9 +106,10 @@ class ActionAnswerProcedure(Action):
         """Search, then answer / offer choices / admit not knowing."""
         text = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        aspect = INTENT_ASPECT.get(intent) or detect_aspect(text)
+        named = detect_aspect(text)  # the aspect the message's own words ask, or "general"
+        aspect = INTENT_ASPECT.get(intent, "general")
         if aspect == "general":
-            aspect = detect_aspect(text)
+            aspect = named
         kb = knowledge_base()
         case = document_case(tracker)
         shown = entity(tracker, "procedure_code") or tracker.get_slot("procedure_code")
@@ -116,7 +118,7 @@ class ActionAnswerProcedure(Action):
         if redirect_other_agency(dispatcher, tracker, text):
             return []
         current: Optional[str] = tracker.get_slot("procedure_code")
-        aspect = asked_aspect(tracker, aspect, text)
+        aspect = asked_aspect(tracker, aspect, named, text)
         if current:  # a follow-up stays on it unless the question names another procedure
             if not kb.mentions_procedure(text):
                 return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=current))

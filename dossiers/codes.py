@@ -28,6 +28,10 @@ STATUS_NAMES = {
 FINAL_STATUSES = {3, 7, 8, 9, 10}
 # Statuses in which the clock waits on the citizen.
 WAITING_ON_CITIZEN = {5, 6}
+# Statuses in which the agency refused or stopped the dossier (the desk can say why).
+STOPPED_BY_AGENCY = {3, 8}
+# Final statuses without a result: refused, withdrawn by the citizen, stopped.
+NO_RESULT = FINAL_STATUSES - {9, 10}
 
 
 def status_name(code: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import List, Optional
 
+from dossiers.codes import NO_RESULT, STOPPED_BY_AGENCY, WAITING_ON_CITIZEN
 from dossiers.service import DossierView
 from knowledge_base.answers import UNIT_NAMES, vnd
 
@@ -41,7 +42,7 @@ def status_reply(view: DossierView, hotline: str) -> List[str]:
         lines.append(f"Hẹn trả kết quả: {moment(view.due_at)}.")
     if view.finished_at and view.due_at:
         lines.append("Hồ sơ đã giải quyết trễ hạn." if view.late else "Hồ sơ đã giải quyết đúng hạn.")
-    elif view.status_code in (5, 6):
+    elif view.status_code in WAITING_ON_CITIZEN:
         lines.append("Thời hạn giải quyết tạm dừng trong lúc chờ bạn bổ sung hoặc nộp nghĩa vụ tài chính.")
     elif view.working_days_left is not None:
         if view.late:
@@ -61,7 +62,7 @@ def status_reply(view: DossierView, hotline: str) -> List[str]:
         lines.append(f"Kết quả đã có: nhận {view.result_pickup or DEFAULT_PICKUP}.")
     elif view.status_code == 10:
         lines.append("Kết quả đã được trả.")
-    elif view.status_code in (3, 8):
+    elif view.status_code in STOPPED_BY_AGENCY:
         lines.append(f"Bạn có thể liên hệ bộ phận một cửa hoặc gọi {hotline} để biết lý do.")
     elif view.result_pickup:
         lines.append(f"Khi có kết quả, bạn nhận {view.result_pickup}.")
@@ -75,10 +76,10 @@ def result_ready_reply(view: DossierView, hotline: str) -> str:
         text = f"{head} đã có kết quả: bạn nhận {view.result_pickup or DEFAULT_PICKUP}."
     elif view.status_code == 10:
         text = f"{head} đã trả kết quả."
-    elif view.status_code in (3, 7, 8):
+    elif view.status_code in NO_RESULT:
         text = (f"{head} không còn được xử lý ({view.status_name.lower()}), nên không có ngày trả kết quả. "
                 f"Bạn liên hệ bộ phận một cửa hoặc gọi {hotline} nếu cần biết thêm.")
-    elif view.status_code in (5, 6):
+    elif view.status_code in WAITING_ON_CITIZEN:
         waiting = "bổ sung giấy tờ" if view.status_code == 5 else "nộp nghĩa vụ tài chính"
         text = (f"{head} đang chờ bạn {waiting}: thời hạn giải quyết tạm dừng và tính tiếp khi bạn hoàn thành, "
                 "nên ngày trả kết quả sẽ lùi theo số ngày chờ.")

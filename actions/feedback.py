@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -70,14 +70,23 @@ class ActionOutOfScope(Action):
         return "action_out_of_scope"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        """Staff may answer such questions (parking, opening hours of a branch…) from the console."""
+        """Staff may answer such questions (parking, opening hours of a branch…) from the console.
+
+        Out of scope is the classifier's least sure intent (it is the open class), so the catalogue
+        is asked before the citizen is told the question is outside the department's procedures:
+        a sure match is answered (a phrasing staff mapped to a procedure, a land question misread);
+        otherwise the question is logged for staff with the procedures the search came closest to.
+        """
         from actions.procedures import redirect_other_agency, staff_answer
 
-        if redirect_other_agency(dispatcher, tracker, tracker.latest_message.get("text") or ""):
+        text = tracker.latest_message.get("text") or ""
+        if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
             return []
-        if not staff_answer(dispatcher, tracker):
-            log_unanswered(tracker, "out_of_scope")
-            dispatcher.utter_message(response="utter_out_of_scope")
+        events, result = sure_catalogue_answer(dispatcher, tracker, text)
+        if events is not None:
+            return events
+        log_unanswered(tracker, "out_of_scope", result.choices(3) if result is not None else ())
+        dispatcher.utter_message(response="utter_out_of_scope")
         return []
 
 
@@ -95,17 +104,32 @@ class ActionDefaultFallback(Action):
         """
         from rasa_sdk.events import UserUtteranceReverted
 
-        from actions.procedures import asked_aspect, redirect_other_agency, send_answer, staff_answer
+        from actions.procedures import redirect_other_agency, staff_answer
 
         text = tracker.latest_message.get("text") or ""
         if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
             return []
-        result = knowledge_base().search(text, top_k=3) if text.strip() else None
-        if result is not None and result.decision == "answer":  # e.g. a phrasing staff just mapped to a procedure
-            named = detect_aspect(text)
-            aspect = asked_aspect(tracker, named, named, text)
-            return send_answer(dispatcher, knowledge_base().answer(text, aspect=aspect, code=result.best.code))
-        log_unanswered(tracker, "not_understood")
-        dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.hotline),
-                                 buttons=templates.help_buttons())
+        events, result = sure_catalogue_answer(dispatcher, tracker, text)  # e.g. a phrasing staff just mapped
+        if events is not None:
+            return events
+        not_understood(dispatcher, tracker, result)
         return [UserUtteranceReverted()]
+
+
+def sure_catalogue_answer(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> Tuple[Optional[List], Any]:
+    """Answer ``text`` when the catalogue search is sure of the procedure: (the answer's events or None, the search)."""
+    from actions.procedures import asked_aspect, send_answer
+
+    result = knowledge_base().search(text, top_k=3) if text.strip() else None
+    if result is None or result.decision != "answer":
+        return None, result
+    named = detect_aspect(text)
+    aspect = asked_aspect(tracker, named, named, text)
+    return send_answer(dispatcher, knowledge_base().answer(text, aspect=aspect, code=result.best.code)), result
+
+
+def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker, result: Any) -> None:
+    """Say so, offer the desk or a person, and log the question with the procedures the search considered."""
+    log_unanswered(tracker, "not_understood", result.choices(3) if result is not None else ())
+    dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.hotline),
+                             buttons=templates.help_buttons())

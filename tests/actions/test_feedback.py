@@ -118,7 +118,21 @@ def test_out_of_scope_names_the_agency_when_it_is_another_agencys_service(log):
 
 
 def test_out_of_scope_does_not_send_one_of_our_questions_to_another_agency(log):
-    """Misread as out of scope, a land question that mentions an ID card is not sent to the police."""
+    """Misread as out of scope, a land question that mentions an ID card is answered, not sent to the police."""
     dispatcher = CollectingDispatcher()
-    ActionOutOfScope().run(dispatcher, make_tracker("tách thửa có cần thẻ căn cước không", "out_of_scope"), {})
-    assert dispatcher.messages[0]["response"] == "utter_out_of_scope"
+    events = ActionOutOfScope().run(dispatcher, make_tracker("tách thửa có cần thẻ căn cước không", "out_of_scope"), {})
+    assert any(e.get("name") == "procedure_code" and e.get("value") for e in events)
+    assert "Công an" not in dispatcher.messages[0]["text"] and "(mã 1.012784)" in dispatcher.messages[0]["text"]
+    assert log.unanswered_rows() == []
+
+
+def test_not_understood_questions_are_logged_with_the_procedures_the_search_considered(log, kb, monkeypatch):
+    from knowledge_base.retrieval.hybrid import Hit, SearchResult
+
+    hits = [Hit("1.012784", "Tách thửa", 0.5, confidence=0.4), Hit("1.012783", "Cấp đổi", 0.4, confidence=0.3)]
+    monkeypatch.setattr(kb, "search", lambda text, top_k=3: SearchResult(hits, "choose"))
+    for action, intent, reason in ((ActionOutOfScope, "out_of_scope", "out_of_scope"),
+                                   (ActionDefaultFallback, "nlu_fallback", "not_understood")):
+        action().run(CollectingDispatcher(), make_tracker("cho tôi hỏi vụ làm giấy cho cái ao cá", intent), {})
+        row = log.unanswered_rows()[0]
+        assert row["reason"] == reason and [c["code"] for c in row["candidates"]] == ["1.012784", "1.012783"]

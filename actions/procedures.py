@@ -133,6 +133,8 @@ class ActionAnswerProcedure(Action):
             return offer_choices(dispatcher, result.choices(3), aspect)
         if result.decision == "choose":
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=result.best.code))
+        if current and aspect != "general":  # no other procedure found: the aspect is asked of the current one
+            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=current))
         admit_unknown(dispatcher, tracker, "no_match", result.hits[:3])
         return [SlotSet("aspect", aspect)]
 

@@ -37,6 +37,22 @@ def test_answer_procedure(text, intent, slots, code, aspect, needle):
     assert json.loads(events["last_answer"])["code"] == code
 
 
+@pytest.mark.parametrize("text, intent, aspect, needle", [
+    ("nộp thay cho bố mẹ thì cần giấy tờ gì", "ask_documents", "documents", "Hồ sơ cần chuẩn bị"),
+    ("bay gio bo huyen roi thi nop o dau", "ask_where", "where", "Cấp thực hiện"),
+])
+def test_a_follow_up_whose_words_find_no_procedure_stays_on_the_current_one(log, kb, monkeypatch, text, intent,
+                                                                           aspect, needle):
+    """After "sang tên", words the search knows ("bố mẹ", "huyện") but no procedure it finds: answer the current one."""
+    from knowledge_base.retrieval.hybrid import SearchResult
+
+    monkeypatch.setattr(kb, "mentions_procedure", lambda text: True)
+    monkeypatch.setattr(kb, "search", lambda text, top_k=3: SearchResult([], "unknown"))
+    messages, events = run(ActionAnswerProcedure(), make_tracker(text, intent, {"procedure_code": "1.012784"}))
+    assert events["procedure_code"] == "1.012784" and events["aspect"] == aspect
+    assert needle in "\n".join(m["text"] for m in messages) and not log.unanswered_rows()
+
+
 def test_unknown_question_is_logged_and_answered_plainly(log):
     messages, events = run(ActionAnswerProcedure(), make_tracker("cách nấu phở bò ngon", "ask_procedure"))
     assert "chưa tìm thấy thủ tục phù hợp" in messages[0]["text"] and "0123 456 789" in messages[0]["text"]

@@ -63,7 +63,8 @@ class ActionHandoff(Action):
 
 
 class ActionOutOfScope(Action):
-    """Outside the department's procedures: a staff answer if one fits, else say so and log it for staff."""
+    """Classed outside the department's procedures: another agency named, a staff answer or a sure catalogue
+    match if one fits, else say so and log it for staff."""
 
     def name(self) -> Text:
         """Action name in the domain."""

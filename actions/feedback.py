@@ -78,15 +78,10 @@ class ActionOutOfScope(Action):
         a sure match is answered (a phrasing staff mapped to a procedure, a land question misread);
         otherwise the question is logged for staff with the procedures the search came closest to.
         """
-        from actions.procedures import redirect_other_agency, staff_answer
-
-        text = tracker.latest_message.get("text") or ""
-        if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
-            return []
-        events, result = sure_catalogue_answer(dispatcher, tracker, text)
+        events, result = answer_elsewhere(dispatcher, tracker)
         if events is not None:
             return events
-        log_unanswered(tracker, "out_of_scope", result.choices(3) if result is not None else ())
+        log_unanswered(tracker, "out_of_scope", considered(result))
         dispatcher.utter_message(response="utter_out_of_scope")
         return []
 
@@ -105,22 +100,23 @@ class ActionDefaultFallback(Action):
         """
         from rasa_sdk.events import UserUtteranceReverted
 
-        from actions.procedures import redirect_other_agency, staff_answer
-
-        text = tracker.latest_message.get("text") or ""
-        if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
-            return []
-        events, result = sure_catalogue_answer(dispatcher, tracker, text)  # e.g. a phrasing staff just mapped
+        events, result = answer_elsewhere(dispatcher, tracker)  # e.g. a phrasing staff just mapped
         if events is not None:
             return events
-        not_understood(dispatcher, tracker, result)
+        log_unanswered(tracker, "not_understood", considered(result))
+        dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.hotline),
+                                 buttons=templates.help_buttons())
         return [UserUtteranceReverted()]
 
 
-def sure_catalogue_answer(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> Tuple[Optional[List], Any]:
-    """Answer ``text`` when the catalogue search is sure of the procedure: (the answer's events or None, the search)."""
-    from actions.procedures import asked_aspect, send_answer
+def answer_elsewhere(dispatcher: CollectingDispatcher, tracker: Tracker) -> Tuple[Optional[List], Any]:
+    """What a message the classifier could not place may still get: another agency's name, a staff answer, or
+    the catalogue's answer when its search is sure of the procedure. (events, or None if none fits; the search)."""
+    from actions.procedures import asked_aspect, redirect_other_agency, send_answer, staff_answer
 
+    text = tracker.latest_message.get("text") or ""
+    if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
+        return [], None
     result = knowledge_base().search(text, top_k=3) if text.strip() else None
     if result is None or result.decision != "answer":
         return None, result
@@ -129,8 +125,6 @@ def sure_catalogue_answer(dispatcher: CollectingDispatcher, tracker: Tracker, te
     return send_answer(dispatcher, knowledge_base().answer(text, aspect=aspect, code=result.best.code)), result
 
 
-def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker, result: Any) -> None:
-    """Say so, offer the desk or a person, and log the question with the procedures the search considered."""
-    log_unanswered(tracker, "not_understood", result.choices(3) if result is not None else ())
-    dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.hotline),
-                             buttons=templates.help_buttons())
+def considered(result: Any) -> List:
+    """The hits a search weighed, for the unanswered log (as the answer action logs them)."""
+    return result.hits[:3] if result is not None else []

@@ -72,12 +72,14 @@ class VietnameseTokenizer(Tokenizer):
         typed: List[str] = []  # the same words with their accents, for the synonym table
         breaks: List[int] = []  # word indices that start a clause (after punctuation)
         original = nfc(text)
-        for m in _WORD.finditer(original):
+        matches = list(_WORD.finditer(original))
+        for i, m in enumerate(matches):
             word = m.group(0)
             if not word[0].isalnum() and word not in self.normalizer.abbreviations:
                 breaks.append(len(tokens))
                 continue  # punctuation carries no meaning here; chat emoji do (👍, 👎: the shared table)
-            expanded = self.normalizer.expand_word(word)
+            final = i + 1 == len(matches) or not matches[i + 1].group(0)[0].isalnum()
+            expanded = self.normalizer.expand_word(word, final=final)
             parts = words(fold(expanded))
             accented = words(expanded)
             typed.extend(accented if len(accented) == len(parts) else parts)

@@ -19,6 +19,7 @@ from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, fold, wor
 
 
 OURS = None  # the value of an `ours` phrase in the table (agencies' phrases carry the agency)
+NEUTRAL = ""  # a phrase matched only so that its words are read as nothing else ("số mấy" is not "sổ")
 
 
 class OtherAgencies:
@@ -29,26 +30,33 @@ class OtherAgencies:
     """
 
     def __init__(self, entries: List[Tuple[str, str]], ours: Iterable[str] = (),
-                 normalizer: Optional[TextNormalizer] = None):
-        """Build from (term, agency) pairs and the phrases that make a question ours."""
-        self.table = PhraseTable([(term, OURS) for term in ours] + list(entries))
+                 normalizer: Optional[TextNormalizer] = None, neutral: Iterable[str] = ()):
+        """Build from (term, agency) pairs, the phrases that make a question ours, and neutral
+        phrases that are neither (the synonym table's protected ones: "hồ sơ", "số điện thoại")."""
+        self.table = PhraseTable([(term, OURS) for term in ours] + list(entries)
+                                 + [(term, NEUTRAL) for term in neutral])
         self.normalizer = normalizer or TextNormalizer.default()
 
     @classmethod
     def load(cls, path: Path, synonyms_path: Optional[Path] = None) -> "OtherAgencies":
         """Read a table (``ours: [...]``, ``agencies: [{agency: ..., terms: [...]}, ...]``).
 
-        The colloquial phrases of the synonym table (``synonyms_path``) count as ours too.
+        The colloquial phrases of the synonym table (``synonyms_path``) count as ours too, and its
+        protected phrases (an empty wording) are neutral: typed without accents, "so dien thoai"
+        is not "sổ".
         """
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh) or {}
         entries = [(str(term), str(group["agency"]))
                    for group in data.get("agencies") or [] for term in group.get("terms") or []]
         ours = [str(term) for term in data.get("ours") or []]
+        neutral: List[str] = []
         if synonyms_path is not None:
             with open(synonyms_path, encoding="utf-8") as fh:
-                ours += [str(k) for k, v in (yaml.safe_load(fh) or {}).items() if v]
-        return cls(entries, ours)
+                synonyms = yaml.safe_load(fh) or {}
+            ours += [str(k) for k, v in synonyms.items() if v]
+            neutral = [str(k) for k, v in synonyms.items() if not v]
+        return cls(entries, ours, neutral=neutral)
 
     @classmethod
     def default(cls) -> "OtherAgencies":
@@ -57,7 +65,7 @@ class OtherAgencies:
 
     def agency_in(self, folded_tokens: List[str], tokens: Optional[List[str]] = None) -> Optional[str]:
         """The agency of the first other-agency term, unless a term of ours is there too."""
-        hits = self.table.find(folded_tokens, tokens)
+        hits = [hit for hit in self.table.find(folded_tokens, tokens) if hit[2] != NEUTRAL]
         if not hits or any(value is OURS for _, _, value in hits):
             return None
         return hits[0][2]

@@ -120,12 +120,19 @@ class PhraseTable:
         return None
 
 
+# Unaccented shorthand that, ending a sentence, is far more often a particle (ạ, à) than a word.
+FINAL_PARTICLES = ("a",)
+
+
 class TextNormalizer:
     """Normalises citizen text: NFC, tone placement, case, abbreviations, synonyms, folding."""
 
     def __init__(self, abbreviations: Dict[str, str], synonyms: Dict[str, str]):
         """Build from an abbreviation map (token -> words) and a synonym map (phrase -> official)."""
         self.abbreviations = {fold(k): nfc(v.lower()) for k, v in abbreviations.items()}
+        # Shorthand that is also a sentence-final particle once its accents are gone: "a" is
+        # "anh" in "a oi cho e hoi" but "ạ" / "à" in "chua a", "vang a", "bot a".
+        self.final_particles = {w for w in FINAL_PARTICLES if w in self.abbreviations}
         # An empty official wording marks a protected phrase ("hồ sơ"), matched only so that
         # its words do not trigger a shorter slang phrase ("sổ") once the accents are gone.
         self._synonyms = PhraseTable((k, nfc(v.lower())) for k, v in synonyms.items())
@@ -137,18 +144,20 @@ class TextNormalizer:
 
     def expand_abbreviations(self, text: str) -> str:
         """Lower-case ``text`` and replace shorthand tokens by their expansion."""
-        return " ".join(self.expand_word(tok) for tok in words(nfc((text or "").lower())))
+        tokens = words(nfc((text or "").lower()))
+        return " ".join(self.expand_word(tok, final=i == len(tokens) - 1) for i, tok in enumerate(tokens))
 
-    def expand_word(self, word: str) -> str:
+    def expand_word(self, word: str, final: bool = False) -> str:
         """The expansion of one typed word if it is shorthand, else the word in lower case.
 
         Shorthand is typed without tone or vowel marks ("dc", "sdt", "nguoi"), "đ" aside
         ("đc", "sđt"). A word with such marks is a word of its own: "nguội", "dược" and "ạ" are
-        not "người", "được" and "anh".
+        not "người", "được" and "anh". A ``final`` word (it ends a sentence) that is also a
+        particle ("chua a": "chưa ạ") stays as typed.
         """
         low = nfc(word.lower())
         folded = fold(low)
-        if low.replace("đ", "d") != folded:
+        if low.replace("đ", "d") != folded or (final and folded in self.final_particles):
             return low
         return self.abbreviations.get(folded, low)
 

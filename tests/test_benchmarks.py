@@ -1,4 +1,4 @@
-"""The load benchmark's unseen-text phases really send texts no cache has seen."""
+"""The benchmarks: the load benchmark's unseen-text phases really send new texts; the NLU verdict."""
 import asyncio
 
 from aiohttp import web
@@ -46,3 +46,14 @@ def test_shared_closed_loop_sends_each_text_once():
     result = asyncio.run(scenario())
     assert result["errors"] == 0 and result["n"] >= 150
     assert len(received) == len(set(received))  # twenty conversations, no text twice
+
+
+def test_nlu_target_is_judged_on_the_mean_of_the_repetitions():
+    from benchmarks.bench_nlu import summary
+
+    runs = [{"accented": 0.96, "unaccented": 0.958}, {"accented": 0.952, "unaccented": 0.946}]
+    text = summary([42, 7], runs)
+    assert "seed 42: 0.960 / 0.958" in text and "seed 7: 0.952 / 0.946" in text
+    assert "accented 0.956 (range 0.952-0.960) OK" in text
+    assert "unaccented 0.952 (range 0.946-0.958) OK" in text  # one split below 0.95, the mean above
+    assert "MISSED" in summary([1], [{"accented": 0.949, "unaccented": 0.96}])

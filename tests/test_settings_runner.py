@@ -63,6 +63,10 @@ def test_api_needs_a_token_off_loopback(tmp_path):
     ("ho so cua toi", ["ho", "so", "cua", "toi"]),
     ("số 0912", ["so", "0912", "cuesodai"]),  # + the cue of a long number (components/cues.py)
     ("gọi SĐT ko", ["goi", "so", "dien", "thoai", "khong"]),
+    # a sentence-final "a" is the particle ("chưa ạ"), as the accented twin reads; elsewhere "anh"
+    ("chua a", ["chua", "a"]),
+    ("chưa ạ", ["chua", "a"]),
+    ("chua a! a oi", ["chua", "a", "anh", "oi"]),
 ])
 def test_vietnamese_tokenizer_folds_and_expands(text, tokens):
     from rasa.shared.nlu.training_data.message import Message

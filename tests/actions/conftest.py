@@ -48,11 +48,12 @@ def wire(monkeypatch, kb, log, dossier_store):
     handoffs = HandoffStore(log.url)
     monkeypatch.setattr(context, "staff_answers", lambda: staff)
     monkeypatch.setattr(context, "handoffs", lambda: handoffs)
+    import actions.contact
     import actions.dossiers
     import actions.feedback
     import actions.procedures
 
-    for module in (actions.procedures, actions.feedback, actions.dossiers):
+    for module in (actions.procedures, actions.feedback, actions.dossiers, actions.contact):
         for name, value in (("knowledge_base", lambda: kb), ("review_log", lambda: log),
                             ("dossier_service", lambda: dossier_store), ("staff_answers", lambda: staff),
                             ("handoffs", lambda: handoffs)):

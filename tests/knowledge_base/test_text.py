@@ -37,6 +37,11 @@ def test_fold_strips_diacritics_and_case(text, folded):
     ("phat nguoi", "phat người"),
     ("dạ vâng ạ", "dạ vâng ạ"),
     ("gọi sđt", "gọi số điện thoại"),
+    # "a" is "anh", except where it ends the sentence: there it is the particle "ạ" / "à"
+    ("a oi cho e hoi", "anh oi cho em hoi"),
+    ("chua a", "chua a"),
+    ("bot a", "bot a"),
+    ("cam on a nhe", "cam on anh nhe"),
 ])
 def test_abbreviations_expand(text, expected):
     assert TextNormalizer.default().normalize(text) == expected

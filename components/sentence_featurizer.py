@@ -17,6 +17,7 @@ classifier vectors it was not trained on.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
@@ -29,7 +30,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge_base.text import fold
+from components.fingerprint import ROOT, files_digest, stat_digest
+from knowledge_base.text import DATA_DIR, fold
 
 # Embedded at training and at load: the same model gives (nearly) the same vector.
 FINGERPRINT_TEXT = "làm lại sổ đỏ bị mất cần giấy tờ gì"
@@ -68,6 +70,18 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self._prepare = None
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The catalogue and tables the restorer learns from, its code, and the embedding model, for
+        Rasa's training cache: a new catalogue or model must re-embed the examples."""
+        from motcua.settings import get_settings
+
+        settings = get_settings()
+        model = str(config.get("model") or settings.embedding_base_model)
+        return files_digest([settings.catalogue_dir, DATA_DIR, ROOT / "knowledge_base/diacritics.py",
+                             ROOT / "knowledge_base/retrieval/hybrid.py", ROOT / "knowledge_base/text.py"],
+                            model, stat_digest(Path(model)), str(bool(config.get("restore_diacritics", True))))
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,

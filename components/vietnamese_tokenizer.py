@@ -11,6 +11,7 @@ components/cues.py (negation scope, praise or complaint, another agency's servic
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext
@@ -22,8 +23,12 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from components.cues import CueFinder
-from knowledge_base.text import TextNormalizer, fold, nfc, words
+from components.fingerprint import ROOT, files_digest
+from knowledge_base.text import DATA_DIR, TextNormalizer, fold, nfc, words
 
+# What the tokens depend on besides the message: a change here must retrain the classifier.
+TOKEN_SOURCES = [DATA_DIR, ROOT / "components/lexicons", ROOT / "components/cues.py", Path(__file__),
+                 ROOT / "knowledge_base/text.py", ROOT / "knowledge_base/scope.py"]
 _WORD = re.compile(r"[0-9a-zà-ỹđ]+(?:[./&-][0-9a-zà-ỹđ]+)*|[^\s\w]", re.IGNORECASE)
 
 
@@ -56,6 +61,11 @@ class VietnameseTokenizer(Tokenizer):
                execution_context: ExecutionContext) -> "VietnameseTokenizer":
         """Create the component (no training state)."""
         return cls(config)
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The tables, lexicons and code the tokens come from, for Rasa's training cache."""
+        return files_digest(TOKEN_SOURCES)
 
     @staticmethod
     def not_supported_languages() -> Optional[List[Text]]:

@@ -148,3 +148,35 @@ def test_linear_classifier_reads_a_message_without_features_as_nothing_known(sto
     bare = message("")
     LinearIntentClassifier.load({}, model_storage, resource, context).process([bare])
     assert bare.get("intent")["name"] in ("fees", "time")
+
+
+def test_training_cache_keys_change_with_the_tables_catalogue_and_model_the_components_read(monkeypatch, tmp_path):
+    """Rasa reuses a cached classifier when a component's key is unchanged: editing synonyms.yml, the
+    catalogue or the embedding model must change the key, or `make train` would ship stale features."""
+    import components.vietnamese_tokenizer as tokenizer_module
+    from components.sentence_featurizer import SentenceEmbeddingFeaturizer
+    from components.vietnamese_tokenizer import VietnameseTokenizer
+    from motcua.settings import Settings
+
+    table = tmp_path / "tables" / "synonyms.yml"
+    table.parent.mkdir()
+    table.write_text("sổ đỏ: giấy chứng nhận\n", encoding="utf-8")
+    monkeypatch.setattr(tokenizer_module, "TOKEN_SOURCES", [table.parent])
+    before = VietnameseTokenizer.fingerprint_addon({})
+    assert VietnameseTokenizer.fingerprint_addon({}) == before  # stable while nothing changes
+    table.write_text("sổ đỏ: giấy chứng nhận\nsổ hồng: giấy chứng nhận\n", encoding="utf-8")
+    assert VietnameseTokenizer.fingerprint_addon({}) != before
+
+    catalogue, model = tmp_path / "catalogue", tmp_path / "model"
+    catalogue.mkdir(), model.mkdir()
+    (catalogue / "1.000001.yml").write_text("code: 1.000001\n", encoding="utf-8")
+    (model / "model.safetensors").write_bytes(b"weights")
+    monkeypatch.setattr("motcua.settings.get_settings",
+                        lambda: Settings(catalogue_dir=catalogue, embedding_base_model=str(model)))
+    keys = [SentenceEmbeddingFeaturizer.fingerprint_addon({})]
+    (catalogue / "1.000001.yml").write_text("code: 1.000001\nname: mới\n", encoding="utf-8")
+    keys.append(SentenceEmbeddingFeaturizer.fingerprint_addon({}))
+    (model / "model.safetensors").write_bytes(b"other weights")
+    keys.append(SentenceEmbeddingFeaturizer.fingerprint_addon({}))
+    keys.append(SentenceEmbeddingFeaturizer.fingerprint_addon({"restore_diacritics": False}))
+    assert len(set(keys)) == 4

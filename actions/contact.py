@@ -4,12 +4,15 @@ from typing import Any, Dict, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import knowledge_base
+from actions import templates
+from actions.context import knowledge_base, working_calendar
 from actions.procedures import redirect_other_agency
+from dossiers.calendar import now_local
 
 
 class ActionOfficeHours(Action):
-    """The desk's hours and the hotline of the settings; another agency's hours or phone are that agency's."""
+    """The desk's hours (calendar.yml), whether it is open now, and the hotline (MOTCUA_HOTLINE); another
+    agency's hours or phone are that agency's."""
 
     def name(self) -> Text:
         """Action name in the domain."""
@@ -17,8 +20,9 @@ class ActionOfficeHours(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         """Name the other agency when the question is about one ("giờ làm việc của cơ quan thuế"), else
-        answer with the department's hours and hotline (MOTCUA_HOTLINE)."""
+        answer with the department's."""
         if redirect_other_agency(dispatcher, tracker, tracker.latest_message.get("text") or ""):
             return []
-        dispatcher.utter_message(response="utter_office_hours", hotline=knowledge_base().settings.hotline)
+        dispatcher.utter_message(text=templates.office_hours(working_calendar(), now_local(),
+                                                             knowledge_base().settings.hotline))
         return []

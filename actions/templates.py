@@ -55,6 +55,28 @@ def help_buttons() -> List[Dict[str, str]]:
             {"title": "Giờ làm việc, liên hệ", "payload": "/ask_office_hours"}]
 
 
+WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+
+
+def clock(time) -> str:
+    """A time of day as Vietnamese offices write it: 8h00, 13h30."""
+    return f"{time.hour}h{time.minute:02d}"
+
+
+def office_hours(calendar, now, hotline: str) -> str:
+    """The desk's hours from the working calendar (calendar.yml), whether it is open now, and the hotline."""
+    periods = ", ".join(f"{clock(start)}–{clock(end)}" for start, end in calendar.office_hours)
+    if calendar.is_open(now):
+        end = next(b for a, b in calendar.office_hours if a <= now.time() < b)
+        state = f"Bây giờ đang trong giờ làm việc (đến {clock(end)})."
+    else:
+        opening = calendar.next_opening(now)
+        state = (f"Bây giờ ngoài giờ làm việc; Bộ phận Một cửa mở lại lúc {clock(opening.time())} "
+                 f"{WEEKDAYS[opening.weekday()]}, {opening:%d/%m}.")
+    return (f"Bộ phận Một cửa làm việc từ thứ Hai đến thứ Sáu ({periods}), trừ ngày lễ, Tết và ngày nghỉ bù. "
+            f"{state} Tổng đài hỗ trợ: {hotline}. Bạn cần hỏi thủ tục nào?")
+
+
 def handoff_queued(calendar, now, hotline: str) -> str:
     """The citizen asked for a person on a channel staff can answer: say when one will come."""
     if calendar.is_open(now):

@@ -55,7 +55,7 @@ class ActionHandoff(Action):
         hotline = knowledge_base().settings.hotline
         channel = channel_of(tracker)
         if channel not in NOTICE_CHANNELS:
-            dispatcher.utter_message(text=templates.HANDOFF.format(hotline=hotline))
+            dispatcher.utter_message(text=templates.handoff(working_calendar(), hotline))
             return []
         handoffs().request(tracker.sender_id, channel)
         dispatcher.utter_message(text=templates.handoff_queued(working_calendar(), now_local(), hotline))

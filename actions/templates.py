@@ -6,8 +6,6 @@ from typing import Dict, List
 CHOOSE = "Có vài thủ tục gần với câu hỏi của bạn. Bạn chọn đúng thủ tục giúp mình nhé:"
 CHOICE_NOT_UNDERSTOOD = "Mình chưa rõ bạn chọn thủ tục nào. Bạn bấm vào một nút ở trên, hoặc hỏi lại tên thủ tục nhé."
 FEEDBACK_THANKS = "Cảm ơn bạn đã đánh giá! Bạn cần hỏi thêm gì không?"
-HANDOFF = ("Mình đã ghi nhận yêu cầu gặp cán bộ. Trong giờ hành chính (thứ Hai–thứ Sáu, 8h00–17h00) bạn gọi "
-           "tổng đài {hotline} hoặc đến Bộ phận Một cửa để được hỗ trợ trực tiếp. Bạn có muốn hỏi tiếp mình không?")
 FALLBACK = ("Xin lỗi, mình chưa hiểu ý bạn. Bạn thử hỏi ngắn gọn tên thủ tục và điều cần biết "
             "(ví dụ: \"tách thửa cần giấy tờ gì\"), hoặc gọi tổng đài {hotline}.")
 
@@ -63,9 +61,13 @@ def clock(time) -> str:
     return f"{time.hour}h{time.minute:02d}"
 
 
+def periods(calendar) -> str:
+    """The office hours of a working day (calendar.yml): "8h00–12h00, 13h00–17h00"."""
+    return ", ".join(f"{clock(start)}–{clock(end)}" for start, end in calendar.office_hours)
+
+
 def office_hours(calendar, now, hotline: str) -> str:
     """The desk's hours from the working calendar (calendar.yml), whether it is open now, and the hotline."""
-    periods = ", ".join(f"{clock(start)}–{clock(end)}" for start, end in calendar.office_hours)
     if calendar.is_open(now):
         end = next(b for a, b in calendar.office_hours if a <= now.time() < b)
         state = f"Bây giờ đang trong giờ làm việc (đến {clock(end)})."
@@ -73,8 +75,14 @@ def office_hours(calendar, now, hotline: str) -> str:
         opening = calendar.next_opening(now)
         state = (f"Bây giờ ngoài giờ làm việc; Bộ phận Một cửa mở lại lúc {clock(opening.time())} "
                  f"{WEEKDAYS[opening.weekday()]}, {opening:%d/%m}.")
-    return (f"Bộ phận Một cửa làm việc từ thứ Hai đến thứ Sáu ({periods}), trừ ngày lễ, Tết và ngày nghỉ bù. "
+    return (f"Bộ phận Một cửa làm việc từ thứ Hai đến thứ Sáu ({periods(calendar)}), trừ ngày lễ, Tết và ngày nghỉ bù. "
             f"{state} Tổng đài hỗ trợ: {hotline}. Bạn cần hỏi thủ tục nào?")
+
+
+def handoff(calendar, hotline: str) -> str:
+    """The citizen asked for a person on a channel staff cannot answer on: the hotline and the desk, in office hours."""
+    return (f"Mình đã ghi nhận yêu cầu gặp cán bộ. Trong giờ hành chính (thứ Hai–thứ Sáu, {periods(calendar)}) bạn gọi "
+            f"tổng đài {hotline} hoặc đến Bộ phận Một cửa để được hỗ trợ trực tiếp. Bạn có muốn hỏi tiếp mình không?")
 
 
 def handoff_queued(calendar, now, hotline: str) -> str:

@@ -30,6 +30,7 @@ def test_handoff_is_logged_with_contacts(log):
     dispatcher = CollectingDispatcher()
     ActionHandoff().run(dispatcher, make_tracker("cho gặp nhân viên", "request_human"), {})
     assert "0123 456 789" in dispatcher.messages[0]["text"]
+    assert "(thứ Hai–thứ Sáu, 8h00–12h00, 13h00–17h00)" in dispatcher.messages[0]["text"]  # calendar.yml's hours
     assert log.unanswered_rows()[0]["reason"] == "handoff_requested"
 
 

@@ -68,8 +68,8 @@ def periods(calendar) -> str:
 
 def office_hours(calendar, now, hotline: str) -> str:
     """The desk's hours from the working calendar (calendar.yml), whether it is open now, and the hotline."""
-    if calendar.is_open(now):
-        end = next(b for a, b in calendar.office_hours if a <= now.time() < b)
+    end = calendar.open_until(now)
+    if end is not None:
         state = f"Bây giờ đang trong giờ làm việc (đến {clock(end)})."
     else:
         opening = calendar.next_opening(now)

@@ -237,7 +237,7 @@ def main() -> None:
     texts = [m.get("text") for m in data.intent_examples]
     intents = [m.get("intent") for m in data.intent_examples]
     runs = []
-    for n, seed in enumerate(args.seeds):
+    for seed in args.seeds:
         dump = f"{args.dump}.{seed}" if args.dump and len(args.seeds) > 1 else args.dump
         runs.append(evaluate(data, args.config, grouped_folds(texts, intents, args.folds, seed),
                              f"grouped {args.folds}-fold cross-validation (twins never split), seed {seed}", dump))

@@ -21,20 +21,12 @@ def files_digest(paths: Iterable[Path], *extra: str) -> str:
     """SHA-256 over the names and contents of the files (folders: every file below them) and ``extra``."""
     digest = hashlib.sha256()
     for path in sorted(Path(p) for p in paths):
-        files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
+        files = sorted(f for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts) \
+            if path.is_dir() else [path]
         for file in files:
-            if "__pycache__" in file.parts:
-                continue
             digest.update(str(file.relative_to(path.parent) if path.is_dir() else file.name).encode())
             digest.update(file.read_bytes() if file.exists() else b"(missing)")
     for item in extra:
         digest.update(item.encode())
     return digest.hexdigest()
 
-
-def stat_digest(path: Path) -> str:
-    """Names, sizes and modification times of the files below ``path`` (a model folder): cheap where
-    hashing hundreds of megabytes of weights at every training would not be."""
-    path = Path(path)
-    files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
-    return "|".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files if f.exists()) or str(path)

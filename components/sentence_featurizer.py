@@ -17,7 +17,6 @@ classifier vectors it was not trained on.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
@@ -30,7 +29,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.fingerprint import ROOT, files_digest, stat_digest
+from components.fingerprint import ROOT, files_digest
 from knowledge_base.text import DATA_DIR, fold
 
 # Embedded at training and at load: the same model gives (nearly) the same vector.
@@ -75,13 +74,14 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         """The catalogue and tables the restorer learns from, its code, and the embedding model, for
         Rasa's training cache: a new catalogue or model must re-embed the examples."""
+        from knowledge_base.retrieval.store import model_fingerprint
         from motcua.settings import get_settings
 
         settings = get_settings()
         model = str(config.get("model") or settings.embedding_base_model)
         return files_digest([settings.catalogue_dir, DATA_DIR, ROOT / "knowledge_base/diacritics.py",
                              ROOT / "knowledge_base/retrieval/hybrid.py", ROOT / "knowledge_base/text.py"],
-                            model, stat_digest(Path(model)), str(bool(config.get("restore_diacritics", True))))
+                            model, model_fingerprint(model), str(bool(config.get("restore_diacritics", True))))
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,

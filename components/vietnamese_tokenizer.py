@@ -10,7 +10,6 @@ components/cues.py (negation scope, praise or complaint, another agency's servic
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -24,12 +23,11 @@ from rasa.shared.nlu.training_data.message import Message
 
 from components.cues import CueFinder
 from components.fingerprint import ROOT, files_digest
-from knowledge_base.text import DATA_DIR, TextNormalizer, fold, nfc, words
+from knowledge_base.text import DATA_DIR, PIECE_RE, TextNormalizer, ends_sentence, fold, nfc, words
 
 # What the tokens depend on besides the message: a change here must retrain the classifier.
 TOKEN_SOURCES = [DATA_DIR, ROOT / "components/lexicons", ROOT / "components/cues.py", Path(__file__),
                  ROOT / "knowledge_base/text.py", ROOT / "knowledge_base/scope.py"]
-_WORD = re.compile(r"[0-9a-zà-ỹđ]+(?:[./&-][0-9a-zà-ỹđ]+)*|[^\s\w]", re.IGNORECASE)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -82,13 +80,13 @@ class VietnameseTokenizer(Tokenizer):
         typed: List[str] = []  # the same words with their accents, for the synonym table
         breaks: List[int] = []  # word indices that start a clause (after punctuation)
         original = nfc(text)
-        matches = list(_WORD.finditer(original))
-        for i, m in enumerate(matches):
+        matches = list(PIECE_RE.finditer(original))
+        finals = ends_sentence([m.group(0) for m in matches])
+        for m, final in zip(matches, finals):
             word = m.group(0)
             if not word[0].isalnum() and word not in self.normalizer.abbreviations:
                 breaks.append(len(tokens))
                 continue  # punctuation carries no meaning here; chat emoji do (👍, 👎: the shared table)
-            final = i + 1 == len(matches) or not matches[i + 1].group(0)[0].isalnum()
             expanded = self.normalizer.expand_word(word, final=final)
             parts = words(fold(expanded))
             accented = words(expanded)

@@ -141,7 +141,13 @@ class WorkingCalendar:
 
     def is_open(self, moment: dt.datetime) -> bool:
         """Whether the desks are open at ``moment`` (a working day, within office hours)."""
-        return self.is_working_day(moment.date()) and any(a <= moment.time() < b for a, b in self.office_hours)
+        return self.open_until(moment) is not None
+
+    def open_until(self, moment: dt.datetime) -> Optional[dt.time]:
+        """When the office-hours period ``moment`` falls in ends; None when the desks are closed then."""
+        if not self.is_working_day(moment.date()):
+            return None
+        return next((end for start, end in self.office_hours if start <= moment.time() < end), None)
 
     def next_opening(self, moment: dt.datetime) -> dt.datetime:
         """When the desks next open after ``moment`` (``moment`` itself when open)."""

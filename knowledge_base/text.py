@@ -31,6 +31,8 @@ _TONE_VARIANTS = {
 _TONE_RE = re.compile("(?:" + "|".join(map(re.escape, _TONE_VARIANTS)) + r")(?![a-zà-ỹ])")
 
 _WORD_RE = re.compile(r"[0-9a-zà-ỹđ]+(?:[./&-][0-9a-zà-ỹđ]+)*", re.IGNORECASE)
+# Words and the punctuation marks (or emoji) between them, in order.
+PIECE_RE = re.compile(_WORD_RE.pattern + r"|[^\s\w]", re.IGNORECASE)
 _SPACE_RE = re.compile(r"\s+")
 
 
@@ -120,6 +122,12 @@ class PhraseTable:
         return None
 
 
+def ends_sentence(pieces: List[str]) -> List[bool]:
+    """For each piece (a word or a punctuation mark), whether nothing but punctuation or the text's end
+    follows it: a word there ends a sentence."""
+    return [i + 1 == len(pieces) or not pieces[i + 1][0].isalnum() for i in range(len(pieces))]
+
+
 # Unaccented shorthand that, ending a sentence, is far more often a particle (ạ, à) than a word.
 FINAL_PARTICLES = ("a",)
 
@@ -144,8 +152,9 @@ class TextNormalizer:
 
     def expand_abbreviations(self, text: str) -> str:
         """Lower-case ``text`` and replace shorthand tokens by their expansion."""
-        tokens = words(nfc((text or "").lower()))
-        return " ".join(self.expand_word(tok, final=i == len(tokens) - 1) for i, tok in enumerate(tokens))
+        pieces = PIECE_RE.findall(nfc((text or "").lower()))
+        return " ".join(self.expand_word(piece, final=final)
+                        for piece, final in zip(pieces, ends_sentence(pieces)) if piece[0].isalnum())
 
     def expand_word(self, word: str, final: bool = False) -> str:
         """The expansion of one typed word if it is shorthand, else the word in lower case.

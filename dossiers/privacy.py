@@ -98,6 +98,11 @@ class Hasher:
         folded = " ".join(fold(name or "").split())
         return self.hash(salt, "name:" + folded) if folded else None
 
+    def client_hash(self, address: str) -> str:
+        """A keyed, unsalted digest of a client address ('ip:203.0.113.5', 'telegram:123'): the same
+        client gives the same digest (for limits and audit), the address cannot be read back."""
+        return self.hash("client", address)[:32]
+
     def matches_last(self, salt: str, stored: Optional[str], typed: str) -> bool:
         """True when ``typed`` ends in the stored last digits (constant-time compare)."""
         d = digits(typed)

@@ -44,6 +44,11 @@ def _csv(name: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
     return tuple(x.strip() for x in raw.split(";" if ";" in raw else ",") if x.strip())
 
 
+def _bool(raw: str) -> bool:
+    """A boolean setting: 1/true/yes/on are true, anything else false."""
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
 def _choice(name: str, raw: str, allowed: Tuple[str, ...]) -> str:
     value = raw.strip().lower()
     if value not in allowed:
@@ -154,6 +159,33 @@ class Settings:
     # Where `motcua console export` writes the phrasings staff mapped, as Rasa NLU examples.
     staff_nlu_file: Path = ROOT / "data/nlu/staff.yml"
     console_secure_cookies: bool = False
+    # -- Trust boundaries, abuse limits and privacy ------------------------------------------------
+    # The action server listens here (loopback by default: only the Rasa server calls it) and refuses
+    # any call without the shared secret (MOTCUA_ACTION_SECRET; without it a local key file is made).
+    actions_host: str = "127.0.0.1"
+    action_secret: Optional[str] = None
+    action_secret_file: Path = ROOT / "build/secrets/action-secret.key"
+    # Rasa's REST channel takes any sender id: development and tests only (MOTCUA_REST_CHANNEL=1).
+    rest_channel: bool = False
+    # Longest message any channel passes to NLU; longer ones get a polite reply instead.
+    max_message_chars: int = 2000
+    # Token buckets on the public endpoints: messages per minute and burst, per client address and
+    # per conversation; handoff requests per hour per conversation and per address.
+    rate_address_per_minute: int = 60
+    rate_address_burst: int = 30
+    rate_conversation_per_minute: int = 20
+    rate_conversation_burst: int = 10
+    handoff_per_hour: int = 3
+    # Dossier verification: how long a successful check lets a conversation see that dossier; failed
+    # checks lock escalating steps (minutes) per conversation, per client address and per dossier.
+    verification_minutes: int = 30
+    lockout_steps_minutes: Tuple[int, ...] = (15, 60, 1440)
+    # Distinct dossier codes tried from one client address within an hour that raise a staff alert.
+    enumeration_codes_per_hour: int = 8
+    # Personal data older than this many days is deleted or anonymised by `motcua privacy purge`.
+    retention_days: int = 180
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (console and web channel).
+    trusted_proxies: Tuple[str, ...] = ()
 
     @property
     def console_link_base(self) -> str:
@@ -230,9 +262,37 @@ class Settings:
             kw["console_port"] = int(env["MOTCUA_CONSOLE_PORT"])
         if env.get("MOTCUA_CONSOLE_SECURE_COOKIES"):
             kw["console_secure_cookies"] = env["MOTCUA_CONSOLE_SECURE_COOKIES"].strip().lower() in ("1", "true", "yes", "on")
+        kw.update(_security_settings(env))
         kw.update(_channel_settings(env, _path(env["MOTCUA_CHANNELS_FILE"]) if env.get("MOTCUA_CHANNELS_FILE")
                                     else base.channels_file))
         return cls(**kw)
+
+
+def _security_settings(env) -> dict:
+    """Trust boundaries, abuse limits and privacy (issue: safe to put in front of citizens)."""
+    kw: dict = {}
+    for name, attr in (("MOTCUA_ACTIONS_HOST", "actions_host"), ("MOTCUA_ACTION_SECRET", "action_secret")):
+        if env.get(name):
+            kw[attr] = env[name]
+    if env.get("MOTCUA_ACTION_SECRET_FILE"):
+        kw["action_secret_file"] = _path(env["MOTCUA_ACTION_SECRET_FILE"])
+    if env.get("MOTCUA_REST_CHANNEL"):
+        kw["rest_channel"] = _bool(env["MOTCUA_REST_CHANNEL"])
+    for name, attr in (("MOTCUA_MAX_MESSAGE_CHARS", "max_message_chars"),
+                       ("MOTCUA_RATE_ADDRESS_PER_MINUTE", "rate_address_per_minute"),
+                       ("MOTCUA_RATE_ADDRESS_BURST", "rate_address_burst"),
+                       ("MOTCUA_RATE_CONVERSATION_PER_MINUTE", "rate_conversation_per_minute"),
+                       ("MOTCUA_RATE_CONVERSATION_BURST", "rate_conversation_burst"),
+                       ("MOTCUA_HANDOFF_PER_HOUR", "handoff_per_hour"),
+                       ("MOTCUA_VERIFICATION_MINUTES", "verification_minutes"),
+                       ("MOTCUA_ENUMERATION_CODES_PER_HOUR", "enumeration_codes_per_hour"),
+                       ("MOTCUA_RETENTION_DAYS", "retention_days")):
+        if env.get(name):
+            kw[attr] = int(env[name])
+    if env.get("MOTCUA_LOCKOUT_STEPS_MINUTES"):
+        kw["lockout_steps_minutes"] = tuple(int(x) for x in env["MOTCUA_LOCKOUT_STEPS_MINUTES"].split(",") if x.strip())
+    kw["trusted_proxies"] = _csv("MOTCUA_TRUSTED_PROXIES", ())
+    return kw
 
 
 CHANNEL_ENV = {"TELEGRAM_BOT_TOKEN": "telegram_bot_token", "TELEGRAM_WEBHOOK_SECRET": "telegram_webhook_secret",

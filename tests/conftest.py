@@ -107,6 +107,9 @@ def rasa_model(tmp_path_factory, base_model_dir):
 
     The NLU pipeline's sentence featurizer reads the base embedding model, hence the dependency.
     """
+    prebuilt = os.environ.get("MOTCUA_TEST_RASA_MODEL")  # development loops: a model trained from this tree
+    if prebuilt and Path(prebuilt).exists():
+        return Path(prebuilt)
     out = tmp_path_factory.mktemp("rasa-model")
     result = rasa("train", "--domain", "domain", "--data", "data", "--config", "config.yml", "--out", str(out),
                   "--fixed-model-name", "motcua", "--quiet")

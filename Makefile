@@ -71,8 +71,8 @@ $(RASA_MODEL): $(RASA_SOURCES) $(BASE_MODEL)/model.safetensors | $(STAMP)
 
 train: $(RASA_MODEL) ## train the Rasa assistant into models/
 
-run: index train ## run the assistant: action server, Rasa server (REST + socket.io), chat page on localhost
-	$(VENV)/bin/motcua run
+run: index train ## run the assistant (demo: sample dossiers): action server, Rasa server, chat page on localhost
+	$(VENV)/bin/motcua run --demo
 
 chat: index ## question-and-answer session in the terminal (no Rasa)
 	$(VENV)/bin/motcua chat
@@ -84,7 +84,7 @@ bench-retrieval: model ## retrieval benchmark on the development question set
 	$(PY) -m benchmarks.bench_retrieval
 
 bench-load: index train ## load benchmark over REST: motcua vs a default `rasa init` project
-	$(PY) -m benchmarks.bench_load
+	$(PY) -m benchmarks.bench_load --limits-off
 
 bench-nlu: $(BASE_MODEL)/model.safetensors ## NLU grouped cross-validation (NLU_FOLDS, repeated over NLU_SEEDS; accent twins never split): intent macro-F1, entity F1, accented / unaccented
 	$(PY) -m benchmarks.bench_nlu --folds $(NLU_FOLDS) --seeds $(NLU_SEEDS)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Optional
 
 from actions.services.review_log import ReviewLog
 from dossiers.privacy import mask_text
@@ -56,6 +57,14 @@ def working_calendar():
 def channel_of(tracker) -> str:
     """The input channel of the latest message ('rest', 'socketio', 'telegram', ...)."""
     return (tracker.get_latest_input_channel() or "unknown") if hasattr(tracker, "get_latest_input_channel") else "unknown"
+
+
+def client_of(tracker) -> Optional[str]:
+    """The keyed digest of the client address the channel put in the latest message's metadata
+    (``motcua_client``), or None (a channel that sets none, tests): then the conversation stands for it."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    client = metadata.get("motcua_client") if isinstance(metadata, dict) else None
+    return client if isinstance(client, str) and client else None
 
 
 def entity(tracker, name: str):

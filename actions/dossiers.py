@@ -1,4 +1,9 @@
-"""Dossier status (a form: code, then verification digits) and result-date estimates."""
+"""Dossier status (a form: code, then verification digits) and result-date estimates.
+
+What a conversation may see of a dossier is decided by the dossier service's own record of the
+verification (``verified_code``), never by the tracker the caller sends: the ``verified_dossier``
+slot only steers the dialogue.
+"""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -8,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import channel_of, dossier_service, entity, knowledge_base
+from actions.context import channel_of, client_of, dossier_service, entity, knowledge_base
 from channels.outbound import NOTICE_CHANNELS
 from dossiers import replies
 from dossiers.calendar import now_local
@@ -90,7 +95,7 @@ class ActionDossierStatus(Action):
         reset = [SlotSet("verification_digits", None), SlotSet("dossier_code", None)]
         result = dossier_service().lookup(tracker.sender_id, channel_of(tracker),
                                           tracker.get_slot("dossier_code") or "",
-                                          tracker.get_slot("verification_digits") or "")
+                                          tracker.get_slot("verification_digits") or "", client=client_of(tracker))
         if result.outcome == "ok":
             messages = replies.status_reply(result.view, hotline)
             for message in messages[:-1]:
@@ -104,7 +109,7 @@ class ActionDossierStatus(Action):
                              {"title": "Không cần", "payload": "/deny"}])
             return reset + [SlotSet("verified_dossier", result.view.code)]
         if result.outcome == "locked":
-            dispatcher.utter_message(text=replies.locked_reply(result.locked_until, hotline))
+            dispatcher.utter_message(text=replies.locked_reply(result.locked_until, hotline, result.lock_scope))
         elif result.outcome == "invalid":
             dispatcher.utter_message(text=f"{result.problem} Bạn nhắn \"tra cứu hồ sơ\" để thử lại nhé.")
         else:
@@ -115,7 +120,7 @@ class ActionDossierStatus(Action):
 
 
 class ActionSubscribeNotices(Action):
-    """Opt the conversation in to notices for the dossier it has just verified."""
+    """Opt the conversation in to notices for the dossier it has just verified (the server's record)."""
 
     def name(self) -> Text:
         """Action name in the domain."""
@@ -123,16 +128,18 @@ class ActionSubscribeNotices(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         """Subscribe, or explain that a lookup comes first."""
-        code = tracker.get_slot("verified_dossier")
+        channel = channel_of(tracker)
+        if channel not in NOTICE_CHANNELS:
+            dispatcher.utter_message(text="Kênh trò chuyện này chưa gửi được thông báo. Bạn nhắn \"tra cứu hồ sơ\" "
+                                          "bất cứ lúc nào để xem tình trạng mới nhất nhé.")
+            return []
+        service = dossier_service()
+        code = service.verified_code(tracker.sender_id, channel)
         if not code:
             dispatcher.utter_message(text="Bạn tra cứu hồ sơ trước (nhắn \"tra cứu hồ sơ\"), sau đó mình sẽ "
                                           "đăng ký nhận thông báo cho hồ sơ đó.")
             return []
-        if channel_of(tracker) not in NOTICE_CHANNELS:
-            dispatcher.utter_message(text="Kênh trò chuyện này chưa gửi được thông báo. Bạn nhắn \"tra cứu hồ sơ\" "
-                                          "bất cứ lúc nào để xem tình trạng mới nhất nhé.")
-            return []
-        dossier_service().subscribe(code, tracker.sender_id, channel_of(tracker))
+        service.subscribe(code, tracker.sender_id, channel)
         dispatcher.utter_message(text=f"Đã đăng ký: khi hồ sơ {code} chuyển trạng thái, mình sẽ nhắn cho bạn tại "
                                       "đây. Bạn cần hỏi thêm gì không?")
         return []
@@ -168,9 +175,9 @@ class ActionEstimateDeadline(Action):
                 code = result.best.code
                 events.append(SlotSet("procedure_code", code))
         named_channel = entity(tracker, "filing_channel") or channel_in(text)
-        verified = tracker.get_slot("verified_dossier")
-        if verified and not events and not named_channel:  # "khi nào có kết quả?" right after a lookup
-            view = dossier_service().view(verified)
+        if not events and not named_channel:  # "khi nào có kết quả?" right after a lookup
+            verified = dossier_service().verified_code(tracker.sender_id, channel_of(tracker))
+            view = dossier_service().view(verified) if verified else None
             if view is not None:
                 dispatcher.utter_message(text=replies.result_ready_reply(view, kb.settings.hotline))
                 return []

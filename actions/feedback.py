@@ -8,7 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import templates
-from actions.context import channel_of, handoffs, knowledge_base, log_unanswered, review_log, working_calendar
+from actions.context import (channel_of, client_of, handoffs, knowledge_base, log_unanswered, review_log,
+                             working_calendar)
 from dossiers.calendar import now_local
 from dossiers.privacy import mask_text
 from knowledge_base.answers import detect_aspect
@@ -57,9 +58,24 @@ class ActionHandoff(Action):
         if channel not in NOTICE_CHANNELS:
             dispatcher.utter_message(text=templates.handoff(working_calendar(), hotline))
             return []
-        handoffs().request(tracker.sender_id, channel)
+        store, client = handoffs(), client_of(tracker)
+        if handoff_limited(store, tracker.sender_id, client):
+            dispatcher.utter_message(text=templates.handoff_limited(working_calendar(), now_local(), hotline))
+            return []
+        store.request(tracker.sender_id, channel, client)
         dispatcher.utter_message(text=templates.handoff_queued(working_calendar(), now_local(), hotline))
         return []
+
+
+def handoff_limited(store, conversation_id: str, client: Optional[str]) -> bool:
+    """Whether a new request for a person would pass settings.handoff_per_hour, per conversation or per client
+    (a flood from fresh web sessions of one address). Asking again while one waits is not a new request."""
+    per_hour = knowledge_base().settings.handoff_per_hour
+    current = store.get(conversation_id)
+    if per_hour <= 0 or (current and current["state"] in ("requested", "active")):
+        return False
+    by_conversation, by_client = store.recent_requests(conversation_id, client)
+    return by_conversation >= per_hour or by_client >= per_hour
 
 
 class ActionOutOfScope(Action):

@@ -85,6 +85,20 @@ def handoff(calendar, hotline: str) -> str:
             f"tổng đài {hotline} hoặc đến Bộ phận Một cửa để được hỗ trợ trực tiếp. Bạn có muốn hỏi tiếp mình không?")
 
 
+def handoff_limited(calendar, now, hotline: str) -> str:
+    """Too many requests for a person within the hour from this conversation or this client: none is queued;
+    the hotline and the desk instead, with when the desk is open."""
+    end = calendar.open_until(now)
+    if end is not None:
+        when = f"bây giờ bạn gọi tổng đài {hotline} hoặc đến Bộ phận Một cửa (làm việc đến {clock(end)})"
+    else:
+        opening = calendar.next_opening(now)
+        when = (f"bạn gọi tổng đài {hotline} hoặc đến Bộ phận Một cửa từ {clock(opening.time())} "
+                f"{WEEKDAYS[opening.weekday()]}, {opening:%d/%m}")
+    return ("Yêu cầu gặp cán bộ đã được gửi nhiều lần trong một giờ qua nên mình chưa gửi thêm; cán bộ sẽ trả lời "
+            f"các yêu cầu đã gửi. Nếu cần gấp, {when}. Trong lúc chờ, bạn vẫn có thể hỏi mình về thủ tục.")
+
+
 def handoff_queued(calendar, now, hotline: str) -> str:
     """The citizen asked for a person on a channel staff can answer: say when one will come."""
     if calendar.is_open(now):

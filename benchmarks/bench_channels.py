@@ -135,11 +135,14 @@ def zalo_channel(za, rasa_url: str) -> Channel:
 def web_channel(rasa_url: str) -> Channel:
     import threading
 
+    from benchmarks.clients import forwarded
+
     got: Dict[str, int] = {}
     lock = threading.Condition()
 
     def send(sender, text):
-        _, body = post(f"{rasa_url}/webhooks/web/webhook", json.dumps({"sender": sender, "message": text}).encode(), {})
+        _, body = post(f"{rasa_url}/webhooks/web/webhook", json.dumps({"sender": sender, "message": text}).encode(),
+                       forwarded(sender))
         with lock:
             got[sender] = got.get(sender, 0) + len(json.loads(body))
             lock.notify_all()
@@ -152,6 +155,7 @@ def web_channel(rasa_url: str) -> Channel:
 
 
 def main() -> None:
+    from benchmarks.clients import PROXY_ENV
     from channels.fakes import FakeTelegram, FakeZalo
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -169,7 +173,7 @@ def main() -> None:
                TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_WEBHOOK_SECRET=TG_SECRET, TELEGRAM_API_BASE=tg.url,
                MOTCUA_TELEGRAM_MODE="polling", ZALO_APP_ID=ZALO[0], ZALO_OA_SECRET_KEY=ZALO[1], ZALO_APP_SECRET=ZALO[2],
                ZALO_ACCESS_TOKEN=ZALO[3], ZALO_REFRESH_TOKEN=ZALO[4], ZALO_API_BASE=za.url, ZALO_OAUTH_BASE=za.url,
-               PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1", MOTCUA_ACTION_SECRET_FILE=str(tmp / "action.key"), **PROXY_ENV)
     log = tmp / "run.log"
     proc = subprocess.Popen([sys.executable, "-m", "motcua", "run"], cwd=ROOT, env=env, stdout=open(log, "w"),
                             stderr=subprocess.STDOUT, start_new_session=True)

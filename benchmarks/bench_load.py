@@ -28,6 +28,8 @@ from typing import Dict, List, Optional
 
 import aiohttp
 
+from benchmarks.clients import PROXY_ENV, forwarded
+
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).parent / "rasa")
 QUESTIONS = [
@@ -64,9 +66,10 @@ def percentile(values: List[float], q: float) -> float:
 
 
 async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> float:
-    """One message; returns its latency in ms (raises on HTTP errors)."""
+    """One message from its citizen's own address; returns its latency in ms (raises on HTTP errors,
+    a refusal by the rate limits (429) included)."""
     start = time.perf_counter()
-    async with session.post(url, json={"sender": sender, "message": text}) as resp:
+    async with session.post(url, json={"sender": sender, "message": text}, headers=forwarded(sender)) as resp:
         resp.raise_for_status()
         await resp.json()
     return (time.perf_counter() - start) * 1000
@@ -171,12 +174,23 @@ def measure(port: int, questions: List[str], seconds: float, endless: bool = Fal
     return out
 
 
-def measure_motcua(settings, build: Path, seconds: float, endless: bool, unseen: List[str]) -> Dict[str, Dict]:
+def limits(on: bool) -> Dict[str, str]:
+    """The servers' abuse limits: on at their defaults, but a scripted conversation (all of QUESTIONS
+    as fast as replies come, which no citizen types) may send its whole length at once; or all off."""
+    if not on:
+        return {name: "0" for name in ("MOTCUA_RATE_ADDRESS_PER_MINUTE", "MOTCUA_RATE_CONVERSATION_PER_MINUTE")}
+    from motcua.settings import Settings
+
+    return {"MOTCUA_RATE_CONVERSATION_BURST": str(max(Settings().rate_conversation_burst, len(QUESTIONS)))}
+
+
+def measure_motcua(settings, build: Path, seconds: float, endless: bool, unseen: List[str],
+                   limits_env: Dict[str, str]) -> Dict[str, Dict]:
     """Start motcua's servers as `motcua run` does, warm up, measure, stop."""
     from motcua.runner import rasa_commands, server_env, stop_all, wait_ready, write_runtime_files
 
     endpoints, credentials = write_runtime_files(settings, build / "bench")
-    env = server_env(settings)
+    env = {**server_env(settings), **PROXY_ENV, **limits_env}
     procs = [start(cmd, ROOT, build / f"bench-motcua-{i}.log", env)
              for i, cmd in enumerate(rasa_commands(settings, endpoints, credentials))]
     try:
@@ -195,12 +209,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="duration of each load phase")
     parser.add_argument("--workers", type=int, default=2, help="also measure this many Rasa workers (Redis lock store)")
     parser.add_argument("--endless", action="store_true", help="also measure 20 conversations that never end")
+    parser.add_argument("--limits-off", action="store_true",
+                        help="also measure one worker with the rate limits off (their cost)")
     args = parser.parse_args()
     from motcua.runner import stop_all, wait_ready
     from motcua.settings import get_settings
 
     settings = get_settings()
-    settings = type(settings)(**{**settings.__dict__, "rasa_port": 5105, "actions_port": 5155,
+    settings = type(settings)(**{**settings.__dict__, "rasa_port": 5105, "actions_port": 5155, "rest_channel": True,
                                  "tracker_store_url": "sqlite:///" + str(ROOT / "build/bench-tracker.db")})
     if not settings.rasa_model.exists():
         sys.exit("no Rasa model: run `make train` first")
@@ -231,13 +247,14 @@ def main() -> None:
 
         redis = LocalRedis().start()  # Rasa needs a shared lock store for several workers
     try:
-        for workers in sorted({1, args.workers}):
-            name = "motcua" if workers == 1 else f"motcua x{workers}"
+        runs = [(workers, True) for workers in sorted({1, args.workers})] + ([(1, False)] if args.limits_off else [])
+        for workers, limits_on in runs:
+            name = ("motcua" if workers == 1 else f"motcua x{workers}") + ("" if limits_on else " no limits")
             run_settings = type(settings)(**{**settings.__dict__, "rasa_workers": workers,
                                              "lock_store_url": redis.url if workers > 1 else None})
             # A fresh list per server run: each server's caches start empty, and no text repeats within a run.
-            unseen = unseen_questions(names, 3 * int(args.seconds * 160), seed=workers)
-            results[name] = measure_motcua(run_settings, build, args.seconds, args.endless, unseen)
+            unseen = unseen_questions(names, 3 * int(args.seconds * 160), seed=workers + 10 * (not limits_on))
+            results[name] = measure_motcua(run_settings, build, args.seconds, args.endless, unseen, limits(limits_on))
     finally:
         if redis:
             redis.stop()

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Dict, Sequence, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels import telegram
-from channels.rasa_input import SettingsInput
+from channels.rasa_input import SettingsInput, first_time
 from channels.rasa_output import ReplyOutput
-from channels.runtime import channel_state, held_by_staff, telegram_client, telegram_secret
+from channels.runtime import (busy_text, channel_state, client_digest, held_by_staff, screen, telegram_client,
+                              telegram_secret)
 from channels.text import channel_text
-from motcua.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -44,32 +44,58 @@ class TelegramInput(SettingsInput):
     async def handle(self, incoming: telegram.Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         client = telegram_client()
         conversation = telegram.conversation_id(incoming.chat_id)
-        text = incoming.text
+        who = f"telegram:{incoming.chat_id}"  # a chat is the closest thing to a client address Telegram gives
+        refusal = screen(incoming.text if incoming.kind in ("text", "command") else "", who, conversation)
+        if refusal is not None:
+            log.info("telegram: update %s not passed on (%s)", incoming.update_id, refusal.reason)
+            if refusal.notify:
+                await self._send(client, incoming.chat_id, refusal.text)
+            return
+        typing = None
+        try:
+            text = await self._text_for(client, incoming)
+            if text is None:
+                return
+            await asyncio.to_thread(channel_state().inbound, telegram.CHANNEL, conversation)
+            if await held_by_staff(conversation, text):
+                return
+            typing = asyncio.ensure_future(client.keep_typing(incoming.chat_id))
+            await on_new_message(UserMessage(text, TelegramOutput(client), conversation, input_channel=self.name(),
+                                             metadata={"telegram_message_id": incoming.message_id,
+                                                       "motcua_client": client_digest(who)}))
+        except Exception:  # the citizen gets a polite answer; the log gets the details
+            log.exception("telegram: handling update %s failed", incoming.update_id)
+            await self._send(client, incoming.chat_id, busy_text())
+        finally:
+            if typing is not None:
+                typing.cancel()
+
+    @staticmethod
+    async def _text_for(client, incoming: telegram.Incoming) -> Optional[str]:
+        """What to hand the assistant; None when this channel answered the update itself (help, photos,
+        an expired button)."""
         if incoming.kind == "other":
             await client.send_reply(incoming.chat_id, channel_text("unsupported_message"))
-            return
+            return None
         if incoming.kind == "command":
-            if text not in telegram.COMMANDS:  # /help, and commands the assistant does not know
+            if incoming.text not in telegram.COMMANDS:  # /help, and commands the assistant does not know
                 await client.send_reply(incoming.chat_id, channel_text("help"))
-                return
-            text = telegram.COMMANDS[text]
+                return None
+            return telegram.COMMANDS[incoming.text]
         if incoming.kind == "button":
             text = await client.button_payload(incoming)
             if text is None:
                 await client.send_reply(incoming.chat_id, channel_text("option_expired"))
-                return
-        await asyncio.to_thread(channel_state().inbound, telegram.CHANNEL, conversation)
-        if await held_by_staff(conversation, text):
-            return
-        typing = asyncio.ensure_future(client.keep_typing(incoming.chat_id))
+            return text
+        return incoming.text
+
+    @staticmethod
+    async def _send(client, chat_id: int, text: str) -> None:
+        """Send a text of this channel's own; a failure is logged (Telegram itself may be what is down)."""
         try:
-            await on_new_message(UserMessage(text, TelegramOutput(client), conversation, input_channel=self.name(),
-                                             metadata={"telegram_message_id": incoming.message_id}))
-        except Exception:  # the citizen gets a polite answer; the log gets the details
-            log.exception("telegram: handling update %s failed", incoming.update_id)
-            await client.send_reply(incoming.chat_id, channel_text("busy", hotline=get_settings().hotline))
-        finally:
-            typing.cancel()
+            await client.send_reply(chat_id, text)
+        except Exception:
+            log.exception("telegram: could not send to chat %s", chat_id)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = self.health_blueprint("telegram_webhook")
@@ -86,7 +112,7 @@ class TelegramInput(SettingsInput):
                 return response.json({"ok": False, "error": "not a Telegram update"}, status=400)
             if incoming is None:
                 return response.json({"ok": True})
-            if not await asyncio.to_thread(channel_state().first_time, telegram.CHANNEL, str(incoming.update_id)):
+            if not await first_time(telegram.CHANNEL, str(incoming.update_id)):
                 return response.json({"ok": True, "duplicate": True})  # Telegram retried: answered already
             await self.handle(incoming, on_new_message)
             return response.json({"ok": True})

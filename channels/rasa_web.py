@@ -3,6 +3,10 @@
 Like Rasa's REST channel, with the conversation's channel recorded as "web", session ids the
 widget creates checked for shape, and an inbox the open widget polls for messages sent outside a
 reply (dossier status notices).
+
+Every answer to a message is a list of bot messages the widget shows, also when the message is
+not passed to the assistant: too long (200), too many from this client or session (429, with
+Retry-After), or the assistant failing (200, an apology with the hotline).
 """
 from __future__ import annotations
 
@@ -15,16 +19,20 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from channels.rasa_input import SettingsInput
-from channels.runtime import channel_state, held_by_staff
-from channels.text import channel_text
-from motcua.settings import get_settings
+from channels.rasa_input import SettingsInput, json_body, request_address, retry_after
+from channels.runtime import busy_text, channel_state, client_digest, held_by_staff, poll_gate, screen
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "web"
 SENDER_RE = re.compile(r"^web-[A-Za-z0-9_-]{8,80}$")
-MAX_TEXT = 2000
+
+
+def bot_reply(sender: str, text: str, status: int = 200, wait: float = 0.0):
+    """A response the widget shows as the assistant's message."""
+    return response.json([{"recipient_id": sender, "text": text}], status=status,
+                         headers=retry_after(wait) if status == 429 else None)
+
 
 
 class WebInput(SettingsInput):
@@ -40,10 +48,7 @@ class WebInput(SettingsInput):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request):
-            try:
-                body = request.json or {}
-            except Exception:
-                body = None
+            body = json_body(request)
             if not isinstance(body, dict):
                 return refuse("Yêu cầu không đúng định dạng.")
             sender, text = body.get("sender"), body.get("message")
@@ -51,18 +56,23 @@ class WebInput(SettingsInput):
                 return refuse("Mã phiên trò chuyện không hợp lệ. Bạn tải lại trang giúp mình nhé.")
             if not isinstance(text, str) or not text.strip():
                 return refuse("Bạn chưa nhập nội dung. Bạn gõ câu hỏi rồi bấm Gửi nhé.")
-            if len(text) > MAX_TEXT:
-                return refuse(f"Tin nhắn dài quá {MAX_TEXT} ký tự. Bạn rút gọn câu hỏi giúp mình nhé.")
-            await asyncio.to_thread(channel_state().inbound, CHANNEL, sender)
-            if await held_by_staff(sender, text.strip()):
-                return response.json([])  # a staff member answers; their replies reach the widget's inbox
+            text = text.strip()
+            address = request_address(request)
+            refusal = screen(text, f"ip:{address}", sender)
+            if refusal is not None:
+                log.info("web: message of %s not passed on (%s)", sender, refusal.reason)
+                return bot_reply(sender, refusal.text, 429 if refusal.reason == "too_many" else 200,
+                                 refusal.retry_after)
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(text.strip(), collector, sender, input_channel=CHANNEL))
+                await asyncio.to_thread(channel_state().inbound, CHANNEL, sender)
+                if await held_by_staff(sender, text):
+                    return response.json([])  # a staff member answers; their replies reach the widget's inbox
+                await on_new_message(UserMessage(text, collector, sender, input_channel=CHANNEL,
+                                                 metadata={"motcua_client": client_digest(f"ip:{address}")}))
             except Exception:
                 log.exception("web: handling a message of %s failed", sender)
-                return response.json([{"recipient_id": sender,
-                                       "text": channel_text("busy", hotline=get_settings().hotline)}])
+                return bot_reply(sender, busy_text())
             return response.json(collector.messages)
 
         @hook.route("/inbox", methods=["GET"])
@@ -70,6 +80,9 @@ class WebInput(SettingsInput):
             sender = request.args.get("sender", "")
             if not SENDER_RE.match(sender):
                 return refuse("Mã phiên trò chuyện không hợp lệ.")
+            verdict = poll_gate().admit(f"ip:{request_address(request)}", sender)
+            if not verdict.ok:  # the widget tries again at its next tick
+                return response.json([], status=429, headers=retry_after(verdict.retry_after))
             state = channel_state()
             await asyncio.to_thread(state.polled, CHANNEL, sender)
             return response.json(await asyncio.to_thread(state.web_fetch, sender))

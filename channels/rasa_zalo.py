@@ -15,9 +15,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels import zalo
-from channels.rasa_input import SettingsInput
+from channels.rasa_input import SettingsInput, first_time
 from channels.rasa_output import ReplyOutput
-from channels.runtime import channel_state, held_by_staff, zalo_client
+from channels.runtime import busy_text, channel_state, client_digest, held_by_staff, screen, zalo_client
 from channels.text import channel_text, numbered_options, option_number, split_text
 from motcua.settings import get_settings
 
@@ -84,13 +84,25 @@ class ZaloInput(SettingsInput):
                 if await held_by_staff(conversation, text):
                     return
                 await on_new_message(UserMessage(text, ZaloOutput(client), conversation, input_channel=self.name(),
-                                                 metadata={"zalo_msg_id": event.message_id}))
+                                                 metadata={"zalo_msg_id": event.message_id,
+                                                           "motcua_client": client_digest(client_key(event))}))
             except Exception:
                 log.exception("zalo: handling event %s failed", event.message_id)
-                await ZaloOutput(client).reply(
-                    conversation, channel_text("busy", hotline=get_settings().hotline))
+                await self._say(conversation, busy_text())
         if not lock.locked() and not getattr(lock, "_waiters", None):
             self._locks.pop(conversation, None)  # no message of this citizen in flight
+
+    async def _say(self, conversation: str, text: str) -> None:
+        """Send a text of this channel's own (ZaloOutput logs a refused send; anything else is logged here)."""
+        try:
+            await ZaloOutput(zalo_client()).reply(conversation, text)
+        except Exception:
+            log.exception("zalo: could not send to %s", conversation)
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)  # keep a reference until done
+        task.add_done_callback(self._tasks.discard)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = self.health_blueprint("zalo_webhook")
@@ -107,11 +119,22 @@ class ZaloInput(SettingsInput):
             event = zalo.parse_event(request.json)
             if event.kind == "ignore" or not event.user_id:
                 return response.json({"ok": True})
-            if not await asyncio.to_thread(channel_state().first_time, zalo.CHANNEL, event.message_id):
+            if not await first_time(zalo.CHANNEL, event.message_id):
                 return response.json({"ok": True, "duplicate": True})
-            task = asyncio.ensure_future(self.handle(event, on_new_message))
-            self._tasks.add(task)  # keep a reference until done
-            task.add_done_callback(self._tasks.discard)
+            conversation = zalo.conversation_id(event.user_id)
+            # Checked on arrival, before a task is made: a flood is neither queued nor answered one by one.
+            refusal = screen(event.text if event.kind == "text" else "", client_key(event), conversation)
+            if refusal is not None:
+                log.info("zalo: event %s not passed on (%s)", event.message_id, refusal.reason)
+                if refusal.notify:
+                    self._spawn(self._say(conversation, refusal.text))
+                return response.json({"ok": True})
+            self._spawn(self.handle(event, on_new_message))
             return response.json({"ok": True})
 
         return hook
+
+
+def client_key(event: zalo.ZaloEvent) -> str:
+    """The client a Zalo event counts against: its user (Zalo does not tell the citizen's address)."""
+    return f"zalo:{event.user_id}"

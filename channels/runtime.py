@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
+from dataclasses import dataclass
 from typing import List, Optional
 
+from channels.limits import Gate
 from channels.state import ChannelState, Tokens
+from channels.text import channel_text
 from motcua.settings import ROOT, Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -91,3 +95,80 @@ async def held_by_staff(conversation: str, text: str) -> bool:
         return False
     await asyncio.to_thread(store.add_message, conversation, "citizen", text)
     return True
+
+
+# -- Abuse limits and the client's digest ------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def message_gate() -> Gate:
+    """Token buckets for messages, per client address and per conversation (settings: rate_*)."""
+    s = get_settings()
+    return Gate.of(s.rate_address_per_minute, s.rate_address_burst, s.rate_conversation_per_minute,
+                   s.rate_conversation_burst)
+
+
+@functools.lru_cache(maxsize=1)
+def poll_gate() -> Gate:
+    """The same allowances for the web widget's inbox checks, in buckets of their own: an open widget
+    checks every 5 s, which must not use up what its citizen may write."""
+    s = get_settings()
+    return Gate.of(s.rate_address_per_minute, s.rate_address_burst, s.rate_conversation_per_minute,
+                   s.rate_conversation_burst)
+
+
+@functools.lru_cache(maxsize=1)
+def _client_hasher():
+    from dossiers.privacy import Hasher
+
+    s = get_settings()
+    return Hasher.from_settings(s.dossier_hash_key, s.dossier_key_file)
+
+
+def client_digest(client: str) -> str:
+    """The keyed digest of a client ('ip:203.0.113.5', 'telegram:123', 'zalo:456') that every channel puts
+    in a message's metadata as ``motcua_client``; the actions key per-client limits and lockouts on it."""
+    return _client_hasher().client_hash(client)
+
+
+def web_address(peer: Optional[str], forwarded_for: Optional[str]) -> str:
+    """A web client's address: the peer, or X-Forwarded-For's right-most hop our trusted proxies did not add."""
+    from console.addresses import client_address
+
+    return client_address(peer, forwarded_for, get_settings().trusted_proxies)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a message does not reach the assistant, what the citizen is told, and whether to tell them now
+    (a flood gets one reply, not one per message)."""
+
+    reason: str  # too_many | too_long
+    text: str
+    retry_after: float = 0.0
+    notify: bool = True
+
+
+def screen(text: Optional[str], client: str, conversation: str, gate: Optional[Gate] = None) -> Optional[Refusal]:
+    """Check a message before any NLU work: the rate limits of its client and conversation, then its length.
+
+    ``client`` is the client's key ('ip:…', 'telegram:…', 'zalo:…'). None when the message may go on.
+    """
+    verdict = (gate or message_gate()).admit(client, conversation)
+    if not verdict.ok:
+        return Refusal("too_many", channel_text("too_many", seconds=max(1, math.ceil(verdict.retry_after))),
+                       verdict.retry_after, verdict.notify)
+    return too_long(text)
+
+
+def too_long(text: Optional[str]) -> Optional[Refusal]:
+    """The refusal of a message longer than settings.max_message_chars, or None."""
+    limit = get_settings().max_message_chars
+    if text and len(text) > limit:
+        return Refusal("too_long", channel_text("too_long", limit=f"{limit:,}".replace(",", ".")))
+    return None
+
+
+def busy_text() -> str:
+    """The apology a citizen gets when the assistant cannot answer (action server or database down)."""
+    return channel_text("busy", hotline=get_settings().hotline)

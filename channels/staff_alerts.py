@@ -152,3 +152,63 @@ def alerts_report(settings) -> str:
         return ("staff alerts: off (set MOTCUA_STAFF_ALERT_TELEGRAM_CHAT or MOTCUA_STAFF_ALERT_WEBHOOK_URL; "
                 "until then staff watch the console's \"Gặp cán bộ\" page)")
     return f"staff alerts: {', '.join(on)}; console links to {settings.console_link_base}"
+
+
+def lookup_alert_text(alert: dict, link: str) -> str:
+    """The staff-facing message about many dossier codes failing from one client address (Vietnamese, no
+    personal data: neither the address, nor its digest, nor a code). The dossier service keeps Vietnam time."""
+    return (f"⚠️ Có dấu hiệu dò mã hồ sơ: {alert['codes']} mã hồ sơ khác nhau bị tra cứu sai từ cùng một địa chỉ "
+            f"trong vòng 1 giờ (lúc {alert['raised_at']:%H:%M %d/%m/%Y}). Xem các khóa tra cứu đang áp dụng và mở "
+            f"khóa nếu cần: {link}")
+
+
+class LookupAlerter:
+    """Sends the dossier service's enumeration alerts (dossiers.guard) to the staff targets, by the handoff
+    alerts' rules: every target once, a failing target retried with backoff, an alert older than ``max_age``
+    skipped; a claim lasts 5 minutes."""
+
+    def __init__(self, service, targets: Dict[str, Target], console_url: str,
+                 max_age: dt.timedelta = dt.timedelta(hours=12)):
+        self.service = service
+        self.targets = targets
+        self.link = console_url.rstrip("/") + "/dossier-locks"
+        self.max_age = max_age
+
+    async def run_once(self) -> Dict[str, int]:
+        from dossiers.calendar import VN_TZ
+
+        counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+        for alert in await asyncio.to_thread(self.service.due_lookup_alerts):
+            if not await asyncio.to_thread(self.service.claim_lookup_alert, alert["id"]):
+                continue  # another deliverer has it
+            if self.service.clock() - alert["raised_at"] > self.max_age:
+                await asyncio.to_thread(self.service.finish_lookup_alert, alert["id"], "skipped", (),
+                                        f"older than {self.max_age}")
+                counts["skipped"] += 1
+                continue
+            fields = {"kind": "dossier_lookup_enumeration", "alert_id": alert["id"], "codes": alert["codes"],
+                      "raised_at": alert["raised_at"].replace(tzinfo=VN_TZ).isoformat(timespec="seconds"),
+                      "url": self.link}
+            text = lookup_alert_text(alert, self.link)
+            done = {name for name in alert["delivered_to"].split(",") if name}
+            errors = []
+            for name, send in self.targets.items():
+                if name in done:
+                    continue
+                try:
+                    await send(text, fields)
+                    done.add(name)
+                except Exception as exc:  # any refusal: retried later for this target only
+                    errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            if errors:
+                state = await asyncio.to_thread(self.service.retry_lookup_alert, alert["id"], sorted(done),
+                                                "; ".join(errors))
+                counts["failed" if state == "failed" else "retry"] += 1
+                log.warning("lookup alert %s not delivered to all targets (%s): %s", alert["id"], state, errors)
+            else:
+                await asyncio.to_thread(self.service.finish_lookup_alert, alert["id"], "sent", sorted(done))
+                counts["sent"] += 1
+        return counts
+
+    async def run_forever(self, interval_s: float, stop: Optional[asyncio.Event] = None) -> None:
+        await repeat_rounds(self.run_once, interval_s, stop, "lookup alerts")

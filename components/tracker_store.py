@@ -2,8 +2,9 @@
 latest conversation sessions kept in memory.
 
 Masking: citizens sometimes type a full phone or citizen-ID number; the conversation store keeps
-only the last digits (dossiers.privacy.mask_text), in every string of every event: message text,
-parse data, entities, slots and bot replies.
+only the last digits (dossiers.privacy.mask_value, i.e. mask_text on every string), in every event:
+the citizen's text and parse data with its entities, the bot's text, buttons and data, slot values,
+and every event's metadata.
 
 Cache: Rasa reads the whole session back from SQL and rebuilds every event on each message, and
 counts the stored events again on each save; under load that was about 40 % of the Rasa server's
@@ -27,18 +28,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import text
 
 from dossiers.db import make_engine
-from dossiers.privacy import ID_RE, PHONE_RE, mask_text
-
-
-def mask_value(value: Any) -> Any:
-    """``value`` with every string in it masked (dicts and lists walked)."""
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):
-        return {k: mask_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_value(v) for v in value]
-    return value
+from dossiers.privacy import mask_value, might_hold_number
 
 
 def mask_event(event: Event) -> Event:
@@ -48,16 +38,19 @@ def mask_event(event: Event) -> Event:
 
 # JSON escapes of control characters (a phone number's separators may have become one).
 _JSON_ESCAPES = re.compile(r"\\(?:[ntrfb]|u00[01][0-9a-fA-F])")
+# A key and a fractional JSON number ("timestamp": 1795451120.25, confidences): never a string, never
+# masked (mask_value leaves floats alone), and a timestamp's digits would send every event down the
+# slow path. A quote inside a string is escaped, so the match cannot start inside one.
+_FLOAT_FIELDS = re.compile(r'(?<!\\)"[^"\\]*": -?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)(?=[,}\]])')
 
 
 def masked_record(event: Event) -> Tuple[Event, dict, str]:
     """(event, its dict, its JSON), masked. Most events hold no number: one regex pass over the JSON
-    tells (a match anywhere, even in a number, only sends it down the exact, slower path)."""
+    tells (a hint anywhere, even in a number, only sends it down the exact, slower path)."""
     data = event.as_dict()
     # Non-ASCII kept literal, so the only escapes are of quotes, backslashes and control characters.
     blob = json.dumps(data, ensure_ascii=False)
-    probe = _JSON_ESCAPES.sub(" ", blob)
-    if not (PHONE_RE.search(probe) or ID_RE.search(probe)):
+    if not might_hold_number(_JSON_ESCAPES.sub(" ", _FLOAT_FIELDS.sub("", blob))):
         return event, data, blob
     masked = mask_value(data)
     if masked == data:

@@ -25,13 +25,17 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from console import locks
+from console.addresses import client_address
 from console.analytics import build_report, daily_chart, share_bar, to_csv, to_xlsx
 from console.conversations import Conversations, channel_of
 from console.grouping import group_questions, key_of
-from console.store import ROLES, ConsoleStore, LoginThrottled, Staff
+from console.passwords import MIN_LENGTH
+from console.store import ROLES, ConsoleStore, LoginThrottled, Staff, WrongPassword
 from console.catalogue import accept_reimport, save_staff_fields, stage_reimport
 from console.catalogue import search as catalogue_search
 from console.upkeep import add_aliases
+from dossiers.privacy import mask_text
 from motcua.settings import ROOT, Settings
 
 HERE = Path(__file__).resolve().parent
@@ -49,6 +53,8 @@ MESSAGES = {
     "saved": "Đã lưu. Bấm \"Cập nhật trợ lý\" ở trang Thay đổi để trợ lý dùng ngay.",
     "imported": "Đã cập nhật danh mục từ hồ sơ gốc. Bấm \"Cập nhật trợ lý\" để dựng lại chỉ mục.",
     "discarded": "Đã bỏ bản nhập mới.",
+    "password": "Đã đổi mật khẩu. Các phiên đăng nhập khác của bạn đã kết thúc.",
+    "reset": "Đã đặt mật khẩu mới; các phiên đăng nhập của tài khoản đó đã kết thúc.",
 }
 JOINED = "Cán bộ {name} của Sở đã tham gia trò chuyện. Bạn cứ nhắn, cán bộ sẽ trả lời tại đây."
 LEFT = "Cán bộ đã rời cuộc trò chuyện. Trợ lý tự động tiếp tục hỗ trợ bạn; bạn cần hỏi gì cứ nhắn nhé."
@@ -56,6 +62,12 @@ LEFT = "Cán bộ đã rời cuộc trò chuyện. Trợ lý tự động tiếp
 
 class Forbidden(Exception):
     pass
+
+
+def wait_words(wait: dt.timedelta) -> str:
+    """'15 phút', '2 giờ': how long a locked-out person waits, rounded up."""
+    minutes = max(1, -(-int(wait.total_seconds()) // 60))
+    return f"{minutes} phút" if minutes <= 90 else f"{-(-minutes // 60)} giờ"
 
 
 # Why a question was logged for staff (the review log's reason codes), in the console's words.
@@ -80,6 +92,7 @@ class Console:
         self.conversations = Conversations(settings.tracker_store_url)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["reason"] = lambda code: REASONS.get(code, code)
+        self.templates.env.filters["mask"] = mask_text  # citizens' words copied into staff records
         self.export_state = {"running": False, "log": "", "finished_at": None, "ok": None}
         self._catalogue = None
         self._senders = None
@@ -87,6 +100,16 @@ class Console:
         from console.handoff import HandoffStore
 
         self.handoffs = HandoffStore(settings.database_url)
+        self._address_hasher = None
+
+    def client(self, peer: Optional[str], forwarded_for: str) -> str:
+        """A keyed digest of the client's address (X-Forwarded-For believed only from trusted proxies)."""
+        from dossiers.privacy import Hasher
+
+        if self._address_hasher is None:  # made on first use: it may create the local key file
+            self._address_hasher = Hasher.from_settings(self.settings.dossier_hash_key, self.settings.dossier_key_file)
+        return self._address_hasher.client_hash("ip:" + client_address(peer, forwarded_for,
+                                                                       self.settings.trusted_proxies))
 
     async def send(self, conversation: str, text: str) -> Optional[str]:
         """Send ``text`` to a citizen on their conversation's channel; None when sent, else why not."""
@@ -114,15 +137,9 @@ class Console:
         return self._catalogue
 
     def unanswered_rows(self, days: int = 90):
-        from sqlalchemy import select
-
-        from actions.services.review_log import unanswered
-
         since = dt.datetime.now() - dt.timedelta(days=days)
-        with self.review.engine.connect() as conn:
-            # Requests for a person are not questions to fix: they are handled on the handoff page.
-            query = select(unanswered).where(unanswered.c.asked_at >= since, unanswered.c.reason != "handoff_requested")
-            return [dict(r) for r in conn.execute(query.order_by(unanswered.c.id)).mappings()]
+        # Requests for a person are not questions to fix: they are handled on the handoff page.
+        return self.review.unanswered_since(since, exclude_reasons=("handoff_requested",))
 
     def groups(self):
         decisions = self.store.decisions()
@@ -155,6 +172,20 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
     def current(request: Request):
         found = store.session(request.cookies.get(COOKIE))
         return found if found else (None, None)
+
+    def client_of(request: Request) -> str:
+        return console.client(request.client.host if request.client else None,
+                              ", ".join(request.headers.getlist("x-forwarded-for")))
+
+    def throttled(request: Request, name: str, staff, csrf, locked: LoginThrottled, **ctx):
+        """429 with a Vietnamese explanation and Retry-After."""
+        who = "tài khoản này từ máy của bạn" if locked.scope == "account" else "máy của bạn"
+        response = render(request, name, staff, csrf, status=429, **ctx,
+                          error=f"Đăng nhập sai quá nhiều lần nên {who} tạm bị khóa. Bạn thử lại sau "
+                                f"{wait_words(locked.retry_after)} (lúc {locked.until:%H:%M}); quên mật khẩu thì "
+                                "nhờ quản trị viên đặt lại.")
+        response.headers["Retry-After"] = str(max(1, int(locked.retry_after.total_seconds())))
+        return response
 
     def render(request: Request, name: str, staff: Optional[Staff], csrf: Optional[str], status: int = 200, **ctx):
         ctx.update(request=request, staff=staff, csrf=csrf, roles=ROLES, message=MESSAGES.get(request.query_params.get("msg", "")),
@@ -200,11 +231,9 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
             return render(request, "login.html", None, cookie, status=403, next=next_url,
                           error="Biểu mẫu đăng nhập đã cũ. Bạn tải lại trang rồi đăng nhập lại.")
         try:
-            token = store.login(str(form.get("username", "")), str(form.get("password", "")),
-                                request.client.host if request.client else "?")
-        except LoginThrottled:
-            return render(request, "login.html", None, cookie, status=429, next=next_url,
-                          error="Đăng nhập sai quá nhiều lần. Bạn thử lại sau 15 phút.")
+            token = store.login(str(form.get("username", "")), str(form.get("password", "")), client_of(request))
+        except LoginThrottled as locked:
+            return throttled(request, "login.html", None, cookie, locked, next=next_url)
         if token is None:
             return render(request, "login.html", None, cookie, status=401, next=next_url,
                           error="Tên đăng nhập hoặc mật khẩu không đúng.")
@@ -465,7 +494,7 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
 
     @page("admin")
     async def users(request, staff, csrf, form):
-        return render(request, "users.html", staff, csrf, users=store.users())
+        return render(request, "users.html", staff, csrf, users=store.users(), min_length=MIN_LENGTH)
 
     @page("admin", write=True)
     async def user_create(request, staff, csrf, form):
@@ -473,7 +502,8 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
             new = store.create_user(str(form.get("username", "")), str(form.get("password", "")),
                                     str(form.get("role", "")), str(form.get("full_name", "")))
         except ValueError as exc:
-            return render(request, "users.html", staff, csrf, status=400, users=store.users(), error=str(exc))
+            return render(request, "users.html", staff, csrf, status=400, users=store.users(), error=str(exc),
+                          min_length=MIN_LENGTH)
         store.audit(staff.username, "create_user", str(form.get("username")), role=form.get("role"), id=new)
         return RedirectResponse("/users?msg=user", status_code=303)
 
@@ -490,6 +520,41 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
             return render(request, "error.html", staff, csrf, status=400, error=str(exc))
         store.audit(staff.username, "update_user", str(user_id), role=role, active=active)
         return RedirectResponse("/users?msg=user", status_code=303)
+
+    @page()
+    async def password_page(request, staff, csrf, form):
+        return render(request, "password.html", staff, csrf, min_length=MIN_LENGTH)
+
+    @page(write=True)
+    async def password_change(request, staff, csrf, form):
+        new = str(form.get("new_password", ""))
+        if new != str(form.get("repeat", "")):
+            return render(request, "password.html", staff, csrf, status=400, min_length=MIN_LENGTH,
+                          error="Hai lần nhập mật khẩu mới không khớp.")
+        try:
+            store.change_password(staff.id, str(form.get("current", "")), new, client_of(request),
+                                  keep_token=request.cookies.get(COOKIE, ""))
+        except LoginThrottled as locked:
+            return throttled(request, "password.html", staff, csrf, locked, min_length=MIN_LENGTH)
+        except WrongPassword:
+            return render(request, "password.html", staff, csrf, status=400, min_length=MIN_LENGTH,
+                          error="Mật khẩu hiện tại không đúng.")
+        except ValueError as exc:
+            return render(request, "password.html", staff, csrf, status=400, min_length=MIN_LENGTH, error=str(exc))
+        return RedirectResponse("/password?msg=password", status_code=303)
+
+    @page("admin", write=True)
+    async def user_password(request, staff, csrf, form):
+        user_id = int(request.path_params["user_id"])
+        if user_id == staff.id:
+            return render(request, "error.html", staff, csrf, status=400,
+                          error="Bạn đổi mật khẩu của chính mình ở trang Đổi mật khẩu (cần mật khẩu hiện tại).")
+        try:
+            store.reset_password(user_id, str(form.get("password", "")), by=staff.username)
+        except ValueError as exc:
+            return render(request, "users.html", staff, csrf, status=400, users=store.users(), error=str(exc),
+                          min_length=MIN_LENGTH)
+        return RedirectResponse("/users?msg=reset", status_code=303)
 
     @page("admin")
     async def audit(request, staff, csrf, form):
@@ -516,7 +581,11 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         Route("/analytics", analytics), Route("/analytics.{kind:str}", analytics_export),
         Route("/users", users), Route("/users", user_create, methods=["POST"]),
         Route("/users/{user_id:int}", user_update, methods=["POST"]),
+        Route("/users/{user_id:int}/password", user_password, methods=["POST"]),
+        Route("/password", password_page), Route("/password", password_change, methods=["POST"]),
         Route("/audit", audit),
+        Route(locks.PATH, page()(locks.locks_page)),
+        Route(locks.PATH + "/clear", page(locks.CLEAR_ROLE, write=True)(locks.clear_lock), methods=["POST"]),
         Route("/handoffs", handoff_list), Route("/handoffs/{conversation:path}/take", handoff_take, methods=["POST"]),
         Route("/handoffs/{conversation:path}/reply", handoff_reply, methods=["POST"]),
         Route("/handoffs/{conversation:path}/release", handoff_release, methods=["POST"]),
@@ -536,4 +605,5 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
 
     app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=headers)])
     app.state.console = console
+    app.state.render = render  # for the module-level pages (console.locks)
     return app

@@ -1,4 +1,5 @@
-"""Past conversations, read from Rasa's SQL tracker store (table ``events``), numbers masked."""
+"""Past conversations, read from Rasa's SQL tracker store (table ``events``), numbers masked (also in
+events stored before masking covered every written form)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +11,10 @@ from sqlalchemy import MetaData, Table, and_, func, inspect, or_, select
 
 from dossiers.db import make_engine
 from dossiers.privacy import mask_text
+from dossiers.retention import PURGED
+
+# What staff see in place of a turn whose words the retention purge removed.
+PURGED_TEXT = "(nội dung đã xóa khi hết thời hạn lưu trữ)"
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,10 @@ def _turns(rows) -> Iterator[Turn]:
     for type_name, timestamp, data in rows:
         event = json.loads(data)
         text = event.get("text") or ""
-        if type_name == "bot" and not text and event.get("data", {}).get("buttons"):
+        if type_name == "bot" and not text and (event.get("data") or {}).get("buttons"):
             text = " / ".join(b.get("title", "") for b in event["data"]["buttons"])
+        if event.get(PURGED):
+            text = PURGED_TEXT
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") if type_name == "user" else None
         yield Turn(dt.datetime.fromtimestamp(timestamp), "citizen" if type_name == "user" else "bot", mask_text(text),
                    intent, event.get("input_channel"))

@@ -2,7 +2,8 @@
 
 States: ``requested`` (the citizen asked for a person), ``active`` (a staff member took it: the
 channels keep the citizen's messages here instead of passing them to the assistant), ``closed``
-(handed back). Messages exchanged meanwhile are kept in ``handoff_messages``.
+(handed back). Messages exchanged meanwhile are kept in ``handoff_messages``, phone and ID numbers
+masked both ways (what is sent is not changed, only what is kept).
 
 Each new request also queues a staff alert (``handoff_alerts``); `motcua channels deliver` sends it
 (channels.staff_alerts), retrying with backoff, so a slow staff channel never delays the citizen.
@@ -10,11 +11,13 @@ Each new request also queues a staff alert (``handoff_alerts``); `motcua channel
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, func, insert, select, update
+from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, and_, delete, func, insert, select,
+                        update)
 
 from dossiers.db import after_failure, create_tables, insert_once, make_engine
+from dossiers.privacy import mask_text
 
 metadata = MetaData()
 
@@ -53,6 +56,16 @@ alerts_table = Table(
     Column("last_error", Text, nullable=True),
 )
 
+# One row per new request for a person, with the client's keyed digest: the hourly limits per
+# conversation and per client (a flood from fresh web sessions of one address) count these.
+requests_table = Table(
+    "handoff_requests", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(128), nullable=False, index=True),
+    Column("client_hash", String(64), nullable=True, index=True),
+    Column("requested_at", DateTime, nullable=False, index=True),
+)
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now()
@@ -72,8 +85,11 @@ class HandoffStore:
                 insert_once(conn, insert(handoffs_table).values(conversation_id=conversation_id, channel=channel,
                                                                 **values))
 
-    def request(self, conversation_id: str, channel: str) -> str:
-        """The citizen asks for a person; returns the state (an active handoff stays active)."""
+    def request(self, conversation_id: str, channel: str, client_hash: Optional[str] = None) -> str:
+        """The citizen asks for a person; returns the state (an active handoff stays active).
+
+        ``client_hash`` is the client's digest (message metadata ``motcua_client``), kept for the limits.
+        """
         current = self.get(conversation_id)
         if current and current["state"] in ("active", "requested"):
             return current["state"]  # asking again while waiting keeps the place in the queue, and one alert
@@ -84,7 +100,24 @@ class HandoffStore:
             conn.execute(insert(alerts_table).values(conversation_id=conversation_id, channel=channel,
                                                      requested_at=now, state="pending", delivered_to="",
                                                      attempts=0, next_attempt_at=now))
+            conn.execute(insert(requests_table).values(conversation_id=conversation_id, client_hash=client_hash,
+                                                       requested_at=now))
+            # only the last hour counts: older rows (client digests) are not kept beyond a day
+            conn.execute(delete(requests_table).where(requests_table.c.requested_at < now - dt.timedelta(days=1)))
         return "requested"
+
+    def recent_requests(self, conversation_id: str, client_hash: Optional[str],
+                        within: dt.timedelta = dt.timedelta(hours=1)) -> Tuple[int, int]:
+        """New requests for a person made ``within`` the last while: (by this conversation, by this client;
+        0 without a client digest)."""
+        since = self.clock() - within
+        recent = requests_table.c.requested_at >= since
+        with self.engine.connect() as conn:
+            by_conversation = conn.execute(select(func.count()).select_from(requests_table).where(and_(
+                recent, requests_table.c.conversation_id == conversation_id))).scalar_one()
+            by_client = conn.execute(select(func.count()).select_from(requests_table).where(and_(
+                recent, requests_table.c.client_hash == client_hash))).scalar_one() if client_hash else 0
+        return by_conversation, by_client
 
     def take(self, conversation_id: str, channel: str, staff: str) -> bool:
         """A staff member takes the conversation; False when someone else already has it."""
@@ -121,13 +154,16 @@ class HandoffStore:
                 .mappings()]
 
     def add_message(self, conversation_id: str, who: str, text: str, staff: Optional[str] = None) -> int:
+        """Keep a message of the transcript (citizen's or staff's), phone and ID numbers masked; returns its id."""
         with self.engine.begin() as conn:
             return conn.execute(insert(messages_table).values(conversation_id=conversation_id, who=who, staff=staff,
-                                                              text=text, at=self.clock())).inserted_primary_key[0]
+                                                              text=mask_text(text), at=self.clock())
+                                ).inserted_primary_key[0]
 
     def messages(self, conversation_id: str) -> List[dict]:
+        """The transcript of a conversation, oldest first, numbers masked (also in rows kept before masking)."""
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(messages_table).where(
+            return [dict(r, text=mask_text(r["text"])) for r in conn.execute(select(messages_table).where(
                 messages_table.c.conversation_id == conversation_id).order_by(messages_table.c.id)).mappings()]
 
     # Staff alerts -------------------------------------------------------------------------------
@@ -154,7 +190,7 @@ class HandoffStore:
         with self.engine.begin() as conn:
             conn.execute(update(alerts_table).where(alerts_table.c.id == alert_id).values(
                 state=state, delivered_to=",".join(sorted(delivered_to)), last_error=note,
-                attempts=alerts_table.c.attempts + (state == "sent")))
+                attempts=alerts_table.c.attempts + int(state == "sent")))
 
     def retry_alert(self, alert_id: int, delivered_to: Sequence[str], error: str, max_attempts: int = 6,
                     base_delay_s: float = 30.0) -> str:

@@ -1,5 +1,11 @@
 """The console's tables (review database): staff accounts, sessions, login failures, audit log,
-staff answers (FAQ) and what staff decided about each group of unanswered questions."""
+staff answers (FAQ) and what staff decided about each group of unanswered questions.
+
+Failed logins are throttled per account *and* client together (a stranger's wrong passwords do not
+lock the owner out from the owner's own address) and, more loosely, per client across accounts
+(password spraying); locks grow with repeated failures. Clients are named by a keyed digest of
+their address (``Hasher.client_hash``), never the address itself, in the throttle and the audit log.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,16 +13,24 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_, delete, func,
                         insert, select, update)
 
+from console.passwords import password_problem
 from dossiers.db import create_tables, insert_once, make_engine
 
 ROLES = ("viewer", "editor", "admin")  # each can do what the ones before it can
+# Escalating locks: (failures within FAILURE_WINDOW, minutes locked after the latest of them); the
+# highest step reached applies. Per account and client: 5 tries, then one per 15 min, per hour after
+# 10, per day after 20. Per client across accounts, six times looser: an office behind one address
+# mistypes too, but 30 wrong passwords a day for different accounts is spraying.
+PAIR_STEPS: Tuple[Tuple[int, int], ...] = ((5, 15), (10, 60), (20, 24 * 60))
+CLIENT_STEPS: Tuple[Tuple[int, int], ...] = ((30, 15), (60, 60), (120, 24 * 60))
+FAILURE_WINDOW = dt.timedelta(hours=24)
 
 metadata = MetaData()
 
@@ -100,35 +114,52 @@ class Staff:
 
 
 class LoginThrottled(Exception):
-    """Too many failed logins for this account or address; try again later."""
+    """Too many failed logins for this account from this client, or from this client at all."""
+
+    def __init__(self, until: dt.datetime, retry_after: dt.timedelta, scope: str):
+        super().__init__(f"locked until {until:%Y-%m-%d %H:%M} ({scope})")
+        self.until, self.retry_after, self.scope = until, retry_after, scope  # scope: 'account' | 'client'
+
+
+class WrongPassword(Exception):
+    """The current password given to change it is not the account's password."""
 
 
 class ConsoleStore:
     def __init__(self, url: str, clock: Callable[[], dt.datetime] = _now, session_hours: int = 8,
-                 max_failures: int = 5, lock_minutes: int = 15):
+                 pair_steps: Sequence[Tuple[int, int]] = PAIR_STEPS,
+                 client_steps: Sequence[Tuple[int, int]] = CLIENT_STEPS):
         self.engine = make_engine(url)
         create_tables(metadata, self.engine)
         self.clock = clock
         self.session_hours = session_hours
-        self.max_failures, self.lock_minutes = max_failures, lock_minutes
+        self.pair_steps, self.client_steps = tuple(pair_steps), tuple(client_steps)
         self.hasher = PasswordHasher()
 
     # Accounts ------------------------------------------------------------------------------------
     def create_user(self, username: str, password: str, role: str, full_name: str = "") -> int:
+        """A new account's id; ValueError (a Vietnamese sentence for staff) for a bad name, role or password."""
         username = username.strip().lower()
         if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+            raise ValueError(f"Quyền phải là một trong: {', '.join(ROLES)}.")
         if not username or len(username) > 64 or not username.replace(".", "").replace("_", "").isalnum():
-            raise ValueError("username: letters, digits, '.' and '_' only")
-        if len(password) < 10:
-            raise ValueError("password: at least 10 characters")
+            raise ValueError("Tên đăng nhập chỉ gồm chữ, số, dấu '.' và '_' (tối đa 64 ký tự).")
+        problem = password_problem(password, username)
+        if problem:
+            raise ValueError(problem)
         with self.engine.begin() as conn:
             new = insert_once(conn, insert(users_table).values(
                 username=username, full_name=full_name.strip(), password_hash=self.hasher.hash(password), role=role,
                 active=True, created_at=self.clock()))
         if new is None:
-            raise ValueError(f"user {username} already exists")
+            raise ValueError(f"Tài khoản {username} đã có.")
         return new
+
+    def user_id(self, username: str) -> Optional[int]:
+        """The id of the account ``username``, or None."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(users_table.c.id).where(
+                users_table.c.username == username.strip().lower())).scalar()
 
     def users(self) -> List[dict]:
         with self.engine.connect() as conn:
@@ -145,38 +176,122 @@ class ConsoleStore:
             if not active:
                 conn.execute(delete(sessions_table).where(sessions_table.c.user_id == user_id))
 
-    def _failures(self, conn, keys: List[str]) -> int:
-        since = self.clock() - dt.timedelta(minutes=self.lock_minutes)
-        return max(conn.execute(select(func.count()).select_from(failures_table).where(and_(
-            failures_table.c.key == key, failures_table.c.at >= since))).scalar_one() for key in keys)
+    # Logins and passwords ------------------------------------------------------------------------
+    @staticmethod
+    def _keys(username: str, client: str) -> Tuple[str, str]:
+        """Throttle keys: this account from this client, and this client for any account."""
+        return f"pair:{username[:64]}|{client[:100]}", f"client:{client[:100]}"
 
-    def login(self, username: str, password: str, address: str) -> Optional[str]:
-        """A new session token for good credentials; None for bad ones. Raises LoginThrottled."""
+    def _locked(self, conn, username: str, client: str) -> Optional[LoginThrottled]:
+        """The lock on this account from this client (or on the client) now in force, or None."""
+        now, found = self.clock(), None
+        for key, steps, scope in zip(self._keys(username, client), (self.pair_steps, self.client_steps),
+                                     ("account", "client")):
+            count, last = conn.execute(select(func.count(), func.max(failures_table.c.at)).where(and_(
+                failures_table.c.key == key, failures_table.c.at >= now - FAILURE_WINDOW))).one()
+            minutes = max((m for n, m in steps if count >= n), default=None)
+            if minutes is not None and last + dt.timedelta(minutes=minutes) > now:
+                until = last + dt.timedelta(minutes=minutes)
+                if found is None or until > found.until:
+                    found = LoginThrottled(until, until - now, scope)
+        return found
+
+    def _failed(self, username: str, client: str) -> None:
+        """Count one failed password for this account and client; forget failures older than the window."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(delete(failures_table).where(failures_table.c.at < now - FAILURE_WINDOW))
+            conn.execute(insert(failures_table), [{"key": k, "at": now} for k in self._keys(username, client)])
+
+    def _verify(self, row, password: str) -> Optional[str]:
+        """None when ``password`` is this account's; else why not (unknown_user, inactive, wrong_password)."""
+        if row is None or not row["active"]:
+            self.hasher.hash(password or "")  # the same work as a check: no timing hint about the account
+            return "unknown_user" if row is None else "inactive"
+        try:
+            return None if self.hasher.verify(row["password_hash"], password or "") else "wrong_password"
+        except (VerificationError, InvalidHashError):
+            return "wrong_password"
+
+    def login(self, username: str, password: str, client: str) -> Optional[str]:
+        """A new session token for good credentials; None for bad ones. Raises LoginThrottled.
+
+        ``client`` names where the attempt came from in the throttle and the audit log: pass a keyed
+        digest of the address (``Hasher.client_hash``), not the address. Every attempt is audited.
+        """
         username = (username or "").strip().lower()
-        keys = [f"user:{username}", f"addr:{address}"]
+        with self.engine.connect() as conn:
+            locked = self._locked(conn, username, client)
+            row = None if locked else conn.execute(
+                select(users_table).where(users_table.c.username == username)).mappings().first()
+        if locked:
+            self.audit(username, "login_failed", reason="throttled", client=client, scope=locked.scope)
+            raise locked
+        reason = self._verify(row, password)
+        if reason:
+            self._failed(username, client)
+            self.audit(username, "login_failed", reason=reason, client=client)
+            return None
+        token = secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            if self._failures(conn, keys) >= self.max_failures:
-                raise LoginThrottled()
-            row = conn.execute(select(users_table).where(users_table.c.username == username)).mappings().first()
-        ok = False
-        if row is not None and row["active"]:
-            try:
-                ok = self.hasher.verify(row["password_hash"], password or "")
-            except (VerificationError, InvalidHashError):
-                ok = False
-        else:
-            self.hasher.hash(password or "")  # the same work for unknown accounts: no timing hint
-        with self.engine.begin() as conn:
-            if not ok:
-                conn.execute(insert(failures_table), [{"key": k, "at": self.clock()} for k in keys])
-                return None
-            conn.execute(delete(failures_table).where(failures_table.c.key == keys[0]))
-            token = secrets.token_urlsafe(32)
+            conn.execute(delete(failures_table).where(failures_table.c.key == self._keys(username, client)[0]))
             conn.execute(insert(sessions_table).values(
                 token_hash=_token_hash(token), user_id=row["id"], csrf=secrets.token_urlsafe(32),
                 expires_at=self.clock() + dt.timedelta(hours=self.session_hours)))
-        self.audit(username, "login")
+        self.audit(username, "login", client=client)
         return token
+
+    def change_password(self, user_id: int, current: str, new: str, client: str, keep_token: str = "") -> int:
+        """Change one's own password; the account's other sessions end (their number is returned).
+
+        Raises LoginThrottled, WrongPassword (counted like a failed login: a stolen session must not
+        guess the password) or ValueError (a Vietnamese sentence) for a refused new password.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users_table).where(users_table.c.id == user_id)).mappings().first()
+            if row is None:
+                raise ValueError("Không có tài khoản này.")
+            locked = self._locked(conn, row["username"], client)
+        if locked:
+            self.audit(row["username"], "password_change_failed", reason="throttled", client=client)
+            raise locked
+        problem = "Mật khẩu mới phải khác mật khẩu hiện tại." if new == current else password_problem(
+            new, row["username"])
+        if problem:
+            raise ValueError(problem)
+        if self._verify(row, current):
+            self._failed(row["username"], client)
+            self.audit(row["username"], "password_change_failed", reason="wrong_password", client=client)
+            raise WrongPassword()
+        with self.engine.begin() as conn:
+            conn.execute(update(users_table).where(users_table.c.id == user_id).values(
+                password_hash=self.hasher.hash(new)))
+            ended = conn.execute(delete(sessions_table).where(and_(
+                sessions_table.c.user_id == user_id, sessions_table.c.token_hash != _token_hash(keep_token)))).rowcount
+        self.audit(row["username"], "password_change", row["username"], client=client, sessions_ended=ended)
+        return ended
+
+    def reset_password(self, user_id: int, new: str, by: str) -> int:
+        """Set another account's password (an admin, or the CLI); all its sessions end and its locks lift.
+
+        Returns the number of sessions ended; ValueError (Vietnamese) for an unknown account or a
+        refused password.
+        """
+        with self.engine.connect() as conn:
+            username = conn.execute(select(users_table.c.username).where(users_table.c.id == user_id)).scalar()
+        if username is None:
+            raise ValueError("Không có tài khoản này.")
+        problem = password_problem(new, username)
+        if problem:
+            raise ValueError(problem)
+        with self.engine.begin() as conn:
+            conn.execute(update(users_table).where(users_table.c.id == user_id).values(
+                password_hash=self.hasher.hash(new)))
+            ended = conn.execute(delete(sessions_table).where(sessions_table.c.user_id == user_id)).rowcount
+            conn.execute(delete(failures_table).where(failures_table.c.key.startswith(
+                f"pair:{username}|", autoescape=True)))
+        self.audit(by, "password_reset", username, sessions_ended=ended)
+        return ended
 
     def session(self, token: Optional[str]) -> Optional[tuple]:
         """(Staff, csrf token) of a live session, or None."""
@@ -197,8 +312,9 @@ class ConsoleStore:
 
     # Audit ---------------------------------------------------------------------------------------
     def audit(self, username: str, action: str, target: str = "", **detail) -> None:
+        """Add an entry to the audit log (``username`` may be one typed at the login form: cut to fit)."""
         with self.engine.begin() as conn:
-            conn.execute(insert(audit_table).values(at=self.clock(), username=username, action=action,
+            conn.execute(insert(audit_table).values(at=self.clock(), username=username[:64], action=action,
                                                     target=str(target)[:200],
                                                     detail=json.dumps(detail, ensure_ascii=False, default=str)))
 

@@ -101,3 +101,4 @@ class LookupResult:
     problem: str = ""  # for 'invalid': what is wrong with the code (Vietnamese)
     locked_until: Optional[dt.datetime] = None
     code: Optional[str] = None
+    lock_scope: str = ""  # for 'locked': whose lock ends last: conversation / client / dossier

@@ -12,25 +12,58 @@ import logging
 import os
 import re
 import secrets
+import time
+import unicodedata
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from knowledge_base.text import fold
 
 log = logging.getLogger(__name__)
 
 LAST_DIGITS = 4
-# Phone numbers (0 or +84, 9-10 digits, spaces or dots allowed) and 9 / 12 digit ID numbers.
-PHONE_RE = re.compile(r"(?:\+84[\s.]?|(?<!\d)0)(?:\d[\s.]?){8,9}\d(?!\d)")
-ID_RE = re.compile(r"(?<!\d)(?:\d{12}|\d{9})(?!\d)")
+
+# How numbers are written. Full-width forms (some phone keyboards) are read as their ASCII twins, one
+# character for one, so a position in the read copy is the same position in the original text.
+_READ_AS_ASCII = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_READ_AS_ASCII[0x3000] = 0x20  # ideographic space
+_WS = r"[ \t\u00a0]"
+# Between two groups of digits: a dash or dot with spaces around, up to three blanks (a line break
+# too), or the parenthesis of an area code / country code: "(024) 3825", "+84 (24) 3825".
+_SEP = rf"(?:\){_WS}{{0,3}}(?:[-.\u2013\u2014]{_WS}{{0,3}})?|{_WS}{{0,3}}[-.\u2013\u2014]{_WS}{{0,3}}|\s{{1,3}})\(?"
+_CHAIN_RE = re.compile(rf"[0-9]+(?:{_SEP}[0-9]+)*")
+_GROUP_RE = re.compile(r"[0-9]+")
+# A cheap test on the original text: could it hold 9 digits with short gaps (the longest separator is 9)?
+_HINT_RE = re.compile(r"[0-9\uff10-\uff19](?:[^0-9\uff10-\uff19]{0,9}[0-9\uff10-\uff19]){8}")
+# Never masked: dossier codes (however loosely typed), UUIDs and long hex identifiers (message ids).
+_DASH = r"\s*[-\u2013\u2014]\s*"
+_PROTECTED_RE = re.compile(
+    rf"[0-9]{{3}}\s*\.\s*[0-9]{{2}}\s*\.\s*[0-9]{{2}}\s*\.\s*[A-Za-z][0-9]{{2}}{_DASH}[0-9]{{6}}{_DASH}[0-9]{{4}}"
+    r"|(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z])"
+    r"|(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{20,}(?![0-9A-Za-z])")
+# Amounts: "150.000.000" (dots every three digits, not led by 0) or a number followed by a currency word.
+_MONEY_RE = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
+# ... unless a word just before says it is a phone or ID number ("CCCD 123.456.789", "số điện thoại của
+# tôi là 912.345.678"): up to four short words may come between; matched folded (no accents).
+_NUMBER_WORD_RE = re.compile(r"(?<![a-z])(?:cmnd|cccd|can cuoc|chung minh|dinh danh|so the|sdt|dt|dien thoai|phone|"
+                             r"tel|lien he|goi|zalo|hotline)(?![a-z])(?:[^0-9a-z]{1,3}[a-z]{1,4}){0,4}[^0-9a-z]{0,3}$")
+_CURRENCY = ("đồng", "đ", "₫", "vnđ", "vnd", "nghìn", "ngàn", "triệu", "tỷ", "tỉ")
+_MAX_GROUPS = 5
+_SHORTEST, _LONGEST = 9, 14  # digits of a number _canonical may accept (0084 + a landline is the longest)
+
+
+def _ascii(text: str) -> str:
+    return text.translate(_READ_AS_ASCII)
 
 
 def digits(value: Optional[str]) -> str:
-    """Only the digits of a value; a +84 prefix becomes 0."""
-    value = (value or "").strip()
+    """Only the digits of a value (full-width ones as ASCII); a +84, (+84) or 0084 prefix becomes 0."""
+    value = _ascii(value or "").strip().lstrip("(").strip()
     if value.startswith("+84"):
         value = "0" + value[3:]
-    return re.sub(r"\D", "", value)
+    elif value.startswith("0084"):
+        value = "0" + value[4:]
+    return re.sub(r"[^0-9]", "", value)
 
 
 def mask_number(value: str) -> str:
@@ -39,12 +72,197 @@ def mask_number(value: str) -> str:
     return "*" * max(len(d) - LAST_DIGITS, 0) + d[-LAST_DIGITS:]
 
 
+def _canonical(d: str) -> Optional[str]:
+    """The digits of a phone number (national form, leading 0) or an ID number; None for anything else.
+
+    Phones: 0 + 9 digits (mobile) or 0 + 10 (landline, area code 02x), also after 84 / 0084. IDs:
+    9 digits (old identity card) or 12 (citizen identity card).
+    """
+    national = None
+    if d.startswith("0084"):
+        national = d[4:]
+    elif d.startswith("84"):
+        national = d[2:]
+    if national is not None:
+        if national[:1] == "0" and national[1:2] != "0" and len(national) in (10, 11):
+            return national
+        if national[:1] not in ("", "0") and len(national) in (9, 10):
+            return "0" + national
+    if d[:1] == "0" and d[1:2] != "0" and len(d) in (10, 11):
+        return d
+    return d if len(d) in (9, 12) else None
+
+
+def _is_amount(read: str, start: int, end: int) -> bool:
+    """Whether the digits read[start:end] are an amount of money, not a personal number."""
+    tail = unicodedata.normalize("NFC", read[end:end + 8]).lstrip(" \u00a0").lower()
+    if any(tail.startswith(word) and not tail[len(word):len(word) + 1].isalnum() for word in _CURRENCY):
+        return True
+    if not _MONEY_RE.fullmatch(read, start, end):
+        return False
+    return not _NUMBER_WORD_RE.search(fold(read[max(start - 30, 0):start]))
+
+
+def _spans(read: str):
+    """(start, end, digits) of each personal number in ``read`` (the ASCII-read text)."""
+    protected = [m.span() for m in _PROTECTED_RE.finditer(read)]
+    for chain in _CHAIN_RE.finditer(read):
+        if _MONEY_RE.fullmatch(read, chain.start(), chain.end()) and _is_amount(read, chain.start(), chain.end()):
+            continue  # no part of an amount is a number either ('445.074.432.964' holds '074432964')
+        groups = [m.span() for m in _GROUP_RE.finditer(read, chain.start(), chain.end())]
+        if sum(b - a for a, b in groups) < _SHORTEST:
+            continue
+        i = 0
+        while i < len(groups):
+            found = _longest_from(read, groups, i, protected)
+            if found is None:
+                i += 1
+                continue
+            j, number = found
+            yield _with_prefix(read, groups[i][0], groups[j][1]), groups[j][1], number
+            i = j + 1
+
+
+def _longest_from(read: str, groups, i: int, protected):
+    """(last group, digits) of the longest number starting at group ``i``, or None.
+
+    A number written in several groups has groups of two digits or more (so '1.013831', a procedure
+    code, never joins the next number), and does not start on a short group glued to a letter ('H56'
+    in a dossier code).
+    """
+    start = groups[i][0]
+    glued = start > 0 and read[start - 1].isascii() and read[start - 1].isalpha()
+    last = i if glued and groups[i][1] - start <= 3 else min(len(groups), i + _MAX_GROUPS) - 1
+    for j in range(last, i - 1, -1):
+        if not _SHORTEST <= sum(b - a for a, b in groups[i:j + 1]) <= _LONGEST:
+            continue
+        if j > i and any(b - a < 2 for a, b in groups[i:j + 1]):
+            continue
+        end = groups[j][1]
+        number = _canonical("".join(read[a:b] for a, b in groups[i:j + 1]))
+        if number and not _is_amount(read, start, end) and not any(a < end and start < b for a, b in protected):
+            return j, number
+    return None
+
+
+def _with_prefix(read: str, start: int, end: int) -> int:
+    """Where the masked text starts: a '+' or '(+' just before a number goes with it (so does a '(' whose
+    ')' is inside the number, as in '(024) 3825 1234')."""
+    before = read[max(start - 3, 0):start]
+    for prefix in ("(+", "( +", "+ ", "+"):
+        if before.endswith(prefix):
+            return start - len(prefix)
+    if before.endswith("(") and ")" in read[start:end]:
+        return start - 1
+    return start
+
+
+def might_hold_number(text: str) -> bool:
+    """False when ``text`` surely holds no phone or ID number (a quick test before mask_text)."""
+    return bool(_HINT_RE.search(text))
+
+
 def mask_text(text: Optional[str]) -> Optional[str]:
-    """Text with every phone and ID number masked down to its last digits."""
-    if not text:
+    """Text with every phone and ID number masked down to its last digits ('******5678').
+
+    Phones in any common written form (0912 345 678, 0912-345-678, (+84) 912.345.678, 84912345678,
+    (024) 3825 1234, full-width digits) and 9 / 12 digit ID numbers, also grouped (001 099 012 345).
+    Left alone: dossier codes, dates, amounts of money (150.000.000, 1.500.000 đồng), procedure
+    codes (1.013831) and numbers shorter than 9 digits.
+    """
+    if not text or not might_hold_number(text):
         return text
-    text = PHONE_RE.sub(lambda m: mask_number(m.group(0)), text)
-    return ID_RE.sub(lambda m: mask_number(m.group(0)), text)
+    read = _ascii(text)
+    out, at = [], 0
+    for start, end, number in _spans(read):
+        out.append(text[at:start])
+        out.append(mask_number(number))
+        at = end
+    if not out:
+        return text
+    out.append(text[at:])
+    return "".join(out)
+
+
+def mask_value(value: Any) -> Any:
+    """``value`` with every string in it masked (dicts, lists and tuples walked; integers that read as a
+    phone or ID number become masked strings)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(mask_value(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 8:
+        masked = mask_text(str(value))
+        return value if masked == str(value) else masked
+    return value
+
+
+def _mask_arg(arg: Any) -> Any:
+    """A log argument with numbers masked; numbers and None stay as they are (for %d and the like)."""
+    if isinstance(arg, str):
+        return mask_text(arg)
+    if arg is None or isinstance(arg, (int, float)):
+        return arg
+    try:
+        shown = str(arg)
+    except Exception:  # an object that cannot show itself: logging will say so
+        return arg
+    masked = mask_text(shown)
+    return arg if masked == shown else masked
+
+
+def mask_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask numbers in a log record's message, arguments, exception text and stack (once per record)."""
+    if getattr(record, "numbers_masked", False):
+        return record
+    setattr(record, "numbers_masked", True)  # noqa: B010 (an attribute LogRecord does not declare)
+    record.msg = _mask_arg(record.msg)
+    if isinstance(record.args, dict):
+        record.args = {k: _mask_arg(v) for k, v in record.args.items()}
+    elif isinstance(record.args, tuple):
+        record.args = tuple(_mask_arg(a) for a in record.args)
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = mask_text(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask_text(record.stack_info)
+    return record
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks phone and ID numbers in every record it sees."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record; never drops it."""
+        mask_record(record)
+        return True
+
+
+class _MaskingFactory:
+    """Wraps the log record factory so every record is masked as it is made."""
+
+    def __init__(self, make: Callable[..., logging.LogRecord]):
+        self.make = make
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        return mask_record(self.make(*args, **kwargs))
+
+
+def install_log_masking() -> None:
+    """Mask numbers in every log record of this process, whichever logger writes it or handler prints it.
+
+    A filter on a logger misses records of its child loggers, and one on a handler misses handlers
+    added later (uvicorn's, Rasa's), so MaskingFilter's work is done where records are made: the
+    record factory. Calling it again does nothing.
+    """
+    current = logging.getLogRecordFactory()
+    if not isinstance(current, _MaskingFactory):
+        logging.setLogRecordFactory(_MaskingFactory(current))
 
 
 def mask_name(name: str) -> str:
@@ -53,6 +271,33 @@ def mask_name(name: str) -> str:
     if not parts:
         return ""
     return " ".join([parts[0]] + [p[0] + "." for p in parts[1:]])
+
+
+def secret_value(value: Optional[str], key_file: Path, variable: str, why: str) -> str:
+    """A secret from the environment, else from a local key file created (0600) on first use.
+
+    The embedded single-box default needs no set-up; a deployment sets ``variable`` and keeps it.
+    Two processes starting together may race to create the file: O_EXCL lets one win, the other reads it.
+    """
+    if value:
+        return value
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(str(key_file), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            log.warning("%s is not set: created a local key in %s (set the variable in production and keep it: %s)",
+                        variable, key_file, why)
+    for _ in range(50):  # the winner of the race may not have written it yet
+        text = key_file.read_text().strip()
+        if text:
+            return text
+        time.sleep(0.02)
+    raise RuntimeError(f"{key_file} is empty: delete it or set {variable}")
 
 
 class Hasher:
@@ -66,16 +311,8 @@ class Hasher:
     @classmethod
     def from_settings(cls, key: Optional[str], key_file: Path) -> "Hasher":
         """The key from the environment setting, else a local key file created on first use."""
-        if key:
-            return cls(key.encode("utf-8"))
-        if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(str(key_file), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-            log.warning("MOTCUA_DOSSIER_HASH_KEY is not set: created a local key in %s (set the variable "
-                        "in production and keep it: without it stored numbers cannot be verified)", key_file)
-        return cls(key_file.read_text().strip().encode("utf-8"))
+        return cls(secret_value(key, key_file, "MOTCUA_DOSSIER_HASH_KEY", "without it stored numbers cannot be "
+                                "verified").encode("utf-8"))
 
     @staticmethod
     def new_salt() -> str:

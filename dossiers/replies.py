@@ -102,9 +102,13 @@ def denied_reply() -> str:
             "hồ sơ và 4 số cuối điện thoại hoặc căn cước của người nộp, rồi thử lại nhé.")
 
 
-def locked_reply(until: dt.datetime, hotline: str) -> str:
-    """The answer while a sender or a code is locked out."""
-    return (f"Bạn đã nhập sai quá nhiều lần nên việc tra cứu tạm khóa đến {until:%H:%M}. "
+def locked_reply(until: dt.datetime, hotline: str, scope: str = "") -> str:
+    """The answer while a lookup is locked out: the dossier's lock (failures from anyone) is told apart
+    from the conversation's or the client's own, so an owner knows staff can open it."""
+    if scope == "dossier":
+        return (f"Hồ sơ này đang tạm khóa tra cứu đến {moment(until)} vì có nhiều lần nhập sai số xác minh. "
+                f"Nếu bạn là người nộp hồ sơ, hãy gọi {hotline} để cán bộ kiểm tra và mở khóa.")
+    return (f"Bạn đã nhập sai quá nhiều lần nên việc tra cứu tạm khóa đến {moment(until)}. "
             f"Bạn thử lại sau thời gian này hoặc gọi {hotline} để được hỗ trợ.")
 
 

@@ -67,9 +67,11 @@ financial_notices = Table(
 
 lookup_locks = Table(
     "dossier_lookup_locks", metadata,
-    Column("key", String(200), primary_key=True),  # "sender:<conversation id>" or "code:<dossier code>"
-    Column("failures", Integer, nullable=False, default=0),
-    Column("first_failure_at", DateTime),
+    # "sender:<channel>:<conversation id>", "client:<client digest>" or "code:<dossier code>"
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),  # since the last lock (or quiet day)
+    Column("level", Integer, nullable=False, default=0, server_default="0"),  # locks served: the next step
+    Column("last_failure_at", DateTime),
     Column("locked_until", DateTime),
 )
 
@@ -81,7 +83,42 @@ lookup_audit = Table(
     Column("channel", String(32), nullable=False),
     Column("dossier_code", String(80), nullable=False),
     Column("outcome", String(16), nullable=False),  # ok / denied / locked / invalid
+    Column("client_hash", String(32)),  # keyed digest of the client address (Hasher.client_hash), never the address
 )
+Index("ix_lookup_audit_client_at", lookup_audit.c.client_hash, lookup_audit.c.at)
+
+# Successful verifications: what a conversation may see, until expires_at. Rows are kept past expiry:
+# they name the conversations known to own a dossier, which a stranger's failures cannot lock out.
+verifications = Table(
+    "dossier_verifications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dossier_code", CODE, ForeignKey("dossiers.code", ondelete="CASCADE"), nullable=False),
+    Column("conversation_id", String(128), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("verified_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    UniqueConstraint("dossier_code", "conversation_id", "channel", name="uq_verification"),
+)
+Index("ix_verification_conversation", verifications.c.conversation_id, verifications.c.channel,
+      verifications.c.expires_at)
+
+# Staff alerts for many dossier codes tried from one client address (no personal data); delivered by
+# `motcua channels deliver` like the handoff alerts: pending / sending / sent / failed / skipped.
+lookup_alerts = Table(
+    "dossier_lookup_alerts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_hash", String(32), nullable=False),
+    Column("hour", DateTime, nullable=False),  # raised_at to the hour: at most one alert per client and hour
+    Column("raised_at", DateTime, nullable=False),
+    Column("codes", Integer, nullable=False),  # distinct codes that client tried within the hour
+    Column("state", String(16), nullable=False),
+    Column("delivered_to", String(256), nullable=False, default=""),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("last_error", Text),
+    UniqueConstraint("client_hash", "hour", name="uq_lookup_alert_hour"),
+)
+Index("ix_lookup_alerts_due", lookup_alerts.c.state, lookup_alerts.c.next_attempt_at)
 
 subscriptions = Table(
     "dossier_notice_subscriptions", metadata,

@@ -1,39 +1,47 @@
 """The dossier service: store, status lookup with identity check, lockout, audit, notice outbox.
 
 A plain module (no Rasa imports). SQLite by default, PostgreSQL by URL; the schema is migrated with
-Alembic on first use. Personal numbers are only ever stored as keyed hashes (dossiers.privacy).
+Alembic on first use. Personal numbers are only ever stored as keyed hashes (dossiers.privacy);
+server-side verifications, escalating locks and enumeration alerts are in dossiers.guard.
 """
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional, Sequence
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from dossiers import migrate
 from dossiers.calendar import WorkingCalendar, now_local
 from dossiers.codes import FINAL_STATUSES, WAITING_ON_CITIZEN, check_code, status_name
 from dossiers.db import NewRows, insert_once, make_engine
+from dossiers.guard import LookupGuard, active_lock, channel_name
 from dossiers.models import DossierRecord, DossierView, LookupResult, TimeLimits, UpsertResult
 from dossiers.outbox import NoticeOutbox
 from dossiers.privacy import Hasher, mask_name
-from dossiers.schema import dossiers, financial_notices, lookup_audit, lookup_locks, status_history, supplements
+from dossiers.schema import dossiers, financial_notices, lookup_audit, status_history, supplements
 
 
-class DossierService(NoticeOutbox):
+class DossierService(NoticeOutbox, LookupGuard):
     """Dossiers, status lookups and notices over one SQL database."""
 
     def __init__(self, url: str, hasher: Hasher, calendar: WorkingCalendar, time_limits: Optional[TimeLimits] = None,
-                 clock: Callable[[], dt.datetime] = now_local, lockout_failures: int = 5, lockout_minutes: int = 15):
+                 clock: Callable[[], dt.datetime] = now_local, lockout_failures: int = 5,
+                 lockout_steps_minutes: Sequence[int] = (15, 60, 1440), verification_minutes: int = 30,
+                 enumeration_codes_per_hour: int = 8):
+        if not lockout_steps_minutes:
+            raise ValueError("lockout_steps_minutes needs at least one step")
         self.url = url
         self.hasher = hasher
         self.calendar = calendar
         self.time_limits = time_limits
         self.clock = clock
         self.lockout_failures = lockout_failures
-        self.lockout = dt.timedelta(minutes=lockout_minutes)
+        self.lockout_steps = [dt.timedelta(minutes=m) for m in lockout_steps_minutes]
+        self.verification = dt.timedelta(minutes=verification_minutes)
+        self.enumeration_codes = enumeration_codes_per_hour
         self._engine: Optional[Engine] = None
 
     @classmethod
@@ -41,7 +49,9 @@ class DossierService(NoticeOutbox):
         """The service as the settings configure it."""
         return cls(settings.database_url, Hasher.from_settings(settings.dossier_hash_key, settings.dossier_key_file),
                    WorkingCalendar.load(settings.calendar_file), time_limits=time_limits,
-                   lockout_failures=settings.lockout_failures, lockout_minutes=settings.lockout_minutes, **kw)
+                   lockout_failures=settings.lockout_failures, lockout_steps_minutes=settings.lockout_steps_minutes,
+                   verification_minutes=settings.verification_minutes,
+                   enumeration_codes_per_hour=settings.enumeration_codes_per_hour, **kw)
 
     @property
     def engine(self) -> Engine:
@@ -265,73 +275,50 @@ class DossierService(NoticeOutbox):
             history=history)
 
     # -- lookup with identity check --------------------------------------------------------------
-    def lookup(self, conversation_id: str, channel: str, code_text: str, verification: str) -> LookupResult:
+    def lookup(self, conversation_id: str, channel: str, code_text: str, verification: str,
+               client: Optional[str] = None) -> LookupResult:
         """Status of a dossier for a citizen who proves it is theirs with the last digits of the
-        applicant's phone or citizen ID. An unknown code and a wrong verification get the same result;
-        5 failures lock the sender and the code for 15 minutes; every lookup is audited."""
+        applicant's phone or citizen ID. An unknown code and a wrong verification get the same result.
+        ``client`` is the keyed digest of the client address the channel saw (None: the conversation
+        stands for it). Failures lock escalating steps per conversation, client and dossier; a success
+        is recorded on the server (verified_code). Every lookup is audited with the client's digest;
+        many codes failing from one client queue a staff alert (dossiers.guard)."""
         now = self.clock()
         check = check_code(code_text)
-        audited_code = check.code or (code_text or "")[:80]
+        digest = self.client_digest(conversation_id, channel, client)
         with self.engine.begin() as conn:
             if not check.ok:
-                self._audit(conn, now, conversation_id, channel, audited_code, "invalid")
+                self._audit(conn, now, conversation_id, channel, check.code or (code_text or "")[:80], "invalid",
+                            digest)
                 return LookupResult("invalid", problem=check.problem)
-            keys = (f"sender:{channel}:{conversation_id}"[:200], f"code:{check.code}")
-            locks = conn.execute(select(lookup_locks.c.key, lookup_locks.c.locked_until)
-                                 .where(lookup_locks.c.key.in_(keys))).all()
-            until = max((r[1] for r in locks if r[1] and r[1] > now), default=None)
+            code = check.code
+            known = self._known_owner(conn, conversation_id, channel, code)
+            keys = self._lock_keys(conversation_id, channel, code, digest if client else None, known)
+            rows = self._lock_rows(conn, keys)
+            until, scope = active_lock(rows, now)
             if until:
-                self._audit(conn, now, conversation_id, channel, check.code, "locked")
-                return LookupResult("locked", locked_until=until, code=check.code)
-            row = conn.execute(select(dossiers).where(dossiers.c.code == check.code)).mappings().first()
+                self._audit(conn, now, conversation_id, channel, code, "locked", digest)
+                self._watch_enumeration(conn, digest, now)
+                return LookupResult("locked", locked_until=until, code=code, lock_scope=scope)
+            row = conn.execute(select(dossiers).where(dossiers.c.code == code)).mappings().first()
             verified = row is not None and any(
                 self.hasher.matches_last(row["salt"], row[col], verification or "")
                 for col in ("phone_last_hash", "id_last_hash"))
             if not verified:
-                until = self._register_failure(conn, keys, now)
-                self._audit(conn, now, conversation_id, channel, check.code, "locked" if until else "denied")
-                return LookupResult("locked" if until else "denied", locked_until=until, code=check.code)
-            if locks:  # a success clears earlier failures
-                conn.execute(delete(lookup_locks).where(lookup_locks.c.key.in_(keys)))
-            self._audit(conn, now, conversation_id, channel, check.code, "ok")
-            return LookupResult("ok", view=self._view(conn, row, now), code=check.code)
-
-    def is_locked(self, conversation_id: str, channel: str, code: Optional[str] = None) -> Optional[dt.datetime]:
-        """Until when a sender (and optionally a code) is locked out, or None."""
-        keys = [f"sender:{channel}:{conversation_id}"[:200]] + ([f"code:{code}"] if code else [])
-        with self.engine.connect() as conn:
-            return self._locked_until(conn, keys, self.clock())
+                until, scope = self._register_failure(conn, keys, rows, now)
+                self._audit(conn, now, conversation_id, channel, code, "locked" if until else "denied", digest)
+                self._watch_enumeration(conn, digest, now)
+                return LookupResult("locked" if until else "denied", locked_until=until, code=code, lock_scope=scope)
+            # A success clears no failures: a guesser could otherwise reset its count with its own dossier.
+            self._record_verification(conn, conversation_id, channel, code, now, known)
+            self._audit(conn, now, conversation_id, channel, code, "ok", digest)
+            return LookupResult("ok", view=self._view(conn, row, now), code=code)
 
     @staticmethod
-    def _locked_until(conn, keys, now) -> Optional[dt.datetime]:
-        rows = conn.execute(select(lookup_locks.c.locked_until).where(and_(
-            lookup_locks.c.key.in_(keys), lookup_locks.c.locked_until > now))).all()
-        return max((r[0] for r in rows), default=None)
-
-    def _register_failure(self, conn, keys, now) -> Optional[dt.datetime]:
-        locked = None
-        for key in keys:
-            row = conn.execute(select(lookup_locks).where(lookup_locks.c.key == key)).mappings().first()
-            if row is None or (row["first_failure_at"] and now - row["first_failure_at"] > self.lockout):
-                failures, first = 1, now  # failures older than the lockout window are forgotten
-            else:
-                failures, first = row["failures"] + 1, row["first_failure_at"] or now
-            until = now + self.lockout if failures >= self.lockout_failures else None
-            values = dict(failures=0 if until else failures, first_failure_at=None if until else first,
-                          locked_until=until)
-            if row is None:
-                if insert_once(conn, insert(lookup_locks).values(key=key, **values)) is None:
-                    conn.execute(update(lookup_locks).where(lookup_locks.c.key == key).values(**values))
-            else:
-                conn.execute(update(lookup_locks).where(lookup_locks.c.key == key).values(**values))
-            locked = max(filter(None, (locked, until)), default=None)
-        return locked
-
-    @staticmethod
-    def _audit(conn, now, conversation_id, channel, code, outcome) -> None:
+    def _audit(conn, now, conversation_id, channel, code, outcome, client_hash) -> None:
         conn.execute(insert(lookup_audit).values(at=now, conversation_id=conversation_id[:128],
-                                                 channel=(channel or "unknown")[:32], dossier_code=code[:80],
-                                                 outcome=outcome))
+                                                 channel=channel_name(channel), dossier_code=code[:80],
+                                                 outcome=outcome, client_hash=client_hash))
 
     def audit_log(self, limit: int = 100) -> List[dict]:
         """The latest lookups, newest first."""

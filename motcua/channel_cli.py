@@ -1,4 +1,5 @@
-"""Operator commands for the channels: status, outbox delivery, Telegram polling and webhook."""
+"""Operator commands for the channels: status, outbox delivery (with the daily privacy purge), Telegram
+polling and webhook."""
 from __future__ import annotations
 
 import asyncio
@@ -28,6 +29,10 @@ def cmd_channels(args) -> int:
 
     _long_running_logs()
     settings = get_settings()
+    if args.action == "deliver":
+        from dossiers.privacy import install_log_masking
+
+        install_log_masking()  # delivery errors may quote a notice or a channel's reply
     if args.action == "status":
         for line in channel_report(settings):
             print(line)
@@ -40,21 +45,28 @@ async def _deliver(settings, once: bool) -> int:
     from channels.outbound import Deliverer, build_senders
     from channels.runtime import channel_state
     from dossiers.service import DossierService
+    from motcua.privacy_cli import purge_daily
 
     service = DossierService.from_settings(settings)
     deliverer = Deliverer(service, build_senders(settings, channel_state()))
     alerter = _staff_alerter(settings)
+    lookups = _lookup_alerter(settings, service)
     if once:
         print(await deliverer.run_once())
         if alerter:
             print("staff alerts:", await alerter.run_once())
+        if lookups:
+            print("lookup alerts:", await lookups.run_once())
     else:
         print(f"motcua: delivering notices on {', '.join(sorted(deliverer.senders))} every "
               f"{settings.deliver_interval_s:g} s"
-              + (f"; staff alerts to {', '.join(sorted(alerter.targets))}" if alerter else ""), flush=True)
+              + (f"; staff alerts to {', '.join(sorted(alerter.targets))}" if alerter else "")
+              + f"; purging personal data older than {settings.retention_days} days now and daily", flush=True)
         stop = _stop_event()
         await asyncio.gather(deliverer.run_forever(settings.deliver_interval_s, stop),
-                             *([alerter.run_forever(settings.deliver_interval_s, stop)] if alerter else []))
+                             *([alerter.run_forever(settings.deliver_interval_s, stop)] if alerter else []),
+                             *([lookups.run_forever(settings.deliver_interval_s, stop)] if lookups else []),
+                             purge_daily(settings, stop))
     service.close()
     return 0
 
@@ -82,6 +94,14 @@ def _staff_alerter(settings):
 
     targets = staff_targets(settings)
     return StaffAlerter(handoff_store(), targets, settings.console_link_base) if targets else None
+
+
+def _lookup_alerter(settings, service):
+    """The sender of the dossier service's enumeration alerts when a staff target is configured, else None."""
+    from channels.staff_alerts import LookupAlerter, staff_targets
+
+    targets = staff_targets(settings)
+    return LookupAlerter(service, targets, settings.console_link_base) if targets else None
 
 
 def cmd_telegram(args) -> int:

@@ -173,10 +173,10 @@ def cmd_chat(args) -> int:
 
 
 def cmd_run(args) -> int:
-    """Run the assistant: action server, Rasa server (REST + socket.io) and the web chat page."""
+    """Run the assistant: action server, Rasa server (channels) and the web chat page."""
     from motcua.runner import run
 
-    return run(get_settings())
+    return run(get_settings(), demo=args.demo)
 
 
 # ------------------------------------------------------------------ model
@@ -245,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_answer)
 
     sp = sub.add_parser("run", help="run the assistant servers and the web chat page")
+    sp.add_argument("--demo", action="store_true",
+                    help="add sample dossiers to an empty embedded (SQLite) store, to try lookups with")
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("chat", help="ask questions in the terminal")
@@ -260,11 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--per-procedure", type=int, default=24)
     sp.set_defaults(func=cmd_model)
 
-    from motcua import channel_cli, console_cli, dossier_cli
+    from motcua import channel_cli, console_cli, dossier_cli, privacy_cli
 
     dossier_cli.register(sub)
     channel_cli.register(sub)
     console_cli.register(sub)
+    privacy_cli.register(sub)
     return p
 
 

@@ -1,4 +1,6 @@
-"""Rasa's command line with motcua's server-side tuning: `python -m motcua.rasa_main run ...`.
+"""Rasa's command line with motcua's server-side tuning and safeguards: `python -m motcua.rasa_main run ...`.
+
+Tuning:
 
 - Rasa validates every action-server response against a JSON schema with ``jsonschema.validate``,
   which checks the schema itself again on each call: on 2 cores that was about 60 % of the Rasa
@@ -7,14 +9,59 @@
 - The NLU result of a message text is kept (LRU, MOTCUA_NLU_CACHE entries per loaded model): the
   same words get the same intent and entities, and "xin chào", "cảm ơn", "còn lệ phí thì sao?"
   come back all day. Button payloads ("/intent{...}") are cheap and not cached.
+- Rasa 3.6 runs the NLU graph (tokeniser, ONNX embedding, classifier) synchronously inside the async
+  message handler, so while one message was parsed no other conversation moved. Here the graph runs
+  in a small pool of worker threads (ONNX Runtime and the tokenizers release the GIL).
+
+Safeguards (no message goes unanswered, none is too big or too many):
+
+- Sanic refuses request bodies over ``request_max_bytes()`` (413) before reading them whole.
+- A request middleware: POST bodies must be JSON except on the Telegram and Zalo webhooks (which
+  authenticate the sender) and socket.io's transport. A browser posts text/plain or forms to another
+  site without asking it first; JSON only to sites whose CORS allows the page. On Rasa's REST
+  channel it applies motcua's rate limits (429) and length cap (a polite reply), and the REST
+  channel records the client's digest in the metadata instead of what the caller sent.
+- Every message a channel hands the agent: one over the length cap gets the polite reply and never
+  reaches NLU; socket.io's are rate limited and get the client's digest; when the agent fails (no
+  model loaded, tracker store or database down) the citizen gets the apology with the hotline.
+- A custom action that cannot run (action server down or hung past ``ACTION_TIMEOUT_S``, HTTP error,
+  invalid response) utters the same apology instead of Rasa's silent "the actions events are lost".
 """
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import copy
 import functools
+import logging
 import sys
+import threading
 from collections import OrderedDict
-from typing import Any, Dict, Text
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional, Text
+
+from channels.rasa_input import is_json, json_body, request_address, retry_after
+from channels.runtime import Refusal, busy_text, client_digest, screen, too_long
+from motcua.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+# Worker threads for the NLU graph per Rasa process: the reference machine has 2 cores, shared with
+# the action server; more threads would only queue on them.
+NLU_THREADS = 2
+# Paths whose POST bodies need not be JSON: the webhooks that authenticate their sender (secret token,
+# signature) and socket.io's long-polling transport (text/plain by design, guarded by its own CORS).
+NOT_JSON_PATHS = ("/webhooks/telegram/", "/webhooks/zalo/", "/socket.io/")
+REST_WEBHOOK = "/webhooks/rest/webhook"
+BUSY = "motcua_busy"  # metadata mark of the apology, so one turn says it once
+# Longest wait for one action call; the slowest real action (a first search that loads the index) takes seconds.
+ACTION_TIMEOUT_S = 30
+
+# The client address of the request being served, for channels whose messages do not carry one
+# (socket.io: its events run in tasks started inside the transport's request).
+_client_address: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("motcua_client_address",
+                                                                                default=None)
+_rasa: Dict[str, Any] = {}  # Rasa's own functions that install() replaced
 
 
 @functools.lru_cache(maxsize=1)
@@ -43,45 +90,246 @@ def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
     raise error if isinstance(error, ValidationError) else ValidationError(error.message)
 
 
+_cache_lock = threading.Lock()  # the NLU runs in several threads; the cache's LRU order is shared
+
+
 def _cached_parse(parse):
     """Wrap MessageProcessor._parse_message_with_graph with a per-processor LRU on the message text."""
 
     @functools.wraps(parse)
     def parse_with_cache(self, message, tracker, only_output_properties: bool = True):
-        from motcua.settings import get_settings
-
         size = get_settings().nlu_cache
         text = message.text or ""
         if size <= 0 or not text or text.startswith("/") or len(text) > 1000:
             return parse(self, message, tracker, only_output_properties)
-        cache = self.__dict__.setdefault("_motcua_nlu_cache", OrderedDict())  # a new model, a new processor
         key = (text, only_output_properties)
-        if key in cache:
-            cache.move_to_end(key)
-            return copy.deepcopy(cache[key])
+        with _cache_lock:
+            cache = self.__dict__.setdefault("_motcua_nlu_cache", OrderedDict())  # a new model, a new processor
+            if key in cache:
+                cache.move_to_end(key)
+                return copy.deepcopy(cache[key])
         result = parse(self, message, tracker, only_output_properties)
-        cache[key] = copy.deepcopy(result)
-        while len(cache) > size:
-            cache.popitem(last=False)
+        with _cache_lock:
+            cache[key] = copy.deepcopy(result)
+            while len(cache) > size:
+                cache.popitem(last=False)
         return result
 
     parse_with_cache.motcua_cached = True
     return parse_with_cache
 
 
+@functools.lru_cache(maxsize=1)
+def _nlu_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(NLU_THREADS, thread_name_prefix="motcua-nlu")
+
+
+async def _parse_message(self, message, tracker=None, only_output_properties: bool = True) -> Dict[Text, Any]:
+    """MessageProcessor.parse_message with the NLU graph run in a worker thread instead of on the event loop.
+
+    The rest is Rasa's: retrieval intents completed, unseen intents and entities warned about. The
+    conversation's tracker is not touched meanwhile: Rasa's lock store holds one message per conversation.
+    """
+    if self.http_interpreter:
+        return await _rasa["parse_message"](self, message, tracker, only_output_properties)
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    if tracker is None:
+        tracker = DialogueStateTracker.from_events(message.sender_id, [])
+    run = functools.partial(contextvars.copy_context().run, self._parse_message_with_graph, message, tracker,
+                            only_output_properties)
+    parse_data = await asyncio.get_running_loop().run_in_executor(_nlu_pool(), run)
+    self._update_full_retrieval_intent(parse_data)
+    self._check_for_unseen_features(parse_data)
+    return parse_data
+
+
+def _apologised(tracker) -> bool:
+    """Whether this turn (the events since the citizen's latest message) already said the apology."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, BotUttered) and (event.metadata or {}).get(BUSY):
+            return True
+    return False
+
+
+async def _run_remote_action(self, output_channel, nlg, tracker, domain) -> List:
+    """RemoteAction.run that answers with the apology when the action server cannot run the action.
+
+    A rejection (a form's validation saying no) is still Rasa's to handle.
+    """
+    from rasa.core.actions.action import ActionExecutionRejection
+    from rasa.shared.core.events import BotUttered
+
+    try:
+        return await _rasa["remote_run"](self, output_channel, nlg, tracker, domain)
+    except ActionExecutionRejection:
+        raise
+    except Exception:
+        log.exception("custom action %s could not run; the citizen gets the apology", self.name())
+        return [] if _apologised(tracker) else [BotUttered(busy_text(), metadata={BUSY: True})]
+
+
+class _SendCount:
+    """Counts what an output channel sends while a message is handled (wraps its ``send_response``)."""
+
+    def __init__(self, output) -> None:
+        self.count = 0
+        send = output.send_response
+
+        async def counted(recipient_id: Text, message: Dict[Text, Any]) -> None:
+            self.count += 1
+            await send(recipient_id, message)
+
+        setattr(output, "send_response", counted)
+
+
+async def _say(output, recipient_id: Text, text: Text) -> None:
+    """Send one text through a channel's output; a failure there is logged, nothing more can be done."""
+    try:
+        await output.send_text_message(recipient_id, text)
+    except Exception:
+        log.exception("could not send to %s", recipient_id)
+
+
+def _socketio_refusal(message) -> Optional[Refusal]:
+    """socket.io's messages: the client's digest from the connection's address (never what the client sent),
+    and the same rate limits as the other channels."""
+    address = _client_address.get() or "unknown"
+    metadata = message.metadata if isinstance(message.metadata, dict) else {}
+    message.metadata = {**metadata, "motcua_client": client_digest(f"ip:{address}")}
+    return screen(message.text, f"ip:{address}", message.sender_id)
+
+
+async def _handle_message(self, message):
+    """Agent.handle_message, guarded: no over-long message reaches NLU, and no failure leaves the citizen
+    without a reply."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.channels.socketio import SocketIOOutput
+
+    output = message.output_channel
+    refusal = _socketio_refusal(message) if isinstance(output, SocketIOOutput) else too_long(message.text)
+    if refusal is not None:
+        log.info("%s: message of %s not passed on (%s)", message.input_channel, message.sender_id, refusal.reason)
+        if refusal.notify:
+            await _say(output, message.sender_id, refusal.text)
+        return output.messages if isinstance(output, CollectingOutputChannel) else None
+    if not self.is_ready():
+        log.warning("no model loaded: message of %s answered with the apology", message.sender_id)
+        await _say(output, message.sender_id, busy_text())
+        return output.messages if isinstance(output, CollectingOutputChannel) else None
+    sent = _SendCount(output)
+    try:
+        return await _rasa["handle_message"](self, message)
+    except Exception:
+        log.exception("handling a message of %s failed", message.sender_id)
+        if not sent.count:  # when the answer went out and only saving failed, an apology would confuse
+            await _say(output, message.sender_id, busy_text())
+        return output.messages if isinstance(output, CollectingOutputChannel) else None
+
+
+def request_max_bytes() -> int:
+    """The largest request body the Rasa server reads: 64 KB, or more for a higher max_message_chars.
+
+    A message of 2,000 characters is at most 24 KB as JSON (an emoji escaped as two \\uXXXX).
+    """
+    return max(64 * 1024, 16 * get_settings().max_message_chars)
+
+
+def _refuse(status: int, text: str):
+    from sanic import response
+
+    return response.json({"error": text}, status=status)
+
+
+async def screen_request(request):
+    """Sanic request middleware: note the client's address; JSON bodies only; REST messages through the limits."""
+    address = request_address(request)
+    _client_address.set(address)
+    request.ctx.motcua_address = address
+    if request.method != "POST" or request.path.startswith(NOT_JSON_PATHS):
+        return None
+    if request.stream is not None and request.stream.request_body:
+        return None  # body not read: Sanic is answering an error (413 too large) and runs the middleware first
+    if not is_json(request.headers.get("content-type")):
+        return _refuse(415, "Yêu cầu phải gửi nội dung JSON (Content-Type: application/json).")
+    if request.path.rstrip("/") != REST_WEBHOOK:
+        return None
+    body = json_body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("message", ""), str):
+        return _refuse(400, "Yêu cầu không đúng định dạng: cần {\"sender\": \"...\", \"message\": \"...\"}.")
+    sender = str(body.get("sender") or "default")
+    refusal = screen(body.get("message"), f"ip:{address}", sender)
+    if refusal is None:
+        return None
+    from sanic import response
+
+    log.info("rest: message of %s not passed on (%s)", sender, refusal.reason)
+    too_many = refusal.reason == "too_many"
+    return response.json([{"recipient_id": sender, "text": refusal.text}], status=429 if too_many else 200,
+                         headers=retry_after(refusal.retry_after) if too_many else None)
+
+
+def guard_app(app) -> None:
+    """Cap request sizes and screen requests on a Sanic app that Rasa configured."""
+    app.config.REQUEST_MAX_SIZE = request_max_bytes()
+    app.config.WEBSOCKET_MAX_SIZE = request_max_bytes()
+    app.register_middleware(screen_request, "request")
+
+
+def _configure_app(*args, **kwargs):
+    """rasa.core.run.configure_app, then :func:`guard_app`."""
+    app = _rasa["configure_app"](*args, **kwargs)
+    guard_app(app)
+    return app
+
+
+def _rest_metadata(self, request) -> Dict[Text, Any]:
+    """RestInput.get_metadata: the client's digest, computed here; metadata the caller sent is not believed."""
+    address = getattr(request.ctx, "motcua_address", None) or request_address(request)
+    return {"motcua_client": client_digest(f"ip:{address}")}
+
+
+def _rest_input_channel(self, request) -> Text:
+    """RestInput's channel name: always "rest" (Rasa takes the caller's "input_channel" field)."""
+    return self.name()
+
+
 def install() -> None:
-    """Apply the tuning to this process's Rasa (idempotent)."""
+    """Apply the tuning and safeguards to this process's Rasa (idempotent)."""
+    import rasa.core.run
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.agent import Agent
+    from rasa.core.channels.rest import RestInput
     from rasa.core.processor import MessageProcessor
 
     RemoteAction._validate_action_result = _validate_action_result
     if not getattr(MessageProcessor._parse_message_with_graph, "motcua_cached", False):
         MessageProcessor._parse_message_with_graph = _cached_parse(MessageProcessor._parse_message_with_graph)
+    for name, owner, attr, ours in (("parse_message", MessageProcessor, "parse_message", _parse_message),
+                                    ("remote_run", RemoteAction, "run", _run_remote_action),
+                                    ("handle_message", Agent, "handle_message", _handle_message),
+                                    ("configure_app", rasa.core.run, "configure_app", _configure_app)):
+        if getattr(owner, attr) is not ours:
+            _rasa[name] = getattr(owner, attr)
+            setattr(owner, attr, ours)
+    RestInput.get_metadata = _rest_metadata
+    RestInput._extract_input_channel = _rest_input_channel
+    # Rasa waits 5 minutes for a hung action server; the citizen gets the apology after this instead.
+    import rasa.core.actions.action as rasa_action
+
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT_S
 
 
 def main() -> None:
     """Run Rasa's CLI (arguments as for `rasa`) with the tuning applied."""
     install()
+    from dossiers.privacy import install_log_masking
+
+    install_log_masking()  # phone and ID numbers never reach a log line
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

@@ -15,6 +15,7 @@ from typing import List
 
 import yaml
 
+from motcua.action_server import SECRET_ENV, SECRET_HEADER, action_secret
 from motcua.settings import ROOT, Settings
 
 WEB_DIR = ROOT / "bot/webchat"
@@ -30,7 +31,10 @@ def endpoints_config(settings: Settings) -> dict:
     if url.host:
         store.update({"url": url.host, "port": url.port, "username": url.username,
                       "password": url.password})
-    config = {"action_endpoint": {"url": f"http://{settings.host}:{settings.actions_port}/webhook"},
+    # The secret travels as an environment variable named here (Rasa expands ${...} in endpoints files).
+    action = {"url": f"http://{action_host(settings)}:{settings.actions_port}/webhook",
+              "headers": {SECRET_HEADER: "${" + SECRET_ENV + "}"}}
+    config = {"action_endpoint": action,
               "tracker_store": {k: v for k, v in store.items() if v is not None}}
     if settings.lock_store_url:
         lock = make_url(settings.lock_store_url)
@@ -40,6 +44,11 @@ def endpoints_config(settings: Settings) -> dict:
             "type": "redis", "url": lock.host or "localhost", "port": lock.port or 6379,
             "db": int(lock.database) if lock.database else 1, "password": lock.password}.items() if v is not None}
     return config
+
+
+def action_host(settings: Settings) -> str:
+    """Where the Rasa server reaches the action server (its own address when that is a wildcard)."""
+    return "127.0.0.1" if settings.actions_host in ("0.0.0.0", "::", "") else settings.actions_host
 
 
 def write_runtime_files(settings: Settings, out_dir: Path) -> tuple:
@@ -63,6 +72,8 @@ def credentials_config(settings: Settings) -> dict:
     from channels.runtime import telegram_on, zalo_on
 
     config = yaml.safe_load((ROOT / "bot/credentials.yml.template").read_text()) or {}
+    if settings.rest_channel:  # any caller may speak as any sender: development and tests only
+        config = {"rest": None, **config}
     config["channels.rasa_web.WebInput"] = None
     if telegram_on(settings):
         config["channels.rasa_telegram.TelegramInput"] = None
@@ -80,16 +91,14 @@ def web_origins(settings: Settings) -> List[str]:
 
 def rasa_commands(settings: Settings, endpoints: Path, credentials: Path) -> List[List[str]]:
     """The two server command lines."""
-    rasa = str(Path(sys.executable).parent / "rasa")
     # Rasa's CLI through motcua.rasa_main: the same `rasa run`, with the action-response schema compiled once.
     server = [sys.executable, "-m", "motcua.rasa_main", "run", "--model", str(settings.rasa_model),
               "--endpoints", str(endpoints), "--credentials", str(credentials), "--port", str(settings.rasa_port), "--interface", settings.host,
               "--cors", *web_origins(settings)]
-    if settings.rasa_api_token:
+    if settings.rasa_api_token:  # Rasa's HTTP API reads and writes any conversation: never without a token
         server += ["--enable-api", "--auth-token", settings.rasa_api_token]
-    elif settings.host in ("127.0.0.1", "localhost", "::1"):
-        server += ["--enable-api"]  # loopback only: staff tools on this machine
-    return [[rasa, "run", "actions", "--actions", "actions", "--port", str(settings.actions_port)], server]
+    actions = [sys.executable, "-m", "motcua.action_server", "--port", str(settings.actions_port)]
+    return [actions, server]
 
 
 def channel_commands(settings: Settings) -> List[List[str]]:
@@ -180,12 +189,22 @@ def server_env(settings: Settings) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env["SANIC_WORKERS"] = str(max(settings.rasa_workers, 1))
     env["MOTCUA_TORCH_THREADS"] = str(max(settings.serve_torch_threads, 1))
+    env[SECRET_ENV] = action_secret(settings)
     return env
 
 
-def seed_demo_dossiers(settings: Settings) -> None:
-    """On the embedded SQLite database, an empty dossier store gets sample dossiers to try lookups with."""
-    if settings.demo_dossiers <= 0 or not settings.database_url.startswith("sqlite"):
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def seed_demo_dossiers(settings: Settings, demo: bool) -> None:
+    """The demo (`motcua run --demo`, as `make run` does) on SQLite: an empty dossier store gets sample
+    dossiers to try lookups with. Never without --demo, never on PostgreSQL: a deployment's store holds
+    real dossiers only."""
+    if not demo or settings.demo_dossiers <= 0:
+        return
+    if not settings.database_url.startswith("sqlite"):
+        print("motcua: --demo adds sample dossiers to the embedded SQLite store only; this store is "
+              f"{settings.database_url.split(':', 1)[0]}, so none were added", file=sys.stderr)
         return
     from dossiers.factory import open_service
     from dossiers.service import DossierService
@@ -201,13 +220,28 @@ def seed_demo_dossiers(settings: Settings) -> None:
         service.close()
 
 
-def run(settings: Settings) -> int:
+def warnings(settings: Settings) -> List[str]:
+    """What an operator must know about this run's exposure."""
+    lines = []
+    if settings.rest_channel:
+        lines.append("the REST channel is on (MOTCUA_REST_CHANNEL): any caller can speak as any sender. "
+                     "Development and tests only" + ("" if settings.host in LOOPBACK else
+                                                     f"; and the server listens on {settings.host}!"))
+    if settings.actions_host not in LOOPBACK:
+        lines.append(f"the action server listens on {settings.actions_host}: keep that network private "
+                     "(calls still need MOTCUA_ACTION_SECRET)")
+    return lines
+
+
+def run(settings: Settings, demo: bool = False) -> int:
     """Start everything, wait for Ctrl-C (or a child dying), then stop everything cleanly."""
     if not settings.rasa_model.exists():
         print(f"motcua: Rasa model {settings.rasa_model} not found: run `make train`", file=sys.stderr)
         return 2
     endpoints, credentials = write_runtime_files(settings, ROOT / "build/run")
-    seed_demo_dossiers(settings)
+    seed_demo_dossiers(settings, demo)
+    for line in warnings(settings):
+        print(f"motcua: WARNING: {line}", file=sys.stderr)
     if settings.rasa_workers > 1 and not settings.lock_store_url:
         print("motcua: MOTCUA_RASA_WORKERS > 1 needs MOTCUA_LOCK_STORE_URL=redis://host:port/db", file=sys.stderr)
         return 2
@@ -228,8 +262,10 @@ def run(settings: Settings) -> int:
                   for cmd in channel_commands(settings)]
         print(f"\nmotcua: staff console at http://{settings.host}:{settings.console_port}/ "
               "(create the first account with `motcua admin create --username NAME`)")
-        print(f"\nmotcua is ready: chat at http://{settings.host}:{settings.web_port}/ "
-              f"(REST: http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook). Ctrl-C stops.", flush=True)
+        rest = (f" (REST: http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook)"
+                if settings.rest_channel else "")
+        print(f"\nmotcua is ready: chat at http://{settings.host}:{settings.web_port}/{rest}. Ctrl-C stops.",
+              flush=True)
     code = 0
     while not stop.is_set():
         if any(p.poll() is not None for p in procs):

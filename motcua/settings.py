@@ -116,7 +116,6 @@ class Settings:
     dossier_key_file: Path = ROOT / "build/secrets/dossier-hash.key"
     calendar_file: Path = ROOT / "dossiers/data/calendar.yml"
     lockout_failures: int = 5
-    lockout_minutes: int = 15
     # A live one-stop system's HTTP API (optional): base URL and token (secret).
     onestop_api_url: Optional[str] = None
     onestop_api_token: Optional[str] = None
@@ -246,9 +245,8 @@ class Settings:
         for name, attr in (("MOTCUA_DOSSIER_KEY_FILE", "dossier_key_file"), ("MOTCUA_CALENDAR_FILE", "calendar_file")):
             if env.get(name):
                 kw[attr] = _path(env[name])
-        for name, attr in (("MOTCUA_LOCKOUT_FAILURES", "lockout_failures"), ("MOTCUA_LOCKOUT_MINUTES", "lockout_minutes")):
-            if env.get(name):
-                kw[attr] = int(env[name])
+        if env.get("MOTCUA_LOCKOUT_FAILURES"):
+            kw["lockout_failures"] = int(env["MOTCUA_LOCKOUT_FAILURES"])
         for name, attr in (("MOTCUA_ONESTOP_API_URL", "onestop_api_url"), ("MOTCUA_ONESTOP_API_TOKEN", "onestop_api_token")):
             if env.get(name):
                 kw[attr] = env[name]

@@ -89,7 +89,9 @@ def channels_run(tmp_path_factory, rasa_model, built_index, base_model_dir):
                TELEGRAM_API_BASE=telegram.url, MOTCUA_TELEGRAM_MODE="polling", ZALO_APP_ID=ZALO["app_id"],
                ZALO_OA_SECRET_KEY=ZALO["oa_key"], ZALO_ACCESS_TOKEN=ZALO["access"],
                ZALO_REFRESH_TOKEN=ZALO["refresh"], ZALO_APP_SECRET=ZALO["app_secret"], ZALO_API_BASE=zalo.url,
-               ZALO_OAUTH_BASE=zalo.url, MOTCUA_STAFF_ALERT_TELEGRAM_CHAT=str(STAFF_CHAT))
+               ZALO_OAUTH_BASE=zalo.url, MOTCUA_STAFF_ALERT_TELEGRAM_CHAT=str(STAFF_CHAT),
+               # as deployed behind a reverse proxy on this machine: clients' addresses come forwarded
+               MOTCUA_TRUSTED_PROXIES="127.0.0.1", MOTCUA_ACTION_SECRET_FILE=str(tmp / "action.key"))
     wait_ports_free((RASA_PORT, ACTIONS_PORT, WEB_PORT, CONSOLE_PORT))
     log = tmp / "run.log"
     out = open(log, "w")

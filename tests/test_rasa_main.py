@@ -53,3 +53,160 @@ def test_nlu_results_are_cached_per_text():
     other = SimpleNamespace()  # another model: its own cache
     cached(other, SimpleNamespace(text="xin chào"), None)
     assert calls[-1] == "xin chào" and len(calls) == 4
+
+
+# -- The NLU graph off the event loop ------------------------------------------------------------------
+
+
+async def test_a_slow_parse_does_not_hold_another_conversation():
+    """While one message's NLU runs (held here on an event), another conversation's message is parsed."""
+    import asyncio
+    import threading
+
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.domain import Domain
+
+    rasa_main.install()
+    started, release = threading.Event(), threading.Event()
+    threads = []
+
+    def graph(message, tracker, only_output_properties=True):
+        threads.append(threading.current_thread().name)
+        if message.text == "một câu rất dài":
+            started.set()
+            assert release.wait(30), "the slow parse was never released"
+        return {"text": message.text, "intent": {"name": "greet", "confidence": 1.0}, "entities": []}
+
+    processor = MessageProcessor.__new__(MessageProcessor)  # no model: the graph is the stand-in above
+    processor.http_interpreter, processor.domain = None, Domain.empty()
+    processor._parse_message_with_graph = graph
+    slow = asyncio.ensure_future(processor.parse_message(UserMessage("một câu rất dài", sender_id="a")))
+    assert await asyncio.to_thread(started.wait, 30)
+    quick = await asyncio.wait_for(processor.parse_message(UserMessage("xin chào", sender_id="b")), 30)
+    assert quick["text"] == "xin chào" and not slow.done()  # answered while the slow one is still running
+    release.set()
+    assert (await slow)["intent"]["name"] == "greet"
+    assert all(name.startswith("motcua-nlu") for name in threads)
+
+
+# -- A custom action that cannot run ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def hotline(monkeypatch):
+    from motcua.settings import reset_settings
+
+    monkeypatch.setenv("MOTCUA_HOTLINE", "19001234")
+    reset_settings()
+    yield "19001234"
+    reset_settings()
+
+
+def run_action(url: str, events=()):
+    import asyncio
+
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    rasa_main.install()
+    tracker = DialogueStateTracker.from_events("citizen-1", [UserUttered("tách thửa mất bao lâu"), *events])
+    action = RemoteAction("action_answer_procedure", EndpointConfig(url))
+    return asyncio.run(action.run(CollectingOutputChannel(), TemplatedNaturalLanguageGenerator({}), tracker,
+                                  Domain.empty()))
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens once the socket is closed
+
+
+BUSY = ("Xin lỗi, hệ thống đang bận nên chưa trả lời được. Bạn vui lòng nhắn lại sau ít phút, hoặc gọi tổng đài "
+        "19001234.")
+
+
+def test_action_server_down_gives_the_apology(hotline):
+    from rasa.shared.core.events import BotUttered
+
+    events = run_action(f"http://127.0.0.1:{closed_port()}/webhook")
+    assert events == [BotUttered(BUSY, metadata={"motcua_busy": True})]
+    assert run_action(f"http://127.0.0.1:{closed_port()}/webhook", events) == []  # once per turn
+
+
+def test_action_server_errors_give_the_apology_and_rejections_stay_rasas(hotline):
+    from rasa.core.actions.action import ActionExecutionRejection
+    from rasa.shared.core.events import BotUttered
+
+    from channels.fakes import FakeWebhook
+
+    class Rejecting(FakeWebhook):
+        def handle(self, method, path, headers, body):
+            return 400, {"action_name": "action_answer_procedure", "error": "not now"}
+
+    failing, rejecting = FakeWebhook(fail_times=5).start(), Rejecting().start()
+    try:
+        assert run_action(failing.url + "/webhook") == [BotUttered(BUSY, metadata={"motcua_busy": True})]
+        with pytest.raises(ActionExecutionRejection):
+            run_action(rejecting.url + "/webhook")
+    finally:
+        failing.stop()
+        rejecting.stop()
+
+
+# -- The trained assistant, its action server down or its tracker store failing ---------------------------
+
+
+@pytest.fixture(scope="module")
+def assistant(rasa_model, base_model_dir, tmp_path_factory):
+    """The trained model in process, its action endpoint on a closed port, an in-memory tracker store."""
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    from motcua.settings import reset_settings
+
+    rasa_main.install()
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MOTCUA_HOTLINE", "19001234")
+    mp.setenv("MOTCUA_DOSSIER_KEY_FILE", str(tmp_path_factory.mktemp("assistant") / "key"))
+    reset_settings()
+    yield Agent.load(str(rasa_model), action_endpoint=EndpointConfig(f"http://127.0.0.1:{closed_port()}/webhook"))
+    mp.undo()
+    reset_settings()
+
+
+async def ask(agent, sender: str, text: str):
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+    collector = CollectingOutputChannel()
+    await agent.handle_message(UserMessage(text, collector, sender, input_channel="web"))
+    return [m.get("text") for m in collector.messages]
+
+
+async def test_the_assistant_answers_with_the_apology_when_its_action_server_is_down(assistant):
+    assert await ask(assistant, "down-1", "tach thua mat bao lau") == [BUSY]  # a custom action: it cannot run
+    greeting = await ask(assistant, "down-1", "xin chào")  # a response of the domain needs no action server
+    assert greeting and greeting != [BUSY]
+
+
+async def test_the_assistant_answers_with_the_apology_when_its_tracker_store_fails(assistant, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(assistant.processor.tracker_store, "retrieve", down)
+    assert await ask(assistant, "store-down-1", "xin chào") == [BUSY]
+
+
+async def test_an_over_long_message_never_reaches_the_trained_nlu(assistant, monkeypatch):
+    parsed = []
+    monkeypatch.setattr(assistant.processor, "_parse_message_with_graph", lambda *a, **k: parsed.append(a))
+    replies = await ask(assistant, "long-1", "tách thửa " * 201)
+    assert parsed == [] and replies[0].startswith("Tin nhắn của bạn dài hơn 2.000 ký tự")

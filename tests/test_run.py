@@ -12,6 +12,9 @@ import pytest
 from tests.conftest import ROOT
 
 
+API_TOKEN = "test-api-token-0123456789"
+
+
 def post(port, sender, text):
     req = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook",
                                  data=json.dumps({"sender": sender, "message": text}).encode(),
@@ -32,12 +35,14 @@ def run_env(tmp_path, rasa_model, built_index, base_model_dir):
                 MOTCUA_SCOPE_LEVELS="province,commune", MOTCUA_RASA_PORT="5305", MOTCUA_ACTIONS_PORT="5355",
                 MOTCUA_WEB_PORT="8305", MOTCUA_TRACKER_STORE_URL=f"sqlite:///{tmp_path / 'tracker.db'}",
                 MOTCUA_DATABASE_URL=f"sqlite:///{tmp_path / 'review.db'}",
-                MOTCUA_DOSSIER_KEY_FILE=str(tmp_path / "dossier.key"), MOTCUA_DEMO_DOSSIERS="50", PYTHONUNBUFFERED="1")
+                MOTCUA_DOSSIER_KEY_FILE=str(tmp_path / "dossier.key"), MOTCUA_DEMO_DOSSIERS="50", PYTHONUNBUFFERED="1",
+                MOTCUA_REST_CHANNEL="1", MOTCUA_RASA_API_TOKEN=API_TOKEN,
+                MOTCUA_ACTION_SECRET_FILE=str(tmp_path / "action.key"))
 
 
 def start(env, tmp_path, name):
     log = open(tmp_path / f"{name}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "motcua", "run"], cwd=ROOT, env=env, stdout=log,
+    proc = subprocess.Popen([sys.executable, "-m", "motcua", "run", "--demo"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 400
     while time.time() < deadline:
@@ -64,7 +69,7 @@ def check_a_sample_dossier(log: str):
     assert "4 số cuối" in asked
     answer = "\n".join(r.get("text", "") for r in post(5305, "citizen-2", f"sdt cua toi la 0912 34{last4}"))
     assert code in answer and "Ngày tiếp nhận" in answer
-    status, body = get("http://127.0.0.1:5305/conversations/citizen-2/tracker")
+    status, body = get(f"http://127.0.0.1:5305/conversations/citizen-2/tracker?token={API_TOKEN}")
     assert f"0912 34{last4}" not in body and f"******{last4}" in body  # masked before it was stored
 
 
@@ -85,7 +90,7 @@ def test_run_answers_over_rest_and_keeps_conversations_across_restarts(run_env, 
 
     proc = start(run_env, tmp_path, "second")
     try:
-        status, body = get("http://127.0.0.1:5305/conversations/citizen-1/tracker")
+        status, body = get(f"http://127.0.0.1:5305/conversations/citizen-1/tracker?token={API_TOKEN}")
         events = json.loads(body)["events"]
         said = [e.get("text") for e in events if e.get("event") == "user"]
         assert "lam lai so do bi mat mat bao lau" in said and "còn lệ phí thì sao?" in said

@@ -43,13 +43,33 @@ def test_sqlite_and_postgres_tracker_stores():
                                    "port": 5433, "username": "bot", "password": "secret", "cache_size": 2000}
 
 
-def test_api_needs_a_token_off_loopback(tmp_path):
-    lo = rasa_commands(Settings(), tmp_path / "e.yml", tmp_path / "c.yml")[1]
-    assert "--enable-api" in lo and "--auth-token" not in lo
-    public = rasa_commands(Settings(host="0.0.0.0"), tmp_path / "e.yml", tmp_path / "c.yml")[1]
-    assert "--enable-api" not in public
+def test_rasa_api_is_off_without_a_token(tmp_path):
+    for host in ("127.0.0.1", "0.0.0.0"):
+        server = rasa_commands(Settings(host=host), tmp_path / "e.yml", tmp_path / "c.yml")[1]
+        assert "--enable-api" not in server and "--auth-token" not in server
     token = rasa_commands(Settings(host="0.0.0.0", rasa_api_token="s3"), tmp_path / "e.yml", tmp_path / "c.yml")[1]
     assert token[-3:] == ["--enable-api", "--auth-token", "s3"]
+
+
+def test_action_server_binds_loopback_and_rasa_sends_the_secret_by_name(tmp_path, monkeypatch):
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from motcua.action_server import SECRET_ENV, SECRET_HEADER
+    from motcua.runner import write_runtime_files
+
+    settings = Settings(action_secret_file=tmp_path / "secret.key", tracker_store_url=f"sqlite:///{tmp_path}/t.db")
+    actions = rasa_commands(settings, tmp_path / "e.yml", tmp_path / "c.yml")[0]
+    assert actions[1:3] == ["-m", "motcua.action_server"] and settings.actions_host == "127.0.0.1"
+    endpoints, _ = write_runtime_files(settings, tmp_path / "run")
+    written = endpoints.read_text()
+    secret = server_env(settings)[SECRET_ENV]
+    assert len(secret) >= 32 and secret not in written and "${" + SECRET_ENV + "}" in written
+    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0  # readable by its owner only
+    monkeypatch.setenv(SECRET_ENV, secret)
+    config = read_endpoint_config(str(endpoints), "action_endpoint")  # as the Rasa server reads it
+    assert config.headers == {SECRET_HEADER: secret}
+    assert config.url == "http://127.0.0.1:5055/webhook"
+    assert server_env(Settings(action_secret="from-env"))[SECRET_ENV] == "from-env"
 
 
 @pytest.mark.parametrize("text, tokens", [

@@ -111,3 +111,52 @@ def test_the_quick_check_masks_exactly_what_mask_text_masks(text):
     event, data, blob = masked_record(UserUttered(text, {"intent": {"name": "greet", "confidence": 0.123456789}}))
     assert event.text == mask_text(text) and data["text"] == mask_text(text)
     assert json.loads(blob) == data
+
+
+async def test_every_form_in_every_part_of_an_event_is_masked(tmp_path):
+    """User text, entities, bot text and buttons, slots and metadata: nothing of a number written with
+    separators, a country code or full-width digits reaches the events table."""
+    db = tmp_path / "tracker.db"
+    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
+    tracker = DialogueStateTracker("tg-1", slots=[])
+    said = "sđt (+84) 912-345-678, cccd 001 099 012 345, mã 000.00.06.H56-231027-0361, ngày 02/12/2026"
+    parse = {"text": said, "intent": {"name": "inform", "confidence": 0.98},
+             "entities": [{"entity": "phone_number", "value": "0912.345.678", "start": 4, "end": 20}]}
+    tracker.update(UserUttered(said, parse["intent"], parse["entities"], parse,
+                               metadata={"telegram_message_id": 912345678, "note": "84912345678"}))
+    tracker.update(SlotSet("verification_digits", "０９１２３４５６７８"))
+    tracker.update(BotUttered("Bạn xác nhận số 0912 345 678?", data={"buttons": [
+        {"title": "Đúng, 0912-345-678", "payload": "/affirm"}]}, metadata={"to": "0987.654.321"}))
+    await store.save(tracker)
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        stored = " ".join(row[0] for row in conn.execute(text("SELECT data FROM events")))
+    engine.dispose()
+    plain = "".join(c for c in stored if c.isdigit())
+    for original in ("912345678", "001099012345", "987654321", "０９１２３４５６７８"):
+        assert original not in stored and original[:9] not in plain, original
+    assert "000.00.06.H56-231027-0361" in stored and "02/12/2026" in stored
+    restored = await store.retrieve("tg-1")
+    user = restored.latest_message
+    assert user.text == "sđt ******5678, cccd ********2345, mã 000.00.06.H56-231027-0361, ngày 02/12/2026"
+    assert user.entities[0]["value"] == "******5678" and user.metadata["telegram_message_id"] == "*****5678"
+    bot = [e for e in restored.events if isinstance(e, BotUttered)][0]
+    assert bot.text == "Bạn xác nhận số ******5678?" and bot.data["buttons"][0]["title"] == "Đúng, ******5678"
+    assert [e.value for e in restored.events if isinstance(e, SlotSet)] == ["******5678"]
+
+
+def test_events_without_numbers_take_the_quick_path(monkeypatch):
+    """Timestamps and confidences are numbers, not text: they must not send every event down the walk."""
+    import components.tracker_store as module
+
+    def walked(value):
+        raise AssertionError("the quick check let through an event without any number in its text")
+
+    monkeypatch.setattr(module, "mask_value", walked)
+    event = UserUttered("lệ phí 1.500.000 đồng, hẹn 02/12/2026", {"name": "ask_fee", "confidence": 0.987654321},
+                        [], {"text": "x", "intent": {"name": "ask_fee", "confidence": 0.912345678},
+                             "intent_ranking": [{"name": "a", "confidence": 1.2345678912e-05}]},
+                        timestamp=1795451120.25)
+    assert module.masked_record(event)[0] is event
+    with pytest.raises(AssertionError):
+        module.masked_record(UserUttered("sđt 0912 345 678"))

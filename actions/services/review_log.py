@@ -1,6 +1,8 @@
 """What staff review: questions the assistant could not answer, and citizens' feedback.
 
 SQLAlchemy Core over SQLite by default (PostgreSQL by URL). Tables are created on first use.
+Phone and ID numbers in citizens' texts are masked when written and again when read (rows written
+before masking covered every form); `motcua privacy purge` later blanks the texts and keeps the rows.
 """
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ import datetime as dt
 import json
 from typing import List, Optional, Sequence
 
-from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, insert,
+from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, and_, insert,
                         select)
 from sqlalchemy.engine import Engine
 
 from dossiers.db import create_tables, make_engine
+from dossiers.privacy import mask_text
 
 metadata = MetaData()
 
@@ -66,7 +69,7 @@ class ReviewLog:
         """Store a question the assistant could not answer; returns its id."""
         with self.engine.begin() as conn:
             result = conn.execute(insert(unanswered).values(
-                conversation_id=conversation_id, channel=channel or "unknown", text=text, reason=reason,
+                conversation_id=conversation_id, channel=channel or "unknown", text=mask_text(text), reason=reason,
                 asked_at=when or dt.datetime.now(), candidates=json.dumps(list(candidates), ensure_ascii=False)))
             return int(result.inserted_primary_key[0])
 
@@ -78,18 +81,29 @@ class ReviewLog:
             raise ValueError(f"rating must be 'positive' or 'negative', not {rating!r}")
         with self.engine.begin() as conn:
             result = conn.execute(insert(feedback).values(
-                conversation_id=conversation_id, channel=channel or "unknown", rating=rating, comment=comment,
-                procedure_code=procedure_code, aspect=aspect, answer=answer, created_at=when or dt.datetime.now()))
+                conversation_id=conversation_id, channel=channel or "unknown", rating=rating,
+                comment=mask_text(comment), procedure_code=procedure_code, aspect=aspect, answer=mask_text(answer),
+                created_at=when or dt.datetime.now()))
             return int(result.inserted_primary_key[0])
 
     def unanswered_rows(self) -> List[dict]:
-        """All unanswered questions, newest first."""
+        """All unanswered questions, newest first, numbers masked."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(unanswered).order_by(unanswered.c.asked_at.desc(), unanswered.c.id.desc()))
-            return [dict(r._mapping, candidates=json.loads(r.candidates)) for r in rows]
+            return [dict(r._mapping, text=mask_text(r.text), candidates=json.loads(r.candidates)) for r in rows]
+
+    def unanswered_since(self, since: dt.datetime, exclude_reasons: Sequence[str] = ()) -> List[dict]:
+        """Questions asked since ``since`` that still have their text (not purged), oldest first, numbers
+        masked; ``exclude_reasons``: reason codes left out."""
+        query = select(unanswered).where(and_(unanswered.c.asked_at >= since, unanswered.c.text != ""))
+        if exclude_reasons:
+            query = query.where(unanswered.c.reason.notin_(list(exclude_reasons)))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping, text=mask_text(r.text))
+                    for r in conn.execute(query.order_by(unanswered.c.id))]
 
     def feedback_rows(self) -> List[dict]:
-        """All feedback, newest first."""
+        """All feedback, newest first, numbers masked."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(feedback).order_by(feedback.c.created_at.desc(), feedback.c.id.desc()))
-            return [dict(r._mapping) for r in rows]
+            return [dict(r._mapping, comment=mask_text(r.comment), answer=mask_text(r.answer)) for r in rows]

@@ -123,6 +123,8 @@
     save();
   }
 
+  function ServerError(message) { this.message = message; }  // the server answered, but not with replies
+
   var busy = false;
   function ask(message, shown) {
     if (busy) { return; }
@@ -133,14 +135,19 @@
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ sender: sender, message: message })
     }).then(function (r) {
-      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      // The server answers with a list of bot messages, also when it does not pass the message on
+      // (too long, too many: 429); {"error": ...} for a malformed request; anything else is a failure.
+      return r.json().catch(function () { return null; }).then(function (body) { return { ok: r.ok, body: body }; });
     }).then(function (res) {
-      if (!res.ok) { throw new Error((res.body && res.body.error) || "HTTP"); }
+      if (!Array.isArray(res.body)) {
+        throw new ServerError((res.body && res.body.error) ||
+          "Xin lỗi, hệ thống đang bận nên chưa trả lời được. Bạn vui lòng gửi lại sau ít phút nhé.");
+      }
       res.body.forEach(function (m) {
         if (m.text || (m.buttons && m.buttons.length)) { add({ who: "bot", text: m.text || "", buttons: m.buttons || [] }); }
       });
     }).catch(function (err) {
-      var text = (err && err.message && err.message !== "HTTP" && err.message.indexOf("fetch") < 0) ? err.message :
+      var text = (err instanceof ServerError) ? err.message :
         "Xin lỗi, mình chưa kết nối được máy chủ. Bạn kiểm tra mạng rồi gửi lại sau ít phút nhé.";
       add({ who: "bot", text: text });
     }).then(function () {

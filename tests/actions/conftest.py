@@ -61,11 +61,13 @@ def wire(monkeypatch, kb, log, dossier_store):
                 monkeypatch.setattr(module, name, value)
 
 
-def make_tracker(text, intent, slots=None, entities=None, sender="c1", channel="rest", active_loop=None):
-    """A rasa-sdk tracker whose latest message is ``text`` with ``intent``."""
+def make_tracker(text, intent, slots=None, entities=None, sender="c1", channel="rest", active_loop=None,
+                 metadata=None):
+    """A rasa-sdk tracker whose latest message is ``text`` with ``intent`` (and the channel's ``metadata``)."""
     from rasa_sdk import Tracker
 
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []}
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
+              "metadata": metadata or {}}
     events = [{"event": "user", "text": text, "parse_data": latest, "input_channel": channel}]
     loop = {"name": active_loop} if active_loop else {}
     return Tracker(sender, slots or {}, latest, events, False, None, loop, "action_listen")

@@ -1,9 +1,11 @@
-"""Dossier actions with tracker fixtures: the form's extraction and validation, lookup, notices, estimates."""
+"""Dossier actions with tracker fixtures: the form's extraction and validation, lookup, notices, estimates;
+what a conversation may see comes from the service's record of its verification, never from the slot."""
 import datetime as dt
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.context import client_of
 from actions.dossiers import (ActionDossierStatus, ActionEstimateDeadline, ActionSubscribeNotices,
                               ValidateDossierStatusForm, channel_in)
 from dossiers.service import DossierRecord
@@ -22,6 +24,22 @@ def dossier(dossier_store):
         status_code=4, procedure_name="Cấp lại Giấy chứng nhận do bị mất", phone="0912345678",
         citizen_id="079203004567", handling_unit="Văn phòng đăng ký đất đai", current_step="Thẩm định hồ sơ"))
     return CODE
+
+
+RESET = [{"event": "slot", "timestamp": None, "name": "verification_digits", "value": None},
+         {"event": "slot", "timestamp": None, "name": "dossier_code", "value": None},
+         {"event": "slot", "timestamp": None, "name": "verified_dossier", "value": None}]
+LOOK_UP_FIRST = ("Bạn tra cứu hồ sơ trước (nhắn \"tra cứu hồ sơ\"), sau đó mình sẽ đăng ký nhận thông báo cho "
+                 "hồ sơ đó.")
+
+
+def look_up(sender="c1", channel="rest", digits="5678", metadata=None):
+    """Run the status action as the form would after ``digits``; the dispatcher and the events."""
+    dispatcher = CollectingDispatcher()
+    events = ActionDossierStatus().run(dispatcher, make_tracker(
+        digits, "inform", sender=sender, channel=channel, metadata=metadata,
+        slots={"dossier_code": CODE, "verification_digits": digits}), {})
+    return dispatcher, events
 
 
 def slot_events(events):
@@ -115,22 +133,62 @@ def test_unknown_code_gets_the_same_reply_as_wrong_digits(dossier):
     assert replies[0] == replies[1]
 
 
-def test_lockout_reply(dossier):
+def test_lockout_replies_tell_the_own_lock_from_the_dossiers(dossier):
     for i in range(5):
-        dispatcher = CollectingDispatcher()
-        ActionDossierStatus().run(dispatcher, make_tracker("x", "inform", slots={
-            "dossier_code": CODE, "verification_digits": f"{i:04d}"}), {})
-    assert "tạm khóa đến" in texts(dispatcher)[0]
+        dispatcher, events = look_up(digits=f"{i:04d}")
+    assert texts(dispatcher) == ["Bạn đã nhập sai quá nhiều lần nên việc tra cứu tạm khóa đến 10:15 Thứ Sáu, "
+                                 "20/11/2026. Bạn thử lại sau thời gian này hoặc gọi 0123 456 789 để được hỗ trợ."]
+    assert events == RESET
+    dispatcher, events = look_up(sender="c2")  # another chat, the right digits: the dossier is locked
+    assert texts(dispatcher) == ["Hồ sơ này đang tạm khóa tra cứu đến 10:15 Thứ Sáu, 20/11/2026 vì có nhiều lần "
+                                 "nhập sai số xác minh. Nếu bạn là người nộp hồ sơ, hãy gọi 0123 456 789 để cán bộ "
+                                 "kiểm tra và mở khóa."]
+    assert events == RESET
 
 
-def test_subscribe_needs_a_verified_dossier(dossier, dossier_store):
+@pytest.mark.parametrize("metadata, expected", [
+    ({"motcua_client": "ab" * 16}, "ab" * 16), ({}, None), ({"motcua_client": ""}, None), ({"motcua_client": 7}, None),
+])
+def test_client_of_reads_the_channels_digest(metadata, expected):
+    assert client_of(make_tracker("x", "inform", metadata=metadata)) == expected
+
+
+def test_the_lookup_is_audited_with_the_channels_client_digest(dossier, dossier_store):
+    look_up(metadata={"motcua_client": "ab" * 16})
+    look_up(sender="c2", digits="0000")  # no digest from the channel: the conversation stands for the client
+    assert [(r["conversation_id"], r["outcome"], r["client_hash"]) for r in dossier_store.audit_log()] == [
+        ("c2", "denied", dossier_store.hasher.client_hash("conversation:rest:c2")), ("c1", "ok", "ab" * 16)]
+
+
+def test_a_forged_verified_slot_reveals_nothing_and_subscribes_nothing(dossier, dossier_store):
+    forged = {"verified_dossier": CODE}  # a tracker claiming a verification the service never made
     dispatcher = CollectingDispatcher()
-    ActionSubscribeNotices().run(dispatcher, make_tracker("báo cho tôi", "subscribe_notices"), {})
-    assert "tra cứu hồ sơ trước" in texts(dispatcher)[0]
+    events = ActionEstimateDeadline().run(dispatcher, make_tracker("khi nao co ket qua", "ask_result_ready",
+                                                                   slots=forged, channel="telegram"), {})
+    assert texts(dispatcher) == ["Bạn định nộp thủ tục nào? Ví dụ: \"nộp hồ sơ cấp lại sổ đỏ hôm nay thì bao giờ "
+                                 "có kết quả?\""] and events == []
+    look_up(sender="owner", channel="telegram")  # the owner's verification does not count for another chat
     dispatcher = CollectingDispatcher()
-    ActionSubscribeNotices().run(dispatcher, make_tracker("/subscribe_notices", "subscribe_notices", channel="telegram",
-                                                          slots={"verified_dossier": CODE}), {})
-    assert "Đã đăng ký" in texts(dispatcher)[0]
+    events = ActionSubscribeNotices().run(dispatcher, make_tracker("/subscribe_notices", "subscribe_notices",
+                                                                   slots=forged, channel="telegram"), {})
+    assert texts(dispatcher) == [LOOK_UP_FIRST] and events == []
+    dossier_store.upsert(DossierRecord(code=CODE, procedure_code="1.012786", channel="online",
+                                       received_at=dt.datetime(2026, 11, 10, 9), status_code=9,
+                                       status_at=dt.datetime(2026, 11, 19, 15), phone="0912345678"))
+    assert dossier_store.outbox_rows() == []
+
+
+def test_subscribe_needs_a_verification_on_the_server(dossier, dossier_store):
+    dispatcher = CollectingDispatcher()
+    events = ActionSubscribeNotices().run(dispatcher, make_tracker("báo cho tôi", "subscribe_notices",
+                                                                   channel="telegram"), {})
+    assert texts(dispatcher) == [LOOK_UP_FIRST] and events == []
+    look_up(channel="telegram")
+    dispatcher = CollectingDispatcher()
+    events = ActionSubscribeNotices().run(dispatcher, make_tracker("/subscribe_notices", "subscribe_notices",
+                                                                   channel="telegram"), {})
+    assert texts(dispatcher) == [f"Đã đăng ký: khi hồ sơ {CODE} chuyển trạng thái, mình sẽ nhắn cho bạn tại đây. "
+                                 "Bạn cần hỏi thêm gì không?"] and events == []
     dossier_store.upsert(DossierRecord(code=CODE, procedure_code="1.012786", channel="online",
                                        received_at=dt.datetime(2026, 11, 10, 9), status_code=9,
                                        status_at=dt.datetime(2026, 11, 19, 15), phone="0912345678"))
@@ -177,6 +235,7 @@ def test_when_is_my_dossier_ready_right_after_a_lookup(dossier_store, status, ex
     dossier_store.upsert(DossierRecord(
         code=CODE, procedure_code="1.012786", channel="online", received_at=dt.datetime(2026, 11, 10, 9),
         status_code=status, status_at=dt.datetime(2026, 11, 19, 15), phone="0912345678"))
+    assert dossier_store.lookup("c1", "rest", CODE, "5678").outcome == "ok"
     dispatcher = CollectingDispatcher()
     events = ActionEstimateDeadline().run(dispatcher, make_tracker("khi nao co ket qua", "ask_result_ready",
                                                                    slots={"verified_dossier": CODE}), {})
@@ -189,6 +248,7 @@ def test_a_new_filing_is_still_estimated_after_a_lookup(dossier, monkeypatch):
     import actions.dossiers
 
     monkeypatch.setattr(actions.dossiers, "now_local", lambda: dt.datetime(2026, 11, 20, 9, 0))
+    look_up()
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("nop online hom nay thi bao gio co ket qua", "ask_result_ready",
                            slots={"verified_dossier": dossier, "procedure_code": "1.012786"})

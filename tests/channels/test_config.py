@@ -1,6 +1,7 @@
 """Channel configuration: environment over the git-ignored file, channels off without credentials."""
 import subprocess
 import sys
+from dataclasses import replace
 
 import yaml
 
@@ -32,7 +33,8 @@ def test_credentials_file_is_read_and_the_environment_wins(monkeypatch, tmp_path
 
 def test_channels_without_credentials_are_off_and_say_so(monkeypatch, tmp_path):
     s = settings_with(monkeypatch, tmp_path)
-    assert list(credentials_config(s)) == ["rest", "socketio", "channels.rasa_web.WebInput"]
+    assert list(credentials_config(s)) == ["socketio", "channels.rasa_web.WebInput"]  # REST: tests only
+    assert list(credentials_config(replace(s, rest_channel=True)))[0] == "rest"
     env = {k: v for k, v in __import__("os").environ.items()}
     out = subprocess.run([sys.executable, "-m", "motcua", "channels", "status"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60).stdout

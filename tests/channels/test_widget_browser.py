@@ -65,3 +65,32 @@ def test_widget_fits_a_phone_screen(channels_run, browser):
         browser.save_screenshot(str(ARTIFACTS / "widget-phone.png"))
     finally:
         browser.set_window_size(1280, 900)
+
+
+def test_widget_shows_the_servers_refusals_as_replies(channels_run, browser):
+    """Over the length cap (200) and over the session's allowance (429): the reply the server sends is what the
+    citizen reads, not a connection error."""
+    import json
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(channels_run.web_url + "/")
+    wait(browser, lambda d: d.find_element(By.ID, "motcua-panel").is_displayed())
+    box = browser.find_element(By.ID, "motcua-input")
+    # The page's maxlength stops typing past 2,000 characters; a script (or another client) is not stopped.
+    browser.execute_script("arguments[0].value = 'tách thửa '.repeat(201);", box)
+    box.send_keys(Keys.ENTER)
+    wait(browser, lambda d: any("dài hơn 2.000 ký tự" in m for m in messages(d)))
+
+    sender = browser.execute_script(
+        "for (var i = 0; i < localStorage.length; i++) { var k = localStorage.key(i);"
+        " if (k.slice(-7) === ':sender') { return JSON.parse(localStorage.getItem(k)); } }")
+    # Use up the session's allowance (from another address, so the page's own address keeps its own).
+    for _ in range(12):
+        channels_run.post("/webhooks/web/webhook", json.dumps({"sender": sender, "message": "x" * 2001}).encode(),
+                          {"X-Forwarded-For": "198.51.100.23"})
+    box.send_keys("tach thua mat bao lau", Keys.ENTER)
+    wait(browser, lambda d: any("Bạn gửi tin nhắn nhanh quá" in m for m in messages(d)))
+    assert not any("chưa kết nối được máy chủ" in m for m in messages(browser))
+    browser.save_screenshot(str(ARTIFACTS / "widget-refusals.png"))

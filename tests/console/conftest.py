@@ -9,6 +9,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cr
 from tests.conftest import ROOT
 
 PASSWORD = "mat-khau-rat-dai-1"
+HASH_KEY = "khoa-bam-dia-chi-cho-kiem-thu"  # keys client-address digests (no key file written by tests)
 CODES = ("1.012786", "1.012784", "1.013831")
 
 
@@ -50,7 +51,8 @@ def console_env(tmp_path):
     now = dt.datetime.now() - dt.timedelta(minutes=5)
     tracker_db(tmp_path / "tracker.db", now)
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'motcua.db'}",
-                        tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}", catalogue_dir=catalogue)
+                        tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}", catalogue_dir=catalogue,
+                        dossier_hash_key=HASH_KEY)
     review = ReviewLog(settings.database_url)
     for i, text in enumerate(["gio lam viec thu bay", "Giờ làm việc thứ bảy ạ?", "cho em hỏi giờ làm việc thứ 7",
                               "xin giấy phép nuôi chim yến"]):

@@ -9,7 +9,7 @@ from tests.console.conftest import PASSWORD, csrf_of, login
 PAGES = ["/unanswered", "/unanswered?show=done", "/unanswered?sort=newest", "/changes", "/faq", "/conversations", "/conversations/tg-42",
          "/handoffs", "/handoffs/web-aaaaaaaa1", "/catalogue", "/catalogue?q=so do", "/catalogue/1.012786",
          "/catalogue-import",
-         "/analytics", "/analytics.csv", "/analytics.xlsx", "/users", "/audit"]
+         "/analytics", "/analytics.csv", "/analytics.xlsx", "/users", "/audit", "/password"]
 ADMIN_ONLY = {"/users", "/audit"}
 EDITOR_UP = {"/catalogue-import"}
 
@@ -45,7 +45,8 @@ def writes(client):
     return [(group + "/map", {"code": "1.012786"}), (group + "/answer", {"answer": "Thứ Bảy nghỉ, bạn nộp thứ Hai nhé."}),
             (group + "/dismiss", {}), ("/changes/export", {}), ("/faq/1", {"active": "0"}),
             ("/users", {"username": "moi", "password": "mot-mat-khau-dai", "role": "viewer"}),
-            ("/users/1", {"role": "admin", "active": "1"}), ("/handoffs/web-aaaaaaaa1/take", {}),
+            ("/users/1", {"role": "admin", "active": "1"}), ("/users/2/password", {"password": "dat-lai-cho-bien-tap"}),
+            ("/handoffs/web-aaaaaaaa1/take", {}),
             ("/handoffs/web-aaaaaaaa1/reply", {"text": "Chào bạn"}), ("/handoffs/web-aaaaaaaa1/release", {}),
             ("/catalogue/1.012786", {"aliases": "sổ đỏ mất", "staff_notes": "x", "province_fees": "y"}),
             ("/catalogue-import/stage", {}), ("/catalogue-import/accept", {}), ("/catalogue-import/discard", {})]

@@ -1,4 +1,5 @@
-"""The dossier service on both back ends: store, lookup, lockout, audit, masking, outbox, migrations."""
+"""The dossier service on both back ends: store, lookup, lockout, audit, masking, outbox, migrations.
+Verifications, the lock ladder and enumeration alerts in detail: test_guard.py."""
 import datetime as dt
 import re
 
@@ -64,9 +65,12 @@ def test_lockout_after_five_failures_is_persisted_and_expires(service, clock, db
     service.upsert(make_record())
     outcomes = [service.lookup("attacker", "rest", CODE, f"{i:04d}").outcome for i in range(5)]
     assert outcomes == ["denied"] * 4 + ["locked"]
-    # The right digits do not help while locked, from this sender or (for this code) from another one.
+    # The right digits do not help while locked, from this sender or (for this code) from another one
+    # that has never verified this dossier.
     assert service.lookup("attacker", "rest", CODE, "5678").outcome == "locked"
-    assert service.lookup("someone-else", "rest", CODE, "5678").outcome == "locked"
+    other = service.lookup("someone-else", "rest", CODE, "5678")
+    assert (other.outcome, other.lock_scope) == ("locked", "dossier")
+    assert other.locked_until == clock.now + dt.timedelta(minutes=15)
     # A new service over the same database (a restart) still knows the lock.
     from dossiers.privacy import Hasher
     from dossiers.service import DossierService
@@ -87,21 +91,33 @@ def test_sender_lock_covers_other_codes(service):
     assert service.lookup("citizen", "rest", "000.00.06.H56-261110-0002", "0111").outcome == "ok"
 
 
-def test_old_failures_are_forgotten(service, clock):
+def test_failures_add_up_over_the_day_and_are_forgotten_after_a_quiet_day(service, clock):
     service.upsert(make_record())
     for _ in range(4):
         service.lookup("c", "rest", CODE, "0000")
-    clock.advance(minutes=16)
+    clock.advance(minutes=16)  # 4 guesses every 15 minutes would never lock: the count runs on
+    assert service.lookup("c", "rest", CODE, "0000").outcome == "locked"
+    clock.advance(minutes=15)
+    for _ in range(4):
+        service.lookup("c", "rest", CODE, "0000")
+    clock.advance(days=1)
     assert service.lookup("c", "rest", CODE, "0000").outcome == "denied"
 
 
-def test_every_lookup_is_audited(service):
+def test_every_lookup_is_audited_with_a_keyed_client_digest(service):
     service.upsert(make_record())
-    service.lookup("a", "telegram", CODE, "5678")
-    service.lookup("b", "zalo", CODE, "0000")
+    service.lookup("a", "telegram", CODE, "5678", client="0123456789abcdef0123456789abcdef")
+    service.lookup("b", "zalo", CODE, "0000", client="ip:203.0.113.5")
     service.lookup("c", "rest", "bad", "0000")
-    outcomes = [(r["conversation_id"], r["channel"], r["outcome"]) for r in service.audit_log()]
+    rows = service.audit_log()
+    outcomes = [(r["conversation_id"], r["channel"], r["outcome"]) for r in rows]
     assert outcomes == [("c", "rest", "invalid"), ("b", "zalo", "denied"), ("a", "telegram", "ok")]
+    # A channel's digest is kept as it is; anything else (a raw address) is hashed with the key; without
+    # a client the conversation stands for it.
+    assert [r["client_hash"] for r in rows] == [service.hasher.client_hash("conversation:rest:c"),
+                                                service.hasher.client_hash("ip:203.0.113.5"),
+                                                "0123456789abcdef0123456789abcdef"]
+    assert "203.0.113" not in repr(rows)
 
 
 def test_status_change_queues_one_notice_per_subscriber(service, clock):
@@ -165,8 +181,10 @@ def test_bad_record_is_refused(service):
 def test_migrations_create_and_remove_the_schema(db_url):
     engine = create_engine(db_url)
     migrate.upgrade(engine)
-    assert migrate.current(engine) == "0001"
-    assert {"dossiers", "notice_outbox", "dossier_lookup_locks"} <= set(inspect(engine).get_table_names())
+    assert migrate.current(engine) == "0002"
+    assert {"dossiers", "notice_outbox", "dossier_lookup_locks", "dossier_verifications",
+            "dossier_lookup_alerts"} <= set(inspect(engine).get_table_names())
+    assert "client_hash" in {c["name"] for c in inspect(engine).get_columns("dossier_lookup_audit")}
     from alembic import command
 
     cfg = migrate.alembic_config(db_url)
@@ -175,3 +193,24 @@ def test_migrations_create_and_remove_the_schema(db_url):
         command.downgrade(cfg, "base")
     assert "dossiers" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_failures_counted_before_the_ladder_keep_counting(db_url, calendar, clock):
+    """A database at 0001 with 4 failures on a code: after the upgrade the 5th locks it."""
+    from sqlalchemy import text
+
+    from dossiers.privacy import Hasher
+    from dossiers.service import DossierService
+
+    engine = create_engine(db_url)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO dossier_lookup_locks (key, failures, first_failure_at) "
+                          "VALUES ('code:' || :code, 4, :at)"), {"code": CODE, "at": clock.now})
+    engine.dispose()
+    service = DossierService(db_url, Hasher(b"test-key-0123456789abcdef"), calendar, clock=clock)
+    service.upsert(make_record())
+    clock.advance(minutes=30)
+    assert service.lookup("new", "rest", CODE, "0000").outcome == "locked"
+    assert [(lock["key"], lock["level"]) for lock in service.active_locks()] == [(f"code:{CODE}", 1)]
+    service.close()

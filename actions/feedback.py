@@ -49,8 +49,12 @@ class ActionHandoff(Action):
         return "action_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        """Log the request for staff; where a person can answer on this channel, queue it for them."""
+        """Log the request for staff; where a person can answer on this channel, queue it for them, within
+        settings.handoff_per_hour per conversation and settings.handoff_per_hour_address per client address
+        (a flood from fresh web sessions; a generous allowance: many citizens share a carrier's address).
+        Asking again while one waits is not a new request."""
         from channels.outbound import NOTICE_CHANNELS
+        from console.handoff import LIMITED_CLIENT, LIMITED_CONVERSATION
 
         log_unanswered(tracker, "handoff_requested")
         hotline = knowledge_base().settings.hotline
@@ -58,24 +62,16 @@ class ActionHandoff(Action):
         if channel not in NOTICE_CHANNELS:
             dispatcher.utter_message(text=templates.handoff(working_calendar(), hotline))
             return []
-        store, client = handoffs(), client_of(tracker)
-        if handoff_limited(store, tracker.sender_id, client):
-            dispatcher.utter_message(text=templates.handoff_limited(working_calendar(), now_local(), hotline))
+        settings = knowledge_base().settings
+        state = handoffs().request(tracker.sender_id, channel, client_of(tracker),
+                                   per_hour=settings.handoff_per_hour,
+                                   per_hour_client=settings.handoff_per_hour_address)
+        if state in (LIMITED_CONVERSATION, LIMITED_CLIENT):
+            dispatcher.utter_message(text=templates.handoff_limited(
+                working_calendar(), now_local(), hotline, by_this_conversation=state == LIMITED_CONVERSATION))
             return []
-        store.request(tracker.sender_id, channel, client)
         dispatcher.utter_message(text=templates.handoff_queued(working_calendar(), now_local(), hotline))
         return []
-
-
-def handoff_limited(store, conversation_id: str, client: Optional[str]) -> bool:
-    """Whether a new request for a person would pass settings.handoff_per_hour, per conversation or per client
-    (a flood from fresh web sessions of one address). Asking again while one waits is not a new request."""
-    per_hour = knowledge_base().settings.handoff_per_hour
-    current = store.get(conversation_id)
-    if per_hour <= 0 or (current and current["state"] in ("requested", "active")):
-        return False
-    by_conversation, by_client = store.recent_requests(conversation_id, client)
-    return by_conversation >= per_hour or by_client >= per_hour
 
 
 class ActionOutOfScope(Action):

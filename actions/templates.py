@@ -85,9 +85,10 @@ def handoff(calendar, hotline: str) -> str:
             f"tổng đài {hotline} hoặc đến Bộ phận Một cửa để được hỗ trợ trực tiếp. Bạn có muốn hỏi tiếp mình không?")
 
 
-def handoff_limited(calendar, now, hotline: str) -> str:
-    """Too many requests for a person within the hour from this conversation or this client: none is queued;
-    the hotline and the desk instead, with when the desk is open."""
+def handoff_limited(calendar, now, hotline: str, by_this_conversation: bool = True) -> str:
+    """A request for a person not queued: this conversation asked settings.handoff_per_hour times within the
+    hour (its requests will be answered), or many came from this connection (a shared address: this citizen
+    may never have asked). The hotline and the desk instead, with when the desk is open."""
     end = calendar.open_until(now)
     if end is not None:
         when = f"bây giờ bạn gọi tổng đài {hotline} hoặc đến Bộ phận Một cửa (làm việc đến {clock(end)})"
@@ -95,8 +96,13 @@ def handoff_limited(calendar, now, hotline: str) -> str:
         opening = calendar.next_opening(now)
         when = (f"bạn gọi tổng đài {hotline} hoặc đến Bộ phận Một cửa từ {clock(opening.time())} "
                 f"{WEEKDAYS[opening.weekday()]}, {opening:%d/%m}")
-    return ("Yêu cầu gặp cán bộ đã được gửi nhiều lần trong một giờ qua nên mình chưa gửi thêm; cán bộ sẽ trả lời "
-            f"các yêu cầu đã gửi. Nếu cần gấp, {when}. Trong lúc chờ, bạn vẫn có thể hỏi mình về thủ tục.")
+    if by_this_conversation:
+        reason = ("Bạn đã gửi yêu cầu gặp cán bộ nhiều lần trong một giờ qua nên mình chưa gửi thêm; cán bộ sẽ "
+                  "trả lời các yêu cầu bạn đã gửi.")
+    else:
+        reason = ("Hiện có quá nhiều yêu cầu gặp cán bộ từ cùng kết nối mạng này nên lúc này mình "
+                  "chưa gửi được yêu cầu của bạn.")
+    return f"{reason} Nếu cần gấp, {when}. Trong lúc chờ, bạn vẫn có thể hỏi mình về thủ tục."
 
 
 def handoff_queued(calendar, now, hotline: str) -> str:

@@ -19,6 +19,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from channels.addresses import client_key
 from channels.rasa_input import SettingsInput, json_body, request_address, retry_after
 from channels.runtime import busy_text, channel_state, client_digest, held_by_staff, poll_gate, screen
 
@@ -58,7 +59,7 @@ class WebInput(SettingsInput):
                 return refuse("Bạn chưa nhập nội dung. Bạn gõ câu hỏi rồi bấm Gửi nhé.")
             text = text.strip()
             address = request_address(request)
-            refusal = screen(text, f"ip:{address}", sender)
+            refusal = screen(text, f"ip:{client_key(address)}", sender)
             if refusal is not None:
                 log.info("web: message of %s not passed on (%s)", sender, refusal.reason)
                 return bot_reply(sender, refusal.text, 429 if refusal.reason == "too_many" else 200,
@@ -68,8 +69,9 @@ class WebInput(SettingsInput):
                 await asyncio.to_thread(channel_state().inbound, CHANNEL, sender)
                 if await held_by_staff(sender, text):
                     return response.json([])  # a staff member answers; their replies reach the widget's inbox
+                digest = client_digest(f"ip:{client_key(address)}")
                 await on_new_message(UserMessage(text, collector, sender, input_channel=CHANNEL,
-                                                 metadata={"motcua_client": client_digest(f"ip:{address}")}))
+                                                 metadata={"motcua_client": digest}))
             except Exception:
                 log.exception("web: handling a message of %s failed", sender)
                 return bot_reply(sender, busy_text())
@@ -80,7 +82,7 @@ class WebInput(SettingsInput):
             sender = request.args.get("sender", "")
             if not SENDER_RE.match(sender):
                 return refuse("Mã phiên trò chuyện không hợp lệ.")
-            verdict = poll_gate().admit(f"ip:{request_address(request)}", sender)
+            verdict = poll_gate().admit(f"ip:{client_key(request_address(request))}", sender)
             if not verdict.ok:  # the widget tries again at its next tick
                 return response.json([], status=429, headers=retry_after(verdict.retry_after))
             state = channel_state()

@@ -133,7 +133,7 @@ def client_digest(client: str) -> str:
 
 def web_address(peer: Optional[str], forwarded_for: Optional[str]) -> str:
     """A web client's address: the peer, or X-Forwarded-For's right-most hop our trusted proxies did not add."""
-    from console.addresses import client_address
+    from channels.addresses import client_address
 
     return client_address(peer, forwarded_for, get_settings().trusted_proxies)
 

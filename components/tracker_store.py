@@ -13,11 +13,17 @@ in memory, so a message costs one indexed lookup of the conversation's latest ev
 INSERT of its new events. The cached session is used only when that id is still the one this
 process wrote or read last, so several Rasa workers or servers on one database stay correct
 (each then re-reads what another one wrote). ``cache_size: 0`` (MOTCUA_TRACKER_CACHE=0) turns it off.
+
+The retention purge (dossiers.retention) anonymises old events in place, keeping their ids, so the
+latest id cannot tell. It never touches an event younger than its SHORTEST_PERIOD (a day); a cached
+session is served only while its oldest event is younger than that, less an hour for clocks that
+differ between hosts (CACHE_SPAN): an older one is read again from SQL, as the purge left it.
 """
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections import OrderedDict
 from typing import Any, List, Optional, Text, Tuple
 
@@ -29,6 +35,11 @@ from sqlalchemy import text
 
 from dossiers.db import make_engine
 from dossiers.privacy import mask_value, might_hold_number
+from dossiers.retention import SHORTEST_PERIOD
+
+# How old the oldest event of a session served from memory may be (seconds): younger than anything a purge
+# may anonymise, with an hour's margin for the purge's and the Rasa server's clocks.
+CACHE_SPAN = SHORTEST_PERIOD.total_seconds() - 3600.0
 
 
 def mask_event(event: Event) -> Event:
@@ -73,7 +84,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = 2000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache_size = int(cache_size)
-        self._cache: "OrderedDict[Text, Tuple[int, List[Event]]]" = OrderedDict()  # sender -> (last id, events)
+        # sender -> (last id, events of the latest session, the oldest one's timestamp)
+        self._cache: "OrderedDict[Text, Tuple[int, List[Event], float]]" = OrderedDict()
         # Plain SQL: building an ORM query's cache key cost more than running it.
         events = self.SQLEvent.__tablename__
         self._last_id_sql = text(f"SELECT max(id) FROM {events} WHERE sender_id = :sender")
@@ -96,7 +108,9 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
     def _remember(self, sender_id: Text, last_id: Optional[int], events: List[Event]) -> None:
         if self.cache_size <= 0 or last_id is None:
             return
-        self._cache[sender_id] = (last_id, latest_session(events))
+        session = latest_session(events)
+        oldest = min((e.timestamp for e in session), default=time.time())
+        self._cache[sender_id] = (last_id, session, oldest)
         self._cache.move_to_end(sender_id)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -110,9 +124,10 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         return row[0], row[1]
 
     def _fresh_cache(self, session, sender_id: Text) -> Optional[List[Event]]:
-        """The cached session when nobody has written to the conversation since; else None."""
+        """The cached session when nobody has written to the conversation since and no purge can have
+        changed it (its oldest event is younger than CACHE_SPAN); else None."""
         entry = self._cache.get(sender_id)
-        if entry is None or self._last_id(session, sender_id) != entry[0]:
+        if entry is None or entry[2] < time.time() - CACHE_SPAN or self._last_id(session, sender_id) != entry[0]:
             self._cache.pop(sender_id, None)
             return None
         self._cache.move_to_end(sender_id)
@@ -144,7 +159,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         entry = self._cache.get(tracker.sender_id)
         with self.session_scope() as session:
             if entry is not None and len(events) >= len(entry[1]):
-                since, stored = entry
+                since, stored = entry[0], entry[1]
             else:  # as SQLTrackerStore does: the events of the latest session already stored come first
                 entry = None
                 count = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()

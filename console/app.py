@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import secrets
+import inspect
 import subprocess
 import sys
 import threading
@@ -17,6 +17,7 @@ from typing import Callable, Optional
 from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -25,13 +26,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from console import locks
-from console.addresses import client_address
+from channels.addresses import client_address, client_key
+from console import accounts, locks
 from console.analytics import build_report, daily_chart, share_bar, to_csv, to_xlsx
 from console.conversations import Conversations, channel_of
 from console.grouping import group_questions, key_of
-from console.passwords import MIN_LENGTH
-from console.store import ROLES, ConsoleStore, LoginThrottled, Staff, WrongPassword
+from console.store import ROLES, ConsoleStore, Staff
 from console.catalogue import accept_reimport, save_staff_fields, stage_reimport
 from console.catalogue import search as catalogue_search
 from console.upkeep import add_aliases
@@ -39,7 +39,6 @@ from dossiers.privacy import mask_text
 from motcua.settings import ROOT, Settings
 
 HERE = Path(__file__).resolve().parent
-COOKIE, LOGIN_CSRF = "motcua_console", "motcua_login_csrf"
 MESSAGES = {
     "mapped": "Đã gắn câu hỏi vào thủ tục. Bấm \"Cập nhật trợ lý\" ở trang Thay đổi để trợ lý dùng ngay.",
     "answered": "Đã lưu câu trả lời; trợ lý dùng nó trong vòng 30 giây.",
@@ -62,12 +61,6 @@ LEFT = "Cán bộ đã rời cuộc trò chuyện. Trợ lý tự động tiếp
 
 class Forbidden(Exception):
     pass
-
-
-def wait_words(wait: dt.timedelta) -> str:
-    """'15 phút', '2 giờ': how long a locked-out person waits, rounded up."""
-    minutes = max(1, -(-int(wait.total_seconds()) // 60))
-    return f"{minutes} phút" if minutes <= 90 else f"{-(-minutes // 60)} giờ"
 
 
 # Why a question was logged for staff (the review log's reason codes), in the console's words.
@@ -103,13 +96,14 @@ class Console:
         self._address_hasher = None
 
     def client(self, peer: Optional[str], forwarded_for: str) -> str:
-        """A keyed digest of the client's address (X-Forwarded-For believed only from trusted proxies)."""
+        """A keyed digest of the client's key (``client_key``: an IPv6 address by its /64; X-Forwarded-For
+        believed only from trusted proxies)."""
         from dossiers.privacy import Hasher
 
         if self._address_hasher is None:  # made on first use: it may create the local key file
             self._address_hasher = Hasher.from_settings(self.settings.dossier_hash_key, self.settings.dossier_key_file)
-        return self._address_hasher.client_hash("ip:" + client_address(peer, forwarded_for,
-                                                                       self.settings.trusted_proxies))
+        address = client_address(peer, forwarded_for, self.settings.trusted_proxies)
+        return self._address_hasher.client_hash("ip:" + client_key(address))
 
     async def send(self, conversation: str, text: str) -> Optional[str]:
         """Send ``text`` to a citizen on their conversation's channel; None when sent, else why not."""
@@ -169,87 +163,37 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
     console = Console(settings, store)
     store = console.store
 
-    def current(request: Request):
-        found = store.session(request.cookies.get(COOKIE))
-        return found if found else (None, None)
-
-    def client_of(request: Request) -> str:
-        return console.client(request.client.host if request.client else None,
-                              ", ".join(request.headers.getlist("x-forwarded-for")))
-
-    def throttled(request: Request, name: str, staff, csrf, locked: LoginThrottled, **ctx):
-        """429 with a Vietnamese explanation and Retry-After."""
-        who = "tài khoản này từ máy của bạn" if locked.scope == "account" else "máy của bạn"
-        response = render(request, name, staff, csrf, status=429, **ctx,
-                          error=f"Đăng nhập sai quá nhiều lần nên {who} tạm bị khóa. Bạn thử lại sau "
-                                f"{wait_words(locked.retry_after)} (lúc {locked.until:%H:%M}); quên mật khẩu thì "
-                                "nhờ quản trị viên đặt lại.")
-        response.headers["Retry-After"] = str(max(1, int(locked.retry_after.total_seconds())))
-        return response
-
     def render(request: Request, name: str, staff: Optional[Staff], csrf: Optional[str], status: int = 200, **ctx):
         ctx.update(request=request, staff=staff, csrf=csrf, roles=ROLES, message=MESSAGES.get(request.query_params.get("msg", "")),
                    waiting=console.handoffs.waiting() if staff else 0)
         return console.templates.TemplateResponse(request, name, ctx, status_code=status)
 
     def page(role: str = "viewer", write: bool = False):
-        """Route decorator: login required, ``role`` or above, CSRF checked on writes."""
+        """Route decorator: login required, ``role`` or above, CSRF checked on writes. A plain ``def``
+        handler runs in the thread pool, like the session lookup and the refusals (the database)."""
         def wrap(handler: Callable):
+            blocking = not inspect.iscoroutinefunction(handler)
+
             async def endpoint(request: Request):
-                staff, csrf = current(request)
+                staff, csrf = await run_in_threadpool(accounts.current, request)
                 if staff is None:
                     return RedirectResponse("/login?next=" + quote(request.url.path), status_code=303)
                 if not staff.can(role):
-                    return render(request, "error.html", staff, csrf, status=403,
-                                  error="Tài khoản của bạn không có quyền làm việc này.")
+                    return await run_in_threadpool(render, request, "error.html", staff, csrf, status=403,
+                                                   error="Tài khoản của bạn không có quyền làm việc này.")
                 form = None
                 if write:
                     form = await request.form()
                     if not hmac.compare_digest(str(form.get("csrf", "")), csrf):
-                        return render(request, "error.html", staff, csrf, status=403,
-                                      error="Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Bạn tải lại trang rồi thử lại.")
+                        return await run_in_threadpool(
+                            render, request, "error.html", staff, csrf, status=403,
+                            error="Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. "
+                                  "Bạn tải lại trang rồi thử lại.")
+                if blocking:
+                    return await run_in_threadpool(handler, request, staff, csrf, form)
                 return await handler(request, staff, csrf, form)
             return endpoint
         return wrap
-
-    async def login_page(request: Request):
-        staff, _ = current(request)
-        if staff is not None:
-            return RedirectResponse("/", status_code=303)
-        token = secrets.token_urlsafe(24)
-        response = render(request, "login.html", None, token, next=request.query_params.get("next", "/"))
-        response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", secure=settings.console_secure_cookies)
-        return response
-
-    async def login(request: Request):
-        form = await request.form()
-        next_url = str(form.get("next") or "/")
-        if not next_url.startswith("/") or next_url.startswith("//"):
-            next_url = "/"
-        cookie = request.cookies.get(LOGIN_CSRF, "")
-        if not cookie or not hmac.compare_digest(str(form.get("csrf", "")), cookie):
-            return render(request, "login.html", None, cookie, status=403, next=next_url,
-                          error="Biểu mẫu đăng nhập đã cũ. Bạn tải lại trang rồi đăng nhập lại.")
-        try:
-            token = store.login(str(form.get("username", "")), str(form.get("password", "")), client_of(request))
-        except LoginThrottled as locked:
-            return throttled(request, "login.html", None, cookie, locked, next=next_url)
-        if token is None:
-            return render(request, "login.html", None, cookie, status=401, next=next_url,
-                          error="Tên đăng nhập hoặc mật khẩu không đúng.")
-        response = RedirectResponse(next_url, status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=settings.console_secure_cookies,
-                            max_age=store.session_hours * 3600)
-        response.delete_cookie(LOGIN_CSRF)
-        return response
-
-    @page(write=True)
-    async def logout(request, staff, csrf, form):
-        store.logout(request.cookies.get(COOKIE, ""))
-        store.audit(staff.username, "logout")
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE)
-        return response
 
     @page()
     async def unanswered_list(request, staff, csrf, form):
@@ -493,71 +437,7 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         return RedirectResponse("/handoffs?msg=released", status_code=303)
 
     @page("admin")
-    async def users(request, staff, csrf, form):
-        return render(request, "users.html", staff, csrf, users=store.users(), min_length=MIN_LENGTH)
-
-    @page("admin", write=True)
-    async def user_create(request, staff, csrf, form):
-        try:
-            new = store.create_user(str(form.get("username", "")), str(form.get("password", "")),
-                                    str(form.get("role", "")), str(form.get("full_name", "")))
-        except ValueError as exc:
-            return render(request, "users.html", staff, csrf, status=400, users=store.users(), error=str(exc),
-                          min_length=MIN_LENGTH)
-        store.audit(staff.username, "create_user", str(form.get("username")), role=form.get("role"), id=new)
-        return RedirectResponse("/users?msg=user", status_code=303)
-
-    @page("admin", write=True)
-    async def user_update(request, staff, csrf, form):
-        user_id = int(request.path_params["user_id"])
-        if user_id == staff.id:
-            return render(request, "error.html", staff, csrf, status=400,
-                          error="Bạn không tự đổi quyền hay khóa tài khoản của chính mình được.")
-        role, active = str(form.get("role", "")), form.get("active") == "1"
-        try:
-            store.set_role(user_id, role, active)
-        except ValueError as exc:
-            return render(request, "error.html", staff, csrf, status=400, error=str(exc))
-        store.audit(staff.username, "update_user", str(user_id), role=role, active=active)
-        return RedirectResponse("/users?msg=user", status_code=303)
-
-    @page()
-    async def password_page(request, staff, csrf, form):
-        return render(request, "password.html", staff, csrf, min_length=MIN_LENGTH)
-
-    @page(write=True)
-    async def password_change(request, staff, csrf, form):
-        new = str(form.get("new_password", ""))
-        if new != str(form.get("repeat", "")):
-            return render(request, "password.html", staff, csrf, status=400, min_length=MIN_LENGTH,
-                          error="Hai lần nhập mật khẩu mới không khớp.")
-        try:
-            store.change_password(staff.id, str(form.get("current", "")), new, client_of(request),
-                                  keep_token=request.cookies.get(COOKIE, ""))
-        except LoginThrottled as locked:
-            return throttled(request, "password.html", staff, csrf, locked, min_length=MIN_LENGTH)
-        except WrongPassword:
-            return render(request, "password.html", staff, csrf, status=400, min_length=MIN_LENGTH,
-                          error="Mật khẩu hiện tại không đúng.")
-        except ValueError as exc:
-            return render(request, "password.html", staff, csrf, status=400, min_length=MIN_LENGTH, error=str(exc))
-        return RedirectResponse("/password?msg=password", status_code=303)
-
-    @page("admin", write=True)
-    async def user_password(request, staff, csrf, form):
-        user_id = int(request.path_params["user_id"])
-        if user_id == staff.id:
-            return render(request, "error.html", staff, csrf, status=400,
-                          error="Bạn đổi mật khẩu của chính mình ở trang Đổi mật khẩu (cần mật khẩu hiện tại).")
-        try:
-            store.reset_password(user_id, str(form.get("password", "")), by=staff.username)
-        except ValueError as exc:
-            return render(request, "users.html", staff, csrf, status=400, users=store.users(), error=str(exc),
-                          min_length=MIN_LENGTH)
-        return RedirectResponse("/users?msg=reset", status_code=303)
-
-    @page("admin")
-    async def audit(request, staff, csrf, form):
+    def audit(request, staff, csrf, form):
         return render(request, "audit.html", staff, csrf, entries=store.audit_log())
 
     @page()
@@ -565,8 +445,9 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         return RedirectResponse("/unanswered", status_code=303)
 
     routes = [
-        Route("/", home), Route("/login", login_page, methods=["GET"]), Route("/login", login, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
+        Route("/", home), Route("/login", accounts.login_page, methods=["GET"]),
+        Route("/login", accounts.login, methods=["POST"]),
+        Route("/logout", page(write=True)(accounts.logout), methods=["POST"]),
         Route("/unanswered", unanswered_list), Route("/unanswered/{key:path}/map", group_map, methods=["POST"]),
         Route("/unanswered/{key:path}/answer", group_answer, methods=["POST"]),
         Route("/unanswered/{key:path}/dismiss", group_dismiss, methods=["POST"]),
@@ -579,10 +460,12 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         Route("/faq", faq_list), Route("/faq/{faq_id:int}", faq_toggle, methods=["POST"]),
         Route("/conversations", conversations_list), Route("/conversations/{sender:path}", conversation_detail),
         Route("/analytics", analytics), Route("/analytics.{kind:str}", analytics_export),
-        Route("/users", users), Route("/users", user_create, methods=["POST"]),
-        Route("/users/{user_id:int}", user_update, methods=["POST"]),
-        Route("/users/{user_id:int}/password", user_password, methods=["POST"]),
-        Route("/password", password_page), Route("/password", password_change, methods=["POST"]),
+        Route("/users", page("admin")(accounts.users)),
+        Route("/users", page("admin", write=True)(accounts.user_create), methods=["POST"]),
+        Route("/users/{user_id:int}", page("admin", write=True)(accounts.user_update), methods=["POST"]),
+        Route("/users/{user_id:int}/password", page("admin", write=True)(accounts.user_password), methods=["POST"]),
+        Route("/password", page()(accounts.password_page)),
+        Route("/password", page(write=True)(accounts.password_change), methods=["POST"]),
         Route("/audit", audit),
         Route(locks.PATH, page()(locks.locks_page)),
         Route(locks.PATH + "/clear", page(locks.CLEAR_ROLE, write=True)(locks.clear_lock), methods=["POST"]),
@@ -605,5 +488,5 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
 
     app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=headers)])
     app.state.console = console
-    app.state.render = render  # for the module-level pages (console.locks)
+    app.state.render = render  # for the module-level pages (console.accounts, console.locks)
     return app

@@ -15,6 +15,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, and_, delete, func, insert, select,
                         update)
+from sqlalchemy import text as sql
 
 from dossiers.db import after_failure, create_tables, insert_once, make_engine
 from dossiers.privacy import mask_text
@@ -67,8 +68,23 @@ requests_table = Table(
 )
 
 
+# What request() returns when an hourly allowance is spent: by this conversation, or by its client address.
+LIMITED_CONVERSATION = "limited_conversation"
+LIMITED_CLIENT = "limited_client"
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now()
+
+
+def _recent(conn, since: dt.datetime, conversation_id: str, client_hash: Optional[str]) -> Tuple[int, int]:
+    """Requests since ``since``: (by this conversation, by this client; 0 without a client digest)."""
+    recent = requests_table.c.requested_at >= since
+    by_conversation = conn.execute(select(func.count()).select_from(requests_table).where(and_(
+        recent, requests_table.c.conversation_id == conversation_id))).scalar_one()
+    by_client = conn.execute(select(func.count()).select_from(requests_table).where(and_(
+        recent, requests_table.c.client_hash == client_hash))).scalar_one() if client_hash else 0
+    return by_conversation, by_client
 
 
 class HandoffStore:
@@ -79,45 +95,74 @@ class HandoffStore:
 
     def _set(self, conversation_id: str, channel: str, **values) -> None:
         with self.engine.begin() as conn:
-            done = conn.execute(update(handoffs_table).where(handoffs_table.c.conversation_id == conversation_id)
-                                .values(**values)).rowcount
-            if not done:
-                insert_once(conn, insert(handoffs_table).values(conversation_id=conversation_id, channel=channel,
-                                                                **values))
+            self._set_in(conn, conversation_id, channel, **values)
 
-    def request(self, conversation_id: str, channel: str, client_hash: Optional[str] = None) -> str:
-        """The citizen asks for a person; returns the state (an active handoff stays active).
+    @staticmethod
+    def _set_in(conn, conversation_id: str, channel: str, **values) -> None:
+        """Update a conversation's handoff row, or insert it (a parallel insert won: update that one)."""
+        where = handoffs_table.c.conversation_id == conversation_id
+        if conn.execute(update(handoffs_table).where(where).values(**values)).rowcount:
+            return
+        row = insert(handoffs_table).values(conversation_id=conversation_id, channel=channel, **values)
+        if insert_once(conn, row) is None:
+            conn.execute(update(handoffs_table).where(where).values(**values))
+
+    def request(self, conversation_id: str, channel: str, client_hash: Optional[str] = None, per_hour: int = 0,
+                per_hour_client: int = 0) -> str:
+        """The citizen asks for a person; returns the state: 'requested', the current one when a handoff is
+        already open (an active handoff stays active), or LIMITED_CONVERSATION / LIMITED_CLIENT when this
+        conversation asked ``per_hour`` times, or this client ``per_hour_client`` times, within the hour
+        (0: no limit); nothing is queued then.
 
         ``client_hash`` is the client's digest (message metadata ``motcua_client``), kept for the limits.
+        The count and the insert are one transaction, one request at a time per conversation and per
+        client (actions run in threads: parallel fresh sessions would otherwise all read a count under
+        the limit). SQLite's BEGIN IMMEDIATE (dossiers.db) already runs writers one at a time; PostgreSQL
+        takes a transaction advisory lock per key, sorted so two requests cannot deadlock.
         """
-        current = self.get(conversation_id)
-        if current and current["state"] in ("active", "requested"):
-            return current["state"]  # asking again while waiting keeps the place in the queue, and one alert
-        now = self.clock()
-        self._set(conversation_id, channel, state="requested", requested_at=now, staff=None,
-                  taken_at=None, closed_at=None)
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                keys = [f"handoff:conversation:{conversation_id}"] + ([f"handoff:client:{client_hash}"]
+                                                                       if client_hash else [])
+                for key in sorted(keys):
+                    conn.execute(sql("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+            current = conn.execute(select(handoffs_table.c.state).where(
+                handoffs_table.c.conversation_id == conversation_id)).scalar()
+            if current in ("active", "requested"):
+                return current  # asking again while waiting keeps the place in the queue, and one alert
+            now = self.clock()
+            limited = self._over_limit(conn, now, conversation_id, client_hash, per_hour, per_hour_client)
+            if limited:
+                return limited
+            values = dict(state="requested", requested_at=now, staff=None, taken_at=None, closed_at=None)
+            self._set_in(conn, conversation_id, channel, **values)
             conn.execute(insert(alerts_table).values(conversation_id=conversation_id, channel=channel,
                                                      requested_at=now, state="pending", delivered_to="",
                                                      attempts=0, next_attempt_at=now))
             conn.execute(insert(requests_table).values(conversation_id=conversation_id, client_hash=client_hash,
                                                        requested_at=now))
-            # only the last hour counts: older rows (client digests) are not kept beyond a day
+            # only the last hour counts: older rows (client digests) go with the next request, or with the
+            # retention purge (dossiers.retention) when none comes
             conn.execute(delete(requests_table).where(requests_table.c.requested_at < now - dt.timedelta(days=1)))
         return "requested"
+
+    @staticmethod
+    def _over_limit(conn, now: dt.datetime, conversation_id: str, client_hash: Optional[str], per_hour: int,
+                    per_hour_client: int) -> Optional[str]:
+        """LIMITED_CONVERSATION or LIMITED_CLIENT when a new request would pass an hourly allowance, else None."""
+        by_conversation, by_client = _recent(conn, now - dt.timedelta(hours=1), conversation_id, client_hash)
+        if per_hour > 0 and by_conversation >= per_hour:
+            return LIMITED_CONVERSATION
+        if per_hour_client > 0 and by_client >= per_hour_client:
+            return LIMITED_CLIENT
+        return None
 
     def recent_requests(self, conversation_id: str, client_hash: Optional[str],
                         within: dt.timedelta = dt.timedelta(hours=1)) -> Tuple[int, int]:
         """New requests for a person made ``within`` the last while: (by this conversation, by this client;
         0 without a client digest)."""
-        since = self.clock() - within
-        recent = requests_table.c.requested_at >= since
         with self.engine.connect() as conn:
-            by_conversation = conn.execute(select(func.count()).select_from(requests_table).where(and_(
-                recent, requests_table.c.conversation_id == conversation_id))).scalar_one()
-            by_client = conn.execute(select(func.count()).select_from(requests_table).where(and_(
-                recent, requests_table.c.client_hash == client_hash))).scalar_one() if client_hash else 0
-        return by_conversation, by_client
+            return _recent(conn, self.clock() - within, conversation_id, client_hash)
 
     def take(self, conversation_id: str, channel: str, staff: str) -> bool:
         """A staff member takes the conversation; False when someone else already has it."""

@@ -19,6 +19,11 @@ COMMON_FILE = Path(__file__).resolve().parent / "data" / "common_passwords.txt"
 
 _SEPARATORS = re.compile(r"[\s\-._]+")
 _EDGES = re.compile(r"^[\W\d_]+|[\W\d_]+$")  # digits and symbols around the letters: 'iloveyou2024!'
+# Words of this service and its department (NIST's "context-specific words"): a password made of them and
+# digits alone ('sonongnghiep2026', 'motcua.so.nnmt') is the first thing someone who knows the office tries.
+CONTEXT_WORDS = ("nongnghiepmoitruong", "nongnghiep", "moitruong", "tainguyen", "motcua", "dichvucong", "canbo",
+                 "quantri", "admin", "console", "tnmt", "nnmt", "nnptnt", "sotnmt", "sonnmt", "so", "bo", "dvc",
+                 "ubnd", "tinh", "xa", "phuong", "matkhau", "password")
 _LEET = (str.maketrans("@4031!$57", "aaoeiisst"), str.maketrans("@4031!$57", "aaoelisst"))
 
 
@@ -41,6 +46,14 @@ def _is_common(plain: str) -> bool:
     return any(c in common for c in candidates if c)
 
 
+def _only_context(plain: str) -> bool:
+    """True when ``plain`` is nothing but this service's words, digits and symbols."""
+    letters = rest = re.sub(r"[\W\d_]+", "", plain)
+    for word in sorted(CONTEXT_WORDS, key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return rest != letters and len(rest) < 4
+
+
 def password_problem(password: str, username: str = "") -> Optional[str]:
     """Why ``password`` is refused for the account ``username`` (a Vietnamese sentence), or None."""
     if len(password) < MIN_LENGTH:
@@ -55,4 +68,7 @@ def password_problem(password: str, username: str = "") -> Optional[str]:
     if _is_common(plain):
         return ("Mật khẩu này quá phổ biến, kẻ gian đoán ra ngay. Bạn chọn một cụm từ dài hơn, ít người dùng, "
                 "ví dụ vài từ không liên quan ghép lại.")
+    if _only_context(plain):
+        return ("Mật khẩu chỉ gồm tên cơ quan, dịch vụ hoặc con số nên dễ bị đoán. Bạn thêm vài từ không liên quan "
+                "đến công việc, ví dụ một câu ngắn dễ nhớ với mình.")
     return None

@@ -3,8 +3,15 @@ staff answers (FAQ) and what staff decided about each group of unanswered questi
 
 Failed logins are throttled per account *and* client together (a stranger's wrong passwords do not
 lock the owner out from the owner's own address) and, more loosely, per client across accounts
-(password spraying); locks grow with repeated failures. Clients are named by a keyed digest of
-their address (``Hasher.client_hash``), never the address itself, in the throttle and the audit log.
+(password spraying); locks grow with repeated failures. One account guessed from many addresses meets
+a ceiling that cannot lock its owner out: past ``ACCOUNT_CEILING`` failures within the window it opens
+only to clients that have logged into it before (``staff_known_clients``). Clients are named by a keyed
+digest of their address (``Hasher.client_hash`` of ``client_key``: an IPv6 client by its /64), never the
+address itself, in the throttle, the known clients and the audit log.
+
+Each attempt checks the locks and records itself as a failure in one transaction (SQLite's BEGIN
+IMMEDIATE, PostgreSQL advisory locks on its keys), before the password is checked outside it: parallel
+guesses cannot all pass the check. A right password removes the failure it recorded.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_, delete, func,
-                        insert, select, update)
+                        insert, or_, select, text, update)
 
 from console.passwords import password_problem
 from dossiers.db import create_tables, insert_once, make_engine
@@ -31,6 +38,10 @@ ROLES = ("viewer", "editor", "admin")  # each can do what the ones before it can
 PAIR_STEPS: Tuple[Tuple[int, int], ...] = ((5, 15), (10, 60), (20, 24 * 60))
 CLIENT_STEPS: Tuple[Tuple[int, int], ...] = ((30, 15), (60, 60), (120, 24 * 60))
 FAILURE_WINDOW = dt.timedelta(hours=24)
+# Per account from all clients: past this many failures within FAILURE_WINDOW only known clients get in.
+ACCOUNT_CEILING = 50
+KNOWN_PER_ACCOUNT = 20  # the clients remembered per account, the most recent first
+KNOWN_FOR = dt.timedelta(days=180)  # a client not seen for this long is forgotten
 
 metadata = MetaData()
 
@@ -58,6 +69,13 @@ failures_table = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False, index=True),
     Column("at", DateTime, nullable=False),
+)
+
+known_clients_table = Table(
+    "staff_known_clients", metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("client", String(100), primary_key=True),  # the keyed digest of a client that logged in
+    Column("last_login_at", DateTime, nullable=False),
 )
 
 audit_table = Table(
@@ -114,11 +132,12 @@ class Staff:
 
 
 class LoginThrottled(Exception):
-    """Too many failed logins for this account from this client, or from this client at all."""
+    """Too many failed logins for this account from this client, from this client at all, or for this
+    account from everywhere while this client is not one it knows."""
 
     def __init__(self, until: dt.datetime, retry_after: dt.timedelta, scope: str):
         super().__init__(f"locked until {until:%Y-%m-%d %H:%M} ({scope})")
-        self.until, self.retry_after, self.scope = until, retry_after, scope  # scope: 'account' | 'client'
+        self.until, self.retry_after, self.scope = until, retry_after, scope  # 'account' | 'client' | 'ceiling'
 
 
 class WrongPassword(Exception):
@@ -128,12 +147,13 @@ class WrongPassword(Exception):
 class ConsoleStore:
     def __init__(self, url: str, clock: Callable[[], dt.datetime] = _now, session_hours: int = 8,
                  pair_steps: Sequence[Tuple[int, int]] = PAIR_STEPS,
-                 client_steps: Sequence[Tuple[int, int]] = CLIENT_STEPS):
+                 client_steps: Sequence[Tuple[int, int]] = CLIENT_STEPS, account_ceiling: int = ACCOUNT_CEILING):
         self.engine = make_engine(url)
         create_tables(metadata, self.engine)
         self.clock = clock
         self.session_hours = session_hours
         self.pair_steps, self.client_steps = tuple(pair_steps), tuple(client_steps)
+        self.account_ceiling = account_ceiling
         self.hasher = PasswordHasher()
 
     # Accounts ------------------------------------------------------------------------------------
@@ -147,9 +167,10 @@ class ConsoleStore:
         problem = password_problem(password, username)
         if problem:
             raise ValueError(problem)
+        password_hash = self.hasher.hash(password)  # before the transaction: argon2 must not hold the write lock
         with self.engine.begin() as conn:
             new = insert_once(conn, insert(users_table).values(
-                username=username, full_name=full_name.strip(), password_hash=self.hasher.hash(password), role=role,
+                username=username, full_name=full_name.strip(), password_hash=password_hash, role=role,
                 active=True, created_at=self.clock()))
         if new is None:
             raise ValueError(f"Tài khoản {username} đã có.")
@@ -178,15 +199,14 @@ class ConsoleStore:
 
     # Logins and passwords ------------------------------------------------------------------------
     @staticmethod
-    def _keys(username: str, client: str) -> Tuple[str, str]:
-        """Throttle keys: this account from this client, and this client for any account."""
-        return f"pair:{username[:64]}|{client[:100]}", f"client:{client[:100]}"
+    def _keys(username: str, client: str) -> Tuple[str, str, str]:
+        """Throttle keys: this account from this client, this client for any account, this account from anywhere."""
+        return f"pair:{username[:64]}|{client[:100]}", f"client:{client[:100]}", f"account:{username[:64]}"
 
-    def _locked(self, conn, username: str, client: str) -> Optional[LoginThrottled]:
+    def _locked(self, conn, keys: Sequence[str], now: dt.datetime) -> Optional[LoginThrottled]:
         """The lock on this account from this client (or on the client) now in force, or None."""
-        now, found = self.clock(), None
-        for key, steps, scope in zip(self._keys(username, client), (self.pair_steps, self.client_steps),
-                                     ("account", "client")):
+        found = None
+        for key, steps, scope in zip(keys, (self.pair_steps, self.client_steps), ("account", "client")):
             count, last = conn.execute(select(func.count(), func.max(failures_table.c.at)).where(and_(
                 failures_table.c.key == key, failures_table.c.at >= now - FAILURE_WINDOW))).one()
             minutes = max((m for n, m in steps if count >= n), default=None)
@@ -196,12 +216,56 @@ class ConsoleStore:
                     found = LoginThrottled(until, until - now, scope)
         return found
 
-    def _failed(self, username: str, client: str) -> None:
-        """Count one failed password for this account and client; forget failures older than the window."""
+    def _ceiling(self, conn, account_key: str, user_id: Optional[int], client: str,
+                 now: dt.datetime) -> Optional[LoginThrottled]:
+        """The account's ceiling when it has ``account_ceiling`` failures within the window and ``client``
+        has never logged into it; it lifts when the oldest of those failures leaves the window."""
+        oldest = conn.execute(select(failures_table.c.at).where(and_(
+            failures_table.c.key == account_key, failures_table.c.at >= now - FAILURE_WINDOW)).order_by(
+            failures_table.c.at.desc()).offset(self.account_ceiling - 1).limit(1)).scalar()
+        if oldest is None:
+            return None
+        if user_id is not None and conn.execute(select(known_clients_table.c.user_id).where(and_(
+                known_clients_table.c.user_id == user_id, known_clients_table.c.client == client[:100]))).first():
+            return None
+        until = oldest + FAILURE_WINDOW
+        return LoginThrottled(until, until - now, "ceiling")
+
+    def _attempt(self, conn, username: str, user_id: Optional[int], client: str) -> Tuple[Optional[LoginThrottled],
+                                                                                            List[int]]:
+        """Check the locks and, when none holds, count this attempt as a failure ahead of the password check,
+        in the caller's transaction: (the lock in force, []) or (None, the failure rows to drop if it succeeds).
+
+        SQLite's BEGIN IMMEDIATE (dossiers.db.make_engine) already runs these transactions one at a time;
+        PostgreSQL takes a transaction advisory lock per key (sorted: no deadlock)."""
+        keys = self._keys(username, client)
+        if conn.dialect.name == "postgresql":
+            for key in sorted(keys):
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
         now = self.clock()
-        with self.engine.begin() as conn:
-            conn.execute(delete(failures_table).where(failures_table.c.at < now - FAILURE_WINDOW))
-            conn.execute(insert(failures_table), [{"key": k, "at": now} for k in self._keys(username, client)])
+        locked = self._locked(conn, keys, now) or self._ceiling(conn, keys[2], user_id, client, now)
+        if locked:
+            return locked, []
+        conn.execute(delete(failures_table).where(failures_table.c.at < now - FAILURE_WINDOW))
+        return None, [conn.execute(insert(failures_table).values(key=key, at=now)).inserted_primary_key[0]
+                      for key in keys]
+
+    def _succeeded(self, conn, username: str, client: str, held: Sequence[int]) -> None:
+        """A right password: drop the failures this attempt recorded ahead and those of this account and client."""
+        conn.execute(delete(failures_table).where(or_(failures_table.c.id.in_(list(held)),
+                                                      failures_table.c.key == self._keys(username, client)[0])))
+
+    def _remember(self, conn, user_id: int, client: str) -> None:
+        """Note that ``client`` logged into the account (it passes the account's ceiling); keep the latest few."""
+        now, client = self.clock(), client[:100]
+        known = known_clients_table.c
+        if not conn.execute(update(known_clients_table).where(and_(known.user_id == user_id, known.client == client))
+                            .values(last_login_at=now)).rowcount:
+            insert_once(conn, insert(known_clients_table).values(user_id=user_id, client=client, last_login_at=now))
+        keep = select(known.client).where(known.user_id == user_id).order_by(known.last_login_at.desc()).limit(
+            KNOWN_PER_ACCOUNT)
+        conn.execute(delete(known_clients_table).where(and_(known.user_id == user_id, or_(
+            known.last_login_at < now - KNOWN_FOR, known.client.not_in(keep)))))
 
     def _verify(self, row, password: str) -> Optional[str]:
         """None when ``password`` is this account's; else why not (unknown_user, inactive, wrong_password)."""
@@ -217,24 +281,24 @@ class ConsoleStore:
         """A new session token for good credentials; None for bad ones. Raises LoginThrottled.
 
         ``client`` names where the attempt came from in the throttle and the audit log: pass a keyed
-        digest of the address (``Hasher.client_hash``), not the address. Every attempt is audited.
+        digest of the client key (``Hasher.client_hash``), not the address. Every attempt is audited.
+        Blocking (argon2, the database): call it from a worker thread in an async server.
         """
         username = (username or "").strip().lower()
-        with self.engine.connect() as conn:
-            locked = self._locked(conn, username, client)
-            row = None if locked else conn.execute(
-                select(users_table).where(users_table.c.username == username)).mappings().first()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(users_table).where(users_table.c.username == username)).mappings().first()
+            locked, held = self._attempt(conn, username, row["id"] if row else None, client)
         if locked:
             self.audit(username, "login_failed", reason="throttled", client=client, scope=locked.scope)
             raise locked
-        reason = self._verify(row, password)
+        reason = self._verify(row, password)  # outside the transaction: argon2 must not hold the write lock
         if reason:
-            self._failed(username, client)
             self.audit(username, "login_failed", reason=reason, client=client)
             return None
         token = secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            conn.execute(delete(failures_table).where(failures_table.c.key == self._keys(username, client)[0]))
+            self._succeeded(conn, username, client, held)
+            self._remember(conn, row["id"], client)
             conn.execute(insert(sessions_table).values(
                 token_hash=_token_hash(token), user_id=row["id"], csrf=secrets.token_urlsafe(32),
                 expires_at=self.clock() + dt.timedelta(hours=self.session_hours)))
@@ -249,30 +313,33 @@ class ConsoleStore:
         """
         with self.engine.connect() as conn:
             row = conn.execute(select(users_table).where(users_table.c.id == user_id)).mappings().first()
-            if row is None:
-                raise ValueError("Không có tài khoản này.")
-            locked = self._locked(conn, row["username"], client)
-        if locked:
-            self.audit(row["username"], "password_change_failed", reason="throttled", client=client)
-            raise locked
+        if row is None:
+            raise ValueError("Không có tài khoản này.")
         problem = "Mật khẩu mới phải khác mật khẩu hiện tại." if new == current else password_problem(
             new, row["username"])
         if problem:
             raise ValueError(problem)
+        with self.engine.begin() as conn:
+            locked, held = self._attempt(conn, row["username"], user_id, client)
+        if locked:
+            self.audit(row["username"], "password_change_failed", reason="throttled", client=client,
+                       scope=locked.scope)
+            raise locked
         if self._verify(row, current):
-            self._failed(row["username"], client)
             self.audit(row["username"], "password_change_failed", reason="wrong_password", client=client)
             raise WrongPassword()
+        new_hash = self.hasher.hash(new)
         with self.engine.begin() as conn:
-            conn.execute(update(users_table).where(users_table.c.id == user_id).values(
-                password_hash=self.hasher.hash(new)))
+            self._succeeded(conn, row["username"], client, held)
+            conn.execute(update(users_table).where(users_table.c.id == user_id).values(password_hash=new_hash))
             ended = conn.execute(delete(sessions_table).where(and_(
                 sessions_table.c.user_id == user_id, sessions_table.c.token_hash != _token_hash(keep_token)))).rowcount
         self.audit(row["username"], "password_change", row["username"], client=client, sessions_ended=ended)
         return ended
 
     def reset_password(self, user_id: int, new: str, by: str) -> int:
-        """Set another account's password (an admin, or the CLI); all its sessions end and its locks lift.
+        """Set another account's password (an admin, or the CLI); all its sessions end, its locks and its
+        ceiling lift and its known clients are forgotten (a fresh start after an attack).
 
         Returns the number of sessions ended; ValueError (Vietnamese) for an unknown account or a
         refused password.
@@ -284,12 +351,14 @@ class ConsoleStore:
         problem = password_problem(new, username)
         if problem:
             raise ValueError(problem)
+        new_hash = self.hasher.hash(new)
         with self.engine.begin() as conn:
-            conn.execute(update(users_table).where(users_table.c.id == user_id).values(
-                password_hash=self.hasher.hash(new)))
+            conn.execute(update(users_table).where(users_table.c.id == user_id).values(password_hash=new_hash))
             ended = conn.execute(delete(sessions_table).where(sessions_table.c.user_id == user_id)).rowcount
-            conn.execute(delete(failures_table).where(failures_table.c.key.startswith(
-                f"pair:{username}|", autoescape=True)))
+            conn.execute(delete(failures_table).where(or_(
+                failures_table.c.key.startswith(f"pair:{username}|", autoescape=True),
+                failures_table.c.key == self._keys(username, "")[2])))
+            conn.execute(delete(known_clients_table).where(known_clients_table.c.user_id == user_id))
         self.audit(by, "password_reset", username, sessions_ended=ended)
         return ended
 

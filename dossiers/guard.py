@@ -7,6 +7,9 @@
   failures; ``lockout_failures`` of them lock it for the next step; every full day with neither a
   failure nor a lock steps its level down once. The per-dossier key bounds the guesses at one
   dossier from any number of conversations and addresses.
+- A client address may stand for many citizens (a carrier's NAT, an office network), so its key
+  has a looser ladder: CLIENT_FACTOR times the failures per step, and no lock longer than
+  CLIENT_LONGEST (20 failures: 15 min, 40: 1 h, then 1 h again by default).
 - A conversation that verified a dossier before is held only by its own conversation key for that
   dossier, so a stranger's failures cannot lock the owner's own chat out.
 - Many distinct codes failing from one client address within an hour queue one staff alert per
@@ -30,6 +33,22 @@ ENUMERATION_WINDOW = dt.timedelta(hours=1)
 DIGEST_RE = re.compile(r"[0-9a-f]{32}")  # what Hasher.client_hash gives
 SCOPES = {"sender": "conversation", "client": "client", "code": "dossier"}
 FAILED = ("denied", "locked")
+# A client address is shared by everyone behind it (carrier NAT, an office, a café): five citizens
+# mistyping once each must not lock out a sixth. Its key counts this many times the failures per step
+# and never locks longer than CLIENT_LONGEST; the dossier key still bounds the guesses at a dossier.
+CLIENT_FACTOR = 4
+CLIENT_LONGEST = dt.timedelta(hours=1)
+
+
+def client_ladder(failures: int, steps: Sequence[dt.timedelta]) -> Tuple[int, List[dt.timedelta]]:
+    """(failures per step, steps) of a client-address key, from the per-conversation ladder: CLIENT_FACTOR
+    times the failures, each step at most CLIENT_LONGEST (steps that become equal are merged)."""
+    capped: List[dt.timedelta] = []
+    for step in steps:
+        step = min(step, CLIENT_LONGEST)
+        if not capped or capped[-1] != step:
+            capped.append(step)
+    return failures * CLIENT_FACTOR, capped
 
 
 def conversation_key(conversation_id: str, channel: str) -> str:
@@ -136,19 +155,28 @@ class LookupGuard:
         return {row["key"]: dict(row) for row in conn.execute(
             select(lookup_locks).where(lookup_locks.c.key.in_(list(keys)))).mappings()}
 
+    def _ladder(self, key: str) -> Tuple[int, Sequence[dt.timedelta]]:
+        """(failures per step, steps) of a lock key: the client address's looser ladder, else the settings'."""
+        if scope_of(key) == "client":
+            return client_ladder(self.lockout_failures, self.lockout_steps)
+        return self.lockout_failures, self.lockout_steps
+
     def _register_failure(self, conn, keys: Sequence[str], rows: Dict[str, dict],
                           now: dt.datetime) -> Tuple[Optional[dt.datetime], str]:
-        """Count a failed verification against each key; a key reaching ``lockout_failures`` locks for its
-        level's step and climbs a level. Returns the latest lock set and its scope, or (None, '')."""
+        """Count a failed verification against each key; a key reaching its failures per step locks for its
+        level's step and climbs a level (up to its last step, which repeats). Returns the latest lock set and
+        its scope, or (None, '')."""
         latest: Optional[dt.datetime] = None
         scope = ""
         for key in keys:
+            per_step, steps = self._ladder(key)
             level, failures = decayed(rows.get(key), now)
+            level = min(level, len(steps) - 1)  # a row written under a longer ladder
             failures += 1
             until = None
-            if failures >= self.lockout_failures:
-                until = now + self.lockout_steps[min(level, len(self.lockout_steps) - 1)]
-                level, failures = min(level + 1, len(self.lockout_steps)), 0
+            if failures >= per_step:
+                until = now + steps[level]
+                level, failures = min(level + 1, len(steps) - 1), 0
             values = dict(failures=failures, level=level, last_failure_at=now, locked_until=until)
             if key in rows or insert_once(conn, insert(lookup_locks).values(key=key, **values)) is None:
                 conn.execute(update(lookup_locks).where(lookup_locks.c.key == key).values(**values))
@@ -161,8 +189,9 @@ class LookupGuard:
         """Until when a conversation (and optionally a client digest and a code) is locked out, or None."""
         keys = [conversation_key(conversation_id, channel)] + ([f"client:{client}"] if client else []) + (
             [f"code:{code}"] if code else [])
-        with self.engine.connect() as conn:
-            return active_lock(self._lock_rows(conn, keys), self.clock())[0]
+        with self.engine.connect() as conn:  # a plain read: no lock on the keys (lookup takes them)
+            rows = conn.execute(select(lookup_locks).where(lookup_locks.c.key.in_(keys))).mappings()
+            return active_lock({row["key"]: dict(row) for row in rows}, self.clock())[0]
 
     def active_locks(self) -> List[dict]:
         """Locks in force, the one ending last first: key, scope, subject (code, 'channel:conversation' or

@@ -23,41 +23,76 @@ log = logging.getLogger(__name__)
 
 LAST_DIGITS = 4
 
-# How numbers are written. Full-width forms (some phone keyboards) are read as their ASCII twins, one
-# character for one, so a position in the read copy is the same position in the original text.
+# How numbers are written. Before looking for numbers, every character is read as one ASCII
+# character (one for one, so a position in the read copy is the same position in the original text):
+# full-width forms (some phone keyboards) as their ASCII twins, digits of any script (Arabic-Indic
+# '٠١٢', Extended Arabic-Indic '۰۱۲', mathematical '𝟎𝟏𝟐', ...: Unicode decimal digits) as 0-9, every
+# hyphen, dash and minus sign (and '*') as '-', middle dots as '.', tabs and other blanks as a space,
+# and invisible characters (zero-width space / joiners, word joiner, BOM, soft hyphen) as a space:
+# they separate what they stand between, as a blank would, instead of being deleted.
 _READ_AS_ASCII = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
-_READ_AS_ASCII[0x3000] = 0x20  # ideographic space
-_WS = r"[ \t\u00a0]"
-# Between two groups of digits: a dash or dot with spaces around, up to three blanks (a line break
-# too), or the parenthesis of an area code / country code: "(024) 3825", "+84 (24) 3825".
-_SEP = rf"(?:\){_WS}{{0,3}}(?:[-.\u2013\u2014]{_WS}{{0,3}})?|{_WS}{{0,3}}[-.\u2013\u2014]{_WS}{{0,3}}|\s{{1,3}})\(?"
+_READ_AS_ASCII.update({c: 0x20 for c in (0x09, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)})
+_READ_AS_ASCII.update({c: 0x20 for c in (0x00AD, 0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)})
+_READ_AS_ASCII.update({c: 0x2D for c in (0x2A, 0xFF0A, 0x2217, *range(0x2010, 0x2016), 0x2212, 0x2E3A, 0x2E3B,
+                                         0xFE58, 0xFE63, 0xFF0D)})
+_READ_AS_ASCII.update({c: 0x2E for c in (0x00B7, 0x2027, 0x2219, 0x22C5, 0x30FB, 0xFF65)})
+_OTHER_DIGIT_RE = re.compile(r"(?![0-9])\d")  # a decimal digit of another script (full-width ones are read already)
+_WS = r" "
+# Between two groups of digits: a dash ('-' or '--') or dot with spaces around, up to three blanks (a
+# line break too), the parenthesis of an area code / country code ("(024) 3825", "+84 (24) 3825"), or a
+# comma, slash or underscore with no space ("0912,345,678", "0912/345/678"; with spaces they list numbers).
+_DOT_OR_DASH = r"(?:--?|\.)"
+_SEP = (rf"(?:\){_WS}{{0,3}}(?:{_DOT_OR_DASH}{_WS}{{0,3}})?|{_WS}{{0,3}}{_DOT_OR_DASH}{_WS}{{0,3}}|\s{{1,3}}|[,/_])"
+        r"\(?")
 _CHAIN_RE = re.compile(rf"[0-9]+(?:{_SEP}[0-9]+)*")
 _GROUP_RE = re.compile(r"[0-9]+")
-# A cheap test on the original text: could it hold 9 digits with short gaps (the longest separator is 9)?
-_HINT_RE = re.compile(r"[0-9\uff10-\uff19](?:[^0-9\uff10-\uff19]{0,9}[0-9\uff10-\uff19]){8}")
-# Never masked: dossier codes (however loosely typed), UUIDs and long hex identifiers (message ids).
-_DASH = r"\s*[-\u2013\u2014]\s*"
+# A cheap test on the original text: could it hold 9 digits (of any script) with short gaps (the longest
+# separator is 9)?
+_HINT_RE = re.compile(r"\d(?:\D{0,9}\d){8}")
+# Never masked: dossier codes (however loosely typed), dates (day/month/year, year-month-day: with '/'
+# and '_' joining groups, "01/01/2025 - 31/12/2025" would read "0101202531"), UUIDs and hex
+# identifiers. A random hex id (Rasa's message ids, Zalo's msg_id, digests) often holds 9 digits in a
+# row, so a run of 20+ hex characters is spared when it is one: no letter or digit of any script
+# touching it, hex letters in at least two places with digits between. A number with letters on
+# one side only ("sdt:0912345678abcdef...") or two numbers around one letter are not ids.
+_DASH = r"\s*-\s*"
+_ALNUM_BEFORE, _ALNUM_AFTER = r"(?<![^\W_])", r"(?![^\W_])"
+_HEX = "[0-9a-fA-F]"
+_DAY, _MONTH, _YEAR = r"[0-3]?[0-9]", r"[01]?[0-9]", r"(?:19|20)[0-9]{2}"
 _PROTECTED_RE = re.compile(
     rf"[0-9]{{3}}\s*\.\s*[0-9]{{2}}\s*\.\s*[0-9]{{2}}\s*\.\s*[A-Za-z][0-9]{{2}}{_DASH}[0-9]{{6}}{_DASH}[0-9]{{4}}"
-    r"|(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z])"
-    r"|(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{20,}(?![0-9A-Za-z])")
-# Amounts: "150.000.000" (dots every three digits, not led by 0) or a number followed by a currency word.
-_MONEY_RE = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
+    rf"|(?<![0-9]){_DAY} ?(?P<s1>[-./_]) ?{_MONTH} ?(?P=s1) ?{_YEAR}(?![0-9])"
+    rf"|(?<![0-9]){_YEAR} ?(?P<s2>[-./_]) ?{_MONTH} ?(?P=s2) ?{_DAY}(?![0-9])"
+    rf"|{_ALNUM_BEFORE}{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}{_ALNUM_AFTER}"
+    rf"|{_ALNUM_BEFORE}(?={_HEX}*[a-fA-F][0-9]+[a-fA-F]){_HEX}{{20,}}{_ALNUM_AFTER}")
+# Amounts: "150.000.000" or "150,000,000" (one mark every three digits, not led by 0) or a number
+# followed by a currency word.
+_MONEY_RE = re.compile(r"[1-9][0-9]{0,2}(?:(?:\.[0-9]{3})+|(?:,[0-9]{3})+)")
 # ... unless a word just before says it is a phone or ID number ("CCCD 123.456.789", "số điện thoại của
-# tôi là 912.345.678"): up to four short words may come between; matched folded (no accents).
-_NUMBER_WORD_RE = re.compile(r"(?<![a-z])(?:cmnd|cccd|can cuoc|chung minh|dinh danh|so the|sdt|dt|dien thoai|phone|"
-                             r"tel|lien he|goi|zalo|hotline)(?![a-z])(?:[^0-9a-z]{1,3}[a-z]{1,4}){0,4}[^0-9a-z]{0,3}$")
+# tôi là 912.345.678", "số của tôi là 912.345.678"): up to four short words may come between; matched
+# folded (no accents).
+_NUMBER_WORD_RE = re.compile(r"(?<![a-z])(?:cmnd|cccd|can cuoc(?: cong dan)?|chung minh|dinh danh|so the|sdt|dt|"
+                             r"dien thoai|phone|tel|lien he|goi|zalo|hotline|so(?: cua)? (?:toi|em|minh))(?![a-z])"
+                             r"(?:[^0-9a-z]{1,3}[a-z]{1,4}){0,4}[^0-9a-z]{0,3}$")
 _CURRENCY = ("đồng", "đ", "₫", "vnđ", "vnd", "nghìn", "ngàn", "triệu", "tỷ", "tỉ")
 _MAX_GROUPS = 5
 _SHORTEST, _LONGEST = 9, 14  # digits of a number _canonical may accept (0084 + a landline is the longest)
 
 
+def _other_digit(match: "re.Match[str]") -> str:
+    return str(unicodedata.decimal(match.group()))
+
+
 def _ascii(text: str) -> str:
-    return text.translate(_READ_AS_ASCII)
+    """``text`` read as ASCII where it matters for numbers (see _READ_AS_ASCII): same length, same positions."""
+    read = text.translate(_READ_AS_ASCII)
+    if not read.isascii() and _OTHER_DIGIT_RE.search(read):
+        read = _OTHER_DIGIT_RE.sub(_other_digit, read)
+    return read
 
 
 def digits(value: Optional[str]) -> str:
-    """Only the digits of a value (full-width ones as ASCII); a +84, (+84) or 0084 prefix becomes 0."""
+    """Only the digits of a value (of any script, as ASCII); a +84, (+84) or 0084 prefix becomes 0."""
     value = _ascii(value or "").strip().lstrip("(").strip()
     if value.startswith("+84"):
         value = "0" + value[3:]
@@ -100,7 +135,7 @@ def _is_amount(read: str, start: int, end: int) -> bool:
         return True
     if not _MONEY_RE.fullmatch(read, start, end):
         return False
-    return not _NUMBER_WORD_RE.search(fold(read[max(start - 30, 0):start]))
+    return not _NUMBER_WORD_RE.search(fold(read[max(start - 40, 0):start]))
 
 
 def _spans(read: str):
@@ -126,23 +161,39 @@ def _spans(read: str):
 def _longest_from(read: str, groups, i: int, protected):
     """(last group, digits) of the longest number starting at group ``i``, or None.
 
-    A number written in several groups has groups of two digits or more (so '1.013831', a procedure
-    code, never joins the next number), and does not start on a short group glued to a letter ('H56'
-    in a dossier code).
+    A number does not start on a short group glued to a letter ('H56' in a dossier code), and its
+    groups are grouped like a number (_grouped_as_number).
     """
     start = groups[i][0]
     glued = start > 0 and read[start - 1].isascii() and read[start - 1].isalpha()
-    last = i if glued and groups[i][1] - start <= 3 else min(len(groups), i + _MAX_GROUPS) - 1
+    last = i if glued and groups[i][1] - start <= 3 else min(len(groups), i + _LONGEST) - 1
     for j in range(last, i - 1, -1):
-        if not _SHORTEST <= sum(b - a for a, b in groups[i:j + 1]) <= _LONGEST:
-            continue
-        if j > i and any(b - a < 2 for a, b in groups[i:j + 1]):
+        sizes = [b - a for a, b in groups[i:j + 1]]
+        if not _SHORTEST <= sum(sizes) <= _LONGEST or not _grouped_as_number(sizes):
             continue
         end = groups[j][1]
         number = _canonical("".join(read[a:b] for a, b in groups[i:j + 1]))
         if number and not _is_amount(read, start, end) and not any(a < end and start < b for a, b in protected):
             return j, number
     return None
+
+
+def _grouped_as_number(sizes) -> bool:
+    """Whether groups of these sizes (in digits) may be one number.
+
+    Either up to _MAX_GROUPS groups of two digits or more, with maybe single digits inside, each
+    after a group of three or more ('0912 345 6 78'; so '1.013831', a procedure code, never joins the
+    next number, nor does a count after a number: '0912345678 5 người', nor a date '15 3 2026'), or
+    a number typed digit by digit: a first group of up to four digits (0, 09, 84, 0084) then single
+    digits only ('0 9 1 2 3 4 5 6 7 8', '+84 9 1 2 3 4 5 6 7 8'); at least 9 digits, so at least 5
+    single ones.
+    """
+    if len(sizes) == 1:
+        return True
+    if sizes[0] >= 2 and sizes[-1] >= 2:
+        return (sum(size >= 2 for size in sizes) <= _MAX_GROUPS
+                and all(size >= 2 or before >= 3 for before, size in zip(sizes, sizes[1:])))
+    return sizes[0] <= 4 and all(size == 1 for size in sizes[1:])
 
 
 def _with_prefix(read: str, start: int, end: int) -> int:
@@ -165,10 +216,13 @@ def might_hold_number(text: str) -> bool:
 def mask_text(text: Optional[str]) -> Optional[str]:
     """Text with every phone and ID number masked down to its last digits ('******5678').
 
-    Phones in any common written form (0912 345 678, 0912-345-678, (+84) 912.345.678, 84912345678,
-    (024) 3825 1234, full-width digits) and 9 / 12 digit ID numbers, also grouped (001 099 012 345).
-    Left alone: dossier codes, dates, amounts of money (150.000.000, 1.500.000 đồng), procedure
-    codes (1.013831) and numbers shorter than 9 digits.
+    Phones in any common written form (0912 345 678, 0912-345-678, 0912,345,678, 0912/345/678,
+    0912_345_678, 0912*345*678, 0912·345·678, 0912--345--678, 0912 345 6 78, 0 9 1 2 3 4 5 6 7 8,
+    (+84) 912.345.678, 84912345678, (024) 3825 1234, any hyphen or dash, tabs, zero-width characters
+    or soft hyphens between groups, full-width digits and digits of other scripts) and 9 / 12 digit
+    ID numbers, also grouped (001 099 012 345). Left alone: dossier codes,
+    dates, amounts of money (150.000.000, 1,500,000 đồng), procedure codes (1.013831), hex ids and
+    numbers shorter than 9 digits.
     """
     if not text or not might_hold_number(text):
         return text
@@ -176,7 +230,8 @@ def mask_text(text: Optional[str]) -> Optional[str]:
     out, at = [], 0
     for start, end, number in _spans(read):
         out.append(text[at:start])
-        out.append(mask_number(number))
+        out.append("*" * (len(number) - LAST_DIGITS) + number[-LAST_DIGITS:])  # not mask_number: '0084...' is
+        # an ID number here (province 008), not a country code
         at = end
     if not out:
         return text
@@ -184,9 +239,16 @@ def mask_text(text: Optional[str]) -> Optional[str]:
     return "".join(out)
 
 
+def mask_int(value: int) -> Any:
+    """An integer that reads as a phone or ID number ('912345678') as a masked string ('*****5678'),
+    any other integer as it is: the one rule for integers in stored data and in log records."""
+    shown = str(value)
+    masked = mask_text(shown)
+    return value if masked == shown else masked
+
+
 def mask_value(value: Any) -> Any:
-    """``value`` with every string in it masked (dicts, lists and tuples walked; integers that read as a
-    phone or ID number become masked strings)."""
+    """``value`` with every string in it masked (dicts, lists and tuples walked; integers by mask_int)."""
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
@@ -195,18 +257,19 @@ def mask_value(value: Any) -> Any:
         return [mask_value(v) for v in value]
     if isinstance(value, tuple):
         return tuple(mask_value(v) for v in value)
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 8:
-        masked = mask_text(str(value))
-        return value if masked == str(value) else masked
+    if isinstance(value, int) and not isinstance(value, bool):
+        return mask_int(value)
     return value
 
 
 def _mask_arg(arg: Any) -> Any:
-    """A log argument with numbers masked; numbers and None stay as they are (for %d and the like)."""
+    """A log argument with numbers masked (integers by mask_int); floats, booleans and None as they are."""
     if isinstance(arg, str):
         return mask_text(arg)
-    if arg is None or isinstance(arg, (int, float)):
+    if arg is None or isinstance(arg, (bool, float)):
         return arg
+    if isinstance(arg, int):
+        return mask_int(arg)
     try:
         shown = str(arg)
     except Exception:  # an object that cannot show itself: logging will say so
@@ -216,15 +279,28 @@ def _mask_arg(arg: Any) -> Any:
 
 
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Mask numbers in a log record's message, arguments, exception text and stack (once per record)."""
+    """Mask numbers in a log record's message, exception text and stack (once per record).
+
+    The message is masked as formatted, so '%d' gets its integer and a number split between the
+    format and its arguments is seen whole; when something is masked, the masked message replaces
+    the format and the arguments are dropped. A format that does not fit its arguments (logging
+    prints both when it fails) has them masked one by one instead.
+    """
     if getattr(record, "numbers_masked", False):
         return record
     setattr(record, "numbers_masked", True)  # noqa: B010 (an attribute LogRecord does not declare)
-    record.msg = _mask_arg(record.msg)
-    if isinstance(record.args, dict):
-        record.args = {k: _mask_arg(v) for k, v in record.args.items()}
-    elif isinstance(record.args, tuple):
-        record.args = tuple(_mask_arg(a) for a in record.args)
+    try:
+        message = record.getMessage()
+    except Exception:
+        record.msg = _mask_arg(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {k: _mask_arg(v) for k, v in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_mask_arg(a) for a in record.args)
+    else:
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:

@@ -7,7 +7,8 @@ row older than the cut-off:
   analytics reads (procedure); texts, entities, other slot values and metadata are dropped;
 - review log: the row, its reason, rating, procedure and time (the console's analytics still count
   it); the question, comment and answer texts are blanked;
-- handoffs: transcripts, closed handoffs and finished staff alerts are deleted;
+- handoffs: transcripts, closed handoffs, finished staff alerts and the request counts of the hourly
+  limits (conversation ids, client digests) are deleted;
 - dossier service: lookup audit rows lose their conversation id and client digest; finished notices,
   old verifications, locks and subscriptions to closed dossiers are deleted;
 - channels and console: widget inboxes, contacts, offered options, seen message ids, login failures,
@@ -18,8 +19,12 @@ store and the review log, to a keyed pseudonym that keeps its channel prefix (``
 Telegram chat or Zalo user id is gone, counts per conversation and channel stay the same.
 
 Tables are read by name (reflected), not imported: this module sits below the stores it cleans, and a
-store that does not exist yet in a database is skipped. Rows are read in Vietnam time (naive local),
-except the channels' tables (naive UTC) and Rasa's events (Unix time).
+store that does not exist yet in a database is skipped. Rows are read in Vietnam time (naive local:
+motcua sets TZ for its processes, motcua.settings), except the channels' tables (naive UTC) and Rasa's
+events (Unix time); the cut-off is computed in Vietnam time whatever this host's clock is set to.
+
+Events are anonymised in place (same ids); the Rasa server's session cache (components.tracker_store)
+never serves a session holding an event older than SHORTEST_PERIOD, so it cannot keep a purged text.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from sqlalchemy import MetaData, Table, and_, delete, func, inspect, not_, or_, 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from dossiers.calendar import VN_TZ
 from dossiers.codes import FINAL_STATUSES
 from dossiers.privacy import mask_value
 
@@ -43,7 +49,10 @@ KEPT_SLOTS = ("procedure_code", "aspect", "filing_channel")
 # Staff audit entries that copy citizens' words (phrasings of a question group).
 QUESTION_ACTIONS = ("map_question", "answer_question", "dismiss_question")
 BATCH = 500
-MAIN_TABLES = ("unanswered", "feedback", "handoff_messages", "handoffs", "handoff_alerts", "dossiers",
+# The shortest retention period: a purge never touches what is younger (the tracker cache relies on it).
+SHORTEST_PERIOD = dt.timedelta(days=1)
+MAIN_TABLES = ("unanswered", "feedback", "handoff_messages", "handoffs", "handoff_alerts", "handoff_requests",
+               "dossiers",
                "dossier_lookup_audit", "notice_outbox", "dossier_verifications", "dossier_lookup_locks",
                "dossier_lookup_alerts", "dossier_notice_subscriptions", "web_inbox", "channel_contacts",
                "channel_options", "channel_seen", "staff_login_failures", "staff_sessions", "staff_audit_log")
@@ -59,12 +68,12 @@ class Cutoff:
 
     @classmethod
     def days_before(cls, now: dt.datetime, days: int) -> "Cutoff":
-        """``days`` before ``now`` (an aware time; a naive one is taken as this process's local time)."""
-        if days < 1:
+        """``days`` before ``now`` (an aware time; a naive one is taken as Vietnam time, as the stores write it)."""
+        if dt.timedelta(days=days) < SHORTEST_PERIOD:
             raise ValueError("the retention period is at least 1 day")
-        moment = (now if now.tzinfo else now.astimezone()) - dt.timedelta(days=days)
-        return cls(moment.astimezone().replace(tzinfo=None), moment.astimezone(dt.timezone.utc).replace(tzinfo=None),
-                   moment.timestamp())
+        moment = (now if now.tzinfo else now.replace(tzinfo=VN_TZ)) - dt.timedelta(days=days)
+        return cls(moment.astimezone(VN_TZ).replace(tzinfo=None),
+                   moment.astimezone(dt.timezone.utc).replace(tzinfo=None), moment.timestamp())
 
 
 @dataclass(frozen=True)
@@ -194,7 +203,8 @@ class Purge:
                     events.c.timestamp >= self.cutoff.epoch)).scalars())
         sources = (("unanswered", "asked_at", True), ("feedback", "created_at", True),
                    ("handoff_messages", "at", False), ("handoffs", "requested_at", False),
-                   ("handoffs", "closed_at", False), ("dossier_lookup_audit", "at", False),
+                   ("handoffs", "closed_at", False), ("handoff_requests", "requested_at", False),
+                   ("dossier_lookup_audit", "at", False),
                    ("dossier_notice_subscriptions", "created_at", False),
                    ("dossier_verifications", "verified_at", False), ("notice_outbox", "created_at", False))
         with self.main.connect() as conn:
@@ -262,7 +272,7 @@ class Purge:
             self._rename(self.main, store, self.tables.get(name), "conversation_id", renames)
 
     def handoffs(self) -> None:
-        """Delete old transcripts, closed handoffs and finished staff alerts."""
+        """Delete old transcripts, closed handoffs, finished staff alerts and the limits' request counts."""
         store = "handoffs"
         self._apply(store, "handoff_messages", "transcript messages deleted",
                     lambda t: delete(t).where(self._old(t, "at")))
@@ -270,6 +280,8 @@ class Purge:
             t.c.state == "closed", func.coalesce(t.c.closed_at, t.c.taken_at, t.c.requested_at) < self.cutoff.local)))
         self._apply(store, "handoff_alerts", "finished staff alerts deleted", lambda t: delete(t).where(and_(
             self._old(t, "requested_at"), t.c.state.notin_(("pending", "sending")))))
+        self._apply(store, "handoff_requests", "request counts deleted (conversation ids, client digests)",
+                    lambda t: delete(t).where(self._old(t, "requested_at")))
 
     def dossier_service(self) -> None:
         """Strip the lookup audit of who looked; delete finished notices, old verifications, locks, alerts and

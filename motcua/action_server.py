@@ -19,7 +19,6 @@ import functools
 import hmac
 import inspect
 import logging
-import os
 import zlib
 from typing import Callable, Optional
 
@@ -127,7 +126,7 @@ def main(argv=None) -> None:
     parser.add_argument("--actions", default="actions")
     args = parser.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+    logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s  - %(message)s")
     from dossiers.privacy import install_log_masking
 

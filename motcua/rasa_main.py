@@ -40,6 +40,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Text
 
+from channels.addresses import client_key
 from channels.rasa_input import is_json, json_body, request_address, retry_after
 from channels.runtime import Refusal, busy_text, client_digest, screen, too_long
 from motcua.settings import get_settings
@@ -162,7 +163,8 @@ async def _run_remote_action(self, output_channel, nlg, tracker, domain) -> List
     A rejection (a form's validation saying no) is still Rasa's to handle.
     """
     from rasa.core.actions.action import ActionExecutionRejection
-    from rasa.shared.core.events import BotUttered
+    from rasa.shared.core.constants import REQUESTED_SLOT
+    from rasa.shared.core.events import BotUttered, SlotSet
 
     try:
         return await _rasa["remote_run"](self, output_channel, nlg, tracker, domain)
@@ -170,7 +172,10 @@ async def _run_remote_action(self, output_channel, nlg, tracker, domain) -> List
         raise
     except Exception:
         log.exception("custom action %s could not run; the citizen gets the apology", self.name())
-        return [] if _apologised(tracker) else [BotUttered(busy_text(), metadata={BUSY: True})]
+        events = [] if _apologised(tracker) else [BotUttered(busy_text(), metadata={BUSY: True})]
+        if self.name().startswith("validate_"):  # a form whose answers cannot be checked stops asking
+            events.append(SlotSet(REQUESTED_SLOT, None))
+        return events
 
 
 class _SendCount:
@@ -200,8 +205,8 @@ def _socketio_refusal(message) -> Optional[Refusal]:
     and the same rate limits as the other channels."""
     address = _client_address.get() or "unknown"
     metadata = message.metadata if isinstance(message.metadata, dict) else {}
-    message.metadata = {**metadata, "motcua_client": client_digest(f"ip:{address}")}
-    return screen(message.text, f"ip:{address}", message.sender_id)
+    message.metadata = {**metadata, "motcua_client": client_digest(f"ip:{client_key(address)}")}
+    return screen(message.text, f"ip:{client_key(address)}", message.sender_id)
 
 
 async def _handle_message(self, message):
@@ -262,7 +267,7 @@ async def screen_request(request):
     if not isinstance(body, dict) or not isinstance(body.get("message", ""), str):
         return _refuse(400, "Yêu cầu không đúng định dạng: cần {\"sender\": \"...\", \"message\": \"...\"}.")
     sender = str(body.get("sender") or "default")
-    refusal = screen(body.get("message"), f"ip:{address}", sender)
+    refusal = screen(body.get("message"), f"ip:{client_key(address)}", sender)
     if refusal is None:
         return None
     from sanic import response
@@ -290,7 +295,7 @@ def _configure_app(*args, **kwargs):
 def _rest_metadata(self, request) -> Dict[Text, Any]:
     """RestInput.get_metadata: the client's digest, computed here; metadata the caller sent is not believed."""
     address = getattr(request.ctx, "motcua_address", None) or request_address(request)
-    return {"motcua_client": client_digest(f"ip:{address}")}
+    return {"motcua_client": client_digest(f"ip:{client_key(address)}")}
 
 
 def _rest_input_channel(self, request) -> Text:

@@ -65,13 +65,15 @@ def write_runtime_files(settings: Settings, out_dir: Path) -> tuple:
 
 
 def credentials_config(settings: Settings) -> dict:
-    """Rasa's channels: the template's (REST, socket.io) plus the web widget, Telegram and Zalo when on.
+    """Rasa's channels: the web widget, Telegram and Zalo when on, socket.io and REST when asked for.
 
     The channels read their secrets from settings, so this file never holds one.
     """
     from channels.runtime import telegram_on, zalo_on
 
     config = yaml.safe_load((ROOT / "bot/credentials.yml.template").read_text()) or {}
+    if not settings.socketio_channel:
+        config.pop("socketio", None)
     if settings.rest_channel:  # any caller may speak as any sender: development and tests only
         config = {"rest": None, **config}
     config["channels.rasa_web.WebInput"] = None
@@ -238,6 +240,7 @@ def run(settings: Settings, demo: bool = False) -> int:
     if not settings.rasa_model.exists():
         print(f"motcua: Rasa model {settings.rasa_model} not found: run `make train`", file=sys.stderr)
         return 2
+    os.umask(0o077)  # databases, logs and keys this run creates are readable by its own user only
     endpoints, credentials = write_runtime_files(settings, ROOT / "build/run")
     seed_demo_dossiers(settings, demo)
     for line in warnings(settings):
@@ -252,6 +255,7 @@ def run(settings: Settings, demo: bool = False) -> int:
     env = server_env(settings)
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
              for cmd in rasa_commands(settings, endpoints, credentials)]
+    env = {k: v for k, v in env.items() if k != SECRET_ENV}  # the helpers below call no action
     web = serve_web(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -166,6 +166,10 @@ class Settings:
     action_secret_file: Path = ROOT / "build/secrets/action-secret.key"
     # Rasa's REST channel takes any sender id: development and tests only (MOTCUA_REST_CHANNEL=1).
     rest_channel: bool = False
+    # socket.io (rasa-webchat's protocol) answers WebSocket connections from any site's pages, whose
+    # visitors' browsers could then do an attacker's guessing from their own addresses: on only with
+    # MOTCUA_SOCKETIO_CHANNEL=1, for a deployment that needs rasa-webchat (the widget uses the web channel).
+    socketio_channel: bool = False
     # Longest message any channel passes to NLU; longer ones get a polite reply instead.
     max_message_chars: int = 2000
     # Token buckets on the public endpoints: messages per minute and burst, per client address and
@@ -175,12 +179,16 @@ class Settings:
     rate_conversation_per_minute: int = 20
     rate_conversation_burst: int = 10
     handoff_per_hour: int = 3
+    # ... and per client address: higher, since many citizens may share one public address (a carrier's NAT).
+    handoff_per_hour_address: int = 12
     # Dossier verification: how long a successful check lets a conversation see that dossier; failed
     # checks lock escalating steps (minutes) per conversation, per client address and per dossier.
     verification_minutes: int = 30
     lockout_steps_minutes: Tuple[int, ...] = (15, 60, 1440)
     # Distinct dossier codes tried from one client address within an hour that raise a staff alert.
     enumeration_codes_per_hour: int = 8
+    # Log level of the servers motcua starts itself (the action server).
+    log_level: str = "INFO"
     # Personal data older than this many days is deleted or anonymised by `motcua privacy purge`.
     retention_days: int = 180
     # Addresses of reverse proxies whose X-Forwarded-For is believed (console and web channel).
@@ -276,12 +284,15 @@ def _security_settings(env) -> dict:
         kw["action_secret_file"] = _path(env["MOTCUA_ACTION_SECRET_FILE"])
     if env.get("MOTCUA_REST_CHANNEL"):
         kw["rest_channel"] = _bool(env["MOTCUA_REST_CHANNEL"])
+    if env.get("MOTCUA_SOCKETIO_CHANNEL"):
+        kw["socketio_channel"] = _bool(env["MOTCUA_SOCKETIO_CHANNEL"])
     for name, attr in (("MOTCUA_MAX_MESSAGE_CHARS", "max_message_chars"),
                        ("MOTCUA_RATE_ADDRESS_PER_MINUTE", "rate_address_per_minute"),
                        ("MOTCUA_RATE_ADDRESS_BURST", "rate_address_burst"),
                        ("MOTCUA_RATE_CONVERSATION_PER_MINUTE", "rate_conversation_per_minute"),
                        ("MOTCUA_RATE_CONVERSATION_BURST", "rate_conversation_burst"),
                        ("MOTCUA_HANDOFF_PER_HOUR", "handoff_per_hour"),
+                       ("MOTCUA_HANDOFF_PER_HOUR_ADDRESS", "handoff_per_hour_address"),
                        ("MOTCUA_VERIFICATION_MINUTES", "verification_minutes"),
                        ("MOTCUA_ENUMERATION_CODES_PER_HOUR", "enumeration_codes_per_hour"),
                        ("MOTCUA_RETENTION_DAYS", "retention_days")):
@@ -290,6 +301,9 @@ def _security_settings(env) -> dict:
     if env.get("MOTCUA_LOCKOUT_STEPS_MINUTES"):
         kw["lockout_steps_minutes"] = tuple(int(x) for x in env["MOTCUA_LOCKOUT_STEPS_MINUTES"].split(",") if x.strip())
     kw["trusted_proxies"] = _csv("MOTCUA_TRUSTED_PROXIES", ())
+    if env.get("MOTCUA_LOG_LEVEL"):
+        kw["log_level"] = _choice("MOTCUA_LOG_LEVEL", env["MOTCUA_LOG_LEVEL"],
+                                  ("debug", "info", "warning", "error")).upper()
     return kw
 
 

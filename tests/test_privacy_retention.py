@@ -13,14 +13,17 @@ from sqlalchemy import create_engine, insert, text
 
 from tests.conftest import ROOT
 
-NOW = dt.datetime.now().astimezone().replace(microsecond=0)
+from dossiers.calendar import VN_TZ  # noqa: E402  (after the module's docstring and standard imports)
+
+NOW = dt.datetime.now(VN_TZ).replace(microsecond=0)
 OLD, NEW = NOW - dt.timedelta(days=200), NOW - dt.timedelta(days=10)
 ALL_OLD, MIXED, ALL_NEW = "tg-111111111", "web-mixed", "zalo-222"
 SECRET = "sđt 0912-345-678, tên Nguyễn Văn An"
 
 
 def local(moment):
-    return moment.replace(tzinfo=None)
+    """Naive Vietnam time, as the stores write it (motcua sets TZ)."""
+    return moment.astimezone(VN_TZ).replace(tzinfo=None)
 
 
 def utc(moment):
@@ -63,7 +66,7 @@ async def stores(tmp_path):
     """Every store that holds personal data, with rows 200 days old and 10 days old."""
     from actions.services.review_log import ReviewLog
     from channels.state import ChannelState
-    from console.handoff import HandoffStore
+    from console.handoff import HandoffStore, requests_table
     from console.store import ConsoleStore, audit_table, failures_table
     from dossiers import schema
     from dossiers.db import create_tables, make_engine
@@ -83,7 +86,7 @@ async def stores(tmp_path):
     for moment in (OLD, NEW):
         handoffs = HandoffStore(settings.database_url, clock=lambda m=moment: local(m))
         conversation = MIXED if moment is OLD else ALL_NEW
-        handoffs.request(conversation, "web")
+        handoffs.request(conversation, "web", "ef" * 16)
         handoffs.take(conversation, "web", "canbo")
         handoffs.add_message(conversation, "citizen", SECRET)
         handoffs.add_message(conversation, "staff", "Anh gọi 0236 3822 123 nhé")
@@ -97,6 +100,9 @@ async def stores(tmp_path):
     engine = make_engine(settings.database_url)
     create_tables(schema.metadata, engine)
     with engine.begin() as conn:
+        # a request count the store's own clean-up has not reached (no request came since)
+        conn.execute(insert(requests_table).values(conversation_id=ALL_OLD, client_hash="ef" * 16,
+                                                   requested_at=local(OLD)))
         for moment, conversation in ((OLD, ALL_OLD), (NEW, ALL_NEW)):
             conn.execute(insert(audit_table).values(at=local(moment), username="canbo", action="map_question",
                                                     target="1.012786", detail=json.dumps({"phrasings": [SECRET]})))
@@ -200,6 +206,9 @@ async def test_purge_removes_old_personal_text_and_keeps_the_counts(stores):
     assert {m["conversation_id"] for m in messages} == {ALL_NEW} and len(messages) == 2
     assert [h["conversation_id"] for h in _rows(settings.database_url, "SELECT * FROM handoffs")] == [ALL_NEW]
     assert [a["conversation_id"] for a in _rows(settings.database_url, "SELECT * FROM handoff_alerts")] == [ALL_NEW]
+    requests = _rows(settings.database_url, "SELECT * FROM handoff_requests")
+    assert [(r["conversation_id"], r["client_hash"]) for r in requests] == [(ALL_NEW, "ef" * 16)]
+    assert removed[("handoffs", "request counts deleted (conversation ids, client digests)")] == 1
     assert [w["conversation_id"] for w in _rows(settings.database_url, "SELECT * FROM web_inbox")] == [ALL_NEW]
     assert [c["user_id"] for c in _rows(settings.database_url, "SELECT * FROM channel_contacts")] == [ALL_NEW]
     audit = _rows(settings.database_url, "SELECT * FROM dossier_lookup_audit ORDER BY id")
@@ -256,9 +265,44 @@ def test_cutoff_in_each_clock():
     cutoff = Cutoff.days_before(now, 180)
     assert cutoff.utc == dt.datetime(2025, 12, 3, 2, 0)
     assert cutoff.epoch == (now - dt.timedelta(days=180)).timestamp()
-    assert cutoff.local == dt.datetime.fromtimestamp(cutoff.epoch)
+    assert cutoff.local == dt.datetime(2025, 12, 3, 9, 0)  # Vietnam time, as the stores write it
+    assert Cutoff.days_before(now.replace(tzinfo=None), 180) == cutoff  # a naive time is Vietnam time
     with pytest.raises(ValueError):
         Cutoff.days_before(now, 0)
+
+
+def test_the_cutoff_is_vietnam_time_on_a_host_running_on_utc(server_clock_on_utc):
+    from dossiers.retention import Cutoff
+
+    now = dt.datetime(2026, 6, 1, 1, 30, tzinfo=dt.timezone.utc)  # 8:30 in Vietnam
+    assert dt.datetime.now().astimezone().utcoffset() == dt.timedelta(0)
+    assert Cutoff.days_before(now, 180).local == dt.datetime(2025, 12, 3, 8, 30)
+
+
+async def test_the_tracker_cache_does_not_serve_what_a_purge_anonymised(tmp_path):
+    """The purge rewrites old events in place (same ids): the Rasa server's cached session is read again."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from components.tracker_store import MaskingSQLTrackerStore
+    from dossiers.retention import Cutoff, purge
+
+    tracker_url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"), cache_size=10)
+    tracker = DialogueStateTracker("tg-5", slots=[])
+    for at, said in ((NOW - dt.timedelta(days=2), SECRET), (NOW, "lệ phí bao nhiêu")):
+        tracker.update(UserUttered(said, {"name": "ask", "confidence": 1.0}, [], {"text": said},
+                                   timestamp=at.timestamp()))
+        tracker.update(BotUttered(f"Chào anh Nguyễn V. A. ({said})", timestamp=at.timestamp() + 1))
+        tracker.update(ActionExecuted("action_listen", timestamp=at.timestamp() + 2))
+    await store.save(tracker)
+    assert (await store.retrieve("tg-5")).events[0].text == "sđt ******5678, tên Nguyễn Văn An"
+    purge(tracker_url, f"sqlite:///{tmp_path / 'motcua.db'}", Cutoff.days_before(NOW, 1), lambda c: "anon-" + c)
+    events = list((await store.retrieve("tg-5")).events)
+    assert [e.text for e in events if isinstance(e, (UserUttered, BotUttered))] == [
+        None, None, "lệ phí bao nhiêu", "Chào anh Nguyễn V. A. (lệ phí bao nhiêu)"]
+    store.engine.dispose()
 
 
 def test_an_audit_table_without_client_digests_is_handled(tmp_path):

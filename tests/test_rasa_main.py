@@ -103,7 +103,7 @@ def hotline(monkeypatch):
     reset_settings()
 
 
-def run_action(url: str, events=()):
+def run_action(url: str, events=(), name: str = "action_answer_procedure"):
     import asyncio
 
     from rasa.core.channels.channel import CollectingOutputChannel
@@ -115,7 +115,7 @@ def run_action(url: str, events=()):
 
     rasa_main.install()
     tracker = DialogueStateTracker.from_events("citizen-1", [UserUttered("tách thửa mất bao lâu"), *events])
-    action = RemoteAction("action_answer_procedure", EndpointConfig(url))
+    action = RemoteAction(name, EndpointConfig(url))
     return asyncio.run(action.run(CollectingOutputChannel(), TemplatedNaturalLanguageGenerator({}), tracker,
                                   Domain.empty()))
 
@@ -138,6 +138,13 @@ def test_action_server_down_gives_the_apology(hotline):
     events = run_action(f"http://127.0.0.1:{closed_port()}/webhook")
     assert events == [BotUttered(BUSY, metadata={"motcua_busy": True})]
     assert run_action(f"http://127.0.0.1:{closed_port()}/webhook", events) == []  # once per turn
+
+
+def test_a_form_whose_validation_cannot_run_stops_asking(hotline):
+    from rasa.shared.core.events import BotUttered, SlotSet
+
+    events = run_action(f"http://127.0.0.1:{closed_port()}/webhook", name="validate_dossier_status_form")
+    assert events == [BotUttered(BUSY, metadata={"motcua_busy": True}), SlotSet("requested_slot", None)]
 
 
 def test_action_server_errors_give_the_apology_and_rejections_stay_rasas(hotline):

@@ -160,3 +160,31 @@ def test_events_without_numbers_take_the_quick_path(monkeypatch):
     assert module.masked_record(event)[0] is event
     with pytest.raises(AssertionError):
         module.masked_record(UserUttered("sđt 0912 345 678"))
+
+
+async def test_a_session_older_than_the_cache_span_is_read_again(tmp_path, monkeypatch):
+    """A session younger than CACHE_SPAN comes from memory; one whose oldest event is older (a purge may have
+    anonymised it in place, same ids) is read from SQL again."""
+    import time
+
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    from components.tracker_store import CACHE_SPAN
+
+    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"), cache_size=10)
+    reads = []
+    real = SQLTrackerStore.retrieve
+
+    async def counted(self, sender_id):
+        reads.append(sender_id)
+        return await real(self, sender_id)
+
+    monkeypatch.setattr(SQLTrackerStore, "retrieve", counted)
+    for sender, age in (("young", 60.0), ("old", CACHE_SPAN + 60)):
+        tracker = DialogueStateTracker(sender, slots=[])
+        tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}, timestamp=time.time() - age))
+        tracker.update(ActionExecuted("action_listen"))
+        await store.save(tracker)
+        await store.retrieve(sender)
+        await store.retrieve(sender)
+    assert reads == ["old", "old"]  # the young session was cached by its save

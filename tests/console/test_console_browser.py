@@ -12,7 +12,7 @@ from tests.running import ARTIFACTS, wait
 QUESTION = "cho tôi hỏi vụ làm giấy cho cái ao cá"
 OWN_QUESTION = "bãi giữ xe máy của sở ở chỗ nào"
 OWN_ANSWER = "Người dân gửi xe miễn phí ở bãi phía sau trụ sở Sở, lối vào từ cổng phụ."
-PASSWORD = "mat-khau-can-bo-2026"
+PASSWORD = "hoa-sen-no-tren-ho-2026"
 
 
 def ask(run, sender, text):

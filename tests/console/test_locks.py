@@ -26,6 +26,8 @@ def dossiers(client, console_env):
     service.upsert(make_record())
     for _ in range(5):
         service.lookup("web-aaaaaaaa1", "web", CODE, "0000", client=GUESSER)
+    for i in range(15):  # an address locks after 4 times as many failures (many citizens may share it)
+        service.lookup(f"web-g{i}", "web", f"000.00.06.H56-261110-{200 + i:04d}", "0000", client=GUESSER)
     for i in range(8):
         service.lookup(f"web-p{i}", "web", f"000.00.06.H56-261110-{100 + i:04d}", "0000", client=PROBER)
     yield service

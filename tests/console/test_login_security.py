@@ -1,6 +1,6 @@
-"""Console login security: throttling per account and client plus a spraying ceiling, client addresses
-behind trusted proxies only, failed logins in the audit log, the password policy, and changing or
-resetting passwords (other sessions end)."""
+"""Console login security: throttling per account and client, a spraying ceiling, a per-account ceiling
+that known clients pass, parallel guesses counted, rotating IPv6 addresses keyed by their /64, failed
+logins in the audit log, the password policy, and changing or resetting passwords (other sessions end)."""
 import dataclasses
 import datetime as dt
 import io
@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from console.addresses import UNKNOWN, client_address
 from console.passwords import common_passwords, password_problem
 from console.store import ConsoleStore, LoginThrottled, WrongPassword
 from tests.console.conftest import HASH_KEY, PASSWORD, csrf_of, login
@@ -35,26 +34,6 @@ def browser(settings, store, address, **kw):
 
 def audit_rows(store, action):
     return [dict(e, detail=json.loads(e["detail"])) for e in store.audit_log() if e["action"] == action]
-
-
-# Client addresses ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("peer, forwarded, trusted, expected", [
-    (STRANGER, OWNER, (), STRANGER),  # a client's own X-Forwarded-For is not believed
-    (STRANGER, OWNER, (PROXY,), STRANGER),  # nor when proxies are configured but it is not one
-    (PROXY, OWNER, (PROXY,), OWNER),
-    (PROXY, f"{OWNER}, {STRANGER}", (PROXY,), STRANGER),  # the proxy appends; what is left of it is the client's
-    (PROXY, f"{OWNER}, {STRANGER}, 10.0.0.3", ("10.0.0.0/24",), STRANGER),  # a chain of our proxies
-    (PROXY, "10.0.0.3, 10.0.0.4", ("10.0.0.0/24",), "10.0.0.3"),  # all ours: the furthest
-    (PROXY, "", (PROXY,), PROXY),  # no header from the proxy: the proxy is all we know
-    (PROXY, None, (PROXY,), PROXY),
-    (f"::ffff:{PROXY}", "[2001:db8::1]:443", (PROXY,), "2001:db8::1"),  # mapped IPv4, bracketed IPv6 with port
-    (PROXY, f"{STRANGER}:51234", (PROXY,), STRANGER),
-    ("::1", OWNER, ("::1",), OWNER),
-    ("testclient", OWNER, ("testclient",), OWNER),  # a proxy named by host name
-    (None, OWNER, (PROXY,), UNKNOWN),
-])
-def test_client_address(peer, forwarded, trusted, expected):
-    assert client_address(peer, forwarded, trusted) == expected
 
 
 # Password policy -----------------------------------------------------------------------------------
@@ -328,3 +307,84 @@ def test_an_admin_resets_anothers_password_and_their_sessions_end(console_env):
     reset = audit_rows(store, "password_reset")
     assert [(e["username"], e["target"], e["detail"]) for e in reset] == [("admin", "editor", {"sessions_ended": 1})]
     assert re.search(r"password_reset.*editor", admin.get("/audit").text, re.S)
+
+
+def test_parallel_guesses_cannot_all_pass_the_check(store):
+    """Ten wrong passwords at once from one client: only five are checked, the rest are refused."""
+    import threading
+
+    barrier, outcomes = threading.Barrier(10), []
+
+    def guess():
+        barrier.wait()
+        try:
+            outcomes.append(store.login("lan.nguyen", "sai-mat-khau-roi", "thief"))
+        except LoginThrottled:
+            outcomes.append("throttled")
+
+    threads = [threading.Thread(target=guess) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes, key=str) == [None] * 5 + ["throttled"] * 5
+    assert [e["detail"]["reason"] for e in audit_rows(store, "login_failed")].count("wrong_password") == 5
+
+
+def test_an_account_guessed_from_many_addresses_opens_only_to_known_clients(store):
+    store.account_ceiling = 6
+    assert store.login("lan.nguyen", PASSWORD, "office")  # a client the account knows
+    store.clock_.now += dt.timedelta(minutes=1)
+    for i in range(6):
+        fail(store, 1, f"botnet-{i}")  # one guess per address: no pair or client lock
+    with pytest.raises(LoginThrottled) as locked:
+        store.login("lan.nguyen", PASSWORD, "botnet-99")  # right password, unknown client: refused unchecked
+    assert locked.value.scope == "ceiling" and locked.value.until == dt.datetime(2026, 11, 21, 9, 1)
+    assert store.login("lan.nguyen", PASSWORD, "office")  # the owner from a known client gets in
+    fail(store, 2, "office")  # and is still counted like anyone
+    assert [e["detail"] for e in audit_rows(store, "login_failed") if e["detail"]["client"] == "botnet-99"] == [
+        {"reason": "throttled", "client": "botnet-99", "scope": "ceiling"}]
+    store.clock_.now += dt.timedelta(hours=24, minutes=1)  # the failures leave the window: the ceiling lifts
+    assert store.login("lan.nguyen", PASSWORD, "new-laptop")
+
+
+def test_a_reset_lifts_the_ceiling(store):
+    store.account_ceiling = 3
+    for i in range(3):
+        fail(store, 1, f"botnet-{i}")
+    with pytest.raises(LoginThrottled):
+        store.login("lan.nguyen", PASSWORD, "home")
+    store.reset_password(store.user_id("lan.nguyen"), "mot-cum-tu-moi-hoan-toan", by="admin")
+    assert store.login("lan.nguyen", "mot-cum-tu-moi-hoan-toan", "home")
+
+
+def test_the_ceiling_through_the_console(console_env):
+    settings, store = console_env
+    store.account_ceiling = 4
+    assert login(browser(settings, store, OWNER), "admin").status_code == 303
+    for i in range(4):
+        assert login(browser(settings, store, f"192.0.2.{i + 10}"), "admin", "doan-bua-mat-khau").status_code == 401
+    refused = login(browser(settings, store, STRANGER), "admin")
+    assert refused.status_code == 429 and "chỉ đăng nhập được từ những máy đã từng đăng nhập" in refused.text
+    assert "nhờ quản trị viên đặt lại mật khẩu" in refused.text and int(refused.headers["retry-after"]) > 3600
+    assert login(browser(settings, store, OWNER), "admin").status_code == 303
+    assert audit_rows(store, "login_failed")[0]["detail"] == {"reason": "throttled", "client": digest(STRANGER),
+                                                             "scope": "ceiling"}
+
+
+def test_rotating_ipv6_addresses_share_one_lock(console_env):
+    settings, store = console_env
+    for i in range(5):
+        assert login(browser(settings, store, f"2001:db8:7:9::{i + 1:x}"), "admin",
+                     "doan-bua-mat-khau").status_code == 401
+    assert login(browser(settings, store, "2001:db8:7:9:ffff::1"), "admin").status_code == 429  # the same /64
+    assert login(browser(settings, store, "2001:db8:7:a::1"), "admin").status_code == 303  # another network
+    assert {e["detail"]["client"] for e in audit_rows(store, "login_failed")} == {digest("2001:db8:7:9::/64")}
+
+
+@pytest.mark.parametrize("password", ["sonongnghiep2026", "motcua.so.nnmt", "NongNghiepMoiTruong!", "mat-khau-can-bo-2026"])
+def test_passwords_made_of_the_offices_own_words_are_refused(password):
+    from console.passwords import password_problem
+
+    assert password_problem(password, "lan.nguyen").startswith("Mật khẩu chỉ gồm tên cơ quan")
+    assert password_problem("con mèo ngủ trên mái nhà", "lan.nguyen") is None

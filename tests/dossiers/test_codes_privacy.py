@@ -39,6 +39,11 @@ def test_masking():
     assert mask_text("sdt 0912345678, cccd 079203004567, mã 000.00.06.H56-231027-0361") == \
         "sdt ******5678, cccd ********4567, mã 000.00.06.H56-231027-0361"
     assert mask_text("+84 912 345 678") == "******5678"
+    assert mask_text("sdt 0912\u200b345\u2011678, mã 000.00.06.H56\u2013231027\u20130361") == \
+        "sdt ******5678, mã 000.00.06.H56\u2013231027\u20130361"
+    assert mask_text("số của tôi là 912.345.678, lệ phí 912.345.678 đồng") == \
+        "số của tôi là *****5678, lệ phí 912.345.678 đồng"
+    assert mask_text("٠٩١٢*٣٤٥*٦٧٨ hoặc 0912 345 6 78") == "******5678 hoặc ******5678"
     assert mask_name("Nguyễn Văn An") == "Nguyễn V. A."
 
 

@@ -62,6 +62,10 @@ def test_the_level_steps_down_after_each_quiet_day(service, clock):
     assert [lock(), lock()] == [15 * MIN, 60 * MIN]  # the next lock would last a day
     clock.advance(days=1)  # a day with neither failure nor lock: one step down
     assert lock() == 60 * MIN
+    assert [lock(), lock()] == [DAY, DAY]  # the last step repeats without climbing a hidden level:
+    clock.advance(days=1)
+    assert lock() == 60 * MIN  # one quiet day after it is one step down
+    clock.advance(days=3)
     clock.advance(days=2)  # two quiet days: back to the first step
     assert lock() == 15 * MIN
     clock.advance(hours=23, minutes=59)  # not yet a quiet day: the level holds
@@ -76,7 +80,7 @@ def test_a_strangers_failures_do_not_lock_the_owner_out(service, clock):
     # network (the same address digest), locks that address with codes that do not exist.
     for i in range(20):
         service.lookup(f"web-{i}", "web", CODE, f"{i:04d}", client=f"{i:032x}")
-    for i in range(5):
+    for i in range(20):  # an address's key locks after 4 x 5 failures
         service.lookup(f"web-x{i}", "web", f"000.00.06.H56-261110-{100 + i:04d}", "0000", client=OWNER)
     assert service.is_locked("nobody", "web", code=CODE) and service.is_locked("nobody", "web", client=OWNER)
     # The owner's chat still gets in, from the locked address too.
@@ -93,11 +97,42 @@ def test_a_strangers_failures_do_not_lock_the_owner_out(service, clock):
 def test_per_address_lock_holds_a_guesser_across_conversations(service, clock):
     service.upsert(make_record())
     service.upsert(make_record(code=OTHER, phone="0987000111"))
-    for i in range(5):
+    for i in range(20):
         service.lookup(f"web-{i}", "web", f"000.00.06.H56-261110-{100 + i:04d}", "0000", client=STRANGER)
     result = service.lookup("web-new", "web", OTHER, "0111", client=STRANGER)
-    assert (result.outcome, result.lock_scope) == ("locked", "client")
+    assert (result.outcome, result.lock_scope, result.locked_until) == ("locked", "client", clock.now + 15 * MIN)
     assert service.lookup("web-new", "web", OTHER, "0111", client=OWNER).outcome == "ok"
+
+
+def test_citizens_behind_one_shared_address_do_not_lock_each_other_out(service, clock):
+    """Five citizens behind one carrier NAT each mistype once: the sixth still gets in."""
+    service.upsert(make_record())
+    service.upsert(make_record(code=OTHER, phone="0987000111"))
+    for i in range(5):
+        assert service.lookup(f"zl-{i}", "zalo", f"000.00.06.H56-261110-{100 + i:04d}", "0000",
+                              client=STRANGER).outcome == "denied"
+    assert service.lookup("zl-sixth", "zalo", OTHER, "0111", client=STRANGER).outcome == "ok"
+    assert service.is_locked("nobody", "zalo", client=STRANGER) is None
+
+
+def test_an_address_ladder_is_four_times_looser_and_never_a_day(service, clock):
+    """20 failures: 15 min, 40: 1 h, then 1 h again and again (a conversation's ladder reaches a day)."""
+    from dossiers.guard import client_ladder
+
+    assert client_ladder(5, [15 * MIN, 60 * MIN, DAY]) == (20, [15 * MIN, 60 * MIN])
+    assert client_ladder(3, [30 * MIN, 2 * DAY]) == (12, [30 * MIN, 60 * MIN])
+    steps, n = [], 0
+    for _ in range(4):
+        outcomes = []
+        for _ in range(20):  # a new conversation and code each time: only the address is shared
+            n += 1
+            outcomes.append(service.lookup(f"web-{n}", "web", f"000.00.06.H56-261110-{n:04d}", "0000",
+                                           client=STRANGER).outcome)
+        assert outcomes == ["denied"] * 19 + ["locked"]
+        until = service.is_locked("nobody", "web", client=STRANGER)
+        steps.append(until - clock.now)
+        clock.now = until
+    assert steps == [15 * MIN, 60 * MIN, 60 * MIN, 60 * MIN]
 
 
 def test_guesses_at_one_dossier_are_bounded_from_any_number_of_conversations_and_addresses(service, clock):
@@ -171,19 +206,21 @@ def test_alert_queue_claims_retries_and_closes(service, clock):
 
 def test_staff_see_and_clear_locks(service, clock):
     service.upsert(make_record())
-    fail(service, 5, "web-1", "web", client=STRANGER)
+    for i in range(20):
+        service.lookup(f"web-p{i}", "web", f"000.00.06.H56-261110-{100 + i:04d}", "0000", client=STRANGER)
+    clock.advance(minutes=1)
+    fail(service, 5, "web-1", "web", client=OWNER)
     locks = service.active_locks()
     assert [(lock["scope"], lock["subject"], lock["level"], lock["locked_until"]) for lock in locks] == [
-        ("client", STRANGER, 1, clock.now + 15 * MIN), ("dossier", CODE, 1, clock.now + 15 * MIN),
-        ("conversation", "web:web-1", 1, clock.now + 15 * MIN)]
+        ("dossier", CODE, 1, clock.now + 15 * MIN), ("conversation", "web:web-1", 1, clock.now + 15 * MIN),
+        ("client", STRANGER, 1, clock.now + 14 * MIN)]
     cleared = service.clear_lock(f"code:{CODE}")
     assert (cleared["scope"], cleared["level"]) == ("dossier", 1)
     assert service.clear_lock(f"code:{CODE}") is None
-    assert [lock["scope"] for lock in service.active_locks()] == ["client", "conversation"]
+    assert [lock["scope"] for lock in service.active_locks()] == ["conversation", "client"]
     assert service.lookup("tg-owner", "telegram", CODE, "5678").outcome == "ok"
-    # Cleared means forgotten: the next failures start from the first step again.
-    service.clear_lock(f"client:{STRANGER}")
-    assert fail(service, 5, "web-2", "web", client=STRANGER).locked_until == clock.now + 15 * MIN
+    # Cleared means forgotten: the next failures start from the first step again (not 1 h).
+    assert fail(service, 5, "web-2", "web").locked_until == clock.now + 15 * MIN
     clock.advance(days=2)
     assert service.active_locks() == []
 

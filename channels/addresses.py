@@ -1,6 +1,8 @@
 """Which address a request came from, believing X-Forwarded-For only from our own reverse proxies.
 
-Plain strings in and out (no web framework types), so the console and the web chat channel share it.
+Plain strings in and out (no web framework types), so the channels and the console (above them) share it.
+``client_key`` is what limits and digests are keyed on: an IPv6 client by its /64 network, since one
+subscriber is usually given a whole /64 and can rotate addresses within it at will.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import ipaddress
 from typing import FrozenSet, Iterable, Optional, Tuple, Union
 
 UNKNOWN = "unknown"
+IPV6_PREFIX = 64  # the network one IPv6 subscriber holds
 _Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
@@ -88,3 +91,15 @@ def client_address(peer: Optional[str], forwarded_for: Optional[str], trusted: I
             return _normalise(hop) or hop[:64]
     # Every hop is one of our proxies: the furthest one is the best we know.
     return _normalise(hops[0]) or hops[0][:64]
+
+
+def client_key(address: str) -> str:
+    """What limits key a client on: an IPv4 address as it is, an IPv6 one as its /64 network
+    ('2001:db8:1:2:a::1' -> '2001:db8:1:2::/64'); anything else (UNKNOWN, a host name) as given."""
+    ip = _normalise(address or "")
+    if ip is None:
+        return address
+    parsed = ipaddress.ip_address(ip)
+    if parsed.version == 4:
+        return ip
+    return str(ipaddress.ip_network(f"{ip}/{IPV6_PREFIX}", strict=False))

@@ -134,7 +134,7 @@ class ActionSubscribeNotices(Action):
                                           "bất cứ lúc nào để xem tình trạng mới nhất nhé.")
             return []
         service = dossier_service()
-        code = service.verified_code(tracker.sender_id, channel)
+        code = service.verified_code(tracker.sender_id, channel, client_of(tracker))
         if not code:
             dispatcher.utter_message(text="Bạn tra cứu hồ sơ trước (nhắn \"tra cứu hồ sơ\"), sau đó mình sẽ "
                                           "đăng ký nhận thông báo cho hồ sơ đó.")
@@ -176,7 +176,7 @@ class ActionEstimateDeadline(Action):
                 events.append(SlotSet("procedure_code", code))
         named_channel = entity(tracker, "filing_channel") or channel_in(text)
         if not events and not named_channel:  # "khi nào có kết quả?" right after a lookup
-            verified = dossier_service().verified_code(tracker.sender_id, channel_of(tracker))
+            verified = dossier_service().verified_code(tracker.sender_id, channel_of(tracker), client_of(tracker))
             view = dossier_service().view(verified) if verified else None
             if view is not None:
                 dispatcher.utter_message(text=replies.result_ready_reply(view, kb.settings.hotline))

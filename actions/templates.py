@@ -66,15 +66,19 @@ def periods(calendar) -> str:
     return ", ".join(f"{clock(start)}–{clock(end)}" for start, end in calendar.office_hours)
 
 
+def next_opening(calendar, now) -> str:
+    """When the desk opens next, as a citizen reads it: "8h00 thứ Tư, 25/11"."""
+    opening = calendar.next_opening(now)
+    return f"{clock(opening.time())} {WEEKDAYS[opening.weekday()]}, {opening:%d/%m}"
+
+
 def office_hours(calendar, now, hotline: str) -> str:
     """The desk's hours from the working calendar (calendar.yml), whether it is open now, and the hotline."""
     end = calendar.open_until(now)
     if end is not None:
         state = f"Bây giờ đang trong giờ làm việc (đến {clock(end)})."
     else:
-        opening = calendar.next_opening(now)
-        state = (f"Bây giờ ngoài giờ làm việc; Bộ phận Một cửa mở lại lúc {clock(opening.time())} "
-                 f"{WEEKDAYS[opening.weekday()]}, {opening:%d/%m}.")
+        state = f"Bây giờ ngoài giờ làm việc; Bộ phận Một cửa mở lại lúc {next_opening(calendar, now)}."
     return (f"Bộ phận Một cửa làm việc từ thứ Hai đến thứ Sáu ({periods(calendar)}), trừ ngày lễ, Tết và ngày nghỉ bù. "
             f"{state} Tổng đài hỗ trợ: {hotline}. Bạn cần hỏi thủ tục nào?")
 
@@ -93,9 +97,7 @@ def handoff_limited(calendar, now, hotline: str, by_this_conversation: bool = Tr
     if end is not None:
         when = f"bây giờ bạn gọi tổng đài {hotline} hoặc đến Bộ phận Một cửa (làm việc đến {clock(end)})"
     else:
-        opening = calendar.next_opening(now)
-        when = (f"bạn gọi tổng đài {hotline} hoặc đến Bộ phận Một cửa từ {clock(opening.time())} "
-                f"{WEEKDAYS[opening.weekday()]}, {opening:%d/%m}")
+        when = f"bạn gọi tổng đài {hotline} hoặc đến Bộ phận Một cửa từ {next_opening(calendar, now)}"
     if by_this_conversation:
         reason = ("Bạn đã gửi yêu cầu gặp cán bộ nhiều lần trong một giờ qua nên mình chưa gửi thêm; cán bộ sẽ "
                   "trả lời các yêu cầu bạn đã gửi.")

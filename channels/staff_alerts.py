@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Awaitable, Callable, Dict, Optional
+from typing import Awaitable, Callable, Dict, List, Optional, Set, Tuple
 from urllib.parse import quote
 
 from channels.outbound import repeat_rounds
@@ -105,16 +105,7 @@ class StaffAlerter:
                       "requested_at": vietnam_time(alert["requested_at"]).isoformat(timespec="seconds"), "waiting": waiting,
                       "url": link}
             text = alert_text(alert, waiting, link)
-            done = {name for name in alert["delivered_to"].split(",") if name}
-            errors = []
-            for name, send in self.targets.items():
-                if name in done:
-                    continue
-                try:
-                    await send(text, fields)
-                    done.add(name)
-                except Exception as exc:  # any refusal: retried later for this target only
-                    errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            done, errors = await send_to_targets(self.targets, alert["delivered_to"], text, fields)
             if errors:
                 state = await asyncio.to_thread(self.store.retry_alert, alert["id"], sorted(done), "; ".join(errors))
                 counts["failed" if state == "failed" else "retry"] += 1
@@ -126,6 +117,23 @@ class StaffAlerter:
 
     async def run_forever(self, interval_s: float, stop: Optional[asyncio.Event] = None) -> None:
         await repeat_rounds(self.run_once, interval_s, stop, "staff alerts")
+
+
+async def send_to_targets(targets: Dict[str, Target], delivered_to: str, text: str,
+                          fields: dict) -> Tuple[Set[str], List[str]]:
+    """Send to each target that has not had the alert yet (``delivered_to``: their names, comma-separated);
+    returns the names that now have it and the errors of the others (retried later, for them only)."""
+    done = {name for name in delivered_to.split(",") if name}
+    errors = []
+    for name, send in targets.items():
+        if name in done:
+            continue
+        try:
+            await send(text, fields)
+            done.add(name)
+        except Exception as exc:  # any refusal: retried later for this target only
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+    return done, errors
 
 
 def staff_targets(settings) -> Dict[str, Target]:
@@ -190,16 +198,7 @@ class LookupAlerter:
                       "raised_at": alert["raised_at"].replace(tzinfo=VN_TZ).isoformat(timespec="seconds"),
                       "url": self.link}
             text = lookup_alert_text(alert, self.link)
-            done = {name for name in alert["delivered_to"].split(",") if name}
-            errors = []
-            for name, send in self.targets.items():
-                if name in done:
-                    continue
-                try:
-                    await send(text, fields)
-                    done.add(name)
-                except Exception as exc:  # any refusal: retried later for this target only
-                    errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            done, errors = await send_to_targets(self.targets, alert["delivered_to"], text, fields)
             if errors:
                 state = await asyncio.to_thread(self.service.retry_lookup_alert, alert["id"], sorted(done),
                                                 "; ".join(errors))

@@ -105,21 +105,23 @@ class LookupGuard:
         return self.hasher.client_hash(client or f"conversation:{channel_name(channel)}:{conversation_id}")
 
     # -- verifications ---------------------------------------------------------------------------
-    def verified_code(self, conversation_id: str, channel: str) -> Optional[str]:
-        """The dossier this conversation verified most recently, while that verification lasts; else None."""
+    def verified_code(self, conversation_id: str, channel: str, client: Optional[str] = None) -> Optional[str]:
+        """The dossier this conversation verified most recently, while that verification lasts, asked from the
+        client that verified it (the conversation id alone is no proof: it can leak); else None."""
         with self.engine.connect() as conn:
             return conn.execute(
                 select(verifications.c.dossier_code).where(and_(
                     verifications.c.conversation_id == conversation_id[:128],
-                    verifications.c.channel == channel_name(channel), verifications.c.expires_at > self.clock()))
+                    verifications.c.channel == channel_name(channel), verifications.c.expires_at > self.clock(),
+                    verifications.c.client_hash == self.client_digest(conversation_id, channel, client)))
                 .order_by(verifications.c.verified_at.desc()).limit(1)).scalar()
 
     def _record_verification(self, conn, conversation_id: str, channel: str, code: str, now: dt.datetime,
-                             known: bool) -> None:
+                             known: bool, digest: str) -> None:
         """Record a success until ``verification`` from now; ``known``: the row exists (_known_owner)."""
         where = and_(verifications.c.dossier_code == code, verifications.c.conversation_id == conversation_id[:128],
                      verifications.c.channel == channel_name(channel))
-        values = dict(verified_at=now, expires_at=now + self.verification)
+        values = dict(verified_at=now, expires_at=now + self.verification, client_hash=digest)
         if known or insert_once(conn, insert(verifications).values(
                 dossier_code=code, conversation_id=conversation_id[:128], channel=channel_name(channel),
                 **values)) is None:

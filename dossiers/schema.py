@@ -97,6 +97,8 @@ verifications = Table(
     Column("channel", String(32), nullable=False),
     Column("verified_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),
+    # The client that proved it: a conversation id that leaks (a log, a proxy's log) opens nothing elsewhere.
+    Column("client_hash", String(64), nullable=True),
     UniqueConstraint("dossier_code", "conversation_id", "channel", name="uq_verification"),
 )
 Index("ix_verification_conversation", verifications.c.conversation_id, verifications.c.channel,

@@ -310,7 +310,7 @@ class DossierService(NoticeOutbox, LookupGuard):
                 self._watch_enumeration(conn, digest, now)
                 return LookupResult("locked" if until else "denied", locked_until=until, code=code, lock_scope=scope)
             # A success clears no failures: a guesser could otherwise reset its count with its own dossier.
-            self._record_verification(conn, conversation_id, channel, code, now, known)
+            self._record_verification(conn, conversation_id, channel, code, now, known, digest)
             self._audit(conn, now, conversation_id, channel, code, "ok", digest)
             return LookupResult("ok", view=self._view(conn, row, now), code=code)
 

@@ -37,6 +37,15 @@ def test_verification_is_kept_on_the_server_for_its_conversation_and_channel(ser
     assert service.verified_code("tg-1", "telegram") is None
 
 
+def test_a_leaked_conversation_id_opens_nothing_from_another_client(service):
+    service.upsert(make_record())
+    owner, stranger = "a" * 32, "b" * 32
+    assert service.lookup("web-session-0001", "web", CODE, "5678", client=owner).outcome == "ok"
+    assert service.verified_code("web-session-0001", "web", owner) == CODE
+    assert service.verified_code("web-session-0001", "web", stranger) is None
+    assert service.verified_code("web-session-0001", "web") is None  # no client: not the one that proved it
+
+
 def test_ladder_15_minutes_then_an_hour_then_a_day(service, clock):
     service.upsert(make_record())
     steps = []

@@ -221,6 +221,9 @@ def test_a_stranger_cannot_lock_the_owner_out(channels_run):
     assert DOSSIER_LOCKED in late and "Ngày tiếp nhận" not in late
     # the owner's own conversation still gets the status
     assert "Ngày tiếp nhận" in look_up(run, owner, "203.0.113.50", code, last4)
+    # the owner's conversation id, had it leaked, opens nothing from another address
+    assert code not in web(run, owner, "/ask_result_ready", "198.51.100.201")[1]
+    assert code in web(run, owner, "/ask_result_ready", "203.0.113.50")[1]
 
 
 # -- 4. Handoff flood -----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ def upgrade():
     sa.Column('channel', sa.String(length=32), nullable=False),
     sa.Column('verified_at', sa.DateTime(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('client_hash', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['dossier_code'], ['dossiers.code'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dossier_code', 'conversation_id', 'channel', name='uq_verification')

@@ -17,7 +17,7 @@ from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text
                         update)
 from sqlalchemy import text as sql
 
-from dossiers.db import after_failure, create_tables, insert_once, make_engine
+from dossiers.db import DeliveryQueue, create_tables, insert_once, make_engine
 from dossiers.privacy import mask_text
 
 metadata = MetaData()
@@ -212,42 +212,27 @@ class HandoffStore:
                 messages_table.c.conversation_id == conversation_id).order_by(messages_table.c.id)).mappings()]
 
     # Staff alerts -------------------------------------------------------------------------------
-    def _due(self):
-        """Pending alerts whose next attempt is due, and claims that ran out (a deliverer died mid-send:
-        an alert twice is better than a citizen nobody hears of)."""
-        return and_(alerts_table.c.state.in_(("pending", "sending")), alerts_table.c.next_attempt_at <= self.clock())
+    @property
+    def _alerts(self) -> DeliveryQueue:
+        return DeliveryQueue(self.engine, alerts_table, lambda: self.clock())
 
     def due_alerts(self, limit: int = 50) -> List[dict]:
         """Alerts to send now, oldest first."""
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(alerts_table).where(self._due())
-                                                  .order_by(alerts_table.c.id).limit(limit)).mappings()]
+        return self._alerts.due(limit)
 
     def claim_alert(self, alert_id: int, lease: dt.timedelta = dt.timedelta(minutes=5)) -> bool:
         """Take a due alert for sending, for ``lease``; False when another deliverer has it."""
-        with self.engine.begin() as conn:
-            return conn.execute(update(alerts_table).where(and_(alerts_table.c.id == alert_id, self._due()))
-                                .values(state="sending", next_attempt_at=self.clock() + lease)).rowcount == 1
+        return self._alerts.claim(alert_id, lease)
 
     def finish_alert(self, alert_id: int, state: str, delivered_to: Sequence[str] = (),
                      note: Optional[str] = None) -> None:
-        """Close an alert: ``sent`` (every target has it) or ``skipped`` (no longer worth sending: ``note`` says why)."""
-        with self.engine.begin() as conn:
-            conn.execute(update(alerts_table).where(alerts_table.c.id == alert_id).values(
-                state=state, delivered_to=",".join(sorted(delivered_to)), last_error=note,
-                attempts=alerts_table.c.attempts + int(state == "sent")))
+        """Close an alert: ``sent`` or ``skipped`` (``note`` says why)."""
+        self._alerts.finish(alert_id, state, delivered_to, note)
 
     def retry_alert(self, alert_id: int, delivered_to: Sequence[str], error: str, max_attempts: int = 6,
                     base_delay_s: float = 30.0) -> str:
-        """Some target failed: 'pending' again after a backoff (only the missing targets are retried),
-        'failed' after the last attempt."""
-        with self.engine.begin() as conn:
-            attempts = conn.execute(select(alerts_table.c.attempts).where(alerts_table.c.id == alert_id)).scalar_one() + 1
-            state, delay = after_failure(attempts, max_attempts, base_delay_s)
-            conn.execute(update(alerts_table).where(alerts_table.c.id == alert_id).values(
-                state=state, attempts=attempts, delivered_to=",".join(sorted(delivered_to)), last_error=error[:2000],
-                next_attempt_at=self.clock() + delay))
-        return state
+        """Some target failed: 'pending' again after a backoff, 'failed' after the last attempt."""
+        return self._alerts.retry(alert_id, delivered_to, error, max_attempts, base_delay_s)
 
     def alerts(self) -> List[dict]:
         """Every staff alert, oldest first (operators and tests)."""

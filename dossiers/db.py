@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import create_engine, event, insert
+from sqlalchemy import and_, create_engine, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -107,3 +107,49 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql(begin)
 
     return engine
+
+
+class DeliveryQueue:
+    """Rows delivered to several targets with retries (staff alerts, lookup alerts): due, claim, finish, retry.
+
+    The table has ``id``, ``state`` (pending, sending, sent, skipped, failed), ``next_attempt_at``,
+    ``delivered_to`` (target names, comma-separated), ``last_error`` and ``attempts``. A claim is a lease:
+    a row held by a deliverer that died is due again when it runs out (twice is better than never).
+    """
+
+    def __init__(self, engine: Engine, table, clock: Callable[[], dt.datetime]):
+        self.engine, self.table, self.clock = engine, table, clock
+
+    def _due(self):
+        return and_(self.table.c.state.in_(("pending", "sending")), self.table.c.next_attempt_at <= self.clock())
+
+    def due(self, limit: int = 50) -> List[dict]:
+        """Rows to send now, oldest first."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(self.table).where(self._due())
+                                                  .order_by(self.table.c.id).limit(limit)).mappings()]
+
+    def claim(self, row_id: int, lease: dt.timedelta = dt.timedelta(minutes=5)) -> bool:
+        """Take a due row for sending, for ``lease``; False when another deliverer has it."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(self.table).where(and_(self.table.c.id == row_id, self._due()))
+                                .values(state="sending", next_attempt_at=self.clock() + lease)).rowcount == 1
+
+    def finish(self, row_id: int, state: str, delivered_to: Sequence[str] = (), note: Optional[str] = None) -> None:
+        """Close a row: ``sent`` (every target has it) or ``skipped`` (no longer worth sending: ``note`` says why)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(self.table).where(self.table.c.id == row_id).values(
+                state=state, delivered_to=",".join(sorted(delivered_to)), last_error=note,
+                attempts=self.table.c.attempts + int(state == "sent")))
+
+    def retry(self, row_id: int, delivered_to: Sequence[str], error: str, max_attempts: int = 6,
+              base_delay_s: float = 30.0) -> str:
+        """Some target failed: 'pending' again after a backoff (only the missing targets are retried),
+        'failed' after the last attempt."""
+        with self.engine.begin() as conn:
+            attempts = conn.execute(select(self.table.c.attempts).where(self.table.c.id == row_id)).scalar_one() + 1
+            state, delay = after_failure(attempts, max_attempts, base_delay_s)
+            conn.execute(update(self.table).where(self.table.c.id == row_id).values(
+                state=state, attempts=attempts, delivered_to=",".join(sorted(delivered_to)), last_error=error[:2000],
+                next_attempt_at=self.clock() + delay))
+        return state

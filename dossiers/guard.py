@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import and_, delete, distinct, func, insert, select, text, update
 
-from dossiers.db import after_failure, insert_once
+from dossiers.db import DeliveryQueue, insert_once
 from dossiers.schema import lookup_alerts, lookup_audit, lookup_locks, verifications
 
 QUIET = dt.timedelta(days=1)  # a key's level steps down after each full day without failure or lock
@@ -236,38 +236,24 @@ class LookupGuard:
             return [dict(r) for r in conn.execute(select(lookup_alerts).order_by(lookup_alerts.c.id.desc())
                                                   .limit(limit)).mappings()]
 
-    def _alert_due(self):
-        """Pending alerts whose time has come, and claims that ran out (the deliverer died mid-send)."""
-        return and_(lookup_alerts.c.state.in_(("pending", "sending")), lookup_alerts.c.next_attempt_at <= self.clock())
+    @property
+    def _alerts(self) -> DeliveryQueue:
+        return DeliveryQueue(self.engine, lookup_alerts, lambda: self.clock())
 
     def due_lookup_alerts(self, limit: int = 50) -> List[dict]:
         """Enumeration alerts to send now, oldest first."""
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(lookup_alerts).where(self._alert_due())
-                                                  .order_by(lookup_alerts.c.id).limit(limit)).mappings()]
+        return self._alerts.due(limit)
 
     def claim_lookup_alert(self, alert_id: int, lease: dt.timedelta = dt.timedelta(minutes=5)) -> bool:
         """Take a due alert for sending, for ``lease``; False when another deliverer has it."""
-        with self.engine.begin() as conn:
-            return conn.execute(update(lookup_alerts).where(and_(lookup_alerts.c.id == alert_id, self._alert_due()))
-                                .values(state="sending", next_attempt_at=self.clock() + lease)).rowcount == 1
+        return self._alerts.claim(alert_id, lease)
 
     def finish_lookup_alert(self, alert_id: int, state: str, delivered_to: Sequence[str] = (),
                             note: Optional[str] = None) -> None:
         """Close an alert: 'sent' (every target has it) or 'skipped' (too old: ``note`` says why)."""
-        with self.engine.begin() as conn:
-            conn.execute(update(lookup_alerts).where(lookup_alerts.c.id == alert_id).values(
-                state=state, delivered_to=",".join(sorted(delivered_to)), last_error=note,
-                attempts=lookup_alerts.c.attempts + int(state == "sent")))
+        self._alerts.finish(alert_id, state, delivered_to, note)
 
     def retry_lookup_alert(self, alert_id: int, delivered_to: Sequence[str], error: str, max_attempts: int = 6,
                            base_delay_s: float = 30.0) -> str:
         """Some target failed: 'pending' again after a backoff (for the missing targets), 'failed' at the end."""
-        with self.engine.begin() as conn:
-            attempts = conn.execute(select(lookup_alerts.c.attempts)
-                                    .where(lookup_alerts.c.id == alert_id)).scalar_one() + 1
-            state, delay = after_failure(attempts, max_attempts, base_delay_s)
-            conn.execute(update(lookup_alerts).where(lookup_alerts.c.id == alert_id).values(
-                state=state, attempts=attempts, delivered_to=",".join(sorted(delivered_to)), last_error=error[:2000],
-                next_attempt_at=self.clock() + delay))
-        return state
+        return self._alerts.retry(alert_id, delivered_to, error, max_attempts, base_delay_s)

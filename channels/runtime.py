@@ -122,7 +122,7 @@ def _client_hasher():
     from dossiers.privacy import Hasher
 
     s = get_settings()
-    return Hasher.from_settings(s.dossier_hash_key, s.dossier_key_file)
+    return Hasher.configured(s)
 
 
 def client_digest(client: str) -> str:

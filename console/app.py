@@ -101,7 +101,7 @@ class Console:
         from dossiers.privacy import Hasher
 
         if self._address_hasher is None:  # made on first use: it may create the local key file
-            self._address_hasher = Hasher.from_settings(self.settings.dossier_hash_key, self.settings.dossier_key_file)
+            self._address_hasher = Hasher.configured(self.settings)
         address = client_address(peer, forwarded_for, self.settings.trusted_proxies)
         return self._address_hasher.client_hash("ip:" + client_key(address))
 

@@ -385,6 +385,11 @@ class Hasher:
         self.key = key
 
     @classmethod
+    def configured(cls, settings) -> "Hasher":
+        """The deployment's hasher: MOTCUA_DOSSIER_HASH_KEY, else the local key file (settings.dossier_key_file)."""
+        return cls.from_settings(settings.dossier_hash_key, settings.dossier_key_file)
+
+    @classmethod
     def from_settings(cls, key: Optional[str], key_file: Path) -> "Hasher":
         """The key from the environment setting, else a local key file created on first use."""
         return cls(secret_value(key, key_file, "MOTCUA_DOSSIER_HASH_KEY", "without it stored numbers cannot be "

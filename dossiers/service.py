@@ -47,7 +47,7 @@ class DossierService(NoticeOutbox, LookupGuard):
     @classmethod
     def from_settings(cls, settings, time_limits: Optional[TimeLimits] = None, **kw) -> "DossierService":
         """The service as the settings configure it."""
-        return cls(settings.database_url, Hasher.from_settings(settings.dossier_hash_key, settings.dossier_key_file),
+        return cls(settings.database_url, Hasher.configured(settings),
                    WorkingCalendar.load(settings.calendar_file), time_limits=time_limits,
                    lockout_failures=settings.lockout_failures, lockout_steps_minutes=settings.lockout_steps_minutes,
                    verification_minutes=settings.verification_minutes,

@@ -20,7 +20,7 @@ def purge_now(settings: Settings, days: Optional[int] = None, dry_run: bool = Fa
     from dossiers.privacy import Hasher
     from dossiers.retention import Cutoff, pseudonym_maker, purge
 
-    hasher = Hasher.from_settings(settings.dossier_hash_key, settings.dossier_key_file)
+    hasher = Hasher.configured(settings)
     days = settings.retention_days if days is None else days
     cutoff = Cutoff.days_before(now or dt.datetime.now().astimezone(), days)
     removed = purge(settings.tracker_store_url, settings.database_url, cutoff,

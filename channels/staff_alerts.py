@@ -65,8 +65,59 @@ def alert_text(alert: dict, waiting: int, link: str) -> str:
             f"Mở trang sau để nhận cuộc trò chuyện: {link}")
 
 
-class StaffAlerter:
+class _Alerter:
+    """One delivery round over a queue of alerts (dossiers.db.DeliveryQueue): each due alert is claimed,
+    skipped when ``stale`` says why, else sent to every target that has not had it (``compose`` says what);
+    a failing target is retried later, for it only. Subclasses name the queue, ``stale`` and ``compose``."""
+
+    kind = "alerts"
+    targets: Dict[str, Target]
+
+    def queue(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def stale(self, alert: dict) -> Optional[str]:
+        """Why the alert is no longer worth sending, or None."""
+        return None
+
+    def compose(self, alert: dict) -> Tuple[str, dict]:  # pragma: no cover - overridden
+        """The alert's text and its facts for structured targets."""
+        raise NotImplementedError
+
+    def begin_round(self) -> None:
+        """Forget what one round computes once (subclasses that cache per round)."""
+
+    async def run_once(self) -> Dict[str, int]:
+        counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+        queue = self.queue()
+        self.begin_round()
+        for alert in await asyncio.to_thread(queue.due):
+            if not await asyncio.to_thread(queue.claim, alert["id"]):
+                continue  # another deliverer has it
+            stale = await asyncio.to_thread(self.stale, alert)
+            if stale:
+                await asyncio.to_thread(queue.finish, alert["id"], "skipped", (), stale)
+                counts["skipped"] += 1
+                continue
+            text, fields = await asyncio.to_thread(self.compose, alert)
+            done, errors = await send_to_targets(self.targets, alert["delivered_to"], text, fields)
+            if errors:
+                state = await asyncio.to_thread(queue.retry, alert["id"], sorted(done), "; ".join(errors))
+                counts["failed" if state == "failed" else "retry"] += 1
+                log.warning("%s %s not delivered to all targets (%s): %s", self.kind, alert["id"], state, errors)
+            else:
+                await asyncio.to_thread(queue.finish, alert["id"], "sent", sorted(done))
+                counts["sent"] += 1
+        return counts
+
+    async def run_forever(self, interval_s: float, stop: Optional[asyncio.Event] = None) -> None:
+        await repeat_rounds(self.run_once, interval_s, stop, self.kind)
+
+
+class StaffAlerter(_Alerter):
     """Sends the queued alerts of ``store`` (a HandoffStore) to ``targets`` (name -> send)."""
+
+    kind = "staff alerts"
 
     def __init__(self, store, targets: Dict[str, Target], console_url: str,
                  max_age: dt.timedelta = dt.timedelta(hours=12), clock: Optional[Callable[[], dt.datetime]] = None):
@@ -76,7 +127,7 @@ class StaffAlerter:
         self.max_age = max_age
         self.clock = clock or store.clock
 
-    def _stale(self, alert: dict) -> Optional[str]:
+    def stale(self, alert: dict) -> Optional[str]:
         """Why the alert is no longer worth sending, or None."""
         handoff = self.store.get(alert["conversation_id"])
         if handoff is None or handoff["state"] != "requested":
@@ -87,36 +138,20 @@ class StaffAlerter:
             return f"older than {self.max_age}"
         return None
 
-    async def run_once(self) -> Dict[str, int]:
-        counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
-        waiting: Optional[int] = None  # counted once a round, when something is to be sent
-        for alert in await asyncio.to_thread(self.store.due_alerts):
-            if not await asyncio.to_thread(self.store.claim_alert, alert["id"]):
-                continue  # another deliverer has it
-            stale = await asyncio.to_thread(self._stale, alert)
-            if stale:
-                await asyncio.to_thread(self.store.finish_alert, alert["id"], "skipped", (), stale)
-                counts["skipped"] += 1
-                continue
-            if waiting is None:
-                waiting = await asyncio.to_thread(self.store.waiting)
-            link = f"{self.console_url}/handoffs/{quote(alert['conversation_id'], safe='')}"
-            fields = {"conversation_id": alert["conversation_id"], "channel": alert["channel"],
-                      "requested_at": vietnam_time(alert["requested_at"]).isoformat(timespec="seconds"), "waiting": waiting,
-                      "url": link}
-            text = alert_text(alert, waiting, link)
-            done, errors = await send_to_targets(self.targets, alert["delivered_to"], text, fields)
-            if errors:
-                state = await asyncio.to_thread(self.store.retry_alert, alert["id"], sorted(done), "; ".join(errors))
-                counts["failed" if state == "failed" else "retry"] += 1
-                log.warning("staff alert %s not delivered to all targets (%s): %s", alert["id"], state, errors)
-            else:
-                await asyncio.to_thread(self.store.finish_alert, alert["id"], "sent", sorted(done))
-                counts["sent"] += 1
-        return counts
+    def queue(self):
+        return self.store.alert_queue
 
-    async def run_forever(self, interval_s: float, stop: Optional[asyncio.Event] = None) -> None:
-        await repeat_rounds(self.run_once, interval_s, stop, "staff alerts")
+    def begin_round(self) -> None:
+        self._waiting: Optional[int] = None  # counted once a round, when something is to be sent
+
+    def compose(self, alert: dict) -> Tuple[str, dict]:
+        if self._waiting is None:
+            self._waiting = self.store.waiting()
+        link = f"{self.console_url}/handoffs/{quote(alert['conversation_id'], safe='')}"
+        fields = {"conversation_id": alert["conversation_id"], "channel": alert["channel"],
+                  "requested_at": vietnam_time(alert["requested_at"]).isoformat(timespec="seconds"),
+                  "waiting": self._waiting, "url": link}
+        return alert_text(alert, self._waiting, link), fields
 
 
 async def send_to_targets(targets: Dict[str, Target], delivered_to: str, text: str,
@@ -170,10 +205,12 @@ def lookup_alert_text(alert: dict, link: str) -> str:
             f"khóa nếu cần: {link}")
 
 
-class LookupAlerter:
+class LookupAlerter(_Alerter):
     """Sends the dossier service's enumeration alerts (dossiers.guard) to the staff targets, by the handoff
     alerts' rules: every target once, a failing target retried with backoff, an alert older than ``max_age``
     skipped; a claim lasts 5 minutes."""
+
+    kind = "lookup alerts"
 
     def __init__(self, service, targets: Dict[str, Target], console_url: str,
                  max_age: dt.timedelta = dt.timedelta(hours=12)):
@@ -182,32 +219,16 @@ class LookupAlerter:
         self.link = console_url.rstrip("/") + "/dossier-locks"
         self.max_age = max_age
 
-    async def run_once(self) -> Dict[str, int]:
+    def queue(self):
+        return self.service.alert_queue
+
+    def stale(self, alert: dict) -> Optional[str]:
+        return f"older than {self.max_age}" if self.service.clock() - alert["raised_at"] > self.max_age else None
+
+    def compose(self, alert: dict) -> Tuple[str, dict]:
         from dossiers.calendar import VN_TZ
 
-        counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
-        for alert in await asyncio.to_thread(self.service.due_lookup_alerts):
-            if not await asyncio.to_thread(self.service.claim_lookup_alert, alert["id"]):
-                continue  # another deliverer has it
-            if self.service.clock() - alert["raised_at"] > self.max_age:
-                await asyncio.to_thread(self.service.finish_lookup_alert, alert["id"], "skipped", (),
-                                        f"older than {self.max_age}")
-                counts["skipped"] += 1
-                continue
-            fields = {"kind": "dossier_lookup_enumeration", "alert_id": alert["id"], "codes": alert["codes"],
-                      "raised_at": alert["raised_at"].replace(tzinfo=VN_TZ).isoformat(timespec="seconds"),
-                      "url": self.link}
-            text = lookup_alert_text(alert, self.link)
-            done, errors = await send_to_targets(self.targets, alert["delivered_to"], text, fields)
-            if errors:
-                state = await asyncio.to_thread(self.service.retry_lookup_alert, alert["id"], sorted(done),
-                                                "; ".join(errors))
-                counts["failed" if state == "failed" else "retry"] += 1
-                log.warning("lookup alert %s not delivered to all targets (%s): %s", alert["id"], state, errors)
-            else:
-                await asyncio.to_thread(self.service.finish_lookup_alert, alert["id"], "sent", sorted(done))
-                counts["sent"] += 1
-        return counts
-
-    async def run_forever(self, interval_s: float, stop: Optional[asyncio.Event] = None) -> None:
-        await repeat_rounds(self.run_once, interval_s, stop, "lookup alerts")
+        fields = {"kind": "dossier_lookup_enumeration", "alert_id": alert["id"], "codes": alert["codes"],
+                  "raised_at": alert["raised_at"].replace(tzinfo=VN_TZ).isoformat(timespec="seconds"),
+                  "url": self.link}
+        return lookup_alert_text(alert, self.link), fields

@@ -213,26 +213,27 @@ class HandoffStore:
 
     # Staff alerts -------------------------------------------------------------------------------
     @property
-    def _alerts(self) -> DeliveryQueue:
+    def alert_queue(self) -> DeliveryQueue:
+        """The alert queue (the deliverer's side)."""
         return DeliveryQueue(self.engine, alerts_table, lambda: self.clock())
 
     def due_alerts(self, limit: int = 50) -> List[dict]:
         """Alerts to send now, oldest first."""
-        return self._alerts.due(limit)
+        return self.alert_queue.due(limit)
 
     def claim_alert(self, alert_id: int, lease: dt.timedelta = dt.timedelta(minutes=5)) -> bool:
         """Take a due alert for sending, for ``lease``; False when another deliverer has it."""
-        return self._alerts.claim(alert_id, lease)
+        return self.alert_queue.claim(alert_id, lease)
 
     def finish_alert(self, alert_id: int, state: str, delivered_to: Sequence[str] = (),
                      note: Optional[str] = None) -> None:
         """Close an alert: ``sent`` or ``skipped`` (``note`` says why)."""
-        self._alerts.finish(alert_id, state, delivered_to, note)
+        self.alert_queue.finish(alert_id, state, delivered_to, note)
 
     def retry_alert(self, alert_id: int, delivered_to: Sequence[str], error: str, max_attempts: int = 6,
                     base_delay_s: float = 30.0) -> str:
         """Some target failed: 'pending' again after a backoff, 'failed' after the last attempt."""
-        return self._alerts.retry(alert_id, delivered_to, error, max_attempts, base_delay_s)
+        return self.alert_queue.retry(alert_id, delivered_to, error, max_attempts, base_delay_s)
 
     def alerts(self) -> List[dict]:
         """Every staff alert, oldest first (operators and tests)."""

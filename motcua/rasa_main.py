@@ -94,26 +94,42 @@ def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
 _cache_lock = threading.Lock()  # the NLU runs in several threads; the cache's LRU order is shared
 
 
+def _cache_key(message, only_output_properties: bool):
+    """The NLU cache's key of a message, or None for what is not cached (payloads, long texts, cache off)."""
+    text = message.text or ""
+    if get_settings().nlu_cache <= 0 or not text or text.startswith("/") or len(text) > 1000:
+        return None
+    return (text, only_output_properties)
+
+
+def _cached(processor, key) -> Optional[Dict[Text, Any]]:
+    """A copy of the cached parse of ``key`` (most recently used now), or None."""
+    if key is None:
+        return None
+    with _cache_lock:
+        cache = processor.__dict__.setdefault("_motcua_nlu_cache", OrderedDict())  # a new model, a new processor
+        if key in cache:
+            cache.move_to_end(key)
+            return copy.deepcopy(cache[key])
+    return None
+
+
 def _cached_parse(parse):
     """Wrap MessageProcessor._parse_message_with_graph with a per-processor LRU on the message text."""
 
     @functools.wraps(parse)
     def parse_with_cache(self, message, tracker, only_output_properties: bool = True):
-        size = get_settings().nlu_cache
-        text = message.text or ""
-        if size <= 0 or not text or text.startswith("/") or len(text) > 1000:
-            return parse(self, message, tracker, only_output_properties)
-        key = (text, only_output_properties)
-        with _cache_lock:
-            cache = self.__dict__.setdefault("_motcua_nlu_cache", OrderedDict())  # a new model, a new processor
-            if key in cache:
-                cache.move_to_end(key)
-                return copy.deepcopy(cache[key])
+        key = _cache_key(message, only_output_properties)
+        hit = _cached(self, key)
+        if hit is not None:
+            return hit
         result = parse(self, message, tracker, only_output_properties)
-        with _cache_lock:
-            cache[key] = copy.deepcopy(result)
-            while len(cache) > size:
-                cache.popitem(last=False)
+        if key is not None:
+            with _cache_lock:
+                cache = self.__dict__.setdefault("_motcua_nlu_cache", OrderedDict())
+                cache[key] = copy.deepcopy(result)
+                while len(cache) > get_settings().nlu_cache:
+                    cache.popitem(last=False)
         return result
 
     parse_with_cache.motcua_cached = True
@@ -137,9 +153,12 @@ async def _parse_message(self, message, tracker=None, only_output_properties: bo
 
     if tracker is None:
         tracker = DialogueStateTracker.from_events(message.sender_id, [])
-    run = functools.partial(contextvars.copy_context().run, self._parse_message_with_graph, message, tracker,
-                            only_output_properties)
-    parse_data = await asyncio.get_running_loop().run_in_executor(_nlu_pool(), run)
+    # A text parsed before is answered here: it must not queue behind new texts in the pool.
+    parse_data = _cached(self, _cache_key(message, only_output_properties))
+    if parse_data is None:
+        run = functools.partial(contextvars.copy_context().run, self._parse_message_with_graph, message, tracker,
+                                only_output_properties)
+        parse_data = await asyncio.get_running_loop().run_in_executor(_nlu_pool(), run)
     self._update_full_retrieval_intent(parse_data)
     self._check_for_unseen_features(parse_data)
     return parse_data

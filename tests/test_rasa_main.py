@@ -90,6 +90,38 @@ async def test_a_slow_parse_does_not_hold_another_conversation():
     assert all(name.startswith("motcua-nlu") for name in threads)
 
 
+async def test_a_text_parsed_before_does_not_queue_behind_new_ones():
+    """Both NLU threads held by new texts: a text already in the cache is answered on the loop."""
+    import asyncio
+    import threading
+
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.domain import Domain
+
+    rasa_main.install()
+    release, running = threading.Event(), threading.Semaphore(0)
+
+    def graph(message, tracker, only_output_properties=True):
+        if message.text != "xin chào":
+            running.release()
+            assert release.wait(30), "the slow parses were never released"
+        return {"text": message.text, "intent": {"name": "greet", "confidence": 1.0}, "entities": []}
+
+    processor = MessageProcessor.__new__(MessageProcessor)
+    processor.http_interpreter, processor.domain = None, Domain.empty()
+    processor._parse_message_with_graph = rasa_main._cached_parse(lambda self, *a: graph(*a)).__get__(processor)
+    await processor.parse_message(UserMessage("xin chào", sender_id="a"))  # now in the cache
+    slow = [asyncio.ensure_future(processor.parse_message(UserMessage(f"câu mới {i}", sender_id=f"s{i}")))
+            for i in range(rasa_main.NLU_THREADS)]
+    for _ in slow:
+        assert await asyncio.to_thread(running.acquire, True, 30)  # every NLU thread is busy
+    again = await asyncio.wait_for(processor.parse_message(UserMessage("xin chào", sender_id="b")), 5)
+    assert again["intent"]["name"] == "greet" and not any(task.done() for task in slow)
+    release.set()
+    await asyncio.gather(*slow)
+
+
 # -- A custom action that cannot run ---------------------------------------------------------------------
 
 

@@ -101,6 +101,13 @@ def test_the_rest_channel_is_off_and_text_plain_is_refused(channels_run):
 
 
 # -- 2. Size caps, stalls, rate limits ---------------------------------------------------------------
+def stall_bound(run) -> float:
+    """How long a small message may take while an attack runs: 5 s, or five times what one takes alone right
+    now when the machine is busy with other work (before the fix it waited 21 s)."""
+    alone = min(timed_small_message(run, f"web-security-alone-{i}-{time.time_ns()}") for i in range(3))
+    return max(5.0, 5 * alone)
+
+
 def timed_small_message(run, sender: str) -> float:
     status, text, took = web(run, sender, "xin chào", address="203.0.113.20")
     assert status == 200 and text, text
@@ -111,7 +118,7 @@ def test_a_megabyte_message_on_every_channel_stalls_no_one(channels_run):
     """Before: 1 MB on REST took 46 s and held a small web message for 21 s. After: refused at once, and
     another conversation's message is answered as usual."""
     run = channels_run
-    timed_small_message(run, "web-security-warmup-001")  # models loaded
+    bound = stall_bound(run)  # also warms the models up
     zalo_big = json.dumps(zalo_event(ZALO["app_id"], "z-security-big", MEGABYTE)).encode()
     zalo_mac = signature(ZALO["app_id"], zalo_big, json.loads(zalo_big)["timestamp"], ZALO["oa_key"])
     attacks = {
@@ -130,9 +137,9 @@ def test_a_megabyte_message_on_every_channel_stalls_no_one(channels_run):
         futures = {name: pool.submit(attack) for name, attack in attacks.items()}
         small = pool.submit(timed_small_message, run, "web-security-small-001").result()
         results = {name: future.result() for name, future in futures.items()}
-    assert small < 5.0, f"a small message waited {small:.1f} s"
+    assert small < bound, f"a small message waited {small:.1f} s"
     for name, (status, body, took) in results.items():
-        assert took < 5.0, (name, took)
+        assert took < bound, (name, took)
         assert status != 500, (name, body)
     # nothing of a megabyte reached the assistant
     assert all(len(t or "") <= 2000 for t in user_texts(run, "web-security-big-0001"))
@@ -164,12 +171,13 @@ def test_messages_at_the_cap_do_not_stall_another_conversation(channels_run):
     a greeting in another conversation is still answered promptly."""
     run = channels_run
     long_question = ("cho tôi hỏi thủ tục tách thửa đất ở xã mình cần giấy tờ gì và mất bao lâu " * 30)[:2000]
+    bound = stall_bound(run)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         heavy = [pool.submit(web, run, f"web-security-cap-{i:04d}", long_question, f"198.51.100.{20 + i}")
                  for i in range(3)]
         small = pool.submit(timed_small_message, run, "web-security-small-002").result()
         assert all(f.result()[0] == 200 for f in heavy)
-    assert small < 5.0, f"a small message waited {small:.1f} s"
+    assert small < bound, f"a small message waited {small:.1f} s"
 
 
 def test_a_flooding_client_is_slowed_politely(channels_run):

@@ -61,7 +61,7 @@ index: model ## build the search index into build/index
 RASA_MODEL := models/motcua.tar.gz
 # the tokenizer reads the knowledge base's abbreviation and synonym tables and normaliser too
 RASA_SOURCES := config.yml $(wildcard domain/*.yml data/*/*.yml components/*.py components/lexicons/*.yml) \
-                knowledge_base/text.py knowledge_base/scope.py knowledge_base/data/abbreviations.yml \
+                knowledge_base/text.py core/text.py knowledge_base/scope.py knowledge_base/data/abbreviations.yml \
                 knowledge_base/data/synonyms.yml knowledge_base/data/other_domains.yml \
                 knowledge_base/diacritics.py knowledge_base/data/common_phrases.txt knowledge_base/retrieval/dense.py
 

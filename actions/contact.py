@@ -7,7 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import templates
 from actions.context import knowledge_base, working_calendar
 from actions.procedures import redirect_other_agency
-from dossiers.calendar import now_local
+from core.clock import now_local
 
 
 class ActionOfficeHours(Action):
@@ -24,5 +24,5 @@ class ActionOfficeHours(Action):
         if redirect_other_agency(dispatcher, tracker, tracker.latest_message.get("text") or ""):
             return []
         dispatcher.utter_message(text=templates.office_hours(working_calendar(), now_local(),
-                                                             knowledge_base().settings.hotline))
+                                                             knowledge_base().settings.office.hotline))
         return []

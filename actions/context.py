@@ -4,10 +4,10 @@ from __future__ import annotations
 import functools
 from typing import Optional
 
-from actions.services.review_log import ReviewLog
-from dossiers.privacy import mask_text
+from core.privacy import mask_text
+from core.settings import get_settings
+from core.stores.review_log import ReviewLog
 from knowledge_base.service import KnowledgeBase
-from motcua.settings import get_settings
 
 
 @functools.lru_cache(maxsize=1)
@@ -27,23 +27,23 @@ def dossier_service():
 @functools.lru_cache(maxsize=1)
 def review_log() -> ReviewLog:
     """The process-wide review log."""
-    return ReviewLog(get_settings().database_url)
+    return ReviewLog(get_settings().storage.database_url)
 
 
 @functools.lru_cache(maxsize=1)
 def staff_answers():
     """Answers staff wrote in the console (re-read every 30 s)."""
-    from console.faq import StaffAnswers
+    from core.stores.faq import StaffAnswers
 
-    return StaffAnswers(get_settings().database_url)
+    return StaffAnswers(get_settings().storage.database_url)
 
 
 @functools.lru_cache(maxsize=1)
 def handoffs():
     """Conversations handed to staff."""
-    from console.handoff import HandoffStore
+    from core.stores.handoff import HandoffStore
 
-    return HandoffStore(get_settings().database_url)
+    return HandoffStore(get_settings().storage.database_url)
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,7 +51,7 @@ def working_calendar():
     """Working days and office hours (dossiers/data/calendar.yml)."""
     from dossiers.calendar import WorkingCalendar
 
-    return WorkingCalendar.load(get_settings().calendar_file)
+    return WorkingCalendar.load(get_settings().office.calendar_file)
 
 
 def channel_of(tracker) -> str:

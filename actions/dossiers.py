@@ -15,10 +15,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import channel_of, client_of, dossier_service, entity, knowledge_base
 from channels.outbound import NOTICE_CHANNELS
+from core.clock import now_local
+from core.privacy import LAST_DIGITS, digits
 from dossiers import replies
-from dossiers.calendar import now_local
 from dossiers.codes import EXAMPLE_CODE, check_code, find_code, looks_like_code
-from dossiers.privacy import LAST_DIGITS, digits
 
 CHANNEL_WORDS = (("postal", ("buu chinh", "buu dien", "gui qua buu", "chuyen phat")),
                  ("online", ("online", "truc tuyen", "qua mang", "dich vu cong", "dvc", "tren mang")),
@@ -91,7 +91,7 @@ class ActionDossierStatus(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         """Look up, answer, forget the verification digits."""
-        hotline = knowledge_base().settings.hotline
+        hotline = knowledge_base().settings.office.hotline
         reset = [SlotSet("verification_digits", None), SlotSet("dossier_code", None)]
         result = dossier_service().lookup(tracker.sender_id, channel_of(tracker),
                                           tracker.get_slot("dossier_code") or "",
@@ -147,7 +147,7 @@ class ActionSubscribeNotices(Action):
 
 def channel_in(text: str) -> Optional[str]:
     """The filing channel a message names ('nộp online', 'qua bưu điện'), if any."""
-    from knowledge_base.text import fold
+    from core.text import fold
 
     folded = fold(text)
     for channel, words in CHANNEL_WORDS:
@@ -179,7 +179,7 @@ class ActionEstimateDeadline(Action):
             verified = dossier_service().verified_code(tracker.sender_id, channel_of(tracker), client_of(tracker))
             view = dossier_service().view(verified) if verified else None
             if view is not None:
-                dispatcher.utter_message(text=replies.result_ready_reply(view, kb.settings.hotline))
+                dispatcher.utter_message(text=replies.result_ready_reply(view, kb.settings.office.hotline))
                 return []
         if not code:
             dispatcher.utter_message(text="Bạn định nộp thủ tục nào? Ví dụ: \"nộp hồ sơ cấp lại sổ đỏ hôm nay thì "
@@ -191,7 +191,7 @@ class ActionEstimateDeadline(Action):
         name = limits.name(code) or code
         if not channels:
             dispatcher.utter_message(text=f"Hồ sơ gốc của thủ tục \"{name}\" không ghi rõ thời hạn theo ngày nên mình "
-                                          f"chưa tính được ngày trả. Bạn hỏi Bộ phận Một cửa hoặc gọi {kb.settings.hotline} nhé.")
+                                          f"chưa tính được ngày trả. Bạn hỏi Bộ phận Một cửa hoặc gọi {kb.settings.office.hotline} nhé.")
             return events
         channel = named_channel or tracker.get_slot("filing_channel")
         if channel not in channels:

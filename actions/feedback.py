@@ -8,10 +8,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import templates
-from actions.context import (channel_of, client_of, handoffs, knowledge_base, log_unanswered, review_log,
-                             working_calendar)
-from dossiers.calendar import now_local
-from dossiers.privacy import mask_text
+from actions.context import (
+    channel_of,
+    client_of,
+    handoffs,
+    knowledge_base,
+    log_unanswered,
+    review_log,
+    working_calendar,
+)
+from core.clock import now_local
+from core.privacy import mask_text
 from knowledge_base.answers import detect_aspect
 
 
@@ -35,7 +42,7 @@ class ActionRecordFeedback(Action):
                                      comment="" if text.startswith("/") else mask_text(text),
                                      procedure_code=last.get("code"), aspect=last.get("aspect"),
                                      answer=last.get("text", ""))
-        hotline = knowledge_base().settings.hotline
+        hotline = knowledge_base().settings.office.hotline
         dispatcher.utter_message(text=templates.FEEDBACK_THANKS if rating == "positive"
                                  else templates.feedback_negative(hotline))
         return []
@@ -50,22 +57,22 @@ class ActionHandoff(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
         """Log the request for staff; where a person can answer on this channel, queue it for them, within
-        settings.handoff_per_hour per conversation and settings.handoff_per_hour_address per client address
+        settings.channels.handoff_per_hour per conversation and settings.channels.handoff_per_hour_address per client address
         (a flood from fresh web sessions; a generous allowance: many citizens share a carrier's address).
         Asking again while one waits is not a new request."""
         from channels.outbound import NOTICE_CHANNELS
-        from console.handoff import LIMITED_CLIENT, LIMITED_CONVERSATION
+        from core.stores.handoff import LIMITED_CLIENT, LIMITED_CONVERSATION
 
         log_unanswered(tracker, "handoff_requested")
-        hotline = knowledge_base().settings.hotline
+        hotline = knowledge_base().settings.office.hotline
         channel = channel_of(tracker)
         if channel not in NOTICE_CHANNELS:
             dispatcher.utter_message(text=templates.handoff(working_calendar(), hotline))
             return []
         settings = knowledge_base().settings
         state = handoffs().request(tracker.sender_id, channel, client_of(tracker),
-                                   per_hour=settings.handoff_per_hour,
-                                   per_hour_client=settings.handoff_per_hour_address)
+                                   per_hour=settings.channels.handoff_per_hour,
+                                   per_hour_client=settings.channels.handoff_per_hour_address)
         if state in (LIMITED_CONVERSATION, LIMITED_CLIENT):
             dispatcher.utter_message(text=templates.handoff_limited(
                 working_calendar(), now_local(), hotline, by_this_conversation=state == LIMITED_CONVERSATION))
@@ -116,7 +123,7 @@ class ActionDefaultFallback(Action):
         if events is not None:
             return events
         log_unanswered(tracker, "not_understood", considered(result))
-        dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.hotline),
+        dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.office.hotline),
                                  buttons=templates.help_buttons())
         return [UserUtteranceReverted()]
 

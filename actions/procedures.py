@@ -9,10 +9,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import entity, knowledge_base, log_unanswered, staff_answers
 from actions import templates
+from actions.context import entity, knowledge_base, log_unanswered, staff_answers
+from core.text import fold
 from knowledge_base.answers import detect_aspect
-from knowledge_base.text import fold
 
 INTENT_ASPECT = {
     "ask_procedure": "general", "ask_documents": "documents", "ask_fees": "fees", "ask_time": "time",
@@ -62,7 +62,7 @@ def asked_aspect(tracker: Tracker, aspect: str, named: str, text: str) -> str:
 
 def staff_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """Answer with what staff wrote for this question in the console, if anything; True when answered."""
-    from console.faq import staff_reply
+    from core.stores.faq import staff_reply
 
     entry = staff_answers().match(tracker.latest_message.get("text") or "")
     if entry is None:
@@ -76,7 +76,7 @@ def admit_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, reason: st
     if staff_answer(dispatcher, tracker):
         return
     log_unanswered(tracker, reason, candidates)
-    dispatcher.utter_message(text=templates.unknown(knowledge_base().settings.hotline),
+    dispatcher.utter_message(text=templates.unknown(knowledge_base().settings.office.hotline),
                              buttons=templates.help_buttons())
 
 

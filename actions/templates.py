@@ -90,7 +90,7 @@ def handoff(calendar, hotline: str) -> str:
 
 
 def handoff_limited(calendar, now, hotline: str, by_this_conversation: bool = True) -> str:
-    """A request for a person not queued: this conversation asked settings.handoff_per_hour times within the
+    """A request for a person not queued: this conversation asked settings.channels.handoff_per_hour times within the
     hour (its requests will be answered), or many came from this connection (a shared address: this citizen
     may never have asked). The hotline and the desk instead, with when the desk is open."""
     end = calendar.open_until(now)

@@ -19,14 +19,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.privacy import Hasher
+from core.settings import get_settings
 from dossiers.calendar import WorkingCalendar
 from dossiers.factory import catalogue_limits
-from dossiers.importer import HEADER_EXAMPLE, map_headers, read_rows, record_from_row, import_file
-from dossiers.privacy import Hasher
+from dossiers.importer import HEADER_EXAMPLE, import_file, map_headers, read_rows, record_from_row
 from dossiers.sample import sample_records
 from dossiers.schema import dossiers
 from dossiers.service import DossierService
-from motcua.settings import get_settings
 
 NOW = dt.datetime(2026, 11, 20, 10)
 
@@ -48,7 +48,7 @@ def write_csv(path: Path, records) -> None:
 def bench_backend(name: str, url: str, records, csv_path: Path, lookups: int) -> dict:
     """Fill one back end, then time lookups and imports against their baselines."""
     calendar = WorkingCalendar.load()
-    limits = catalogue_limits(str(get_settings().catalogue_dir))
+    limits = catalogue_limits(str(get_settings().knowledge.catalogue_dir))
     service = DossierService(url, Hasher(b"benchmark-key-0123456789abcdef"), calendar, time_limits=limits,
                              clock=lambda: NOW, lockout_failures=10 ** 9)
     out = {"backend": name}
@@ -101,7 +101,7 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = get_settings()
-    limits = catalogue_limits(str(settings.catalogue_dir))
+    limits = catalogue_limits(str(settings.knowledge.catalogue_dir))
     calendar = WorkingCalendar.load()
     start = time.perf_counter()
     everything = sample_records(args.dossiers + args.import_rows, limits, calendar, NOW, seed=11, days_back=720)

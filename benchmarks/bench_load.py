@@ -46,7 +46,7 @@ UNSEEN_TEMPLATES = ["{} cần giấy tờ gì", "lệ phí {} bao nhiêu", "{} m
 
 def unseen_questions(names: List[str], n: int, seed: int = 7) -> List[str]:
     """``n`` distinct questions built from procedure names and aspect templates, half of them unaccented."""
-    from knowledge_base.text import fold
+    from core.text import fold
 
     rng = random.Random(seed)
     out: Dict[str, None] = {}
@@ -179,9 +179,9 @@ def limits(on: bool) -> Dict[str, str]:
     as fast as replies come, which no citizen types) may send its whole length at once; or all off."""
     if not on:
         return {name: "0" for name in ("MOTCUA_RATE_ADDRESS_PER_MINUTE", "MOTCUA_RATE_CONVERSATION_PER_MINUTE")}
-    from motcua.settings import Settings
+    from core.settings import Settings
 
-    return {"MOTCUA_RATE_CONVERSATION_BURST": str(max(Settings().rate_conversation_burst, len(QUESTIONS)))}
+    return {"MOTCUA_RATE_CONVERSATION_BURST": str(max(Settings().channels.rate_conversation_burst, len(QUESTIONS)))}
 
 
 def measure_motcua(settings, build: Path, seconds: float, endless: bool, unseen: List[str],
@@ -194,11 +194,11 @@ def measure_motcua(settings, build: Path, seconds: float, endless: bool, unseen:
     procs = [start(cmd, ROOT, build / f"bench-motcua-{i}.log", env)
              for i, cmd in enumerate(rasa_commands(settings, endpoints, credentials))]
     try:
-        if not wait_ready(f"http://127.0.0.1:{settings.rasa_port}/", 300):
+        if not wait_ready(f"http://127.0.0.1:{settings.servers.rasa_port}/", 300):
             sys.exit("motcua server did not start (see build/bench-*.log)")
-        url = f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook"
+        url = f"http://127.0.0.1:{settings.servers.rasa_port}/webhooks/rest/webhook"
         asyncio.run(closed_loop(url, QUESTIONS, 4, 15, 200))  # warm up: models loaded, caches filled
-        return measure(settings.rasa_port, QUESTIONS, seconds, endless, unseen)
+        return measure(settings.servers.rasa_port, QUESTIONS, seconds, endless, unseen)
     finally:
         stop_all(procs, timeout=30)
 
@@ -212,13 +212,13 @@ def main() -> None:
     parser.add_argument("--limits-off", action="store_true",
                         help="also measure one worker with the rate limits off (their cost)")
     args = parser.parse_args()
+    from core.settings import get_settings
     from motcua.runner import stop_all, wait_ready
-    from motcua.settings import get_settings
 
     settings = get_settings()
     settings = type(settings)(**{**settings.__dict__, "rasa_port": 5105, "actions_port": 5155, "rest_channel": True,
                                  "tracker_store_url": "sqlite:///" + str(ROOT / "build/bench-tracker.db")})
-    if not settings.rasa_model.exists():
+    if not settings.servers.rasa_model.exists():
         sys.exit("no Rasa model: run `make train` first")
 
     # Knowledge-base search alone (in-process, after load), the floor under every reply.

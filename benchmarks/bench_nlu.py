@@ -39,14 +39,14 @@ def entity_set(entities) -> set:
 
 def twin_key(text: str) -> str:
     """What the model sees of a phrasing, near enough: folded, lower case, no end punctuation."""
-    from knowledge_base.text import fold
+    from core.text import fold
 
     return " ".join(fold(text).split()).strip(" ?.!,")
 
 
 def subset_of(text: str) -> str:
     """'unaccented' when the text has no diacritics, else 'accented'."""
-    from knowledge_base.text import fold
+    from core.text import fold
 
     return "unaccented" if fold(text) == text.lower() else "accented"
 

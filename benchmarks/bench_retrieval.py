@@ -8,7 +8,6 @@ Run: `make bench-retrieval` (or `python -m benchmarks.bench_retrieval`).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import tempfile
 import time
@@ -18,7 +17,7 @@ from typing import Dict, List, Tuple
 import yaml
 
 from benchmarks.bench_load import percentile
-from knowledge_base.text import fold
+from core.text import fold
 
 DEV_SET = Path(__file__).resolve().parent / "dev_questions.yml"
 
@@ -76,15 +75,15 @@ def main() -> None:
 
     if args.model:
         os.environ["MOTCUA_EMBEDDING_MODEL"] = args.model
+    from core.settings import get_settings
     from knowledge_base.catalogue import Catalogue
     from knowledge_base.embedding.calibration import fit_calibration
     from knowledge_base.retrieval.dense import Embedder
     from knowledge_base.retrieval.store import build_index, load_retriever, scope_of
-    from motcua.settings import get_settings
 
     s = get_settings()
-    catalogue = Catalogue.load(s.catalogue_dir)
-    procs = catalogue.in_scope(s.scope_fields, s.scope_levels)
+    catalogue = Catalogue.load(s.knowledge.catalogue_dir)
+    procs = catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     embedder = Embedder.configured(s)
     before = rss_mb()
     _ = embedder.model
@@ -92,7 +91,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        build_index(procs, embedder, Path(tmp), scope_of(s.scope_fields, s.scope_levels), calibrate=fit_calibration)
+        build_index(procs, embedder, Path(tmp), scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels), calibrate=fit_calibration)
         build_s = time.perf_counter() - start
         retriever = load_retriever(procs, embedder, Path(tmp))
 
@@ -100,7 +99,7 @@ def main() -> None:
     accented = [x for x in questions if is_accented(x[0])]
     unaccented = [x for x in questions if not is_accented(x[0])]
     stripped = [(fold(q), c) for q, c in accented]
-    print(f"model: {s.embedding_model}")
+    print(f"model: {s.knowledge.embedding_model}")
     print(f"dev set: {len(questions)} questions over {len({c[0] for _, c in questions})} procedures "
           f"({len(unaccented)} unaccented); scope: {len(procs)} procedures")
     print(f"{'mode':<8}{'subset':<22}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR':>8}")
@@ -146,7 +145,7 @@ def main() -> None:
     p95 = percentile(times, 0.95)
     lex_times = latencies(retriever, questions, "lexical")
     other = "torch" if embedder.backend == "onnx" else "onnx"
-    retriever.embedder = Embedder.configured(dataclasses.replace(s, embedding_backend=other))
+    retriever.embedder = Embedder.configured(s.replaced(embedding_backend=other))
     retriever.search("warm up", top_k=5)
     other_times = latencies(retriever, questions, "hybrid")
     retriever.embedder = embedder

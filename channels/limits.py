@@ -31,7 +31,7 @@ class RateLimiter:
         self.clock = clock
         self.max_keys = max_keys
         # key -> (tokens, when last updated, refused since last admitted)
-        self._buckets: "OrderedDict[str, Tuple[float, float, bool]]" = OrderedDict()
+        self._buckets: OrderedDict[str, Tuple[float, float, bool]] = OrderedDict()
 
     @property
     def off(self) -> bool:
@@ -109,7 +109,7 @@ class Gate:
 
     @classmethod
     def of(cls, address_per_minute: float, address_burst: int, conversation_per_minute: float,
-           conversation_burst: int, clock: Clock = time.monotonic, max_keys: int = 50_000) -> "Gate":
+           conversation_burst: int, clock: Clock = time.monotonic, max_keys: int = 50_000) -> Gate:
         """A gate with these allowances (0 turns a limit off)."""
         return cls(RateLimiter(address_per_minute, address_burst, clock, max_keys),
                    RateLimiter(conversation_per_minute, conversation_burst, clock, max_keys))

@@ -113,5 +113,5 @@ def build_senders(settings, state: ChannelState, web_open_only: bool = True) -> 
     if zalo_on(settings):
         from channels.runtime import zalo_client
 
-        senders["zalo"] = zalo_sender(zalo_client(), state, settings.zalo_reply_window_hours)
+        senders["zalo"] = zalo_sender(zalo_client(), state, settings.channels.zalo_reply_window_hours)
     return senders

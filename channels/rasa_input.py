@@ -25,7 +25,7 @@ class SettingsInput(InputChannel):
         return cls.channel
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "SettingsInput":
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> SettingsInput:
         return cls()  # secrets come from settings (environment or the git-ignored channels file)
 
     def health_blueprint(self, name: str) -> Blueprint:
@@ -61,7 +61,7 @@ def json_body(request: Request) -> Any:
 
 def request_address(request: Request) -> str:
     """The client's address of an HTTP request: the peer, or the right-most X-Forwarded-For hop that our
-    trusted proxies (settings.trusted_proxies) did not add."""
+    trusted proxies (settings.channels.trusted_proxies) did not add."""
     return web_address(request.ip, ",".join(request.headers.getall("x-forwarded-for", [])) or None)
 
 

@@ -17,8 +17,15 @@ from sanic.request import Request
 from channels import telegram
 from channels.rasa_input import SettingsInput, first_time
 from channels.rasa_output import ReplyOutput
-from channels.runtime import (busy_text, channel_state, client_digest, held_by_staff, screen, telegram_client,
-                              telegram_secret)
+from channels.runtime import (
+    busy_text,
+    channel_state,
+    client_digest,
+    held_by_staff,
+    screen,
+    telegram_client,
+    telegram_secret,
+)
 from channels.text import channel_text
 
 log = logging.getLogger(__name__)

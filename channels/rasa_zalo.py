@@ -19,7 +19,7 @@ from channels.rasa_input import SettingsInput, first_time
 from channels.rasa_output import ReplyOutput
 from channels.runtime import busy_text, channel_state, client_digest, held_by_staff, screen, zalo_client
 from channels.text import channel_text, numbered_options, option_number, split_text
-from motcua.settings import get_settings
+from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,8 @@ class ZaloInput(SettingsInput):
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request):
             body = request.body or b""
-            problem = zalo.verify(request.headers.get(zalo.SIGNATURE_HEADER), body, settings.zalo_app_id,
-                                  settings.zalo_oa_secret_key, settings.zalo_max_event_age_s)
+            problem = zalo.verify(request.headers.get(zalo.SIGNATURE_HEADER), body, settings.channels.zalo_app_id,
+                                  settings.channels.zalo_oa_secret_key, settings.channels.zalo_max_event_age_s)
             if problem:
                 log.warning("zalo: event refused (%s) from %s", problem, request.ip)
                 return response.json({"error": problem}, status=403)

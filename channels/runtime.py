@@ -10,7 +10,7 @@ from typing import List, Optional
 from channels.limits import Gate
 from channels.state import ChannelState, Tokens
 from channels.text import channel_text
-from motcua.settings import ROOT, Settings, get_settings
+from core.settings import ROOT, Settings, get_settings
 
 log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per Bot / OA API call is noise
@@ -19,28 +19,28 @@ TELEGRAM_SECRET_FILE = ROOT / "build/secrets/telegram-webhook.secret"
 
 
 def telegram_on(settings: Settings) -> bool:
-    return bool(settings.telegram_bot_token)
+    return bool(settings.channels.telegram_bot_token)
 
 
 def zalo_on(settings: Settings) -> bool:
-    return bool(settings.zalo_app_id and settings.zalo_oa_secret_key and settings.zalo_access_token)
+    return bool(settings.channels.zalo_app_id and settings.channels.zalo_oa_secret_key and settings.channels.zalo_access_token)
 
 
 def channel_report(settings: Settings) -> List[str]:
     """One line per channel saying whether it is on, and what is missing when it is off."""
     lines = ["web: on (widget and demo page)"]
     if telegram_on(settings):
-        lines.append(f"telegram: on ({settings.telegram_mode}"
-                     + (f", API {settings.telegram_api_base}" if settings.telegram_api_base else "") + ")")
+        lines.append(f"telegram: on ({settings.channels.telegram_mode}"
+                     + (f", API {settings.channels.telegram_api_base}" if settings.channels.telegram_api_base else "") + ")")
     else:
         lines.append("telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)")
     if zalo_on(settings):
-        refresh = settings.zalo_refresh_token and settings.zalo_app_secret
+        refresh = settings.channels.zalo_refresh_token and settings.channels.zalo_app_secret
         lines.append("zalo: on (webhook /webhooks/zalo/webhook" + ("" if refresh else
                      "; no ZALO_REFRESH_TOKEN/ZALO_APP_SECRET: an expired token cannot be renewed") + ")")
     else:
-        missing = [n for n, v in (("ZALO_APP_ID", settings.zalo_app_id), ("ZALO_OA_SECRET_KEY", settings.zalo_oa_secret_key),
-                                  ("ZALO_ACCESS_TOKEN", settings.zalo_access_token)) if not v]
+        missing = [n for n, v in (("ZALO_APP_ID", settings.channels.zalo_app_id), ("ZALO_OA_SECRET_KEY", settings.channels.zalo_oa_secret_key),
+                                  ("ZALO_ACCESS_TOKEN", settings.channels.zalo_access_token)) if not v]
         lines.append(f"zalo: off (missing {', '.join(missing)})")
     from channels.staff_alerts import alerts_report
 
@@ -50,14 +50,14 @@ def channel_report(settings: Settings) -> List[str]:
 
 @functools.lru_cache(maxsize=1)
 def channel_state() -> ChannelState:
-    return ChannelState(get_settings().database_url)
+    return ChannelState(get_settings().storage.database_url)
 
 
 def telegram_secret(settings: Optional[Settings] = None) -> str:
     from channels.telegram import webhook_secret
 
     settings = settings or get_settings()
-    return webhook_secret(settings.telegram_webhook_secret, TELEGRAM_SECRET_FILE)
+    return webhook_secret(settings.channels.telegram_webhook_secret, TELEGRAM_SECRET_FILE)
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,7 +65,7 @@ def telegram_client():
     from channels.telegram import TelegramClient, make_bot
 
     settings = get_settings()
-    return TelegramClient(make_bot(settings.telegram_bot_token, settings.telegram_api_base), channel_state())
+    return TelegramClient(make_bot(settings.channels.telegram_bot_token, settings.channels.telegram_api_base), channel_state())
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,16 +74,16 @@ def zalo_client():
 
     settings = get_settings()
     state = channel_state()
-    state.tokens("zalo", Tokens(settings.zalo_access_token, settings.zalo_refresh_token, 1))
-    return ZaloClient(settings.zalo_app_id, settings.zalo_app_secret, state, api_base=settings.zalo_api_base,
-                      oauth_base=settings.zalo_oauth_base)
+    state.tokens("zalo", Tokens(settings.channels.zalo_access_token, settings.channels.zalo_refresh_token, 1))
+    return ZaloClient(settings.channels.zalo_app_id, settings.channels.zalo_app_secret, state, api_base=settings.channels.zalo_api_base,
+                      oauth_base=settings.channels.zalo_oauth_base)
 
 
 @functools.lru_cache(maxsize=1)
 def handoff_store():
-    from console.handoff import HandoffStore
+    from core.stores.handoff import HandoffStore
 
-    return HandoffStore(get_settings().database_url)
+    return HandoffStore(get_settings().storage.database_url)
 
 
 async def held_by_staff(conversation: str, text: str) -> bool:
@@ -104,8 +104,8 @@ async def held_by_staff(conversation: str, text: str) -> bool:
 def message_gate() -> Gate:
     """Token buckets for messages, per client address and per conversation (settings: rate_*)."""
     s = get_settings()
-    return Gate.of(s.rate_address_per_minute, s.rate_address_burst, s.rate_conversation_per_minute,
-                   s.rate_conversation_burst)
+    return Gate.of(s.channels.rate_address_per_minute, s.channels.rate_address_burst, s.channels.rate_conversation_per_minute,
+                   s.channels.rate_conversation_burst)
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,13 +113,13 @@ def poll_gate() -> Gate:
     """The same allowances for the web widget's inbox checks, in buckets of their own: an open widget
     checks every 5 s, which must not use up what its citizen may write."""
     s = get_settings()
-    return Gate.of(s.rate_address_per_minute, s.rate_address_burst, s.rate_conversation_per_minute,
-                   s.rate_conversation_burst)
+    return Gate.of(s.channels.rate_address_per_minute, s.channels.rate_address_burst, s.channels.rate_conversation_per_minute,
+                   s.channels.rate_conversation_burst)
 
 
 @functools.lru_cache(maxsize=1)
 def _client_hasher():
-    from dossiers.privacy import Hasher
+    from core.privacy import Hasher
 
     s = get_settings()
     return Hasher.configured(s)
@@ -135,7 +135,7 @@ def web_address(peer: Optional[str], forwarded_for: Optional[str]) -> str:
     """A web client's address: the peer, or X-Forwarded-For's right-most hop our trusted proxies did not add."""
     from channels.addresses import client_address
 
-    return client_address(peer, forwarded_for, get_settings().trusted_proxies)
+    return client_address(peer, forwarded_for, get_settings().channels.trusted_proxies)
 
 
 @dataclass(frozen=True)
@@ -162,8 +162,8 @@ def screen(text: Optional[str], client: str, conversation: str, gate: Optional[G
 
 
 def too_long(text: Optional[str]) -> Optional[Refusal]:
-    """The refusal of a message longer than settings.max_message_chars, or None."""
-    limit = get_settings().max_message_chars
+    """The refusal of a message longer than settings.channels.max_message_chars, or None."""
+    limit = get_settings().channels.max_message_chars
     if text and len(text) > limit:
         return Refusal("too_long", channel_text("too_long", limit=f"{limit:,}".replace(",", ".")))
     return None
@@ -171,4 +171,4 @@ def too_long(text: Optional[str]) -> Optional[Refusal]:
 
 def busy_text() -> str:
     """The apology a citizen gets when the assistant cannot answer (action server or database down)."""
-    return channel_text("busy", hotline=get_settings().hotline)
+    return channel_text("busy", hotline=get_settings().office.hotline)

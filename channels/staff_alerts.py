@@ -1,7 +1,7 @@
 """Alerts to staff when a citizen asks for a person: a message to the department's Telegram group
 and/or a POST to a webhook (a chat tool's incoming webhook, an e-mail or SMS gateway).
 
-The action server only queues the alert (console.handoff: one per request); `motcua channels deliver`
+The action server only queues the alert (core.stores.handoff: one per request); `motcua channels deliver`
 sends it, so a slow or failing staff channel never delays the citizen's reply, and a failed send is
 retried with backoff, to the targets that did not get it only; a claim lasts 5 minutes, so an alert
 held by a deliverer that died is sent by the next one. An alert leaves for a third party's
@@ -51,7 +51,7 @@ def webhook_target(url: str, timeout_s: float = 10.0) -> Target:
 def vietnam_time(server_local: dt.datetime) -> dt.datetime:
     """A naive time of this server's clock (how the stores record it) in Vietnam's time zone: staff read
     alerts on their phones, and the server may well run on UTC."""
-    from dossiers.calendar import VN_TZ
+    from core.clock import VN_TZ
 
     return server_local.astimezone(VN_TZ)
 
@@ -66,7 +66,7 @@ def alert_text(alert: dict, waiting: int, link: str) -> str:
 
 
 class _Alerter:
-    """One delivery round over a queue of alerts (dossiers.db.DeliveryQueue): each due alert is claimed,
+    """One delivery round over a queue of alerts (core.db.DeliveryQueue): each due alert is claimed,
     skipped when ``stale`` says why, else sent to every target that has not had it (``compose`` says what);
     a failing target is retried later, for it only. Subclasses name the queue, ``stale`` and ``compose``."""
 
@@ -174,22 +174,22 @@ async def send_to_targets(targets: Dict[str, Target], delivered_to: str, text: s
 def staff_targets(settings) -> Dict[str, Target]:
     """The configured alert targets (empty: alerts are off and staff watch the console's list)."""
     targets: Dict[str, Target] = {}
-    if settings.staff_alert_telegram_chat and settings.telegram_bot_token:
+    if settings.channels.staff_alert_telegram_chat and settings.channels.telegram_bot_token:
         from channels.runtime import telegram_client
 
-        targets["telegram"] = telegram_target(telegram_client(), settings.staff_alert_telegram_chat)
-    if settings.staff_alert_webhook_url:
-        targets["webhook"] = webhook_target(settings.staff_alert_webhook_url)
+        targets["telegram"] = telegram_target(telegram_client(), settings.channels.staff_alert_telegram_chat)
+    if settings.channels.staff_alert_webhook_url:
+        targets["webhook"] = webhook_target(settings.channels.staff_alert_webhook_url)
     return targets
 
 
 def alerts_report(settings) -> str:
     """One line for `motcua channels status`."""
     on = []
-    if settings.staff_alert_telegram_chat:
-        on.append(f"Telegram chat {settings.staff_alert_telegram_chat}" if settings.telegram_bot_token
+    if settings.channels.staff_alert_telegram_chat:
+        on.append(f"Telegram chat {settings.channels.staff_alert_telegram_chat}" if settings.channels.telegram_bot_token
                   else "Telegram chat set, but TELEGRAM_BOT_TOKEN is missing")
-    if settings.staff_alert_webhook_url:
+    if settings.channels.staff_alert_webhook_url:
         on.append("webhook")
     if not on:
         return ("staff alerts: off (set MOTCUA_STAFF_ALERT_TELEGRAM_CHAT or MOTCUA_STAFF_ALERT_WEBHOOK_URL; "
@@ -226,7 +226,7 @@ class LookupAlerter(_Alerter):
         return f"older than {self.max_age}" if self.service.clock() - alert["raised_at"] > self.max_age else None
 
     def compose(self, alert: dict) -> Tuple[str, dict]:
-        from dossiers.calendar import VN_TZ
+        from core.clock import VN_TZ
 
         fields = {"kind": "dossier_lookup_enumeration", "alert_id": alert["id"], "codes": alert["codes"],
                   "raised_at": alert["raised_at"].replace(tzinfo=VN_TZ).isoformat(timespec="seconds"),

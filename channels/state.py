@@ -16,10 +16,25 @@ import secrets
 from dataclasses import dataclass
 from typing import Callable, Iterable, List, Optional, Tuple
 
-from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
-                        and_, delete, insert, select, update)
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    delete,
+    insert,
+    select,
+    update,
+)
 
-from dossiers.db import create_tables, insert_once, make_engine
+from core.db import create_tables, insert_once, make_engine
 
 metadata = MetaData()
 

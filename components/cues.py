@@ -25,8 +25,9 @@ from typing import Collection, Iterable, List, Optional
 
 import yaml
 
+from core.text import fold
 from knowledge_base.scope import OtherAgencies
-from knowledge_base.text import PhraseTable, fold
+from knowledge_base.text import PhraseTable
 
 LEXICONS = Path(__file__).resolve().parent / "lexicons"
 
@@ -64,7 +65,7 @@ class CueFinder:
         self.agencies = agencies
 
     @classmethod
-    def load(cls, sentiment_path: Path, agencies: OtherAgencies) -> "CueFinder":
+    def load(cls, sentiment_path: Path, agencies: OtherAgencies) -> CueFinder:
         """Read the polarity lexicon: ``positive: [...]``, ``negative: [...]``."""
         with open(sentiment_path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh) or {}
@@ -72,7 +73,7 @@ class CueFinder:
         return cls(PhraseTable(entries, strict_words=True), agencies)
 
     @classmethod
-    def default(cls) -> "CueFinder":
+    def default(cls) -> CueFinder:
         """The finder built from the shipped lexicons."""
         return _default()
 

@@ -54,7 +54,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+               execution_context: ExecutionContext) -> LinearIntentClassifier:
         """A classifier not trained yet."""
         return cls(config, model_storage, resource)
 
@@ -106,7 +106,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+             execution_context: ExecutionContext, **kwargs: Any) -> LinearIntentClassifier:
         """The trained classifier (untrained when training had no intents to tell apart)."""
         try:
             with model_storage.read_from(resource) as folder:

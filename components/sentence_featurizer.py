@@ -30,7 +30,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.fingerprint import ROOT, files_digest
-from knowledge_base.text import DATA_DIR, fold
+from core.text import fold
+from knowledge_base.text import DATA_DIR
 
 # Embedded at training and at load: the same model gives (nearly) the same vector.
 FINGERPRINT_TEXT = "làm lại sổ đỏ bị mất cần giấy tờ gì"
@@ -58,13 +59,13 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                  phrases: Optional[List[str]] = None) -> None:
         """Resolve the model setting; the model itself loads on first use."""
         super().__init__(name, config)
+        from core.settings import get_settings
         from knowledge_base.retrieval.dense import Embedder
-        from motcua.settings import get_settings
 
         settings = get_settings()  # the environment's: the server's threads, the operator's model
-        self.embedder = Embedder.configured(settings, config.get("model") or settings.embedding_base_model)
+        self.embedder = Embedder.configured(settings, config.get("model") or settings.knowledge.embedding_base_model)
         self.restore = bool(config.get("restore_diacritics", True))
-        self.catalogue_dir = settings.catalogue_dir
+        self.catalogue_dir = settings.knowledge.catalogue_dir
         self.phrases = list(phrases or [])
         self._model_storage = model_storage
         self._resource = resource
@@ -74,18 +75,18 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         """The catalogue and tables the restorer learns from, its code, and the embedding model, for
         Rasa's training cache: a new catalogue or model must re-embed the examples."""
+        from core.settings import get_settings
         from knowledge_base.retrieval.store import model_fingerprint
-        from motcua.settings import get_settings
 
         settings = get_settings()
-        model = str(config.get("model") or settings.embedding_base_model)
-        return files_digest([settings.catalogue_dir, DATA_DIR, ROOT / "knowledge_base/diacritics.py",
+        model = str(config.get("model") or settings.knowledge.embedding_base_model)
+        return files_digest([settings.knowledge.catalogue_dir, DATA_DIR, ROOT / "knowledge_base/diacritics.py",
                              ROOT / "knowledge_base/retrieval/hybrid.py", ROOT / "knowledge_base/text.py"],
                             model, model_fingerprint(model), str(bool(config.get("restore_diacritics", True))))
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEmbeddingFeaturizer":
+               execution_context: ExecutionContext) -> SentenceEmbeddingFeaturizer:
         """A component not trained yet."""
         return cls(config, execution_context.node_name, model_storage, resource)
 
@@ -102,7 +103,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "SentenceEmbeddingFeaturizer":
+             execution_context: ExecutionContext, **kwargs: Any) -> SentenceEmbeddingFeaturizer:
         """The trained component; stops with a clear message if the embedding model changed since."""
         with model_storage.read_from(resource) as folder:
             stored = json.loads((folder / "sentence_featurizer.json").read_text(encoding="utf-8"))

@@ -2,7 +2,7 @@
 latest conversation sessions kept in memory.
 
 Masking: citizens sometimes type a full phone or citizen-ID number; the conversation store keeps
-only the last digits (dossiers.privacy.mask_value, i.e. mask_text on every string), in every event:
+only the last digits (core.privacy.mask_value, i.e. mask_text on every string), in every event:
 the citizen's text and parse data with its entities, the bot's text, buttons and data, slot values,
 and every event's metadata.
 
@@ -14,7 +14,7 @@ INSERT of its new events. The cached session is used only when that id is still 
 process wrote or read last, so several Rasa workers or servers on one database stay correct
 (each then re-reads what another one wrote). ``cache_size: 0`` (MOTCUA_TRACKER_CACHE=0) turns it off.
 
-The retention purge (dossiers.retention) anonymises old events in place, keeping their ids, so the
+The retention purge (core.retention) anonymises old events in place, keeping their ids, so the
 latest id cannot tell. It never touches an event younger than its SHORTEST_PERIOD (a day); a cached
 session is served only while its oldest event is younger than that, less an hour for clocks that
 differ between hosts (CACHE_SPAN): an older one is read again from SQL, as the purge left it.
@@ -33,9 +33,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import text
 
-from dossiers.db import make_engine
-from dossiers.privacy import mask_value, might_hold_number
-from dossiers.retention import SHORTEST_PERIOD
+from core.db import make_engine
+from core.privacy import mask_value, might_hold_number
+from core.retention import SHORTEST_PERIOD
 
 # How old the oldest event of a session served from memory may be (seconds): younger than anything a purge
 # may anonymise, with an hour's margin for the purge's and the Rasa server's clocks.
@@ -85,7 +85,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.cache_size = int(cache_size)
         # sender -> (last id, events of the latest session, the oldest one's timestamp)
-        self._cache: "OrderedDict[Text, Tuple[int, List[Event], float]]" = OrderedDict()
+        self._cache: OrderedDict[Text, Tuple[int, List[Event], float]] = OrderedDict()
         # Plain SQL: building an ORM query's cache key cost more than running it.
         events = self.SQLEvent.__tablename__
         self._last_id_sql = text(f"SELECT max(id) FROM {events} WHERE sender_id = :sender")
@@ -94,7 +94,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             self._pool_sqlite_connections()
 
     def _pool_sqlite_connections(self) -> None:
-        """Serve a SQLite file through the project's engine (dossiers.db.make_engine): pooled
+        """Serve a SQLite file through the project's engine (core.db.make_engine): pooled
         connections in write-ahead-log mode with a busy timeout. Rasa's own engine (SQLAlchemy 1.4)
         opens and closes the file for every session: about 15 % of the Rasa server's CPU under load."""
         from sqlalchemy.orm import sessionmaker

@@ -23,7 +23,8 @@ from rasa.shared.nlu.training_data.message import Message
 
 from components.cues import CueFinder
 from components.fingerprint import ROOT, files_digest
-from knowledge_base.text import DATA_DIR, PIECE_RE, TextNormalizer, ends_sentence, fold, nfc, words
+from core.text import fold, nfc
+from knowledge_base.text import DATA_DIR, PIECE_RE, TextNormalizer, ends_sentence, words
 
 # What the tokens depend on besides the message: a change here must retrain the classifier.
 TOKEN_SOURCES = [DATA_DIR, ROOT / "components/lexicons", ROOT / "components/cues.py", Path(__file__),
@@ -56,7 +57,7 @@ class VietnameseTokenizer(Tokenizer):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "VietnameseTokenizer":
+               execution_context: ExecutionContext) -> VietnameseTokenizer:
         """Create the component (no training state)."""
         return cls(config)
 

@@ -74,7 +74,7 @@ def login_page(request: Request):
     token = secrets.token_urlsafe(24)
     response = _render(request, "login.html", None, token, next=request.query_params.get("next", "/"))
     response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict",
-                        secure=request.app.state.console.settings.console_secure_cookies)
+                        secure=request.app.state.console.settings.console.secure_cookies)
     return response
 
 
@@ -102,7 +102,7 @@ def _login(request: Request, form):
                        error="Tên đăng nhập hoặc mật khẩu không đúng.")
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=store.session_hours * 3600,
-                        secure=request.app.state.console.settings.console_secure_cookies)
+                        secure=request.app.state.console.settings.console.secure_cookies)
     response.delete_cookie(LOGIN_CSRF)
     return response
 

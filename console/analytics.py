@@ -40,7 +40,7 @@ class Report:
 
 def build_report(conversations: Conversations, review_engine, start: dt.date, end: dt.date) -> Report:
     """The report of days ``start``..``end`` (inclusive)."""
-    from actions.services.review_log import feedback, unanswered
+    from core.stores.review_log import feedback, unanswered
 
     report = Report(start, end)
     lo = dt.datetime.combine(start, dt.time()).timestamp()

@@ -29,14 +29,14 @@ from starlette.templating import Jinja2Templates
 from channels.addresses import client_address, client_key
 from console import accounts, locks
 from console.analytics import build_report, daily_chart, share_bar, to_csv, to_xlsx
-from console.conversations import Conversations, channel_of
-from console.grouping import group_questions, key_of
-from console.store import ROLES, ConsoleStore, Staff
 from console.catalogue import accept_reimport, save_staff_fields, stage_reimport
 from console.catalogue import search as catalogue_search
+from console.conversations import Conversations, channel_of
+from console.store import ROLES, ConsoleStore, Staff
 from console.upkeep import add_aliases
-from dossiers.privacy import mask_text
-from motcua.settings import ROOT, Settings
+from core.privacy import mask_text
+from core.settings import ROOT, Settings
+from knowledge_base.grouping import group_questions, key_of
 
 HERE = Path(__file__).resolve().parent
 MESSAGES = {
@@ -77,12 +77,12 @@ class Console:
     """Shared objects of the application."""
 
     def __init__(self, settings: Settings, store: Optional[ConsoleStore] = None):
-        from actions.services.review_log import ReviewLog
+        from core.stores.review_log import ReviewLog
 
         self.settings = settings
-        self.store = store or ConsoleStore(settings.database_url)
-        self.review = ReviewLog(settings.database_url)
-        self.conversations = Conversations(settings.tracker_store_url)
+        self.store = store or ConsoleStore(settings.storage.database_url)
+        self.review = ReviewLog(settings.storage.database_url)
+        self.conversations = Conversations(settings.servers.tracker_store_url)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["reason"] = lambda code: REASONS.get(code, code)
         self.templates.env.filters["mask"] = mask_text  # citizens' words copied into staff records
@@ -90,19 +90,19 @@ class Console:
         self._catalogue = None
         self._senders = None
         self.staged = None  # the latest staged re-import (diff, report)
-        from console.handoff import HandoffStore
+        from core.stores.handoff import HandoffStore
 
-        self.handoffs = HandoffStore(settings.database_url)
+        self.handoffs = HandoffStore(settings.storage.database_url)
         self._address_hasher = None
 
     def client(self, peer: Optional[str], forwarded_for: str) -> str:
         """A keyed digest of the client's key (``client_key``: an IPv6 address by its /64; X-Forwarded-For
         believed only from trusted proxies)."""
-        from dossiers.privacy import Hasher
+        from core.privacy import Hasher
 
         if self._address_hasher is None:  # made on first use: it may create the local key file
             self._address_hasher = Hasher.configured(self.settings)
-        address = client_address(peer, forwarded_for, self.settings.trusted_proxies)
+        address = client_address(peer, forwarded_for, self.settings.channels.trusted_proxies)
         return self._address_hasher.client_hash("ip:" + client_key(address))
 
     async def send(self, conversation: str, text: str) -> Optional[str]:
@@ -111,7 +111,7 @@ class Console:
         from channels.state import ChannelState
 
         if self._senders is None:
-            self._senders = build_senders(self.settings, ChannelState(self.settings.database_url), web_open_only=False)
+            self._senders = build_senders(self.settings, ChannelState(self.settings.storage.database_url), web_open_only=False)
         channel = channel_of(conversation)
         sender = self._senders.get(channel)
         if sender is None:
@@ -127,7 +127,7 @@ class Console:
         from knowledge_base.catalogue import Catalogue
 
         if self._catalogue is None:
-            self._catalogue = Catalogue.load(self.settings.catalogue_dir)
+            self._catalogue = Catalogue.load(self.settings.knowledge.catalogue_dir)
         return self._catalogue
 
     def unanswered_rows(self, days: int = 90):
@@ -221,7 +221,7 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         query = request.query_params.get("q", "")
         found = []
         if query:
-            from knowledge_base.text import fold
+            from core.text import fold
 
             needle = fold(query)
             found = [p for p in console.catalogue if needle in fold(p.name) or needle in p.code][:20]
@@ -233,7 +233,7 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         code = str(form.get("code", "")).strip()
         if group is None or console.catalogue.get(code) is None:
             return render(request, "error.html", staff, csrf, status=400, error="Mã thủ tục không có trong danh mục.")
-        added = add_aliases(settings.catalogue_dir, code, group.phrasings)
+        added = add_aliases(settings.knowledge.catalogue_dir, code, group.phrasings)
         console._catalogue = None
         store.decide(group.keys, "mapped", staff.username, procedure_code=code)
         store.audit(staff.username, "map_question", code, phrasings=group.phrasings, aliases_added=added)
@@ -283,7 +283,7 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
     async def catalogue_save(request, staff, csrf, form):
         code = request.path_params["code"]
         try:
-            changed = save_staff_fields(settings.catalogue_dir, code, str(form.get("aliases", "")).splitlines(),
+            changed = save_staff_fields(settings.knowledge.catalogue_dir, code, str(form.get("aliases", "")).splitlines(),
                                         str(form.get("staff_notes", "")), str(form.get("province_fees", "")))
         except KeyError:
             return render(request, "error.html", staff, csrf, status=404, error="Không có thủ tục này trong danh mục.")
@@ -293,7 +293,7 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
                                                                   for k, v in changed.items()})
         return RedirectResponse(f"/catalogue/{code}?msg=saved", status_code=303)
 
-    staging = settings.catalogue_dir.parent / (settings.catalogue_dir.name + "-staging")
+    staging = settings.knowledge.catalogue_dir.parent / (settings.knowledge.catalogue_dir.name + "-staging")
 
     @page("editor")
     async def reimport_page(request, staff, csrf, form):
@@ -302,11 +302,11 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
     @page("editor", write=True)
     async def reimport_stage(request, staff, csrf, form):
         try:
-            console.staged = stage_reimport(settings.records_dir, settings.aliases_file, settings.catalogue_dir, staging)
+            console.staged = stage_reimport(settings.knowledge.records_dir, settings.knowledge.aliases_file, settings.knowledge.catalogue_dir, staging)
         except (FileNotFoundError, OSError) as exc:
             return render(request, "reimport.html", staff, csrf, status=400, staged=None,
                           error=f"Không đọc được hồ sơ gốc: {exc}")
-        store.audit(staff.username, "reimport_stage", str(settings.records_dir), changes=len(console.staged["diff"]))
+        store.audit(staff.username, "reimport_stage", str(settings.knowledge.records_dir), changes=len(console.staged["diff"]))
         return RedirectResponse("/catalogue-import", status_code=303)
 
     @page("editor", write=True)
@@ -314,16 +314,16 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Star
         if not staging.exists():
             return RedirectResponse("/catalogue-import", status_code=303)
         if request.path_params["decision"] == "accept":
-            count = accept_reimport(staging, settings.catalogue_dir)
+            count = accept_reimport(staging, settings.knowledge.catalogue_dir)
             console._catalogue = None
-            store.audit(staff.username, "reimport_accept", str(settings.records_dir), procedures=count,
+            store.audit(staff.username, "reimport_accept", str(settings.knowledge.records_dir), procedures=count,
                         changes=[{"code": r["code"], "status": r["status"], "fields": [f[0] for f in r["fields"]]}
                                  for r in console.staged["diff"]])
             return RedirectResponse("/changes?msg=imported", status_code=303)
         import shutil
 
         shutil.rmtree(staging)
-        store.audit(staff.username, "reimport_discard", str(settings.records_dir))
+        store.audit(staff.username, "reimport_discard", str(settings.knowledge.records_dir))
         return RedirectResponse("/catalogue?msg=discarded", status_code=303)
 
     @page("editor", write=True)

@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from core.text import fold
 from knowledge_base.catalogue import Catalogue, load_procedure, procedure_to_yaml
 from knowledge_base.schema import Procedure
-from knowledge_base.text import fold
 
 STAFF_EDITABLE = ("aliases", "staff_notes", "province_fees")
 FIELD_NAMES = {

@@ -9,9 +9,9 @@ from typing import Iterator, List, Optional
 
 from sqlalchemy import MetaData, Table, and_, func, inspect, or_, select
 
-from dossiers.db import make_engine
-from dossiers.privacy import mask_text
-from dossiers.retention import PURGED
+from core.db import make_engine
+from core.privacy import mask_text
+from core.retention import PURGED
 
 # What staff see in place of a turn whose words the retention purge removed.
 PURGED_TEXT = "(nội dung đã xóa khi hết thời hạn lưu trữ)"

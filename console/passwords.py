@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import FrozenSet, Optional
 
-from knowledge_base.text import fold
+from core.text import fold
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256  # argon2 takes any length; this only bounds the work one request can ask for

@@ -24,11 +24,27 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_, delete, func,
-                        insert, or_, select, text, update)
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from console.passwords import password_problem
-from dossiers.db import create_tables, insert_once, make_engine
+from core.db import create_tables, insert_once, make_engine
 
 ROLES = ("viewer", "editor", "admin")  # each can do what the ones before it can
 # Escalating locks: (failures within FAILURE_WINDOW, minutes locked after the latest of them); the
@@ -236,7 +252,7 @@ class ConsoleStore:
         """Check the locks and, when none holds, count this attempt as a failure ahead of the password check,
         in the caller's transaction: (the lock in force, []) or (None, the failure rows to drop if it succeeds).
 
-        SQLite's BEGIN IMMEDIATE (dossiers.db.make_engine) already runs these transactions one at a time;
+        SQLite's BEGIN IMMEDIATE (core.db.make_engine) already runs these transactions one at a time;
         PostgreSQL takes a transaction advisory lock per key (sorted: no deadlock)."""
         keys = self._keys(username, client)
         if conn.dialect.name == "postgresql":

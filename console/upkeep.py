@@ -11,8 +11,8 @@ from typing import Iterable, List
 
 import yaml
 
+from core.text import fold
 from knowledge_base.catalogue import load_procedure, procedure_to_yaml
-from knowledge_base.text import fold
 
 
 def add_aliases(catalogue_dir: Path, code: str, phrasings: Iterable[str]) -> List[str]:

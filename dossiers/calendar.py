@@ -28,7 +28,6 @@ import yaml
 from dateutil.relativedelta import relativedelta
 
 DEFAULT_CALENDAR_FILE = Path(__file__).resolve().parent / "data/calendar.yml"
-VN_TZ = dt.timezone(dt.timedelta(hours=7), "Asia/Ho_Chi_Minh")
 
 # Units of knowledge_base.schema.TimeUnit that the calculator understands.
 WORKING_UNITS = ("working_day", "working_hour")
@@ -37,11 +36,6 @@ CALENDAR_UNITS = ("day", "week", "month", "year", "hour")
 
 class CalendarError(ValueError):
     """The calendar file is malformed, or a limit cannot be computed."""
-
-
-def now_local() -> dt.datetime:
-    """The current local time in Vietnam, naive."""
-    return dt.datetime.now(VN_TZ).replace(tzinfo=None)
 
 
 def _time(value: str, where: str) -> dt.time:
@@ -73,7 +67,7 @@ class WorkingCalendar:
     working_days: Dict[dt.date, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Optional[Path] = None) -> "WorkingCalendar":
+    def load(cls, path: Optional[Path] = None) -> WorkingCalendar:
         """Read calendar.yml (the bundled one when ``path`` is None)."""
         path = Path(path or DEFAULT_CALENDAR_FILE)
         try:

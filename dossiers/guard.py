@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import and_, delete, distinct, func, insert, select, text, update
 
-from dossiers.db import DeliveryQueue, insert_once
+from core.db import DeliveryQueue, insert_once
 from dossiers.schema import lookup_alerts, lookup_audit, lookup_locks, verifications
 
 QUIET = dt.timedelta(days=1)  # a key's level steps down after each full day without failure or lock

@@ -6,8 +6,8 @@ from typing import Iterable, List, Optional
 
 from sqlalchemy import and_, delete, insert, select, update
 
+from core.db import after_failure, insert_once
 from dossiers.codes import check_code, status_name
-from dossiers.db import after_failure, insert_once
 from dossiers.schema import outbox, subscriptions
 
 

@@ -6,7 +6,6 @@ from typing import Dict, List, Optional, Tuple
 from dossiers.calendar import CALENDAR_UNITS, WORKING_UNITS
 
 
-
 class CatalogueLimits:
     """Time limits of the catalogue's procedures, by channel (direct / online / postal)."""
 

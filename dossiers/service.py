@@ -1,7 +1,7 @@
 """The dossier service: store, status lookup with identity check, lockout, audit, notice outbox.
 
 A plain module (no Rasa imports). SQLite by default, PostgreSQL by URL; the schema is migrated with
-Alembic on first use. Personal numbers are only ever stored as keyed hashes (dossiers.privacy);
+Alembic on first use. Personal numbers are only ever stored as keyed hashes (core.privacy);
 server-side verifications, escalating locks and enumeration alerts are in dossiers.guard.
 """
 from __future__ import annotations
@@ -13,15 +13,37 @@ from typing import Callable, Iterable, List, Optional, Sequence
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from core.clock import now_local
+from core.db import insert_once, make_engine
+from core.privacy import Hasher, mask_name
 from dossiers import migrate
-from dossiers.calendar import WorkingCalendar, now_local
+from dossiers.calendar import WorkingCalendar
 from dossiers.codes import FINAL_STATUSES, WAITING_ON_CITIZEN, check_code, status_name
-from dossiers.db import NewRows, insert_once, make_engine
 from dossiers.guard import LookupGuard, active_lock, channel_name
 from dossiers.models import DossierRecord, DossierView, LookupResult, TimeLimits, UpsertResult
 from dossiers.outbox import NoticeOutbox
-from dossiers.privacy import Hasher, mask_name
 from dossiers.schema import dossiers, financial_notices, lookup_audit, status_history, supplements
+
+
+class NewRows:
+    """New dossiers of a batch and what hangs off them, inserted with one statement per table."""
+
+    def __init__(self):
+        self.tables = {dossiers: [], status_history: [], supplements: [], financial_notices: []}
+
+    def add(self, dossier, history, supplement, financial) -> None:
+        """Queue the rows of one new dossier (supplement and financial notice may be None)."""
+        for table, row in ((dossiers, dossier), (status_history, history), (supplements, supplement),
+                           (financial_notices, financial)):
+            if row is not None:
+                self.tables[table].append(row)
+
+    def flush(self, conn: Connection) -> None:
+        """Insert what is queued, one statement per table."""
+        for table, rows in self.tables.items():  # dossiers first: the others refer to them
+            if rows:
+                conn.execute(insert(table), rows)
+                rows.clear()
 
 
 class DossierService(NoticeOutbox, LookupGuard):
@@ -45,13 +67,13 @@ class DossierService(NoticeOutbox, LookupGuard):
         self._engine: Optional[Engine] = None
 
     @classmethod
-    def from_settings(cls, settings, time_limits: Optional[TimeLimits] = None, **kw) -> "DossierService":
+    def from_settings(cls, settings, time_limits: Optional[TimeLimits] = None, **kw) -> DossierService:
         """The service as the settings configure it."""
-        return cls(settings.database_url, Hasher.configured(settings),
-                   WorkingCalendar.load(settings.calendar_file), time_limits=time_limits,
-                   lockout_failures=settings.lockout_failures, lockout_steps_minutes=settings.lockout_steps_minutes,
-                   verification_minutes=settings.verification_minutes,
-                   enumeration_codes_per_hour=settings.enumeration_codes_per_hour, **kw)
+        return cls(settings.storage.database_url, Hasher.configured(settings),
+                   WorkingCalendar.load(settings.office.calendar_file), time_limits=time_limits,
+                   lockout_failures=settings.dossiers.lockout_failures, lockout_steps_minutes=settings.dossiers.lockout_steps_minutes,
+                   verification_minutes=settings.dossiers.verification_minutes,
+                   enumeration_codes_per_hour=settings.dossiers.enumeration_codes_per_hour, **kw)
 
     @property
     def engine(self) -> Engine:

@@ -5,8 +5,9 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
+from core.text import fold
 from knowledge_base.schema import Channel, Procedure
-from knowledge_base.text import TextNormalizer, fold, words
+from knowledge_base.text import TextNormalizer, words
 
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
            "legal", "general")
@@ -349,7 +350,7 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
             return Answer([f"Bạn đang hỏi về thủ tục nào dưới đây?\n{listing}\nHãy chọn một thủ tục để mình trả lời."],
                           aspect=aspect, choices=choices)
         return Answer([f"Xin lỗi, mình chưa tìm được thủ tục phù hợp với câu hỏi. Bạn thử nói rõ hơn việc cần làm "
-                       f"(ví dụ: \"cấp lại sổ đỏ bị mất\"), hoặc gọi tổng đài {settings.hotline} để được hỗ trợ."],
+                       f"(ví dụ: \"cấp lại sổ đỏ bị mất\"), hoặc gọi tổng đài {settings.office.hotline} để được hỗ trợ."],
                       aspect=aspect)
     head = f"Thủ tục: {proc.name.rstrip('. ')} (mã {proc.code})."  # some names end with a full stop
     cases: List[dict] = []

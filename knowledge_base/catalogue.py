@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence
 
 import yaml
 from pydantic import ValidationError
@@ -79,7 +79,7 @@ class Catalogue:
     procedures: Dict[str, Procedure]
 
     @classmethod
-    def load(cls, directory: Path) -> "Catalogue":
+    def load(cls, directory: Path) -> Catalogue:
         """Load every ``*.yml`` in ``directory``; raise CatalogueError listing every bad file."""
         directory = Path(directory)
         if not directory.is_dir():

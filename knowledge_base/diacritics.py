@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
-from knowledge_base.text import DATA_DIR, fold, nfc, words
+from core.text import fold, nfc
+from knowledge_base.text import DATA_DIR, words
 
 _START = "<s>"
 

@@ -15,8 +15,8 @@ from typing import Iterable, List, Optional, Tuple
 
 import yaml
 
-from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, fold, words
-
+from core.text import fold
+from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, words
 
 OURS = None  # the value of an `ours` phrase in the table (agencies' phrases carry the agency)
 NEUTRAL = ""  # a phrase matched only so that its words are read as nothing else ("số mấy" is not "sổ")
@@ -38,7 +38,7 @@ class OtherAgencies:
         self.normalizer = normalizer or TextNormalizer.default()
 
     @classmethod
-    def load(cls, path: Path, synonyms_path: Optional[Path] = None) -> "OtherAgencies":
+    def load(cls, path: Path, synonyms_path: Optional[Path] = None) -> OtherAgencies:
         """Read a table (``ours: [...]``, ``agencies: [{agency: ..., terms: [...]}, ...]``).
 
         The colloquial phrases of the synonym table (``synonyms_path``) count as ours too, and its
@@ -59,7 +59,7 @@ class OtherAgencies:
         return cls(entries, ours, neutral=neutral)
 
     @classmethod
-    def default(cls) -> "OtherAgencies":
+    def default(cls) -> OtherAgencies:
         """The table shipped in knowledge_base/data."""
         return _default()
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 from typing import List, Optional
 
+from core.settings import Settings, get_settings
 from knowledge_base.answers import Answer, compose_answer, detect_aspect, which_procedure
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
 from knowledge_base.retrieval.store import open_or_build
 from knowledge_base.scope import OtherAgencies
-from motcua.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +26,14 @@ class KnowledgeBase:
         self._embedder: Optional[Embedder] = None
         self.rebuilt_because: Optional[str] = None
         self._loaded_manifest: Optional[float] = None
-        self._watch_index = True  # reload when another process rebuilds settings.index_dir
+        self._watch_index = True  # reload when another process rebuilds settings.knowledge.index_dir
 
     @classmethod
     def over(cls, catalogue: Catalogue, retriever: HybridRetriever,
-             settings: Optional[Settings] = None) -> "KnowledgeBase":
+             settings: Optional[Settings] = None) -> KnowledgeBase:
         """A knowledge base over a catalogue and a retriever built elsewhere (tests, benchmarks).
 
-        It never swaps them for the index in ``settings.index_dir``.
+        It never swaps them for the index in ``settings.knowledge.index_dir``.
         """
         kb = cls(settings)
         kb._catalogue, kb._retriever, kb._watch_index = catalogue, retriever, False
@@ -41,7 +41,7 @@ class KnowledgeBase:
 
     def _manifest_mtime(self) -> Optional[float]:
         try:
-            return (self.settings.index_dir / "manifest.json").stat().st_mtime
+            return (self.settings.knowledge.index_dir / "manifest.json").stat().st_mtime
         except OSError:
             return None
 
@@ -58,7 +58,7 @@ class KnowledgeBase:
     def catalogue(self) -> Catalogue:
         """The whole catalogue (all fields and levels)."""
         if self._catalogue is None:
-            self._catalogue = Catalogue.load(self.settings.catalogue_dir)
+            self._catalogue = Catalogue.load(self.settings.knowledge.catalogue_dir)
         return self._catalogue
 
     @property
@@ -76,7 +76,7 @@ class KnowledgeBase:
 
             s = self.settings
             self._retriever, self.rebuilt_because = open_or_build(
-                self.catalogue, self.embedder, s.index_dir, s.scope_fields, s.scope_levels,
+                self.catalogue, self.embedder, s.knowledge.index_dir, s.knowledge.scope_fields, s.knowledge.scope_levels,
                 calibrate=fit_calibration)
             self._loaded_manifest = self._manifest_mtime()
         return self._retriever
@@ -126,7 +126,7 @@ class KnowledgeBase:
     def which_procedure(self, aspect: str) -> Answer:
         """Ask which procedure an aspect question is about (see ``answers.which_procedure``)."""
         s = self.settings
-        return which_procedure(aspect, self.catalogue.in_scope(s.scope_fields, s.scope_levels))
+        return which_procedure(aspect, self.catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels))
 
     def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None,
                case: Optional[int] = None) -> Answer:

@@ -3,7 +3,7 @@
 Rasa's own `rasa run actions` listens on every interface, lets any caller run any action with any
 tracker, and echoes the request body in its error replies. Here:
 
-- it listens on ``settings.actions_host`` (loopback by default: only the Rasa server calls it);
+- it listens on ``settings.servers.actions_host`` (loopback by default: only the Rasa server calls it);
 - every call but ``GET /health`` must carry the shared secret in ``X-Motcua-Action-Secret``
   (compared in constant time); the Rasa server sends it from its endpoints file, which names the
   environment variable, never the value;
@@ -22,7 +22,7 @@ import logging
 import zlib
 from typing import Callable, Optional
 
-from motcua.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,9 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 
 def action_secret(settings: Settings) -> str:
     """The shared secret: MOTCUA_ACTION_SECRET, else a local key file made on first use."""
-    from dossiers.privacy import secret_value
+    from core.privacy import secret_value
 
-    return secret_value(settings.action_secret, settings.action_secret_file, SECRET_ENV,
+    return secret_value(settings.servers.action_secret, settings.servers.action_secret_file, SECRET_ENV,
                         "the Rasa server and the action server must share it")
 
 
@@ -120,21 +120,21 @@ def create_app(settings: Settings, package: str = "actions"):
 
 
 def main(argv=None) -> None:
-    """Serve the actions on settings.actions_host and the given (or configured) port."""
+    """Serve the actions on settings.servers.actions_host and the given (or configured) port."""
     parser = argparse.ArgumentParser(description="motcua's action server (shared secret, loopback by default)")
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--actions", default="actions")
     args = parser.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level,
+    logging.basicConfig(level=settings.servers.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s  - %(message)s")
-    from dossiers.privacy import install_log_masking
+    from core.privacy import install_log_masking
 
     install_log_masking()  # phone and ID numbers never reach a log line
     app = create_app(settings, args.actions)
-    port = args.port or settings.actions_port
-    log.info("action server on http://%s:%s (shared secret required)", settings.actions_host, port)
-    app.run(host=settings.actions_host, port=port, workers=1, access_log=False)
+    port = args.port or settings.servers.actions_port
+    log.info("action server on http://%s:%s (shared secret required)", settings.servers.actions_host, port)
+    app.run(host=settings.servers.actions_host, port=port, workers=1, access_log=False)
 
 
 if __name__ == "__main__":

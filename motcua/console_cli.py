@@ -5,7 +5,8 @@ import getpass
 import os
 import sys
 
-from motcua.settings import get_settings
+from core.settings import get_settings
+
 
 def _password(args) -> str:
     if args.password_stdin:
@@ -28,7 +29,7 @@ def _password(args) -> str:
 def cmd_admin(args) -> int:
     from console.store import ConsoleStore
 
-    store = ConsoleStore(get_settings().database_url)
+    store = ConsoleStore(get_settings().storage.database_url)
     if args.action == "password":
         user_id = store.user_id(args.username)
         if user_id is None:
@@ -48,23 +49,23 @@ def cmd_admin(args) -> int:
         return 2
     store.audit("motcua-cli", "create_user", args.username, role=args.role)
     print(f"created {args.role} account {args.username.lower()}; log in at "
-          f"http://{get_settings().host}:{get_settings().console_port}/")
+          f"http://{get_settings().servers.host}:{get_settings().console.port}/")
     return 0
 
 
 def export_staff_changes(settings) -> dict:
     """Write staff-mapped phrasings as NLU examples, mark decisions exported, rebuild the search index."""
-    from actions.services.review_log import ReviewLog
-    from console.grouping import key_of
     from console.store import ConsoleStore
     from console.upkeep import write_nlu_examples
+    from core.stores.review_log import ReviewLog
+    from knowledge_base.grouping import key_of
     from knowledge_base.service import KnowledgeBase
 
-    store = ConsoleStore(settings.database_url)
+    store = ConsoleStore(settings.storage.database_url)
     mapped = {k for k, d in store.decisions().items() if d["decision"] == "mapped"}
     # Masked as the console showed them (staff decided on the masked keys), so no number reaches the NLU data.
-    phrasings = [r["text"] for r in ReviewLog(settings.database_url).unanswered_rows() if key_of(r["text"]) in mapped]
-    examples = write_nlu_examples(settings.staff_nlu_file, phrasings)
+    phrasings = [r["text"] for r in ReviewLog(settings.storage.database_url).unanswered_rows() if key_of(r["text"]) in mapped]
+    examples = write_nlu_examples(settings.console.staff_nlu_file, phrasings)
     changed = store.mark_exported()
     kb = KnowledgeBase(settings)
     kb.retriever  # rebuilds the index when the catalogue changed (aliases added by staff)
@@ -75,18 +76,18 @@ def cmd_console(args) -> int:
     settings = get_settings()
     if args.action == "export":
         result = export_staff_changes(settings)
-        print(f"NLU examples in {settings.staff_nlu_file}: {result['nlu_examples']}; "
+        print(f"NLU examples in {settings.console.staff_nlu_file}: {result['nlu_examples']}; "
               f"decisions exported: {result['decisions']}; search index: {result['index_rebuilt']}. "
               "Run `make train` to retrain the Rasa model with the new examples.")
         return 0
     import uvicorn
 
     from console.app import create_app
-    from dossiers.privacy import install_log_masking
+    from core.privacy import install_log_masking
 
     install_log_masking()  # no phone or ID number in the console's logs (search queries, errors)
     # No WebSocket endpoints: ws="none" also keeps uvicorn off the old websockets that rasa pins.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.console_port, log_level="warning",
+    uvicorn.run(create_app(settings), host=settings.servers.host, port=settings.console.port, log_level="warning",
                 proxy_headers=False, ws="none")
     return 0
 

@@ -5,7 +5,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from motcua.settings import get_settings
+from core.settings import get_settings
 
 
 def _fail(message: str):
@@ -28,19 +28,20 @@ def _datetime(text: str) -> dt.datetime:
 
 def cmd_deadline(args) -> int:
     """Print the due date (ISO first on the line), then how it was computed."""
-    from dossiers.calendar import CalendarError, WorkingCalendar, now_local
+    from core.clock import now_local
+    from dossiers.calendar import CalendarError, WorkingCalendar
     from dossiers.factory import catalogue_limits
     from knowledge_base.answers import UNIT_NAMES
 
     settings = get_settings()
-    calendar = WorkingCalendar.load(settings.calendar_file)
+    calendar = WorkingCalendar.load(settings.office.calendar_file)
     start = _datetime(args.start) if args.start else now_local().replace(second=0, microsecond=0)
     given = [(v, u) for v, u in ((args.working_days, "working_day"), (args.working_hours, "working_hour"),
                                  (args.days, "day"), (args.hours, "hour")) if v is not None]
     if args.procedure:
         if given:
             _fail("give either --procedure or a time limit, not both")
-        limits = catalogue_limits(str(settings.catalogue_dir))
+        limits = catalogue_limits(str(settings.knowledge.catalogue_dir))
         channel = args.channel or "direct"
         limit = limits(args.procedure, channel)
         if limit is None:
@@ -107,13 +108,13 @@ def _sample(args) -> int:
 
 def add_samples(service, settings, count: int, seed: int) -> None:
     """Add ``count`` sample dossiers for in-scope procedures and print three to try."""
-    from dossiers.calendar import now_local
+    from core.clock import now_local
     from dossiers.factory import catalogue_limits, load_catalogue
     from dossiers.sample import sample_records
 
-    in_scope = [p.code for p in load_catalogue(str(settings.catalogue_dir)).in_scope(settings.scope_fields,
-                                                                                     settings.scope_levels)]
-    records = sample_records(count, catalogue_limits(str(settings.catalogue_dir)), service.calendar, now_local(),
+    in_scope = [p.code for p in load_catalogue(str(settings.knowledge.catalogue_dir)).in_scope(settings.knowledge.scope_fields,
+                                                                                     settings.knowledge.scope_levels)]
+    records = sample_records(count, catalogue_limits(str(settings.knowledge.catalogue_dir)), service.calendar, now_local(),
                              seed=seed, procedures=in_scope)
     results = service.upsert_many(records, source="sample")
     created = sum(r.action == "created" for r in results)
@@ -128,11 +129,11 @@ def _sync(args) -> int:
     from dossiers.sync import HttpOneStopAdapter, sync
 
     settings = get_settings()
-    url = args.url or settings.onestop_api_url
+    url = args.url or settings.dossiers.onestop_api_url
     if not url:
         _fail("no one-stop API: give --url or set MOTCUA_ONESTOP_API_URL")
     since = _datetime(args.since) if args.since else None
-    adapter = HttpOneStopAdapter(url, settings.onestop_api_token, settings.onestop_timeout_s)
+    adapter = HttpOneStopAdapter(url, settings.dossiers.onestop_api_token, settings.dossiers.onestop_timeout_s)
     result = sync(_service(), adapter, since)
     if not result.ok:
         print(f"sync failed: {result.error} {result.detail}".rstrip(), file=sys.stderr)
@@ -152,7 +153,7 @@ def _show(args) -> int:
     view = _service().view(args.files[0])
     if view is None:
         _fail(f"no dossier {args.files[0]}")
-    print("\n".join(status_reply(view, get_settings().hotline)))
+    print("\n".join(status_reply(view, get_settings().office.hotline)))
     return 0
 
 
@@ -169,7 +170,7 @@ def cmd_db(args) -> int:
     from dossiers import migrate
     from dossiers.service import make_engine
 
-    engine = make_engine(get_settings().database_url)
+    engine = make_engine(get_settings().storage.database_url)
     if args.action == "upgrade":
         migrate.upgrade(engine)
     print(f"dossier schema at revision {migrate.current(engine) or '(none)'}")

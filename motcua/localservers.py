@@ -72,7 +72,7 @@ class LocalPostgres:
             cmd = ["runuser", "-u", "postgres", "--"] + cmd
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
-    def start(self) -> "LocalPostgres":
+    def start(self) -> LocalPostgres:
         """Install if needed, initialise a cluster in a temporary folder and start it."""
         self.bin_dir = ensure_installed()
         self.dir = Path(tempfile.mkdtemp(prefix="motcua-pg-"))
@@ -114,7 +114,7 @@ class LocalRedis:
         self.port = 0
         self.url = ""
 
-    def start(self) -> "LocalRedis":
+    def start(self) -> LocalRedis:
         """Install redis-server if needed (root with apt-get), start it and wait until it answers."""
         import time
 

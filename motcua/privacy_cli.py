@@ -9,7 +9,7 @@ import datetime as dt
 import sys
 from typing import Dict, List, Optional
 
-from motcua.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 DAY_S = 24 * 3600.0
 
@@ -17,13 +17,13 @@ DAY_S = 24 * 3600.0
 def purge_now(settings: Settings, days: Optional[int] = None, dry_run: bool = False,
               now: Optional[dt.datetime] = None):
     """(cut-off, what was removed) of one purge of the tracker store and the main database."""
-    from dossiers.privacy import Hasher
-    from dossiers.retention import Cutoff, pseudonym_maker, purge
+    from core.privacy import Hasher
+    from core.retention import Cutoff, pseudonym_maker, purge
 
     hasher = Hasher.configured(settings)
-    days = settings.retention_days if days is None else days
+    days = settings.storage.retention_days if days is None else days
     cutoff = Cutoff.days_before(now or dt.datetime.now().astimezone(), days)
-    removed = purge(settings.tracker_store_url, settings.database_url, cutoff,
+    removed = purge(settings.servers.tracker_store_url, settings.storage.database_url, cutoff,
                     pseudonym_maker(lambda conversation: hasher.hash("conversation", conversation)), dry_run)
     return cutoff, removed
 
@@ -41,10 +41,10 @@ async def purge_daily(settings: Settings, stop: Optional[asyncio.Event] = None, 
 
 def cmd_privacy(args) -> int:
     """Print what the purge removed (or would remove), store by store."""
-    from dossiers.retention import report_lines
+    from core.retention import report_lines
 
     settings = get_settings()
-    days = settings.retention_days if args.days is None else args.days
+    days = settings.storage.retention_days if args.days is None else args.days
     if days < 1:
         print("motcua: --days must be at least 1", file=sys.stderr)
         return 2

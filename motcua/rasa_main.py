@@ -43,7 +43,7 @@ from typing import Any, Dict, List, Optional, Text
 from channels.addresses import client_key
 from channels.rasa_input import is_json, json_body, request_address, retry_after
 from channels.runtime import Refusal, busy_text, client_digest, screen, too_long
-from motcua.settings import get_settings
+from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ _cache_lock = threading.Lock()  # the NLU runs in several threads; the cache's L
 def _cache_key(message, only_output_properties: bool):
     """The NLU cache's key of a message, or None for what is not cached (payloads, long texts, cache off)."""
     text = message.text or ""
-    if get_settings().nlu_cache <= 0 or not text or text.startswith("/") or len(text) > 1000:
+    if get_settings().servers.nlu_cache <= 0 or not text or text.startswith("/") or len(text) > 1000:
         return None
     return (text, only_output_properties)
 
@@ -128,7 +128,7 @@ def _cached_parse(parse):
             with _cache_lock:
                 cache = self.__dict__.setdefault("_motcua_nlu_cache", OrderedDict())
                 cache[key] = copy.deepcopy(result)
-                while len(cache) > get_settings().nlu_cache:
+                while len(cache) > get_settings().servers.nlu_cache:
                     cache.popitem(last=False)
         return result
 
@@ -208,7 +208,7 @@ class _SendCount:
             self.count += 1
             await send(recipient_id, message)
 
-        setattr(output, "send_response", counted)
+        output.send_response = counted
 
 
 async def _say(output, recipient_id: Text, text: Text) -> None:
@@ -260,7 +260,7 @@ def request_max_bytes() -> int:
 
     A message of 2,000 characters is at most 24 KB as JSON (an emoji escaped as two \\uXXXX).
     """
-    return max(64 * 1024, 16 * get_settings().max_message_chars)
+    return max(64 * 1024, 16 * get_settings().channels.max_message_chars)
 
 
 def _refuse(status: int, text: str):
@@ -351,7 +351,7 @@ def install() -> None:
 def main() -> None:
     """Run Rasa's CLI (arguments as for `rasa`) with the tuning applied."""
     install()
-    from dossiers.privacy import install_log_masking
+    from core.privacy import install_log_masking
 
     install_log_masking()  # phone and ID numbers never reach a log line
     from rasa.__main__ import main as rasa_main

@@ -15,8 +15,8 @@ from typing import List
 
 import yaml
 
+from core.settings import ROOT, Settings
 from motcua.action_server import SECRET_ENV, SECRET_HEADER, action_secret
-from motcua.settings import ROOT, Settings
 
 WEB_DIR = ROOT / "bot/webchat"
 
@@ -25,19 +25,19 @@ def endpoints_config(settings: Settings) -> dict:
     """Rasa endpoints: the action server and the SQL tracker store from settings."""
     from sqlalchemy.engine import make_url
 
-    url = make_url(settings.tracker_store_url)
+    url = make_url(settings.servers.tracker_store_url)
     store = {"type": "components.tracker_store.MaskingSQLTrackerStore", "dialect": url.drivername.split("+")[0],
-             "db": url.database, "cache_size": settings.tracker_cache}
+             "db": url.database, "cache_size": settings.servers.tracker_cache}
     if url.host:
         store.update({"url": url.host, "port": url.port, "username": url.username,
                       "password": url.password})
     # The secret travels as an environment variable named here (Rasa expands ${...} in endpoints files).
-    action = {"url": f"http://{action_host(settings)}:{settings.actions_port}/webhook",
+    action = {"url": f"http://{action_host(settings)}:{settings.servers.actions_port}/webhook",
               "headers": {SECRET_HEADER: "${" + SECRET_ENV + "}"}}
     config = {"action_endpoint": action,
               "tracker_store": {k: v for k, v in store.items() if v is not None}}
-    if settings.lock_store_url:
-        lock = make_url(settings.lock_store_url)
+    if settings.servers.lock_store_url:
+        lock = make_url(settings.servers.lock_store_url)
         if lock.drivername != "redis":
             raise ValueError(f"MOTCUA_LOCK_STORE_URL must be a redis:// URL, not {lock.drivername}://")
         config["lock_store"] = {k: v for k, v in {
@@ -48,14 +48,14 @@ def endpoints_config(settings: Settings) -> dict:
 
 def action_host(settings: Settings) -> str:
     """Where the Rasa server reaches the action server (its own address when that is a wildcard)."""
-    return "127.0.0.1" if settings.actions_host in ("0.0.0.0", "::", "") else settings.actions_host
+    return "127.0.0.1" if settings.servers.actions_host in ("0.0.0.0", "::", "") else settings.servers.actions_host
 
 
 def write_runtime_files(settings: Settings, out_dir: Path) -> tuple:
     """Write endpoints.yml and credentials.yml for this run (secrets stay out of the repo)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    if settings.tracker_store_url.startswith("sqlite:///"):
-        Path(settings.tracker_store_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    if settings.servers.tracker_store_url.startswith("sqlite:///"):
+        Path(settings.servers.tracker_store_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     endpoints = out_dir / "endpoints.yml"
     endpoints.write_text(yaml.safe_dump(endpoints_config(settings)))
     credentials = out_dir / "credentials.yml"
@@ -72,9 +72,9 @@ def credentials_config(settings: Settings) -> dict:
     from channels.runtime import telegram_on, zalo_on
 
     config = yaml.safe_load((ROOT / "bot/credentials.yml.template").read_text()) or {}
-    if not settings.socketio_channel:
+    if not settings.servers.socketio_channel:
         config.pop("socketio", None)
-    if settings.rest_channel:  # any caller may speak as any sender: development and tests only
+    if settings.servers.rest_channel:  # any caller may speak as any sender: development and tests only
         config = {"rest": None, **config}
     config["channels.rasa_web.WebInput"] = None
     if telegram_on(settings):
@@ -86,20 +86,20 @@ def credentials_config(settings: Settings) -> dict:
 
 def web_origins(settings: Settings) -> List[str]:
     """Origins allowed to call the Rasa server from a browser: the demo page and the embedding sites."""
-    if "*" in settings.web_origins:
+    if "*" in settings.channels.web_origins:
         return ["*"]
-    return [f"http://{settings.host}:{settings.web_port}", *settings.web_origins]
+    return [f"http://{settings.servers.host}:{settings.servers.web_port}", *settings.channels.web_origins]
 
 
 def rasa_commands(settings: Settings, endpoints: Path, credentials: Path) -> List[List[str]]:
     """The two server command lines."""
     # Rasa's CLI through motcua.rasa_main: the same `rasa run`, with the action-response schema compiled once.
-    server = [sys.executable, "-m", "motcua.rasa_main", "run", "--model", str(settings.rasa_model),
-              "--endpoints", str(endpoints), "--credentials", str(credentials), "--port", str(settings.rasa_port), "--interface", settings.host,
+    server = [sys.executable, "-m", "motcua.rasa_main", "run", "--model", str(settings.servers.rasa_model),
+              "--endpoints", str(endpoints), "--credentials", str(credentials), "--port", str(settings.servers.rasa_port), "--interface", settings.servers.host,
               "--cors", *web_origins(settings)]
-    if settings.rasa_api_token:  # Rasa's HTTP API reads and writes any conversation: never without a token
-        server += ["--enable-api", "--auth-token", settings.rasa_api_token]
-    actions = [sys.executable, "-m", "motcua.action_server", "--port", str(settings.actions_port)]
+    if settings.servers.rasa_api_token:  # Rasa's HTTP API reads and writes any conversation: never without a token
+        server += ["--enable-api", "--auth-token", settings.servers.rasa_api_token]
+    actions = [sys.executable, "-m", "motcua.action_server", "--port", str(settings.servers.actions_port)]
     return [actions, server]
 
 
@@ -109,7 +109,7 @@ def channel_commands(settings: Settings) -> List[List[str]]:
 
     motcua = [sys.executable, "-m", "motcua"]
     commands = [motcua + ["channels", "deliver"], motcua + ["console", "serve"]]
-    if telegram_on(settings) and settings.telegram_mode == "polling":
+    if telegram_on(settings) and settings.channels.telegram_mode == "polling":
         commands.append(motcua + ["telegram", "poll"])
     return commands
 
@@ -118,9 +118,9 @@ def set_telegram_webhook(settings: Settings, env: dict) -> None:
     """Webhook mode: point Telegram at MOTCUA_PUBLIC_URL (or say how to)."""
     from channels.runtime import telegram_on
 
-    if not telegram_on(settings) or settings.telegram_mode != "webhook":
+    if not telegram_on(settings) or settings.channels.telegram_mode != "webhook":
         return
-    if not settings.public_url:
+    if not settings.console.public_url:
         print("motcua: Telegram webhook mode without MOTCUA_PUBLIC_URL: run "
               "`motcua telegram webhook --url https://PUBLIC-HOST` once", file=sys.stderr)
         return
@@ -152,10 +152,10 @@ class _WebHandler(http.server.SimpleHTTPRequestHandler):
 
 def serve_web(settings: Settings) -> http.server.ThreadingHTTPServer:
     """Serve bot/webchat (widget.js and the demo page) on localhost in a thread."""
-    handler = type("WebHandler", (_WebHandler,), {"rasa_url": f"http://{settings.host}:{settings.rasa_port}",
-                                                   "page_url": f"http://{settings.host}:{settings.web_port}"})
+    handler = type("WebHandler", (_WebHandler,), {"rasa_url": f"http://{settings.servers.host}:{settings.servers.rasa_port}",
+                                                   "page_url": f"http://{settings.servers.host}:{settings.servers.web_port}"})
     handler = functools.partial(handler, directory=str(WEB_DIR))
-    server = http.server.ThreadingHTTPServer((settings.host, settings.web_port), handler)
+    server = http.server.ThreadingHTTPServer((settings.servers.host, settings.servers.web_port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -189,8 +189,8 @@ def server_env(settings: Settings) -> dict:
     """Environment of the server processes: the repository on the path, Rasa's worker count, and the
     embedding model's threads per process (they read it as their MOTCUA_TORCH_THREADS)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    env["SANIC_WORKERS"] = str(max(settings.rasa_workers, 1))
-    env["MOTCUA_TORCH_THREADS"] = str(max(settings.serve_torch_threads, 1))
+    env["SANIC_WORKERS"] = str(max(settings.servers.rasa_workers, 1))
+    env["MOTCUA_TORCH_THREADS"] = str(max(settings.knowledge.serve_torch_threads, 1))
     env[SECRET_ENV] = action_secret(settings)
     return env
 
@@ -202,11 +202,11 @@ def seed_demo_dossiers(settings: Settings, demo: bool) -> None:
     """The demo (`motcua run --demo`, as `make run` does) on SQLite: an empty dossier store gets sample
     dossiers to try lookups with. Never without --demo, never on PostgreSQL: a deployment's store holds
     real dossiers only."""
-    if not demo or settings.demo_dossiers <= 0:
+    if not demo or settings.dossiers.demo_dossiers <= 0:
         return
-    if not settings.database_url.startswith("sqlite"):
+    if not settings.storage.database_url.startswith("sqlite"):
         print("motcua: --demo adds sample dossiers to the embedded SQLite store only; this store is "
-              f"{settings.database_url.split(':', 1)[0]}, so none were added", file=sys.stderr)
+              f"{settings.storage.database_url.split(':', 1)[0]}, so none were added", file=sys.stderr)
         return
     from dossiers.factory import open_service
     from dossiers.service import DossierService
@@ -218,34 +218,34 @@ def seed_demo_dossiers(settings: Settings, demo: bool) -> None:
     if empty:
         print("motcua: the dossier store is empty; adding sample dossiers (MOTCUA_DEMO_DOSSIERS=0 turns this off)")
         service = open_service(settings)
-        add_samples(service, settings, settings.demo_dossiers, seed=7)
+        add_samples(service, settings, settings.dossiers.demo_dossiers, seed=7)
         service.close()
 
 
 def warnings(settings: Settings) -> List[str]:
     """What an operator must know about this run's exposure."""
     lines = []
-    if settings.rest_channel:
+    if settings.servers.rest_channel:
         lines.append("the REST channel is on (MOTCUA_REST_CHANNEL): any caller can speak as any sender. "
-                     "Development and tests only" + ("" if settings.host in LOOPBACK else
-                                                     f"; and the server listens on {settings.host}!"))
-    if settings.actions_host not in LOOPBACK:
-        lines.append(f"the action server listens on {settings.actions_host}: keep that network private "
+                     "Development and tests only" + ("" if settings.servers.host in LOOPBACK else
+                                                     f"; and the server listens on {settings.servers.host}!"))
+    if settings.servers.actions_host not in LOOPBACK:
+        lines.append(f"the action server listens on {settings.servers.actions_host}: keep that network private "
                      "(calls still need MOTCUA_ACTION_SECRET)")
     return lines
 
 
 def run(settings: Settings, demo: bool = False) -> int:
     """Start everything, wait for Ctrl-C (or a child dying), then stop everything cleanly."""
-    if not settings.rasa_model.exists():
-        print(f"motcua: Rasa model {settings.rasa_model} not found: run `make train`", file=sys.stderr)
+    if not settings.servers.rasa_model.exists():
+        print(f"motcua: Rasa model {settings.servers.rasa_model} not found: run `make train`", file=sys.stderr)
         return 2
     os.umask(0o077)  # databases, logs and keys this run creates are readable by its own user only
     endpoints, credentials = write_runtime_files(settings, ROOT / "build/run")
     seed_demo_dossiers(settings, demo)
     for line in warnings(settings):
         print(f"motcua: WARNING: {line}", file=sys.stderr)
-    if settings.rasa_workers > 1 and not settings.lock_store_url:
+    if settings.servers.rasa_workers > 1 and not settings.servers.lock_store_url:
         print("motcua: MOTCUA_RASA_WORKERS > 1 needs MOTCUA_LOCK_STORE_URL=redis://host:port/db", file=sys.stderr)
         return 2
     from channels.runtime import channel_report
@@ -260,15 +260,15 @@ def run(settings: Settings, demo: bool = False) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    if wait_ready(f"http://{settings.host}:{settings.rasa_port}/", 300):
+    if wait_ready(f"http://{settings.servers.host}:{settings.servers.rasa_port}/", 300):
         set_telegram_webhook(settings, env)
         procs += [subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
                   for cmd in channel_commands(settings)]
-        print(f"\nmotcua: staff console at http://{settings.host}:{settings.console_port}/ "
+        print(f"\nmotcua: staff console at http://{settings.servers.host}:{settings.console.port}/ "
               "(create the first account with `motcua admin create --username NAME`)")
-        rest = (f" (REST: http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook)"
-                if settings.rest_channel else "")
-        print(f"\nmotcua is ready: chat at http://{settings.host}:{settings.web_port}/{rest}. Ctrl-C stops.",
+        rest = (f" (REST: http://{settings.servers.host}:{settings.servers.rasa_port}/webhooks/rest/webhook)"
+                if settings.servers.rest_channel else "")
+        print(f"\nmotcua is ready: chat at http://{settings.servers.host}:{settings.servers.web_port}/{rest}. Ctrl-C stops.",
               flush=True)
     code = 0
     while not stop.is_set():

@@ -66,8 +66,8 @@ def land_scope(catalogue):
 @pytest.fixture(scope="session")
 def embedder(base_model_dir):
     """Embedder over the converted model."""
+    from core.settings import Settings
     from knowledge_base.retrieval.dense import Embedder
-    from motcua.settings import Settings
 
     return Embedder.configured(Settings(), str(base_model_dir), threads=2)
 

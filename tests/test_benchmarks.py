@@ -4,7 +4,7 @@ import asyncio
 from aiohttp import web
 
 from benchmarks.bench_load import QUESTIONS, closed_loop, unseen_questions
-from knowledge_base.text import fold
+from core.text import fold
 
 NAMES = ["Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
          "Cấp giấy phép môi trường cấp tỉnh", "Cấp lại giấy chứng nhận do bị mất",

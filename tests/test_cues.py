@@ -2,7 +2,8 @@
 import pytest
 
 from components.cues import CUE_NEGATIVE, CUE_OTHER_AGENCY, CUE_POSITIVE, CueFinder
-from knowledge_base.text import fold, nfc, words
+from core.text import fold, nfc
+from knowledge_base.text import words
 
 
 def cues(text, breaks=()):

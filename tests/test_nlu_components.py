@@ -21,7 +21,7 @@ def test_featurizer_takes_its_model_and_threads_from_the_environment(monkeypatch
     # The server's serving threads (MOTCUA_TORCH_THREADS from `motcua run`) and an operator's
     # base model must reach the featurizer, not the settings' built-in defaults.
     from components.sentence_featurizer import SentenceEmbeddingFeaturizer
-    from motcua.settings import reset_settings
+    from core.settings import reset_settings
 
     monkeypatch.setenv("MOTCUA_TORCH_THREADS", "1")
     monkeypatch.setenv("MOTCUA_EMBEDDING_BASE_MODEL", "/srv/models/e5-other")
@@ -156,7 +156,7 @@ def test_training_cache_keys_change_with_the_tables_catalogue_and_model_the_comp
     import components.vietnamese_tokenizer as tokenizer_module
     from components.sentence_featurizer import SentenceEmbeddingFeaturizer
     from components.vietnamese_tokenizer import VietnameseTokenizer
-    from motcua.settings import Settings
+    from core.settings import Settings
 
     table = tmp_path / "tables" / "synonyms.yml"
     table.parent.mkdir()
@@ -171,8 +171,8 @@ def test_training_cache_keys_change_with_the_tables_catalogue_and_model_the_comp
     catalogue.mkdir(), model.mkdir()
     (catalogue / "1.000001.yml").write_text("code: 1.000001\n", encoding="utf-8")
     (model / "model.safetensors").write_bytes(b"weights")
-    monkeypatch.setattr("motcua.settings.get_settings",
-                        lambda: Settings(catalogue_dir=catalogue, embedding_base_model=str(model)))
+    monkeypatch.setattr("core.settings.get_settings",
+                        lambda: Settings.of(catalogue_dir=catalogue, embedding_base_model=str(model)))
     keys = [SentenceEmbeddingFeaturizer.fingerprint_addon({})]
     (catalogue / "1.000001.yml").write_text("code: 1.000001\nname: mới\n", encoding="utf-8")
     keys.append(SentenceEmbeddingFeaturizer.fingerprint_addon({}))

@@ -15,11 +15,11 @@ RAW = re.compile(r"912-345-678|001 099 012 345|0912345678|001099012345")
 
 
 def _legacy_rows(settings):
-    from actions.services.review_log import unanswered
-    from console.handoff import messages_table
+    from core.stores.handoff import messages_table
+    from core.stores.review_log import unanswered
 
     now = dt.datetime.now() - dt.timedelta(minutes=1)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.storage.database_url)
     with engine.begin() as conn:
         for i in range(2):
             conn.execute(insert(unanswered).values(conversation_id="web-aaaaaaaa1", channel="web",
@@ -28,7 +28,7 @@ def _legacy_rows(settings):
         conn.execute(insert(messages_table).values(conversation_id="web-aaaaaaaa1", who="citizen", staff=None,
                                                    text=LEGACY["id"], at=now))
     engine.dispose()
-    engine = create_engine(settings.tracker_store_url)
+    engine = create_engine(settings.servers.tracker_store_url)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO events (sender_id, type_name, timestamp, data) "
                           "VALUES ('tg-42', 'user', :t, :d)"),
@@ -56,10 +56,10 @@ def test_pages_mask_rows_stored_before(console_env, client):  # noqa: F811
 
 
 def test_handoff_messages_are_stored_masked_both_ways(console_env, client):  # noqa: F811
-    from console.handoff import HandoffStore, messages_table
+    from core.stores.handoff import HandoffStore, messages_table
 
     settings, _ = console_env
-    handoffs = HandoffStore(settings.database_url)
+    handoffs = HandoffStore(settings.storage.database_url)
     handoffs.add_message("web-aaaaaaaa1", "citizen", "số của em ０９１２ ３４５ ６７８")
     assert login(client, "editor").status_code == 303
     token = csrf_of(client, "/handoffs/web-aaaaaaaa1")
@@ -72,12 +72,12 @@ def test_handoff_messages_are_stored_masked_both_ways(console_env, client):  # n
     assert stored[0] == "số của em ******5678" and "Chị ghi lại số ******5678 rồi" in stored
     from channels.state import ChannelState
 
-    sent = [m["text"] for m in ChannelState(settings.database_url).web_fetch("web-aaaaaaaa1")]
+    sent = [m["text"] for m in ChannelState(settings.storage.database_url).web_fetch("web-aaaaaaaa1")]
     assert any("0912.345.678" in m for m in sent)  # only what is kept is masked, not what the citizen gets
 
 
 def test_review_log_masks_when_writing_and_reading(tmp_path):
-    from actions.services.review_log import ReviewLog, feedback, unanswered
+    from core.stores.review_log import ReviewLog, feedback, unanswered
 
     log = ReviewLog(f"sqlite:///{tmp_path / 'review.db'}")
     log.record_unanswered("web-1", "web", "cccd 001-099-012345", "no_match")

@@ -7,8 +7,16 @@ import unicodedata
 
 import pytest
 
-from dossiers.privacy import (MaskingFilter, digits, install_log_masking, mask_int, mask_number, mask_record,
-                              mask_text, mask_value)
+from core.privacy import (
+    MaskingFilter,
+    digits,
+    install_log_masking,
+    mask_int,
+    mask_number,
+    mask_record,
+    mask_text,
+    mask_value,
+)
 
 SEED, CASES = 20260522, 3000
 MOBILE_PREFIXES = ["032", "033", "034", "035", "036", "037", "038", "039", "052", "056", "058", "059", "070", "076",

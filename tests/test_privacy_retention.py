@@ -11,9 +11,8 @@ import sys
 import pytest
 from sqlalchemy import create_engine, insert, text
 
+from core.clock import VN_TZ  # noqa: E402  (after the module's docstring and standard imports)
 from tests.conftest import ROOT
-
-from dossiers.calendar import VN_TZ  # noqa: E402  (after the module's docstring and standard imports)
 
 NOW = dt.datetime.now(VN_TZ).replace(microsecond=0)
 OLD, NEW = NOW - dt.timedelta(days=200), NOW - dt.timedelta(days=10)
@@ -64,19 +63,19 @@ async def _tracker(path):
 @pytest.fixture
 async def stores(tmp_path):
     """Every store that holds personal data, with rows 200 days old and 10 days old."""
-    from actions.services.review_log import ReviewLog
     from channels.state import ChannelState
-    from console.handoff import HandoffStore, requests_table
     from console.store import ConsoleStore, audit_table, failures_table
+    from core.db import create_tables, make_engine
+    from core.settings import Settings
+    from core.stores.handoff import HandoffStore, requests_table
+    from core.stores.review_log import ReviewLog
     from dossiers import schema
-    from dossiers.db import create_tables, make_engine
-    from motcua.settings import Settings
 
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'motcua.db'}",
+    settings = Settings.of(database_url=f"sqlite:///{tmp_path / 'motcua.db'}",
                         tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}",
                         dossier_key_file=tmp_path / "secrets/key", retention_days=180)
     await _tracker(tmp_path / "tracker.db")
-    review = ReviewLog(settings.database_url)
+    review = ReviewLog(settings.storage.database_url)
     review.record_unanswered(ALL_OLD, "telegram", SECRET, "not_understood", when=local(OLD))
     review.record_unanswered(MIXED, "web", SECRET, "handoff_requested", when=local(OLD))
     review.record_unanswered(ALL_NEW, "zalo", SECRET, "no_match", when=local(NEW))
@@ -84,7 +83,7 @@ async def stores(tmp_path):
                            when=local(OLD))
     review.record_feedback(ALL_NEW, "zalo", "negative", comment=SECRET, when=local(NEW))
     for moment in (OLD, NEW):
-        handoffs = HandoffStore(settings.database_url, clock=lambda m=moment: local(m))
+        handoffs = HandoffStore(settings.storage.database_url, clock=lambda m=moment: local(m))
         conversation = MIXED if moment is OLD else ALL_NEW
         handoffs.request(conversation, "web", "ef" * 16)
         handoffs.take(conversation, "web", "canbo")
@@ -94,10 +93,10 @@ async def stores(tmp_path):
             handoffs.release(conversation)
         alert = handoffs.due_alerts()[-1]
         handoffs.finish_alert(alert["id"], "sent", ["telegram"])
-        ChannelState(settings.database_url, clock=lambda m=moment: utc(m)).web_push(conversation, {"text": SECRET})
-        ChannelState(settings.database_url, clock=lambda m=moment: utc(m)).inbound("zalo", conversation)
-    ConsoleStore(settings.database_url)
-    engine = make_engine(settings.database_url)
+        ChannelState(settings.storage.database_url, clock=lambda m=moment: utc(m)).web_push(conversation, {"text": SECRET})
+        ChannelState(settings.storage.database_url, clock=lambda m=moment: utc(m)).inbound("zalo", conversation)
+    ConsoleStore(settings.storage.database_url)
+    engine = make_engine(settings.storage.database_url)
     create_tables(schema.metadata, engine)
     with engine.begin() as conn:
         # a request count the store's own clean-up has not reached (no request came since)
@@ -137,7 +136,7 @@ def _rows(url, sql):
 def _snapshot(settings):
     """Every row of every table of both databases."""
     out = {}
-    for url in (settings.tracker_store_url, settings.database_url):
+    for url in (settings.servers.tracker_store_url, settings.storage.database_url):
         engine = create_engine(url)
         with engine.connect() as conn:
             for (name,) in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")):
@@ -147,11 +146,11 @@ def _snapshot(settings):
 
 
 def _report(settings, days=400):
-    from actions.services.review_log import ReviewLog
     from console.analytics import build_report
     from console.conversations import Conversations
+    from core.stores.review_log import ReviewLog
 
-    conversations, review = Conversations(settings.tracker_store_url), ReviewLog(settings.database_url)
+    conversations, review = Conversations(settings.servers.tracker_store_url), ReviewLog(settings.storage.database_url)
     report = build_report(conversations, review.engine, NOW.date() - dt.timedelta(days=days), NOW.date())
     conversations.close()
     return report
@@ -178,7 +177,7 @@ async def test_purge_removes_old_personal_text_and_keeps_the_counts(stores):
     assert removed[("tracker store", "conversations renamed (events)")] == 1
     assert removed[("review log", "question texts blanked")] == 2
 
-    events = _rows(settings.tracker_store_url, "SELECT sender_id, timestamp, data FROM events")
+    events = _rows(settings.servers.tracker_store_url, "SELECT sender_id, timestamp, data FROM events")
     senders = {e["sender_id"] for e in events}
     assert ALL_OLD not in senders and MIXED in senders and ALL_NEW in senders
     renamed = [s for s in senders if s.startswith("tg-anon-")]
@@ -195,33 +194,33 @@ async def test_purge_removes_old_personal_text_and_keeps_the_counts(stores):
             if data["event"] == "user":
                 assert data["text"] == "sđt ******5678, tên Nguyễn Văn An"
 
-    unanswered = _rows(settings.database_url, "SELECT conversation_id, text, reason FROM unanswered ORDER BY id")
+    unanswered = _rows(settings.storage.database_url, "SELECT conversation_id, text, reason FROM unanswered ORDER BY id")
     assert [(r["conversation_id"], r["text"]) for r in unanswered] == [
         (renamed[0], ""), (MIXED, ""), (ALL_NEW, "sđt ******5678, tên Nguyễn Văn An")]
-    feedback = _rows(settings.database_url, "SELECT conversation_id, comment, answer, rating FROM feedback ORDER BY id")
+    feedback = _rows(settings.storage.database_url, "SELECT conversation_id, comment, answer, rating FROM feedback ORDER BY id")
     assert feedback == [{"conversation_id": renamed[0], "comment": "", "answer": "", "rating": "positive"},
                         {"conversation_id": ALL_NEW, "comment": "sđt ******5678, tên Nguyễn Văn An", "answer": "",
                          "rating": "negative"}]
-    messages = _rows(settings.database_url, "SELECT conversation_id, text FROM handoff_messages")
+    messages = _rows(settings.storage.database_url, "SELECT conversation_id, text FROM handoff_messages")
     assert {m["conversation_id"] for m in messages} == {ALL_NEW} and len(messages) == 2
-    assert [h["conversation_id"] for h in _rows(settings.database_url, "SELECT * FROM handoffs")] == [ALL_NEW]
-    assert [a["conversation_id"] for a in _rows(settings.database_url, "SELECT * FROM handoff_alerts")] == [ALL_NEW]
-    requests = _rows(settings.database_url, "SELECT * FROM handoff_requests")
+    assert [h["conversation_id"] for h in _rows(settings.storage.database_url, "SELECT * FROM handoffs")] == [ALL_NEW]
+    assert [a["conversation_id"] for a in _rows(settings.storage.database_url, "SELECT * FROM handoff_alerts")] == [ALL_NEW]
+    requests = _rows(settings.storage.database_url, "SELECT * FROM handoff_requests")
     assert [(r["conversation_id"], r["client_hash"]) for r in requests] == [(ALL_NEW, "ef" * 16)]
     assert removed[("handoffs", "request counts deleted (conversation ids, client digests)")] == 1
-    assert [w["conversation_id"] for w in _rows(settings.database_url, "SELECT * FROM web_inbox")] == [ALL_NEW]
-    assert [c["user_id"] for c in _rows(settings.database_url, "SELECT * FROM channel_contacts")] == [ALL_NEW]
-    audit = _rows(settings.database_url, "SELECT * FROM dossier_lookup_audit ORDER BY id")
+    assert [w["conversation_id"] for w in _rows(settings.storage.database_url, "SELECT * FROM web_inbox")] == [ALL_NEW]
+    assert [c["user_id"] for c in _rows(settings.storage.database_url, "SELECT * FROM channel_contacts")] == [ALL_NEW]
+    audit = _rows(settings.storage.database_url, "SELECT * FROM dossier_lookup_audit ORDER BY id")
     assert [a["conversation_id"] for a in audit] == ["", ALL_NEW] and len(audit) == 2
     if "client_hash" in audit[0]:
         assert [a["client_hash"] for a in audit] == [None, "cd" * 16]
-    assert [o["state"] for o in _rows(settings.database_url, "SELECT * FROM notice_outbox ORDER BY id")] == [
+    assert [o["state"] for o in _rows(settings.storage.database_url, "SELECT * FROM notice_outbox ORDER BY id")] == [
         "pending", "sent"]
-    assert _rows(settings.database_url, "SELECT * FROM dossier_notice_subscriptions") == []
-    audit_log = _rows(settings.database_url, "SELECT * FROM staff_audit_log ORDER BY id")
+    assert _rows(settings.storage.database_url, "SELECT * FROM dossier_notice_subscriptions") == []
+    audit_log = _rows(settings.storage.database_url, "SELECT * FROM staff_audit_log ORDER BY id")
     details = [json.loads(a["detail"]) for a in audit_log if a["action"] == "map_question"]
     assert details == [{"purged": True}, {"phrasings": [SECRET]}]  # newer: kept (the console masks it on display)
-    assert len(_rows(settings.database_url, "SELECT * FROM staff_login_failures")) == 1
+    assert len(_rows(settings.storage.database_url, "SELECT * FROM staff_login_failures")) == 1
 
 
 async def test_dry_run_changes_nothing_and_a_second_run_finds_nothing(stores):
@@ -239,7 +238,7 @@ async def test_the_console_shows_purged_turns_as_removed(stores):
 
     settings = stores
     _purge(settings)
-    conversations = Conversations(settings.tracker_store_url)
+    conversations = Conversations(settings.servers.tracker_store_url)
     turns = conversations.turns(MIXED)
     conversations.close()
     assert [t.text for t in turns] == [PURGED_TEXT, PURGED_TEXT, "sđt ******5678, tên Nguyễn Văn An",
@@ -247,8 +246,8 @@ async def test_the_console_shows_purged_turns_as_removed(stores):
 
 
 def test_pseudonyms_keep_the_channel_and_are_keyed():
-    from dossiers.privacy import Hasher
-    from dossiers.retention import is_pseudonym, pseudonym_maker
+    from core.privacy import Hasher
+    from core.retention import is_pseudonym, pseudonym_maker
 
     first = pseudonym_maker(lambda c: Hasher(b"k" * 32).hash("conversation", c))
     second = pseudonym_maker(lambda c: Hasher(b"j" * 32).hash("conversation", c))
@@ -259,7 +258,7 @@ def test_pseudonyms_keep_the_channel_and_are_keyed():
 
 
 def test_cutoff_in_each_clock():
-    from dossiers.retention import Cutoff
+    from core.retention import Cutoff
 
     now = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
     cutoff = Cutoff.days_before(now, 180)
@@ -272,7 +271,7 @@ def test_cutoff_in_each_clock():
 
 
 def test_the_cutoff_is_vietnam_time_on_a_host_running_on_utc(server_clock_on_utc):
-    from dossiers.retention import Cutoff
+    from core.retention import Cutoff
 
     now = dt.datetime(2026, 6, 1, 1, 30, tzinfo=dt.timezone.utc)  # 8:30 in Vietnam
     assert dt.datetime.now().astimezone().utcoffset() == dt.timedelta(0)
@@ -286,7 +285,7 @@ async def test_the_tracker_cache_does_not_serve_what_a_purge_anonymised(tmp_path
     from rasa.shared.core.trackers import DialogueStateTracker
 
     from components.tracker_store import MaskingSQLTrackerStore
-    from dossiers.retention import Cutoff, purge
+    from core.retention import Cutoff, purge
 
     tracker_url = f"sqlite:///{tmp_path / 'tracker.db'}"
     store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"), cache_size=10)
@@ -307,7 +306,7 @@ async def test_the_tracker_cache_does_not_serve_what_a_purge_anonymised(tmp_path
 
 def test_an_audit_table_without_client_digests_is_handled(tmp_path):
     """A database from before client digests were audited: its conversation ids still go."""
-    from dossiers.retention import Cutoff, purge
+    from core.retention import Cutoff, purge
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
@@ -326,16 +325,16 @@ def test_an_audit_table_without_client_digests_is_handled(tmp_path):
 
 def test_the_command_prints_what_it_removed_per_store(stores):
     settings = stores
-    env = dict(os.environ, MOTCUA_DATABASE_URL=settings.database_url,
-               MOTCUA_TRACKER_STORE_URL=settings.tracker_store_url,
-               MOTCUA_DOSSIER_KEY_FILE=str(settings.dossier_key_file), MOTCUA_RETENTION_DAYS="180")
+    env = dict(os.environ, MOTCUA_DATABASE_URL=settings.storage.database_url,
+               MOTCUA_TRACKER_STORE_URL=settings.servers.tracker_store_url,
+               MOTCUA_DOSSIER_KEY_FILE=str(settings.dossiers.dossier_key_file), MOTCUA_RETENTION_DAYS="180")
     run = [sys.executable, "-m", "motcua", "privacy", "purge"]
     dry = subprocess.run(run + ["--dry-run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert dry.returncode == 0, dry.stderr
     assert "older than 180 days" in dry.stdout and "dry run" in dry.stdout
     assert "  review log: 2 question texts blanked" in dry.stdout
     assert "  handoffs: 2 transcript messages deleted" in dry.stdout
-    assert _rows(settings.database_url, "SELECT count(*) AS n FROM handoff_messages") == [{"n": 4}]
+    assert _rows(settings.storage.database_url, "SELECT count(*) AS n FROM handoff_messages") == [{"n": 4}]
     done = subprocess.run(run + ["--days", "365"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "older than 365 days" in done.stdout
     assert "  review log: 0 question texts blanked" in done.stdout  # nothing is 365 days old
@@ -364,4 +363,4 @@ async def test_the_deliverer_purges_at_start_and_then_on_schedule(stores, monkey
     stop.set()
     await asyncio.wait_for(task, 5)
     assert len(calls) >= 2
-    assert [r["text"] for r in _rows(settings.database_url, "SELECT text FROM unanswered ORDER BY id")][:2] == ["", ""]
+    assert [r["text"] for r in _rows(settings.storage.database_url, "SELECT text FROM unanswered ORDER BY id")][:2] == ["", ""]

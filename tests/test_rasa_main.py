@@ -1,9 +1,9 @@
 """The tuned Rasa entry point validates action-server responses exactly as Rasa does."""
 import pytest
 from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
 
 from motcua import rasa_main
-from rasa.core.actions.action import RemoteAction
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ async def test_a_text_parsed_before_does_not_queue_behind_new_ones():
 
 @pytest.fixture
 def hotline(monkeypatch):
-    from motcua.settings import reset_settings
+    from core.settings import reset_settings
 
     monkeypatch.setenv("MOTCUA_HOTLINE", "19001234")
     reset_settings()
@@ -208,7 +208,7 @@ def assistant(rasa_model, base_model_dir, tmp_path_factory):
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    from motcua.settings import reset_settings
+    from core.settings import reset_settings
 
     rasa_main.install()
     mp = pytest.MonkeyPatch()

@@ -18,7 +18,7 @@ def test_conversation_stories_pass(rasa_model, tmp_path):
 def test_every_intent_has_25_examples_half_unaccented():
     import yaml
 
-    from knowledge_base.text import fold
+    from core.text import fold
 
     counts = {}
     for path in (ROOT / "data/nlu").glob("*.yml"):

@@ -11,7 +11,6 @@ import pytest
 
 from tests.conftest import ROOT
 
-
 API_TOKEN = "test-api-token-0123456789"
 
 

@@ -6,12 +6,12 @@ from tests.conftest import ROOT
 
 OPEN_ALL = """
 import sys
-from actions.services.review_log import ReviewLog
+from core.stores.review_log import ReviewLog
 from channels.state import ChannelState
-from console.handoff import HandoffStore
+from core.stores.handoff import HandoffStore
 from console.store import ConsoleStore
 from dossiers.calendar import WorkingCalendar
-from dossiers.privacy import Hasher
+from core.privacy import Hasher
 from dossiers.service import DossierService
 url = sys.argv[1]
 ChannelState(url); ConsoleStore(url); HandoffStore(url); ReviewLog(url).engine

@@ -2,12 +2,12 @@
 import json
 
 import pytest
-from sqlalchemy import create_engine, text
-
-from components.tracker_store import MaskingSQLTrackerStore, mask_value
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import create_engine, text
+
+from components.tracker_store import MaskingSQLTrackerStore, mask_value
 
 
 async def test_numbers_never_reach_the_database(tmp_path):
@@ -106,7 +106,7 @@ async def test_a_second_writer_invalidates_the_cache(tmp_path):
 def test_the_quick_check_masks_exactly_what_mask_text_masks(text):
     """masked_record skips the walk over an event when one pass over its JSON finds no number."""
     from components.tracker_store import masked_record
-    from dossiers.privacy import mask_text
+    from core.privacy import mask_text
 
     event, data, blob = masked_record(UserUttered(text, {"intent": {"name": "greet", "confidence": 0.123456789}}))
     assert event.text == mask_text(text) and data["text"] == mask_text(text)

@@ -20,11 +20,11 @@ def convert_default(out_dir: Path) -> Path:
 
 def verification_sentences(n: int = 200, seed: int = 7) -> List[str]:
     """``n`` Vietnamese sentences from the catalogue (names, documents, steps), half without diacritics."""
+    from core.settings import get_settings
+    from core.text import fold
     from knowledge_base.catalogue import Catalogue
-    from knowledge_base.text import fold
-    from motcua.settings import get_settings
 
-    catalogue = Catalogue.load(get_settings().catalogue_dir)
+    catalogue = Catalogue.load(get_settings().knowledge.catalogue_dir)
     pool: List[str] = []
     for proc in catalogue:
         pool.append(proc.name)
@@ -93,26 +93,26 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
     from sentence_transformers import SentenceTransformer
     from tqdm import tqdm
 
+    from core.settings import get_settings
     from knowledge_base.catalogue import Catalogue
-    from knowledge_base.embedding.training_data import generate
     from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
+    from knowledge_base.embedding.training_data import generate
     from knowledge_base.retrieval.hybrid import dense_text, passages
     from knowledge_base.text import TextNormalizer
-    from motcua.settings import get_settings
 
     s = get_settings()
     rng = random.Random(seed)
     torch.manual_seed(seed)
-    torch.set_num_threads(max(1, s.torch_threads))
-    catalogue = Catalogue.load(s.catalogue_dir)
-    procs = catalogue.in_scope(s.scope_fields, s.scope_levels)
+    torch.set_num_threads(max(1, s.knowledge.torch_threads))
+    catalogue = Catalogue.load(s.knowledge.catalogue_dir)
+    procs = catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     by_code = {p.code: p for p in procs}
     norm = TextNormalizer.default()
     restorer = DiacriticRestorer(corpus_texts(procs))
     triples = []
     for question, code in generate(procs, per_procedure=per_procedure, seed=seed):
         passage = rng.choice(passages(by_code[code])[:2])
-        triples.append((s.query_prefix + dense_text(norm, restorer, question), s.passage_prefix + passage, code))
+        triples.append((s.knowledge.query_prefix + dense_text(norm, restorer, question), s.knowledge.passage_prefix + passage, code))
 
     model = SentenceTransformer(str(base_dir), device="cpu")
     model.max_seq_length = 64

@@ -10,9 +10,9 @@ import random
 import re
 from typing import List, Sequence, Tuple
 
+from core.text import fold
 from knowledge_base.retrieval.hybrid import display_name
 from knowledge_base.schema import Procedure
-from knowledge_base.text import fold
 
 TEMPLATES = (
     "{x}",

@@ -17,8 +17,19 @@ from knowledge_base.catalogue import Catalogue
 from knowledge_base.importer.report import ImportReport
 from knowledge_base.importer.tables import PROVINCE_FEE_RE, parse_steps
 from knowledge_base.schema import (
-    Channel, Document, DocumentCase, Fee, FeeKind, LegalDocument, Level, Method, ProcessingTime,
-    Procedure, Result, Step, TimeUnit,
+    Channel,
+    Document,
+    DocumentCase,
+    Fee,
+    FeeKind,
+    LegalDocument,
+    Level,
+    Method,
+    Procedure,
+    ProcessingTime,
+    Result,
+    Step,
+    TimeUnit,
 )
 from knowledge_base.text import clean_space, unique
 

@@ -10,8 +10,18 @@ import re
 from typing import List, Optional, Tuple
 
 from knowledge_base.schema import (
-    Channel, Document, DocumentCase, Fee, FeeKind, LegalDocument, Level, Method,
-    ProcessingTime, Result, Step, TimeUnit,
+    Channel,
+    Document,
+    DocumentCase,
+    Fee,
+    FeeKind,
+    LegalDocument,
+    Level,
+    Method,
+    ProcessingTime,
+    Result,
+    Step,
+    TimeUnit,
 )
 from knowledge_base.text import clean_space, split_outside_parens, unique
 

@@ -58,16 +58,16 @@ class Embedder:
         self.passage_prefix = passage_prefix
         self.threads = threads
         self._model = None
-        self._cache: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self.load_seconds: Optional[float] = None
 
     @classmethod
-    def configured(cls, settings, model_name: Optional[str] = None, threads: Optional[int] = None) -> "Embedder":
+    def configured(cls, settings, model_name: Optional[str] = None, threads: Optional[int] = None) -> Embedder:
         """The embedder ``settings`` describe (model, prefixes, threads, int8, backend)."""
-        return cls(model_name or settings.embedding_model, settings.query_prefix, settings.passage_prefix,
-                   settings.torch_threads if threads is None else threads, int8=settings.embedding_int8,
-                   backend=settings.embedding_backend)
+        return cls(model_name or settings.knowledge.embedding_model, settings.knowledge.query_prefix, settings.knowledge.passage_prefix,
+                   settings.knowledge.torch_threads if threads is None else threads, int8=settings.knowledge.embedding_int8,
+                   backend=settings.knowledge.embedding_backend)
 
     @property
     def model(self):

@@ -8,11 +8,12 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from core.text import fold
+from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.lexical import LexicalIndex, doc_tokens, query_tokens
 from knowledge_base.schema import Procedure
-from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
-from knowledge_base.text import TextNormalizer, clean_space, fold
+from knowledge_base.text import TextNormalizer, clean_space
 
 RRF_K = 20
 CANDIDATES = 30

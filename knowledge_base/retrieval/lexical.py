@@ -9,7 +9,8 @@ import numpy as np
 import yaml
 from scipy import sparse
 
-from knowledge_base.text import DATA_DIR, TextNormalizer, fold, words
+from core.text import fold
+from knowledge_base.text import DATA_DIR, TextNormalizer, words
 
 
 def _phrases(name: str) -> Tuple[Tuple[str, ...], ...]:

@@ -2,15 +2,15 @@
 import pytest
 
 import actions.context as context
-from actions.services.review_log import ReviewLog
+from core.settings import Settings
+from core.stores.review_log import ReviewLog
 from knowledge_base.service import KnowledgeBase
-from motcua.settings import Settings
 
 
 @pytest.fixture
 def kb(catalogue, retriever, base_model_dir):
     """Knowledge base wired to the session's land-scope retriever (never the index a `make run` built)."""
-    return KnowledgeBase.over(catalogue, retriever, Settings(hotline="0123 456 789"))
+    return KnowledgeBase.over(catalogue, retriever, Settings.of(hotline="0123 456 789"))
 
 
 @pytest.fixture
@@ -23,12 +23,12 @@ def dossier_store(tmp_path, catalogue):
     """A dossier service over a temporary SQLite file, with the catalogue's time limits and a fixed clock."""
     import datetime as dt
 
+    from core.privacy import Hasher
     from dossiers.calendar import WorkingCalendar
-    from dossiers.privacy import Hasher
     from dossiers.procedures import CatalogueLimits
     from dossiers.service import DossierService
 
-    service = DossierService(f"sqlite:///{tmp_path / 'dossiers.db'}", Hasher(b"action-tests-key-0123456789"),
+    service = DossierService(f"sqlite:///{tmp_path / 'core.db'}", Hasher(b"action-tests-key-0123456789"),
                              WorkingCalendar.load(), time_limits=CatalogueLimits(catalogue),
                              clock=lambda: dt.datetime(2026, 11, 20, 10))
     yield service
@@ -41,8 +41,8 @@ def wire(monkeypatch, kb, log, dossier_store):
     monkeypatch.setattr(context, "knowledge_base", lambda: kb)
     monkeypatch.setattr(context, "review_log", lambda: log)
     monkeypatch.setattr(context, "dossier_service", lambda: dossier_store)
-    from console.faq import StaffAnswers
-    from console.handoff import HandoffStore
+    from core.stores.faq import StaffAnswers
+    from core.stores.handoff import HandoffStore
 
     staff = StaffAnswers(log.url, ttl_s=0)
     handoffs = HandoffStore(log.url)

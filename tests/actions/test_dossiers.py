@@ -6,8 +6,13 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import client_of
-from actions.dossiers import (ActionDossierStatus, ActionEstimateDeadline, ActionSubscribeNotices,
-                              ValidateDossierStatusForm, channel_in)
+from actions.dossiers import (
+    ActionDossierStatus,
+    ActionEstimateDeadline,
+    ActionSubscribeNotices,
+    ValidateDossierStatusForm,
+    channel_in,
+)
 from dossiers.service import DossierRecord
 from tests.actions.conftest import make_tracker
 

@@ -1,5 +1,5 @@
-"""Requests for a person are limited per conversation (settings.handoff_per_hour, 3) and per client address
-(settings.handoff_per_hour_address, 12: many citizens may share one), counted and queued one at a time."""
+"""Requests for a person are limited per conversation (settings.channels.handoff_per_hour, 3) and per client address
+(settings.channels.handoff_per_hour_address, 12: many citizens may share one), counted and queued one at a time."""
 import datetime as dt
 import threading
 import time
@@ -60,7 +60,7 @@ def test_fresh_sessions_of_one_client_share_its_allowance(friday_morning):
 def test_parallel_requests_from_fresh_sessions_are_counted_one_after_another(db_url):  # noqa: F811
     """20 fresh sessions of one client ask at once: exactly the allowance is queued, on either back end
     (a clock that takes its time widens the gap between counting and queueing)."""
-    from console.handoff import LIMITED_CLIENT, HandoffStore
+    from core.stores.handoff import LIMITED_CLIENT, HandoffStore
 
     def slow_clock():
         time.sleep(0.02)

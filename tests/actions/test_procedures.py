@@ -75,7 +75,7 @@ def test_an_aspect_asked_before_any_procedure_asks_which_procedure(log, text, in
 
 def test_how_to_file_before_any_procedure_counts_the_channels(kb):
     messages, _ = run(ActionAnswerProcedure(), make_tracker("nộp qua vneid được không", "ask_channels"))
-    scope = kb.catalogue.in_scope(kb.settings.scope_fields, kb.settings.scope_levels)
+    scope = kb.catalogue.in_scope(kb.settings.knowledge.scope_fields, kb.settings.knowledge.scope_levels)
     online = sum(any(c.method == "online" for c in p.channels) for p in scope)
     assert f"Trong {len(scope)} thủ tục mình hỗ trợ: {online} thủ tục nộp trực tuyến được" in messages[0]["text"]
 

@@ -1,12 +1,11 @@
 """Channel configuration: environment over the git-ignored file, channels off without credentials."""
 import subprocess
 import sys
-from dataclasses import replace
 
 import yaml
 
+from core.settings import ROOT, Settings, read_env_file
 from motcua.runner import credentials_config, web_origins, write_runtime_files
-from motcua.settings import ROOT, Settings, read_env_file
 
 
 def settings_with(monkeypatch, tmp_path, file_text="", **env):
@@ -26,15 +25,15 @@ def test_credentials_file_is_read_and_the_environment_wins(monkeypatch, tmp_path
     s = settings_with(monkeypatch, tmp_path, "# comment\nTELEGRAM_BOT_TOKEN='from-file'\n"
                       "export ZALO_APP_ID=\"42\"\nZALO_API_BASE=http://127.0.0.1:9/\n",
                       TELEGRAM_BOT_TOKEN="from-env")
-    assert s.telegram_bot_token == "from-env" and s.zalo_app_id == "42"
-    assert s.zalo_api_base == "http://127.0.0.1:9" and s.zalo_oauth_base == "https://oauth.zaloapp.com"
+    assert s.channels.telegram_bot_token == "from-env" and s.channels.zalo_app_id == "42"
+    assert s.channels.zalo_api_base == "http://127.0.0.1:9" and s.channels.zalo_oauth_base == "https://oauth.zaloapp.com"
     assert read_env_file(tmp_path / "missing.env") == {}
 
 
 def test_channels_without_credentials_are_off_and_say_so(monkeypatch, tmp_path):
     s = settings_with(monkeypatch, tmp_path)
     assert list(credentials_config(s)) == ["channels.rasa_web.WebInput"]  # REST, socket.io: asked for only
-    assert list(credentials_config(replace(s, rest_channel=True, socketio_channel=True))) == [
+    assert list(credentials_config(s.replaced(rest_channel=True, socketio_channel=True))) == [
         "rest", "socketio", "channels.rasa_web.WebInput"]
     env = {k: v for k, v in __import__("os").environ.items()}
     out = subprocess.run([sys.executable, "-m", "motcua", "channels", "status"], cwd=ROOT, env=env,

@@ -144,8 +144,8 @@ def test_zalo_media_duplicates_expired_token_and_failed_sends(channels_run):
 
 
 def test_status_notices_reach_telegram_zalo_and_an_open_widget_once(channels_run):
+    from core.privacy import Hasher
     from dossiers.calendar import WorkingCalendar
-    from dossiers.privacy import Hasher
     from dossiers.service import DossierService
     from tests.dossiers.conftest import CODE, make_record
 

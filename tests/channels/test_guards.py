@@ -47,7 +47,7 @@ class EchoProcessor:
 def reset_runtime() -> None:
     """Forget this process's settings and the channels' shared objects (each test has its own)."""
     from channels import runtime
-    from motcua.settings import reset_settings
+    from core.settings import reset_settings
 
     reset_settings()
     for cached in (runtime.channel_state, runtime.telegram_client, runtime.zalo_client, runtime.handoff_store,
@@ -71,7 +71,7 @@ class Guarded:
         self.http = httpx.AsyncClient(base_url=url, timeout=30)
 
     def digest(self, client: str) -> str:
-        from dossiers.privacy import Hasher
+        from core.privacy import Hasher
 
         return Hasher.from_settings(None, self.key).client_hash(client)
 
@@ -109,10 +109,10 @@ def limits():
 
 @pytest.fixture
 async def guarded(monkeypatch, tmp_path, limits):
+    import rasa.core.run
     from rasa.core.agent import Agent
     from rasa.core.channels.rest import RestInput
     from rasa.core.channels.socketio import SocketIOInput
-    import rasa.core.run
     from sanic import Sanic
 
     from channels.rasa_telegram import TelegramInput
@@ -257,7 +257,7 @@ async def test_every_channel_records_the_clients_digest_and_callers_cannot_forge
 
 
 async def test_forwarded_for_is_believed_only_from_trusted_proxies(guarded, monkeypatch):
-    from motcua.settings import reset_settings
+    from core.settings import reset_settings
 
     hop = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
     await guarded.web("web-forward0001", "không tin", headers=hop)

@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 
 from channels.staff_alerts import LookupAlerter
+from core.privacy import Hasher
 from dossiers.calendar import WorkingCalendar
-from dossiers.privacy import Hasher
 from dossiers.service import DossierService
 from tests.dossiers.conftest import Clock, make_record
 

@@ -6,8 +6,8 @@ import pytest
 
 from channels.outbound import Deliverer, NotDeliverable, web_sender, zalo_sender
 from channels.state import ChannelState
+from core.privacy import Hasher
 from dossiers.calendar import WorkingCalendar
-from dossiers.privacy import Hasher
 from dossiers.service import DossierService
 from tests.dossiers.conftest import CODE, Clock, limits, make_record
 

@@ -40,9 +40,9 @@ def tracker_db(path, now):
 
 @pytest.fixture
 def console_env(tmp_path):
-    from actions.services.review_log import ReviewLog
     from console.store import ConsoleStore
-    from motcua.settings import Settings
+    from core.settings import Settings
+    from core.stores.review_log import ReviewLog
 
     catalogue = tmp_path / "catalogue"
     catalogue.mkdir()
@@ -50,14 +50,14 @@ def console_env(tmp_path):
         shutil.copy(ROOT / f"knowledge_base/catalogue/{code}.yml", catalogue)
     now = dt.datetime.now() - dt.timedelta(minutes=5)
     tracker_db(tmp_path / "tracker.db", now)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'motcua.db'}",
+    settings = Settings.of(database_url=f"sqlite:///{tmp_path / 'motcua.db'}",
                         tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}", catalogue_dir=catalogue,
                         dossier_hash_key=HASH_KEY)
-    review = ReviewLog(settings.database_url)
+    review = ReviewLog(settings.storage.database_url)
     for i, text in enumerate(["gio lam viec thu bay", "Giờ làm việc thứ bảy ạ?", "cho em hỏi giờ làm việc thứ 7",
                               "xin giấy phép nuôi chim yến"]):
         review.record_unanswered("web-aaaaaaaa1", "web", text, "not_understood", when=now + dt.timedelta(seconds=i))
-    store = ConsoleStore(settings.database_url)
+    store = ConsoleStore(settings.storage.database_url)
     for role in ("viewer", "editor", "admin"):
         store.create_user(role, PASSWORD, role, full_name=f"Cán bộ {role}")
     return settings, store

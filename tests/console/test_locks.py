@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from core.privacy import Hasher
 from dossiers.calendar import WorkingCalendar
-from dossiers.privacy import Hasher
 from dossiers.service import DossierService
 from tests.console.conftest import csrf_of, login
 from tests.dossiers.conftest import CODE, Clock, make_record
@@ -20,7 +20,7 @@ def dossiers(client, console_env):
     """The console's dossier service on a fixed clock: a conversation locked out (conversation, address and
     dossier) and an address that tried 8 codes within the hour."""
     settings, _ = console_env
-    service = DossierService(settings.database_url, Hasher(b"console-tests-key-0123456789"), WorkingCalendar.load(),
+    service = DossierService(settings.storage.database_url, Hasher(b"console-tests-key-0123456789"), WorkingCalendar.load(),
                              clock=Clock(dt.datetime(2026, 11, 20, 10)))
     client.app.state.dossier_service = service
     service.upsert(make_record())

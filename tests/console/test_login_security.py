@@ -1,7 +1,6 @@
 """Console login security: throttling per account and client, a spraying ceiling, a per-account ceiling
 that known clients pass, parallel guesses counted, rotating IPv6 addresses keyed by their /64, failed
 logins in the audit log, the password policy, and changing or resetting passwords (other sessions end)."""
-import dataclasses
 import datetime as dt
 import io
 import json
@@ -18,7 +17,7 @@ STRANGER, OWNER, PROXY = "203.0.113.9", "198.51.100.7", "10.0.0.2"
 
 
 def digest(address):
-    from dossiers.privacy import Hasher
+    from core.privacy import Hasher
 
     return Hasher(HASH_KEY.encode()).client_hash("ip:" + address)
 
@@ -174,7 +173,7 @@ def test_spraying_from_one_address_hits_the_ceiling(console_env):
 
 def test_forwarded_addresses_are_believed_only_from_a_trusted_proxy(console_env):
     settings, store = console_env
-    settings = dataclasses.replace(settings, trusted_proxies=(PROXY,))
+    settings = settings.replaced(trusted_proxies=(PROXY,))
     stranger = browser(settings, store, PROXY, headers={"X-Forwarded-For": STRANGER})  # behind our proxy
     for _ in range(5):
         assert login(stranger, "admin", "doan-bua-mat-khau").status_code == 401

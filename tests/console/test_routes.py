@@ -56,12 +56,12 @@ def test_a_viewer_cannot_change_anything(client, console_env):
     settings, store = console_env
     login(client, "viewer")
     token = csrf_of(client)
-    before = (store.decisions(), store.faqs(False), store.users(), (settings.catalogue_dir / "1.012786.yml").read_text())
+    before = (store.decisions(), store.faqs(False), store.users(), (settings.knowledge.catalogue_dir / "1.012786.yml").read_text())
     for path, data in writes(client):
         response = client.post(path, data={**data, "csrf": token})
         assert response.status_code == 403, path
     assert (store.decisions(), store.faqs(False), store.users(),
-            (settings.catalogue_dir / "1.012786.yml").read_text()) == before
+            (settings.knowledge.catalogue_dir / "1.012786.yml").read_text()) == before
 
 
 def test_every_form_needs_its_csrf_token(client, console_env):
@@ -105,7 +105,7 @@ def test_grouped_questions_and_mapping_to_a_procedure(client, console_env):
     assert "lý do: trợ lý không hiểu câu hỏi" in detail  # reason codes in the staff's words
     response = client.post(group_url(client) + "/map", data={"code": "1.012786", "csrf": csrf_of(client)})
     assert response.status_code == 303
-    catalogue = (settings.catalogue_dir / "1.012786.yml").read_text()
+    catalogue = (settings.knowledge.catalogue_dir / "1.012786.yml").read_text()
     assert "gio lam viec thu bay" in catalogue and "cho em hỏi giờ làm việc thứ 7" in catalogue
     assert len(store.decisions()) == 2 and all(d["decision"] == "mapped" for d in store.decisions().values())
     assert '<td class="count">' in client.get("/unanswered?show=done").text
@@ -116,7 +116,7 @@ def test_grouped_questions_and_mapping_to_a_procedure(client, console_env):
 
 
 def test_staff_answer_is_stored_with_author_and_used(client, console_env):
-    from console.faq import StaffAnswers, staff_reply
+    from core.stores.faq import StaffAnswers, staff_reply
 
     settings, store = console_env
     login(client, "editor")
@@ -126,7 +126,7 @@ def test_staff_answer_is_stored_with_author_and_used(client, console_env):
                                          "csrf": csrf_of(client)})
     faqs = store.faqs()
     assert faqs and faqs[0]["author"] == "editor"
-    entry = StaffAnswers(settings.database_url, ttl_s=0).match("gio lam viec thu 7 the nao")
+    entry = StaffAnswers(settings.storage.database_url, ttl_s=0).match("gio lam viec thu 7 the nao")
     assert entry is not None and "Thứ Bảy" in staff_reply(entry) and "cán bộ Sở" in staff_reply(entry)
     assert "Thứ Bảy Bộ phận Một cửa nghỉ" in client.get("/faq").text
 
@@ -173,10 +173,10 @@ def test_admin_manages_accounts_and_reads_the_audit_log(client, console_env):
 
 def test_staff_take_answer_and_hand_back_a_web_conversation(client, console_env):
     from channels.state import ChannelState
-    from console.handoff import HandoffStore
+    from core.stores.handoff import HandoffStore
 
     settings, store = console_env
-    handoffs = HandoffStore(settings.database_url)
+    handoffs = HandoffStore(settings.storage.database_url)
     handoffs.request("web-aaaaaaaa1", "web")
     login(client, "editor")
     assert "web-aaaaaaaa1" in client.get("/handoffs").text and "Đang chờ" in client.get("/handoffs").text
@@ -186,23 +186,23 @@ def test_staff_take_answer_and_hand_back_a_web_conversation(client, console_env)
     assert handoffs.is_active("web-aaaaaaaa1")
     client.post("/handoffs/web-aaaaaaaa1/reply", data={"text": "Thứ Bảy Sở nghỉ, bạn đến thứ Hai nhé.",
                                                       "csrf": csrf_of(client)})
-    inbox = [m["text"] for m in ChannelState(settings.database_url).web_fetch("web-aaaaaaaa1")]
+    inbox = [m["text"] for m in ChannelState(settings.storage.database_url).web_fetch("web-aaaaaaaa1")]
     assert inbox[0].startswith("Cán bộ Cán bộ editor của Sở đã tham gia") and \
         inbox[1] == "Cán bộ Cán bộ editor: Thứ Bảy Sở nghỉ, bạn đến thứ Hai nhé."
     page = client.get("/handoffs/web-aaaaaaaa1").text
     assert "Thứ Bảy Sở nghỉ" in page and "gio lam viec thu bay" in page
     client.post("/handoffs/web-aaaaaaaa1/release", data={"csrf": csrf_of(client)})
     assert not handoffs.is_active("web-aaaaaaaa1")
-    assert "tiếp tục hỗ trợ" in ChannelState(settings.database_url).web_fetch("web-aaaaaaaa1")[0]["text"]
+    assert "tiếp tục hỗ trợ" in ChannelState(settings.storage.database_url).web_fetch("web-aaaaaaaa1")[0]["text"]
     actions = [e["action"] for e in store.audit_log()]
     assert {"handoff_take", "handoff_reply", "handoff_release"} <= set(actions)
 
 
 def test_one_staff_member_at_a_time(console_env):
-    from console.handoff import HandoffStore
+    from core.stores.handoff import HandoffStore
 
     settings, _ = console_env
-    handoffs = HandoffStore(settings.database_url)
+    handoffs = HandoffStore(settings.storage.database_url)
     assert handoffs.take("tg-1", "telegram", "lan") and not handoffs.take("tg-1", "telegram", "minh")
     assert handoffs.request("tg-1", "telegram") == "active"  # asking again does not undo the handoff
     assert handoffs.release("tg-1") and not handoffs.release("tg-1")
@@ -218,12 +218,12 @@ def test_staff_edit_aliases_notes_and_province_fees(client, console_env):
     page = client.get("/catalogue/1.012786").text
     assert "Cấp lại Giấy chứng nhận do bị mất" in page and "làm lại sổ đỏ bị mất" in page
     assert "Trực tuyến:" in page and "ngày làm việc" in page
-    before = load_procedure(settings.catalogue_dir / "1.012786.yml")
+    before = load_procedure(settings.knowledge.catalogue_dir / "1.012786.yml")
     aliases = "\n".join(before.aliases + ["mất bìa đỏ", "  Mất  bìa đỏ "])
     client.post("/catalogue/1.012786", data={"aliases": aliases, "staff_notes": "Nộp tại xã nơi có đất từ 1/7/2025.",
                                              "province_fees": "Lệ phí cấp lại: 50.000 đồng/giấy (NQ 12/2025 của HĐND tỉnh).",
                                              "csrf": csrf_of(client, "/catalogue/1.012786")})
-    after = load_procedure(settings.catalogue_dir / "1.012786.yml")
+    after = load_procedure(settings.knowledge.catalogue_dir / "1.012786.yml")
     assert after.aliases == before.aliases + ["mất bìa đỏ"]  # duplicates ignored, spaces cleaned
     assert after.province_fees.startswith("Lệ phí cấp lại") and after.last_updated is not None
     answer = "\n".join(compose_answer(after, "fees", settings).messages)
@@ -245,19 +245,19 @@ def test_reimport_shows_a_field_diff_and_keeps_staff_fields(client, console_env,
     records = tmp_path / "records"
     records.mkdir()
     for code in CODES + ("1.013978",):
-        shutil.copy(settings.records_dir / f"{code}.json", records)
-    path = settings.catalogue_dir / "1.012784.yml"
+        shutil.copy(settings.knowledge.records_dir / f"{code}.json", records)
+    path = settings.knowledge.catalogue_dir / "1.012784.yml"
     proc = load_procedure(path)
     proc.conditions, proc.staff_notes = "Điều kiện cũ đã được sửa đổi.", "Ghi chú giữ lại."
     path.write_text(procedure_to_yaml(proc), encoding="utf-8")
-    object.__setattr__(settings, "records_dir", records)  # the app holds this settings object
+    object.__setattr__(settings.knowledge, "records_dir", records)  # the app holds this settings object
     login(client, "editor")
     assert client.post("/catalogue-import/stage", data={"csrf": csrf_of(client, "/catalogue-import")}).status_code == 303
     page = client.get("/catalogue-import").text
     assert "Điều kiện cũ đã được sửa đổi." in page and "Thủ tục mới" in page and "1.013978" in page
-    assert not (settings.catalogue_dir / "1.013978.yml").exists()  # nothing changed yet
+    assert not (settings.knowledge.catalogue_dir / "1.013978.yml").exists()  # nothing changed yet
     client.post("/catalogue-import/accept", data={"csrf": csrf_of(client, "/catalogue-import")})
     after = load_procedure(path)
     assert after.conditions != "Điều kiện cũ đã được sửa đổi." and after.staff_notes == "Ghi chú giữ lại."
-    assert (settings.catalogue_dir / "1.013978.yml").exists()
+    assert (settings.knowledge.catalogue_dir / "1.013978.yml").exists()
     assert store.audit_log()[0]["action"] == "reimport_accept"

@@ -9,8 +9,8 @@ from channels import telegram
 from channels.fakes import FakeTelegram, FakeWebhook
 from channels.staff_alerts import StaffAlerter, alert_text, alerts_report, telegram_target, webhook_target
 from channels.state import ChannelState
-from console.handoff import HandoffStore
-from motcua.settings import Settings
+from core.settings import Settings
+from core.stores.handoff import HandoffStore
 from tests.dossiers.conftest import Clock
 
 TOKEN = "1234:TEST"

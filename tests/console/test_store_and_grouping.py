@@ -3,8 +3,8 @@ import datetime as dt
 
 import pytest
 
-from console.grouping import best_faq, group_questions, key_of
 from console.store import ConsoleStore, LoginThrottled
+from knowledge_base.grouping import best_faq, group_questions, key_of
 
 
 class Clock:

@@ -8,8 +8,8 @@ import os
 import pytest
 from sqlalchemy import create_engine, text
 
+from core.privacy import Hasher
 from dossiers.calendar import WorkingCalendar
-from dossiers.privacy import Hasher
 from dossiers.service import DossierRecord, DossierService
 
 _db_numbers = itertools.count(1)
@@ -61,7 +61,7 @@ def calendar():
 def db_url(request, tmp_path):
     """A fresh, empty database on each back end."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'dossiers.db'}"
+        yield f"sqlite:///{tmp_path / 'core.db'}"
         return
     base = request.getfixturevalue("postgres_url")
     name = f"motcua_test_{os.getpid()}_{next(_db_numbers)}"

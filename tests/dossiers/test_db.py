@@ -3,7 +3,7 @@ import threading
 
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select, update
 
-from dossiers.db import make_engine
+from core.db import make_engine
 
 metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("taken", Integer, default=0))

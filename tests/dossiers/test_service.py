@@ -72,7 +72,7 @@ def test_lockout_after_five_failures_is_persisted_and_expires(service, clock, db
     assert (other.outcome, other.lock_scope) == ("locked", "dossier")
     assert other.locked_until == clock.now + dt.timedelta(minutes=15)
     # A new service over the same database (a restart) still knows the lock.
-    from dossiers.privacy import Hasher
+    from core.privacy import Hasher
     from dossiers.service import DossierService
 
     restarted = DossierService(db_url, Hasher(b"test-key-0123456789abcdef"), calendar, clock=clock)
@@ -199,7 +199,7 @@ def test_failures_counted_before_the_ladder_keep_counting(db_url, calendar, cloc
     """A database at 0001 with 4 failures on a code: after the upgrade the 5th locks it."""
     from sqlalchemy import text
 
-    from dossiers.privacy import Hasher
+    from core.privacy import Hasher
     from dossiers.service import DossierService
 
     engine = create_engine(db_url)

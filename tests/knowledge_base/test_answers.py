@@ -1,8 +1,8 @@
 """Answers composed from the record: aspect, source, province fee note, next step."""
 import pytest
 
+from core.settings import Settings
 from knowledge_base.answers import compose_answer, detect_aspect
-from motcua.settings import Settings
 
 
 @pytest.mark.parametrize("question, aspect", [
@@ -62,7 +62,7 @@ def test_choices_and_unknown(catalogue):
     procs = [catalogue.get("1.012786"), catalogue.get("1.012783")]
     answer = compose_answer(None, "time", Settings(), candidates=procs)
     assert [c["payload"] for c in answer.choices] == ["1.012786", "1.012783"]
-    unknown = compose_answer(None, "general", Settings(hotline="0123 456 789"))
+    unknown = compose_answer(None, "general", Settings.of(hotline="0123 456 789"))
     assert "0123 456 789" in unknown.text and unknown.code is None
 
 

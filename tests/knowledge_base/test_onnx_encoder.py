@@ -95,12 +95,12 @@ def test_an_unsupported_folder_and_int8_run_on_torch(tmp_path, base_model_dir):
 
 
 def test_the_backend_is_a_setting(monkeypatch):
-    from motcua.settings import Settings
+    from core.settings import Settings
 
-    assert Settings().embedding_backend == "onnx"
+    assert Settings().knowledge.embedding_backend == "onnx"
     monkeypatch.setenv("MOTCUA_EMBEDDING_BACKEND", "Torch")
     settings = Settings.from_env()
-    assert settings.embedding_backend == "torch" and Embedder.configured(settings).backend == "torch"
+    assert settings.knowledge.embedding_backend == "torch" and Embedder.configured(settings).backend == "torch"
     monkeypatch.setenv("MOTCUA_EMBEDDING_BACKEND", "tensorrt")
     with pytest.raises(ValueError, match="MOTCUA_EMBEDDING_BACKEND must be onnx or torch"):
         Settings.from_env()

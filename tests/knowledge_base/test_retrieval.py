@@ -96,20 +96,20 @@ def test_query_embeddings_are_cached(embedder):
 
 
 def test_a_knowledge_base_over_a_given_retriever_never_swaps_it_for_the_index_folder(tmp_path, catalogue, retriever):
+    from core.settings import Settings
     from knowledge_base.service import KnowledgeBase
-    from motcua.settings import Settings
 
     (tmp_path / "manifest.json").write_text("{}")  # e.g. the index a `make run` built
-    kb = KnowledgeBase.over(catalogue, retriever, Settings(index_dir=tmp_path))
+    kb = KnowledgeBase.over(catalogue, retriever, Settings.of(index_dir=tmp_path))
     kb.search("tach thua")
     assert kb.retriever is retriever and not kb.reload_if_rebuilt()
 
 
 def test_a_serving_knowledge_base_drops_its_index_when_another_process_rebuilds_it(tmp_path, catalogue, retriever):
+    from core.settings import Settings
     from knowledge_base.service import KnowledgeBase
-    from motcua.settings import Settings
 
-    kb = KnowledgeBase(Settings(index_dir=tmp_path))
+    kb = KnowledgeBase(Settings.of(index_dir=tmp_path))
     kb._catalogue, kb._retriever = catalogue, retriever  # as if loaded before any manifest existed
     assert not kb.reload_if_rebuilt()
     (tmp_path / "manifest.json").write_text("{}")

@@ -2,8 +2,9 @@
 import pytest
 import yaml
 
+from core.text import fold
 from knowledge_base.scope import OtherAgencies
-from knowledge_base.text import DATA_DIR, PhraseTable, fold, words
+from knowledge_base.text import DATA_DIR, PhraseTable, words
 
 
 def test_no_term_names_one_of_our_procedures(catalogue):
@@ -75,10 +76,10 @@ def test_phrase_table_is_leftmost_longest_and_accent_aware():
     ("tải ứng dụng vneid", "Công an"),
 ])
 def test_knowledge_base_other_agency_needs_no_index(tmp_path, question, agency):
+    from core.settings import Settings
     from knowledge_base.service import KnowledgeBase
-    from motcua.settings import Settings
 
-    kb = KnowledgeBase(Settings(index_dir=tmp_path / "none", embedding_model=str(tmp_path / "no-model")))
+    kb = KnowledgeBase(Settings.of(index_dir=tmp_path / "none", embedding_model=str(tmp_path / "no-model")))
     found = kb.other_agency(question)
     assert (found is None) if agency is None else (agency in found)
     assert kb._retriever is None

@@ -2,8 +2,8 @@
 import pytest
 
 from knowledge_base.importer import tables
-from knowledge_base.importer.report import ImportReport
 from knowledge_base.importer.records import record_to_procedure
+from knowledge_base.importer.report import ImportReport
 from tests.conftest import record
 
 

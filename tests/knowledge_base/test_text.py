@@ -1,7 +1,8 @@
 """Vietnamese text handling: normalisation, folding, shorthand and synonyms."""
 import pytest
 
-from knowledge_base.text import TextNormalizer, fold, nfc, split_outside_parens, words
+from core.text import fold, nfc
+from knowledge_base.text import TextNormalizer, split_outside_parens, words
 
 
 @pytest.mark.parametrize("a, b", [

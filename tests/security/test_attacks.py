@@ -242,7 +242,7 @@ def test_a_handoff_flood_from_fresh_sessions_queues_only_a_few(channels_run):
     allowance = run_settings_handoff_per_address(run)
     replies = [web(run, f"web-security-handoff-{i:04d}", "cho tôi gặp nhân viên", "198.51.100.150")[1]
                for i in range(allowance + 4)]
-    from console.handoff import handoffs_table
+    from core.stores.handoff import handoffs_table
 
     path = run.env["MOTCUA_DATABASE_URL"][len("sqlite:///"):]
     with sqlite3.connect(path) as db:
@@ -254,9 +254,9 @@ def test_a_handoff_flood_from_fresh_sessions_queues_only_a_few(channels_run):
 
 
 def run_settings_handoff_per_address(run) -> int:
-    from motcua.settings import Settings
+    from core.settings import Settings
 
-    return int(run.env.get("MOTCUA_HANDOFF_PER_HOUR_ADDRESS") or Settings().handoff_per_hour_address)
+    return int(run.env.get("MOTCUA_HANDOFF_PER_HOUR_ADDRESS") or Settings().channels.handoff_per_hour_address)
 
 
 # -- 5. Privacy -------------------------------------------------------------------------------------------
@@ -339,6 +339,6 @@ def test_the_leak_check_finds_numbers_as_typed():
     """The privacy check above can fail: every generated number, stored as typed, is found."""
     numbers = generated_numbers()
     assert leaks("\n".join(f"khách ghi: {written}." for _, written in numbers), numbers) == [w for _, w in numbers]
-    from dossiers.privacy import mask_text
+    from core.privacy import mask_text
 
     assert leaks("\n".join(mask_text(f"khách ghi: {written}.") for _, written in numbers), numbers) == []

@@ -20,7 +20,7 @@ Telegram chat or Zalo user id is gone, counts per conversation and channel stay 
 
 Tables are read by name (reflected), not imported: this module sits below the stores it cleans, and a
 store that does not exist yet in a database is skipped. Rows are read in Vietnam time (naive local:
-motcua sets TZ for its processes, motcua.settings), except the channels' tables (naive UTC) and Rasa's
+motcua sets TZ for its processes, core.settings), except the channels' tables (naive UTC) and Rasa's
 events (Unix time); the cut-off is computed in Vietnam time whatever this host's clock is set to.
 
 Events are anonymised in place (same ids); the Rasa server's session cache (components.tracker_store)
@@ -38,9 +38,9 @@ from sqlalchemy import MetaData, Table, and_, delete, func, inspect, not_, or_, 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from dossiers.calendar import VN_TZ
+from core.clock import VN_TZ
+from core.privacy import mask_value
 from dossiers.codes import FINAL_STATUSES
-from dossiers.privacy import mask_value
 
 PURGED = "purged"  # key set on an anonymised event: the console shows such turns as removed
 ANON = "anon-"
@@ -67,7 +67,7 @@ class Cutoff:
     epoch: float  # Unix time
 
     @classmethod
-    def days_before(cls, now: dt.datetime, days: int) -> "Cutoff":
+    def days_before(cls, now: dt.datetime, days: int) -> Cutoff:
         """``days`` before ``now`` (an aware time; a naive one is taken as Vietnam time, as the stores write it)."""
         if dt.timedelta(days=days) < SHORTEST_PERIOD:
             raise ValueError("the retention period is at least 1 day")
@@ -348,7 +348,7 @@ class Purge:
 def purge(tracker_url: str, database_url: str, cutoff: Cutoff, pseudonym: Callable[[str], str],
           dry_run: bool = False) -> List[Removed]:
     """Purge the tracker store and the main database; what was removed (nothing is changed in a dry run)."""
-    from dossiers.db import make_engine
+    from core.db import make_engine
 
     tracker, main = make_engine(tracker_url), make_engine(database_url)
     try:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set
 
-from knowledge_base.text import _default_normalizer, fold, words
+from core.text import fold
+from knowledge_base.text import _default_normalizer, words
 
 FILLER = set("""a ad ah ak a~ ba bac ban ban~ bot cho chi chu co con cung da dang day de di duoc em gi giup ha hay hoi
 huong i khong ko k la lam lai luon ma minh minh nao nay nhe nhi nho oi o roi sao thi toi tu va ve voi vay xin

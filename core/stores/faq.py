@@ -6,8 +6,8 @@ from typing import List, Optional
 
 from sqlalchemy import inspect, select
 
-from console.grouping import best_faq
-from dossiers.db import make_engine
+from core.db import make_engine
+from knowledge_base.grouping import best_faq
 
 
 class StaffAnswers:

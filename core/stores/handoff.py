@@ -13,12 +13,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, and_, delete, func, insert, select,
-                        update)
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy import text as sql
 
-from dossiers.db import DeliveryQueue, create_tables, insert_once, make_engine
-from dossiers.privacy import mask_text
+from core.db import DeliveryQueue, create_tables, insert_once, make_engine
+from core.privacy import mask_text
 
 metadata = MetaData()
 
@@ -117,7 +130,7 @@ class HandoffStore:
         ``client_hash`` is the client's digest (message metadata ``motcua_client``), kept for the limits.
         The count and the insert are one transaction, one request at a time per conversation and per
         client (actions run in threads: parallel fresh sessions would otherwise all read a count under
-        the limit). SQLite's BEGIN IMMEDIATE (dossiers.db) already runs writers one at a time; PostgreSQL
+        the limit). SQLite's BEGIN IMMEDIATE (core.db) already runs writers one at a time; PostgreSQL
         takes a transaction advisory lock per key, sorted so two requests cannot deadlock.
         """
         with self.engine.begin() as conn:
@@ -142,7 +155,7 @@ class HandoffStore:
             conn.execute(insert(requests_table).values(conversation_id=conversation_id, client_hash=client_hash,
                                                        requested_at=now))
             # only the last hour counts: older rows (client digests) go with the next request, or with the
-            # retention purge (dossiers.retention) when none comes
+            # retention purge (core.retention) when none comes
             conn.execute(delete(requests_table).where(requests_table.c.requested_at < now - dt.timedelta(days=1)))
         return "requested"
 

@@ -17,7 +17,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from knowledge_base.text import fold
+from core.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ _MAX_GROUPS = 5
 _SHORTEST, _LONGEST = 9, 14  # digits of a number _canonical may accept (0084 + a landline is the longest)
 
 
-def _other_digit(match: "re.Match[str]") -> str:
+def _other_digit(match: re.Match[str]) -> str:
     return str(unicodedata.decimal(match.group()))
 
 
@@ -385,12 +385,12 @@ class Hasher:
         self.key = key
 
     @classmethod
-    def configured(cls, settings) -> "Hasher":
-        """The deployment's hasher: MOTCUA_DOSSIER_HASH_KEY, else the local key file (settings.dossier_key_file)."""
-        return cls.from_settings(settings.dossier_hash_key, settings.dossier_key_file)
+    def configured(cls, settings) -> Hasher:
+        """The deployment's hasher: MOTCUA_DOSSIER_HASH_KEY, else the local key file (settings.dossiers.dossier_key_file)."""
+        return cls.from_settings(settings.dossiers.dossier_hash_key, settings.dossiers.dossier_key_file)
 
     @classmethod
-    def from_settings(cls, key: Optional[str], key_file: Path) -> "Hasher":
+    def from_settings(cls, key: Optional[str], key_file: Path) -> Hasher:
         """The key from the environment setting, else a local key file created on first use."""
         return cls(secret_value(key, key_file, "MOTCUA_DOSSIER_HASH_KEY", "without it stored numbers cannot be "
                                 "verified").encode("utf-8"))
@@ -402,7 +402,7 @@ class Hasher:
 
     def hash(self, salt: str, value: str) -> str:
         """Hex HMAC of a salted value."""
-        return hmac.new(self.key, f"{salt}:{value}".encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(self.key, f"{salt}:{value}".encode(), hashlib.sha256).hexdigest()
 
     def number_hashes(self, salt: str, value: Optional[str]):
         """(hash of all digits, hash of the last digits), or (None, None) without a value."""

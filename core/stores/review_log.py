@@ -10,12 +10,11 @@ import datetime as dt
 import json
 from typing import List, Optional, Sequence
 
-from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, and_, insert,
-                        select)
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, insert, select
 from sqlalchemy.engine import Engine
 
-from dossiers.db import create_tables, make_engine
-from dossiers.privacy import mask_text
+from core.db import create_tables, make_engine
+from core.privacy import mask_text
 
 metadata = MetaData()
 

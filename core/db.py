@@ -1,14 +1,12 @@
-"""Engines and bulk inserts for the dossier service."""
+"""Database engines, table creation and delivery queues shared by every store."""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import and_, create_engine, event, insert, select, update
+from sqlalchemy import and_, create_engine, event, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-
-from dossiers.schema import dossiers, financial_notices, status_history, supplements
 
 
 def create_tables(metadata, engine: Engine, attempts: int = 20) -> None:
@@ -45,27 +43,6 @@ def insert_once(conn: Connection, statement):
             return conn.execute(statement).inserted_primary_key[0]
     except IntegrityError:
         return None
-
-
-class NewRows:
-    """New dossiers of a batch and what hangs off them, inserted with one statement per table."""
-
-    def __init__(self):
-        self.tables = {dossiers: [], status_history: [], supplements: [], financial_notices: []}
-
-    def add(self, dossier, history, supplement, financial) -> None:
-        """Queue the rows of one new dossier (supplement and financial notice may be None)."""
-        for table, row in ((dossiers, dossier), (status_history, history), (supplements, supplement),
-                           (financial_notices, financial)):
-            if row is not None:
-                self.tables[table].append(row)
-
-    def flush(self, conn: Connection) -> None:
-        """Insert what is queued, one statement per table."""
-        for table, rows in self.tables.items():  # dossiers first: the others refer to them
-            if rows:
-                conn.execute(insert(table), rows)
-                rows.clear()
 
 
 def make_engine(url: str) -> Engine:

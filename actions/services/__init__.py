@@ -1,1 +1,0 @@
-"""Plain modules with no Rasa imports: the review log (unanswered questions, feedback)."""

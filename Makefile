@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv import validate base-model model index train run chat test bench-retrieval bench-nlu bench-load bench-dossiers bench-channels clean
+.PHONY: help venv lint types import validate base-model model index train run chat test bench-retrieval bench-nlu bench-load bench-dossiers bench-channels clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -77,7 +77,14 @@ run: index train ## run the assistant (demo: sample dossiers): action server, Ra
 chat: index ## question-and-answer session in the terminal (no Rasa)
 	$(VENV)/bin/motcua chat
 
-test: $(STAMP) ## run the test suite (converts the base model on first use)
+lint: $(STAMP) ## ruff (line length 120) and the import contracts: layers only import downwards, no import cycles
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+types: $(STAMP) ## mypy on the ground floor (core) and the knowledge base
+	$(VENV)/bin/mypy
+
+test: lint types ## lint, types, then the test suite (converts the base model on first use)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench-retrieval: model ## retrieval benchmark on the development question set

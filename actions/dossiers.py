@@ -13,17 +13,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import channel_of, client_of, dossier_service, entity, knowledge_base
+from actions.context import channel_of, client_of, current, entity
 from channels.outbound import NOTICE_CHANNELS
-from core.clock import now_local
+from core import texts
 from core.privacy import LAST_DIGITS, digits
+from core.vocabulary import CHANNEL_READING_ORDER, FILING_CHANNELS, FINAL_STATUSES
 from dossiers import replies
 from dossiers.codes import EXAMPLE_CODE, check_code, find_code, looks_like_code
-
-CHANNEL_WORDS = (("postal", ("buu chinh", "buu dien", "gui qua buu", "chuyen phat")),
-                 ("online", ("online", "truc tuyen", "qua mang", "dich vu cong", "dvc", "tren mang")),
-                 ("direct", ("truc tiep", "den nop", "len nop", "tai bo phan mot cua", "tai so")))
-CHANNEL_TITLES = {"direct": "Nộp trực tiếp", "online": "Nộp trực tuyến", "postal": "Nộp qua bưu chính"}
+from knowledge_base.resolve import ANSWER, KEEP, Context
 
 
 def _text(tracker: Tracker) -> str:
@@ -69,7 +66,7 @@ class ValidateDossierStatusForm(FormValidationAction):
         check = check_code(str(value or ""))
         if check.ok:
             return {"dossier_code": check.code}
-        dispatcher.utter_message(text=f"{check.problem} Bạn nhập lại mã hồ sơ giúp mình (ví dụ {EXAMPLE_CODE}).")
+        dispatcher.utter_message(text=texts.text("dossier.code_problem", problem=check.problem, example=EXAMPLE_CODE))
         return {"dossier_code": None}
 
     def validate_verification_digits(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -78,7 +75,7 @@ class ValidateDossierStatusForm(FormValidationAction):
         typed = digits(str(value or ""))
         if len(typed) >= LAST_DIGITS:
             return {"verification_digits": typed[-LAST_DIGITS:]}  # only the last digits are kept
-        dispatcher.utter_message(text="Bạn nhập đủ 4 số cuối điện thoại hoặc số căn cước của người nộp hồ sơ nhé.")
+        dispatcher.utter_message(text=texts.text("dossier.digits_short"))
         return {"verification_digits": None}
 
 
@@ -89,33 +86,35 @@ class ActionDossierStatus(Action):
         """Action name in the domain."""
         return "action_dossier_status"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         """Look up, answer, forget the verification digits."""
-        hotline = knowledge_base().settings.office.hotline
+        ctx = current()
+        hotline = ctx.knowledge_base.settings.office.hotline
         reset = [SlotSet("verification_digits", None), SlotSet("dossier_code", None)]
-        result = dossier_service().lookup(tracker.sender_id, channel_of(tracker),
+        result = ctx.dossier_service.lookup(tracker.sender_id, channel_of(tracker),
                                           tracker.get_slot("dossier_code") or "",
                                           tracker.get_slot("verification_digits") or "", client=client_of(tracker))
         if result.outcome == "ok":
             messages = replies.status_reply(result.view, hotline)
             for message in messages[:-1]:
                 dispatcher.utter_message(text=message)
-            if result.view.status_code in (9, 10, 3, 7, 8) or channel_of(tracker) not in NOTICE_CHANNELS:
-                dispatcher.utter_message(text=messages[-1] + "\nBạn cần hỏi thêm gì không?")
+            if result.view.status_code in FINAL_STATUSES or channel_of(tracker) not in NOTICE_CHANNELS:
+                dispatcher.utter_message(text=messages[-1] + "\n" + texts.text("common.anything_else"))
             else:
                 dispatcher.utter_message(
-                    text=messages[-1] + "\nBạn có muốn nhận tin nhắn khi hồ sơ chuyển trạng thái không?",
-                    buttons=[{"title": "Có, nhắn cho tôi", "payload": "/subscribe_notices"},
-                             {"title": "Không cần", "payload": "/deny"}])
+                    text=messages[-1] + "\n" + texts.text("dossier.offer_notices"),
+                    buttons=[{"title": texts.text("buttons.notify_yes"), "payload": "/subscribe_notices"},
+                             {"title": texts.text("buttons.notify_no"), "payload": "/deny"}])
             return reset + [SlotSet("verified_dossier", result.view.code)]
         if result.outcome == "locked":
             dispatcher.utter_message(text=replies.locked_reply(result.locked_until, hotline, result.lock_scope))
         elif result.outcome == "invalid":
-            dispatcher.utter_message(text=f"{result.problem} Bạn nhắn \"tra cứu hồ sơ\" để thử lại nhé.")
+            dispatcher.utter_message(text=texts.text("dossier.invalid", problem=result.problem))
         else:
-            dispatcher.utter_message(text=replies.denied_reply(),
-                                     buttons=[{"title": "Tra cứu lại", "payload": "/check_dossier_status"},
-                                              {"title": "Gặp nhân viên", "payload": "/request_human"}])
+            dispatcher.utter_message(
+                text=replies.denied_reply(),
+                buttons=[{"title": texts.text("buttons.look_up_again"), "payload": "/check_dossier_status"},
+                         {"title": texts.text("buttons.human"), "payload": "/request_human"}])
         return reset + [SlotSet("verified_dossier", None)]
 
 
@@ -126,22 +125,19 @@ class ActionSubscribeNotices(Action):
         """Action name in the domain."""
         return "action_subscribe_notices"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         """Subscribe, or explain that a lookup comes first."""
         channel = channel_of(tracker)
         if channel not in NOTICE_CHANNELS:
-            dispatcher.utter_message(text="Kênh trò chuyện này chưa gửi được thông báo. Bạn nhắn \"tra cứu hồ sơ\" "
-                                          "bất cứ lúc nào để xem tình trạng mới nhất nhé.")
+            dispatcher.utter_message(text=texts.text("dossier.notices_unavailable"))
             return []
-        service = dossier_service()
+        service = current().dossier_service
         code = service.verified_code(tracker.sender_id, channel, client_of(tracker))
         if not code:
-            dispatcher.utter_message(text="Bạn tra cứu hồ sơ trước (nhắn \"tra cứu hồ sơ\"), sau đó mình sẽ "
-                                          "đăng ký nhận thông báo cho hồ sơ đó.")
+            dispatcher.utter_message(text=texts.text("dossier.look_up_first"))
             return []
         service.subscribe(code, tracker.sender_id, channel)
-        dispatcher.utter_message(text=f"Đã đăng ký: khi hồ sơ {code} chuyển trạng thái, mình sẽ nhắn cho bạn tại "
-                                      "đây. Bạn cần hỏi thêm gì không?")
+        dispatcher.utter_message(text=texts.text("dossier.subscribed", code=code))
         return []
 
 
@@ -150,8 +146,8 @@ def channel_in(text: str) -> Optional[str]:
     from core.text import fold
 
     folded = fold(text)
-    for channel, words in CHANNEL_WORDS:
-        if any(w in folded for w in words):
+    for channel in CHANNEL_READING_ORDER:
+        if any(w in folded for w in FILING_CHANNELS[channel].words):
             return channel
     return None
 
@@ -163,35 +159,34 @@ class ActionEstimateDeadline(Action):
         """Action name in the domain."""
         return "action_estimate_deadline"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         """Find the procedure and channel, then compute the due date from now."""
         text = _text(tracker)
-        kb = knowledge_base()
-        code = tracker.get_slot("procedure_code")
+        ctx = current()
+        kb = ctx.knowledge_base
+        # the procedure under discussion, unless the message's words name another one
+        found = kb.resolve(text, Context(current=tracker.get_slot("procedure_code"), policy=KEEP))
+        code = found.code if found.kind == ANSWER else None
         events: List[Dict[Text, Any]] = []
-        if not text.startswith("/") and kb.mentions_procedure(text):
-            result = kb.search(text, top_k=3)
-            if result.decision == "answer" or (result.decision == "choose" and result.best):
-                code = result.best.code
-                events.append(SlotSet("procedure_code", code))
+        if found.via == "search":
+            events.append(SlotSet("procedure_code", code))
         named_channel = entity(tracker, "filing_channel") or channel_in(text)
         if not events and not named_channel:  # "khi nào có kết quả?" right after a lookup
-            verified = dossier_service().verified_code(tracker.sender_id, channel_of(tracker), client_of(tracker))
-            view = dossier_service().view(verified) if verified else None
+            verified = ctx.dossier_service.verified_code(tracker.sender_id, channel_of(tracker), client_of(tracker))
+            view = ctx.dossier_service.view(verified) if verified else None
             if view is not None:
                 dispatcher.utter_message(text=replies.result_ready_reply(view, kb.settings.office.hotline))
                 return []
         if not code:
-            dispatcher.utter_message(text="Bạn định nộp thủ tục nào? Ví dụ: \"nộp hồ sơ cấp lại sổ đỏ hôm nay thì "
-                                          "bao giờ có kết quả?\"")
+            dispatcher.utter_message(text=texts.text("deadline.which_procedure"))
             return events
-        service = dossier_service()
+        service = ctx.dossier_service
         limits = service.time_limits
         channels = limits.channels(code)
         name = limits.name(code) or code
         if not channels:
-            dispatcher.utter_message(text=f"Hồ sơ gốc của thủ tục \"{name}\" không ghi rõ thời hạn theo ngày nên mình "
-                                          f"chưa tính được ngày trả. Bạn hỏi Bộ phận Một cửa hoặc gọi {kb.settings.office.hotline} nhé.")
+            dispatcher.utter_message(
+                text=texts.text("deadline.no_limit", name=name, hotline=kb.settings.office.hotline))
             return events
         channel = named_channel or tracker.get_slot("filing_channel")
         if channel not in channels:
@@ -199,12 +194,12 @@ class ActionEstimateDeadline(Action):
                 channel = channels[0]  # the same limit on every channel: no need to ask
             else:
                 dispatcher.utter_message(
-                    text=f"Thời hạn của \"{name}\" khác nhau theo cách nộp. Bạn định nộp theo cách nào?",
-                    buttons=[{"title": CHANNEL_TITLES[c], "payload": f'/ask_result_ready{{"filing_channel":"{c}"}}'}
-                             for c in channels])
+                    text=texts.text("deadline.which_channel", name=name),
+                    buttons=[{"title": FILING_CHANNELS[c].title,
+                              "payload": f'/ask_result_ready{{"filing_channel":"{c}"}}'} for c in channels])
                 return events
         value, unit = limits(code, channel)
-        received = now_local().replace(second=0, microsecond=0)
+        received = ctx.clock().replace(second=0, microsecond=0)
         due = service.calendar.due(received, value, unit)
         dispatcher.utter_message(text=replies.deadline_reply(
             name, channel, received, due, value, unit, limits.note(code, channel),

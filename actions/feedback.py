@@ -6,20 +6,14 @@ from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import templates
-from actions.context import (
-    channel_of,
-    client_of,
-    handoffs,
-    knowledge_base,
-    log_unanswered,
-    review_log,
-    working_calendar,
-)
-from core.clock import now_local
+from actions.context import channel_of, client_of, current, log_unanswered
 from core.privacy import mask_text
 from knowledge_base.answers import detect_aspect
+from knowledge_base.resolve import ANSWER, SURE, Context, Resolution
+from knowledge_base.retrieval.hybrid import Hit
 
 
 class ActionRecordFeedback(Action):
@@ -29,7 +23,7 @@ class ActionRecordFeedback(Action):
         """Action name in the domain."""
         return "action_record_feedback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         """Record positive/negative feedback and reply."""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         rating = "positive" if intent == "feedback_positive" else "negative"
@@ -38,12 +32,13 @@ class ActionRecordFeedback(Action):
         except (TypeError, ValueError):
             last = {}
         text = tracker.latest_message.get("text") or ""
-        review_log().record_feedback(tracker.sender_id, channel_of(tracker), rating,
+        ctx = current()
+        ctx.review_log.record_feedback(tracker.sender_id, channel_of(tracker), rating,
                                      comment="" if text.startswith("/") else mask_text(text),
                                      procedure_code=last.get("code"), aspect=last.get("aspect"),
                                      answer=last.get("text", ""))
-        hotline = knowledge_base().settings.office.hotline
-        dispatcher.utter_message(text=templates.FEEDBACK_THANKS if rating == "positive"
+        hotline = ctx.knowledge_base.settings.office.hotline
+        dispatcher.utter_message(text=templates.feedback_thanks() if rating == "positive"
                                  else templates.feedback_negative(hotline))
         return []
 
@@ -55,29 +50,31 @@ class ActionHandoff(Action):
         """Action name in the domain."""
         return "action_handoff"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         """Log the request for staff; where a person can answer on this channel, queue it for them, within
-        settings.channels.handoff_per_hour per conversation and settings.channels.handoff_per_hour_address per client address
-        (a flood from fresh web sessions; a generous allowance: many citizens share a carrier's address).
+        settings.channels.handoff_per_hour per conversation and settings.channels.handoff_per_hour_address per
+        client address (a flood from fresh web sessions; a generous allowance: many citizens share a carrier's
+        address).
         Asking again while one waits is not a new request."""
         from channels.outbound import NOTICE_CHANNELS
         from core.stores.handoff import LIMITED_CLIENT, LIMITED_CONVERSATION
 
         log_unanswered(tracker, "handoff_requested")
-        hotline = knowledge_base().settings.office.hotline
+        ctx = current()
+        hotline = ctx.knowledge_base.settings.office.hotline
         channel = channel_of(tracker)
         if channel not in NOTICE_CHANNELS:
-            dispatcher.utter_message(text=templates.handoff(working_calendar(), hotline))
+            dispatcher.utter_message(text=templates.handoff(ctx.working_calendar, hotline))
             return []
-        settings = knowledge_base().settings
-        state = handoffs().request(tracker.sender_id, channel, client_of(tracker),
+        settings = ctx.knowledge_base.settings
+        state = ctx.handoffs.request(tracker.sender_id, channel, client_of(tracker),
                                    per_hour=settings.channels.handoff_per_hour,
                                    per_hour_client=settings.channels.handoff_per_hour_address)
         if state in (LIMITED_CONVERSATION, LIMITED_CLIENT):
             dispatcher.utter_message(text=templates.handoff_limited(
-                working_calendar(), now_local(), hotline, by_this_conversation=state == LIMITED_CONVERSATION))
+                ctx.working_calendar, ctx.clock(), hotline, by_this_conversation=state == LIMITED_CONVERSATION))
             return []
-        dispatcher.utter_message(text=templates.handoff_queued(working_calendar(), now_local(), hotline))
+        dispatcher.utter_message(text=templates.handoff_queued(ctx.working_calendar, ctx.clock(), hotline))
         return []
 
 
@@ -89,7 +86,7 @@ class ActionOutOfScope(Action):
         """Action name in the domain."""
         return "action_out_of_scope"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         """Staff may answer such questions (parking, opening hours of a branch…) from the console.
 
         Out of scope is the classifier's least sure intent (it is the open class), so the catalogue
@@ -97,10 +94,10 @@ class ActionOutOfScope(Action):
         a sure match is answered (a phrasing staff mapped to a procedure, a land question misread);
         otherwise the question is logged for staff with the procedures the search came closest to.
         """
-        events, result = answer_elsewhere(dispatcher, tracker)
+        events, found = answer_elsewhere(dispatcher, tracker)
         if events is not None:
             return events
-        log_unanswered(tracker, "out_of_scope", considered(result))
+        log_unanswered(tracker, "out_of_scope", considered(found))
         dispatcher.utter_message(response="utter_out_of_scope")
         return []
 
@@ -112,38 +109,41 @@ class ActionDefaultFallback(Action):
         """Action name in the domain."""
         return "action_default_fallback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         """Another agency's service, a staff answer or a sure catalogue match first; else log and reply.
 
         The message is then dropped from the conversation.
         """
         from rasa_sdk.events import UserUtteranceReverted
 
-        events, result = answer_elsewhere(dispatcher, tracker)  # e.g. a phrasing staff just mapped
+        events, found = answer_elsewhere(dispatcher, tracker)  # e.g. a phrasing staff just mapped
         if events is not None:
             return events
-        log_unanswered(tracker, "not_understood", considered(result))
-        dispatcher.utter_message(text=templates.FALLBACK.format(hotline=knowledge_base().settings.office.hotline),
+        log_unanswered(tracker, "not_understood", considered(found))
+        dispatcher.utter_message(text=templates.fallback(current().knowledge_base.settings.office.hotline),
                                  buttons=templates.help_buttons())
         return [UserUtteranceReverted()]
 
 
-def answer_elsewhere(dispatcher: CollectingDispatcher, tracker: Tracker) -> Tuple[Optional[List], Any]:
+def answer_elsewhere(dispatcher: CollectingDispatcher,
+                     tracker: Tracker) -> Tuple[Optional[List[Dict[Text, Any]]], Optional[Resolution]]:
     """What a message the classifier could not place may still get: another agency's name, a staff answer, or
-    the catalogue's answer when its search is sure of the procedure. (events, or None if none fits; the search)."""
+    the catalogue's answer when the resolver is sure of the procedure. (events, or None if none fits; the
+    resolution, None when the message was answered before the catalogue was asked)."""
     from actions.procedures import asked_aspect, redirect_other_agency, send_answer, staff_answer
 
     text = tracker.latest_message.get("text") or ""
     if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
         return [], None
-    result = knowledge_base().search(text, top_k=3) if text.strip() else None
-    if result is None or result.decision != "answer":
-        return None, result
+    kb = current().knowledge_base
+    found = kb.resolve(text, Context(policy=SURE))
+    if found.kind != ANSWER:
+        return None, found
     named = detect_aspect(text)
     aspect = asked_aspect(tracker, named, named, text)
-    return send_answer(dispatcher, knowledge_base().answer(text, aspect=aspect, code=result.best.code)), result
+    return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code)), found
 
 
-def considered(result: Any) -> List:
-    """The hits a search weighed, for the unanswered log (as the answer action logs them)."""
-    return result.hits[:3] if result is not None else []
+def considered(found: Optional[Resolution]) -> List[Hit]:
+    """The hits the resolver weighed, for the unanswered log (as the answer action logs them)."""
+    return list(found.considered) if found is not None else []

@@ -3,16 +3,21 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import templates
-from actions.context import entity, knowledge_base, log_unanswered, staff_answers
+from actions.context import current, entity, log_unanswered
 from core.text import fold
-from knowledge_base.answers import detect_aspect
+from knowledge_base.answers import Answer, detect_aspect
+from knowledge_base.resolve import ANSWER, CHOICES, PICK, Context
+
+if TYPE_CHECKING:  # pragma: no cover
+    from knowledge_base.retrieval.hybrid import Hit
 
 INTENT_ASPECT = {
     "ask_procedure": "general", "ask_documents": "documents", "ask_fees": "fees", "ask_time": "time",
@@ -22,10 +27,9 @@ INTENT_ASPECT = {
 # "còn sang tên thì sao?": "còn" only as typed with its accent ("con" is also how a young citizen
 # says "I"), "thì sao" in any spelling
 _WHAT_ABOUT = (re.compile(r"^\s*còn\b"), re.compile(r"\bthi sao\b"))
-_ORDINALS = {"nhat": 1, "mot": 1, "dau": 1, "1": 1, "hai": 2, "2": 2, "ba": 3, "3": 3, "cuoi": -1}
 
 
-def send_answer(dispatcher: CollectingDispatcher, answer) -> List[Dict[Text, Any]]:
+def send_answer(dispatcher: CollectingDispatcher, answer: Answer) -> List[Dict[Text, Any]]:
     """Send the answer's messages (feedback buttons on the last) and remember what was said."""
     for message in answer.messages[:-1]:
         dispatcher.utter_message(text=message)
@@ -36,9 +40,9 @@ def send_answer(dispatcher: CollectingDispatcher, answer) -> List[Dict[Text, Any
                                                "text": answer.text[:500]}, ensure_ascii=False))]
 
 
-def offer_choices(dispatcher: CollectingDispatcher, hits, aspect: str) -> List[Dict[Text, Any]]:
+def offer_choices(dispatcher: CollectingDispatcher, hits: Sequence[Hit], aspect: str) -> List[Dict[Text, Any]]:
     """Ask the citizen to pick one of 2-3 close procedures (buttons carry the code)."""
-    dispatcher.utter_message(text=templates.CHOOSE, buttons=[templates.choice_button(h.code, h.name) for h in hits])
+    dispatcher.utter_message(text=templates.choose(), buttons=[templates.choice_button(h.code, h.name) for h in hits])
     return [SlotSet("aspect", aspect), SlotSet("candidates", [h.code for h in hits])]
 
 
@@ -64,19 +68,20 @@ def staff_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """Answer with what staff wrote for this question in the console, if anything; True when answered."""
     from core.stores.faq import staff_reply
 
-    entry = staff_answers().match(tracker.latest_message.get("text") or "")
+    entry = current().staff_answers.match(tracker.latest_message.get("text") or "")
     if entry is None:
         return False
     dispatcher.utter_message(text=staff_reply(entry), buttons=templates.feedback_buttons())
     return True
 
 
-def admit_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, candidates=()) -> None:
+def admit_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str,
+                  candidates: Sequence[Hit] = ()) -> None:
     """Say plainly we do not know, log the question for staff, offer the desk or a person."""
     if staff_answer(dispatcher, tracker):
         return
     log_unanswered(tracker, reason, candidates)
-    dispatcher.utter_message(text=templates.unknown(knowledge_base().settings.office.hotline),
+    dispatcher.utter_message(text=templates.unknown(current().knowledge_base.settings.office.hotline),
                              buttons=templates.help_buttons())
 
 
@@ -85,7 +90,7 @@ def redirect_other_agency(dispatcher: CollectingDispatcher, tracker: Tracker, te
 
     True when the question was another agency's (and has been answered).
     """
-    agency = knowledge_base().other_agency(text)
+    agency = current().knowledge_base.other_agency(text)
     if agency is None:
         return False
     if staff_answer(dispatcher, tracker):
@@ -102,40 +107,35 @@ class ActionAnswerProcedure(Action):
         """Action name in the domain."""
         return "action_answer_procedure"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        """Search, then answer / offer choices / admit not knowing."""
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        """Resolve the procedure, then answer / offer choices / ask which one / admit not knowing."""
         text = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         named = detect_aspect(text)  # the aspect the message's own words ask, or "general"
         aspect = INTENT_ASPECT.get(intent, "general")
         if aspect == "general":
             aspect = named
-        kb = knowledge_base()
+        kb = current().knowledge_base
         case = document_case(tracker)
         shown = entity(tracker, "procedure_code") or tracker.get_slot("procedure_code")
-        if case and shown and kb.catalogue.get(shown):  # a "📄 other case" button under a documents answer
-            return send_answer(dispatcher, kb.answer("", aspect="documents", code=shown, case=case))
-        if redirect_other_agency(dispatcher, tracker, text):
-            return []
-        current: Optional[str] = tracker.get_slot("procedure_code")
         aspect = asked_aspect(tracker, aspect, named, text)
-        if current:  # a follow-up stays on it unless the question names another procedure
-            if not kb.mentions_procedure(text):
-                return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=current))
-        elif kb.names_nothing(text):
+        # a "📄 other case" button under a documents answer carries the procedure shown
+        found = kb.resolve(text, Context(current=tracker.get_slot("procedure_code"), aspect=aspect,
+                                         chosen=shown if case else None))
+        if found.via == "chosen":
+            return send_answer(dispatcher, kb.answer("", aspect="documents", code=found.code, case=case))
+        if found.reason == "other_agency":
+            redirect_other_agency(dispatcher, tracker, text)
+            return []
+        if found.kind == ANSWER:
+            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code))
+        if found.kind == CHOICES:
+            return offer_choices(dispatcher, found.choices, aspect)
+        if found.reason == "nothing_named":
             answer = kb.which_procedure(aspect)
             dispatcher.utter_message(text=answer.text)
             return [SlotSet("aspect", answer.aspect)]
-        result = kb.search(text, top_k=3)
-        if result.decision == "answer":
-            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=result.best.code))
-        if result.decision == "choose" and len(result.choices(3)) > 1:
-            return offer_choices(dispatcher, result.choices(3), aspect)
-        if result.decision == "choose":
-            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=result.best.code))
-        if current and aspect != "general":  # no other procedure found: the aspect is asked of the current one
-            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=current))
-        admit_unknown(dispatcher, tracker, "no_match", result.hits[:3])
+        admit_unknown(dispatcher, tracker, "no_match", found.considered)
         return [SlotSet("aspect", aspect)]
 
 
@@ -146,33 +146,20 @@ class ActionChooseOption(Action):
         """Action name in the domain."""
         return "action_choose_option"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
-        """Resolve the choice, then answer the pending aspect for it."""
-        code = entity(tracker, "procedure_code")
-        candidates = tracker.get_slot("candidates") or []
-        if not code and candidates:
-            code = pick_by_ordinal(tracker.latest_message.get("text") or "", candidates)
-        kb = knowledge_base()
-        if not code or kb.catalogue.get(str(code)) is None:
-            dispatcher.utter_message(text=templates.CHOICE_NOT_UNDERSTOOD)
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        """Resolve the choice (button or ordinal among the offered codes), then answer the pending aspect for it."""
+        kb = current().knowledge_base
+        found = kb.resolve(tracker.latest_message.get("text") or "",
+                           Context(chosen=entity(tracker, "procedure_code"),
+                                   offered=tuple(tracker.get_slot("candidates") or ()), policy=PICK))
+        if found.kind != ANSWER:
+            dispatcher.utter_message(text=templates.choice_not_understood())
             return []
         aspect = tracker.get_slot("aspect") or "general"
-        return send_answer(dispatcher, kb.answer("", aspect=aspect, code=str(code))) + [SlotSet("candidates", None)]
+        return send_answer(dispatcher, kb.answer("", aspect=aspect, code=found.code)) + [SlotSet("candidates", None)]
 
 
 def document_case(tracker: Tracker) -> Optional[int]:
     """The document case a button asked for (1-based), if any."""
     value = entity(tracker, "document_case")
     return int(value) if value is not None and str(value).isdigit() and int(value) > 0 else None
-
-
-def pick_by_ordinal(text: str, candidates: List[str]) -> Optional[str]:
-    """'cái thứ hai' / 'so 2' / 'cái cuối' -> the matching candidate code."""
-    for word in reversed(re.findall(r"\w+", fold(text))):
-        if word in _ORDINALS:
-            index = _ORDINALS[word]
-            if index == -1:
-                return candidates[-1]
-            if 1 <= index <= len(candidates):
-                return candidates[index - 1]
-    return None

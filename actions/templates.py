@@ -1,32 +1,49 @@
-"""Citizen-facing texts and buttons used by the actions (Vietnamese, short, with a next step)."""
+"""The texts and buttons the actions send, composed from bot/texts.yml (the words staff edit there)."""
 from __future__ import annotations
 
-from typing import Dict, List
+import datetime as dt
+from typing import TYPE_CHECKING, Dict, List
 
-CHOOSE = "Có vài thủ tục gần với câu hỏi của bạn. Bạn chọn đúng thủ tục giúp mình nhé:"
-CHOICE_NOT_UNDERSTOOD = "Mình chưa rõ bạn chọn thủ tục nào. Bạn bấm vào một nút ở trên, hoặc hỏi lại tên thủ tục nhé."
-FEEDBACK_THANKS = "Cảm ơn bạn đã đánh giá! Bạn cần hỏi thêm gì không?"
-FALLBACK = ("Xin lỗi, mình chưa hiểu ý bạn. Bạn thử hỏi ngắn gọn tên thủ tục và điều cần biết "
-            "(ví dụ: \"tách thửa cần giấy tờ gì\"), hoặc gọi tổng đài {hotline}.")
+from core import texts
+from core.formatting import clock, date, soon
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dossiers.calendar import WorkingCalendar
+
+
+def choose() -> str:
+    """Ask the citizen to pick one of a few close procedures."""
+    return texts.text("procedures.choose")
+
+
+def choice_not_understood() -> str:
+    """The reply to a choice that names none of the options."""
+    return texts.text("procedures.choice_not_understood")
+
+
+def feedback_thanks() -> str:
+    """Thanks for a good rating."""
+    return texts.text("feedback.thanks")
+
+
+def fallback(hotline: str) -> str:
+    """Not understood: how to ask, or the hotline."""
+    return texts.text("procedures.fallback", hotline=hotline)
 
 
 def feedback_negative(hotline: str) -> str:
     """Apology after a bad rating, with where to get help."""
-    return (f"Xin lỗi vì câu trả lời chưa đúng ý bạn. Mình đã ghi lại để cán bộ kiểm tra. Bạn có thể hỏi lại "
-            f"cụ thể hơn, nhắn \"gặp nhân viên\", hoặc gọi {hotline}.")
+    return texts.text("feedback.negative", hotline=hotline)
 
 
 def unknown(hotline: str) -> str:
     """Plain 'I do not know' with the desk, the hotline and a person as next steps."""
-    return (f"Xin lỗi, mình chưa tìm thấy thủ tục phù hợp với câu hỏi này. Mình đã ghi lại để cán bộ bổ sung. "
-            f"Bạn có thể mô tả lại việc cần làm, gọi tổng đài {hotline}, hoặc nhắn \"gặp nhân viên\".")
+    return texts.text("procedures.unknown", hotline=hotline)
 
 
 def other_agency(agency: str) -> str:
     """Another agency's service: name the agency, offer what this assistant does know."""
-    return (f"Việc này do {agency} giải quyết, không thuộc thủ tục của Sở Nông nghiệp và Môi trường. "
-            f"Bạn vui lòng liên hệ cơ quan đó. Nếu cần hỏi về đất đai, môi trường, tài nguyên nước hay khoáng sản, "
-            f"bạn cứ nhắn mình nhé.")
+    return texts.text("procedures.other_agency", agency=agency)
 
 
 def choice_button(code: str, name: str) -> Dict[str, str]:
@@ -37,81 +54,63 @@ def choice_button(code: str, name: str) -> Dict[str, str]:
 
 def case_button(code: str, case: int, title: str) -> Dict[str, str]:
     """A button that shows the documents of another case of the same procedure."""
-    return {"title": f"📄 {title}",
+    return {"title": texts.text("buttons.other_case", title=title),
             "payload": f'/ask_documents{{"procedure_code":"{code}","document_case":"{case}"}}'}
 
 
 def feedback_buttons() -> List[Dict[str, str]]:
     """Rate the answer."""
-    return [{"title": "👍 Hữu ích", "payload": "/feedback_positive"},
-            {"title": "👎 Chưa đúng", "payload": "/feedback_negative"}]
+    return [{"title": texts.text("buttons.helpful"), "payload": "/feedback_positive"},
+            {"title": texts.text("buttons.not_right"), "payload": "/feedback_negative"}]
 
 
 def help_buttons() -> List[Dict[str, str]]:
     """Next steps when nothing fits."""
-    return [{"title": "Gặp nhân viên", "payload": "/request_human"},
-            {"title": "Giờ làm việc, liên hệ", "payload": "/ask_office_hours"}]
+    return [{"title": texts.text("buttons.human"), "payload": "/request_human"},
+            {"title": texts.text("buttons.hours"), "payload": "/ask_office_hours"}]
 
 
-WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
-
-
-def clock(time) -> str:
-    """A time of day as Vietnamese offices write it: 8h00, 13h30."""
-    return f"{time.hour}h{time.minute:02d}"
-
-
-def periods(calendar) -> str:
+def periods(calendar: WorkingCalendar) -> str:
     """The office hours of a working day (calendar.yml): "8h00–12h00, 13h00–17h00"."""
     return ", ".join(f"{clock(start)}–{clock(end)}" for start, end in calendar.office_hours)
 
 
-def next_opening(calendar, now) -> str:
+def next_opening(calendar: WorkingCalendar, now: dt.datetime) -> str:
     """When the desk opens next, as a citizen reads it: "8h00 thứ Tư, 25/11"."""
-    opening = calendar.next_opening(now)
-    return f"{clock(opening.time())} {WEEKDAYS[opening.weekday()]}, {opening:%d/%m}"
+    return soon(calendar.next_opening(now))
 
 
-def office_hours(calendar, now, hotline: str) -> str:
+def office_hours(calendar: WorkingCalendar, now: dt.datetime, hotline: str) -> str:
     """The desk's hours from the working calendar (calendar.yml), whether it is open now, and the hotline."""
     end = calendar.open_until(now)
     if end is not None:
-        state = f"Bây giờ đang trong giờ làm việc (đến {clock(end)})."
+        state = texts.text("office.open_now", until=clock(end))
     else:
-        state = f"Bây giờ ngoài giờ làm việc; Bộ phận Một cửa mở lại lúc {next_opening(calendar, now)}."
-    return (f"Bộ phận Một cửa làm việc từ thứ Hai đến thứ Sáu ({periods(calendar)}), trừ ngày lễ, Tết và ngày nghỉ bù. "
-            f"{state} Tổng đài hỗ trợ: {hotline}. Bạn cần hỏi thủ tục nào?")
+        state = texts.text("office.closed_now", opening=next_opening(calendar, now))
+    return texts.text("office.hours", periods=periods(calendar), state=state, hotline=hotline)
 
 
-def handoff(calendar, hotline: str) -> str:
+def handoff(calendar: WorkingCalendar, hotline: str) -> str:
     """The citizen asked for a person on a channel staff cannot answer on: the hotline and the desk, in office hours."""
-    return (f"Mình đã ghi nhận yêu cầu gặp cán bộ. Trong giờ hành chính (thứ Hai–thứ Sáu, {periods(calendar)}) bạn gọi "
-            f"tổng đài {hotline} hoặc đến Bộ phận Một cửa để được hỗ trợ trực tiếp. Bạn có muốn hỏi tiếp mình không?")
+    return texts.text("handoff.desk", periods=periods(calendar), hotline=hotline)
 
 
-def handoff_limited(calendar, now, hotline: str, by_this_conversation: bool = True) -> str:
+def handoff_limited(calendar: WorkingCalendar, now: dt.datetime, hotline: str,
+                    by_this_conversation: bool = True) -> str:
     """A request for a person not queued: this conversation asked settings.channels.handoff_per_hour times within the
     hour (its requests will be answered), or many came from this connection (a shared address: this citizen
     may never have asked). The hotline and the desk instead, with when the desk is open."""
     end = calendar.open_until(now)
     if end is not None:
-        when = f"bây giờ bạn gọi tổng đài {hotline} hoặc đến Bộ phận Một cửa (làm việc đến {clock(end)})"
+        when = texts.text("phrases.call_now", hotline=hotline, until=clock(end))
     else:
-        when = f"bạn gọi tổng đài {hotline} hoặc đến Bộ phận Một cửa từ {next_opening(calendar, now)}"
-    if by_this_conversation:
-        reason = ("Bạn đã gửi yêu cầu gặp cán bộ nhiều lần trong một giờ qua nên mình chưa gửi thêm; cán bộ sẽ "
-                  "trả lời các yêu cầu bạn đã gửi.")
-    else:
-        reason = ("Hiện có quá nhiều yêu cầu gặp cán bộ từ cùng kết nối mạng này nên lúc này mình "
-                  "chưa gửi được yêu cầu của bạn.")
-    return f"{reason} Nếu cần gấp, {when}. Trong lúc chờ, bạn vẫn có thể hỏi mình về thủ tục."
+        when = texts.text("phrases.call_from", hotline=hotline, opening=next_opening(calendar, now))
+    return texts.text("handoff.limited_conversation" if by_this_conversation else "handoff.limited_address", when=when)
 
 
-def handoff_queued(calendar, now, hotline: str) -> str:
+def handoff_queued(calendar: WorkingCalendar, now: dt.datetime, hotline: str) -> str:
     """The citizen asked for a person on a channel staff can answer: say when one will come."""
     if calendar.is_open(now):
-        return ("Mình đã báo cán bộ của Sở; cán bộ sẽ vào trò chuyện tại đây trong ít phút. Bạn cứ nhắn câu hỏi, "
-                f"hoặc gọi tổng đài {hotline} nếu cần gấp.")
+        return texts.text("handoff.queued_open", hotline=hotline)
     opening = calendar.next_opening(now)
-    return ("Hiện ngoài giờ làm việc. Mình đã chuyển yêu cầu cho cán bộ; cán bộ sẽ trả lời tại đây từ "
-            f"{opening:%Hh%M} ngày {opening:%d/%m/%Y}. Trong lúc chờ, bạn vẫn có thể hỏi mình về thủ tục.")
+    return texts.text("handoff.queued_closed", time=clock(opening), date=date(opening))

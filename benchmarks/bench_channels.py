@@ -66,7 +66,7 @@ def calibrate(channel: Channel, conversation: str, script: List[str], quiet_s: f
     for text in script:
         before = channel.count(conversation)
         channel.send(conversation, text)
-        channel.wait(lambda: channel.count(conversation) > before, 60)
+        channel.wait(lambda before=before: channel.count(conversation) > before, 60)
         last = channel.count(conversation)
         while True:
             time.sleep(quiet_s)
@@ -122,7 +122,11 @@ def zalo_channel(za, rasa_url: str) -> Channel:
     def send(user, text):
         event = zalo_event(ZALO[0], user, text)
         body = json.dumps(event).encode()
-        post(f"{rasa_url}/webhooks/zalo/webhook", body, {"X-ZEvent-Signature": signature(ZALO[0], body, event["timestamp"], ZALO[1])})
+        post(
+            f"{rasa_url}/webhooks/zalo/webhook",
+            body,
+            {"X-ZEvent-Signature": signature(ZALO[0], body, event["timestamp"], ZALO[1])},
+        )
 
     class ZaloChannel(Channel):
         def last_at(self, conversation):
@@ -167,13 +171,31 @@ def main() -> None:
     tg = FakeTelegram(TG_TOKEN).start()
     za = FakeZalo(ZALO[0], ZALO[2], ZALO[3], ZALO[4]).start()
     port = 5605
-    env = dict(os.environ, MOTCUA_RASA_PORT=str(port), MOTCUA_ACTIONS_PORT="5655", MOTCUA_WEB_PORT="8605",
-               MOTCUA_TRACKER_STORE_URL=f"sqlite:///{tmp / 'tracker.db'}", MOTCUA_DATABASE_URL=f"sqlite:///{tmp / 'motcua.db'}",
-               MOTCUA_DOSSIER_KEY_FILE=str(tmp / "key"), MOTCUA_DEMO_DOSSIERS="0", MOTCUA_CHANNELS_FILE=str(tmp / "none"),
-               TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_WEBHOOK_SECRET=TG_SECRET, TELEGRAM_API_BASE=tg.url,
-               MOTCUA_TELEGRAM_MODE="polling", ZALO_APP_ID=ZALO[0], ZALO_OA_SECRET_KEY=ZALO[1], ZALO_APP_SECRET=ZALO[2],
-               ZALO_ACCESS_TOKEN=ZALO[3], ZALO_REFRESH_TOKEN=ZALO[4], ZALO_API_BASE=za.url, ZALO_OAUTH_BASE=za.url,
-               PYTHONUNBUFFERED="1", MOTCUA_ACTION_SECRET_FILE=str(tmp / "action.key"), **PROXY_ENV)
+    env = dict(
+        os.environ,
+        MOTCUA_RASA_PORT=str(port),
+        MOTCUA_ACTIONS_PORT="5655",
+        MOTCUA_WEB_PORT="8605",
+        MOTCUA_TRACKER_STORE_URL=f"sqlite:///{tmp / 'tracker.db'}",
+        MOTCUA_DATABASE_URL=f"sqlite:///{tmp / 'motcua.db'}",
+        MOTCUA_DOSSIER_KEY_FILE=str(tmp / "key"),
+        MOTCUA_DEMO_DOSSIERS="0",
+        MOTCUA_CHANNELS_FILE=str(tmp / "none"),
+        TELEGRAM_BOT_TOKEN=TG_TOKEN,
+        TELEGRAM_WEBHOOK_SECRET=TG_SECRET,
+        TELEGRAM_API_BASE=tg.url,
+        MOTCUA_TELEGRAM_MODE="polling",
+        ZALO_APP_ID=ZALO[0],
+        ZALO_OA_SECRET_KEY=ZALO[1],
+        ZALO_APP_SECRET=ZALO[2],
+        ZALO_ACCESS_TOKEN=ZALO[3],
+        ZALO_REFRESH_TOKEN=ZALO[4],
+        ZALO_API_BASE=za.url,
+        ZALO_OAUTH_BASE=za.url,
+        PYTHONUNBUFFERED="1",
+        MOTCUA_ACTION_SECRET_FILE=str(tmp / "action.key"),
+        **PROXY_ENV,
+    )
     log = tmp / "run.log"
     proc = subprocess.Popen([sys.executable, "-m", "motcua", "run"], cwd=ROOT, env=env, stdout=open(log, "w"),
                             stderr=subprocess.STDOUT, start_new_session=True)

@@ -122,7 +122,9 @@ def main() -> None:
             finally:
                 server.stop()
 
-    print(f"\n{args.dossiers} dossiers in the store, {args.lookups} verified lookups, {args.import_rows}-row CSV import")
+    print(
+        f"\n{args.dossiers} dossiers in the store, {args.lookups} verified lookups, {args.import_rows}-row CSV import"
+    )
     print(f"{'backend':<11} {'fill rows/s':>11} {'PK select/s':>12} {'lookups/s':>10} {'ratio':>6} "
           f"{'parse rows/s':>13} {'import rows/s':>14} {'ratio':>6} {'re-import/s':>12}")
     for r in results:

@@ -104,8 +104,13 @@ async def closed_loop(url: str, questions: List[str], concurrency: int, seconds:
         start = time.perf_counter()
         await asyncio.gather(*(conversation(i) for i in range(concurrency)))
         elapsed = time.perf_counter() - start
-    return {"n": len(latencies), "errors": errors, "median": statistics.median(latencies) if latencies else float("nan"),
-            "p95": percentile(latencies, 0.95), "rate": len(latencies) / elapsed}
+    return {
+        "n": len(latencies),
+        "errors": errors,
+        "median": statistics.median(latencies) if latencies else float("nan"),
+        "p95": percentile(latencies, 0.95),
+        "rate": len(latencies) / elapsed,
+    }
 
 
 async def open_loop(url: str, questions: List[str], rate: float, seconds: float) -> Dict:
@@ -127,8 +132,12 @@ async def open_loop(url: str, questions: List[str], rate: float, seconds: float)
             i += 1
             await asyncio.sleep(random.expovariate(rate))
         await asyncio.gather(*tasks)
-    return {"n": len(latencies), "errors": errors, "median": statistics.median(latencies) if latencies else float("nan"),
-            "p95": percentile(latencies, 0.95)}
+    return {
+        "n": len(latencies),
+        "errors": errors,
+        "median": statistics.median(latencies) if latencies else float("nan"),
+        "p95": percentile(latencies, 0.95),
+    }
 
 
 def start(cmd: List[str], cwd: Path, log_path: Path, env: Optional[dict] = None) -> subprocess.Popen:

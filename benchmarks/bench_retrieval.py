@@ -91,7 +91,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        build_index(procs, embedder, Path(tmp), scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels), calibrate=fit_calibration)
+        build_index(
+            procs,
+            embedder,
+            Path(tmp),
+            scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels),
+            calibrate=fit_calibration,
+        )
         build_s = time.perf_counter() - start
         retriever = load_retriever(procs, embedder, Path(tmp))
 

@@ -204,7 +204,11 @@ class FakeZalo(_Server):
             self.messages.append(message)
             self.by_user.setdefault(user, []).append(message)
             self.lock.notify_all()
-            return 200, {"error": 0, "message": "Success", "data": {"message_id": f"m{next(self._ids)}", "user_id": user}}
+            return 200, {
+                "error": 0,
+                "message": "Success",
+                "data": {"message_id": f"m{next(self._ids)}", "user_id": user},
+            }
 
     def _refresh(self, headers, form):
         with self.lock:

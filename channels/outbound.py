@@ -13,6 +13,7 @@ import logging
 from typing import Awaitable, Callable, Dict, Optional
 
 from channels.state import ChannelState
+from core.clock import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,7 @@ class NotDeliverable(RuntimeError):
     """The channel's rules forbid sending now (the delivery is retried later)."""
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-def zalo_sender(client, state: ChannelState, window_hours: int, clock=_now) -> Sender:
+def zalo_sender(client, state: ChannelState, window_hours: int, clock=utc_now) -> Sender:
     """Zalo customer-service messages are allowed only within the window after the citizen last wrote."""
     from channels import zalo
     from channels.text import split_text
@@ -44,7 +41,7 @@ def zalo_sender(client, state: ChannelState, window_hours: int, clock=_now) -> S
     return send
 
 
-def web_sender(state: ChannelState, connected_s: int = 90, clock=_now, open_only: bool = True) -> Sender:
+def web_sender(state: ChannelState, connected_s: int = 90, clock=utc_now, open_only: bool = True) -> Sender:
     """Queue for the widget when it polled recently (it is open); otherwise not now (unless not ``open_only``)."""
     async def send(conversation: str, text: str) -> None:
         _, polled = await asyncio.to_thread(state.contact, "web", conversation)
@@ -103,15 +100,15 @@ async def repeat_rounds(run_once: Callable[[], Awaitable[Dict[str, int]]], inter
 def build_senders(settings, state: ChannelState, web_open_only: bool = True) -> Dict[str, Sender]:
     """Senders of the channels that are on. ``web_open_only=False``: the widget's inbox takes the message
     even when it is closed (a staff member's reply is read when the citizen comes back)."""
-    from channels.runtime import telegram_on, zalo_on
+    from channels.clients import telegram_on, zalo_on
 
     senders: Dict[str, Sender] = {"web": web_sender(state, open_only=web_open_only)}
     if telegram_on(settings):
-        from channels.runtime import telegram_client
+        from channels.clients import telegram_client
 
         senders["telegram"] = telegram_client().send_text
     if zalo_on(settings):
-        from channels.runtime import zalo_client
+        from channels.clients import zalo_client
 
         senders["zalo"] = zalo_sender(zalo_client(), state, settings.channels.zalo_reply_window_hours)
     return senders

@@ -10,7 +10,8 @@ from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from channels.runtime import channel_state, web_address
+from channels.clients import channel_state
+from channels.runtime import web_address
 
 log = logging.getLogger(__name__)
 

@@ -15,17 +15,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels import telegram
+from channels.clients import channel_state, telegram_client, telegram_secret
 from channels.rasa_input import SettingsInput, first_time
 from channels.rasa_output import ReplyOutput
-from channels.runtime import (
-    busy_text,
-    channel_state,
-    client_digest,
-    held_by_staff,
-    screen,
-    telegram_client,
-    telegram_secret,
-)
+from channels.runtime import busy_text, client_digest, held_by_staff, screen
 from channels.text import channel_text
 
 log = logging.getLogger(__name__)
@@ -48,7 +41,9 @@ class TelegramInput(SettingsInput):
     def get_output_channel(self) -> OutputChannel:
         return TelegramOutput(telegram_client())
 
-    async def handle(self, incoming: telegram.Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def handle(
+        self, incoming: telegram.Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         client = telegram_client()
         conversation = telegram.conversation_id(incoming.chat_id)
         who = f"telegram:{incoming.chat_id}"  # a chat is the closest thing to a client address Telegram gives

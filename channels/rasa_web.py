@@ -20,8 +20,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels.addresses import client_key
+from channels.clients import channel_state
 from channels.rasa_input import SettingsInput, json_body, request_address, retry_after
-from channels.runtime import busy_text, channel_state, client_digest, held_by_staff, poll_gate, screen
+from channels.runtime import busy_text, client_digest, held_by_staff, poll_gate, screen
+from channels.text import channel_text
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +53,12 @@ class WebInput(SettingsInput):
         async def receive(request: Request):
             body = json_body(request)
             if not isinstance(body, dict):
-                return refuse("Yêu cầu không đúng định dạng.")
+                return refuse(channel_text("bad_request"))
             sender, text = body.get("sender"), body.get("message")
             if not isinstance(sender, str) or not SENDER_RE.match(sender):
-                return refuse("Mã phiên trò chuyện không hợp lệ. Bạn tải lại trang giúp mình nhé.")
+                return refuse(channel_text("bad_session"))
             if not isinstance(text, str) or not text.strip():
-                return refuse("Bạn chưa nhập nội dung. Bạn gõ câu hỏi rồi bấm Gửi nhé.")
+                return refuse(channel_text("empty_message"))
             text = text.strip()
             address = request_address(request)
             refusal = screen(text, f"ip:{client_key(address)}", sender)
@@ -81,7 +83,7 @@ class WebInput(SettingsInput):
         async def inbox(request: Request):
             sender = request.args.get("sender", "")
             if not SENDER_RE.match(sender):
-                return refuse("Mã phiên trò chuyện không hợp lệ.")
+                return refuse(channel_text("bad_session_poll"))
             verdict = poll_gate().admit(f"ip:{client_key(request_address(request))}", sender)
             if not verdict.ok:  # the widget tries again at its next tick
                 return response.json([], status=429, headers=retry_after(verdict.retry_after))

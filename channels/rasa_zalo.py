@@ -15,9 +15,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels import zalo
+from channels.clients import channel_state, zalo_client
 from channels.rasa_input import SettingsInput, first_time
 from channels.rasa_output import ReplyOutput
-from channels.runtime import busy_text, channel_state, client_digest, held_by_staff, screen, zalo_client
+from channels.runtime import busy_text, client_digest, held_by_staff, screen
 from channels.text import channel_text, numbered_options, option_number, split_text
 from core.settings import get_settings
 

@@ -7,31 +7,23 @@ import math
 from dataclasses import dataclass
 from typing import List, Optional
 
+from channels.clients import telegram_on, zalo_on
 from channels.limits import Gate
-from channels.state import ChannelState, Tokens
 from channels.text import channel_text
-from core.settings import ROOT, Settings, get_settings
+from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per Bot / OA API call is noise
-
-TELEGRAM_SECRET_FILE = ROOT / "build/secrets/telegram-webhook.secret"
-
-
-def telegram_on(settings: Settings) -> bool:
-    return bool(settings.channels.telegram_bot_token)
-
-
-def zalo_on(settings: Settings) -> bool:
-    return bool(settings.channels.zalo_app_id and settings.channels.zalo_oa_secret_key and settings.channels.zalo_access_token)
-
 
 def channel_report(settings: Settings) -> List[str]:
     """One line per channel saying whether it is on, and what is missing when it is off."""
     lines = ["web: on (widget and demo page)"]
     if telegram_on(settings):
-        lines.append(f"telegram: on ({settings.channels.telegram_mode}"
-                     + (f", API {settings.channels.telegram_api_base}" if settings.channels.telegram_api_base else "") + ")")
+        lines.append(
+            f"telegram: on ({settings.channels.telegram_mode}"
+            + (f", API {settings.channels.telegram_api_base}" if settings.channels.telegram_api_base else "")
+            + ")"
+        )
     else:
         lines.append("telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)")
     if zalo_on(settings):
@@ -39,44 +31,20 @@ def channel_report(settings: Settings) -> List[str]:
         lines.append("zalo: on (webhook /webhooks/zalo/webhook" + ("" if refresh else
                      "; no ZALO_REFRESH_TOKEN/ZALO_APP_SECRET: an expired token cannot be renewed") + ")")
     else:
-        missing = [n for n, v in (("ZALO_APP_ID", settings.channels.zalo_app_id), ("ZALO_OA_SECRET_KEY", settings.channels.zalo_oa_secret_key),
-                                  ("ZALO_ACCESS_TOKEN", settings.channels.zalo_access_token)) if not v]
+        missing = [
+            n
+            for n, v in (
+                ("ZALO_APP_ID", settings.channels.zalo_app_id),
+                ("ZALO_OA_SECRET_KEY", settings.channels.zalo_oa_secret_key),
+                ("ZALO_ACCESS_TOKEN", settings.channels.zalo_access_token),
+            )
+            if not v
+        ]
         lines.append(f"zalo: off (missing {', '.join(missing)})")
     from channels.staff_alerts import alerts_report
 
     lines.append(alerts_report(settings))
     return lines
-
-
-@functools.lru_cache(maxsize=1)
-def channel_state() -> ChannelState:
-    return ChannelState(get_settings().storage.database_url)
-
-
-def telegram_secret(settings: Optional[Settings] = None) -> str:
-    from channels.telegram import webhook_secret
-
-    settings = settings or get_settings()
-    return webhook_secret(settings.channels.telegram_webhook_secret, TELEGRAM_SECRET_FILE)
-
-
-@functools.lru_cache(maxsize=1)
-def telegram_client():
-    from channels.telegram import TelegramClient, make_bot
-
-    settings = get_settings()
-    return TelegramClient(make_bot(settings.channels.telegram_bot_token, settings.channels.telegram_api_base), channel_state())
-
-
-@functools.lru_cache(maxsize=1)
-def zalo_client():
-    from channels.zalo import ZaloClient
-
-    settings = get_settings()
-    state = channel_state()
-    state.tokens("zalo", Tokens(settings.channels.zalo_access_token, settings.channels.zalo_refresh_token, 1))
-    return ZaloClient(settings.channels.zalo_app_id, settings.channels.zalo_app_secret, state, api_base=settings.channels.zalo_api_base,
-                      oauth_base=settings.channels.zalo_oauth_base)
 
 
 @functools.lru_cache(maxsize=1)
@@ -104,8 +72,12 @@ async def held_by_staff(conversation: str, text: str) -> bool:
 def message_gate() -> Gate:
     """Token buckets for messages, per client address and per conversation (settings: rate_*)."""
     s = get_settings()
-    return Gate.of(s.channels.rate_address_per_minute, s.channels.rate_address_burst, s.channels.rate_conversation_per_minute,
-                   s.channels.rate_conversation_burst)
+    return Gate.of(
+        s.channels.rate_address_per_minute,
+        s.channels.rate_address_burst,
+        s.channels.rate_conversation_per_minute,
+        s.channels.rate_conversation_burst,
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,8 +85,12 @@ def poll_gate() -> Gate:
     """The same allowances for the web widget's inbox checks, in buckets of their own: an open widget
     checks every 5 s, which must not use up what its citizen may write."""
     s = get_settings()
-    return Gate.of(s.channels.rate_address_per_minute, s.channels.rate_address_burst, s.channels.rate_conversation_per_minute,
-                   s.channels.rate_conversation_burst)
+    return Gate.of(
+        s.channels.rate_address_per_minute,
+        s.channels.rate_address_burst,
+        s.channels.rate_conversation_per_minute,
+        s.channels.rate_conversation_burst,
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -18,12 +18,14 @@ from typing import Awaitable, Callable, Dict, List, Optional, Set, Tuple
 from urllib.parse import quote
 
 from channels.outbound import repeat_rounds
+from core.clock import as_vietnam
+from core.formatting import stamp
+from core.vocabulary import CHAT_CHANNEL_NAMES
 
 log = logging.getLogger(__name__)
 
 # send(text, fields): fields are the alert's facts, for targets that take structured data.
 Target = Callable[[str, dict], Awaitable[None]]
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "khung chat trên web"}
 
 
 def telegram_target(client, chat: str) -> Target:
@@ -48,19 +50,17 @@ def webhook_target(url: str, timeout_s: float = 10.0) -> Target:
     return send
 
 
-def vietnam_time(server_local: dt.datetime) -> dt.datetime:
-    """A naive time of this server's clock (how the stores record it) in Vietnam's time zone: staff read
-    alerts on their phones, and the server may well run on UTC."""
-    from core.clock import VN_TZ
-
-    return server_local.astimezone(VN_TZ)
+def vietnam_time(recorded: dt.datetime) -> dt.datetime:
+    """A time as the stores record it (naive Vietnam time, core.clock) made aware, in Vietnam's time zone:
+    staff read alerts on their phones, whatever time zone the server's own clock runs on."""
+    return as_vietnam(recorded)
 
 
 def alert_text(alert: dict, waiting: int, link: str) -> str:
     """The staff-facing message (Vietnamese, no personal data)."""
-    channel = CHANNEL_NAMES.get(alert["channel"], alert["channel"])
+    channel = CHAT_CHANNEL_NAMES.get(alert["channel"], alert["channel"])
     others = f" Đang có {waiting} người chờ." if waiting > 1 else ""
-    return (f"🔔 Người dân cần gặp cán bộ qua {channel} (lúc {vietnam_time(alert['requested_at']):%H:%M %d/%m/%Y})."
+    return (f"🔔 Người dân cần gặp cán bộ qua {channel} (lúc {stamp(vietnam_time(alert['requested_at']))})."
             f"{others} "
             f"Mở trang sau để nhận cuộc trò chuyện: {link}")
 
@@ -175,7 +175,7 @@ def staff_targets(settings) -> Dict[str, Target]:
     """The configured alert targets (empty: alerts are off and staff watch the console's list)."""
     targets: Dict[str, Target] = {}
     if settings.channels.staff_alert_telegram_chat and settings.channels.telegram_bot_token:
-        from channels.runtime import telegram_client
+        from channels.clients import telegram_client
 
         targets["telegram"] = telegram_target(telegram_client(), settings.channels.staff_alert_telegram_chat)
     if settings.channels.staff_alert_webhook_url:
@@ -201,7 +201,7 @@ def lookup_alert_text(alert: dict, link: str) -> str:
     """The staff-facing message about many dossier codes failing from one client address (Vietnamese, no
     personal data: neither the address, nor its digest, nor a code). The dossier service keeps Vietnam time."""
     return (f"⚠️ Có dấu hiệu dò mã hồ sơ: {alert['codes']} mã hồ sơ khác nhau bị tra cứu sai từ cùng một địa chỉ "
-            f"trong vòng 1 giờ (lúc {alert['raised_at']:%H:%M %d/%m/%Y}). Xem các khóa tra cứu đang áp dụng và mở "
+            f"trong vòng 1 giờ (lúc {stamp(alert['raised_at'])}). Xem các khóa tra cứu đang áp dụng và mở "
             f"khóa nếu cần: {link}")
 
 
@@ -226,9 +226,7 @@ class LookupAlerter(_Alerter):
         return f"older than {self.max_age}" if self.service.clock() - alert["raised_at"] > self.max_age else None
 
     def compose(self, alert: dict) -> Tuple[str, dict]:
-        from core.clock import VN_TZ
-
         fields = {"kind": "dossier_lookup_enumeration", "alert_id": alert["id"], "codes": alert["codes"],
-                  "raised_at": alert["raised_at"].replace(tzinfo=VN_TZ).isoformat(timespec="seconds"),
+                  "raised_at": vietnam_time(alert["raised_at"]).isoformat(timespec="seconds"),
                   "url": self.link}
         return lookup_alert_text(alert, self.link), fields

@@ -34,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 
+from core.clock import utc_now
 from core.db import create_tables, insert_once, make_engine
 
 metadata = MetaData()
@@ -94,14 +95,10 @@ class Tokens:
     version: int
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 class ChannelState:
     """The channels' shared memory; safe with several Rasa workers on one database."""
 
-    def __init__(self, url: str, clock: Callable[[], dt.datetime] = _now, option_ttl_minutes: int = 120):
+    def __init__(self, url: str, clock: Callable[[], dt.datetime] = utc_now, option_ttl_minutes: int = 120):
         self.engine = make_engine(url)
         create_tables(metadata, self.engine)
         self.clock = clock
@@ -111,8 +108,9 @@ class ChannelState:
     def offer(self, channel: str, user_id: str, buttons: Iterable[dict]) -> str:
         """Remember the buttons offered to a citizen; returns the batch id that names them."""
         batch = secrets.token_hex(4)
-        rows = [{"channel": channel, "user_id": user_id, "batch": batch, "idx": i, "title": str(b.get("title", ""))[:500],
-                 "payload": str(b.get("payload", "")), "created_at": self.clock()} for i, b in enumerate(buttons)]
+        rows = [{"channel": channel, "user_id": user_id, "batch": batch, "idx": i,
+                 "title": str(b.get("title", ""))[:500], "payload": str(b.get("payload", "")),
+                 "created_at": self.clock()} for i, b in enumerate(buttons)]
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(insert(options_table), rows)
@@ -169,7 +167,8 @@ class ChannelState:
         now = self.clock()
         with self.engine.begin() as conn:
             done = conn.execute(update(contacts_table).where(and_(
-                contacts_table.c.channel == channel, contacts_table.c.user_id == user_id)).values({column: now})).rowcount
+                contacts_table.c.channel == channel, contacts_table.c.user_id == user_id)
+            ).values({column: now})).rowcount
             if not done and insert_once(conn, insert(contacts_table).values(
                     channel=channel, user_id=user_id, **{column: now})) is None:
                 conn.execute(update(contacts_table).where(and_(

@@ -1,7 +1,7 @@
 """Telegram Bot API over python-telegram-bot: reading updates and sending replies (no Rasa here).
 
 Rasa buttons become inline keyboards. Telegram's callback data holds at most 64 bytes, which a
-payload such as ``/choose_procedure{"procedure_code":"1.012786"}`` can exceed, so a button carries
+payload such as ``/choose_option{"procedure_code":"1.012786"}`` (actions/templates.py) can exceed, so a button carries
 ``<batch>:<index>`` and the payload stays in :class:`channels.state.ChannelState`.
 """
 from __future__ import annotations
@@ -173,7 +173,9 @@ class TelegramClient:
         batch, _, index = incoming.text.partition(":")
         if not index.isdigit():
             return None
-        found = await asyncio.to_thread(self.state.option, CHANNEL, conversation_id(incoming.chat_id), batch, int(index))
+        found = await asyncio.to_thread(
+            self.state.option, CHANNEL, conversation_id(incoming.chat_id), batch, int(index)
+        )
         return found[1] if found else None
 
     async def close(self) -> None:

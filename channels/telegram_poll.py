@@ -69,8 +69,11 @@ class PollingRelay:
                                      limits=httpx.Limits(max_connections=64)) as http:
             while not stop.is_set():
                 try:
-                    updates = await self.bot.get_updates(offset=offset, timeout=poll_timeout,
-                                                         allowed_updates=["message", "edited_message", "callback_query"])
+                    updates = await self.bot.get_updates(
+                        offset=offset,
+                        timeout=poll_timeout,
+                        allowed_updates=["message", "edited_message", "callback_query"],
+                    )
                 except (TimedOut, NetworkError) as exc:
                     log.warning("telegram relay: getUpdates failed (%s); retrying", exc)
                     await asyncio.sleep(2)

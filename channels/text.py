@@ -1,14 +1,10 @@
 """Channel-neutral text handling: splitting long replies, numbered options, channel texts."""
 from __future__ import annotations
 
-import functools
 import re
-from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
-import yaml
-
-TEXTS_FILE = Path(__file__).resolve().parent.parent / "bot/channel_texts.yml"
+from core import texts
 
 # Where a long reply may be cut, best first: between paragraphs, lines, sentences, words.
 _BREAKS = ("\n\n", "\n", ". ", "; ", ", ", " ")
@@ -41,14 +37,9 @@ def split_text(text: str, limit: int) -> List[str]:
     return pieces
 
 
-@functools.lru_cache(maxsize=1)
-def _texts() -> Dict[str, str]:
-    return yaml.safe_load(TEXTS_FILE.read_text(encoding="utf-8"))
-
-
-def channel_text(key: str, **values) -> str:
-    """A Vietnamese text the channels send themselves (bot/channel_texts.yml), filled with ``values``."""
-    return _texts()[key].format(**values).strip()
+def channel_text(key: str, **values: object) -> str:
+    """A Vietnamese text the channels send themselves (group "channels" of bot/texts.yml), filled with ``values``."""
+    return texts.text(f"channels.{key}", **values)
 
 
 def numbered_options(text: str, titles: Sequence[str]) -> str:

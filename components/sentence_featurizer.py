@@ -81,7 +81,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         settings = get_settings()
         model = str(config.get("model") or settings.knowledge.embedding_base_model)
         return files_digest([settings.knowledge.catalogue_dir, DATA_DIR, ROOT / "knowledge_base/diacritics.py",
-                             ROOT / "knowledge_base/retrieval/hybrid.py", ROOT / "knowledge_base/text.py"],
+                             ROOT / "knowledge_base/retrieval/hybrid.py", ROOT / "knowledge_base/text.py",
+                             ROOT / "core/text.py"],
                             model, model_fingerprint(model), str(bool(config.get("restore_diacritics", True))))
 
     @classmethod
@@ -109,7 +110,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             stored = json.loads((folder / "sentence_featurizer.json").read_text(encoding="utf-8"))
         component = cls(config, execution_context.node_name, model_storage, resource, stored["phrases"])
         now = component.embedder.embed_queries([FINGERPRINT_TEXT])[0]
-        if now.shape[0] != len(stored["fingerprint"]) or float(now @ np.asarray(stored["fingerprint"])) < SAME_MODEL_COSINE:
+        if (
+            now.shape[0] != len(stored["fingerprint"])
+            or float(now @ np.asarray(stored["fingerprint"])) < SAME_MODEL_COSINE
+        ):
             raise EmbeddingModelMismatch(
                 f"the assistant's NLU was trained with the embedding model {stored['model']}, but "
                 f"{component.embedder.identity} is configured: retrain it (make train) or set "

@@ -89,7 +89,9 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         # Plain SQL: building an ORM query's cache key cost more than running it.
         events = self.SQLEvent.__tablename__
         self._last_id_sql = text(f"SELECT max(id) FROM {events} WHERE sender_id = :sender")
-        self._written_since_sql = text(f"SELECT max(id), count(*) FROM {events} WHERE sender_id = :sender AND id > :since")
+        self._written_since_sql = text(
+            f"SELECT max(id), count(*) FROM {events} WHERE sender_id = :sender AND id > :since"
+        )
         if self.engine.dialect.name == "sqlite":
             self._pool_sqlite_connections()
 

@@ -28,7 +28,7 @@ from knowledge_base.text import DATA_DIR, PIECE_RE, TextNormalizer, ends_sentenc
 
 # What the tokens depend on besides the message: a change here must retrain the classifier.
 TOKEN_SOURCES = [DATA_DIR, ROOT / "components/lexicons", ROOT / "components/cues.py", Path(__file__),
-                 ROOT / "knowledge_base/text.py", ROOT / "knowledge_base/scope.py"]
+                 ROOT / "knowledge_base/text.py", ROOT / "core/text.py", ROOT / "knowledge_base/scope.py"]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)

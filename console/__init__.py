@@ -1,5 +1,8 @@
-"""The staff console: accounts, unanswered questions, staff answers, conversations, analytics.
+"""The staff console: unanswered questions, staff answers, catalogue upkeep, conversations, handoff, analytics.
 
-Plain modules (``store``, ``security``, ``grouping``, ``conversations``, ``analytics``, ``faq``)
-hold the logic and are tested alone; ``app`` is the Starlette web application over them.
+Plain modules (``store``, ``passwords``, ``conversations``, ``analytics``, ``catalogue``, ``upkeep``) hold
+the logic and are tested alone. The web application is one module per area (``questions``,
+``catalogue_pages``, ``faq_pages``, ``conversation_pages``, ``analytics_pages``, ``handoff_pages``,
+``accounts``, ``locks``, ``admin``) over ``web`` (shared objects, rendering) and ``auth`` (the
+authentication middleware and the ``requires`` role decorator); ``app.create_app`` assembles them.
 """

@@ -1,9 +1,8 @@
 """Tài khoản: signing in and out, changing one's own password, and (admins) the staff accounts: create,
 change role or lock, reset another's password. Every change is audited by the store.
 
-Module-level endpoints; the ones behind console.app's role decorator have its handler shape
-``(request, staff, csrf, form)`` and are plain ``def``: argon2 and the database run in Starlette's
-thread pool, never on the event loop. console.app puts its ``render`` and ``Console`` on ``app.state``.
+Module-level endpoints behind ``console.auth.requires`` (except the login form itself), all plain ``def``
+or handing their work to a worker thread: argon2 and the database never run on the event loop.
 """
 from __future__ import annotations
 
@@ -13,13 +12,16 @@ import secrets
 from typing import Optional
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
+from console.auth import COOKIE, LOGIN_CSRF, requires
 from console.passwords import MIN_LENGTH
 from console.store import LoginThrottled, WrongPassword
+from console.web import console_of, current, error, page, render, staff_of
 
-COOKIE, LOGIN_CSRF = "motcua_console", "motcua_login_csrf"
 WHO = {"account": "tài khoản này từ máy của bạn", "client": "máy của bạn"}
 CEILING = ("Tài khoản này bị đoán sai mật khẩu quá nhiều lần từ nhiều nơi, nên tạm thời chỉ đăng nhập được từ "
            "những máy đã từng đăng nhập vào tài khoản này. Bạn hãy nhờ quản trị viên đặt lại mật khẩu, hoặc "
@@ -32,163 +34,174 @@ def wait_words(wait: dt.timedelta) -> str:
     return f"{minutes} phút" if minutes <= 90 else f"{-(-minutes // 60)} giờ"
 
 
-def _render(request: Request, name: str, staff, csrf, status: int = 200, **ctx):
-    return request.app.state.render(request, name, staff, csrf, status=status, **ctx)
-
-
 def _store(request: Request):
-    return request.app.state.console.store
+    return console_of(request).store
 
 
 def client_of(request: Request) -> str:
     """The keyed digest of the request's client key (X-Forwarded-For believed only from trusted proxies)."""
-    return request.app.state.console.client(request.client.host if request.client else None,
-                                            ", ".join(request.headers.getlist("x-forwarded-for")))
+    return console_of(request).client(request.client.host if request.client else None,
+                                      ", ".join(request.headers.getlist("x-forwarded-for")))
 
 
-def current(request: Request):
-    """(Staff, csrf token) of the request's session, or (None, None). Blocking: the database."""
-    found = _store(request).session(request.cookies.get(COOKIE))
-    return found if found else (None, None)
-
-
-def throttled(request: Request, name: str, staff, csrf, locked: LoginThrottled, **ctx):
+def throttled(request: Request, name: str, staff, csrf, locked: LoginThrottled, **ctx) -> Response:
     """429 with a Vietnamese explanation and Retry-After."""
     if locked.scope == "ceiling":
-        error = CEILING.format(wait=wait_words(locked.retry_after), until=locked.until)
+        text = CEILING.format(wait=wait_words(locked.retry_after), until=locked.until)
     else:
-        error = (f"Đăng nhập sai quá nhiều lần nên {WHO[locked.scope]} tạm bị khóa. Bạn thử lại sau "
-                 f"{wait_words(locked.retry_after)} (lúc {locked.until:%H:%M}); quên mật khẩu thì nhờ quản trị "
-                 "viên đặt lại.")
-    response = _render(request, name, staff, csrf, status=429, error=error, **ctx)
+        text = (f"Đăng nhập sai quá nhiều lần nên {WHO[locked.scope]} tạm bị khóa. Bạn thử lại sau "
+                f"{wait_words(locked.retry_after)} (lúc {locked.until:%H:%M}); quên mật khẩu thì nhờ quản trị "
+                "viên đặt lại.")
+    response = page(request, name, staff, csrf, status=429, error=text, **ctx)
     response.headers["Retry-After"] = str(max(1, int(locked.retry_after.total_seconds())))
     return response
 
 
 # Signing in and out ------------------------------------------------------------------------------------
-def login_page(request: Request):
+def login_page(request: Request) -> Response:
     """The login form, with a CSRF token bound to a cookie (a logged-in visitor goes to the start page)."""
     staff, _ = current(request)
     if staff is not None:
         return RedirectResponse("/", status_code=303)
     token = secrets.token_urlsafe(24)
-    response = _render(request, "login.html", None, token, next=request.query_params.get("next", "/"))
+    response = page(request, "login.html", None, token, next=request.query_params.get("next", "/"))
     response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict",
-                        secure=request.app.state.console.settings.console.secure_cookies)
+                        secure=console_of(request).settings.console.secure_cookies)
     return response
 
 
-async def login(request: Request):
+async def login(request: Request) -> Response:
     """Check the credentials (argon2 and the throttle in a worker thread); a session cookie, 401 or 429."""
     form = await request.form()
     return await run_in_threadpool(_login, request, form)
 
 
-def _login(request: Request, form):
+def _login(request: Request, form: FormData) -> Response:
     next_url = str(form.get("next") or "/")
     if not next_url.startswith("/") or next_url.startswith("//"):
         next_url = "/"
     cookie = request.cookies.get(LOGIN_CSRF, "")
     if not cookie or not hmac.compare_digest(str(form.get("csrf", "")), cookie):
-        return _render(request, "login.html", None, cookie, status=403, next=next_url,
-                       error="Biểu mẫu đăng nhập đã cũ. Bạn tải lại trang rồi đăng nhập lại.")
+        return page(request, "login.html", None, cookie, status=403, next=next_url,
+                    error="Biểu mẫu đăng nhập đã cũ. Bạn tải lại trang rồi đăng nhập lại.")
     store = _store(request)
     try:
         token = store.login(str(form.get("username", "")), str(form.get("password", "")), client_of(request))
     except LoginThrottled as locked:
         return throttled(request, "login.html", None, cookie, locked, next=next_url)
     if token is None:
-        return _render(request, "login.html", None, cookie, status=401, next=next_url,
-                       error="Tên đăng nhập hoặc mật khẩu không đúng.")
+        return page(request, "login.html", None, cookie, status=401, next=next_url,
+                    error="Tên đăng nhập hoặc mật khẩu không đúng.")
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=store.session_hours * 3600,
-                        secure=request.app.state.console.settings.console.secure_cookies)
+                        secure=console_of(request).settings.console.secure_cookies)
     response.delete_cookie(LOGIN_CSRF)
     return response
 
 
-def logout(request: Request, staff, csrf, form):
+@requires(write=True)
+def logout(request: Request, form: FormData) -> Response:
     """End this session."""
     store = _store(request)
     store.logout(request.cookies.get(COOKIE, ""))
-    store.audit(staff.username, "logout")
+    store.audit(staff_of(request).username, "logout")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response
 
 
 # One's own password --------------------------------------------------------------------------------------
-def password_page(request: Request, staff, csrf, form):
+@requires()
+def password_page(request: Request) -> Response:
     """Đổi mật khẩu: the form."""
-    return _render(request, "password.html", staff, csrf, min_length=MIN_LENGTH)
+    return render(request, "password.html", min_length=MIN_LENGTH)
 
 
-def password_change(request: Request, staff, csrf, form):
+@requires(write=True)
+def password_change(request: Request, form: FormData) -> Response:
     """Change one's own password (the current one needed, counted like a login); other sessions end."""
+    staff, csrf = staff_of(request), current(request)[1]
     new = str(form.get("new_password", ""))
     if new != str(form.get("repeat", "")):
-        return _render(request, "password.html", staff, csrf, status=400, min_length=MIN_LENGTH,
-                       error="Hai lần nhập mật khẩu mới không khớp.")
+        return render(request, "password.html", status=400, min_length=MIN_LENGTH,
+                      error="Hai lần nhập mật khẩu mới không khớp.")
     try:
         _store(request).change_password(staff.id, str(form.get("current", "")), new, client_of(request),
                                         keep_token=request.cookies.get(COOKIE, ""))
     except LoginThrottled as locked:
         return throttled(request, "password.html", staff, csrf, locked, min_length=MIN_LENGTH)
     except WrongPassword:
-        return _render(request, "password.html", staff, csrf, status=400, min_length=MIN_LENGTH,
-                       error="Mật khẩu hiện tại không đúng.")
+        return render(request, "password.html", status=400, min_length=MIN_LENGTH,
+                      error="Mật khẩu hiện tại không đúng.")
     except ValueError as exc:
-        return _render(request, "password.html", staff, csrf, status=400, min_length=MIN_LENGTH, error=str(exc))
+        return render(request, "password.html", status=400, min_length=MIN_LENGTH, error=str(exc))
     return RedirectResponse("/password?msg=password", status_code=303)
 
 
 # Staff accounts (admins) ------------------------------------------------------------------------------------
-def _users(request: Request, staff, csrf, status: int = 200, error: Optional[str] = None):
-    return _render(request, "users.html", staff, csrf, status=status, users=_store(request).users(), error=error,
-                   min_length=MIN_LENGTH)
+def _users(request: Request, status: int = 200, problem: Optional[str] = None) -> Response:
+    return render(request, "users.html", status=status, users=_store(request).users(), error=problem,
+                  min_length=MIN_LENGTH)
 
 
-def users(request: Request, staff, csrf, form):
+@requires("admin")
+def users(request: Request) -> Response:
     """Tài khoản cán bộ: the accounts, with forms to change, reset and create."""
-    return _users(request, staff, csrf)
+    return _users(request)
 
 
-def user_create(request: Request, staff, csrf, form):
+@requires("admin", write=True)
+def user_create(request: Request, form: FormData) -> Response:
     """Create an account (name, role and password checked by the store)."""
-    store = _store(request)
+    store, staff = _store(request), staff_of(request)
     try:
         new = store.create_user(str(form.get("username", "")), str(form.get("password", "")),
                                 str(form.get("role", "")), str(form.get("full_name", "")))
     except ValueError as exc:
-        return _users(request, staff, csrf, status=400, error=str(exc))
+        return _users(request, status=400, problem=str(exc))
     store.audit(staff.username, "create_user", str(form.get("username")), role=form.get("role"), id=new)
     return RedirectResponse("/users?msg=user", status_code=303)
 
 
-def user_update(request: Request, staff, csrf, form):
+@requires("admin", write=True)
+def user_update(request: Request, form: FormData) -> Response:
     """Change another account's role or lock it (its sessions end)."""
+    staff = staff_of(request)
     user_id = int(request.path_params["user_id"])
     if user_id == staff.id:
-        return _render(request, "error.html", staff, csrf, status=400,
-                       error="Bạn không tự đổi quyền hay khóa tài khoản của chính mình được.")
+        return error(request, 400, "Bạn không tự đổi quyền hay khóa tài khoản của chính mình được.")
     role, active = str(form.get("role", "")), form.get("active") == "1"
     store = _store(request)
     try:
         store.set_role(user_id, role, active)
     except ValueError as exc:
-        return _render(request, "error.html", staff, csrf, status=400, error=str(exc))
+        return error(request, 400, str(exc))
     store.audit(staff.username, "update_user", str(user_id), role=role, active=active)
     return RedirectResponse("/users?msg=user", status_code=303)
 
 
-def user_password(request: Request, staff, csrf, form):
+@requires("admin", write=True)
+def user_password(request: Request, form: FormData) -> Response:
     """Reset another account's password: its sessions end, its locks and ceiling lift."""
+    staff = staff_of(request)
     user_id = int(request.path_params["user_id"])
     if user_id == staff.id:
-        return _render(request, "error.html", staff, csrf, status=400,
-                       error="Bạn đổi mật khẩu của chính mình ở trang Đổi mật khẩu (cần mật khẩu hiện tại).")
+        return error(request, 400, "Bạn đổi mật khẩu của chính mình ở trang Đổi mật khẩu (cần mật khẩu hiện tại).")
     try:
         _store(request).reset_password(user_id, str(form.get("password", "")), by=staff.username)
     except ValueError as exc:
-        return _users(request, staff, csrf, status=400, error=str(exc))
+        return _users(request, status=400, problem=str(exc))
     return RedirectResponse("/users?msg=reset", status_code=303)
+
+
+routes = [
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/users", users),
+    Route("/users", user_create, methods=["POST"]),
+    Route("/users/{user_id:int}", user_update, methods=["POST"]),
+    Route("/users/{user_id:int}/password", user_password, methods=["POST"]),
+    Route("/password", password_page),
+    Route("/password", password_change, methods=["POST"]),
+]

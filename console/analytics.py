@@ -70,8 +70,10 @@ def build_report(conversations: Conversations, review_engine, start: dt.date, en
                 event = json.loads(data)
                 if event.get("name") == "procedure_code" and event.get("value"):
                     procedures[event["value"]].add(sender)
-    report.daily = [{"day": day, "channel": channel, "conversations": len(v["conversations"]), "messages": v["messages"]}
-                     for (day, channel), v in sorted(per_day.items())]
+    report.daily = [
+        {"day": day, "channel": channel, "conversations": len(v["conversations"]), "messages": v["messages"]}
+        for (day, channel), v in sorted(per_day.items())
+    ]
     report.top_procedures = sorted(((code, len(s)) for code, s in procedures.items()), key=lambda x: (-x[1], x[0]))[:10]
     lo_dt, hi_dt = dt.datetime.fromtimestamp(lo), dt.datetime.fromtimestamp(hi)
     with review_engine.connect() as conn:

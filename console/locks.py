@@ -2,17 +2,21 @@
 dossier), the recent alerts about many codes tried from one address, and, for admins, clearing a
 lock once staff know the citizen (a phone call to the hotline). Every clearing is audited.
 
-Module-level endpoints in the console's handler shape ``(request, staff, csrf, form)``; console.app
-registers them behind its role decorator and puts its ``render`` on ``app.state``.
+Module-level endpoints behind ``console.auth.requires``. The dossier service lives on
+``app.state.dossier_service`` (made on first use; tests put their own there).
 """
 from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from console.auth import requires
+from console.web import console_of, render, staff_of
 
 SCOPE_NAMES = {"conversation": "Cuộc trò chuyện", "client": "Địa chỉ truy cập", "dossier": "Hồ sơ"}
 CLEAR_ROLE = "admin"
@@ -25,7 +29,7 @@ def dossier_service(request: Request):
     if getattr(state, "dossier_service", None) is None:
         from dossiers.service import DossierService
 
-        state.dossier_service = DossierService.from_settings(state.console.settings)
+        state.dossier_service = DossierService.from_settings(console_of(request).settings)
     return state.dossier_service
 
 
@@ -37,38 +41,37 @@ def duration_words(step: dt.timedelta) -> str:
     return f"{minutes // 60} giờ" if minutes % 60 == 0 else f"{minutes} phút"
 
 
-def _page(request: Request, staff, csrf, status: int = 200, error=None):
-    """The page (database work and rendering, in a worker thread)."""
-    def build():
-        service = dossier_service(request)
-        return request.app.state.render(
-            request, "locks.html", staff, csrf, status=status, error=error, locks=service.active_locks(),
-            alerts=service.lookup_alerts(limit=20), scopes=SCOPE_NAMES, clear_role=CLEAR_ROLE,
-            failures=service.lockout_failures, steps=[duration_words(s) for s in service.lockout_steps],
-            codes=service.enumeration_codes, cleared=SCOPE_NAMES.get(request.query_params.get("cleared", ""), ""))
-
-    return run_in_threadpool(build)
+def _page(request: Request, status: int = 200, error=None) -> Response:
+    """The page. Blocking: the database and rendering."""
+    service = dossier_service(request)
+    return render(request, "locks.html", status=status, error=error, locks=service.active_locks(),
+                  alerts=service.lookup_alerts(limit=20), scopes=SCOPE_NAMES, clear_role=CLEAR_ROLE,
+                  failures=service.lockout_failures, steps=[duration_words(s) for s in service.lockout_steps],
+                  codes=service.enumeration_codes,
+                  cleared=SCOPE_NAMES.get(request.query_params.get("cleared", ""), ""))
 
 
-async def locks_page(request: Request, staff, csrf, form):
+@requires()
+def locks_page(request: Request) -> Response:
     """The locks in force, the one ending last first, and the latest enumeration alerts."""
-    return await _page(request, staff, csrf)
+    return _page(request)
 
 
-async def clear_lock(request: Request, staff, csrf, form):
+@requires(CLEAR_ROLE, write=True)
+def clear_lock(request: Request, form: FormData) -> Response:
     """Lift one lock and forget its failures (admin); audited with the lock's scope and level."""
     key = str(form.get("key", ""))
-
-    def clear():
-        row = dossier_service(request).clear_lock(key)
-        if row is not None:
-            request.app.state.console.store.audit(
-                staff.username, "clear_lookup_lock", key, scope=row["scope"], level=row["level"],
-                locked_until=row["locked_until"].isoformat(timespec="minutes") if row["locked_until"] else None)
-        return row
-
-    row = await run_in_threadpool(clear)
+    row = dossier_service(request).clear_lock(key)
     if row is None:
-        return await _page(request, staff, csrf, status=404,
-                           error="Khóa này không còn (đã hết hạn hoặc đã được mở). Bạn xem lại danh sách bên dưới.")
+        return _page(request, status=404,
+                     error="Khóa này không còn (đã hết hạn hoặc đã được mở). Bạn xem lại danh sách bên dưới.")
+    console_of(request).store.audit(
+        staff_of(request).username, "clear_lookup_lock", key, scope=row["scope"], level=row["level"],
+        locked_until=row["locked_until"].isoformat(timespec="minutes") if row["locked_until"] else None)
     return RedirectResponse(f"{PATH}?cleared={quote(row['scope'])}", status_code=303)
+
+
+routes = [
+    Route(PATH, locks_page),
+    Route(PATH + "/clear", clear_lock, methods=["POST"]),
+]

@@ -44,7 +44,9 @@ from sqlalchemy import (
 )
 
 from console.passwords import password_problem
+from core.clock import now_local
 from core.db import create_tables, insert_once, make_engine
+from core.stores.faq import faq_metadata, faq_table
 
 ROLES = ("viewer", "editor", "admin")  # each can do what the ones before it can
 # Escalating locks: (failures within FAILURE_WINDOW, minutes locked after the latest of them); the
@@ -104,16 +106,6 @@ audit_table = Table(
     Column("detail", Text, nullable=False, default="{}"),
 )
 
-faq_table = Table(
-    "staff_faq", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("question", Text, nullable=False),
-    Column("answer", Text, nullable=False),
-    Column("author", String(64), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("active", Boolean, nullable=False, default=True),
-)
-
 decisions_table = Table(
     "staff_question_decisions", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -127,8 +119,7 @@ decisions_table = Table(
 )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now()
+_now = now_local  # the stores record naive Vietnam time
 
 
 def _token_hash(token: str) -> str:
@@ -166,6 +157,7 @@ class ConsoleStore:
                  client_steps: Sequence[Tuple[int, int]] = CLIENT_STEPS, account_ceiling: int = ACCOUNT_CEILING):
         self.engine = make_engine(url)
         create_tables(metadata, self.engine)
+        create_tables(faq_metadata, self.engine)
         self.clock = clock
         self.session_hours = session_hours
         self.pair_steps, self.client_steps = tuple(pair_steps), tuple(client_steps)
@@ -200,10 +192,19 @@ class ConsoleStore:
 
     def users(self) -> List[dict]:
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(users_table.c.id, users_table.c.username, users_table.c.full_name,
-                                                         users_table.c.role, users_table.c.active,
-                                                         users_table.c.created_at).order_by(users_table.c.username))
-                    .mappings()]
+            return [
+                dict(r)
+                for r in conn.execute(
+                    select(
+                        users_table.c.id,
+                        users_table.c.username,
+                        users_table.c.full_name,
+                        users_table.c.role,
+                        users_table.c.active,
+                        users_table.c.created_at,
+                    ).order_by(users_table.c.username)
+                ).mappings()
+            ]
 
     def set_role(self, user_id: int, role: str, active: bool) -> None:
         if role not in ROLES:

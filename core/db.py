@@ -33,7 +33,9 @@ def create_tables(metadata, engine: Engine, attempts: int = 20) -> None:
 def after_failure(attempts: int, max_attempts: int, base_delay_s: float) -> Tuple[str, dt.timedelta]:
     """A delivery's state after its ``attempts``-th failure and the wait before the next try: 'pending'
     again after base_delay_s x 2^(attempts-1), 'failed' once ``max_attempts`` are spent."""
-    return ("failed" if attempts >= max_attempts else "pending"), dt.timedelta(seconds=base_delay_s * 2 ** (attempts - 1))
+    return ("failed" if attempts >= max_attempts else "pending"), dt.timedelta(
+        seconds=base_delay_s * 2 ** (attempts - 1)
+    )
 
 
 def insert_once(conn: Connection, statement):

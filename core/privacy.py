@@ -386,7 +386,8 @@ class Hasher:
 
     @classmethod
     def configured(cls, settings) -> Hasher:
-        """The deployment's hasher: MOTCUA_DOSSIER_HASH_KEY, else the local key file (settings.dossiers.dossier_key_file)."""
+        """The deployment's hasher: MOTCUA_DOSSIER_HASH_KEY, else the local key file
+        (settings.dossiers.dossier_key_file)."""
         return cls.from_settings(settings.dossiers.dossier_hash_key, settings.dossiers.dossier_key_file)
 
     @classmethod

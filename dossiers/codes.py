@@ -6,32 +6,20 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from core import texts
+from core.vocabulary import (  # noqa: F401 - the statuses' names and sets, re-exported for the dossier layer
+    FINAL_STATUSES,
+    NO_RESULT,
+    STATUS_NAMES,
+    STOPPED_BY_AGENCY,
+    WAITING_ON_CITIZEN,
+)
+
 # 000.00.06.H56-231027-0361: receiving agency code, filing date (yymmdd), sequence number.
 AGENCY = r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}"
 CODE_RE = re.compile(rf"^({AGENCY})-(\d{{6}})-(\d{{4}})$")
 CODE_SEARCH_RE = re.compile(rf"(?<![\d.]){AGENCY}-\d{{6}}-\d{{4}}(?!\d)")
 EXAMPLE_CODE = "000.00.06.H56-231027-0361"
-
-STATUS_NAMES = {
-    1: "Mới đăng ký",
-    2: "Được tiếp nhận",
-    3: "Không được tiếp nhận",
-    4: "Đang xử lý",
-    5: "Yêu cầu bổ sung giấy tờ",
-    6: "Yêu cầu thực hiện nghĩa vụ tài chính",
-    7: "Công dân yêu cầu rút hồ sơ",
-    8: "Dừng xử lý",
-    9: "Đã xử lý xong",
-    10: "Đã trả kết quả",
-}
-# Statuses after which the time limit no longer runs (late/on time is judged at that point).
-FINAL_STATUSES = {3, 7, 8, 9, 10}
-# Statuses in which the clock waits on the citizen.
-WAITING_ON_CITIZEN = {5, 6}
-# Statuses in which the agency refused or stopped the dossier (the desk can say why).
-STOPPED_BY_AGENCY = {3, 8}
-# Final statuses without a result: refused, withdrawn by the citizen, stopped.
-NO_RESULT = FINAL_STATUSES - {9, 10}
 
 
 def status_name(code: int) -> str:
@@ -68,23 +56,23 @@ def check_code(text: str) -> CodeCheck:
     """Read a dossier code typed by a citizen; explain in Vietnamese what is wrong with a bad one."""
     code = normalize_code(text)
     if not code:
-        return CodeCheck(None, "Bạn chưa nhập mã hồ sơ.")
+        return CodeCheck(None, texts.text("codes.empty"))
     match = CODE_RE.match(code)
     if match:
         try:
             dt.datetime.strptime(match.group(2), "%y%m%d")
         except ValueError:
-            return CodeCheck(None, f"Phần ngày nộp \"{match.group(2)}\" trong mã không phải ngày hợp lệ (dạng năm-tháng-ngày, ví dụ 231027).")
+            return CodeCheck(None, texts.text("codes.bad_date", date=match.group(2)))
         return CodeCheck(code)
     parts = code.split("-")
     if len(parts) != 3:
-        return CodeCheck(None, f"Mã hồ sơ gồm 3 phần nối bằng dấu gạch ngang, ví dụ {EXAMPLE_CODE}.")
+        return CodeCheck(None, texts.text("codes.parts", example=EXAMPLE_CODE))
     agency, date, seq = parts
     if not re.fullmatch(AGENCY, agency):
-        return CodeCheck(None, f"Phần đầu \"{agency}\" chưa đúng: đó là mã cơ quan dạng 000.00.06.H56.")
+        return CodeCheck(None, texts.text("codes.agency", agency=agency))
     if not re.fullmatch(r"\d{6}", date):
-        return CodeCheck(None, f"Phần giữa \"{date}\" phải là 6 chữ số ngày nộp (ví dụ 231027).")
-    return CodeCheck(None, f"Phần cuối \"{seq}\" phải là 4 chữ số thứ tự (ví dụ 0361).")
+        return CodeCheck(None, texts.text("codes.date", date=date))
+    return CodeCheck(None, texts.text("codes.sequence", sequence=seq))
 
 
 def find_code(text: str) -> Optional[str]:

@@ -25,4 +25,6 @@ def catalogue_limits(catalogue_dir: str) -> CatalogueLimits:
 
 def open_service(settings, **kw) -> DossierService:
     """The dossier service as the settings configure it."""
-    return DossierService.from_settings(settings, time_limits=catalogue_limits(str(settings.knowledge.catalogue_dir)), **kw)
+    return DossierService.from_settings(
+        settings, time_limits=catalogue_limits(str(settings.knowledge.catalogue_dir)), **kw
+    )

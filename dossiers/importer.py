@@ -170,16 +170,26 @@ def record_from_row(mapping: Dict[str, int], row: List[Any]) -> DossierRecord:
     if received is None:
         raise ValueError("received date is empty")
     record = DossierRecord(
-        code=_text(cell("code")), procedure_code=_text(cell("procedure_code")), channel=parse_channel(cell("channel")),
-        received_at=received, status_code=parse_status(cell("status_code")), status_at=parse_datetime(cell("status_at")),
-        procedure_name=_text(cell("procedure_name")), applicant_name=_text(cell("applicant_name")),
-        phone=_text(cell("phone")), citizen_id=_text(cell("citizen_id")), due_at=parse_datetime(cell("due_at")),
-        current_step=_text(cell("current_step")), handling_unit=_text(cell("handling_unit")),
-        result_pickup=_text(cell("result_pickup")), supplement_items=_text(cell("supplement_items")),
+        code=_text(cell("code")),
+        procedure_code=_text(cell("procedure_code")),
+        channel=parse_channel(cell("channel")),
+        received_at=received,
+        status_code=parse_status(cell("status_code")),
+        status_at=parse_datetime(cell("status_at")),
+        procedure_name=_text(cell("procedure_name")),
+        applicant_name=_text(cell("applicant_name")),
+        phone=_text(cell("phone")),
+        citizen_id=_text(cell("citizen_id")),
+        due_at=parse_datetime(cell("due_at")),
+        current_step=_text(cell("current_step")),
+        handling_unit=_text(cell("handling_unit")),
+        result_pickup=_text(cell("result_pickup")),
+        supplement_items=_text(cell("supplement_items")),
         supplement_deadline=parse_datetime(cell("supplement_deadline")),
         financial_amount_vnd=parse_amount(cell("financial_amount_vnd")),
         financial_description=_text(cell("financial_description")),
-        financial_paid_at=parse_datetime(cell("financial_paid_at")))
+        financial_paid_at=parse_datetime(cell("financial_paid_at")),
+    )
     problems = record.problems()
     if problems:
         raise ValueError("; ".join(problems))

@@ -5,9 +5,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Tuple
 
+from core.vocabulary import CHANNELS
 from dossiers.codes import STATUS_NAMES, check_code
 
-CHANNELS = ("direct", "online", "postal")
 # (procedure code, channel) -> (value, unit) of the record's time limit, or None.
 TimeLimits = Callable[[str, str], Optional[Tuple[float, str]]]
 

@@ -6,7 +6,9 @@ from typing import Iterable, List, Optional
 
 from sqlalchemy import and_, delete, insert, select, update
 
+from core import texts
 from core.db import after_failure, insert_once
+from core.formatting import moment
 from dossiers.codes import check_code, status_name
 from dossiers.schema import outbox, subscriptions
 
@@ -93,5 +95,4 @@ class NoticeOutbox:
 
 def notice_text(code: str, status: int, at: dt.datetime) -> str:
     """Vietnamese text of a status-change notice (no personal data)."""
-    return (f"Hồ sơ {code} vừa chuyển sang trạng thái \"{status_name(status)}\" lúc {at:%H:%M %d/%m/%Y}. "
-            "Nhắn \"tra cứu hồ sơ\" để xem chi tiết.")
+    return texts.text("dossier.notice", code=code, status=status_name(status), moment=moment(at))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
+from core.vocabulary import CHANNELS
 from dossiers.calendar import CALENDAR_UNITS, WORKING_UNITS
 
 
@@ -40,7 +41,7 @@ class CatalogueLimits:
 
     def channels(self, procedure_code: str) -> List[str]:
         """Channels with a usable time limit, in the order direct, online, postal."""
-        return [c for c in ("direct", "online", "postal") if (procedure_code, c) in self._limits]
+        return [c for c in CHANNELS if (procedure_code, c) in self._limits]
 
     def codes(self) -> List[str]:
         """Procedure codes with at least one usable time limit."""

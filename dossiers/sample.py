@@ -5,6 +5,7 @@ import datetime as dt
 import random
 from typing import List, Optional, Sequence
 
+from core.vocabulary import NEEDS_DOCUMENTS, NEEDS_PAYMENT
 from dossiers.calendar import WorkingCalendar
 from dossiers.procedures import CatalogueLimits
 from dossiers.service import DossierRecord
@@ -37,8 +38,8 @@ def _working_moment(rng: random.Random, calendar: WorkingCalendar, day: dt.date)
     return dt.datetime.combine(day, start) + dt.timedelta(minutes=rng.randrange(max(minutes - 1, 1)))
 
 
-def sample_records(count: int, limits: CatalogueLimits, calendar: WorkingCalendar, now: dt.datetime,
-                   seed: int = 7, days_back: int = 90, procedures: Optional[Sequence[str]] = None) -> List[DossierRecord]:
+def sample_records(count: int, limits: CatalogueLimits, calendar: WorkingCalendar, now: dt.datetime, seed: int = 7,
+                   days_back: int = 90, procedures: Optional[Sequence[str]] = None) -> List[DossierRecord]:
     """``count`` dossiers received over the last ``days_back`` days, with consistent statuses, for
     ``procedures`` (codes; default: every procedure with a time limit). The same seed gives the same dossiers."""
     rng = random.Random(seed)
@@ -76,18 +77,30 @@ def sample_records(count: int, limits: CatalogueLimits, calendar: WorkingCalenda
         phone = "0" + rng.choice("3579") + "".join(rng.choice("0123456789") for _ in range(8))
         citizen_id = "0" + f"{rng.randrange(1, 97):02d}" + "".join(rng.choice("0123456789") for _ in range(9))
         record = DossierRecord(
-            code=code, procedure_code=procedure, procedure_name=limits.name(procedure), channel=channel,
-            received_at=received, status_code=status, status_at=status_at,
-            applicant_name=f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}", phone=phone,
-            citizen_id=citizen_id, due_at=due, current_step=STEPS[status], handling_unit=rng.choice(limits.agencies(procedure) or UNITS),
-            result_pickup=PICKUP[channel])
-        if status == 5:
+            code=code,
+            procedure_code=procedure,
+            procedure_name=limits.name(procedure),
+            channel=channel,
+            received_at=received,
+            status_code=status,
+            status_at=status_at,
+            applicant_name=f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
+            phone=phone,
+            citizen_id=citizen_id,
+            due_at=due,
+            current_step=STEPS[status],
+            handling_unit=rng.choice(limits.agencies(procedure) or UNITS),
+            result_pickup=PICKUP[channel],
+        )
+        if status == NEEDS_DOCUMENTS:
             record.supplement_items = rng.choice(SUPPLEMENTS)
             record.supplement_requested_at = status_at
             record.supplement_deadline = calendar.due(status_at, 10, "working_day")
-        if status == 6:
+        if status == NEEDS_PAYMENT:
             record.financial_amount_vnd = rng.choice((100_000, 250_000, 1_250_000, 18_600_000))
-            record.financial_description = "Lệ phí trước bạ và lệ phí cấp Giấy chứng nhận theo thông báo của cơ quan thuế"
+            record.financial_description = (
+                "Lệ phí trước bạ và lệ phí cấp Giấy chứng nhận theo thông báo của cơ quan thuế"
+            )
             record.financial_issued_at = status_at
         records.append(record)
     return records

@@ -69,11 +69,17 @@ class DossierService(NoticeOutbox, LookupGuard):
     @classmethod
     def from_settings(cls, settings, time_limits: Optional[TimeLimits] = None, **kw) -> DossierService:
         """The service as the settings configure it."""
-        return cls(settings.storage.database_url, Hasher.configured(settings),
-                   WorkingCalendar.load(settings.office.calendar_file), time_limits=time_limits,
-                   lockout_failures=settings.dossiers.lockout_failures, lockout_steps_minutes=settings.dossiers.lockout_steps_minutes,
-                   verification_minutes=settings.dossiers.verification_minutes,
-                   enumeration_codes_per_hour=settings.dossiers.enumeration_codes_per_hour, **kw)
+        return cls(
+            settings.storage.database_url,
+            Hasher.configured(settings),
+            WorkingCalendar.load(settings.office.calendar_file),
+            time_limits=time_limits,
+            lockout_failures=settings.dossiers.lockout_failures,
+            lockout_steps_minutes=settings.dossiers.lockout_steps_minutes,
+            verification_minutes=settings.dossiers.verification_minutes,
+            enumeration_codes_per_hour=settings.dossiers.enumeration_codes_per_hour,
+            **kw,
+        )
 
     @property
     def engine(self) -> Engine:

@@ -5,7 +5,9 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
+from core.formatting import date
 from core.text import fold
+from core.vocabulary import CHANNELS, filing_channel
 from knowledge_base.schema import Channel, Procedure
 from knowledge_base.text import TextNormalizer, words
 
@@ -28,7 +30,6 @@ _ASPECT_CUES = (
     ("legal", ("can cu", "phap ly", "nghi dinh", "thong tu", "luat nao", "quy dinh nao", "van ban")),
 )
 
-_METHOD_NAMES = {"direct": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính"}
 UNIT_NAMES = {"working_day": "ngày làm việc", "day": "ngày", "hour": "giờ", "working_hour": "giờ làm việc",
                "week": "tuần", "month": "tháng", "year": "năm", "unspecified": ""}
 _LEVEL_NAMES = {"province": "cấp tỉnh", "commune": "cấp xã", "ministry": "cấp bộ", "other": "cơ quan khác"}
@@ -78,7 +79,9 @@ def _time_text(ch: Channel) -> str:
     if ch.time.value is None:
         return "chưa ghi thời hạn"
     unit = UNIT_NAMES.get(ch.time.unit, "")
-    return f"{_number(ch.time.value)} {unit}".strip() if unit else f"{_number(ch.time.value)} (hồ sơ gốc không ghi đơn vị)"
+    return (
+        f"{_number(ch.time.value)} {unit}".strip() if unit else f"{_number(ch.time.value)} (hồ sơ gốc không ghi đơn vị)"
+    )
 
 
 def _fee_text(ch: Channel) -> str:
@@ -138,7 +141,7 @@ def source_line(proc: Procedure) -> str:
         parts.append(proc.source_url)
     line = "Nguồn: " + ", ".join(parts)
     if proc.last_updated:
-        line += f" (cập nhật {proc.last_updated:%d/%m/%Y})"
+        line += f" (cập nhật {date(proc.last_updated)})"
     return line
 
 
@@ -159,8 +162,9 @@ def _case_lines(case, with_name: bool) -> str:
     return "\n".join(lines)
 
 
-_CASE_PREFIX = re.compile(r"^(?:(?:đối với trường hợp|đối với|trường hợp|thành phần hồ sơ|hồ sơ|thực hiện thủ tục)\s+)+",
-                          re.IGNORECASE)
+_CASE_PREFIX = re.compile(
+    r"^(?:(?:đối với trường hợp|đối với|trường hợp|thành phần hồ sơ|hồ sơ|thực hiện thủ tục)\s+)+", re.IGNORECASE
+)
 _ENUMERATOR = re.compile(r"^((?:\d+|[a-zđ])(?:\.\d+)?[.)]\s+)(.*)$", re.IGNORECASE)
 
 
@@ -209,7 +213,7 @@ def _channels_lines(proc: Procedure, what: str) -> List[str]:
     lines = []
     for ch in proc.channels:
         value = _time_text(ch) if what == "time" else _fee_text(ch)
-        lines.append(f"- {_METHOD_NAMES[ch.method]}: {value}")
+        lines.append(f"- {filing_channel(ch.method).name}: {value}")
     return lines or ["Hồ sơ gốc chưa ghi thông tin này."]
 
 
@@ -226,7 +230,7 @@ def _body(proc: Procedure, aspect: str) -> List[str]:
     if aspect == "channels":
         if not proc.channels:
             return ["Hồ sơ gốc chưa ghi hình thức nộp."]
-        methods = ", ".join(_METHOD_NAMES[c.method].lower() for c in proc.channels)
+        methods = ", ".join(filing_channel(c.method).name.lower() for c in proc.channels)
         extra = " Nộp trực tuyến tại Cổng Dịch vụ công quốc gia (dichvucong.gov.vn)." if proc.channel("online") else ""
         return [f"Có thể nộp hồ sơ: {methods}.{extra}"]
     if aspect == "where":
@@ -262,7 +266,7 @@ def _body(proc: Procedure, aspect: str) -> List[str]:
         return ["Căn cứ pháp lý:\n" + "\n".join(lines)]
     # general: a compact overview
     overview = [f"Cấp thực hiện: {', '.join(_LEVEL_NAMES[l] for l in proc.levels)}."]
-    times = "; ".join(f"{_METHOD_NAMES[c.method].lower()} {_time_text(c)}" for c in proc.channels)
+    times = "; ".join(f"{filing_channel(c.method).name.lower()} {_time_text(c)}" for c in proc.channels)
     if times:
         overview.append(f"Thời hạn: {times}.")
     if proc.documents:
@@ -300,7 +304,7 @@ def which_procedure(aspect: str, procedures: Sequence[Procedure]) -> Answer:
     aspect = aspect if aspect in ASPECTS else "general"
     lines = []
     if aspect == "channels" and procedures:
-        count = {m: sum(any(c.method == m for c in p.channels) for p in procedures) for m in _METHOD_NAMES}
+        count = {m: sum(any(c.method == m for c in p.channels) for p in procedures) for m in CHANNELS}
         lines.append(f"Trong {len(procedures)} thủ tục mình hỗ trợ: {count['online']} thủ tục nộp trực tuyến được "
                      f"(Cổng Dịch vụ công quốc gia, đăng nhập bằng tài khoản VNeID), {count['postal']} thủ tục "
                      f"nộp qua bưu chính, {count['direct']} thủ tục nộp trực tiếp.")
@@ -349,9 +353,13 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
             listing = "\n".join(f"{i}. {c.name[:160]} ({c.code})" for i, c in enumerate(candidates, 1))
             return Answer([f"Bạn đang hỏi về thủ tục nào dưới đây?\n{listing}\nHãy chọn một thủ tục để mình trả lời."],
                           aspect=aspect, choices=choices)
-        return Answer([f"Xin lỗi, mình chưa tìm được thủ tục phù hợp với câu hỏi. Bạn thử nói rõ hơn việc cần làm "
-                       f"(ví dụ: \"cấp lại sổ đỏ bị mất\"), hoặc gọi tổng đài {settings.office.hotline} để được hỗ trợ."],
-                      aspect=aspect)
+        return Answer(
+            [
+                f"Xin lỗi, mình chưa tìm được thủ tục phù hợp với câu hỏi. Bạn thử nói rõ hơn việc cần làm "
+                f'(ví dụ: "cấp lại sổ đỏ bị mất"), hoặc gọi tổng đài {settings.office.hotline} để được hỗ trợ.'
+            ],
+            aspect=aspect,
+        )
     head = f"Thủ tục: {proc.name.rstrip('. ')} (mã {proc.code})."  # some names end with a full stop
     cases: List[dict] = []
     if aspect == "documents":

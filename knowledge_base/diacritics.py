@@ -59,6 +59,7 @@ class DiacriticRestorer:
         out: List[str] = []
         state = max(prev_states, key=lambda s: prev_states[s][0]) if prev_states else None
         for states in reversed(best):
+            assert state is not None  # best is empty when prev_states is
             out.append(state)
             state = states[state][1]
         return list(reversed(out))

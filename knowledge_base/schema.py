@@ -65,7 +65,7 @@ class _Model(BaseModel):
 class ProcessingTime(_Model):
     """A time limit: value + unit, with the official note when there is one."""
 
-    value: Optional[float] = Field(None, ge=0)
+    value: Optional[float] = Field(default=None, ge=0)
     unit: TimeUnit = TimeUnit.unspecified
     note: str = ""
 
@@ -74,7 +74,7 @@ class Fee(_Model):
     """One fee or charge: an amount in VND when stated, and always the official wording."""
 
     kind: FeeKind = FeeKind.unknown
-    amount_vnd: Optional[int] = Field(None, ge=0)
+    amount_vnd: Optional[int] = Field(default=None, ge=0)
     text: str = ""
     set_by_province: bool = False
 
@@ -93,8 +93,8 @@ class Document(_Model):
 
     name: str
     form: str = ""
-    originals: Optional[int] = Field(None, ge=0)
-    copies: Optional[int] = Field(None, ge=0)
+    originals: Optional[int] = Field(default=None, ge=0)
+    copies: Optional[int] = Field(default=None, ge=0)
     required: bool = True
     has_electronic_form: bool = False
 

@@ -68,7 +68,7 @@ class OtherAgencies:
         hits = [hit for hit in self.table.find(folded_tokens, tokens) if hit[2] != NEUTRAL]
         if not hits or any(value is OURS for _, _, value in hits):
             return None
-        return hits[0][2]
+        return str(hits[0][2])
 
     def agency_for(self, text: str) -> Optional[str]:
         """``agency_in`` for a text as typed."""

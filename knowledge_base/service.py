@@ -7,6 +7,7 @@ from typing import List, Optional
 from core.settings import Settings, get_settings
 from knowledge_base.answers import Answer, compose_answer, detect_aspect, which_procedure
 from knowledge_base.catalogue import Catalogue
+from knowledge_base.resolve import Context, Resolution, resolve
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
 from knowledge_base.retrieval.store import open_or_build
@@ -76,8 +77,8 @@ class KnowledgeBase:
 
             s = self.settings
             self._retriever, self.rebuilt_because = open_or_build(
-                self.catalogue, self.embedder, s.knowledge.index_dir, s.knowledge.scope_fields, s.knowledge.scope_levels,
-                calibrate=fit_calibration)
+                self.catalogue, self.embedder, s.knowledge.index_dir, s.knowledge.scope_fields,
+                s.knowledge.scope_levels, calibrate=fit_calibration)
             self._loaded_manifest = self._manifest_mtime()
         return self._retriever
 
@@ -85,6 +86,10 @@ class KnowledgeBase:
         """Ranked procedures for a citizen's question."""
         self.reload_if_rebuilt()
         return self.retriever.search(question, top_k=top_k, mode=mode)
+
+    def resolve(self, text: str, context: Optional[Context] = None) -> Resolution:
+        """Which procedure ``text`` means given what the conversation knows (see ``knowledge_base.resolve``)."""
+        return resolve(self, text, context)
 
     def mentions_procedure(self, question: str) -> bool:
         """Whether the question names something to search for, beyond aspect words.
@@ -138,8 +143,10 @@ class KnowledgeBase:
             if proc is None:
                 return compose_answer(None, aspect, self.settings, candidates=[])
             return compose_answer(proc, aspect, self.settings, case=case)
+        # a question with no conversation around it (the CLI): even one close procedure is offered, not answered
         result = self.search(question, top_k=3)
-        if result.decision == "answer":
+        if result.decision == "answer" and result.best is not None:
             return compose_answer(self.catalogue.get(result.best.code), aspect, self.settings)
-        candidates = [self.catalogue.get(h.code) for h in result.choices(3)] if result.decision == "choose" else []
+        offered = result.choices(3) if result.decision == "choose" else []
+        candidates = [p for p in (self.catalogue.get(h.code) for h in offered) if p is not None]
         return compose_answer(None, aspect, self.settings, candidates=candidates)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple, TypeVar
 
 import yaml
 
 from core.text import fold, nfc
 
+T = TypeVar("T")
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 _WORD_RE = re.compile(r"[0-9a-zà-ỹđ]+(?:[./&-][0-9a-zà-ỹđ]+)*", re.IGNORECASE)
@@ -73,7 +74,7 @@ class PhraseTable:
         """
         n = len(folded_tokens)
         # Each word as typed where it carries accents, None where it does not (it matches any).
-        typed = [t if t != f else None for t, f in zip(tokens, folded_tokens)] \
+        typed: List[Optional[str]] = [t if t != f else None for t, f in zip(tokens, folded_tokens)] \
             if tokens is not None and len(tokens) == n else [None] * n
         found: List[Tuple[int, int, object]] = []
         i = 0
@@ -159,7 +160,7 @@ class TextNormalizer:
         phrase's own word, so "số điện thoại" or "sở" never read as "sổ"; a word typed without
         accents matches any of them.
         """
-        return unique(official for _, _, official in self._synonyms.find(folded_tokens, tokens) if official)
+        return unique(str(official) for _, _, official in self._synonyms.find(folded_tokens, tokens) if official)
 
     def for_search(self, text: str) -> str:
         """Query text for retrieval: normalised words plus the official wording of slang."""
@@ -187,7 +188,9 @@ def clean_space(text: str) -> str:
 
 def split_outside_parens(text: str, sep: str = ",") -> List[str]:
     """Split on ``sep`` except inside parentheses: 'A, B (x, y)' -> ['A', 'B (x, y)']."""
-    parts, depth, cur = [], 0, []
+    parts: List[str] = []
+    cur: List[str] = []
+    depth = 0
     for ch in text or "":
         if ch == "(":
             depth += 1
@@ -202,9 +205,10 @@ def split_outside_parens(text: str, sep: str = ",") -> List[str]:
     return [clean_space(p) for p in parts if clean_space(p)]
 
 
-def unique(items: Iterable[str]) -> List[str]:
+def unique(items: Iterable[T]) -> List[T]:
     """Drop duplicates, keeping the first occurrence's order."""
-    seen, out = set(), []
+    seen: Set[T] = set()
+    out: List[T] = []
     for item in items:
         if item not in seen:
             seen.add(item)

@@ -42,8 +42,8 @@ def cmd_channels(args) -> int:
 
 
 async def _deliver(settings, once: bool) -> int:
+    from channels.clients import channel_state
     from channels.outbound import Deliverer, build_senders
-    from channels.runtime import channel_state
     from dossiers.service import DossierService
     from motcua.privacy_cli import purge_daily
 
@@ -105,7 +105,7 @@ def _lookup_alerter(settings, service):
 
 
 def cmd_telegram(args) -> int:
-    from channels.runtime import telegram_on
+    from channels.clients import telegram_on
 
     _long_running_logs()
     settings = get_settings()
@@ -116,7 +116,7 @@ def cmd_telegram(args) -> int:
 
 
 async def _poll(settings) -> int:
-    from channels.runtime import telegram_secret
+    from channels.clients import telegram_secret
     from channels.telegram import make_bot
     from channels.telegram_poll import PollingRelay
 
@@ -129,7 +129,7 @@ async def _poll(settings) -> int:
 
 
 async def _webhook(settings, url, delete: bool) -> int:
-    from channels.runtime import telegram_secret
+    from channels.clients import telegram_secret
     from channels.telegram import make_bot
 
     bot = make_bot(settings.channels.telegram_bot_token, settings.channels.telegram_api_base)

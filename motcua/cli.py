@@ -11,16 +11,15 @@ from typing import List, Optional
 
 from core.clock import use_vietnam_time
 from core.settings import get_settings
-
-
-class CliError(Exception):
-    """An operator error: printed as one clear line, exit code 2, no stack trace."""
+from motcua.errors import CliError
 
 
 def _progress(iterable, desc: str):
     from tqdm import tqdm
 
-    return tqdm(iterable, desc=desc, unit="rec", disable=not sys.stderr.isatty() and not os.environ.get("MOTCUA_PROGRESS"))
+    return tqdm(
+        iterable, desc=desc, unit="rec", disable=not sys.stderr.isatty() and not os.environ.get("MOTCUA_PROGRESS")
+    )
 
 
 # ------------------------------------------------------------------ catalogue
@@ -87,8 +86,14 @@ def cmd_build(args) -> int:
     procs = kb.catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     if not procs:
         raise CliError("no procedure in the deployment's scope: check MOTCUA_SCOPE_FIELDS / MOTCUA_SCOPE_LEVELS")
-    manifest = build_index(procs, kb.embedder, s.knowledge.index_dir, scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels),
-                           calibrate=fit_calibration, progress=sys.stderr.isatty())
+    manifest = build_index(
+        procs,
+        kb.embedder,
+        s.knowledge.index_dir,
+        scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels),
+        calibrate=fit_calibration,
+        progress=sys.stderr.isatty(),
+    )
     print(f"index built in {manifest['build_seconds']} s: {manifest['procedures']} procedures, "
           f"{manifest['passages']} passages, model {manifest['model']} -> {s.knowledge.index_dir}")
     return 0
@@ -196,8 +201,12 @@ def cmd_model(args) -> int:
             print("FAILED: below 0.99", file=sys.stderr)
             return 1
     elif args.action == "finetune":
-        path = model_tools.finetune(Path(args.base or s.knowledge.embedding_base_model), Path(args.out or s.knowledge.embedding_model),
-                                    epochs=args.epochs, per_procedure=args.per_procedure)
+        path = model_tools.finetune(
+            Path(args.base or s.knowledge.embedding_base_model),
+            Path(args.out or s.knowledge.embedding_model),
+            epochs=args.epochs,
+            per_procedure=args.per_procedure,
+        )
         print(f"fine-tuned model written to {path}")
     elif args.action == "onnx":
         model_dir = Path(args.model or s.knowledge.embedding_model)
@@ -288,11 +297,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"motcua: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # an operator sees one line; -v shows the trace
+        from core.settings import SettingsError
         from dossiers.calendar import CalendarError
         from knowledge_base.catalogue import CatalogueError
         from knowledge_base.retrieval.dense import EmbeddingModelError
 
-        if isinstance(exc, (CatalogueError, EmbeddingModelError, FileNotFoundError, CalendarError)) and not args.verbose:
+        known = (CatalogueError, EmbeddingModelError, FileNotFoundError, CalendarError, SettingsError)
+        if isinstance(exc, known) and not args.verbose:
             print(f"motcua: {exc}", file=sys.stderr)
             return 2
         raise

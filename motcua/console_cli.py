@@ -64,11 +64,13 @@ def export_staff_changes(settings) -> dict:
     store = ConsoleStore(settings.storage.database_url)
     mapped = {k for k, d in store.decisions().items() if d["decision"] == "mapped"}
     # Masked as the console showed them (staff decided on the masked keys), so no number reaches the NLU data.
-    phrasings = [r["text"] for r in ReviewLog(settings.storage.database_url).unanswered_rows() if key_of(r["text"]) in mapped]
+    phrasings = [
+        r["text"] for r in ReviewLog(settings.storage.database_url).unanswered_rows() if key_of(r["text"]) in mapped
+    ]
     examples = write_nlu_examples(settings.console.staff_nlu_file, phrasings)
     changed = store.mark_exported()
     kb = KnowledgeBase(settings)
-    kb.retriever  # rebuilds the index when the catalogue changed (aliases added by staff)
+    kb.retriever  # noqa: B018  reading it rebuilds the index when the catalogue changed (aliases added by staff)
     return {"nlu_examples": examples, "decisions": changed, "index_rebuilt": kb.rebuilt_because or "up to date"}
 
 

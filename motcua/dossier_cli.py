@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 
 from core.settings import get_settings
+from core.vocabulary import CHANNELS
+from motcua.errors import CliError
 
 
 def _fail(message: str):
-    from motcua.cli import CliError
-
     raise CliError(message)
 
 
@@ -112,10 +112,20 @@ def add_samples(service, settings, count: int, seed: int) -> None:
     from dossiers.factory import catalogue_limits, load_catalogue
     from dossiers.sample import sample_records
 
-    in_scope = [p.code for p in load_catalogue(str(settings.knowledge.catalogue_dir)).in_scope(settings.knowledge.scope_fields,
-                                                                                     settings.knowledge.scope_levels)]
-    records = sample_records(count, catalogue_limits(str(settings.knowledge.catalogue_dir)), service.calendar, now_local(),
-                             seed=seed, procedures=in_scope)
+    in_scope = [
+        p.code
+        for p in load_catalogue(str(settings.knowledge.catalogue_dir)).in_scope(
+            settings.knowledge.scope_fields, settings.knowledge.scope_levels
+        )
+    ]
+    records = sample_records(
+        count,
+        catalogue_limits(str(settings.knowledge.catalogue_dir)),
+        service.calendar,
+        now_local(),
+        seed=seed,
+        procedures=in_scope,
+    )
     results = service.upsert_many(records, source="sample")
     created = sum(r.action == "created" for r in results)
     print(f"{len(records)} sample dossiers: {created} created, {len(records) - created} already there "
@@ -186,7 +196,7 @@ def register(sub) -> None:
     sp.add_argument("--days", type=float, help="calendar days")
     sp.add_argument("--hours", type=float, help="elapsed hours")
     sp.add_argument("--procedure", help="use this procedure's time limit (catalogue code, e.g. 1.012786)")
-    sp.add_argument("--channel", choices=["direct", "online", "postal"])
+    sp.add_argument("--channel", choices=list(CHANNELS))
     sp.set_defaults(func=cmd_deadline)
 
     sp = sub.add_parser("dossiers", help="dossier store: import FILE... | sample N | sync | show CODE | outbox")

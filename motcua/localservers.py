@@ -25,7 +25,10 @@ def apt_install(*packages: str) -> None:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise RuntimeError(f"{' '.join(packages)} not installed and cannot be installed here (needs root and apt-get)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]):
+    for cmd in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+    ):
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr[-500:]}")
@@ -90,7 +93,11 @@ class LocalPostgres:
         result = self._run(["pg_ctl", "-D", str(data), "-o", options, "-l", str(self.dir / "server.log"), "-w",
                             "-t", "60", "start"])
         if result.returncode != 0:
-            log = (self.dir / "server.log").read_text(errors="replace")[-500:] if (self.dir / "server.log").exists() else ""
+            log = (
+                (self.dir / "server.log").read_text(errors="replace")[-500:]
+                if (self.dir / "server.log").exists()
+                else ""
+            )
             self.stop()
             raise PostgresUnavailable(f"pg_ctl start failed: {result.stderr[-300:]} {log}")
         self.url = f"postgresql://motcua@127.0.0.1:{self.port}/postgres"

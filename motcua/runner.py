@@ -69,7 +69,7 @@ def credentials_config(settings: Settings) -> dict:
 
     The channels read their secrets from settings, so this file never holds one.
     """
-    from channels.runtime import telegram_on, zalo_on
+    from channels.clients import telegram_on, zalo_on
 
     config = yaml.safe_load((ROOT / "bot/credentials.yml.template").read_text()) or {}
     if not settings.servers.socketio_channel:
@@ -94,9 +94,24 @@ def web_origins(settings: Settings) -> List[str]:
 def rasa_commands(settings: Settings, endpoints: Path, credentials: Path) -> List[List[str]]:
     """The two server command lines."""
     # Rasa's CLI through motcua.rasa_main: the same `rasa run`, with the action-response schema compiled once.
-    server = [sys.executable, "-m", "motcua.rasa_main", "run", "--model", str(settings.servers.rasa_model),
-              "--endpoints", str(endpoints), "--credentials", str(credentials), "--port", str(settings.servers.rasa_port), "--interface", settings.servers.host,
-              "--cors", *web_origins(settings)]
+    server = [
+        sys.executable,
+        "-m",
+        "motcua.rasa_main",
+        "run",
+        "--model",
+        str(settings.servers.rasa_model),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(credentials),
+        "--port",
+        str(settings.servers.rasa_port),
+        "--interface",
+        settings.servers.host,
+        "--cors",
+        *web_origins(settings),
+    ]
     if settings.servers.rasa_api_token:  # Rasa's HTTP API reads and writes any conversation: never without a token
         server += ["--enable-api", "--auth-token", settings.servers.rasa_api_token]
     actions = [sys.executable, "-m", "motcua.action_server", "--port", str(settings.servers.actions_port)]
@@ -105,7 +120,7 @@ def rasa_commands(settings: Settings, endpoints: Path, credentials: Path) -> Lis
 
 def channel_commands(settings: Settings) -> List[List[str]]:
     """Helpers started once the Rasa server answers: the outbox deliverer, and Telegram polling."""
-    from channels.runtime import telegram_on
+    from channels.clients import telegram_on
 
     motcua = [sys.executable, "-m", "motcua"]
     commands = [motcua + ["channels", "deliver"], motcua + ["console", "serve"]]
@@ -116,7 +131,7 @@ def channel_commands(settings: Settings) -> List[List[str]]:
 
 def set_telegram_webhook(settings: Settings, env: dict) -> None:
     """Webhook mode: point Telegram at MOTCUA_PUBLIC_URL (or say how to)."""
-    from channels.runtime import telegram_on
+    from channels.clients import telegram_on
 
     if not telegram_on(settings) or settings.channels.telegram_mode != "webhook":
         return
@@ -268,8 +283,8 @@ def run(settings: Settings, demo: bool = False) -> int:
               "(create the first account with `motcua admin create --username NAME`)")
         rest = (f" (REST: http://{settings.servers.host}:{settings.servers.rasa_port}/webhooks/rest/webhook)"
                 if settings.servers.rest_channel else "")
-        print(f"\nmotcua is ready: chat at http://{settings.servers.host}:{settings.servers.web_port}/{rest}. Ctrl-C stops.",
-              flush=True)
+        address = f"http://{settings.servers.host}:{settings.servers.web_port}/{rest}"
+        print(f"\nmotcua is ready: chat at {address}. Ctrl-C stops.", flush=True)
     code = 0
     while not stop.is_set():
         if any(p.poll() is not None for p in procs):

@@ -77,19 +77,20 @@ def test_handoff_messages_are_stored_masked_both_ways(console_env, client):  # n
 
 
 def test_review_log_masks_when_writing_and_reading(tmp_path):
+    from core.clock import now_local
     from core.stores.review_log import ReviewLog, feedback, unanswered
 
     log = ReviewLog(f"sqlite:///{tmp_path / 'review.db'}")
     log.record_unanswered("web-1", "web", "cccd 001-099-012345", "no_match")
     log.record_feedback("web-1", "web", "negative", comment="gọi (+84) 912 345 678", answer="Số 0987.654.321")
     with log.engine.begin() as conn:  # a row from before
-        conn.execute(insert(unanswered).values(conversation_id="web-2", channel="web", asked_at=dt.datetime.now(),
+        conn.execute(insert(unanswered).values(conversation_id="web-2", channel="web", asked_at=now_local(),
                                                text="sđt 0912-345-678", reason="no_match", candidates="[]"))
         stored = [r.text for r in conn.execute(select(unanswered.c.text).order_by(unanswered.c.id))]
         kept = conn.execute(select(feedback.c.comment, feedback.c.answer)).one()
     assert stored == ["cccd ********2345", "sđt 0912-345-678"]
     assert tuple(kept) == ("gọi ******5678", "Số ******4321")
     assert [r["text"] for r in log.unanswered_rows()] == ["sđt ******5678", "cccd ********2345"]
-    since = log.unanswered_since(dt.datetime.now() - dt.timedelta(hours=1), exclude_reasons=("handoff_requested",))
+    since = log.unanswered_since(now_local() - dt.timedelta(hours=1), exclude_reasons=("handoff_requested",))
     assert [r["text"] for r in since] == ["cccd ********2345", "sđt ******5678"]
     assert log.feedback_rows()[0]["comment"] == "gọi ******5678"

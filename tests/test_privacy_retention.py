@@ -93,7 +93,9 @@ async def stores(tmp_path):
             handoffs.release(conversation)
         alert = handoffs.due_alerts()[-1]
         handoffs.finish_alert(alert["id"], "sent", ["telegram"])
-        ChannelState(settings.storage.database_url, clock=lambda m=moment: utc(m)).web_push(conversation, {"text": SECRET})
+        ChannelState(settings.storage.database_url, clock=lambda m=moment: utc(m)).web_push(
+            conversation, {"text": SECRET}
+        )
         ChannelState(settings.storage.database_url, clock=lambda m=moment: utc(m)).inbound("zalo", conversation)
     ConsoleStore(settings.storage.database_url)
     engine = make_engine(settings.storage.database_url)
@@ -194,17 +196,23 @@ async def test_purge_removes_old_personal_text_and_keeps_the_counts(stores):
             if data["event"] == "user":
                 assert data["text"] == "sđt ******5678, tên Nguyễn Văn An"
 
-    unanswered = _rows(settings.storage.database_url, "SELECT conversation_id, text, reason FROM unanswered ORDER BY id")
+    unanswered = _rows(
+        settings.storage.database_url, "SELECT conversation_id, text, reason FROM unanswered ORDER BY id"
+    )
     assert [(r["conversation_id"], r["text"]) for r in unanswered] == [
         (renamed[0], ""), (MIXED, ""), (ALL_NEW, "sđt ******5678, tên Nguyễn Văn An")]
-    feedback = _rows(settings.storage.database_url, "SELECT conversation_id, comment, answer, rating FROM feedback ORDER BY id")
+    feedback = _rows(
+        settings.storage.database_url, "SELECT conversation_id, comment, answer, rating FROM feedback ORDER BY id"
+    )
     assert feedback == [{"conversation_id": renamed[0], "comment": "", "answer": "", "rating": "positive"},
                         {"conversation_id": ALL_NEW, "comment": "sđt ******5678, tên Nguyễn Văn An", "answer": "",
                          "rating": "negative"}]
     messages = _rows(settings.storage.database_url, "SELECT conversation_id, text FROM handoff_messages")
     assert {m["conversation_id"] for m in messages} == {ALL_NEW} and len(messages) == 2
     assert [h["conversation_id"] for h in _rows(settings.storage.database_url, "SELECT * FROM handoffs")] == [ALL_NEW]
-    assert [a["conversation_id"] for a in _rows(settings.storage.database_url, "SELECT * FROM handoff_alerts")] == [ALL_NEW]
+    assert [a["conversation_id"] for a in _rows(settings.storage.database_url, "SELECT * FROM handoff_alerts")] == [
+        ALL_NEW
+    ]
     requests = _rows(settings.storage.database_url, "SELECT * FROM handoff_requests")
     assert [(r["conversation_id"], r["client_hash"]) for r in requests] == [(ALL_NEW, "ef" * 16)]
     assert removed[("handoffs", "request counts deleted (conversation ids, client digests)")] == 1
@@ -363,4 +371,7 @@ async def test_the_deliverer_purges_at_start_and_then_on_schedule(stores, monkey
     stop.set()
     await asyncio.wait_for(task, 5)
     assert len(calls) >= 2
-    assert [r["text"] for r in _rows(settings.storage.database_url, "SELECT text FROM unanswered ORDER BY id")][:2] == ["", ""]
+    assert [r["text"] for r in _rows(settings.storage.database_url, "SELECT text FROM unanswered ORDER BY id")][:2] == [
+        "",
+        "",
+    ]

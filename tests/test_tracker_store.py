@@ -52,9 +52,9 @@ async def test_cached_sessions_match_what_sql_returns(tmp_path):
         return UserUttered(text, {"name": "inform", "confidence": 1.0}, [], {"text": text})
 
     tracker = DialogueStateTracker("conv", domain.slots)
-    for i, text in enumerate(["xin chào", "sdt 0912345678", "lệ phí bao nhiêu"]):
+    for i, message in enumerate(["xin chào", "sdt 0912345678", "lệ phí bao nhiêu"]):
         tracker = await cached.retrieve("conv") or tracker
-        tracker.update(user(text))
+        tracker.update(user(message))
         tracker.update(SlotSet("aspect", f"a{i}"))
         tracker.update(BotUttered(f"trả lời {i}"))
         tracker.update(ActionExecuted("action_listen"))

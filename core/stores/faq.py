@@ -1,28 +1,40 @@
-"""Staff answers (FAQ) as the assistant uses them: the closest active entry to a question."""
+"""Staff answers (FAQ): the table the console writes and the assistant reads."""
 from __future__ import annotations
 
 import time
-from typing import List, Optional
+from typing import List
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, inspect, select
+from sqlalchemy.engine import Engine
 
 from core.db import make_engine
-from knowledge_base.grouping import best_faq
+from core.formatting import date
+from core.texts import text
+
+faq_metadata = MetaData()
+faq_table = Table(
+    "staff_faq", faq_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
 
 
-class StaffAnswers:
-    """Reads the console's ``staff_faq`` table, re-reading it at most every ``ttl_s`` seconds."""
+class ActiveAnswers:
+    """The active entries of ``staff_faq``, re-read at most every ``ttl_s`` seconds."""
 
     def __init__(self, url: str, ttl_s: float = 30.0):
-        self.engine = make_engine(url)
+        self.engine: Engine = make_engine(url)
         self.ttl_s = ttl_s
         self._entries: List[dict] = []
         self._read_at = 0.0
 
     def entries(self) -> List[dict]:
+        """The active entries (empty when the console never created its tables)."""
         if time.monotonic() - self._read_at > self.ttl_s:
-            from console.store import faq_table
-
             if inspect(self.engine).has_table(faq_table.name):
                 with self.engine.connect() as conn:
                     self._entries = [dict(r) for r in conn.execute(
@@ -30,12 +42,7 @@ class StaffAnswers:
             self._read_at = time.monotonic()
         return self._entries
 
-    def match(self, question: str) -> Optional[dict]:
-        """The staff answer for ``question``, or None."""
-        return best_faq(question, self.entries())
-
 
 def staff_reply(entry: dict) -> str:
     """The citizen's text: the answer, who stands behind it, and a next step."""
-    return (f"{entry['answer'].strip()}\n(Trả lời của cán bộ Sở, cập nhật {entry['created_at']:%d/%m/%Y}.) "
-            "Bạn cần hỏi thêm gì không?")
+    return text("faq.staff_answer", answer=entry["answer"].strip(), date=date(entry["created_at"]))

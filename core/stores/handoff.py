@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql
 
+from core.clock import now_local
 from core.db import DeliveryQueue, create_tables, insert_once, make_engine
 from core.privacy import mask_text
 
@@ -86,10 +87,6 @@ LIMITED_CONVERSATION = "limited_conversation"
 LIMITED_CLIENT = "limited_client"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now()
-
-
 def _recent(conn, since: dt.datetime, conversation_id: str, client_hash: Optional[str]) -> Tuple[int, int]:
     """Requests since ``since``: (by this conversation, by this client; 0 without a client digest)."""
     recent = requests_table.c.requested_at >= since
@@ -101,7 +98,7 @@ def _recent(conn, since: dt.datetime, conversation_id: str, client_hash: Optiona
 
 
 class HandoffStore:
-    def __init__(self, url: str, clock: Callable[[], dt.datetime] = _now):
+    def __init__(self, url: str, clock: Callable[[], dt.datetime] = now_local):
         self.engine = make_engine(url)
         create_tables(metadata, self.engine)
         self.clock = clock
@@ -189,7 +186,8 @@ class HandoffStore:
         """Hand the conversation back to the assistant; False when it was not active."""
         with self.engine.begin() as conn:
             return conn.execute(update(handoffs_table).where(and_(
-                handoffs_table.c.conversation_id == conversation_id, handoffs_table.c.state.in_(("active", "requested"))))
+                handoffs_table.c.conversation_id == conversation_id,
+                handoffs_table.c.state.in_(("active", "requested"))))
                 .values(state="closed", closed_at=self.clock())).rowcount == 1
 
     def get(self, conversation_id: str) -> Optional[dict]:
@@ -202,7 +200,8 @@ class HandoffStore:
         """Whether a person has this conversation (the assistant stays quiet)."""
         with self.engine.connect() as conn:
             return conn.execute(select(handoffs_table.c.state).where(and_(
-                handoffs_table.c.conversation_id == conversation_id, handoffs_table.c.state == "active"))).first() is not None
+                handoffs_table.c.conversation_id == conversation_id,
+                handoffs_table.c.state == "active"))).first() is not None
 
     def open(self) -> List[dict]:
         """Requested and active handoffs, oldest request first."""

@@ -13,6 +13,7 @@ from typing import List, Optional, Sequence
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, and_, insert, select
 from sqlalchemy.engine import Engine
 
+from core.clock import now_local
 from core.db import create_tables, make_engine
 from core.privacy import mask_text
 
@@ -69,7 +70,7 @@ class ReviewLog:
         with self.engine.begin() as conn:
             result = conn.execute(insert(unanswered).values(
                 conversation_id=conversation_id, channel=channel or "unknown", text=mask_text(text), reason=reason,
-                asked_at=when or dt.datetime.now(), candidates=json.dumps(list(candidates), ensure_ascii=False)))
+                asked_at=when or now_local(), candidates=json.dumps(list(candidates), ensure_ascii=False)))
             return int(result.inserted_primary_key[0])
 
     def record_feedback(self, conversation_id: str, channel: str, rating: str, comment: str = "",
@@ -82,7 +83,7 @@ class ReviewLog:
             result = conn.execute(insert(feedback).values(
                 conversation_id=conversation_id, channel=channel or "unknown", rating=rating,
                 comment=mask_text(comment), procedure_code=procedure_code, aspect=aspect, answer=mask_text(answer),
-                created_at=when or dt.datetime.now()))
+                created_at=when or now_local()))
             return int(result.inserted_primary_key[0])
 
     def unanswered_rows(self) -> List[dict]:

@@ -69,7 +69,9 @@ def no_duplicate_batches(pairs: List[tuple], batch_size: int, rng: random.Random
     rng.shuffle(pool)
     batches: List[List[tuple]] = []
     while pool:
-        batch, codes, rest = [], set(), []
+        batch: List[tuple] = []
+        codes: set = set()
+        rest: List[tuple] = []
         for item in pool:
             if len(batch) < batch_size and item[2] not in codes:
                 batch.append(item)
@@ -112,7 +114,13 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
     triples = []
     for question, code in generate(procs, per_procedure=per_procedure, seed=seed):
         passage = rng.choice(passages(by_code[code])[:2])
-        triples.append((s.knowledge.query_prefix + dense_text(norm, restorer, question), s.knowledge.passage_prefix + passage, code))
+        triples.append(
+            (
+                s.knowledge.query_prefix + dense_text(norm, restorer, question),
+                s.knowledge.passage_prefix + passage,
+                code,
+            )
+        )
 
     model = SentenceTransformer(str(base_dir), device="cpu")
     model.max_seq_length = 64

@@ -129,7 +129,7 @@ def import_records(files: Iterable[Path], aliases: Dict[str, List[str]],
             proc.staff_notes = old.staff_notes
             proc.province_fees = old.province_fees
         unchanged = old is not None and old.last_updated and _same_record(old, proc)
-        proc.last_updated = old.last_updated if unchanged else today
+        proc.last_updated = old.last_updated if old is not None and unchanged else today
         procs[proc.code] = proc
     return Catalogue(procs), report
 

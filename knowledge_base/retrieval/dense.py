@@ -65,9 +65,14 @@ class Embedder:
     @classmethod
     def configured(cls, settings, model_name: Optional[str] = None, threads: Optional[int] = None) -> Embedder:
         """The embedder ``settings`` describe (model, prefixes, threads, int8, backend)."""
-        return cls(model_name or settings.knowledge.embedding_model, settings.knowledge.query_prefix, settings.knowledge.passage_prefix,
-                   settings.knowledge.torch_threads if threads is None else threads, int8=settings.knowledge.embedding_int8,
-                   backend=settings.knowledge.embedding_backend)
+        return cls(
+            model_name or settings.knowledge.embedding_model,
+            settings.knowledge.query_prefix,
+            settings.knowledge.passage_prefix,
+            settings.knowledge.torch_threads if threads is None else threads,
+            int8=settings.knowledge.embedding_int8,
+            backend=settings.knowledge.embedding_backend,
+        )
 
     @property
     def model(self):
@@ -140,7 +145,11 @@ class Embedder:
         for t in texts:
             if t in self._cache:
                 self._cache.move_to_end(t)
-        return np.vstack(out).astype(np.float32) if out else np.zeros((0, self.dimension), np.float32)
+        return (
+            np.vstack([v for v in out if v is not None]).astype(np.float32)
+            if out
+            else np.zeros((0, self.dimension), np.float32)
+        )
 
 
 def build_faiss(vectors: np.ndarray):

@@ -80,8 +80,8 @@ class LexicalIndex:
         tf = sparse.csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)), dtype=np.float32)
         df = np.bincount(tf.indices, minlength=len(vocab))
         idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-        lengths = np.asarray(lengths, dtype=np.float32)
-        norm = k1 * (1 - b + b * lengths / max(float(lengths.mean()) if n else 1.0, 1e-6))
+        doc_lengths = np.asarray(lengths, dtype=np.float32)
+        norm = k1 * (1 - b + b * doc_lengths / max(float(doc_lengths.mean()) if n else 1.0, 1e-6))
         tf = tf.tocoo()
         weights = tf.data * (k1 + 1) / (tf.data + norm[tf.row]) * idf[tf.col]
         self.matrix = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=(n, len(vocab)))

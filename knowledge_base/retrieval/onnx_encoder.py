@@ -47,7 +47,13 @@ def _pooling(model_dir: Path) -> Optional[str]:
         return None
     mode = pooling.get("pooling_mode")
     if mode is None:  # sentence-transformers < 5 wrote one flag per mode
-        mode = "mean" if pooling.get("pooling_mode_mean_tokens") else "cls" if pooling.get("pooling_mode_cls_token") else None
+        mode = (
+            "mean"
+            if pooling.get("pooling_mode_mean_tokens")
+            else "cls"
+            if pooling.get("pooling_mode_cls_token")
+            else None
+        )
     return mode if mode in ("mean", "cls") else None
 
 

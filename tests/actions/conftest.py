@@ -1,7 +1,7 @@
 """Fixtures for action tests: a knowledge base over the land scope and a temporary review log."""
 import pytest
 
-import actions.context as context
+from actions.context import ActionContext, installed
 from core.settings import Settings
 from core.stores.review_log import ReviewLog
 from knowledge_base.service import KnowledgeBase
@@ -36,29 +36,17 @@ def dossier_store(tmp_path, catalogue):
 
 
 @pytest.fixture(autouse=True)
-def wire(monkeypatch, kb, log, dossier_store):
-    """Actions get the test knowledge base, review log and dossier service."""
-    monkeypatch.setattr(context, "knowledge_base", lambda: kb)
-    monkeypatch.setattr(context, "review_log", lambda: log)
-    monkeypatch.setattr(context, "dossier_service", lambda: dossier_store)
-    from core.stores.faq import StaffAnswers
+def ctx(kb, log, dossier_store):
+    """Actions get the test knowledge base, review log, dossier service and stores; tests set ``ctx.clock``."""
     from core.stores.handoff import HandoffStore
+    from dossiers.calendar import WorkingCalendar
+    from knowledge_base.staff_answers import StaffAnswers
 
-    staff = StaffAnswers(log.url, ttl_s=0)
-    handoffs = HandoffStore(log.url)
-    monkeypatch.setattr(context, "staff_answers", lambda: staff)
-    monkeypatch.setattr(context, "handoffs", lambda: handoffs)
-    import actions.contact
-    import actions.dossiers
-    import actions.feedback
-    import actions.procedures
-
-    for module in (actions.procedures, actions.feedback, actions.dossiers, actions.contact):
-        for name, value in (("knowledge_base", lambda: kb), ("review_log", lambda: log),
-                            ("dossier_service", lambda: dossier_store), ("staff_answers", lambda: staff),
-                            ("handoffs", lambda: handoffs)):
-            if hasattr(module, name):  # patch the names each module imported
-                monkeypatch.setattr(module, name, value)
+    context = ActionContext(knowledge_base=kb, review_log=log, dossier_service=dossier_store,
+                            staff_answers=StaffAnswers(log.url, ttl_s=0), handoffs=HandoffStore(log.url),
+                            working_calendar=WorkingCalendar.load(kb.settings.office.calendar_file))
+    with installed(context):
+        yield context
 
 
 def make_tracker(text, intent, slots=None, entities=None, sender="c1", channel="rest", active_loop=None,

@@ -26,10 +26,8 @@ def test_another_agencys_hours_or_phone_name_that_agency(log, text, agency):
     # Monday evening; Tuesday 24/11 is Vietnamese Culture Day, a public holiday from 2026
     ("sáng mai có nhận hồ sơ không", dt.datetime(2026, 11, 23, 17, 30), "mở lại lúc 8h00 thứ Tư, 25/11."),
 ])
-def test_the_desks_hours_come_from_the_calendar_with_the_configured_hotline(log, monkeypatch, text, now, state):
-    import actions.contact
-
-    monkeypatch.setattr(actions.contact, "now_local", lambda: now)
+def test_the_desks_hours_come_from_the_calendar_with_the_configured_hotline(log, ctx, text, now, state):
+    ctx.clock = lambda: now
     dispatcher = CollectingDispatcher()
     assert ActionOfficeHours().run(dispatcher, make_tracker(text, "ask_office_hours"), {}) == []
     reply = dispatcher.messages[0]["text"]

@@ -72,7 +72,8 @@ async def test_form_reads_codes_and_digits(text, requested, slots, expected):
 
 
 @pytest.mark.parametrize("text, explanation", [
-    ("000.00.06.H56-261110", "3 phần"), ("000.00.06.H56-2611-0001", "6 chữ số"), ("00.06.H56-261110-0001", "mã cơ quan"),
+    ("000.00.06.H56-261110", "3 phần"), ("000.00.06.H56-2611-0001", "6 chữ số"),
+    ("00.06.H56-261110-0001", "mã cơ quan"),
 ])
 async def test_form_explains_a_bad_code(text, explanation):
     tracker = make_tracker(text, "inform", slots={"requested_slot": "dossier_code"}, active_loop="dossier_status_form")
@@ -118,7 +119,8 @@ def test_lookup_answers_or_refuses(dossier, digits, ok):
 
 
 def test_notices_are_offered_only_where_they_can_be_delivered(dossier, dossier_store):
-    tracker = make_tracker("5678", "inform", slots={"dossier_code": CODE, "verification_digits": "5678"}, channel="rest")
+    tracker = make_tracker("5678", "inform", slots={"dossier_code": CODE, "verification_digits": "5678"},
+                           channel="rest")
     dispatcher = CollectingDispatcher()
     ActionDossierStatus().run(dispatcher, tracker, {})
     assert "Đang xử lý" in "\n".join(texts(dispatcher)) and not dispatcher.messages[-1].get("buttons")
@@ -132,8 +134,8 @@ def test_unknown_code_gets_the_same_reply_as_wrong_digits(dossier):
     replies = []
     for code, digits in ((CODE, "0000"), ("000.00.06.H56-261110-0999", "5678")):
         dispatcher = CollectingDispatcher()
-        ActionDossierStatus().run(dispatcher, make_tracker(digits, "inform", sender=code[-4:],
-                                                           slots={"dossier_code": code, "verification_digits": digits}), {})
+        slots = {"dossier_code": code, "verification_digits": digits}
+        ActionDossierStatus().run(dispatcher, make_tracker(digits, "inform", sender=code[-4:], slots=slots), {})
         replies.append(texts(dispatcher))
     assert replies[0] == replies[1]
 
@@ -141,11 +143,11 @@ def test_unknown_code_gets_the_same_reply_as_wrong_digits(dossier):
 def test_lockout_replies_tell_the_own_lock_from_the_dossiers(dossier):
     for i in range(5):
         dispatcher, events = look_up(digits=f"{i:04d}")
-    assert texts(dispatcher) == ["Bạn đã nhập sai quá nhiều lần nên việc tra cứu tạm khóa đến 10:15 Thứ Sáu, "
+    assert texts(dispatcher) == ["Bạn đã nhập sai quá nhiều lần nên việc tra cứu tạm khóa đến 10h15 thứ Sáu, "
                                  "20/11/2026. Bạn thử lại sau thời gian này hoặc gọi 0123 456 789 để được hỗ trợ."]
     assert events == RESET
     dispatcher, events = look_up(sender="c2")  # another chat, the right digits: the dossier is locked
-    assert texts(dispatcher) == ["Hồ sơ này đang tạm khóa tra cứu đến 10:15 Thứ Sáu, 20/11/2026 vì có nhiều lần "
+    assert texts(dispatcher) == ["Hồ sơ này đang tạm khóa tra cứu đến 10h15 thứ Sáu, 20/11/2026 vì có nhiều lần "
                                  "nhập sai số xác minh. Nếu bạn là người nộp hồ sơ, hãy gọi 0123 456 789 để cán bộ "
                                  "kiểm tra và mở khóa."]
     assert events == RESET
@@ -202,24 +204,23 @@ def test_subscribe_needs_a_verification_on_the_server(dossier, dossier_store):
 
 @pytest.mark.parametrize("text, slots, entities, expect", [
     ("nộp hôm nay thì bao giờ có kết quả", {"procedure_code": "1.012786"}, [], "Cách nộp|Bạn định nộp theo cách nào"),
-    ("nop online hom nay thi bao gio co ket qua", {"procedure_code": "1.012786"}, [], "nộp trực tuyến là 10 ngày làm việc"),
+    ("nop online hom nay thi bao gio co ket qua", {"procedure_code": "1.012786"}, [],
+     "nộp trực tuyến là 10 ngày làm việc"),
     ("/ask_result_ready", {"procedure_code": "1.012786"}, [{"entity": "filing_channel", "value": "direct"}],
      "nộp trực tiếp"),
     ("nộp hôm nay thì bao giờ có kết quả", {}, [], "Bạn định nộp thủ tục nào"),
     ("nop ho so cap lai so do bi mat online hom nay thi bao gio co", {}, [], "Cấp lại Giấy chứng nhận do bị mất"),
 ])
-def test_deadline_estimate(text, slots, entities, expect, monkeypatch):
+def test_deadline_estimate(text, slots, entities, expect, ctx):
     import re
 
-    import actions.dossiers
-
-    monkeypatch.setattr(actions.dossiers, "now_local", lambda: dt.datetime(2026, 11, 20, 9, 0))
+    ctx.clock = lambda: dt.datetime(2026, 11, 20, 9, 0)
     dispatcher = CollectingDispatcher()
     ActionEstimateDeadline().run(dispatcher, make_tracker(text, "ask_result_ready", slots=slots, entities=entities), {})
     reply = "\n".join(texts(dispatcher))
     assert re.search(expect, reply), reply
     if "ngày làm việc" in expect:
-        assert "Thứ Hai, 07/12/2026" in reply  # 10 working days from Fri 20/11 09:00, 24/11 a holiday
+        assert "thứ Hai, 07/12/2026" in reply  # 10 working days from Fri 20/11 09:00, 24/11 a holiday
 
 
 def test_channel_words():
@@ -228,7 +229,7 @@ def test_channel_words():
 
 
 @pytest.mark.parametrize("status, expect", [
-    (4, r"^Hồ sơ 000\.00\.06\.H56-261110-0001 hẹn trả kết quả lúc \d\d:\d\d .+ \(còn \d+ ngày làm việc\)\."),
+    (4, r"^Hồ sơ 000\.00\.06\.H56-261110-0001 hẹn trả kết quả lúc \d{1,2}h\d\d .+ \(còn \d+ ngày làm việc\)\."),
     (5, "đang chờ bạn bổ sung giấy tờ: thời hạn giải quyết tạm dừng"),
     (6, "đang chờ bạn nộp nghĩa vụ tài chính"),
     (9, "đã có kết quả: bạn nhận"),
@@ -249,10 +250,8 @@ def test_when_is_my_dossier_ready_right_after_a_lookup(dossier_store, status, ex
     assert reply.endswith("Bạn cần hỏi thêm gì không?") and events == []
 
 
-def test_a_new_filing_is_still_estimated_after_a_lookup(dossier, monkeypatch):
-    import actions.dossiers
-
-    monkeypatch.setattr(actions.dossiers, "now_local", lambda: dt.datetime(2026, 11, 20, 9, 0))
+def test_a_new_filing_is_still_estimated_after_a_lookup(dossier, ctx):
+    ctx.clock = lambda: dt.datetime(2026, 11, 20, 9, 0)
     look_up()
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("nop online hom nay thi bao gio co ket qua", "ask_result_ready",

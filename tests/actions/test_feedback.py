@@ -17,12 +17,14 @@ def test_feedback_is_stored_with_the_answer_it_rates(log, intent, text, rating, 
     dispatcher = CollectingDispatcher()
     ActionRecordFeedback().run(dispatcher, make_tracker(text, intent, {"last_answer": last}), {})
     row = log.feedback_rows()[0]
-    assert (row["rating"], row["comment"], row["procedure_code"], row["aspect"]) == (rating, comment, "1.012786", "fees")
+    assert (row["rating"], row["comment"], row["procedure_code"], row["aspect"]) == (rating, comment, "1.012786",
+                                                                                      "fees")
     assert row["answer"] == "Phí, lệ phí…" and reply in dispatcher.messages[0]["text"]
 
 
 def test_feedback_without_a_previous_answer_is_still_stored(log):
-    ActionRecordFeedback().run(CollectingDispatcher(), make_tracker("hay", "feedback_positive", {"last_answer": "x{"}), {})
+    tracker = make_tracker("hay", "feedback_positive", {"last_answer": "x{"})
+    ActionRecordFeedback().run(CollectingDispatcher(), tracker, {})
     assert log.feedback_rows()[0]["procedure_code"] is None
 
 
@@ -57,25 +59,21 @@ def test_review_log_rejects_bad_rating(log):
 
 @pytest.mark.parametrize("now, expected", [
     ("2026-11-20T10:00", "cán bộ sẽ vào trò chuyện tại đây trong ít phút"),
-    ("2026-11-20T18:30", "cán bộ sẽ trả lời tại đây từ 08h00 ngày 23/11/2026"),  # Friday evening: Monday
-    ("2026-11-23T17:30", "từ 08h00 ngày 25/11/2026"),  # 24/11 is a public holiday from 2026
+    ("2026-11-20T18:30", "cán bộ sẽ trả lời tại đây từ 8h00 ngày 23/11/2026"),  # Friday evening: Monday
+    ("2026-11-23T17:30", "từ 8h00 ngày 25/11/2026"),  # 24/11 is a public holiday from 2026
 ])
-def test_handoff_on_a_chat_channel_queues_the_conversation_for_staff(log, monkeypatch, now, expected):
+def test_handoff_on_a_chat_channel_queues_the_conversation_for_staff(log, ctx, now, expected):
     import datetime as dt
 
-    import actions.context as context
-    import actions.feedback
-
-    monkeypatch.setattr(actions.feedback, "now_local", lambda: dt.datetime.fromisoformat(now))
+    ctx.clock = lambda: dt.datetime.fromisoformat(now)
     dispatcher = CollectingDispatcher()
     ActionHandoff().run(dispatcher, make_tracker("cho gặp nhân viên", "request_human", channel="zalo",
                                                  sender="zalo-123"), {})
     assert expected in dispatcher.messages[0]["text"]
-    assert context.handoffs().get("zalo-123")["state"] == "requested"
+    assert ctx.handoffs.get("zalo-123")["state"] == "requested"
 
 
-def test_fallback_uses_a_staff_answer_then_a_sure_catalogue_match(log):
-    import actions.context as context
+def test_fallback_uses_a_staff_answer_then_a_sure_catalogue_match(log, ctx):
     from console.store import ConsoleStore
 
     ConsoleStore(log.url).add_faq("giờ làm việc thứ bảy", "Thứ Bảy Bộ phận Một cửa nghỉ.", "lan")
@@ -85,7 +83,7 @@ def test_fallback_uses_a_staff_answer_then_a_sure_catalogue_match(log):
     dispatcher = CollectingDispatcher()
     events = ActionDefaultFallback().run(dispatcher, make_tracker("lam lai so do bi mat", "nlu_fallback"), {})
     assert any(e.get("name") == "procedure_code" and e.get("value") == "1.012786" for e in events)
-    assert log.unanswered_rows() == [] and context.staff_answers() is not None
+    assert log.unanswered_rows() == [] and ctx.staff_answers is not None
 
 
 def test_a_sure_catalogue_match_in_the_fallback_answers_the_aspect_asked_before(log):

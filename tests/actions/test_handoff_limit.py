@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-import actions.context as context
 from actions.feedback import ActionHandoff
 from tests.actions.conftest import make_tracker
 from tests.dossiers.conftest import db_url, postgres_url  # noqa: F401  (both back ends)
@@ -19,10 +18,9 @@ LIMITED_ADDRESS = ("Hiện có quá nhiều yêu cầu gặp cán bộ từ cùn
 
 
 @pytest.fixture
-def friday_morning(monkeypatch):
-    import actions.feedback
-
-    monkeypatch.setattr(actions.feedback, "now_local", lambda: dt.datetime(2026, 11, 20, 10, 0))
+def friday_morning(ctx):
+    ctx.clock = lambda: dt.datetime(2026, 11, 20, 10, 0)
+    return ctx
 
 
 def ask(sender: str, client: str = "client-a") -> str:
@@ -35,7 +33,7 @@ def ask(sender: str, client: str = "client-a") -> str:
 
 
 def test_a_conversation_gets_three_requests_an_hour(friday_morning):
-    store = context.handoffs()
+    store = friday_morning.handoffs
     for _ in range(3):
         assert "cán bộ sẽ vào trò chuyện tại đây" in ask("web-one")
         assert store.release("web-one")  # staff handed it back; the citizen asks again
@@ -47,7 +45,7 @@ def test_a_conversation_gets_three_requests_an_hour(friday_morning):
 
 
 def test_fresh_sessions_of_one_client_share_its_allowance(friday_morning):
-    store = context.handoffs()
+    store = friday_morning.handoffs
     for i in range(12):  # citizens behind one carrier address: each asks once
         assert "cán bộ sẽ vào trò chuyện" in ask(f"web-fresh-{i}")
     text = ask("web-fresh-12")
@@ -81,19 +79,17 @@ def test_parallel_requests_from_fresh_sessions_are_counted_one_after_another(db_
 
 
 def test_asking_again_while_waiting_is_not_a_new_request(friday_morning):
-    store = context.handoffs()
+    store = friday_morning.handoffs
     for _ in range(5):
         assert "cán bộ sẽ vào trò chuyện" in ask("web-waiting")
     assert store.recent_requests("web-waiting", "client-a") == (1, 1) and len(store.alerts()) == 1
 
 
-def test_the_allowance_comes_back_after_an_hour_and_old_rows_go(monkeypatch):
-    import actions.feedback
-
-    monkeypatch.setattr(actions.feedback, "now_local", lambda: dt.datetime(2026, 11, 20, 18, 30))  # Friday evening
-    store = context.handoffs()
-    now = [dt.datetime(2026, 11, 20, 18, 30)]
-    monkeypatch.setattr(store, "clock", lambda: now[0])
+def test_the_allowance_comes_back_after_an_hour_and_old_rows_go(ctx):
+    now = [dt.datetime(2026, 11, 20, 18, 30)]  # Friday evening
+    ctx.clock = lambda: dt.datetime(2026, 11, 20, 18, 30)
+    store = ctx.handoffs
+    store.clock = lambda: now[0]
     for i in range(12):
         ask(f"web-late-{i}")
     assert "từ 8h00 thứ Hai, 23/11. Trong lúc chờ" in ask("web-late-12")  # when the desk opens next

@@ -4,7 +4,8 @@ import json
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.procedures import ActionAnswerProcedure, ActionChooseOption, pick_by_ordinal
+from actions.procedures import ActionAnswerProcedure, ActionChooseOption
+from knowledge_base.resolve import pick_by_ordinal
 from tests.actions.conftest import make_tracker
 
 
@@ -176,7 +177,8 @@ def test_the_case_button_answers_that_case_of_its_procedure(slots):
     body = "\n".join(m["text"] for m in messages)
     assert "b) Đối với trường hợp thực hiện thủ tục đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc" in body
     assert events["procedure_code"] == "1.013978" and events["aspect"] == "documents"
-    assert '/ask_documents{"procedure_code":"1.013978","document_case":"1"}' in [b["payload"] for b in messages[-1]["buttons"]]
+    payloads = [b["payload"] for b in messages[-1]["buttons"]]
+    assert '/ask_documents{"procedure_code":"1.013978","document_case":"1"}' in payloads
 
 
 def test_a_case_button_of_an_unknown_procedure_is_treated_as_a_question(log):

@@ -173,7 +173,12 @@ def test_status_notices_reach_telegram_zalo_and_an_open_widget_once(channels_run
     assert len(run.telegram.sent(1010)) == 1 and "Đã xử lý xong" in run.telegram.sent(1010)[0]["text"]
     assert CODE in run.zalo.texts("z10")[-1] and len(run.zalo.texts("z10")) == 2
     rows = {r["conversation_id"]: r for r in service.outbox_rows()}
-    assert {c: rows[c]["state"] for c in rows} == {"tg-1010": "sent", "zalo-z10": "sent", "zalo-z11": "pending", web: "sent"}
+    assert {c: rows[c]["state"] for c in rows} == {
+        "tg-1010": "sent",
+        "zalo-z10": "sent",
+        "zalo-z11": "pending",
+        web: "sent",
+    }
     assert "reply window" in rows["zalo-z11"]["last_error"]  # never wrote to the OA: not sent, retried later
     assert run.zalo.texts("z11") == []
     service.close()

@@ -46,11 +46,11 @@ class EchoProcessor:
 
 def reset_runtime() -> None:
     """Forget this process's settings and the channels' shared objects (each test has its own)."""
-    from channels import runtime
+    from channels import clients, runtime
     from core.settings import reset_settings
 
     reset_settings()
-    for cached in (runtime.channel_state, runtime.telegram_client, runtime.zalo_client, runtime.handoff_store,
+    for cached in (clients.channel_state, clients.telegram_client, clients.zalo_client, runtime.handoff_store,
                    runtime.message_gate, runtime.poll_gate, runtime._client_hasher):
         cached.cache_clear()
 
@@ -381,13 +381,13 @@ async def test_a_failure_after_the_answer_went_out_adds_no_apology(guarded):
 
 
 async def test_the_channels_database_down_still_gets_the_apology(guarded, monkeypatch):
-    from channels import runtime
+    from channels import clients
 
     def broken():
         raise RuntimeError("database unreachable")
 
-    monkeypatch.setattr(runtime.channel_state(), "inbound", lambda *a: broken())
-    monkeypatch.setattr(runtime.channel_state(), "first_time", lambda *a: broken())
+    monkeypatch.setattr(clients.channel_state(), "inbound", lambda *a: broken())
+    monkeypatch.setattr(clients.channel_state(), "first_time", lambda *a: broken())
     assert texts(await guarded.web("web-dbdown00001", "xin chào")) == [BUSY]
     await guarded.tg(7005, "xin chào")
     assert [m["text"] for m in guarded.telegram.sent(7005)] == [BUSY]

@@ -19,7 +19,10 @@ def test_widget_ask_answer_button_reload(channels_run, browser):
     log = browser.find_element(By.CSS_SELECTOR, ".motcua-log")
     assert log.get_attribute("role") == "log" and log.get_attribute("aria-live") == "polite"
     box = browser.find_element(By.ID, "motcua-input")
-    assert browser.find_element(By.CSS_SELECTOR, "label[for=motcua-input]").get_attribute("textContent") == "Câu hỏi của bạn"
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "label[for=motcua-input]").get_attribute("textContent")
+        == "Câu hỏi của bạn"
+    )
 
     box.send_keys("lam lai so do bi mat can giay to gi", Keys.ENTER)
     wait(browser, lambda d: any("1.012786" in m for m in messages(d)))

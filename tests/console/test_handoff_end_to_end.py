@@ -56,7 +56,9 @@ def test_handoff_on_telegram(channels_run):
     assert alerts_for(run)[0].startswith("🔔 Người dân cần gặp cán bộ qua Telegram")
     client = staff_client(run)
     listing = client.get("/handoffs").text
-    assert f"tg-{CHAT}" in listing and re.search(r'<span class="badge" title="người dân đang chờ">[1-9]\d*</span>', listing)
+    assert f"tg-{CHAT}" in listing and re.search(
+        r'<span class="badge" title="người dân đang chờ">[1-9]\d*</span>', listing
+    )
 
     page = f"/handoffs/tg-{CHAT}"
     assert client.post(page + "/take", data={"csrf": csrf(client, page)}).status_code == 303

@@ -20,8 +20,12 @@ def dossiers(client, console_env):
     """The console's dossier service on a fixed clock: a conversation locked out (conversation, address and
     dossier) and an address that tried 8 codes within the hour."""
     settings, _ = console_env
-    service = DossierService(settings.storage.database_url, Hasher(b"console-tests-key-0123456789"), WorkingCalendar.load(),
-                             clock=Clock(dt.datetime(2026, 11, 20, 10)))
+    service = DossierService(
+        settings.storage.database_url,
+        Hasher(b"console-tests-key-0123456789"),
+        WorkingCalendar.load(),
+        clock=Clock(dt.datetime(2026, 11, 20, 10)),
+    )
     client.app.state.dossier_service = service
     service.upsert(make_record())
     for _ in range(5):

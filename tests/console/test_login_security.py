@@ -381,7 +381,8 @@ def test_rotating_ipv6_addresses_share_one_lock(console_env):
     assert {e["detail"]["client"] for e in audit_rows(store, "login_failed")} == {digest("2001:db8:7:9::/64")}
 
 
-@pytest.mark.parametrize("password", ["sonongnghiep2026", "motcua.so.nnmt", "NongNghiepMoiTruong!", "mat-khau-can-bo-2026"])
+@pytest.mark.parametrize("password",
+                         ["sonongnghiep2026", "motcua.so.nnmt", "NongNghiepMoiTruong!", "mat-khau-can-bo-2026"])
 def test_passwords_made_of_the_offices_own_words_are_refused(password):
     from console.passwords import password_problem
 

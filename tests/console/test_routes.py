@@ -6,10 +6,27 @@ import pytest
 
 from tests.console.conftest import PASSWORD, csrf_of, login
 
-PAGES = ["/unanswered", "/unanswered?show=done", "/unanswered?sort=newest", "/changes", "/faq", "/conversations", "/conversations/tg-42",
-         "/handoffs", "/handoffs/web-aaaaaaaa1", "/catalogue", "/catalogue?q=so do", "/catalogue/1.012786",
-         "/catalogue-import",
-         "/analytics", "/analytics.csv", "/analytics.xlsx", "/users", "/audit", "/password"]
+PAGES = [
+    "/unanswered",
+    "/unanswered?show=done",
+    "/unanswered?sort=newest",
+    "/changes",
+    "/faq",
+    "/conversations",
+    "/conversations/tg-42",
+    "/handoffs",
+    "/handoffs/web-aaaaaaaa1",
+    "/catalogue",
+    "/catalogue?q=so do",
+    "/catalogue/1.012786",
+    "/catalogue-import",
+    "/analytics",
+    "/analytics.csv",
+    "/analytics.xlsx",
+    "/users",
+    "/audit",
+    "/password",
+]
 ADMIN_ONLY = {"/users", "/audit"}
 EDITOR_UP = {"/catalogue-import"}
 
@@ -42,21 +59,35 @@ def test_pages_by_role(client, role, path):
 def writes(client):
     """Every form of the console: (path, data)."""
     group = group_url(client)
-    return [(group + "/map", {"code": "1.012786"}), (group + "/answer", {"answer": "Thứ Bảy nghỉ, bạn nộp thứ Hai nhé."}),
-            (group + "/dismiss", {}), ("/changes/export", {}), ("/faq/1", {"active": "0"}),
-            ("/users", {"username": "moi", "password": "mot-mat-khau-dai", "role": "viewer"}),
-            ("/users/1", {"role": "admin", "active": "1"}), ("/users/2/password", {"password": "dat-lai-cho-bien-tap"}),
-            ("/handoffs/web-aaaaaaaa1/take", {}),
-            ("/handoffs/web-aaaaaaaa1/reply", {"text": "Chào bạn"}), ("/handoffs/web-aaaaaaaa1/release", {}),
-            ("/catalogue/1.012786", {"aliases": "sổ đỏ mất", "staff_notes": "x", "province_fees": "y"}),
-            ("/catalogue-import/stage", {}), ("/catalogue-import/accept", {}), ("/catalogue-import/discard", {})]
+    return [
+        (group + "/map", {"code": "1.012786"}),
+        (group + "/answer", {"answer": "Thứ Bảy nghỉ, bạn nộp thứ Hai nhé."}),
+        (group + "/dismiss", {}),
+        ("/changes/export", {}),
+        ("/faq/1", {"active": "0"}),
+        ("/users", {"username": "moi", "password": "mot-mat-khau-dai", "role": "viewer"}),
+        ("/users/1", {"role": "admin", "active": "1"}),
+        ("/users/2/password", {"password": "dat-lai-cho-bien-tap"}),
+        ("/handoffs/web-aaaaaaaa1/take", {}),
+        ("/handoffs/web-aaaaaaaa1/reply", {"text": "Chào bạn"}),
+        ("/handoffs/web-aaaaaaaa1/release", {}),
+        ("/catalogue/1.012786", {"aliases": "sổ đỏ mất", "staff_notes": "x", "province_fees": "y"}),
+        ("/catalogue-import/stage", {}),
+        ("/catalogue-import/accept", {}),
+        ("/catalogue-import/discard", {}),
+    ]
 
 
 def test_a_viewer_cannot_change_anything(client, console_env):
     settings, store = console_env
     login(client, "viewer")
     token = csrf_of(client)
-    before = (store.decisions(), store.faqs(False), store.users(), (settings.knowledge.catalogue_dir / "1.012786.yml").read_text())
+    before = (
+        store.decisions(),
+        store.faqs(False),
+        store.users(),
+        (settings.knowledge.catalogue_dir / "1.012786.yml").read_text(),
+    )
     for path, data in writes(client):
         response = client.post(path, data={**data, "csrf": token})
         assert response.status_code == 403, path
@@ -116,7 +147,8 @@ def test_grouped_questions_and_mapping_to_a_procedure(client, console_env):
 
 
 def test_staff_answer_is_stored_with_author_and_used(client, console_env):
-    from core.stores.faq import StaffAnswers, staff_reply
+    from core.stores.faq import staff_reply
+    from knowledge_base.staff_answers import StaffAnswers
 
     settings, store = console_env
     login(client, "editor")
@@ -220,9 +252,15 @@ def test_staff_edit_aliases_notes_and_province_fees(client, console_env):
     assert "Trực tuyến:" in page and "ngày làm việc" in page
     before = load_procedure(settings.knowledge.catalogue_dir / "1.012786.yml")
     aliases = "\n".join(before.aliases + ["mất bìa đỏ", "  Mất  bìa đỏ "])
-    client.post("/catalogue/1.012786", data={"aliases": aliases, "staff_notes": "Nộp tại xã nơi có đất từ 1/7/2025.",
-                                             "province_fees": "Lệ phí cấp lại: 50.000 đồng/giấy (NQ 12/2025 của HĐND tỉnh).",
-                                             "csrf": csrf_of(client, "/catalogue/1.012786")})
+    client.post(
+        "/catalogue/1.012786",
+        data={
+            "aliases": aliases,
+            "staff_notes": "Nộp tại xã nơi có đất từ 1/7/2025.",
+            "province_fees": "Lệ phí cấp lại: 50.000 đồng/giấy (NQ 12/2025 của HĐND tỉnh).",
+            "csrf": csrf_of(client, "/catalogue/1.012786"),
+        },
+    )
     after = load_procedure(settings.knowledge.catalogue_dir / "1.012786.yml")
     assert after.aliases == before.aliases + ["mất bìa đỏ"]  # duplicates ignored, spaces cleaned
     assert after.province_fees.startswith("Lệ phí cấp lại") and after.last_updated is not None
@@ -230,7 +268,9 @@ def test_staff_edit_aliases_notes_and_province_fees(client, console_env):
     assert "Mức thu tại tỉnh (Sở cập nhật): Lệ phí cấp lại: 50.000 đồng" in answer
     assert "Ghi chú của Sở: Nộp tại xã nơi có đất" in answer and f"cập nhật {after.last_updated:%d/%m/%Y}" in answer
     entry = store.audit_log()[0]
-    assert entry["action"] == "catalogue_edit" and "province_fees" in entry["detail"] and "mất bìa đỏ" in entry["detail"]
+    assert (
+        entry["action"] == "catalogue_edit" and "province_fees" in entry["detail"] and "mất bìa đỏ" in entry["detail"]
+    )
     assert "catalogue_edit" in [c["action"] for c in store.changes_since_export()]
     assert "Sửa danh mục" in client.get("/changes").text
 
@@ -252,7 +292,9 @@ def test_reimport_shows_a_field_diff_and_keeps_staff_fields(client, console_env,
     path.write_text(procedure_to_yaml(proc), encoding="utf-8")
     object.__setattr__(settings.knowledge, "records_dir", records)  # the app holds this settings object
     login(client, "editor")
-    assert client.post("/catalogue-import/stage", data={"csrf": csrf_of(client, "/catalogue-import")}).status_code == 303
+    assert (
+        client.post("/catalogue-import/stage", data={"csrf": csrf_of(client, "/catalogue-import")}).status_code == 303
+    )
     page = client.get("/catalogue-import").text
     assert "Điều kiện cũ đã được sửa đổi." in page and "Thủ tục mới" in page and "1.013978" in page
     assert not (settings.knowledge.catalogue_dir / "1.013978.yml").exists()  # nothing changed yet

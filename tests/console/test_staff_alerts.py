@@ -16,13 +16,14 @@ from tests.dossiers.conftest import Clock
 TOKEN = "1234:TEST"
 
 
-# The stores record the server's local time; here the server runs on UTC (alerts show Vietnam time).
+# The stores record naive Vietnam time (core.clock); here the server's own clock runs on UTC, which must not
+# shift the time an alert shows.
 pytestmark = pytest.mark.usefixtures("server_clock_on_utc")
 
 
 @pytest.fixture
 def clock():
-    return Clock(dt.datetime(2026, 11, 23, 9, 30))
+    return Clock(dt.datetime(2026, 11, 23, 16, 30))  # Vietnam time
 
 
 @pytest.fixture
@@ -144,7 +145,8 @@ def test_a_claim_left_by_a_deliverer_that_died_is_taken_again_later(store, clock
 def test_telegram_and_webhook_targets_on_the_wire(store, clock, tmp_path):
     fake, hook = FakeTelegram(TOKEN).start(), FakeWebhook(fail_times=1).start()
     try:
-        client = telegram.TelegramClient(telegram.make_bot(TOKEN, fake.url), ChannelState(f"sqlite:///{tmp_path / 's.db'}"))
+        client = telegram.TelegramClient(telegram.make_bot(TOKEN, fake.url),
+                                         ChannelState(f"sqlite:///{tmp_path / 's.db'}"))
         store.request("tg-5", "telegram")
         run = alerter(store, clock, telegram=telegram_target(client, "-1001234567890"),
                       webhook=webhook_target(hook.url + "/hooks/staff"))
@@ -159,10 +161,22 @@ def test_telegram_and_webhook_targets_on_the_wire(store, clock, tmp_path):
 
 
 def test_alert_text_names_the_channel_and_links_the_page():
-    alert = {"channel": "web", "requested_at": dt.datetime(2026, 11, 23, 14, 5), "conversation_id": "w1"}
+    alert = {"channel": "web", "requested_at": dt.datetime(2026, 11, 23, 21, 5), "conversation_id": "w1"}
     assert alert_text(alert, 1, "http://x/handoffs/w1") == (
         "🔔 Người dân cần gặp cán bộ qua khung chat trên web (lúc 21:05 23/11/2026). "
         "Mở trang sau để nhận cuộc trò chuyện: http://x/handoffs/w1")
+
+
+def test_on_a_server_running_on_utc_requests_are_recorded_and_alerted_in_vietnam_time(tmp_path):
+    from core.clock import now_local
+
+    store = HandoffStore(f"sqlite:///{tmp_path / 'default-clock.sqlite'}")  # the default clock
+    before = now_local() - dt.timedelta(seconds=1)
+    store.request("tg-9", "telegram")
+    (alert,) = store.alerts()
+    assert before <= alert["requested_at"] <= now_local()  # not the server's UTC, seven hours behind
+    assert f"(lúc {alert['requested_at']:%H:%M %d/%m/%Y})" in alert_text(alert, 1, "http://x/handoffs/tg-9")
+    store.engine.dispose()
 
 
 def test_settings_and_status_line(monkeypatch, tmp_path):

@@ -89,9 +89,19 @@ CODE = "000.00.06.H56-261110-0001"
 
 
 def make_record(**kw) -> DossierRecord:
-    values = dict(code=CODE, procedure_code="1.012786", channel="online", received_at=dt.datetime(2026, 11, 10, 9),
-                  status_code=4, status_at=dt.datetime(2026, 11, 10, 9), procedure_name="Cấp lại Giấy chứng nhận do bị mất",
-                  applicant_name="Nguyễn Văn An", phone="0912 345 678", citizen_id="079203004567",
-                  handling_unit="Văn phòng đăng ký đất đai", current_step="Thẩm định hồ sơ")
+    values = dict(
+        code=CODE,
+        procedure_code="1.012786",
+        channel="online",
+        received_at=dt.datetime(2026, 11, 10, 9),
+        status_code=4,
+        status_at=dt.datetime(2026, 11, 10, 9),
+        procedure_name="Cấp lại Giấy chứng nhận do bị mất",
+        applicant_name="Nguyễn Văn An",
+        phone="0912 345 678",
+        citizen_id="079203004567",
+        handling_unit="Văn phòng đăng ký đất đai",
+        current_step="Thẩm định hồ sơ",
+    )
     values.update(kw)
     return DossierRecord(**values)

@@ -76,8 +76,12 @@ def test_manifest_records_model_catalogue_and_scope(built_index, land_scope, emb
 def test_stale_index_is_detected_and_rebuilt(tmp_path, catalogue, land_scope, embedder, built_index):
     index_dir, _ = built_index
     changed = [p.copy(update={"name": p.name + " (sửa)"}) if i == 0 else p for i, p in enumerate(land_scope)]
-    assert stale_reason(index_dir, expected_manifest(changed, embedder.identity,
-                                                     scope_of(["Đất đai"], ["province", "commune"]))) == "catalogue_hash changed"
+    assert (
+        stale_reason(
+            index_dir, expected_manifest(changed, embedder.identity, scope_of(["Đất đai"], ["province", "commune"]))
+        )
+        == "catalogue_hash changed"
+    )
     assert stale_reason(index_dir, expected_manifest(land_scope, "another-model",
                                                      scope_of(["Đất đai"], ["province", "commune"]))) == "model changed"
     assert stale_reason(tmp_path, {}) == "no index built yet"

@@ -161,7 +161,9 @@ def test_a_name_keeps_no_copy_of_its_own_code(name, code, expected):
 def test_the_receiving_place_loses_the_filing_step_label_copied_into_it():
     assert tables.receiving_address("Bước 1. Nộp hồ sơ: \nTổ chức nộp hồ sơ tại Bộ phận Một cửa.") == \
         "Tổ chức nộp hồ sơ tại Bộ phận Một cửa."
-    assert tables.receiving_address("Trung tâm Phục vụ hành chính công tỉnh") == "Trung tâm Phục vụ hành chính công tỉnh"
+    assert (
+        tables.receiving_address("Trung tâm Phục vụ hành chính công tỉnh") == "Trung tâm Phục vụ hành chính công tỉnh"
+    )
     assert tables.receiving_address("Không có thông tin") == tables.text_or_empty("Không có thông tin")
 
 

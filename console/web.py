@@ -1,0 +1,182 @@
+"""What every console page shares: the ``Console`` object (stores, catalogue, senders, the export job),
+the flash messages and ``render``. The page modules (``questions``, ``catalogue_pages`` ...) import from here.
+
+The application keeps its ``Console`` on ``app.state.console``; ``console.auth`` puts the signed-in staff
+member and their CSRF token on ``request.state`` before any endpoint runs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Optional
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from channels.addresses import client_address, client_key
+from channels.outbound import build_senders
+from channels.state import ChannelState
+from console.conversations import Conversations, channel_of
+from console.store import ROLES, ConsoleStore, Staff
+from core.privacy import Hasher, mask_text
+from core.settings import ROOT, Settings
+from core.stores.handoff import HandoffStore
+from core.stores.review_log import ReviewLog
+from knowledge_base.catalogue import Catalogue
+from knowledge_base.grouping import group_questions
+
+HERE = Path(__file__).resolve().parent
+MESSAGES = {
+    "mapped": "Đã gắn câu hỏi vào thủ tục. Bấm \"Cập nhật trợ lý\" ở trang Thay đổi để trợ lý dùng ngay.",
+    "answered": "Đã lưu câu trả lời; trợ lý dùng nó trong vòng 30 giây.",
+    "dismissed": "Đã bỏ qua nhóm câu hỏi.",
+    "exporting": "Đang cập nhật trợ lý (xuất dữ liệu, dựng lại chỉ mục)…",
+    "user": "Đã lưu tài khoản.",
+    "faq": "Đã cập nhật câu trả lời của cán bộ.",
+    "taken": "Bạn đã nhận cuộc trò chuyện; trợ lý tự động tạm dừng ở cuộc này.",
+    "sent": "Đã gửi tin nhắn.",
+    "released": "Đã trả cuộc trò chuyện cho trợ lý tự động.",
+    "saved": "Đã lưu. Bấm \"Cập nhật trợ lý\" ở trang Thay đổi để trợ lý dùng ngay.",
+    "imported": "Đã cập nhật danh mục từ hồ sơ gốc. Bấm \"Cập nhật trợ lý\" để dựng lại chỉ mục.",
+    "discarded": "Đã bỏ bản nhập mới.",
+    "password": "Đã đổi mật khẩu. Các phiên đăng nhập khác của bạn đã kết thúc.",
+    "reset": "Đã đặt mật khẩu mới; các phiên đăng nhập của tài khoản đó đã kết thúc.",
+}
+# Why a question was logged for staff (the review log's reason codes), in the console's words.
+REASONS = {
+    "no_match": "không tìm thấy thủ tục phù hợp",
+    "not_understood": "trợ lý không hiểu câu hỏi",
+    "out_of_scope": "ngoài phạm vi của Sở",
+    "other_agency": "việc của cơ quan khác (đã chỉ cơ quan cho người dân)",
+    "handoff_requested": "người dân muốn gặp cán bộ",
+}
+
+
+class Console:
+    """Shared objects of the application (made once by ``create_app``; nothing opens a connection here)."""
+
+    def __init__(self, settings: Settings, store: Optional[ConsoleStore] = None):
+        self.settings = settings
+        self.store = store or ConsoleStore(settings.storage.database_url)
+        self.review = ReviewLog(settings.storage.database_url)
+        self.conversations = Conversations(settings.servers.tracker_store_url)
+        self.handoffs = HandoffStore(settings.storage.database_url)
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.filters["reason"] = lambda code: REASONS.get(code, code)
+        self.templates.env.filters["mask"] = mask_text  # citizens' words copied into staff records
+        self.export_state: dict = {"running": False, "log": "", "finished_at": None, "ok": None}
+        self.staged: Optional[dict] = None  # the latest staged re-import (diff, report)
+        catalogue_dir = settings.knowledge.catalogue_dir
+        self.staging = catalogue_dir.parent / (catalogue_dir.name + "-staging")
+        self._catalogue: Optional[Catalogue] = None
+        self._senders: Optional[dict] = None
+        self._address_hasher: Optional[Hasher] = None
+
+    def client(self, peer: Optional[str], forwarded_for: str) -> str:
+        """A keyed digest of the client's key (``client_key``: an IPv6 address by its /64; X-Forwarded-For
+        believed only from trusted proxies)."""
+        if self._address_hasher is None:  # made on first use: it may create the local key file
+            self._address_hasher = Hasher.configured(self.settings)
+        address = client_address(peer, forwarded_for, self.settings.channels.trusted_proxies)
+        return self._address_hasher.client_hash("ip:" + client_key(address))
+
+    async def send(self, conversation: str, text: str) -> Optional[str]:
+        """Send ``text`` to a citizen on their conversation's channel; None when sent, else why not."""
+        if self._senders is None:
+            state = await run_in_threadpool(ChannelState, self.settings.storage.database_url)  # may create tables
+            self._senders = build_senders(self.settings, state, web_open_only=False)
+        channel = channel_of(conversation)
+        sender = self._senders.get(channel)
+        if sender is None:
+            return f"kênh {channel} không gửi được tin cho công dân"
+        try:
+            await sender(conversation, text)
+        except Exception as exc:  # shown to the staff member, who can try again
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The catalogue as on disk (loaded on first use, again after ``forget_catalogue``). Blocking."""
+        if self._catalogue is None:
+            self._catalogue = Catalogue.load(self.settings.knowledge.catalogue_dir)
+        return self._catalogue
+
+    def forget_catalogue(self) -> None:
+        """Drop the loaded catalogue after a change on disk: the next use reads it again."""
+        self._catalogue = None
+
+    def unanswered_rows(self, days: int = 90):
+        """The questions logged for staff in the last ``days`` days. Blocking."""
+        since = dt.datetime.now() - dt.timedelta(days=days)
+        # Requests for a person are not questions to fix: they are handled on the handoff page.
+        return self.review.unanswered_since(since, exclude_reasons=("handoff_requested",))
+
+    def groups(self):
+        """The unanswered questions grouped, each with its staff decision when all its keys have one. Blocking."""
+        decisions = self.store.decisions()
+        groups = group_questions(self.unanswered_rows())
+        for g in groups:
+            found = [decisions[k] for k in g.keys if k in decisions]
+            g.decision = found[0] if found and len(found) == len(g.keys) else None
+        return groups
+
+    def find_group(self, key: str):
+        """The group with ``key``, or None. Blocking."""
+        return next((g for g in self.groups() if g.key == key), None)
+
+    def run_export(self, username: str) -> None:
+        """`motcua console export` in the background (index rebuild takes a while)."""
+        if self.export_state["running"]:
+            return
+        self.export_state.update(running=True, log="", ok=None)
+
+        def work():
+            result = subprocess.run([sys.executable, "-m", "motcua", "console", "export"], cwd=ROOT,
+                                    capture_output=True, text=True, timeout=1800)
+            self.export_state.update(running=False, ok=result.returncode == 0, finished_at=dt.datetime.now(),
+                                     log=(result.stdout + result.stderr)[-4000:])
+            self.store.audit(username, "export", ok=result.returncode == 0)
+
+        threading.Thread(target=work, daemon=True).start()
+
+
+def console_of(request: Request) -> Console:
+    """The application's ``Console``."""
+    return request.app.state.console
+
+
+def current(request: Request) -> tuple[Optional[Staff], Optional[str]]:
+    """(Staff, csrf token) of the request's session, or (None, None): resolved by ``console.auth``."""
+    return getattr(request.state, "staff", None), getattr(request.state, "csrf", None)
+
+
+def staff_of(request: Request) -> Staff:
+    """The signed-in staff member (only behind ``console.auth.requires``)."""
+    return request.state.staff
+
+
+def page(request: Request, name: str, staff: Optional[Staff], csrf: Optional[str], status: int = 200,
+         **ctx: Any) -> Response:
+    """Render template ``name`` for ``staff`` (None on the login page). Blocking: the waiting-count query."""
+    console = console_of(request)
+    ctx.update(request=request, staff=staff, csrf=csrf, roles=ROLES,
+               message=MESSAGES.get(request.query_params.get("msg", "")),
+               waiting=console.handoffs.waiting() if staff else 0)
+    return console.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def render(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
+    """Render template ``name`` for the signed-in staff member. Blocking: call it from a worker thread."""
+    staff, csrf = current(request)
+    return page(request, name, staff, csrf, status=status, **ctx)
+
+
+def error(request: Request, status: int, text: str) -> Response:
+    """The error page with ``text`` and ``status``. Blocking."""
+    return render(request, "error.html", status=status, error=text)

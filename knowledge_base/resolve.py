@@ -1,0 +1,179 @@
+"""The one answer to "which procedure does this message mean?" (no Rasa imports).
+
+``resolve(kb, text, context)`` weighs what the conversation already knows (``Context``: the procedure
+under discussion, the aspect asked, a code a button carries, the choices offered) against the message's
+own words and the search, and says one of three things (``Resolution``): answer (one procedure, with a
+confidence), choices (2-3 close procedures to offer) or none (why, with the procedures considered, for
+the review log). The search's thresholds decide between them; nothing here sets a threshold of its own.
+
+The same message means different things at different points of a dialogue, so the context names its
+``policy``: a question about a procedure (``QUESTION``), a pick among offered choices (``PICK``), a
+message the classifier could not place, which only a sure match may answer (``SURE``), and a question
+about something else that keeps the procedure under discussion unless its words name another one
+(``KEEP``, e.g. "nộp hôm nay thì bao giờ có kết quả?").
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional, Protocol, Sequence, Tuple
+
+from core.text import fold
+from knowledge_base.catalogue import Catalogue
+from knowledge_base.retrieval.hybrid import Hit, SearchResult
+
+
+class KnowledgeBase(Protocol):
+    """What resolving needs of the knowledge base (knowledge_base.service.KnowledgeBase has it)."""
+
+    @property
+    def catalogue(self) -> Catalogue: ...
+
+    def search(self, question: str, top_k: int = 5, mode: str = "hybrid") -> SearchResult: ...
+
+    def mentions_procedure(self, question: str) -> bool: ...
+
+    def other_agency(self, question: str) -> Optional[str]: ...
+
+    def names_nothing(self, question: str) -> bool: ...
+
+ANSWER, CHOICES, NONE = "answer", "choices", "none"
+QUESTION, PICK, SURE, KEEP = "question", "pick", "sure", "keep"
+POLICIES = (QUESTION, PICK, SURE, KEEP)
+TOP_K = 3  # hits searched, offered as choices and logged as considered
+
+_ORDINALS = {"nhat": 1, "mot": 1, "dau": 1, "1": 1, "hai": 2, "2": 2, "ba": 3, "3": 3, "cuoi": -1}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the conversation already knows when the message arrives."""
+
+    current: Optional[str] = None  # the procedure under discussion (slot procedure_code)
+    aspect: str = "general"  # the aspect asked: one asked of the current procedure keeps it when no other is found
+    chosen: Optional[str] = None  # a code a button or an entity carries
+    offered: Sequence[str] = ()  # the codes offered as choices ("số 2", "cái cuối" pick among them)
+    policy: str = QUESTION
+
+    def __post_init__(self) -> None:
+        """Refuse an unknown policy (a typo would silently resolve as a question)."""
+        if self.policy not in POLICIES:
+            raise ValueError(f"unknown policy {self.policy!r} (one of {', '.join(POLICIES)})")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """One procedure (answer), procedures to offer (choices), or none with the reason and what was considered."""
+
+    kind: str  # ANSWER | CHOICES | NONE
+    code: Optional[str] = None  # ANSWER: the procedure
+    confidence: float = 0.0  # ANSWER: the search's calibrated confidence; 1.0 when the conversation settled it
+    via: str = ""  # ANSWER: "chosen", "offered", "current" or "search"
+    choices: Tuple[Hit, ...] = ()  # CHOICES: the procedures to offer, best first
+    considered: Tuple[Hit, ...] = ()  # the hits the search weighed (for the review log)
+    reason: str = ""  # NONE: "other_agency", "nothing_named", "no_match", "not_chosen" or "unknown_code"
+    agency: Optional[str] = None  # reason "other_agency": the agency whose service the message names
+
+    @property
+    def found(self) -> bool:
+        """Whether one procedure was resolved."""
+        return self.kind == ANSWER
+
+
+def _answer(code: str, via: str, confidence: float = 1.0, considered: Sequence[Hit] = ()) -> Resolution:
+    return Resolution(ANSWER, code=code, confidence=confidence, via=via, considered=tuple(considered))
+
+
+def _none(reason: str, considered: Sequence[Hit] = (), agency: Optional[str] = None) -> Resolution:
+    return Resolution(NONE, reason=reason, considered=tuple(considered), agency=agency)
+
+
+def pick_by_ordinal(text: str, candidates: Sequence[str]) -> Optional[str]:
+    """'cái thứ hai' / 'so 2' / 'cái cuối' -> the matching candidate code."""
+    for word in reversed(re.findall(r"\w+", fold(text))):
+        if word in _ORDINALS:
+            index = _ORDINALS[word]
+            if index == -1:
+                return candidates[-1]
+            if 1 <= index <= len(candidates):
+                return candidates[index - 1]
+    return None
+
+
+def resolve(kb: KnowledgeBase, text: str, context: Optional[Context] = None) -> Resolution:
+    """Which procedure ``text`` means, given ``context`` (see the module's docstring for the policies)."""
+    context = context or Context()
+    if context.policy == PICK:
+        return _pick(kb, text, context)
+    if context.policy == KEEP:
+        return _keep(kb, text, context)
+    if context.policy == QUESTION and context.chosen and kb.catalogue.get(context.chosen) is not None:
+        return _answer(context.chosen, "chosen")  # a button under an answer ("📄 other case")
+    agency = kb.other_agency(text)
+    if agency is not None:
+        return _none("other_agency", agency=agency)
+    if context.policy == SURE:
+        return _sure(kb, text)
+    return _question(kb, text, context)
+
+
+def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
+    """A question about a procedure: a follow-up stays on the current one unless it names another."""
+    current = context.current
+    if current:
+        if not kb.mentions_procedure(text):
+            return _answer(current, "current")
+    elif kb.names_nothing(text):  # "nộp ở đâu?" before any procedure: ask which one
+        return _none("nothing_named")
+    result = kb.search(text, top_k=TOP_K)
+    considered = result.hits[:TOP_K]
+    best = result.best
+    if result.decision == "answer" and best is not None:
+        return _answer(best.code, "search", best.confidence, considered)
+    if result.decision == "choose" and best is not None:
+        choices = result.choices(TOP_K)
+        if len(choices) > 1:
+            return Resolution(CHOICES, choices=tuple(choices), considered=tuple(considered))
+        return _answer(best.code, "search", best.confidence, considered)
+    if current and context.aspect != "general":  # no other procedure found: the aspect is asked of the current one
+        return _answer(current, "current", considered=considered)
+    return _none("no_match", considered)
+
+
+def _sure(kb: KnowledgeBase, text: str) -> Resolution:
+    """A message the classifier could not place: only a sure match of the search answers it."""
+    if not text.strip():
+        return _none("nothing_named")
+    result = kb.search(text, top_k=TOP_K)
+    considered = result.hits[:TOP_K]
+    if result.decision == "answer" and result.best is not None:
+        return _answer(result.best.code, "search", result.best.confidence, considered)
+    return _none("no_match", considered)
+
+
+def _pick(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
+    """A pick among the offered choices: the button's code, else an ordinal ("số 2"); never a new search."""
+    code = context.chosen
+    via = "chosen"
+    if not code and context.offered:
+        code, via = pick_by_ordinal(text, context.offered), "offered"
+    if not code:
+        return _none("not_chosen")
+    if kb.catalogue.get(str(code)) is None:
+        return _none("unknown_code")
+    return _answer(str(code), via)
+
+
+def _keep(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
+    """A question about something else: a procedure the message's words name (the search's best, even when
+    unsure), else the current one. A button payload ("/intent{...}") names none."""
+    considered: Sequence[Hit] = ()
+    if not text.startswith("/") and kb.mentions_procedure(text):
+        result = kb.search(text, top_k=TOP_K)
+        considered = result.hits[:TOP_K]
+        best = result.best
+        if best is not None and result.decision in ("answer", "choose"):
+            return _answer(best.code, "search", best.confidence, considered)
+    if context.current:
+        return _answer(context.current, "current", considered=considered)
+    return _none("no_match" if considered else "nothing_named", considered)

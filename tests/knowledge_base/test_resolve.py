@@ -1,0 +1,154 @@
+"""The one resolver: which procedure a message means, given what the conversation knows."""
+from typing import Dict, List, Optional, Sequence
+
+import pytest
+
+from core.settings import Settings
+from knowledge_base.resolve import ANSWER, CHOICES, KEEP, NONE, PICK, SURE, Context, Resolution, pick_by_ordinal
+from knowledge_base.retrieval.hybrid import Hit, SearchResult
+from knowledge_base.service import KnowledgeBase
+
+A, B, C = Hit("1.1", "Tách thửa", 0.9, confidence=0.8), Hit("1.2", "Hợp thửa", 0.8, confidence=0.5), \
+    Hit("1.3", "Cấp đổi", 0.1, confidence=0.1)
+
+
+class Catalogue:
+    def __init__(self, codes: Sequence[str]):
+        self.codes = set(codes)
+
+    def get(self, code: str) -> Optional[str]:
+        return code if code in self.codes else None
+
+
+class FakeKnowledgeBase:
+    """The four questions the resolver asks of a knowledge base, answered from fixed tables."""
+
+    def __init__(self, result: SearchResult, vocab: Sequence[str] = ("thua",), agencies: Optional[Dict] = None):
+        self.catalogue = Catalogue(["1.1", "1.2", "1.3", "1.9"])
+        self.result, self.vocab, self.agencies = result, set(vocab), agencies or {}
+        self.searched: List[str] = []
+
+    def other_agency(self, text: str) -> Optional[str]:
+        return self.agencies.get(text)
+
+    def mentions_procedure(self, text: str) -> bool:
+        return any(w in self.vocab for w in text.split())
+
+    def names_nothing(self, text: str) -> bool:
+        return not any(w not in ("o", "dau", "nop", "phi", "le") for w in text.split())
+
+    def search(self, text: str, top_k: int = 3) -> SearchResult:
+        self.searched.append(text)
+        return self.result
+
+
+def resolve(text: str, result: SearchResult, context: Optional[Context] = None, **kw) -> Resolution:
+    from knowledge_base.resolve import resolve as resolve_with
+
+    return resolve_with(FakeKnowledgeBase(result, **kw), text, context)
+
+
+SURE_A = SearchResult([A, B, C], "answer")
+CLOSE = SearchResult([A, B, C], "choose")  # C is under a quarter of A's confidence: not offered
+ONE_CLOSE = SearchResult([A, C], "choose")
+NOTHING = SearchResult([A, B], "unknown")
+
+
+@pytest.mark.parametrize("text, result, context, expected", [
+    # a sure match answers; close ones are offered; a lone close one answers
+    ("tach thua", SURE_A, Context(), Resolution(ANSWER, code="1.1", confidence=0.8, via="search",
+                                                  considered=(A, B, C))),
+    ("tach thua", CLOSE, Context(), Resolution(CHOICES, choices=(A, B), considered=(A, B, C))),
+    ("tach thua", ONE_CLOSE, Context(), Resolution(ANSWER, code="1.1", confidence=0.8, via="search",
+                                                     considered=(A, C))),
+    # a follow-up whose words name no procedure stays on the one under discussion, without a search
+    ("le phi", SURE_A, Context(current="1.9"), Resolution(ANSWER, code="1.9", confidence=1.0, via="current")),
+    # an aspect alone before any procedure: ask which one
+    ("nop o dau", SURE_A, Context(), Resolution(NONE, reason="nothing_named")),
+    # nothing found: the aspect asked of the current procedure, else not known (with what was considered)
+    ("thua flycam", NOTHING, Context(current="1.9", aspect="fees"),
+     Resolution(ANSWER, code="1.9", confidence=1.0, via="current", considered=(A, B))),
+    ("thua flycam", NOTHING, Context(current="1.9"), Resolution(NONE, reason="no_match", considered=(A, B))),
+    ("flycam", NOTHING, Context(), Resolution(NONE, reason="no_match", considered=(A, B))),
+    # a button under an answer carries a known code; an unknown one is ignored
+    ("/ask_documents", SURE_A, Context(chosen="1.3"), Resolution(ANSWER, code="1.3", confidence=1.0, via="chosen")),
+    ("tach thua", SURE_A, Context(chosen="9.9"), Resolution(ANSWER, code="1.1", confidence=0.8, via="search",
+                                                            considered=(A, B, C))),
+])
+def test_a_question(text, result, context, expected):
+    assert resolve(text, result, context) == expected
+
+
+def test_another_agencys_service_is_named_before_any_search():
+    kb = FakeKnowledgeBase(SURE_A, agencies={"xin visa": "Công an"})
+    from knowledge_base.resolve import resolve as resolve_with
+
+    for policy in ("question", SURE):
+        assert resolve_with(kb, "xin visa", Context(policy=policy)) == Resolution(NONE, reason="other_agency",
+                                                                                   agency="Công an")
+    assert kb.searched == []
+
+
+@pytest.mark.parametrize("text, context, expected", [
+    ("/choose_option", Context(chosen="1.2", offered=("1.1", "1.2"), policy=PICK),
+     Resolution(ANSWER, code="1.2", confidence=1.0, via="chosen")),
+    ("cái thứ hai", Context(offered=("1.1", "1.2"), policy=PICK),
+     Resolution(ANSWER, code="1.2", confidence=1.0, via="offered")),
+    ("cái cuối", Context(offered=("1.1", "1.2", "1.3"), policy=PICK),
+     Resolution(ANSWER, code="1.3", confidence=1.0, via="offered")),
+    ("tach thua", Context(offered=("1.1", "1.2"), policy=PICK), Resolution(NONE, reason="not_chosen")),
+    ("/choose_option", Context(chosen="9.9", offered=("1.1",), policy=PICK), Resolution(NONE, reason="unknown_code")),
+])
+def test_a_pick_among_offered_choices_never_searches(text, context, expected):
+    kb = FakeKnowledgeBase(SURE_A)
+    from knowledge_base.resolve import resolve as resolve_with
+
+    assert resolve_with(kb, text, context) == expected and kb.searched == []
+
+
+@pytest.mark.parametrize("text, result, expected", [
+    ("tach thua", SURE_A, Resolution(ANSWER, code="1.1", confidence=0.8, via="search", considered=(A, B, C))),
+    ("tach thua", CLOSE, Resolution(NONE, reason="no_match", considered=(A, B, C))),  # unsure: not answered
+    ("   ", SURE_A, Resolution(NONE, reason="nothing_named")),
+])
+def test_a_message_the_classifier_could_not_place_takes_only_a_sure_match(text, result, expected):
+    assert resolve(text, result, Context(policy=SURE)) == expected
+
+
+@pytest.mark.parametrize("text, result, current, expected", [
+    ("tach thua hom nay", CLOSE, "1.9", Resolution(ANSWER, code="1.1", confidence=0.8, via="search",
+                                                    considered=(A, B, C))),  # the best, even unsure
+    ("nop hom nay", SURE_A, "1.9", Resolution(ANSWER, code="1.9", confidence=1.0, via="current")),
+    ("/ask_result_ready thua", SURE_A, "1.9", Resolution(ANSWER, code="1.9", confidence=1.0, via="current")),
+    ("tach thua", NOTHING, "1.9", Resolution(ANSWER, code="1.9", confidence=1.0, via="current", considered=(A, B))),
+    ("nop hom nay", SURE_A, None, Resolution(NONE, reason="nothing_named")),
+    ("tach thua", NOTHING, None, Resolution(NONE, reason="no_match", considered=(A, B))),
+])
+def test_a_question_about_something_else_keeps_the_procedure_unless_the_words_name_one(text, result, current,
+                                                                                        expected):
+    assert resolve(text, result, Context(current=current, policy=KEEP)) == expected
+
+
+def test_an_unknown_policy_is_refused():
+    with pytest.raises(ValueError, match="unknown policy"):
+        Context(policy="guess")
+
+
+def test_ordinals():
+    assert pick_by_ordinal("so 2", ["a", "b"]) == "b" and pick_by_ordinal("cái đầu", ["a", "b"]) == "a"
+    assert pick_by_ordinal("cái thứ ba", ["a", "b"]) is None and pick_by_ordinal("không", ["a"]) is None
+
+
+@pytest.fixture(scope="module")
+def kb(catalogue, retriever, base_model_dir):
+    return KnowledgeBase.over(catalogue, retriever, Settings.of(hotline="0123 456 789"))
+
+
+def test_the_knowledge_base_resolves_with_the_land_scope(kb):
+    found = kb.resolve("lam lai so do bi mat")
+    assert (found.kind, found.code, found.via) == (ANSWER, "1.012786", "search") and 0 < found.confidence <= 1
+    assert found.considered and found.considered[0].code == "1.012786"
+    assert kb.resolve("xin visa đi Nhật").reason == "other_agency"
+    assert kb.resolve("nộp ở đâu?") == Resolution(NONE, reason="nothing_named")
+    assert kb.resolve("còn lệ phí thì sao?", Context(current="1.012784")) == Resolution(
+        ANSWER, code="1.012784", confidence=1.0, via="current")

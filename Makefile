@@ -20,7 +20,7 @@ export TRANSFORMERS_OFFLINE := 1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml
+$(STAMP): requirements/base.txt requirements/dev.txt requirements/no-deps.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.10 (pyenv install 3.10.13)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip wheel || $(PIP_INSTALL) --upgrade pip wheel
@@ -31,6 +31,7 @@ $(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml
 	  $(PIP_INSTALL) --resume-retries 10 -r requirements/base.txt -r requirements/dev.txt && break; \
 	  [ $$attempt = 3 ] && exit 1; echo "pip install failed (attempt $$attempt), retrying"; sleep 10; \
 	done
+	$(PIP_INSTALL) --no-deps -r requirements/no-deps.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 

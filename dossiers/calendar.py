@@ -2,9 +2,10 @@
 
 Rules (documented for citizens and staff, see docs/dossiers.md):
 - Working time is the office hours (calendar.yml) of working days. Working days are Monday to
-  Friday, minus public holidays (the `holidays` package for Vietnam, lunar Tết included, plus the
-  recurring holidays added in calendar.yml, with a compensatory day when one falls on a weekend),
-  minus the government's extra days off, plus the Saturdays worked in exchange.
+  Friday, minus public holidays and the government's swapped days off, plus the Saturdays worked in
+  exchange. The `holidays` package for Vietnam is the base: it knows the public holidays (lunar Tết
+  included, 24/11 from 2026), their compensatory days and the announced swaps. calendar.yml adds
+  only what the package does not know: recurring holidays, days off and working days staff enter.
 - A filing received after the late-filing cutoff on a working day, or on a day off, counts from
   the start of the next working day; one received before office hours counts from their start.
 - A limit of N working days (or working hours) ends after N times the working time of a day,
@@ -32,6 +33,21 @@ DEFAULT_CALENDAR_FILE = Path(__file__).resolve().parent / "data/calendar.yml"
 # Units of knowledge_base.schema.TimeUnit that the calculator understands.
 WORKING_UNITS = ("working_day", "working_hour")
 CALENDAR_UNITS = ("day", "week", "month", "year", "hour")
+
+
+@functools.lru_cache(maxsize=16)
+def _library_calendar(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("VN", years=year, language="vi")
+
+
+def _library_holidays(year: int) -> Dict[dt.date, str]:
+    """Vietnam's public holidays and swapped days off of ``year`` as the `holidays` package knows them."""
+    return {day: name for day, name in _library_calendar(year).items() if day.year == year}
+
+
+def _library_working_weekend_days(year: int) -> frozenset:
+    """The Saturdays (or Sundays) worked in exchange for a swapped day off, as the package knows them."""
+    return frozenset(day for day in _library_calendar(year).weekend_workdays if day.year == year)
 
 
 class CalendarError(ValueError):
@@ -108,9 +124,9 @@ class WorkingCalendar:
     @functools.lru_cache(maxsize=64)  # noqa: B019  (a calendar lives as long as the process)
     def holidays_of(self, year: int) -> Dict[dt.date, str]:
         """Public holidays and days off of a year (date -> name)."""
-        days = dict(holidays.country_holidays("VN", years=year))
+        days = dict(_library_holidays(year))
         for month, day, from_year, name in self.recurring:
-            if year < from_year:
+            if year < from_year or dt.date(year, month, day) in days:  # the library knows it already
                 continue
             date = dt.date(year, month, day)
             days[date] = name
@@ -129,7 +145,7 @@ class WorkingCalendar:
 
     def is_working_day(self, date: dt.date) -> bool:
         """True on a day the one-stop desks work."""
-        if date in self.working_days:
+        if date in self.working_days or date in _library_working_weekend_days(date.year):
             return True
         return date.weekday() < 5 and date not in self.holidays_of(date.year)
 

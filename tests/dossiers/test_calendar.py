@@ -17,8 +17,11 @@ D = dt.datetime
     # Ngày Văn hóa Việt Nam, 24/11, a public holiday from 2026 (Tuesday).
     (D(2026, 11, 23, 9), 1, "working_day", D(2026, 11, 25, 9)),
     (D(2026, 11, 23, 8), 2, "working_day", D(2026, 11, 25, 17)),
-    # National Day 2026: 1/9 (Tue) and 2/9 (Wed).
-    (D(2026, 8, 31, 14), 1, "working_day", D(2026, 9, 3, 14)),
+    # National Day 2026: 1/9 (Tue) and 2/9 (Wed); filed on Monday 31/8 (a swapped day off): counted from 3/9.
+    (D(2026, 8, 31, 14), 1, "working_day", D(2026, 9, 3, 17)),
+    # The government's 2026 swap: Monday 31/8 off, Saturday 22/8 worked (the issue's example).
+    (D(2026, 8, 28, 9), 2, "working_day", D(2026, 9, 4, 9)),
+    (D(2026, 8, 21, 9), 1, "working_day", D(2026, 8, 22, 9)),
     # National Day 2027: 2/9 (Thu) and 3/9 (Fri).
     (D(2027, 9, 1, 10), 1, "working_day", D(2027, 9, 6, 10)),
     # 2/9/2028 is a Saturday: 1/9 (Friday) off and compensatory Monday 4/9.
@@ -61,6 +64,32 @@ def test_recurring_holiday_on_weekend_gets_compensatory_day(calendar):
     assert not calendar.is_working_day(dt.date(2029, 11, 26))
     assert calendar.is_working_day(dt.date(2029, 11, 27))
     assert calendar.is_working_day(dt.date(2025, 11, 24))  # not a holiday before 2026
+
+
+def test_a_recurring_holiday_staff_add_counts_with_its_compensatory_day(tmp_path):
+    path = tmp_path / "calendar.yml"
+    path.write_text("recurring_holidays: [{date: '06-28', from_year: 2031, name: Ngày mới}]\n", encoding="utf-8")
+    calendar = WorkingCalendar.load(path)
+    assert calendar.is_working_day(dt.date(2030, 6, 28))  # before its first year
+    assert not calendar.is_working_day(dt.date(2031, 6, 27 + 3))  # 28/6/2031 is a Saturday: Monday 30/6 off
+    assert calendar.is_working_day(dt.date(2031, 7, 1))
+
+
+def test_the_calendar_is_the_library_plus_the_staff_file_day_by_day(calendar):
+    """2025-2027, every day: working exactly when the `holidays` package says so, except the days the
+    staff file adds (swaps the package does not know), listed here so that a change to either shows."""
+    import holidays
+
+    library = holidays.country_holidays("VN", years=range(2025, 2028), language="vi")
+    differ = {}
+    day = dt.date(2025, 1, 1)
+    while day <= dt.date(2027, 12, 31):
+        by_library = (day.weekday() < 5 and day not in library) or day in library.weekend_workdays
+        if calendar.is_working_day(day) != by_library:
+            differ[day] = calendar.is_working_day(day)
+        day += dt.timedelta(days=1)
+    assert differ == {dt.date(2026, 1, 2): False, dt.date(2026, 1, 10): True}
+    assert holidays.__version__ == "0.107"
 
 
 def test_working_days_between(calendar):

@@ -70,6 +70,18 @@ def cmd_validate(args) -> int:
     except CatalogueError as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    from knowledge_base.importer.records import load_aliases
+
+    try:
+        unknown = sorted(set(load_aliases(s.knowledge.aliases_file)) - {p.code for p in catalogue.procedures.values()})
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if unknown:
+        print(
+            f"{s.knowledge.aliases_file}: aliases for codes not in the catalogue: {', '.join(unknown)}", file=sys.stderr
+        )
+        return 1
     scope = catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     print(f"{len(catalogue)} procedures valid; {len(scope)} in the deployment's scope.")
     return 0

@@ -82,3 +82,23 @@ def test_missing_model_is_a_clear_error(tmp_path):
     env = dict(os.environ, MOTCUA_EMBEDDING_MODEL=str(tmp_path / "no-model"), MOTCUA_INDEX_DIR=str(tmp_path / "i"))
     out = run(["search", "so do"], env)
     assert out.returncode == 2 and "make model" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("content, words", [
+    ('1.012790:\n  - sửa sai thông tin trên sổ đỏ\n', 'quote the procedure codes'),
+    ('"9.999999":\n  - thủ tục không có\n', 'codes not in the catalogue: 9.999999'),
+])
+def test_validate_fails_on_an_alias_it_cannot_place(tmp_path, content, words):
+    aliases = tmp_path / "aliases.yml"
+    aliases.write_text(content, encoding="utf-8")
+    out = run(["validate"], dict(os.environ, MOTCUA_ALIASES_FILE=str(aliases)))
+    assert out.returncode == 1 and words in out.stderr
+
+
+def test_every_curated_alias_reaches_its_procedure():
+    from knowledge_base.catalogue import Catalogue
+    from knowledge_base.importer.records import load_aliases
+
+    catalogue = Catalogue.load(ROOT / "knowledge_base/catalogue")
+    for code, aliases in load_aliases(ROOT / "knowledge_base/data/aliases.yml").items():
+        assert set(aliases) <= set(catalogue.get(code).aliases), code  # 1.012790's were lost to a float key

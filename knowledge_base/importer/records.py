@@ -37,7 +37,10 @@ def load_aliases(path: Optional[Path]) -> Dict[str, List[str]]:
         return {}
     with open(path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
-    return {str(code): [str(a) for a in (aliases or [])] for code, aliases in data.items()}
+    unquoted = [code for code in data if not isinstance(code, str)]
+    if unquoted:  # 1.012790 unquoted is the number 1.01279: its aliases would go to no procedure
+        raise ValueError(f"{path}: quote the procedure codes, e.g. \"1.012790\": (not {unquoted[0]!r})")
+    return {code: [str(a) for a in (aliases or [])] for code, aliases in data.items()}
 
 
 def record_to_procedure(record: dict, report: ImportReport, source: str) -> Optional[Procedure]:

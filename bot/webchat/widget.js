@@ -54,6 +54,7 @@
     ".motcua-buttons button{padding:6px 12px;border-radius:16px;border:1px solid #0b6e4f;background:#fff;color:#0b6e4f;cursor:pointer;font-size:14px}",
     ".motcua-buttons button:disabled{opacity:.55;cursor:default}",
     ".motcua-status{min-height:20px;padding:0 12px;font-size:13px;color:#555}",
+    ".motcua-msg a{color:inherit;text-decoration:underline;word-break:break-all}",
     ".motcua-form{display:flex;gap:8px;padding:10px;background:#fff;border-top:1px solid #d5dbe0}",
     ".motcua-form input{flex:1;min-width:0;padding:10px;font-size:16px;border:1px solid #9aa5ae;border-radius:8px}",
     ".motcua-form button{padding:10px 14px;background:#0b6e4f;color:#fff;border:0;border-radius:8px;font-size:15px;cursor:pointer}",
@@ -89,14 +90,36 @@
   panel.appendChild(head); panel.appendChild(log); panel.appendChild(status); panel.appendChild(form);
   document.body.appendChild(launcher); document.body.appendChild(panel);
 
+  var MAX_CHARS = parseInt(input.getAttribute("maxlength"), 10);
+  var WARN_CHARS = MAX_CHARS - 200;
+
   function scroll() { log.scrollTop = log.scrollHeight; }
+  // A new answer is read from its start: bring its first line to the top of the log, not its end.
+  function scrollTo(node) {
+    var top = node.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop;
+    log.scrollTop = Math.max(top - 8, 0);
+  }
+
+  // Text with its web addresses as links (built node by node: nothing the server sends becomes HTML).
+  var URL_RE = /https?:\/\/[^\s<>"')]+[^\s<>"').,;:!?]/g;
+  function fill(node, text) {
+    var last = 0, m;
+    URL_RE.lastIndex = 0;
+    while ((m = URL_RE.exec(text)) !== null) {
+      node.appendChild(document.createTextNode(text.slice(last, m.index)));
+      node.appendChild(el("a", { href: m[0], target: "_blank", rel: "noopener noreferrer" }, m[0]));
+      last = m.index + m[0].length;
+    }
+    node.appendChild(document.createTextNode(text.slice(last)));
+  }
 
   function render(item, index) {
     var cls = item.who === "user" ? "motcua-user" : (item.kind === "notice" ? "motcua-notice" : "motcua-bot");
     var who = item.who === "user" ? "Bạn: " : "Trợ lý: ";
     var div = el("div", { "class": "motcua-msg " + cls });
     div.appendChild(el("span", { "class": "motcua-sr" }, who));
-    div.appendChild(document.createTextNode(item.text || ""));
+    if (item.who === "user") { div.appendChild(document.createTextNode(item.text || "")); }
+    else { fill(div, item.text || ""); }
     log.appendChild(div);
     if (item.buttons && item.buttons.length) {
       var row = el("div", { "class": "motcua-buttons", role: "group", "aria-label": "Lựa chọn" });
@@ -113,14 +136,19 @@
       log.appendChild(row);
     }
     scroll();
+    return div;
   }
 
   function save() { store("history", history.slice(-MAX_KEPT)); }
   function add(item) {
+    var node;
     history.push(item);
-    if (history.length > MAX_KEPT) { history = history.slice(-MAX_KEPT); log.innerHTML = ""; history.forEach(render); }
-    else { render(item, history.length - 1); }
+    if (history.length > MAX_KEPT) {
+      history = history.slice(-MAX_KEPT); log.innerHTML = ""; history.forEach(render);
+      node = log.querySelector(".motcua-msg:last-of-type");
+    } else { node = render(item, history.length - 1); }
     save();
+    return node;
   }
 
   function ServerError(message) { this.message = message; }  // the server answered, but not with replies
@@ -143,9 +171,14 @@
         throw new ServerError((res.body && res.body.error) ||
           "Xin lỗi, hệ thống đang bận nên chưa trả lời được. Bạn vui lòng gửi lại sau ít phút nhé.");
       }
+      var first = null;
       res.body.forEach(function (m) {
-        if (m.text || (m.buttons && m.buttons.length)) { add({ who: "bot", text: m.text || "", buttons: m.buttons || [] }); }
+        if (m.text || (m.buttons && m.buttons.length)) {
+          var node = add({ who: "bot", text: m.text || "", buttons: m.buttons || [] });
+          first = first || node;
+        }
       });
+      if (first) { scrollTo(first); }
     }).catch(function (err) {
       var text = (err instanceof ServerError) ? err.message :
         "Xin lỗi, mình chưa kết nối được máy chủ. Bạn kiểm tra mạng rồi gửi lại sau ít phút nhé.";
@@ -177,6 +210,16 @@
   launcher.addEventListener("click", function () { open(true); });
   close.addEventListener("click", shut);
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") { shut(); } });
+  // As the citizen nears the limit, say how much is left; at the limit, say why typing stops.
+  input.addEventListener("input", function () {
+    var n = input.value.length;
+    if (n >= MAX_CHARS) {
+      status.textContent = "Câu hỏi dài tối đa " + MAX_CHARS.toLocaleString("vi-VN") +
+        " ký tự. Bạn gửi phần này trước, rồi gửi tiếp phần còn lại nhé.";
+    } else if (n >= WARN_CHARS) {
+      status.textContent = "Còn " + (MAX_CHARS - n) + " ký tự.";
+    } else if (/ký tự/.test(status.textContent)) { status.textContent = ""; }
+  });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value.trim();

@@ -30,6 +30,24 @@ def test_widget_ask_answer_button_reload(channels_run, browser):
                                        if b.is_enabled()])
     assert [b.text for b in buttons] == ["👍 Hữu ích", "👎 Chưa đúng"]
     browser.save_screenshot(str(ARTIFACTS / "widget-answer.png"))
+    # the source is a link that opens apart from the page, and the answer is shown from its start
+    links = browser.find_elements(By.CSS_SELECTOR, ".motcua-bot a")
+    assert links and links[-1].get_attribute("href").startswith("https://")
+    assert links[-1].get_attribute("rel") == "noopener noreferrer" and links[-1].get_attribute("target") == "_blank"
+    view = browser.execute_script("""
+        const log = document.querySelector('.motcua-log');
+        const answer = [...log.querySelectorAll('.motcua-bot')].find(m => m.textContent.includes('1.012786'));
+        const a = answer.getBoundingClientRect(), l = log.getBoundingClientRect();
+        return {scrollable: log.scrollHeight > log.clientHeight, top: a.top - l.top, height: l.height};""")
+    assert view["scrollable"] and 0 <= view["top"] < view["height"] / 2, view
+
+    # nearing the 2,000-character limit, the widget says how much is left, then why typing stops
+    def typed(n):
+        browser.execute_script("const i = document.getElementById('motcua-input'); i.value = 'a'.repeat(arguments[0]);"
+                               "i.dispatchEvent(new Event('input'));", n)
+        return browser.find_element(By.CSS_SELECTOR, ".motcua-status").text
+    assert typed(1500) == "" and typed(1850) == "Còn 150 ký tự." and "tối đa 2.000 ký tự" in typed(2000)
+    assert typed(10) == ""
     buttons[0].click()
     wait(browser, lambda d: any("Cảm ơn bạn đã đánh giá" in m for m in messages(d)))
     before = messages(browser)

@@ -34,7 +34,8 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer) -> List[Dict[T
     for message in answer.messages[:-1]:
         dispatcher.utter_message(text=message)
     cases = [templates.case_button(answer.code, c["case"], c["title"]) for c in answer.cases]
-    dispatcher.utter_message(text=answer.messages[-1], buttons=cases + templates.feedback_buttons())
+    steps = templates.aspect_buttons(answer.code, answer.next_aspects) if answer.code else []
+    dispatcher.utter_message(text=answer.messages[-1], buttons=cases + steps + templates.feedback_buttons())
     return [SlotSet("procedure_code", answer.code), SlotSet("aspect", answer.aspect),
             SlotSet("last_answer", json.dumps({"code": answer.code, "aspect": answer.aspect,
                                                "text": answer.text[:500]}, ensure_ascii=False))]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Dict, List
+from typing import TYPE_CHECKING, Dict, List, Sequence
 
 from core import texts
 from core.formatting import clock, date, soon
@@ -56,6 +56,14 @@ def case_button(code: str, case: int, title: str) -> Dict[str, str]:
     """A button that shows the documents of another case of the same procedure."""
     return {"title": texts.text("buttons.other_case", title=title),
             "payload": f'/ask_documents{{"procedure_code":"{code}","document_case":"{case}"}}'}
+
+
+def aspect_buttons(code: str, aspects: Sequence[str]) -> List[Dict[str, str]]:
+    """Buttons that ask the same procedure's next aspects ("Lệ phí", "Thời hạn")."""
+    titles = {"documents": texts.text("buttons.documents"), "fees": texts.text("buttons.fees"),
+              "time": texts.text("buttons.time"), "where": texts.text("buttons.where"),
+              "channels": texts.text("buttons.channels"), "steps": texts.text("buttons.steps")}
+    return [{"title": titles[a], "payload": f'/ask_{a}{{"procedure_code":"{code}"}}'} for a in aspects]
 
 
 def feedback_buttons() -> List[Dict[str, str]]:

@@ -47,6 +47,7 @@ class Answer:
     aspect: str = "general"
     choices: List[dict] = field(default_factory=list)
     cases: List[dict] = field(default_factory=list)  # other document cases: {"title", "case" (1-based)}
+    next_aspects: Tuple[str, ...] = ()  # what the closing question offers next, as buttons
 
     @property
     def text(self) -> str:
@@ -288,6 +289,15 @@ _NEXT_STEP = {
 }
 
 
+# The aspects each closing question above offers, in its order (the channels show them as buttons).
+_NEXT_ASPECTS = {
+    "documents": ("fees", "time"), "fees": ("documents", "where"), "time": ("documents", "channels"),
+    "channels": ("documents", "time"), "where": ("documents", "fees"), "steps": ("documents", "time"),
+    "conditions": ("documents", "steps"), "result": ("documents", "time"), "legal": ("documents", "fees"),
+    "general": ("documents", "fees", "time", "where"),
+}
+
+
 _ASKED = {
     "documents": "hồ sơ cần chuẩn bị", "fees": "phí, lệ phí", "time": "thời hạn giải quyết",
     "channels": "cách nộp", "where": "nơi nộp hồ sơ", "steps": "các bước thực hiện",
@@ -371,4 +381,4 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
     if proc.staff_notes.strip():
         messages.extend(_split("Ghi chú của Sở: " + proc.staff_notes.strip()))
     messages.append(f"{source_line(proc)}\n{_NEXT_STEP[aspect]}")
-    return Answer(messages, code=proc.code, aspect=aspect, cases=cases)
+    return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[aspect])

@@ -34,7 +34,11 @@ def test_answer_procedure(text, intent, slots, code, aspect, needle):
     assert events["procedure_code"] == code and events["aspect"] == aspect
     body = "\n".join(m["text"] for m in messages)
     assert needle in body and f"Nguồn: thủ tục {code}" in body
-    assert [b["payload"] for b in messages[-1]["buttons"]] == ["/feedback_positive", "/feedback_negative"]
+    # the closing question's next aspects are buttons for the same procedure, then the rating
+    offered = {"documents": ["fees", "time"], "time": ["documents", "channels"], "fees": ["documents", "where"],
+               "where": ["documents", "fees"], "channels": ["documents", "time"]}[aspect]
+    assert [b["payload"] for b in messages[-1]["buttons"]] == [
+        f'/ask_{a}{{"procedure_code":"{code}"}}' for a in offered] + ["/feedback_positive", "/feedback_negative"]
     assert json.loads(events["last_answer"])["code"] == code
 
 
@@ -164,6 +168,7 @@ def test_a_record_with_many_document_cases_offers_the_others_as_buttons():
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
     assert payloads == ['/ask_documents{"procedure_code":"1.013978","document_case":"2"}',
                         '/ask_documents{"procedure_code":"1.013978","document_case":"3"}',
+                        '/ask_fees{"procedure_code":"1.013978"}', '/ask_time{"procedure_code":"1.013978"}',
                         "/feedback_positive", "/feedback_negative"]
     assert all(len(b["title"]) <= 70 for b in messages[-1]["buttons"])
 

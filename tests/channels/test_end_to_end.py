@@ -28,15 +28,22 @@ def test_telegram_polling_answers_with_typing_and_inline_keyboard(channels_run):
     assert tg.sent(1001, method="sendChatAction")[0]["action"] == "typing"
     assert tg.calls.index(tg.sent(1001, method="sendChatAction")[0]) < tg.calls.index(sent[0])  # typing first
     keyboard = sent[-1]["reply_markup"]["inline_keyboard"]
-    assert [row[0]["text"] for row in keyboard] == ["👍 Hữu ích", "👎 Chưa đúng"]
+    assert [row[0]["text"] for row in keyboard] == ["💰 Lệ phí", "⏱ Thời hạn", "👍 Hữu ích", "👎 Chưa đúng"]
 
-    # a tap sends the button's payload: the assistant thanks for the rating
+    # a tap sends the button's payload: the next aspect of the same procedure, then the rating's thanks
     tap = tg.tap_update(1001, keyboard[0][0]["callback_data"])
     status, _ = channels_run.post("/webhooks/telegram/webhook", json.dumps(tap).encode(), SECRET)
     assert status == 200
-    after = replies_to(channels_run, 1001, len(sent) + 1)[len(sent):]
-    assert "Cảm ơn bạn đã đánh giá" in after[0]["text"]
+    fees = replies_to(channels_run, 1001, len(sent) + 1)[len(sent):]
+    assert "Phí, lệ phí" in "\n".join(m["text"] for m in fees) and "1.012786" in fees[0]["text"]
     assert tg.sent(method="answerCallbackQuery")
+    seen = replies_to(channels_run, 1001, len(sent) + len(fees))
+    rating = seen[-1]["reply_markup"]["inline_keyboard"]
+    assert rating[-2][0]["text"] == "👍 Hữu ích"
+    tap = tg.tap_update(1001, rating[-2][0]["callback_data"])
+    status, _ = channels_run.post("/webhooks/telegram/webhook", json.dumps(tap).encode(), SECRET)
+    after = replies_to(channels_run, 1001, len(seen) + 1)[len(seen):]
+    assert status == 200 and "Cảm ơn bạn đã đánh giá" in after[0]["text"]
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}])
@@ -91,8 +98,9 @@ def test_zalo_answers_asynchronously_with_numbered_options(channels_run):
     assert status == 200 and took < 1.0  # acknowledged before the assistant answers
     texts = zalo_replies(channels_run, "z1", 2)
     assert "1.012784" in "\n".join(texts)
-    assert texts[-1].splitlines()[-3:] == ["1. 👍 Hữu ích", "2. 👎 Chưa đúng", "Bạn nhắn số (1–2) để chọn."]
-    zalo_post(channels_run, zalo_event(ZALO["app_id"], "z1", "1"))
+    assert texts[-1].splitlines()[-5:] == ["1. 📋 Giấy tờ cần có", "2. 🌐 Cách nộp", "3. 👍 Hữu ích",
+                                           "4. 👎 Chưa đúng", "Bạn nhắn số (1–4) để chọn."]
+    zalo_post(channels_run, zalo_event(ZALO["app_id"], "z1", "3"))
     after = zalo_replies(channels_run, "z1", len(texts) + 1)[len(texts):]
     assert "Cảm ơn bạn đã đánh giá" in after[0]
 

@@ -225,8 +225,8 @@ def main() -> None:
     from motcua.runner import stop_all, wait_ready
 
     settings = get_settings()
-    settings = type(settings)(**{**settings.__dict__, "rasa_port": 5105, "actions_port": 5155, "rest_channel": True,
-                                 "tracker_store_url": "sqlite:///" + str(ROOT / "build/bench-tracker.db")})
+    settings = settings.replaced(rasa_port=5105, actions_port=5155, rest_channel=True,
+                                 tracker_store_url="sqlite:///" + str(ROOT / "build/bench-tracker.db"))
     if not settings.servers.rasa_model.exists():
         sys.exit("no Rasa model: run `make train` first")
 
@@ -259,8 +259,7 @@ def main() -> None:
         runs = [(workers, True) for workers in sorted({1, args.workers})] + ([(1, False)] if args.limits_off else [])
         for workers, limits_on in runs:
             name = ("motcua" if workers == 1 else f"motcua x{workers}") + ("" if limits_on else " no limits")
-            run_settings = type(settings)(**{**settings.__dict__, "rasa_workers": workers,
-                                             "lock_store_url": redis.url if workers > 1 else None})
+            run_settings = settings.replaced(rasa_workers=workers, lock_store_url=redis.url if workers > 1 else None)
             # A fresh list per server run: each server's caches start empty, and no text repeats within a run.
             unseen = unseen_questions(names, 3 * int(args.seconds * 160), seed=workers + 10 * (not limits_on))
             results[name] = measure_motcua(run_settings, build, args.seconds, args.endless, unseen, limits(limits_on))

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Optional
 
 from channels.state import ChannelState, Tokens
 from core.settings import ROOT, Settings, get_settings
 
 TELEGRAM_SECRET_FILE = ROOT / "build/secrets/telegram-webhook.secret"
+# One INFO line per Bot / OA API call is noise, and a Bot API URL holds the bot's token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def telegram_on(settings: Settings) -> bool:

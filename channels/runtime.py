@@ -13,7 +13,7 @@ from channels.text import channel_text
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per Bot / OA API call is noise
+
 
 def channel_report(settings: Settings) -> List[str]:
     """One line per channel saying whether it is on, and what is missing when it is off."""

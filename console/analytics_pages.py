@@ -11,6 +11,7 @@ from starlette.routing import Route
 from console.analytics import build_report, daily_chart, share_bar, to_csv, to_xlsx
 from console.auth import requires
 from console.web import console_of, error, render, staff_of
+from core.clock import today_local
 
 OUTCOMES = {"answered": "Trả lời được", "unanswered": "Chưa trả lời được", "handed_off": "Chuyển cán bộ"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -22,7 +23,7 @@ def report_of(request: Request):
         days = min(max(int(request.query_params.get("days", "30")), 1), 366)
     except ValueError:
         days = 30
-    end = dt.date.today()
+    end = today_local()
     console = console_of(request)
     return build_report(console.conversations, console.review.engine, end - dt.timedelta(days=days - 1), end), days
 

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from core.clock import today_local
 from core.text import fold
 from knowledge_base.catalogue import Catalogue, load_procedure, procedure_to_yaml
 from knowledge_base.schema import Procedure
@@ -57,7 +58,7 @@ def save_staff_fields(catalogue_dir: Path, code: str, aliases: List[str], staff_
     if changed:
         for field_name, (_, value) in changed.items():
             setattr(proc, field_name, value)
-        proc.last_updated = today or dt.date.today()  # answers say when their record last changed
+        proc.last_updated = today or today_local()  # answers say when their record last changed
         tmp = path.with_suffix(".yml.tmp")
         tmp.write_text(procedure_to_yaml(proc), encoding="utf-8")
         tmp.replace(path)

@@ -23,6 +23,7 @@ from channels.outbound import build_senders
 from channels.state import ChannelState
 from console.conversations import Conversations, channel_of
 from console.store import ROLES, ConsoleStore, Staff
+from core.clock import now_local
 from core.privacy import Hasher, mask_text
 from core.settings import ROOT, Settings
 from core.stores.handoff import HandoffStore
@@ -88,8 +89,11 @@ class Console:
     async def send(self, conversation: str, text: str) -> Optional[str]:
         """Send ``text`` to a citizen on their conversation's channel; None when sent, else why not."""
         if self._senders is None:
-            state = await run_in_threadpool(ChannelState, self.settings.storage.database_url)  # may create tables
-            self._senders = build_senders(self.settings, state, web_open_only=False)
+            def senders():  # creates tables and stores the Zalo tokens: database work, off the event loop
+                state = ChannelState(self.settings.storage.database_url)
+                return build_senders(self.settings, state, web_open_only=False)
+
+            self._senders = await run_in_threadpool(senders)
         channel = channel_of(conversation)
         sender = self._senders.get(channel)
         if sender is None:
@@ -113,7 +117,7 @@ class Console:
 
     def unanswered_rows(self, days: int = 90):
         """The questions logged for staff in the last ``days`` days. Blocking."""
-        since = dt.datetime.now() - dt.timedelta(days=days)
+        since = now_local() - dt.timedelta(days=days)
         # Requests for a person are not questions to fix: they are handled on the handoff page.
         return self.review.unanswered_since(since, exclude_reasons=("handoff_requested",))
 
@@ -139,7 +143,7 @@ class Console:
         def work():
             result = subprocess.run([sys.executable, "-m", "motcua", "console", "export"], cwd=ROOT,
                                     capture_output=True, text=True, timeout=1800)
-            self.export_state.update(running=False, ok=result.returncode == 0, finished_at=dt.datetime.now(),
+            self.export_state.update(running=False, ok=result.returncode == 0, finished_at=now_local(),
                                      log=(result.stdout + result.stderr)[-4000:])
             self.store.audit(username, "export", ok=result.returncode == 0)
 

@@ -2,7 +2,8 @@
 
 Settings are grouped by area (``settings.knowledge``, ``.servers``, ``.storage``, ``.office``,
 ``.dossiers``, ``.channels``, ``.console``). Each field names its environment variable and is parsed
-by one parser from its type: an empty variable counts as unset, booleans are 1/true/yes/on, lists are
+by one parser from its type: an empty variable counts as unset (except the embedding model's prompt
+prefixes, taken exactly as written), booleans are 1/true/yes/on, lists are
 separated by ``;`` or ``,`` (``*`` = no restriction), paths are relative to the repository root.
 Secrets never have defaults here; they come from the environment (channel credentials also from the
 git-ignored ``bot/channels.env``).
@@ -39,13 +40,15 @@ class SettingsError(ValueError):
 
 
 def env(name: str, default: Any = None, *, choices: Tuple[str, ...] = (), from_file: bool = False,
-        strip_slash: bool = False, star: Tuple[str, ...] = (), factory: Any = None) -> Any:
+        strip_slash: bool = False, star: Tuple[str, ...] = (), exact: bool = False, factory: Any = None) -> Any:
     """A setting read from the environment variable ``name`` (see the module's docstring for parsing).
 
     ``choices`` limits the value (lower-cased); ``from_file`` also reads it from the channels file;
-    ``strip_slash`` drops a trailing "/" from a URL; ``star`` is what a list given as "*" means.
+    ``strip_slash`` drops a trailing "/" from a URL; ``star`` is what a list given as "*" means; ``exact``
+    takes the value as written, spaces and all, and an empty value as empty (a model's prompt prefix).
     """
-    meta = {"env": name, "choices": choices, "from_file": from_file, "strip_slash": strip_slash, "star": star}
+    meta = {"env": name, "choices": choices, "from_file": from_file, "strip_slash": strip_slash, "star": star,
+            "exact": exact}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -100,6 +103,10 @@ def parse_area(cls: Type[T], environ: Mapping[str, str], from_file: Mapping[str,
         name = f.metadata.get("env")
         if not name:
             continue
+        if f.metadata["exact"]:
+            if name in environ:
+                values[f.name] = environ[name]
+            continue
         raw = environ.get(name) or (from_file.get(name) if f.metadata["from_file"] else None)
         if raw is not None and raw.strip():
             values[f.name] = _parse(name, raw, hints[f.name], f.metadata)
@@ -121,8 +128,8 @@ class KnowledgeSettings:
     embedding_base_model: str = env(
         "MOTCUA_EMBEDDING_BASE_MODEL", str(ROOT / "models/embeddings/multilingual-e5-small")
     )
-    query_prefix: str = env("MOTCUA_QUERY_PREFIX", "query: ")
-    passage_prefix: str = env("MOTCUA_PASSAGE_PREFIX", "passage: ")
+    query_prefix: str = env("MOTCUA_QUERY_PREFIX", "query: ", exact=True)
+    passage_prefix: str = env("MOTCUA_PASSAGE_PREFIX", "passage: ", exact=True)
     # The fields and levels the department answers for; empty = no restriction.
     scope_fields: Tuple[str, ...] = env("MOTCUA_SCOPE_FIELDS", NATURAL_RESOURCE_FIELDS)
     scope_levels: Tuple[str, ...] = env("MOTCUA_SCOPE_LEVELS", DEFAULT_LEVELS)
@@ -332,10 +339,11 @@ class Settings:
         """These settings with some fields changed by name, whatever their area."""
         changes: Dict[str, Dict[str, Any]] = {}
         for name, value in values.items():
-            area = next((a for a, kind in AREAS.items() if name in {f.name for f in fields(kind)}), None)
-            if area is None:
-                raise TypeError(f"unknown setting {name!r}")
-            changes.setdefault(area, {})[name] = value
+            areas = [a for a, kind in AREAS.items() if name in {f.name for f in fields(kind)}]
+            if len(areas) != 1:
+                raise TypeError(f"unknown setting {name!r}" if not areas else
+                                f"{name!r} is a setting of {' and '.join(areas)}: replace that area instead")
+            changes.setdefault(areas[0], {})[name] = value
         return dataclasses.replace(self, **{area: dataclasses.replace(getattr(self, area), **kw)
                                             for area, kw in changes.items()})
 

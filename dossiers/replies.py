@@ -81,8 +81,9 @@ def status_reply(view: DossierView, hotline: str) -> List[str]:
 
 
 def result_ready_reply(view: DossierView, hotline: str) -> str:
-    """'When will my result be ready?' about the dossier the citizen has just looked up."""
-    head = _head(view)
+    """'When will my result be ready?' about the dossier the citizen has just looked up (its status reply named
+    the procedure already: the code is enough here)."""
+    head = text("phrases.dossier", code=view.code)
     if view.status_code == RESULT_READY:
         reply = text("dossier.ready", dossier=head, pickup=_pickup(view))
     elif view.status_code == RETURNED:

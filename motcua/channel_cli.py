@@ -138,7 +138,7 @@ async def _webhook(settings, url, delete: bool) -> int:
             await bot.delete_webhook()
             print("Telegram webhook removed")
             return 0
-        base = url or settings.console.public_url
+        base = url or settings.channels.public_url
         if not base:
             print("motcua: give --url https://PUBLIC-HOST or set MOTCUA_PUBLIC_URL", file=sys.stderr)
             return 2

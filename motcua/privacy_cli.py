@@ -9,6 +9,7 @@ import datetime as dt
 import sys
 from typing import Dict, List, Optional
 
+from core.clock import as_vietnam, now_local
 from core.settings import Settings, get_settings
 
 DAY_S = 24 * 3600.0
@@ -22,7 +23,7 @@ def purge_now(settings: Settings, days: Optional[int] = None, dry_run: bool = Fa
 
     hasher = Hasher.configured(settings)
     days = settings.storage.retention_days if days is None else days
-    cutoff = Cutoff.days_before(now or dt.datetime.now().astimezone(), days)
+    cutoff = Cutoff.days_before(now or as_vietnam(now_local()), days)
     removed = purge(settings.servers.tracker_store_url, settings.storage.database_url, cutoff,
                     pseudonym_maker(lambda conversation: hasher.hash("conversation", conversation)), dry_run)
     return cutoff, removed

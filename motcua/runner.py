@@ -135,7 +135,7 @@ def set_telegram_webhook(settings: Settings, env: dict) -> None:
 
     if not telegram_on(settings) or settings.channels.telegram_mode != "webhook":
         return
-    if not settings.console.public_url:
+    if not settings.channels.public_url:
         print("motcua: Telegram webhook mode without MOTCUA_PUBLIC_URL: run "
               "`motcua telegram webhook --url https://PUBLIC-HOST` once", file=sys.stderr)
         return

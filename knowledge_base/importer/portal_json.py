@@ -13,6 +13,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from pydantic import ValidationError
 
+from core.clock import today_local
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.importer.report import ImportReport
 from knowledge_base.importer.tables import PROVINCE_FEE_RE, parse_steps
@@ -150,6 +151,6 @@ def import_portal_files(files: Iterable[Path], aliases: Dict[str, List[str]],
             for f in ("channels", "document_cases", "steps", "legal_basis", "results"):
                 report.ok(f, empty=not getattr(proc, f))
             proc.aliases = aliases.get(proc.code, [])
-            proc.last_updated = today or dt.date.today()
+            proc.last_updated = today or today_local()
             procs[proc.code] = proc
     return Catalogue(procs), report

@@ -9,6 +9,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 import yaml
 from pydantic import ValidationError
 
+from core.clock import today_local
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.importer import tables
 from knowledge_base.importer.report import ImportReport
@@ -106,7 +107,7 @@ def import_records(files: Iterable[Path], aliases: Dict[str, List[str]],
 
     ``last_updated`` is the date the record was first imported or last seen changed.
     """
-    today = today or dt.date.today()
+    today = today or today_local()
     report = ImportReport()
     procs: Dict[str, Procedure] = {}
     for path in progress(list(files)):

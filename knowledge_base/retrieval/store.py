@@ -7,7 +7,6 @@ The lexical index is rebuilt in memory at load: it takes milliseconds and is det
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -16,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
+from core.clock import now_local
 from knowledge_base.catalogue import Catalogue, catalogue_hash
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
@@ -95,7 +95,7 @@ def build_index(procs: Sequence[Procedure], embedder: Embedder, index_dir: Path,
     manifest = dict(expected_manifest(procs, embedder.identity, scope))
     manifest.update({
         "procedures": len(procs), "passages": len(texts), "dimension": int(vectors.shape[1]),
-        "built_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "built_at": now_local().isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - start, 2), "calibration": asdict(calibration),
     })
     (index_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))

@@ -1,4 +1,5 @@
 """Settings: typed areas, one parser for every variable, clear errors."""
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,11 @@ def test_one_parser_for_every_type(tmp_path):
     assert s.knowledge.index_dir == ROOT / "build/other" and s.knowledge.catalogue_dir == Path(tmp_path)
     assert s.knowledge.scope_fields == ("Đất đai", "Môi trường") and s.dossiers.lockout_steps_minutes == (5, 10)
     assert s.servers.log_level == "warning" and s.channels.public_url == "https://bot.example.vn"
+
+
+def test_prompt_prefixes_are_taken_exactly_as_written():
+    s = Settings.from_env({"MOTCUA_QUERY_PREFIX": "", "MOTCUA_PASSAGE_PREFIX": "passage: "})
+    assert s.knowledge.query_prefix == "" and s.knowledge.passage_prefix == "passage: "  # a model without prompts
 
 
 def test_empty_means_unset_and_star_means_any():
@@ -78,3 +84,21 @@ def test_every_variable_is_documented_in_the_readme():
     names = [f.metadata["env"] for kind in AREAS.values() for f in fields(kind)]
     missing = [n for n in names if n not in readme and not n.startswith(("TELEGRAM_", "ZALO_"))]
     assert not missing, f"settings missing from README's table: {missing}"
+
+
+def test_the_public_url_and_the_consoles_are_two_settings(monkeypatch, capsys):
+    """Telegram's webhook goes to MOTCUA_PUBLIC_URL, never to the console's address."""
+    from motcua import runner
+
+    s = Settings.from_env({"MOTCUA_PUBLIC_URL": "https://bot.example.vn", "TELEGRAM_BOT_TOKEN": "1:x",
+                           "MOTCUA_TELEGRAM_MODE": "webhook", "MOTCUA_CONSOLE_PUBLIC_URL": "https://staff.example.vn"})
+    assert s.channels.public_url == "https://bot.example.vn" and s.console_link_base == "https://staff.example.vn"
+    calls = []
+    monkeypatch.setattr(runner.subprocess, "run", lambda *a, **kw: calls.append(a))
+    runner.set_telegram_webhook(s, {})
+    assert calls and "without MOTCUA_PUBLIC_URL" not in capsys.readouterr().err
+    with pytest.raises(TypeError, match="channels and console"):
+        s.replaced(public_url=None)
+    without = dataclasses.replace(s, channels=dataclasses.replace(s.channels, public_url=None))
+    runner.set_telegram_webhook(without, {})  # only the console's URL: say how to set it
+    assert len(calls) == 1 and "without MOTCUA_PUBLIC_URL" in capsys.readouterr().err

@@ -18,10 +18,7 @@ from starlette.routing import Route
 from console.auth import requires
 from console.conversations import channel_of
 from console.web import console_of, render, staff_of
-
-# Texts the citizen sees (kept word for word).
-JOINED = "Cán bộ {name} của Sở đã tham gia trò chuyện. Bạn cứ nhắn, cán bộ sẽ trả lời tại đây."
-LEFT = "Cán bộ đã rời cuộc trò chuyện. Trợ lý tự động tiếp tục hỗ trợ bạn; bạn cần hỏi gì cứ nhắn nhé."
+from core.texts import text
 
 
 def handoff_page(request: Request, conversation: str, status: int = 200, error: Optional[str] = None) -> Response:
@@ -63,7 +60,7 @@ async def handoff_take(request: Request, form: FormData) -> Response:
     conversation = request.path_params["conversation"]
     if not await run_in_threadpool(console.handoffs.take, conversation, channel_of(conversation), staff.username):
         return await refuse(request, conversation, 409, "Một cán bộ khác đang trò chuyện với công dân này.")
-    problem = await console.send(conversation, JOINED.format(name=staff.full_name or staff.username))
+    problem = await console.send(conversation, text("handoff.staff_joined", name=staff.full_name or staff.username))
     await run_in_threadpool(record, request, conversation, "system", "Cán bộ nhận cuộc trò chuyện", "handoff_take",
                             notified=problem is None)
     if problem:
@@ -76,16 +73,17 @@ async def handoff_reply(request: Request, form: FormData) -> Response:
     """Send the staff member's message to the citizen (only by the one who took the conversation)."""
     console, staff = console_of(request), staff_of(request)
     conversation = request.path_params["conversation"]
-    text = str(form.get("text", "")).strip()
+    message = str(form.get("text", "")).strip()
     current = await run_in_threadpool(console.handoffs.get, conversation)
     if not current or current["state"] != "active" or current["staff"] != staff.username:
         return await refuse(request, conversation, 409, "Bạn cần nhận cuộc trò chuyện trước khi trả lời.")
-    if not 1 <= len(text) <= 2000:
+    if not 1 <= len(message) <= 2000:
         return await refuse(request, conversation, 400, "Tin nhắn cần từ 1 đến 2.000 ký tự.")
-    problem = await console.send(conversation, f"Cán bộ {staff.full_name or staff.username}: {text}")
+    problem = await console.send(conversation, text("handoff.staff_reply", name=staff.full_name or staff.username,
+                                                    message=message))
     if problem:
         return await refuse(request, conversation, 502, f"Chưa gửi được: {problem}")
-    await run_in_threadpool(record, request, conversation, "staff", text, "handoff_reply")
+    await run_in_threadpool(record, request, conversation, "staff", message, "handoff_reply")
     return RedirectResponse(f"/handoffs/{quote(conversation)}?msg=sent", status_code=303)
 
 
@@ -95,7 +93,7 @@ async def handoff_release(request: Request, form: FormData) -> Response:
     console = console_of(request)
     conversation = request.path_params["conversation"]
     if await run_in_threadpool(console.handoffs.release, conversation):
-        await console.send(conversation, LEFT)
+        await console.send(conversation, text("handoff.staff_left"))
         await run_in_threadpool(record, request, conversation, "system", "Trả lại cho trợ lý tự động",
                                 "handoff_release")
     return RedirectResponse("/handoffs?msg=released", status_code=303)

@@ -19,7 +19,7 @@ from core.vocabulary import (
     filing_channel,
 )
 from dossiers.service import DossierView
-from knowledge_base.answers import UNIT_NAMES, vnd
+from knowledge_base.answers import unit_name, vnd
 
 
 def money(amount: Optional[int]) -> str:
@@ -126,7 +126,7 @@ def deadline_reply(procedure_name: str, channel: str, received: dt.datetime, due
     if unit.startswith("working"):
         notes.append(text("phrases.working_days_only"))
     values = dict(procedure=procedure_name, channel=filing_channel(channel).filing, value=f"{value:g}",
-                  unit=UNIT_NAMES.get(unit, unit), received=moment(received), due=moment(due))
+                  unit=unit_name(unit, unit), received=moment(received), due=moment(due))
     parts = [text("deadline.estimate_notes", notes="; ".join(notes), **values) if notes
              else text("deadline.estimate", **values)]
     if note:

@@ -1,4 +1,7 @@
-"""Short Vietnamese answers composed from a procedure's record, always naming the source."""
+"""Short Vietnamese answers composed from a procedure's record, always naming the source.
+
+Their words are in bot/texts.yml (the group ``answers``, and the ``phrases.answer_*`` pieces).
+"""
 from __future__ import annotations
 
 import re
@@ -7,6 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from core.formatting import date
 from core.text import fold
+from core.texts import text
 from core.vocabulary import CHANNELS, filing_channel
 from knowledge_base.schema import Channel, Procedure
 from knowledge_base.text import TextNormalizer, words
@@ -30,9 +34,6 @@ _ASPECT_CUES = (
     ("legal", ("can cu", "phap ly", "nghi dinh", "thong tu", "luat nao", "quy dinh nao", "van ban")),
 )
 
-UNIT_NAMES = {"working_day": "ngày làm việc", "day": "ngày", "hour": "giờ", "working_hour": "giờ làm việc",
-               "week": "tuần", "month": "tháng", "year": "năm", "unspecified": ""}
-_LEVEL_NAMES = {"province": "cấp tỉnh", "commune": "cấp xã", "ministry": "cấp bộ", "other": "cơ quan khác"}
 MAX_ITEMS = 6
 MAX_MESSAGE = 900
 CASE_LABEL = 64  # characters of a document-case button
@@ -65,6 +66,25 @@ def detect_aspect(question: str) -> str:
     return "general"
 
 
+def unit_name(unit: str, default: str = "") -> str:
+    """A time limit's unit in words ("ngày làm việc"); ``default`` for an unknown or unspecified one."""
+    names = {"working_day": text("phrases.answer_unit_working_day"), "day": text("phrases.answer_unit_day"),
+             "hour": text("phrases.answer_unit_hour"), "working_hour": text("phrases.answer_unit_working_hour"),
+             "week": text("phrases.answer_unit_week"), "month": text("phrases.answer_unit_month"),
+             "year": text("phrases.answer_unit_year")}
+    return names.get(unit, default)
+
+
+def _level_name(level: str) -> str:
+    names = {"province": text("phrases.answer_level_province"), "commune": text("phrases.answer_level_commune"),
+             "ministry": text("phrases.answer_level_ministry"), "other": text("phrases.answer_level_other")}
+    return names[level]
+
+
+def _levels(proc: Procedure) -> str:
+    return text("answers.levels", levels=", ".join(_level_name(level) for level in proc.levels))
+
+
 def _number(value: Optional[float]) -> str:
     if value is None:
         return ""
@@ -73,35 +93,34 @@ def _number(value: Optional[float]) -> str:
 
 def vnd(amount: int) -> str:
     """'1.250.000 đồng'."""
-    return f"{amount:,}".replace(",", ".") + " đồng"
+    return text("phrases.answer_amount", amount=f"{amount:,}".replace(",", "."))
 
 
 def _time_text(ch: Channel) -> str:
     if ch.time.value is None:
-        return "chưa ghi thời hạn"
-    unit = UNIT_NAMES.get(ch.time.unit, "")
-    return (
-        f"{_number(ch.time.value)} {unit}".strip() if unit else f"{_number(ch.time.value)} (hồ sơ gốc không ghi đơn vị)"
-    )
+        return text("phrases.answer_no_time")
+    unit = unit_name(ch.time.unit)
+    value = _number(ch.time.value)
+    return f"{value} {unit}".strip() if unit else text("phrases.answer_time_no_unit", value=value)
 
 
 def _fee_text(ch: Channel) -> str:
     parts = []
     for fee in ch.fees:
         if fee.kind == "none":
-            base = "Không thu phí" if not fee.set_by_province else "Hồ sơ ghi: miễn phí"
+            base = text("phrases.answer_no_fee" if not fee.set_by_province else "phrases.answer_fee_free")
         elif fee.amount_vnd is not None:
             base = vnd(fee.amount_vnd)
         else:
-            base = "Chưa có thông tin"
+            base = text("phrases.answer_no_information")
         note = f" ({_shorten(fee.text, 160)})" if fee.text else ""
         parts.append(base + note)
-    return "; ".join(parts) or "Chưa có thông tin"
+    return "; ".join(parts) or text("phrases.answer_no_information")
 
 
-def _shorten(text: str, limit: int) -> str:
-    text = re.sub(r"\s+", " ", text or "").strip(" -")
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+def _shorten(value: str, limit: int) -> str:
+    value = re.sub(r"\s+", " ", value or "").strip(" -")
+    return value if len(value) <= limit else value[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 _STEP_LABEL = re.compile(r"^\s*(?:[a-zđ]\)\s*)?Bước\s*\d+\s*[:.\-–]?\s*", re.IGNORECASE)
@@ -129,21 +148,20 @@ def step_line(step) -> str:
     detail = _step_detail(step.description) if heading else ""
     if detail and fold(detail.lower()).startswith(fold(name.lower())):
         name = ""
-    text = f"{name}: {detail}" if name and detail else (name or detail or step.name)
-    return _shorten(text, 220)
+    line = f"{name}: {detail}" if name and detail else (name or detail or step.name)
+    return _shorten(line, 220)
 
 
 def source_line(proc: Procedure) -> str:
     """'Nguồn: thủ tục 1.012786, Quyết định 3380/QĐ-BNNMT, <link>' (+ last update when known)."""
-    parts = [f"thủ tục {proc.code}"]
+    parts = [text("phrases.answer_source_procedure", code=proc.code)]
     if proc.decision:
-        parts.append(f"Quyết định {proc.decision}")
+        parts.append(text("phrases.answer_source_decision", decision=proc.decision))
     if proc.source_url:
         parts.append(proc.source_url)
-    line = "Nguồn: " + ", ".join(parts)
     if proc.last_updated:
-        line += f" (cập nhật {date(proc.last_updated)})"
-    return line
+        return text("phrases.answer_source_updated", sources=", ".join(parts), date=date(proc.last_updated))
+    return text("phrases.answer_source", sources=", ".join(parts))
 
 
 def _case_lines(case, with_name: bool) -> str:
@@ -151,13 +169,13 @@ def _case_lines(case, with_name: bool) -> str:
     for doc in case.documents[:MAX_ITEMS]:
         counts = []
         if doc.originals:
-            counts.append(f"{doc.originals} bản chính")
+            counts.append(text("phrases.answer_originals", count=doc.originals))
         if doc.copies:
-            counts.append(f"{doc.copies} bản sao")
+            counts.append(text("phrases.answer_copies", count=doc.copies))
         suffix = f" ({', '.join(counts)})" if counts else ""
         lines.append(f"- {_shorten(doc.name, 200)}{suffix}")
     if len(case.documents) > MAX_ITEMS:
-        lines.append(f"- … và {len(case.documents) - MAX_ITEMS} giấy tờ khác (xem đủ tại link nguồn)")
+        lines.append("- " + text("phrases.answer_more_documents", count=len(case.documents) - MAX_ITEMS))
     if case.note and not case.documents:
         lines.append(_shorten(case.note, 300))
     return "\n".join(lines)
@@ -173,13 +191,13 @@ def case_label(name: str, number: int, limit: int = CASE_LABEL) -> str:
     """A button label for a document case: its enumerator ("a)", or its number) and what sets it
     apart. A long one loses its middle, not its end: cases often differ only in their last words
     ("… đối với cá nhân" / "… đối với tổ chức")."""
-    text = re.sub(r"\s+", " ", name or "").strip(" :;,")
-    match = _ENUMERATOR.match(text)
-    enumerator, rest = (match.group(1), match.group(2)) if match else (f"{number}. ", text)
+    cleaned = re.sub(r"\s+", " ", name or "").strip(" :;,")
+    match = _ENUMERATOR.match(cleaned)
+    enumerator, rest = (match.group(1), match.group(2)) if match else (f"{number}. ", cleaned)
     stripped = _CASE_PREFIX.sub("", rest)
     rest = stripped if len(stripped) >= 12 else rest  # "Hồ sơ năng lực" keeps its "Hồ sơ"
     rest = re.sub(r"[\s,;:]*\bgồm$", "", rest).strip(" :;,")
-    label = enumerator + rest if rest else f"Trường hợp {number}"
+    label = enumerator + rest if rest else text("phrases.answer_case", number=number)
     if len(label) <= limit:
         return label
     head = label[: limit // 3].rsplit(" ", 1)[0]
@@ -197,15 +215,14 @@ def _documents(proc: Procedure, case: Optional[int] = None) -> Tuple[List[str], 
     """
     cases = proc.document_cases
     if not cases:
-        return ["Hồ sơ gốc chưa liệt kê thành phần hồ sơ."], []
+        return [text("answers.no_documents")], []
     if len(cases) == 1:
         return [_case_lines(cases[0], False)], []
     everything = [_case_lines(c, True) for c in cases]
     if case is None and len("\n".join(everything)) <= MAX_MESSAGE:
         return everything, []
     shown = case if case is not None and 1 <= case <= len(cases) else 1
-    intro = (f"Hồ sơ khác nhau theo {len(cases)} trường hợp. Dưới đây là một trường hợp; "
-             "muốn xem trường hợp khác, bạn chọn ở cuối tin nhắn.")
+    intro = text("answers.cases_intro", count=len(cases))
     others = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(cases, 1) if i != shown]
     return [intro, everything[shown - 1]], others
 
@@ -215,78 +232,76 @@ def _channels_lines(proc: Procedure, what: str) -> List[str]:
     for ch in proc.channels:
         value = _time_text(ch) if what == "time" else _fee_text(ch)
         lines.append(f"- {filing_channel(ch.method).name}: {value}")
-    return lines or ["Hồ sơ gốc chưa ghi thông tin này."]
+    return lines or [text("answers.no_information")]
 
 
 def _body(proc: Procedure, aspect: str) -> List[str]:
     if aspect == "fees":
-        lines = ["Phí, lệ phí theo hồ sơ thủ tục:"] + _channels_lines(proc, "fees")
+        lines = [text("answers.fees_heading")] + _channels_lines(proc, "fees")
         if proc.province_fees.strip():
-            lines.append("Mức thu tại tỉnh (Sở cập nhật): " + proc.province_fees.strip())
+            lines.append(text("answers.province_fees", fees=proc.province_fees.strip()))
         elif any(f.set_by_province for ch in proc.channels for f in ch.fees):
-            lines.append("Lưu ý: mức thu cụ thể do HĐND/UBND cấp tỉnh quy định, có thể khác nhau giữa các tỉnh.")
+            lines.append(text("answers.fees_set_by_province"))
         return ["\n".join(lines)]
     if aspect == "time":
-        return ["\n".join(["Thời hạn giải quyết:"] + _channels_lines(proc, "time"))]
+        return ["\n".join([text("answers.time_heading")] + _channels_lines(proc, "time"))]
     if aspect == "channels":
         if not proc.channels:
-            return ["Hồ sơ gốc chưa ghi hình thức nộp."]
+            return [text("answers.no_channels")]
         methods = ", ".join(filing_channel(c.method).name.lower() for c in proc.channels)
-        extra = " Nộp trực tuyến tại Cổng Dịch vụ công quốc gia (dichvucong.gov.vn)." if proc.channel("online") else ""
-        return [f"Có thể nộp hồ sơ: {methods}.{extra}"]
+        line = text("answers.channels", methods=methods)
+        return [f"{line} {text('answers.online_portal')}" if proc.channel("online") else line]
     if aspect == "where":
         agencies = proc.competent_agencies or proc.agencies
-        levels = ", ".join(_LEVEL_NAMES[l] for l in proc.levels)
-        lines = [f"Cấp thực hiện: {levels}."]
+        lines = [_levels(proc)]
         if agencies:
-            lines.append("Cơ quan giải quyết: " + "; ".join(agencies[:4]) + ".")
+            lines.append(text("answers.agencies", agencies="; ".join(agencies[:4])))
         if proc.address:
-            lines.append("Nơi tiếp nhận: " + _shorten(proc.address, 250))
+            lines.append(text("answers.address", address=_shorten(proc.address, 250)))
         else:
-            lines.append("Nộp tại Bộ phận Một cửa (Trung tâm Phục vụ hành chính công) của tỉnh hoặc xã/phường.")
+            lines.append(text("answers.default_address"))
         return ["\n".join(lines)]
     if aspect == "steps":
         if not proc.steps:
-            return ["Hồ sơ gốc chưa ghi trình tự thực hiện."]
+            return [text("answers.no_steps")]
         lines = [f"{i}. {step_line(s)}" for i, s in enumerate(proc.steps[:MAX_ITEMS], 1)]
         if len(proc.steps) > MAX_ITEMS:
-            lines.append("… (xem đủ các bước tại link nguồn)")
-        return ["Các bước thực hiện:\n" + "\n".join(lines)]
+            lines.append(text("phrases.answer_more_steps"))
+        return ["\n".join([text("answers.steps_heading")] + lines)]
     if aspect == "conditions":
-        return ["Điều kiện: " + (_shorten(proc.conditions, 700) if proc.conditions
-                                  else "hồ sơ gốc không nêu yêu cầu, điều kiện riêng.")]
+        if not proc.conditions:
+            return [text("answers.no_conditions")]
+        return [text("answers.conditions", conditions=_shorten(proc.conditions, 700))]
     if aspect == "result":
         if not proc.results:
-            return ["Hồ sơ gốc chưa ghi kết quả."]
-        return ["Kết quả nhận được: " + "; ".join(_shorten(r.name, 200) for r in proc.results[:3])]
+            return [text("answers.no_results")]
+        return [text("answers.results", results="; ".join(_shorten(r.name, 200) for r in proc.results[:3]))]
     if aspect == "legal":
         if not proc.legal_basis:
-            return ["Hồ sơ gốc chưa ghi căn cứ pháp lý."]
+            return [text("answers.no_legal_basis")]
         lines = [f"- {_shorten(l.title, 160)}" + (f" ({l.code})" if l.code and l.code not in l.title else "")
                  for l in proc.legal_basis[:MAX_ITEMS]]
-        return ["Căn cứ pháp lý:\n" + "\n".join(lines)]
+        return ["\n".join([text("answers.legal_heading")] + lines)]
     # general: a compact overview
-    overview = [f"Cấp thực hiện: {', '.join(_LEVEL_NAMES[l] for l in proc.levels)}."]
+    overview = [_levels(proc)]
     times = "; ".join(f"{filing_channel(c.method).name.lower()} {_time_text(c)}" for c in proc.channels)
     if times:
-        overview.append(f"Thời hạn: {times}.")
+        overview.append(text("answers.general_time", times=times))
     if proc.documents:
-        overview.append(f"Hồ sơ gồm {len(proc.documents)} loại giấy tờ.")
+        overview.append(text("answers.document_count", count=len(proc.documents)))
     return ["\n".join(overview)]
 
 
-_NEXT_STEP = {
-    "documents": "Bạn muốn xem thêm lệ phí hay thời hạn giải quyết?",
-    "fees": "Bạn muốn xem hồ sơ cần chuẩn bị hay nơi nộp?",
-    "time": "Bạn muốn xem hồ sơ cần chuẩn bị hay cách nộp trực tuyến?",
-    "channels": "Bạn muốn xem hồ sơ cần chuẩn bị hay thời hạn giải quyết?",
-    "where": "Bạn muốn xem hồ sơ cần chuẩn bị hay lệ phí?",
-    "steps": "Bạn muốn xem hồ sơ cần chuẩn bị hay thời hạn giải quyết?",
-    "conditions": "Bạn muốn xem hồ sơ cần chuẩn bị hay các bước thực hiện?",
-    "result": "Bạn muốn xem hồ sơ cần chuẩn bị hay thời hạn giải quyết?",
-    "legal": "Bạn muốn xem hồ sơ cần chuẩn bị hay lệ phí?",
-    "general": "Bạn muốn hỏi về hồ sơ, lệ phí, thời hạn hay nơi nộp?",
-}
+def _next_step(aspect: str) -> str:
+    """The closing question of an answer about ``aspect``."""
+    questions = {
+        "documents": text("answers.next_documents"), "fees": text("answers.next_fees"),
+        "time": text("answers.next_time"), "channels": text("answers.next_channels"),
+        "where": text("answers.next_where"), "steps": text("answers.next_steps"),
+        "conditions": text("answers.next_conditions"), "result": text("answers.next_result"),
+        "legal": text("answers.next_legal"), "general": text("answers.next_general"),
+    }
+    return questions[aspect]
 
 
 # The aspects each closing question above offers, in its order (the channels show them as buttons).
@@ -298,12 +313,16 @@ _NEXT_ASPECTS = {
 }
 
 
-_ASKED = {
-    "documents": "hồ sơ cần chuẩn bị", "fees": "phí, lệ phí", "time": "thời hạn giải quyết",
-    "channels": "cách nộp", "where": "nơi nộp hồ sơ", "steps": "các bước thực hiện",
-    "conditions": "điều kiện", "result": "kết quả nhận được", "legal": "căn cứ pháp lý",
-    "general": "thông tin chính",
-}
+def _asked(aspect: str) -> str:
+    """What a question about ``aspect`` asks for, as words inside a sentence."""
+    asked = {
+        "documents": text("phrases.answer_asked_documents"), "fees": text("phrases.answer_asked_fees"),
+        "time": text("phrases.answer_asked_time"), "channels": text("phrases.answer_asked_channels"),
+        "where": text("phrases.answer_asked_where"), "steps": text("phrases.answer_asked_steps"),
+        "conditions": text("phrases.answer_asked_conditions"), "result": text("phrases.answer_asked_result"),
+        "legal": text("phrases.answer_asked_legal"), "general": text("phrases.answer_asked_general"),
+    }
+    return asked[aspect]
 
 
 def which_procedure(aspect: str, procedures: Sequence[Procedure]) -> Answer:
@@ -315,20 +334,18 @@ def which_procedure(aspect: str, procedures: Sequence[Procedure]) -> Answer:
     lines = []
     if aspect == "channels" and procedures:
         count = {m: sum(any(c.method == m for c in p.channels) for p in procedures) for m in CHANNELS}
-        lines.append(f"Trong {len(procedures)} thủ tục mình hỗ trợ: {count['online']} thủ tục nộp trực tuyến được "
-                     f"(Cổng Dịch vụ công quốc gia, đăng nhập bằng tài khoản VNeID), {count['postal']} thủ tục "
-                     f"nộp qua bưu chính, {count['direct']} thủ tục nộp trực tiếp.")
-    lines.append(f"Bạn hỏi về thủ tục nào ạ? Bạn nhắn việc cần làm (ví dụ: \"cấp lại sổ đỏ bị mất\", "
-                 f"\"tách thửa\"), mình sẽ trả lời {_ASKED[aspect]} của thủ tục đó.")
+        lines.append(text("answers.channel_counts", total=len(procedures), online=count["online"],
+                          postal=count["postal"], direct=count["direct"]))
+    lines.append(text("answers.which_procedure", asked=_asked(aspect)))
     return Answer(["\n".join(lines)], aspect=aspect)
 
 
-def _split(text: str, limit: int = MAX_MESSAGE) -> List[str]:
+def _split(message: str, limit: int = MAX_MESSAGE) -> List[str]:
     """Split a long message at line breaks so each part fits a chat bubble."""
-    if len(text) <= limit:
-        return [text]
+    if len(message) <= limit:
+        return [message]
     parts, cur = [], ""
-    for line in text.split("\n"):
+    for line in message.split("\n"):
         if cur and len(cur) + len(line) + 1 > limit:
             parts.append(cur)
             cur = line
@@ -361,24 +378,18 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         if candidates:
             choices = [{"title": c.name[:80], "payload": c.code} for c in candidates]
             listing = "\n".join(f"{i}. {c.name[:160]} ({c.code})" for i, c in enumerate(candidates, 1))
-            return Answer([f"Bạn đang hỏi về thủ tục nào dưới đây?\n{listing}\nHãy chọn một thủ tục để mình trả lời."],
-                          aspect=aspect, choices=choices)
-        return Answer(
-            [
-                f"Xin lỗi, mình chưa tìm được thủ tục phù hợp với câu hỏi. Bạn thử nói rõ hơn việc cần làm "
-                f'(ví dụ: "cấp lại sổ đỏ bị mất"), hoặc gọi tổng đài {settings.office.hotline} để được hỗ trợ.'
-            ],
-            aspect=aspect,
-        )
-    head = f"Thủ tục: {proc.name.rstrip('. ')} (mã {proc.code})."  # some names end with a full stop
+            question = "\n".join([text("answers.choose"), listing, text("answers.choose_closing")])
+            return Answer([question], aspect=aspect, choices=choices)
+        return Answer([text("answers.not_found", hotline=settings.office.hotline)], aspect=aspect)
+    head = text("answers.head", name=proc.name.rstrip(". "), code=proc.code)  # some names end with a full stop
     cases: List[dict] = []
     if aspect == "documents":
         parts, cases = _documents(proc, case)
-        body = [f"Hồ sơ cần chuẩn bị:\n{parts[0]}"] + parts[1:]
+        body = [f"{text('answers.documents_heading')}\n{parts[0]}"] + parts[1:]
     else:
         body = _body(proc, aspect)
     messages = _pack([f"{head}\n{body[0]}"] + body[1:])
     if proc.staff_notes.strip():
-        messages.extend(_split("Ghi chú của Sở: " + proc.staff_notes.strip()))
-    messages.append(f"{source_line(proc)}\n{_NEXT_STEP[aspect]}")
+        messages.extend(_split(text("answers.staff_notes", notes=proc.staff_notes.strip())))
+    messages.append(f"{source_line(proc)}\n{_next_step(aspect)}")
     return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[aspect])

@@ -31,7 +31,7 @@ def cmd_deadline(args) -> int:
     from core.clock import now_local
     from dossiers.calendar import CalendarError, WorkingCalendar
     from dossiers.factory import catalogue_limits
-    from knowledge_base.answers import UNIT_NAMES
+    from knowledge_base.answers import unit_name
 
     settings = get_settings()
     calendar = WorkingCalendar.load(settings.office.calendar_file)
@@ -56,7 +56,7 @@ def cmd_deadline(args) -> int:
     except CalendarError as exc:
         _fail(str(exc))
     counted = calendar.counting_start(start) if unit in ("working_day", "working_hour") else start
-    print(f"{due.isoformat(timespec='minutes')}  due: {value:g} {UNIT_NAMES[unit]} from {start:%Y-%m-%d %H:%M}"
+    print(f"{due.isoformat(timespec='minutes')}  due: {value:g} {unit_name(unit)} from {start:%Y-%m-%d %H:%M}"
           f" (counted from {counted:%Y-%m-%d %H:%M})")
     return 0
 

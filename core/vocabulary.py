@@ -33,6 +33,14 @@ STOPPED_BY_AGENCY: FrozenSet[int] = frozenset({REFUSED, STOPPED})
 NO_RESULT: FrozenSet[int] = FINAL_STATUSES - {RESULT_READY, RETURNED}
 
 
+def status_name(code: int) -> str:
+    """Vietnamese name of a national status code 1-10."""
+    try:
+        return STATUS_NAMES[int(code)]
+    except (KeyError, ValueError, TypeError):
+        raise ValueError(f"unknown status code {code!r} (expected 1-10)") from None
+
+
 @dataclass(frozen=True)
 class FilingChannel:
     """A way to file a dossier: its code, its name ("Trực tuyến"), how a sentence says filing that way

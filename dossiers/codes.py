@@ -7,27 +7,12 @@ from dataclasses import dataclass
 from typing import Optional
 
 from core import texts
-from core.vocabulary import (  # noqa: F401 - the statuses' names and sets, re-exported for the dossier layer
-    FINAL_STATUSES,
-    NO_RESULT,
-    STATUS_NAMES,
-    STOPPED_BY_AGENCY,
-    WAITING_ON_CITIZEN,
-)
 
 # 000.00.06.H56-231027-0361: receiving agency code, filing date (yymmdd), sequence number.
 AGENCY = r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}"
 CODE_RE = re.compile(rf"^({AGENCY})-(\d{{6}})-(\d{{4}})$")
 CODE_SEARCH_RE = re.compile(rf"(?<![\d.]){AGENCY}-\d{{6}}-\d{{4}}(?!\d)")
 EXAMPLE_CODE = "000.00.06.H56-231027-0361"
-
-
-def status_name(code: int) -> str:
-    """Vietnamese name of a national status code 1-10."""
-    try:
-        return STATUS_NAMES[int(code)]
-    except (KeyError, ValueError, TypeError):
-        raise ValueError(f"unknown status code {code!r} (expected 1-10)") from None
 
 
 @dataclass(frozen=True)

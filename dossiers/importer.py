@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from dossiers.codes import STATUS_NAMES, normalize_code
+from core.vocabulary import STATUS_NAMES
+from dossiers.codes import normalize_code
 from dossiers.service import DossierRecord, DossierService
 from knowledge_base.text import fold as fold_accents
 

@@ -5,8 +5,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Tuple
 
-from core.vocabulary import CHANNELS
-from dossiers.codes import STATUS_NAMES, check_code
+from core.vocabulary import CHANNELS, STATUS_NAMES
+from dossiers.codes import check_code
 
 # (procedure code, channel) -> (value, unit) of the record's time limit, or None.
 TimeLimits = Callable[[str, str], Optional[Tuple[float, str]]]

@@ -9,7 +9,8 @@ from sqlalchemy import and_, delete, insert, select, update
 from core import texts
 from core.db import after_failure, insert_once
 from core.formatting import moment
-from dossiers.codes import check_code, status_name
+from core.vocabulary import status_name
+from dossiers.codes import check_code
 from dossiers.schema import outbox, subscriptions
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.engine import Connection, Engine
 from core.clock import now_local
 from core.db import insert_once, make_engine
 from core.privacy import Hasher, mask_name
+from core.vocabulary import FINAL_STATUSES, WAITING_ON_CITIZEN, status_name
 from dossiers import migrate
 from dossiers.calendar import WorkingCalendar
-from dossiers.codes import FINAL_STATUSES, WAITING_ON_CITIZEN, check_code, status_name
+from dossiers.codes import check_code
 from dossiers.guard import LookupGuard, active_lock, channel_name
 from dossiers.models import DossierRecord, DossierView, LookupResult, TimeLimits, UpsertResult
 from dossiers.outbox import NoticeOutbox

@@ -2,7 +2,8 @@
 import pytest
 
 from core.privacy import Hasher, mask_name, mask_number, mask_text
-from dossiers.codes import check_code, find_code, looks_like_code, status_name
+from core.vocabulary import status_name
+from dossiers.codes import check_code, find_code, looks_like_code
 
 
 @pytest.mark.parametrize("typed", ["000.00.06.H56-231027-0361", "000.00.06.h56-231027-0361",

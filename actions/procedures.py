@@ -15,6 +15,7 @@ from actions.context import current, entity, log_unanswered
 from core.text import fold
 from knowledge_base.answers import Answer, detect_aspect
 from knowledge_base.resolve import ANSWER, CHOICES, PICK, Context
+from knowledge_base.situation import Situation, read_situation
 
 if TYPE_CHECKING:  # pragma: no cover
     from knowledge_base.retrieval.hybrid import Hit
@@ -29,14 +30,22 @@ INTENT_ASPECT = {
 _WHAT_ABOUT = (re.compile(r"^\s*còn\b"), re.compile(r"\bthi sao\b"))
 
 
-def send_answer(dispatcher: CollectingDispatcher, answer: Answer) -> List[Dict[Text, Any]]:
-    """Send the answer's messages (feedback buttons on the last) and remember what was said."""
+def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
+                situation: Optional[Situation] = None) -> List[Dict[Text, Any]]:
+    """Send the answer's messages (buttons on the last) and remember what was said and the situation."""
     for message in answer.messages[:-1]:
         dispatcher.utter_message(text=message)
+    remembered = [SlotSet("situation", situation.to_json())] if situation is not None else []
+    if answer.ask_case and answer.code:  # one question about the citizen's case, nothing else
+        buttons = templates.situation_buttons(answer.code, answer.ask_case)
+        dispatcher.utter_message(text=answer.messages[-1], buttons=buttons)
+        return [SlotSet("procedure_code", answer.code), SlotSet("aspect", answer.aspect)] + remembered
+    more = [templates.more_button(answer.code, answer.more["case"], answer.more["page"])] \
+        if answer.more and answer.code else []
     cases = [templates.case_button(answer.code, c["case"], c["title"]) for c in answer.cases]
     steps = templates.aspect_buttons(answer.code, answer.next_aspects) if answer.code else []
-    dispatcher.utter_message(text=answer.messages[-1], buttons=cases + steps + templates.feedback_buttons())
-    return [SlotSet("procedure_code", answer.code), SlotSet("aspect", answer.aspect),
+    dispatcher.utter_message(text=answer.messages[-1], buttons=more + cases + steps + templates.feedback_buttons())
+    return remembered + [SlotSet("procedure_code", answer.code), SlotSet("aspect", answer.aspect),
             SlotSet("last_answer", json.dumps({"code": answer.code, "aspect": answer.aspect,
                                                "text": answer.text[:500]}, ensure_ascii=False))]
 
@@ -101,6 +110,21 @@ def redirect_other_agency(dispatcher: CollectingDispatcher, tracker: Tracker, te
     return True
 
 
+def limits_topic(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
+    """A part of the case another agency decides (tax, notarisation…): say who, and what we know.
+
+    True when the message was such a question (and has been answered).
+    """
+    limit = current().knowledge_base.limit_for(text)
+    if limit is None:
+        return False
+    log_unanswered(tracker, "other_agency")
+    code = tracker.get_slot("procedure_code")
+    buttons = templates.aspect_buttons(code, ("documents", "fees")) if code else []
+    dispatcher.utter_message(text=templates.limit(limit.answer, bool(code)), buttons=buttons + templates.help_buttons())
+    return True
+
+
 class ActionAnswerProcedure(Action):
     """Answer the asked aspect for the procedure in the message, or the one under discussion."""
 
@@ -117,19 +141,25 @@ class ActionAnswerProcedure(Action):
         if aspect == "general":
             aspect = named
         kb = current().knowledge_base
-        case = document_case(tracker)
+        case, page = document_case(tracker), answer_page(tracker)
+        situation = situation_of(tracker, text)
         shown = entity(tracker, "procedure_code") or tracker.get_slot("procedure_code")
         aspect = asked_aspect(tracker, aspect, named, text)
-        # a "📄 other case" button under a documents answer carries the procedure shown
+        # a button under a documents answer ("📄 other case", "Thừa kế", "Xem tiếp") carries the procedure shown
+        by_button = bool(case or page > 1 or entity(tracker, "situation_case"))
+        if not by_button and kb.other_agency(text) is None and limits_topic(dispatcher, tracker, text):
+            return [SlotSet("situation", situation.to_json())]
         found = kb.resolve(text, Context(current=tracker.get_slot("procedure_code"), aspect=aspect,
-                                         chosen=shown if case else None))
+                                         chosen=shown if by_button else None))
         if found.via == "chosen":
-            return send_answer(dispatcher, kb.answer("", aspect="documents", code=found.code, case=case))
+            return send_answer(dispatcher, kb.answer("", aspect="documents", code=found.code, case=case,
+                                                     situation=situation, page=page), situation)
         if found.reason == "other_agency":
             redirect_other_agency(dispatcher, tracker, text)
             return []
         if found.kind == ANSWER:
-            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code))
+            return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
+                               situation)
         if found.kind == CHOICES:
             return offer_choices(dispatcher, found.choices, aspect)
         if found.reason == "nothing_named":
@@ -157,7 +187,21 @@ class ActionChooseOption(Action):
             dispatcher.utter_message(text=templates.choice_not_understood())
             return []
         aspect = tracker.get_slot("aspect") or "general"
-        return send_answer(dispatcher, kb.answer("", aspect=aspect, code=found.code)) + [SlotSet("candidates", None)]
+        situation = Situation.from_json(tracker.get_slot("situation"))
+        return send_answer(dispatcher, kb.answer("", aspect=aspect, code=found.code, situation=situation)) \
+            + [SlotSet("candidates", None)]
+
+
+def situation_of(tracker: Tracker, text: str) -> Situation:
+    """What the citizen has said about themselves so far, this message and its button included."""
+    known = Situation.from_json(tracker.get_slot("situation"))
+    return known.merged(read_situation(text)).with_case(entity(tracker, "situation_case"))
+
+
+def answer_page(tracker: Tracker) -> int:
+    """The page of a long answer a "Xem tiếp" button asked for (1 when none)."""
+    value = str(entity(tracker, "answer_page") or "")
+    return int(value) if value.isdigit() and 1 <= int(value) <= 50 else 1
 
 
 def document_case(tracker: Tracker) -> Optional[int]:

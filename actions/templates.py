@@ -46,6 +46,11 @@ def other_agency(agency: str) -> str:
     return texts.text("procedures.other_agency", agency=agency)
 
 
+def limit(answer: str, procedure_known: bool) -> str:
+    """Another agency decides this part of the case: its answer and a next step."""
+    return texts.text("procedures.limit_in_procedure" if procedure_known else "procedures.limit", answer=answer)
+
+
 def choice_button(code: str, name: str) -> Dict[str, str]:
     """A button that chooses a procedure by code."""
     title = name if len(name) <= 70 else name[:67].rsplit(" ", 1)[0] + "…"
@@ -56,6 +61,18 @@ def case_button(code: str, case: int, title: str) -> Dict[str, str]:
     """A button that shows the documents of another case of the same procedure."""
     return {"title": texts.text("buttons.other_case", title=title),
             "payload": f'/ask_documents{{"procedure_code":"{code}","document_case":"{case}"}}'}
+
+
+def situation_buttons(code: str, options: Sequence[Dict[str, str]]) -> List[Dict[str, str]]:
+    """Buttons that answer "which case are you in?" for a checklist ({"title", "case"} options)."""
+    return [{"title": texts.text("buttons.situation_case", label=o["title"]),
+             "payload": f'/ask_documents{{"procedure_code":"{code}","situation_case":"{o["case"]}"}}'} for o in options]
+
+
+def more_button(code: str, case: int, page: int) -> Dict[str, str]:
+    """The next page of a long checklist."""
+    return {"title": texts.text("buttons.more"),
+            "payload": f'/ask_documents{{"procedure_code":"{code}","document_case":"{case}","answer_page":"{page}"}}'}
 
 
 def aspect_buttons(code: str, aspects: Sequence[str]) -> List[Dict[str, str]]:

@@ -19,7 +19,12 @@ import yaml
 from benchmarks.bench_load import percentile
 from core.text import fold
 
-DEV_SET = Path(__file__).resolve().parent / "dev_questions.yml"
+HERE = Path(__file__).resolve().parent
+# The development set written in 2026 from the official records, apart from the aliases (a test keeps
+# them apart): the headline. The first set, which shares wording with the aliases, is shown once beside it.
+DEV_SET = HERE / "dev_questions_2026.yml"
+OLD_DEV_SET = HERE / "dev_questions.yml"
+OUT_OF_CATALOGUE = HERE / "out_of_catalogue.yml"
 
 
 def rss_mb() -> float:
@@ -65,10 +70,42 @@ def latencies(retriever, questions, mode: str) -> List[float]:
     return sorted(times)
 
 
+def out_of_catalogue(settings, catalogue, retriever) -> Tuple[List[Tuple[str, str]], int]:
+    """The out-of-catalogue questions the assistant would answer with a procedure, as a conversation's first
+    message goes: another agency's table, the limits table, then the resolver's sure match."""
+    from knowledge_base.resolve import ANSWER, Context
+    from knowledge_base.service import KnowledgeBase
+
+    kb = KnowledgeBase.over(catalogue, retriever, settings)
+    items = yaml.safe_load(OUT_OF_CATALOGUE.read_text(encoding="utf-8"))
+    wrong, routes = [], {"other agency": 0, "limits": 0, "asked or offered choices": 0, "admitted not knowing": 0}
+    for item in items:
+        q = item["q"]
+        if kb.other_agency(q):
+            routes["other agency"] += 1
+        elif kb.limit_for(q):
+            routes["limits"] += 1
+        else:
+            found = kb.resolve(q, Context())
+            if found.kind == ANSWER:
+                wrong.append((q, found.code or ""))
+            elif found.choices:
+                routes["asked or offered choices"] += 1
+            else:
+                routes["admitted not knowing"] += 1
+    print()
+    print(f"out-of-catalogue questions ({OUT_OF_CATALOGUE.name}): {len(items)}; "
+          + ", ".join(f"{k} {v}" for k, v in routes.items()) + f", answered with a procedure (wrong) {len(wrong)}")
+    for q, code in wrong:
+        print(f"  confident wrong: {q!r} -> {code}")
+    return wrong, len(items)
+
+
 def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", help="embedding model (default: settings)")
+    parser.add_argument("--dev-set", type=Path, default=DEV_SET, help="development questions (YAML)")
     args = parser.parse_args()
 
     import os
@@ -101,12 +138,13 @@ def main() -> None:
         build_s = time.perf_counter() - start
         retriever = load_retriever(procs, embedder, Path(tmp))
 
-    questions = load_dev_set()
+    questions = load_dev_set(args.dev_set)
     accented = [x for x in questions if is_accented(x[0])]
     unaccented = [x for x in questions if not is_accented(x[0])]
     stripped = [(fold(q), c) for q, c in accented]
     print(f"model: {s.knowledge.embedding_model}")
-    print(f"dev set: {len(questions)} questions over {len({c[0] for _, c in questions})} procedures "
+    codes = {c for _, cs in questions for c in cs}
+    print(f"dev set {args.dev_set.name}: {len(questions)} questions over {len(codes)} procedures "
           f"({len(unaccented)} unaccented); scope: {len(procs)} procedures")
     print(f"{'mode':<8}{'subset':<22}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'MRR':>8}")
     results = {}
@@ -116,6 +154,11 @@ def main() -> None:
             r = evaluate(retriever, subset, mode)
             results[(mode, name)] = r
             print(f"{mode:<8}{name:<22}{r['n']:>5}{r['hit@1']:>8.3f}{r['hit@3']:>8.3f}{r['MRR']:>8.3f}")
+    old = load_dev_set(OLD_DEV_SET)
+    r = evaluate(retriever, old, "hybrid")
+    print(f"(the first set, {OLD_DEV_SET.name}, which shares wording with the aliases: hybrid, {r['n']} questions, "
+          f"hit@1 {r['hit@1']:.3f}, hit@3 {r['hit@3']:.3f}; not a target)")
+    wrong, outside = out_of_catalogue(s, catalogue, retriever)
 
     # Confidence: is the top hit's confidence calibrated, and how do the decisions fare?
     bins = [[0, 0.0, 0] for _ in range(5)]  # count, sum of confidence, correct
@@ -169,10 +212,13 @@ def main() -> None:
     acc, una = results[("hybrid", "accented")], results[("hybrid", "unaccented")]
     print()
     print("targets:")
-    print(f"  hybrid hit@1 >= 0.90: {h['hit@1']:.3f} {'OK' if h['hit@1'] >= 0.90 else 'MISSED'}")
-    print(f"  hybrid hit@3 >= 0.97: {h['hit@3']:.3f} {'OK' if h['hit@3'] >= 0.97 else 'MISSED'}")
-    gap = (acc["hit@1"] - una["hit@1"]) * 100
-    print(f"  unaccented within 3 points of accented (hit@1): {gap:+.1f} points {'OK' if gap <= 3 else 'MISSED'}")
+    print(f"  hybrid hit@1 >= 0.92: {h['hit@1']:.3f} {'OK' if h['hit@1'] >= 0.92 else 'MISSED'}")
+    print(f"  hybrid hit@3 >= 0.98: {h['hit@3']:.3f} {'OK' if h['hit@3'] >= 0.98 else 'MISSED'}")
+    gap = abs(acc["hit@1"] - una["hit@1"]) * 100
+    print(f"  accented and unaccented within 2 points (hit@1): {gap:.1f} points {'OK' if gap <= 2 else 'MISSED'}")
+    share = len(wrong) / max(outside, 1)
+    print(f"  confident wrong answers on {outside} out-of-catalogue questions <= 2 %: {share:.1%} "
+          f"{'OK' if share <= 0.02 else 'MISSED'}")
     lift = (h["hit@1"] - lx["hit@1"]) * 100
     print(f"  hybrid >= lexical + 10 points hit@1: {lift:+.1f} points {'OK' if lift >= 10 else 'MISSED'}")
     print(f"  p95 search <= 30 ms: {p95:.1f} ms {'OK' if p95 <= 30 else 'MISSED'}")

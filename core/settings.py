@@ -20,6 +20,8 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The natural-resources fields of the former Department of Natural Resources and Environment: a
+# deployment that answers only those sets MOTCUA_SCOPE_FIELDS to them.
 NATURAL_RESOURCE_FIELDS = (
     "Đất đai",
     "Môi trường",
@@ -130,8 +132,9 @@ class KnowledgeSettings:
     )
     query_prefix: str = env("MOTCUA_QUERY_PREFIX", "query: ", exact=True)
     passage_prefix: str = env("MOTCUA_PASSAGE_PREFIX", "passage: ", exact=True)
-    # The fields and levels the department answers for; empty = no restriction.
-    scope_fields: Tuple[str, ...] = env("MOTCUA_SCOPE_FIELDS", NATURAL_RESOURCE_FIELDS)
+    # The fields and levels the department answers for; empty = no restriction. By default every field
+    # of the Department of Agriculture and Environment (since the 2025 merger) at province and commune level.
+    scope_fields: Tuple[str, ...] = env("MOTCUA_SCOPE_FIELDS", ())
     scope_levels: Tuple[str, ...] = env("MOTCUA_SCOPE_LEVELS", DEFAULT_LEVELS)
     # CPU threads for the embedding model in batch work (index build, training, benchmarks).
     torch_threads: int = env("MOTCUA_TORCH_THREADS", 2)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from core.formatting import date
 from core.text import fold
 from core.texts import text
 from core.vocabulary import CHANNELS, filing_channel
+from knowledge_base.checklist import checklist, describe, lines, needs_case, pages, pick_case, situation_question
 from knowledge_base.schema import Channel, Procedure
+from knowledge_base.situation import Situation
 from knowledge_base.text import TextNormalizer, words
 
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
@@ -35,7 +37,8 @@ _ASPECT_CUES = (
 )
 
 MAX_ITEMS = 6
-MAX_MESSAGE = 900
+MAX_MESSAGE = 1500  # a checklist message
+SHORT_MESSAGE = 700  # a fee, time or place answer
 CASE_LABEL = 64  # characters of a document-case button
 
 
@@ -49,6 +52,8 @@ class Answer:
     choices: List[dict] = field(default_factory=list)
     cases: List[dict] = field(default_factory=list)  # other document cases: {"title", "case" (1-based)}
     next_aspects: Tuple[str, ...] = ()  # what the closing question offers next, as buttons
+    more: Optional[dict] = None  # the next page of a long answer ("Xem tiếp"): {"case", "page"}
+    ask_case: List[dict] = field(default_factory=list)  # a question about the citizen's case: {"title", "case"}
 
     @property
     def text(self) -> str:
@@ -113,7 +118,8 @@ def _fee_text(ch: Channel) -> str:
             base = vnd(fee.amount_vnd)
         else:
             base = text("phrases.answer_no_information")
-        note = f" ({_shorten(fee.text, 160)})" if fee.text else ""
+        kept = sentences(fee.text, 220) if fee.text else ""
+        note = f" ({kept.rstrip('.')})" if kept else ""
         parts.append(base + note)
     return "; ".join(parts) or text("phrases.answer_no_information")
 
@@ -121,6 +127,21 @@ def _fee_text(ch: Channel) -> str:
 def _shorten(value: str, limit: int) -> str:
     value = re.sub(r"\s+", " ", value or "").strip(" -")
     return value if len(value) <= limit else value[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def sentences(value: str, limit: int) -> str:
+    """The whole sentences of ``value`` that fit ``limit`` characters ("" when the first does not):
+    an answer never stops mid-sentence."""
+    value = re.sub(r"\s+", " ", value or "").strip(" -")
+    if len(value) <= limit:
+        return value
+    kept = ""
+    for m in re.finditer(r".+?(?:[.;!?](?=\s|$)|$)", value):
+        piece = m.group(0).strip()
+        if not piece or len(kept) + len(piece) + 1 > limit:
+            break
+        kept = f"{kept} {piece}".strip()
+    return kept.rstrip(";") + ("." if kept and not kept.endswith(".") else "")
 
 
 _STEP_LABEL = re.compile(r"^\s*(?:[a-zđ]\)\s*)?Bước\s*\d+\s*[:.\-–]?\s*", re.IGNORECASE)
@@ -149,7 +170,7 @@ def step_line(step) -> str:
     if detail and fold(detail.lower()).startswith(fold(name.lower())):
         name = ""
     line = f"{name}: {detail}" if name and detail else (name or detail or step.name)
-    return _shorten(line, 220)
+    return sentences(line, 300) or _shorten(line, 300)
 
 
 def source_line(proc: Procedure) -> str:
@@ -162,23 +183,6 @@ def source_line(proc: Procedure) -> str:
     if proc.last_updated:
         return text("phrases.answer_source_updated", sources=", ".join(parts), date=date(proc.last_updated))
     return text("phrases.answer_source", sources=", ".join(parts))
-
-
-def _case_lines(case, with_name: bool) -> str:
-    lines = [f"{_shorten(case.name, 160)}:"] if case.name and with_name else []
-    for doc in case.documents[:MAX_ITEMS]:
-        counts = []
-        if doc.originals:
-            counts.append(text("phrases.answer_originals", count=doc.originals))
-        if doc.copies:
-            counts.append(text("phrases.answer_copies", count=doc.copies))
-        suffix = f" ({', '.join(counts)})" if counts else ""
-        lines.append(f"- {_shorten(doc.name, 200)}{suffix}")
-    if len(case.documents) > MAX_ITEMS:
-        lines.append("- " + text("phrases.answer_more_documents", count=len(case.documents) - MAX_ITEMS))
-    if case.note and not case.documents:
-        lines.append(_shorten(case.note, 300))
-    return "\n".join(lines)
 
 
 _CASE_PREFIX = re.compile(
@@ -205,37 +209,98 @@ def case_label(name: str, number: int, limit: int = CASE_LABEL) -> str:
     return f"{head}…{tail}"
 
 
-def _documents(proc: Procedure, case: Optional[int] = None) -> Tuple[List[str], List[dict]]:
-    """The documents to prepare, and buttons for the other cases when only one case is shown.
+@dataclass
+class _Documents:
+    messages: List[str]
+    cases: List[dict] = field(default_factory=list)
+    more: Optional[dict] = None
+    ask_case: List[dict] = field(default_factory=list)
 
-    A record with several cases (a) households, b) overseas Vietnamese, …) lists them all when
-    they fit one chat bubble; otherwise the answer shows one case (``case``, 1-based; the first by
-    default) and offers the others, instead of five bubbles of documents the citizen mostly does
-    not need.
+
+def _documents(proc: Procedure, situation: Situation, case: Optional[int], page: int) -> _Documents:
+    """The papers this citizen needs (see ``knowledge_base.checklist``), one page of them.
+
+    A record with several document cases shows the one that fits the situation (``case``, 1-based,
+    when a button chose it) and offers the others as buttons. When the papers differ by case and
+    the citizen has not said theirs, the answer is one question with buttons instead.
     """
-    cases = proc.document_cases
-    if not cases:
-        return [text("answers.no_documents")], []
-    if len(cases) == 1:
-        return [_case_lines(cases[0], False)], []
-    everything = [_case_lines(c, True) for c in cases]
-    if case is None and len("\n".join(everything)) <= MAX_MESSAGE:
-        return everything, []
-    shown = case if case is not None and 1 <= case <= len(cases) else 1
-    intro = text("answers.cases_intro", count=len(cases))
-    others = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(cases, 1) if i != shown]
-    return [intro, everything[shown - 1]], others
+    if not proc.document_cases:
+        return _Documents([text("answers.no_documents")])
+    shown = case if case is not None and 1 <= case <= len(proc.document_cases) else pick_case(proc, situation)
+    chosen = proc.document_cases[shown - 1]
+    others = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(proc.document_cases, 1) if i != shown]
+    ask = needs_case(chosen, situation)
+    if ask and page == 1:
+        question, buttons = situation_question(ask)
+        return _Documents([question], ask_case=buttons)
+    if case is None and len(proc.document_cases) > 1:  # parts of one dossier that fit one message go together
+        together = [text("answers.documents_heading")]
+        for i, c in enumerate(proc.document_cases, 1):
+            together += [f"{case_label(c.name, i, limit=10_000)}:"] + lines(checklist(c, situation))
+        if len("\n".join(together)) + len(proc.chat_name) <= MAX_MESSAGE - 100:
+            return _Documents(["\n".join(together)])
+    found = checklist(chosen, situation)
+    heading = [text("answers.documents_for_case", case=describe(situation))] if describe(situation) \
+        else [text("answers.documents_heading")]
+    if len(proc.document_cases) > 1:
+        heading.insert(0, text("answers.cases_shown", count=len(proc.document_cases),
+                               case=_case_title(chosen.name, shown)))
+    room = MAX_MESSAGE - len(text("answers.head", name=proc.chat_name, code=proc.code)) \
+        - len("\n".join(heading)) - len(text("answers.more_pages", page=99, pages=99)) - 10
+    listed = pages(lines(found), room) or [[]]
+    page = min(max(page, 1), len(listed))
+    body = heading + listed[page - 1] if listed[page - 1] else heading + [_case_note(chosen)]
+    if page == len(listed) and found.left_out:
+        body.append(text("answers.left_out", count=found.left_out))
+    more = {"case": shown, "page": page + 1} if page < len(listed) else None
+    if more:
+        body.append(text("answers.more_pages", page=page, pages=len(listed)))
+    return _Documents(["\n".join(body)], cases=others, more=more)
+
+
+def _case_title(name: str, number: int) -> str:
+    """A document case's name for the message: whole, or its first clause, or its enumerator alone."""
+    label = case_label(name, number, limit=10_000)
+    if len(label) <= 250:
+        return label
+    first = label.split(";")[0].strip()
+    return first if len(first) <= 250 else label.split(")")[0] + ")" if ")" in label[:6] else text(
+        "phrases.answer_case", number=number)
+
+
+def _case_note(case) -> str:
+    return sentences(case.note, 600) or text("answers.no_documents")
 
 
 def _channels_lines(proc: Procedure, what: str) -> List[str]:
-    lines = []
+    """One line per distinct value: channels with the same time or fee share it."""
+    grouped: Dict[str, List[str]] = {}
     for ch in proc.channels:
         value = _time_text(ch) if what == "time" else _fee_text(ch)
-        lines.append(f"- {filing_channel(ch.method).name}: {value}")
+        grouped.setdefault(value, []).append(filing_channel(ch.method).name)
+    lines = []
+    for value, names in grouped.items():
+        label = ", ".join([names[0]] + [n.lower() for n in names[1:]])
+        lines.append(f"- {label}: {value}" if len(grouped) > 1 or len(names) < len(CHANNELS) else f"- {value}")
     return lines or [text("answers.no_information")]
 
 
-def _body(proc: Procedure, aspect: str) -> List[str]:
+def _places(proc: Procedure, situation: Situation) -> List[str]:
+    """Who files where (the citizen's kind of applicant only, when known), within the short budget."""
+    places = [p for p in proc.filing_places
+              if not (situation.applicant and p.applicant_types and situation.applicant not in p.applicant_types)]
+    if not places:
+        return []
+    lines = [text("answers.where_heading")]
+    for place in places:
+        line = text("answers.where_line", who=place.who, where=place.where) if place.who else f"- {place.where}"
+        if sum(len(x) + 1 for x in lines) + len(line) > SHORT_MESSAGE - 150:
+            break
+        lines.append(line)
+    return lines if len(lines) > 1 else []
+
+
+def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
     if aspect == "fees":
         lines = [text("answers.fees_heading")] + _channels_lines(proc, "fees")
         if proc.province_fees.strip():
@@ -254,24 +319,25 @@ def _body(proc: Procedure, aspect: str) -> List[str]:
     if aspect == "where":
         agencies = proc.competent_agencies or proc.agencies
         lines = [_levels(proc)]
+        places = _places(proc, situation)
+        if places:
+            return ["\n".join(lines + places)]
         if agencies:
             lines.append(text("answers.agencies", agencies="; ".join(agencies[:4])))
         if proc.address:
-            lines.append(text("answers.address", address=_shorten(proc.address, 250)))
+            lines.append(text("answers.address", address=sentences(proc.address, 300) or proc.address[:300]))
         else:
             lines.append(text("answers.default_address"))
         return ["\n".join(lines)]
     if aspect == "steps":
         if not proc.steps:
             return [text("answers.no_steps")]
-        lines = [f"{i}. {step_line(s)}" for i, s in enumerate(proc.steps[:MAX_ITEMS], 1)]
-        if len(proc.steps) > MAX_ITEMS:
-            lines.append(text("phrases.answer_more_steps"))
+        lines = [f"{i}. {step_line(s)}" for i, s in enumerate(proc.steps, 1)]
         return ["\n".join([text("answers.steps_heading")] + lines)]
     if aspect == "conditions":
         if not proc.conditions:
             return [text("answers.no_conditions")]
-        return [text("answers.conditions", conditions=_shorten(proc.conditions, 700))]
+        return [text("answers.conditions", conditions=sentences(proc.conditions, 900))]
     if aspect == "result":
         if not proc.results:
             return [text("answers.no_results")]
@@ -368,28 +434,34 @@ def _pack(parts: List[str], limit: int = MAX_MESSAGE) -> List[str]:
 
 
 def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates: Sequence[Procedure] = (),
-                   case: Optional[int] = None) -> Answer:
+                   case: Optional[int] = None, situation: Optional[Situation] = None, page: int = 1) -> Answer:
     """Compose the answer; without a procedure, offer ``candidates`` or admit not knowing.
 
-    ``case`` (1-based) picks the document case to show when a record has several.
+    ``situation`` is what the citizen said about themselves; ``case`` (1-based) picks the document
+    case to show when a record has several; ``page`` is the page of a long checklist.
     """
     aspect = aspect if aspect in ASPECTS else "general"
+    situation = situation or Situation()
     if proc is None:
         if candidates:
-            choices = [{"title": c.name[:80], "payload": c.code} for c in candidates]
-            listing = "\n".join(f"{i}. {c.name[:160]} ({c.code})" for i, c in enumerate(candidates, 1))
+            choices = [{"title": c.chat_name[:80], "payload": c.code} for c in candidates]
+            listing = "\n".join(f"{i}. {c.chat_name} ({c.code})" for i, c in enumerate(candidates, 1))
             question = "\n".join([text("answers.choose"), listing, text("answers.choose_closing")])
             return Answer([question], aspect=aspect, choices=choices)
         return Answer([text("answers.not_found", hotline=settings.office.hotline)], aspect=aspect)
-    head = text("answers.head", name=proc.name.rstrip(". "), code=proc.code)  # some names end with a full stop
-    cases: List[dict] = []
+    head = text("answers.head", name=proc.chat_name, code=proc.code)
     if aspect == "documents":
-        parts, cases = _documents(proc, case)
-        body = [f"{text('answers.documents_heading')}\n{parts[0]}"] + parts[1:]
+        docs = _documents(proc, situation, case, page)
+        if docs.ask_case:
+            return Answer([f"{head}\n{docs.messages[0]}"], code=proc.code, aspect=aspect, ask_case=docs.ask_case)
+        messages = _pack([f"{head}\n{docs.messages[0]}"] + docs.messages[1:])
+        cases, more = docs.cases, docs.more
     else:
-        body = _body(proc, aspect)
-    messages = _pack([f"{head}\n{body[0]}"] + body[1:])
-    if proc.staff_notes.strip():
+        messages = _pack([f"{head}\n{m}" if i == 0 else m for i, m in enumerate(_body(proc, aspect, situation))],
+                         SHORT_MESSAGE if aspect in ("fees", "time", "where", "channels") else MAX_MESSAGE)
+        cases, more = [], None
+    if proc.staff_notes.strip() and (more is None or page == 1):
         messages.extend(_split(text("answers.staff_notes", notes=proc.staff_notes.strip())))
     messages.append(f"{source_line(proc)}\n{_next_step(aspect)}")
-    return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[aspect])
+    return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[aspect],
+                  more=more)

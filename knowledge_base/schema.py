@@ -89,7 +89,13 @@ class Channel(_Model):
 
 
 class Document(_Model):
-    """One paper to submit, with how many originals / copies and its form, if any."""
+    """One paper to submit, with how many originals / copies and its form, if any.
+
+    ``name`` is the record's wording; the importer restates it as the paper itself (``title``) and
+    the condition under which it is needed (``condition``, the record's own words), with the
+    cases, applicant types and other circumstances that condition names as tags (see
+    ``knowledge_base.situation``). ``required`` is False for a paper "(nếu có)".
+    """
 
     name: str
     form: str = ""
@@ -97,6 +103,17 @@ class Document(_Model):
     copies: Optional[int] = Field(default=None, ge=0)
     required: bool = True
     has_electronic_form: bool = False
+    title: str = ""
+    condition: str = ""
+    cases: List[str] = Field(default_factory=list)
+    applicant_types: List[str] = Field(default_factory=list)
+    circumstances: List[str] = Field(default_factory=list)
+    form_number: str = ""
+
+    @property
+    def paper(self) -> str:
+        """The paper to bring, without its condition."""
+        return self.title or self.name
 
     @validator("name")
     def _name_not_blank(cls, v: str) -> str:  # noqa: N805
@@ -120,6 +137,14 @@ class Step(_Model):
     description: str = ""
 
 
+class FilingPlace(_Model):
+    """Who files where, as the record's steps say it ("Cá nhân … nộp hồ sơ đến …")."""
+
+    who: str = ""
+    where: str
+    applicant_types: List[str] = Field(default_factory=list)
+
+
 class LegalDocument(_Model):
     """A legal basis: the document's code (số hiệu) and title."""
 
@@ -139,6 +164,9 @@ class Procedure(_Model):
 
     code: str = Field(..., regex=CODE_PATTERN)
     name: str = Field(..., min_length=3)
+    # What a chat answer calls it ("Đăng ký biến động: chuyển nhượng, thừa kế, tặng cho"): written by
+    # the importer from the name, staff may rewrite it; a re-import keeps theirs.
+    short_name: str = ""
     field: str
     levels: List[Level] = Field(..., min_items=1)
     procedure_type: str = ""
@@ -148,6 +176,7 @@ class Procedure(_Model):
     address: str = ""
     applicants: List[str] = Field(default_factory=list)
     steps: List[Step] = Field(default_factory=list)
+    filing_places: List[FilingPlace] = Field(default_factory=list)
     channels: List[Channel] = Field(default_factory=list)
     document_cases: List[DocumentCase] = Field(default_factory=list)
     conditions: str = ""
@@ -171,6 +200,11 @@ class Procedure(_Model):
         if len(methods) != len(set(methods)):
             raise ValueError("a filing method is listed twice")
         return v
+
+    @property
+    def chat_name(self) -> str:
+        """The short name, or the official one when there is none."""
+        return self.short_name or self.name.rstrip(". ")
 
     def channel(self, method: str) -> Optional[Channel]:
         """The channel for ``method`` ('direct', 'online', 'postal'), if the record lists it."""

@@ -7,11 +7,13 @@ from typing import List, Optional
 from core.settings import Settings, get_settings
 from knowledge_base.answers import Answer, compose_answer, detect_aspect, which_procedure
 from knowledge_base.catalogue import Catalogue
+from knowledge_base.limits import Limit, Limits
 from knowledge_base.resolve import Context, Resolution, resolve
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
 from knowledge_base.retrieval.store import open_or_build
 from knowledge_base.scope import OtherAgencies
+from knowledge_base.situation import Situation, read_situation
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,10 @@ class KnowledgeBase:
         """
         return OtherAgencies.default().agency_for(question)
 
+    def limit_for(self, question: str) -> Optional[Limit]:
+        """The part of a case another agency decides (tax, notarisation…) that ``question`` asks about, if any."""
+        return Limits.default().find(question)
+
     def names_nothing(self, question: str) -> bool:
         """Whether the question is only an aspect and follow-up words ("nộp ở đâu?", "mất bao lâu").
 
@@ -134,19 +140,24 @@ class KnowledgeBase:
         return which_procedure(aspect, self.catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels))
 
     def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None,
-               case: Optional[int] = None) -> Answer:
-        """Answer ``question`` (about ``code`` if given) on ``aspect`` (detected if not given);
-        ``case`` (1-based) picks the document case to show when the record has several."""
+               case: Optional[int] = None, situation: Optional[Situation] = None, page: int = 1) -> Answer:
+        """Answer ``question`` (about ``code`` if given) on ``aspect`` (detected if not given).
+
+        ``situation`` is what the citizen said about themselves (read from ``question`` when not
+        given); ``case`` (1-based) picks the document case to show when the record has several;
+        ``page`` the page of a long checklist.
+        """
         aspect = aspect or detect_aspect(question)
+        situation = situation if situation is not None else read_situation(question)
         if code:
             proc = self.catalogue.get(code)
             if proc is None:
                 return compose_answer(None, aspect, self.settings, candidates=[])
-            return compose_answer(proc, aspect, self.settings, case=case)
+            return compose_answer(proc, aspect, self.settings, case=case, situation=situation, page=page)
         # a question with no conversation around it (the CLI): even one close procedure is offered, not answered
         result = self.search(question, top_k=3)
         if result.decision == "answer" and result.best is not None:
-            return compose_answer(self.catalogue.get(result.best.code), aspect, self.settings)
+            return compose_answer(self.catalogue.get(result.best.code), aspect, self.settings, situation=situation)
         offered = result.choices(3) if result.decision == "choose" else []
         candidates = [p for p in (self.catalogue.get(h.code) for h in offered) if p is not None]
         return compose_answer(None, aspect, self.settings, candidates=candidates)

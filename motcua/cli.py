@@ -43,8 +43,10 @@ def cmd_import(args) -> int:
             raise CliError(str(exc)) from exc
         try:
             previous = Catalogue.load(out) if out.is_dir() and any(out.glob("*.yml")) else None
-        except CatalogueError:
-            previous = None
+        except CatalogueError as exc:
+            # the catalogue holds staff's edits (aliases, notes, fees, short names): never overwrite them unread
+            raise CliError(f"the catalogue in {out} does not load, so its staff edits cannot be kept; fix it "
+                           f"(motcua validate) and import again:\n{exc}") from exc
         catalogue, report = import_records(files, load_aliases(s.knowledge.aliases_file), previous,
                                            progress=lambda x: _progress(x, "import"))
     if not args.dry_run:

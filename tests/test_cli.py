@@ -78,6 +78,14 @@ def test_import_missing_source_is_a_clear_error(tmp_path):
     assert out.returncode == 2 and "records folder not found" in out.stderr
 
 
+def test_import_never_overwrites_a_catalogue_it_cannot_read(tmp_path):
+    broken = tmp_path / "1.013831.yml"
+    broken.write_text("code: '1.013831'\nshort_name: Đăng ký biến động: chuyển nhượng\n")  # an unquoted colon
+    out = run(["import", "--out", str(tmp_path)])
+    assert out.returncode == 2 and "does not load" in out.stderr and "Traceback" not in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.013831.yml"]  # staff's file left as it was
+
+
 def test_missing_model_is_a_clear_error(tmp_path):
     env = dict(os.environ, MOTCUA_EMBEDDING_MODEL=str(tmp_path / "no-model"), MOTCUA_INDEX_DIR=str(tmp_path / "i"))
     out = run(["search", "so do"], env)

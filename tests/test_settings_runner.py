@@ -1,14 +1,14 @@
 """Settings from the environment, runtime files of the run command, and the Rasa tokenizer."""
 import pytest
 
-from core.settings import NATURAL_RESOURCE_FIELDS, Settings
+from core.settings import Settings
 from core.text import fold
 from motcua.runner import endpoints_config, rasa_commands, server_env
 
 
 def test_settings_defaults_and_environment(monkeypatch):
     s = Settings.from_env()
-    assert s.knowledge.scope_fields == NATURAL_RESOURCE_FIELDS and s.knowledge.scope_levels == ("province", "commune")
+    assert s.knowledge.scope_fields == () and s.knowledge.scope_levels == ("province", "commune")
     monkeypatch.setenv("MOTCUA_SCOPE_FIELDS", "Đất đai; Môi trường")
     monkeypatch.setenv("MOTCUA_SCOPE_LEVELS", "*")
     monkeypatch.setenv("MOTCUA_RASA_PORT", "6000")

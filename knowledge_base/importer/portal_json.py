@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from core.clock import today_local
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.importer.report import ImportReport
+from knowledge_base.importer.structure import structure_procedure
 from knowledge_base.importer.tables import PROVINCE_FEE_RE, parse_steps
 from knowledge_base.schema import (
     Channel,
@@ -150,6 +151,7 @@ def import_portal_files(files: Iterable[Path], aliases: Dict[str, List[str]],
                 continue
             for f in ("channels", "document_cases", "steps", "legal_basis", "results"):
                 report.ok(f, empty=not getattr(proc, f))
+            structure_procedure(proc, report, source)
             proc.aliases = aliases.get(proc.code, [])
             proc.last_updated = today or today_local()
             procs[proc.code] = proc

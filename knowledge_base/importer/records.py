@@ -13,6 +13,7 @@ from core.clock import today_local
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.importer import tables
 from knowledge_base.importer.report import ImportReport
+from knowledge_base.importer.structure import distinct_short_names, structure_procedure
 from knowledge_base.schema import DocumentCase, LegalDocument, Procedure, Result, Step
 from knowledge_base.text import clean_space, unique
 
@@ -85,7 +86,7 @@ def record_to_procedure(record: dict, report: ImportReport, source: str) -> Opti
             report.fail(source, attr, str(exc).splitlines()[0])
             data[attr] = fallback(raw)
     try:
-        return Procedure(**data)
+        return structure_procedure(Procedure(**data), report, source)
     except ValidationError as exc:
         report.reject(source, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
         return None
@@ -110,6 +111,7 @@ def import_records(files: Iterable[Path], aliases: Dict[str, List[str]],
     today = today or today_local()
     report = ImportReport()
     procs: Dict[str, Procedure] = {}
+    generated: set = set()  # codes whose short name the importer wrote now (staff's are kept)
     for path in progress(list(files)):
         report.total += 1
         try:
@@ -132,16 +134,31 @@ def import_records(files: Iterable[Path], aliases: Dict[str, List[str]],
         if old:
             proc.staff_notes = old.staff_notes
             proc.province_fees = old.province_fees
+        if old and old.short_name:
+            proc.short_name = old.short_name
+        else:
+            generated.add(proc.code)
         unchanged = old is not None and old.last_updated and _same_record(old, proc)
         proc.last_updated = old.last_updated if old is not None and unchanged else today
         procs[proc.code] = proc
+    distinct_short_names(list(procs.values()), generated)
     return Catalogue(procs), report
 
 
 # Fields staff write in the console; a re-import keeps them.
-STAFF_FIELDS = {"aliases", "staff_notes", "province_fees"}
+STAFF_FIELDS = {"aliases", "staff_notes", "province_fees", "short_name"}
 
 
 def _same_record(old: Procedure, new: Procedure) -> bool:
-    exclude = STAFF_FIELDS | {"last_updated"}
-    return old.dict(exclude=exclude) == new.dict(exclude=exclude)
+    """Whether the official record says the same (what the importer derives from it does not count)."""
+    return _official(old) == _official(new)
+
+
+_DERIVED_DOCUMENT = {"title", "condition", "cases", "applicant_types", "circumstances", "form_number"}
+
+
+def _official(proc: Procedure) -> dict:
+    data = proc.dict(exclude=STAFF_FIELDS | {"last_updated", "filing_places"})
+    for case in data["document_cases"]:
+        case["documents"] = [{k: v for k, v in d.items() if k not in _DERIVED_DOCUMENT} for d in case["documents"]]
+    return data

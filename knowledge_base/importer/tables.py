@@ -177,6 +177,7 @@ _COUNT_RE = re.compile(r"(\d+)\s*bản chính(?:\s*,\s*(\d+)\s*bản sao)?|(\d+)
 _FORM_EXT = r"\.(?:docx?|pdf|xlsx?|rar|zip|odt)"
 _FORM_TAIL = re.compile(_FORM_EXT + r"\s*$", re.IGNORECASE)
 _ITEM_PREFIX = re.compile(r"^\s*(?:\(\d+\)|\d+[.)]|[-+*•])\s*")
+_FORM_CUT = re.compile(r"\b[Mm]ẫu(?:\s+số)?\s*$")
 _CASE_TRAILER = re.compile(r"^\(?\d+\)?\s*bộ hồ sơ", re.IGNORECASE)
 
 
@@ -217,6 +218,9 @@ def _parse_case_body(body: str) -> Tuple[List[Document], str, str]:
             originals, copies = 0, int(m.group(3))
         else:
             originals, copies = int(m.group(1)), int(m.group(2) or 0)
+            if _FORM_CUT.search(entry) and originals >= 10:
+                # "theo Mẫu số 181 bản chính": the form's number and the count glued together
+                entry, originals = f"{entry.rstrip()} {str(originals)[:-1]}", int(str(originals)[-1])
         doc = _document(entry, originals, copies)
         if doc is not None:
             docs.append(doc)

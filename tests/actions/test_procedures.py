@@ -166,7 +166,8 @@ def test_a_record_with_many_document_cases_offers_the_others_as_buttons():
     messages, events = run(ActionAnswerProcedure(), make_tracker("lam so do lan dau can giay to gi", "ask_documents",
                                                                  {"procedure_code": "1.013978"}))
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
-    assert payloads == ['/ask_documents{"procedure_code":"1.013978","document_case":"2"}',
+    assert payloads == ['/ask_documents{"procedure_code":"1.013978","document_case":"1","answer_page":"2"}',
+                        '/ask_documents{"procedure_code":"1.013978","document_case":"2"}',
                         '/ask_documents{"procedure_code":"1.013978","document_case":"3"}',
                         '/ask_fees{"procedure_code":"1.013978"}', '/ask_time{"procedure_code":"1.013978"}',
                         "/feedback_positive", "/feedback_negative"]
@@ -180,7 +181,7 @@ def test_the_case_button_answers_that_case_of_its_procedure(slots):
     entities = [{"entity": "procedure_code", "value": "1.013978"}, {"entity": "document_case", "value": "2"}]
     messages, events = run(ActionAnswerProcedure(), make_tracker(payload, "ask_documents", slots, entities))
     body = "\n".join(m["text"] for m in messages)
-    assert "b) Đối với trường hợp thực hiện thủ tục đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc" in body
+    assert "b) đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc" in body
     assert events["procedure_code"] == "1.013978" and events["aspect"] == "documents"
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
     assert '/ask_documents{"procedure_code":"1.013978","document_case":"1"}' in payloads
@@ -190,3 +191,52 @@ def test_a_case_button_of_an_unknown_procedure_is_treated_as_a_question(log):
     entities = [{"entity": "procedure_code", "value": "9.999999"}, {"entity": "document_case", "value": "2"}]
     messages, _ = run(ActionAnswerProcedure(), make_tracker("giấy tờ gì", "ask_documents", {}, entities))
     assert "thủ tục nào" in messages[-1]["text"]
+
+
+def test_the_siblings_inheritance_is_answered_for_their_case_and_remembered():
+    text = "bố tôi mất để lại mảnh đất, 3 anh em tôi muốn sang tên sổ đỏ thì cần giấy tờ gì"
+    messages, events = run(ActionAnswerProcedure(), make_tracker(text, "ask_documents"))
+    body = "\n".join(m["text"] for m in messages)
+    if events.get("candidates"):  # the tests' index uses the base model: the procedure may be offered first
+        assert "1.013831" in events["candidates"]
+        return
+    assert events["procedure_code"] == "1.013831" and "Mẫu số 18" in body and "thế chấp" not in body
+    assert json.loads(events["situation"]) == {"case": "inheritance", "conditions": ["several_recipients"]}
+
+
+def test_a_case_dependent_checklist_asks_with_buttons_then_answers_the_tapped_case():
+    messages, events = run(ActionAnswerProcedure(), make_tracker("can giay to gi", "ask_documents",
+                                                                 {"procedure_code": "1.013831"}))
+    assert "thừa kế" in messages[-1]["text"] and messages[-1]["text"].endswith("?")
+    payloads = [b["payload"] for b in messages[-1]["buttons"]]
+    assert payloads[0] == '/ask_documents{"procedure_code":"1.013831","situation_case":"inheritance"}'
+    assert "situation" not in events or events["situation"] is None
+    tapped = [{"entity": "procedure_code", "value": "1.013831"}, {"entity": "situation_case", "value": "gift"}]
+    messages, events = run(ActionAnswerProcedure(), make_tracker(payloads[1], "ask_documents",
+                                                                 {"procedure_code": "1.013831"}, tapped))
+    body = "\n".join(m["text"] for m in messages)
+    assert "trường hợp tặng cho" in body and "Mẫu số 18" in body
+    assert json.loads(events["situation"])["case"] == "gift"
+
+
+def test_the_more_button_shows_the_next_page():
+    first, _ = run(ActionAnswerProcedure(), make_tracker("lam so do lan dau can giay to gi", "ask_documents",
+                                                         {"procedure_code": "1.013978"}))
+    more = first[-1]["buttons"][0]
+    assert more["title"] == "▶️ Xem tiếp"
+    entities = [{"entity": "procedure_code", "value": "1.013978"}, {"entity": "document_case", "value": "1"},
+                {"entity": "answer_page", "value": "2"}]
+    second, events = run(ActionAnswerProcedure(), make_tracker(more["payload"], "ask_documents", {}, entities))
+    assert "Trang 1/" not in second[0]["text"] and events["procedure_code"] == "1.013978"
+    firsts = {line for line in first[0]["text"].splitlines() if line.startswith("- ")}
+    assert firsts and not firsts & {line for line in second[0]["text"].splitlines() if line.startswith("- ")}
+
+
+def test_a_tax_question_in_a_land_conversation_names_the_tax_office(log):
+    messages, events = run(ActionAnswerProcedure(), make_tracker("thế có phải nộp thuế không", "ask_fees",
+                                                                 {"procedure_code": "1.013831"}))
+    text = messages[-1]["text"]
+    assert "cơ quan thuế" in text and "miễn phí" not in text and text.endswith("?")
+    assert [b["payload"] for b in messages[-1]["buttons"]][:2] == [
+        '/ask_documents{"procedure_code":"1.013831"}', '/ask_fees{"procedure_code":"1.013831"}']
+    assert [r["reason"] for r in log.unanswered_rows()] == ["other_agency"]

@@ -14,15 +14,15 @@ def test_committed_catalogue_is_complete_and_valid(catalogue):
     assert "mất sổ đỏ" in proc.aliases
 
 
-def test_default_scope_is_natural_resources_at_province_and_commune(catalogue):
-    from core.settings import Settings
+def test_default_scope_is_the_whole_department_at_province_and_commune(catalogue):
+    from core.settings import NATURAL_RESOURCE_FIELDS, Settings
 
     s = Settings()
     scope = catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
-    assert 100 < len(scope) < 200
-    assert all(p.field in s.knowledge.scope_fields for p in scope)
+    assert len(scope) == 342  # every field of Agriculture and Environment, ministry-level procedures aside
     assert all(set(p.levels) & {"province", "commune"} for p in scope)
-    assert not any(p.field == "Thú y" for p in scope)
+    assert {"Thú y", "Chăn nuôi", "Thủy sản", "Lâm nghiệp", "Thủy lợi", "Đất đai"} <= {p.field for p in scope}
+    assert len(catalogue.in_scope(NATURAL_RESOURCE_FIELDS, s.knowledge.scope_levels)) == 133  # the former scope
     assert len(catalogue.in_scope((), ())) == 537
 
 

@@ -1,0 +1,157 @@
+"""The documents a citizen needs in their situation: what to bring, what only "nếu …", in pages.
+
+A record lists every paper for every situation in one list ("… đối với trường hợp chuyển nhượng,
+tặng cho … đang được thế chấp", "… đối với trường hợp có nhiều người nhận …"). The importer has
+split each paper from its condition and tagged the condition (``importer.structure``); here the
+citizen's situation (``situation.Situation``) picks the papers that are theirs, the application
+form goes first, papers for circumstances not yet known are grouped under "Nếu …", and papers for
+other cases are left out. Nothing is cut: a list longer than a chat message continues on the next
+page.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from core.texts import text
+from knowledge_base.schema import Document, DocumentCase, Procedure
+from knowledge_base.situation import Situation, SituationTable
+
+PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
+MAX_CASE_CHOICES = 4
+_APPLICATION = re.compile(
+    r"^(?:bản sao\s+)?(?:đơn|tờ khai|phiếu (?:đề nghị|yêu cầu|đăng ký)|văn bản đề nghị|giấy đề nghị|bản đề nghị"
+    r"|bản khai|báo cáo đề nghị|văn bản đăng ký|đề nghị)\b", re.IGNORECASE)
+
+
+def is_application(doc: Document) -> bool:
+    """Whether the paper is the application itself (listed first)."""
+    return bool(_APPLICATION.match(doc.paper.strip(" -")))
+
+
+@dataclass
+class Checklist:
+    """The papers of one document case, sorted for a citizen."""
+
+    needed: List[Document] = field(default_factory=list)
+    conditional: List[Tuple[str, List[Document]]] = field(default_factory=list)  # (condition, papers)
+    optional: List[Document] = field(default_factory=list)
+    left_out: int = 0  # papers of other cases or applicants
+
+
+def cases_in(case: DocumentCase) -> List[str]:
+    """The transfer cases (inheritance, gift, sale…) the papers of ``case`` differ by, in table order."""
+    named = {c for d in case.documents for c in d.cases}
+    return [tag for tag in SituationTable.default().labels["case"] if tag in named]
+
+
+def needs_case(case: DocumentCase, situation: Situation) -> List[str]:
+    """The cases to ask about when the papers differ by case and the citizen has not said theirs."""
+    if situation.case is not None:
+        return []
+    named = cases_in(case)
+    return named[:MAX_CASE_CHOICES] if len(named) >= 2 else []
+
+
+def pick_case(proc: Procedure, situation: Situation) -> int:
+    """The document case (1-based) that fits the situation best; the first when none says more."""
+    table = SituationTable.default()
+    best, best_score = 1, 0
+    for i, case in enumerate(proc.document_cases, 1):
+        cases, applicants, _ = table.about(case.name)
+        score = (2 if situation.case and situation.case in cases else 0) \
+            + (1 if situation.applicant and situation.applicant in applicants else 0)
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def _applies(doc: Document, situation: Situation) -> bool:
+    """False for a paper of another case or another kind of applicant than the citizen's."""
+    if doc.cases and situation.case and situation.case not in doc.cases:
+        return False
+    return not (doc.applicant_types and situation.applicant and situation.applicant not in doc.applicant_types)
+
+
+def _settled(doc: Document, situation: Situation) -> bool:
+    """Whether the citizen's own words settle the paper's condition (so it is simply needed)."""
+    if not doc.condition:
+        return True
+    open_circumstances = [c for c in doc.circumstances if c not in situation.conditions]
+    case_settled = not doc.cases or (situation.case in doc.cases)
+    applicant_settled = not doc.applicant_types or (situation.applicant in doc.applicant_types)
+    known_condition = bool(doc.cases or doc.applicant_types or doc.circumstances)
+    return known_condition and case_settled and applicant_settled and not open_circumstances
+
+
+def checklist(case: DocumentCase, situation: Situation) -> Checklist:
+    """Sort the papers of ``case`` for ``situation``."""
+    out = Checklist()
+    groups: Dict[str, List[Document]] = {}
+    for doc in sorted(case.documents, key=lambda d: not is_application(d)):
+        if not _applies(doc, situation):
+            out.left_out += 1
+        elif not doc.required and not doc.condition:
+            out.optional.append(doc)
+        elif _settled(doc, situation):
+            out.needed.append(doc)
+        else:
+            groups.setdefault(doc.condition, []).append(doc)
+    out.conditional = list(groups.items())
+    return out
+
+
+def item(doc: Document) -> str:
+    """One paper as a chat line: the paper whole, its form, how many copies."""
+    line = doc.paper.rstrip(" .;,")
+    if doc.form_number and doc.form_number.lower() not in line.lower():
+        line += f" ({doc.form_number})"
+    counts = []
+    if doc.originals:
+        counts.append(text("phrases.answer_originals", count=doc.originals))
+    if doc.copies:
+        counts.append(text("phrases.answer_copies", count=doc.copies))
+    return f"- {line}" + (f": {', '.join(counts)}" if counts else "")
+
+
+def lines(found: Checklist) -> List[str]:
+    """The checklist as chat lines: needed papers, then each condition's papers, then "nếu có"."""
+    out = [item(d) for d in found.needed]
+    for condition, docs in found.conditional:
+        out.append(text("answers.documents_if", condition=condition.rstrip(" .:")))
+        out.extend(f"  {item(d)}" for d in docs)
+    if found.optional:
+        out.append(text("answers.documents_if_any"))
+        out.extend(f"  {item(d)}" for d in found.optional)
+    return out
+
+
+def pages(all_lines: Sequence[str], limit: int = PAGE) -> List[List[str]]:
+    """Lines in pages of at most ``limit`` characters; a condition heading never ends a page."""
+    result: List[List[str]] = [[]]
+    size = 0
+    for i, line in enumerate(all_lines):
+        heading = not line.startswith(("-", " "))
+        room = len(line) + 1 + (len(all_lines[i + 1]) + 1 if heading and i + 1 < len(all_lines) else 0)
+        if result[-1] and size + room > limit:
+            result.append([])
+            size = 0
+        result[-1].append(line)
+        size += len(line) + 1
+    return result
+
+
+def situation_question(tags: Sequence[str]) -> Tuple[str, List[dict]]:
+    """The one short question that settles the case, and its buttons ({"title", "case"})."""
+    labels = SituationTable.default().labels["case"]
+    names = [labels[t].lower() for t in tags]
+    listing = ", ".join(names[:-1]) + f" {text('phrases.or')} {names[-1]}" if len(names) > 1 else names[0]
+    return (text("answers.ask_case", cases=listing),
+            [{"title": labels[t], "case": t} for t in tags])
+
+
+def describe(situation: Situation) -> Optional[str]:
+    """How the answer names the citizen's case ("trường hợp thừa kế"), if known."""
+    label = SituationTable.default().labels["case"].get(situation.case or "")
+    return label.lower() if label else None

@@ -1,0 +1,155 @@
+"""Restating a record's prose as structure: each document's paper and condition, who files where,
+and a short name for chat.
+
+The records write conditions into the document's own sentence ("Văn bản thỏa thuận … đối với
+trường hợp có nhiều người nhận chuyển quyền …", "… (nếu có)", "Trường hợp có biên bản họp … thì
+… chỉ nộp …"). The importer splits them with the record's own wording and tags what the condition
+is about with the situation table, so that an answer can list what this citizen needs and group
+the rest under "Nếu …". What it cannot read it reports (``ImportReport``), never guesses.
+"""
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Tuple
+
+from knowledge_base.importer.report import ImportReport
+from knowledge_base.schema import Document, FilingPlace, Procedure, Step
+from knowledge_base.situation import SituationTable
+from knowledge_base.text import clean_space
+
+# Where a condition starts inside a document's sentence (the first one after the paper's name).
+_CONDITION = re.compile(
+    r"[\s,;(]+(?=(?:(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp|trường hợp|nếu\s"
+    r"|đối với (?:tổ chức|cá nhân|hộ gia đình|người|doanh nghiệp|cơ sở|dự án|thửa đất|đất)))",
+    re.IGNORECASE,
+)
+_CONDITION_LEAD = re.compile(r"^(?:(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp|trường hợp|nếu)\s+",
+                             re.IGNORECASE)
+_IF_ANY = re.compile(r"\s*[(\[]?\s*nếu có\s*[)\]]?\s*[.;,]?\s*$", re.IGNORECASE)
+_LEADING_CASE = re.compile(
+    r"^(?:[a-zđ]\)\s*|\(\w+\)\s*)?(?:đối với\s+)?trường hợp(?:\s+\d+\s*:)?\s+(.+?)"
+    r"(?:,?\s+thì\s+|\s*:\s*|,\s+(?=hồ sơ|người|các|phải|cần))(.+)$",
+    re.IGNORECASE | re.DOTALL)
+_FORM_NUMBER = re.compile(r"\b[Mm]ẫu\s*(?:số\s*)?(\d{1,3}[a-zA-Z]?(?:[.\-/]\d{1,3})*(?:/[A-ZĐa-z0-9\-]+)?)")
+_MIN_PAPER = 12  # a condition never starts before the paper has a name
+
+
+def _sentence_case(text: str) -> str:
+    text = clean_space(text).strip(" ,;:")
+    return text[:1].upper() + text[1:] if text else text
+
+
+def split_condition(name: str) -> Tuple[str, str, bool]:
+    """(paper, condition, required) of a document's sentence; condition "" when it has none."""
+    text = clean_space(name)
+    required = True
+    if _IF_ANY.search(text):
+        text, required = _IF_ANY.sub("", text), False
+    lead = _LEADING_CASE.match(text)
+    if lead:
+        return _sentence_case(lead.group(2)).rstrip("."), clean_space(lead.group(1)).rstrip("."), required
+    for m in _CONDITION.finditer(text):
+        if m.start() >= _MIN_PAPER:
+            paper = text[:m.start()].rstrip(" ,;(")
+            condition = _CONDITION_LEAD.sub("", text[m.end():].strip(" ()")).rstrip(" .;)")
+            return paper.rstrip("."), condition, required
+    return text.rstrip(". "), "", required
+
+
+def form_number(text: str) -> str:
+    """'Mẫu số 18' when the sentence names a form, else ''."""
+    m = _FORM_NUMBER.search(text or "")
+    return f"Mẫu số {m.group(1)}" if m else ""
+
+
+def structure_document(doc: Document, table: Optional[SituationTable] = None) -> Document:
+    """The document with its paper, condition, tags and form number filled from its sentence."""
+    table = table or SituationTable.default()
+    paper, condition, required = split_condition(doc.name)
+    cases, applicants, circumstances = table.about(condition) if condition else (frozenset(),) * 3
+    return doc.copy(update={
+        "title": paper if paper != doc.name else "", "condition": condition, "required": doc.required and required,
+        "cases": sorted(cases), "applicant_types": sorted(applicants), "circumstances": sorted(circumstances),
+        "form_number": form_number(doc.name),
+    })
+
+
+# "Cá nhân, cộng đồng dân cư … nộp hồ sơ đến Trung tâm Phục vụ hành chính công hoặc …"
+_FILES_AT = re.compile(
+    r"^(?P<who>[^.:]{3,300}?)\s+(?:thì\s+)?(?:nộp|gửi)\s+(?:\S+\s+){0,3}?hồ sơ\s+(?:trực tiếp\s+|trực tuyến\s+)?"
+    r"(?:đến|tại|cho|về|vào)\s+(?P<where>.{3,400}?)\.?$", re.IGNORECASE)
+
+
+def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> List[FilingPlace]:
+    """Who files where, from the lines of the steps that say it."""
+    table = table or SituationTable.default()
+    places: List[FilingPlace] = []
+    for step in steps:
+        for line in [step.name] + (step.description or "").splitlines():
+            m = _FILES_AT.match(clean_space(line).strip(" -+•*"))
+            if not m or m.group("where").rstrip(" :").endswith(("sau", "sau đây")):
+                continue
+            who = re.sub(r"^(?:bước\s*\d+\s*[:.]\s*)", "", m.group("who"), flags=re.IGNORECASE).strip(" ,;")
+            _, applicants, _ = table.about(who)
+            places.append(FilingPlace(who=_sentence_case(who), where=clean_space(m.group("where")).rstrip(" ;."),
+                                      applicant_types=sorted(applicants)))
+    return places
+
+
+# Short names: the official name up to where it starts listing cases, long stock phrases shortened.
+_NAME_CUT = re.compile(r"\s+trong (?:các |một số )?trường hợp\s+|\s*[;(]", re.IGNORECASE)
+_CASE_CUT = re.compile(r"\s+(?:đối với|với) (?:các )?trường hợp\s+", re.IGNORECASE)
+_STOCK = (
+    ("Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất", "Giấy chứng nhận (sổ đỏ)"),
+    ("quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất", "đất, tài sản gắn liền với đất"),
+    ("Ủy ban nhân dân", "UBND"),
+)
+SHORT_NAME = 110
+
+
+def short_name(name: str, keep_case: bool = True, limit: int = SHORT_NAME) -> str:
+    """A chat name for a procedure: what it does, without the list of cases it covers.
+
+    ``keep_case`` keeps "đối với trường hợp …" (what sets twins apart); the result is cut back to
+    ``limit`` characters at a clause boundary when there is one, never inside a word.
+    """
+    text = clean_space(name).rstrip(". ")
+    for cut in (_NAME_CUT,) if keep_case else (_NAME_CUT, _CASE_CUT):
+        m = cut.search(text)
+        if m and m.start() >= 25:
+            text = text[:m.start()].rstrip(" ,")
+    for long, short in _STOCK:
+        text = text.replace(long, short)
+    while len(text) > limit:
+        cut_at = max(text.rfind(", ", 0, limit), text.rfind(" hoặc ", 0, limit), text.rfind(" và ", 0, limit))
+        if cut_at < 40:
+            break
+        text = text[:cut_at]
+    return text
+
+
+def distinct_short_names(procs: List[Procedure], generated: set) -> None:
+    """Short names the importer wrote (``generated`` codes) that two different procedures share are
+    made longer, so that an answer's head tells them apart."""
+    by_name: dict = {}
+    for proc in procs:
+        by_name.setdefault(proc.short_name, []).append(proc)
+    for same in by_name.values():
+        if len({p.name for p in same}) > 1:
+            for proc in same:
+                if proc.code in generated:
+                    proc.short_name = short_name(proc.name, limit=160)
+
+
+def structure_procedure(proc: Procedure, report: ImportReport, source: str,
+                        table: Optional[SituationTable] = None) -> Procedure:
+    """Fill the structured fields of a parsed procedure; report sentences whose condition could not be read."""
+    table = table or SituationTable.default()
+    for case in proc.document_cases:
+        case.documents = [structure_document(d, table) for d in case.documents]
+        for doc in case.documents:
+            if not doc.condition and re.search(r"\btrường hợp\b", doc.name, re.IGNORECASE):
+                report.fail(source, "document_condition", f"condition not read: {doc.name[:120]}")
+    proc.filing_places = filing_places(proc.steps, table)
+    proc.short_name = proc.short_name or short_name(proc.name, keep_case=False)
+    return proc

@@ -1,0 +1,67 @@
+"""What the department does not decide inside its own procedures: taxes, notarisation, residence, marriage.
+
+"sang tên sổ đỏ có phải nộp thuế không" names one of our procedures, but what it asks is the tax
+office's. The table ``data/limits.yml`` names each such topic, the agency that decides it, and the
+short answer to give instead of a neighbouring aspect of the procedure (its fee).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import yaml
+
+from core.text import fold
+from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, words
+
+_OURS = ""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A topic another agency decides: its key, the agency, and what the assistant says."""
+
+    topic: str
+    agency: str
+    answer: str
+
+
+class Limits:
+    """The topics of ``data/limits.yml``, found in a citizen's words."""
+
+    def __init__(self, topics: List[Limit], phrases: List[Tuple[str, str]], ours: List[str]):
+        """Build from the topics, (phrase, topic) pairs and the phrases that make a question ours."""
+        self.topics = {t.topic: t for t in topics}
+        self.table = PhraseTable(phrases + [(p, _OURS) for p in ours], strict_words=True)
+        self.normalizer = TextNormalizer.default()
+
+    @classmethod
+    def load(cls, path: Path) -> Limits:
+        """Read a table file."""
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        topics, phrases = [], []
+        for key, spec in (data.get("topics") or {}).items():
+            topics.append(Limit(str(key), str(spec["agency"]), " ".join(str(spec["answer"]).split())))
+            phrases += [(str(p), str(key)) for p in spec.get("phrases") or ()]
+        return cls(topics, phrases, [str(p) for p in data.get("ours") or ()])
+
+    @classmethod
+    def default(cls) -> Limits:
+        """The table shipped in knowledge_base/data."""
+        return _default()
+
+    def find(self, text: str) -> Optional[Limit]:
+        """The first topic the text names, unless it also names one of our own procedures' words."""
+        norm = self.normalizer.normalize(text or "")
+        hits = [value for _, _, value in self.table.find(words(fold(norm)), words(norm))]
+        if not hits or _OURS in hits:
+            return None
+        return self.topics[str(hits[0])]
+
+
+@functools.lru_cache(maxsize=1)
+def _default() -> Limits:
+    return Limits.load(DATA_DIR / "limits.yml")

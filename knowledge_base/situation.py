@@ -1,0 +1,124 @@
+"""The citizen's situation, read from their words, and the situations a document item is for.
+
+One table (``data/situations.yml``) reads both sides: "bố tôi mất để lại mảnh đất" says
+``inheritance``; a record's "đối với trường hợp chuyển đổi, chuyển nhượng, thừa kế" is for
+``exchange``, ``sale`` and ``inheritance``. Words go through the same normaliser as the NLU and the
+search (shorthand expanded, accents folded, an accented word must be the phrase's own).
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Dict, FrozenSet, List, Optional, Tuple
+
+import yaml
+
+from core.text import fold
+from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, words
+
+CASE, CONDITION, APPLICANT, CHANNEL = "case", "condition", "applicant", "channel"
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the citizen has said about themselves; None where they have not said it."""
+
+    case: Optional[str] = None  # inheritance, gift, sale, exchange, capital, lease
+    applicant: Optional[str] = None  # individual, household, organisation, overseas
+    channel: Optional[str] = None  # online, postal, direct
+    conditions: Tuple[str, ...] = ()  # mortgage, representative, split_merge, several_recipients…
+
+    def merged(self, newer: Situation) -> Situation:
+        """This situation updated by what the citizen said since (a new word replaces an old one)."""
+        return Situation(case=newer.case or self.case, applicant=newer.applicant or self.applicant,
+                         channel=newer.channel or self.channel,
+                         conditions=tuple(dict.fromkeys(self.conditions + newer.conditions)))
+
+    def to_json(self) -> Optional[str]:
+        """For a conversation slot; None when nothing is known."""
+        data = {k: v for k, v in asdict(self).items() if v}
+        return json.dumps(data, sort_keys=True) if data else None
+
+    @classmethod
+    def from_json(cls, value: Optional[str]) -> Situation:
+        """Read a slot value back; anything malformed is an unknown situation (slots come from trackers)."""
+        try:
+            data = json.loads(value) if value else {}
+        except (TypeError, ValueError):
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        table = SituationTable.default()
+        case = data.get("case") if data.get("case") in table.labels[CASE] else None
+        applicant = data.get("applicant") if data.get("applicant") in table.labels[APPLICANT] else None
+        channel = data.get("channel") if data.get("channel") in table.channels else None
+        conditions = tuple(c for c in data.get("conditions") or () if c in table.conditions)
+        return cls(case=case, applicant=applicant, channel=channel, conditions=conditions)
+
+    def with_case(self, case: Optional[str]) -> Situation:
+        """The same situation in ``case`` (a known case tag), or unchanged."""
+        return replace(self, case=case) if case in SituationTable.default().labels[CASE] else self
+
+
+class SituationTable:
+    """Phrases of cases, conditions, applicants and channels, found leftmost-longest."""
+
+    def __init__(self, data: Dict):
+        """Build from the YAML structure of ``data/situations.yml``."""
+        entries: List[Tuple[str, Tuple[str, str]]] = []
+        self.labels: Dict[str, Dict[str, str]] = {CASE: {}, APPLICANT: {}}
+        for group in (CASE, APPLICANT):
+            for tag, spec in (data.get(group) or {}).items():
+                self.labels[group][str(tag)] = str(spec.get("label") or tag)
+                entries += [(str(p), (group, str(tag))) for p in spec.get("phrases") or ()]
+        self.conditions = [str(tag) for tag in data.get(CONDITION) or {}]
+        self.channels = [str(tag) for tag in data.get(CHANNEL) or {}]
+        for group in (CONDITION, CHANNEL):
+            for tag, phrases in (data.get(group) or {}).items():
+                entries += [(str(p), (group, str(tag))) for p in phrases or ()]
+        self.table = PhraseTable(entries, strict_words=True)
+        self.normalizer = TextNormalizer.default()
+
+    @classmethod
+    def load(cls, path: Path) -> SituationTable:
+        """Read a table file."""
+        with open(path, encoding="utf-8") as fh:
+            return cls(yaml.safe_load(fh) or {})
+
+    @classmethod
+    def default(cls) -> SituationTable:
+        """The table shipped in knowledge_base/data."""
+        return _default()
+
+    def tags(self, text: str) -> List[Tuple[str, str]]:
+        """(group, tag) of every phrase in ``text``, left to right."""
+        norm = self.normalizer.normalize(text or "")
+        return [value for _, _, value in self.table.find(words(fold(norm)), words(norm))]  # type: ignore[misc]
+
+    def read(self, text: str) -> Situation:
+        """What a citizen's message says about their situation (the last case named wins)."""
+        found: Dict[str, List[str]] = {CASE: [], APPLICANT: [], CHANNEL: [], CONDITION: []}
+        for group, tag in self.tags(text):
+            found[group].append(tag)
+        last = {g: (found[g][-1] if found[g] else None) for g in (CASE, APPLICANT, CHANNEL)}
+        return Situation(case=last[CASE], applicant=last[APPLICANT], channel=last[CHANNEL],
+                         conditions=tuple(dict.fromkeys(found[CONDITION])))
+
+    def about(self, condition: str) -> Tuple[FrozenSet[str], FrozenSet[str], FrozenSet[str]]:
+        """The cases, applicants and other conditions a record's condition wording names."""
+        groups: Dict[str, set] = {CASE: set(), APPLICANT: set(), CONDITION: set(), CHANNEL: set()}
+        for group, tag in self.tags(condition):
+            groups[group].add(tag)
+        return frozenset(groups[CASE]), frozenset(groups[APPLICANT]), frozenset(groups[CONDITION])
+
+
+@functools.lru_cache(maxsize=1)
+def _default() -> SituationTable:
+    return SituationTable.load(DATA_DIR / "situations.yml")
+
+
+def read_situation(text: str) -> Situation:
+    """``SituationTable.default().read``."""
+    return SituationTable.default().read(text)

@@ -1,0 +1,192 @@
+"""Guards for the independent retrieval dev set and the out-of-catalogue question set.
+
+benchmarks/dev_questions_2026.yml and benchmarks/out_of_catalogue.yml were written from the
+official records only. These checks keep them honest and useful: real in-scope codes, no
+duplicates, the spelling citizens really use, fields covered in proportion to the department's
+procedures, and no phrase borrowed from the curated aliases of the same procedure (a set that
+echoes the aliases would measure the aliases, not retrieval). Plain YAML, no model: fast.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from typing import Dict, List, Set, Tuple
+
+import pytest
+import yaml
+
+from core.text import fold, nfc
+from knowledge_base.text import words
+from tests.conftest import ROOT
+
+DEV = ROOT / "benchmarks/dev_questions_2026.yml"
+OUT = ROOT / "benchmarks/out_of_catalogue.yml"
+ALIASES = ROOT / "knowledge_base/data/aliases.yml"
+SCOPE_LEVELS = {"province", "commune"}
+KINDS = {"other_agency", "near_miss", "unknown"}
+NGRAM = 4
+
+
+def _load(path) -> List[dict]:
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    assert isinstance(data, list), f"{path.name}: expected a YAML list"
+    return data
+
+
+def _folded_words(text: str) -> List[str]:
+    return words(fold(nfc(text).lower()))
+
+
+def _ngrams(tokens: List[str], n: int = NGRAM) -> Set[Tuple[str, ...]]:
+    return {tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def _unaccented(text: str) -> bool:
+    """No diacritic at all (đ counts as one): what a phone keyboard without Telex produces."""
+    return nfc(text).lower() == fold(text)
+
+
+def _official_name(name: str) -> str:
+    """Procedure name without a trailing level or code note such as "(cấp Tỉnh)"."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", name).strip()
+
+
+@pytest.fixture(scope="module")
+def dev() -> List[dict]:
+    return _load(DEV)
+
+
+@pytest.fixture(scope="module")
+def out_of_catalogue() -> List[dict]:
+    return _load(OUT)
+
+
+@pytest.fixture(scope="module")
+def in_scope(catalogue) -> Dict[str, object]:
+    """The department's procedures: level includes province or commune (342 of 537)."""
+    return {p.code: p for p in catalogue if set(p.levels) & SCOPE_LEVELS}
+
+
+@pytest.fixture(scope="module")
+def aliases_by_code(catalogue) -> Dict[str, List[str]]:
+    """Curated aliases per code, from aliases.yml and from the catalogue files."""
+    merged: Dict[str, List[str]] = defaultdict(list)
+    if ALIASES.exists():
+        with open(ALIASES, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        for code, phrases in data.items():
+            merged[str(code)].extend(str(a) for a in (phrases or []))
+    for proc in catalogue:
+        merged[proc.code].extend(str(a) for a in (proc.aliases or []))
+    return {code: list(dict.fromkeys(phrases)) for code, phrases in merged.items()}
+
+
+# --- dev_questions_2026.yml ---------------------------------------------------------------
+
+def test_dev_entries_are_well_formed(dev):
+    for item in dev:
+        assert isinstance(item, dict) and set(item) == {"q", "codes"}, item
+        assert isinstance(item["q"], str) and item["q"].strip(), item
+        codes = item["codes"]
+        assert isinstance(codes, list) and codes, item
+        assert all(isinstance(c, str) for c in codes), f"quote the codes: {item}"
+        assert len(set(codes)) == len(codes), f"code listed twice: {item}"
+
+
+def test_dev_set_is_large_and_broad(dev):
+    codes = {c for item in dev for c in item["codes"]}
+    assert len(dev) >= 300, len(dev)
+    assert len(codes) >= 120, len(codes)
+
+
+def test_dev_codes_exist_and_are_in_the_department_scope(dev, catalogue, in_scope):
+    assert len(in_scope) == 342
+    missing = sorted({c for item in dev for c in item["codes"] if catalogue.get(c) is None})
+    assert not missing, f"codes not in the catalogue: {missing}"
+    out = sorted({c for item in dev for c in item["codes"] if c not in in_scope})
+    assert not out, f"codes whose levels include neither province nor commune: {out}"
+
+
+def test_dev_questions_are_distinct_even_without_accents(dev):
+    counts = Counter(" ".join(_folded_words(item["q"])) for item in dev)
+    dupes = [q for q, n in counts.items() if n > 1]
+    assert not dupes, f"duplicate questions (folded): {dupes}"
+
+
+def test_dev_questions_are_spelt_like_citizens_write(dev):
+    unaccented = sum(_unaccented(item["q"]) for item in dev)
+    assert unaccented >= 0.4 * len(dev), f"only {unaccented}/{len(dev)} questions without diacritics"
+    accented = len(dev) - unaccented
+    assert accented >= 0.2 * len(dev), f"only {accented}/{len(dev)} questions with diacritics"
+
+
+def test_dev_questions_do_not_paste_the_official_name(dev, in_scope):
+    pasted = []
+    for item in dev:
+        q = " " + " ".join(_folded_words(item["q"])) + " "
+        for code in item["codes"]:
+            name = _folded_words(_official_name(in_scope[code].name))
+            if len(name) >= 4 and " " + " ".join(name) + " " in q:
+                pasted.append((item["q"], code))
+    assert not pasted, f"questions repeating the official name: {pasted}"
+
+
+def test_dev_questions_share_no_four_word_phrase_with_an_alias_of_their_code(dev, aliases_by_code):
+    overlaps = []
+    for item in dev:
+        grams = _ngrams(_folded_words(item["q"]))
+        for code in item["codes"]:
+            for alias in aliases_by_code.get(code, ()):
+                shared = grams & _ngrams(_folded_words(alias))
+                if shared:
+                    overlaps.append(f"{code}: question {item['q']!r} ~ alias {alias!r} "
+                                    f"(shared: {' '.join(sorted(shared)[0])!r})")
+    assert not overlaps, "dev questions echo curated aliases; reword them:\n" + "\n".join(overlaps)
+
+
+def test_dev_fields_are_covered_in_proportion_to_the_department_scope(dev, in_scope):
+    procedures = Counter(p.field for p in in_scope.values())
+    questions = Counter(in_scope[item["codes"][0]].field for item in dev)
+    covered: Dict[str, Set[str]] = defaultdict(set)
+    for item in dev:
+        for code in item["codes"]:
+            covered[in_scope[code].field].add(code)
+    total, scope = len(dev), len(in_scope)
+    problems = []
+    for field, n in sorted(procedures.items()):
+        got = questions[field]
+        if n >= 4:
+            expected = total * n / scope
+            if not expected / 2 <= got <= 2 * expected + 2:
+                problems.append(f"{field}: {got} questions, expected about {expected:.0f} "
+                                f"({n} of {scope} procedures)")
+        elif n >= 2 and got == 0:
+            problems.append(f"{field}: no question for its {n} procedures")
+        if n >= 9 and len(covered[field]) < n / 3:
+            problems.append(f"{field}: only {len(covered[field])} of {n} procedures asked about")
+    assert not problems, "\n".join(problems)
+
+
+# --- out_of_catalogue.yml -----------------------------------------------------------------
+
+def test_out_of_catalogue_entries_are_well_formed(out_of_catalogue):
+    assert len(out_of_catalogue) >= 100, len(out_of_catalogue)
+    for item in out_of_catalogue:
+        assert isinstance(item, dict) and {"q", "kind"} <= set(item) <= {"q", "kind", "agency"}, item
+        assert isinstance(item["q"], str) and item["q"].strip(), item
+        assert item["kind"] in KINDS, item
+        if item["kind"] == "other_agency":
+            assert isinstance(item.get("agency"), str) and item["agency"].strip(), f"who decides it? {item}"
+    kinds = Counter(item["kind"] for item in out_of_catalogue)
+    assert all(kinds[k] >= 20 for k in KINDS), kinds
+
+
+def test_out_of_catalogue_questions_are_distinct_and_realistic(out_of_catalogue, dev):
+    folded = [" ".join(_folded_words(item["q"])) for item in out_of_catalogue]
+    dupes = [q for q, n in Counter(folded).items() if n > 1]
+    assert not dupes, f"duplicate questions (folded): {dupes}"
+    in_dev = set(folded) & {" ".join(_folded_words(item["q"])) for item in dev}
+    assert not in_dev, f"questions in both sets: {sorted(in_dev)}"
+    unaccented = sum(_unaccented(item["q"]) for item in out_of_catalogue)
+    assert unaccented >= 0.5 * len(out_of_catalogue), f"only {unaccented} without diacritics"

@@ -1,0 +1,27 @@
+"""Parts of a case another agency decides: found in citizens' words, ours left alone."""
+import pytest
+
+from knowledge_base.limits import Limits
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("thế có phải nộp thuế không", "tax"),
+    ("the co phai nop thue khong", "tax"),
+    ("sang tên sổ đỏ có phải nộp thuế thu nhập cá nhân không", "tax"),
+    ("lệ phí trước bạ bao nhiêu", "tax"),
+    ("hợp đồng có cần công chứng không", "notary"),
+    ("cong chung hop dong o dau", "notary"),
+    ("dang ky ket hon o dau", "marriage"),
+    ("xoa no le phi truoc ba tren so do", None),  # 1.013988 is ours
+    ("thuê đất làm trang trại", None),  # rent, not tax
+    ("le phi bao nhieu", None),
+    ("chung nhan gao thom duoc mien thue nhap khau", None),
+])
+def test_limits_are_found_and_ours_are_not(question, topic):
+    found = Limits.default().find(question)
+    assert (found.topic if found else None) == topic
+
+
+def test_every_limit_names_its_agency_and_ends_a_sentence():
+    for limit in Limits.default().topics.values():
+        assert limit.agency and limit.answer.endswith(".") and len(limit.answer) <= 600

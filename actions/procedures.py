@@ -201,10 +201,10 @@ def situation_of(tracker: Tracker, text: str) -> Situation:
 def answer_page(tracker: Tracker) -> int:
     """The page of a long answer a "Xem tiếp" button asked for (1 when none)."""
     value = str(entity(tracker, "answer_page") or "")
-    return int(value) if value.isdigit() and 1 <= int(value) <= 50 else 1
+    return int(value) if value.isascii() and value.isdigit() and 1 <= int(value) <= 50 else 1
 
 
 def document_case(tracker: Tracker) -> Optional[int]:
     """The document case a button asked for (1-based), if any."""
-    value = entity(tracker, "document_case")
-    return int(value) if value is not None and str(value).isdigit() and int(value) > 0 else None
+    value = str(entity(tracker, "document_case") or "")
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= 50 else None

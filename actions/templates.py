@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Dict, List, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Sequence
 
 from core import texts
 from core.formatting import clock, date, soon
@@ -63,10 +63,13 @@ def case_button(code: str, case: int, title: str) -> Dict[str, str]:
             "payload": f'/ask_documents{{"procedure_code":"{code}","document_case":"{case}"}}'}
 
 
-def situation_buttons(code: str, options: Sequence[Dict[str, str]]) -> List[Dict[str, str]]:
+def situation_buttons(code: str, options: Sequence[Dict[str, Any]]) -> List[Dict[str, str]]:
     """Buttons that answer "which case are you in?" for a checklist ({"title", "case"} options)."""
-    return [{"title": texts.text("buttons.situation_case", label=o["title"]),
-             "payload": f'/ask_documents{{"procedure_code":"{code}","situation_case":"{o["case"]}"}}'} for o in options]
+    def payload(o) -> str:
+        shown = f',"document_case":"{o["document_case"]}"' if o.get("document_case") else ""
+        return f'/ask_documents{{"procedure_code":"{code}","situation_case":"{o["case"]}"{shown}}}'
+
+    return [{"title": texts.text("buttons.situation_case", label=o["title"]), "payload": payload(o)} for o in options]
 
 
 def more_button(code: str, case: int, page: int) -> Dict[str, str]:

@@ -12,7 +12,17 @@ from core.formatting import date
 from core.text import fold
 from core.texts import text
 from core.vocabulary import CHANNELS, filing_channel
-from knowledge_base.checklist import checklist, describe, lines, needs_case, pages, pick_case, situation_question
+from knowledge_base.checklist import (
+    applicant_fits,
+    cases_in,
+    checklist,
+    describe,
+    lines,
+    needs_case,
+    pages,
+    pick_case,
+    situation_question,
+)
 from knowledge_base.schema import Channel, Procedure
 from knowledge_base.situation import Situation
 from knowledge_base.text import TextNormalizer, words
@@ -112,13 +122,15 @@ def _time_text(ch: Channel) -> str:
 def _fee_text(ch: Channel) -> str:
     parts = []
     for fee in ch.fees:
-        if fee.kind == "none":
+        if fee.kind == "none" and _LEGAL_REFERENCE.search(fee.text or "") and "phí" in (fee.text or "").lower():
+            base = text("phrases.answer_fee_by_law")  # "no fee" beside a note that names a fee circular: it has one
+        elif fee.kind == "none":
             base = text("phrases.answer_no_fee" if not fee.set_by_province else "phrases.answer_fee_free")
         elif fee.amount_vnd is not None:
             base = vnd(fee.amount_vnd)
         else:
             base = text("phrases.answer_no_information")
-        kept = sentences(fee.text, 220) if fee.text else ""
+        kept = sentences(fee.text, 220) or _references(fee.text) if fee.text else ""
         note = f" ({kept.rstrip('.')})" if kept else ""
         parts.append(base + note)
     return "; ".join(parts) or text("phrases.answer_no_information")
@@ -127,6 +139,15 @@ def _fee_text(ch: Channel) -> str:
 def _shorten(value: str, limit: int) -> str:
     value = re.sub(r"\s+", " ", value or "").strip(" -")
     return value if len(value) <= limit else value[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+_LEGAL_REFERENCE = re.compile(r"\b\d{1,4}/\d{4}/[A-ZĐ]+(?:-[A-ZĐ]+)*")
+
+
+def _references(value: str) -> str:
+    """The legal documents a note names ("theo 38/2023/TT-BTC"), when the note is too long to keep whole."""
+    found = list(dict.fromkeys(_LEGAL_REFERENCE.findall(value or "")))
+    return text("phrases.answer_per_documents", documents=", ".join(found[:3])) if found else ""
 
 
 def sentences(value: str, limit: int) -> str:
@@ -165,7 +186,8 @@ def step_line(step) -> str:
     while _STEP_LABEL.match(name):
         name = _STEP_LABEL.sub("", name, count=1)
     name = name.strip(" :;.")
-    heading = len(name) < _BARE_STEP or fold(name.lower()).endswith(("thuc hien", "nhu sau", "cac noi dung sau"))
+    heading = len(name) < _BARE_STEP or fold(name.lower()).endswith(
+        ("thuc hien", "nhu sau", "cac noi dung sau", "sau day", "cac co quan sau"))
     detail = _step_detail(step.description) if heading else ""
     if detail and fold(detail.lower()).startswith(fold(name.lower())):
         name = ""
@@ -232,7 +254,7 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     ask = needs_case(chosen, situation)
     if ask and page == 1:
         question, buttons = situation_question(ask)
-        return _Documents([question], ask_case=buttons)
+        return _Documents([question], ask_case=[dict(b, document_case=shown) for b in buttons])
     if case is None and len(proc.document_cases) > 1:  # parts of one dossier that fit one message go together
         together = [text("answers.documents_heading")]
         for i, c in enumerate(proc.document_cases, 1):
@@ -240,8 +262,8 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
         if len("\n".join(together)) + len(proc.chat_name) <= MAX_MESSAGE - 100:
             return _Documents(["\n".join(together)])
     found = checklist(chosen, situation)
-    heading = [text("answers.documents_for_case", case=describe(situation))] if describe(situation) \
-        else [text("answers.documents_heading")]
+    named = describe(situation) if situation.case in cases_in(chosen) else None
+    heading = [text("answers.documents_for_case", case=named)] if named else [text("answers.documents_heading")]
     if len(proc.document_cases) > 1:
         heading.insert(0, text("answers.cases_shown", count=len(proc.document_cases),
                                case=_case_title(chosen.name, shown)))
@@ -287,14 +309,13 @@ def _channels_lines(proc: Procedure, what: str) -> List[str]:
 
 def _places(proc: Procedure, situation: Situation) -> List[str]:
     """Who files where (the citizen's kind of applicant only, when known), within the short budget."""
-    places = [p for p in proc.filing_places
-              if not (situation.applicant and p.applicant_types and situation.applicant not in p.applicant_types)]
+    places = [p for p in proc.filing_places if applicant_fits(p.applicant_types, situation.applicant)]
     if not places:
         return []
     lines = [text("answers.where_heading")]
     for place in places:
         line = text("answers.where_line", who=place.who, where=place.where) if place.who else f"- {place.where}"
-        if sum(len(x) + 1 for x in lines) + len(line) > SHORT_MESSAGE - 150:
+        if sum(len(x) + 1 for x in lines) + len(line) > SHORT_MESSAGE - 80:
             break
         lines.append(line)
     return lines if len(lines) > 1 else []
@@ -460,7 +481,7 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         messages = _pack([f"{head}\n{m}" if i == 0 else m for i, m in enumerate(_body(proc, aspect, situation))],
                          SHORT_MESSAGE if aspect in ("fees", "time", "where", "channels") else MAX_MESSAGE)
         cases, more = [], None
-    if proc.staff_notes.strip() and (more is None or page == 1):
+    if proc.staff_notes.strip() and page == 1:
         messages.extend(_split(text("answers.staff_notes", notes=proc.staff_notes.strip())))
     messages.append(f"{source_line(proc)}\n{_next_step(aspect)}")
     return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[aspect],

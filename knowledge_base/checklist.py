@@ -67,11 +67,22 @@ def pick_case(proc: Procedure, situation: Situation) -> int:
     return best
 
 
-def _applies(doc: Document, situation: Situation) -> bool:
-    """False for a paper of another case or another kind of applicant than the citizen's."""
-    if doc.cases and situation.case and situation.case not in doc.cases:
+# A household files as its members do: the 2024 Land Law's records name individuals ("cá nhân").
+_SAME_APPLICANT = {"household": {"household", "individual"}, "individual": {"individual", "household"}}
+
+
+def applicant_fits(types: Sequence[str], applicant: Optional[str]) -> bool:
+    """Whether a paper or filing place for ``types`` (none: anyone) is for the citizen's kind of applicant."""
+    if not types or not applicant:
+        return True
+    return bool(set(types) & _SAME_APPLICANT.get(applicant, {applicant}))
+
+
+def _applies(doc: Document, situation: Situation, cases: Sequence[str]) -> bool:
+    """False for a paper of another case (one this record's papers differ by) or another kind of applicant."""
+    if doc.cases and situation.case in cases and situation.case not in doc.cases:
         return False
-    return not (doc.applicant_types and situation.applicant and situation.applicant not in doc.applicant_types)
+    return applicant_fits(doc.applicant_types, situation.applicant)
 
 
 def _settled(doc: Document, situation: Situation) -> bool:
@@ -80,7 +91,8 @@ def _settled(doc: Document, situation: Situation) -> bool:
         return True
     open_circumstances = [c for c in doc.circumstances if c not in situation.conditions]
     case_settled = not doc.cases or (situation.case in doc.cases)
-    applicant_settled = not doc.applicant_types or (situation.applicant in doc.applicant_types)
+    applicant_settled = not doc.applicant_types or (situation.applicant is not None
+                                                    and applicant_fits(doc.applicant_types, situation.applicant))
     known_condition = bool(doc.cases or doc.applicant_types or doc.circumstances)
     return known_condition and case_settled and applicant_settled and not open_circumstances
 
@@ -89,8 +101,9 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
     """Sort the papers of ``case`` for ``situation``."""
     out = Checklist()
     groups: Dict[str, List[Document]] = {}
+    named = cases_in(case)
     for doc in sorted(case.documents, key=lambda d: not is_application(d)):
-        if not _applies(doc, situation):
+        if not _applies(doc, situation, named):
             out.left_out += 1
         elif not doc.required and not doc.condition:
             out.optional.append(doc)
@@ -104,7 +117,7 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
 
 def item(doc: Document) -> str:
     """One paper as a chat line: the paper whole, its form, how many copies."""
-    line = doc.paper.rstrip(" .;,")
+    line = doc.paper.rstrip(" .;,:")
     if doc.form_number and doc.form_number.lower() not in line.lower():
         line += f" ({doc.form_number})"
     counts = []
@@ -128,15 +141,24 @@ def lines(found: Checklist) -> List[str]:
 
 
 def pages(all_lines: Sequence[str], limit: int = PAGE) -> List[List[str]]:
-    """Lines in pages of at most ``limit`` characters; a condition heading never ends a page."""
+    """Lines in pages of at most ``limit`` characters; a condition heading never ends a page, and a group
+    that goes on to the next page starts it with its heading again."""
     result: List[List[str]] = [[]]
     size = 0
+    heading_now: Optional[str] = None
     for i, line in enumerate(all_lines):
         heading = not line.startswith(("-", " "))
         room = len(line) + 1 + (len(all_lines[i + 1]) + 1 if heading and i + 1 < len(all_lines) else 0)
         if result[-1] and size + room > limit:
             result.append([])
             size = 0
+            if not heading and line.startswith(" ") and heading_now:
+                result[-1].append(heading_now)
+                size += len(heading_now) + 1
+        if heading:
+            heading_now = line
+        elif not line.startswith(" "):
+            heading_now = None
         result[-1].append(line)
         size += len(line) + 1
     return result
@@ -154,4 +176,4 @@ def situation_question(tags: Sequence[str]) -> Tuple[str, List[dict]]:
 def describe(situation: Situation) -> Optional[str]:
     """How the answer names the citizen's case ("trường hợp thừa kế"), if known."""
     label = SituationTable.default().labels["case"].get(situation.case or "")
-    return label.lower() if label else None
+    return label.lower().replace(" (", ", ").rstrip(")") if label else None

@@ -31,10 +31,13 @@ class Limit:
 class Limits:
     """The topics of ``data/limits.yml``, found in a citizen's words."""
 
-    def __init__(self, topics: List[Limit], phrases: List[Tuple[str, str]], ours: List[str]):
-        """Build from the topics, (phrase, topic) pairs and the phrases that make a question ours."""
+    def __init__(self, topics: List[Limit], phrases: List[Tuple[str, str]], ours: List[str],
+                 unless: Optional[List[Tuple[str, str]]] = None):
+        """Build from the topics, (phrase, topic) pairs, the phrases that make any question ours, and
+        (phrase, topic) pairs that make a question ours for that topic only."""
         self.topics = {t.topic: t for t in topics}
         self.table = PhraseTable(phrases + [(p, _OURS) for p in ours], strict_words=True)
+        self.unless = PhraseTable(unless or [], strict_words=True)
         self.normalizer = TextNormalizer.default()
 
     @classmethod
@@ -42,11 +45,12 @@ class Limits:
         """Read a table file."""
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh) or {}
-        topics, phrases = [], []
+        topics, phrases, unless = [], [], []
         for key, spec in (data.get("topics") or {}).items():
             topics.append(Limit(str(key), str(spec["agency"]), " ".join(str(spec["answer"]).split())))
             phrases += [(str(p), str(key)) for p in spec.get("phrases") or ()]
-        return cls(topics, phrases, [str(p) for p in data.get("ours") or ()])
+            unless += [(str(p), str(key)) for p in spec.get("unless") or ()]
+        return cls(topics, phrases, [str(p) for p in data.get("ours") or ()], unless)
 
     @classmethod
     def default(cls) -> Limits:
@@ -56,10 +60,12 @@ class Limits:
     def find(self, text: str) -> Optional[Limit]:
         """The first topic the text names, unless it also names one of our own procedures' words."""
         norm = self.normalizer.normalize(text or "")
-        hits = [value for _, _, value in self.table.find(words(fold(norm)), words(norm))]
+        folded, typed = words(fold(norm)), words(norm)
+        hits = [value for _, _, value in self.table.find(folded, typed)]
         if not hits or _OURS in hits:
             return None
-        return self.topics[str(hits[0])]
+        excluded = {value for _, _, value in self.unless.find(folded, typed)}
+        return next((self.topics[str(h)] for h in hits if h not in excluded), None)
 
 
 @functools.lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Tuple
@@ -19,6 +20,7 @@ from core.text import fold
 from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, words
 
 CASE, CONDITION, APPLICANT, CHANNEL = "case", "condition", "applicant", "channel"
+_EXCEPT = re.compile(r"\b(?:trừ|ngoại trừ|không bao gồm|không áp dụng)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -51,15 +53,20 @@ class Situation:
         if not isinstance(data, dict):
             return cls()
         table = SituationTable.default()
-        case = data.get("case") if data.get("case") in table.labels[CASE] else None
-        applicant = data.get("applicant") if data.get("applicant") in table.labels[APPLICANT] else None
-        channel = data.get("channel") if data.get("channel") in table.channels else None
-        conditions = tuple(c for c in data.get("conditions") or () if c in table.conditions)
-        return cls(case=case, applicant=applicant, channel=channel, conditions=conditions)
+
+        def known(value, names) -> Optional[str]:
+            return value if isinstance(value, str) and value in names else None
+
+        listed = data.get("conditions")
+        conditions = tuple(c for c in listed if known(c, table.conditions)) if isinstance(listed, list) else ()
+        return cls(case=known(data.get("case"), table.labels[CASE]),
+                   applicant=known(data.get("applicant"), table.labels[APPLICANT]),
+                   channel=known(data.get("channel"), table.channels), conditions=conditions)
 
     def with_case(self, case: Optional[str]) -> Situation:
         """The same situation in ``case`` (a known case tag), or unchanged."""
-        return replace(self, case=case) if case in SituationTable.default().labels[CASE] else self
+        return replace(self, case=case) if isinstance(case, str) and case in SituationTable.default().labels[CASE] \
+            else self
 
 
 class SituationTable:
@@ -68,17 +75,20 @@ class SituationTable:
     def __init__(self, data: Dict):
         """Build from the YAML structure of ``data/situations.yml``."""
         entries: List[Tuple[str, Tuple[str, str]]] = []
+        record_only: List[Tuple[str, Tuple[str, str]]] = []
         self.labels: Dict[str, Dict[str, str]] = {CASE: {}, APPLICANT: {}}
         for group in (CASE, APPLICANT):
             for tag, spec in (data.get(group) or {}).items():
                 self.labels[group][str(tag)] = str(spec.get("label") or tag)
                 entries += [(str(p), (group, str(tag))) for p in spec.get("phrases") or ()]
+                record_only += [(str(p), (group, str(tag))) for p in spec.get("record_phrases") or ()]
         self.conditions = [str(tag) for tag in data.get(CONDITION) or {}]
         self.channels = [str(tag) for tag in data.get(CHANNEL) or {}]
         for group in (CONDITION, CHANNEL):
             for tag, phrases in (data.get(group) or {}).items():
                 entries += [(str(p), (group, str(tag))) for p in phrases or ()]
-        self.table = PhraseTable(entries, strict_words=True)
+        self.table = PhraseTable(entries, strict_words=True)  # a citizen's words
+        self.record_table = PhraseTable(entries + record_only, strict_words=True)  # a record's conditions
         self.normalizer = TextNormalizer.default()
 
     @classmethod
@@ -92,10 +102,12 @@ class SituationTable:
         """The table shipped in knowledge_base/data."""
         return _default()
 
-    def tags(self, text: str) -> List[Tuple[str, str]]:
-        """(group, tag) of every phrase in ``text``, left to right."""
+    def tags(self, text: str, record: bool = False) -> List[Tuple[str, str]]:
+        """(group, tag) of every phrase in ``text``, left to right; a ``record``'s wording also by its own
+        one-word phrases ("bán hoặc tặng cho")."""
         norm = self.normalizer.normalize(text or "")
-        return [value for _, _, value in self.table.find(words(fold(norm)), words(norm))]  # type: ignore[misc]
+        table = self.record_table if record else self.table
+        return [value for _, _, value in table.find(words(fold(norm)), words(norm))]  # type: ignore[misc]
 
     def read(self, text: str) -> Situation:
         """What a citizen's message says about their situation (the last case named wins)."""
@@ -107,9 +119,11 @@ class SituationTable:
                          conditions=tuple(dict.fromkeys(found[CONDITION])))
 
     def about(self, condition: str) -> Tuple[FrozenSet[str], FrozenSet[str], FrozenSet[str]]:
-        """The cases, applicants and other conditions a record's condition wording names."""
+        """The cases, applicants and other conditions a record's condition wording names; what follows
+        "trừ" (an exception) names who is left out, so it is not read."""
         groups: Dict[str, set] = {CASE: set(), APPLICANT: set(), CONDITION: set(), CHANNEL: set()}
-        for group, tag in self.tags(condition):
+        condition = _EXCEPT.split(condition or "", maxsplit=1)[0]
+        for group, tag in self.tags(condition, record=True):
             groups[group].add(tag)
         return frozenset(groups[CASE]), frozenset(groups[APPLICANT]), frozenset(groups[CONDITION])
 

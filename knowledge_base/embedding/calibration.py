@@ -2,32 +2,47 @@
 from __future__ import annotations
 
 import logging
-from typing import List
+from pathlib import Path
+from typing import List, Optional, Tuple
 
 import numpy as np
+import yaml
 
 from knowledge_base.embedding.training_data import generate
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever
+from knowledge_base.text import DATA_DIR
 
 log = logging.getLogger(__name__)
 
 
+OUTSIDE = DATA_DIR / "calibration_outside.yml"
+
+
+def outside_questions(path: Path = OUTSIDE) -> List[str]:
+    """Questions no procedure answers (the fit's negatives)."""
+    return [str(q) for q in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
+
+
 def fit_calibration(retriever: HybridRetriever, per_procedure: int = 3, seed: int = 29) -> Calibration:
-    """Logistic regression of 'top-1 correct' on the top hit's features (generated questions only)."""
+    """Logistic regression of 'top-1 correct' on the hits' features: generated questions of every
+    procedure, and questions outside the catalogue (every hit wrong) so that a sure match is sure there too."""
     from sklearn.linear_model import LogisticRegression
 
-    pairs = generate(retriever.procedures, per_procedure=per_procedure, seed=seed)
+    pairs: List[Tuple[str, Optional[str]]] = list(
+        generate(retriever.procedures, per_procedure=per_procedure, seed=seed))
+    pairs += [(q, None) for q in outside_questions()]
     X: List[List[float]] = []
     y: List[int] = []
     for question, code in pairs:
         lex = retriever.lexical_scores(question)
         den = retriever.dense_scores(question)
-        result = retriever.rank(lex, den, top_k=3)
+        content = retriever.content_words(question)
+        result = retriever.rank(lex, den, top_k=3, content=content)
         if not result.hits:
             continue
         # every shown hit: lower hits teach what a wrong-but-close candidate looks like
         for i, hit in enumerate(result.hits):
-            X.append(retriever.features(result.hits, i, lex, den))
+            X.append(retriever.features(result.hits, i, lex, den, content))
             y.append(int(hit.code == code))
     if len(set(y)) < 2:
         log.warning("calibration skipped: generated questions were all right or all wrong")

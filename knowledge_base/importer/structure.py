@@ -20,7 +20,7 @@ from knowledge_base.text import clean_space
 # Where a condition starts inside a document's sentence (the first one after the paper's name).
 _CONDITION = re.compile(
     r"[\s,;(]+(?=(?:(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp|trường hợp|nếu\s"
-    r"|đối với (?:tổ chức|cá nhân|hộ gia đình|người|doanh nghiệp|cơ sở|dự án|thửa đất|đất)))",
+    r"|đối với (?:tổ chức|cá nhân|hộ gia đình|người|doanh nghiệp|cơ sở|dự án)))",
     re.IGNORECASE,
 )
 _CONDITION_LEAD = re.compile(r"^(?:(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp|trường hợp|nếu)\s+",
@@ -39,20 +39,51 @@ def _sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+# "… (đối với trường hợp là doanh nghiệp)." at the end of the sentence
+_TAIL_CONDITION = re.compile(
+    r"\s*\(\s*((?:(?:đối với|trong|với)\s+(?:các\s+)?trường hợp|trường hợp|nếu|đối với)\s[^()]*)\)\s*[.;]?\s*$",
+    re.IGNORECASE)
+_INNER_IF_ANY = re.compile(r"\s*\(\s*nếu có\s*\)", re.IGNORECASE)
+
+
+def _outside_parentheses(text: str, position: int) -> bool:
+    return text.count("(", 0, position) <= text.count(")", 0, position)
+
+
+def _lead(condition: str) -> str:
+    """A condition as it reads after "Nếu": "đối với tổ chức" -> "là tổ chức"."""
+    condition = re.sub(r"^(?:đối với|với)\s+", "là ", condition, flags=re.IGNORECASE)
+    return re.sub(r"^quy định tại\b", "thuộc trường hợp quy định tại", condition, flags=re.IGNORECASE)
+
+
 def split_condition(name: str) -> Tuple[str, str, bool]:
-    """(paper, condition, required) of a document's sentence; condition "" when it has none."""
+    """(paper, condition, required) of a document's sentence; condition "" when it has none.
+
+    The condition is the first "đối với trường hợp …", "trường hợp …", "nếu …" or "đối với <applicant>"
+    clause outside parentheses, up to the end of its sentence; "(nếu có)" anywhere makes the paper optional.
+    """
     text = clean_space(name)
     required = True
     if _IF_ANY.search(text):
         text, required = _IF_ANY.sub("", text), False
+    if _INNER_IF_ANY.search(text):
+        text, required = _INNER_IF_ANY.sub("", text), False
     lead = _LEADING_CASE.match(text)
     if lead:
         return _sentence_case(lead.group(2)).rstrip("."), clean_space(lead.group(1)).rstrip("."), required
+    tail = _TAIL_CONDITION.search(text)
+    if tail and tail.start() >= _MIN_PAPER:
+        condition = _CONDITION_LEAD.sub("", tail.group(1).strip()).rstrip(" .;")
+        return text[:tail.start()].rstrip(" ,;."), _lead(condition), required
     for m in _CONDITION.finditer(text):
-        if m.start() >= _MIN_PAPER:
+        if m.start() >= _MIN_PAPER and _outside_parentheses(text, m.end()) and "." not in text[:m.start()][-2:]:
             paper = text[:m.start()].rstrip(" ,;(")
-            condition = _CONDITION_LEAD.sub("", text[m.end():].strip(" ()")).rstrip(" .;)")
-            return paper.rstrip("."), condition, required
+            rest = text[m.end():]
+            end = re.search(r"\.\s+(?=[A-ZĐÀ-Ỹ])", rest)  # a following sentence is not part of the condition
+            condition = _CONDITION_LEAD.sub("", (rest[:end.start()] if end else rest).strip(" ()")).rstrip(" .;)")
+            if condition.count("(") != condition.count(")"):
+                condition = condition.replace("(", "").replace(")", "")
+            return paper.rstrip("."), _lead(condition), required
     return text.rstrip(". "), "", required
 
 
@@ -70,7 +101,7 @@ def structure_document(doc: Document, table: Optional[SituationTable] = None) ->
     return doc.copy(update={
         "title": paper if paper != doc.name else "", "condition": condition, "required": doc.required and required,
         "cases": sorted(cases), "applicant_types": sorted(applicants), "circumstances": sorted(circumstances),
-        "form_number": form_number(doc.name),
+        "form_number": form_number(paper) or (form_number(doc.name) if not condition else ""),
     })
 
 
@@ -78,6 +109,14 @@ def structure_document(doc: Document, table: Optional[SituationTable] = None) ->
 _FILES_AT = re.compile(
     r"^(?P<who>[^.:]{3,300}?)\s+(?:thì\s+)?(?:nộp|gửi)\s+(?:\S+\s+){0,3}?hồ sơ\s+(?:trực tiếp\s+|trực tuyến\s+)?"
     r"(?:đến|tại|cho|về|vào)\s+(?P<where>.{3,400}?)\.?$", re.IGNORECASE)
+
+
+_APPLICANT_SUBJECT = re.compile(
+    r"^(?:các\s+|mọi\s+)?(?:tổ chức|cá nhân|người|hộ gia đình|chủ|doanh nghiệp|cộng đồng|cơ sở|hợp tác xã|đơn vị|"
+    r"thương nhân|nhà đầu tư|bên|ngư dân)", re.IGNORECASE)
+_PLACE = re.compile(
+    r"^(?:một trong các\s+|trực tiếp\s+)?(?:trung tâm|bộ phận|văn phòng|chi nhánh|ủy ban|ubnd|sở|cơ quan|phòng|"
+    r"cổng|chi cục|cục|ban quản lý|bưu)", re.IGNORECASE)
 
 
 def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> List[FilingPlace]:
@@ -89,7 +128,9 @@ def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> 
             m = _FILES_AT.match(clean_space(line).strip(" -+•*"))
             if not m or m.group("where").rstrip(" :").endswith(("sau", "sau đây")):
                 continue
-            who = re.sub(r"^(?:bước\s*\d+\s*[:.]\s*)", "", m.group("who"), flags=re.IGNORECASE).strip(" ,;")
+            who = re.sub(r"^(?:bước\s*\d+\s*[:.]\s*|[a-zđ]\)\s*)", "", m.group("who"), flags=re.IGNORECASE).strip(" ,;")
+            if not _APPLICANT_SUBJECT.match(who) or not _PLACE.match(m.group("where")):
+                continue  # the agency's own steps ("Trong thời hạn 02 ngày …", "Sở … gửi hồ sơ …") are not filing
             _, applicants, _ = table.about(who)
             places.append(FilingPlace(who=_sentence_case(who), where=clean_space(m.group("where")).rstrip(" ;."),
                                       applicant_types=sorted(applicants)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, FrozenSet, List, Optional, Sequence
 
 import numpy as np
 
@@ -98,7 +98,7 @@ class SearchResult:
 class Calibration:
     """Logistic map from ranking features to P(top hit is right), fitted at build time."""
 
-    weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0])
+    weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0, 2.0])
     bias: float = -4.0
 
     def probability(self, features: Sequence[float]) -> float:
@@ -116,7 +116,10 @@ class HybridRetriever:
         """``faiss_index`` (one vector per passage) and ``passage_owner`` come from ``store``."""
         self.procedures = list(procedures)
         self.normalizer = normalizer or TextNormalizer.default()
-        self.lexical = LexicalIndex([doc_tokens(lexical_texts(p)) for p in self.procedures])
+        docs = [doc_tokens(lexical_texts(p)) for p in self.procedures]
+        self.lexical = LexicalIndex(docs)
+        self.words_of = [frozenset(doc) for doc in docs]  # each procedure's folded words (the coverage feature)
+        self._index_of = {p.code: i for i, p in enumerate(self.procedures)}
         self.embedder = embedder
         self.restorer = DiacriticRestorer(corpus_texts(self.procedures))
         self.calibration = calibration or Calibration()
@@ -155,10 +158,19 @@ class HybridRetriever:
             return SearchResult([], "unknown")
         lex = self.lexical_scores(question) if mode in ("hybrid", "lexical") else None
         den = self.dense_scores(question) if mode in ("hybrid", "dense") else None
-        return self.rank(lex, den, top_k)
+        return self.rank(lex, den, top_k, self.content_words(question))
 
-    def rank(self, lex: Optional[np.ndarray], den: Optional[np.ndarray], top_k: int = 5) -> SearchResult:
-        """Fuse per-procedure lexical and dense scores (either may be None) into ranked hits."""
+    def content_words(self, question: str) -> FrozenSet[str]:
+        """The question's folded words that say what it is about (aspect and follow-up phrases removed)."""
+        return frozenset(t for t in query_tokens(self.normalizer, question) if len(t) > 1)
+
+    def rank(self, lex: Optional[np.ndarray], den: Optional[np.ndarray], top_k: int = 5,
+             content: FrozenSet[str] = frozenset()) -> SearchResult:
+        """Fuse per-procedure lexical and dense scores (either may be None) into ranked hits.
+
+        ``content`` (the question's content words) gives the coverage feature: a match that leaves
+        half the question unexplained ("nuôi chim yến" read as "nhận chìm") is not a sure one.
+        """
         ranks: Dict[int, float] = {}
         lex_rank = self._ranks(lex)
         den_rank = self._ranks(den)
@@ -170,7 +182,7 @@ class HybridRetriever:
                     dense=float(den[i]) if den is not None else 0.0,
                     lexical=float(lex[i]) if lex is not None else 0.0,
                     dense_rank=den_rank.get(i), lexical_rank=lex_rank.get(i)) for i in order]
-        self._confidences(hits, lex, den)
+        self._confidences(hits, lex, den, content)
         return SearchResult(hits[:top_k], self._decide(hits))
 
     @staticmethod
@@ -180,18 +192,25 @@ class HybridRetriever:
         top = np.argsort(-scores, kind="stable")[:CANDIDATES]
         return {int(i): r + 1 for r, i in enumerate(top) if scores[i] > 0}
 
-    def features(self, hits: List[Hit], i: int, lex: Optional[np.ndarray], den: Optional[np.ndarray]) -> List[float]:
-        """Features of hit ``i``: dense cosine, lexical share, fused gap to the best other hit, agreement."""
+    def features(self, hits: List[Hit], i: int, lex: Optional[np.ndarray], den: Optional[np.ndarray],
+                 content: FrozenSet[str] = frozenset()) -> List[float]:
+        """Features of hit ``i``: dense cosine, lexical share, fused gap to the best other hit, agreement,
+        and the share of the question's content words the procedure's own text holds (after ``rank``)."""
         hit = hits[i]
         lex_max = float(lex.max()) if lex is not None and lex.size and lex.max() > 0 else 1.0
         best_other = max((h.score for j, h in enumerate(hits) if j != i), default=0.0)
         gap = (hit.score - best_other) * (RRF_K + 1)
         agree = float(hit.dense_rank == 1) + float(hit.lexical_rank == 1)
-        return [hit.dense, hit.lexical / lex_max if lex is not None else 0.0, gap, agree]
+        index = self._index_of.get(hit.code)
+        covered = 1.0
+        if content and index is not None:  # weighted by what each word says: "có" little, "yến" much
+            total = sum(self.lexical.weight(w) for w in content)
+            covered = sum(self.lexical.weight(w) for w in content & self.words_of[index]) / max(total, 1e-6)
+        return [hit.dense, hit.lexical / lex_max if lex is not None else 0.0, gap, agree, covered]
 
-    def _confidences(self, hits: List[Hit], lex, den) -> None:
+    def _confidences(self, hits: List[Hit], lex, den, content: FrozenSet[str]) -> None:
         for i, hit in enumerate(hits):
-            hit.confidence = self.calibration.probability(self.features(hits, i, lex, den))
+            hit.confidence = self.calibration.probability(self.features(hits, i, lex, den, content))
 
     @staticmethod
     def _decide(hits: List[Hit]) -> str:

@@ -86,7 +86,13 @@ class LexicalIndex:
         weights = tf.data * (k1 + 1) / (tf.data + norm[tf.row]) * idf[tf.col]
         self.matrix = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=(n, len(vocab)))
         self.vocab = vocab
+        self.idf = idf
         self.size = n
+
+    def weight(self, term: str) -> float:
+        """How much a term says (its IDF); a term no document has says the most."""
+        i = self.vocab.get(term)
+        return float(self.idf[i]) if i is not None else float(self.idf.max(initial=1.0))
 
     def scores(self, query_tokens: List[str]) -> np.ndarray:
         """BM25 score of every document for the (already folded) query tokens."""

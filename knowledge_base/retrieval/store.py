@@ -22,7 +22,7 @@ from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passag
 from knowledge_base.schema import Procedure
 
 log = logging.getLogger(__name__)
-FORMAT = 2
+FORMAT = 3  # 3: the confidence has a coverage feature and is fitted on outside questions too
 
 
 def model_fingerprint(model_name: str) -> str:
@@ -45,8 +45,11 @@ def model_fingerprint(model_name: str) -> str:
 def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> dict:
     """What a fresh index for these procedures, model identity and scope must say in its manifest."""
     model_name = model.split("#", 1)[0]
+    from knowledge_base.embedding.calibration import OUTSIDE
+
+    outside = hashlib.sha256(OUTSIDE.read_bytes()).hexdigest()[:16] if OUTSIDE.exists() else ""
     return {"format": FORMAT, "model": model, "model_fingerprint": model_fingerprint(model_name),
-            "catalogue_hash": catalogue_hash(procs), "scope": scope}
+            "catalogue_hash": catalogue_hash(procs), "scope": scope, "calibration_questions": outside}
 
 
 def stale_reason(index_dir: Path, expected: dict) -> Optional[str]:

@@ -195,11 +195,9 @@ def test_a_case_button_of_an_unknown_procedure_is_treated_as_a_question(log):
 
 def test_the_siblings_inheritance_is_answered_for_their_case_and_remembered():
     text = "bố tôi mất để lại mảnh đất, 3 anh em tôi muốn sang tên sổ đỏ thì cần giấy tờ gì"
-    messages, events = run(ActionAnswerProcedure(), make_tracker(text, "ask_documents"))
+    # in a conversation about the transfer already (the tests' index uses the base model, which may only offer it)
+    messages, events = run(ActionAnswerProcedure(), make_tracker(text, "ask_documents", {"procedure_code": "1.013831"}))
     body = "\n".join(m["text"] for m in messages)
-    if events.get("candidates"):  # the tests' index uses the base model: the procedure may be offered first
-        assert "1.013831" in events["candidates"]
-        return
     assert events["procedure_code"] == "1.013831" and "Mẫu số 18" in body and "thế chấp" not in body
     assert json.loads(events["situation"]) == {"case": "inheritance", "conditions": ["several_recipients"]}
 
@@ -209,7 +207,8 @@ def test_a_case_dependent_checklist_asks_with_buttons_then_answers_the_tapped_ca
                                                                  {"procedure_code": "1.013831"}))
     assert "thừa kế" in messages[-1]["text"] and messages[-1]["text"].endswith("?")
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
-    assert payloads[0] == '/ask_documents{"procedure_code":"1.013831","situation_case":"inheritance"}'
+    assert payloads[0] == ('/ask_documents{"procedure_code":"1.013831","situation_case":"inheritance",'
+                           '"document_case":"1"}')
     assert "situation" not in events or events["situation"] is None
     tapped = [{"entity": "procedure_code", "value": "1.013831"}, {"entity": "situation_case", "value": "gift"}]
     messages, events = run(ActionAnswerProcedure(), make_tracker(payloads[1], "ask_documents",

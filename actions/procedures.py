@@ -52,7 +52,8 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
 
 def offer_choices(dispatcher: CollectingDispatcher, hits: Sequence[Hit], aspect: str) -> List[Dict[Text, Any]]:
     """Ask the citizen to pick one of 2-3 close procedures (buttons carry the code)."""
-    dispatcher.utter_message(text=templates.choose(), buttons=[templates.choice_button(h.code, h.name) for h in hits])
+    dispatcher.utter_message(text=templates.choose(len(hits)),
+                             buttons=[templates.choice_button(h.code, h.name) for h in hits])
     return [SlotSet("aspect", aspect), SlotSet("candidates", [h.code for h in hits])]
 
 

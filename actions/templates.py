@@ -11,9 +11,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from dossiers.calendar import WorkingCalendar
 
 
-def choose() -> str:
-    """Ask the citizen to pick one of a few close procedures."""
-    return texts.text("procedures.choose")
+def choose(count: int = 2) -> str:
+    """Ask the citizen to pick one of a few close procedures (or to confirm the one close procedure)."""
+    return texts.text("procedures.choose" if count > 1 else "procedures.confirm")
 
 
 def choice_not_understood() -> str:

@@ -37,7 +37,8 @@ _ASPECT_CUES = (
               "khi nao co", "lau khong")),
     ("channels", ("online", "truc tuyen", "qua mang", "buu dien", "buu chinh", "dich vu cong", "nop qua")),
     ("where", ("o dau", "noi nop", "co quan nao", "nop tai", "dia chi", "cho nao", "ai giai quyet")),
-    ("documents", ("giay to", "ho so gom", "ho so can", "thanh phan ho so", "can nhung gi", "chuan bi gi",
+    ("documents", ("giay to", "ho so gom", "ho so can", "thanh phan ho so", "can nhung gi", "chuan bi gi", "can gi",
+                   "gom nhung gi", "can giay gi", "lam don",
                    "mang theo", "ho so", "mau don", "to khai")),
     ("steps", ("cac buoc", "trinh tu", "quy trinh", "lam the nao", "lam sao", "nhu the nao", "cach lam",
                "thu tuc lam")),
@@ -192,7 +193,7 @@ def step_line(step) -> str:
     if detail and fold(detail.lower()).startswith(fold(name.lower())):
         name = ""
     line = f"{name}: {detail}" if name and detail else (name or detail or step.name)
-    return sentences(line, 300) or _shorten(line, 300)
+    return sentences(line, 300) or line  # one long sentence stays whole: a step is never cut
 
 
 def source_line(proc: Procedure) -> str:

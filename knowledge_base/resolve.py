@@ -131,10 +131,8 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     if result.decision == "answer" and best is not None:
         return _answer(best.code, "search", best.confidence, considered)
     if result.decision == "choose" and best is not None:
-        choices = result.choices(TOP_K)
-        if len(choices) > 1:
-            return Resolution(CHOICES, choices=tuple(choices), considered=tuple(considered))
-        return _answer(best.code, "search", best.confidence, considered)
+        # not sure: offered, even when only one is close ("Có phải bạn hỏi về …?"), never answered as if sure
+        return Resolution(CHOICES, choices=tuple(result.choices(TOP_K)), considered=tuple(considered))
     if current and context.aspect != "general":  # no other procedure found: the aspect is asked of the current one
         return _answer(current, "current", considered=considered)
     return _none("no_match", considered)

@@ -137,7 +137,7 @@ def cmd_search(args) -> int:
     result = kb.search(args.question, top_k=args.top)
     print(f"decision: {result.decision}")
     for h in result.hits:
-        print(f"{h.code}  {h.score:.4f}  conf={h.confidence:.2f}  {h.name[:100]}")
+        print(f"{h.code}  conf={h.confidence:.2f}  fused={h.score:.4f}  {h.name[:100]}")
     return 0
 
 

@@ -19,6 +19,7 @@ RRF_K = 20
 CANDIDATES = 30
 # Confidence bands: answer directly, offer 2-3 choices, or admit not knowing.
 ANSWER_AT = 0.55
+RERANK_POOL = 8  # fused candidates the calibrated confidence reranks, whatever the caller shows
 CHOOSE_AT = 0.2
 
 _NAME_NOISE = re.compile(r"\(\s*\d\.\d{6}\s*\)|\s*\.$")
@@ -62,16 +63,16 @@ class Hit:
 
     code: str
     name: str
-    score: float
-    confidence: float = 0.0
+    score: float  # the rank fusion's score (a feature of the confidence)
+    confidence: float = 0.0  # calibrated P(this is the procedure asked about): the ranking
     dense: float = 0.0
     lexical: float = 0.0
     dense_rank: Optional[int] = None
     lexical_rank: Optional[int] = None
 
     def to_json(self) -> dict:
-        """The CLI contract's fields."""
-        return {"code": self.code, "name": self.name, "score": round(self.score, 4)}
+        """The CLI contract's fields; ``score`` is what the hits are ranked by (the calibrated confidence)."""
+        return {"code": self.code, "name": self.name, "score": round(self.confidence, 4)}
 
 
 @dataclass
@@ -177,12 +178,15 @@ class HybridRetriever:
         for table in (lex_rank, den_rank):
             for i, r in table.items():
                 ranks[i] = ranks.get(i, 0.0) + 1.0 / (RRF_K + r)
-        order = sorted(ranks, key=lambda i: -ranks[i])[:max(top_k, 3)]
+        order = sorted(ranks, key=lambda i: -ranks[i])[:max(top_k, RERANK_POOL)]
         hits = [Hit(code=self.procedures[i].code, name=display_name(self.procedures[i].name), score=ranks[i],
                     dense=float(den[i]) if den is not None else 0.0,
                     lexical=float(lex[i]) if lex is not None else 0.0,
                     dense_rank=den_rank.get(i), lexical_rank=lex_rank.get(i)) for i in order]
         self._confidences(hits, lex, den, content)
+        # rerank the fused candidates by calibrated confidence: it weighs agreement, the gap and how much of
+        # the question each procedure's own text explains, which the rank fusion alone does not
+        hits.sort(key=lambda h: -h.confidence)
         return SearchResult(hits[:top_k], self._decide(hits))
 
     @staticmethod

@@ -59,8 +59,8 @@ NOTHING = SearchResult([A, B], "unknown")
     ("tach thua", SURE_A, Context(), Resolution(ANSWER, code="1.1", confidence=0.8, via="search",
                                                   considered=(A, B, C))),
     ("tach thua", CLOSE, Context(), Resolution(CHOICES, choices=(A, B), considered=(A, B, C))),
-    ("tach thua", ONE_CLOSE, Context(), Resolution(ANSWER, code="1.1", confidence=0.8, via="search",
-                                                     considered=(A, C))),
+    # one close procedure, not sure: offered to confirm, never answered as if sure
+    ("tach thua", ONE_CLOSE, Context(), Resolution(CHOICES, choices=(A,), considered=(A, C))),
     # a follow-up whose words name no procedure stays on the one under discussion, without a search
     ("le phi", SURE_A, Context(current="1.9"), Resolution(ANSWER, code="1.9", confidence=1.0, via="current")),
     # an aspect alone before any procedure: ask which one

@@ -10,12 +10,12 @@ import yaml
 
 from knowledge_base.embedding.training_data import generate
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever
-from knowledge_base.text import DATA_DIR
+from knowledge_base.text import CALIBRATION_OUTSIDE
 
 log = logging.getLogger(__name__)
 
 
-OUTSIDE = DATA_DIR / "calibration_outside.yml"
+OUTSIDE = CALIBRATION_OUTSIDE
 
 
 def outside_questions(path: Path = OUTSIDE) -> List[str]:

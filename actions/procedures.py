@@ -157,18 +157,20 @@ class ActionAnswerProcedure(Action):
                                                      situation=situation, page=page), situation)
         if found.reason == "other_agency":
             redirect_other_agency(dispatcher, tracker, text)
-            return []
+            return [SlotSet("situation", situation.to_json())] if situation.to_json() else []
         if found.kind == ANSWER:
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
                                situation)
+        # what the citizen said about themselves is kept whatever comes of this message (a pick, a new question)
+        remembered = [SlotSet("situation", situation.to_json())] if situation.to_json() else []
         if found.kind == CHOICES:
-            return offer_choices(dispatcher, found.choices, aspect)
+            return offer_choices(dispatcher, found.choices, aspect) + remembered
         if found.reason == "nothing_named":
             answer = kb.which_procedure(aspect)
             dispatcher.utter_message(text=answer.text)
-            return [SlotSet("aspect", answer.aspect)]
+            return [SlotSet("aspect", answer.aspect)] + remembered
         admit_unknown(dispatcher, tracker, "no_match", found.considered)
-        return [SlotSet("aspect", aspect)]
+        return [SlotSet("aspect", aspect)] + remembered
 
 
 class ActionChooseOption(Action):

@@ -239,3 +239,21 @@ def test_a_tax_question_in_a_land_conversation_names_the_tax_office(log):
     assert [b["payload"] for b in messages[-1]["buttons"]][:2] == [
         '/ask_documents{"procedure_code":"1.013831"}', '/ask_fees{"procedure_code":"1.013831"}']
     assert [r["reason"] for r in log.unanswered_rows()] == ["other_agency"]
+
+
+def test_the_situation_is_kept_when_the_procedure_is_offered_then_picked(kb, monkeypatch):
+    """Not sure of the procedure: it is offered; the tap answers for the case the first message told."""
+    from knowledge_base.retrieval.hybrid import Hit, SearchResult
+
+    text = "bố tôi mất để lại mảnh đất, 3 anh em tôi muốn sang tên sổ đỏ thì cần giấy tờ gì"
+    monkeypatch.setattr(kb, "search", lambda text, top_k=3: SearchResult(
+        [Hit("1.013831", "Đăng ký biến động", 0.5, confidence=0.3)], "choose"))
+    messages, events = run(ActionAnswerProcedure(), make_tracker(text, "ask_documents"))
+    assert events["candidates"] == ["1.013831"] and messages[-1]["text"].startswith("Mình chưa chắc")
+    assert json.loads(events["situation"])["case"] == "inheritance"
+    picked = [{"entity": "procedure_code", "value": "1.013831"}]
+    messages, _ = run(ActionChooseOption(), make_tracker(
+        '/choose_option{"procedure_code":"1.013831"}', "choose_option",
+        {"candidates": ["1.013831"], "aspect": "documents", "situation": events["situation"]}, picked))
+    body = "\n".join(m["text"] for m in messages)
+    assert "trường hợp thừa kế" in body and "cấp chung một Giấy chứng nhận" in body and "thế chấp" not in body

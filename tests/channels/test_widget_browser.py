@@ -101,14 +101,20 @@ def test_widget_inheritance_conversation(channels_run, browser):
     box = browser.find_element(By.ID, "motcua-input")
     box.send_keys("bố tôi mất để lại mảnh đất, 3 anh em tôi muốn sang tên sổ đỏ thì cần giấy tờ gì", Keys.ENTER)
     wait(browser, lambda d: len(messages(d)) >= 3)  # greeting, question, reply
-    choice = [b for b in browser.find_elements(By.CSS_SELECTOR, ".motcua-buttons button")
-              if b.is_enabled() and "Đăng ký biến động" in b.text]
-    if choice:  # not sure of the procedure: offered to confirm
-        choice[0].click()
-    elif not any("Mẫu số 18" in m for m in messages(browser)):
-        # not found at all (the tests' index uses the base model): the citizen names it; the situation they
-        # told in the first message (inheritance, three siblings) is remembered
-        box.send_keys("đăng ký biến động sang tên sổ đỏ cần giấy tờ gì", Keys.ENTER)
+    for _ in range(3):
+        if any("Mẫu số 18" in m for m in messages(browser)):
+            break
+        count = len(messages(browser))
+        choice = [b for b in browser.find_elements(By.CSS_SELECTOR, ".motcua-buttons button")
+                  if b.is_enabled() and "Đăng ký biến động" in b.text]
+        if choice:  # not sure of the procedure: offered to confirm
+            choice[0].click()
+        else:  # not found (the tests' index uses the base model): the citizen names it; the situation told in
+            # the first message (inheritance, three siblings) is remembered
+            box.send_keys("sang tên sổ đỏ cần giấy tờ gì", Keys.ENTER)
+        # the citizen's bubble, then the reply: the widget is no longer busy
+        wait(browser, lambda d, n=count: len(messages(d)) >= n + 2
+             and not d.find_element(By.CSS_SELECTOR, ".motcua-status").text)
     wait(browser, lambda d: any("Mẫu số 18" in m for m in messages(d)))
     answer = next(m for m in messages(browser) if "Mẫu số 18" in m)
     assert "trường hợp thừa kế" in answer and "cấp chung một Giấy chứng nhận" in answer

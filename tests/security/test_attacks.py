@@ -30,7 +30,8 @@ MEGABYTE = "a" * (1024 * 1024)
 
 
 def raw_post(url: str, body: bytes, headers: dict, timeout: float = 60):
-    """(status, parsed JSON or raw text, seconds)."""
+    """(status, parsed JSON or raw text, seconds); status 0 when the server closed the connection while a
+    large body was still being sent (it refused it without reading it: a refusal, not a failure)."""
     req = urllib.request.Request(url, data=body, headers=headers)
     started = time.time()
     try:
@@ -38,6 +39,11 @@ def raw_post(url: str, body: bytes, headers: dict, timeout: float = 60):
             status, data = resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         status, data = exc.code, exc.read()
+    except (urllib.error.URLError, ConnectionError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if len(body) < 100_000 or not isinstance(reason, (BrokenPipeError, ConnectionResetError)):
+            raise
+        status, data = 0, b"connection closed by the server"
     try:
         parsed = json.loads(data or b"null")
     except ValueError:

@@ -54,7 +54,7 @@ $(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors
 	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL) --per-procedure 14
 	$(VENV)/bin/motcua model onnx --model $(MODEL)
 
-model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue (about 10 min on 2 cores)
+model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue (about 15 min on 2 cores)
 
 index: model ## build the search index into build/index
 	$(VENV)/bin/motcua build

@@ -130,14 +130,16 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     """What a message the classifier could not place may still get: another agency's name, a staff answer, or
     the catalogue's answer when the resolver is sure of the procedure. (events, or None if none fits; the
     resolution, None when the message was answered before the catalogue was asked)."""
-    from actions.procedures import asked_aspect, limits_topic, redirect_other_agency, send_answer, staff_answer
+    from actions.procedures import asked_aspect, redirect_other_agency, send_answer, send_limit, staff_answer
 
     text = tracker.latest_message.get("text") or ""
-    if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker) \
-            or limits_topic(dispatcher, tracker, text):
+    if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
         return [], None
     kb = current().knowledge_base
     found = kb.resolve(text, Context(policy=SURE))
+    if found.limit is not None:
+        send_limit(dispatcher, tracker, found.limit)
+        return [], None
     if found.kind != ANSWER:
         return None, found
     named = detect_aspect(text)

@@ -14,6 +14,7 @@ from actions import templates
 from actions.context import current, entity, log_unanswered
 from core.text import fold
 from knowledge_base.answers import Answer, detect_aspect
+from knowledge_base.limits import Limit
 from knowledge_base.resolve import ANSWER, CHOICES, PICK, Context
 from knowledge_base.situation import Situation, read_situation
 
@@ -111,19 +112,12 @@ def redirect_other_agency(dispatcher: CollectingDispatcher, tracker: Tracker, te
     return True
 
 
-def limits_topic(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
-    """A part of the case another agency decides (tax, notarisation…): say who, and what we know.
-
-    True when the message was such a question (and has been answered).
-    """
-    limit = current().knowledge_base.limit_for(text)
-    if limit is None:
-        return False
+def send_limit(dispatcher: CollectingDispatcher, tracker: Tracker, limit: Limit) -> None:
+    """A part of the case another agency decides (tax, notarisation…): say who, and what we know."""
     log_unanswered(tracker, "other_agency")
     code = tracker.get_slot("procedure_code")
     buttons = templates.aspect_buttons(code, ("documents", "fees")) if code else []
     dispatcher.utter_message(text=templates.limit(limit.answer, bool(code)), buttons=buttons + templates.help_buttons())
-    return True
 
 
 class ActionAnswerProcedure(Action):
@@ -148,21 +142,22 @@ class ActionAnswerProcedure(Action):
         aspect = asked_aspect(tracker, aspect, named, text)
         # a button under a documents answer ("📄 other case", "Thừa kế", "Xem tiếp") carries the procedure shown
         by_button = bool(case or page > 1 or entity(tracker, "situation_case"))
-        if not by_button and kb.other_agency(text) is None and limits_topic(dispatcher, tracker, text):
-            return [SlotSet("situation", situation.to_json())]
         found = kb.resolve(text, Context(current=tracker.get_slot("procedure_code"), aspect=aspect,
                                          chosen=shown if by_button else None))
         if found.via == "chosen":
             return send_answer(dispatcher, kb.answer("", aspect="documents", code=found.code, case=case,
                                                      situation=situation, page=page), situation)
+        # what the citizen said about themselves is kept whatever comes of this message (a pick, a new question)
+        remembered = [SlotSet("situation", situation.to_json())] if situation.to_json() else []
         if found.reason == "other_agency":
             redirect_other_agency(dispatcher, tracker, text)
-            return [SlotSet("situation", situation.to_json())] if situation.to_json() else []
+            return remembered
+        if found.limit is not None:
+            send_limit(dispatcher, tracker, found.limit)
+            return remembered
         if found.kind == ANSWER:
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
                                situation)
-        # what the citizen said about themselves is kept whatever comes of this message (a pick, a new question)
-        remembered = [SlotSet("situation", situation.to_json())] if situation.to_json() else []
         if found.kind == CHOICES:
             return offer_choices(dispatcher, found.choices, aspect) + remembered
         if found.reason == "nothing_named":

@@ -71,8 +71,8 @@ def latencies(retriever, questions, mode: str) -> List[float]:
 
 
 def out_of_catalogue(settings, catalogue, retriever) -> Tuple[List[Tuple[str, str]], int]:
-    """The out-of-catalogue questions the assistant would answer with a procedure, as a conversation's first
-    message goes: another agency's table, the limits table, then the resolver's sure match."""
+    """The out-of-catalogue questions the assistant would answer with a procedure, as the resolver takes a
+    conversation's first message: another agency's service, a part another agency decides, then the search."""
     from knowledge_base.resolve import ANSWER, Context
     from knowledge_base.service import KnowledgeBase
 
@@ -81,18 +81,17 @@ def out_of_catalogue(settings, catalogue, retriever) -> Tuple[List[Tuple[str, st
     wrong, routes = [], {"other agency": 0, "limits": 0, "asked or offered choices": 0, "admitted not knowing": 0}
     for item in items:
         q = item["q"]
-        if kb.other_agency(q):
+        found = kb.resolve(q, Context())
+        if found.kind == ANSWER:
+            wrong.append((q, found.code or ""))
+        elif found.reason == "other_agency":
             routes["other agency"] += 1
-        elif kb.limit_for(q):
+        elif found.reason == "limit":
             routes["limits"] += 1
+        elif found.choices:
+            routes["asked or offered choices"] += 1
         else:
-            found = kb.resolve(q, Context())
-            if found.kind == ANSWER:
-                wrong.append((q, found.code or ""))
-            elif found.choices:
-                routes["asked or offered choices"] += 1
-            else:
-                routes["admitted not knowing"] += 1
+            routes["admitted not knowing"] += 1
     print()
     print(f"out-of-catalogue questions ({OUT_OF_CATALOGUE.name}): {len(items)}; "
           + ", ".join(f"{k} {v}" for k, v in routes.items()) + f", answered with a procedure (wrong) {len(wrong)}")

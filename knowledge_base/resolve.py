@@ -20,6 +20,7 @@ from typing import Optional, Protocol, Sequence, Tuple
 
 from core.text import fold
 from knowledge_base.catalogue import Catalogue
+from knowledge_base.limits import Limit
 from knowledge_base.retrieval.hybrid import Hit, SearchResult
 
 
@@ -36,6 +37,8 @@ class KnowledgeBase(Protocol):
     def other_agency(self, question: str) -> Optional[str]: ...
 
     def names_nothing(self, question: str) -> bool: ...
+
+    def limit_for(self, question: str) -> Optional[Limit]: ...
 
 ANSWER, CHOICES, NONE = "answer", "choices", "none"
 QUESTION, PICK, SURE, KEEP = "question", "pick", "sure", "keep"
@@ -71,8 +74,9 @@ class Resolution:
     via: str = ""  # ANSWER: "chosen", "offered", "current" or "search"
     choices: Tuple[Hit, ...] = ()  # CHOICES: the procedures to offer, best first
     considered: Tuple[Hit, ...] = ()  # the hits the search weighed (for the review log)
-    reason: str = ""  # NONE: "other_agency", "nothing_named", "no_match", "not_chosen" or "unknown_code"
+    reason: str = ""  # NONE: "other_agency", "limit", "nothing_named", "no_match", "not_chosen" or "unknown_code"
     agency: Optional[str] = None  # reason "other_agency": the agency whose service the message names
+    limit: Optional[Limit] = None  # reason "limit": the part of a case another agency decides (tax, notary…)
 
     @property
     def found(self) -> bool:
@@ -112,6 +116,9 @@ def resolve(kb: KnowledgeBase, text: str, context: Optional[Context] = None) -> 
     agency = kb.other_agency(text)
     if agency is not None:
         return _none("other_agency", agency=agency)
+    limit = kb.limit_for(text)  # "có phải nộp thuế không": the tax office's, not the current procedure's fee
+    if limit is not None:
+        return Resolution(NONE, reason="limit", limit=limit)
     if context.policy == SURE:
         return _sure(kb, text)
     return _question(kb, text, context)

@@ -19,6 +19,7 @@ from benchmarks.bench_answers import (
     report,
 )
 from core.text import fold
+from tests.rest_stub import rest_stub
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "knowledge_base/catalogue"
@@ -105,23 +106,13 @@ def test_a_conversation_taps_the_offered_button():
                                                {"title": "Mua bán", "payload": "/case_sale"}]}])
 
     async def scenario():
-        app = web.Application()
-        app.router.add_post("/webhooks/rest/webhook", webhook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
         conversation = Conversation("c", [
             Turn(say="sang tên sổ đỏ", tap=None, must=["thừa kế"], must_not=[], budget=700),
             Turn(say=None, tap="thừa kế", must=["1.013831", "Mẫu số 18"], must_not=[], budget=1500),
             Turn(say=None, tap="tặng cho", must=[], must_not=[], budget=1500),
         ])
-        try:
-            async with aiohttp.ClientSession() as session:
-                return await play(session, f"http://127.0.0.1:{port}/webhooks/rest/webhook", conversation, "s1")
-        finally:
-            await runner.cleanup()
+        async with rest_stub(webhook) as url, aiohttp.ClientSession() as session:
+            return await play(session, url, conversation, "s1")
 
     results = asyncio.run(scenario())
     assert [r.right for r in results] == [True, True, False]

@@ -5,6 +5,7 @@ from aiohttp import web
 
 from benchmarks.bench_load import QUESTIONS, closed_loop, unseen_questions
 from core.text import fold
+from tests.rest_stub import rest_stub
 
 NAMES = ["Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
          "Cấp giấy phép môi trường cấp tỉnh", "Cấp lại giấy chứng nhận do bị mất",
@@ -29,19 +30,9 @@ def test_shared_closed_loop_sends_each_text_once():
         return web.json_response([{"text": "ok"}])
 
     async def scenario():
-        app = web.Application()
-        app.router.add_post("/webhooks/rest/webhook", webhook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        try:
+        async with rest_stub(webhook) as url:
             texts = [f"câu hỏi {i}" for i in range(200)]
-            return await closed_loop(f"http://127.0.0.1:{port}/webhooks/rest/webhook", texts, 20, 30, 150,
-                                     conversation_length=12, shared=True)
-        finally:
-            await runner.cleanup()
+            return await closed_loop(url, texts, 20, 30, 150, conversation_length=12, shared=True)
 
     result = asyncio.run(scenario())
     assert result["errors"] == 0 and result["n"] >= 150

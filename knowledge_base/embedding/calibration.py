@@ -15,10 +15,7 @@ from knowledge_base.text import CALIBRATION_OUTSIDE
 log = logging.getLogger(__name__)
 
 
-OUTSIDE = CALIBRATION_OUTSIDE
-
-
-def outside_questions(path: Path = OUTSIDE) -> List[str]:
+def outside_questions(path: Path = CALIBRATION_OUTSIDE) -> List[str]:
     """Questions no procedure answers (the fit's negatives)."""
     return [str(q) for q in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
 

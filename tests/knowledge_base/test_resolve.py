@@ -34,6 +34,9 @@ class FakeKnowledgeBase:
     def mentions_procedure(self, text: str) -> bool:
         return any(w in self.vocab for w in text.split())
 
+    def limit_for(self, text: str):
+        return None
+
     def names_nothing(self, text: str) -> bool:
         return not any(w not in ("o", "dau", "nop", "phi", "le") for w in text.split())
 

@@ -1,4 +1,4 @@
-"""Rasa input channel for the web widget: /webhooks/web/webhook (messages) and /webhooks/web/inbox (notices).
+"""Rasa input channel for the web widget: /webhooks/web/webhook (messages) and /webhooks/web/inbox (notices, POST).
 
 Like Rasa's REST channel, with the conversation's channel recorded as "web", session ids the
 widget creates checked for shape, and an inbox the open widget polls for messages sent outside a
@@ -79,10 +79,13 @@ class WebInput(SettingsInput):
                 return bot_reply(sender, busy_text())
             return response.json(collector.messages)
 
-        @hook.route("/inbox", methods=["GET"])
+        @hook.route("/inbox", methods=["POST"])
         async def inbox(request: Request):
-            sender = request.args.get("sender", "")
-            if not SENDER_RE.match(sender):
+            # The session id proves whose notices these are: it comes in the body, never in the URL that
+            # proxies and access logs keep.
+            body = json_body(request)
+            sender = body.get("sender") if isinstance(body, dict) else None
+            if not isinstance(sender, str) or not SENDER_RE.match(sender):
                 return refuse(channel_text("bad_session_poll"))
             verdict = poll_gate().admit(f"ip:{client_key(request_address(request))}", sender)
             if not verdict.ok:  # the widget tries again at its next tick

@@ -59,6 +59,7 @@ FAILURE_WINDOW = dt.timedelta(hours=24)
 # Per account from all clients: past this many failures within FAILURE_WINDOW only known clients get in.
 ACCOUNT_CEILING = 50
 KNOWN_PER_ACCOUNT = 20  # the clients remembered per account, the most recent first
+REFUSED_RUN = dt.timedelta(hours=1)  # refused attempts this close together share one audit entry
 KNOWN_FOR = dt.timedelta(days=180)  # a client not seen for this long is forgotten
 
 metadata = MetaData()
@@ -306,7 +307,7 @@ class ConsoleStore:
             row = conn.execute(select(users_table).where(users_table.c.username == username)).mappings().first()
             locked, held = self._attempt(conn, username, row["id"] if row else None, client)
         if locked:
-            self.audit(username, "login_failed", reason="throttled", client=client, scope=locked.scope)
+            self._audit_refused(username, "login_failed", client, locked.scope)
             raise locked
         reason = self._verify(row, password)  # outside the transaction: argon2 must not hold the write lock
         if reason:
@@ -339,8 +340,7 @@ class ConsoleStore:
         with self.engine.begin() as conn:
             locked, held = self._attempt(conn, row["username"], user_id, client)
         if locked:
-            self.audit(row["username"], "password_change_failed", reason="throttled", client=client,
-                       scope=locked.scope)
+            self._audit_refused(row["username"], "password_change_failed", client, locked.scope)
             raise locked
         if self._verify(row, current):
             self.audit(row["username"], "password_change_failed", reason="wrong_password", client=client)
@@ -403,6 +403,26 @@ class ConsoleStore:
             conn.execute(insert(audit_table).values(at=self.clock(), username=username[:64], action=action,
                                                     target=str(target)[:200],
                                                     detail=json.dumps(detail, ensure_ascii=False, default=str)))
+
+    def _audit_refused(self, username: str, action: str, client: str, scope: str) -> None:
+        """Audit an attempt refused by a lock. A run of them (same account, client and lock, each within
+        REFUSED_RUN of the last) is one entry that counts the further attempts ("repeats", "last_at"), so a
+        client hammering a locked account cannot flood the log and push older entries off the page."""
+        now, username = self.clock(), username[:64]
+        with self.engine.begin() as conn:
+            last = conn.execute(select(audit_table.c.id, audit_table.c.at, audit_table.c.detail).where(and_(
+                audit_table.c.username == username, audit_table.c.action == action)).order_by(
+                audit_table.c.id.desc()).limit(1)).first()
+            detail = json.loads(last.detail) if last else {}
+            if detail.get("reason") == "throttled" and detail.get("client") == client and \
+                    detail.get("scope") == scope and \
+                    (dt.datetime.fromisoformat(detail["last_at"]) if "last_at" in detail else last.at) >= \
+                    now - REFUSED_RUN:
+                detail.update(repeats=detail.get("repeats", 0) + 1, last_at=now.isoformat())
+                conn.execute(update(audit_table).where(audit_table.c.id == last.id).values(
+                    detail=json.dumps(detail, ensure_ascii=False)))
+                return
+        self.audit(username, action, reason="throttled", client=client, scope=scope)
 
     def audit_log(self, limit: int = 200) -> List[dict]:
         with self.engine.connect() as conn:

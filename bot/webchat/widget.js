@@ -190,7 +190,9 @@
 
   function poll() {
     if (document.hidden) { return; }
-    fetch(server + "/webhooks/web/inbox?sender=" + encodeURIComponent(sender)).then(function (r) {
+    fetch(server + "/webhooks/web/inbox", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ sender: sender })
+    }).then(function (r) {
       return r.ok ? r.json() : [];
     }).then(function (items) {
       items.forEach(function (m) { add({ who: "bot", kind: m.kind || "bot", text: m.text || "", buttons: m.buttons || [] }); });

@@ -164,7 +164,8 @@ def test_status_notices_reach_telegram_zalo_and_an_open_widget_once(channels_run
     zalo_post(run, zalo_event(ZALO["app_id"], "z10", "xin chào"))  # wrote recently: inside Zalo's window
     zalo_replies(run, "z10")
     web = "web-notice-test-0001"
-    run.get(f"/webhooks/web/inbox?sender={web}")  # the widget is open
+    inbox = json.dumps({"sender": web}).encode()
+    run.post("/webhooks/web/inbox", inbox, {})  # the widget is open
     service.upsert(make_record())
     for conversation, channel in (("tg-1010", "telegram"), ("zalo-z10", "zalo"), ("zalo-z11", "zalo"), (web, "web")):
         service.subscribe(CODE, conversation, channel)
@@ -174,7 +175,7 @@ def test_status_notices_reach_telegram_zalo_and_an_open_widget_once(channels_run
     deadline = time.time() + 20
     notices = []
     while not notices and time.time() < deadline:
-        notices = run.get(f"/webhooks/web/inbox?sender={web}")[1]
+        notices = run.post("/webhooks/web/inbox", inbox, {})[1]
         time.sleep(0.5)
     time.sleep(3)  # a few more delivery rounds: nothing is sent twice
     assert [n["kind"] for n in notices] == ["notice"] and CODE in notices[0]["text"]

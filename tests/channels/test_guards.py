@@ -343,10 +343,18 @@ async def test_fresh_sessions_from_one_address_share_its_allowance(guarded, limi
 
 @pytest.mark.parametrize("limits", [{"address": (600, 100), "conversation": (1, 2)}])
 async def test_inbox_checks_have_their_own_allowance(guarded, limits):
-    polls = [(await guarded.http.get("/webhooks/web/inbox", params={"sender": "web-poller00001"})).status_code
+    polls = [(await guarded.http.post("/webhooks/web/inbox", json={"sender": "web-poller00001"})).status_code
              for _ in range(3)]
     assert polls == [200, 200, 429]
     assert (await guarded.web("web-poller00001", "vẫn hỏi được")).status_code == 200
+
+
+async def test_the_inbox_takes_the_session_id_in_the_body_only(guarded):
+    """The session id is the key to a conversation's notices: never in a URL that proxies and logs keep."""
+    assert (await guarded.http.get("/webhooks/web/inbox", params={"sender": "web-poller00002"})).status_code == 405
+    bad = await guarded.http.post("/webhooks/web/inbox", json={"sender": "web-x"})
+    assert bad.status_code == 400 and "phiên" in bad.json()["error"]
+    assert (await guarded.http.post("/webhooks/web/inbox", json={"sender": "web-poller00002"})).json() == []
 
 
 # -- A reply whatever fails -----------------------------------------------------------------------------

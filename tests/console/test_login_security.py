@@ -388,3 +388,27 @@ def test_passwords_made_of_the_offices_own_words_are_refused(password):
 
     assert password_problem(password, "lan.nguyen").startswith("Mật khẩu chỉ gồm tên cơ quan")
     assert password_problem("con mèo ngủ trên mái nhà", "lan.nguyen") is None
+
+
+def test_a_client_hammering_a_locked_account_adds_one_audit_entry(store, monkeypatch):
+    """Refused attempts in a run share one entry that counts them: the log keeps what came before."""
+    import console.store
+
+    fail(store, 5, "hammer")
+    fail(store, 5, "other-hammer")
+    before = len(store.audit_log(1000))
+    for _ in range(50):
+        with pytest.raises(LoginThrottled):
+            store.login("lan.nguyen", PASSWORD, "hammer")
+        store.clock_.now += dt.timedelta(seconds=10)
+    refused = audit_rows(store, "login_failed")[0]
+    assert len(store.audit_log(1000)) == before + 1
+    assert refused["detail"]["repeats"] == 49 and refused["detail"]["client"] == "hammer"
+    with pytest.raises(LoginThrottled):
+        store.login("lan.nguyen", PASSWORD, "other-hammer")  # another client: an entry of its own
+    assert len(store.audit_log(1000)) == before + 2
+    monkeypatch.setattr(console.store, "REFUSED_RUN", dt.timedelta(minutes=1))
+    store.clock_.now += dt.timedelta(minutes=2)  # a pause longer than a run's gap: a new entry
+    with pytest.raises(LoginThrottled):
+        store.login("lan.nguyen", PASSWORD, "hammer")
+    assert len(store.audit_log(1000)) == before + 3

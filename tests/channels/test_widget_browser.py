@@ -164,7 +164,7 @@ def test_widget_shows_the_servers_refusals_as_replies(channels_run, browser):
         count = len(messages(browser))
         box.send_keys("tach thua mat bao lau", Keys.ENTER)
         # The citizen's own message and then one reply: the refusal, or an answer if the allowance had refilled.
-        wait(browser, lambda d: len(messages(d)) >= count + 2)
+        wait(browser, lambda d, count=count: len(messages(d)) >= count + 2)
         if any("Bạn gửi tin nhắn nhanh quá" in m for m in messages(browser)[count:]):
             break
     else:

@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lint types import validate base-model model index train run chat test bench-retrieval bench-nlu bench-load bench-answers bench-dossiers bench-channels clean
+.PHONY: help venv lint types import validate base-model model index train run chat test bench-retrieval bench-calibration bench-nlu bench-load bench-answers bench-dossiers bench-channels clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ test: lint types ## lint, types, then the test suite (converts the base model on
 
 bench-retrieval: model ## retrieval benchmark on the development question set
 	$(PY) -m benchmarks.bench_retrieval
+
+bench-calibration: model ## cross-validated check of the search's confidence on the calibration set (never a dev set)
+	$(PY) -m benchmarks.bench_calibration
 
 bench-load: index train ## load benchmark over REST: motcua vs a default `rasa init` project
 	$(PY) -m benchmarks.bench_load --limits-off

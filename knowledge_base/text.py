@@ -20,6 +20,8 @@ T = TypeVar("T")
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # questions no procedure answers: the negatives of the retriever's confidence fit (embedding.calibration)
 CALIBRATION_OUTSIDE = DATA_DIR / "calibration_outside.yml"
+# citizen-worded questions with their procedures: the positives of that fit (written apart from aliases and dev sets)
+CALIBRATION_QUESTIONS = DATA_DIR / "calibration_questions.yml"
 
 _WORD_RE = re.compile(r"[0-9a-zà-ỹđ]+(?:[./&-][0-9a-zà-ỹđ]+)*", re.IGNORECASE)
 # Words and the punctuation marks (or emoji) between them, in order.

@@ -20,10 +20,10 @@ from knowledge_base.catalogue import Catalogue, catalogue_hash
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
 from knowledge_base.schema import Procedure
-from knowledge_base.text import CALIBRATION_OUTSIDE
+from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS
 
 log = logging.getLogger(__name__)
-FORMAT = 3  # 3: the confidence has a coverage feature and is fitted on outside questions too
+FORMAT = 4  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions
 
 
 def model_fingerprint(model_name: str) -> str:
@@ -46,8 +46,10 @@ def model_fingerprint(model_name: str) -> str:
 def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> dict:
     """What a fresh index for these procedures, model identity and scope must say in its manifest."""
     model_name = model.split("#", 1)[0]
-    outside = hashlib.sha256(CALIBRATION_OUTSIDE.read_bytes()).hexdigest()[:16] \
-        if CALIBRATION_OUTSIDE.exists() else ""
+    h = hashlib.sha256()
+    for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS):  # the confidence is fitted on them
+        h.update(path.read_bytes() if path.exists() else b"-")
+    outside = h.hexdigest()[:16]
     return {"format": FORMAT, "model": model, "model_fingerprint": model_fingerprint(model_name),
             "catalogue_hash": catalogue_hash(procs), "scope": scope, "calibration_questions": outside}
 

@@ -20,7 +20,11 @@ from knowledge_base.text import words
 from tests.conftest import ROOT
 
 DEV = ROOT / "benchmarks/dev_questions_2026.yml"
+DEV_B = ROOT / "benchmarks/dev_questions_2026b.yml"  # the fresh set written after DEV was tuned on
+DEV_SETS = (DEV, DEV_B)
 OUT = ROOT / "benchmarks/out_of_catalogue.yml"
+CALIBRATION = ROOT / "knowledge_base/data/calibration_questions.yml"
+CALIBRATION_OUTSIDE = ROOT / "knowledge_base/data/calibration_outside.yml"
 ALIASES = ROOT / "knowledge_base/data/aliases.yml"
 SCOPE_LEVELS = {"province", "commune"}
 KINDS = {"other_agency", "near_miss", "unknown"}
@@ -52,9 +56,19 @@ def _official_name(name: str) -> str:
     return re.sub(r"\s*\([^)]*\)\s*$", "", name).strip()
 
 
+@pytest.fixture(scope="module", params=DEV_SETS, ids=lambda p: p.stem)
+def dev(request) -> List[dict]:
+    return _load(request.param)
+
+
 @pytest.fixture(scope="module")
-def dev() -> List[dict]:
-    return _load(DEV)
+def all_dev() -> List[dict]:
+    return [item for path in DEV_SETS for item in _load(path)]
+
+
+@pytest.fixture(scope="module")
+def calibration() -> List[dict]:
+    return _load(CALIBRATION)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +196,8 @@ def test_out_of_catalogue_entries_are_well_formed(out_of_catalogue):
     assert all(kinds[k] >= 20 for k in KINDS), kinds
 
 
-def test_out_of_catalogue_questions_are_distinct_and_realistic(out_of_catalogue, dev):
+def test_out_of_catalogue_questions_are_distinct_and_realistic(out_of_catalogue, all_dev):
+    dev = all_dev
     folded = [" ".join(_folded_words(item["q"])) for item in out_of_catalogue]
     dupes = [q for q, n in Counter(folded).items() if n > 1]
     assert not dupes, f"duplicate questions (folded): {dupes}"
@@ -190,3 +205,34 @@ def test_out_of_catalogue_questions_are_distinct_and_realistic(out_of_catalogue,
     assert not in_dev, f"questions in both sets: {sorted(in_dev)}"
     unaccented = sum(_unaccented(item["q"]) for item in out_of_catalogue)
     assert unaccented >= 0.5 * len(out_of_catalogue), f"only {unaccented} without diacritics"
+
+
+# --- calibration_questions.yml: fits the search's confidence, so it must stay apart from what measures it ----------
+
+def test_calibration_entries_are_well_formed_and_in_scope(calibration, catalogue, in_scope):
+    for item in calibration:
+        assert isinstance(item, dict) and set(item) == {"q", "codes"}, item
+        assert isinstance(item["q"], str) and item["q"].strip(), item
+        assert item["codes"] and all(isinstance(c, str) for c in item["codes"]), f"quote the codes: {item}"
+    unknown = sorted({c for item in calibration for c in item["codes"] if c not in in_scope})
+    assert not unknown, f"codes not in the department's scope: {unknown}"
+    assert {c for item in calibration for c in item["codes"]} == set(in_scope), "every procedure once at least"
+    unaccented = sum(_unaccented(item["q"]) for item in calibration)
+    assert 0.3 * len(calibration) <= unaccented <= 0.7 * len(calibration), unaccented
+
+
+def test_no_calibration_question_is_a_development_question(calibration, all_dev):
+    """The calibration set and development set B were written at the same time by different writers from the
+    same official records, so they share official terms ("giấy phép khai thác nước dưới đất"); the fit has six
+    weights, not an encoder, and learns nothing about one question from a shared term. A shared question
+    would be a leak: none may be in both (compared without diacritics, case or punctuation)."""
+    folded_dev = {" ".join(_folded_words(item["q"])) for item in all_dev}
+    both = [item["q"] for item in calibration if " ".join(_folded_words(item["q"])) in folded_dev]
+    assert not both, f"in a development set too: {both}"
+
+
+def test_the_outside_questions_the_fit_uses_are_not_the_ones_measured(out_of_catalogue):
+    with open(CALIBRATION_OUTSIDE, encoding="utf-8") as fh:
+        fitted = {" ".join(_folded_words(str(q))) for q in yaml.safe_load(fh)}
+    measured = {" ".join(_folded_words(item["q"])) for item in out_of_catalogue}
+    assert not fitted & measured, sorted(fitted & measured)

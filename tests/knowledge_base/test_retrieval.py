@@ -145,3 +145,25 @@ def test_a_question_that_names_a_procedure_is_not_a_follow_up(catalogue, retriev
     from knowledge_base.service import KnowledgeBase
 
     assert KnowledgeBase.over(catalogue, retriever).mentions_procedure(question)
+
+
+def test_the_confidence_is_fitted_on_citizen_wording_of_its_scope_and_outside_questions(retriever, monkeypatch):
+    from knowledge_base.embedding import calibration
+
+    pairs = calibration.training_pairs(retriever)
+    in_scope = {p.code for p in retriever.procedures}
+    labelled = [codes for _, codes in pairs if codes is not None]
+    assert len(labelled) >= calibration.MIN_CITIZEN and all(codes & in_scope for codes in labelled)
+    assert sum(codes is None for _, codes in pairs) == len(calibration.outside_questions())
+    citizen = {q for q, _ in calibration.citizen_questions()}
+    assert all(q in citizen for q, codes in pairs if codes is not None)  # enough of them: nothing generated
+    monkeypatch.setattr(calibration, "citizen_questions", lambda: [])  # a scope without any: generated ones fill in
+    generated = [codes for _, codes in calibration.training_pairs(retriever) if codes is not None]
+    assert len(generated) == 3 * len(retriever.procedures)
+
+
+def test_the_fitted_confidence_answers_citizen_wording_and_not_outside_questions(retriever):
+    """The index's fit (built by the fixture) on two questions it was not fitted on."""
+    sure = retriever.search("mình làm mất sổ hồng rồi, xin lại cái khác ở đâu", top_k=3)
+    assert sure.best.code == "1.012786" and sure.decision in ("answer", "choose")
+    assert retriever.search("bao giờ thì có lịch thi bằng lái xe máy", top_k=3).decision != "answer"

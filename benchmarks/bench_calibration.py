@@ -1,0 +1,92 @@
+"""Calibration check: is the search's confidence right on citizen wording it was not fitted on?
+
+Five-fold cross-validation over the calibration set (knowledge_base/data/calibration_questions.yml)
+and the outside questions: each fold is scored by a fit on the other four (plus the generated
+questions). Prints, per variant of the fit, the expected calibration error of the top hit, and at the
+answer threshold the share answered and the share of those right, and the outside questions answered.
+It never reads a development set: choosing a variant here leaves them untouched.
+Run: `make bench-calibration` (or `python -m benchmarks.bench_calibration`).
+"""
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+from typing import List, Sequence
+
+import numpy as np
+
+
+def _ece(confidences: Sequence[float], right: Sequence[bool], bins: int = 5) -> float:
+    total = 0.0
+    for b in range(bins):
+        chosen = [(c, r) for c, r in zip(confidences, right) if min(bins - 1, int(c * bins)) == b]
+        if chosen:
+            total += abs(sum(c for c, _ in chosen) - sum(r for _, r in chosen))
+    return total / max(len(confidences), 1)
+
+
+def main() -> None:
+    """Cross-validate each variant of the fit and print the figures."""
+    from sklearn.linear_model import LogisticRegression
+
+    from core.settings import get_settings
+    from knowledge_base.catalogue import Catalogue
+    from knowledge_base.embedding import calibration as fit
+    from knowledge_base.retrieval.dense import Embedder
+    from knowledge_base.retrieval.hybrid import ANSWER_AT, Calibration
+    from knowledge_base.retrieval.store import build_index, load_retriever, scope_of
+
+    s = get_settings()
+    procs = Catalogue.load(s.knowledge.catalogue_dir).in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
+    embedder = Embedder.configured(s)
+    with tempfile.TemporaryDirectory() as tmp:
+        build_index(procs, embedder, Path(tmp), scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels))
+        retriever = load_retriever(procs, embedder, Path(tmp))
+    in_scope = {p.code for p in procs}
+    citizen = [(q, c) for q, c in fit.citizen_questions() if c & in_scope]
+    outside = [(q, None) for q in fit.outside_questions()]
+    rng = random.Random(7)
+    rng.shuffle(citizen)
+    rng.shuffle(outside)
+    folds = 5
+    print(f"calibration set: {len(citizen)} citizen questions, {len(outside)} outside; {folds}-fold; "
+          f"answer threshold {ANSWER_AT}")
+    thresholds = tuple(sorted({0.55, ANSWER_AT, 0.8, 0.9}))
+    print(f"{'variant':<40}{'ECE':>7}" + "".join(f"{'answered/right/outside @' + str(t):>32}" for t in thresholds))
+    for name, per_procedure, use_citizen, outside_weight in (
+            ("generated only (3 per procedure)", 3, False, 1.0),
+            ("citizen + generated (1)", 1, True, 1.0),
+            ("citizen only", 0, True, 1.0),
+            ("citizen only, outside x2", 0, True, 2.0),
+            ("citizen only, outside x5", 0, True, 5.0)):
+        generated = [(q, frozenset([c])) for q, c in fit.generate(procs, per_procedure=per_procedure, seed=29)] \
+            if per_procedure else []
+        conf: List[float] = []
+        right: List[bool] = []
+        out_conf: List[float] = []
+        for k in range(folds):
+            train = generated + [x for i, x in enumerate(outside) if i % folds != k]
+            if use_citizen:
+                train += [x for i, x in enumerate(citizen) if i % folds != k]
+            X, y, outside_rows = fit.feature_rows(retriever, train, with_outside=True)
+            model = LogisticRegression(C=1.0, max_iter=1000).fit(
+                X, y, sample_weight=np.where(outside_rows, outside_weight, 1.0))
+            retriever.calibration = Calibration([float(w) for w in model.coef_[0]], float(model.intercept_[0]))
+            for q, codes in [x for i, x in enumerate(citizen) if i % folds == k]:
+                best = retriever.search(q, top_k=3).best
+                conf.append(best.confidence if best else 0.0)
+                right.append(best is not None and best.code in codes)
+            for q, _ in [x for i, x in enumerate(outside) if i % folds == k]:
+                best = retriever.search(q, top_k=3).best
+                out_conf.append(best.confidence if best else 0.0)
+        cells = []
+        for t in thresholds:
+            answered = np.asarray(conf) >= t
+            precision = np.asarray(right)[answered].mean() if answered.any() else 0.0
+            cells.append(f"{answered.mean():.0%} / {precision:.1%} / {np.mean(np.asarray(out_conf) >= t):.1%}")
+        print(f"{name:<40}{_ece(conf, right):>7.3f}" + "".join(f"{c:>32}" for c in cells))
+
+
+if __name__ == "__main__":
+    main()

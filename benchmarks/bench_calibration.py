@@ -34,7 +34,7 @@ def main() -> None:
     from knowledge_base.catalogue import Catalogue
     from knowledge_base.embedding import calibration as fit
     from knowledge_base.retrieval.dense import Embedder
-    from knowledge_base.retrieval.hybrid import ANSWER_AT, Calibration
+    from knowledge_base.retrieval.hybrid import ANSWER_AT, CHOOSE_AT, Calibration
     from knowledge_base.retrieval.store import build_index, load_retriever, scope_of
 
     s = get_settings()
@@ -53,6 +53,7 @@ def main() -> None:
     print(f"calibration set: {len(citizen)} citizen questions, {len(outside)} outside; {folds}-fold; "
           f"answer threshold {ANSWER_AT}")
     thresholds = tuple(sorted({0.55, ANSWER_AT, 0.8, 0.9}))
+    bands: list = []
     print(f"{'variant':<40}{'ECE':>7}" + "".join(f"{'answered/right/outside @' + str(t):>32}" for t in thresholds))
     for name, per_procedure, use_citizen, outside_weight in (
             ("generated only (3 per procedure)", 3, False, 1.0),
@@ -64,6 +65,7 @@ def main() -> None:
             if per_procedure else []
         conf: List[float] = []
         right: List[bool] = []
+        among: List[bool] = []  # the right procedure among the three offered
         out_conf: List[float] = []
         for k in range(folds):
             train = generated + [x for i, x in enumerate(outside) if i % folds != k]
@@ -74,9 +76,11 @@ def main() -> None:
                 X, y, sample_weight=np.where(outside_rows, outside_weight, 1.0))
             retriever.calibration = Calibration([float(w) for w in model.coef_[0]], float(model.intercept_[0]))
             for q, codes in [x for i, x in enumerate(citizen) if i % folds == k]:
-                best = retriever.search(q, top_k=3).best
+                result = retriever.search(q, top_k=3)
+                best = result.best
                 conf.append(best.confidence if best else 0.0)
                 right.append(best is not None and best.code in codes)
+                among.append(any(h.code in codes for h in result.hits[:3]))
             for q, _ in [x for i, x in enumerate(outside) if i % folds == k]:
                 best = retriever.search(q, top_k=3).best
                 out_conf.append(best.confidence if best else 0.0)
@@ -86,6 +90,19 @@ def main() -> None:
             precision = np.asarray(right)[answered].mean() if answered.any() else 0.0
             cells.append(f"{answered.mean():.0%} / {precision:.1%} / {np.mean(np.asarray(out_conf) >= t):.1%}")
         print(f"{name:<40}{_ece(conf, right):>7.3f}" + "".join(f"{c:>32}" for c in cells))
+        if outside_weight == fit.OUTSIDE_WEIGHT and not per_procedure:  # the configured fit: below the answer band
+            bands.append((name, conf, among, out_conf))
+    for name, conf, among, out_conf in bands:
+        print(f"\n{name}, below the answer threshold: where should choices start (hybrid.CHOOSE_AT = {CHOOSE_AT})?")
+        edges = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, ANSWER_AT)
+        for low, high in zip(edges, edges[1:]):
+            inside = [(c >= low) & (c < high) for c in conf]
+            n = sum(inside)
+            hit = sum(a for a, i in zip(among, inside) if i)
+            out = sum(low <= c < high for c in out_conf)
+            print(f"  top confidence {low:.2f}-{high:.2f}: {n / len(conf):>5.1%} of citizen questions, the right "
+                  f"procedure among three for {hit / max(n, 1):>5.1%} of them; "
+                  f"{out / len(out_conf):>5.1%} of outside ones")
 
 
 if __name__ == "__main__":

@@ -138,8 +138,12 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     if result.decision == "answer" and best is not None:
         return _answer(best.code, "search", best.confidence, considered)
     if result.decision == "choose" and best is not None:
+        choices = tuple(result.choices(TOP_K))
+        if current and any(h.code == current for h in choices):
+            # not sure which, but the one under discussion is among the close ones: the conversation settles it
+            return _answer(current, "current", considered=considered)
         # not sure: offered, even when only one is close ("Có phải bạn hỏi về …?"), never answered as if sure
-        return Resolution(CHOICES, choices=tuple(result.choices(TOP_K)), considered=tuple(considered))
+        return Resolution(CHOICES, choices=choices, considered=tuple(considered))
     if current and context.aspect != "general":  # no other procedure found: the aspect is asked of the current one
         return _answer(current, "current", considered=considered)
     return _none("no_match", considered)

@@ -73,6 +73,10 @@ NOTHING = SearchResult([A, B], "unknown")
      Resolution(ANSWER, code="1.9", confidence=1.0, via="current", considered=(A, B))),
     ("thua flycam", NOTHING, Context(current="1.9"), Resolution(NONE, reason="no_match", considered=(A, B))),
     ("flycam", NOTHING, Context(), Resolution(NONE, reason="no_match", considered=(A, B))),
+    # not sure, but the procedure under discussion is among the close ones: the conversation settles it
+    ("tach thua", CLOSE, Context(current="1.2"), Resolution(ANSWER, code="1.2", confidence=1.0, via="current",
+                                                             considered=(A, B, C))),
+    ("tach thua", CLOSE, Context(current="1.9"), Resolution(CHOICES, choices=(A, B), considered=(A, B, C))),
     # a button under an answer carries a known code; an unknown one is ignored
     ("/ask_documents", SURE_A, Context(chosen="1.3"), Resolution(ANSWER, code="1.3", confidence=1.0, via="chosen")),
     ("tach thua", SURE_A, Context(chosen="9.9"), Resolution(ANSWER, code="1.1", confidence=0.8, via="search",

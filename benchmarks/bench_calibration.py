@@ -2,8 +2,10 @@
 
 Five-fold cross-validation over the calibration set (knowledge_base/data/calibration_questions.yml)
 and the outside questions: each fold is scored by a fit on the other four (plus the generated
-questions). Prints, per variant of the fit, the expected calibration error of the top hit, and at the
-answer threshold the share answered and the share of those right, and the outside questions answered.
+questions), through the same `fit_rows` the index build uses; each question's rows are computed
+once. Prints, per variant of the fit, the expected calibration error of the top hit, and per
+threshold the share answered, the share of those right, and the share of outside questions answered;
+then, for the configured fit, how often the right procedure is among the choices below the threshold.
 It never reads a development set: choosing a variant here leaves them untouched.
 Run: `make bench-calibration` (or `python -m benchmarks.bench_calibration`).
 """
@@ -28,13 +30,11 @@ def _ece(confidences: Sequence[float], right: Sequence[bool], bins: int = 5) -> 
 
 def main() -> None:
     """Cross-validate each variant of the fit and print the figures."""
-    from sklearn.linear_model import LogisticRegression
-
     from core.settings import get_settings
     from knowledge_base.catalogue import Catalogue
     from knowledge_base.embedding import calibration as fit
     from knowledge_base.retrieval.dense import Embedder
-    from knowledge_base.retrieval.hybrid import ANSWER_AT, CHOOSE_AT, Calibration
+    from knowledge_base.retrieval.hybrid import ANSWER_AT, CHOOSE_AT
     from knowledge_base.retrieval.store import build_index, load_retriever, scope_of
 
     s = get_settings()
@@ -53,28 +53,33 @@ def main() -> None:
     print(f"calibration set: {len(citizen)} citizen questions, {len(outside)} outside; {folds}-fold; "
           f"answer threshold {ANSWER_AT}")
     thresholds = tuple(sorted({0.55, ANSWER_AT, 0.8, 0.9}))
+    variants = (("generated only (3 per procedure)", 3, False, 1.0),
+                ("citizen + generated (1)", 1, True, 1.0),
+                ("citizen only", 0, True, 1.0),
+                ("citizen only, outside x2", 0, True, 2.0),
+                ("citizen only, outside x5", 0, True, 5.0))
+    generated = {n: [(q, frozenset([c])) for q, c in fit.generate(procs, per_procedure=n, seed=29)]
+                 for n in {v[1] for v in variants} if n}
+    # Each question's rows once, ranked as at index build (the default confidence), whatever fold uses them.
+    cached = {pair: fit.feature_rows(retriever, [pair])
+              for pair in citizen + outside + [p for pairs in generated.values() for p in pairs]}
+
+    def rows(pairs) -> tuple:
+        parts = [cached[p] for p in pairs]
+        return tuple(np.concatenate([part[j] for part in parts]) for j in range(3))
+
     bands: list = []
     print(f"{'variant':<40}{'ECE':>7}" + "".join(f"{'answered/right/outside @' + str(t):>32}" for t in thresholds))
-    for name, per_procedure, use_citizen, outside_weight in (
-            ("generated only (3 per procedure)", 3, False, 1.0),
-            ("citizen + generated (1)", 1, True, 1.0),
-            ("citizen only", 0, True, 1.0),
-            ("citizen only, outside x2", 0, True, 2.0),
-            ("citizen only, outside x5", 0, True, 5.0)):
-        generated = [(q, frozenset([c])) for q, c in fit.generate(procs, per_procedure=per_procedure, seed=29)] \
-            if per_procedure else []
+    for name, per_procedure, use_citizen, outside_weight in variants:
         conf: List[float] = []
         right: List[bool] = []
         among: List[bool] = []  # the right procedure among the three offered
         out_conf: List[float] = []
         for k in range(folds):
-            train = generated + [x for i, x in enumerate(outside) if i % folds != k]
+            train = generated.get(per_procedure, []) + [x for i, x in enumerate(outside) if i % folds != k]
             if use_citizen:
                 train += [x for i, x in enumerate(citizen) if i % folds != k]
-            X, y, outside_rows = fit.feature_rows(retriever, train, with_outside=True)
-            model = LogisticRegression(C=1.0, max_iter=1000).fit(
-                X, y, sample_weight=np.where(outside_rows, outside_weight, 1.0))
-            retriever.calibration = Calibration([float(w) for w in model.coef_[0]], float(model.intercept_[0]))
+            retriever.calibration = fit.fit_rows(rows(train), outside_weight)
             for q, codes in [x for i, x in enumerate(citizen) if i % folds == k]:
                 result = retriever.search(q, top_k=3)
                 best = result.best

@@ -26,8 +26,8 @@ Labelled = Tuple[str, Optional[FrozenSet[str]]]  # a question and its acceptable
 # Chosen by `make bench-calibration` (cross-validated on the calibration set, never on a development set) as
 # the variant meeting both bounds with a margin (answers >= 96 % right, <= 1 % of outside questions answered):
 # citizen questions alone, the outside ones weighing five times, answering from 0.7 (hybrid.ANSWER_AT).
-# On 2/12/2026 it answered 49 % of held-out citizen questions, 97.0 % of them right, and 0.9 % of 226 outside
-# ones; answering from 0.8 without the weight answered 52 %, 95.6 % right, 1.8 % outside.
+# On 2/12/2026 it answered 48 % of held-out citizen questions, 97.0 % of them right, and 0.9 % of 225 outside
+# ones; answering from 0.8 without the weight answered 52 %, 95.6 % right, 2.2 % outside.
 OUTSIDE_WEIGHT = 5.0
 MIN_CITIZEN = 20  # fewer citizen questions in scope than this: generated ones fill in
 
@@ -59,9 +59,13 @@ def training_pairs(retriever: HybridRetriever, per_procedure: int = 0, seed: int
     return pairs
 
 
-def feature_rows(retriever: HybridRetriever, pairs: Sequence[Labelled], with_outside: bool = False):
-    """Every shown hit's features and whether it is right: lower hits teach what a wrong-but-close
-    candidate looks like. ``with_outside`` adds a third array: whether each row is of an outside question."""
+Rows = Tuple[np.ndarray, np.ndarray, np.ndarray]  # features, right (1/0), from an outside question (bool)
+
+
+def feature_rows(retriever: HybridRetriever, pairs: Sequence[Labelled]) -> Rows:
+    """Every shown hit's features, whether it is right (lower hits teach what a wrong-but-close candidate
+    looks like) and whether its question is an outside one. The hits are ranked with the retriever's own
+    confidence: at index build that is the default one, which is what a fit must start from."""
     X: List[List[float]] = []
     y: List[int] = []
     outside: List[bool] = []
@@ -74,19 +78,24 @@ def feature_rows(retriever: HybridRetriever, pairs: Sequence[Labelled], with_out
             X.append(retriever.features(result.hits, i, lex, den, content))
             y.append(int(codes is not None and hit.code in codes))
             outside.append(codes is None)
-    rows = np.asarray(X, dtype=np.float64).reshape(len(X), -1), np.asarray(y)
-    return (*rows, np.asarray(outside)) if with_outside else rows
+    width = len(Calibration().weights)
+    return np.asarray(X, dtype=np.float64).reshape(len(X), width), np.asarray(y, dtype=int), np.asarray(outside, bool)
 
 
-def fit_calibration(retriever: HybridRetriever, per_procedure: int = 0, seed: int = 29,
-                    outside_weight: float = OUTSIDE_WEIGHT) -> Calibration:
-    """Logistic regression of 'this hit is right' on the hits' features (see the module's docstring);
-    outside questions weigh ``outside_weight`` times more: a confident answer to them is the worst outcome."""
+def fit_rows(rows: Rows, outside_weight: float = OUTSIDE_WEIGHT) -> Calibration:
+    """Logistic regression of 'this hit is right' on the hits' features; outside questions' rows weigh
+    ``outside_weight`` times more: a confident answer to them is the worst outcome."""
     from sklearn.linear_model import LogisticRegression
 
-    X, y, outside = feature_rows(retriever, training_pairs(retriever, per_procedure, seed), with_outside=True)
+    X, y, outside = rows
     if len(set(y.tolist())) < 2:
         log.warning("calibration skipped: the questions' hits were all right or all wrong")
         return Calibration()
     model = LogisticRegression(C=1.0, max_iter=1000).fit(X, y, sample_weight=np.where(outside, outside_weight, 1.0))
     return Calibration(weights=[float(w) for w in model.coef_[0]], bias=float(model.intercept_[0]))
+
+
+def fit_calibration(retriever: HybridRetriever, per_procedure: int = 0, seed: int = 29,
+                    outside_weight: float = OUTSIDE_WEIGHT) -> Calibration:
+    """The confidence fitted on ``training_pairs`` (see the module's docstring)."""
+    return fit_rows(feature_rows(retriever, training_pairs(retriever, per_procedure, seed)), outside_weight)

@@ -46,12 +46,12 @@ def model_fingerprint(model_name: str) -> str:
 def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> dict:
     """What a fresh index for these procedures, model identity and scope must say in its manifest."""
     model_name = model.split("#", 1)[0]
-    h = hashlib.sha256()
+    fitted_on = hashlib.sha256()
     for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS):  # the confidence is fitted on them
-        h.update(path.read_bytes() if path.exists() else b"-")
-    outside = h.hexdigest()[:16]
+        fitted_on.update(path.read_bytes() if path.exists() else b"-")
     return {"format": FORMAT, "model": model, "model_fingerprint": model_fingerprint(model_name),
-            "catalogue_hash": catalogue_hash(procs), "scope": scope, "calibration_questions": outside}
+            "catalogue_hash": catalogue_hash(procs), "scope": scope,
+            "calibration_questions": fitted_on.hexdigest()[:16]}
 
 
 def stale_reason(index_dir: Path, expected: dict) -> Optional[str]:

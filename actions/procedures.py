@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -53,9 +53,14 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
 
 def offer_choices(dispatcher: CollectingDispatcher, hits: Sequence[Hit], aspect: str) -> List[Dict[Text, Any]]:
     """Ask the citizen to pick one of 2-3 close procedures (buttons carry the code)."""
-    dispatcher.utter_message(text=templates.choose(len(hits)),
-                             buttons=[templates.choice_button(h.code, h.name) for h in hits])
-    return [SlotSet("aspect", aspect), SlotSet("candidates", [h.code for h in hits])]
+    return offer(dispatcher, templates.choose(len(hits)), [(h.code, h.name) for h in hits], aspect)
+
+
+def offer(dispatcher: CollectingDispatcher, question: str, procedures: Sequence[Tuple[str, str]],
+          aspect: str) -> List[Dict[Text, Any]]:
+    """``question`` with one button per (code, name); the codes are remembered for "số 2" and the pick."""
+    dispatcher.utter_message(text=question, buttons=[templates.choice_button(code, name) for code, name in procedures])
+    return [SlotSet("aspect", aspect), SlotSet("candidates", [code for code, _ in procedures])]
 
 
 def asked_aspect(tracker: Tracker, aspect: str, named: str, text: str) -> str:
@@ -149,6 +154,15 @@ class ActionAnswerProcedure(Action):
                                                      situation=situation, page=page), situation)
         # what the citizen said about themselves is kept whatever comes of this message (a pick, a new question)
         remembered = [SlotSet("situation", situation.to_json())] if situation.to_json() else []
+        offered = tracker.get_slot("candidates") or ()
+        again = kb.which_offered(aspect, offered) if found.reason == "nothing_named" and offered else None
+        if again is not None:  # "mất bao lâu" after choices were offered and none picked: the same choices
+            return offer(dispatcher, again.text, [(c["payload"], c["title"]) for c in again.choices],
+                         again.aspect) + remembered
+        if found.kind == CHOICES:
+            return offer_choices(dispatcher, found.choices, aspect) + remembered
+        # whatever else comes of this message, choices offered before are no longer what the citizen answers
+        remembered += [SlotSet("candidates", None)] if offered else []
         if found.reason == "other_agency":
             redirect_other_agency(dispatcher, tracker, text)
             return remembered
@@ -157,9 +171,7 @@ class ActionAnswerProcedure(Action):
             return remembered
         if found.kind == ANSWER:
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
-                               situation)
-        if found.kind == CHOICES:
-            return offer_choices(dispatcher, found.choices, aspect) + remembered
+                               situation) + remembered
         if found.reason == "nothing_named":
             answer = kb.which_procedure(aspect)
             dispatcher.utter_message(text=answer.text)

@@ -30,7 +30,11 @@ from knowledge_base.text import TextNormalizer, words
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
            "legal", "general")
 
-# Folded cue phrases per aspect, most specific first; the first aspect with a cue wins.
+# Folded cue phrases per aspect. Vietnamese puts the question at the end ("sổ đang ghi nợ tiền sử dụng
+# đất, giờ muốn xóa nợ thì cần gì"), so among the strongest cues present the one that ends last wins; on a
+# tie, the earlier aspect of this table. Two kinds of cue are weaker than the rest: modifiers (how or what
+# is filed: "lệ phí nộp trực tuyến bao nhiêu" asks the fee, "khi nào có kết quả" the time), and words that
+# also name the subject or close any question ("tiền sử dụng đất", "hồ sơ", "có được không").
 _ASPECT_CUES = (
     ("fees", ("le phi", "phi", "bao nhieu tien", "chi phi", "mat tien", "ton tien", "het bao nhieu", "tien")),
     ("time", ("bao lau", "mat bao lau", "bao nhieu ngay", "thoi gian", "thoi han", "may ngay", "bao gio",
@@ -38,7 +42,7 @@ _ASPECT_CUES = (
     ("channels", ("online", "truc tuyen", "qua mang", "buu dien", "buu chinh", "dich vu cong", "nop qua")),
     ("where", ("o dau", "noi nop", "co quan nao", "nop tai", "dia chi", "cho nao", "ai giai quyet")),
     ("documents", ("giay to", "ho so gom", "ho so can", "thanh phan ho so", "can nhung gi", "chuan bi gi", "can gi",
-                   "gom nhung gi", "can giay gi", "lam don",
+                   "gom nhung gi", "can giay gi", "lam don", "nop nhung gi", "can nop gi", "mau nao", "theo mau",
                    "mang theo", "ho so", "mau don", "to khai")),
     ("steps", ("cac buoc", "trinh tu", "quy trinh", "lam the nao", "lam sao", "nhu the nao", "cach lam",
                "thu tuc lam")),
@@ -46,6 +50,12 @@ _ASPECT_CUES = (
     ("result", ("ket qua", "nhan duoc gi", "duoc cap gi")),
     ("legal", ("can cu", "phap ly", "nghi dinh", "thong tu", "luat nao", "quy dinh nao", "van ban")),
 )
+_MODIFIER_CUES = frozenset({"online", "truc tuyen", "qua mang", "dich vu cong", "ket qua"})
+_FILLER_CUES = frozenset({"tien", "ho so", "yeu cau", "van ban", "co duoc khong"})
+
+
+def _cue_strength(cue: str) -> int:
+    return 0 if cue in _FILLER_CUES else 1 if cue in _MODIFIER_CUES else 2
 
 MAX_ITEMS = 6
 MAX_MESSAGE = 1500  # a checklist message
@@ -76,10 +86,15 @@ def detect_aspect(question: str) -> str:
     """The aspect a question asks about ('general' when none is recognised)."""
     tokens = words(fold(TextNormalizer.default().normalize(question)))
     joined = f" {' '.join(tokens)} "
-    for aspect, cues in _ASPECT_CUES:
-        if any(f" {cue} " in joined for cue in cues):
-            return aspect
-    return "general"
+    best: Optional[Tuple[Tuple[int, int, int], str]] = None
+    for order, (aspect, cues) in enumerate(_ASPECT_CUES):
+        for cue in cues:
+            at = joined.rfind(f" {cue} ")
+            if at >= 0:
+                key = (_cue_strength(cue), at + len(cue), -order)
+                if best is None or key > best[0]:
+                    best = (key, aspect)
+    return best[1] if best else "general"
 
 
 def unit_name(unit: str, default: str = "") -> str:
@@ -426,6 +441,15 @@ def which_procedure(aspect: str, procedures: Sequence[Procedure]) -> Answer:
                           postal=count["postal"], direct=count["direct"]))
     lines.append(text("answers.which_procedure", asked=_asked(aspect)))
     return Answer(["\n".join(lines)], aspect=aspect)
+
+
+def which_offered(aspect: str, procedures: Sequence[Procedure]) -> Answer:
+    """An aspect asked right after close procedures were offered and none picked ("mất bao lâu"): the same
+    procedures again, as choices for this aspect."""
+    aspect = aspect if aspect in ASPECTS else "general"
+    choices = [{"title": p.chat_name, "payload": p.code} for p in procedures]
+    key = "answers.which_offered" if len(choices) > 1 else "answers.which_offered_one"
+    return Answer([text(key, asked=_asked(aspect))], aspect=aspect, choices=choices)
 
 
 def _split(message: str, limit: int = MAX_MESSAGE) -> List[str]:

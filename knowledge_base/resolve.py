@@ -38,6 +38,8 @@ class KnowledgeBase(Protocol):
 
     def names_nothing(self, question: str) -> bool: ...
 
+    def asks_of(self, code: str, aspect: str, question: str) -> bool: ...
+
     def limit_for(self, question: str) -> Optional[Limit]: ...
 
 ANSWER, CHOICES, NONE = "answer", "choices", "none"
@@ -128,7 +130,8 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     """A question about a procedure: a follow-up stays on the current one unless it names another."""
     current = context.current
     if current:
-        if not kb.mentions_procedure(text):
+        # "còn lệ phí thì sao", or "phí thẩm định bao nhiêu" where the current procedure's fee is one
+        if not kb.mentions_procedure(text) or kb.asks_of(current, context.aspect, text):
             return _answer(current, "current")
     elif kb.names_nothing(text):  # "nộp ở đâu?" before any procedure: ask which one
         return _none("nothing_named")

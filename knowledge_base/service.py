@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import logging
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from core.settings import Settings, get_settings
-from knowledge_base.answers import Answer, compose_answer, detect_aspect, which_procedure
+from knowledge_base.answers import Answer, compose_answer, detect_aspect, which_offered, which_procedure
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.limits import Limit, Limits
 from knowledge_base.resolve import Context, Resolution, resolve
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
 from knowledge_base.retrieval.store import open_or_build
+from knowledge_base.schema import Procedure
 from knowledge_base.scope import OtherAgencies
 from knowledge_base.situation import Situation, read_situation
 
@@ -126,6 +127,24 @@ class KnowledgeBase:
         """The part of a case another agency decides (tax, notarisation…) that ``question`` asks about, if any."""
         return Limits.default().find(question)
 
+    def asks_of(self, code: str, aspect: str, question: str) -> bool:
+        """Whether the words the question names are, in their order, what the procedure's record says about
+        ``aspect``: every word and every two neighbouring words occur in that part of the record.
+
+        "phí thẩm định bao nhiêu" about a farm whose fee is a "phí thẩm định" asks that fee, though the
+        search, on its own, reads "thẩm định" as the environmental appraisal. Only the aspect's own part of
+        the record counts (fees for a fee question, not the whole record), and pairs of words, not syllables
+        alone: "lệ phí tách thửa" during a transfer, or "cấp đổi sổ đỏ nộp ở đâu", still names another one.
+        """
+        proc = self.catalogue.get(code)
+        asked = self._content_tokens(question)
+        section = _aspect_text(proc, aspect) if proc is not None else ""
+        if not asked or not section:
+            return False
+        said = self.retriever.normalizer.folded_tokens(section)
+        pairs = set(zip(said, said[1:]))
+        return set(asked) <= set(said) and all(pair in pairs for pair in zip(asked, asked[1:]))
+
     def names_nothing(self, question: str) -> bool:
         """Whether the question is only an aspect and follow-up words ("nộp ở đâu?", "mất bao lâu").
 
@@ -138,6 +157,11 @@ class KnowledgeBase:
         """Ask which procedure an aspect question is about (see ``answers.which_procedure``)."""
         s = self.settings
         return which_procedure(aspect, self.catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels))
+
+    def which_offered(self, aspect: str, codes: Sequence[str]) -> Optional[Answer]:
+        """Offer the procedures just offered again for an aspect asked without a pick (None if none is known)."""
+        procs = [p for p in (self.catalogue.get(str(c)) for c in codes) if p is not None]
+        return which_offered(aspect, procs) if procs else None
 
     def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None,
                case: Optional[int] = None, situation: Optional[Situation] = None, page: int = 1) -> Answer:
@@ -161,3 +185,22 @@ class KnowledgeBase:
         offered = result.choices(3) if result.decision == "choose" else []
         candidates = [p for p in (self.catalogue.get(h.code) for h in offered) if p is not None]
         return compose_answer(None, aspect, self.settings, candidates=candidates)
+
+
+def _aspect_text(proc: Procedure, aspect: str) -> str:
+    """What the record says about one aspect: its fees, time notes, filing places (where), step names, conditions
+    or results; empty for the other aspects (documents, channels, legal, general), whose words are the
+    procedure's whole subject or the same for every procedure."""
+    if aspect == "fees":
+        return " ".join([proc.province_fees, *(f.text for c in proc.channels for f in c.fees)])
+    if aspect == "time":
+        return " ".join(c.time.note for c in proc.channels)
+    if aspect == "where":
+        return " ".join(p.where for p in proc.filing_places)
+    if aspect == "steps":
+        return " ".join(s.name for s in proc.steps)
+    if aspect == "conditions":
+        return proc.conditions
+    if aspect == "result":
+        return " ".join(r.name for r in proc.results)
+    return ""

@@ -22,6 +22,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 CALIBRATION_OUTSIDE = DATA_DIR / "calibration_outside.yml"
 # citizen-worded questions with their procedures: the positives of that fit (written apart from aliases and dev sets)
 CALIBRATION_QUESTIONS = DATA_DIR / "calibration_questions.yml"
+# citizen-worded questions the encoder is fine-tuned on (written apart from the calibration and development sets)
+TRAINING_QUESTIONS = DATA_DIR / "training_questions.yml"
 
 _WORD_RE = re.compile(r"[0-9a-zà-ỹđ]+(?:[./&-][0-9a-zà-ỹđ]+)*", re.IGNORECASE)
 # Words and the punctuation marks (or emoji) between them, in order.

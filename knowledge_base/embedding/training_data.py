@@ -1,18 +1,24 @@
-"""Citizen-style training questions generated from the catalogue (never from the dev set).
+"""Training questions for the embedding model: generated from the catalogue, and written by citizens' wording.
 
-Used to fine-tune the embedding model and to calibrate the retriever's confidence. Each
-question is built from a procedure's name or one of its aliases, an aspect template, and a
-surface variant: accented, without diacritics, or with common shorthand.
+Generated ones are built from a procedure's name or one of its aliases, an aspect template, and a surface
+variant: accented, without diacritics, or with common shorthand. They teach the official vocabulary, not
+what citizens say ("tàu cá bị chìm", "trại heo 500 con"): ``training_questions.yml`` holds questions written
+in citizens' words from the official records, apart from the calibration and development sets (a test keeps
+them apart: no shared question, no six-word phrase shared with a held question of the same code).
 """
 from __future__ import annotations
 
 import random
 import re
-from typing import List, Sequence, Tuple
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import yaml
 
 from core.text import fold
 from knowledge_base.retrieval.hybrid import display_name
 from knowledge_base.schema import Procedure
+from knowledge_base.text import TRAINING_QUESTIONS
 
 TEMPLATES = (
     "{x}",
@@ -80,3 +86,26 @@ def generate(procs: Sequence[Procedure], per_procedure: int = 24, seed: int = 13
             pairs.append((q, proc.code))
     rng.shuffle(pairs)
     return pairs
+
+
+def written_questions(path: Path = TRAINING_QUESTIONS) -> Dict[str, List[str]]:
+    """The citizen-worded training questions by procedure code (empty when the file is absent)."""
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of quoted procedure codes to lists of questions")
+    out: Dict[str, List[str]] = {}
+    for code, questions in data.items():
+        if not isinstance(code, str):
+            raise ValueError(f"{path}: quote the code {code!r} (an unquoted code is read as a number)")
+        if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
+            raise ValueError(f"{path}: {code}: expected a list of non-empty questions")
+        out[code] = [q.strip() for q in questions]
+    return out
+
+
+def citizen_pairs(procs: Sequence[Procedure], path: Path = TRAINING_QUESTIONS) -> List[Tuple[str, str]]:
+    """(question, code) pairs of the written questions whose procedure is among ``procs``."""
+    codes = {p.code for p in procs}
+    return [(q, code) for code, questions in written_questions(path).items() if code in codes for q in questions]

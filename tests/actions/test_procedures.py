@@ -78,6 +78,28 @@ def test_an_aspect_asked_before_any_procedure_asks_which_procedure(log, text, in
     assert not log.unanswered_rows()  # nothing is missing from the catalogue
 
 
+def test_an_aspect_asked_after_choices_were_offered_offers_them_again_for_it(log):
+    """Citizens often type the next question instead of tapping: "mất bao lâu" after two close procedures were
+    offered gets the same two, for the time, and the pick then answers the time."""
+    tracker = make_tracker("mat bao lau", "ask_time", {"candidates": ["1.012786", "1.012783"], "aspect": "documents"})
+    messages, events = run(ActionAnswerProcedure(), tracker)
+    assert messages[-1]["text"].startswith("Bạn muốn biết thời hạn giải quyết của thủ tục nào ạ?")
+    payloads = [b["payload"] for b in messages[-1]["buttons"]]
+    assert payloads == ['/choose_option{"procedure_code":"1.012786"}', '/choose_option{"procedure_code":"1.012783"}']
+    assert events == {"aspect": "time", "candidates": ["1.012786", "1.012783"]} and not log.unanswered_rows()
+    picked = make_tracker("/choose_option", "choose_option", {"aspect": "time", "candidates": ["1.012786", "1.012783"]},
+                          [{"entity": "procedure_code", "value": "1.012783"}])
+    messages, events = run(ActionChooseOption(), picked)
+    assert events["procedure_code"] == "1.012783" and "Thời hạn giải quyết" in messages[0]["text"]
+
+
+def test_choices_offered_before_are_forgotten_once_the_citizen_moves_on(log):
+    """After an unknown question the old choices are not offered again for the next aspect question."""
+    _, events = run(ActionAnswerProcedure(), make_tracker("flycam mất bao lâu", "ask_time",
+                                                          {"candidates": ["1.012786", "1.012783"]}))
+    assert "candidates" in events and events["candidates"] is None
+
+
 def test_how_to_file_before_any_procedure_counts_the_channels(kb):
     messages, _ = run(ActionAnswerProcedure(), make_tracker("nộp qua vneid được không", "ask_channels"))
     scope = kb.catalogue.in_scope(kb.settings.knowledge.scope_fields, kb.settings.knowledge.scope_levels)

@@ -16,6 +16,20 @@ from knowledge_base.answers import compose_answer, detect_aspect
     ("điều kiện tách thửa", "conditions"),
     ("căn cứ pháp lý", "legal"),
     ("tach thua", "general"),
+    # the question is at the end; a word that names the subject ("tiền sử dụng đất") is a weak cue
+    ("so do dang ghi no tien su dung dat, gio nop xong roi muon xoa no thi can gi", "documents"),
+    ("thẩm định báo cáo ĐTM cấp tỉnh cần nộp những gì", "documents"),
+    ("xin dữ liệu bản đồ thì làm phiếu yêu cầu theo mẫu nào", "documents"),
+    ("nộp qua mạng có được không", "channels"),
+    ("tiền thuê đất nộp ở đâu", "where"),
+    ("xin giay phep khai thac thuy san lan dau het bao nhieu tien", "fees"),
+    # how or what is filed only qualifies the question
+    ("khi nào có kết quả", "time"),
+    ("bao gio co ket qua", "time"),
+    ("thời gian giải quyết nếu nộp online", "time"),
+    ("lệ phí nộp trực tuyến bao nhiêu", "fees"),
+    ("phí nộp trên cổng dịch vụ công", "fees"),
+    ("kết quả nhận được gì", "result"),
 ])
 def test_detect_aspect(question, aspect):
     assert detect_aspect(question) == aspect

@@ -236,3 +236,52 @@ def test_the_outside_questions_the_fit_uses_are_not_the_ones_measured(out_of_cat
         fitted = {" ".join(_folded_words(str(q))) for q in yaml.safe_load(fh)}
     measured = {" ".join(_folded_words(item["q"])) for item in out_of_catalogue}
     assert not fitted & measured, sorted(fitted & measured)
+
+
+# --- training_questions.yml: the encoder is fine-tuned on it, so nothing measured may echo it ----------------------
+
+TRAINING = ROOT / "knowledge_base/data/training_questions.yml"
+TRAINING_ECHO = 6  # words in a row that make a training question an echo of a held one
+
+
+@pytest.fixture(scope="module")
+def training() -> Dict[str, List[str]]:
+    from knowledge_base.embedding.training_data import written_questions
+
+    return written_questions(TRAINING)
+
+
+def test_training_questions_cover_the_scope_in_citizens_spelling(training, in_scope):
+    assert set(training) == set(in_scope), sorted(set(training) ^ set(in_scope))
+    questions = [q for qs in training.values() for q in qs]
+    assert len(questions) >= 3 * len(in_scope), len(questions)
+    unaccented = sum(_unaccented(q) for q in questions)
+    assert 0.3 * len(questions) <= unaccented <= 0.7 * len(questions), unaccented
+
+
+def test_training_questions_are_not_questions_that_measure_or_fit(training, all_dev, calibration, out_of_catalogue):
+    """A question the encoder learned would measure memory, not retrieval; one the confidence is fitted on would
+    look surer than a citizen's own wording makes it."""
+    held = {" ".join(_folded_words(item["q"])) for item in [*all_dev, *calibration, *out_of_catalogue]}
+    with open(CALIBRATION_OUTSIDE, encoding="utf-8") as fh:
+        held |= {" ".join(_folded_words(str(q))) for q in yaml.safe_load(fh)}
+    shared = [q for qs in training.values() for q in qs if " ".join(_folded_words(q)) in held]
+    assert not shared, shared
+
+
+def test_training_questions_echo_no_held_question_of_their_code(training, all_dev, calibration):
+    """Independent writers of one record share the citizens' four- and five-word terms ("khai thác nước ngầm",
+    "gia hạn giấy phép"): that is the wording the encoder must learn, and `make bench-retrieval` reports the
+    development questions that share four words with a training question of their code apart. A six-word
+    phrase is an echo of the question itself: such a training question is left out."""
+    held: Dict[str, Set[Tuple[str, ...]]] = defaultdict(set)
+    for item in [*all_dev, *calibration]:
+        for code in item["codes"]:
+            held[code] |= _ngrams(_folded_words(item["q"]), TRAINING_ECHO)
+    overlaps = []
+    for code, questions in training.items():
+        for q in questions:
+            shared = _ngrams(_folded_words(q), TRAINING_ECHO) & held[code]
+            if shared:
+                overlaps.append(f"{code}: {q!r} (shared: {' '.join(sorted(shared)[0])!r})")
+    assert not overlaps, "\n".join(overlaps)

@@ -11,6 +11,13 @@ from knowledge_base.limits import Limits
     ("lệ phí trước bạ bao nhiêu", "tax"),
     ("hợp đồng có cần công chứng không", "notary"),
     ("cong chung hop dong o dau", "notary"),
+    ("nhan thua ke dat cua bo me thi lam van ban khai nhan di san o dau", "notary"),
+    ("đã ký hợp đồng chuyển nhượng có công chứng, giờ sang tên cần hồ sơ gì", None),  # the registration after it
+    ("hop dong cong chung xong roi thi nop ho so sang ten o dau", None),
+    ("đã khai nhận di sản rồi, giờ sang tên sổ đỏ cần gì", None),
+    ("hợp đồng tặng cho đất có công chứng không", "notary"),
+    ("hop dong chuyen nhuong co cong chung khong", "notary"),
+    ("sang tên sổ đỏ do thừa kế có cần văn bản khai nhận di sản không", None),  # a paper of our checklist
     ("dang ky ket hon o dau", "marriage"),
     ("xoa no le phi truoc ba tren so do", None),  # 1.013988 is ours
     ("thuê đất làm trang trại", None),  # rent, not tax

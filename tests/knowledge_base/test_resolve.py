@@ -37,6 +37,9 @@ class FakeKnowledgeBase:
     def limit_for(self, text: str):
         return None
 
+    def asks_of(self, code: str, aspect: str, text: str) -> bool:
+        return aspect == "fees" and "dinh" in text.split()  # the current procedure's fee is a "phí thẩm định"
+
     def names_nothing(self, text: str) -> bool:
         return not any(w not in ("o", "dau", "nop", "phi", "le") for w in text.split())
 
@@ -66,6 +69,11 @@ NOTHING = SearchResult([A, B], "unknown")
     ("tach thua", ONE_CLOSE, Context(), Resolution(CHOICES, choices=(A,), considered=(A, C))),
     # a follow-up whose words name no procedure stays on the one under discussion, without a search
     ("le phi", SURE_A, Context(current="1.9"), Resolution(ANSWER, code="1.9", confidence=1.0, via="current")),
+    # words that name a procedure, but all of them in what the current one's record says of the aspect asked
+    ("thua dinh", SURE_A, Context(current="1.9", aspect="fees"),
+     Resolution(ANSWER, code="1.9", confidence=1.0, via="current")),
+    ("thua dinh", SURE_A, Context(current="1.9", aspect="time"),
+     Resolution(ANSWER, code="1.1", confidence=0.8, via="search", considered=(A, B, C))),
     # an aspect alone before any procedure: ask which one
     ("nop o dau", SURE_A, Context(), Resolution(NONE, reason="nothing_named")),
     # nothing found: the aspect asked of the current procedure, else not known (with what was considered)

@@ -147,6 +147,22 @@ def test_a_question_that_names_a_procedure_is_not_a_follow_up(catalogue, retriev
     assert KnowledgeBase.over(catalogue, retriever).mentions_procedure(question)
 
 
+@pytest.mark.parametrize("code, aspect, question, follows", [
+    ("1.011475", "fees", "phí thẩm định bao nhiêu", True),  # its fee is the "phí thẩm định" of the farm
+    ("1.011475", "fees", "phi tham dinh", True),
+    ("1.011475", "result", "phí thẩm định bao nhiêu", False),  # only the aspect's own part of the record counts
+    ("1.013831", "fees", "lệ phí tách thửa", False),  # names another procedure
+    ("1.013831", "where", "nộp ở văn phòng đăng ký đất đai được không", True),  # one of its filing places
+    ("1.013831", "where", "cấp đổi sổ đỏ nộp ở đâu", False),  # its steps say "chuyển đổi", "sở hữu": not pairs
+    ("1.013831", "documents", "tách thửa cần gì", False),  # documents are the whole subject: never a follow-up
+])
+def test_a_question_whose_words_are_the_current_procedures_own_on_that_aspect_follows_it_up(
+        catalogue, retriever, code, aspect, question, follows):
+    from knowledge_base.service import KnowledgeBase
+
+    assert KnowledgeBase.over(catalogue, retriever).asks_of(code, aspect, question) is follows
+
+
 def test_the_confidence_is_fitted_on_citizen_wording_of_its_scope_and_outside_questions(retriever, monkeypatch):
     from knowledge_base.embedding import calibration
 

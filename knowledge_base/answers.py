@@ -448,8 +448,8 @@ def which_offered(aspect: str, procedures: Sequence[Procedure]) -> Answer:
     procedures again, as choices for this aspect."""
     aspect = aspect if aspect in ASPECTS else "general"
     choices = [{"title": p.chat_name, "payload": p.code} for p in procedures]
-    key = "answers.which_offered" if len(choices) > 1 else "answers.which_offered_one"
-    return Answer([text(key, asked=_asked(aspect))], aspect=aspect, choices=choices)
+    return Answer([text("answers.which_offered" if len(choices) > 1 else "answers.which_offered_one",
+                        asked=_asked(aspect))], aspect=aspect, choices=choices)
 
 
 def _split(message: str, limit: int = MAX_MESSAGE) -> List[str]:

@@ -151,3 +151,13 @@ def test_a_step_reads_as_one_line_of_what_to_do(name, description, expected):
     from knowledge_base.schema import Step
 
     assert step_line(Step(name=name, description=description)) == expected
+
+
+def test_choices_offered_again_ask_to_confirm_when_there_is_one(catalogue):
+    from knowledge_base.answers import which_offered
+
+    one = which_offered("fees", [catalogue.get("1.012786")])
+    assert one.text.startswith("Bạn muốn biết phí, lệ phí của thủ tục dưới đây phải không ạ?")
+    assert one.choices == [{"title": catalogue.get("1.012786").chat_name, "payload": "1.012786"}]
+    two = which_offered("time", [catalogue.get("1.012786"), catalogue.get("1.012784")])
+    assert two.text.startswith("Bạn muốn biết thời hạn giải quyết của thủ tục nào ạ?") and len(two.choices) == 2

@@ -183,3 +183,11 @@ def test_the_fitted_confidence_answers_citizen_wording_and_not_outside_questions
     sure = retriever.search("mình làm mất sổ hồng rồi, xin lại cái khác ở đâu", top_k=3)
     assert sure.best.code == "1.012786" and sure.decision in ("answer", "choose")
     assert retriever.search("bao giờ thì có lịch thi bằng lái xe máy", top_k=3).decision != "answer"
+
+
+def test_an_everyday_word_is_not_restored_into_a_procedure_word():
+    """"nuoi chim yen" is bird's-nest farming: restored as "chìm" it read as the sea-dumping permit ("nhận chìm")."""
+    from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
+
+    restored = DiacriticRestorer(corpus_texts([])).restore("nuoi chim yen co can xin giay phep khong")
+    assert "chim yến" in restored and "chìm" not in restored

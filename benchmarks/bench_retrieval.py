@@ -66,18 +66,11 @@ def evaluate(retriever, questions: List[Tuple[str, List[str]]], mode: str) -> Di
 def echoes_training(questions: List[Tuple[str, List[str]]]) -> List[bool]:
     """Per question: does it share a four-word phrase with a training question of one of its codes? Those
     the encoder may have learnt from an independent writer's same words are reported apart."""
-    from core.text import nfc
     from knowledge_base.embedding.training_data import written_questions
-    from knowledge_base.text import words
+    from knowledge_base.text import phrases
 
-    def grams(text: str) -> set:
-        w = words(fold(nfc(text).lower()))
-        return {tuple(w[i:i + 4]) for i in range(len(w) - 3)}
-
-    trained: Dict[str, set] = {}
-    for code, written in written_questions().items():
-        trained[code] = set().union(*(grams(q) for q in written))
-    return [any(grams(q) & trained.get(c, set()) for c in codes) for q, codes in questions]
+    trained = {code: set().union(*(phrases(q, 4) for q in written)) for code, written in written_questions().items()}
+    return [any(phrases(q, 4) & trained.get(c, set()) for c in codes) for q, codes in questions]
 
 
 def latencies(retriever, questions, mode: str) -> List[float]:

@@ -37,6 +37,13 @@ def words(text: str) -> List[str]:
 
 
 @functools.lru_cache(maxsize=8)
+def phrases(text: str, n: int) -> Set[Tuple[str, ...]]:
+    """Every run of ``n`` words of ``text``, diacritics folded and lower-cased: how question sets are kept apart
+    (a development question may not echo an alias, nor a training question a held one)."""
+    tokens = words(fold(nfc(text).lower()))
+    return {tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+
+
 def _load_yaml_map(path: str) -> Dict[str, str]:
     with open(path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from core.text import fold, nfc
-from knowledge_base.text import words
+from knowledge_base.text import phrases, words
 from tests.conftest import ROOT
 
 DEV = ROOT / "benchmarks/dev_questions_2026.yml"
@@ -40,10 +40,6 @@ def _load(path) -> List[dict]:
 
 def _folded_words(text: str) -> List[str]:
     return words(fold(nfc(text).lower()))
-
-
-def _ngrams(tokens: List[str], n: int = NGRAM) -> Set[Tuple[str, ...]]:
-    return {tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
 
 
 def _unaccented(text: str) -> bool:
@@ -149,10 +145,10 @@ def test_dev_questions_do_not_paste_the_official_name(dev, in_scope):
 def test_dev_questions_share_no_four_word_phrase_with_an_alias_of_their_code(dev, aliases_by_code):
     overlaps = []
     for item in dev:
-        grams = _ngrams(_folded_words(item["q"]))
+        grams = phrases(item["q"], NGRAM)
         for code in item["codes"]:
             for alias in aliases_by_code.get(code, ()):
-                shared = grams & _ngrams(_folded_words(alias))
+                shared = grams & phrases(alias, NGRAM)
                 if shared:
                     overlaps.append(f"{code}: question {item['q']!r} ~ alias {alias!r} "
                                     f"(shared: {' '.join(sorted(shared)[0])!r})")
@@ -277,11 +273,11 @@ def test_training_questions_echo_no_held_question_of_their_code(training, all_de
     held: Dict[str, Set[Tuple[str, ...]]] = defaultdict(set)
     for item in [*all_dev, *calibration]:
         for code in item["codes"]:
-            held[code] |= _ngrams(_folded_words(item["q"]), TRAINING_ECHO)
+            held[code] |= phrases(item["q"], TRAINING_ECHO)
     overlaps = []
     for code, questions in training.items():
         for q in questions:
-            shared = _ngrams(_folded_words(q), TRAINING_ECHO) & held[code]
+            shared = phrases(q, TRAINING_ECHO) & held[code]
             if shared:
                 overlaps.append(f"{code}: {q!r} (shared: {' '.join(sorted(shared)[0])!r})")
     assert not overlaps, "\n".join(overlaps)

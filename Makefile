@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lint types import validate base-model model index train run chat test bench-retrieval bench-calibration bench-nlu bench-load bench-answers bench-dossiers bench-channels clean
+.PHONY: bench-grouping help venv lint types import validate base-model model index train run chat test bench-retrieval bench-calibration bench-nlu bench-load bench-answers bench-dossiers bench-console bench-channels clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -107,8 +107,14 @@ bench-nlu: $(BASE_MODEL)/model.safetensors ## NLU grouped cross-validation (NLU_
 clean: ## remove built artefacts (venv kept)
 	rm -rf build models/embeddings
 
+bench-grouping: $(BASE_MODEL)/model.safetensors ## unanswered-question grouping: precision / recall of "same group" on a labelled sample, by meaning vs shared words
+	$(PY) -m benchmarks.bench_grouping $(if $(wildcard $(MODEL)/model.safetensors),,--model $(BASE_MODEL))
+
 bench-dossiers: $(STAMP) ## dossier service: lookups/s over 100,000 dossiers and import rows/s, SQLite and PostgreSQL
 	$(PY) -m benchmarks.bench_dossiers
+
+bench-console: $(STAMP) ## staff console over 100,000 conversations (1.8M events), SQLite and PostgreSQL: every page's p50/p95 and size, exports of a month
+	$(PY) -m benchmarks.bench_console
 
 bench-channels: index train ## per-channel load check against fake Telegram / Zalo APIs: lost, duplicated, median, p95
 	$(PY) -m benchmarks.bench_channels

@@ -1,5 +1,6 @@
-"""Tài khoản: signing in and out, changing one's own password, and (admins) the staff accounts: create,
-change role or lock, reset another's password. Every change is audited by the store.
+"""Tài khoản: signing in and out, changing one's own password and display name (what citizens see: "Cán bộ
+Nguyễn Thị Lan"), and (admins) the staff accounts: create, change role or lock, rename, reset another's password.
+Every change is audited by the store.
 
 Module-level endpoints behind ``console.auth.requires`` (except the login form itself), all plain ``def``
 or handing their work to a worker thread: argon2 and the database never run on the event loop.
@@ -19,7 +20,7 @@ from starlette.routing import Route
 
 from console.auth import COOKIE, LOGIN_CSRF, requires
 from console.passwords import MIN_LENGTH
-from console.store import LoginThrottled, WrongPassword
+from console.store import NAME_MAX, LoginThrottled, WrongPassword
 from console.web import console_of, current, error, page, render, staff_of
 
 WHO = {"account": "tài khoản này từ máy của bạn", "client": "máy của bạn"}
@@ -138,10 +139,29 @@ def password_change(request: Request, form: FormData) -> Response:
     return RedirectResponse("/password?msg=password", status_code=303)
 
 
+# One's own display name ------------------------------------------------------------------------------------
+@requires()
+def profile_page(request: Request) -> Response:
+    """Tên hiển thị: the name citizens see, with a form to change it."""
+    return render(request, "profile.html", name_max=NAME_MAX)
+
+
+@requires(write=True)
+def profile_save(request: Request, form: FormData) -> Response:
+    """Change one's own display name (checked and audited by the store)."""
+    staff = staff_of(request)
+    typed = str(form.get("display_name", ""))
+    try:
+        _store(request).set_display_name(staff.id, typed, by=staff.username)
+    except ValueError as exc:
+        return render(request, "profile.html", status=400, name_max=NAME_MAX, typed=typed, error=str(exc))
+    return RedirectResponse("/profile?msg=name", status_code=303)
+
+
 # Staff accounts (admins) ------------------------------------------------------------------------------------
 def _users(request: Request, status: int = 200, problem: Optional[str] = None) -> Response:
     return render(request, "users.html", status=status, users=_store(request).users(), error=problem,
-                  min_length=MIN_LENGTH)
+                  min_length=MIN_LENGTH, name_max=NAME_MAX)
 
 
 @requires("admin")
@@ -181,6 +201,17 @@ def user_update(request: Request, form: FormData) -> Response:
 
 
 @requires("admin", write=True)
+def user_name(request: Request, form: FormData) -> Response:
+    """Set an account's display name (its own owner may too, on the Tên hiển thị page)."""
+    try:
+        _store(request).set_display_name(int(request.path_params["user_id"]), str(form.get("display_name", "")),
+                                         by=staff_of(request).username)
+    except ValueError as exc:
+        return _users(request, status=400, problem=str(exc))
+    return RedirectResponse("/users?msg=name", status_code=303)
+
+
+@requires("admin", write=True)
 def user_password(request: Request, form: FormData) -> Response:
     """Reset another account's password: its sessions end, its locks and ceiling lift."""
     staff = staff_of(request)
@@ -201,7 +232,10 @@ routes = [
     Route("/users", users),
     Route("/users", user_create, methods=["POST"]),
     Route("/users/{user_id:int}", user_update, methods=["POST"]),
+    Route("/users/{user_id:int}/name", user_name, methods=["POST"]),
     Route("/users/{user_id:int}/password", user_password, methods=["POST"]),
+    Route("/profile", profile_page),
+    Route("/profile", profile_save, methods=["POST"]),
     Route("/password", password_page),
     Route("/password", password_change, methods=["POST"]),
 ]

@@ -36,12 +36,17 @@ AREAS = (admin, accounts, questions, catalogue_pages, faq_pages, conversation_pa
          handoff_pages)
 
 
-def create_app(settings: Settings, store: Optional[ConsoleStore] = None) -> Starlette:
-    """The console over ``settings`` (and ``store``, else one on the settings' database)."""
-    console = Console(settings, store)
+def create_app(settings: Settings, store: Optional[ConsoleStore] = None, embed=None,
+               background: bool = False) -> Starlette:
+    """The console over ``settings`` (and ``store``, else one on the settings' database; ``embed``: texts to unit
+    vectors for grouping questions, else the configured search encoder; ``background``: a thread keeps the sums
+    and question groups current between page loads)."""
+    console = Console(settings, store, embed)
     routes: list[BaseRoute] = [route for area in AREAS for route in area.routes]
     routes.append(Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"))
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders),
                                                Middleware(Authentication, console=console)])
     app.state.console = console
+    if background:  # the serving process only: tests and tools drive the catch-up themselves
+        console.start_background()
     return app

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
@@ -61,6 +62,7 @@ ACCOUNT_CEILING = 50
 KNOWN_PER_ACCOUNT = 20  # the clients remembered per account, the most recent first
 REFUSED_RUN = dt.timedelta(hours=1)  # refused attempts this close together share one audit entry
 KNOWN_FOR = dt.timedelta(days=180)  # a client not seen for this long is forgotten
+NAME_MAX = 100  # a display name's length: what citizens read after "Cán bộ"
 
 metadata = MetaData()
 
@@ -68,7 +70,7 @@ users_table = Table(
     "staff_users", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(64), nullable=False, unique=True),
-    Column("full_name", String(200), nullable=False, default=""),
+    Column("full_name", String(200), nullable=False, default=""),  # the display name citizens see
     Column("password_hash", String(200), nullable=False),
     Column("role", String(16), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
@@ -127,11 +129,22 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def display_name(name: str) -> str:
+    """A display name as staff typed it, cleaned (spaces trimmed and single); ValueError (a Vietnamese
+    sentence for staff) when it is empty, longer than NAME_MAX or holds control or invisible characters."""
+    cleaned = " ".join(str(name).split())
+    if any(unicodedata.category(c).startswith("C") for c in str(name)):
+        raise ValueError("Tên hiển thị không được chứa ký tự điều khiển hay ký tự ẩn.")
+    if not 1 <= len(cleaned) <= NAME_MAX:
+        raise ValueError(f"Tên hiển thị cần từ 1 đến {NAME_MAX} ký tự.")
+    return cleaned
+
+
 @dataclass(frozen=True)
 class Staff:
     id: int
     username: str
-    full_name: str
+    full_name: str  # the display name citizens see ("Cán bộ Nguyễn Thị Lan"); may be empty
     role: str
 
     def can(self, role: str) -> bool:
@@ -167,8 +180,10 @@ class ConsoleStore:
 
     # Accounts ------------------------------------------------------------------------------------
     def create_user(self, username: str, password: str, role: str, full_name: str = "") -> int:
-        """A new account's id; ValueError (a Vietnamese sentence for staff) for a bad name, role or password."""
+        """A new account's id; ValueError (a Vietnamese sentence for staff) for a bad name, role, display name
+        (``full_name``: optional) or password."""
         username = username.strip().lower()
+        full_name = display_name(full_name) if full_name.strip() else ""
         if role not in ROLES:
             raise ValueError(f"Quyền phải là một trong: {', '.join(ROLES)}.")
         if not username or len(username) > 64 or not username.replace(".", "").replace("_", "").isalnum():
@@ -179,7 +194,7 @@ class ConsoleStore:
         password_hash = self.hasher.hash(password)  # before the transaction: argon2 must not hold the write lock
         with self.engine.begin() as conn:
             new = insert_once(conn, insert(users_table).values(
-                username=username, full_name=full_name.strip(), password_hash=password_hash, role=role,
+                username=username, full_name=full_name, password_hash=password_hash, role=role,
                 active=True, created_at=self.clock()))
         if new is None:
             raise ValueError(f"Tài khoản {username} đã có.")
@@ -206,6 +221,29 @@ class ConsoleStore:
                     ).order_by(users_table.c.username)
                 ).mappings()
             ]
+
+    def set_display_name(self, user_id: int, name: str, by: str) -> str:
+        """Set an account's display name (checked by ``display_name``) and audit it; returns the name kept.
+        ValueError (Vietnamese) for an unknown account or a refused name."""
+        name = display_name(name)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(users_table.c.username, users_table.c.full_name).where(
+                users_table.c.id == user_id)).first()
+            if row is None:
+                raise ValueError("Không có tài khoản này.")
+            conn.execute(update(users_table).where(users_table.c.id == user_id).values(full_name=name))
+        self.audit(by, "display_name", row.username, old=row.full_name, new=name)
+        return name
+
+    def display_names(self, usernames: Sequence[str]) -> dict:
+        """username -> display name, for the accounts among ``usernames`` that have one."""
+        wanted = sorted({u for u in usernames if u})
+        if not wanted:
+            return {}
+        with self.engine.connect() as conn:
+            return {r.username: r.full_name for r in conn.execute(select(
+                users_table.c.username, users_table.c.full_name).where(and_(
+                    users_table.c.username.in_(wanted), users_table.c.full_name != "")))}
 
     def set_role(self, user_id: int, role: str, active: bool) -> None:
         if role not in ROLES:

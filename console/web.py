@@ -6,12 +6,13 @@ member and their CSRF token on ``request.state`` before any endpoint runs.
 """
 from __future__ import annotations
 
-import datetime as dt
+import logging
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, List, Optional
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -22,6 +23,8 @@ from channels.addresses import client_address, client_key
 from channels.outbound import build_senders
 from channels.state import ChannelState
 from console.conversations import Conversations, channel_of
+from console.question_groups import QuestionGroups
+from console.rollup import Rollup
 from console.store import ROLES, ConsoleStore, Staff
 from core.clock import now_local
 from core.privacy import Hasher, mask_text
@@ -29,13 +32,17 @@ from core.settings import ROOT, Settings
 from core.stores.handoff import HandoffStore
 from core.stores.review_log import ReviewLog
 from knowledge_base.catalogue import Catalogue
-from knowledge_base.grouping import group_questions
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
+PAGE_BUDGET = 5000  # events a page may sum before it reads (about 0.2 s); more is left to the background job
+PAGE_QUESTIONS = 200  # new questions a page may place (encoding them takes about 1 ms each)
 MESSAGES = {
     "mapped": "Đã gắn câu hỏi vào thủ tục. Bấm \"Cập nhật trợ lý\" ở trang Thay đổi để trợ lý dùng ngay.",
     "answered": "Đã lưu câu trả lời; trợ lý dùng nó trong vòng 30 giây.",
     "dismissed": "Đã bỏ qua nhóm câu hỏi.",
+    "split": "Đã tách các cách hỏi đã chọn thành nhóm mới (nhóm này).",
+    "merged": "Đã gộp nhóm kia vào nhóm này.",
     "exporting": "Đang cập nhật trợ lý (xuất dữ liệu, dựng lại chỉ mục)…",
     "user": "Đã lưu tài khoản.",
     "faq": "Đã cập nhật câu trả lời của cán bộ.",
@@ -47,6 +54,7 @@ MESSAGES = {
     "discarded": "Đã bỏ bản nhập mới.",
     "password": "Đã đổi mật khẩu. Các phiên đăng nhập khác của bạn đã kết thúc.",
     "reset": "Đã đặt mật khẩu mới; các phiên đăng nhập của tài khoản đó đã kết thúc.",
+    "name": "Đã lưu tên hiển thị; công dân thấy tên mới từ tin nhắn tiếp theo.",
 }
 # Why a question was logged for staff (the review log's reason codes), in the console's words.
 REASONS = {
@@ -61,8 +69,11 @@ REASONS = {
 class Console:
     """Shared objects of the application (made once by ``create_app``; nothing opens a connection here)."""
 
-    def __init__(self, settings: Settings, store: Optional[ConsoleStore] = None):
+    def __init__(self, settings: Settings, store: Optional[ConsoleStore] = None,
+                 embed: Optional[Callable[[List[str]], Any]] = None):
+        """``embed``: texts to unit vectors for grouping questions (None: the configured search encoder)."""
         self.settings = settings
+        self._embed = embed
         self.store = store or ConsoleStore(settings.storage.database_url)
         self.review = ReviewLog(settings.storage.database_url)
         self.conversations = Conversations(settings.servers.tracker_store_url)
@@ -77,6 +88,49 @@ class Console:
         self._catalogue: Optional[Catalogue] = None
         self._senders: Optional[dict] = None
         self._address_hasher: Optional[Hasher] = None
+        self._rollup: Optional[Rollup] = None
+        self._questions: Optional[QuestionGroups] = None
+
+    def start_background(self, every_s: float = 10.0) -> None:
+        """A daemon thread that sums new events and groups new questions every ``every_s`` seconds, so pages
+        only ever have a few to do."""
+        def loop():
+            while True:
+                try:
+                    self.rollup.catch_up()
+                    self.current_groups(budget=None)
+                except Exception:  # a locked or restarting database: try again next round
+                    log.warning("console background catch-up failed", exc_info=True)
+                time.sleep(every_s)
+
+        threading.Thread(target=loop, name="console-catch-up", daemon=True).start()
+
+    def current_groups(self, budget: Optional[int] = PAGE_QUESTIONS) -> QuestionGroups:
+        """The unanswered questions' groups with at most ``budget`` new questions placed (the background job or
+        `motcua console rollup` places a backlog). Blocking: loads the encoder on first use."""
+        if self._questions is None:
+            embed = self._embed
+            if embed is None:
+                from knowledge_base.retrieval.dense import Embedder
+
+                embed = Embedder.configured(self.settings).embed_queries
+            self._questions = QuestionGroups(self.settings.storage.database_url, embed=embed)
+        self._questions.catch_up(budget)
+        return self._questions
+
+    @property
+    def rollup(self) -> Rollup:
+        """The console's sums of the tracker store (opened on first use). Blocking."""
+        if self._rollup is None:
+            self._rollup = Rollup(self.settings.servers.tracker_store_url, self.settings.storage.database_url)
+        return self._rollup
+
+    def current_sums(self, budget: int = PAGE_BUDGET) -> Rollup:
+        """The sums brought up to date by at most ``budget`` events (the background job or `motcua console
+        rollup` does a backlog); a page says when some are still waiting (``Rollup.pending``). Blocking."""
+        rollup = self.rollup
+        rollup.catch_up(budget)
+        return rollup
 
     def client(self, peer: Optional[str], forwarded_for: str) -> str:
         """A keyed digest of the client's key (``client_key``: an IPv6 address by its /64; X-Forwarded-For
@@ -114,25 +168,6 @@ class Console:
     def forget_catalogue(self) -> None:
         """Drop the loaded catalogue after a change on disk: the next use reads it again."""
         self._catalogue = None
-
-    def unanswered_rows(self, days: int = 90):
-        """The questions logged for staff in the last ``days`` days. Blocking."""
-        since = now_local() - dt.timedelta(days=days)
-        # Requests for a person are not questions to fix: they are handled on the handoff page.
-        return self.review.unanswered_since(since, exclude_reasons=("handoff_requested",))
-
-    def groups(self):
-        """The unanswered questions grouped, each with its staff decision when all its keys have one. Blocking."""
-        decisions = self.store.decisions()
-        groups = group_questions(self.unanswered_rows())
-        for g in groups:
-            found = [decisions[k] for k in g.keys if k in decisions]
-            g.decision = found[0] if found and len(found) == len(g.keys) else None
-        return groups
-
-    def find_group(self, key: str):
-        """The group with ``key``, or None. Blocking."""
-        return next((g for g in self.groups() if g.key == key), None)
 
     def run_export(self, username: str) -> None:
         """`motcua console export` in the background (index rebuild takes a while)."""
@@ -173,6 +208,12 @@ def page(request: Request, name: str, staff: Optional[Staff], csrf: Optional[str
                message=MESSAGES.get(request.query_params.get("msg", "")),
                waiting=console.handoffs.waiting() if staff else 0)
     return console.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def page_number(request: Request, most: int = 10_000) -> int:
+    """The request's ``page`` (1 to ``most``; anything else is 1)."""
+    raw = request.query_params.get("page", "1")
+    return min(max(int(raw), 1), most) if raw.isdigit() else 1
 
 
 def render(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:

@@ -23,6 +23,9 @@ def create_tables(metadata, engine: Engine, attempts: int = 20) -> None:
     for attempt in range(attempts):
         try:
             metadata.create_all(engine, checkfirst=True)
+            for table in metadata.sorted_tables:  # create_all skips the indexes a newer release adds to a table
+                for index in table.indexes:
+                    index.create(engine, checkfirst=True)
             return
         except OperationalError as exc:
             if not ("locked" in str(exc) or "already exists" in str(exc)) or attempt == attempts - 1:

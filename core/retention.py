@@ -55,7 +55,8 @@ MAIN_TABLES = ("unanswered", "feedback", "handoff_messages", "handoffs", "handof
                "dossiers",
                "dossier_lookup_audit", "notice_outbox", "dossier_verifications", "dossier_lookup_locks",
                "dossier_lookup_alerts", "dossier_notice_subscriptions", "web_inbox", "channel_contacts",
-               "channel_options", "channel_seen", "staff_login_failures", "staff_sessions", "staff_audit_log")
+               "channel_options", "channel_seen", "staff_login_failures", "staff_sessions", "staff_audit_log",
+               "console_conversations", "console_conversation_days", "console_procedure_asks")
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class Purge:
         renames = {old: self.pseudonym(old) for old in sorted(retired)}
         self.tracker_events(renames)
         self.review_log(renames)
+        self.console_sums(renames)
         self.handoffs()
         self.dossier_service()
         self.channels_and_console()
@@ -270,6 +272,15 @@ class Purge:
             and_(self._old(t, "created_at"), or_(t.c.comment != "", t.c.answer != ""))).values(comment="", answer=""))
         for name in ("unanswered", "feedback"):
             self._rename(self.main, store, self.tables.get(name), "conversation_id", renames)
+
+    def console_sums(self, renames: Dict[str, str]) -> None:
+        """Blank the citizens' words the console keeps per conversation (its last message, its words for search)
+        past the cut-off; rename retired conversations in the console's sums (the counts stay: analytics)."""
+        store = "console"
+        self._apply(store, "console_conversations", "conversation summaries' words blanked", lambda t: update(t).where(
+            and_(self._old(t, "last_at"), or_(t.c.last_text != "", t.c.search != ""))).values(last_text="", search=""))
+        for name in ("console_conversations", "console_conversation_days", "console_procedure_asks"):
+            self._rename(self.main, store, self.tables.get(name), "sender_id", renames)
 
     def handoffs(self) -> None:
         """Delete old transcripts, closed handoffs, finished staff alerts and the limits' request counts."""

@@ -6,8 +6,11 @@ overlap enough (Jaccard). Staff answers (FAQ) are matched the same way.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Set
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+import numpy as np
 
 from core.text import fold
 from knowledge_base.text import _default_normalizer, words
@@ -86,3 +89,123 @@ def best_faq(text: str, faqs: Sequence[dict], threshold: float = 0.6) -> Optiona
         if score >= best_score:
             best, best_score = faq, score
     return best
+
+
+# Grouping by meaning -------------------------------------------------------------------------------------
+# What staff must not see grouped on: greetings and politeness, where the citizen lives, parcel and other
+# numbers. Matched on folded words; the rest of the question is kept whole, question words included ("ở đâu",
+# "được không" tell "where to file" from "can I file online").
+POLITE = re.compile(r"\b(?:alo+|a lo|hello|hi|xin chao|chao (?:ad|admin|ban|anh|chi|em|so|moi nguoi)|"
+                    r"(?:cho|cko|ch) (?:em|e|minh|toi|chau|con|mk|m) (?:xin )?hoi(?: chut| ti| voi)?|"
+                    r"(?:em|e|minh|mk|toi|chau|con) (?:muon|can|xin) hoi(?: chut)?|xin hoi|hoi chut|"
+                    r"(?:cam on|camon|thank you|thanks|thank|tks|ok|oke)(?: nhieu| nhe| nha| ad| admin| ban| a)*|"
+                    r"lam on|vui long|giup (?:em|e|minh|toi|chau|con)(?: voi)?|(?:ad|admin|ban|anh|chi) oi)\b")
+PARTICLES = re.compile(r"(?: (?:a|ah|a nhe|nhe|nha|nhi|ha|oi|voi a|vs a|voi|vay a))+ $")  # at the end only
+LEADING = re.compile(r"^(?: (?:a|ah|oi|da|vang|ad|admin|ban oi))+ ")  # and at the start
+PLACE_WORDS = ("to dan pho", "khu pho", "thi tran", "thi xa", "thanh pho", "xa", "phuong", "huyen", "quan", "tinh",
+               "tp", "thon", "ap", "xom", "ban", "khu")
+PLACE = re.compile(r"\b(?:(?:nha )?(?:em|e|minh|mk|toi|chau|con|gia dinh|nha) )?(?:o|tai|thuoc|ben) (?:"
+                   + "|".join(PLACE_WORDS) + r")(?: cu)?(?: \S+){1,2}")
+PARCEL = re.compile(r"\b(?:thua(?: dat)?|to(?: ban do)?|ban do)(?: so)? ?\S*\d\S*")
+DOSSIER = re.compile(r"\b\d{3}\.\d{2}\.\d{2}\.\w+-\d{6}-\d{4}\b")
+NUMBER = re.compile(r"\S*\d\S*")
+WEEKDAYS = {"2": "hai", "3": "ba", "4": "tu", "5": "nam", "6": "sau", "7": "bay"}
+
+
+def content_of(text: str) -> str:
+    """The words of a question that carry its meaning: folded, abbreviations expanded, without greetings,
+    politeness, places, parcel numbers and other numbers (a dossier code reads 'ma ho so')."""
+    folded = fold(_default_normalizer().normalize(text or ""))
+    folded = DOSSIER.sub(" ma ho so ", folded)
+    folded = re.sub(r"[^\w\s]", " ", folded)
+    folded = re.sub(r"\bthu ([2-7])\b", lambda m: "thu " + WEEKDAYS[m.group(1)], folded)  # "thứ 7" is a day
+    spaced = " " + " ".join(folded.split()) + " "
+    for pattern in (PARCEL, PLACE, POLITE, NUMBER):
+        spaced = pattern.sub(" ", spaced)
+    spaced = LEADING.sub(" ", PARTICLES.sub(" ", " " + " ".join(spaced.split()) + " "))
+    return " ".join(spaced.split())
+
+
+MIN_CENTRED = 30  # questions with content words before vectors may join groups
+
+
+class MeaningGroups:
+    """Online grouping of questions by their encoder vectors: a question joins the group whose mean vector is
+    nearest when the cosine reaches ``threshold``, else starts a group. Vectors are compared centred on the mean
+    of every question placed so far (sentence encoders put all questions in one narrow cone, where a plain cosine
+    says little). The same comparison key (``key_of``) always joins its group; a question with no content words
+    (a greeting, a thank-you) groups by key only."""
+
+    def __init__(self, threshold: float, dimension: int):
+        self.threshold = threshold
+        self.ids: List[int] = []
+        self.sums = np.zeros((0, dimension), np.float32)
+        self.sizes = np.zeros(0, np.float32)
+        self.by_key: Dict[str, int] = {}
+
+    def load(self, ids: Sequence[int], sums: np.ndarray, sizes: Sequence[int], keys: Dict[str, int]) -> None:
+        """Start from stored groups: their ids, vector sums (one row each), vector counts and every key's group."""
+        self.ids, self.by_key = list(ids), dict(keys)
+        if len(self.ids):
+            self.sums = np.asarray(sums, np.float32).reshape(len(self.ids), -1)
+            self.sizes = np.asarray(sizes, np.float32)
+
+    def nearest(self, vector: np.ndarray, exclude: int = -1, top: int = 1) -> List[Tuple[int, float]]:
+        """The ``top`` groups nearest to ``vector`` (a unit vector), with their centred cosine."""
+        if not self.ids or not self.sizes.sum():
+            return []
+        mean = self.sums.sum(axis=0) / self.sizes.sum()
+        centred = self.sums - self.sizes[:, None] * mean[None, :]
+        query = vector - mean
+        norms = np.linalg.norm(centred, axis=1)
+        scores = centred @ query / np.maximum(norms * max(float(np.linalg.norm(query)), 1e-9), 1e-9)
+        scores[self.sizes == 0] = -1.0
+        order = np.argsort(-scores)
+        return [(self.ids[i], float(scores[i])) for i in order[:top + 1] if self.ids[i] != exclude][:top]
+
+    def place(self, key: str, content: str, vector: Optional[np.ndarray], new_id: int) -> int:
+        """The group of a question with ``key``, ``content`` (``content_of``) and unit ``vector`` (None: no
+        content words); ``new_id`` names the group it starts when none is near enough. Vectors decide only once
+        ``MIN_CENTRED`` questions give a mean to centre on."""
+        content_key = "content:" + content if content else ""
+        group = self.by_key.get(key, self.by_key.get(content_key)) if content_key else self.by_key.get(key)
+        if group is None:
+            enough = float(self.sizes.sum()) >= MIN_CENTRED
+            found = self.nearest(vector) if vector is not None and enough else []
+            group = found[0][0] if found and found[0][1] >= self.threshold else new_id
+        self.by_key[key] = group
+        if content_key:
+            self.by_key.setdefault(content_key, group)
+        self.add(group, vector)
+        return group
+
+    def add(self, group: int, vector: Optional[np.ndarray]) -> None:
+        """Add ``vector`` (None: nothing, but the group exists) to ``group``'s sum."""
+        if vector is not None and vector.shape[0] != self.sums.shape[1] and not self.sums.any():
+            self.sums = np.zeros((self.sums.shape[0], vector.shape[0]), np.float32)  # the first vector sets the size
+        if group not in self.ids:
+            self.ids.append(group)
+            self.sums = np.vstack([self.sums, np.zeros((1, self.sums.shape[1]), np.float32)])
+            self.sizes = np.append(self.sizes, np.float32(0))
+        if vector is not None:
+            row = self.ids.index(group)
+            self.sums[row] += vector
+            self.sizes[row] += 1
+
+    def rename(self, old: int, new: int) -> None:
+        """Give group ``old`` the id ``new`` (a new group's id from the database)."""
+        self.ids[self.ids.index(old)] = new
+        self.by_key.update({k: new for k, g in self.by_key.items() if g == old})
+
+
+def group_by_meaning(texts: Sequence[str], embed, threshold: float) -> List[int]:
+    """Each text's group number, grouping ``texts`` in order as the console does (``embed``: a list of texts
+    to an array of unit vectors)."""
+    contents = [content_of(t) for t in texts]
+    wanted = sorted({c for c in contents if c})
+    vectors = dict(zip(wanted, embed(wanted))) if wanted else {}
+    groups = MeaningGroups(threshold, next(iter(vectors.values())).shape[0] if vectors else 1)
+    out = []
+    for text, content in zip(texts, contents):
+        out.append(groups.place(key_of(text), content, vectors.get(content), len(groups.ids)))
+    return out

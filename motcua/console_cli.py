@@ -74,8 +74,53 @@ def export_staff_changes(settings) -> dict:
     return {"nlu_examples": examples, "decisions": changed, "index_rebuilt": kb.rebuilt_because or "up to date"}
 
 
+def set_display_name(settings, username: str, name: str) -> int:
+    """`motcua console set-name USER NAME`: the display name citizens see ("Cán bộ NAME")."""
+    from console.store import ConsoleStore
+
+    store = ConsoleStore(settings.storage.database_url)
+    user_id = store.user_id(username)
+    if user_id is None:
+        print(f"motcua: no account {username.strip().lower()}", file=sys.stderr)
+        return 2
+    try:
+        kept = store.set_display_name(user_id, name, by="motcua-cli")
+    except ValueError as exc:
+        print(f"motcua: {exc}", file=sys.stderr)
+        return 2
+    print(f"{username.strip().lower()}: citizens now see \"Cán bộ {kept}\"")
+    return 0
+
+
+def catch_up_console(settings) -> int:
+    """`motcua console rollup`: bring the console's sums and question groups up to date (a first run over a big
+    tracker store, or after a restore; the running console keeps them current by itself)."""
+    import time
+
+    from console.web import Console
+
+    console = Console(settings)
+    start = time.perf_counter()
+    events = console.rollup.catch_up()
+    middle = time.perf_counter()
+    questions = console.current_groups(budget=None).catch_up()
+    print(f"events summed: {events} in {middle - start:.1f} s; questions grouped: {questions} in "
+          f"{time.perf_counter() - middle:.1f} s")
+    return 0
+
+
 def cmd_console(args) -> int:
     settings = get_settings()
+    if args.action == "set-name":
+        if len(args.args) != 2:
+            print('motcua: usage: motcua console set-name USER "Nguyễn Thị Lan"', file=sys.stderr)
+            return 2
+        return set_display_name(settings, *args.args)
+    if args.args:
+        print(f"motcua: console {args.action} takes no arguments", file=sys.stderr)
+        return 2
+    if args.action == "rollup":
+        return catch_up_console(settings)
     if args.action == "export":
         result = export_staff_changes(settings)
         print(f"NLU examples in {settings.console.staff_nlu_file}: {result['nlu_examples']}; "
@@ -89,8 +134,8 @@ def cmd_console(args) -> int:
 
     install_log_masking()  # no phone or ID number in the console's logs (search queries, errors)
     # No WebSocket endpoints: ws="none" also keeps uvicorn off the old websockets that rasa pins.
-    uvicorn.run(create_app(settings), host=settings.servers.host, port=settings.console.port, log_level="warning",
-                proxy_headers=False, ws="none")
+    uvicorn.run(create_app(settings, background=True), host=settings.servers.host, port=settings.console.port,
+                log_level="warning", proxy_headers=False, ws="none")
     return 0
 
 
@@ -104,6 +149,8 @@ def register(sub) -> None:
     sp.add_argument("--full-name")
     sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     sp.set_defaults(func=cmd_admin)
-    sp = sub.add_parser("console", help="staff console: serve | export (staff changes to NLU data + index)")
-    sp.add_argument("action", choices=["serve", "export"])
+    sp = sub.add_parser("console", help="staff console: serve | export (staff changes to NLU data + index) | "
+                                        "set-name USER NAME (the display name citizens see)")
+    sp.add_argument("action", choices=["serve", "export", "set-name", "rollup"])
+    sp.add_argument("args", nargs="*", metavar="USER NAME", help="set-name: the account and its display name")
     sp.set_defaults(func=cmd_console)

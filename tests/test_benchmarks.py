@@ -48,3 +48,24 @@ def test_nlu_target_is_judged_on_the_mean_of_the_repetitions():
     assert "accented 0.956 (range 0.952-0.960) OK" in text
     assert "unaccented 0.952 (range 0.946-0.958) OK" in text  # one split below 0.95, the mean above
     assert "MISSED" in summary([1], [{"accented": 0.949, "unaccented": 0.96}])
+
+
+def test_console_benchmark_times_every_page_of_a_small_generated_store(tmp_path):
+    import shutil
+
+    from benchmarks.bench_console import PAGES, parser, run
+    from core.settings import ROOT
+
+    catalogue = tmp_path / "catalogue"
+    catalogue.mkdir()
+    for code in ("1.012786", "1.012784", "1.013831"):
+        shutil.copy(ROOT / f"knowledge_base/catalogue/{code}.yml", catalogue)
+    args = parser().parse_args(["--conversations", "200", "--repeat", "1", "--export-repeat", "1", "--skip-postgres",
+                                "--catalogue", str(catalogue)])
+    rows = [row for row in run(args) if row.kind != "catch-up"]
+    pages = [row.page for row in rows]
+    assert set(PAGES) <= set(pages)  # every menu page with its filters
+    assert any(p.startswith("/unanswered/") for p in pages) and any(p.startswith("/conversations/") for p in pages)
+    assert {p.split("?")[0] for p in pages if p.startswith("/analytics.")} == {"/analytics.csv", "/analytics.xlsx"}
+    assert [row.line() for row in rows if row.status != "200"] == []
+    assert all(row.n == 1 and row.p95 > 0 and row.kb > 0 for row in rows)

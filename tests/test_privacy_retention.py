@@ -149,12 +149,14 @@ def _snapshot(settings):
 
 def _report(settings, days=400):
     from console.analytics import build_report
-    from console.conversations import Conversations
+    from console.rollup import Rollup
     from core.stores.review_log import ReviewLog
 
-    conversations, review = Conversations(settings.servers.tracker_store_url), ReviewLog(settings.storage.database_url)
-    report = build_report(conversations, review.engine, NOW.date() - dt.timedelta(days=days), NOW.date())
-    conversations.close()
+    sums = Rollup(settings.servers.tracker_store_url, settings.storage.database_url, clock=lambda: 1e12)
+    sums.catch_up()
+    review = ReviewLog(settings.storage.database_url)
+    report = build_report(sums, review.engine, NOW.date() - dt.timedelta(days=days), NOW.date())
+    sums.close()
     return report
 
 
@@ -207,6 +209,9 @@ async def test_purge_removes_old_personal_text_and_keeps_the_counts(stores):
     assert feedback == [{"conversation_id": renamed[0], "comment": "", "answer": "", "rating": "positive"},
                         {"conversation_id": ALL_NEW, "comment": "sđt ******5678, tên Nguyễn Văn An", "answer": "",
                          "rating": "negative"}]
+    summaries = _rows(settings.storage.database_url, "SELECT sender_id, last_text, search FROM console_conversations")
+    assert {s["sender_id"]: (s["last_text"], s["search"]) for s in summaries}[renamed[0]] == ("", "")
+    assert all(SECRET not in s["last_text"] for s in summaries)
     messages = _rows(settings.storage.database_url, "SELECT conversation_id, text FROM handoff_messages")
     assert {m["conversation_id"] for m in messages} == {ALL_NEW} and len(messages) == 2
     assert [h["conversation_id"] for h in _rows(settings.storage.database_url, "SELECT * FROM handoffs")] == [ALL_NEW]

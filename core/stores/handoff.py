@@ -5,6 +5,10 @@ channels keep the citizen's messages here instead of passing them to the assista
 (handed back). Messages exchanged meanwhile are kept in ``handoff_messages``, phone and ID numbers
 masked both ways (what is sent is not changed, only what is kept).
 
+The staff desk (``desk``) lists the open handoffs with the citizen's last message, how long they have
+waited and, per staff member, how many of their messages are unread (``handoff_reads``: the last message
+id each staff member has seen in each conversation; dropped when the handoff is handed back).
+
 Each new request also queues a staff alert (``handoff_alerts``); `motcua channels deliver` sends it
 (channels.staff_alerts), retrying with backoff, so a slow staff channel never delays the citizen.
 """
@@ -16,6 +20,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 from sqlalchemy import (
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -33,6 +38,8 @@ from sqlalchemy import text as sql
 from core.clock import now_local
 from core.db import DeliveryQueue, create_tables, insert_once, make_engine
 from core.privacy import mask_text
+from core.stores.review_log import metadata as review_metadata
+from core.stores.review_log import unanswered as review_table
 
 metadata = MetaData()
 
@@ -45,6 +52,8 @@ handoffs_table = Table(
     Column("requested_at", DateTime, nullable=True),
     Column("taken_at", DateTime, nullable=True),
     Column("closed_at", DateTime, nullable=True),
+    # the desk lists the open ones, oldest request first, every few seconds
+    Index("ix_handoffs_state_requested", "state", "requested_at"),
 )
 
 messages_table = Table(
@@ -57,6 +66,13 @@ messages_table = Table(
     Column("at", DateTime, nullable=False),
 )
 
+# The last handoff message each staff member has seen in each open conversation (the desk's unread counts).
+reads_table = Table(
+    "handoff_reads", metadata,
+    Column("conversation_id", String(128), primary_key=True),
+    Column("staff", String(64), primary_key=True),
+    Column("last_seen_id", Integer, nullable=False),
+)
 
 alerts_table = Table(
     "handoff_alerts", metadata,
@@ -85,6 +101,14 @@ requests_table = Table(
 # What request() returns when an hourly allowance is spent: by this conversation, or by its client address.
 LIMITED_CONVERSATION = "limited_conversation"
 LIMITED_CLIENT = "limited_client"
+OPEN = ("requested", "active")
+DESK_LIMIT = 200  # the desk lists at most this many open handoffs (the oldest requests)
+PAGE = 100  # handoff messages per page of a transcript
+
+
+def _desk_order() -> tuple:
+    """Open handoffs in the order the desk takes them: the oldest request first (taken without one: when taken)."""
+    return func.coalesce(handoffs_table.c.requested_at, handoffs_table.c.taken_at), handoffs_table.c.conversation_id
 
 
 def _recent(conn, since: dt.datetime, conversation_id: str, client_hash: Optional[str]) -> Tuple[int, int]:
@@ -101,6 +125,7 @@ class HandoffStore:
     def __init__(self, url: str, clock: Callable[[], dt.datetime] = now_local):
         self.engine = make_engine(url)
         create_tables(metadata, self.engine)
+        create_tables(review_metadata, self.engine)  # the desk shows the message that asked for a person
         self.clock = clock
 
     def _set(self, conversation_id: str, channel: str, **values) -> None:
@@ -183,11 +208,12 @@ class HandoffStore:
         return True
 
     def release(self, conversation_id: str) -> bool:
-        """Hand the conversation back to the assistant; False when it was not active."""
+        """Hand the conversation back to the assistant (what staff had read goes); False when it was not open."""
         with self.engine.begin() as conn:
+            conn.execute(delete(reads_table).where(reads_table.c.conversation_id == conversation_id))
             return conn.execute(update(handoffs_table).where(and_(
                 handoffs_table.c.conversation_id == conversation_id,
-                handoffs_table.c.state.in_(("active", "requested"))))
+                handoffs_table.c.state.in_(OPEN)))
                 .values(state="closed", closed_at=self.clock())).rowcount == 1
 
     def get(self, conversation_id: str) -> Optional[dict]:
@@ -203,12 +229,65 @@ class HandoffStore:
                 handoffs_table.c.conversation_id == conversation_id,
                 handoffs_table.c.state == "active"))).first() is not None
 
-    def open(self) -> List[dict]:
-        """Requested and active handoffs, oldest request first."""
+    def open(self, limit: int = DESK_LIMIT) -> List[dict]:
+        """Requested and active handoffs, oldest request first (at most ``limit``)."""
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(handoffs_table).where(
-                handoffs_table.c.state.in_(("requested", "active"))).order_by(handoffs_table.c.requested_at))
-                .mappings()]
+                handoffs_table.c.state.in_(OPEN)).order_by(*_desk_order()).limit(limit)).mappings()]
+
+    def desk(self, staff: str, limit: int = DESK_LIMIT) -> Tuple[List[dict], bool]:
+        """The open handoffs for ``staff``'s desk, oldest request first, and whether there are more than ``limit``.
+
+        Each row is the handoff with ``last_text`` / ``last_at`` (the citizen's last message: kept during the
+        hold, or the one that asked for a person, whichever is later; masked), ``waiting_since`` (the request
+        while nobody has taken it; then the first citizen message nobody has answered yet, else None) and
+        ``unread`` (the citizen's messages of this hold ``staff`` has not seen). One query with correlated
+        subqueries on ``handoff_messages``' conversation index, one for the request messages.
+        """
+        h, r = handoffs_table, reads_table
+        m, last, answer, first, count = (messages_table.alias(name) for name in ("m", "last", "ans", "first", "cnt"))
+
+        def of(table):
+            """The correlation of a subquery's rows to the handoff."""
+            return table.c.conversation_id == h.c.conversation_id
+
+        last_citizen = select(func.max(m.c.id)).where(of(m), m.c.who == "citizen").correlate(h).scalar_subquery()
+        last_answer = select(func.max(answer.c.id)).where(of(answer), answer.c.who != "citizen").correlate(
+            h).scalar_subquery()
+        unanswered_since = select(func.min(first.c.at)).where(
+            of(first), first.c.who == "citizen", first.c.id > func.coalesce(last_answer, 0)).correlate(
+            h).scalar_subquery()
+        seen = select(r.c.last_seen_id).where(of(r), r.c.staff == staff).correlate(h).scalar_subquery()
+        unread = select(func.count()).select_from(count).where(
+            of(count), count.c.who == "citizen", count.c.id > func.coalesce(seen, 0),
+            count.c.at >= func.coalesce(h.c.taken_at, h.c.requested_at)).correlate(h).scalar_subquery()
+        query = (select(h, last.c.text.label("last_text"), last.c.at.label("last_at"),
+                        unanswered_since.label("unanswered_since"), unread.label("unread"))
+                 .select_from(h.outerjoin(last, last.c.id == last_citizen))
+                 .where(h.c.state.in_(OPEN)).order_by(*_desk_order()).limit(limit + 1))
+        with self.engine.connect() as conn:
+            rows = [dict(row) for row in conn.execute(query).mappings()]
+            requests = self._request_messages(conn, [row["conversation_id"] for row in rows[:limit]])
+        for row in rows:
+            asked = requests.get(row["conversation_id"])
+            if asked and (row["last_at"] is None or asked[1] > row["last_at"]):
+                row["last_text"], row["last_at"] = asked
+            row["last_text"] = mask_text(row["last_text"]) if row["last_text"] else None
+            since = row.pop("unanswered_since")
+            row["waiting_since"] = row["requested_at"] if row["state"] == "requested" else since
+        return rows[:limit], len(rows) > limit
+
+    @staticmethod
+    def _request_messages(conn, conversations: Sequence[str]) -> dict:
+        """conversation id -> (text, when) of the latest message with which it asked for a person (review log)."""
+        if not conversations:
+            return {}
+        latest = select(func.max(review_table.c.id)).where(and_(
+            review_table.c.conversation_id.in_(list(conversations)), review_table.c.reason == "handoff_requested",
+            review_table.c.text != "")).group_by(review_table.c.conversation_id)
+        return {row.conversation_id: (row.text, row.asked_at) for row in conn.execute(select(
+            review_table.c.conversation_id, review_table.c.text, review_table.c.asked_at).where(
+            review_table.c.id.in_(latest)))}
 
     def add_message(self, conversation_id: str, who: str, text: str, staff: Optional[str] = None) -> int:
         """Keep a message of the transcript (citizen's or staff's), phone and ID numbers masked; returns its id."""
@@ -217,11 +296,50 @@ class HandoffStore:
                                                               text=mask_text(text), at=self.clock())
                                 ).inserted_primary_key[0]
 
-    def messages(self, conversation_id: str) -> List[dict]:
-        """The transcript of a conversation, oldest first, numbers masked (also in rows kept before masking)."""
+    def messages(self, conversation_id: str, after: int = 0, limit: Optional[int] = PAGE) -> List[dict]:
+        """A conversation's transcript after message id ``after``, oldest first, at most ``limit`` messages (None:
+        all), numbers masked (also in rows kept before masking)."""
+        query = select(messages_table).where(and_(messages_table.c.conversation_id == conversation_id,
+                                                  messages_table.c.id > after)).order_by(messages_table.c.id)
         with self.engine.connect() as conn:
-            return [dict(r, text=mask_text(r["text"])) for r in conn.execute(select(messages_table).where(
-                messages_table.c.conversation_id == conversation_id).order_by(messages_table.c.id)).mappings()]
+            return [dict(r, text=mask_text(r["text"]))
+                    for r in conn.execute(query.limit(limit) if limit else query).mappings()]
+
+    def latest_messages(self, conversation_id: str, limit: int = 2 * PAGE) -> Tuple[List[dict], bool]:
+        """The last ``limit`` messages of a conversation's transcript, oldest first, numbers masked, and whether
+        older ones were left out."""
+        with self.engine.connect() as conn:
+            rows = [dict(r, text=mask_text(r["text"])) for r in conn.execute(select(messages_table).where(
+                messages_table.c.conversation_id == conversation_id).order_by(messages_table.c.id.desc())
+                .limit(limit + 1)).mappings()]
+        return rows[:limit][::-1], len(rows) > limit
+
+    # What each staff member has read ------------------------------------------------------------
+    def seen(self, conversation_id: str, staff: str) -> int:
+        """The id of the last message ``staff`` has seen in the conversation (0: none)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(reads_table.c.last_seen_id).where(and_(
+                reads_table.c.conversation_id == conversation_id, reads_table.c.staff == staff))).scalar() or 0
+
+    def mark_seen(self, conversation_id: str, staff: str, upto: int) -> int:
+        """``staff`` has seen the conversation's messages up to id ``upto`` (never beyond its last one, never
+        backwards; nothing is kept for a handoff that is not open); returns the id now marked."""
+        where = and_(reads_table.c.conversation_id == conversation_id, reads_table.c.staff == staff)
+        with self.engine.begin() as conn:
+            if conn.execute(select(handoffs_table.c.state).where(
+                    handoffs_table.c.conversation_id == conversation_id)).scalar() not in OPEN:
+                return 0
+            latest = conn.execute(select(func.max(messages_table.c.id)).where(
+                messages_table.c.conversation_id == conversation_id)).scalar() or 0
+            upto = min(upto, latest)
+            if upto <= 0:
+                return 0
+            forward = update(reads_table).where(and_(where, reads_table.c.last_seen_id < upto)).values(
+                last_seen_id=upto)
+            if not conn.execute(forward).rowcount and insert_once(conn, insert(reads_table).values(
+                    conversation_id=conversation_id, staff=staff, last_seen_id=upto)) is None:
+                conn.execute(forward)  # the row was there (at or past ``upto``), or a parallel insert won
+            return conn.execute(select(reads_table.c.last_seen_id).where(where)).scalar() or 0
 
     # Staff alerts -------------------------------------------------------------------------------
     @property

@@ -64,13 +64,13 @@ def console_env(tmp_path):
 
 
 @pytest.fixture
-def client(console_env):
+def client(console_env, embedder):
     from starlette.testclient import TestClient
 
     from console.app import create_app
 
     settings, store = console_env
-    return TestClient(create_app(settings, store), follow_redirects=False)
+    return TestClient(create_app(settings, store, embedder.embed_queries), follow_redirects=False)
 
 
 def login(client, username, password=PASSWORD):

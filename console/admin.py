@@ -6,7 +6,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from console.auth import requires
-from console.web import console_of, render
+from console.web import console_of, page_number, render
+
+PER_PAGE = 100
 
 
 @requires()
@@ -17,8 +19,10 @@ async def home(request: Request) -> Response:
 
 @requires("admin")
 def audit(request: Request) -> Response:
-    """The latest audit entries, newest first."""
-    return render(request, "audit.html", entries=console_of(request).store.audit_log())
+    """The audit entries, newest first, 100 to a page."""
+    number = page_number(request)
+    entries = console_of(request).store.audit_log(PER_PAGE + 1, (number - 1) * PER_PAGE)
+    return render(request, "audit.html", entries=entries[:PER_PAGE], page=number, more=len(entries) > PER_PAGE)
 
 
 routes = [

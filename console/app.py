@@ -9,10 +9,13 @@ This module only assembles the application; the pages live in one module per are
 """
 from __future__ import annotations
 
+import logging
 from typing import Optional
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -32,8 +35,18 @@ from console.store import ConsoleStore
 from console.web import HERE, Console
 from core.settings import Settings
 
+log = logging.getLogger(__name__)
 AREAS = (admin, accounts, questions, catalogue_pages, faq_pages, conversation_pages, analytics_pages, locks,
          handoff_pages)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """A failure staff can act on: a short Vietnamese page (the details go to the log, never to the page)."""
+    log.error("console error on %s", request.url.path, exc_info=exc)
+    return HTMLResponse("<!doctype html><html lang=\"vi\"><meta charset=\"utf-8\"><title>Lỗi</title>"
+                        "<p>Trang này đang gặp lỗi. Bạn thử tải lại sau ít phút; nếu vẫn lỗi, báo bộ phận CNTT "
+                        "(thời điểm và địa chỉ trang).</p><p><a href=\"/\">Về trang chính</a></p></html>",
+                        status_code=500)
 
 
 def create_app(settings: Settings, store: Optional[ConsoleStore] = None, embed=None,
@@ -44,7 +57,7 @@ def create_app(settings: Settings, store: Optional[ConsoleStore] = None, embed=N
     console = Console(settings, store, embed)
     routes: list[BaseRoute] = [route for area in AREAS for route in area.routes]
     routes.append(Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"))
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders),
+    app = Starlette(routes=routes, exception_handlers={500: server_error}, middleware=[Middleware(SecurityHeaders),
                                                Middleware(Authentication, console=console)])
     app.state.console = console
     if background:  # the serving process only: tests and tools drive the catch-up themselves

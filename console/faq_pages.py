@@ -7,13 +7,18 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from console.auth import requires
-from console.web import console_of, render, staff_of
+from console.web import console_of, page_number, render, staff_of
+
+PER_PAGE = 100
 
 
 @requires()
 def faq_list(request: Request) -> Response:
-    """Every staff answer, active or not."""
-    return render(request, "faq.html", faqs=console_of(request).store.faqs(active_only=False))
+    """Every staff answer, active or not, the newest first, 100 to a page."""
+    number = page_number(request)
+    faqs = console_of(request).store.faqs(active_only=False, limit=PER_PAGE + 1, offset=(number - 1) * PER_PAGE,
+                                          newest_first=True)
+    return render(request, "faq.html", faqs=faqs[:PER_PAGE], page=number, more=len(faqs) > PER_PAGE)
 
 
 @requires("editor", write=True)

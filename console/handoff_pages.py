@@ -176,7 +176,7 @@ def handoff_messages_json(request: Request) -> Response:
     console, staff = console_of(request), staff_of(request)
     conversation = request.path_params["conversation"]
     try:
-        after = max(0, int(request.query_params.get("after", "0")))
+        after = min(max(0, int(request.query_params.get("after", "0"))), 2**31 - 1)
     except ValueError:
         return JSONResponse({"error": "after: một số nguyên"}, status_code=400)
     handoffs = console.handoffs

@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 
 GROUP_AT = 0.75  # centred cosine to a group's mean vector: `make bench-grouping` (tuning sample)
 BATCH = 500
-STATE = "questions"
+STATE = "questions"  # the watermark: the last review-log row placed
+VERSION = "question_groups"  # bumped by every change to the groups: another worker's cache is then stale
 
 metadata = MetaData()
 
@@ -59,6 +60,7 @@ groups_table = Table(
     Column("created_at", DateTime, nullable=False),
     Column("vector", LargeBinary, nullable=True),  # float32 sum of its members' unit vectors
     Column("size", Integer, nullable=False, default=0),  # how many vectors that sum holds
+    sqlite_autoincrement=True,  # a deleted group's id is never given again
 )
 
 members_table = Table(
@@ -98,6 +100,7 @@ class QuestionGroups:
         create_tables(metadata, self.engine)
         self.embed, self.threshold, self.exclude = embed, threshold, tuple(exclude_reasons)
         self._groups: Optional[MeaningGroups] = None
+        self._version = -1
 
     # Placing new questions ------------------------------------------------------------------------------
     def _watermark(self, conn: Connection) -> int:
@@ -124,30 +127,44 @@ class QuestionGroups:
         wanted = [r for r in rows if r.reason not in self.exclude and r.text]
         contents = {r.id: content_of(r.text) for r in wanted}
         vectors = self._vectors(sorted({c for c in contents.values() if c}))
-        with self.engine.begin() as conn:
-            if last == 0:
-                insert_once(conn, insert(state_table).values(name=STATE, last_id=0))
-            moved = conn.execute(update(state_table).where(and_(state_table.c.name == STATE,
-                                                                state_table.c.last_id == last))
-                                 .values(last_id=rows[-1].id, updated_at=dt.datetime.now()))
-            if moved.rowcount != 1:
-                self._groups = None  # another worker placed them: reload its groups next time
-                return 0, False
-            groups = self._loaded(conn)
-            changed = set()
-            for row in wanted:
-                key, content = key_of(row.text)[:200], contents[row.id][:200]
-                group = groups.place(key, content, vectors.get(contents[row.id]), -1)
-                if group == -1:  # a new group: its id from the database
-                    group = int(conn.execute(insert(groups_table).values(created_at=dt.datetime.now(), size=0))
-                                .inserted_primary_key[0])
-                    groups.rename(-1, group)
-                changed.add(group)
-                conn.execute(insert(members_table).values(unanswered_id=row.id, group_id=group, key=key,
-                                                          content=content, asked_at=row.asked_at,
-                                                          channel=row.channel or "unknown"))
-            self._save_vectors(conn, groups, changed)
+        try:
+            with self.engine.begin() as conn:
+                if not self._advance(conn, last, rows[-1].id):
+                    return 0, False  # another worker placed them
+                groups = self._loaded(conn)
+                changed = set()
+                for row in wanted:
+                    key, content = key_of(row.text)[:200], contents[row.id][:200]
+                    group = groups.place(key, content, vectors.get(contents[row.id]), -1)
+                    if group == -1:  # a new group: its id from the database
+                        group = int(conn.execute(insert(groups_table).values(created_at=dt.datetime.now(), size=0))
+                                    .inserted_primary_key[0])
+                        groups.rename(-1, group, [key, "content:" + content])
+                    changed.add(group)
+                    conn.execute(insert(members_table).values(unanswered_id=row.id, group_id=group, key=key,
+                                                              content=content, asked_at=row.asked_at,
+                                                              channel=row.channel or "unknown"))
+                self._save_vectors(conn, groups, changed)
+                self._bump(conn)
+        except BaseException:
+            self._groups = None  # the cache may hold what was rolled back
+            raise
         return len(rows), len(rows) == size
+
+    @staticmethod
+    def _advance(conn: Connection, last: int, new: int) -> bool:
+        """Move the watermark from ``last`` to ``new``; False when another worker moved it first."""
+        if last == 0:
+            insert_once(conn, insert(state_table).values(name=STATE, last_id=0))
+        return conn.execute(update(state_table).where(and_(state_table.c.name == STATE, state_table.c.last_id == last))
+                            .values(last_id=new, updated_at=dt.datetime.now())).rowcount == 1
+
+    def _bump(self, conn: Connection) -> None:
+        """Record a change to the groups (this process's cache stays current; others reload theirs)."""
+        insert_once(conn, insert(state_table).values(name=VERSION, last_id=0))
+        conn.execute(update(state_table).where(state_table.c.name == VERSION)
+                     .values(last_id=state_table.c.last_id + 1, updated_at=dt.datetime.now()))
+        self._version = int(conn.execute(select(state_table.c.last_id).where(state_table.c.name == VERSION)).scalar())
 
     def _vectors(self, contents: List[str]) -> Dict[str, np.ndarray]:
         if not contents or self.embed is None:
@@ -160,8 +177,10 @@ class QuestionGroups:
             return {}
 
     def _loaded(self, conn: Connection) -> MeaningGroups:
-        """The groups' vectors and keys, read once per process (and again after another worker wrote)."""
-        if self._groups is None:
+        """The groups' vectors and keys, read again when another worker (or a split, a merge) changed them."""
+        version = conn.execute(select(state_table.c.last_id).where(state_table.c.name == VERSION)).scalar()
+        if self._groups is None or (version or 0) != self._version:
+            self._version = int(version or 0)
             ids, sums, sizes, dimension = [], [], [], 0
             for gid, blob, size in conn.execute(select(groups_table.c.id, groups_table.c.vector, groups_table.c.size)
                                                 .order_by(groups_table.c.id)):
@@ -185,7 +204,7 @@ class QuestionGroups:
     @staticmethod
     def _save_vectors(conn: Connection, groups: MeaningGroups, changed) -> None:
         for gid in changed:
-            at = groups.ids.index(gid)
+            at = groups.row_of(gid)
             row = groups.sums[at]
             conn.execute(update(groups_table).where(groups_table.c.id == gid).values(
                 vector=row.astype(np.float32).tobytes() if row.any() else None, size=int(groups.sizes[at])))
@@ -263,10 +282,10 @@ class QuestionGroups:
             groups = self._loaded(conn)
             if gid not in groups.ids:
                 return []
-            row = groups.sums[groups.ids.index(gid)]
+            row = groups.sums[groups.row_of(gid)]
             if not row.any():
                 return []
-            size = float(groups.sizes[groups.ids.index(gid)]) or 1.0
+            size = float(groups.sizes[groups.row_of(gid)]) or 1.0
             found = groups.nearest(row / size, exclude=gid, top=top)
             names = self._details(conn, [g for g, _ in found], None)
         return [(g, score, (names[g][0] or [""])[0]) for g, score in found if names[g][0]]
@@ -276,11 +295,13 @@ class QuestionGroups:
         """Move every question of group ``other`` into group ``into``; how many moved."""
         if into == other:
             return 0
+        vectors = self._phrasing_vectors([into, other])
         with self.engine.begin() as conn:
             moved = conn.execute(update(members_table).where(members_table.c.group_id == other)
                                  .values(group_id=into)).rowcount
             if moved:
-                self._resum(conn, [into, other])
+                self._resum(conn, [into, other], vectors)
+                self._bump(conn)
         self._groups = None
         return int(moved or 0)
 
@@ -288,29 +309,40 @@ class QuestionGroups:
         """Move the phrasings with ``keys`` out of group ``gid`` into a new group; its id, or None when nothing
         would move or nothing would stay."""
         m = members_table
+        vectors = self._phrasing_vectors([gid])
         with self.engine.begin() as conn:
             present = set(conn.execute(select(m.c.key).where(m.c.group_id == gid).distinct()).scalars())
             chosen = present & set(keys)
             if not chosen or chosen == present:
                 return None
-            new = int(conn.execute(insert(groups_table).values(created_at=dt.datetime.now())).inserted_primary_key[0])
+            new = int(conn.execute(insert(groups_table).values(created_at=dt.datetime.now(), size=0))
+                      .inserted_primary_key[0])
             conn.execute(update(m).where(and_(m.c.group_id == gid, m.c.key.in_(sorted(chosen)))).values(group_id=new))
-            self._resum(conn, [gid, new])
+            self._resum(conn, [gid, new], vectors)
+            self._bump(conn)
         self._groups = None
         return new
 
-    def _resum(self, conn: Connection, ids: List[int]) -> None:
-        """Recompute the groups' vector sums from their members' phrasings (after a split or a merge)."""
-        m, u = members_table, unanswered
+    def _phrasing_vectors(self, ids: List[int]) -> Dict[str, np.ndarray]:
+        """The vectors of the groups' contents, encoded before a transaction takes the write lock."""
+        m = members_table
+        with self.engine.connect() as conn:
+            contents = sorted(set(conn.execute(select(m.c.content).where(and_(m.c.group_id.in_(ids),
+                                                                               m.c.content != "")).distinct())
+                                  .scalars()))
+        return self._vectors(contents)
+
+    @staticmethod
+    def _resum(conn: Connection, ids: List[int], vectors: Dict[str, np.ndarray]) -> None:
+        """Recompute the groups' vector sums from their members' contents (after a split or a merge)."""
+        m = members_table
         for gid in ids:
-            texts = list(conn.execute(select(u.c.text).select_from(m.join(u, u.c.id == m.c.unanswered_id))
-                                      .where(and_(m.c.group_id == gid, u.c.text != ""))).scalars())
-            contents = [c for c in (content_of(t) for t in texts) if c]
-            vectors = self._vectors(sorted(set(contents)))
+            contents = list(conn.execute(select(m.c.content).where(and_(m.c.group_id == gid, m.c.content != "")))
+                            .scalars())
             found = [vectors[c] for c in contents if c in vectors]
             blob = np.sum(found, axis=0).astype(np.float32).tobytes() if found else None
             size = len(found)
-            if not texts and not conn.execute(select(func.count()).where(m.c.group_id == gid)).scalar():
+            if not conn.execute(select(func.count()).where(m.c.group_id == gid)).scalar():
                 conn.execute(delete(groups_table).where(groups_table.c.id == gid))
             else:
                 conn.execute(update(groups_table).where(groups_table.c.id == gid).values(vector=blob, size=size))

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from console.auth import requires
 from console.upkeep import add_aliases
-from console.web import console_of, error, page_number, render, staff_of
+from console.web import console_of, error, page_number, render, small_number, staff_of
 from core.clock import now_local
 from core.text import fold
 from knowledge_base.grouping import key_of
@@ -37,8 +37,7 @@ def unanswered_list(request: Request) -> Response:
 
 
 def _group_id(request: Request):
-    raw = request.path_params["gid"]
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    return small_number(request.path_params["gid"])
 
 
 def _group(request: Request):
@@ -147,8 +146,7 @@ def group_merge(request: Request, form: FormData) -> Response:
     """Merge another group (its number) into this one."""
     console, staff = console_of(request), staff_of(request)
     gid, group = _group(request)
-    raw = str(form.get("other", "")).strip().lstrip("#")
-    other = int(raw) if raw.isdigit() and len(raw) < 12 else None
+    other = small_number(str(form.get("other", "")).strip().lstrip("#"))
     groups = console.current_groups()
     if group is None or other is None or other == gid or groups.group(other) is None:
         return error(request, 400, "Không tìm thấy nhóm cần gộp (ghi số nhóm, khác nhóm này).")

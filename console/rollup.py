@@ -4,16 +4,18 @@ Rasa's ``events`` table grows by a dozen rows per citizen message; reading it wh
 after a few thousand conversations. The console keeps, in its own database, what its pages show:
 
 - ``console_conversations``: one row per conversation (channel, first and last message, citizen messages,
-  the citizen's last words masked, their folded words for search);
-- ``console_conversation_days``: per conversation and day, its citizen messages (the daily table and chart);
+  the citizen's last words masked);
+- ``console_conversation_days``: per conversation and day, its citizen messages (the daily table and chart) and
+  their folded, masked words (search; the retention purge blanks a day's words past the cut-off);
 - ``console_procedure_asks``: the procedures a conversation was shown, with the day first shown;
 - ``console_reply_times``: per day, how long the assistant took to reply, as a histogram of 5 % buckets.
 
 ``Rollup.catch_up`` reads the events past its watermark in batches and adds them; pages call it with a
 small budget before they read (a quiet box is always current), and `motcua console rollup` or the console's
 background thread catches up the rest. Two workers cannot count an event twice: each batch moves the
-watermark with a compare-and-set in the same transaction as its sums. Events younger than ``SETTLE_S``
-wait for the next call, so a PostgreSQL transaction that took an id earlier but commits later is not skipped.
+watermark with a compare-and-set in the same transaction as its sums. Events are read in id order and only
+up to the first missing id: on PostgreSQL a transaction that took a lower id may commit after a higher one,
+so a gap is waited for (``GAP_GRACE_S``) before it is taken for a rolled-back transaction and passed over.
 """
 from __future__ import annotations
 
@@ -52,8 +54,8 @@ from core.privacy import mask_text
 from core.text import fold
 
 BATCH = 20_000  # events read and summed per transaction
-SETTLE_S = 5.0  # events younger than this wait for the next call
-SEARCH_CHARS = 1500  # folded citizen words kept per conversation for search
+GAP_GRACE_S = 30.0  # how long a missing event id is waited for before it is passed over
+SEARCH_CHARS = 1000  # folded citizen words kept per conversation and day, for search
 LAST_TEXT_CHARS = 300
 BUCKET = math.log(1.05)  # reply-time histogram: 5 % wide buckets of milliseconds
 
@@ -74,7 +76,6 @@ conversations_table = Table(
     Column("last_at", DateTime, nullable=False),
     Column("messages", Integer, nullable=False),
     Column("last_text", Text, nullable=False, default=""),
-    Column("search", Text, nullable=False, default=""),
     Column("awaiting", Float, nullable=True),  # epoch of a citizen message the assistant has not answered yet
     Index("ix_console_conversations_last", "last_at"),
     Index("ix_console_conversations_channel_last", "channel", "last_at"),
@@ -86,6 +87,7 @@ days_table = Table(
     Column("day", Date, primary_key=True),
     Column("channel", String(16), nullable=False),
     Column("messages", Integer, nullable=False),
+    Column("words", Text, nullable=False, default=""),
     Index("ix_console_conversation_days_day", "day", "channel", "messages"),
 )
 
@@ -121,11 +123,7 @@ class _Conversation:
     last: float
     messages: int = 0
     last_text: str = ""
-    search: str = ""
-    awaiting: Optional[float] = None  # epoch of the first citizen message of the batch not answered in it
-    early_reply: Optional[float] = None  # a reply before the batch's first citizen message (to an earlier one)
-    replied: bool = False  # the assistant said something in the batch
-    known: bool = False  # a row exists already
+    awaiting: Optional[float] = None  # epoch of the first citizen message the assistant has not answered yet
 
 
 @dataclass
@@ -134,13 +132,15 @@ class _Batch:
 
     conversations: Dict[str, _Conversation] = field(default_factory=dict)
     days: Dict[Tuple[str, dt.date], int] = field(default_factory=lambda: defaultdict(int))
+    words: Dict[Tuple[str, dt.date], str] = field(default_factory=lambda: defaultdict(str))
     procedures: Dict[Tuple[str, str], dt.date] = field(default_factory=dict)
     replies: Dict[Tuple[dt.date, int], int] = field(default_factory=lambda: defaultdict(int))
 
 
 def _upsert(conn: Connection, table: Table, rows: List[dict], keys: Iterable[str], add: Iterable[str] = (),
-            replace: Iterable[str] = ()) -> None:
-    """INSERT ``rows``; on a key conflict add the ``add`` columns to the stored ones and overwrite ``replace``."""
+            replace: Iterable[str] = (), append: Iterable[str] = ()) -> None:
+    """INSERT ``rows``; on a key conflict add the ``add`` columns to the stored ones, overwrite ``replace`` and
+    append the ``append`` texts (up to SEARCH_CHARS)."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
@@ -150,6 +150,7 @@ def _upsert(conn: Connection, table: Table, rows: List[dict], keys: Iterable[str
     statement = dialect_insert(table)
     values = {c: table.c[c] + statement.excluded[c] for c in add}
     values.update({c: statement.excluded[c] for c in replace})
+    values.update({c: func.substr(table.c[c] + " " + statement.excluded[c], 1, SEARCH_CHARS) for c in append})
     statement = (statement.on_conflict_do_update(index_elements=list(keys), set_=values) if values
                  else statement.on_conflict_do_nothing(index_elements=list(keys)))
     for start in range(0, len(rows), 2000):
@@ -159,13 +160,14 @@ def _upsert(conn: Connection, table: Table, rows: List[dict], keys: Iterable[str
 class Rollup:
     """The console's sums of the tracker store (``tracker_url``), kept in the console's database."""
 
-    def __init__(self, tracker_url: str, database_url: str, settle_s: float = SETTLE_S,
-                 clock=time.time):
+    def __init__(self, tracker_url: str, database_url: str, gap_grace_s: float = GAP_GRACE_S,
+                 clock=time.monotonic):
         self.tracker: Engine = make_engine(tracker_url)
         self.main: Engine = make_engine(database_url)
         create_tables(metadata, self.main)
-        self.settle_s, self.clock = settle_s, clock
+        self.gap_grace_s, self.clock = gap_grace_s, clock
         self._events: Optional[Table] = None
+        self._gap: Optional[Tuple[int, float]] = None  # (the id after the gap, when the gap was first seen)
 
     @property
     def events(self) -> Optional[Table]:
@@ -185,8 +187,7 @@ class Rollup:
         ev = self.events
         if ev is None:
             return 0
-        waiting = select(ev.c.id).where(and_(ev.c.id > self.watermark(), ev.c.type_name.in_(
-            ("user", "bot", "slot")))).limit(cap).subquery()
+        waiting = select(ev.c.id).where(ev.c.id > self.watermark()).limit(cap).subquery()
         with self.tracker.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(waiting)).scalar() or 0)
 
@@ -203,8 +204,8 @@ class Rollup:
         needle = " ".join(fold(search).split())
         if needle:
             pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            query = query.where(or_(t.c.search.like(pattern, escape="\\"),
-                                    t.c.sender_id.like(pattern, escape="\\")))
+            said = select(days_table.c.sender_id).where(days_table.c.words.like(pattern, escape="\\"))
+            query = query.where(or_(t.c.sender_id.in_(said), t.c.sender_id.like(pattern, escape="\\")))
         query = query.order_by(t.c.last_at.desc(), t.c.sender_id).offset((page - 1) * per_page).limit(per_page + 1)
         with self.main.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
@@ -274,20 +275,38 @@ class Rollup:
         last = self.watermark()
         with self.tracker.connect() as conn:
             rows = conn.execute(select(ev.c.id, ev.c.sender_id, ev.c.type_name, ev.c.timestamp, ev.c.data)
-                                .where(and_(ev.c.id > last, ev.c.type_name.in_(("user", "bot", "slot"))))
-                                .order_by(ev.c.id).limit(size)).all()
-        settled = self.clock() - self.settle_s
-        cut = next((i for i, r in enumerate(rows) if (r.timestamp or 0) > settled), len(rows))
-        ready = rows[:cut]
+                                .where(ev.c.id > last).order_by(ev.c.id).limit(size)).all()
+        ready = self._contiguous(rows, last)
         if not ready:
             return 0, False
-        batch = self._sum(ready)
+        senders = sorted({r.sender_id for r in ready if r.sender_id})
+        with self.main.connect() as conn:
+            known = self._known(conn, senders)
+        batch = self._sum(ready, known)
         with self.main.begin() as conn:
             if not self._advance(conn, last, int(ready[-1].id)):
                 return 0, False  # another worker summed these events
-            self._load_known(conn, batch)
             self._write(conn, batch)
-        return len(ready), cut == len(rows) == size
+        return len(ready), len(ready) == len(rows) == size
+
+    def _contiguous(self, rows, last: int) -> list:
+        """The rows up to the first missing id; past a gap once it has been waited for ``gap_grace_s``."""
+        expect, ready = last + 1, []
+        for row in rows:
+            if row.id != expect:
+                break
+            ready.append(row)
+            expect += 1
+        if ready or not rows:
+            return ready
+        now = self.clock()
+        if self._gap is None or self._gap[0] != rows[0].id:
+            self._gap = (rows[0].id, now)  # first seen: wait for the missing ids
+            return []
+        if now - self._gap[1] < self.gap_grace_s:
+            return []
+        self._gap = None  # waited long enough: a rolled-back transaction; go on from the next id
+        return [rows[0]] + self._contiguous(rows[1:], rows[0].id)
 
     @staticmethod
     def _advance(conn: Connection, last: int, new: int) -> bool:
@@ -299,7 +318,18 @@ class Rollup:
                              .values(last_id=new, updated_at=dt.datetime.now()))
         return moved.rowcount == 1
 
-    def _sum(self, rows) -> _Batch:
+    @staticmethod
+    def _known(conn: Connection, senders: List[str]) -> Dict[str, _Conversation]:
+        """The stored rows of ``senders``, to add the batch to."""
+        t, out = conversations_table, {}
+        for start in range(0, len(senders), 500):
+            for row in conn.execute(select(t.c.sender_id, t.c.first_at, t.c.last_at, t.c.messages, t.c.last_text,
+                                           t.c.awaiting).where(t.c.sender_id.in_(senders[start:start + 500]))):
+                out[row.sender_id] = _Conversation(row.first_at.timestamp(), row.last_at.timestamp(), row.messages,
+                                                   row.last_text, row.awaiting)
+        return out
+
+    def _sum(self, rows, known: Dict[str, _Conversation]) -> _Batch:
         batch = _Batch()
         for row in rows:
             kind, sender, ts = row.type_name, row.sender_id or "", float(row.timestamp or 0)
@@ -307,27 +337,23 @@ class Rollup:
                 continue
             conv = batch.conversations.get(sender)
             if conv is None:
-                conv = batch.conversations[sender] = _Conversation(first=ts, last=ts)
+                conv = batch.conversations[sender] = known.get(sender) or _Conversation(first=ts, last=ts)
             day = dt.datetime.fromtimestamp(ts).date()
+            conv.first, conv.last = min(conv.first, ts), max(conv.last, ts)
             if kind == "user":
                 event = _json(row.data)
                 words = mask_text(str(event.get("text") or ""))
                 conv.messages += 1
-                conv.last = max(conv.last, ts)
-                conv.first = min(conv.first, ts)
                 conv.last_text = words[:LAST_TEXT_CHARS]
-                conv.search = (conv.search + " " + fold(words)).strip()
                 if conv.awaiting is None:
                     conv.awaiting = ts
                 batch.days[(sender, day)] += 1
+                if len(batch.words[(sender, day)]) < SEARCH_CHARS:
+                    batch.words[(sender, day)] = (batch.words[(sender, day)] + " " + fold(words)).strip()
             elif kind == "bot":
-                conv.last = max(conv.last, ts)
-                conv.replied = True
                 if conv.awaiting is not None:
                     batch.replies[(day, bucket_of((ts - conv.awaiting) * 1000))] += 1
                     conv.awaiting = None
-                elif not conv.messages and conv.early_reply is None:
-                    conv.early_reply = ts
             else:
                 event = _json(row.data)
                 if event.get("name") == "procedure_code" and event.get("value"):
@@ -335,42 +361,17 @@ class Rollup:
         return batch
 
     @staticmethod
-    def _load_known(conn: Connection, batch: _Batch) -> None:
-        """Merge the stored rows of the batch's conversations into it (and settle replies to earlier messages)."""
-        senders = sorted(batch.conversations)
-        t = conversations_table
-        for start in range(0, len(senders), 500):
-            for row in conn.execute(select(t.c.sender_id, t.c.first_at, t.c.last_at, t.c.messages, t.c.last_text,
-                                           t.c.search, t.c.awaiting).where(t.c.sender_id.in_(
-                                               senders[start:start + 500]))):
-                conv = batch.conversations[row.sender_id]
-                conv.known = True
-                conv.first = min(conv.first, row.first_at.timestamp())
-                conv.messages += row.messages
-                conv.last = max(conv.last, row.last_at.timestamp())
-                conv.last_text = conv.last_text or row.last_text
-                conv.search = (row.search + " " + conv.search).strip()
-                if conv.early_reply is not None and row.awaiting:  # answers a message of an earlier batch
-                    day = dt.datetime.fromtimestamp(conv.early_reply).date()
-                    batch.replies[(day, bucket_of((conv.early_reply - row.awaiting) * 1000))] += 1
-                elif conv.awaiting is None and not conv.replied:
-                    conv.awaiting = row.awaiting  # still waiting for the reply
-
-    @staticmethod
     def _write(conn: Connection, batch: _Batch) -> None:
-        rows = []
-        for sender, conv in batch.conversations.items():
-            if not conv.known and not conv.messages:
-                continue  # no citizen message yet: not a conversation to list
-            rows.append({"sender_id": sender, "channel": channel_of(sender),
-                         "first_at": dt.datetime.fromtimestamp(conv.first),
-                         "last_at": dt.datetime.fromtimestamp(conv.last), "messages": conv.messages,
-                         "last_text": conv.last_text, "search": conv.search[:SEARCH_CHARS],
-                         "awaiting": conv.awaiting})
+        rows = [{"sender_id": sender, "channel": channel_of(sender), "first_at": dt.datetime.fromtimestamp(conv.first),
+                 "last_at": dt.datetime.fromtimestamp(conv.last), "messages": conv.messages,
+                 "last_text": conv.last_text, "awaiting": conv.awaiting}
+                for sender, conv in batch.conversations.items() if conv.messages]  # a citizen has said something
         _upsert(conn, conversations_table, rows, ["sender_id"],
-                replace=["first_at", "last_at", "messages", "last_text", "search", "awaiting"])
-        _upsert(conn, days_table, [{"sender_id": s, "day": d, "channel": channel_of(s), "messages": n}
-                                   for (s, d), n in batch.days.items()], ["sender_id", "day"], add=["messages"])
+                replace=["first_at", "last_at", "messages", "last_text", "awaiting"])
+        _upsert(conn, days_table, [{"sender_id": s, "day": d, "channel": channel_of(s), "messages": n,
+                                    "words": batch.words[(s, d)][:SEARCH_CHARS]}
+                                   for (s, d), n in batch.days.items()], ["sender_id", "day"], add=["messages"],
+                append=["words"])
         _upsert(conn, procedures_table, [{"sender_id": s, "code": c, "day": d}
                                          for (s, c), d in batch.procedures.items()], ["sender_id", "code"])
         _upsert(conn, replies_table, [{"day": d, "bucket": b, "count": n} for (d, b), n in batch.replies.items()],

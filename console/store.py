@@ -462,10 +462,11 @@ class ConsoleStore:
                 return
         self.audit(username, action, reason="throttled", client=client, scope=scope)
 
-    def audit_log(self, limit: int = 200) -> List[dict]:
+    def audit_log(self, limit: int = 200, offset: int = 0) -> List[dict]:
+        """Audit entries, the newest first: ``limit`` of them after skipping ``offset``."""
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(audit_table).order_by(audit_table.c.id.desc()).limit(limit))
-                    .mappings()]
+            return [dict(r) for r in conn.execute(select(audit_table).order_by(audit_table.c.id.desc())
+                                                  .offset(offset).limit(limit)).mappings()]
 
     def changes_since_export(self, actions=("map_question", "answer_question", "dismiss_question", "catalogue_edit",
                                             "reimport_accept")) -> List[dict]:
@@ -487,8 +488,12 @@ class ConsoleStore:
             return conn.execute(insert(faq_table).values(question=question, answer=answer, author=author,
                                                          created_at=self.clock(), active=True)).inserted_primary_key[0]
 
-    def faqs(self, active_only: bool = True) -> List[dict]:
-        query = select(faq_table).order_by(faq_table.c.id)
+    def faqs(self, active_only: bool = True, limit: Optional[int] = None, offset: int = 0,
+             newest_first: bool = False) -> List[dict]:
+        """Staff answers (the active ones only, by default), oldest first unless ``newest_first``."""
+        query = select(faq_table).order_by(faq_table.c.id.desc() if newest_first else faq_table.c.id)
+        if limit is not None:
+            query = query.offset(offset).limit(limit)
         if active_only:
             query = query.where(faq_table.c.active.is_(True))
         with self.engine.connect() as conn:
@@ -502,7 +507,8 @@ class ConsoleStore:
                faq_id: Optional[int] = None) -> None:
         """Record what staff decided for the phrasings of a group (replacing earlier decisions)."""
         with self.engine.begin() as conn:
-            conn.execute(delete(decisions_table).where(decisions_table.c.question_key.in_(keys)))
+            for start in range(0, len(keys), 500):  # within every database's limit of bound parameters
+                conn.execute(delete(decisions_table).where(decisions_table.c.question_key.in_(keys[start:start + 500])))
             conn.execute(insert(decisions_table), [
                 {"question_key": k[:200], "decision": decision, "procedure_code": procedure_code, "faq_id": faq_id,
                  "username": username, "at": self.clock(), "exported": False} for k in keys])

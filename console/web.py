@@ -115,7 +115,10 @@ class Console:
 
                 embed = Embedder.configured(self.settings).embed_queries
             self._questions = QuestionGroups(self.settings.storage.database_url, embed=embed)
-        self._questions.catch_up(budget)
+        try:
+            self._questions.catch_up(budget)
+        except Exception:  # a race with another worker or a busy database: show the groups as they are
+            log.warning("new questions not grouped yet", exc_info=True)
         return self._questions
 
     @property
@@ -129,7 +132,10 @@ class Console:
         """The sums brought up to date by at most ``budget`` events (the background job or `motcua console
         rollup` does a backlog); a page says when some are still waiting (``Rollup.pending``). Blocking."""
         rollup = self.rollup
-        rollup.catch_up(budget)
+        try:
+            rollup.catch_up(budget)
+        except Exception:  # a busy or restarting database: show the sums as they are, catch up next time
+            log.warning("console sums not brought up to date", exc_info=True)
         return rollup
 
     def client(self, peer: Optional[str], forwarded_for: str) -> str:
@@ -212,8 +218,13 @@ def page(request: Request, name: str, staff: Optional[Staff], csrf: Optional[str
 
 def page_number(request: Request, most: int = 10_000) -> int:
     """The request's ``page`` (1 to ``most``; anything else is 1)."""
-    raw = request.query_params.get("page", "1")
-    return min(max(int(raw), 1), most) if raw.isdigit() else 1
+    return small_number(request.query_params.get("page", "1"), most) or 1
+
+
+def small_number(raw: str, most: int = 10**9) -> Optional[int]:
+    """``raw`` as a whole number from 0 to ``most`` (ASCII digits only), else None."""
+    raw = (raw or "").strip()
+    return min(int(raw), most) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else None
 
 
 def render(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:

@@ -18,7 +18,7 @@ def create_tables(metadata, engine: Engine, attempts: int = 20) -> None:
     import random
     import time
 
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
     for attempt in range(attempts):
         try:
@@ -27,8 +27,9 @@ def create_tables(metadata, engine: Engine, attempts: int = 20) -> None:
                 for index in table.indexes:
                     index.create(engine, checkfirst=True)
             return
-        except OperationalError as exc:
-            if not ("locked" in str(exc) or "already exists" in str(exc)) or attempt == attempts - 1:
+        except (OperationalError, ProgrammingError, IntegrityError) as exc:  # PostgreSQL: a parallel CREATE INDEX
+            if not ("locked" in str(exc) or "already exists" in str(exc) or "duplicate" in str(exc)) \
+                    or attempt == attempts - 1:
                 raise  # "already exists": another process created it between our check and our CREATE
             time.sleep(0.1 + random.random() * 0.4)
 

@@ -47,7 +47,7 @@ ANON = "anon-"
 # Slots kept on anonymised events: analytics read them, they say nothing about the person.
 KEPT_SLOTS = ("procedure_code", "aspect", "filing_channel")
 # Staff audit entries that copy citizens' words (phrasings of a question group).
-QUESTION_ACTIONS = ("map_question", "answer_question", "dismiss_question")
+QUESTION_ACTIONS = ("map_question", "answer_question", "dismiss_question", "split_questions")
 BATCH = 500
 # The shortest retention period: a purge never touches what is younger (the tracker cache relies on it).
 SHORTEST_PERIOD = dt.timedelta(days=1)
@@ -56,7 +56,8 @@ MAIN_TABLES = ("unanswered", "feedback", "handoff_messages", "handoffs", "handof
                "dossier_lookup_audit", "notice_outbox", "dossier_verifications", "dossier_lookup_locks",
                "dossier_lookup_alerts", "dossier_notice_subscriptions", "web_inbox", "channel_contacts",
                "channel_options", "channel_seen", "staff_login_failures", "staff_sessions", "staff_audit_log",
-               "console_conversations", "console_conversation_days", "console_procedure_asks")
+               "console_conversations", "console_conversation_days", "console_procedure_asks", "question_members",
+               "handoff_reads")
 
 
 @dataclass(frozen=True)
@@ -277,8 +278,15 @@ class Purge:
         """Blank the citizens' words the console keeps per conversation (its last message, its words for search)
         past the cut-off; rename retired conversations in the console's sums (the counts stay: analytics)."""
         store = "console"
-        self._apply(store, "console_conversations", "conversation summaries' words blanked", lambda t: update(t).where(
-            and_(self._old(t, "last_at"), or_(t.c.last_text != "", t.c.search != ""))).values(last_text="", search=""))
+        self._apply(store, "console_conversations", "conversations' last words blanked", lambda t: update(t).where(
+            and_(self._old(t, "last_at"), t.c.last_text != "")).values(last_text=""))
+        self._apply(store, "console_conversation_days", "conversation days' words blanked", lambda t: update(t).where(
+            and_(t.c.day < self.cutoff.local.date(), t.c.words != "")).values(words=""))
+        self._apply(store, "question_members", "unanswered questions' grouping keys deleted",
+                    lambda t: delete(t).where(self._old(t, "asked_at")))
+        self._apply(store, "handoff_reads", "staff read marks of closed handoffs deleted", lambda t: delete(t).where(
+            t.c.conversation_id.notin_(select(self.tables["handoffs"].c.conversation_id))) if "handoffs" in self.tables
+            else None)
         for name in ("console_conversations", "console_conversation_days", "console_procedure_asks"):
             self._rename(self.main, store, self.tables.get(name), "sender_id", renames)
 

@@ -133,35 +133,57 @@ class MeaningGroups:
     """Online grouping of questions by their encoder vectors: a question joins the group whose mean vector is
     nearest when the cosine reaches ``threshold``, else starts a group. Vectors are compared centred on the mean
     of every question placed so far (sentence encoders put all questions in one narrow cone, where a plain cosine
-    says little). The same comparison key (``key_of``) always joins its group; a question with no content words
-    (a greeting, a thank-you) groups by key only."""
+    says little). The same comparison key (``key_of``) or the same content (``content_of``) always joins its
+    group; a question with no content words (a greeting, a thank-you) groups by key only."""
 
     def __init__(self, threshold: float, dimension: int):
         self.threshold = threshold
         self.ids: List[int] = []
-        self.sums = np.zeros((0, dimension), np.float32)
-        self.sizes = np.zeros(0, np.float32)
         self.by_key: Dict[str, int] = {}
+        self._row: Dict[int, int] = {}
+        self._sums = np.zeros((16, dimension), np.float32)  # spare rows: a new group does not copy the matrix
+        self._sizes = np.zeros(16, np.float32)
+
+    @property
+    def sums(self) -> np.ndarray:
+        """Each group's vector sum, one row per id."""
+        return self._sums[:len(self.ids)]
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """How many vectors each group's sum holds."""
+        return self._sizes[:len(self.ids)]
 
     def load(self, ids: Sequence[int], sums: np.ndarray, sizes: Sequence[int], keys: Dict[str, int]) -> None:
         """Start from stored groups: their ids, vector sums (one row each), vector counts and every key's group."""
         self.ids, self.by_key = list(ids), dict(keys)
-        if len(self.ids):
-            self.sums = np.asarray(sums, np.float32).reshape(len(self.ids), -1)
-            self.sizes = np.asarray(sizes, np.float32)
+        self._row = {gid: i for i, gid in enumerate(self.ids)}
+        if self.ids:
+            rows = np.asarray(sums, np.float32).reshape(len(self.ids), -1)
+            self._sums = np.zeros((max(16, 2 * len(self.ids)), rows.shape[1]), np.float32)
+            self._sums[:len(self.ids)] = rows
+            self._sizes = np.zeros(self._sums.shape[0], np.float32)
+            self._sizes[:len(self.ids)] = np.asarray(sizes, np.float32)
+
+    def row_of(self, group: int) -> int:
+        return self._row[group]
 
     def nearest(self, vector: np.ndarray, exclude: int = -1, top: int = 1) -> List[Tuple[int, float]]:
         """The ``top`` groups nearest to ``vector`` (a unit vector), with their centred cosine."""
-        if not self.ids or not self.sizes.sum():
+        sums, sizes = self.sums, self.sizes
+        total = float(sizes.sum())
+        if not total:
             return []
-        mean = self.sums.sum(axis=0) / self.sizes.sum()
-        centred = self.sums - self.sizes[:, None] * mean[None, :]
+        mean = sums.sum(axis=0) / total
         query = vector - mean
-        norms = np.linalg.norm(centred, axis=1)
-        scores = centred @ query / np.maximum(norms * max(float(np.linalg.norm(query)), 1e-9), 1e-9)
-        scores[self.sizes == 0] = -1.0
-        order = np.argsort(-scores)
-        return [(self.ids[i], float(scores[i])) for i in order[:top + 1] if self.ids[i] != exclude][:top]
+        # |S - n m|² = |S|² - 2 n S·m + n² |m|², without building the centred matrix
+        norms = np.sqrt(np.maximum(np.einsum("ij,ij->i", sums, sums) - 2 * sizes * (sums @ mean)
+                                   + sizes ** 2 * float(mean @ mean), 0.0))
+        scores = (sums @ query - sizes * float(mean @ query)) / np.maximum(
+            norms * max(float(np.linalg.norm(query)), 1e-9), 1e-9)
+        scores[sizes == 0] = -1.0
+        best = np.argsort(-scores)[:top + 1]
+        return [(self.ids[i], float(scores[i])) for i in best if self.ids[i] != exclude][:top]
 
     def place(self, key: str, content: str, vector: Optional[np.ndarray], new_id: int) -> int:
         """The group of a question with ``key``, ``content`` (``content_of``) and unit ``vector`` (None: no
@@ -181,21 +203,26 @@ class MeaningGroups:
 
     def add(self, group: int, vector: Optional[np.ndarray]) -> None:
         """Add ``vector`` (None: nothing, but the group exists) to ``group``'s sum."""
-        if vector is not None and vector.shape[0] != self.sums.shape[1] and not self.sums.any():
-            self.sums = np.zeros((self.sums.shape[0], vector.shape[0]), np.float32)  # the first vector sets the size
-        if group not in self.ids:
+        if vector is not None and vector.shape[0] != self._sums.shape[1] and not self._sums.any():
+            self._sums = np.zeros((self._sums.shape[0], vector.shape[0]), np.float32)  # the first vector sets it
+        if group not in self._row:
+            if len(self.ids) == self._sums.shape[0]:
+                self._sums = np.vstack([self._sums, np.zeros_like(self._sums)])
+                self._sizes = np.concatenate([self._sizes, np.zeros_like(self._sizes)])
+            self._row[group] = len(self.ids)
             self.ids.append(group)
-            self.sums = np.vstack([self.sums, np.zeros((1, self.sums.shape[1]), np.float32)])
-            self.sizes = np.append(self.sizes, np.float32(0))
         if vector is not None:
-            row = self.ids.index(group)
-            self.sums[row] += vector
-            self.sizes[row] += 1
+            row = self._row[group]
+            self._sums[row] += vector
+            self._sizes[row] += 1
 
-    def rename(self, old: int, new: int) -> None:
-        """Give group ``old`` the id ``new`` (a new group's id from the database)."""
-        self.ids[self.ids.index(old)] = new
-        self.by_key.update({k: new for k, g in self.by_key.items() if g == old})
+    def rename(self, old: int, new: int, keys: Sequence[str]) -> None:
+        """Give group ``old`` the id ``new`` (a new group's id from the database); ``keys`` were placed in it."""
+        row = self._row.pop(old)
+        self.ids[row], self._row[new] = new, row
+        for key in keys:
+            if self.by_key.get(key) == old:
+                self.by_key[key] = new
 
 
 def group_by_meaning(texts: Sequence[str], embed, threshold: float) -> List[int]:

@@ -103,7 +103,7 @@ def catch_up_console(settings) -> int:
     start = time.perf_counter()
     events = console.rollup.catch_up()
     middle = time.perf_counter()
-    questions = console.current_groups(budget=None).catch_up()
+    questions = console.current_groups(budget=0).catch_up()
     print(f"events summed: {events} in {middle - start:.1f} s; questions grouped: {questions} in "
           f"{time.perf_counter() - middle:.1f} s")
     return 0

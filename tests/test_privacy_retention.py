@@ -209,9 +209,13 @@ async def test_purge_removes_old_personal_text_and_keeps_the_counts(stores):
     assert feedback == [{"conversation_id": renamed[0], "comment": "", "answer": "", "rating": "positive"},
                         {"conversation_id": ALL_NEW, "comment": "sđt ******5678, tên Nguyễn Văn An", "answer": "",
                          "rating": "negative"}]
-    summaries = _rows(settings.storage.database_url, "SELECT sender_id, last_text, search FROM console_conversations")
-    assert {s["sender_id"]: (s["last_text"], s["search"]) for s in summaries}[renamed[0]] == ("", "")
+    summaries = _rows(settings.storage.database_url, "SELECT sender_id, last_text FROM console_conversations")
+    assert {s["sender_id"]: s["last_text"] for s in summaries}[renamed[0]] == ""
     assert all(SECRET not in s["last_text"] for s in summaries)
+    days = _rows(settings.storage.database_url, "SELECT sender_id, day, words FROM console_conversation_days")
+    old = [d for d in days if d["day"] < str(NOW.date() - dt.timedelta(days=180))]
+    assert old and all(d["words"] == "" for d in old)
+    assert all("0912" not in d["words"] for d in days)
     messages = _rows(settings.storage.database_url, "SELECT conversation_id, text FROM handoff_messages")
     assert {m["conversation_id"] for m in messages} == {ALL_NEW} and len(messages) == 2
     assert [h["conversation_id"] for h in _rows(settings.storage.database_url, "SELECT * FROM handoffs")] == [ALL_NEW]

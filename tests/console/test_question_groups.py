@@ -91,3 +91,22 @@ def test_without_an_encoder_the_same_content_still_groups(tmp_path):
     groups.catch_up()
     rows, _ = groups.page(dt.datetime.now() - dt.timedelta(days=1), open_only=True)
     assert sorted(r.count for r in rows) == [1, 2]
+
+
+def test_two_workers_keep_one_group_per_phrasing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'main.db'}"
+    log = ReviewLog(url)
+    first, second = QuestionGroups(url, embed=fake_embed), QuestionGroups(url, embed=fake_embed)
+    for n, worker in enumerate((first, second, first, second)):
+        log.record_unanswered(f"web-{n:09d}", "web", "le phi bao nhieu", "no_match")
+        log.record_unanswered(f"web-{n:09d}", "web", f"cau khac {n}", "no_match")
+        worker.catch_up()
+    rows, _ = first.page(dt.datetime.now() - dt.timedelta(days=1), open_only=True)
+    fee = [r for r in rows if "le phi bao nhieu" in r.phrasings]
+    assert len(fee) == 1 and fee[0].count == 4
+    big = fee[0].id
+    other = next(r.id for r in rows if r.id != big)
+    assert second.merge(big, other) == 4  # "cau khac N": the same content once numbers are gone
+    log.record_unanswered("web-late", "web", "cau khac 0", "no_match")
+    first.catch_up()  # knows about the merge done elsewhere
+    assert first.group(big)["count"] == 9 and first.group(other) is None

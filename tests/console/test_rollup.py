@@ -23,8 +23,9 @@ def _add(engine, table, sender, kind, ts, **data):
                                           data=json.dumps(dict(data, event=kind, timestamp=ts))))
 
 
-def _rollup(tmp_path, now):
-    return Rollup(f"sqlite:///{tmp_path / 'tracker.db'}", f"sqlite:///{tmp_path / 'main.db'}", clock=lambda: now)
+def _rollup(tmp_path, clock=None):
+    return Rollup(f"sqlite:///{tmp_path / 'tracker.db'}", f"sqlite:///{tmp_path / 'main.db'}",
+                  **({"clock": clock} if clock else {}))
 
 
 def test_sums_follow_the_events_batch_by_batch(tmp_path):
@@ -36,9 +37,9 @@ def test_sums_follow_the_events_batch_by_batch(tmp_path):
     _add(engine, events, "web-aaaaaaaa1", "bot", t + 0.4, text="Thủ tục …")
     _add(engine, events, "web-aaaaaaaa1", "slot", t + 0.5, name="procedure_code", value="1.012786")
     _add(engine, events, "tg-42", "user", t + 1, text="gio lam viec thu bay")
-    rollup = _rollup(tmp_path, t + 10**6)
-    assert rollup.pending() == 4  # what the pages need: citizens' and the assistant's words, slots
-    assert rollup.catch_up(batch=2) == 4  # several batches
+    rollup = _rollup(tmp_path)
+    assert rollup.pending() == 5
+    assert rollup.catch_up(batch=2) == 5  # several batches
     assert rollup.pending() == 0 and rollup.catch_up() == 0  # nothing counted twice
     _add(engine, events, "tg-42", "bot", t + 2.2, text="Sở làm việc …")  # answers a message of an earlier batch
     _add(engine, events, "web-aaaaaaaa1", "user", t + 86400, text="con le phi thi sao")
@@ -63,17 +64,36 @@ def test_sums_follow_the_events_batch_by_batch(tmp_path):
     assert 1140 <= bucket_ms(int(__import__("math").log(1200) / __import__("math").log(1.05))) <= 1260
 
 
-def test_young_events_wait_and_pages_are_paginated(tmp_path):
+def test_a_reply_is_timed_from_the_first_unanswered_message_whatever_the_batches(tmp_path):
+    engine, events = _events(tmp_path / "tracker.db")
+    t = dt.datetime(2026, 11, 30, 9, 0).timestamp()
+    _add(engine, events, "web-aaaaaaaa1", "user", t, text="a")
+    _add(engine, events, "web-aaaaaaaa1", "user", t + 10, text="b")
+    _add(engine, events, "web-aaaaaaaa1", "bot", t + 11, text="c")
+    rollup = _rollup(tmp_path)
+    assert rollup.catch_up(batch=1) == 3  # each event its own batch
+    day = dt.date(2026, 11, 30)
+    assert 10_400 <= rollup.median_reply_ms(day, day) <= 11_600  # 11 s, from the first unanswered message
+
+
+def test_a_missing_id_is_waited_for_then_passed_over_and_pages_are_paginated(tmp_path):
     engine, events = _events(tmp_path / "tracker.db")
     t = dt.datetime(2026, 11, 30, 9, 0).timestamp()
     for i in range(7):
         _add(engine, events, f"zalo-{i}", "user", t + i, text=f"cau hoi {i}")
-    rollup = _rollup(tmp_path, t + 4.5 + 5)  # the last two are younger than the settle time
-    assert rollup.catch_up() == 5
-    assert rollup.pending() == 2
+    with engine.begin() as conn:  # a transaction holding id 6 has not committed yet (PostgreSQL)
+        conn.execute(events.delete().where(events.c.id == 6))
+    now = [0.0]
+    rollup = _rollup(tmp_path, clock=lambda: now[0])
+    assert rollup.catch_up() == 5 and rollup.catch_up() == 0  # waits at the gap
+    now[0] = 10.0
+    assert rollup.catch_up() == 0
+    now[0] = 31.0
+    assert rollup.catch_up() == 1  # a rolled-back transaction after all: passed over
     page1, more = rollup.conversations(per_page=3)
     page2, more2 = rollup.conversations(page=2, per_page=3)
-    assert more and not more2 and [c["id"] for c in page1 + page2] == [f"zalo-{i}" for i in range(4, -1, -1)]
+    listed = [c["id"] for c in page1 + page2]
+    assert more and not more2 and listed == ["zalo-6"] + [f"zalo-{i}" for i in range(4, -1, -1)]
 
 
 def test_two_workers_never_count_an_event_twice(tmp_path):
@@ -82,7 +102,7 @@ def test_two_workers_never_count_an_event_twice(tmp_path):
     with engine.begin() as conn:
         conn.execute(insert(events), [{"sender_id": f"web-{i:09d}", "type_name": "user", "timestamp": t + i,
                                        "data": json.dumps({"event": "user", "text": "so do"})} for i in range(400)])
-    workers = [_rollup(tmp_path, t + 10_000) for _ in range(3)]
+    workers = [_rollup(tmp_path) for _ in range(3)]
     threads = [threading.Thread(target=w.catch_up, kwargs={"batch": 7}) for w in workers]
     for thread in threads:
         thread.start()

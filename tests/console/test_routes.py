@@ -304,3 +304,11 @@ def test_reimport_shows_a_field_diff_and_keeps_staff_fields(client, console_env,
     assert after.conditions != "Điều kiện cũ đã được sửa đổi." and after.staff_notes == "Ghi chú giữ lại."
     assert (settings.knowledge.catalogue_dir / "1.013978.yml").exists()
     assert store.audit_log()[0]["action"] == "reimport_accept"
+
+
+@pytest.mark.parametrize("path", ["/unanswered/%C2%B2", "/unanswered/" + "9" * 5000, "/conversations?page=%C2%B2",
+                                  "/conversations?page=" + "9" * 5000, "/audit?page=-1", "/faq?page=x"])
+def test_odd_numbers_in_addresses_get_a_clear_page(client, path):
+    login(client, "admin")
+    response = client.get(path)
+    assert response.status_code in (200, 404) and "Traceback" not in response.text

@@ -185,6 +185,17 @@ def run_catch_up(settings: Settings, database: str) -> List[Row]:
         print(f"{database}: catch-up of {count:,} events: {took / 1000:.2f} s" if label == "first" else
               f"{database}: second catch-up took {took:.1f} ms ({count:,} new events)", flush=True)
         rows.append(Row(database, f"catch-up ({label}) of {count:,} events", "catch-up", "ok", 1, took, took))
+    from console.web import Console
+
+    console = Console(settings)  # the questions' groups, as `motcua console rollup` places them
+    start = time.perf_counter()
+    groups = console.current_groups(budget=0)
+    placed = groups.catch_up()
+    took = (time.perf_counter() - start) * 1000
+    print(f"{database}: {placed:,} unanswered questions grouped in {took / 1000:.2f} s "
+          f"(encoder: {'yes' if groups.embed is not None else 'no, same content only'})", flush=True)
+    rows.append(Row(database, f"grouping of {placed:,} questions", "catch-up", "ok", 1, took, took))
+    groups.close()
     return rows
 
 
@@ -237,6 +248,7 @@ def parser() -> argparse.ArgumentParser:
                         help="events' JSON with non-ASCII escaped, as stock Rasa writes it (default: as the project's "
                              "tracker store writes it, non-ASCII literal)")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
     return parser
 
 
@@ -245,7 +257,9 @@ def run(args) -> List[Row]:
     rows: List[Row] = []
     with tempfile.TemporaryDirectory(prefix="motcua-bench-console-") as tmp:
         work = Path(tmp)
-        rows += bench_database("sqlite", f"sqlite:///{work}/tracker.db", f"sqlite:///{work}/motcua.db", work, args)
+        if not args.skip_sqlite:
+            rows += bench_database("sqlite", f"sqlite:///{work}/tracker.db", f"sqlite:///{work}/motcua.db", work,
+                                   args)
         if not args.skip_postgres:
             from motcua.localservers import LocalPostgres, PostgresUnavailable
 

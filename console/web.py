@@ -111,9 +111,10 @@ class Console:
         if self._questions is None:
             embed = self._embed
             if embed is None:
+                from knowledge_base.grouping import question_encoder
                 from knowledge_base.retrieval.dense import Embedder
 
-                embed = Embedder.configured(self.settings).embed_queries
+                embed = question_encoder(Embedder.configured(self.settings), self.catalogue)
             self._questions = QuestionGroups(self.settings.storage.database_url, embed=embed)
         try:
             self._questions.catch_up(budget)

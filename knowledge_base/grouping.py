@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -236,3 +236,13 @@ def group_by_meaning(texts: Sequence[str], embed, threshold: float) -> List[int]
     for text, content in zip(texts, contents):
         out.append(groups.place(key_of(text), content, vectors.get(content), len(groups.ids)))
     return out
+
+
+def question_encoder(embedder, procedures: Iterable) -> Callable[[List[str]], np.ndarray]:
+    """Texts to unit vectors for grouping: accents restored first (``content_of`` folds them, and the encoder
+    reads unaccented Vietnamese poorly: on the labelled sample, restoring them raises the pairwise AUC of
+    same-meaning from 0.76 to 0.90), then the search encoder (``embedder``: a ``retrieval.dense.Embedder``)."""
+    from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
+
+    restorer = DiacriticRestorer(corpus_texts(list(procedures)))
+    return lambda texts: embedder.embed_queries([restorer.restore(t) for t in texts])

@@ -110,3 +110,20 @@ def test_two_workers_keep_one_group_per_phrasing(tmp_path):
     log.record_unanswered("web-late", "web", "cau khac 0", "no_match")
     first.catch_up()  # knows about the merge done elsewhere
     assert first.group(big)["count"] == 9 and first.group(other) is None
+
+
+def test_the_grouping_encoder_reads_questions_with_their_accents_restored(console_env):
+    from knowledge_base.catalogue import Catalogue
+    from knowledge_base.grouping import question_encoder
+
+    settings, _ = console_env
+    seen = []
+
+    class Recorder:
+        def embed_queries(self, texts):
+            seen.extend(texts)
+            return np.zeros((len(texts), 4), np.float32)
+
+    encode = question_encoder(Recorder(), Catalogue.load(settings.knowledge.catalogue_dir))
+    encode([content_of("cap lai giay chung nhan bi mat")])
+    assert seen == ["cấp lại giấy chứng nhận bị mất"]

@@ -16,9 +16,8 @@ from typing import Dict, List, Optional, Tuple
 
 from sqlalchemy import and_, select
 
+from console.conversations import CHANNELS
 from core import formatting as fmt
-
-CHANNELS = ("web", "telegram", "zalo", "rest")
 
 
 @dataclass

@@ -7,10 +7,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from console.auth import requires
+from console.conversations import CHANNELS
 from console.web import console_of, page_number, render
 
 PER_PAGE = 50
-CHANNELS = ("web", "telegram", "zalo", "rest")
 
 
 @requires()
@@ -22,8 +22,8 @@ def conversations_list(request: Request) -> Response:
     number = page_number(request)
     sums = console_of(request).current_sums()
     items, more = sums.conversations(q, channel, number, PER_PAGE)
-    return render(request, "conversations.html", q=q, channel=channel, items=items, page=number, more=more,
-                  pending=sums.pending())
+    return render(request, "conversations.html", q=q, channel=channel, channels=CHANNELS, items=items, page=number,
+                  more=more, pending=sums.pending())
 
 
 @requires()

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Iterator, List, Optional
 
-from sqlalchemy import MetaData, Table, and_, func, inspect, or_, select
+from sqlalchemy import MetaData, Table, and_, inspect, select
 
 from core.db import make_engine
 from core.privacy import mask_text
@@ -39,29 +39,6 @@ class Conversations:
             self._events = Table("events", MetaData(), autoload_with=self.engine)
         return self._events
 
-    def list(self, search: str = "", channel: str = "", limit: int = 100) -> List[dict]:
-        """Conversations with their channel, first and last message time and message count, newest first."""
-        ev = self.events
-        if ev is None:
-            return []
-        users = select(ev.c.sender_id, func.min(ev.c.timestamp).label("first"), func.max(ev.c.timestamp).label("last"),
-                       func.count().label("messages")).where(ev.c.type_name == "user").group_by(ev.c.sender_id)
-        if search:
-            raw = search.strip()
-            escaped = json.dumps(raw)[1:-1]  # Rasa stores events as ASCII JSON: "sổ" is "s\u1ed5"
-            matching = select(ev.c.sender_id).where(and_(ev.c.type_name.in_(("user", "bot")), or_(
-                ev.c.data.like(f"%{raw}%"), ev.c.data.like(f"%{escaped}%"), ev.c.sender_id.like(f"%{raw}%"))))
-            users = users.where(ev.c.sender_id.in_(matching))
-        if channel:
-            prefix = {name: p for p, name in PREFIXES}.get(channel)
-            users = users.where(ev.c.sender_id.like(f"{prefix}%") if prefix else
-                                and_(*(ev.c.sender_id.notlike(f"{p}%") for p, _ in PREFIXES)))
-        with self.engine.connect() as conn:
-            rows = conn.execute(users.order_by(func.max(ev.c.timestamp).desc()).limit(limit)).mappings().all()
-        return [{"id": r["sender_id"], "channel": channel_of(r["sender_id"]), "messages": r["messages"],
-                 "first": dt.datetime.fromtimestamp(r["first"]), "last": dt.datetime.fromtimestamp(r["last"])}
-                for r in rows]
-
     def turns(self, sender_id: str) -> List[Turn]:
         """What the citizen and the assistant said, in order, phone / ID numbers masked."""
         ev = self.events
@@ -90,6 +67,7 @@ def _turns(rows) -> Iterator[Turn]:
 
 
 PREFIXES = (("tg-", "telegram"), ("zalo-", "zalo"), ("web-", "web"))
+CHANNELS = ("web", "telegram", "zalo", "rest")  # every channel a conversation id can name (``channel_of``)
 
 
 def channel_of(sender_id: str) -> str:

@@ -37,8 +37,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from console.rollup import mark, move_mark, state_table
 from console.rollup import metadata as rollup_metadata
-from console.rollup import state_table
 from console.store import decisions_table
 from core.db import create_tables, insert_once, make_engine
 from core.privacy import mask_text
@@ -103,9 +103,6 @@ class QuestionGroups:
         self._version = -1
 
     # Placing new questions ------------------------------------------------------------------------------
-    def _watermark(self, conn: Connection) -> int:
-        return int(conn.execute(select(state_table.c.last_id).where(state_table.c.name == STATE)).scalar() or 0)
-
     def catch_up(self, budget: Optional[int] = None) -> int:
         """Place the questions logged since the last call (at most about ``budget``); how many were placed."""
         done = 0
@@ -118,7 +115,7 @@ class QuestionGroups:
 
     def _step(self, size: int) -> Tuple[int, bool]:
         with self.engine.connect() as conn:
-            last = self._watermark(conn)
+            last = mark(conn, STATE)
             rows = conn.execute(select(unanswered.c.id, unanswered.c.text, unanswered.c.asked_at, unanswered.c.channel,
                                        unanswered.c.reason).where(unanswered.c.id > last)
                                 .order_by(unanswered.c.id).limit(size)).all()
@@ -129,7 +126,7 @@ class QuestionGroups:
         vectors = self._vectors(sorted({c for c in contents.values() if c}))
         try:
             with self.engine.begin() as conn:
-                if not self._advance(conn, last, rows[-1].id):
+                if not move_mark(conn, STATE, last, rows[-1].id):
                     return 0, False  # another worker placed them
                 groups = self._loaded(conn)
                 changed = set()
@@ -151,20 +148,12 @@ class QuestionGroups:
             raise
         return len(rows), len(rows) == size
 
-    @staticmethod
-    def _advance(conn: Connection, last: int, new: int) -> bool:
-        """Move the watermark from ``last`` to ``new``; False when another worker moved it first."""
-        if last == 0:
-            insert_once(conn, insert(state_table).values(name=STATE, last_id=0))
-        return conn.execute(update(state_table).where(and_(state_table.c.name == STATE, state_table.c.last_id == last))
-                            .values(last_id=new, updated_at=dt.datetime.now())).rowcount == 1
-
     def _bump(self, conn: Connection) -> None:
         """Record a change to the groups (this process's cache stays current; others reload theirs)."""
         insert_once(conn, insert(state_table).values(name=VERSION, last_id=0))
         conn.execute(update(state_table).where(state_table.c.name == VERSION)
                      .values(last_id=state_table.c.last_id + 1, updated_at=dt.datetime.now()))
-        self._version = int(conn.execute(select(state_table.c.last_id).where(state_table.c.name == VERSION)).scalar())
+        self._version = mark(conn, VERSION)
 
     def _vectors(self, contents: List[str]) -> Dict[str, np.ndarray]:
         if not contents or self.embed is None:
@@ -178,9 +167,9 @@ class QuestionGroups:
 
     def _loaded(self, conn: Connection) -> MeaningGroups:
         """The groups' vectors and keys, read again when another worker (or a split, a merge) changed them."""
-        version = conn.execute(select(state_table.c.last_id).where(state_table.c.name == VERSION)).scalar()
-        if self._groups is None or (version or 0) != self._version:
-            self._version = int(version or 0)
+        version = mark(conn, VERSION)
+        if self._groups is None or version != self._version:
+            self._version = version
             ids, sums, sizes, dimension = [], [], [], 0
             for gid, blob, size in conn.execute(select(groups_table.c.id, groups_table.c.vector, groups_table.c.size)
                                                 .order_by(groups_table.c.id)):

@@ -107,6 +107,20 @@ replies_table = Table(
 )
 
 
+def mark(conn: Connection, name: str) -> int:
+    """The watermark ``name`` (the id of the last row a catch-up took in; 0 before the first)."""
+    return int(conn.execute(select(state_table.c.last_id).where(state_table.c.name == name)).scalar() or 0)
+
+
+def move_mark(conn: Connection, name: str, last: int, new: int) -> bool:
+    """Move the watermark ``name`` from ``last`` to ``new`` in the caller's transaction; False when another worker
+    moved it first (the caller then drops its batch)."""
+    if last == 0:
+        insert_once(conn, insert(state_table).values(name=name, last_id=0, updated_at=dt.datetime.now()))
+    return conn.execute(update(state_table).where(and_(state_table.c.name == name, state_table.c.last_id == last))
+                        .values(last_id=new, updated_at=dt.datetime.now())).rowcount == 1
+
+
 def bucket_of(ms: float) -> int:
     """The reply-time histogram bucket of ``ms`` milliseconds."""
     return int(math.floor(math.log(max(ms, 1.0)) / BUCKET))
@@ -179,8 +193,7 @@ class Rollup:
     def watermark(self) -> int:
         """The id of the last event summed."""
         with self.main.connect() as conn:
-            return int(conn.execute(select(state_table.c.last_id).where(state_table.c.name == "events")).scalar()
-                       or 0)
+            return mark(conn, "events")
 
     def pending(self, cap: int = 100_000) -> int:
         """Events not summed yet, counted up to ``cap`` (a page says its figures are being brought up to date)."""
@@ -284,7 +297,7 @@ class Rollup:
             known = self._known(conn, senders)
         batch = self._sum(ready, known)
         with self.main.begin() as conn:
-            if not self._advance(conn, last, int(ready[-1].id)):
+            if not move_mark(conn, "events", last, int(ready[-1].id)):
                 return 0, False  # another worker summed these events
             self._write(conn, batch)
         return len(ready), len(ready) == len(rows) == size
@@ -307,16 +320,6 @@ class Rollup:
             return []
         self._gap = None  # waited long enough: a rolled-back transaction; go on from the next id
         return [rows[0]] + self._contiguous(rows[1:], rows[0].id)
-
-    @staticmethod
-    def _advance(conn: Connection, last: int, new: int) -> bool:
-        """Move the watermark from ``last`` to ``new``; False when another worker moved it first."""
-        if last == 0:
-            insert_once(conn, insert(state_table).values(name="events", last_id=0, updated_at=dt.datetime.now()))
-        moved = conn.execute(update(state_table).where(and_(state_table.c.name == "events",
-                                                            state_table.c.last_id == last))
-                             .values(last_id=new, updated_at=dt.datetime.now()))
-        return moved.rowcount == 1
 
     @staticmethod
     def _known(conn: Connection, senders: List[str]) -> Dict[str, _Conversation]:

@@ -229,12 +229,6 @@ class HandoffStore:
                 handoffs_table.c.conversation_id == conversation_id,
                 handoffs_table.c.state == "active"))).first() is not None
 
-    def open(self, limit: int = DESK_LIMIT) -> List[dict]:
-        """Requested and active handoffs, oldest request first (at most ``limit``)."""
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(handoffs_table).where(
-                handoffs_table.c.state.in_(OPEN)).order_by(*_desk_order()).limit(limit)).mappings()]
-
     def desk(self, staff: str, limit: int = DESK_LIMIT) -> Tuple[List[dict], bool]:
         """The open handoffs for ``staff``'s desk, oldest request first, and whether there are more than ``limit``.
 

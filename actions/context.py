@@ -18,6 +18,7 @@ from core.privacy import mask_text
 from core.settings import Settings, get_settings
 from core.stores.handoff import HandoffStore
 from core.stores.review_log import ReviewLog
+from knowledge_base.retrieval.handover import KEY as QUERY_VECTOR
 from knowledge_base.service import KnowledgeBase
 from knowledge_base.staff_answers import StaffAnswers
 
@@ -113,6 +114,14 @@ def installed(context: ActionContext) -> Iterator[ActionContext]:
         yield context
     finally:
         install(previous)
+
+
+def knowledge_base_for(tracker: Tracker) -> KnowledgeBase:
+    """The knowledge base, given the query vector the NLU computed for the latest message (if any), so a
+    search of that message's text does not encode it again."""
+    kb = current().knowledge_base
+    kb.accept_query_vector(tracker.latest_message.get(QUERY_VECTOR), tracker.latest_message.get("text") or "")
+    return kb
 
 
 def channel_of(tracker: Tracker) -> str:

@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import channel_of, client_of, current, entity
+from actions.context import channel_of, client_of, current, entity, knowledge_base_for
 from channels.outbound import NOTICE_CHANNELS
 from core import texts
 from core.privacy import LAST_DIGITS, digits
@@ -163,7 +163,7 @@ class ActionEstimateDeadline(Action):
         """Find the procedure and channel, then compute the due date from now."""
         text = _text(tracker)
         ctx = current()
-        kb = ctx.knowledge_base
+        kb = knowledge_base_for(tracker)
         # the procedure under discussion, unless the message's words name another one
         found = kb.resolve(text, Context(current=tracker.get_slot("procedure_code"), policy=KEEP))
         code = found.code if found.kind == ANSWER else None

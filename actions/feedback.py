@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import templates
-from actions.context import channel_of, client_of, current, log_unanswered
+from actions.context import channel_of, client_of, current, knowledge_base_for, log_unanswered
 from core.privacy import mask_text
 from knowledge_base.answers import detect_aspect
 from knowledge_base.resolve import ANSWER, SURE, Context, Resolution
@@ -135,7 +135,7 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     text = tracker.latest_message.get("text") or ""
     if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
         return [], None
-    kb = current().knowledge_base
+    kb = knowledge_base_for(tracker)
     found = kb.resolve(text, Context(policy=SURE))
     if found.limit is not None:
         send_limit(dispatcher, tracker, found.limit)

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import templates
-from actions.context import current, entity, log_unanswered
+from actions.context import current, entity, knowledge_base_for, log_unanswered
 from core.text import fold
 from knowledge_base.answers import Answer, detect_aspect
 from knowledge_base.limits import Limit
@@ -140,7 +140,7 @@ class ActionAnswerProcedure(Action):
         aspect = INTENT_ASPECT.get(intent, "general")
         if aspect == "general":
             aspect = named
-        kb = current().knowledge_base
+        kb = knowledge_base_for(tracker)
         case, page = document_case(tracker), answer_page(tracker)
         situation = situation_of(tracker, text)
         shown = entity(tracker, "procedure_code") or tracker.get_slot("procedure_code")
@@ -189,7 +189,7 @@ class ActionChooseOption(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         """Resolve the choice (button or ordinal among the offered codes), then answer the pending aspect for it."""
-        kb = current().knowledge_base
+        kb = knowledge_base_for(tracker)
         found = kb.resolve(tracker.latest_message.get("text") or "",
                            Context(chosen=entity(tracker, "procedure_code"),
                                    offered=tuple(tracker.get_slot("candidates") or ()), policy=PICK))

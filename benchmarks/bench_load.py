@@ -1,15 +1,22 @@
-"""Load benchmark over Rasa's REST channel: motcua vs a default `rasa init` project, same client.
+"""Load benchmark over Rasa's REST channel: motcua beside a default `rasa init` project, same client, same run.
 
-In one run it starts (on loopback only) the motcua action server + Rasa server, and a default
-`rasa init` project (the baseline a Rasa user starts from), then measures for each:
-closed loop (no think time) at 1 and 20 concurrent conversations (each simulated citizen goes
-once through a whole conversation, then a new one starts): per-message median and p95, messages
-per second; and an open loop at 10 messages per second (p95); `--endless` adds 20 conversations
-that never end. For motcua the closed loops at 1 and 20 and the open loop run again on texts never
-sent before (questions built from procedure names, none twice), the cost of a citizen's own wording
-that no cache spares: the fixed question list repeats, and repeated texts skip NLU. It also times the
-knowledge base's search alone, so Rasa's own overhead is visible. Request loops are bounded
-in count and time. Run: `make bench-load` (needs `make train` and `make model` first).
+The headline is what a department meets: citizens' own wording, which the servers have never seen. Each
+simulated citizen has a whole conversation (a greeting, a procedure question, a follow-up, thanks), every
+text made unique by a commune's name, a parcel number or a polite particle (half of them unaccented), and
+a new citizen takes their place when it ends. Both systems get such conversations (the same generator,
+texts of their own, so no text repeats within a server's run):
+
+- never-seen texts, 1 conversation at a time: per-message median and p95;
+- never-seen texts, 20 conversations at once (closed loop, no think time): messages per second, p95;
+- never-seen texts, an open loop at 10 messages per second: median and p95;
+- second row: repeated texts (five conversations sent over and over), 20 at once; repeated texts skip
+  motcua's NLU through its cache, so this row flatters and is not the headline.
+
+After the load it reads each serving process's memory: RSS, summed for the target (pages that forked
+workers share count once per process), and PSS, which counts shared pages once. motcua runs with one
+Rasa worker, then with ``--workers`` sharing a Redis lock store, which reports the gain over one. It also
+times the knowledge base's search alone, so Rasa's own overhead is visible.
+Request loops are bounded in count and time. Run: `make bench-load` (needs `make train` and `make index`).
 """
 from __future__ import annotations
 
@@ -59,10 +66,61 @@ def unseen_questions(names: List[str], n: int, seed: int = 7) -> List[str]:
     return list(out)
 
 
+# A citizen's conversation: greeting, procedure question, follow-up, thanks. Texts are made unique with a
+# commune, a parcel number or a particle, as real ones differ.
+GREETINGS = ["xin chào", "chào bạn", "chào ad", "alo", "chào em", "dạ chào anh chị", "chào buổi sáng", "cho mình hỏi"]
+FOLLOW_UPS = ["còn lệ phí thì sao", "mất bao lâu", "nộp ở đâu", "nộp online được không", "cần mang theo giấy tờ gì",
+              "bao lâu thì có kết quả", "có mất phí không", "làm ở xã được không"]
+THANKS = ["cảm ơn", "cảm ơn bạn", "ok cảm ơn nhé", "cám ơn nhiều", "vâng cảm ơn", "thank you", "dạ em cảm ơn",
+          "cảm ơn đã hỗ trợ"]
+PARTICLES = ["ạ", "nhé", "nha", "với", "vậy", "ad ơi", "bạn ơi", "em ơi", "anh chị ơi", "nhỉ"]
+COMMUNES = ["Đông Hải", "Tân Phong", "Hòa Bình", "Phú Lộc", "An Khánh", "Bình Minh", "Thạnh Mỹ", "Quảng Phú",
+            "Nghĩa Đô", "Yên Hòa", "Tam Đa", "Long Thạnh", "Hưng Lợi", "Xuân Đỉnh", "Cát Lái", "Vĩnh Hưng",
+            "Tiên Du", "Mỹ Đình", "Đồng Tâm", "Kim Long"]
+
+
+def citizen_conversations(names: List[str], n: int, seed: int = 7) -> List[List[str]]:
+    """``n`` conversations of four texts, no text twice across them (nor with and without accents: both are
+    the same text to the search), about half of them unaccented."""
+    from core.text import fold
+
+    rng = random.Random(seed)
+    seen: set = set()
+
+    def unique(base: str) -> str:
+        for attempt in range(1000):
+            mark = rng.choice([rng.choice(PARTICLES), f"mình ở xã {rng.choice(COMMUNES)}",
+                               f"thửa số {rng.randint(1, 2000)}",
+                               f"phường {rng.choice(COMMUNES)} {rng.choice(PARTICLES)}"])
+            text = f"{base} {mark}" if attempt < 500 else f"{base} {mark} {attempt}"
+            text = fold(text) if rng.random() < 0.5 else text
+            if fold(text) not in seen:
+                seen.add(fold(text))
+                return text
+        raise RuntimeError("no unique text left")  # pragma: no cover - the marks give millions
+
+    out = []
+    for _ in range(n):
+        words = rng.choice(names).lower().split()
+        question = rng.choice(UNSEEN_TEMPLATES).format(" ".join(words[:rng.randint(3, 9)]))
+        out.append([unique(rng.choice(GREETINGS)), unique(question), unique(rng.choice(FOLLOW_UPS)),
+                    unique(rng.choice(THANKS))])
+    return out
+
+
 def percentile(values: List[float], q: float) -> float:
     """The q-quantile (0..1) of values."""
     values = sorted(values)
     return values[min(len(values) - 1, int(q * (len(values) - 1)))] if values else float("nan")
+
+
+def figures(latencies: List[float], errors: int, elapsed: Optional[float] = None) -> Dict:
+    """A phase's count, errors, median and p95 latency (ms), and messages per second over ``elapsed``."""
+    out = {"n": len(latencies), "errors": errors,
+           "median": statistics.median(latencies) if latencies else float("nan"), "p95": percentile(latencies, 0.95)}
+    if elapsed is not None:
+        out["rate"] = len(latencies) / elapsed
+    return out
 
 
 async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> float:
@@ -103,18 +161,38 @@ async def closed_loop(url: str, questions: List[str], concurrency: int, seconds:
 
         start = time.perf_counter()
         await asyncio.gather(*(conversation(i) for i in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    return {
-        "n": len(latencies),
-        "errors": errors,
-        "median": statistics.median(latencies) if latencies else float("nan"),
-        "p95": percentile(latencies, 0.95),
-        "rate": len(latencies) / elapsed,
-    }
+    return figures(latencies, errors, time.perf_counter() - start)
+
+
+async def conversation_loop(url: str, conversations: List[List[str]], concurrency: int, seconds: float,
+                            max_messages: int) -> Dict:
+    """``concurrency`` citizens at once, each taking the next whole conversation from ``conversations`` (one
+    pass: none is sent twice) and sending its texts in order, each as soon as the previous reply came."""
+    latencies: List[float] = []
+    errors = 0
+    queue = iter(enumerate(conversations))
+    deadline = time.perf_counter() + seconds
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        async def citizen() -> None:
+            nonlocal errors
+            for number, texts in queue:
+                sender = f"load-{concurrency}-{number}-{random.random():.6f}"
+                for text in texts:
+                    if time.perf_counter() >= deadline or len(latencies) >= max_messages:
+                        return
+                    try:
+                        latencies.append(await send(session, url, sender, text))
+                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                        errors += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(citizen() for _ in range(concurrency)))
+    return figures(latencies, errors, time.perf_counter() - start)
 
 
 async def open_loop(url: str, questions: List[str], rate: float, seconds: float) -> Dict:
     """Poisson arrivals at ``rate`` messages per second, each in its own conversation slot."""
+    run = f"{random.random():.6f}"  # this run's conversations, apart from an earlier run's in the same store
     latencies: List[float] = []
     errors = 0
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
@@ -125,19 +203,14 @@ async def open_loop(url: str, questions: List[str], rate: float, seconds: float)
             async def one(k: int) -> None:
                 nonlocal errors
                 try:
-                    latencies.append(await send(session, url, f"open-{k % 600}", questions[k % len(questions)]))
+                    latencies.append(await send(session, url, f"open-{run}-{k % 600}", questions[k % len(questions)]))
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     errors += 1
             tasks.append(asyncio.create_task(one(i)))
             i += 1
             await asyncio.sleep(random.expovariate(rate))
         await asyncio.gather(*tasks)
-    return {
-        "n": len(latencies),
-        "errors": errors,
-        "median": statistics.median(latencies) if latencies else float("nan"),
-        "p95": percentile(latencies, 0.95),
-    }
+    return figures(latencies, errors)
 
 
 def start(cmd: List[str], cwd: Path, log_path: Path, env: Optional[dict] = None) -> subprocess.Popen:
@@ -147,39 +220,73 @@ def start(cmd: List[str], cwd: Path, log_path: Path, env: Optional[dict] = None)
                             start_new_session=True)
 
 
+LIBRARIES = [("torch", "libtorch_cpu"), ("tensorflow", "libtensorflow_framework"), ("onnxruntime", "onnxruntime")]
+
+
+def group_memory(leaders: List[int]) -> List[Dict]:
+    """Every process of the process groups ``leaders`` lead (a server and the workers it forked): pid, its
+    command (shortened), RSS and PSS in MB (PSS shares each page among the processes using it), and which
+    of the heavy libraries it has loaded (torch, TensorFlow, ONNX Runtime)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            group = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2])
+            if group not in leaders:
+                continue
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            fields = dict(line.split(":", 1) for line in (entry / "smaps_rollup").read_text().splitlines()[1:])
+            maps = (entry / "maps").read_text()
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile, or not readable
+        rss, pss = (int(fields.get(key, "0 kB").split()[0]) / 1024 for key in ("Rss", "Pss"))
+        loaded = [name for name, library in LIBRARIES if library in maps]
+        out.append({"pid": int(entry.name), "command": " ".join(command.split()[1:4])[:60], "rss": rss, "pss": pss,
+                    "loaded": loaded})
+    return sorted(out, key=lambda p: p["pid"])
+
+
+NEW_1, NEW_20, OPEN, REPEATED, ENDLESS = ("never-seen, 1 conversation", "never-seen, 20 conversations",
+                                          "never-seen, open 10 msg/s", "repeated, 20 conversations",
+                                          "repeated, 20 endless")
+
+
 def report(name: str, results: Dict[str, Dict]) -> None:
     """Print one system's figures."""
     for label, r in results.items():
-        extra = f", {r['rate']:.1f} msg/s" if "rate" in r else ""
-        print(f"  {name:<10} {label:<22} n={r['n']:>4}  median {r['median']:7.1f} ms  p95 {r['p95']:7.1f} ms"
+        if label == "memory":
+            continue
+        extra = f", {r['rate']:6.1f} msg/s" if "rate" in r else ""
+        print(f"  {name:<12} {label:<30} n={r['n']:>5}  median {r['median']:7.1f} ms  p95 {r['p95']:7.1f} ms"
               f"{extra}  errors {r['errors']}")
 
 
-def measure(port: int, questions: List[str], seconds: float, endless: bool = False,
-            unseen: Optional[List[str]] = None) -> Dict[str, Dict]:
-    """Closed loop at 1 and 20, open loop at 10 msg/s.
+def report_memory(name: str, processes: List[Dict]) -> None:
+    """Print each serving process's memory and the total."""
+    for p in processes:
+        print(f"  {name:<12} pid {p['pid']:<7} {p['command']:<45} RSS {p['rss']:6.0f} MB  PSS {p['pss']:6.0f} MB  "
+              f"loaded: {', '.join(p['loaded']) or '-'}")
+    print(f"  {name:<12} all serving processes: RSS {sum(p['rss'] for p in processes):.0f} MB, "
+          f"PSS {sum(p['pss'] for p in processes):.0f} MB")
 
-    In the closed loops each simulated citizen goes once through the question list (a whole
-    conversation, greeting to goodbye) and a new citizen takes their place; ``endless`` also
-    measures 20 conversations that never end, where Rasa's per-message cost grows with the
-    conversation's length (it re-reads every past turn to predict the next action). ``unseen``
-    (texts never sent before, none twice) adds the closed loops and the open loop again with them:
-    the cost of a citizen's own wording, which no cache spares.
-    """
+
+def measure(port: int, conversations: List[List[str]], repeated: List[List[str]], seconds: float,
+            endless: bool = False) -> Dict[str, Dict]:
+    """The phases of one system: never-seen conversations (``conversations``, each sent once) at 1 and at 20
+    at once and in the open loop, then ``repeated`` conversations over and over at 20 at once (and, with
+    ``endless``, 20 conversations that never end: Rasa's cost per message grows with a conversation's length).
+    20 citizens in flight may overrun a phase's count by 20."""
     url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
-    length = len(questions)
-    out = {"closed, 1 conversation": asyncio.run(closed_loop(url, questions, 1, seconds, 2000, length)),
-           "closed, 20 conversations": asyncio.run(closed_loop(url, questions, 20, seconds, 4000, length))}
+    third = len(conversations) // 3
+    first, second, rest = conversations[:third], conversations[third:2 * third], conversations[2 * third:]
+    out = {NEW_1: asyncio.run(conversation_loop(url, first, 1, seconds, 4 * third)),
+           NEW_20: asyncio.run(conversation_loop(url, second, 20, seconds, 4 * third - 20)),
+           OPEN: asyncio.run(open_loop(url, [t for c in rest for t in c], 10.0, seconds))}
+    cycle = repeated * (1 + 8000 // (4 * len(repeated)))
+    out[REPEATED] = asyncio.run(conversation_loop(url, cycle, 20, seconds, 4000))
     if endless:
-        out["closed, 20 endless"] = asyncio.run(closed_loop(url, questions, 20, seconds, 4000))
-    out["open, 10 msg/s"] = asyncio.run(open_loop(url, questions, 10.0, seconds))
-    if unseen:  # three phases that never share a text; 20 in flight may overrun a count by 20
-        third = len(unseen) // 3
-        out["closed, 1, unseen texts"] = asyncio.run(
-            closed_loop(url, unseen[:third], 1, seconds, third, length, shared=True))
-        out["closed, 20, unseen texts"] = asyncio.run(
-            closed_loop(url, unseen[third:2 * third], 20, seconds, third - 20, length, shared=True))
-        out["open, 10 msg/s, unseen"] = asyncio.run(open_loop(url, unseen[2 * third:], 10.0, seconds))
+        out[ENDLESS] = asyncio.run(closed_loop(url, [t for c in repeated for t in c], 20, seconds, 4000))
     return out
 
 
@@ -193,9 +300,9 @@ def limits(on: bool) -> Dict[str, str]:
     return {"MOTCUA_RATE_CONVERSATION_BURST": str(max(Settings().channels.rate_conversation_burst, len(QUESTIONS)))}
 
 
-def measure_motcua(settings, build: Path, seconds: float, endless: bool, unseen: List[str],
-                   limits_env: Dict[str, str]) -> Dict[str, Dict]:
-    """Start motcua's servers as `motcua run` does, warm up, measure, stop."""
+def measure_motcua(settings, build: Path, seconds: float, endless: bool, conversations: List[List[str]],
+                   repeated: List[List[str]], limits_env: Dict[str, str]) -> Dict[str, Dict]:
+    """Start motcua's servers as `motcua run` does, warm up, measure, read their memory, stop."""
     from motcua.runner import rasa_commands, server_env, stop_all, wait_ready, write_runtime_files
 
     endpoints, credentials = write_runtime_files(settings, build / "bench")
@@ -206,10 +313,40 @@ def measure_motcua(settings, build: Path, seconds: float, endless: bool, unseen:
         if not wait_ready(f"http://127.0.0.1:{settings.servers.rasa_port}/", 300):
             sys.exit("motcua server did not start (see build/bench-*.log)")
         url = f"http://127.0.0.1:{settings.servers.rasa_port}/webhooks/rest/webhook"
-        asyncio.run(closed_loop(url, QUESTIONS, 4, 15, 200))  # warm up: models loaded, caches filled
-        return measure(settings.servers.rasa_port, QUESTIONS, seconds, endless, unseen)
+        asyncio.run(closed_loop(url, QUESTIONS, 4, 15, 200))  # warm up: models loaded (these texts never recur)
+        out = measure(settings.servers.rasa_port, conversations, repeated, seconds, endless)
+        out["memory"] = group_memory([p.pid for p in procs])  # type: ignore[assignment]
+        return out
     finally:
         stop_all(procs, timeout=30)
+
+
+def baseline_project(build: Path) -> tuple:
+    """A default `rasa init` project, created and trained: (its folder, its model, seconds it took)."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-rasa-init-"))
+    start_t = time.perf_counter()
+    init = subprocess.run([RASA, "init", "--no-prompt", "--init-dir", str(folder)], capture_output=True, text=True)
+    if init.returncode != 0:
+        sys.exit("rasa init failed: " + init.stderr[-1000:])
+    return folder, next(Path(folder, "models").glob("*.tar.gz")), time.perf_counter() - start_t
+
+
+def measure_baseline(folder: Path, model: Path, build: Path, seconds: float, endless: bool,
+                     conversations: List[List[str]], repeated: List[List[str]]) -> Dict[str, Dict]:
+    """The default bot's server, the same phases, its memory."""
+    from motcua.runner import stop_all, wait_ready
+
+    base = [start([RASA, "run", "--model", str(model), "--port", "5205", "--interface", "127.0.0.1"], folder,
+                  build / "bench-baseline.log")]
+    try:
+        if not wait_ready("http://127.0.0.1:5205/", 300):
+            sys.exit("baseline server did not start")
+        asyncio.run(closed_loop("http://127.0.0.1:5205/webhooks/rest/webhook", BASELINE_QUESTIONS, 4, 15, 200))
+        out = measure(5205, conversations, repeated, seconds, endless)
+        out["memory"] = group_memory([p.pid for p in base])  # type: ignore[assignment]
+        return out
+    finally:
+        stop_all(base, timeout=30)
 
 
 def main() -> None:
@@ -222,7 +359,6 @@ def main() -> None:
                         help="also measure one worker with the rate limits off (their cost)")
     args = parser.parse_args()
     from core.settings import get_settings
-    from motcua.runner import stop_all, wait_ready
 
     settings = get_settings()
     settings = settings.replaced(rasa_port=5105, actions_port=5155, rest_channel=True,
@@ -236,8 +372,8 @@ def main() -> None:
     kb = KnowledgeBase(settings)
     names = [p.name for p in kb.catalogue.procedures.values()]
     kb.search("warm up")
-    for label, questions in (("repeated questions (the embedding cache hits)", QUESTIONS * 5),
-                             ("unseen texts", unseen_questions(names, 200, seed=0))):
+    for label, questions in (("never-seen texts", unseen_questions(names, 200, seed=0)),
+                             ("repeated texts (the embedding cache hits)", QUESTIONS * 5)):
         times = []
         for q in questions:
             t = time.perf_counter()
@@ -247,59 +383,61 @@ def main() -> None:
               f"p95 {percentile(times, 0.95):.1f} ms")
     del kb
 
-    results = {}
+    # Enough never-seen conversations for three phases at the fastest rate seen, fresh for every server run.
+    count = 3 * int(args.seconds * 200 / 4) + 60
+    repeated = citizen_conversations(names, 5, seed=99)
+    results: Dict[str, Dict] = {}
     build = ROOT / "build"
     build.mkdir(exist_ok=True)
-    redis = None
-    if args.workers > 1:
-        from motcua.localservers import LocalRedis
-
-        redis = LocalRedis().start()  # Rasa needs a shared lock store for several workers
+    folder, model, init_s = baseline_project(build)
     try:
-        runs = [(workers, True) for workers in sorted({1, args.workers})] + ([(1, False)] if args.limits_off else [])
-        for workers, limits_on in runs:
-            name = ("motcua" if workers == 1 else f"motcua x{workers}") + ("" if limits_on else " no limits")
-            run_settings = settings.replaced(rasa_workers=workers, lock_store_url=redis.url if workers > 1 else None)
-            # A fresh list per server run: each server's caches start empty, and no text repeats within a run.
-            unseen = unseen_questions(names, 3 * int(args.seconds * 160), seed=workers + 10 * (not limits_on))
-            results[name] = measure_motcua(run_settings, build, args.seconds, args.endless, unseen, limits(limits_on))
-    finally:
-        if redis:
-            redis.stop()
+        results["rasa init"] = measure_baseline(folder, model, build, args.seconds, args.endless,
+                                                citizen_conversations(names, count, seed=1), repeated)
+        redis = None
+        if args.workers > 1:
+            from motcua.localservers import LocalRedis
 
-    with tempfile.TemporaryDirectory() as tmp:
-        start_t = time.perf_counter()
-        init = subprocess.run([RASA, "init", "--no-prompt", "--init-dir", tmp], capture_output=True, text=True)
-        init_s = time.perf_counter() - start_t
-        if init.returncode != 0:
-            sys.exit("rasa init failed: " + init.stderr[-1000:])
-        model = next(Path(tmp, "models").glob("*.tar.gz"))
-        base = [start([RASA, "run", "--model", str(model), "--port", "5205", "--interface", "127.0.0.1"], Path(tmp),
-                      build / "bench-baseline.log")]
+            redis = LocalRedis().start()  # Rasa needs a shared lock store for several workers
         try:
-            if not wait_ready("http://127.0.0.1:5205/", 300):
-                sys.exit("baseline server did not start")
-            asyncio.run(closed_loop("http://127.0.0.1:5205/webhooks/rest/webhook", BASELINE_QUESTIONS, 4, 15, 200))
-            results["rasa init"] = measure(5205, BASELINE_QUESTIONS, args.seconds, args.endless)
+            runs = [(w, True) for w in sorted({1, args.workers})] + ([(1, False)] if args.limits_off else [])
+            for workers, limits_on in runs:
+                name = ("motcua" if workers == 1 else f"motcua x{workers}") + ("" if limits_on else " no limits")
+                run_settings = settings.replaced(rasa_workers=workers,
+                                                 lock_store_url=redis.url if workers > 1 else None)
+                fresh = citizen_conversations(names, count, seed=10 + workers + 10 * (not limits_on))
+                results[name] = measure_motcua(run_settings, build, args.seconds, args.endless, fresh, repeated,
+                                               limits(limits_on))
         finally:
-            stop_all(base, timeout=30)
+            if redis:
+                redis.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(build / "bench", ignore_errors=True)
+
     print(f"\nbaseline `rasa init` (project creation + training): {init_s:.0f} s")
     for name, res in results.items():
         report(name, res)
-    baseline = results["rasa init"]
+    print()
+    for name, res in results.items():
+        report_memory(name, res["memory"])  # type: ignore[arg-type]
+    base = results["rasa init"]
+    print()
     for name, ours in results.items():
         if name == "rasa init":
             continue
-        ratio = ours["closed, 20 conversations"]["rate"] / baseline["closed, 20 conversations"]["rate"]
-        print(f"\n{name}: throughput at 20 concurrent conversations / rasa init = {ratio:.2f}x (target >= 3x); "
-              f"open loop 10 msg/s p95 {ours['open, 10 msg/s']['p95']:.0f} ms (target <= 150 ms)")
-        unseen_ratio = ours["closed, 20, unseen texts"]["rate"] / baseline["closed, 20 conversations"]["rate"]
-        print(f"  {name}, texts never seen before: 20 conversations / rasa init = {unseen_ratio:.2f}x; "
-              f"open loop 10 msg/s p95 {ours['open, 10 msg/s, unseen']['p95']:.0f} ms")
-        if args.endless:
-            ratio = ours["closed, 20 endless"]["rate"] / baseline["closed, 20 endless"]["rate"]
-            print(f"  {name}: 20 endless conversations / rasa init = {ratio:.2f}x")
-    shutil.rmtree(build / "bench", ignore_errors=True)
+        ratio = ours[NEW_20]["rate"] / max(base[NEW_20]["rate"], 1e-9)
+        rss = sum(p["rss"] for p in ours["memory"])  # type: ignore[union-attr]
+        pss = sum(p["pss"] for p in ours["memory"])  # type: ignore[union-attr]
+        print(f"{name}, never-seen texts, 20 conversations: {ratio:.2f}x rasa init's msg/s (target >= 3x), "
+              f"p95 {ours[NEW_20]['p95']:.0f} ms vs {base[NEW_20]['p95']:.0f} ms (target: below)")
+        print(f"  one conversation: median {ours[NEW_1]['median']:.1f} ms vs {base[NEW_1]['median']:.1f} ms "
+              f"(target: at or below); serving processes' RSS {rss:.0f} MB summed (target <= 2048 MB), "
+              f"PSS {pss:.0f} MB (shared pages once)")
+        print(f"  repeated texts (second row), 20 conversations: "
+              f"{ours[REPEATED]['rate'] / max(base[REPEATED]['rate'], 1e-9):.2f}x rasa init")
+        if name.startswith("motcua x") and "motcua" in results:
+            gain = ours[NEW_20]["rate"] / results["motcua"][NEW_20]["rate"]
+            print(f"  gain over one worker, never-seen texts at 20 conversations: {gain:.2f}x")
 
 
 if __name__ == "__main__":

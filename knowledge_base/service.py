@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Set
 
 from core.settings import Settings, get_settings
 from knowledge_base.answers import Answer, compose_answer, detect_aspect, which_offered, which_procedure
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.limits import Limit, Limits
 from knowledge_base.resolve import Context, Resolution, resolve
+from knowledge_base.retrieval import handover
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
 from knowledge_base.retrieval.store import open_or_build
@@ -31,6 +32,7 @@ class KnowledgeBase:
         self.rebuilt_because: Optional[str] = None
         self._loaded_manifest: Optional[float] = None
         self._watch_index = True  # reload when another process rebuilds settings.knowledge.index_dir
+        self._mismatches: Set[str] = set()
 
     @classmethod
     def over(cls, catalogue: Catalogue, retriever: HybridRetriever,
@@ -84,6 +86,36 @@ class KnowledgeBase:
                 s.knowledge.scope_levels, calibrate=fit_calibration)
             self._loaded_manifest = self._manifest_mtime()
         return self._retriever
+
+    def accept_query_vector(self, handed: object, message: str) -> bool:
+        """Take the query vector the NLU computed for ``message`` (``retrieval.handover``), so the search does
+        not encode it again. Only for this search's model, weights and query prefix, and only for the text
+        this search would itself embed for ``message``; False otherwise (then the search encodes it).
+
+        Nothing is loaded for it: before the first search (or right after an index rebuild) it is passed up.
+        """
+        retriever = self._retriever
+        embedder = retriever.embedder if retriever is not None else None
+        if not handed or retriever is None or embedder is None or retriever.faiss is None:
+            return False
+        # the index's width, not the model's: taking a vector must not load the model it spares
+        unpacked = handover.unpack(handed, embedder.signature, int(retriever.faiss.d))
+        if unpacked is None:
+            self._note_mismatch("a query vector for other weights or another prefix, or malformed")
+            return False
+        text, vector = unpacked
+        if text != retriever.dense_query(message):
+            self._note_mismatch("the NLU prepared the message unlike the search (restorer data or scope differ)")
+            return False
+        embedder.remember(text, vector)
+        return True
+
+    def _note_mismatch(self, why: str) -> None:
+        """Warn once per process that handed vectors are not used: each such message is encoded twice."""
+        if why not in self._mismatches:
+            self._mismatches.add(why)
+            log.warning("query vector from the NLU not used (%s): the search encodes the message itself; "
+                        "restart the Rasa server after changing the model, catalogue, scope or NLU data", why)
 
     def search(self, question: str, top_k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Ranked procedures for a citizen's question."""

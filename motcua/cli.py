@@ -220,6 +220,8 @@ def cmd_model(args) -> int:
             Path(args.out or s.knowledge.embedding_model),
             epochs=args.epochs,
             per_procedure=args.per_procedure,
+            frozen_layers=args.frozen_layers,
+            **({"written_repeat": args.written_repeat} if args.written_repeat is not None else {}),
         )
         print(f"fine-tuned model written to {path}")
     elif args.action == "onnx":
@@ -284,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--n", type=int, default=200)
     sp.add_argument("--epochs", type=int, default=1)
     sp.add_argument("--per-procedure", type=int, default=24)
+    sp.add_argument("--frozen-layers", type=int, default=0, help="lowest transformer layers kept as the base's")
+    sp.add_argument("--written-repeat", type=int, help="times each citizen-worded question is seen (default 2)")
     sp.set_defaults(func=cmd_model)
 
     from motcua import channel_cli, console_cli, dossier_cli, privacy_cli

@@ -96,8 +96,10 @@ RASA = str(Path(sys.executable).parent / "rasa")
 
 
 def rasa(*args, timeout=1800):
-    """Run the rasa CLI from the repository root."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    """Run the rasa CLI from the repository root. The tests' search model is the base model (a fine-tuned one need
+    not exist), so the featurizer (on the base model) and the search share one model and its vector is handed
+    over, as with config.yml's ``model: search``."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MOTCUA_EMBEDDING_MODEL=str(BASE_MODEL))
     return subprocess.run([RASA, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 

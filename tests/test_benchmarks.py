@@ -3,7 +3,7 @@ import asyncio
 
 from aiohttp import web
 
-from benchmarks.bench_load import QUESTIONS, closed_loop, unseen_questions
+from benchmarks.bench_load import QUESTIONS, citizen_conversations, closed_loop, conversation_loop, unseen_questions
 from core.text import fold
 from tests.rest_stub import rest_stub
 
@@ -37,6 +37,38 @@ def test_shared_closed_loop_sends_each_text_once():
     result = asyncio.run(scenario())
     assert result["errors"] == 0 and result["n"] >= 150
     assert len(received) == len(set(received))  # twenty conversations, no text twice
+
+
+def test_citizen_conversations_never_repeat_a_text_and_mix_accents():
+    conversations = citizen_conversations(NAMES, 500, seed=5)
+    texts = [t for c in conversations for t in c]
+    assert all(len(c) == 4 for c in conversations) and len(texts) == len(set(texts)) == 2000
+    assert 700 < sum(fold(t) == t.lower() for t in texts) < 1300  # about half unaccented
+    assert not set(texts) & set(QUESTIONS)  # the warm-up never fills a cache with them
+    assert citizen_conversations(NAMES, 500, seed=5) == conversations
+
+
+def test_conversation_loop_sends_each_conversation_once_in_order_under_one_sender():
+    received = []
+
+    async def webhook(request):
+        body = await request.json()
+        received.append((body["sender"], body["message"]))
+        await asyncio.sleep(0.001)
+        return web.json_response([{"text": "ok"}])
+
+    conversations = [[f"c{i} m{k}" for k in range(4)] for i in range(60)]
+
+    async def scenario():
+        async with rest_stub(webhook) as url:
+            return await conversation_loop(url, conversations, 20, 30, 10_000)
+
+    result = asyncio.run(scenario())
+    assert result["errors"] == 0 and result["n"] == 240
+    by_sender = {}
+    for sender, text in received:
+        by_sender.setdefault(sender, []).append(text)
+    assert sorted(by_sender.values()) == sorted(conversations)  # whole conversations, in order, one sender each
 
 
 def test_nlu_target_is_judged_on_the_mean_of_the_repetitions():

@@ -42,30 +42,52 @@ def message(text, intent=None):
     return Message(data={"text": text, **({"intent": intent} if intent else {})})
 
 
-def test_featurizer_restores_accents_learns_phrases_and_checks_its_model(storage, base_model_dir):
+def test_featurizer_embeds_as_the_search_does_hands_the_vector_over_and_checks_its_model(storage, base_model_dir,
+                                                                                      monkeypatch):
     from rasa.engine.storage.resource import Resource
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     from components.sentence_featurizer import EmbeddingModelMismatch, SentenceEmbeddingFeaturizer
+    from core.settings import get_settings, reset_settings
+    from knowledge_base.catalogue import Catalogue
+    from knowledge_base.retrieval import handover
+    from knowledge_base.retrieval.hybrid import HybridRetriever
 
     model_storage, context = storage
-    config = {**SentenceEmbeddingFeaturizer.get_default_config(), "model": str(base_model_dir)}
+    # the default (the base model) while the search has another model: nothing to hand over
+    other = SentenceEmbeddingFeaturizer.create(SentenceEmbeddingFeaturizer.get_default_config(), model_storage,
+                                               Resource("other"), context)
+    assert other.embedder.model_name == get_settings().knowledge.embedding_base_model and not other.hands_over
+    # the search's own model (here the base model serves as the search's, as in the tests' servers)
+    monkeypatch.setenv("MOTCUA_EMBEDDING_MODEL", str(base_model_dir))
+    reset_settings()
+    monkeypatch.setattr("core.settings._cached", None)
+    config = {**SentenceEmbeddingFeaturizer.get_default_config(), "model": "search"}
     resource = Resource("sentence")
     trainer = SentenceEmbeddingFeaturizer.create(config, model_storage, resource, context)
-    trainer.train(TrainingData([message("hồ sơ của tôi tới đâu rồi", "check"), message("ho so toi o dau", "check")]))
-    assert trainer.phrases == ["hồ sơ của tôi tới đâu rồi"]  # only accented examples teach accents
+    examples = [message("hồ sơ của tôi tới đâu rồi", "check"), message("ho so toi o dau", "check")]
+    trainer.process_training_data(TrainingData(examples))
+    trainer.train(TrainingData(examples))
+    assert all(m.get(handover.KEY) is None for m in examples)  # training examples hand nothing over
 
     featurizer = SentenceEmbeddingFeaturizer.load(config, model_storage, resource, context)
-    assert featurizer.phrases == trainer.phrases
     accented, plain, other, empty = (message(t) for t in ("hồ sơ của tôi tới đâu rồi", "ho so cua toi toi dau roi",
                                                           "lệ phí cấp sổ đỏ bao nhiêu", ""))
     featurizer.process([accented, plain, other, empty])
     vec = {m.get("text"): m.get_dense_features("text")[1].features[0] for m in (accented, plain, other)}
     assert all(v.shape == (384,) for v in vec.values())
-    assert empty.get_dense_features("text") == (None, None)
-    # the unaccented twin is read as the accented phrase the training examples taught
+    assert empty.get_dense_features("text") == (None, None) and empty.get(handover.KEY) is None
+    # the unaccented twin is read as the accented phrase (the restorer knows everyday chat turns too)
     assert vec["hồ sơ của tôi tới đâu rồi"] @ vec["ho so cua toi toi dau roi"] > 0.99
     assert vec["hồ sơ của tôi tới đâu rồi"] @ vec["lệ phí cấp sổ đỏ bao nhiêu"] < 0.95
+    # each message's vector goes with its parse result, for the text exactly as the search prepares it
+    knowledge = get_settings().knowledge
+    search = HybridRetriever(Catalogue.load(knowledge.catalogue_dir).in_scope(knowledge.scope_fields,
+                                                                              knowledge.scope_levels), None)
+    for m in (accented, plain, other):
+        assert handover.KEY in m.as_dict(only_output_properties=True)
+        text, vector = handover.unpack(m.get(handover.KEY), featurizer.embedder.signature, 384)
+        assert text == search.dense_query(m.get("text")) and np.allclose(vector, vec[m.get("text")])
 
     # a model other than the one trained with: a clear error at load, not wrong vectors
     with model_storage.write_to(resource) as folder:

@@ -213,6 +213,7 @@ def assistant(rasa_model, base_model_dir, tmp_path_factory):
     rasa_main.install()
     mp = pytest.MonkeyPatch()
     mp.setenv("MOTCUA_HOTLINE", "19001234")
+    mp.setenv("MOTCUA_EMBEDDING_MODEL", str(base_model_dir))
     mp.setenv("MOTCUA_DOSSIER_KEY_FILE", str(tmp_path_factory.mktemp("assistant") / "key"))
     reset_settings()
     yield Agent.load(str(rasa_model), action_endpoint=EndpointConfig(f"http://127.0.0.1:{closed_port()}/webhook"))

@@ -167,19 +167,17 @@ async def test_a_session_older_than_the_cache_span_is_read_again(tmp_path, monke
     anonymised it in place, same ids) is read from SQL again."""
     import time
 
-    from rasa.core.tracker_store import SQLTrackerStore
-
     from components.tracker_store import CACHE_SPAN
 
     store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"), cache_size=10)
     reads = []
-    real = SQLTrackerStore.retrieve
+    real = DialogueStateTracker.from_dict
 
-    async def counted(self, sender_id):
+    def counted(sender_id, *args, **kwargs):  # a tracker rebuilt from the rows SQL returned
         reads.append(sender_id)
-        return await real(self, sender_id)
+        return real(sender_id, *args, **kwargs)
 
-    monkeypatch.setattr(SQLTrackerStore, "retrieve", counted)
+    monkeypatch.setattr(DialogueStateTracker, "from_dict", counted)
     for sender, age in (("young", 60.0), ("old", CACHE_SPAN + 60)):
         tracker = DialogueStateTracker(sender, slots=[])
         tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}, timestamp=time.time() - age))
@@ -188,3 +186,109 @@ async def test_a_session_older_than_the_cache_span_is_read_again(tmp_path, monke
         await store.retrieve(sender)
         await store.retrieve(sender)
     assert reads == ["old", "old"]  # the young session was cached by its save
+
+
+async def test_the_query_vector_handed_to_the_search_is_never_stored(tmp_path):
+    from knowledge_base.retrieval import handover
+
+    db = tmp_path / "tracker.db"
+    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
+    tracker = DialogueStateTracker("conv-v", slots=[])
+    parse = {"text": "tách thửa cần gì", "intent": {"name": "ask_documents", "confidence": 0.9}, "entities": [],
+             handover.KEY: {"model": "m", "text": "tách thửa cần gì", "vector": "AAAA" * 512}}
+    tracker.update(UserUttered(parse["text"], parse["intent"], [], parse))
+    await store.save(tracker)
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        stored = [json.loads(row[0]) for row in conn.execute(text("SELECT data FROM events"))]
+    engine.dispose()
+    assert stored[0]["parse_data"]["intent"]["name"] == "ask_documents" and handover.KEY not in stored[0]["parse_data"]
+    for restored in (await store.retrieve("conv-v"), await MaskingSQLTrackerStore(
+            Domain.empty(), dialect="sqlite", db=str(db)).retrieve("conv-v")):  # the cached session, then SQL's
+        assert handover.KEY not in restored.latest_message.parse_data
+        assert restored.latest_message.text == "tách thửa cần gì"
+
+
+async def test_a_slow_database_never_holds_the_other_conversations(tmp_path, monkeypatch):
+    import asyncio
+    import time
+
+    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    tracker = DialogueStateTracker("slow", slots=[])
+    tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}))
+    await store.save(tracker)
+    real = store._last_id
+
+    def slow(session, sender_id):
+        time.sleep(0.6)  # a query that takes long: a big conversation, a busy disk
+        return real(session, sender_id)
+
+    real_since = store._written_since
+
+    def slow_since(session, sender_id, since):
+        time.sleep(0.6)
+        return real_since(session, sender_id, since)
+
+    monkeypatch.setattr(store, "_last_id", slow)
+    monkeypatch.setattr(store, "_written_since", slow_since)
+    store._cache.clear()
+    ticks = []
+
+    async def other_conversation():
+        started = time.perf_counter()
+        for _ in range(10):
+            await asyncio.sleep(0.05)
+            ticks.append(time.perf_counter() - started)
+
+    async def alongside(work):  # the other conversation is under way first, then the slow work starts
+        other = asyncio.ensure_future(other_conversation())
+        await asyncio.sleep(0.01)
+        result = await work
+        await other
+        return result
+
+    restored = await alongside(store.retrieve("slow"))
+    assert restored.latest_message.text == "xin chào"
+    assert len(ticks) == 10 and ticks[0] < 0.3 and max(b - a for a, b in zip(ticks, ticks[1:])) < 0.3
+    tracker.update(ActionExecuted("action_listen"))
+    ticks.clear()
+    started = time.perf_counter()
+    await alongside(store.save(tracker))
+    assert time.perf_counter() - started > 0.6  # the save did wait for its slow query...
+    assert ticks[0] < 0.3 and max(b - a for a, b in zip(ticks, ticks[1:])) < 0.3  # ...and the loop kept turning
+
+
+async def test_a_cancelled_save_still_writes_all_its_events(tmp_path, monkeypatch):
+    import asyncio
+    import time
+
+    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    tracker = DialogueStateTracker("gone", slots=[])
+    tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}))
+    tracker.update(ActionExecuted("action_listen"))
+    real = store._last_id
+
+    def slow(session, sender_id):
+        time.sleep(0.5)
+        return real(session, sender_id)
+
+    monkeypatch.setattr(store, "_last_id", slow)
+    save = asyncio.ensure_future(store.save(tracker))
+    await asyncio.sleep(0.1)
+    save.cancel()  # the client went away mid-save
+    with pytest.raises(asyncio.CancelledError):
+        await save
+    # the cancellation came through only once the events were written
+    engine = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events WHERE sender_id = 'gone'")).scalar() == 2
+    engine.dispose()
+
+
+async def test_an_in_memory_store_is_one_database_for_every_thread():
+    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=":memory:")
+    tracker = DialogueStateTracker("mem", slots=[])
+    tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}))
+    await store.save(tracker)
+    store._cache.clear()
+    assert (await store.retrieve("mem")).latest_message.text == "xin chào"

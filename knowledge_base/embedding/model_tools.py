@@ -88,7 +88,7 @@ def no_duplicate_batches(pairs: List[tuple], batch_size: int, rng: random.Random
 
 def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int = 24,
              batch_size: int = 32, lr: float = 3e-5, scale: float = 20.0, seed: int = 17,
-             written_repeat: int = WRITTEN_REPEAT) -> Path:
+             written_repeat: int = WRITTEN_REPEAT, frozen_layers: int = 0) -> Path:
     """Fine-tune on questions -> procedure names with in-batch negatives: generated questions, and the
     questions written in citizens' words (``written_repeat`` times each, paired with the name and with the
     field and name in turn).
@@ -136,6 +136,16 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
     # The word-embedding table is 96M of the 118M parameters: freezing it keeps training fast
     # on 2 cores and keeps the vectors of words the catalogue never uses intact.
     model[0].auto_model.embeddings.word_embeddings.weight.requires_grad = False
+    # Freezing the lowest ``frozen_layers`` transformer layers too (and the rest of the embeddings)
+    # skips their backward pass: each step costs less, and the general language the lower layers hold
+    # stays as the base model learnt it.
+    layers = model[0].auto_model.encoder.layer
+    if not 0 <= frozen_layers < len(layers):
+        raise ValueError(f"frozen_layers must be between 0 and {len(layers) - 1}, not {frozen_layers}")
+    if frozen_layers:
+        for module in [model[0].auto_model.embeddings, *layers[:frozen_layers]]:
+            for weight in module.parameters():
+                weight.requires_grad = False
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     total = sum(len(no_duplicate_batches(triples, batch_size, random.Random(seed + e))) for e in range(epochs))

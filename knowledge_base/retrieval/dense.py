@@ -1,6 +1,7 @@
 """Dense retrieval: sentence-transformers embeddings in a FAISS inner-product index."""
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections import OrderedDict
@@ -8,6 +9,23 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 import numpy as np
+
+
+def model_fingerprint(model_name: str) -> str:
+    """Identifies the model's weights: file names, sizes and times of a local folder, else the name.
+
+    The ONNX export in ``onnx/`` is left out: it is made from the weights (and again when they
+    change) and gives the same vectors, so making it must not mark the index stale.
+    """
+    path = Path(model_name)
+    if not path.is_dir():
+        return model_name
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*")):
+        if f.is_file() and f.relative_to(path).parts[0] != "onnx":
+            st = f.stat()
+            h.update(f"{f.relative_to(path)}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:16]
 
 
 class EmbeddingModelError(RuntimeError):
@@ -61,6 +79,8 @@ class Embedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self.load_seconds: Optional[float] = None
+        self.encoded = 0  # query texts encoded by the model (not served from the cache)
+        self._signature: Optional[str] = None
 
     @classmethod
     def configured(cls, settings, model_name: Optional[str] = None, threads: Optional[int] = None) -> Embedder:
@@ -123,6 +143,14 @@ class Embedder:
         return self.model_name + ("#int8" if self.int8 else "")
 
     @property
+    def signature(self) -> str:
+        """What a query vector handed between processes must name: the identity, the weights' fingerprint
+        (taken once) and the query prefix, so a vector from other weights or another prefix is never used."""
+        if self._signature is None:
+            self._signature = f"{self.identity}|{model_fingerprint(self.model_name)}|{self.query_prefix}"
+        return self._signature
+
+    @property
     def dimension(self) -> int:
         """Embedding size."""
         return self.model.dimension
@@ -137,11 +165,10 @@ class Embedder:
         todo = [i for i, v in enumerate(out) if v is None]
         if todo:
             vecs = self.model.encode([self.query_prefix + texts[i] for i in todo], 32, False)
+            self.encoded += len(todo)
             for i, vec in zip(todo, vecs):
                 out[i] = vec
-                self._cache[texts[i]] = vec
-                if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+                self.remember(texts[i], vec)
         for t in texts:
             if t in self._cache:
                 self._cache.move_to_end(t)
@@ -150,6 +177,13 @@ class Embedder:
             if out
             else np.zeros((0, self.dimension), np.float32)
         )
+
+    def remember(self, text: str, vector: np.ndarray) -> None:
+        """Cache ``vector`` as this model's embedding of the query ``text`` (one handed over by the NLU)."""
+        self._cache[text] = vector
+        self._cache.move_to_end(text)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
 
 
 def build_faiss(vectors: np.ndarray):

@@ -17,30 +17,13 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from core.clock import now_local
 from knowledge_base.catalogue import Catalogue, catalogue_hash
-from knowledge_base.retrieval.dense import Embedder
+from knowledge_base.retrieval.dense import Embedder, model_fingerprint  # noqa: F401 (re-exported)
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
 from knowledge_base.schema import Procedure
 from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS
 
 log = logging.getLogger(__name__)
 FORMAT = 4  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions
-
-
-def model_fingerprint(model_name: str) -> str:
-    """Identifies the model's weights: file names, sizes and times of a local folder, else the name.
-
-    The ONNX export in ``onnx/`` is left out: it is made from the weights (and again when they
-    change) and gives the same vectors, so making it must not mark the index stale.
-    """
-    path = Path(model_name)
-    if not path.is_dir():
-        return model_name
-    h = hashlib.sha256()
-    for f in sorted(path.rglob("*")):
-        if f.is_file() and f.relative_to(path).parts[0] != "onnx":
-            st = f.stat()
-            h.update(f"{f.relative_to(path)}:{st.st_size}:{int(st.st_mtime)}".encode())
-    return h.hexdigest()[:16]
 
 
 def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> dict:

@@ -279,3 +279,19 @@ def test_the_situation_is_kept_when_the_procedure_is_offered_then_picked(kb, mon
         {"candidates": ["1.013831"], "aspect": "documents", "situation": events["situation"]}, picked))
     body = "\n".join(m["text"] for m in messages)
     assert "trường hợp thừa kế" in body and "cấp chung một Giấy chứng nhận" in body and "thế chấp" not in body
+
+
+def test_the_answer_uses_the_vector_the_nlu_handed_over_and_encodes_nothing(kb, retriever):
+    from knowledge_base.retrieval import handover
+
+    text = "Làm lại sổ đỏ bị mất cần giấy tờ gì"
+    query = retriever.dense_query(text)
+    vector = retriever.embedder.embed_queries([query])[0]
+    retriever.embedder._cache.clear()
+    kb.search("xin chào")  # the retriever is open, as in a running action server
+    before = retriever.embedder.encoded
+    tracker = make_tracker(text, "ask_documents")
+    tracker.latest_message[handover.KEY] = handover.pack(retriever.embedder.signature, query, vector)
+    messages, slots = run(ActionAnswerProcedure(), tracker)
+    assert slots.get("procedure_code") == "1.012786" and "Hồ sơ cần chuẩn bị" in messages[0]["text"]
+    assert retriever.embedder.encoded == before  # the search took the NLU's vector: one pass in all

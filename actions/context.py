@@ -120,7 +120,9 @@ def knowledge_base_for(tracker: Tracker) -> KnowledgeBase:
     """The knowledge base, given the query vector the NLU computed for the latest message (if any), so a
     search of that message's text does not encode it again."""
     kb = current().knowledge_base
-    kb.accept_query_vector(tracker.latest_message.get(QUERY_VECTOR), tracker.latest_message.get("text") or "")
+    latest = tracker.latest_message if isinstance(tracker.latest_message, dict) else {}
+    text = latest.get("text")
+    kb.accept_query_vector(latest.get(QUERY_VECTOR), text if isinstance(text, str) else "")
     return kb
 
 

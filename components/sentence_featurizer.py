@@ -7,13 +7,15 @@ classifier guessing. A multilingual sentence embedding carries what the words me
 The message is prepared as the search prepares a query (shorthand expanded, accents restored on
 unaccented text by the restorer of the deployment's procedures) and embedded on the knowledge base's
 loader (knowledge_base.retrieval.dense.Embedder, ONNX Runtime by default). The model is config.yml's
-``model``: ``base`` (the default: the settings' base model, MOTCUA_EMBEDDING_BASE_MODEL), ``search``
-(the search's fine-tuned model, MOTCUA_EMBEDDING_MODEL) or a model folder or name.
+``model``: ``base`` (the settings' base model, MOTCUA_EMBEDDING_BASE_MODEL), ``search`` (the search's
+fine-tuned model, MOTCUA_EMBEDDING_MODEL) or a model folder or name; ``layer`` takes the sentence vector
+of that hidden layer (mean-pooled) instead of the model's output.
 
-With the search's own model, the vector goes with the parse result (knowledge_base.retrieval.handover;
+With the search's own model, the output vector goes with the parse result (knowledge_base.retrieval.handover;
 the tracker store drops it before writing) and the action server's search does not encode the message a
-second time: one encoder pass per new message. That costs intent F1 (the fine-tuned model keeps less of
-what tells chat turns apart: see config.yml), so the default stays on the base model, two passes.
+second time: one encoder pass per new message. The output of the fine-tuned model keeps less of what tells
+chat turns apart, so config.yml takes layer 6 for the classifier: fine-tuning leaves the lower six layers
+as the base model's, and the same pass gives both vectors (figures in config.yml).
 
 A fingerprint of the embedding model is stored with the trained model: a server configured with another
 model stops at load with a clear message instead of feeding the classifier vectors it was not trained on.
@@ -21,7 +23,7 @@ model stops at load with a clear message instead of feeding the classifier vecto
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -62,12 +64,16 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        """Defaults: the settings' base model; accents restored on unaccented text."""
-        return {**DenseFeaturizer.get_default_config(), "model": "base", "restore_diacritics": True}
+        """Defaults: the settings' base model, its output; accents restored on unaccented text."""
+        return {**DenseFeaturizer.get_default_config(), "model": "base", "layer": None, "restore_diacritics": True}
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        """Nothing to check beyond the types the defaults give."""
+        """``layer``: nothing (the model's output) or a hidden layer's number."""
+        layer = config.get("layer")
+        if layer is not None and (isinstance(layer, bool) or not isinstance(layer, int) or layer < 1):
+            raise ValueError(f"{cls.__name__}: layer must be a hidden layer's number (1, 2, ...) or empty, "
+                             f"not {layer!r}")
 
     def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource) -> None:
         """Resolve the model setting; the model itself loads on first use."""
@@ -81,7 +87,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         # the search's own model: its vectors are handed over, the search need not encode the message again
         self.hands_over = self.model_name == settings.knowledge.embedding_model
         self.restore = bool(config.get("restore_diacritics", True))
+        self.layer: Optional[int] = config.get("layer")
         self.knowledge = settings.knowledge
+        self._settings = settings
+        self._handover_key: Optional[bytes] = None
         self._model_storage = model_storage
         self._resource = resource
         self._prepare = None
@@ -99,6 +108,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                              ROOT / "knowledge_base/retrieval/hybrid.py", ROOT / "knowledge_base/text.py",
                              ROOT / "core/text.py"],
                             model, model_fingerprint(model), str(bool(config.get("restore_diacritics", True))),
+                            f"layer={config.get('layer')}",
                             ",".join(settings.knowledge.scope_fields), ",".join(settings.knowledge.scope_levels))
 
     @classmethod
@@ -109,7 +119,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         """Keep the model's fingerprint."""
-        fingerprint = self.embedder.embed_queries([FINGERPRINT_TEXT])[0]
+        fingerprint = self._vectors([FINGERPRINT_TEXT])[1][0]
         with self._model_storage.write_to(self._resource) as folder:
             (folder / "sentence_featurizer.json").write_text(json.dumps(
                 {"model": self.embedder.identity, "fingerprint": fingerprint.tolist()}, ensure_ascii=False),
@@ -123,7 +133,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         with model_storage.read_from(resource) as folder:
             stored = json.loads((folder / "sentence_featurizer.json").read_text(encoding="utf-8"))
         component = cls(config, execution_context.node_name, model_storage, resource)
-        now = component.embedder.embed_queries([FINGERPRINT_TEXT])[0]
+        now = component._vectors([FINGERPRINT_TEXT])[1][0]
         if (
             now.shape[0] != len(stored["fingerprint"])
             or float(now @ np.asarray(stored["fingerprint"])) < SAME_MODEL_COSINE
@@ -153,17 +163,35 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                 self._prepare = normalizer.normalize
         return self._prepare(text)
 
+    @property
+    def handover_key(self) -> bytes:
+        """The key handed vectors are signed with (from the secret the action server shares)."""
+        if self._handover_key is None:
+            from core.privacy import action_secret
+
+            self._handover_key = handover.key_for(action_secret(self._settings))
+        return self._handover_key
+
+    def _vectors(self, texts: List[str]) -> Tuple[np.ndarray, np.ndarray]:
+        """(the model's query embeddings, the classifier's features) of prepared texts: the same vectors, or
+        with ``layer`` that hidden layer's sentence vectors, taken from the same encoder pass."""
+        if self.layer is None:
+            vectors = self.embedder.embed_queries(texts)
+            return vectors, vectors
+        return self.embedder.embed_queries_with_layer(texts, self.layer)
+
     def _featurize(self, messages: List[Message], hand_over: bool) -> None:
         todo = [m for m in messages if m.get(TEXT)]
         if not todo:
             return
         texts = [self._prepared(m.get(TEXT)) for m in todo]
-        vectors = self.embedder.embed_queries(texts)
-        for message, text, vector in zip(todo, texts, vectors):
-            self.add_features_to_message(sequence=None, sentence=vector[np.newaxis, :], attribute=TEXT,
+        vectors, features = self._vectors(texts)
+        for message, text, vector, feature in zip(todo, texts, vectors, features):
+            self.add_features_to_message(sequence=None, sentence=feature[np.newaxis, :], attribute=TEXT,
                                          message=message)
             if hand_over and self.hands_over:
-                message.set(handover.KEY, handover.pack(self.embedder.signature, text, vector), add_to_output=True)
+                message.set(handover.KEY, handover.pack(self.embedder.signature, text, vector, self.handover_key),
+                            add_to_output=True)
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Featurize messages at inference, and hand each vector over to the search."""

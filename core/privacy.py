@@ -349,6 +349,17 @@ def mask_name(name: str) -> str:
     return " ".join([parts[0]] + [p[0] + "." for p in parts[1:]])
 
 
+ACTION_SECRET_ENV = "MOTCUA_ACTION_SECRET"
+
+
+def action_secret(settings: Any) -> str:
+    """The secret the Rasa server and the action server share: MOTCUA_ACTION_SECRET, else a local key file
+    made on first use. It authorises calls to the action server and signs the query vectors the NLU hands
+    over to the search (knowledge_base.retrieval.handover)."""
+    return secret_value(settings.servers.action_secret, settings.servers.action_secret_file, ACTION_SECRET_ENV,
+                        "the Rasa server and the action server must share it")
+
+
 def secret_value(value: Optional[str], key_file: Path, variable: str, why: str) -> str:
     """A secret from the environment, else from a local key file created (0600) on first use.
 

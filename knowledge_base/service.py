@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import List, Optional, Sequence, Set
 
 from core.settings import Settings, get_settings
@@ -33,6 +34,8 @@ class KnowledgeBase:
         self._loaded_manifest: Optional[float] = None
         self._watch_index = True  # reload when another process rebuilds settings.knowledge.index_dir
         self._mismatches: Set[str] = set()
+        self._key: Optional[bytes] = None
+        self._opening = threading.Lock()  # two first searches at once open (or rebuild) the index once
 
     @classmethod
     def over(cls, catalogue: Catalogue, retriever: HybridRetriever,
@@ -77,38 +80,57 @@ class KnowledgeBase:
     @property
     def retriever(self) -> HybridRetriever:
         """The retriever over the deployment's scope; a stale index is rebuilt first."""
-        if self._retriever is None:
-            from knowledge_base.embedding.calibration import fit_calibration
+        retriever = self._retriever
+        if retriever is not None:
+            return retriever
+        with self._opening:
+            if self._retriever is None:
+                from knowledge_base.embedding.calibration import fit_calibration
 
-            s = self.settings
-            self._retriever, self.rebuilt_because = open_or_build(
-                self.catalogue, self.embedder, s.knowledge.index_dir, s.knowledge.scope_fields,
-                s.knowledge.scope_levels, calibrate=fit_calibration)
-            self._loaded_manifest = self._manifest_mtime()
-        return self._retriever
+                s = self.settings
+                self._retriever, self.rebuilt_because = open_or_build(
+                    self.catalogue, self.embedder, s.knowledge.index_dir, s.knowledge.scope_fields,
+                    s.knowledge.scope_levels, calibrate=fit_calibration)
+                self._loaded_manifest = self._manifest_mtime()
+            return self._retriever
 
     def accept_query_vector(self, handed: object, message: str) -> bool:
         """Take the query vector the NLU computed for ``message`` (``retrieval.handover``), so the search does
-        not encode it again. Only for this search's model, weights and query prefix, and only for the text
-        this search would itself embed for ``message``; False otherwise (then the search encodes it).
+        not encode it again. Only when signed with the servers' shared key, for this search's model, weights
+        and query prefix, and for the text this search would itself embed for ``message``; False otherwise
+        (then the search encodes it). Never raises: the handover only saves time.
 
-        Nothing is loaded for it: before the first search (or right after an index rebuild) it is passed up.
+        A handed vector opens the catalogue and the index if no search has yet (the search that follows needs
+        them), never the model it spares; if they cannot be opened it is passed up and the search says why.
         """
-        retriever = self._retriever
-        embedder = retriever.embedder if retriever is not None else None
-        if not handed or retriever is None or embedder is None or retriever.faiss is None:
+        if not handed:
             return False
-        # the index's width, not the model's: taking a vector must not load the model it spares
-        unpacked = handover.unpack(handed, embedder.signature, int(retriever.faiss.d))
-        if unpacked is None:
-            self._note_mismatch("a query vector for other weights or another prefix, or malformed")
+        try:
+            retriever = self.retriever
+            embedder = retriever.embedder
+            if embedder is None or retriever.faiss is None:
+                return False
+            # the index's width, not the model's: taking a vector must not load the model it spares
+            unpacked = handover.unpack(handed, embedder.signature, int(retriever.faiss.d), self._handover_key())
+            if unpacked is None:
+                self._note_mismatch("unsigned, for other weights or another prefix, or malformed")
+                return False
+            text, vector = unpacked
+            if text != retriever.dense_query(message):
+                self._note_mismatch("the NLU prepared the message unlike the search (restorer data or scope differ)")
+                return False
+            embedder.remember(text, vector, replace=False)
+            return True
+        except Exception as exc:  # a missing or broken index, an unreadable model folder or key file
+            self._note_mismatch(f"{type(exc).__name__}: {exc}")
             return False
-        text, vector = unpacked
-        if text != retriever.dense_query(message):
-            self._note_mismatch("the NLU prepared the message unlike the search (restorer data or scope differ)")
-            return False
-        embedder.remember(text, vector)
-        return True
+
+    def _handover_key(self) -> bytes:
+        if self._key is None:
+            from core.privacy import action_secret
+
+            self._key = handover.key_for(action_secret(self.settings))
+        return self._key
 
     def _note_mismatch(self, why: str) -> None:
         """Warn once per process that handed vectors are not used: each such message is encoded twice."""

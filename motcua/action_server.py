@@ -22,22 +22,17 @@ import logging
 import zlib
 from typing import Callable, Optional
 
+from core.privacy import ACTION_SECRET_ENV, action_secret
 from core.settings import Settings, get_settings
+
+__all__ = ["SECRET_ENV", "SECRET_HEADER", "action_secret", "create_app", "is_authorised"]
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Motcua-Action-Secret"
-SECRET_ENV = "MOTCUA_ACTION_SECRET"
+SECRET_ENV = ACTION_SECRET_ENV
 # A tracker of a long conversation is a few hundred KB; nothing legitimate comes near this.
 MAX_BODY_BYTES = 16 * 1024 * 1024
-
-
-def action_secret(settings: Settings) -> str:
-    """The shared secret: MOTCUA_ACTION_SECRET, else a local key file made on first use."""
-    from core.privacy import secret_value
-
-    return secret_value(settings.servers.action_secret, settings.servers.action_secret_file, SECRET_ENV,
-                        "the Rasa server and the action server must share it")
 
 
 def is_authorised(header: Optional[str], secret: str) -> bool:

@@ -86,7 +86,8 @@ def test_featurizer_embeds_as_the_search_does_hands_the_vector_over_and_checks_i
                                                                               knowledge.scope_levels), None)
     for m in (accented, plain, other):
         assert handover.KEY in m.as_dict(only_output_properties=True)
-        text, vector = handover.unpack(m.get(handover.KEY), featurizer.embedder.signature, 384)
+        text, vector = handover.unpack(m.get(handover.KEY), featurizer.embedder.signature, 384,
+                                       featurizer.handover_key)
         assert text == search.dense_query(m.get("text")) and np.allclose(vector, vec[m.get("text")])
 
     # a model other than the one trained with: a clear error at load, not wrong vectors
@@ -96,6 +97,42 @@ def test_featurizer_embeds_as_the_search_does_hands_the_vector_over_and_checks_i
         (folder / "sentence_featurizer.json").write_text(json.dumps(stored), encoding="utf-8")
     with pytest.raises(EmbeddingModelMismatch, match="make train"):
         SentenceEmbeddingFeaturizer.load(config, model_storage, resource, context)
+
+
+
+def test_featurizer_on_a_lower_layer_hands_over_the_output_of_the_same_pass(storage, base_model_dir, monkeypatch):
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from components.sentence_featurizer import SentenceEmbeddingFeaturizer
+    from core.settings import reset_settings
+    from knowledge_base.retrieval import handover
+
+    for bad in (0, -1, "6", True, 2.5):
+        with pytest.raises(ValueError, match="layer"):
+            SentenceEmbeddingFeaturizer.validate_config({"layer": bad})
+    monkeypatch.setenv("MOTCUA_EMBEDDING_MODEL", str(base_model_dir))
+    reset_settings()
+    monkeypatch.setattr("core.settings._cached", None)
+    model_storage, context = storage
+    config = {**SentenceEmbeddingFeaturizer.get_default_config(), "model": "search", "layer": 6}
+    SentenceEmbeddingFeaturizer.validate_config(config)
+    resource = Resource("layered")
+    trainer = SentenceEmbeddingFeaturizer.create(config, model_storage, resource, context)
+    examples = [message("lệ phí cấp sổ đỏ bao nhiêu", "ask_fee")]
+    trainer.process_training_data(TrainingData(examples))
+    trainer.train(TrainingData(examples))
+    featurizer = SentenceEmbeddingFeaturizer.load(config, model_storage, resource, context)
+    before = featurizer.embedder.encoded
+    asked = message("tach thua dat can giay to gi")
+    featurizer.process([asked])
+    assert featurizer.embedder.encoded == before + 1  # one pass gives both vectors
+    feature = asked.get_dense_features("text")[1].features[0]
+    text, vector = handover.unpack(asked.get(handover.KEY), featurizer.embedder.signature, 384,
+                                   featurizer.handover_key)
+    lower = featurizer.embedder.embed_queries_with_layer([text], 6)
+    assert np.allclose(feature, lower[1][0], atol=1e-5) and np.allclose(vector, lower[0][0], atol=1e-5)
+    assert feature @ vector < 0.99  # the classifier's features are the lower layer's, the search gets the output
 
 
 def featurized(text, intent, sparse, dense):

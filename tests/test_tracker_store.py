@@ -207,6 +207,19 @@ async def test_the_query_vector_handed_to_the_search_is_never_stored(tmp_path):
             Domain.empty(), dialect="sqlite", db=str(db)).retrieve("conv-v")):  # the cached session, then SQL's
         assert handover.KEY not in restored.latest_message.parse_data
         assert restored.latest_message.text == "tách thửa cần gì"
+    # nor published to an event broker (analytics, Kafka...): masked records go there, without it
+    published = []
+
+    class Broker:
+        def publish(self, event):
+            published.append(event)
+
+    streamed = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "streamed.db"),
+                                      event_broker=Broker())
+    await streamed.save(tracker)
+    user = [e for e in published if e.get("event") == "user"]
+    assert user and user[0]["sender_id"] == "conv-v" and handover.KEY not in user[0]["parse_data"]
+    assert user[0]["parse_data"]["intent"]["name"] == "ask_documents"
 
 
 async def test_a_slow_database_never_holds_the_other_conversations(tmp_path, monkeypatch):

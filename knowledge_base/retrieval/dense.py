@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -54,6 +55,26 @@ class TorchEncoder:
                                          convert_to_numpy=True, show_progress_bar=progress)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
+    def encode_with_layer(self, texts: Sequence[str], layer: int,
+                          batch_size: int = 32) -> Tuple[np.ndarray, np.ndarray]:
+        """(embeddings, layer ``layer``'s mean-pooled normalised states) of ``texts``, from one pass."""
+        import torch
+
+        config = self.model[0].auto_model.config
+        if not 0 < layer <= int(config.num_hidden_layers):
+            raise ValueError(f"layer must be between 1 and {config.num_hidden_layers}, not {layer}")
+        config.output_hidden_states = True  # the Transformer module then returns every layer's states
+        finals, lowers = [np.zeros((0, self.dimension), np.float32)], [np.zeros((0, self.dimension), np.float32)]
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                out = self.model(self.model.tokenize(list(texts[start:start + batch_size])))
+                mask = out["attention_mask"].unsqueeze(-1).to(out["sentence_embedding"].dtype)
+                pooled = (out["all_layer_embeddings"][layer] * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                finals.append(torch.nn.functional.normalize(out["sentence_embedding"], dim=-1).numpy())
+                lowers.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+        return (np.ascontiguousarray(np.concatenate(finals), dtype=np.float32),
+                np.ascontiguousarray(np.concatenate(lowers), dtype=np.float32))
+
 
 class Embedder:
     """Loads an embedding model lazily and embeds queries (cached) and passages.
@@ -77,6 +98,7 @@ class Embedder:
         self.threads = threads
         self._model = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()  # actions search in worker threads
         self._cache_size = cache_size
         self.load_seconds: Optional[float] = None
         self.encoded = 0  # query texts encoded by the model (not served from the cache)
@@ -102,6 +124,8 @@ class Embedder:
         return self._model
 
     def _load(self):
+        self._signature = None  # taken now: it must describe the weights being loaded
+        _ = self.signature
         looks_local = os.sep in self.model_name or self.model_name.startswith(".")
         if looks_local and not Path(self.model_name).is_dir():
             raise EmbeddingModelError(
@@ -161,7 +185,11 @@ class Embedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 embeddings of queries, with an LRU cache for repeated questions."""
-        out: List[Optional[np.ndarray]] = [self._cache.get(t) for t in texts]
+        with self._cache_lock:
+            out: List[Optional[np.ndarray]] = [self._cache.get(t) for t in texts]
+            for t in texts:
+                if t in self._cache:
+                    self._cache.move_to_end(t)
         todo = [i for i, v in enumerate(out) if v is None]
         if todo:
             vecs = self.model.encode([self.query_prefix + texts[i] for i in todo], 32, False)
@@ -169,21 +197,30 @@ class Embedder:
             for i, vec in zip(todo, vecs):
                 out[i] = vec
                 self.remember(texts[i], vec)
-        for t in texts:
-            if t in self._cache:
-                self._cache.move_to_end(t)
         return (
             np.vstack([v for v in out if v is not None]).astype(np.float32)
             if out
             else np.zeros((0, self.dimension), np.float32)
         )
 
-    def remember(self, text: str, vector: np.ndarray) -> None:
-        """Cache ``vector`` as this model's embedding of the query ``text`` (one handed over by the NLU)."""
-        self._cache[text] = vector
-        self._cache.move_to_end(text)
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+    def embed_queries_with_layer(self, texts: Sequence[str], layer: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(query embeddings, the sentence vectors of hidden layer ``layer``) of ``texts`` from one encoder pass,
+        not cached (the NLU's process serves no search; its results cache keeps repeated texts)."""
+        final, lower = self.model.encode_with_layer([self.query_prefix + t for t in texts], layer)
+        self.encoded += len(texts)
+        return final, lower
+
+    def remember(self, text: str, vector: np.ndarray, replace: bool = True) -> None:
+        """Cache ``vector`` as this model's embedding of the query ``text``; ``replace=False`` (a vector handed
+        over by the NLU) keeps one already cached."""
+        with self._cache_lock:
+            if text in self._cache and not replace:
+                self._cache.move_to_end(text)
+                return
+            self._cache[text] = vector
+            self._cache.move_to_end(text)
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
 
 def build_faiss(vectors: np.ndarray):

@@ -27,6 +27,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 OPSET = 17
+# 2: the graph also gives every layer's mean-pooled, normalised states ("layer_embeddings"), so a caller
+# can take a lower layer's sentence vector from the same pass (the NLU featurizer: see ``encode_with_layer``)
+GRAPH = 2
 _MODULES = ("Transformer", "Pooling", "Normalize")
 
 
@@ -67,7 +70,7 @@ def _source(model_dir: Path) -> dict:
     weights = [p for p in (model_dir / "model.safetensors", model_dir / "pytorch_model.bin") if p.is_file()]
     stat = weights[0].stat() if weights else None
     return {"weights": weights[0].name if weights else None, "size": stat.st_size if stat else None,
-            "mtime_ns": stat.st_mtime_ns if stat else None, "opset": OPSET}
+            "mtime_ns": stat.st_mtime_ns if stat else None, "opset": OPSET, "graph": GRAPH}
 
 
 def is_current(model_dir: Path) -> bool:
@@ -113,13 +116,15 @@ def _export_graph(model_dir: Path, pooling: str, path: Path) -> None:
             self.encoder = transformer
 
         def forward(self, input_ids, attention_mask):
-            tokens = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            if pooling == "cls":
-                vec = tokens[:, 0]
-            else:
-                mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-                vec = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(vec, dim=-1)
+            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+            mask = attention_mask.unsqueeze(-1).to(out.last_hidden_state.dtype)
+
+            def mean(states):
+                return torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
+
+            tokens = out.last_hidden_state
+            vec = torch.nn.functional.normalize(tokens[:, 0], dim=-1) if pooling == "cls" else mean(tokens)
+            return vec, torch.stack([mean(states) for states in out.hidden_states], dim=1)
 
     # The second row is padded: with a mask of all ones transformers skips the attention mask, and
     # the traced graph would then ignore padding in every batch.
@@ -128,10 +133,10 @@ def _export_graph(model_dir: Path, pooling: str, path: Path) -> None:
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on shape checks it folds into constants
         torch.onnx.export(Pooled().eval(), (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
-                          output_names=["sentence_embedding"], opset_version=OPSET, dynamo=False,
+                          output_names=["sentence_embedding", "layer_embeddings"], opset_version=OPSET, dynamo=False,
                           dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
                                         "attention_mask": {0: "batch", 1: "tokens"},
-                                        "sentence_embedding": {0: "batch"}})
+                                        "sentence_embedding": {0: "batch"}, "layer_embeddings": {0: "batch"}})
 
 
 class OnnxEncoder:
@@ -158,13 +163,20 @@ class OnnxEncoder:
         pad_id = self.tokenizer.token_to_id(pad_token)
         self.tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
         self.dimension = int(self.session.get_outputs()[0].shape[-1] or 0) or self._probe_dimension()
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        # hidden layers (0 when the graph has no per-layer output: an export made elsewhere)
+        self.layers = int(_read_json(model_dir / "config.json").get("num_hidden_layers") or 0)
+        if "layer_embeddings" not in outputs:
+            self.layers = 0
+        elif not self.layers and isinstance(outputs["layer_embeddings"].shape[1], int):
+            self.layers = outputs["layer_embeddings"].shape[1] - 1
 
     def _probe_dimension(self) -> int:
         return int(self.encode(["a"]).shape[1])
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        """L2-normalised float32 embeddings, in batches of ``batch_size``."""
-        out: List[np.ndarray] = []
+    def _run(self, texts: Sequence[str], outputs: List[str], batch_size: int, progress: bool) -> List[np.ndarray]:
+        """``outputs`` of the graph for ``texts``, in batches of ``batch_size``, stacked."""
+        out: List[List[np.ndarray]] = [[] for _ in outputs]
         steps = range(0, len(texts), batch_size)
         if progress:
             from tqdm import tqdm
@@ -174,10 +186,27 @@ class OnnxEncoder:
             encodings = self.tokenizer.encode_batch(list(texts[start:start + batch_size]))
             ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
             mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
-            out.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
-        if not out:
+            for kept, result in zip(out, self.session.run(outputs, {"input_ids": ids, "attention_mask": mask})):
+                kept.append(result)
+        return [np.ascontiguousarray(np.concatenate(kept), dtype=np.float32) for kept in out]
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """L2-normalised float32 embeddings, in batches of ``batch_size``."""
+        if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
+        return self._run(texts, ["sentence_embedding"], batch_size, progress)[0]
+
+    def encode_with_layer(self, texts: Sequence[str], layer: int, batch_size: int = 32):
+        """(embeddings, layer ``layer``'s mean-pooled normalised states) of ``texts``, from one pass."""
+        if not self.layers:
+            raise ValueError("this ONNX export gives no layer's vectors: delete its onnx/ folder to export it again")
+        if not 0 < layer <= self.layers:
+            raise ValueError(f"layer must be between 1 and {self.layers}, not {layer}")
+        if not texts:
+            empty = np.zeros((0, self.dimension), np.float32)
+            return empty, empty
+        final, layers = self._run(texts, ["sentence_embedding", "layer_embeddings"], batch_size, False)
+        return final, np.ascontiguousarray(layers[:, layer])
 
 
 def _read_json(path: Path) -> dict:

@@ -291,7 +291,8 @@ def test_the_answer_uses_the_vector_the_nlu_handed_over_and_encodes_nothing(kb, 
     kb.search("xin chào")  # the retriever is open, as in a running action server
     before = retriever.embedder.encoded
     tracker = make_tracker(text, "ask_documents")
-    tracker.latest_message[handover.KEY] = handover.pack(retriever.embedder.signature, query, vector)
+    tracker.latest_message[handover.KEY] = handover.pack(retriever.embedder.signature, query, vector,
+                                                         kb._handover_key())
     messages, slots = run(ActionAnswerProcedure(), tracker)
     assert slots.get("procedure_code") == "1.012786" and "Hồ sơ cần chuẩn bị" in messages[0]["text"]
     assert retriever.embedder.encoded == before  # the search took the NLU's vector: one pass in all

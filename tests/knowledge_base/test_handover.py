@@ -8,6 +8,7 @@ from knowledge_base.retrieval import handover
 from knowledge_base.service import KnowledgeBase
 
 MODEL = "/models/e5"
+KEY = handover.key_for("the servers' shared secret")
 
 
 def unit(seed: int, size: int = 8) -> np.ndarray:
@@ -17,11 +18,24 @@ def unit(seed: int, size: int = 8) -> np.ndarray:
 
 def test_a_packed_vector_comes_back_for_its_model_only():
     vector = unit(1)
-    packed = handover.pack(MODEL, "làm lại sổ đỏ", vector)
-    text, back = handover.unpack(packed, MODEL, 8)
+    packed = handover.pack(MODEL, "làm lại sổ đỏ", vector, KEY)
+    text, back = handover.unpack(packed, MODEL, 8, KEY)
     assert text == "làm lại sổ đỏ" and np.array_equal(back, vector)
-    assert handover.unpack(packed, "/models/other", 8) is None  # another model's vector means nothing here
-    assert handover.unpack(packed, MODEL, 16) is None
+    assert handover.unpack(packed, "/models/other", 8, KEY) is None  # another model's vector means nothing here
+    assert handover.unpack(packed, MODEL, 16, KEY) is None
+
+
+def test_only_a_vector_signed_with_the_servers_key_is_taken():
+    # whoever can write parse data through Rasa's HTTP API still cannot make the search take their vector
+    packed = handover.pack(MODEL, "làm lại sổ đỏ", unit(1), KEY)
+    assert handover.unpack(packed, MODEL, 8, handover.key_for("another secret")) is None
+    assert handover.key_for("the servers' shared secret") == KEY and KEY != b"the servers' shared secret"
+    forged = handover.pack(MODEL, "làm lại sổ đỏ", unit(4), handover.key_for("guessed"))
+    assert handover.unpack(forged, MODEL, 8, KEY) is None
+    for change in ({"text": "tách thửa"}, {"vector": handover.pack(MODEL, "x", unit(5), KEY)["vector"]},
+                   {"mac": None}, {"mac": 7}):
+        assert handover.unpack({**packed, **change}, MODEL, 8, KEY) is None
+    assert handover.unpack({k: v for k, v in packed.items() if k != "mac"}, MODEL, 8, KEY) is None
 
 
 @pytest.mark.parametrize("change", [
@@ -32,13 +46,17 @@ def test_a_packed_vector_comes_back_for_its_model_only():
     {"vector": 12}, {"text": ""}, {"text": None}, {"text": "x" * (handover.MAX_TEXT + 1)},
 ])
 def test_a_malformed_handover_is_ignored(change):
-    packed = {**handover.pack(MODEL, "tách thửa", unit(3)), **change}
-    assert handover.unpack(packed, MODEL, 8) is None
+    base = handover.pack(MODEL, "tách thửa", unit(3), KEY)
+    packed = {**base, **change}
+    # signed as sent: the checks after the signature refuse it on their own
+    if isinstance(packed["text"], str) and isinstance(packed["vector"], str):
+        packed["mac"] = handover._mac(KEY, MODEL, packed["text"], packed["vector"])
+    assert handover.unpack(packed, MODEL, 8, KEY) is None
 
 
 @pytest.mark.parametrize("value", [None, "", [], "abc", {"model": MODEL}])
 def test_what_is_not_a_handover_is_ignored(value):
-    assert handover.unpack(value, MODEL, 8) is None
+    assert handover.unpack(value, MODEL, 8, KEY) is None
 
 
 def test_a_handed_vector_spares_the_search_its_own_pass(retriever, land_scope, catalogue):
@@ -49,13 +67,14 @@ def test_a_handed_vector_spares_the_search_its_own_pass(retriever, land_scope, c
     expected = [h.code for h in kb.search(question).hits]
     retriever.embedder._cache.clear()
     before = retriever.embedder.encoded
-    signature = retriever.embedder.signature
-    assert kb.accept_query_vector(handover.pack(signature, query, vector), question)
+    signature, key = retriever.embedder.signature, kb._handover_key()
+    assert kb.accept_query_vector(handover.pack(signature, query, vector, key), question)
     assert [h.code for h in kb.search(question).hits] == expected
     assert retriever.embedder.encoded == before  # no second encoder pass
     # not for other weights or prefix, nor for a text this search would not embed for the message
-    assert not kb.accept_query_vector(handover.pack(retriever.embedder.identity, query, vector), question)
-    assert not kb.accept_query_vector(handover.pack(signature, "tách thửa đất", vector), question)
+    assert not kb.accept_query_vector(handover.pack(retriever.embedder.identity, query, vector, key), question)
+    assert not kb.accept_query_vector(handover.pack(signature, "tách thửa đất", vector, key), question)
+    assert not kb.accept_query_vector(handover.pack(signature, query, vector, handover.key_for("forged")), question)
     assert not kb.accept_query_vector(None, question)
     kb.search("một câu khác hẳn về giếng khoan")  # a text nobody handed over is still encoded
     assert retriever.embedder.encoded == before + 1
@@ -83,9 +102,28 @@ def test_taking_a_vector_loads_nothing(retriever, land_scope, catalogue, base_mo
     question = "tach thua can giay to gi"
     query = lean.dense_query(question)
     vector = retriever.embedder.embed_queries([query])[0]
-    assert kb.accept_query_vector(handover.pack(fresh.signature, query, vector), question)
+    assert kb.accept_query_vector(handover.pack(fresh.signature, query, vector, kb._handover_key()), question)
     kb.search(question)
     assert fresh._model is None  # the action server's search ran without loading the encoder
-    cold = KnowledgeBase()  # no search yet: the catalogue and index are not opened for a vector
-    assert not cold.accept_query_vector(handover.pack(fresh.signature, query, vector), question)
-    assert cold._retriever is None and cold._catalogue is None
+
+
+def test_a_first_handed_vector_opens_the_index_not_the_model(retriever, built_index, catalogue, base_model_dir,
+                                                            tmp_path):
+    from core.settings import Settings
+    from knowledge_base.retrieval.dense import Embedder
+
+    settings = Settings.of(index_dir=built_index[0], embedding_model=str(base_model_dir),
+                           scope_fields=["Đất đai"], scope_levels=["province", "commune"])
+    question = "tach thua can giay to gi"
+    query = retriever.dense_query(question)
+    vector = retriever.embedder.embed_queries([query])[0]
+    signature = Embedder.configured(settings).signature
+    assert not KnowledgeBase(settings).accept_query_vector(None, question)
+    cold = KnowledgeBase(settings)  # the action server before its first search
+    key = cold._handover_key()  # the key of the secret the two servers share
+    assert cold.accept_query_vector(handover.pack(signature, query, vector, key), question)
+    assert cold.rebuilt_because is None and [h.code for h in cold.search(question).hits]
+    assert cold.embedder._model is None  # its first search did not load the encoder either
+    broken = KnowledgeBase(settings.replaced(index_dir=tmp_path / "none", catalogue_dir=tmp_path / "none"))
+    assert not broken.accept_query_vector(handover.pack(signature, query, vector, key), question)  # no raise
+    assert any("CatalogueError" in why for why in broken._mismatches)  # passed up because it cannot open

@@ -43,6 +43,26 @@ def test_onnx_gives_torchs_vectors_for_queries_and_padded_batches(both):
     assert single > 0.9999
 
 
+
+def test_a_lower_layers_vectors_come_from_the_same_pass_on_both_backends(both):
+    onnx, torch_ = both
+    final, lower = onnx.embed_queries_with_layer(TEXTS, 6)
+    ref_final, ref_lower = torch_.embed_queries_with_layer(TEXTS, 6)
+    assert final.shape == lower.shape == (len(TEXTS), 384) and lower.dtype == np.float32
+    assert np.min(np.sum(final * ref_final, axis=1)) > 0.9999 and np.min(np.sum(lower * ref_lower, axis=1)) > 0.9999
+    assert np.allclose(np.linalg.norm(lower, axis=1), 1.0, atol=1e-5)
+    assert np.max(np.sum(final * lower, axis=1)) < 0.99  # another layer, not the output again
+    # the output itself is the last layer, mean-pooled: the same as embedding the queries
+    assert np.min(np.sum(onnx.embed_queries_with_layer(TEXTS, 12)[1] * final, axis=1)) > 0.9999
+    encoded = onnx.encoded
+    assert np.allclose(onnx.embed_queries(TEXTS), final) and onnx.encoded == encoded  # cached for the search
+    for embedder in both:
+        for layer in (0, 13):
+            with pytest.raises(ValueError, match="layer"):
+                embedder.embed_queries_with_layer(["a"], layer)
+    assert onnx.embed_queries_with_layer([], 6)[1].shape == (0, 384)
+
+
 def _fake_model(folder: Path, pooling: str = "mean") -> Path:
     folder.mkdir()
     (folder / "modules.json").write_text(json.dumps([
@@ -67,6 +87,9 @@ def test_an_export_is_stale_once_the_weights_change(tmp_path):
     (out / "source.json").write_text(json.dumps(onnx_encoder._source(model)))
     assert onnx_encoder.is_current(model)
     (model / "model.safetensors").write_bytes(b"weights v2, retrained")  # `make model` again
+    assert not onnx_encoder.is_current(model)
+    # an export by an older version, without every layer's vectors, is made again
+    (out / "source.json").write_text(json.dumps({k: v for k, v in onnx_encoder._source(model).items() if k != "graph"}))
     assert not onnx_encoder.is_current(model)
 
 

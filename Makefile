@@ -68,8 +68,8 @@ $(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors knowledge_base/data/
 
 model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue and the citizen-worded questions (about 8 min on 2 cores)
 
-index: model ## build the search index into build/index
-	$(VENV)/bin/motcua build
+index: model ## build the search index into build/index (when the catalogue, scope or model changed)
+	$(VENV)/bin/motcua build --if-stale
 
 RASA_MODEL := models/motcua.tar.gz
 # the tokenizer reads the knowledge base's abbreviation and synonym tables and normaliser too

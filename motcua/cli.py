@@ -90,9 +90,9 @@ def cmd_validate(args) -> int:
 
 
 def cmd_build(args) -> int:
-    """Build the search index (always rebuilds; search rebuilds on its own only when stale)."""
+    """Build the search index (always, or with --if-stale only when the catalogue, scope or model changed)."""
     from knowledge_base.embedding.calibration import fit_calibration
-    from knowledge_base.retrieval.store import build_index, scope_of
+    from knowledge_base.retrieval.store import build_index, expected_manifest, scope_of, stale_reason
     from knowledge_base.service import KnowledgeBase
 
     kb = KnowledgeBase()
@@ -100,11 +100,18 @@ def cmd_build(args) -> int:
     procs = kb.catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     if not procs:
         raise CliError("no procedure in the deployment's scope: check MOTCUA_SCOPE_FIELDS / MOTCUA_SCOPE_LEVELS")
+    scope = scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels)
+    if args.if_stale:
+        reason = stale_reason(s.knowledge.index_dir, expected_manifest(procs, kb.embedder.identity, scope))
+        if reason is None:
+            print(f"index current: {s.knowledge.index_dir}")
+            return 0
+        print(f"rebuilding the index: {reason}")
     manifest = build_index(
         procs,
         kb.embedder,
         s.knowledge.index_dir,
-        scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels),
+        scope,
         calibrate=fit_calibration,
         progress=sys.stderr.isatty(),
     )
@@ -253,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_validate)
 
     sp = sub.add_parser("build", help="build the search index")
+    sp.add_argument("--if-stale", action="store_true",
+                    help="only when the catalogue, the scope or the model changed since the last build")
     sp.set_defaults(func=cmd_build)
 
     sp = sub.add_parser("search", help="search procedures for a question")

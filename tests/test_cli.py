@@ -36,6 +36,14 @@ def test_search_json_contract(cli_env):
     assert "stale" not in out.stderr  # the fixture's index is current: not rebuilt
 
 
+def test_build_if_stale_leaves_a_current_index_alone(cli_env, built_index):
+    manifest = built_index[0] / "manifest.json"
+    before = manifest.stat().st_mtime_ns
+    out = run(["build", "--if-stale"], cli_env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("index current") and manifest.stat().st_mtime_ns == before
+
+
 def test_search_stdin_one_json_list_per_line(cli_env):
     out = run(["search", "--stdin", "--top", "2", "--json"], cli_env,
               stdin="tach thua dat\n\nSang tên sổ đỏ\n")

@@ -88,8 +88,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self.hands_over = self.model_name == settings.knowledge.embedding_model
         self.restore = bool(config.get("restore_diacritics", True))
         self.layer: Optional[int] = config.get("layer")
-        self.knowledge = settings.knowledge
-        self._settings = settings
+        self.settings = settings
         self._handover_key: Optional[bytes] = None
         self._model_storage = model_storage
         self._resource = resource
@@ -100,7 +99,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         """The catalogue and tables the restorer learns from, its code, and the embedding model, for
         Rasa's training cache: a new catalogue or model must re-embed the examples."""
         from core.settings import get_settings
-        from knowledge_base.retrieval.store import model_fingerprint
+        from knowledge_base.retrieval.dense import model_fingerprint
 
         settings = get_settings()
         model = configured_model(config, settings)
@@ -155,8 +154,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
             normalizer = TextNormalizer.default()
             if self.restore:
-                procedures = Catalogue.load(self.knowledge.catalogue_dir).in_scope(self.knowledge.scope_fields,
-                                                                                     self.knowledge.scope_levels)
+                procedures = Catalogue.load(self.settings.knowledge.catalogue_dir).in_scope(
+                    self.settings.knowledge.scope_fields, self.settings.knowledge.scope_levels)
                 restorer = DiacriticRestorer(corpus_texts(procedures))
                 self._prepare = lambda t: dense_text(normalizer, restorer, t)
             else:
@@ -167,9 +166,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def handover_key(self) -> bytes:
         """The key handed vectors are signed with (from the secret the action server shares)."""
         if self._handover_key is None:
-            from core.privacy import action_secret
-
-            self._handover_key = handover.key_for(action_secret(self._settings))
+            self._handover_key = handover.key_of(self.settings)
         return self._handover_key
 
     def _vectors(self, texts: List[str]) -> Tuple[np.ndarray, np.ndarray]:

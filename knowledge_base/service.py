@@ -127,9 +127,7 @@ class KnowledgeBase:
 
     def _handover_key(self) -> bytes:
         if self._key is None:
-            from core.privacy import action_secret
-
-            self._key = handover.key_for(action_secret(self.settings))
+            self._key = handover.key_of(self.settings)
         return self._key
 
     def _note_mismatch(self, why: str) -> None:

@@ -92,7 +92,7 @@ def cmd_validate(args) -> int:
 def cmd_build(args) -> int:
     """Build the search index (always, or with --if-stale only when the catalogue, scope or model changed)."""
     from knowledge_base.embedding.calibration import fit_calibration
-    from knowledge_base.retrieval.store import build_index, expected_manifest, scope_of, stale_reason
+    from knowledge_base.retrieval.store import build_index, scope_of
     from knowledge_base.service import KnowledgeBase
 
     kb = KnowledgeBase()
@@ -100,18 +100,16 @@ def cmd_build(args) -> int:
     procs = kb.catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     if not procs:
         raise CliError("no procedure in the deployment's scope: check MOTCUA_SCOPE_FIELDS / MOTCUA_SCOPE_LEVELS")
-    scope = scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels)
-    if args.if_stale:
-        reason = stale_reason(s.knowledge.index_dir, expected_manifest(procs, kb.embedder.identity, scope))
-        if reason is None:
-            print(f"index current: {s.knowledge.index_dir}")
-            return 0
-        print(f"rebuilding the index: {reason}")
+    if args.if_stale:  # the servers' own rule: open the index, rebuilding it first only when stale
+        _ = kb.retriever
+        print(f"index rebuilt ({kb.rebuilt_because}): {s.knowledge.index_dir}" if kb.rebuilt_because
+              else f"index current: {s.knowledge.index_dir}")
+        return 0
     manifest = build_index(
         procs,
         kb.embedder,
         s.knowledge.index_dir,
-        scope,
+        scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels),
         calibrate=fit_calibration,
         progress=sys.stderr.isatty(),
     )

@@ -29,6 +29,13 @@ def key_for(secret: str) -> bytes:
     return hmac.new(secret.encode("utf-8"), b"motcua query vector handover", hashlib.sha256).digest()
 
 
+def key_of(settings: Any) -> bytes:
+    """The signing key of the servers ``settings`` describe (their shared action secret)."""
+    from core.privacy import action_secret
+
+    return key_for(action_secret(settings))
+
+
 def _mac(key: bytes, model: str, text: str, encoded: str) -> str:
     message = "\x1f".join((model, text, encoded)).encode("utf-8")
     return hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -163,13 +163,10 @@ class OnnxEncoder:
         pad_id = self.tokenizer.token_to_id(pad_token)
         self.tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
         self.dimension = int(self.session.get_outputs()[0].shape[-1] or 0) or self._probe_dimension()
-        outputs = {o.name: o for o in self.session.get_outputs()}
-        # hidden layers (0 when the graph has no per-layer output: an export made elsewhere)
-        self.layers = int(_read_json(model_dir / "config.json").get("num_hidden_layers") or 0)
-        if "layer_embeddings" not in outputs:
-            self.layers = 0
-        elif not self.layers and isinstance(outputs["layer_embeddings"].shape[1], int):
-            self.layers = outputs["layer_embeddings"].shape[1] - 1
+        # hidden layers: the per-layer output holds the embeddings' states and each layer's (0: no such output)
+        shapes = {o.name: o.shape for o in self.session.get_outputs()}
+        per_layer = shapes.get("layer_embeddings", [None, None])[1]
+        self.layers = per_layer - 1 if isinstance(per_layer, int) else 0
 
     def _probe_dimension(self) -> int:
         return int(self.encode(["a"]).shape[1])

@@ -17,7 +17,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from core.clock import now_local
 from knowledge_base.catalogue import Catalogue, catalogue_hash
-from knowledge_base.retrieval.dense import Embedder, model_fingerprint  # noqa: F401 (re-exported)
+from knowledge_base.retrieval.dense import Embedder, model_fingerprint
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
 from knowledge_base.schema import Procedure
 from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS

@@ -139,7 +139,7 @@ def test_the_operator_command_exports_and_checks_against_torch(base_model_dir, c
 
 
 def test_making_the_export_leaves_the_search_index_current(tmp_path):
-    from knowledge_base.retrieval.store import model_fingerprint
+    from knowledge_base.retrieval.dense import model_fingerprint
 
     model = _fake_model(tmp_path / "m")
     before = model_fingerprint(str(model))

@@ -52,7 +52,7 @@ def main() -> None:
     folds = 5
     print(f"calibration set: {len(citizen)} citizen questions, {len(outside)} outside; {folds}-fold; "
           f"answer threshold {ANSWER_AT}")
-    thresholds = tuple(sorted({0.55, ANSWER_AT, 0.75, 0.8, 0.9}))
+    thresholds = tuple(sorted({0.55, ANSWER_AT, 0.75, 0.8, 0.85, 0.9}))
     variants = (("generated only (3 per procedure)", 3, False, 1.0),
                 ("citizen + generated (1)", 1, True, 1.0),
                 ("citizen only", 0, True, 1.0),

@@ -203,6 +203,10 @@ class Embedder:
             else np.zeros((0, self.dimension), np.float32)
         )
 
+    def embed_examples(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """L2-normalised float32 embeddings of known questions, as queries but not cached (index build)."""
+        return self.model.encode([self.query_prefix + t for t in texts], 32, progress)
+
     def embed_queries_with_layer(self, texts: Sequence[str], layer: int) -> Tuple[np.ndarray, np.ndarray]:
         """(query embeddings, the sentence vectors of hidden layer ``layer``) of ``texts`` from one encoder pass,
         not cached (the NLU's process serves no search; its results cache keeps repeated texts)."""

@@ -1,4 +1,9 @@
-"""Hybrid retriever: lexical BM25 + dense FAISS, fused by reciprocal rank, with a calibrated confidence."""
+"""Hybrid retriever: lexical BM25 + dense FAISS, fused by reciprocal rank, with a calibrated confidence.
+
+The confidence also weighs how close the question is to the citizen-worded questions known for each
+candidate (``training_questions.yml``, embedded at index build): a question worded as citizens word one
+procedure is surer of it than the official name alone can make it.
+"""
 from __future__ import annotations
 
 import math
@@ -101,7 +106,8 @@ class SearchResult:
 class Calibration:
     """Logistic map from ranking features to P(top hit is right), fitted at build time."""
 
-    weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0, 2.0])
+    # dense cosine, lexical share, fused gap, agreement, coverage, example cosine, example margin
+    weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0, 2.0, 0.0, 0.0])
     bias: float = -4.0
 
     def probability(self, features: Sequence[float]) -> float:
@@ -115,8 +121,10 @@ class HybridRetriever:
 
     def __init__(self, procedures: Sequence[Procedure], embedder: Optional[Embedder],
                  faiss_index=None, passage_owner: Optional[Sequence[int]] = None,
-                 normalizer: Optional[TextNormalizer] = None, calibration: Optional[Calibration] = None):
-        """``faiss_index`` (one vector per passage) and ``passage_owner`` come from ``store``."""
+                 normalizer: Optional[TextNormalizer] = None, calibration: Optional[Calibration] = None,
+                 examples: Optional[np.ndarray] = None, example_owner: Optional[Sequence[int]] = None):
+        """``faiss_index`` (one vector per passage) and ``passage_owner`` come from ``store``, and so do
+        ``examples`` (one query vector per citizen-worded question) and ``example_owner``."""
         self.procedures = list(procedures)
         self.normalizer = normalizer or TextNormalizer.default()
         docs = [doc_tokens(lexical_texts(p)) for p in self.procedures]
@@ -128,6 +136,8 @@ class HybridRetriever:
         self.calibration = calibration or Calibration()
         self.faiss = faiss_index
         self.owner = np.asarray(passage_owner if passage_owner is not None else [], dtype=np.int64)
+        self.examples = examples if examples is not None and len(examples) else None
+        self.example_owner = np.asarray(example_owner if example_owner is not None else [], dtype=np.int64)
 
     # ------------------------------------------------------------------ scoring
     def lexical_scores(self, question: str) -> np.ndarray:
@@ -138,13 +148,19 @@ class HybridRetriever:
         """The text embedded for a question (see ``dense_text``)."""
         return dense_text(self.normalizer, self.restorer, question)
 
-    def dense_scores(self, question: str) -> np.ndarray:
-        """Best passage cosine per procedure (0 where no passage was retrieved)."""
-        scores = np.zeros(len(self.procedures), dtype=np.float32)
+    def query_vector(self, question: str) -> Optional[np.ndarray]:
+        """The question's embedding (1 x dimension; cached by the embedder), or None without a dense index."""
         if self.faiss is None or self.embedder is None:
+            return None
+        return self.embedder.embed_queries([self.dense_query(question)])
+
+    def dense_scores(self, question: str, vector: Optional[np.ndarray] = None) -> np.ndarray:
+        """Best passage cosine per procedure (0 where no passage was retrieved); ``vector`` is the question's
+        ``query_vector`` when the caller has it."""
+        scores = np.zeros(len(self.procedures), dtype=np.float32)
+        vec = vector if vector is not None else self.query_vector(question)
+        if vec is None:
             return scores
-        query = self.dense_query(question)
-        vec = self.embedder.embed_queries([query])
         k = min(len(self.owner), CANDIDATES * 4)
         sims, idx = self.faiss.search(vec, k)
         for sim, i in zip(sims[0], idx[0]):
@@ -155,24 +171,42 @@ class HybridRetriever:
                 scores[owner] = sim
         return scores
 
+    def example_scores(self, vector: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """Per procedure, the best cosine between the question's vector and its citizen-worded questions
+        (0 for a procedure without any); None without examples."""
+        if vector is None or self.examples is None:
+            return None
+        scores = np.zeros(len(self.procedures), dtype=np.float32)
+        np.maximum.at(scores, self.example_owner, self.examples @ vector[0])
+        return scores
+
     def search(self, question: str, top_k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Rank procedures for ``question``; ``mode`` is 'hybrid', 'lexical' or 'dense'."""
         if not clean_space(question) or not self.procedures:
             return SearchResult([], "unknown")
         lex = self.lexical_scores(question) if mode in ("hybrid", "lexical") else None
-        den = self.dense_scores(question) if mode in ("hybrid", "dense") else None
-        return self.rank(lex, den, top_k, self.content_words(question))
+        vec = self.query_vector(question) if mode in ("hybrid", "dense") else None
+        den = self.dense_scores(question, vec) if mode in ("hybrid", "dense") else None
+        ex = self.example_scores(vec) if mode == "hybrid" else None
+        return self.rank(lex, den, top_k, self.content_words(question), ex)
+
+    def scores(self, question: str) -> tuple:
+        """(lexical, dense, example scores, content words) of ``question``: what ``rank`` and ``features`` take."""
+        vec = self.query_vector(question)
+        return self.lexical_scores(question), self.dense_scores(question, vec), self.example_scores(vec), \
+            self.content_words(question)
 
     def content_words(self, question: str) -> FrozenSet[str]:
         """The question's folded words that say what it is about (aspect and follow-up phrases removed)."""
         return frozenset(t for t in query_tokens(self.normalizer, question) if len(t) > 1)
 
     def rank(self, lex: Optional[np.ndarray], den: Optional[np.ndarray], top_k: int = 5,
-             content: FrozenSet[str] = frozenset()) -> SearchResult:
+             content: FrozenSet[str] = frozenset(), ex: Optional[np.ndarray] = None) -> SearchResult:
         """Fuse per-procedure lexical and dense scores (either may be None) into ranked hits.
 
         ``content`` (the question's content words) gives the coverage feature: a match that leaves
-        half the question unexplained ("nuôi chim yến" read as "nhận chìm") is not a sure one.
+        half the question unexplained ("nuôi chim yến" read as "nhận chìm") is not a sure one. ``ex`` (the
+        example scores) gives the example features; the fusion itself uses lexical and dense only.
         """
         ranks: Dict[int, float] = {}
         lex_rank = self._ranks(lex)
@@ -185,7 +219,7 @@ class HybridRetriever:
                     dense=float(den[i]) if den is not None else 0.0,
                     lexical=float(lex[i]) if lex is not None else 0.0,
                     dense_rank=den_rank.get(i), lexical_rank=lex_rank.get(i)) for i in order]
-        self._confidences(hits, lex, den, content)
+        self._confidences(hits, lex, den, content, ex)
         # rerank the fused candidates by calibrated confidence: it weighs agreement, the gap and how much of
         # the question each procedure's own text explains, which the rank fusion alone does not
         hits.sort(key=lambda h: -h.confidence)
@@ -199,9 +233,10 @@ class HybridRetriever:
         return {int(i): r + 1 for r, i in enumerate(top) if scores[i] > 0}
 
     def features(self, hits: List[Hit], i: int, lex: Optional[np.ndarray], den: Optional[np.ndarray],
-                 content: FrozenSet[str] = frozenset()) -> List[float]:
+                 content: FrozenSet[str] = frozenset(), ex: Optional[np.ndarray] = None) -> List[float]:
         """Features of hit ``i``: dense cosine, lexical share, fused gap to the best other hit, agreement,
-        and the share of the question's content words the procedure's own text holds (after ``rank``)."""
+        the share of the question's content words the procedure's own text holds, the best cosine to the
+        procedure's citizen-worded questions and its margin over the best other hit's (after ``rank``)."""
         hit = hits[i]
         lex_max = float(lex.max()) if lex is not None and lex.size and lex.max() > 0 else 1.0
         best_other = max((h.score for j, h in enumerate(hits) if j != i), default=0.0)
@@ -212,11 +247,16 @@ class HybridRetriever:
         if content and index is not None:  # weighted by what each word says: "có" little, "yến" much
             total = sum(self.lexical.weight(w) for w in content)
             covered = sum(self.lexical.weight(w) for w in content & self.words_of[index]) / max(total, 1e-6)
-        return [hit.dense, hit.lexical / lex_max if lex is not None else 0.0, gap, agree, covered]
+        example = margin = 0.0
+        if ex is not None and index is not None:
+            example = float(ex[index])
+            others = [float(ex[self._index_of[h.code]]) for j, h in enumerate(hits) if j != i and h.code in self._index_of]
+            margin = example - max(others, default=0.0)
+        return [hit.dense, hit.lexical / lex_max if lex is not None else 0.0, gap, agree, covered, example, margin]
 
-    def _confidences(self, hits: List[Hit], lex, den, content: FrozenSet[str]) -> None:
+    def _confidences(self, hits: List[Hit], lex, den, content: FrozenSet[str], ex: Optional[np.ndarray]) -> None:
         for i, hit in enumerate(hits):
-            hit.confidence = self.calibration.probability(self.features(hits, i, lex, den, content))
+            hit.confidence = self.calibration.probability(self.features(hits, i, lex, den, content, ex))
 
     @staticmethod
     def _decide(hits: List[Hit]) -> str:

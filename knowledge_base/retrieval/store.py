@@ -1,8 +1,10 @@
 """Build, save and load the search index, with a manifest so a stale index is never used.
 
 The folder (git-ignored, ``build/index`` by default) holds ``index.faiss`` (one normalised
-vector per passage), ``ids.json`` (the procedure code and text of each vector) and
-``manifest.json`` (model, model fingerprint, catalogue hash, scope, build time, calibration).
+vector per passage), ``ids.json`` (the procedure code and text of each vector), ``examples.npy``
+and ``examples.json`` (one query vector per citizen-worded question of ``training_questions.yml``,
+and its code and text) and ``manifest.json`` (model, model fingerprint, catalogue hash, scope,
+build time, calibration).
 The lexical index is rebuilt in memory at load: it takes milliseconds and is deterministic.
 """
 from __future__ import annotations
@@ -15,22 +17,27 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 from core.clock import now_local
 from knowledge_base.catalogue import Catalogue, catalogue_hash
 from knowledge_base.retrieval.dense import Embedder, model_fingerprint
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
 from knowledge_base.schema import Procedure
-from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS
+from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS
 
 log = logging.getLogger(__name__)
-FORMAT = 4  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions
+FORMAT = 5  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
+# 5: the citizen-worded training questions embedded as examples, two confidence features from them
+FILES = ("index.faiss", "ids.json", "examples.npy", "examples.json")
 
 
 def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> dict:
     """What a fresh index for these procedures, model identity and scope must say in its manifest."""
     model_name = model.split("#", 1)[0]
     fitted_on = hashlib.sha256()
-    for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS):  # the confidence is fitted on them
+    # the confidence is fitted on the first two; the third gives the examples
+    for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS):
         fitted_on.update(path.read_bytes() if path.exists() else b"-")
     return {"format": FORMAT, "model": model, "model_fingerprint": model_fingerprint(model_name),
             "catalogue_hash": catalogue_hash(procs), "scope": scope,
@@ -49,7 +56,7 @@ def stale_reason(index_dir: Path, expected: dict) -> Optional[str]:
     for key, value in expected.items():
         if manifest.get(key) != value:
             return f"{key} changed"
-    for name in ("index.faiss", "ids.json"):
+    for name in FILES:
         if not (Path(index_dir) / name).exists():
             return f"{name} missing"
     return None
@@ -76,18 +83,37 @@ def build_index(procs: Sequence[Procedure], embedder: Embedder, index_dir: Path,
     index_dir.mkdir(parents=True, exist_ok=True)
     faiss.write_index(index, str(index_dir / "index.faiss"))
     (index_dir / "ids.json").write_text(json.dumps(ids, ensure_ascii=False))
+    retriever = HybridRetriever(procs, embedder, index, [r["owner"] for r in ids])
+    examples, known = embed_examples(retriever, progress)
+    np.save(index_dir / "examples.npy", examples)
+    (index_dir / "examples.json").write_text(json.dumps(known, ensure_ascii=False))
+    retriever.examples, retriever.example_owner = (examples if len(examples) else None), \
+        np.asarray([r["owner"] for r in known], dtype=np.int64)
     calibration = Calibration()
     if calibrate is not None:
-        retriever = HybridRetriever(procs, embedder, index, [r["owner"] for r in ids])
         calibration = calibrate(retriever)
     manifest = dict(expected_manifest(procs, embedder.identity, scope))
     manifest.update({
-        "procedures": len(procs), "passages": len(texts), "dimension": int(vectors.shape[1]),
+        "procedures": len(procs), "passages": len(texts), "examples": len(known), "dimension": int(vectors.shape[1]),
         "built_at": now_local().isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - start, 2), "calibration": asdict(calibration),
     })
     (index_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
     return manifest
+
+
+def embed_examples(retriever: HybridRetriever, progress: bool = False) -> Tuple[np.ndarray, List[dict]]:
+    """The query vectors of the citizen-worded questions of the retriever's procedures, embedded as the
+    search embeds a question (shorthand expanded, accents restored), and each one's code, owner and text."""
+    from knowledge_base.embedding.training_data import written_questions
+
+    owner_of = {p.code: i for i, p in enumerate(retriever.procedures)}
+    known = [{"code": code, "owner": owner_of[code], "text": q}
+             for code, questions in written_questions().items() if code in owner_of for q in questions]
+    if not known or retriever.embedder is None:
+        return np.zeros((0, 1), np.float32), []
+    vectors = retriever.embedder.embed_examples([retriever.dense_query(k["text"]) for k in known], progress)
+    return np.ascontiguousarray(vectors, dtype=np.float32), known
 
 
 def load_retriever(procs: Sequence[Procedure], embedder: Embedder, index_dir: Path) -> HybridRetriever:
@@ -101,7 +127,10 @@ def load_retriever(procs: Sequence[Procedure], embedder: Embedder, index_dir: Pa
     owners = [by_code[r["code"]] for r in ids]
     index = faiss.read_index(str(index_dir / "index.faiss"))
     calibration = Calibration(**manifest.get("calibration", {}))
-    return HybridRetriever(procs, embedder, index, owners, calibration=calibration)
+    known = json.loads((index_dir / "examples.json").read_text())
+    examples = np.load(index_dir / "examples.npy") if known else None
+    return HybridRetriever(procs, embedder, index, owners, calibration=calibration, examples=examples,
+                           example_owner=[by_code[k["code"]] for k in known])
 
 
 def scope_of(fields: Sequence[str], levels: Sequence[str]) -> dict:

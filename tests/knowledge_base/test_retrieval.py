@@ -191,3 +191,35 @@ def test_an_everyday_word_is_not_restored_into_a_procedure_word():
 
     restored = DiacriticRestorer(corpus_texts([])).restore("nuoi chim yen co can xin giay phep khong")
     assert "chim yến" in restored and "chìm" not in restored
+
+
+def test_citizen_worded_questions_are_embedded_as_examples_and_weigh_in_the_confidence(built_index, retriever):
+    """training_questions.yml is embedded at build, saved beside the index and read back: a question worded as
+    one of a procedure's known questions scores that procedure's example feature near 1, and the fit weighs it."""
+    from knowledge_base.embedding.training_data import written_questions
+
+    index_dir, manifest = built_index
+    codes = {p.code for p in retriever.procedures}
+    known = [(code, q) for code, qs in written_questions().items() if code in codes for q in qs]
+    assert manifest["examples"] == len(known) > 0 and retriever.examples.shape == (len(known), 384)
+    assert json.loads((index_dir / "examples.json").read_text())[0]["code"] in codes
+    code, question = known[0]
+    lex, den, ex, content = retriever.scores(question)
+    index = [p.code for p in retriever.procedures].index(code)
+    assert ex[index] > 0.99 and ex.max() == ex[index]
+    result = retriever.rank(lex, den, 8, content, ex)
+    features = retriever.features(result.hits, 0, lex, den, content, ex)
+    assert len(features) == len(retriever.calibration.weights) == 7
+    assert any(w != 0 for w in retriever.calibration.weights[5:])  # fitted, not the neutral default
+
+
+def test_an_index_without_its_examples_is_stale(tmp_path, built_index, land_scope, embedder):
+    import shutil
+
+    index_dir, _ = built_index
+    copy = tmp_path / "idx"
+    shutil.copytree(index_dir, copy)
+    expected = expected_manifest(land_scope, embedder.identity, scope_of(["Đất đai"], ["province", "commune"]))
+    assert stale_reason(copy, expected) is None
+    (copy / "examples.npy").unlink()
+    assert stale_reason(copy, expected) == "examples.npy missing"

@@ -64,6 +64,9 @@ def write_runtime_files(settings: Settings, out_dir: Path) -> tuple:
     return endpoints, credentials
 
 
+SOCKETIO = "channels.rasa_socketio.SocketInput"
+
+
 def credentials_config(settings: Settings) -> dict:
     """Rasa's channels: the web widget, Telegram and Zalo when on, socket.io and REST when asked for.
 
@@ -73,7 +76,7 @@ def credentials_config(settings: Settings) -> dict:
 
     config = yaml.safe_load((ROOT / "bot/credentials.yml.template").read_text()) or {}
     if not settings.servers.socketio_channel:
-        config.pop("socketio", None)
+        config.pop(SOCKETIO, None)
     if settings.servers.rest_channel:  # any caller may speak as any sender: development and tests only
         config = {"rest": None, **config}
     config["channels.rasa_web.WebInput"] = None

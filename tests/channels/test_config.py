@@ -34,7 +34,7 @@ def test_channels_without_credentials_are_off_and_say_so(monkeypatch, tmp_path):
     s = settings_with(monkeypatch, tmp_path)
     assert list(credentials_config(s)) == ["channels.rasa_web.WebInput"]  # REST, socket.io: asked for only
     assert list(credentials_config(s.replaced(rest_channel=True, socketio_channel=True))) == [
-        "rest", "socketio", "channels.rasa_web.WebInput"]
+        "rest", "channels.rasa_socketio.SocketInput", "channels.rasa_web.WebInput"]
     env = {k: v for k, v in __import__("os").environ.items()}
     out = subprocess.run([sys.executable, "-m", "motcua", "channels", "status"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60).stdout

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import httpx
 import pytest
@@ -112,9 +113,9 @@ async def guarded(monkeypatch, tmp_path, limits):
     import rasa.core.run
     from rasa.core.agent import Agent
     from rasa.core.channels.rest import RestInput
-    from rasa.core.channels.socketio import SocketIOInput
     from sanic import Sanic
 
+    from channels.rasa_socketio import SocketInput
     from channels.rasa_telegram import TelegramInput
     from channels.rasa_web import WebInput
     from channels.rasa_zalo import ZaloInput
@@ -139,7 +140,7 @@ async def guarded(monkeypatch, tmp_path, limits):
     reset_runtime()
     rasa_main.install()
     Sanic.test_mode = True  # several apps named "rasa_server" in one process
-    channels = [RestInput(), SocketIOInput(), WebInput(), TelegramInput(), ZaloInput()]
+    channels = [RestInput(), SocketInput(session_persistence=True), WebInput(), TelegramInput(), ZaloInput()]
     app = rasa.core.run.configure_app(channels, cors="*", enable_api=True)  # as `rasa run` calls it: guarded
     processor = EchoProcessor()
     agent = Agent()
@@ -268,31 +269,34 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies(guarded, monk
     assert seen == {"không tin": guarded.digest("ip:127.0.0.1"), "tin": guarded.digest("ip:203.0.113.9")}
 
 
-async def socketio_exchange(url: str, messages: List[dict], replies: int) -> List[str]:
-    """Send ``messages`` over socket.io (long polling), one after another; the first ``replies`` bot texts.
-
-    Without session persistence: Rasa 3.6 does not await python-socketio 5's enter_room, so a persistent
-    session's room is never joined and its replies reach no one; a socket's own room works.
-    """
+async def socketio_exchange(url: str, messages: List[dict], replies: int,
+                            session: Optional[dict] = None) -> Tuple[List[str], Optional[str]]:
+    """Send ``messages`` over socket.io (long polling), one after another, after a ``session_request`` with
+    ``session`` when given (as rasa-webchat does); the first ``replies`` bot texts and the confirmed session."""
     import socketio
 
     client = socketio.AsyncClient()
     said: List[str] = []
+    confirmed: List[str] = []
     client.on("bot_uttered", lambda data: said.append(data["text"]))
+    client.on("session_confirm", lambda data: confirmed.append(data))
     await client.connect(url, socketio_path="/socket.io", transports=["polling"])
     try:
+        if session is not None:
+            await client.emit("session_request", session)
+            await wait_for(lambda: confirmed)
         for message in messages:
             await client.emit("user_uttered", message)
         await wait_for(lambda: len(said) >= replies)
     finally:
         await client.eio.disconnect(abort=True)  # not waiting for the pending long poll (25 s)
-    return said
+    return said, (confirmed[0] if confirmed else None)
 
 
 async def test_socketio_messages_are_capped_and_carry_the_connections_digest(guarded):
-    said = await socketio_exchange(guarded.url, [{"message": "xin chào",
-                                                  "metadata": {"motcua_client": "forged", "page": "/"}}], 1)
-    said += await socketio_exchange(guarded.url, [{"message": LONG}], 1)
+    said, _ = await socketio_exchange(guarded.url, [{"message": "xin chào",
+                                                     "metadata": {"motcua_client": "forged", "page": "/"}}], 1)
+    said += (await socketio_exchange(guarded.url, [{"message": LONG}], 1))[0]
     assert said == ["echo: xin chào", TOO_LONG]
     (message,) = guarded.processor.seen
     assert message.metadata == {"page": "/", "motcua_client": guarded.digest("ip:127.0.0.1")}
@@ -300,9 +304,50 @@ async def test_socketio_messages_are_capped_and_carry_the_connections_digest(gua
 
 @pytest.mark.parametrize("limits", [{"address": (1, 2), "conversation": (600, 100)}])
 async def test_socketio_messages_count_against_the_connections_address(guarded, limits):
-    said = await socketio_exchange(guarded.url, [{"message": f"câu {i}"} for i in range(3)], 3)
+    said, _ = await socketio_exchange(guarded.url, [{"message": f"câu {i}"} for i in range(3)], 3)
     said.sort(key=lambda t: t.startswith(TOO_MANY))  # handled concurrently: the notice may come first
     assert said[:2] == ["echo: câu 0", "echo: câu 1"] and said[2].startswith(TOO_MANY)
+
+
+async def test_socketio_persistent_session_gets_its_replies_and_keeps_its_conversation_on_reconnect(guarded):
+    """rasa-webchat's way: session_request, message, reply in the session's room; a reload names its session
+    again and carries on the same conversation (Rasa 3.6's own channel never delivered these replies)."""
+    said, session = await socketio_exchange(guarded.url, [{"message": "xin chào", "session_id": "ignored"}], 1,
+                                            session={"session_id": None})
+    assert said == ["echo: xin chào"] and re.fullmatch(r"[0-9a-f]{32}", session)
+    again, same = await socketio_exchange(guarded.url, [{"message": "còn lệ phí"}], 1,
+                                          session={"session_id": session.upper()[:8] + "-" + session[8:]})
+    assert again == ["echo: còn lệ phí"] and same == session
+    assert [m.sender_id for m in guarded.processor.seen] == [f"sio-{session}"] * 2
+    assert {m.input_channel for m in guarded.processor.seen} == {"socketio"}
+
+
+@pytest.mark.parametrize("claimed", ["tg-7003", "web-someone00001", "../../x", 12345, {"a": 1}, "0" * 31])
+async def test_socketio_session_cannot_name_another_conversation(guarded, claimed):
+    """A session id not in the server's own shape gets a fresh session, and a message's own session_id is
+    never read: another channel's or another client's conversation cannot be claimed."""
+    victim = "a" * 32
+    said, session = await socketio_exchange(guarded.url, [{"message": "cho xem", "session_id": victim}], 1,
+                                            session={"session_id": claimed})
+    assert said == ["echo: cho xem"] and session != claimed and re.fullmatch(r"[0-9a-f]{32}", session)
+    assert [m.sender_id for m in guarded.processor.seen] == [f"sio-{session}"]
+
+
+async def test_socketio_odd_events_are_ignored_not_crashed(guarded):
+    said, session = await socketio_exchange(guarded.url, [["not", "a", "dict"], {"message": 5},
+                                                          {"message": "ok", "metadata": "{not json"}], 1,
+                                            session="not a dict")
+    assert said == ["echo: ok"] and session
+    (message,) = guarded.processor.seen
+    assert set(message.metadata) == {"motcua_client"}
+
+
+def test_socketio_rooms_live_in_redis_only_when_the_nodes_share_one():
+    from channels.rasa_socketio import client_manager
+
+    assert client_manager(None) is None and client_manager("sqlite:///x.db") is None
+    manager = client_manager("redis://127.0.0.1:6399/0")
+    assert type(manager).__name__ == "AsyncRedisManager" and manager.channel == "motcua-socketio"
 
 
 # -- Rate limits --------------------------------------------------------------------------------------

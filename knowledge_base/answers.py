@@ -480,11 +480,14 @@ def _pack(parts: List[str], limit: int = MAX_MESSAGE) -> List[str]:
 
 
 def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates: Sequence[Procedure] = (),
-                   case: Optional[int] = None, situation: Optional[Situation] = None, page: int = 1) -> Answer:
+                   case: Optional[int] = None, situation: Optional[Situation] = None, page: int = 1,
+                   quote: Optional[str] = None) -> Answer:
     """Compose the answer; without a procedure, offer ``candidates`` or admit not knowing.
 
     ``situation`` is what the citizen said about themselves; ``case`` (1-based) picks the document
-    case to show when a record has several; ``page`` is the page of a long checklist.
+    case to show when a record has several; ``page`` is the page of a long checklist; ``quote`` is the
+    record's sentence that answers the question itself (``record_quotes``): it answers a condition, step or
+    general question, and follows a time or result answer.
     """
     aspect = aspect if aspect in ASPECTS else "general"
     situation = situation or Situation()
@@ -503,7 +506,11 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         messages = _pack([f"{head}\n{docs.messages[0]}"] + docs.messages[1:])
         cases, more = docs.cases, docs.more
     else:
-        messages = _pack([f"{head}\n{m}" if i == 0 else m for i, m in enumerate(_body(proc, aspect, situation))],
+        body = _body(proc, aspect, situation)
+        if quote:
+            said = text("answers.record_says", quote=quote)
+            body = body + [said] if aspect in ("time", "result") else [said]
+        messages = _pack([f"{head}\n{m}" if i == 0 else m for i, m in enumerate(body)],
                          SHORT_MESSAGE if aspect in ("fees", "time", "where", "channels") else MAX_MESSAGE)
         cases, more = [], None
     if proc.staff_notes.strip() and page == 1:

@@ -6,9 +6,11 @@ import threading
 from typing import List, Optional, Sequence, Set
 
 from core.settings import Settings, get_settings
+from core.text import fold
 from knowledge_base.answers import Answer, compose_answer, detect_aspect, which_offered, which_procedure
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.limits import Limit, Limits
+from knowledge_base.record_quotes import RecordQuotes
 from knowledge_base.resolve import Context, Resolution, resolve
 from knowledge_base.retrieval import handover
 from knowledge_base.retrieval.dense import Embedder
@@ -17,8 +19,13 @@ from knowledge_base.retrieval.store import open_or_build
 from knowledge_base.schema import Procedure
 from knowledge_base.scope import OtherAgencies
 from knowledge_base.situation import Situation, read_situation
+from knowledge_base.text import words
 
 log = logging.getLogger(__name__)
+# Aspects whose answer quotes the record's own sentence when the question names something in it ("có phải
+# niêm yết không" asks no condition the record lists, but one of its steps says it); a checklist, a fee or a
+# filing place has its own structured answer.
+QUOTED_ASPECTS = ("conditions", "general", "steps", "time", "result")
 
 
 class KnowledgeBase:
@@ -36,6 +43,7 @@ class KnowledgeBase:
         self._mismatches: Set[str] = set()
         self._key: Optional[bytes] = None
         self._opening = threading.Lock()  # two first searches at once open (or rebuild) the index once
+        self._quotes: Optional[RecordQuotes] = None
 
     @classmethod
     def over(cls, catalogue: Catalogue, retriever: HybridRetriever,
@@ -197,6 +205,18 @@ class KnowledgeBase:
         pairs = set(zip(said, said[1:]))
         return set(asked) <= set(said) and all(pair in pairs for pair in zip(asked, asked[1:]))
 
+    def record_quote(self, proc: Procedure, question: str) -> Optional[str]:
+        """The sentence of ``proc``'s record that answers a pointed question ("có phải niêm yết không"), if one
+        does (see ``record_quotes``); the word weights are counted over the scope's records on first use."""
+        retriever = self.retriever
+        quotes = self._quotes
+        if quotes is None or quotes.procedures is not retriever.procedures:
+            normalizer = retriever.normalizer
+            quotes = self._quotes = RecordQuotes(retriever.procedures,
+                                                 lambda text: words(fold(normalizer.normalize(text))))
+        asked = self._content_tokens(question)
+        return quotes.quote(proc, asked) if asked else None
+
     def names_nothing(self, question: str) -> bool:
         """Whether the question is only an aspect and follow-up words ("nộp ở đâu?", "mất bao lâu").
 
@@ -229,7 +249,9 @@ class KnowledgeBase:
             proc = self.catalogue.get(code)
             if proc is None:
                 return compose_answer(None, aspect, self.settings, candidates=[])
-            return compose_answer(proc, aspect, self.settings, case=case, situation=situation, page=page)
+            quote = self.record_quote(proc, question) if question and aspect in QUOTED_ASPECTS else None
+            return compose_answer(proc, aspect, self.settings, case=case, situation=situation, page=page,
+                                  quote=quote)
         # a question with no conversation around it (the CLI): even one close procedure is offered, not answered
         result = self.search(question, top_k=3)
         if result.decision == "answer" and result.best is not None:

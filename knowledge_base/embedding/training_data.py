@@ -11,11 +11,10 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
-
-import yaml
+from typing import List, Sequence, Tuple
 
 from core.text import fold
+from knowledge_base.retrieval.examples import written_questions
 from knowledge_base.retrieval.hybrid import display_name
 from knowledge_base.schema import Procedure
 from knowledge_base.text import TRAINING_QUESTIONS
@@ -86,23 +85,6 @@ def generate(procs: Sequence[Procedure], per_procedure: int = 24, seed: int = 13
             pairs.append((q, proc.code))
     rng.shuffle(pairs)
     return pairs
-
-
-def written_questions(path: Path = TRAINING_QUESTIONS) -> Dict[str, List[str]]:
-    """The citizen-worded training questions by procedure code (empty when the file is absent)."""
-    if not path.exists():
-        return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping of quoted procedure codes to lists of questions")
-    out: Dict[str, List[str]] = {}
-    for code, questions in data.items():
-        if not isinstance(code, str):
-            raise ValueError(f"{path}: quote the code {code!r} (an unquoted code is read as a number)")
-        if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
-            raise ValueError(f"{path}: {code}: expected a list of non-empty questions")
-        out[code] = [q.strip() for q in questions]
-    return out
 
 
 def citizen_pairs(procs: Sequence[Procedure], path: Path = TRAINING_QUESTIONS) -> List[Tuple[str, str]]:

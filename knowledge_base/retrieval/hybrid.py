@@ -23,7 +23,8 @@ from knowledge_base.text import TextNormalizer, clean_space
 RRF_K = 20
 CANDIDATES = 30
 # Confidence bands: answer directly, offer 2-3 choices, or admit not knowing.
-ANSWER_AT = 0.7  # chosen with `make bench-calibration` (see embedding.calibration)
+# Answer from here unless the fit chose its own threshold (Calibration.answer_at, see embedding.calibration)
+ANSWER_AT = 0.7
 RERANK_POOL = 8  # fused candidates the calibrated confidence reranks, whatever the caller shows
 # Offer choices from here: in `make bench-calibration`, held-out citizen questions whose top confidence was
 # 0.10-0.20 had the right procedure among the three offered for 83-100 % of them.
@@ -109,6 +110,7 @@ class Calibration:
     # dense cosine, lexical share, fused gap, agreement, coverage, example cosine, example margin
     weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0, 2.0, 0.0, 0.0])
     bias: float = -4.0
+    answer_at: float = ANSWER_AT  # the confidence from which the search answers, chosen with the fit
 
     def probability(self, features: Sequence[float]) -> float:
         """Calibrated probability for one feature vector."""
@@ -223,7 +225,7 @@ class HybridRetriever:
         # rerank the fused candidates by calibrated confidence: it weighs agreement, the gap and how much of
         # the question each procedure's own text explains, which the rank fusion alone does not
         hits.sort(key=lambda h: -h.confidence)
-        return SearchResult(hits[:top_k], self._decide(hits))
+        return SearchResult(hits[:top_k], self._decide(hits, self.calibration.answer_at))
 
     @staticmethod
     def _ranks(scores: Optional[np.ndarray]) -> Dict[int, int]:
@@ -250,7 +252,8 @@ class HybridRetriever:
         example = margin = 0.0
         if ex is not None and index is not None:
             example = float(ex[index])
-            others = [float(ex[self._index_of[h.code]]) for j, h in enumerate(hits) if j != i and h.code in self._index_of]
+            others = [float(ex[self._index_of[h.code]]) for j, h in enumerate(hits)
+                      if j != i and h.code in self._index_of]
             margin = example - max(others, default=0.0)
         return [hit.dense, hit.lexical / lex_max if lex is not None else 0.0, gap, agree, covered, example, margin]
 
@@ -259,12 +262,12 @@ class HybridRetriever:
             hit.confidence = self.calibration.probability(self.features(hits, i, lex, den, content, ex))
 
     @staticmethod
-    def _decide(hits: List[Hit]) -> str:
+    def _decide(hits: List[Hit], answer_at: float) -> str:
         if not hits:
             return "unknown"
         top = hits[0].confidence
-        if top >= ANSWER_AT:
+        if top >= answer_at:
             return "answer"
-        if top >= CHOOSE_AT or sum(h.confidence for h in hits[:3]) >= ANSWER_AT:
+        if top >= CHOOSE_AT or sum(h.confidence for h in hits[:3]) >= answer_at:
             return "choose"
         return "unknown"

@@ -22,13 +22,15 @@ import numpy as np
 from core.clock import now_local
 from knowledge_base.catalogue import Catalogue, catalogue_hash
 from knowledge_base.retrieval.dense import Embedder, model_fingerprint
+from knowledge_base.retrieval.examples import written_questions
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
 from knowledge_base.schema import Procedure
 from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS
 
 log = logging.getLogger(__name__)
-FORMAT = 5  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
-# 5: the citizen-worded training questions embedded as examples, two confidence features from them
+FORMAT = 6  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
+# 5: the citizen-worded training questions embedded as examples, two confidence features from them;
+# 6: each fit's own answer threshold
 FILES = ("index.faiss", "ids.json", "examples.npy", "examples.json")
 
 
@@ -105,14 +107,12 @@ def build_index(procs: Sequence[Procedure], embedder: Embedder, index_dir: Path,
 def embed_examples(retriever: HybridRetriever, progress: bool = False) -> Tuple[np.ndarray, List[dict]]:
     """The query vectors of the citizen-worded questions of the retriever's procedures, embedded as the
     search embeds a question (shorthand expanded, accents restored), and each one's code, owner and text."""
-    from knowledge_base.embedding.training_data import written_questions
-
     owner_of = {p.code: i for i, p in enumerate(retriever.procedures)}
     known = [{"code": code, "owner": owner_of[code], "text": q}
              for code, questions in written_questions().items() if code in owner_of for q in questions]
     if not known or retriever.embedder is None:
         return np.zeros((0, 1), np.float32), []
-    vectors = retriever.embedder.embed_examples([retriever.dense_query(k["text"]) for k in known], progress)
+    vectors = retriever.embedder.embed_examples([retriever.dense_query(str(k["text"])) for k in known], progress)
     return np.ascontiguousarray(vectors, dtype=np.float32), known
 
 

@@ -1,0 +1,92 @@
+"""The sentence of a procedure's record that answers a pointed question.
+
+"co phai dang bao hay niem yet gi ko" about a lost certificate is answered by the step that says "Niêm yết
+công khai về việc mất Giấy chứng nhận ... trong thời gian 15 ngày", not by the record's (empty) conditions.
+The record's steps, conditions, documents and time notes are split into sentences; the question's words
+that the procedure's name does not already hold are weighed by how rare they are across the catalogue's
+records (a word every record holds says nothing), and the sentence holding most of that weight, with at
+least one rare word, is quoted whole. Nothing is quoted when no sentence holds enough of the question: the
+caller answers from the aspect's part of the record as before.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+from typing import Callable, Dict, List, Optional, Sequence
+
+from knowledge_base.schema import Procedure
+from knowledge_base.text import clean_space
+
+MAX_QUOTE = 420  # characters: a longer sentence is split at its clauses, or not quoted
+MIN_QUOTE = 25
+SHARE = 0.6  # of the question's weight a sentence must hold
+RARE = 1.2  # idf of at least one word matched (in about a third of the records or fewer)
+
+_SENTENCE = re.compile(r"\n+|(?<=[.;:])\s+(?=\S)|\s+(?=[-–•+]\s)|\s+(?=[a-zđ]\)\s)")
+_CLAUSE = re.compile(r"(?<=[,;])\s+")
+_BULLET = re.compile(r"^[\s\-–•+*]+|[\s;,:.]+$")
+
+
+def record_sentences(proc: Procedure) -> List[str]:
+    """The record's steps, conditions, documents and time notes as whole sentences (bullets removed)."""
+    texts = [*(s.description for s in proc.steps), *(s.name for s in proc.steps), proc.conditions,
+             *(d.name for d in proc.documents), *(c.time.note for c in proc.channels)]
+    out: List[str] = []
+    for text in texts:
+        for part in _SENTENCE.split(text or ""):
+            part = clean_space(_BULLET.sub("", part or ""))
+            pieces = [part] if len(part) <= MAX_QUOTE else [clean_space(c) for c in _CLAUSE.split(part)]
+            out += [p for p in pieces if MIN_QUOTE <= len(p) <= MAX_QUOTE]
+    return list(dict.fromkeys(out))
+
+
+class RecordQuotes:
+    """Quotes from the records of ``procedures``; ``tokens`` folds a text into the search's word tokens."""
+
+    def __init__(self, procedures: Sequence[Procedure], tokens: Callable[[str], List[str]]):
+        self.procedures = list(procedures)
+        self.tokens = tokens
+        self._idf: Optional[Dict[str, float]] = None
+        self._lock = threading.Lock()
+
+    @property
+    def idf(self) -> Dict[str, float]:
+        """log(records / records holding the word), over every record's sentences and name (built once)."""
+        if self._idf is None:
+            with self._lock:
+                if self._idf is None:
+                    df: Dict[str, int] = {}
+                    for proc in self.procedures:
+                        for word in set(self.tokens(" ".join([proc.name, *record_sentences(proc)]))):
+                            df[word] = df.get(word, 0) + 1
+                    n = max(len(self.procedures), 1)
+                    self._idf = {w: math.log(n / c) for w, c in df.items()}
+        return self._idf
+
+    def quote(self, proc: Procedure, asked: Sequence[str]) -> Optional[str]:
+        """The sentence of ``proc``'s record that holds every rare word of what ``asked`` (the question's content
+        tokens) names beyond the procedure's name, two of them side by side as asked, and most of the rest; of
+        those, the one that says them earliest (the sentence about them, not one that mentions them in
+        passing). None when no sentence does."""
+        idf = self.idf
+        named = set(self.tokens(proc.name))
+        words = [w for w in dict.fromkeys(asked) if w not in named and idf.get(w, 0.0) > 0.05]
+        rare = {w for w in words if idf[w] >= RARE}
+        asked_pairs = {(a, b) for a, b in zip(asked, asked[1:]) if a in rare or b in rare}
+        if not rare or not asked_pairs:
+            return None
+        total = sum(idf[w] for w in words)
+        best, best_key = None, None
+        for sentence in record_sentences(proc):
+            said = self.tokens(sentence)
+            held = set(said) & set(words)
+            if not rare <= held or not asked_pairs & set(zip(said, said[1:])):
+                continue
+            weight = sum(idf[w] for w in held)
+            if weight < SHARE * total:
+                continue
+            key = (-min(said.index(w) for w in rare), weight)
+            if best_key is None or key > best_key:
+                best, best_key = sentence, key
+        return best

@@ -1,0 +1,51 @@
+"""Quoting the record's own sentence for a pointed question (knowledge_base.record_quotes)."""
+import pytest
+
+from core.text import fold
+from knowledge_base.record_quotes import RecordQuotes, record_sentences
+from knowledge_base.text import TextNormalizer, words
+
+
+@pytest.fixture(scope="module")
+def quotes(land_scope):
+    normalizer = TextNormalizer.default()
+    return RecordQuotes(land_scope, lambda text: words(fold(normalizer.normalize(text))))
+
+
+def asked(question):
+    from knowledge_base.retrieval.lexical import content_stopphrases, strip_phrases
+
+    return strip_phrases(TextNormalizer.default().folded_tokens(question), content_stopphrases())
+
+
+def test_sentences_are_whole_and_unbulleted(catalogue):
+    sentences = record_sentences(catalogue.get("1.012786"))
+    assert sentences and all(25 <= len(s) <= 420 and not s.startswith(("-", "•")) for s in sentences)
+    assert any(s.startswith("Niêm yết công khai") for s in sentences)
+
+
+@pytest.mark.parametrize("question", ["co phai dang bao hay niem yet gi ko", "có phải niêm yết không"])
+def test_a_pointed_question_gets_the_sentence_that_is_about_it(catalogue, quotes, question):
+    quote = quotes.quote(catalogue.get("1.012786"), asked(question))
+    assert quote.startswith("Niêm yết công khai") and "15 ngày" in quote
+
+
+@pytest.mark.parametrize("question", ["điều kiện là gì", "mất bao lâu", "có cần công chứng không",
+                                      "diện tích tối thiểu để tách thửa là bao nhiêu",  # "thiểu" alone is no match
+                                      "cách nấu phở bò"])
+def test_nothing_is_quoted_without_a_sentence_that_holds_the_question(catalogue, quotes, question):
+    assert quotes.quote(catalogue.get("1.012784"), asked(question)) is None
+    assert quotes.quote(catalogue.get("1.012786"), asked(question)) is None
+
+
+def test_the_answer_quotes_the_record_for_a_condition_question_and_adds_it_to_a_time_one(catalogue, retriever):
+    from knowledge_base.service import KnowledgeBase
+
+    kb = KnowledgeBase.over(catalogue, retriever)
+    said = kb.answer("co phai dang bao hay niem yet gi ko", aspect="conditions", code="1.012786").text
+    assert 'Hồ sơ thủ tục ghi: "Niêm yết công khai' in said and "15 ngày\"." in said
+    assert "không nêu yêu cầu" not in said and said.rstrip().endswith("?")
+    timed = kb.answer("niêm yết bao lâu", aspect="time", code="1.012786").text
+    assert "Thời hạn giải quyết" in timed and "Niêm yết công khai" in timed
+    plain = kb.answer("mất bao lâu", aspect="time", code="1.012786").text
+    assert "Hồ sơ thủ tục ghi" not in plain

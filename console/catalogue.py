@@ -92,8 +92,12 @@ def diff(old: Catalogue, new: Catalogue) -> List[dict]:
     return rows
 
 
+SUMMARY = "staged.json"  # the diff and report of a staged import, beside it: a restart or another node reads it
+
+
 def stage_reimport(records_dir: Path, aliases_file: Path, catalogue_dir: Path, staging_dir: Path) -> dict:
-    """Import the official records into ``staging_dir`` (keeping staff fields); returns the diff and report."""
+    """Import the official records into ``staging_dir`` (keeping staff fields), with the diff and report saved
+    beside them (``staged_summary``); returns them."""
     from knowledge_base.importer.records import import_records, iter_record_files, load_aliases
 
     current = Catalogue.load(catalogue_dir)
@@ -101,7 +105,20 @@ def stage_reimport(records_dir: Path, aliases_file: Path, catalogue_dir: Path, s
     if staging_dir.exists():
         shutil.rmtree(staging_dir)
     staged.save(staging_dir)
-    return {"diff": diff(current, staged), "report": report.to_text().split("\n\n")[0], "count": len(staged)}
+    summary = {"diff": diff(current, staged), "report": report.to_text().split("\n\n")[0], "count": len(staged)}
+    tmp = staging_dir / (SUMMARY + ".tmp")
+    tmp.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(staging_dir / SUMMARY)
+    return summary
+
+
+def staged_summary(staging_dir: Path) -> Optional[dict]:
+    """The diff and report of the import staged in ``staging_dir``; None when nothing (whole) is staged."""
+    try:
+        summary = json.loads((Path(staging_dir) / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) and isinstance(summary.get("diff"), list) else None
 
 
 def accept_reimport(staging_dir: Path, catalogue_dir: Path) -> int:

@@ -71,7 +71,7 @@ def catalogue_save(request: Request, form: FormData) -> Response:
 def reimport_page(request: Request) -> Response:
     """The staged re-import's differences, if one is staged."""
     console = console_of(request)
-    return render(request, "reimport.html", staged=console.staged if console.staging.exists() else None)
+    return render(request, "reimport.html", staged=console.staged)
 
 
 @requires("editor", write=True)
@@ -80,12 +80,12 @@ def reimport_stage(request: Request, form: FormData) -> Response:
     console, staff = console_of(request), staff_of(request)
     knowledge = console.settings.knowledge
     try:
-        console.staged = stage_reimport(knowledge.records_dir, knowledge.aliases_file, knowledge.catalogue_dir,
-                                        console.staging)
+        staged = stage_reimport(knowledge.records_dir, knowledge.aliases_file, knowledge.catalogue_dir,
+                                console.staging)
     except (FileNotFoundError, OSError) as exc:
         return render(request, "reimport.html", status=400, staged=None, error=f"Không đọc được hồ sơ gốc: {exc}")
     console.store.audit(staff.username, "reimport_stage", str(knowledge.records_dir),
-                        changes=len(console.staged["diff"]))
+                        changes=len(staged["diff"]))
     return RedirectResponse("/catalogue-import", status_code=303)
 
 
@@ -94,14 +94,15 @@ def reimport_decide(request: Request, form: FormData) -> Response:
     """Accept the staged re-import (staff fields kept) or discard it."""
     console, staff = console_of(request), staff_of(request)
     knowledge = console.settings.knowledge
-    if not console.staging.exists():
+    staged = console.staged
+    if staged is None:  # nothing staged, or a staging folder left half-written: stage again
         return RedirectResponse("/catalogue-import", status_code=303)
     if request.path_params["decision"] == "accept":
         count = accept_reimport(console.staging, knowledge.catalogue_dir)
         console.forget_catalogue()
         console.store.audit(staff.username, "reimport_accept", str(knowledge.records_dir), procedures=count,
                             changes=[{"code": r["code"], "status": r["status"], "fields": [f[0] for f in r["fields"]]}
-                                     for r in console.staged["diff"]])
+                                     for r in staged["diff"]])
         return RedirectResponse("/changes?msg=imported", status_code=303)
     shutil.rmtree(console.staging)
     console.store.audit(staff.username, "reimport_discard", str(knowledge.records_dir))

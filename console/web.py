@@ -82,7 +82,6 @@ class Console:
         self.templates.env.filters["reason"] = lambda code: REASONS.get(code, code)
         self.templates.env.filters["mask"] = mask_text  # citizens' words copied into staff records
         self.export_state: dict = {"running": False, "log": "", "finished_at": None, "ok": None}
-        self.staged: Optional[dict] = None  # the latest staged re-import (diff, report)
         catalogue_dir = settings.knowledge.catalogue_dir
         self.staging = catalogue_dir.parent / (catalogue_dir.name + "-staging")
         self._catalogue: Optional[Catalogue] = None
@@ -90,6 +89,13 @@ class Console:
         self._address_hasher: Optional[Hasher] = None
         self._rollup: Optional[Rollup] = None
         self._questions: Optional[QuestionGroups] = None
+
+    @property
+    def staged(self) -> Optional[dict]:
+        """The staged re-import's diff and report, read from the staging folder (kept across restarts)."""
+        from console.catalogue import staged_summary
+
+        return staged_summary(self.staging)
 
     def start_background(self, every_s: float = 10.0) -> None:
         """A daemon thread that sums new events and groups new questions every ``every_s`` seconds, so pages

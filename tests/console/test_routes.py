@@ -299,11 +299,20 @@ def test_reimport_shows_a_field_diff_and_keeps_staff_fields(client, console_env,
     page = client.get("/catalogue-import").text
     assert "Điều kiện cũ đã được sửa đổi." in page and "Thủ tục mới" in page and "1.013978" in page
     assert not (settings.knowledge.catalogue_dir / "1.013978.yml").exists()  # nothing changed yet
+    # the console restarts (or another node serves the next request): the staged import is on disk, not in memory
+    from starlette.testclient import TestClient
+
+    from console.app import create_app
+
+    client = TestClient(create_app(settings, store, client.app.state.console._embed), follow_redirects=False)
+    login(client, "editor")
+    assert "Thủ tục mới" in client.get("/catalogue-import").text
     client.post("/catalogue-import/accept", data={"csrf": csrf_of(client, "/catalogue-import")})
     after = load_procedure(path)
     assert after.conditions != "Điều kiện cũ đã được sửa đổi." and after.staff_notes == "Ghi chú giữ lại."
     assert (settings.knowledge.catalogue_dir / "1.013978.yml").exists()
-    assert store.audit_log()[0]["action"] == "reimport_accept"
+    accepted = store.audit_log()[0]
+    assert accepted["action"] == "reimport_accept" and "1.013978" in accepted["detail"]
 
 
 @pytest.mark.parametrize("path", ["/unanswered/%C2%B2", "/unanswered/" + "9" * 5000, "/conversations?page=%C2%B2",

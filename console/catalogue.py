@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 from core.clock import today_local
 from core.text import fold
-from knowledge_base.catalogue import Catalogue, load_procedure, procedure_to_yaml
+from knowledge_base.catalogue import Catalogue, catalogue_hash, load_procedure, procedure_to_yaml
 from knowledge_base.schema import Procedure
 
 STAFF_EDITABLE = ("aliases", "staff_notes", "province_fees")
@@ -105,7 +105,8 @@ def stage_reimport(records_dir: Path, aliases_file: Path, catalogue_dir: Path, s
     if staging_dir.exists():
         shutil.rmtree(staging_dir)
     staged.save(staging_dir)
-    summary = {"diff": diff(current, staged), "report": report.to_text().split("\n\n")[0], "count": len(staged)}
+    summary = {"diff": diff(current, staged), "report": report.to_text().split("\n\n")[0], "count": len(staged),
+               "catalogue_hash": catalogue_hash(current)}
     tmp = staging_dir / (SUMMARY + ".tmp")
     tmp.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
     tmp.replace(staging_dir / SUMMARY)
@@ -119,6 +120,12 @@ def staged_summary(staging_dir: Path) -> Optional[dict]:
     except (OSError, ValueError):
         return None
     return summary if isinstance(summary, dict) and isinstance(summary.get("diff"), list) else None
+
+
+def changed_since_staging(summary: dict, catalogue_dir: Path) -> bool:
+    """Whether the catalogue was edited after the import in ``summary`` was staged (the staged copy holds the
+    staff fields of then: accepting it would undo the edit)."""
+    return summary.get("catalogue_hash") != catalogue_hash(Catalogue.load(catalogue_dir))
 
 
 def accept_reimport(staging_dir: Path, catalogue_dir: Path) -> int:

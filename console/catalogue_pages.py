@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from console.auth import requires
-from console.catalogue import accept_reimport, save_staff_fields, stage_reimport
+from console.catalogue import accept_reimport, changed_since_staging, save_staff_fields, stage_reimport
 from console.catalogue import search as catalogue_search
 from console.web import console_of, error, render, staff_of
 
@@ -67,6 +67,10 @@ def catalogue_save(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/catalogue/{code}?msg=saved", status_code=303)
 
 
+STAGED_TOO_OLD = ("Danh mục đã được sửa sau khi đọc hồ sơ gốc, nên bản nhập này không còn khớp. "
+                  "Bạn bấm \"Đọc hồ sơ gốc và so sánh\" để đọc lại, rồi nhận bản mới.")
+
+
 @requires("editor")
 def reimport_page(request: Request) -> Response:
     """The staged re-import's differences, if one is staged."""
@@ -95,16 +99,20 @@ def reimport_decide(request: Request, form: FormData) -> Response:
     console, staff = console_of(request), staff_of(request)
     knowledge = console.settings.knowledge
     staged = console.staged
-    if staged is None:  # nothing staged, or a staging folder left half-written: stage again
-        return RedirectResponse("/catalogue-import", status_code=303)
     if request.path_params["decision"] == "accept":
+        if staged is None:  # nothing staged, or a staging folder left half-written: stage again
+            return RedirectResponse("/catalogue-import", status_code=303)
+        if changed_since_staging(staged, knowledge.catalogue_dir):
+            return render(request, "reimport.html", status=409, staged=staged, error=STAGED_TOO_OLD)
         count = accept_reimport(console.staging, knowledge.catalogue_dir)
         console.forget_catalogue()
         console.store.audit(staff.username, "reimport_accept", str(knowledge.records_dir), procedures=count,
                             changes=[{"code": r["code"], "status": r["status"], "fields": [f[0] for f in r["fields"]]}
                                      for r in staged["diff"]])
         return RedirectResponse("/changes?msg=imported", status_code=303)
-    shutil.rmtree(console.staging)
+    if not console.staging.exists():
+        return RedirectResponse("/catalogue-import", status_code=303)
+    shutil.rmtree(console.staging, ignore_errors=True)
     console.store.audit(staff.username, "reimport_discard", str(knowledge.records_dir))
     return RedirectResponse("/catalogue?msg=discarded", status_code=303)
 

@@ -486,8 +486,8 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
 
     ``situation`` is what the citizen said about themselves; ``case`` (1-based) picks the document
     case to show when a record has several; ``page`` is the page of a long checklist; ``quote`` is the
-    record's sentence that answers the question itself (``record_quotes``): it answers a condition, step or
-    general question, and follows a time or result answer.
+    record's sentence that answers the question itself (``record_quotes``): it answers a condition or step
+    question, and follows a general, time or result answer.
     """
     aspect = aspect if aspect in ASPECTS else "general"
     situation = situation or Situation()
@@ -509,7 +509,7 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         body = _body(proc, aspect, situation)
         if quote:
             said = text("answers.record_says", quote=quote)
-            body = body + [said] if aspect in ("time", "result") else [said]
+            body = [said] if aspect in ("conditions", "steps") else body + [said]
         messages = _pack([f"{head}\n{m}" if i == 0 else m for i, m in enumerate(body)],
                          SHORT_MESSAGE if aspect in ("fees", "time", "where", "channels") else MAX_MESSAGE)
         cases, more = [], None

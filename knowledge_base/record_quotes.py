@@ -18,14 +18,14 @@ from typing import Callable, Dict, List, Optional, Sequence
 from knowledge_base.schema import Procedure
 from knowledge_base.text import clean_space
 
-MAX_QUOTE = 420  # characters: a longer sentence is split at its clauses, or not quoted
+MAX_QUOTE = 420  # characters: a longer sentence is not quoted (a piece of it could read as something else)
 MIN_QUOTE = 25
 SHARE = 0.6  # of the question's weight a sentence must hold
 RARE = 1.2  # idf of at least one word matched (in about a third of the records or fewer)
 
 _SENTENCE = re.compile(r"\n+|(?<=[.;:])\s+(?=\S)|\s+(?=[-–•+]\s)|\s+(?=[a-zđ]\)\s)")
-_CLAUSE = re.compile(r"(?<=[,;])\s+")
-_BULLET = re.compile(r"^[\s\-–•+*]+|[\s;,:.]+$")
+_BULLET = re.compile(r"^(?:[\s\-–•+*]|[a-zđ]\)|\d{1,2}[.)](?!\d))+|[\s;.]+$")
+_UNFINISHED = re.compile(r"[,:]\s*$")  # a lead-in to a list ("… sau:") or a broken-off clause
 
 
 def record_sentences(proc: Procedure) -> List[str]:
@@ -35,9 +35,11 @@ def record_sentences(proc: Procedure) -> List[str]:
     out: List[str] = []
     for text in texts:
         for part in _SENTENCE.split(text or ""):
-            part = clean_space(_BULLET.sub("", part or ""))
-            pieces = [part] if len(part) <= MAX_QUOTE else [clean_space(c) for c in _CLAUSE.split(part)]
-            out += [p for p in pieces if MIN_QUOTE <= len(p) <= MAX_QUOTE]
+            if not part or _UNFINISHED.search(part):
+                continue
+            part = clean_space(_BULLET.sub("", part))
+            if MIN_QUOTE <= len(part) <= MAX_QUOTE:
+                out.append(part)
     return list(dict.fromkeys(out))
 
 
@@ -45,7 +47,7 @@ class RecordQuotes:
     """Quotes from the records of ``procedures``; ``tokens`` folds a text into the search's word tokens."""
 
     def __init__(self, procedures: Sequence[Procedure], tokens: Callable[[str], List[str]]):
-        self.procedures = list(procedures)
+        self.procedures = procedures  # the caller's own sequence: it tells whether these quotes are still its
         self.tokens = tokens
         self._idf: Optional[Dict[str, float]] = None
         self._lock = threading.Lock()

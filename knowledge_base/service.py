@@ -207,14 +207,19 @@ class KnowledgeBase:
 
     def record_quote(self, proc: Procedure, question: str) -> Optional[str]:
         """The sentence of ``proc``'s record that answers a pointed question ("có phải niêm yết không"), if one
-        does (see ``record_quotes``); the word weights are counted over the scope's records on first use."""
+        does (see ``record_quotes``); the word weights are counted over the scope's records once per index."""
+        from knowledge_base.retrieval.lexical import content_stopphrases, strip_phrases
+
         retriever = self.retriever
+        normalizer = retriever.normalizer
+
+        def tokens(text: str) -> List[str]:  # the question's own words, without the synonym table's additions
+            return words(fold(normalizer.normalize(text)))
+
         quotes = self._quotes
         if quotes is None or quotes.procedures is not retriever.procedures:
-            normalizer = retriever.normalizer
-            quotes = self._quotes = RecordQuotes(retriever.procedures,
-                                                 lambda text: words(fold(normalizer.normalize(text))))
-        asked = self._content_tokens(question)
+            quotes = self._quotes = RecordQuotes(retriever.procedures, tokens)
+        asked = strip_phrases(tokens(question), content_stopphrases())
         return quotes.quote(proc, asked) if asked else None
 
     def names_nothing(self, question: str) -> bool:

@@ -129,6 +129,11 @@ def load_retriever(procs: Sequence[Procedure], embedder: Embedder, index_dir: Pa
     calibration = Calibration(**manifest.get("calibration", {}))
     known = json.loads((index_dir / "examples.json").read_text())
     examples = np.load(index_dir / "examples.npy") if known else None
+    if examples is not None and (examples.ndim != 2 or examples.shape[0] != len(known)
+                                 or examples.shape[1] != index.d):
+        log.warning("search index examples do not match their list (%s for %d): searching without them",
+                    examples.shape, len(known))
+        examples, known = None, []
     return HybridRetriever(procs, embedder, index, owners, calibration=calibration, examples=examples,
                            example_owner=[by_code[k["code"]] for k in known])
 

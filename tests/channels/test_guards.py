@@ -314,32 +314,38 @@ async def test_socketio_persistent_session_gets_its_replies_and_keeps_its_conver
     again and carries on the same conversation (Rasa 3.6's own channel never delivered these replies)."""
     said, session = await socketio_exchange(guarded.url, [{"message": "xin chào", "session_id": "ignored"}], 1,
                                             session={"session_id": None})
-    assert said == ["echo: xin chào"] and re.fullmatch(r"[0-9a-f]{32}", session)
+    assert said == ["echo: xin chào"] and re.fullmatch(r"[0-9a-f]{48}", session)
     again, same = await socketio_exchange(guarded.url, [{"message": "còn lệ phí"}], 1,
-                                          session={"session_id": session.upper()[:8] + "-" + session[8:]})
+                                          session={"session_id": session.upper()})
     assert again == ["echo: còn lệ phí"] and same == session
-    assert [m.sender_id for m in guarded.processor.seen] == [f"sio-{session}"] * 2
+    assert [m.sender_id for m in guarded.processor.seen] == [f"sio-{session[:32]}"] * 2
     assert {m.input_channel for m in guarded.processor.seen} == {"socketio"}
 
 
-@pytest.mark.parametrize("claimed", ["tg-7003", "web-someone00001", "../../x", 12345, {"a": 1}, "0" * 31])
+@pytest.mark.parametrize("claimed", ["tg-7003", "web-someone00001", "../../x", 12345, {"a": 1}, "0" * 31,
+                                     "a" * 48, "a" * 32])  # well-formed but never issued: not signed by the server
 async def test_socketio_session_cannot_name_another_conversation(guarded, claimed):
-    """A session id not in the server's own shape gets a fresh session, and a message's own session_id is
-    never read: another channel's or another client's conversation cannot be claimed."""
-    victim = "a" * 32
-    said, session = await socketio_exchange(guarded.url, [{"message": "cho xem", "session_id": victim}], 1,
+    """A session id the server did not issue gets a fresh session, and a message's own session_id is never
+    read: another channel's or another client's conversation cannot be claimed."""
+    said, session = await socketio_exchange(guarded.url, [{"message": "cho xem", "session_id": "a" * 48}], 1,
                                             session={"session_id": claimed})
-    assert said == ["echo: cho xem"] and session != claimed and re.fullmatch(r"[0-9a-f]{32}", session)
-    assert [m.sender_id for m in guarded.processor.seen] == [f"sio-{session}"]
+    assert said == ["echo: cho xem"] and session != claimed and re.fullmatch(r"[0-9a-f]{48}", session)
+    assert [m.sender_id for m in guarded.processor.seen] == [f"sio-{session[:32]}"]
 
 
-async def test_socketio_odd_events_are_ignored_not_crashed(guarded):
+async def test_socketio_odd_events_are_ignored_not_crashed(guarded, caplog):
+    """python-socketio logs and swallows a handler's exception, so the log is what shows a crash."""
+    deep = "[" * 30000 + "]" * 30000  # under the 64 KB packet cap, too deep for the JSON parser
     said, session = await socketio_exchange(guarded.url, [["not", "a", "dict"], {"message": 5},
-                                                          {"message": "ok", "metadata": "{not json"}], 1,
+                                                          {"message": "x", "metadata": deep},
+                                                          {"message": "ok", "metadata": {
+                                                              "page": "/thu-tuc", "big": "x" * 5000, "n": {"a": 1},
+                                                              **{f"k{i}": i for i in range(20)}}}], 2,
                                             session="not a dict")
-    assert said == ["echo: ok"] and session
-    (message,) = guarded.processor.seen
-    assert set(message.metadata) == {"motcua_client"}
+    assert said == ["echo: x", "echo: ok"] and session
+    assert [set(m.metadata) for m in guarded.processor.seen] == [
+        {"motcua_client"}, {"motcua_client", "page", *(f"k{i}" for i in range(7))}]
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
 
 
 def test_socketio_rooms_live_in_redis_only_when_the_nodes_share_one():

@@ -315,6 +315,23 @@ def test_reimport_shows_a_field_diff_and_keeps_staff_fields(client, console_env,
     assert accepted["action"] == "reimport_accept" and "1.013978" in accepted["detail"]
 
 
+def test_a_staged_reimport_is_refused_once_the_catalogue_was_edited_after_it(client, console_env):
+    """The staged copy holds the staff fields of its day: accepting it after an edit would undo the edit."""
+    from knowledge_base.catalogue import load_procedure, procedure_to_yaml
+
+    settings, store = console_env
+    login(client, "editor")
+    client.post("/catalogue-import/stage", data={"csrf": csrf_of(client, "/catalogue-import")})
+    path = settings.knowledge.catalogue_dir / "1.012784.yml"
+    proc = load_procedure(path)
+    proc.staff_notes = "Sửa sau khi đọc hồ sơ gốc."
+    path.write_text(procedure_to_yaml(proc), encoding="utf-8")
+    refused = client.post("/catalogue-import/accept", data={"csrf": csrf_of(client, "/catalogue-import")})
+    assert refused.status_code == 409 and "Danh mục đã được sửa sau khi đọc hồ sơ gốc" in refused.text
+    assert load_procedure(path).staff_notes == "Sửa sau khi đọc hồ sơ gốc."
+    assert "reimport_accept" not in [e["action"] for e in store.audit_log()]
+
+
 @pytest.mark.parametrize("path", ["/unanswered/%C2%B2", "/unanswered/" + "9" * 5000, "/conversations?page=%C2%B2",
                                   "/conversations?page=" + "9" * 5000, "/audit?page=-1", "/faq?page=x"])
 def test_odd_numbers_in_addresses_get_a_clear_page(client, path):

@@ -1,4 +1,6 @@
 """Quoting the record's own sentence for a pointed question (knowledge_base.record_quotes)."""
+import re
+
 import pytest
 
 from core.text import fold
@@ -18,10 +20,12 @@ def asked(question):
     return strip_phrases(TextNormalizer.default().folded_tokens(question), content_stopphrases())
 
 
-def test_sentences_are_whole_and_unbulleted(catalogue):
+def test_sentences_are_whole_and_unbulleted(catalogue, land_scope):
     sentences = record_sentences(catalogue.get("1.012786"))
-    assert sentences and all(25 <= len(s) <= 420 and not s.startswith(("-", "•")) for s in sentences)
     assert any(s.startswith("Niêm yết công khai") for s in sentences)
+    every = [s for proc in land_scope for s in record_sentences(proc)]
+    assert every and all(25 <= len(s) <= 420 for s in every)
+    assert not [s for s in every if re.match(r"^(?:[-–•+]|[a-zđ]\)|\d{1,2}[.)]\s)", s) or s.endswith((",", ":", ";"))]
 
 
 @pytest.mark.parametrize("question", ["co phai dang bao hay niem yet gi ko", "có phải niêm yết không"])
@@ -49,3 +53,8 @@ def test_the_answer_quotes_the_record_for_a_condition_question_and_adds_it_to_a_
     assert "Thời hạn giải quyết" in timed and "Niêm yết công khai" in timed
     plain = kb.answer("mất bao lâu", aspect="time", code="1.012786").text
     assert "Hồ sơ thủ tục ghi" not in plain
+    overview = kb.answer("có phải niêm yết không", aspect="general", code="1.012786").text
+    assert "Cấp thực hiện" in overview and "Niêm yết công khai" in overview  # the overview stays, the quote follows
+    weights = kb._quotes.idf
+    kb.answer("có phải niêm yết không", aspect="conditions", code="1.012786")
+    assert kb._quotes.idf is weights  # counted once, not per answer

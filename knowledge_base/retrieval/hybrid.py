@@ -138,8 +138,19 @@ class HybridRetriever:
         self.calibration = calibration or Calibration()
         self.faiss = faiss_index
         self.owner = np.asarray(passage_owner if passage_owner is not None else [], dtype=np.int64)
-        self.examples = examples if examples is not None and len(examples) else None
-        self.example_owner = np.asarray(example_owner if example_owner is not None else [], dtype=np.int64)
+        self.examples: Optional[np.ndarray] = None
+        self.set_examples(examples, example_owner)
+
+    def set_examples(self, examples: Optional[np.ndarray], owner: Optional[Sequence[int]]) -> None:
+        """Use ``examples`` (one unit vector per known question; None: none) owned by procedure ``owner[i]``.
+        They are kept grouped by procedure, so a search takes each one's best with one reduction."""
+        owners = np.asarray(owner if owner is not None else [], dtype=np.int64)
+        if examples is None or not len(examples):
+            self.examples, self.example_owner = None, owners
+            return
+        order = np.argsort(owners, kind="stable")
+        self.examples, self.example_owner = np.ascontiguousarray(examples[order]), owners[order]
+        self._example_procs, self._example_starts = np.unique(self.example_owner, return_index=True)
 
     # ------------------------------------------------------------------ scoring
     def lexical_scores(self, question: str) -> np.ndarray:
@@ -179,7 +190,8 @@ class HybridRetriever:
         if vector is None or self.examples is None:
             return None
         scores = np.zeros(len(self.procedures), dtype=np.float32)
-        np.maximum.at(scores, self.example_owner, self.examples @ vector[0])
+        best = np.maximum.reduceat(self.examples @ vector[0], self._example_starts)
+        scores[self._example_procs] = np.maximum(best, 0.0)
         return scores
 
     def search(self, question: str, top_k: int = 5, mode: str = "hybrid") -> SearchResult:

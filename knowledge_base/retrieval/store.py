@@ -89,8 +89,7 @@ def build_index(procs: Sequence[Procedure], embedder: Embedder, index_dir: Path,
     examples, known = embed_examples(retriever, progress)
     np.save(index_dir / "examples.npy", examples)
     (index_dir / "examples.json").write_text(json.dumps(known, ensure_ascii=False))
-    retriever.examples, retriever.example_owner = (examples if len(examples) else None), \
-        np.asarray([r["owner"] for r in known], dtype=np.int64)
+    retriever.set_examples(examples if len(examples) else None, [r["owner"] for r in known])
     calibration = Calibration()
     if calibrate is not None:
         calibration = calibrate(retriever)

@@ -3,7 +3,9 @@
 A notice is claimed before it is sent (only one deliverer can claim it), then marked sent, or
 failed and retried later with backoff (DossierService.mark_failed); it is never sent twice. Each
 channel's rules apply: Zalo only within its reply window after the citizen's last message, the
-web widget only while it is open.
+web widget only while it is open. A notice a channel cannot take yet waits without using up its
+tries and expires by age (DossierService.defer); a send that timed out after the channel may have
+taken it is not repeated, but left for staff as 'unknown' (DossierService.mark_unknown).
 """
 from __future__ import annotations
 
@@ -23,7 +25,22 @@ NOTICE_CHANNELS = ("telegram", "zalo", "web")
 
 
 class NotDeliverable(RuntimeError):
-    """The channel's rules forbid sending now (the delivery is retried later)."""
+    """The channel's rules forbid sending now: the notice waits ``retry_in`` seconds, its tries untouched."""
+
+    def __init__(self, reason: str, retry_in: float = 60.0):
+        super().__init__(reason)
+        self.retry_in = retry_in
+
+
+# Exceptions raised after a request may have reached the channel: its outcome is unknown.
+UNKNOWN_OUTCOME = ("ReadTimeout", "WriteTimeout", "TimedOut", "TimeoutError", "ServerDisconnectedError",
+                   "RemoteProtocolError")
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether a failed send may nevertheless have been delivered (a timeout once the request was sent)."""
+    return any(type(exc).__name__ == name or any(c.__name__ == name for c in type(exc).__mro__)
+               for name in UNKNOWN_OUTCOME)
 
 
 def zalo_sender(client, state: ChannelState, window_hours: int, clock=utc_now) -> Sender:
@@ -34,7 +51,8 @@ def zalo_sender(client, state: ChannelState, window_hours: int, clock=utc_now) -
     async def send(conversation: str, text: str) -> None:
         last, _ = await asyncio.to_thread(state.contact, zalo.CHANNEL, conversation)
         if last is None or clock() - last > dt.timedelta(hours=window_hours):
-            raise NotDeliverable(f"outside Zalo's {window_hours} h reply window (citizen last wrote {last})")
+            raise NotDeliverable(f"outside Zalo's {window_hours} h reply window (citizen last wrote {last})",
+                                 retry_in=600.0)
         for piece in split_text(text, zalo.TEXT_LIMIT):
             await client.send_text(zalo.user_of(conversation), piece)
 
@@ -46,7 +64,7 @@ def web_sender(state: ChannelState, connected_s: int = 90, clock=utc_now, open_o
     async def send(conversation: str, text: str) -> None:
         _, polled = await asyncio.to_thread(state.contact, "web", conversation)
         if open_only and (polled is None or clock() - polled > dt.timedelta(seconds=connected_s)):
-            raise NotDeliverable("the web widget is not open")
+            raise NotDeliverable("the web widget is not open", retry_in=60.0)
         await asyncio.to_thread(state.web_push, conversation, {"text": text, "kind": "notice"})
 
     return send
@@ -55,19 +73,31 @@ def web_sender(state: ChannelState, connected_s: int = 90, clock=utc_now, open_o
 class Deliverer:
     """Sends due notices through ``senders`` (channel name -> async send(conversation id, text))."""
 
-    def __init__(self, service, senders: Dict[str, Sender]):
+    def __init__(self, service, senders: Dict[str, Sender], max_age: dt.timedelta = dt.timedelta(hours=168)):
         self.service = service
         self.senders = senders
+        self.max_age = max_age  # a notice no channel could take for this long expires
 
     async def run_once(self, limit: int = 200) -> Dict[str, int]:
-        counts = {"sent": 0, "retry": 0, "failed": 0}
+        counts = {"sent": 0, "retry": 0, "failed": 0, "waiting": 0, "expired": 0, "unknown": 0}
         due = await asyncio.to_thread(self.service.due_notices, list(self.senders), limit)
         for notice in due:
             if not await asyncio.to_thread(self.service.claim, notice["id"]):
                 continue  # another deliverer has it
             try:
                 await self.senders[notice["channel"]](notice["conversation_id"], notice["text"])
+            except NotDeliverable as exc:  # not now: waits, its tries untouched, until it expires
+                state = await asyncio.to_thread(self.service.defer, notice["id"], str(exc),
+                                                dt.timedelta(seconds=exc.retry_in), self.max_age)
+                counts["expired" if state == "expired" else "waiting"] += 1
+                continue
             except Exception as exc:  # any refusal: recorded, retried with backoff
+                if outcome_unknown(exc):  # it may have gone out: never sent again blindly
+                    await asyncio.to_thread(self.service.mark_unknown, notice["id"], f"{type(exc).__name__}: {exc}")
+                    counts["unknown"] += 1
+                    log.warning("notice %s to %s: outcome unknown (%s), left for staff", notice["id"],
+                                notice["channel"], exc)
+                    continue
                 state = await asyncio.to_thread(self.service.mark_failed, notice["id"], f"{type(exc).__name__}: {exc}")
                 counts["failed" if state == "failed" else "retry"] += 1
                 log.warning("notice %s to %s not delivered (%s): %s", notice["id"], notice["channel"], state, exc)

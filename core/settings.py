@@ -261,6 +261,8 @@ class ChannelSettings:
     web_origins: Tuple[str, ...] = env("MOTCUA_WEB_ORIGINS", (), star=("*",))
     # How often the outbox deliverer looks for notices to send.
     deliver_interval_s: float = env("MOTCUA_DELIVER_INTERVAL_S", 10.0)
+    # A status notice no channel could take (the widget closed, Zalo's reply window shut) expires this late.
+    notice_max_age_hours: int = env("MOTCUA_NOTICE_MAX_AGE_HOURS", 168)
     # Staff alerts when a citizen asks for a person (channels/staff_alerts.py): a Telegram chat of the
     # staff (needs TELEGRAM_BOT_TOKEN; the bot must be in the group) and/or a webhook URL, a secret.
     staff_alert_telegram_chat: Optional[str] = env("MOTCUA_STAFF_ALERT_TELEGRAM_CHAT", from_file=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, List, Optional
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, case, delete, insert, select, update
 
 from core import texts
 from core.db import after_failure, insert_once
@@ -87,6 +87,30 @@ class NoticeOutbox:
             conn.execute(update(outbox).where(outbox.c.id == notice_id).values(
                 attempts=attempts, state=state, last_error=error[:2000], next_attempt_at=self.clock() + delay))
             return state
+
+    def defer(self, notice_id: int, reason: str, wait: dt.timedelta, max_age: dt.timedelta) -> str:
+        """A notice the channel cannot take yet (the widget is closed, Zalo's reply window is shut): pending again
+        after ``wait`` with its tries untouched, or 'expired' once it is older than ``max_age`` (a status that
+        late is no news). Returns the new state."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(update(outbox).where(and_(outbox.c.id == notice_id,
+                                                             outbox.c.state.in_(("pending", "sending"))))
+                                   .values(state=case((outbox.c.created_at < now - max_age, "expired"),
+                                                      else_="pending"),
+                                           last_error=reason[:2000], next_attempt_at=now + wait))
+            row = conn.execute(select(outbox.c.state).where(outbox.c.id == notice_id)).first()
+        if row is None:
+            raise KeyError(notice_id)
+        return row[0]
+
+    def mark_unknown(self, notice_id: int, error: str) -> bool:
+        """A send whose outcome is unknown (a timeout after the channel may have taken it): never repeated
+        blindly; staff see it in the outbox (`motcua dossiers outbox`). False when it was no longer claimed."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(outbox).where(and_(outbox.c.id == notice_id, outbox.c.state == "sending"))
+                                .values(state="unknown", last_error=error[:2000],
+                                        attempts=outbox.c.attempts + 1)).rowcount == 1
 
     def outbox_rows(self) -> List[dict]:
         """Every notice, oldest first (staff view and tests)."""

@@ -3,6 +3,7 @@ polling and webhook."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 import sys
@@ -48,7 +49,8 @@ async def _deliver(settings, once: bool) -> int:
     from motcua.privacy_cli import purge_daily
 
     service = DossierService.from_settings(settings)
-    deliverer = Deliverer(service, build_senders(settings, channel_state()))
+    deliverer = Deliverer(service, build_senders(settings, channel_state()),
+                          max_age=dt.timedelta(hours=settings.channels.notice_max_age_hours))
     alerter = _staff_alerter(settings)
     lookups = _lookup_alerter(settings, service)
     if once:

@@ -64,7 +64,8 @@ def test_failures_are_recorded_and_retried_with_backoff(service, clock):
     queue_notices(service, ("tg-1", "telegram"))
     recorder = Recorder(fail_times=1)
     deliver = Deliverer(service, {"telegram": recorder})
-    assert asyncio.run(deliver.run_once()) == {"sent": 0, "retry": 1, "failed": 0}
+    assert asyncio.run(deliver.run_once()) == {"sent": 0, "retry": 1, "failed": 0, "waiting": 0, "expired": 0,
+                                               "unknown": 0}
     row = service.outbox_rows()[0]
     assert row["state"] == "pending" and "not reachable" in row["last_error"] and row["attempts"] == 1
     assert asyncio.run(deliver.run_once())["sent"] == 0  # backing off
@@ -107,3 +108,51 @@ def test_zalo_respects_the_reply_window_and_web_needs_an_open_widget(tmp_path):
     asyncio.run(send_web("web-abcdefgh1", "Hồ sơ …"))
     assert [m["text"] for m in state.web_fetch("web-abcdefgh1")] == ["Hồ sơ …"]
     state.close()
+
+
+def test_a_notice_the_channel_cannot_take_yet_waits_without_using_its_tries_and_expires_by_age(service, clock):
+    queue_notices(service, ("web-abcdefgh1", "web"))
+    widget = {"open": False, "sent": []}
+
+    async def send_web(conversation, text):
+        if not widget["open"]:
+            raise NotDeliverable("the web widget is not open", retry_in=60)
+        widget["sent"].append(conversation)
+
+    deliver = Deliverer(service, {"web": send_web}, max_age=dt.timedelta(hours=2))
+    for _ in range(10):  # ten closed-widget rounds: no try is used up, nothing fails
+        assert asyncio.run(deliver.run_once())["waiting"] == 1
+        clock.advance(seconds=61)
+    row = service.outbox_rows()[0]
+    assert row["state"] == "pending" and row["attempts"] == 0 and "not open" in row["last_error"]
+    widget["open"] = True
+    assert asyncio.run(deliver.run_once())["sent"] == 1 and widget["sent"] == ["web-abcdefgh1"]
+
+    queue_notices(service, ("web-abcdefgh2", "web"))  # a second dossier's notice, never taken
+    service.upsert(make_record(status_code=10, status_at=dt.datetime(2026, 11, 20, 9)))
+    widget["open"] = False
+    clock.advance(hours=3)
+    counts = asyncio.run(deliver.run_once())
+    assert counts["expired"] >= 1 and counts["sent"] == 0
+    assert {r["state"] for r in service.outbox_rows()} == {"sent", "expired"}
+    assert asyncio.run(deliver.run_once()) == {"sent": 0, "retry": 0, "failed": 0, "waiting": 0, "expired": 0,
+                                               "unknown": 0}
+
+
+def test_a_send_whose_outcome_is_unknown_is_never_repeated(service, clock):
+    class ReadTimeout(Exception):  # as httpx names it: the request went out, no answer came back
+        pass
+
+    queue_notices(service, ("tg-1", "telegram"))
+    calls = []
+
+    async def send(conversation, text):
+        calls.append(conversation)
+        raise ReadTimeout("no answer in 10 s")
+
+    deliver = Deliverer(service, {"telegram": send})
+    assert asyncio.run(deliver.run_once())["unknown"] == 1
+    clock.advance(hours=1)
+    assert asyncio.run(deliver.run_once())["unknown"] == 0 and calls == ["tg-1"]
+    row = service.outbox_rows()[0]
+    assert row["state"] == "unknown" and "ReadTimeout" in row["last_error"]

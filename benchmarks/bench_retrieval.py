@@ -216,12 +216,14 @@ def main() -> None:
     # Latency: a fresh retriever cache, each question once (hybrid, after load and warm-up); the
     # same on torch (the other embedding backend) and lexical-only as baselines.
     embedder._cache.clear()
+    retriever.forget_prepared()
     retriever.search("warm up", top_k=5)
     times = latencies(retriever, questions, "hybrid")
     p95 = percentile(times, 0.95)
     lex_times = latencies(retriever, questions, "lexical")
     other = "torch" if embedder.backend == "onnx" else "onnx"
     retriever.embedder = Embedder.configured(s.replaced(embedding_backend=other))
+    retriever.forget_prepared()
     retriever.search("warm up", top_k=5)
     other_times = latencies(retriever, questions, "hybrid")
     retriever.embedder = embedder

@@ -39,8 +39,7 @@ UNKNOWN_OUTCOME = ("ReadTimeout", "WriteTimeout", "TimedOut", "TimeoutError", "S
 
 def outcome_unknown(exc: BaseException) -> bool:
     """Whether a failed send may nevertheless have been delivered (a timeout once the request was sent)."""
-    return any(type(exc).__name__ == name or any(c.__name__ == name for c in type(exc).__mro__)
-               for name in UNKNOWN_OUTCOME)
+    return any(c.__name__ in UNKNOWN_OUTCOME for c in type(exc).__mro__)
 
 
 def zalo_sender(client, state: ChannelState, window_hours: int, clock=utc_now) -> Sender:

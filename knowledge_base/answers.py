@@ -57,6 +57,11 @@ _FILLER_CUES = frozenset({"tien", "ho so", "yeu cau", "van ban", "co duoc khong"
 def _cue_strength(cue: str) -> int:
     return 0 if cue in _FILLER_CUES else 1 if cue in _MODIFIER_CUES else 2
 
+# Aspects whose answer quotes the record's own sentence when the question names something in it ("có phải
+# niêm yết không" asks no condition the record lists, but one of its steps says it): it is the answer to the
+# first ones and follows the others' answer; a checklist, a fee or a filing place has its own structured answer.
+QUOTE_ANSWERS = ("conditions", "steps")
+QUOTED_ASPECTS = (*QUOTE_ANSWERS, "general", "time", "result")
 MAX_ITEMS = 6
 MAX_MESSAGE = 1500  # a checklist message
 SHORT_MESSAGE = 700  # a fee, time or place answer
@@ -509,7 +514,7 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         body = _body(proc, aspect, situation)
         if quote:
             said = text("answers.record_says", quote=quote)
-            body = [said] if aspect in ("conditions", "steps") else body + [said]
+            body = [said] if aspect in QUOTE_ANSWERS else body + [said]
         messages = _pack([f"{head}\n{m}" if i == 0 else m for i, m in enumerate(body)],
                          SHORT_MESSAGE if aspect in ("fees", "time", "where", "channels") else MAX_MESSAGE)
         cases, more = [], None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from knowledge_base.schema import Procedure
 from knowledge_base.text import clean_space
@@ -50,7 +50,15 @@ class RecordQuotes:
         self.procedures = procedures  # the caller's own sequence: it tells whether these quotes are still its
         self.tokens = tokens
         self._idf: Optional[Dict[str, float]] = None
+        self._said: Dict[str, List[Tuple[str, List[str]]]] = {}  # code -> its sentences and their tokens
         self._lock = threading.Lock()
+
+    def said(self, proc: Procedure) -> List[Tuple[str, List[str]]]:
+        """``proc``'s record sentences with their tokens, split and folded once."""
+        said = self._said.get(proc.code)
+        if said is None:
+            said = self._said[proc.code] = [(s, self.tokens(s)) for s in record_sentences(proc)]
+        return said
 
     @property
     def idf(self) -> Dict[str, float]:
@@ -60,7 +68,8 @@ class RecordQuotes:
                 if self._idf is None:
                     df: Dict[str, int] = {}
                     for proc in self.procedures:
-                        for word in set(self.tokens(" ".join([proc.name, *record_sentences(proc)]))):
+                        held = set(self.tokens(proc.name)).union(*(t for _, t in self.said(proc)))
+                        for word in held:
                             df[word] = df.get(word, 0) + 1
                     n = max(len(self.procedures), 1)
                     self._idf = {w: math.log(n / c) for w, c in df.items()}
@@ -80,8 +89,7 @@ class RecordQuotes:
             return None
         total = sum(idf[w] for w in words)
         best, best_key = None, None
-        for sentence in record_sentences(proc):
-            said = self.tokens(sentence)
+        for sentence, said in self.said(proc):
             held = set(said) & set(words)
             if not rare <= held or not asked_pairs & set(zip(said, said[1:])):
                 continue

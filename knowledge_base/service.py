@@ -7,7 +7,7 @@ from typing import List, Optional, Sequence, Set
 
 from core.settings import Settings, get_settings
 from core.text import fold
-from knowledge_base.answers import Answer, compose_answer, detect_aspect, which_offered, which_procedure
+from knowledge_base.answers import QUOTED_ASPECTS, Answer, compose_answer, detect_aspect, which_offered, which_procedure
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.limits import Limit, Limits
 from knowledge_base.record_quotes import RecordQuotes
@@ -22,10 +22,6 @@ from knowledge_base.situation import Situation, read_situation
 from knowledge_base.text import words
 
 log = logging.getLogger(__name__)
-# Aspects whose answer quotes the record's own sentence when the question names something in it ("có phải
-# niêm yết không" asks no condition the record lists, but one of its steps says it); a checklist, a fee or a
-# filing place has its own structured answer.
-QUOTED_ASPECTS = ("conditions", "general", "steps", "time", "result")
 
 
 class KnowledgeBase:

@@ -6,6 +6,7 @@ procedure is surer of it than the official name alone can make it.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -140,6 +141,7 @@ class HybridRetriever:
         self.owner = np.asarray(passage_owner if passage_owner is not None else [], dtype=np.int64)
         self.examples: Optional[np.ndarray] = None
         self.set_examples(examples, example_owner)
+        self._prepared = functools.lru_cache(maxsize=4096)(self._prepare)
 
     def set_examples(self, examples: Optional[np.ndarray], owner: Optional[Sequence[int]]) -> None:
         """Use ``examples`` (one unit vector per known question; None: none) owned by procedure ``owner[i]``.
@@ -158,7 +160,15 @@ class HybridRetriever:
         return self.lexical.scores(query_tokens(self.normalizer, question))
 
     def dense_query(self, question: str) -> str:
-        """The text embedded for a question (see ``dense_text``)."""
+        """The text embedded for a question (see ``dense_text``), prepared once per recent question: the
+        handover check and the search that follows it ask for the same one."""
+        return self._prepared(question)
+
+    def forget_prepared(self) -> None:
+        """Drop the prepared questions (a benchmark measuring questions never seen)."""
+        self._prepared.cache_clear()
+
+    def _prepare(self, question: str) -> str:
         return dense_text(self.normalizer, self.restorer, question)
 
     def query_vector(self, question: str) -> Optional[np.ndarray]:
@@ -198,17 +208,17 @@ class HybridRetriever:
         """Rank procedures for ``question``; ``mode`` is 'hybrid', 'lexical' or 'dense'."""
         if not clean_space(question) or not self.procedures:
             return SearchResult([], "unknown")
+        lex, den, ex, content = self.scores(question, mode)
+        return self.rank(lex, den, top_k, content, ex)
+
+    def scores(self, question: str, mode: str = "hybrid") -> tuple:
+        """(lexical, dense, example scores, content words) of ``question`` for ``mode``, None for what the mode
+        leaves out: what ``rank`` and ``features`` take."""
         lex = self.lexical_scores(question) if mode in ("hybrid", "lexical") else None
         vec = self.query_vector(question) if mode in ("hybrid", "dense") else None
         den = self.dense_scores(question, vec) if mode in ("hybrid", "dense") else None
         ex = self.example_scores(vec) if mode == "hybrid" else None
-        return self.rank(lex, den, top_k, self.content_words(question), ex)
-
-    def scores(self, question: str) -> tuple:
-        """(lexical, dense, example scores, content words) of ``question``: what ``rank`` and ``features`` take."""
-        vec = self.query_vector(question)
-        return self.lexical_scores(question), self.dense_scores(question, vec), self.example_scores(vec), \
-            self.content_words(question)
+        return lex, den, ex, self.content_words(question)
 
     def content_words(self, question: str) -> FrozenSet[str]:
         """The question's folded words that say what it is about (aspect and follow-up phrases removed)."""

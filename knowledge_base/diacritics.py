@@ -3,9 +3,10 @@
 "lam lai so do bi mat" is the normal case. The lexical index compares folded text and does not
 care, but an embedding model reads "so do" very differently from "sổ đỏ". Restoring the accents
 before embedding closes most of that gap. The model is built from the catalogue (names,
-documents, steps, results), the synonym, abbreviation and alias tables, and a list of everyday
-citizen phrases; a Viterbi search picks the likeliest accented form of each syllable given
-its neighbour. Syllables the model has never seen are kept as typed.
+documents, steps, results), the synonym, abbreviation and alias tables, a list of everyday
+citizen phrases and the accented training questions (citizens' own words: "con trai", "đứng
+tên"); a Viterbi search picks the likeliest accented form of each syllable given its neighbour.
+Syllables the model has never seen are kept as typed.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections import Counter, defaultdict
 from typing import Dict, Iterable, List, Tuple
 
 from core.text import fold, nfc
-from knowledge_base.text import DATA_DIR, words
+from knowledge_base.text import DATA_DIR, TRAINING_QUESTIONS, words
 
 _START = "<s>"
 
@@ -88,4 +89,7 @@ def corpus_texts(procedures: Iterable) -> List[str]:
     texts.extend(str(v) for v in abbreviations.values())  # the keys are shorthand, not Vietnamese
     texts.extend(line.strip() for line in (DATA_DIR / "common_phrases.txt").read_text(encoding="utf-8").splitlines()
                  if line.strip() and not line.startswith("#"))
+    if TRAINING_QUESTIONS.exists():  # citizens' own wording ("con trai", "đang đứng tên"), the accented ones
+        questions = yaml.safe_load(TRAINING_QUESTIONS.read_text(encoding="utf-8")) or {}
+        texts.extend(q for qs in questions.values() for q in qs if isinstance(q, str) and fold(q) != q.lower())
     return texts

@@ -78,7 +78,7 @@ class Deliverer:
         self.max_age = max_age  # a notice no channel could take for this long expires
 
     async def run_once(self, limit: int = 200) -> Dict[str, int]:
-        counts = {"sent": 0, "retry": 0, "failed": 0, "waiting": 0, "expired": 0, "unknown": 0}
+        counts = {"sent": 0, "retry": 0, "failed": 0, "waiting": 0, "expired": 0, "unknown": 0, "alerted": 0}
         due = await asyncio.to_thread(self.service.due_notices, list(self.senders), limit)
         for notice in due:
             if not await asyncio.to_thread(self.service.claim, notice["id"]):
@@ -103,6 +103,8 @@ class Deliverer:
                 continue
             await asyncio.to_thread(self.service.mark_sent, notice["id"])
             counts["sent"] += 1
+        # notices left 'sending' by a deliverer that died, or sent with an unknown outcome: staff are told once
+        counts["alerted"] = int(await asyncio.to_thread(self.service.watch_stuck) is not None)
         return counts
 
     async def run_forever(self, interval_s: float, stop: Optional[asyncio.Event] = None) -> None:

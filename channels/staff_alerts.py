@@ -230,3 +230,40 @@ class LookupAlerter(_Alerter):
                   "raised_at": vietnam_time(alert["raised_at"]).isoformat(timespec="seconds"),
                   "url": self.link}
         return lookup_alert_text(alert, self.link), fields
+
+
+def notice_alert_text(alert: dict) -> str:
+    """The staff-facing message about notices that may not have reached their citizens (Vietnamese, no personal
+    data: neither a dossier code nor a conversation)."""
+    parts = []
+    if alert["stuck"]:
+        parts.append(f"{alert['stuck']} thông báo bị dừng giữa lúc gửi")
+    if alert["unknown"]:
+        parts.append(f"{alert['unknown']} thông báo gửi quá thời gian chờ, không rõ đã đến chưa")
+    return (f"⚠️ Thông báo trạng thái hồ sơ có thể chưa đến người dân: {'; '.join(parts)} "
+            f"(lúc {stamp(alert['raised_at'])}). Hệ thống không tự gửi lại để tránh gửi trùng. "
+            f"Xem danh sách bằng lệnh `motcua dossiers outbox` và báo lại cho người dân nếu cần.")
+
+
+class NoticeAlerter(_Alerter):
+    """Sends the dossier service's alerts about stuck notices (dossiers.outbox.watch_stuck) to the staff
+    targets, by the handoff alerts' rules."""
+
+    kind = "notice alerts"
+
+    def __init__(self, service, targets: Dict[str, Target], max_age: dt.timedelta = dt.timedelta(hours=24)):
+        self.service = service
+        self.targets = targets
+        self.max_age = max_age
+
+    def queue(self):
+        return self.service.notice_alert_queue
+
+    def stale(self, alert: dict) -> Optional[str]:
+        return f"older than {self.max_age}" if self.service.clock() - alert["raised_at"] > self.max_age else None
+
+    def compose(self, alert: dict) -> Tuple[str, dict]:
+        fields = {"kind": "notice_outbox_stuck", "alert_id": alert["id"], "stuck": alert["stuck"],
+                  "unknown": alert["unknown"],
+                  "raised_at": vietnam_time(alert["raised_at"]).isoformat(timespec="seconds")}
+        return notice_alert_text(alert), fields

@@ -4,14 +4,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, List, Optional
 
-from sqlalchemy import and_, case, delete, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from core import texts
-from core.db import after_failure, insert_once
+from core.db import DeliveryQueue, after_failure, insert_once
 from core.formatting import moment
 from core.vocabulary import status_name
 from dossiers.codes import check_code
-from dossiers.schema import outbox, subscriptions
+from dossiers.schema import outbox, outbox_alerts, subscriptions
+
+# A deliverer sends a notice within seconds (the channels' clients time out after 10-30 s): one still 'sending'
+# this long after it was claimed was left by a deliverer that died mid-send.
+STUCK_AFTER = dt.timedelta(minutes=10)
 
 
 class NoticeOutbox:
@@ -64,7 +68,7 @@ class NoticeOutbox:
         """
         with self.engine.begin() as conn:
             return conn.execute(update(outbox).where(and_(outbox.c.id == notice_id, outbox.c.state == "pending"))
-                                .values(state="sending")).rowcount == 1
+                                .values(state="sending", claimed_at=self.clock())).rowcount == 1
 
     def mark_sent(self, notice_id: int) -> bool:
         """Record a delivered notice; False when it was no longer pending or claimed (never send twice)."""
@@ -111,6 +115,40 @@ class NoticeOutbox:
             return conn.execute(update(outbox).where(and_(outbox.c.id == notice_id, outbox.c.state == "sending"))
                                 .values(state="unknown", last_error=error[:2000],
                                         attempts=outbox.c.attempts + 1)).rowcount == 1
+
+    def watch_stuck(self, stuck_after: dt.timedelta = STUCK_AFTER) -> Optional[int]:
+        """Queue one staff alert for the notices that may not have reached their citizen and no alert counted
+        yet: 'sending' for longer than ``stuck_after`` (their deliverer died) or 'unknown'. Each notice is counted
+        in one alert; two deliverers watching at once raise it once. The new alert's id, or None."""
+        now = self.clock()
+        claimed = func.coalesce(outbox.c.claimed_at, outbox.c.created_at)  # rows claimed before 0003: created
+        stuck = and_(outbox.c.state == "sending", claimed < now - stuck_after)
+        unseen = and_(outbox.c.alerted_at.is_(None), or_(stuck, outbox.c.state == "unknown"))
+        with self.engine.begin() as conn:
+            ids = [row[0] for row in conn.execute(select(outbox.c.id).where(unseen))]
+            if not ids:
+                return None
+            # marked with this moment: rows another deliverer marked meanwhile are counted in its alert
+            conn.execute(update(outbox).where(and_(outbox.c.id.in_(ids), unseen)).values(alerted_at=now))
+            states = [row[0] for row in conn.execute(select(outbox.c.state).where(and_(
+                outbox.c.id.in_(ids), outbox.c.alerted_at == now)))]
+            if not states:
+                return None
+            unknown = states.count("unknown")
+            return conn.execute(insert(outbox_alerts).values(
+                raised_at=now, stuck=len(states) - unknown, unknown=unknown, state="pending", delivered_to="",
+                attempts=0, next_attempt_at=now)).inserted_primary_key[0]
+
+    @property
+    def notice_alert_queue(self) -> DeliveryQueue:
+        """The queue of alerts about stuck notices (the staff alerter's side)."""
+        return DeliveryQueue(self.engine, outbox_alerts, lambda: self.clock())
+
+    def notice_alerts(self, limit: int = 50) -> List[dict]:
+        """Alerts about stuck notices, newest first (`motcua channels deliver --status`, tests)."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(outbox_alerts).order_by(outbox_alerts.c.id.desc())
+                                                  .limit(limit)).mappings()]
 
     def outbox_rows(self) -> List[dict]:
         """Every notice, oldest first (staff view and tests)."""

@@ -157,5 +157,23 @@ outbox = Table(
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
     Column("last_error", Text),
+    Column("claimed_at", DateTime),  # when a deliverer took it ('sending' long after: the deliverer died)
+    Column("alerted_at", DateTime),  # when staff were alerted that it is stuck or its outcome unknown
 )
 Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at)
+
+# Staff alerts about notices that may not have reached the citizen: left 'sending' by a deliverer that died,
+# or sent with an unknown outcome. Each such notice is counted in one alert; delivered like the lookup alerts.
+outbox_alerts = Table(
+    "notice_outbox_alerts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("raised_at", DateTime, nullable=False),
+    Column("stuck", Integer, nullable=False),  # notices 'sending' for longer than the deliverer takes
+    Column("unknown", Integer, nullable=False),  # notices whose send timed out after it went out
+    Column("state", String(16), nullable=False),
+    Column("delivered_to", String(256), nullable=False, default=""),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("last_error", Text),
+)
+Index("ix_outbox_alerts_due", outbox_alerts.c.state, outbox_alerts.c.next_attempt_at)

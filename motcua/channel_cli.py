@@ -53,12 +53,15 @@ async def _deliver(settings, once: bool) -> int:
                           max_age=dt.timedelta(hours=settings.channels.notice_max_age_hours))
     alerter = _staff_alerter(settings)
     lookups = _lookup_alerter(settings, service)
+    notices = _notice_alerter(settings, service)
     if once:
         print(await deliverer.run_once())
         if alerter:
             print("staff alerts:", await alerter.run_once())
         if lookups:
             print("lookup alerts:", await lookups.run_once())
+        if notices:
+            print("notice alerts:", await notices.run_once())
     else:
         print(f"motcua: delivering notices on {', '.join(sorted(deliverer.senders))} every "
               f"{settings.channels.deliver_interval_s:g} s"
@@ -68,6 +71,7 @@ async def _deliver(settings, once: bool) -> int:
         await asyncio.gather(deliverer.run_forever(settings.channels.deliver_interval_s, stop),
                              *([alerter.run_forever(settings.channels.deliver_interval_s, stop)] if alerter else []),
                              *([lookups.run_forever(settings.channels.deliver_interval_s, stop)] if lookups else []),
+                             *([notices.run_forever(settings.channels.deliver_interval_s, stop)] if notices else []),
                              purge_daily(settings, stop))
     service.close()
     return 0
@@ -104,6 +108,14 @@ def _lookup_alerter(settings, service):
 
     targets = staff_targets(settings)
     return LookupAlerter(service, targets, settings.console_link_base) if targets else None
+
+
+def _notice_alerter(settings, service):
+    """The sender of the alerts about stuck notices when a staff target is configured, else None."""
+    from channels.staff_alerts import NoticeAlerter, staff_targets
+
+    targets = staff_targets(settings)
+    return NoticeAlerter(service, targets) if targets else None
 
 
 def cmd_telegram(args) -> int:

@@ -168,10 +168,18 @@ def _show(args) -> int:
 
 
 def _outbox(args) -> int:
+    from collections import Counter
+
     rows = _service().outbox_rows()
+    print("id\tstate\tchannel\tdossier\ttries\tcreated\tlast error")
     for row in rows:
-        print(f"{row['id']}\t{row['state']}\t{row['channel']}\t{row['dossier_code']}\t{row['attempts']}")
-    print(f"{len(rows)} notices")
+        print(f"{row['id']}\t{row['state']}\t{row['channel']}\t{row['dossier_code']}\t{row['attempts']}\t"
+              f"{row['created_at']:%Y-%m-%d %H:%M}\t{(row['last_error'] or '')[:80]}")
+    states = Counter(row["state"] for row in rows)
+    print(f"{len(rows)} notices" + "".join(f", {n} {state}" for state, n in sorted(states.items())))
+    if states["unknown"] or states["sending"]:
+        print("'unknown': the send timed out after it went out; 'sending' for long: its deliverer stopped. Neither is "
+              "sent again by itself (a notice is never sent twice): tell the citizen another way if needed.")
     return 0
 
 

@@ -65,7 +65,7 @@ def test_failures_are_recorded_and_retried_with_backoff(service, clock):
     recorder = Recorder(fail_times=1)
     deliver = Deliverer(service, {"telegram": recorder})
     assert asyncio.run(deliver.run_once()) == {"sent": 0, "retry": 1, "failed": 0, "waiting": 0, "expired": 0,
-                                               "unknown": 0}
+                                               "unknown": 0, "alerted": 0}
     row = service.outbox_rows()[0]
     assert row["state"] == "pending" and "not reachable" in row["last_error"] and row["attempts"] == 1
     assert asyncio.run(deliver.run_once())["sent"] == 0  # backing off
@@ -136,7 +136,7 @@ def test_a_notice_the_channel_cannot_take_yet_waits_without_using_its_tries_and_
     assert counts["expired"] >= 1 and counts["sent"] == 0
     assert {r["state"] for r in service.outbox_rows()} == {"sent", "expired"}
     assert asyncio.run(deliver.run_once()) == {"sent": 0, "retry": 0, "failed": 0, "waiting": 0, "expired": 0,
-                                               "unknown": 0}
+                                               "unknown": 0, "alerted": 0}
 
 
 def test_a_send_whose_outcome_is_unknown_is_never_repeated(service, clock):
@@ -156,3 +156,36 @@ def test_a_send_whose_outcome_is_unknown_is_never_repeated(service, clock):
     assert asyncio.run(deliver.run_once())["unknown"] == 0 and calls == ["tg-1"]
     row = service.outbox_rows()[0]
     assert row["state"] == "unknown" and "ReadTimeout" in row["last_error"]
+    # staff are told once, without the dossier code or the conversation
+    alerts = service.notice_alerts()
+    assert [(a["stuck"], a["unknown"]) for a in alerts] == [(0, 1)]
+    assert row["alerted_at"] is not None
+
+
+def test_a_notice_left_sending_by_a_dead_deliverer_raises_one_staff_alert(service, clock):
+    from channels.staff_alerts import NoticeAlerter
+
+    queue_notices(service, ("tg-1", "telegram"), ("tg-2", "telegram"))
+    first = service.due_notices()[0]
+    assert service.claim(first["id"])  # the deliverer dies here, mid-send
+    clock.advance(minutes=5)
+    assert service.watch_stuck() is None  # a send in progress is not stuck yet
+    recorder = Recorder()
+    assert asyncio.run(Deliverer(service, {"telegram": recorder}).run_once())["sent"] == 1
+    clock.advance(minutes=6)
+    deliver = Deliverer(service, {"telegram": recorder})
+    assert asyncio.run(deliver.run_once())["alerted"] == 1
+    assert asyncio.run(deliver.run_once())["alerted"] == 0  # counted once
+    assert [r["state"] for r in service.outbox_rows()] == ["sending", "sent"]  # never sent again by itself
+    assert [c for c, _ in recorder.sent] == ["tg-2"]
+
+    sent = []
+
+    async def group(text, fields):
+        sent.append((text, fields))
+
+    assert asyncio.run(NoticeAlerter(service, {"telegram": group}).run_once())["sent"] == 1
+    assert asyncio.run(NoticeAlerter(service, {"telegram": group}).run_once())["sent"] == 0
+    text, fields = sent[0]
+    assert "1 thông báo bị dừng giữa lúc gửi" in text and "motcua dossiers outbox" in text
+    assert CODE not in text and "tg-1" not in text and fields["stuck"] == 1 and fields["unknown"] == 0

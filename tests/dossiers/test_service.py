@@ -181,9 +181,10 @@ def test_bad_record_is_refused(service):
 def test_migrations_create_and_remove_the_schema(db_url):
     engine = create_engine(db_url)
     migrate.upgrade(engine)
-    assert migrate.current(engine) == "0002"
+    assert migrate.current(engine) == "0003"
     assert {"dossiers", "notice_outbox", "dossier_lookup_locks", "dossier_verifications",
-            "dossier_lookup_alerts"} <= set(inspect(engine).get_table_names())
+            "dossier_lookup_alerts", "notice_outbox_alerts"} <= set(inspect(engine).get_table_names())
+    assert {"claimed_at", "alerted_at"} <= {c["name"] for c in inspect(engine).get_columns("notice_outbox")}
     assert "client_hash" in {c["name"] for c in inspect(engine).get_columns("dossier_lookup_audit")}
     from alembic import command
 

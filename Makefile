@@ -20,7 +20,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: FORCE bench-grouping help venv lint types import validate base-model model index train run chat test bench-retrieval bench-calibration bench-nlu bench-load bench-answers bench-dossiers bench-console bench-channels clean
+.PHONY: FORCE cluster-test bench-grouping help venv lint types import validate base-model model index train run chat test bench-retrieval bench-calibration bench-nlu bench-load bench-answers bench-dossiers bench-console bench-channels clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -100,6 +100,9 @@ types: $(STAMP) ## mypy on the ground floor (core) and the knowledge base
 
 test: lint types ## lint, types, then the test suite (converts the base model on first use)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+cluster-test: $(STAMP) ## two nodes behind nginx on PostgreSQL and Redis; kills one under load, restarts PostgreSQL (also run by make test)
+	$(PY) -m pytest -q -s -p no:cacheprovider -m cluster
 
 bench-retrieval: model ## retrieval benchmark on the development question set
 	$(PY) -m benchmarks.bench_retrieval

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import threading
 import time
@@ -38,6 +39,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from core.db import make_engine
 from core.privacy import mask_value, might_hold_number
@@ -94,6 +96,28 @@ async def finished(work: Callable[..., T], *args: Any) -> T:
         raise
 
 
+log = logging.getLogger(__name__)
+# A database that restarts (PostgreSQL's failover, an upgrade) refuses connections for a second or two: the
+# tracker store's work is tried again this long before the message fails (and the citizen gets the apology).
+RETRY_DELAYS_S = (0.25, 0.5, 1.0, 1.5, 2.0, 2.0)
+
+
+def retried(work: Callable[..., T], *args: Any, delays=RETRY_DELAYS_S) -> T:
+    """``work(*args)``, tried again after each of ``delays`` while the database is unreachable or dropped the
+    connection (SQLAlchemy has then emptied its pool: the next try connects afresh). A write that failed was
+    rolled back, so trying it again stores it once."""
+    for delay in (*delays, None):
+        try:
+            return work(*args)
+        except DBAPIError as exc:
+            if delay is None or not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+                raise
+            log.warning("tracker store: database unavailable (%s); trying again in %.2g s",
+                        str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
 def latest_session(events: List[Event]) -> List[Event]:
     """The events from the last SessionStarted on (what SQLTrackerStore.retrieve returns)."""
     for index in range(len(events) - 1, -1, -1):
@@ -120,6 +144,13 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         )
         if self.engine.dialect.name == "sqlite":
             self._pool_sqlite_connections()
+        else:  # a connection the server dropped (a restart) is noticed before use, not by a failed message
+            from sqlalchemy.orm import sessionmaker
+
+            url = self.engine.url.render_as_string(hide_password=False)
+            self.engine.dispose()
+            self.engine = make_engine(url)
+            self.sessionmaker = sessionmaker(bind=self.engine)
 
     def _pool_sqlite_connections(self) -> None:
         """Serve a SQLite file through the project's engine (core.db.make_engine): pooled
@@ -177,7 +208,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
 
         The database work and the rebuilding of events run in a worker thread: a slow query or a long
         conversation never holds the event loop, where the other conversations' messages wait."""
-        return await finished(self._retrieve_latest, sender_id)
+        return await finished(retried, self._retrieve_latest, sender_id)
 
     @contextlib.contextmanager
     def _turn(self) -> Iterator[None]:
@@ -214,7 +245,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         confirms that only this save wrote since, else the cached session is dropped.
         """
         await self.stream_events(tracker)
-        await finished(self._save_new_events, tracker)
+        await finished(retried, self._save_new_events, tracker)
 
     async def _stream_new_events(self, event_broker: Any, new_events: List[Event], sender_id: Text) -> None:
         """Publish new events as they are stored: masked, without the query vector."""

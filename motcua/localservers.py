@@ -1,4 +1,4 @@
-"""Throwaway local PostgreSQL and Redis servers for the test suite and the benchmarks.
+"""Throwaway local PostgreSQL, Redis and nginx servers for the test suite and the benchmarks.
 
 Uses Debian's binaries; when they are missing and we run as root with apt-get (as in CI), installs
 the package first. A server listens on 127.0.0.1 on a free port, with its data in a temporary
@@ -103,6 +103,14 @@ class LocalPostgres:
         self.url = f"postgresql://motcua@127.0.0.1:{self.port}/postgres"
         return self
 
+    def restart(self) -> None:
+        """Stop the server (fast: clients are disconnected, committed data is kept) and start it again."""
+        assert self.dir is not None, "not started"
+        result = self._run(["pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-l", str(self.dir / "server.log"),
+                            "-w", "-t", "60", "restart"])
+        if result.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl restart failed: {result.stderr[-300:]}")
+
     def stop(self) -> None:
         """Stop the server and remove its folder."""
         if self.dir is None:
@@ -164,3 +172,71 @@ def chromium() -> tuple:
     if not paths:
         raise RuntimeError("chromium installed but chromium / chromedriver not found on PATH")
     return paths
+
+
+class LocalNginx:
+    """Debian's nginx in the foreground with ``conf`` (a whole nginx.conf), its logs and temporary files in a
+    temporary folder: ``start()`` (checks the configuration first), ``stop()``."""
+
+    def __init__(self, conf: str, ports: List[int]):
+        self.conf = conf
+        self.ports = ports  # what it listens on (start() waits for them)
+        self.dir: Optional[Path] = None
+        self.proc: Optional[subprocess.Popen] = None
+
+    @staticmethod
+    def binary() -> str:
+        """nginx's path, installing Debian's package when possible."""
+        found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+        if not found:
+            apt_install("nginx")
+            found = shutil.which("nginx") or "/usr/sbin/nginx"
+        return found
+
+    def start(self) -> LocalNginx:
+        import time
+
+        binary = self.binary()
+        self.dir = Path(tempfile.mkdtemp(prefix="motcua-nginx-"))
+        os.chmod(self.dir, 0o755)
+        conf = self.dir / "nginx.conf"
+        # its own files: no access log, temporary files and the pid here, not in /var
+        conf.write_text(self.conf.replace("http {", f"http {{\n    access_log off;\n"
+                                                     f"    client_body_temp_path {self.dir}/body;\n"
+                                                     f"    proxy_temp_path {self.dir}/proxy;\n", 1))
+        args = [binary, "-p", str(self.dir), "-c", str(conf), "-e", str(self.dir / "error.log"),
+                "-g", f"daemon off; pid {self.dir}/nginx.pid;"]
+        check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30)
+        if check.returncode != 0:
+            raise RuntimeError(f"nginx configuration refused: {check.stderr[-800:]}")
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if all(_listening(port) for port in self.ports):
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("nginx did not start")
+
+    def error_log(self) -> str:
+        """The end of nginx's error log."""
+        path = self.dir / "error.log" if self.dir else None
+        return path.read_text(errors="replace")[-3000:] if path and path.exists() else ""
+
+    def stop(self) -> None:
+        """Stop nginx and remove its folder."""
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -197,20 +197,6 @@ async def _run_remote_action(self, output_channel, nlg, tracker, domain) -> List
         return events
 
 
-class _SendCount:
-    """Counts what an output channel sends while a message is handled (wraps its ``send_response``)."""
-
-    def __init__(self, output) -> None:
-        self.count = 0
-        send = output.send_response
-
-        async def counted(recipient_id: Text, message: Dict[Text, Any]) -> None:
-            self.count += 1
-            await send(recipient_id, message)
-
-        output.send_response = counted
-
-
 async def _say(output, recipient_id: Text, text: Text) -> None:
     """Send one text through a channel's output; a failure there is logged, nothing more can be done."""
     try:
@@ -228,9 +214,31 @@ def _socketio_refusal(message) -> Optional[Refusal]:
     return screen(message.text, f"ip:{client_key(address)}", message.sender_id)
 
 
+class _Held:
+    """Holds what a streaming output (socket.io) sends while a message is handled: it goes out once the turn is
+    stored (``release``), never when storing it failed (``drop``: the citizen gets the apology and sends again,
+    instead of an answer the conversation's history would not hold)."""
+
+    def __init__(self, output) -> None:
+        self.output, self.send, self.held = output, output.send_response, []
+
+        async def hold(recipient_id: Text, message: Dict[Text, Any]) -> None:
+            self.held.append((recipient_id, message))
+
+        output.send_response = hold
+
+    async def release(self) -> None:
+        self.output.send_response = self.send
+        for recipient_id, message in self.held:
+            await self.send(recipient_id, message)
+
+    def drop(self) -> None:
+        self.output.send_response = self.send
+
+
 async def _handle_message(self, message):
-    """Agent.handle_message, guarded: no over-long message reaches NLU, and no failure leaves the citizen
-    without a reply."""
+    """Agent.handle_message, guarded: no over-long message reaches NLU, no failure leaves the citizen without a
+    reply, and no answer goes out unless its turn was stored (then the citizen gets the apology and sends again)."""
     from rasa.core.channels.channel import CollectingOutputChannel
     from rasa.core.channels.socketio import SocketIOOutput
 
@@ -245,14 +253,20 @@ async def _handle_message(self, message):
         log.warning("no model loaded: message of %s answered with the apology", message.sender_id)
         await _say(output, message.sender_id, busy_text())
         return output.messages if isinstance(output, CollectingOutputChannel) else None
-    sent = _SendCount(output)
+    held = _Held(output) if isinstance(output, SocketIOOutput) else None
     try:
-        return await _rasa["handle_message"](self, message)
+        result = await _rasa["handle_message"](self, message)
     except Exception:
         log.exception("handling a message of %s failed", message.sender_id)
-        if not sent.count:  # when the answer went out and only saving failed, an apology would confuse
-            await _say(output, message.sender_id, busy_text())
+        if held is not None:
+            held.drop()
+        if isinstance(output, CollectingOutputChannel):
+            output.messages.clear()  # an answer whose turn was not stored is never shown
+        await _say(output, message.sender_id, busy_text())
         return output.messages if isinstance(output, CollectingOutputChannel) else None
+    if held is not None:
+        await held.release()
+    return result
 
 
 def request_max_bytes() -> int:
@@ -322,6 +336,27 @@ def _rest_input_channel(self, request) -> Text:
     return self.name()
 
 
+def _fail_loudly() -> None:
+    """Rasa wraps the tracker store in a FailSafeTrackerStore: when the database fails, it reads a conversation
+    as new (its context forgotten) and keeps the turn in this process's memory only, while the citizen gets an
+    answer the stored history will never hold. Here a failure stays a failure (after the store's own retries):
+    the message is answered with the apology and the citizen sends it again."""
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    async def retrieve(self, sender_id):
+        return await self._tracker_store.retrieve(sender_id)
+
+    async def retrieve_full_tracker(self, sender_id):
+        return await self._tracker_store.retrieve_full_tracker(sender_id)
+
+    async def save(self, tracker):
+        await self._tracker_store.save(tracker)
+
+    FailSafeTrackerStore.retrieve = retrieve
+    FailSafeTrackerStore.retrieve_full_tracker = retrieve_full_tracker
+    FailSafeTrackerStore.save = save
+
+
 def install() -> None:
     """Apply the tuning and safeguards to this process's Rasa (idempotent)."""
     import rasa.core.run
@@ -340,6 +375,7 @@ def install() -> None:
         if getattr(owner, attr) is not ours:
             _rasa[name] = getattr(owner, attr)
             setattr(owner, attr, ours)
+    _fail_loudly()
     RestInput.get_metadata = _rest_metadata
     RestInput._extract_input_channel = _rest_input_channel
     # Rasa waits 5 minutes for a hung action server; the citizen gets the apology after this instead.

@@ -210,6 +210,8 @@ def server_env(settings: Settings) -> dict:
     env["SANIC_WORKERS"] = str(max(settings.servers.rasa_workers, 1))
     env["MOTCUA_TORCH_THREADS"] = str(max(settings.knowledge.serve_torch_threads, 1))
     env[SECRET_ENV] = action_secret(settings)
+    if settings.servers.lock_store_url:  # several servers: a dead one's hold on a conversation runs out soon
+        env["TICKET_LOCK_LIFETIME"] = str(max(settings.servers.lock_lifetime_s, 1))
     return env
 
 
@@ -259,7 +261,8 @@ def run(settings: Settings, demo: bool = False) -> int:
         print(f"motcua: Rasa model {settings.servers.rasa_model} not found: run `make train`", file=sys.stderr)
         return 2
     os.umask(0o077)  # databases, logs and keys this run creates are readable by its own user only
-    endpoints, credentials = write_runtime_files(settings, ROOT / "build/run")
+    # one folder per node: two nodes on one machine (the cluster test) must not share their runtime files
+    endpoints, credentials = write_runtime_files(settings, ROOT / "build/run" / str(settings.servers.rasa_port))
     seed_demo_dossiers(settings, demo)
     for line in warnings(settings):
         print(f"motcua: WARNING: {line}", file=sys.stderr)

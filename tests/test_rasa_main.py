@@ -245,6 +245,41 @@ async def test_the_assistant_answers_with_the_apology_when_its_tracker_store_fai
     assert await ask(assistant, "store-down-1", "xin chào") == [BUSY]
 
 
+async def test_an_answer_whose_turn_could_not_be_stored_is_never_shown(assistant, monkeypatch):
+    """The database failed after the answer was ready: the citizen gets the apology only (and sends the message
+    again), never an answer the conversation's history does not hold."""
+    from sqlalchemy.exc import OperationalError
+
+    async def down(tracker):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(assistant.processor.tracker_store, "save", down)
+    assert await ask(assistant, "store-down-2", "xin chào") == [BUSY]
+
+
+def test_rasa_never_falls_back_to_memory_when_the_tracker_store_fails():
+    """Rasa's FailSafeTrackerStore would read the conversation as new and keep the turn in memory only."""
+    import asyncio
+
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+
+    rasa_main.install()
+
+    class Down(InMemoryTrackerStore):
+        async def retrieve(self, sender_id):
+            raise ConnectionError("database down")
+
+        async def save(self, tracker):
+            raise ConnectionError("database down")
+
+    store = FailSafeTrackerStore(Down(Domain.empty()))
+    with pytest.raises(ConnectionError):
+        asyncio.run(store.retrieve("x"))
+    with pytest.raises(ConnectionError):
+        asyncio.run(store.save(None))
+
+
 async def test_an_over_long_message_never_reaches_the_trained_nlu(assistant, monkeypatch):
     parsed = []
     monkeypatch.setattr(assistant.processor, "_parse_message_with_graph", lambda *a, **k: parsed.append(a))

@@ -305,3 +305,38 @@ async def test_an_in_memory_store_is_one_database_for_every_thread():
     await store.save(tracker)
     store._cache.clear()
     assert (await store.retrieve("mem")).latest_message.text == "xin chào"
+
+
+def test_a_restarting_database_is_tried_again_and_other_errors_are_not(monkeypatch):
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from components import tracker_store
+
+    monkeypatch.setattr(tracker_store.time, "sleep", lambda s: None)
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("INSERT", {}, Exception("connection refused"))
+        return "stored"
+
+    assert tracker_store.retried(flaky) == "stored" and len(calls) == 3
+
+    def broken():
+        calls.append(1)
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    calls.clear()
+    with pytest.raises(IntegrityError):
+        tracker_store.retried(broken)
+    assert len(calls) == 1
+
+    def down():
+        calls.append(1)
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    calls.clear()
+    with pytest.raises(OperationalError):
+        tracker_store.retried(down)
+    assert len(calls) == len(tracker_store.RETRY_DELAYS_S) + 1

@@ -85,6 +85,7 @@ class Console:
         catalogue_dir = settings.knowledge.catalogue_dir
         self.staging = catalogue_dir.parent / (catalogue_dir.name + "-staging")
         self._catalogue: Optional[Catalogue] = None
+        self._catalogue_version: Optional[int] = None  # the published version it was loaded at
         self._senders: Optional[dict] = None
         self._address_hasher: Optional[Hasher] = None
         self._rollup: Optional[Rollup] = None
@@ -173,9 +174,14 @@ class Console:
 
     @property
     def catalogue(self) -> Catalogue:
-        """The catalogue as on disk (loaded on first use, again after ``forget_catalogue``). Blocking."""
-        if self._catalogue is None:
+        """The catalogue as on disk (loaded on first use, again after ``forget_catalogue`` or once this node took
+        another published version: knowledge_base.published). Blocking."""
+        from knowledge_base.published import local_version
+
+        version = local_version(self.settings.knowledge.index_dir)
+        if self._catalogue is None or version != self._catalogue_version:
             self._catalogue = Catalogue.load(self.settings.knowledge.catalogue_dir)
+            self._catalogue_version = version
         return self._catalogue
 
     def forget_catalogue(self) -> None:

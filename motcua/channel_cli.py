@@ -44,7 +44,7 @@ def cmd_channels(args) -> int:
 
 async def _deliver(settings, once: bool) -> int:
     from channels.clients import channel_state
-    from channels.outbound import Deliverer, build_senders
+    from channels.outbound import Deliverer, build_senders, repeat_rounds
     from dossiers.service import DossierService
     from motcua.privacy_cli import purge_daily
 
@@ -54,6 +54,7 @@ async def _deliver(settings, once: bool) -> int:
     alerter = _staff_alerter(settings)
     lookups = _lookup_alerter(settings, service)
     notices = _notice_alerter(settings, service)
+    catalogue = _catalogue_sync(settings)
     if once:
         print(await deliverer.run_once())
         if alerter:
@@ -62,6 +63,7 @@ async def _deliver(settings, once: bool) -> int:
             print("lookup alerts:", await lookups.run_once())
         if notices:
             print("notice alerts:", await notices.run_once())
+        print("catalogue:", await asyncio.to_thread(catalogue.run_once))
     else:
         print(f"motcua: delivering notices on {', '.join(sorted(deliverer.senders))} every "
               f"{settings.channels.deliver_interval_s:g} s"
@@ -72,6 +74,8 @@ async def _deliver(settings, once: bool) -> int:
                              *([alerter.run_forever(settings.channels.deliver_interval_s, stop)] if alerter else []),
                              *([lookups.run_forever(settings.channels.deliver_interval_s, stop)] if lookups else []),
                              *([notices.run_forever(settings.channels.deliver_interval_s, stop)] if notices else []),
+                             repeat_rounds(lambda: asyncio.to_thread(catalogue.run_once),
+                                           settings.channels.deliver_interval_s, stop, "catalogue"),
                              purge_daily(settings, stop))
     service.close()
     return 0
@@ -108,6 +112,15 @@ def _lookup_alerter(settings, service):
 
     targets = staff_targets(settings)
     return LookupAlerter(service, targets, settings.console_link_base) if targets else None
+
+
+def _catalogue_sync(settings):
+    """Brings this node's catalogue and index to the latest published version (knowledge_base.published)."""
+    from core.stores.catalogue_versions import CatalogueVersions
+    from knowledge_base.published import CatalogueSync
+
+    return CatalogueSync(CatalogueVersions(settings.storage.database_url), settings.knowledge.catalogue_dir,
+                         settings.knowledge.index_dir)
 
 
 def _notice_alerter(settings, service):

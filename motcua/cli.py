@@ -297,9 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--written-repeat", type=int, help="times each citizen-worded question is seen (default 2)")
     sp.set_defaults(func=cmd_model)
 
-    from motcua import channel_cli, console_cli, dossier_cli, privacy_cli
+    from motcua import catalogue_cli, channel_cli, console_cli, dossier_cli, privacy_cli
 
     dossier_cli.register(sub)
+    catalogue_cli.register(sub)
     channel_cli.register(sub)
     console_cli.register(sub)
     privacy_cli.register(sub)

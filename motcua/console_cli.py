@@ -71,7 +71,12 @@ def export_staff_changes(settings) -> dict:
     changed = store.mark_exported()
     kb = KnowledgeBase(settings)
     kb.retriever  # noqa: B018  reading it rebuilds the index when the catalogue changed (aliases added by staff)
-    return {"nlu_examples": examples, "decisions": changed, "index_rebuilt": kb.rebuilt_because or "up to date"}
+    # every node takes this catalogue and index (knowledge_base.published), not only the one staff used
+    from motcua.catalogue_cli import publish_current
+
+    version = publish_current(settings, "console", kb)
+    return {"nlu_examples": examples, "decisions": changed, "index_rebuilt": kb.rebuilt_because or "up to date",
+            "published": version}
 
 
 def set_display_name(settings, username: str, name: str) -> int:
@@ -124,7 +129,8 @@ def cmd_console(args) -> int:
     if args.action == "export":
         result = export_staff_changes(settings)
         print(f"NLU examples in {settings.console.staff_nlu_file}: {result['nlu_examples']}; "
-              f"decisions exported: {result['decisions']}; search index: {result['index_rebuilt']}. "
+              f"decisions exported: {result['decisions']}; search index: {result['index_rebuilt']}; "
+              f"published as catalogue version {result['published']}. "
               "Run `make train` to retrain the Rasa model with the new examples.")
         return 0
     import uvicorn

@@ -6,7 +6,9 @@ Each node is `motcua run` on its own ports (a Rasa server, its action server on 
 console and the notice deliverer). Simulated citizens talk through the proxy on the web channel and over
 socket.io, each sentence never sent before; a citizen whose message gets no answer (the proxy's error, a
 dropped socket, the assistant's apology) sends it again after a second, as a person would. Meanwhile dossier
-status changes queue Telegram notices that both nodes' deliverers send to a fake Telegram API.
+status changes queue Telegram notices that both nodes' deliverers send to a fake Telegram API. Each node has its
+own catalogue and index folders, as on two machines: at the end a catalogue change on node A is published (as
+the console's update does) and must reach node B within a minute.
 
 Reported (test-artifacts/cluster-report.txt): messages sent, answered, resent; conversations whose stored
 history holds every message and reply they were answered with; notices sent, duplicated and stuck; the longest
@@ -36,6 +38,7 @@ from tests.conftest import ROOT
 ARTIFACTS = ROOT / "test-artifacts"
 TG_TOKEN = "4343:FAKE-cluster"
 LOSS_BUDGET_S = 10.0
+PUBLISH_BUDGET_S = 60.0  # a console update reaches every node within a minute
 COMMUNES = ["Đông Hải", "Tân Lập", "Hòa Bình", "Phú Mỹ", "An Khánh", "Thanh Xuân", "Long Biên", "Bình Minh",
             "Xuân Phương", "Quảng An", "Nghĩa Đô", "Yên Hòa"]
 PARTICLES = ["ạ", "nhé", "với ạ", "giúp em", "ạ, cảm ơn", "nha"]
@@ -294,8 +297,6 @@ def test_two_nodes_lose_nothing_when_one_dies_under_load(tmp_path_factory, rasa_
     from tests.dossiers.conftest import CODE, make_record
 
     tmp = tmp_path_factory.mktemp("cluster")
-    shutil.copytree(ROOT / "knowledge_base/catalogue", tmp / "catalogue")
-    shutil.copytree(built_index[0], tmp / "index")
     postgres = LocalPostgres().start()
     admin = create_engine(postgres.url, isolation_level="AUTOCOMMIT", future=True)
     with admin.connect() as conn:
@@ -306,7 +307,6 @@ def test_two_nodes_lose_nothing_when_one_dies_under_load(tmp_path_factory, rasa_
     telegram = FakeTelegram(TG_TOKEN).start()
     shared = dict(
         os.environ, PYTHONUNBUFFERED="1", MOTCUA_RASA_MODEL=str(rasa_model), MOTCUA_EMBEDDING_MODEL=str(base_model_dir),
-        MOTCUA_INDEX_DIR=str(tmp / "index"), MOTCUA_CATALOGUE_DIR=str(tmp / "catalogue"),
         MOTCUA_SCOPE_FIELDS="Đất đai", MOTCUA_SCOPE_LEVELS="province,commune",
         MOTCUA_TRACKER_STORE_URL=database, MOTCUA_DATABASE_URL=database, MOTCUA_LOCK_STORE_URL=redis.url,
         MOTCUA_TRACKER_CACHE="0", MOTCUA_ACTION_SECRET=secrets.token_hex(32),
@@ -319,12 +319,15 @@ def test_two_nodes_lose_nothing_when_one_dies_under_load(tmp_path_factory, rasa_
         MOTCUA_RATE_ADDRESS_PER_MINUTE="100000", MOTCUA_RATE_ADDRESS_BURST="100000",
         MOTCUA_RATE_CONVERSATION_PER_MINUTE="1000", MOTCUA_RATE_CONVERSATION_BURST="1000")
     nodes = []
-    for name in ("node-a", "node-b"):
+    for name in ("node-a", "node-b"):  # each its own catalogue and index, as on two machines
+        shutil.copytree(ROOT / "knowledge_base/catalogue", tmp / name / "catalogue")
+        shutil.copytree(built_index[0], tmp / name / "index")
         ports = {"rasa": _free_port(), "actions": _free_port(), "web": _free_port(), "console": _free_port()}
         env = dict(shared, MOTCUA_RASA_PORT=str(ports["rasa"]), MOTCUA_ACTIONS_PORT=str(ports["actions"]),
                    MOTCUA_WEB_PORT=str(ports["web"]), MOTCUA_CONSOLE_PORT=str(ports["console"]),
                    MOTCUA_ACTION_SECRET_FILE=str(tmp / f"{name}-action.key"),
-                   MOTCUA_DOSSIER_KEY_FILE=str(tmp / f"{name}-dossier.key"))
+                   MOTCUA_DOSSIER_KEY_FILE=str(tmp / f"{name}-dossier.key"),
+                   MOTCUA_CATALOGUE_DIR=str(tmp / name / "catalogue"), MOTCUA_INDEX_DIR=str(tmp / name / "index"))
         nodes.append(Node(name, ports, env, tmp / f"{name}.log"))
     citizen_port, console_port = _free_port(), _free_port()
     proxy = LocalNginx(proxy_conf(nodes, citizen_port, console_port), [citizen_port, console_port])
@@ -345,7 +348,7 @@ def test_two_nodes_lose_nothing_when_one_dies_under_load(tmp_path_factory, rasa_
         redis.stop()
     try:
         engine = create_engine(database, future=True)
-        citizens, sent_notices, states, worst_after_loss = outcome
+        citizens, sent_notices, states, worst_after_loss, reached = outcome
         lost = {}
         for citizen in citizens:
             users, bots = stored_history(engine, citizen.sender)
@@ -364,7 +367,41 @@ def test_two_nodes_lose_nothing_when_one_dies_under_load(tmp_path_factory, rasa_
     print("\n".join(["", "cluster test:", *report]))
     assert not lost, f"events acknowledged and then lost: {lost}"
     assert duplicated == 0
+    assert reached is not None and reached <= PUBLISH_BUDGET_S, "a catalogue update did not reach the other node"
     assert worst_after_loss <= LOSS_BUDGET_S, f"a conversation waited {worst_after_loss:.1f} s:\n{proxy_log}"
+
+
+def publish_and_wait(nodes: List[Node], report: List[str]) -> Optional[float]:
+    """A catalogue change on node A (an alias staff added), published as the console's update does; the seconds
+    until node B holds it (its files and index are the published version), or None after the budget."""
+    import json
+
+    from knowledge_base.published import local_version
+
+    a, b = (Path(node.env["MOTCUA_CATALOGUE_DIR"]) for node in nodes)
+    path = a / "1.012786.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("aliases:\n", "aliases:\n- làm lại sổ đỏ bị cháy\n", 1),
+                    encoding="utf-8")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "motcua", "catalogue", "publish"], cwd=ROOT, env=nodes[0].env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    published = time.monotonic()
+    b_index = Path(nodes[1].env["MOTCUA_INDEX_DIR"])
+    a_index = Path(nodes[0].env["MOTCUA_INDEX_DIR"])
+    while time.monotonic() - published < PUBLISH_BUDGET_S:
+        if local_version(b_index) is not None and local_version(b_index) == local_version(a_index):
+            break
+        time.sleep(0.5)
+    else:
+        report.append("catalogue update: node B did not take it within a minute")
+        return None
+    taken = time.monotonic() - published
+    same = json.loads((a_index / "manifest.json").read_text()) == json.loads((b_index / "manifest.json").read_text())
+    alias = "làm lại sổ đỏ bị cháy" in (b / "1.012786.yml").read_text(encoding="utf-8")
+    report.append(f"catalogue update on node A (index rebuilt and published in {published - started:.0f} s): "
+                  f"node B took it {taken:.1f} s later (same index: {same}, the new alias there: {alias})")
+    return taken if same and alias else None
 
 
 async def chaos(base: str, nodes: List[Node], postgres, busy: str, service, telegram, report: List[str],
@@ -419,6 +456,7 @@ async def chaos(base: str, nodes: List[Node], postgres, busy: str, service, tele
     r0 = time.monotonic()
     await asyncio.sleep(20)
     again = answered_between(r0, time.monotonic()) / (time.monotonic() - r0)
+    reached = await asyncio.to_thread(publish_and_wait, nodes, report)
     stop.set()
     await asyncio.wait(tasks, timeout=20)
     for task in tasks:
@@ -460,4 +498,4 @@ async def chaos(base: str, nodes: List[Node], postgres, busy: str, service, tele
         f"after the node loss: longest wait for an answer {max(after_loss):.1f} s "
         f"(every conversation within {LOSS_BUDGET_S:.0f} s: {max(after_loss) <= LOSS_BUDGET_S})",
     ]
-    return citizens, notices, states, max(after_loss)
+    return citizens, notices, states, max(after_loss), reached

@@ -51,7 +51,7 @@ def test_sample_import_show_and_db(env, tmp_path):
     imported = run(["dossiers", "import", str(export)], env)
     assert imported.returncode == 1  # a row was rejected: reported, the good one kept
     assert "1 created" in imported.stdout and f"{export}:3: bad dossier code" in imported.stdout
-    assert run(["db", "current"], env).stdout.strip() == "dossier schema at revision 0002"
+    assert run(["db", "current"], env).stdout.strip() == "dossier schema at revision 0003"
     assert "0 notices" in run(["dossiers", "outbox"], env).stdout
     missing = run(["dossiers", "import", str(tmp_path / "nope.csv")], env)
     assert missing.returncode == 2 and "no such file" in missing.stderr

@@ -205,7 +205,19 @@ def lookup_alert_text(alert: dict, link: str) -> str:
             f"khóa nếu cần: {link}")
 
 
-class LookupAlerter(_Alerter):
+class _ServiceAlerter(_Alerter):
+    """Alerts the dossier service raises itself (``raised_at``): skipped once older than ``max_age``."""
+
+    def __init__(self, service, targets: Dict[str, Target], max_age: dt.timedelta):
+        self.service = service
+        self.targets = targets
+        self.max_age = max_age
+
+    def stale(self, alert: dict) -> Optional[str]:
+        return f"older than {self.max_age}" if self.service.clock() - alert["raised_at"] > self.max_age else None
+
+
+class LookupAlerter(_ServiceAlerter):
     """Sends the dossier service's enumeration alerts (dossiers.guard) to the staff targets, by the handoff
     alerts' rules: every target once, a failing target retried with backoff, an alert older than ``max_age``
     skipped; a claim lasts 5 minutes."""
@@ -214,16 +226,11 @@ class LookupAlerter(_Alerter):
 
     def __init__(self, service, targets: Dict[str, Target], console_url: str,
                  max_age: dt.timedelta = dt.timedelta(hours=12)):
-        self.service = service
-        self.targets = targets
+        super().__init__(service, targets, max_age)
         self.link = console_url.rstrip("/") + "/dossier-locks"
-        self.max_age = max_age
 
     def queue(self):
         return self.service.alert_queue
-
-    def stale(self, alert: dict) -> Optional[str]:
-        return f"older than {self.max_age}" if self.service.clock() - alert["raised_at"] > self.max_age else None
 
     def compose(self, alert: dict) -> Tuple[str, dict]:
         fields = {"kind": "dossier_lookup_enumeration", "alert_id": alert["id"], "codes": alert["codes"],
@@ -245,22 +252,17 @@ def notice_alert_text(alert: dict) -> str:
             f"Xem danh sách bằng lệnh `motcua dossiers outbox` và báo lại cho người dân nếu cần.")
 
 
-class NoticeAlerter(_Alerter):
+class NoticeAlerter(_ServiceAlerter):
     """Sends the dossier service's alerts about stuck notices (dossiers.outbox.watch_stuck) to the staff
     targets, by the handoff alerts' rules."""
 
     kind = "notice alerts"
 
     def __init__(self, service, targets: Dict[str, Target], max_age: dt.timedelta = dt.timedelta(hours=24)):
-        self.service = service
-        self.targets = targets
-        self.max_age = max_age
+        super().__init__(service, targets, max_age)
 
     def queue(self):
         return self.service.notice_alert_queue
-
-    def stale(self, alert: dict) -> Optional[str]:
-        return f"older than {self.max_age}" if self.service.clock() - alert["raised_at"] > self.max_age else None
 
     def compose(self, alert: dict) -> Tuple[str, dict]:
         fields = {"kind": "notice_outbox_stuck", "alert_id": alert["id"], "stuck": alert["stuck"],

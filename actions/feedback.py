@@ -5,6 +5,7 @@ import json
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -130,21 +131,31 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     """What a message the classifier could not place may still get: another agency's name, a staff answer, or
     the catalogue's answer when the resolver is sure of the procedure. (events, or None if none fits; the
     resolution, None when the message was answered before the catalogue was asked)."""
-    from actions.procedures import asked_aspect, redirect_other_agency, send_answer, send_limit, staff_answer
+    from actions.procedures import (
+        asked_aspect,
+        redirect_other_agency,
+        send_answer,
+        send_limit,
+        situation_of,
+        staff_answer,
+    )
 
     text = tracker.latest_message.get("text") or ""
     if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
         return [], None
     kb = knowledge_base_for(tracker)
     found = kb.resolve(text, Context(policy=SURE))
+    # what the citizen said about themselves ("nhận thừa kế…") counts for the next question too
+    situation = situation_of(tracker, text)
     if found.limit is not None:
         send_limit(dispatcher, tracker, found.limit)
-        return [], None
+        return ([SlotSet("situation", situation.to_json())] if situation.to_json() else []), None
     if found.kind != ANSWER:
         return None, found
     named = detect_aspect(text)
     aspect = asked_aspect(tracker, named, named, text)
-    return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code)), found
+    return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
+                       situation), found
 
 
 def considered(found: Optional[Resolution]) -> List[Hit]:

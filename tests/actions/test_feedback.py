@@ -147,3 +147,14 @@ def test_not_understood_questions_are_logged_with_the_procedures_the_search_cons
         action().run(CollectingDispatcher(), make_tracker("cho tôi hỏi vụ làm giấy cho cái ao cá", intent), {})
         row = log.unanswered_rows()[0]
         assert row["reason"] == reason and [c["code"] for c in row["candidates"]] == ["1.012784", "1.012783"]
+
+
+def test_what_a_citizen_says_about_themselves_counts_even_when_the_classifier_missed(log):
+    """"nhận thừa kế… làm văn bản khai nhận di sản ở đâu" read as not understood still gets the notary limit, and
+    the inheritance it names is remembered for "xong rồi thì sang tên cần giấy tờ gì"."""
+    dispatcher = CollectingDispatcher()
+    events = ActionDefaultFallback().run(dispatcher, make_tracker(
+        "nhan thua ke dat cua bo me thi lam van ban khai nhan di san o dau", "nlu_fallback"), {})
+    assert "công chứng" in dispatcher.messages[0]["text"]
+    situation = [e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "situation"]
+    assert situation and json.loads(situation[0])["case"] == "inheritance"

@@ -41,7 +41,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from core.db import make_engine
+from core.db import CONNECT_TIMEOUT_S, make_engine
 from core.privacy import mask_value, might_hold_number
 from core.retention import SHORTEST_PERIOD
 from knowledge_base.retrieval.handover import KEY as QUERY_VECTOR
@@ -99,19 +99,24 @@ async def finished(work: Callable[..., T], *args: Any) -> T:
 log = logging.getLogger(__name__)
 # A database that restarts (PostgreSQL's failover, an upgrade) refuses connections for a second or two: the
 # tracker store's work is tried again this long before the message fails (and the citizen gets the apology).
-RETRY_DELAYS_S = (0.25, 0.5, 1.0, 1.5, 2.0, 2.0)
+# Kept well under the conversation lock's lifetime (MOTCUA_LOCK_LIFETIME_S, 6 s), so a retrying server still
+# holds its conversation.
+RETRY_DELAYS_S = (0.25, 0.5, 1.0, 1.0, 1.25)
 
 
-def retried(work: Callable[..., T], *args: Any, delays=RETRY_DELAYS_S) -> T:
+def retried(work: Callable[..., T], *args: Any, delays=RETRY_DELAYS_S, before_retry: Callable[[], None] = lambda: None
+            ) -> T:
     """``work(*args)``, tried again after each of ``delays`` while the database is unreachable or dropped the
-    connection (SQLAlchemy has then emptied its pool: the next try connects afresh). A write that failed was
-    rolled back, so trying it again stores it once."""
+    connection (SQLAlchemy has then emptied its pool: the next try connects afresh); ``before_retry`` runs before
+    each new try (a save forgets its cached session, so a write whose COMMIT went through before the connection
+    dropped is counted, not written twice)."""
     for delay in (*delays, None):
         try:
             return work(*args)
         except DBAPIError as exc:
             if delay is None or not (exc.connection_invalidated or isinstance(exc, OperationalError)):
                 raise
+            before_retry()
             log.warning("tracker store: database unavailable (%s); trying again in %.2g s",
                         str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__, delay)
             time.sleep(delay)
@@ -145,11 +150,16 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             self._pool_sqlite_connections()
         else:  # a connection the server dropped (a restart) is noticed before use, not by a failed message
+            import sqlalchemy as sa
+            from rasa.core.tracker_store import create_engine_kwargs
             from sqlalchemy.orm import sessionmaker
 
             url = self.engine.url.render_as_string(hide_password=False)
             self.engine.dispose()
-            self.engine = make_engine(url)
+            kwargs = create_engine_kwargs(url)  # Rasa's own: the schema's search path, the pool's size
+            if url.startswith("postgresql"):  # an unreachable host fails in seconds, not in minutes
+                kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "connect_timeout": CONNECT_TIMEOUT_S}
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
             self.sessionmaker = sessionmaker(bind=self.engine)
 
     def _pool_sqlite_connections(self) -> None:
@@ -245,7 +255,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         confirms that only this save wrote since, else the cached session is dropped.
         """
         await self.stream_events(tracker)
-        await finished(retried, self._save_new_events, tracker)
+        await finished(lambda: retried(self._save_new_events, tracker,
+                                       before_retry=lambda: self._forget(tracker.sender_id)))
 
     async def _stream_new_events(self, event_broker: Any, new_events: List[Event], sender_id: Text) -> None:
         """Publish new events as they are stored: masked, without the query vector."""

@@ -51,10 +51,14 @@ def insert_once(conn: Connection, statement):
         return None
 
 
+CONNECT_TIMEOUT_S = 5  # seconds to reach the database server (PostgreSQL): a host that is down fails soon
+
+
 def make_engine(url: str) -> Engine:
     """An engine; on SQLite with working savepoints, foreign keys, WAL and a busy timeout."""
     if not url.startswith("sqlite"):
-        return create_engine(url, future=True, pool_pre_ping=True)
+        connect = {"connect_timeout": CONNECT_TIMEOUT_S} if url.startswith("postgresql") else {}
+        return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect)
     if url.startswith("sqlite:///") and ":memory:" not in url:
         from pathlib import Path
 

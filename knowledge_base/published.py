@@ -104,8 +104,22 @@ def node_name() -> str:
     return os.environ.get("HOSTNAME") or socket.gethostname()
 
 
-def publish(store: CatalogueVersions, catalogue_dir: Path, index_dir: Path, by: str) -> int:
-    """Publish this node's catalogue and (current) index as the new version; its id. The node is at that version."""
+class LocalChanges(RuntimeError):
+    """This node's catalogue and the published one have both changed: one would overwrite the other."""
+
+
+def publish(store: CatalogueVersions, catalogue_dir: Path, index_dir: Path, by: str, first: bool = False) -> int:
+    """Publish this node's catalogue and (current) index as the new version; its id. The node is at that version.
+
+    Refused (LocalChanges) when a version newer than the one this node took was published meanwhile: publishing
+    would drop its changes. ``first``: a node that never took a version may publish over the latest (a new
+    image's catalogue, published once by an operator)."""
+    latest = store.latest()
+    here = local_version(index_dir)
+    if latest is not None and here != latest["id"] and not (first and here is None):
+        raise LocalChanges(f"version {latest['id']} was published after the one this node has "
+                           f"({here if here is not None else 'none'}): take it first (`motcua catalogue pull`), "
+                           "then make the changes again and publish")
     catalogue = Catalogue.load(catalogue_dir)
     content = catalogue_hash(catalogue)
     version = store.publish(pack(catalogue_dir, index_dir), content, len(catalogue), f"{by} @ {node_name()}")
@@ -122,21 +136,31 @@ class CatalogueSync:
         self._held: Optional[int] = None  # the version not taken because of local changes (warned once)
 
     def pull(self, force: bool = False) -> Optional[int]:
-        """Take the latest version now (``force``: over local changes not published); its id, or None."""
+        """Take the latest version now; its id, or None when none was published. LocalChanges when this node's
+        catalogue has changes not published (``force``: overwrite them)."""
         latest = self.store.latest()
         if latest is None:
             return None
         if force or latest["id"] != local_version(self.index_dir):
+            if not force and self.changed_here():
+                raise LocalChanges(f"this node's catalogue has changes not published; version {latest['id']} "
+                                   "would overwrite them (publish them first, or pull with --force)")
             apply(self.store.bundle(latest["id"]), self.catalogue_dir, self.index_dir, latest["id"])
         return int(latest["id"])
+
+    def changed_here(self) -> bool:
+        """Whether this node's catalogue differs from the published version it last took or made."""
+        here = _marker(self.index_dir).get("catalogue_hash")
+        return here is not None and catalogue_hash(Catalogue.load(self.catalogue_dir)) != here
 
     def run_once(self) -> Dict[str, int]:
         """One check: {"updated": 1} when a newer version was written here, else {"updated": 0}."""
         latest = self.store.latest()
         if latest is None or latest["id"] == local_version(self.index_dir):
             return {"updated": 0}
-        here = _marker(self.index_dir).get("catalogue_hash")
-        if here is not None and catalogue_hash(Catalogue.load(self.catalogue_dir)) != here:
+        if self._held == latest["id"]:  # already found held back: checked again only when a newer one comes
+            return {"updated": 0}
+        if self.changed_here():
             # staff changed this node's catalogue and have not published it yet: never overwritten silently
             if self._held != latest["id"]:
                 log.warning("catalogue version %s not taken: this node's catalogue has changes not published yet "

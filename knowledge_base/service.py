@@ -92,10 +92,11 @@ class KnowledgeBase:
                 from knowledge_base.embedding.calibration import fit_calibration
 
                 s = self.settings
+                seen = self._manifest_mtime()  # before reading: an index written meanwhile is reloaded next time
                 self._retriever, self.rebuilt_because = open_or_build(
                     self.catalogue, self.embedder, s.knowledge.index_dir, s.knowledge.scope_fields,
                     s.knowledge.scope_levels, calibrate=fit_calibration)
-                self._loaded_manifest = self._manifest_mtime()
+                self._loaded_manifest = self._manifest_mtime() if self.rebuilt_because else seen
             return self._retriever
 
     def accept_query_vector(self, handed: object, message: str) -> bool:

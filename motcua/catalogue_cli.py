@@ -1,6 +1,8 @@
 """`motcua catalogue publish | pull | status`: one catalogue for every node (knowledge_base.published)."""
 from __future__ import annotations
 
+import sys
+
 from core.settings import get_settings
 
 
@@ -12,16 +14,17 @@ def _sync(settings):
     return store, CatalogueSync(store, settings.knowledge.catalogue_dir, settings.knowledge.index_dir)
 
 
-def publish_current(settings, by: str, kb=None) -> int:
+def publish_current(settings, by: str, kb=None, first: bool = False) -> int:
     """Bring this node's index up to date with its catalogue (rebuilding it when stale; ``kb``: a knowledge base
-    that has just opened it), then publish both."""
+    that has just opened it), then publish both (``first``: also from a node that never took a version, see
+    knowledge_base.published.publish). LocalChanges when a newer version was published meanwhile."""
     from knowledge_base.published import publish
     from knowledge_base.service import KnowledgeBase
 
     (kb or KnowledgeBase(settings)).retriever  # noqa: B018  opening it rebuilds a stale index
     store, _ = _sync(settings)
     try:
-        version = publish(store, settings.knowledge.catalogue_dir, settings.knowledge.index_dir, by)
+        version = publish(store, settings.knowledge.catalogue_dir, settings.knowledge.index_dir, by, first=first)
         store.prune(keep=10)
         return version
     finally:
@@ -30,11 +33,21 @@ def publish_current(settings, by: str, kb=None) -> int:
 
 def cmd_catalogue(args) -> int:
     """Publish this node's catalogue and index, take the latest published one, or say which this node has."""
-    from knowledge_base.published import local_version
+    from knowledge_base.published import LocalChanges
 
     settings = get_settings()
+    try:
+        return _catalogue(settings, args)
+    except LocalChanges as exc:
+        print(f"motcua: {exc}", file=sys.stderr)
+        return 1
+
+
+def _catalogue(settings, args) -> int:
+    from knowledge_base.published import local_version
+
     if args.action == "publish":
-        version = publish_current(settings, "operator")
+        version = publish_current(settings, "operator", first=True)
         print(f"catalogue version {version} published: every node takes it within "
               f"{settings.channels.deliver_interval_s:g} s (its `motcua channels deliver`)")
         return 0

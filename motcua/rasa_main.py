@@ -215,9 +215,10 @@ def _socketio_refusal(message) -> Optional[Refusal]:
 
 
 class _Held:
-    """Holds what a streaming output (socket.io) sends while a message is handled: it goes out once the turn is
-    stored (``release``), never when storing it failed (``drop``: the citizen gets the apology and sends again,
-    instead of an answer the conversation's history would not hold)."""
+    """Holds what a streaming output (socket.io, Telegram, Zalo) sends while a message is handled: it goes out
+    once the turn is stored (``release``), never when storing it failed (``drop``: the citizen gets the apology
+    and sends again, instead of an answer the conversation's history would not hold, and never that answer
+    twice)."""
 
     def __init__(self, output) -> None:
         self.output, self.send, self.held = output, output.send_response, []
@@ -253,7 +254,8 @@ async def _handle_message(self, message):
         log.warning("no model loaded: message of %s answered with the apology", message.sender_id)
         await _say(output, message.sender_id, busy_text())
         return output.messages if isinstance(output, CollectingOutputChannel) else None
-    held = _Held(output) if isinstance(output, SocketIOOutput) else None
+    # channels that send as the turn goes (socket.io, Telegram, Zalo) hold their messages until it is stored
+    held = None if isinstance(output, CollectingOutputChannel) else _Held(output)
     try:
         result = await _rasa["handle_message"](self, message)
     except Exception:

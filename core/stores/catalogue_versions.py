@@ -13,7 +13,7 @@ from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String,
 from sqlalchemy.engine import Engine
 
 from core.clock import now_local
-from core.db import make_engine
+from core.db import create_tables, make_engine
 
 metadata = MetaData()
 versions = Table(
@@ -35,7 +35,7 @@ class CatalogueVersions:
     def __init__(self, url: str, clock: Callable[[], dt.datetime] = now_local):
         self.engine: Engine = make_engine(url)
         self.clock = clock
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)  # two nodes starting on a fresh database: one creates them
 
     def publish(self, bundle: bytes, catalogue_hash: str, procedures: int, published_by: str) -> int:
         """Store a new version; its id (higher than every earlier one)."""

@@ -441,6 +441,18 @@ async def test_an_answer_whose_turn_was_not_stored_gives_way_to_the_apology(guar
     assert texts(await guarded.web("web-saved000001", "xin chào")) == [BUSY]
 
 
+async def test_a_chat_channels_answer_waits_until_its_turn_is_stored(guarded):
+    """Telegram sends as the turn goes: its answer is held until the turn is stored, so a failed save gives the
+    apology alone (the citizen sends again) and never the answer and then the same answer again."""
+    guarded.processor.fail = RuntimeError("tracker not saved")
+    guarded.processor.fail_after_reply = True
+    await guarded.tg(7011, "xin chào")
+    assert [m["text"] for m in guarded.telegram.sent(7011)] == [BUSY]
+    guarded.processor.fail = None
+    await guarded.tg(7011, "xin chào")
+    assert [m["text"] for m in guarded.telegram.sent(7011)] == [BUSY, "echo: xin chào"]
+
+
 async def test_the_channels_database_down_still_gets_the_apology(guarded, monkeypatch):
     from channels import clients
 

@@ -192,7 +192,7 @@ async def web_citizen(base: str, citizen: Citizen, stop: asyncio.Event, busy: st
             await asyncio.sleep(rng.uniform(0.2, 0.6))
 
 
-async def socket_citizen(base: str, citizen: Citizen, stop: asyncio.Event, rng) -> None:
+async def socket_citizen(base: str, citizen: Citizen, stop: asyncio.Event, busy: str, rng) -> None:
     """rasa-webchat's way over the proxy: a session it keeps across reconnections, a message, the replies (long
     polling: the installed aiohttp is older than python-socketio's WebSocket client needs)."""
     import socketio
@@ -235,6 +235,9 @@ async def socket_citizen(base: str, citizen: Citizen, stop: asyncio.Event, rng) 
                 if not said:
                     raise ConnectionError("no answer")
                 await asyncio.sleep(0.3)  # the rest of a multi-message answer
+                if any(busy in text for text in said):  # the apology: sent again, as a person would
+                    await asyncio.sleep(1.0)
+                    continue
                 pending.answered, pending.replies = time.monotonic(), list(said)
                 await asyncio.sleep(rng.uniform(0.2, 0.6))
         except (ConnectionError, socketio.exceptions.SocketIOError, asyncio.TimeoutError, OSError):
@@ -417,7 +420,7 @@ async def chaos(base: str, nodes: List[Node], postgres, busy: str, service, tele
     for chat in chats:
         service.subscribe(code, f"tg-{chat}", "telegram")
     tasks = [asyncio.create_task(web_citizen(base, c, stop, busy, random.Random(i)) if c.channel == "web"
-                                 else socket_citizen(base, c, stop, random.Random(i)))
+                                 else socket_citizen(base, c, stop, busy, random.Random(i)))
              for i, c in enumerate(citizens)]
     statuses = iter(range(3, 11))
 

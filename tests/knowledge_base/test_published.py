@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.stores.catalogue_versions import CatalogueVersions
-from knowledge_base.published import CatalogueSync, apply, local_version, pack, publish, unpack
+from knowledge_base.published import CatalogueSync, LocalChanges, apply, local_version, pack, publish, unpack
 from knowledge_base.retrieval.store import FILES
 from tests.conftest import ROOT
 
@@ -61,6 +61,10 @@ def test_a_version_published_on_one_node_reaches_the_other(tmp_path):
     add_alias(a_catalogue, "1.012784", "gộp sổ hai mảnh")
     publish(store, a_catalogue, a_index, "lan")
     assert sync_b.run_once() == {"updated": 0}  # a change here not published: never overwritten silently
+    with pytest.raises(LocalChanges):
+        sync_b.pull()
+    with pytest.raises(LocalChanges):  # nor does b's publishing drop a's newer version
+        publish(store, b_catalogue, b_index, "hoa")
     assert sync_b.pull(force=True) == local_version(b_index) == store.latest()["id"]
     assert "gộp sổ hai mảnh" in (b_catalogue / "1.012784.yml").read_text(encoding="utf-8")
 
@@ -105,3 +109,15 @@ def test_an_incomplete_bundle_is_refused(tmp_path):
     entries["index/manifest.json"] = good["index"]["manifest.json"]  # no index files
     with pytest.raises(ValueError, match="incomplete"):
         unpack(bundle_with(entries))
+
+
+def test_a_new_images_catalogue_is_published_once_by_an_operator(tmp_path):
+    """A node that never took a version (a fresh container of a new image) may publish over the latest."""
+    store = CatalogueVersions(f"sqlite:///{tmp_path / 'app.db'}")
+    a_catalogue, a_index = node(tmp_path, "a")
+    publish(store, a_catalogue, a_index, "console")
+    fresh_catalogue, fresh_index = node(tmp_path, "fresh")
+    with pytest.raises(LocalChanges):
+        publish(store, fresh_catalogue, fresh_index, "console")
+    version = publish(store, fresh_catalogue, fresh_index, "operator", first=True)
+    assert store.latest()["id"] == version == local_version(fresh_index)

@@ -123,6 +123,14 @@ def retried(work: Callable[..., T], *args: Any, delays=RETRY_DELAYS_S, before_re
     raise AssertionError("unreachable")
 
 
+LOADED = "_motcua_stored"  # on a tracker this store read or saved: how many of its events are stored
+
+
+def _loaded(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    setattr(tracker, LOADED, len(tracker.events))
+    return tracker
+
+
 def latest_session(events: List[Event]) -> List[Event]:
     """The events from the last SessionStarted on (what SQLTrackerStore.retrieve returns)."""
     for index in range(len(events) - 1, -1, -1):
@@ -189,6 +197,13 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
 
+    def _recount(self, tracker: DialogueStateTracker) -> None:
+        """Before a save is tried again: what is stored is counted afresh (the failed try's COMMIT may have gone
+        through before the connection dropped)."""
+        self._forget(tracker.sender_id)
+        if hasattr(tracker, LOADED):
+            delattr(tracker, LOADED)
+
     def _forget(self, sender_id: Text) -> None:
         with self._cache_lock:
             self._cache.pop(sender_id, None)
@@ -235,7 +250,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             with self._turn(), self.session_scope() as session:
                 cached = self._fresh_cache(session, sender_id)
             if cached is not None:
-                return DialogueStateTracker.from_events(sender_id, cached, self.domain.slots)
+                return _loaded(DialogueStateTracker.from_events(sender_id, cached, self.domain.slots))
         with self._turn(), self.session_scope() as session:  # as SQLTrackerStore.retrieve, latest id in one read
             last_id = self._last_id(session, sender_id) if self.cache_size > 0 else None
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
@@ -244,7 +259,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         self._remember(sender_id, last_id, list(tracker.events))
-        return tracker
+        return _loaded(tracker)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the events added since the last save, masked, and remember the session (the database work in a
@@ -256,7 +271,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         """
         await self.stream_events(tracker)
         await finished(lambda: retried(self._save_new_events, tracker,
-                                       before_retry=lambda: self._forget(tracker.sender_id)))
+                                       before_retry=lambda: self._recount(tracker)))
 
     async def _stream_new_events(self, event_broker: Any, new_events: List[Event], sender_id: Text) -> None:
         """Publish new events as they are stored: masked, without the query vector."""
@@ -266,12 +281,17 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
     def _save_new_events(self, tracker: DialogueStateTracker) -> None:
         events = list(tracker.events)
         entry = self._cache.get(tracker.sender_id)
+        # How many of this tracker's events are already stored: as many as it was read with (or last saved).
+        # Counting what the database holds instead would, when another server wrote to this conversation
+        # meanwhile (its lock ran out under load), skip as many of this turn's own events: lost messages.
+        loaded = getattr(tracker, LOADED, None)
         with self._turn(), self.session_scope() as session:
-            if entry is not None and len(events) >= len(entry[1]):
+            if entry is not None and len(events) >= len(entry[1]) and loaded in (None, len(entry[1])):
                 since, stored = entry[0], entry[1]
             else:  # as SQLTrackerStore does: the events of the latest session already stored come first
                 entry = None
-                count = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+                count = loaded if loaded is not None else \
+                    self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
                 stored = [mask_event(e) for e in events[:count]]
             new, rows = [], []
             for event in events[len(stored):]:
@@ -294,4 +314,5 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                         last_id = None
                         self._forget(tracker.sender_id)
             session.commit()
+        setattr(tracker, LOADED, len(events))
         self._remember(tracker.sender_id, last_id, stored + new)

@@ -99,6 +99,32 @@ async def test_a_second_writer_invalidates_the_cache(tmp_path):
     assert [e.text for e in (await cold.retrieve("conv")).events] == ["một", "hai", "ba"]
 
 
+@pytest.mark.parametrize("cache_size", [0, 2000])
+async def test_two_servers_handling_one_conversation_at_once_both_keep_their_turns(tmp_path, cache_size):
+    """A server whose conversation lock ran out (a slow turn under load) and another one take turns of the same
+    conversation at once: each saves its own events, none is skipped because the other stored first."""
+    domain = Domain.empty()
+    db = str(tmp_path / "tracker.db")
+    first = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db, cache_size=cache_size)
+    second = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db, cache_size=cache_size)
+
+    def user(text):
+        return UserUttered(text, {"name": "inform", "confidence": 1.0}, [], {"text": text})
+
+    tracker = DialogueStateTracker("conv", [])
+    tracker.update(user("một"))
+    await first.save(tracker)
+    slow, fast = await first.retrieve("conv"), await second.retrieve("conv")
+    slow.update(user("hai"))
+    fast.update(user("ba"))
+    fast.update(BotUttered("trả lời ba"))
+    await second.save(fast)
+    await first.save(slow)
+    cold = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db, cache_size=0)
+    stored = [getattr(e, "text", None) for e in (await cold.retrieve("conv")).events]
+    assert sorted(t for t in stored if t) == sorted(["một", "ba", "trả lời ba", "hai"])
+
+
 @pytest.mark.parametrize("text", [
     "sdt cua toi 0912 345\n678 nhe", "Số0912345678", "CCCD \"001234567890\"", "xin chào", "so\t0912.345.678",
     "+84 912345678", "mã hồ sơ 000.00.06.H56-231027-0361", "số 079203004567, sđt 0987654321",

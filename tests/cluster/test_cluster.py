@@ -229,7 +229,10 @@ async def socket_citizen(base: str, citizen: Citizen, stop: asyncio.Event, busy:
                 pending.tries += 1
                 said.clear()
                 await client.emit("user_uttered", {"message": pending.text, "session_id": session})
-                deadline = time.monotonic() + 8
+                # socket.io replies carry no reference to the message: a message is sent again only when its node
+                # went away (or after 20 s), never merely because it is slow, or a late reply to the first try
+                # would be taken for the answer to the next message
+                deadline = time.monotonic() + 20
                 while not said and time.monotonic() < deadline and client.connected:
                     await asyncio.sleep(0.05)
                 if not said:

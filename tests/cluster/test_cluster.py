@@ -230,9 +230,9 @@ async def socket_citizen(base: str, citizen: Citizen, stop: asyncio.Event, busy:
                 said.clear()
                 await client.emit("user_uttered", {"message": pending.text, "session_id": session})
                 # socket.io replies carry no reference to the message: a message is sent again only when its node
-                # went away (or after 20 s), never merely because it is slow, or a late reply to the first try
+                # went away (or after 30 s), never merely because it is slow, or a late reply to the first try
                 # would be taken for the answer to the next message
-                deadline = time.monotonic() + 20
+                deadline = time.monotonic() + 30
                 while not said and time.monotonic() < deadline and client.connected:
                     await asyncio.sleep(0.05)
                 if not said:
@@ -271,17 +271,32 @@ def stored_history(engine, sender: str) -> Tuple[List[str], List[str]]:
     return users, bots
 
 
+def certain(citizen: Citizen) -> List[Exchange]:
+    """The answered exchanges whose answer is surely theirs. A web reply is the response to its request. A
+    socket.io reply names no message: after a message was sent twice, a late reply to the first try may be
+    taken for the answer to the next message, so those two are left out of the check (and counted)."""
+    answered = [e for e in citizen.exchanges if e.answered is not None]
+    if citizen.channel != "socketio":
+        return answered
+    sure, previous = [], None
+    for exchange in citizen.exchanges:
+        if exchange.answered is not None and exchange.tries == 1 and (previous is None or previous.tries == 1):
+            sure.append(exchange)
+        previous = exchange
+    return sure
+
+
 def complete(citizen: Citizen, users: List[str], bots: List[str]) -> List[str]:
     """What of an acknowledged exchange the store lost (empty: nothing)."""
     lost = []
     position = 0
-    for exchange in (e for e in citizen.exchanges if e.answered is not None):
+    for exchange in certain(citizen):
         try:  # the user message, in order (a resent message may be stored twice: that is not a loss)
             position = users.index(exchange.text, position) + 1
         except ValueError:
             lost.append(f"user {exchange.text!r}")
     have = Counter(bots)
-    for exchange in (e for e in citizen.exchanges if e.answered is not None):
+    for exchange in certain(citizen):
         for reply in exchange.replies:
             if have[reply] <= 0:
                 lost.append(f"bot {reply[:60]!r}")
@@ -365,8 +380,11 @@ def test_two_nodes_lose_nothing_when_one_dies_under_load(tmp_path_factory, rasa_
     finally:
         postgres.stop()
     duplicated = sum(n - 1 for n in Counter(sent_notices).values() if n > 1)
+    unsure = sum(1 for c in citizens for e in c.exchanges if e.answered is not None) \
+        - sum(len(certain(c)) for c in citizens)
     report.append(f"conversations whose stored history holds every acknowledged message and reply: "
-                  f"{len(citizens) - len(lost)} of {len(citizens)}")
+                  f"{len(citizens) - len(lost)} of {len(citizens)} ({unsure} socket.io exchanges next to a resend "
+                  "left out: their replies cannot be told apart)")
     report.append(f"notices: {len(sent_notices)} sent, {duplicated} sent twice; outbox states {dict(states)}")
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "cluster-report.txt").write_text("\n".join(report) + "\n")

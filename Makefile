@@ -101,7 +101,7 @@ types: $(STAMP) ## mypy on the ground floor (core) and the knowledge base
 test: lint types ## lint, types, then the test suite (converts the base model on first use)
 	$(PY) -m pytest -q -p no:cacheprovider
 
-cluster-test: $(STAMP) ## two nodes behind nginx on PostgreSQL and Redis; kills one under load, restarts PostgreSQL (also run by make test)
+cluster-test: $(STAMP) ## two nodes behind nginx on PostgreSQL and Redis; kills one under load, restarts PostgreSQL, publishes a catalogue update
 	$(PY) -m pytest -q -s -p no:cacheprovider -m cluster
 
 bench-retrieval: model ## retrieval benchmark on the development question set

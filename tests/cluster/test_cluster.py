@@ -237,7 +237,10 @@ async def socket_citizen(base: str, citizen: Citizen, stop: asyncio.Event, busy:
                     await asyncio.sleep(0.05)
                 if not said:
                     raise ConnectionError("no answer")
-                await asyncio.sleep(0.3)  # the rest of a multi-message answer
+                seen = -1
+                while len(said) != seen:  # the rest of a multi-message answer: until a second passes without one
+                    seen = len(said)
+                    await asyncio.sleep(1.0)
                 if any(busy in text for text in said):  # the apology: sent again, as a person would
                     await asyncio.sleep(1.0)
                     continue

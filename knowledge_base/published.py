@@ -156,17 +156,13 @@ class CatalogueSync:
     def run_once(self) -> Dict[str, int]:
         """One check: {"updated": 1} when a newer version was written here, else {"updated": 0}."""
         latest = self.store.latest()
-        if latest is None or latest["id"] == local_version(self.index_dir):
+        # a version already found held back is checked again only when a newer one comes
+        if latest is None or latest["id"] in (local_version(self.index_dir), self._held):
             return {"updated": 0}
-        if self._held == latest["id"]:  # already found held back: checked again only when a newer one comes
-            return {"updated": 0}
-        if self.changed_here():
-            # staff changed this node's catalogue and have not published it yet: never overwritten silently
-            if self._held != latest["id"]:
-                log.warning("catalogue version %s not taken: this node's catalogue has changes not published yet "
-                            "(publish them with the console's update, or `motcua catalogue pull --force`)",
-                            latest["id"])
-                self._held = latest["id"]
+        if self.changed_here():  # staff changed this node's catalogue and have not published it: never overwritten
+            log.warning("catalogue version %s not taken: this node's catalogue has changes not published yet "
+                        "(publish them with the console's update, or `motcua catalogue pull --force`)", latest["id"])
+            self._held = latest["id"]
             return {"updated": 0}
         procedures = apply(self.store.bundle(latest["id"]), self.catalogue_dir, self.index_dir, latest["id"])
         log.info("catalogue version %s (%s procedures, published by %s at %s) written here", latest["id"],

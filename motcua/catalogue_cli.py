@@ -6,12 +6,13 @@ import sys
 from core.settings import get_settings
 
 
-def _sync(settings):
+def catalogue_sync(settings):
+    """This node's CatalogueSync (its ``store``: the published versions in the application database)."""
     from core.stores.catalogue_versions import CatalogueVersions
     from knowledge_base.published import CatalogueSync
 
-    store = CatalogueVersions(settings.storage.database_url)
-    return store, CatalogueSync(store, settings.knowledge.catalogue_dir, settings.knowledge.index_dir)
+    return CatalogueSync(CatalogueVersions(settings.storage.database_url), settings.knowledge.catalogue_dir,
+                         settings.knowledge.index_dir)
 
 
 def publish_current(settings, by: str, kb=None, first: bool = False) -> int:
@@ -22,7 +23,7 @@ def publish_current(settings, by: str, kb=None, first: bool = False) -> int:
     from knowledge_base.service import KnowledgeBase
 
     (kb or KnowledgeBase(settings)).retriever  # noqa: B018  opening it rebuilds a stale index
-    store, _ = _sync(settings)
+    store = catalogue_sync(settings).store
     try:
         version = publish(store, settings.knowledge.catalogue_dir, settings.knowledge.index_dir, by, first=first)
         store.prune(keep=10)
@@ -51,7 +52,8 @@ def _catalogue(settings, args) -> int:
         print(f"catalogue version {version} published: every node takes it within "
               f"{settings.channels.deliver_interval_s:g} s (its `motcua channels deliver`)")
         return 0
-    store, sync = _sync(settings)
+    sync = catalogue_sync(settings)
+    store = sync.store
     try:
         if args.action == "pull":
             version = sync.pull(force=args.force)

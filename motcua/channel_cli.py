@@ -46,6 +46,7 @@ async def _deliver(settings, once: bool) -> int:
     from channels.clients import channel_state
     from channels.outbound import Deliverer, build_senders, repeat_rounds
     from dossiers.service import DossierService
+    from motcua.catalogue_cli import catalogue_sync
     from motcua.privacy_cli import purge_daily
 
     service = DossierService.from_settings(settings)
@@ -54,7 +55,7 @@ async def _deliver(settings, once: bool) -> int:
     alerter = _staff_alerter(settings)
     lookups = _lookup_alerter(settings, service)
     notices = _notice_alerter(settings, service)
-    catalogue = _catalogue_sync(settings)
+    catalogue = catalogue_sync(settings)
     if once:
         print(await deliverer.run_once())
         if alerter:
@@ -112,15 +113,6 @@ def _lookup_alerter(settings, service):
 
     targets = staff_targets(settings)
     return LookupAlerter(service, targets, settings.console_link_base) if targets else None
-
-
-def _catalogue_sync(settings):
-    """Brings this node's catalogue and index to the latest published version (knowledge_base.published)."""
-    from core.stores.catalogue_versions import CatalogueVersions
-    from knowledge_base.published import CatalogueSync
-
-    return CatalogueSync(CatalogueVersions(settings.storage.database_url), settings.knowledge.catalogue_dir,
-                         settings.knowledge.index_dir)
 
 
 def _notice_alerter(settings, service):

@@ -20,7 +20,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: FORCE cluster-test bench-grouping help venv lint types import validate base-model model index train run chat test bench-retrieval bench-calibration bench-nlu bench-load bench-answers bench-dossiers bench-console bench-channels clean
+.PHONY: FORCE test-sqlite test-postgres cluster-test bench-grouping help venv lint types import validate base-model model index train run chat test bench-retrieval bench-calibration bench-nlu bench-load bench-answers bench-dossiers bench-console bench-channels clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -98,8 +98,15 @@ lint: $(STAMP) ## ruff (line length 120) and the import contracts: layers only i
 types: $(STAMP) ## mypy on the ground floor (core) and the knowledge base
 	$(VENV)/bin/mypy
 
-test: lint types ## lint, types, then the test suite (converts the base model on first use)
+test: lint types ## lint, types, then the test suite on SQLite and again on PostgreSQL with a Redis lock store
 	$(PY) -m pytest -q -p no:cacheprovider
+	MOTCUA_TEST_BACKEND=postgres $(PY) -m pytest -q -p no:cacheprovider
+
+test-sqlite: lint types ## lint, types, then the test suite on SQLite only (the quicker loop)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-postgres: $(STAMP) ## the whole test suite on PostgreSQL with a Redis lock store (local servers, installed when missing)
+	MOTCUA_TEST_BACKEND=postgres $(PY) -m pytest -q -p no:cacheprovider
 
 cluster-test: $(STAMP) ## two nodes behind nginx on PostgreSQL and Redis; kills one under load, restarts PostgreSQL, publishes a catalogue update
 	$(PY) -m pytest -q -s -p no:cacheprovider -m cluster

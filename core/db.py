@@ -8,12 +8,23 @@ from sqlalchemy import and_, create_engine, event, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+SCHEMA_LOCK = 0x6D6F7463  # PostgreSQL advisory lock key ("motc") held while a process changes the schema
+
+
+def schema_lock(conn: Connection) -> None:
+    """On PostgreSQL, wait for (and hold until the transaction ends) the one lock under which processes change the
+    schema: nodes starting together on a fresh database would otherwise race on the same CREATE (a version table
+    created twice). SQLite serialises writers itself."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})")
+
 
 def create_tables(metadata, engine: Engine, attempts: int = 20) -> None:
-    """``metadata.create_all`` that waits for other processes creating their tables in the same SQLite file.
+    """``metadata.create_all`` that waits for other processes creating their tables in the same database.
 
     `motcua run` starts several processes at once on a fresh database; SQLite answers "database is
-    locked" at once (no busy wait) when two transactions both read the schema and then try to write it.
+    locked" at once (no busy wait) when two transactions both read the schema and then try to write it;
+    on PostgreSQL they take turns under ``schema_lock``.
     """
     import random
     import time
@@ -22,10 +33,12 @@ def create_tables(metadata, engine: Engine, attempts: int = 20) -> None:
 
     for attempt in range(attempts):
         try:
-            metadata.create_all(engine, checkfirst=True)
-            for table in metadata.sorted_tables:  # create_all skips the indexes a newer release adds to a table
-                for index in table.indexes:
-                    index.create(engine, checkfirst=True)
+            with engine.begin() as conn:
+                schema_lock(conn)
+                metadata.create_all(conn, checkfirst=True)
+                for table in metadata.sorted_tables:  # create_all skips the indexes a newer release adds to a table
+                    for index in table.indexes:
+                        index.create(conn, checkfirst=True)
             return
         except (OperationalError, ProgrammingError, IntegrityError) as exc:  # PostgreSQL: a parallel CREATE INDEX
             if not ("locked" in str(exc) or "already exists" in str(exc) or "duplicate" in str(exc)) \

@@ -7,6 +7,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+from core.db import schema_lock
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -29,6 +31,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     for attempt in range(20):  # several processes start on one fresh SQLite file: one migrates, the others wait
         try:
             with engine.begin() as connection:
+                schema_lock(connection)  # PostgreSQL: one node migrates, the others then find it done
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, revision)
             return

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.running"]  # the running assistant and the browser, shared by channel and console tests
+pytest_plugins = ["tests.backends", "tests.running"]  # storage back end; the running assistant and the browser
 RECORDS = ROOT.parent / "shared/data/dvc-bnnmt-2026/records"
 BASE_MODEL = ROOT / "models/embeddings/multilingual-e5-small"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from channels.fakes import FakeTelegram, FakeZalo
+from tests.backends import running_env
 from tests.conftest import ROOT
 
 TG_TOKEN = "4242:FAKE-token"
@@ -67,7 +68,7 @@ def wait_ports_free(ports, timeout: float = 60) -> None:
 
 
 @pytest.fixture(scope="session")
-def channels_run(tmp_path_factory, rasa_model, built_index, base_model_dir):
+def channels_run(tmp_path_factory, session_dbs, backend, rasa_model, built_index, base_model_dir):
     import shutil
 
     tmp = tmp_path_factory.mktemp("channels-run")
@@ -82,8 +83,7 @@ def channels_run(tmp_path_factory, rasa_model, built_index, base_model_dir):
                MOTCUA_SCOPE_FIELDS="Đất đai",
                MOTCUA_SCOPE_LEVELS="province,commune", MOTCUA_RASA_PORT=str(RASA_PORT),
                MOTCUA_ACTIONS_PORT=str(ACTIONS_PORT), MOTCUA_WEB_PORT=str(WEB_PORT),
-               MOTCUA_TRACKER_STORE_URL=f"sqlite:///{tmp / 'tracker.db'}",
-               MOTCUA_DATABASE_URL=f"sqlite:///{tmp / 'motcua.db'}", MOTCUA_DOSSIER_KEY_FILE=str(tmp / "dossier.key"),
+               **running_env(session_dbs("channels-db").url, backend), MOTCUA_DOSSIER_KEY_FILE=str(tmp / "dossier.key"),
                MOTCUA_DEMO_DOSSIERS="0", MOTCUA_DELIVER_INTERVAL_S="1", MOTCUA_CHANNELS_FILE=str(tmp / "none.env"),
                PYTHONUNBUFFERED="1", TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_WEBHOOK_SECRET=TG_SECRET,
                TELEGRAM_API_BASE=telegram.url, MOTCUA_TELEGRAM_MODE="polling", ZALO_APP_ID=ZALO["app_id"],

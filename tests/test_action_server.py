@@ -49,10 +49,10 @@ def call(port, path, body=None, secret=None):
 
 
 @pytest.fixture(scope="module")
-def action_server(tmp_path_factory):
+def action_server(tmp_path_factory, session_dbs):
     tmp = tmp_path_factory.mktemp("actions")
     port = free_port()
-    env = dict(os.environ, MOTCUA_ACTION_SECRET=SECRET, MOTCUA_DATABASE_URL=f"sqlite:///{tmp / 'm.db'}",
+    env = dict(os.environ, MOTCUA_ACTION_SECRET=SECRET, MOTCUA_DATABASE_URL=session_dbs("actions-db").url("m"),
                MOTCUA_DOSSIER_KEY_FILE=str(tmp / "d.key"), PYTHONPATH=str(ROOT))
     log = open(tmp / "log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "motcua.action_server", "--port", str(port)], cwd=ROOT, env=env,

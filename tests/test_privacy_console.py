@@ -76,11 +76,11 @@ def test_handoff_messages_are_stored_masked_both_ways(console_env, client):  # n
     assert any("0912.345.678" in m for m in sent)  # only what is kept is masked, not what the citizen gets
 
 
-def test_review_log_masks_when_writing_and_reading(tmp_path):
+def test_review_log_masks_when_writing_and_reading(new_db):
     from core.clock import now_local
     from core.stores.review_log import ReviewLog, feedback, unanswered
 
-    log = ReviewLog(f"sqlite:///{tmp_path / 'review.db'}")
+    log = ReviewLog(new_db("review"))
     log.record_unanswered("web-1", "web", "cccd 001-099-012345", "no_match")
     log.record_feedback("web-1", "web", "negative", comment="gọi (+84) 912 345 678", answer="Số 0987.654.321")
     with log.engine.begin() as conn:  # a row from before

@@ -9,9 +9,10 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, inspect, text
 
 from core.clock import VN_TZ  # noqa: E402  (after the module's docstring and standard imports)
+from tests.backends import store_kwargs
 from tests.conftest import ROOT
 
 NOW = dt.datetime.now(VN_TZ).replace(microsecond=0)
@@ -29,7 +30,7 @@ def utc(moment):
     return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-async def _tracker(path):
+async def _tracker(url):
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -39,7 +40,7 @@ async def _tracker(path):
     domain = Domain.from_yaml("version: '3.1'\nslots:\n" + "".join(
         f"  {name}:\n    type: text\n    mappings: [{{type: custom}}]\n"
         for name in ("procedure_code", "dossier_code")))
-    store = MaskingSQLTrackerStore(domain, dialect="sqlite", db=str(path), cache_size=0)
+    store = MaskingSQLTrackerStore(domain, **store_kwargs(url), cache_size=0)
 
     def turn(tracker, at, said, procedure="1.012786"):
         t = at.timestamp()
@@ -61,7 +62,7 @@ async def _tracker(path):
 
 
 @pytest.fixture
-async def stores(tmp_path):
+async def stores(tmp_path, new_db):
     """Every store that holds personal data, with rows 200 days old and 10 days old."""
     from channels.state import ChannelState
     from console.store import ConsoleStore, audit_table, failures_table
@@ -71,10 +72,9 @@ async def stores(tmp_path):
     from core.stores.review_log import ReviewLog
     from dossiers import schema
 
-    settings = Settings.of(database_url=f"sqlite:///{tmp_path / 'motcua.db'}",
-                        tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}",
+    settings = Settings.of(database_url=new_db("motcua"), tracker_store_url=new_db("tracker"),
                         dossier_key_file=tmp_path / "secrets/key", retention_days=180)
-    await _tracker(tmp_path / "tracker.db")
+    await _tracker(settings.servers.tracker_store_url)
     review = ReviewLog(settings.storage.database_url)
     review.record_unanswered(ALL_OLD, "telegram", SECRET, "not_understood", when=local(OLD))
     review.record_unanswered(MIXED, "web", SECRET, "handoff_requested", when=local(OLD))
@@ -141,7 +141,7 @@ def _snapshot(settings):
     for url in (settings.servers.tracker_store_url, settings.storage.database_url):
         engine = create_engine(url)
         with engine.connect() as conn:
-            for (name,) in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")):
+            for name in inspect(conn).get_table_names():
                 out[(url, name)] = [tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY 1'))]
         engine.dispose()
     return out
@@ -213,7 +213,7 @@ async def test_purge_removes_old_personal_text_and_keeps_the_counts(stores):
     assert {s["sender_id"]: s["last_text"] for s in summaries}[renamed[0]] == ""
     assert all(SECRET not in s["last_text"] for s in summaries)
     days = _rows(settings.storage.database_url, "SELECT sender_id, day, words FROM console_conversation_days")
-    old = [d for d in days if d["day"] < str(NOW.date() - dt.timedelta(days=180))]
+    old = [d for d in days if str(d["day"]) < str(NOW.date() - dt.timedelta(days=180))]  # raw SQL: text or date
     assert old and all(d["words"] == "" for d in old)
     assert all("0912" not in d["words"] for d in days)
     messages = _rows(settings.storage.database_url, "SELECT conversation_id, text FROM handoff_messages")
@@ -295,7 +295,7 @@ def test_the_cutoff_is_vietnam_time_on_a_host_running_on_utc(server_clock_on_utc
     assert Cutoff.days_before(now, 180).local == dt.datetime(2025, 12, 3, 8, 30)
 
 
-async def test_the_tracker_cache_does_not_serve_what_a_purge_anonymised(tmp_path):
+async def test_the_tracker_cache_does_not_serve_what_a_purge_anonymised(new_db):
     """The purge rewrites old events in place (same ids): the Rasa server's cached session is read again."""
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
@@ -304,8 +304,8 @@ async def test_the_tracker_cache_does_not_serve_what_a_purge_anonymised(tmp_path
     from components.tracker_store import MaskingSQLTrackerStore
     from core.retention import Cutoff, purge
 
-    tracker_url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"), cache_size=10)
+    tracker_url = new_db("tracker")
+    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(tracker_url), cache_size=10)
     tracker = DialogueStateTracker("tg-5", slots=[])
     for at, said in ((NOW - dt.timedelta(days=2), SECRET), (NOW, "lệ phí bao nhiêu")):
         tracker.update(UserUttered(said, {"name": "ask", "confidence": 1.0}, [], {"text": said},
@@ -314,27 +314,28 @@ async def test_the_tracker_cache_does_not_serve_what_a_purge_anonymised(tmp_path
         tracker.update(ActionExecuted("action_listen", timestamp=at.timestamp() + 2))
     await store.save(tracker)
     assert (await store.retrieve("tg-5")).events[0].text == "sđt ******5678, tên Nguyễn Văn An"
-    purge(tracker_url, f"sqlite:///{tmp_path / 'motcua.db'}", Cutoff.days_before(NOW, 1), lambda c: "anon-" + c)
+    purge(tracker_url, new_db("motcua"), Cutoff.days_before(NOW, 1), lambda c: "anon-" + c)
     events = list((await store.retrieve("tg-5")).events)
     assert [e.text for e in events if isinstance(e, (UserUttered, BotUttered))] == [
         None, None, "lệ phí bao nhiêu", "Chào anh Nguyễn V. A. (lệ phí bao nhiêu)"]
     store.engine.dispose()
 
 
-def test_an_audit_table_without_client_digests_is_handled(tmp_path):
+def test_an_audit_table_without_client_digests_is_handled(new_db):
     """A database from before client digests were audited: its conversation ids still go."""
     from core.retention import Cutoff, purge
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = new_db("old")
     engine = create_engine(url)
+    key = "id SERIAL PRIMARY KEY" if engine.dialect.name == "postgresql" else "id INTEGER PRIMARY KEY"
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE dossier_lookup_audit (id INTEGER PRIMARY KEY, at DATETIME NOT NULL, "
+        conn.execute(text(f"CREATE TABLE dossier_lookup_audit ({key}, at TIMESTAMP NOT NULL, "
                           "conversation_id VARCHAR(128) NOT NULL, channel VARCHAR(32) NOT NULL, "
                           "dossier_code VARCHAR(80) NOT NULL, outcome VARCHAR(16) NOT NULL)"))
         conn.execute(text("INSERT INTO dossier_lookup_audit (at, conversation_id, channel, dossier_code, outcome) "
                           "VALUES (:at, 'tg-1', 'telegram', 'x', 'ok')"), {"at": local(OLD)})
     engine.dispose()
-    removed = purge(f"sqlite:///{tmp_path / 'tracker.db'}", url, Cutoff.days_before(NOW, 180), lambda c: "anon-" + c)
+    removed = purge(new_db("tracker"), url, Cutoff.days_before(NOW, 180), lambda c: "anon-" + c)
     assert [(r.store, r.what, r.count) for r in removed] == [
         ("dossier service", "lookup audit rows anonymised", 1)]
     assert _rows(url, "SELECT conversation_id FROM dossier_lookup_audit") == [{"conversation_id": ""}]

@@ -1,4 +1,5 @@
-"""`motcua run` starts several processes on one fresh SQLite file: each creates or migrates its tables."""
+"""`motcua run` starts several processes on one fresh database (a SQLite file, or PostgreSQL with
+``make test-postgres``): each creates or migrates its tables."""
 import subprocess
 import sys
 
@@ -20,9 +21,9 @@ print("ok")
 """
 
 
-def test_processes_starting_together_all_get_their_tables(tmp_path):
+def test_processes_starting_together_all_get_their_tables(new_db):
     for round_ in range(3):
-        url = f"sqlite:///{tmp_path / f'fresh-{round_}.db'}"
+        url = new_db(f"fresh{round_}")
         procs = [subprocess.Popen([sys.executable, "-c", OPEN_ALL, url], cwd=ROOT, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(6)]
         results = [p.communicate(timeout=120) for p in procs]

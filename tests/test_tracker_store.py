@@ -8,11 +8,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 
 from components.tracker_store import MaskingSQLTrackerStore, mask_value
+from tests.backends import store_kwargs
 
 
-async def test_numbers_never_reach_the_database(tmp_path):
-    db = tmp_path / "tracker.db"
-    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
+async def test_numbers_never_reach_the_database(new_db):
+    db = new_db("tracker")
+    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(db))
     tracker = DialogueStateTracker("conv-1", slots=[])
     parse = {"text": "sdt 0912 345 678 cccd 079203004567", "intent": {"name": "inform", "confidence": 1.0},
              "entities": [{"entity": "phone_number", "value": "0912 345 678", "start": 4, "end": 16}]}
@@ -20,7 +21,7 @@ async def test_numbers_never_reach_the_database(tmp_path):
     tracker.update(ActionExecuted("action_listen"))
     tracker.update(BotUttered("Số của bạn là 0912345678?"))
     await store.save(tracker)
-    engine = create_engine(f"sqlite:///{db}")
+    engine = create_engine(db)
     with engine.connect() as conn:
         stored = " ".join(row[0] for row in conn.execute(text("SELECT data FROM events")))
     engine.dispose()
@@ -39,14 +40,14 @@ def test_mask_value_walks_nested_data():
     assert "079203004567" not in json.dumps(masked)
 
 
-async def test_cached_sessions_match_what_sql_returns(tmp_path):
+async def test_cached_sessions_match_what_sql_returns(new_db):
     """Over turns and a session restart, the cached store and a cold store reading the same database
     give the same events, and nothing is written twice."""
     from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
 
     domain = Domain.from_yaml("version: '3.1'\nslots:\n  aspect:\n    type: text\n    mappings: [{type: custom}]\n")
-    db = tmp_path / "tracker.db"
-    cached = MaskingSQLTrackerStore(domain, dialect="sqlite", db=str(db), cache_size=10)
+    db = new_db("tracker")
+    cached = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=10)
 
     def user(text):
         return UserUttered(text, {"name": "inform", "confidence": 1.0}, [], {"text": text})
@@ -65,7 +66,7 @@ async def test_cached_sessions_match_what_sql_returns(tmp_path):
     tracker.update(user("phiên mới"))
     await cached.save(tracker)
 
-    cold = MaskingSQLTrackerStore(domain, dialect="sqlite", db=str(db), cache_size=0)
+    cold = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=0)
     from_cache, from_sql = await cached.retrieve("conv"), await cold.retrieve("conv")
     assert [e.as_dict() for e in from_cache.events] == [e.as_dict() for e in from_sql.events]
     assert from_sql.latest_message.text == "phiên mới"
@@ -75,12 +76,12 @@ async def test_cached_sessions_match_what_sql_returns(tmp_path):
     assert [e.value for e in full.events if isinstance(e, SlotSet)] == ["a0", "a1", "a2"]
 
 
-async def test_a_second_writer_invalidates_the_cache(tmp_path):
+async def test_a_second_writer_invalidates_the_cache(new_db):
     """Two stores on one database (two Rasa workers): each sees what the other wrote."""
     domain = Domain.empty()
-    db = str(tmp_path / "tracker.db")
-    first = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db)
-    second = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db)
+    db = new_db("tracker")
+    first = MaskingSQLTrackerStore(domain, **store_kwargs(db))
+    second = MaskingSQLTrackerStore(domain, **store_kwargs(db))
 
     def user(text):
         return UserUttered(text, {"name": "inform", "confidence": 1.0}, [], {"text": text})
@@ -95,18 +96,18 @@ async def test_a_second_writer_invalidates_the_cache(tmp_path):
     assert [e.text for e in tracker.events] == ["một", "hai"]
     tracker.update(user("ba"))
     await first.save(tracker)
-    cold = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db, cache_size=0)
+    cold = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=0)
     assert [e.text for e in (await cold.retrieve("conv")).events] == ["một", "hai", "ba"]
 
 
 @pytest.mark.parametrize("cache_size", [0, 2000])
-async def test_two_servers_handling_one_conversation_at_once_both_keep_their_turns(tmp_path, cache_size):
+async def test_two_servers_handling_one_conversation_at_once_both_keep_their_turns(new_db, cache_size):
     """A server whose conversation lock ran out (a slow turn under load) and another one take turns of the same
     conversation at once: each saves its own events, none is skipped because the other stored first."""
     domain = Domain.empty()
-    db = str(tmp_path / "tracker.db")
-    first = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db, cache_size=cache_size)
-    second = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db, cache_size=cache_size)
+    db = new_db("tracker")
+    first = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=cache_size)
+    second = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=cache_size)
 
     def user(text):
         return UserUttered(text, {"name": "inform", "confidence": 1.0}, [], {"text": text})
@@ -120,7 +121,7 @@ async def test_two_servers_handling_one_conversation_at_once_both_keep_their_tur
     fast.update(BotUttered("trả lời ba"))
     await second.save(fast)
     await first.save(slow)
-    cold = MaskingSQLTrackerStore(domain, dialect="sqlite", db=db, cache_size=0)
+    cold = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=0)
     stored = [getattr(e, "text", None) for e in (await cold.retrieve("conv")).events]
     assert sorted(t for t in stored if t) == sorted(["một", "ba", "trả lời ba", "hai"])
 
@@ -139,11 +140,11 @@ def test_the_quick_check_masks_exactly_what_mask_text_masks(text):
     assert json.loads(blob) == data
 
 
-async def test_every_form_in_every_part_of_an_event_is_masked(tmp_path):
+async def test_every_form_in_every_part_of_an_event_is_masked(new_db):
     """User text, entities, bot text and buttons, slots and metadata: nothing of a number written with
     separators, a country code or full-width digits reaches the events table."""
-    db = tmp_path / "tracker.db"
-    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
+    db = new_db("tracker")
+    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(db))
     tracker = DialogueStateTracker("tg-1", slots=[])
     said = "sđt (+84) 912-345-678, cccd 001 099 012 345, mã 000.00.06.H56-231027-0361, ngày 02/12/2026"
     parse = {"text": said, "intent": {"name": "inform", "confidence": 0.98},
@@ -154,7 +155,7 @@ async def test_every_form_in_every_part_of_an_event_is_masked(tmp_path):
     tracker.update(BotUttered("Bạn xác nhận số 0912 345 678?", data={"buttons": [
         {"title": "Đúng, 0912-345-678", "payload": "/affirm"}]}, metadata={"to": "0987.654.321"}))
     await store.save(tracker)
-    engine = create_engine(f"sqlite:///{db}")
+    engine = create_engine(db)
     with engine.connect() as conn:
         stored = " ".join(row[0] for row in conn.execute(text("SELECT data FROM events")))
     engine.dispose()
@@ -188,14 +189,14 @@ def test_events_without_numbers_take_the_quick_path(monkeypatch):
         module.masked_record(UserUttered("sđt 0912 345 678"))
 
 
-async def test_a_session_older_than_the_cache_span_is_read_again(tmp_path, monkeypatch):
+async def test_a_session_older_than_the_cache_span_is_read_again(new_db, monkeypatch):
     """A session younger than CACHE_SPAN comes from memory; one whose oldest event is older (a purge may have
     anonymised it in place, same ids) is read from SQL again."""
     import time
 
     from components.tracker_store import CACHE_SPAN
 
-    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"), cache_size=10)
+    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(new_db("tracker")), cache_size=10)
     reads = []
     real = DialogueStateTracker.from_dict
 
@@ -214,23 +215,23 @@ async def test_a_session_older_than_the_cache_span_is_read_again(tmp_path, monke
     assert reads == ["old", "old"]  # the young session was cached by its save
 
 
-async def test_the_query_vector_handed_to_the_search_is_never_stored(tmp_path):
+async def test_the_query_vector_handed_to_the_search_is_never_stored(new_db):
     from knowledge_base.retrieval import handover
 
-    db = tmp_path / "tracker.db"
-    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
+    db = new_db("tracker")
+    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(db))
     tracker = DialogueStateTracker("conv-v", slots=[])
     parse = {"text": "tách thửa cần gì", "intent": {"name": "ask_documents", "confidence": 0.9}, "entities": [],
              handover.KEY: {"model": "m", "text": "tách thửa cần gì", "vector": "AAAA" * 512}}
     tracker.update(UserUttered(parse["text"], parse["intent"], [], parse))
     await store.save(tracker)
-    engine = create_engine(f"sqlite:///{db}")
+    engine = create_engine(db)
     with engine.connect() as conn:
         stored = [json.loads(row[0]) for row in conn.execute(text("SELECT data FROM events"))]
     engine.dispose()
     assert stored[0]["parse_data"]["intent"]["name"] == "ask_documents" and handover.KEY not in stored[0]["parse_data"]
     for restored in (await store.retrieve("conv-v"), await MaskingSQLTrackerStore(
-            Domain.empty(), dialect="sqlite", db=str(db)).retrieve("conv-v")):  # the cached session, then SQL's
+            Domain.empty(), **store_kwargs(db)).retrieve("conv-v")):  # the cached session, then SQL's
         assert handover.KEY not in restored.latest_message.parse_data
         assert restored.latest_message.text == "tách thửa cần gì"
     # nor published to an event broker (analytics, Kafka...): masked records go there, without it
@@ -240,7 +241,7 @@ async def test_the_query_vector_handed_to_the_search_is_never_stored(tmp_path):
         def publish(self, event):
             published.append(event)
 
-    streamed = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "streamed.db"),
+    streamed = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(new_db("streamed")),
                                       event_broker=Broker())
     await streamed.save(tracker)
     user = [e for e in published if e.get("event") == "user"]
@@ -248,11 +249,11 @@ async def test_the_query_vector_handed_to_the_search_is_never_stored(tmp_path):
     assert user[0]["parse_data"]["intent"]["name"] == "ask_documents"
 
 
-async def test_a_slow_database_never_holds_the_other_conversations(tmp_path, monkeypatch):
+async def test_a_slow_database_never_holds_the_other_conversations(new_db, monkeypatch):
     import asyncio
     import time
 
-    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(new_db("tracker")))
     tracker = DialogueStateTracker("slow", slots=[])
     tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}))
     await store.save(tracker)
@@ -297,11 +298,11 @@ async def test_a_slow_database_never_holds_the_other_conversations(tmp_path, mon
     assert ticks[0] < 0.3 and max(b - a for a, b in zip(ticks, ticks[1:])) < 0.3  # ...and the loop kept turning
 
 
-async def test_a_cancelled_save_still_writes_all_its_events(tmp_path, monkeypatch):
+async def test_a_cancelled_save_still_writes_all_its_events(new_db, monkeypatch):
     import asyncio
     import time
 
-    store = MaskingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(new_db("tracker")))
     tracker = DialogueStateTracker("gone", slots=[])
     tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}))
     tracker.update(ActionExecuted("action_listen"))
@@ -318,7 +319,7 @@ async def test_a_cancelled_save_still_writes_all_its_events(tmp_path, monkeypatc
     with pytest.raises(asyncio.CancelledError):
         await save
     # the cancellation came through only once the events were written
-    engine = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    engine = create_engine(new_db("tracker"))
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM events WHERE sender_id = 'gone'")).scalar() == 2
     engine.dispose()

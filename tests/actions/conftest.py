@@ -14,12 +14,12 @@ def kb(catalogue, retriever, base_model_dir):
 
 
 @pytest.fixture
-def log(tmp_path):
-    return ReviewLog(f"sqlite:///{tmp_path / 'review.db'}")
+def log(new_db):
+    return ReviewLog(new_db("review"))
 
 
 @pytest.fixture
-def dossier_store(tmp_path, catalogue):
+def dossier_store(new_db, catalogue):
     """A dossier service over a temporary SQLite file, with the catalogue's time limits and a fixed clock."""
     import datetime as dt
 
@@ -28,7 +28,7 @@ def dossier_store(tmp_path, catalogue):
     from dossiers.procedures import CatalogueLimits
     from dossiers.service import DossierService
 
-    service = DossierService(f"sqlite:///{tmp_path / 'core.db'}", Hasher(b"action-tests-key-0123456789"),
+    service = DossierService(new_db("core"), Hasher(b"action-tests-key-0123456789"),
                              WorkingCalendar.load(), time_limits=CatalogueLimits(catalogue),
                              clock=lambda: dt.datetime(2026, 11, 20, 10))
     yield service

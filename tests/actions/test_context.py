@@ -5,10 +5,11 @@ from core.clock import now_local
 from core.settings import Settings
 
 
-def test_the_default_builds_each_service_on_first_use(tmp_path):
-    ctx = SettingsContext(Settings.of(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}"))
+def test_the_default_builds_each_service_on_first_use(new_db):
+    url = new_db("db")
+    ctx = SettingsContext(Settings.of(database_url=url))
     assert ctx.clock is now_local and vars(ctx).keys() == {"settings", "clock"}
-    assert ctx.review_log is ctx.review_log and ctx.review_log.url.endswith("db.sqlite")
+    assert ctx.review_log is ctx.review_log and ctx.review_log.url == url
     assert ctx.working_calendar.office_hours
     assert set(vars(ctx)) == {"settings", "clock", "review_log", "working_calendar"}  # no dossier service, no index
 

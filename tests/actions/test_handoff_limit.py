@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback import ActionHandoff
 from tests.actions.conftest import make_tracker
-from tests.dossiers.conftest import db_url, postgres_url  # noqa: F401  (both back ends)
+from tests.dossiers.conftest import db_url  # noqa: F401  (both back ends)
 
 LIMITED = "Bạn đã gửi yêu cầu gặp cán bộ nhiều lần trong một giờ qua nên mình chưa gửi thêm"
 LIMITED_ADDRESS = ("Hiện có quá nhiều yêu cầu gặp cán bộ từ cùng kết nối mạng này nên lúc này mình chưa gửi được "

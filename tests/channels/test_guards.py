@@ -109,7 +109,7 @@ def limits():
 
 
 @pytest.fixture
-async def guarded(monkeypatch, tmp_path, limits):
+async def guarded(monkeypatch, tmp_path, new_db, limits):
     import rasa.core.run
     from rasa.core.agent import Agent
     from rasa.core.channels.rest import RestInput
@@ -124,7 +124,7 @@ async def guarded(monkeypatch, tmp_path, limits):
     telegram = FakeTelegram(TG_TOKEN).start()
     zalo = FakeZalo(ZALO["app_id"], ZALO["app_secret"], ZALO["access"], ZALO["refresh"]).start()
     key = tmp_path / "client.key"
-    env = {"MOTCUA_DATABASE_URL": f"sqlite:///{tmp_path / 'motcua.db'}", "MOTCUA_DOSSIER_KEY_FILE": str(key),
+    env = {"MOTCUA_DATABASE_URL": new_db("motcua"), "MOTCUA_DOSSIER_KEY_FILE": str(key),
            "MOTCUA_CHANNELS_FILE": str(tmp_path / "none.env"), "MOTCUA_HOTLINE": HOTLINE,
            "MOTCUA_RATE_ADDRESS_PER_MINUTE": str(limits["address"][0]),
            "MOTCUA_RATE_ADDRESS_BURST": str(limits["address"][1]),

@@ -31,8 +31,8 @@ def clock():
 
 
 @pytest.fixture
-def service(tmp_path, clock):
-    svc = DossierService(f"sqlite:///{tmp_path / 'db.sqlite'}", Hasher(b"alert-tests-key-0123456789"),
+def service(new_db, clock):
+    svc = DossierService(new_db("db"), Hasher(b"alert-tests-key-0123456789"),
                          WorkingCalendar.load(), clock=clock)
     svc.upsert(make_record())
     yield svc

@@ -18,8 +18,8 @@ def clock():
 
 
 @pytest.fixture
-def service(tmp_path, clock):
-    svc = DossierService(f"sqlite:///{tmp_path / 'db.sqlite'}", Hasher(b"test-key-0123456789abcdef"),
+def service(new_db, clock):
+    svc = DossierService(new_db("db"), Hasher(b"test-key-0123456789abcdef"),
                          WorkingCalendar.load(), time_limits=limits, clock=clock)
     yield svc
     svc.close()
@@ -81,9 +81,9 @@ def test_a_claimed_notice_is_not_sent_again(service):
     assert service.due_notices() == []  # a deliverer that died mid-send does not cause a second send
 
 
-def test_zalo_respects_the_reply_window_and_web_needs_an_open_widget(tmp_path):
+def test_zalo_respects_the_reply_window_and_web_needs_an_open_widget(new_db):
     now = [dt.datetime(2026, 11, 20, 10, 0)]
-    state = ChannelState(f"sqlite:///{tmp_path / 's.db'}", clock=lambda: now[0])
+    state = ChannelState(new_db("s"), clock=lambda: now[0])
 
     class Client:
         sent = []

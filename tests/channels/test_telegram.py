@@ -45,8 +45,8 @@ def test_generated_webhook_secret_is_kept(tmp_path):
     assert telegram.webhook_secret("configured", tmp_path / "s") == "configured"
 
 
-def test_long_reply_is_split_and_buttons_carry_short_callback_data(fake, tmp_path):
-    state = ChannelState(f"sqlite:///{tmp_path / 'state.db'}")
+def test_long_reply_is_split_and_buttons_carry_short_callback_data(fake, new_db):
+    state = ChannelState(new_db("state"))
     client = telegram.TelegramClient(telegram.make_bot(TOKEN, fake.url), state)
     long_payload = '/choose_procedure{"procedure_code":"1.012786","note":"' + "x" * 100 + '"}'
     text = "\n\n".join(f"Đoạn {i}. " + "Hồ sơ gồm đơn đề nghị và bản sao giấy tờ. " * 20 for i in range(12))

@@ -46,9 +46,9 @@ class Clock:
 
 
 @pytest.fixture
-def state(tmp_path):
+def state(new_db):
     clock = Clock()
-    s = ChannelState(f"sqlite:///{tmp_path / 'state.db'}", clock=clock, option_ttl_minutes=30)
+    s = ChannelState(new_db("state"), clock=clock, option_ttl_minutes=30)
     s.clock_ = clock
     yield s
     s.close()
@@ -74,7 +74,7 @@ def test_retried_messages_are_seen_once(state):
     assert state.first_time("telegram", "m1") is True
 
 
-def test_tokens_compare_and_set(state, tmp_path):
+def test_tokens_compare_and_set(state, new_db):
     from channels.state import Tokens
 
     assert state.tokens("zalo") is None
@@ -82,7 +82,7 @@ def test_tokens_compare_and_set(state, tmp_path):
     assert state.tokens("zalo", Tokens("ignored", "ignored", 1)).access_token == "a1"  # the seed is used once
     assert state.replace_tokens("zalo", 1, "a2", "r2") is True
     assert state.replace_tokens("zalo", 1, "a3", "r3") is False  # someone else refreshed first
-    other = ChannelState(f"sqlite:///{tmp_path / 'state.db'}")  # another worker sees the new pair
+    other = ChannelState(new_db("state"))  # another worker sees the new pair
     assert other.tokens("zalo") == Tokens("a2", "r2", 2)
     other.close()
 

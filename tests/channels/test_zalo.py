@@ -57,8 +57,8 @@ def fake():
 
 
 @pytest.fixture
-def state(tmp_path):
-    s = ChannelState(f"sqlite:///{tmp_path / 'state.db'}")
+def state(new_db):
+    s = ChannelState(new_db("state"))
     s.tokens(zalo.TOKEN_NAME, Tokens("tok-1", "ref-1", 1))
     yield s
     s.close()
@@ -69,7 +69,7 @@ def client(fake, state, secret="app-secret"):
 
 
 @pytest.mark.parametrize("code", [-216, -220])
-def test_send_renews_an_expired_token_once_and_keeps_the_new_refresh_token(fake, state, tmp_path, code):
+def test_send_renews_an_expired_token_once_and_keeps_the_new_refresh_token(fake, state, new_db, code):
     async def scenario():
         c = client(fake, state)
         await c.send_text("u1", "một")
@@ -77,7 +77,7 @@ def test_send_renews_an_expired_token_once_and_keeps_the_new_refresh_token(fake,
         await c.send_text("u1", "hai")  # invalid / expired, refresh, retried once
         await c.close()
         # a second worker on the same database uses the renewed token without refreshing again
-        other_state = ChannelState(f"sqlite:///{tmp_path / 'state.db'}")
+        other_state = ChannelState(new_db("state"))
         other = client(fake, other_state)
         await other.send_text("u2", "ba")
         await other.close()

@@ -13,9 +13,9 @@ HASH_KEY = "khoa-bam-dia-chi-cho-kiem-thu"  # keys client-address digests (no ke
 CODES = ("1.012786", "1.012784", "1.013831")
 
 
-def tracker_db(path, now):
+def tracker_db(url, now):
     """The table Rasa's SQL tracker store writes (the columns the console reads)."""
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(url)
     events = Table("events", MetaData(), Column("id", Integer, primary_key=True), Column("sender_id", String(255)),
                    Column("type_name", String(255)), Column("timestamp", Float), Column("intent_name", String(255)),
                    Column("action_name", String(255)), Column("data", Text))
@@ -39,7 +39,7 @@ def tracker_db(path, now):
 
 
 @pytest.fixture
-def console_env(tmp_path):
+def console_env(tmp_path, new_db):
     from console.store import ConsoleStore
     from core.settings import Settings
     from core.stores.review_log import ReviewLog
@@ -49,9 +49,8 @@ def console_env(tmp_path):
     for code in CODES:
         shutil.copy(ROOT / f"knowledge_base/catalogue/{code}.yml", catalogue)
     now = dt.datetime.now() - dt.timedelta(minutes=5)
-    tracker_db(tmp_path / "tracker.db", now)
-    settings = Settings.of(database_url=f"sqlite:///{tmp_path / 'motcua.db'}",
-                        tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}", catalogue_dir=catalogue,
+    tracker_db(new_db("tracker"), now)
+    settings = Settings.of(database_url=new_db("motcua"), tracker_store_url=new_db("tracker"), catalogue_dir=catalogue,
                         dossier_hash_key=HASH_KEY)
     review = ReviewLog(settings.storage.database_url)
     for i, text in enumerate(["gio lam viec thu bay", "Giờ làm việc thứ bảy ạ?", "cho em hỏi giờ làm việc thứ 7",

@@ -27,9 +27,9 @@ class Clock:
 
 
 @pytest.fixture
-def desk(tmp_path):
+def desk(new_db):
     clock = Clock()
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    url = new_db("desk")
     return HandoffStore(url, clock), ReviewLog(url), clock
 
 

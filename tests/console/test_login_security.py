@@ -79,9 +79,9 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(new_db):
     clock = Clock()
-    s = ConsoleStore(f"sqlite:///{tmp_path / 'c.db'}", clock=clock)
+    s = ConsoleStore(new_db("c"), clock=clock)
     s.clock_ = clock
     s.create_user("lan.nguyen", PASSWORD, "admin")
     return s

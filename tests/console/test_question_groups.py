@@ -34,8 +34,8 @@ def test_content_drops_greetings_places_and_numbers_but_keeps_the_question():
     assert content_of("nhà nước hỗ trợ bao nhiêu") == "nha nuoc ho tro bao nhieu"  # "nhà" is not a particle
 
 
-def test_groups_by_meaning_page_by_page_and_staff_corrections(tmp_path):
-    url = f"sqlite:///{tmp_path / 'main.db'}"
+def test_groups_by_meaning_page_by_page_and_staff_corrections(new_db):
+    url = new_db("main")
     log, store = ReviewLog(url), ConsoleStore(url)
     start = dt.datetime.now() - dt.timedelta(hours=1)
     texts = ([f"mình ở xã Đông Hải, thửa số {i}, cho hỏi nop ho so o dau" for i in range(12)]
@@ -78,8 +78,8 @@ def test_groups_by_meaning_page_by_page_and_staff_corrections(tmp_path):
     assert groups.neighbours(biggest["id"]) is not None
 
 
-def test_without_an_encoder_the_same_content_still_groups(tmp_path):
-    url = f"sqlite:///{tmp_path / 'main.db'}"
+def test_without_an_encoder_the_same_content_still_groups(new_db):
+    url = new_db("main")
     log = ReviewLog(url)
     for text in ("giờ làm việc thứ 7", "cho em hỏi giờ làm việc thứ bảy ạ", "nuôi chim yến"):
         log.record_unanswered("web-aaaaaaaa1", "web", text, "not_understood")
@@ -93,8 +93,8 @@ def test_without_an_encoder_the_same_content_still_groups(tmp_path):
     assert sorted(r.count for r in rows) == [1, 2]
 
 
-def test_two_workers_keep_one_group_per_phrasing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'main.db'}"
+def test_two_workers_keep_one_group_per_phrasing(new_db):
+    url = new_db("main")
     log = ReviewLog(url)
     first, second = QuestionGroups(url, embed=fake_embed), QuestionGroups(url, embed=fake_embed)
     for n, worker in enumerate((first, second, first, second)):

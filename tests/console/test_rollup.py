@@ -8,8 +8,8 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cr
 from console.rollup import Rollup, bucket_ms
 
 
-def _events(path):
-    engine = create_engine(f"sqlite:///{path}")
+def _events(url):
+    engine = create_engine(url)
     table = Table("events", MetaData(), Column("id", Integer, primary_key=True), Column("sender_id", String(255)),
                   Column("type_name", String(255)), Column("timestamp", Float), Column("intent_name", String(255)),
                   Column("action_name", String(255)), Column("data", Text))
@@ -23,13 +23,13 @@ def _add(engine, table, sender, kind, ts, **data):
                                           data=json.dumps(dict(data, event=kind, timestamp=ts))))
 
 
-def _rollup(tmp_path, clock=None):
-    return Rollup(f"sqlite:///{tmp_path / 'tracker.db'}", f"sqlite:///{tmp_path / 'main.db'}",
+def _rollup(new_db, clock=None):
+    return Rollup(new_db("tracker"), new_db("main"),
                   **({"clock": clock} if clock else {}))
 
 
-def test_sums_follow_the_events_batch_by_batch(tmp_path):
-    engine, events = _events(tmp_path / "tracker.db")
+def test_sums_follow_the_events_batch_by_batch(new_db):
+    engine, events = _events(new_db("tracker"))
     day = dt.datetime(2026, 11, 30, 9, 0)
     t = day.timestamp()
     _add(engine, events, "web-aaaaaaaa1", "user", t, text="làm sổ đỏ mất bao lâu, sđt 0912345678")
@@ -37,7 +37,7 @@ def test_sums_follow_the_events_batch_by_batch(tmp_path):
     _add(engine, events, "web-aaaaaaaa1", "bot", t + 0.4, text="Thủ tục …")
     _add(engine, events, "web-aaaaaaaa1", "slot", t + 0.5, name="procedure_code", value="1.012786")
     _add(engine, events, "tg-42", "user", t + 1, text="gio lam viec thu bay")
-    rollup = _rollup(tmp_path)
+    rollup = _rollup(new_db)
     assert rollup.pending() == 5
     assert rollup.catch_up(batch=2) == 5  # several batches
     assert rollup.pending() == 0 and rollup.catch_up() == 0  # nothing counted twice
@@ -64,27 +64,27 @@ def test_sums_follow_the_events_batch_by_batch(tmp_path):
     assert 1140 <= bucket_ms(int(__import__("math").log(1200) / __import__("math").log(1.05))) <= 1260
 
 
-def test_a_reply_is_timed_from_the_first_unanswered_message_whatever_the_batches(tmp_path):
-    engine, events = _events(tmp_path / "tracker.db")
+def test_a_reply_is_timed_from_the_first_unanswered_message_whatever_the_batches(new_db):
+    engine, events = _events(new_db("tracker"))
     t = dt.datetime(2026, 11, 30, 9, 0).timestamp()
     _add(engine, events, "web-aaaaaaaa1", "user", t, text="a")
     _add(engine, events, "web-aaaaaaaa1", "user", t + 10, text="b")
     _add(engine, events, "web-aaaaaaaa1", "bot", t + 11, text="c")
-    rollup = _rollup(tmp_path)
+    rollup = _rollup(new_db)
     assert rollup.catch_up(batch=1) == 3  # each event its own batch
     day = dt.date(2026, 11, 30)
     assert 10_400 <= rollup.median_reply_ms(day, day) <= 11_600  # 11 s, from the first unanswered message
 
 
-def test_a_missing_id_is_waited_for_then_passed_over_and_pages_are_paginated(tmp_path):
-    engine, events = _events(tmp_path / "tracker.db")
+def test_a_missing_id_is_waited_for_then_passed_over_and_pages_are_paginated(new_db):
+    engine, events = _events(new_db("tracker"))
     t = dt.datetime(2026, 11, 30, 9, 0).timestamp()
     for i in range(7):
         _add(engine, events, f"zalo-{i}", "user", t + i, text=f"cau hoi {i}")
     with engine.begin() as conn:  # a transaction holding id 6 has not committed yet (PostgreSQL)
         conn.execute(events.delete().where(events.c.id == 6))
     now = [0.0]
-    rollup = _rollup(tmp_path, clock=lambda: now[0])
+    rollup = _rollup(new_db, clock=lambda: now[0])
     assert rollup.catch_up() == 5 and rollup.catch_up() == 0  # waits at the gap
     now[0] = 10.0
     assert rollup.catch_up() == 0
@@ -96,13 +96,13 @@ def test_a_missing_id_is_waited_for_then_passed_over_and_pages_are_paginated(tmp
     assert more and not more2 and listed == ["zalo-6"] + [f"zalo-{i}" for i in range(4, -1, -1)]
 
 
-def test_two_workers_never_count_an_event_twice(tmp_path):
-    engine, events = _events(tmp_path / "tracker.db")
+def test_two_workers_never_count_an_event_twice(new_db):
+    engine, events = _events(new_db("tracker"))
     t = dt.datetime(2026, 11, 30, 9, 0).timestamp()
     with engine.begin() as conn:
         conn.execute(insert(events), [{"sender_id": f"web-{i:09d}", "type_name": "user", "timestamp": t + i,
                                        "data": json.dumps({"event": "user", "text": "so do"})} for i in range(400)])
-    workers = [_rollup(tmp_path) for _ in range(3)]
+    workers = [_rollup(new_db) for _ in range(3)]
     threads = [threading.Thread(target=w.catch_up, kwargs={"batch": 7}) for w in workers]
     for thread in threads:
         thread.start()

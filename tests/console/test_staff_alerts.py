@@ -27,8 +27,8 @@ def clock():
 
 
 @pytest.fixture
-def store(tmp_path, clock):
-    return HandoffStore(f"sqlite:///{tmp_path / 'db.sqlite'}", clock=clock)
+def store(new_db, clock):
+    return HandoffStore(new_db("db"), clock=clock)
 
 
 class Target:
@@ -142,11 +142,11 @@ def test_a_claim_left_by_a_deliverer_that_died_is_taken_again_later(store, clock
     assert asyncio.run(alerter(store, clock, telegram=group).run_once())["sent"] == 1 and len(group.sent) == 1
 
 
-def test_telegram_and_webhook_targets_on_the_wire(store, clock, tmp_path):
+def test_telegram_and_webhook_targets_on_the_wire(store, clock, new_db):
     fake, hook = FakeTelegram(TOKEN).start(), FakeWebhook(fail_times=1).start()
     try:
         client = telegram.TelegramClient(telegram.make_bot(TOKEN, fake.url),
-                                         ChannelState(f"sqlite:///{tmp_path / 's.db'}"))
+                                         ChannelState(new_db("s")))
         store.request("tg-5", "telegram")
         run = alerter(store, clock, telegram=telegram_target(client, "-1001234567890"),
                       webhook=webhook_target(hook.url + "/hooks/staff"))
@@ -167,10 +167,10 @@ def test_alert_text_names_the_channel_and_links_the_page():
         "Mở trang sau để nhận cuộc trò chuyện: http://x/handoffs/w1")
 
 
-def test_on_a_server_running_on_utc_requests_are_recorded_and_alerted_in_vietnam_time(tmp_path):
+def test_on_a_server_running_on_utc_requests_are_recorded_and_alerted_in_vietnam_time(new_db):
     from core.clock import now_local
 
-    store = HandoffStore(f"sqlite:///{tmp_path / 'default-clock.sqlite'}")  # the default clock
+    store = HandoffStore(new_db("default-clock"))  # the default clock
     before = now_local() - dt.timedelta(seconds=1)
     store.request("tg-9", "telegram")
     (alert,) = store.alerts()
@@ -201,13 +201,13 @@ def test_settings_and_status_line(monkeypatch, tmp_path):
         Settings.from_env()
 
 
-def test_status_command_shows_alerts_given_up(tmp_path):
+def test_status_command_shows_alerts_given_up(tmp_path, new_db):
     import subprocess
     import sys
 
     from tests.conftest import ROOT
 
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    url = new_db("db")
     store = HandoffStore(url)
     store.request("tg-5", "telegram")
     alert = store.alerts()[0]["id"]

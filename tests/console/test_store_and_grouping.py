@@ -16,9 +16,9 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(new_db):
     clock = Clock()
-    s = ConsoleStore(f"sqlite:///{tmp_path / 'c.db'}", clock=clock)
+    s = ConsoleStore(new_db("c"), clock=clock)
     s.clock_ = clock
     return s
 

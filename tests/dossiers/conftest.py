@@ -1,4 +1,5 @@
-"""Fixtures of the dossier service: both back ends (SQLite file, real PostgreSQL), a settable clock."""
+"""Fixtures of the dossier service: both back ends (SQLite file, real PostgreSQL: ``tests.backends``), a settable
+clock."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,25 +14,6 @@ from dossiers.calendar import WorkingCalendar
 from dossiers.service import DossierRecord, DossierService
 
 _db_numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A real PostgreSQL server: MOTCUA_TEST_POSTGRES_URL, or a local one started (installed in CI) here.
-    Set MOTCUA_SKIP_POSTGRES=1 on a machine where PostgreSQL cannot be installed."""
-    if os.environ.get("MOTCUA_TEST_POSTGRES_URL"):
-        yield os.environ["MOTCUA_TEST_POSTGRES_URL"]
-        return
-    if os.environ.get("MOTCUA_SKIP_POSTGRES") == "1":
-        pytest.skip("MOTCUA_SKIP_POSTGRES=1: PostgreSQL tests skipped")
-    from motcua.localservers import LocalPostgres, PostgresUnavailable
-
-    try:
-        server = LocalPostgres().start()
-    except PostgresUnavailable as exc:
-        pytest.fail(f"PostgreSQL is needed for the dossier tests ({exc}); set MOTCUA_SKIP_POSTGRES=1 to skip them")
-    yield server.url
-    server.stop()
 
 
 class Clock:

@@ -8,8 +8,8 @@ from tests.test_cli import run
 
 
 @pytest.fixture
-def env(tmp_path):
-    return dict(os.environ, MOTCUA_DATABASE_URL=f"sqlite:///{tmp_path / 'm.db'}",
+def env(tmp_path, new_db):
+    return dict(os.environ, MOTCUA_DATABASE_URL=new_db("m"),
                 MOTCUA_DOSSIER_KEY_FILE=str(tmp_path / "key"))
 
 

@@ -37,8 +37,8 @@ def add_alias(catalogue: Path, code: str, alias: str) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def test_a_version_published_on_one_node_reaches_the_other(tmp_path):
-    store = CatalogueVersions(f"sqlite:///{tmp_path / 'app.db'}")
+def test_a_version_published_on_one_node_reaches_the_other(tmp_path, new_db):
+    store = CatalogueVersions(new_db("app"))
     a_catalogue, a_index = node(tmp_path, "a")
     b_catalogue, b_index = node(tmp_path, "b")
     (b_catalogue / "1.013831.yml").unlink()  # b lacks a procedure a has
@@ -69,8 +69,8 @@ def test_a_version_published_on_one_node_reaches_the_other(tmp_path):
     assert "gộp sổ hai mảnh" in (b_catalogue / "1.012784.yml").read_text(encoding="utf-8")
 
 
-def test_old_versions_are_pruned(tmp_path):
-    store = CatalogueVersions(f"sqlite:///{tmp_path / 'app.db'}")
+def test_old_versions_are_pruned(tmp_path, new_db):
+    store = CatalogueVersions(new_db("app"))
     catalogue, index = node(tmp_path, "a")
     ids = [publish(store, catalogue, index, "op") for _ in range(4)]
     assert store.prune(keep=2) == 2
@@ -111,9 +111,9 @@ def test_an_incomplete_bundle_is_refused(tmp_path):
         unpack(bundle_with(entries))
 
 
-def test_a_new_images_catalogue_is_published_once_by_an_operator(tmp_path):
+def test_a_new_images_catalogue_is_published_once_by_an_operator(tmp_path, new_db):
     """A node that never took a version (a fresh container of a new image) may publish over the latest."""
-    store = CatalogueVersions(f"sqlite:///{tmp_path / 'app.db'}")
+    store = CatalogueVersions(new_db("app"))
     a_catalogue, a_index = node(tmp_path, "a")
     publish(store, a_catalogue, a_index, "console")
     fresh_catalogue, fresh_index = node(tmp_path, "fresh")

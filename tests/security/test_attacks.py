@@ -9,7 +9,6 @@ leaves the loopback interface.
 import concurrent.futures
 import json
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,9 +17,11 @@ import urllib.error
 import urllib.request
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
 
 from channels.fakes import zalo_event
 from channels.zalo import signature
+from tests.backends import count_rows
 from tests.conftest import ROOT
 from tests.running import ACTIONS_PORT, TG_SECRET, ZALO
 from tests.test_action_server import FORGED, listening_addresses
@@ -62,9 +63,11 @@ def web(run, sender: str, text: str, address: str = "203.0.113.10", content_type
 
 def user_texts(run, sender: str) -> list:
     """What the tracker store holds as this conversation's user messages."""
-    path = run.env["MOTCUA_TRACKER_STORE_URL"][len("sqlite:///"):]
-    with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)).fetchall()
+    engine = create_engine(run.env["MOTCUA_TRACKER_STORE_URL"])
+    with engine.connect() as db:
+        rows = db.execute(text("SELECT data FROM events WHERE sender_id = :sender AND type_name = 'user' ORDER BY id"),
+                          {"sender": sender}).fetchall()
+    engine.dispose()
     return [json.loads(r[0]).get("text") for r in rows]
 
 
@@ -250,10 +253,8 @@ def test_a_handoff_flood_from_fresh_sessions_queues_only_a_few(channels_run):
                for i in range(allowance + 4)]
     from core.stores.handoff import handoffs_table
 
-    path = run.env["MOTCUA_DATABASE_URL"][len("sqlite:///"):]
-    with sqlite3.connect(path) as db:
-        queued = db.execute(f"SELECT COUNT(*) FROM {handoffs_table.name} "
-                            "WHERE conversation_id LIKE 'web-security-handoff-%'").fetchone()[0]
+    queued = count_rows(run.env["MOTCUA_DATABASE_URL"], f"SELECT COUNT(*) FROM {handoffs_table.name} "
+                        "WHERE conversation_id LIKE 'web-security-handoff-%'")
     assert queued == allowance, queued
     for refused in replies[allowance:]:
         assert "18001096" in refused and "Bộ phận Một cửa" in refused and "hệ thống đang bận" not in refused, refused
@@ -327,9 +328,11 @@ def test_numbers_are_masked_in_every_store(channels_run):
         web(run, sender, f"căn cước của tôi {written}", "203.0.113.60")  # during the hold: handoff messages
     stores = []
     for url_var in ("MOTCUA_TRACKER_STORE_URL", "MOTCUA_DATABASE_URL"):
-        with sqlite3.connect(run.env[url_var][len("sqlite:///"):]) as db:
-            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'"):
-                stores.append("\n".join(str(row) for row in db.execute(f"SELECT * FROM {table}")))
+        engine = create_engine(run.env[url_var])
+        with engine.connect() as db:
+            for table in inspect(db).get_table_names():
+                stores.append("\n".join(str(tuple(row)) for row in db.execute(text(f'SELECT * FROM "{table}"'))))
+        engine.dispose()
     stores.append(run.log.read_text(errors="replace"))  # the servers' logs
     staff = console_client(run)  # what staff see: the conversation, the handoff desk, the analytics export
     for page in (f"/conversations/{sender}", f"/handoffs/{sender}", "/unanswered", "/audit"):

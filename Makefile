@@ -98,15 +98,15 @@ lint: $(STAMP) ## ruff (line length 120) and the import contracts: layers only i
 types: $(STAMP) ## mypy on the ground floor (core) and the knowledge base
 	$(VENV)/bin/mypy
 
-test: lint types ## lint, types, then the test suite on SQLite and again on PostgreSQL with a Redis lock store
+test: lint types ## lint, types, the test suite on SQLite, then again on PostgreSQL with Redis, with the cluster test
 	$(PY) -m pytest -q -p no:cacheprovider
-	MOTCUA_TEST_BACKEND=postgres $(PY) -m pytest -q -p no:cacheprovider
+	MOTCUA_TEST_BACKEND=postgres $(PY) -m pytest -q -p no:cacheprovider -m "cluster or not cluster"
 
 test-sqlite: lint types ## lint, types, then the test suite on SQLite only (the quicker loop)
 	$(PY) -m pytest -q -p no:cacheprovider
 
-test-postgres: $(STAMP) ## the whole test suite on PostgreSQL with a Redis lock store (local servers, installed when missing)
-	MOTCUA_TEST_BACKEND=postgres $(PY) -m pytest -q -p no:cacheprovider
+test-postgres: $(STAMP) ## the whole test suite on PostgreSQL with a Redis lock store, the cluster test included (local servers, installed when missing)
+	MOTCUA_TEST_BACKEND=postgres $(PY) -m pytest -q -p no:cacheprovider -m "cluster or not cluster"
 
 cluster-test: $(STAMP) ## two nodes behind nginx on PostgreSQL and Redis; kills one under load, restarts PostgreSQL, publishes a catalogue update
 	$(PY) -m pytest -q -s -p no:cacheprovider -m cluster

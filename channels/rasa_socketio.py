@@ -15,6 +15,11 @@ conversation), never one it makes up or another channel's. The conversation id i
 part; a socket that never asked for a session talks as ``sio-`` and its socket id, as without persistence.
 Message metadata is kept only as a small flat mapping of short values (the page the widget is on).
 
+A socket.io reply names no message, so a client that sends its next message before the last answer is complete
+cannot tell whose reply a late one is. A client may give each message its own ``message_id`` (up to 64 letters,
+digits and ``_.:-``); every reply to that message then carries it back as ``reply_to``. rasa-webchat sends none
+and gets the replies it always got.
+
 On several nodes the rooms live in Redis (python-socketio's ``AsyncRedisManager`` on the lock store's Redis,
 ``MOTCUA_LOCK_STORE_URL``), so a reply reaches the client whichever node handled the message.
 """
@@ -37,6 +42,7 @@ log = logging.getLogger(__name__)
 
 SESSION_RE = re.compile(r"^([0-9a-f]{32})([0-9a-f]{16})$")
 PREFIX = "sio-"
+MESSAGE_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_BUFFER = 64 * 1024  # bytes of one socket.io packet, as the REST bodies (messages are capped at 2,000 chars)
 MAX_METADATA = 8  # keys kept from a message's metadata, each a short string, number or boolean
 MAX_VALUE = 200
@@ -88,6 +94,25 @@ def kept_metadata(value: Any) -> Dict[str, Any]:
                 isinstance(item, (bool, int, float)) or (isinstance(item, str) and len(item) <= MAX_VALUE)):
             kept[name] = item
     return kept
+
+
+def message_id_of(data: Dict[str, Any]) -> Optional[str]:
+    """The client's own id of a message, when it gave a well-formed one (else None: nothing is echoed)."""
+    value = data.get("message_id")
+    return value if isinstance(value, str) and MESSAGE_ID_RE.match(value) else None
+
+
+class ReplyOutput(SocketIOOutput):
+    """Rasa's socket.io output, each reply marked with the client's id of the message it answers (if any)."""
+
+    def __init__(self, sio: Any, bot_message_evt: Text, reply_to: Optional[str] = None) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.reply_to = reply_to
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        if self.reply_to and isinstance(response, dict):
+            response = {**response, "reply_to": self.reply_to}
+        await super()._send_message(socket_id, response)
 
 
 def client_manager(redis_url: Optional[str]):
@@ -164,7 +189,7 @@ class SocketInput(SocketIOInput):
                 kept = await sio.get_session(sid, namespace=namespace)
                 sender = kept.get("sender") or sender
             metadata = kept_metadata(data.get(self.metadata_key))
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = ReplyOutput(sio, self.bot_message_evt, message_id_of(data))
             await on_new_message(UserMessage(data.get("message", ""), output, sender, input_channel=self.name(),
                                              metadata=metadata))
 

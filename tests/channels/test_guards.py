@@ -278,7 +278,8 @@ async def socketio_exchange(url: str, messages: List[dict], replies: int,
     client = socketio.AsyncClient()
     said: List[str] = []
     confirmed: List[str] = []
-    client.on("bot_uttered", lambda data: said.append(data["text"]))
+    client.on("bot_uttered", lambda data: said.append(
+        data["text"] + (f" [{data['reply_to']}]" if "reply_to" in data else "")))
     client.on("session_confirm", lambda data: confirmed.append(data))
     await client.connect(url, socketio_path="/socket.io", transports=["polling"])
     try:
@@ -331,6 +332,16 @@ async def test_socketio_session_cannot_name_another_conversation(guarded, claime
                                             session={"session_id": claimed})
     assert said == ["echo: cho xem"] and session != claimed and re.fullmatch(r"[0-9a-f]{48}", session)
     assert [m.sender_id for m in guarded.processor.seen] == [f"sio-{session[:32]}"]
+
+
+async def test_socketio_replies_name_the_message_they_answer_when_the_client_numbered_it(guarded):
+    """A client that numbers its messages can tell a late reply to one from the answer to the next; a malformed
+    number is not echoed, and a message without one gets a reply without it (rasa-webchat's)."""
+    said, _ = await socketio_exchange(guarded.url, [{"message": "một", "message_id": "c1-17"},
+                                                    {"message": "hai", "message_id": "<script>"},
+                                                    {"message": "ba", "message_id": "x" * 65},
+                                                    {"message": "bốn"}], 4, session={"session_id": None})
+    assert sorted(said) == sorted(["echo: một [c1-17]", "echo: hai", "echo: ba", "echo: bốn"])
 
 
 async def test_socketio_odd_events_are_ignored_not_crashed(guarded, caplog):

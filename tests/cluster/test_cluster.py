@@ -125,6 +125,7 @@ class Exchange:
     answered: Optional[float] = None
     replies: List[str] = field(default_factory=list)
     tries: int = 0
+    late: int = 0  # socket.io replies that came while a later message was awaited (told apart by reply_to)
 
 
 @dataclass
@@ -201,11 +202,19 @@ async def socket_citizen(base: str, citizen: Citizen, stop: asyncio.Event, busy:
 
     session: Optional[str] = None
     n = 0
+    current: List[str] = [""]  # the message_id of the message awaited
+
+    def heard(data, said):
+        if data.get("reply_to") == current[0]:
+            said.append(data.get("text") or "")
+        elif str(data.get("reply_to", "")).startswith("m"):  # a late reply to an earlier message: not this answer
+            citizen.exchanges[int(data["reply_to"][1:])].late += 1
+
     while not stop.is_set():
         client = socketio.AsyncClient(reconnection=False)
         said: List[str] = []
         confirmed: List[str] = []
-        client.on("bot_uttered", lambda data, said=said: said.append(data.get("text") or ""))
+        client.on("bot_uttered", lambda data, said=said: heard(data, said))
         client.on("session_confirm", lambda data, confirmed=confirmed: confirmed.append(data))
         try:
             await client.connect(base, socketio_path="/socket.io", transports=["polling"], wait_timeout=5)
@@ -228,10 +237,11 @@ async def socket_citizen(base: str, citizen: Citizen, stop: asyncio.Event, busy:
                     n += 1
                 pending.tries += 1
                 said.clear()
-                await client.emit("user_uttered", {"message": pending.text, "session_id": session})
-                # socket.io replies carry no reference to the message: a message is sent again only when its node
-                # went away (or after 30 s), never merely because it is slow, or a late reply to the first try
-                # would be taken for the answer to the next message
+                current[0] = f"m{len(citizen.exchanges) - 1}"  # replies name it (reply_to), whichever try
+                await client.emit("user_uttered", {"message": pending.text, "session_id": session,
+                                                   "message_id": current[0]})
+                # a message is sent again only when its node went away (or after 30 s), never merely because it
+                # is slow
                 deadline = time.monotonic() + 30
                 while not said and time.monotonic() < deadline and client.connected:
                     await asyncio.sleep(0.05)
@@ -275,18 +285,9 @@ def stored_history(engine, sender: str) -> Tuple[List[str], List[str]]:
 
 
 def certain(citizen: Citizen) -> List[Exchange]:
-    """The answered exchanges whose answer is surely theirs. A web reply is the response to its request. A
-    socket.io reply names no message: after a message was sent twice, a late reply to the first try may be
-    taken for the answer to the next message, so those two are left out of the check (and counted)."""
-    answered = [e for e in citizen.exchanges if e.answered is not None]
-    if citizen.channel != "socketio":
-        return answered
-    sure, previous = [], None
-    for exchange in citizen.exchanges:
-        if exchange.answered is not None and exchange.tries == 1 and (previous is None or previous.tries == 1):
-            sure.append(exchange)
-        previous = exchange
-    return sure
+    """The answered exchanges: each answer is surely its message's (a web reply is the response to its request;
+    a socket.io reply names its message, ``reply_to``)."""
+    return [e for e in citizen.exchanges if e.answered is not None]
 
 
 def complete(citizen: Citizen, users: List[str], bots: List[str]) -> List[str]:
@@ -297,7 +298,8 @@ def complete(citizen: Citizen, users: List[str], bots: List[str]) -> List[str]:
         try:  # the user message, in order (a resent message may be stored twice: that is not a loss)
             position = users.index(exchange.text, position) + 1
         except ValueError:
-            lost.append(f"user {exchange.text!r}")
+            lost.append(f"user {exchange.text!r} ({citizen.channel}, {exchange.tries} tries, sent at "
+                        f"{exchange.sent:.1f}, answered at {exchange.answered:.1f}: {exchange.replies[:1]})")
     have = Counter(bots)
     for exchange in certain(citizen):
         for reply in exchange.replies:
@@ -383,11 +385,10 @@ def test_two_nodes_lose_nothing_when_one_dies_under_load(tmp_path_factory, rasa_
     finally:
         postgres.stop()
     duplicated = sum(n - 1 for n in Counter(sent_notices).values() if n > 1)
-    unsure = sum(1 for c in citizens for e in c.exchanges if e.answered is not None) \
-        - sum(len(certain(c)) for c in citizens)
+    late = sum(e.late for c in citizens for e in c.exchanges)
     report.append(f"conversations whose stored history holds every acknowledged message and reply: "
-                  f"{len(citizens) - len(lost)} of {len(citizens)} ({unsure} socket.io exchanges next to a resend "
-                  "left out: their replies cannot be told apart)")
+                  f"{len(citizens) - len(lost)} of {len(citizens)} ({late} socket.io replies came late, while a "
+                  "later message was awaited, and were told apart by reply_to)")
     report.append(f"notices: {len(sent_notices)} sent, {duplicated} sent twice; outbox states {dict(states)}")
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "cluster-report.txt").write_text("\n".join(report) + "\n")

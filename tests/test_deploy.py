@@ -1,6 +1,7 @@
 """deploy/: the docker compose file and the Kubernetes manifests parse, every variable they give the nodes is a
 setting core/settings.py reads, parsed as a node parses it, with a cluster's shape (PostgreSQL and Redis, no
 tracker cache, the action server on loopback, secrets only by reference), and the proxy reaches the nodes' ports."""
+import ipaddress
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -147,6 +148,10 @@ def test_the_proxy_reaches_the_nodes_ports():
     assert "Upgrade $http_upgrade" in socketio and "proxy_http_version 1.1" in socketio
     proxy_ip = compose()["services"]["proxy"]["networks"]["internal"]["ipv4_address"]
     assert settings.channels.trusted_proxies == (proxy_ip,)
+    # nginx resolves the nodes' names once: each node keeps one address when its container is recreated
+    subnet = ipaddress.ip_network(compose()["networks"]["internal"]["ipam"]["config"][0]["subnet"])
+    fixed = [compose()["services"][node]["networks"]["internal"]["ipv4_address"] for node in NODES]
+    assert len(set(fixed + [proxy_ip])) == len(NODES) + 1 and all(ipaddress.ip_address(a) in subnet for a in fixed)
     routed = re.findall(r"location\s+(?:=\s+)?(\S+)\s*\{\s*proxy_pass", conf)
     # the demo page and the console (its own port), the channels, the widget: never Rasa's API (/conversations)
     assert sorted(routed) == ["/", "/", "/socket.io/", "/webhooks/", "/widget.js"]

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 SESSION_RE = re.compile(r"^([0-9a-f]{32})([0-9a-f]{16})$")
 PREFIX = "sio-"
-MESSAGE_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MESSAGE_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 MAX_BUFFER = 64 * 1024  # bytes of one socket.io packet, as the REST bodies (messages are capped at 2,000 chars)
 MAX_METADATA = 8  # keys kept from a message's metadata, each a short string, number or boolean
 MAX_VALUE = 200
@@ -99,7 +99,7 @@ def kept_metadata(value: Any) -> Dict[str, Any]:
 def message_id_of(data: Dict[str, Any]) -> Optional[str]:
     """The client's own id of a message, when it gave a well-formed one (else None: nothing is echoed)."""
     value = data.get("message_id")
-    return value if isinstance(value, str) and MESSAGE_ID_RE.match(value) else None
+    return value if isinstance(value, str) and MESSAGE_ID_RE.fullmatch(value) else None
 
 
 class ReplyOutput(SocketIOOutput):

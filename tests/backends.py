@@ -37,7 +37,8 @@ def postgres_url():
     try:
         server = LocalPostgres().start()
     except PostgresUnavailable as exc:
-        pytest.fail(f"PostgreSQL is needed here ({exc}); set MOTCUA_SKIP_POSTGRES=1 to skip its tests")
+        pytest.fail(f"PostgreSQL is needed here ({exc}); where none can be installed, run `make test-sqlite` "
+                    "with MOTCUA_SKIP_POSTGRES=1")
     yield server.url
     server.stop()
 
@@ -72,6 +73,8 @@ class Databases:
         from sqlalchemy import create_engine, text
 
         assert self.server, "no PostgreSQL server"
+        from sqlalchemy.engine import make_url
+
         base = self.server
         database = f"t{os.getpid()}_{next(_numbers)}_{''.join(c for c in name if c.isalnum())[:30]}".lower()
         admin = create_engine(base, isolation_level="AUTOCOMMIT", future=True)
@@ -79,16 +82,24 @@ class Databases:
             conn.execute(text(f'CREATE DATABASE "{database}"'))
         admin.dispose()
         self.created.append((base, database))
-        return base.rsplit("/", 1)[0] + "/" + database
+        return make_url(base).set(database=database).render_as_string(hide_password=False)
 
     def drop(self) -> None:
         from sqlalchemy import create_engine, text
 
-        for base, database in self.created:
+        failed = []
+        for base, database in self.created:  # each one, whatever happened to the others
             admin = create_engine(base, isolation_level="AUTOCOMMIT", future=True)
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            admin.dispose()
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            except Exception as exc:  # noqa: BLE001 (reported below, after the rest are dropped)
+                failed.append(f"{database}: {exc}")
+            finally:
+                admin.dispose()
+        self.created.clear()
+        if failed:
+            raise RuntimeError("test databases not dropped: " + "; ".join(failed))
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ async def guarded(monkeypatch, tmp_path, new_db, limits):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("MOTCUA_TRUSTED_PROXIES", raising=False)
+    monkeypatch.delenv("MOTCUA_LOCK_STORE_URL", raising=False)  # one in-process node: its rooms in memory
     reset_runtime()
     rasa_main.install()
     Sanic.test_mode = True  # several apps named "rasa_server" in one process
@@ -340,8 +341,11 @@ async def test_socketio_replies_name_the_message_they_answer_when_the_client_num
     said, _ = await socketio_exchange(guarded.url, [{"message": "một", "message_id": "c1-17"},
                                                     {"message": "hai", "message_id": "<script>"},
                                                     {"message": "ba", "message_id": "x" * 65},
-                                                    {"message": "bốn"}], 4, session={"session_id": None})
-    assert sorted(said) == sorted(["echo: một [c1-17]", "echo: hai", "echo: ba", "echo: bốn"])
+                                                    {"message": "bốn"}, {"message": "năm", "message_id": "c1\n"},
+                                                    {"message": "sáu", "message_id": 6}], 6,
+                                      session={"session_id": None})
+    assert sorted(said) == sorted(["echo: một [c1-17]", "echo: hai", "echo: ba", "echo: bốn", "echo: năm",
+                                   "echo: sáu"])
 
 
 async def test_socketio_odd_events_are_ignored_not_crashed(guarded, caplog):

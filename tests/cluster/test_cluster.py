@@ -21,6 +21,7 @@ import asyncio
 import datetime as dt
 import itertools
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -207,8 +208,10 @@ async def socket_citizen(base: str, citizen: Citizen, stop: asyncio.Event, busy:
     def heard(data, said):
         if data.get("reply_to") == current[0]:
             said.append(data.get("text") or "")
-        elif str(data.get("reply_to", "")).startswith("m"):  # a late reply to an earlier message: not this answer
-            citizen.exchanges[int(data["reply_to"][1:])].late += 1
+        else:  # a late reply to an earlier message: not this one's answer
+            earlier = re.fullmatch(r"m(\d+)", str(data.get("reply_to", "")))
+            if earlier and int(earlier.group(1)) < len(citizen.exchanges):
+                citizen.exchanges[int(earlier.group(1))].late += 1
 
     while not stop.is_set():
         client = socketio.AsyncClient(reconnection=False)

@@ -9,13 +9,13 @@ metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("taken", Integer, default=0))
 
 
-def test_read_then_write_waits_for_another_writer_instead_of_failing(new_db):
+def test_read_then_write_waits_for_another_writer_instead_of_failing(tmp_path):
     """A transaction that reads, then writes, while another engine commits a write in between.
 
     With a deferred BEGIN, SQLite refuses the late write at once ("database is locked"): the
     reader's snapshot is stale and the busy timeout does not apply. It must wait its turn instead.
     """
-    url = new_db("shared")
+    url = f"sqlite:///{tmp_path / 'shared.db'}"  # SQLite's own locking, whatever the suite's back end
     first, second = make_engine(url), make_engine(url)
     metadata.create_all(first)
     with first.begin() as conn:

@@ -82,8 +82,12 @@ def test_run_answers_over_rest_and_keeps_conversations_across_restarts(run_env, 
         assert "Cấp lại Giấy chứng nhận do bị mất" in text and "Thời hạn giải quyết" in text
         follow = "\n".join(r.get("text", "") for r in post(5305, "citizen-1", "còn lệ phí thì sao?"))
         assert "Phí, lệ phí" in follow and "1.012786" in follow
-        if ON_POSTGRES:  # sample dossiers go to the embedded store only, never to a shared database
+        if ON_POSTGRES:  # --demo seeds the embedded store only, never a shared database: staff add them there
             assert "this store is postgresql, so none were added" in (tmp_path / "first.log").read_text()
+            seeded = subprocess.run([sys.executable, "-m", "motcua", "dossiers", "sample", "20"], cwd=ROOT,
+                                    env=run_env, capture_output=True, text=True, timeout=300)
+            assert seeded.returncode == 0, seeded.stderr[-2000:]
+            check_a_sample_dossier(seeded.stdout)
         else:
             check_a_sample_dossier((tmp_path / "first.log").read_text())
     finally:

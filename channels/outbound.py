@@ -79,10 +79,11 @@ class Deliverer:
 
     async def run_once(self, limit: int = 200) -> Dict[str, int]:
         counts = {"sent": 0, "retry": 0, "failed": 0, "waiting": 0, "expired": 0, "unknown": 0, "alerted": 0}
-        due = await asyncio.to_thread(self.service.due_notices, list(self.senders), limit)
-        for notice in due:
-            if not await asyncio.to_thread(self.service.claim, notice["id"]):
-                continue  # another deliverer has it
+        for _ in range(limit):
+            # one notice at a time, never one another deliverer holds (SKIP LOCKED on PostgreSQL)
+            notice = await asyncio.to_thread(self.service.claim_next, list(self.senders))
+            if notice is None:
+                break
             try:
                 await self.senders[notice["channel"]](notice["conversation_id"], notice["text"])
             except NotDeliverable as exc:  # not now: waits, its tries untouched, until it expires

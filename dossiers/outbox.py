@@ -52,13 +52,33 @@ class NoticeOutbox:
                 subscriptions.c.dossier_code == check_code(code).code,
                 subscriptions.c.conversation_id == conversation_id, subscriptions.c.channel == channel))).rowcount
 
-    def due_notices(self, channels: Optional[Iterable[str]] = None, limit: int = 100) -> List[dict]:
-        """Pending notices whose next attempt is due, oldest first."""
+    def _due_query(self, channels: Optional[Iterable[str]]):
         query = select(outbox).where(and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= self.clock()))
         if channels is not None:
             query = query.where(outbox.c.channel.in_(list(channels)))
+        return query.order_by(outbox.c.id)
+
+    def due_notices(self, channels: Optional[Iterable[str]] = None, limit: int = 100) -> List[dict]:
+        """Pending notices whose next attempt is due, oldest first."""
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query.order_by(outbox.c.id).limit(limit)).mappings()]
+            return [dict(r) for r in conn.execute(self._due_query(channels).limit(limit)).mappings()]
+
+    def claim_next(self, channels: Optional[Iterable[str]] = None) -> Optional[dict]:
+        """Take the oldest due notice for sending (None: none is due), in one transaction. On PostgreSQL the row is
+        chosen ``FOR UPDATE SKIP LOCKED``: deliverers running at once take different notices and never wait on one
+        another; SQLite's transactions take the write lock first (``core.db.make_engine``), one at a time. One
+        notice per claim: a deliverer that dies holds at most one notice in 'sending'."""
+        with self.engine.begin() as conn:
+            query = self._due_query(channels).limit(1)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            row = conn.execute(query).mappings().first()
+            if row is None:
+                return None
+            now = self.clock()
+            taken = conn.execute(update(outbox).where(and_(outbox.c.id == row["id"], outbox.c.state == "pending"))
+                                 .values(state="sending", claimed_at=now)).rowcount
+            return {**dict(row), "state": "sending", "claimed_at": now} if taken == 1 else None
 
     def claim(self, notice_id: int) -> bool:
         """Take a pending notice for sending; False when another deliverer took it (or it is not pending).

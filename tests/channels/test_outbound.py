@@ -81,6 +81,39 @@ def test_a_claimed_notice_is_not_sent_again(service):
     assert service.due_notices() == []  # a deliverer that died mid-send does not cause a second send
 
 
+def test_deliverers_take_different_notices_and_never_wait_on_one_another(service, new_db, clock):
+    """One notice per claim, the oldest first; a second deliverer (another node's service on the same database)
+    skips a notice the first holds instead of waiting for it (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+    import threading
+
+    from sqlalchemy import select
+
+    from dossiers.schema import outbox
+
+    queue_notices(service, ("tg-1", "telegram"), ("tg-2", "telegram"), ("zalo-3", "zalo"))
+    other = DossierService(new_db("db"), Hasher(b"test-key-0123456789abcdef"), WorkingCalendar.load(),
+                           time_limits=limits, clock=clock)
+    try:
+        first = service.claim_next(["telegram"])
+        assert first["state"] == "sending" and first["conversation_id"] == "tg-1"
+        if service.engine.dialect.name == "postgresql":  # a deliverer mid-claim holds the oldest pending row
+            with service.engine.begin() as conn:
+                held = conn.execute(select(outbox.c.id).where(outbox.c.state == "pending").order_by(outbox.c.id)
+                                    .limit(1).with_for_update()).scalar()
+                taken = []
+                worker = threading.Thread(target=lambda: taken.append(other.claim_next()))
+                worker.start()
+                worker.join(timeout=5)
+                assert not worker.is_alive(), "the second deliverer waited for the first one's row"
+                assert taken[0]["id"] != held and taken[0]["conversation_id"] == "zalo-3"
+        else:
+            assert other.claim_next(["telegram"])["conversation_id"] == "tg-2"
+        states = {r["conversation_id"]: r["state"] for r in service.outbox_rows()}
+        assert list(states.values()).count("sending") == 2 and states["tg-1"] == "sending"
+    finally:
+        other.close()
+
+
 def test_zalo_respects_the_reply_window_and_web_needs_an_open_widget(new_db):
     now = [dt.datetime(2026, 11, 20, 10, 0)]
     state = ChannelState(new_db("s"), clock=lambda: now[0])

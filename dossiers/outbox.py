@@ -67,7 +67,8 @@ class NoticeOutbox:
         """Take the oldest due notice for sending (None: none is due), in one transaction. On PostgreSQL the row is
         chosen ``FOR UPDATE SKIP LOCKED``: deliverers running at once take different notices and never wait on one
         another; SQLite's transactions take the write lock first (``core.db.make_engine``), one at a time. One
-        notice per claim: a deliverer that dies holds at most one notice in 'sending'."""
+        notice per claim: a deliverer that dies holds at most one notice in 'sending', and that one is never
+        retried (it may have reached the citizen; a notice is never sent twice): staff are alerted instead."""
         with self.engine.begin() as conn:
             query = self._due_query(channels).limit(1)
             if conn.dialect.name == "postgresql":
@@ -79,16 +80,6 @@ class NoticeOutbox:
             taken = conn.execute(update(outbox).where(and_(outbox.c.id == row["id"], outbox.c.state == "pending"))
                                  .values(state="sending", claimed_at=now)).rowcount
             return {**dict(row), "state": "sending", "claimed_at": now} if taken == 1 else None
-
-    def claim(self, notice_id: int) -> bool:
-        """Take a pending notice for sending; False when another deliverer took it (or it is not pending).
-
-        A notice left 'sending' by a deliverer that died mid-send is not retried: it may have
-        reached the citizen, and a notice is never sent twice. Staff see it in the outbox.
-        """
-        with self.engine.begin() as conn:
-            return conn.execute(update(outbox).where(and_(outbox.c.id == notice_id, outbox.c.state == "pending"))
-                                .values(state="sending", claimed_at=self.clock())).rowcount == 1
 
     def mark_sent(self, notice_id: int) -> bool:
         """Record a delivered notice; False when it was no longer pending or claimed (never send twice)."""

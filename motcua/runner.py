@@ -21,16 +21,25 @@ from motcua.action_server import SECRET_ENV, SECRET_HEADER, action_secret
 WEB_DIR = ROOT / "bot/webchat"
 
 
+def sql_store_args(url: str) -> dict:
+    """Rasa's SQL tracker store arguments for ``url``: dialect and database, and a server's address and login."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    args = {"dialect": parsed.drivername.split("+")[0], "db": parsed.database}
+    if parsed.host:
+        args.update({"host": parsed.host, "port": parsed.port, "username": parsed.username,
+                     "password": parsed.password})
+    return args
+
+
 def endpoints_config(settings: Settings) -> dict:
     """Rasa endpoints: the action server and the SQL tracker store from settings."""
     from sqlalchemy.engine import make_url
 
-    url = make_url(settings.servers.tracker_store_url)
-    store = {"type": "components.tracker_store.MaskingSQLTrackerStore", "dialect": url.drivername.split("+")[0],
-             "db": url.database, "cache_size": settings.servers.tracker_cache}
-    if url.host:
-        store.update({"url": url.host, "port": url.port, "username": url.username,
-                      "password": url.password})
+    # endpoints files name the store's host "url" (Rasa passes it on as ``host``)
+    store = {"type": "components.tracker_store.MaskingSQLTrackerStore", "cache_size": settings.servers.tracker_cache,
+             **{"url" if k == "host" else k: v for k, v in sql_store_args(settings.servers.tracker_store_url).items()}}
     # The secret travels as an environment variable named here (Rasa expands ${...} in endpoints files).
     action = {"url": f"http://{action_host(settings)}:{settings.servers.actions_port}/webhook",
               "headers": {SECRET_HEADER: "${" + SECRET_ENV + "}"}}

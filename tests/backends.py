@@ -66,15 +66,15 @@ class Databases:
 
     def url(self, name: str = "motcua") -> str:
         if name not in self.urls:
-            self.urls[name] = self._postgres(name) if ON_POSTGRES else f"sqlite:///{self.folder / (name + '.db')}"
+            self.urls[name] = self.postgres(name) if ON_POSTGRES else f"sqlite:///{self.folder / (name + '.db')}"
         return self.urls[name]
 
-    def _postgres(self, name: str) -> str:
+    def postgres(self, name: str) -> str:
+        """A new database on the PostgreSQL server, whatever the suite's back end (dropped by ``drop``)."""
         from sqlalchemy import create_engine, text
-
-        assert self.server, "no PostgreSQL server"
         from sqlalchemy.engine import make_url
 
+        assert self.server, "no PostgreSQL server"
         base = self.server
         database = f"t{os.getpid()}_{next(_numbers)}_{''.join(c for c in name if c.isalnum())[:30]}".lower()
         admin = create_engine(base, isolation_level="AUTOCOMMIT", future=True)
@@ -168,18 +168,6 @@ def running_env(db: Callable[[str], str], backend: Backend) -> dict:
     if backend.redis:
         env["MOTCUA_LOCK_STORE_URL"] = backend.redis
     return env
-
-
-def store_kwargs(url: str) -> dict:
-    """Rasa's SQL tracker store arguments for ``url`` (as ``motcua run`` writes them to endpoints.yml)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    kwargs = {"dialect": parsed.drivername.split("+")[0], "db": parsed.database}
-    if parsed.host:
-        kwargs.update({"host": parsed.host, "port": parsed.port, "username": parsed.username,
-                       "password": parsed.password})
-    return kwargs
 
 
 def count_rows(url: str, sql: str, **params) -> Optional[int]:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, insert, inspect, text
 
 from core.clock import VN_TZ  # noqa: E402  (after the module's docstring and standard imports)
-from tests.backends import store_kwargs
+from motcua.runner import sql_store_args
 from tests.conftest import ROOT
 
 NOW = dt.datetime.now(VN_TZ).replace(microsecond=0)
@@ -40,7 +40,7 @@ async def _tracker(url):
     domain = Domain.from_yaml("version: '3.1'\nslots:\n" + "".join(
         f"  {name}:\n    type: text\n    mappings: [{{type: custom}}]\n"
         for name in ("procedure_code", "dossier_code")))
-    store = MaskingSQLTrackerStore(domain, **store_kwargs(url), cache_size=0)
+    store = MaskingSQLTrackerStore(domain, **sql_store_args(url), cache_size=0)
 
     def turn(tracker, at, said, procedure="1.012786"):
         t = at.timestamp()
@@ -305,7 +305,7 @@ async def test_the_tracker_cache_does_not_serve_what_a_purge_anonymised(new_db):
     from core.retention import Cutoff, purge
 
     tracker_url = new_db("tracker")
-    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(tracker_url), cache_size=10)
+    store = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(tracker_url), cache_size=10)
     tracker = DialogueStateTracker("tg-5", slots=[])
     for at, said in ((NOW - dt.timedelta(days=2), SECRET), (NOW, "lệ phí bao nhiêu")):
         tracker.update(UserUttered(said, {"name": "ask", "confidence": 1.0}, [], {"text": said},

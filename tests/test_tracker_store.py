@@ -8,12 +8,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 
 from components.tracker_store import MaskingSQLTrackerStore, mask_value
-from tests.backends import store_kwargs
+from motcua.runner import sql_store_args
 
 
 async def test_numbers_never_reach_the_database(new_db):
     db = new_db("tracker")
-    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(db))
+    store = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(db))
     tracker = DialogueStateTracker("conv-1", slots=[])
     parse = {"text": "sdt 0912 345 678 cccd 079203004567", "intent": {"name": "inform", "confidence": 1.0},
              "entities": [{"entity": "phone_number", "value": "0912 345 678", "start": 4, "end": 16}]}
@@ -47,7 +47,7 @@ async def test_cached_sessions_match_what_sql_returns(new_db):
 
     domain = Domain.from_yaml("version: '3.1'\nslots:\n  aspect:\n    type: text\n    mappings: [{type: custom}]\n")
     db = new_db("tracker")
-    cached = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=10)
+    cached = MaskingSQLTrackerStore(domain, **sql_store_args(db), cache_size=10)
 
     def user(text):
         return UserUttered(text, {"name": "inform", "confidence": 1.0}, [], {"text": text})
@@ -66,7 +66,7 @@ async def test_cached_sessions_match_what_sql_returns(new_db):
     tracker.update(user("phiên mới"))
     await cached.save(tracker)
 
-    cold = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=0)
+    cold = MaskingSQLTrackerStore(domain, **sql_store_args(db), cache_size=0)
     from_cache, from_sql = await cached.retrieve("conv"), await cold.retrieve("conv")
     assert [e.as_dict() for e in from_cache.events] == [e.as_dict() for e in from_sql.events]
     assert from_sql.latest_message.text == "phiên mới"
@@ -80,8 +80,8 @@ async def test_a_second_writer_invalidates_the_cache(new_db):
     """Two stores on one database (two Rasa workers): each sees what the other wrote."""
     domain = Domain.empty()
     db = new_db("tracker")
-    first = MaskingSQLTrackerStore(domain, **store_kwargs(db))
-    second = MaskingSQLTrackerStore(domain, **store_kwargs(db))
+    first = MaskingSQLTrackerStore(domain, **sql_store_args(db))
+    second = MaskingSQLTrackerStore(domain, **sql_store_args(db))
 
     def user(text):
         return UserUttered(text, {"name": "inform", "confidence": 1.0}, [], {"text": text})
@@ -96,7 +96,7 @@ async def test_a_second_writer_invalidates_the_cache(new_db):
     assert [e.text for e in tracker.events] == ["một", "hai"]
     tracker.update(user("ba"))
     await first.save(tracker)
-    cold = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=0)
+    cold = MaskingSQLTrackerStore(domain, **sql_store_args(db), cache_size=0)
     assert [e.text for e in (await cold.retrieve("conv")).events] == ["một", "hai", "ba"]
 
 
@@ -106,8 +106,8 @@ async def test_two_servers_handling_one_conversation_at_once_both_keep_their_tur
     conversation at once: each saves its own events, none is skipped because the other stored first."""
     domain = Domain.empty()
     db = new_db("tracker")
-    first = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=cache_size)
-    second = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=cache_size)
+    first = MaskingSQLTrackerStore(domain, **sql_store_args(db), cache_size=cache_size)
+    second = MaskingSQLTrackerStore(domain, **sql_store_args(db), cache_size=cache_size)
 
     def user(text):
         return UserUttered(text, {"name": "inform", "confidence": 1.0}, [], {"text": text})
@@ -121,7 +121,7 @@ async def test_two_servers_handling_one_conversation_at_once_both_keep_their_tur
     fast.update(BotUttered("trả lời ba"))
     await second.save(fast)
     await first.save(slow)
-    cold = MaskingSQLTrackerStore(domain, **store_kwargs(db), cache_size=0)
+    cold = MaskingSQLTrackerStore(domain, **sql_store_args(db), cache_size=0)
     stored = [getattr(e, "text", None) for e in (await cold.retrieve("conv")).events]
     assert sorted(t for t in stored if t) == sorted(["một", "ba", "trả lời ba", "hai"])
 
@@ -144,7 +144,7 @@ async def test_every_form_in_every_part_of_an_event_is_masked(new_db):
     """User text, entities, bot text and buttons, slots and metadata: nothing of a number written with
     separators, a country code or full-width digits reaches the events table."""
     db = new_db("tracker")
-    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(db))
+    store = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(db))
     tracker = DialogueStateTracker("tg-1", slots=[])
     said = "sđt (+84) 912-345-678, cccd 001 099 012 345, mã 000.00.06.H56-231027-0361, ngày 02/12/2026"
     parse = {"text": said, "intent": {"name": "inform", "confidence": 0.98},
@@ -196,7 +196,7 @@ async def test_a_session_older_than_the_cache_span_is_read_again(new_db, monkeyp
 
     from components.tracker_store import CACHE_SPAN
 
-    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(new_db("tracker")), cache_size=10)
+    store = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(new_db("tracker")), cache_size=10)
     reads = []
     real = DialogueStateTracker.from_dict
 
@@ -219,7 +219,7 @@ async def test_the_query_vector_handed_to_the_search_is_never_stored(new_db):
     from knowledge_base.retrieval import handover
 
     db = new_db("tracker")
-    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(db))
+    store = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(db))
     tracker = DialogueStateTracker("conv-v", slots=[])
     parse = {"text": "tách thửa cần gì", "intent": {"name": "ask_documents", "confidence": 0.9}, "entities": [],
              handover.KEY: {"model": "m", "text": "tách thửa cần gì", "vector": "AAAA" * 512}}
@@ -231,7 +231,7 @@ async def test_the_query_vector_handed_to_the_search_is_never_stored(new_db):
     engine.dispose()
     assert stored[0]["parse_data"]["intent"]["name"] == "ask_documents" and handover.KEY not in stored[0]["parse_data"]
     for restored in (await store.retrieve("conv-v"), await MaskingSQLTrackerStore(
-            Domain.empty(), **store_kwargs(db)).retrieve("conv-v")):  # the cached session, then SQL's
+            Domain.empty(), **sql_store_args(db)).retrieve("conv-v")):  # the cached session, then SQL's
         assert handover.KEY not in restored.latest_message.parse_data
         assert restored.latest_message.text == "tách thửa cần gì"
     # nor published to an event broker (analytics, Kafka...): masked records go there, without it
@@ -241,7 +241,7 @@ async def test_the_query_vector_handed_to_the_search_is_never_stored(new_db):
         def publish(self, event):
             published.append(event)
 
-    streamed = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(new_db("streamed")),
+    streamed = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(new_db("streamed")),
                                       event_broker=Broker())
     await streamed.save(tracker)
     user = [e for e in published if e.get("event") == "user"]
@@ -253,7 +253,7 @@ async def test_a_slow_database_never_holds_the_other_conversations(new_db, monke
     import asyncio
     import time
 
-    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(new_db("tracker")))
+    store = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(new_db("tracker")))
     tracker = DialogueStateTracker("slow", slots=[])
     tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}))
     await store.save(tracker)
@@ -302,7 +302,7 @@ async def test_a_cancelled_save_still_writes_all_its_events(new_db, monkeypatch)
     import asyncio
     import time
 
-    store = MaskingSQLTrackerStore(Domain.empty(), **store_kwargs(new_db("tracker")))
+    store = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(new_db("tracker")))
     tracker = DialogueStateTracker("gone", slots=[])
     tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}))
     tracker.update(ActionExecuted("action_listen"))

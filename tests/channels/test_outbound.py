@@ -77,7 +77,7 @@ def test_failures_are_recorded_and_retried_with_backoff(service, clock):
 def test_a_claimed_notice_is_not_sent_again(service):
     queue_notices(service, ("tg-1", "telegram"))
     notice = service.due_notices()[0]
-    assert service.claim(notice["id"]) and not service.claim(notice["id"])
+    assert service.claim_next()["id"] == notice["id"] and service.claim_next() is None
     assert service.due_notices() == []  # a deliverer that died mid-send does not cause a second send
 
 
@@ -200,7 +200,7 @@ def test_a_notice_left_sending_by_a_dead_deliverer_raises_one_staff_alert(servic
 
     queue_notices(service, ("tg-1", "telegram"), ("tg-2", "telegram"))
     first = service.due_notices()[0]
-    assert service.claim(first["id"])  # the deliverer dies here, mid-send
+    assert service.claim_next()["id"] == first["id"]  # the deliverer dies here, mid-send
     clock.advance(minutes=5)
     assert service.watch_stuck() is None  # a send in progress is not stuck yet
     recorder = Recorder()

@@ -3,17 +3,13 @@ clock."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import os
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from core.privacy import Hasher
 from dossiers.calendar import WorkingCalendar
 from dossiers.service import DossierRecord, DossierService
-
-_db_numbers = itertools.count(1)
+from tests.backends import Databases
 
 
 class Clock:
@@ -41,19 +37,13 @@ def calendar():
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
-    """A fresh, empty database on each back end."""
+    """A fresh, empty database on each back end, whichever the suite runs on."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'core.db'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    name = f"motcua_test_{os.getpid()}_{next(_db_numbers)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    databases = Databases(tmp_path, request.getfixturevalue("postgres_url"))
+    yield databases.postgres("core")
+    databases.drop()
 
 
 def limits(procedure_code, channel):

@@ -84,6 +84,13 @@ def cmd_validate(args) -> int:
             f"{s.knowledge.aliases_file}: aliases for codes not in the catalogue: {', '.join(unknown)}", file=sys.stderr
         )
         return 1
+    from knowledge_base.retrieval.actions import ACTIONS, ActionTable
+
+    try:
+        ActionTable.load(ACTIONS)
+    except (OSError, ValueError) as exc:
+        print(f"{ACTIONS}: {exc}", file=sys.stderr)
+        return 1
     scope = catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     print(f"{len(catalogue)} procedures valid; {len(scope)} in the deployment's scope.")
     return 0

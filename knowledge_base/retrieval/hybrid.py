@@ -16,6 +16,7 @@ import numpy as np
 
 from core.text import fold
 from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
+from knowledge_base.retrieval.actions import ActionTable, ProcedureActions, default_table
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.lexical import LexicalIndex, doc_tokens, query_tokens
 from knowledge_base.schema import Procedure
@@ -105,11 +106,24 @@ class SearchResult:
 
 
 @dataclass
+class QueryScores:
+    """What ranking a question takes: per-procedure lexical, dense and example scores (None where the mode
+    leaves them out), the question's content words and the actions it asks for (see ``actions``)."""
+
+    lex: Optional[np.ndarray]
+    den: Optional[np.ndarray]
+    ex: Optional[np.ndarray] = None
+    content: FrozenSet[str] = frozenset()
+    asked: FrozenSet[str] = frozenset()
+
+
+@dataclass
 class Calibration:
     """Logistic map from ranking features to P(top hit is right), fitted at build time."""
 
-    # dense cosine, lexical share, fused gap, agreement, coverage, example cosine, example margin
-    weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0, 2.0, 0.0, 0.0])
+    # dense cosine, lexical share, fused gap, agreement, coverage, example cosine, example margin,
+    # action mismatch, unasked action
+    weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0, 2.0, 0.0, 0.0, -1.0, -1.0])
     bias: float = -4.0
     answer_at: float = ANSWER_AT  # the confidence from which the search answers, chosen with the fit
 
@@ -125,7 +139,8 @@ class HybridRetriever:
     def __init__(self, procedures: Sequence[Procedure], embedder: Optional[Embedder],
                  faiss_index=None, passage_owner: Optional[Sequence[int]] = None,
                  normalizer: Optional[TextNormalizer] = None, calibration: Optional[Calibration] = None,
-                 examples: Optional[np.ndarray] = None, example_owner: Optional[Sequence[int]] = None):
+                 examples: Optional[np.ndarray] = None, example_owner: Optional[Sequence[int]] = None,
+                 actions: Optional[ActionTable] = None):
         """``faiss_index`` (one vector per passage) and ``passage_owner`` come from ``store``, and so do
         ``examples`` (one query vector per citizen-worded question) and ``example_owner``."""
         self.procedures = list(procedures)
@@ -136,6 +151,7 @@ class HybridRetriever:
         self._index_of = {p.code: i for i, p in enumerate(self.procedures)}
         self.embedder = embedder
         self.restorer = DiacriticRestorer(corpus_texts(self.procedures))
+        self.actions = ProcedureActions.of([p.name for p in self.procedures], actions or default_table())
         self.calibration = calibration or Calibration()
         self.faiss = faiss_index
         self.owner = np.asarray(passage_owner if passage_owner is not None else [], dtype=np.int64)
@@ -208,30 +224,30 @@ class HybridRetriever:
         """Rank procedures for ``question``; ``mode`` is 'hybrid', 'lexical' or 'dense'."""
         if not clean_space(question) or not self.procedures:
             return SearchResult([], "unknown")
-        lex, den, ex, content = self.scores(question, mode)
-        return self.rank(lex, den, top_k, content, ex)
+        return self.rank(self.scores(question, mode), top_k)
 
-    def scores(self, question: str, mode: str = "hybrid") -> tuple:
-        """(lexical, dense, example scores, content words) of ``question`` for ``mode``, None for what the mode
-        leaves out: what ``rank`` and ``features`` take."""
+    def scores(self, question: str, mode: str = "hybrid") -> QueryScores:
+        """What ``rank`` and ``features`` take for ``question`` in ``mode``."""
         lex = self.lexical_scores(question) if mode in ("hybrid", "lexical") else None
         vec = self.query_vector(question) if mode in ("hybrid", "dense") else None
         den = self.dense_scores(question, vec) if mode in ("hybrid", "dense") else None
         ex = self.example_scores(vec) if mode == "hybrid" else None
-        return lex, den, ex, self.content_words(question)
+        return QueryScores(lex, den, ex, self.content_words(question),
+                           self.actions.table.asked_in(self.normalizer.normalize(question)))
 
     def content_words(self, question: str) -> FrozenSet[str]:
         """The question's folded words that say what it is about (aspect and follow-up phrases removed)."""
         return frozenset(t for t in query_tokens(self.normalizer, question) if len(t) > 1)
 
-    def rank(self, lex: Optional[np.ndarray], den: Optional[np.ndarray], top_k: int = 5,
-             content: FrozenSet[str] = frozenset(), ex: Optional[np.ndarray] = None) -> SearchResult:
-        """Fuse per-procedure lexical and dense scores (either may be None) into ranked hits.
+    def rank(self, scores: QueryScores, top_k: int = 5) -> SearchResult:
+        """Fuse per-procedure lexical and dense scores (either may be None) into ranked hits, then rerank them
+        by the calibrated confidence.
 
-        ``content`` (the question's content words) gives the coverage feature: a match that leaves
-        half the question unexplained ("nuôi chim yến" read as "nhận chìm") is not a sure one. ``ex`` (the
-        example scores) gives the example features; the fusion itself uses lexical and dense only.
+        The content words give the coverage feature: a match that leaves half the question unexplained
+        ("nuôi chim yến" read as "nhận chìm") is not a sure one. The example scores give the example features,
+        the asked actions the action features; the fusion itself uses lexical and dense only.
         """
+        lex, den = scores.lex, scores.den
         ranks: Dict[int, float] = {}
         lex_rank = self._ranks(lex)
         den_rank = self._ranks(den)
@@ -243,7 +259,8 @@ class HybridRetriever:
                     dense=float(den[i]) if den is not None else 0.0,
                     lexical=float(lex[i]) if lex is not None else 0.0,
                     dense_rank=den_rank.get(i), lexical_rank=lex_rank.get(i)) for i in order]
-        self._confidences(hits, lex, den, content, ex)
+        for i, hit in enumerate(hits):
+            hit.confidence = self.calibration.probability(self.features(hits, i, scores))
         # rerank the fused candidates by calibrated confidence: it weighs agreement, the gap and how much of
         # the question each procedure's own text explains, which the rank fusion alone does not
         hits.sort(key=lambda h: -h.confidence)
@@ -256,11 +273,12 @@ class HybridRetriever:
         top = np.argsort(-scores, kind="stable")[:CANDIDATES]
         return {int(i): r + 1 for r, i in enumerate(top) if scores[i] > 0}
 
-    def features(self, hits: List[Hit], i: int, lex: Optional[np.ndarray], den: Optional[np.ndarray],
-                 content: FrozenSet[str] = frozenset(), ex: Optional[np.ndarray] = None) -> List[float]:
+    def features(self, hits: List[Hit], i: int, scores: QueryScores) -> List[float]:
         """Features of hit ``i``: dense cosine, lexical share, fused gap to the best other hit, agreement,
         the share of the question's content words the procedure's own text holds, the best cosine to the
-        procedure's citizen-worded questions and its margin over the best other hit's (after ``rank``)."""
+        procedure's citizen-worded questions and its margin over the best other hit's (after ``rank``), and
+        whether the procedure does what the question asks (``actions.features``)."""
+        lex, ex, content = scores.lex, scores.ex, scores.content
         hit = hits[i]
         lex_max = float(lex.max()) if lex is not None and lex.size and lex.max() > 0 else 1.0
         best_other = max((h.score for j, h in enumerate(hits) if j != i), default=0.0)
@@ -277,11 +295,9 @@ class HybridRetriever:
             others = [float(ex[self._index_of[h.code]]) for j, h in enumerate(hits)
                       if j != i and h.code in self._index_of]
             margin = example - max(others, default=0.0)
-        return [hit.dense, hit.lexical / lex_max if lex is not None else 0.0, gap, agree, covered, example, margin]
-
-    def _confidences(self, hits: List[Hit], lex, den, content: FrozenSet[str], ex: Optional[np.ndarray]) -> None:
-        for i, hit in enumerate(hits):
-            hit.confidence = self.calibration.probability(self.features(hits, i, lex, den, content, ex))
+        actions = self.actions.features(scores.asked, index) if index is not None else [0.0, 0.0]
+        return [hit.dense, hit.lexical / lex_max if lex is not None else 0.0, gap, agree, covered, example, margin,
+                *actions]
 
     @staticmethod
     def _decide(hits: List[Hit], answer_at: float) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 
 from core.clock import now_local
 from knowledge_base.catalogue import Catalogue, catalogue_hash
+from knowledge_base.retrieval.actions import ACTIONS
 from knowledge_base.retrieval.dense import Embedder, model_fingerprint
 from knowledge_base.retrieval.examples import written_questions
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
@@ -28,9 +29,9 @@ from knowledge_base.schema import Procedure
 from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS
 
 log = logging.getLogger(__name__)
-FORMAT = 6  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
+FORMAT = 7  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
 # 5: the citizen-worded training questions embedded as examples, two confidence features from them;
-# 6: each fit's own answer threshold
+# 6: each fit's own answer threshold; 7: two features from the actions asked and named (actions.yml)
 FILES = ("index.faiss", "ids.json", "examples.npy", "examples.json")
 
 
@@ -38,8 +39,8 @@ def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> di
     """What a fresh index for these procedures, model identity and scope must say in its manifest."""
     model_name = model.split("#", 1)[0]
     fitted_on = hashlib.sha256()
-    # the confidence is fitted on the first two; the third gives the examples
-    for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS):
+    # the confidence is fitted on the first two; the third gives the examples, the fourth two of its features
+    for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS, ACTIONS):
         fitted_on.update(path.read_bytes() if path.exists() else b"-")
     return {"format": FORMAT, "model": model, "model_fingerprint": model_fingerprint(model_name),
             "catalogue_hash": catalogue_hash(procs), "scope": scope,

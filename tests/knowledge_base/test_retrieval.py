@@ -204,13 +204,13 @@ def test_citizen_worded_questions_are_embedded_as_examples_and_weigh_in_the_conf
     assert manifest["examples"] == len(known) > 0 and retriever.examples.shape == (len(known), 384)
     assert json.loads((index_dir / "examples.json").read_text())[0]["code"] in codes
     code, question = known[0]
-    lex, den, ex, content = retriever.scores(question)
+    scores = retriever.scores(question)
     index = [p.code for p in retriever.procedures].index(code)
-    assert ex[index] > 0.99 and ex.max() == ex[index]
-    result = retriever.rank(lex, den, 8, content, ex)
-    features = retriever.features(result.hits, 0, lex, den, content, ex)
-    assert len(features) == len(retriever.calibration.weights) == 7
-    assert any(w != 0 for w in retriever.calibration.weights[5:])  # fitted, not the neutral default
+    assert scores.ex[index] > 0.99 and scores.ex.max() == scores.ex[index]
+    result = retriever.rank(scores, 8)
+    features = retriever.features(result.hits, 0, scores)
+    assert len(features) == len(retriever.calibration.weights) == 9
+    assert any(w != 0 for w in retriever.calibration.weights[5:7])  # fitted, not the neutral default
 
 
 def test_an_index_without_its_examples_is_stale(tmp_path, built_index, land_scope, embedder):

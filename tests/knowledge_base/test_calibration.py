@@ -1,0 +1,64 @@
+"""The confidence fit chooses where it answers on questions it did not see (cross-validated)."""
+import numpy as np
+
+from knowledge_base.embedding import calibration as fit
+from knowledge_base.retrieval.hybrid import Calibration
+
+WIDTH = len(Calibration().weights)
+
+
+def pool(scores, right, outside=False) -> fit.Pool:
+    """A question's pool whose candidates differ in the first feature only."""
+    features = np.zeros((len(scores), WIDTH))
+    features[:, 0] = scores
+    return fit.Pool(features, np.asarray(right, dtype=bool), outside)
+
+
+def citizen(n, rng):
+    # the right candidate stands out, the others do not
+    return [pool([rng.uniform(0.8, 1.0), *rng.uniform(0.0, 0.3, 2)], [True, False, False]) for _ in range(n)]
+
+
+def test_a_pool_is_ranked_by_the_fit_and_its_top_judged():
+    calibration = Calibration(weights=[10.0] + [0.0] * (WIDTH - 1), bias=-5.0)
+    confidence, right = pool([0.2, 0.9, 0.1], [False, True, False]).top(calibration)
+    assert right and confidence > 0.98
+    assert pool([], []).top(calibration) == (0.0, False)
+
+
+def test_rows_are_the_three_shown_hits_of_each_pool():
+    X, y, outside = fit.rows_of([pool([0.9, 0.5, 0.2, 0.1], [True, False, False, False]),
+                                 pool([0.4, 0.3], [False, False], outside=True)])
+    assert X.shape == (5, WIDTH) and y.tolist() == [1, 0, 0, 0, 0]
+    assert outside.tolist() == [False, False, False, True, True]
+
+
+def test_the_threshold_is_where_held_out_questions_are_right_and_outside_ones_unanswered():
+    rng = np.random.default_rng(3)
+    plain = citizen(120, rng) + [pool(rng.uniform(0.0, 0.3, 3), [False] * 3, outside=True) for _ in range(80)]
+    assert fit.answer_threshold(plain) == fit.THRESHOLDS[0]
+    # outside questions that look exactly like sure ones: no threshold keeps them unanswered
+    lookalikes = [pool([rng.uniform(0.8, 1.0), *rng.uniform(0.0, 0.3, 2)], [False] * 3, outside=True)
+                  for _ in range(60)]
+    assert fit.answer_threshold(plain + lookalikes) == fit.THRESHOLDS[-1]
+
+
+def test_every_question_is_judged_by_a_fit_that_did_not_see_it():
+    rng = np.random.default_rng(5)
+    pools = citizen(50, rng) + [pool(rng.uniform(0.0, 0.3, 3), [False] * 3, outside=True) for _ in range(20)]
+    tops = fit.held_out_tops(pools)
+    assert len(tops) == len(pools)
+    assert sum(outside for _, _, outside in tops) == 20
+
+
+def test_a_narrow_scope_keeps_the_balance_of_citizen_to_outside_questions():
+    """The outside questions are the same whatever the scope; one field's few citizen questions must not be
+    outweighed by them (a fixed weight made a one-field fit answer a tenth of its plain questions)."""
+    rng = np.random.default_rng(11)
+    outside = [pool(rng.uniform(0.0, 0.6, 3), [False] * 3, outside=True) for _ in range(300)]
+    sure = pool([0.9, 0.1, 0.1], [True, False, False])
+    rows = fit.rows_of(citizen(40, rng) + outside)
+    rescaled = sure.top(fit.fit_rows(rows))[0]
+    # the same rows with every outside one weighing a fixed OUTSIDE_WEIGHT, as before
+    fixed = sure.top(fit.fit_rows(rows, fit.OUTSIDE_WEIGHT * fit.REFERENCE_BALANCE * 300 / 40))[0]
+    assert rescaled > 0.5 and fixed < rescaled - 0.2

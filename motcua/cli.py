@@ -88,8 +88,11 @@ def cmd_validate(args) -> int:
 
     try:
         ActionTable.load(ACTIONS)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         print(f"{ACTIONS}: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # names the file and the entry
+        print(f"{ACTIONS.parent}/{exc}", file=sys.stderr)
         return 1
     scope = catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels)
     print(f"{len(catalogue)} procedures valid; {len(scope)} in the deployment's scope.")

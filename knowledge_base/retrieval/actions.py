@@ -8,7 +8,6 @@ words ask for which action and how the official names say it.
 """
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,9 +99,3 @@ class ProcedureActions:
     def features(self, asked: FrozenSet[str], index: int) -> List[float]:
         """The two features of procedure ``index`` for a question asking ``asked``."""
         return features(asked, self.named[index], self.leading[index])
-
-
-@functools.lru_cache(maxsize=1)
-def default_table() -> ActionTable:
-    """The shipped table, read once per process."""
-    return ActionTable.load()

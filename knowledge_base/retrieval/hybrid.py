@@ -16,7 +16,7 @@ import numpy as np
 
 from core.text import fold
 from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
-from knowledge_base.retrieval.actions import ActionTable, ProcedureActions, default_table
+from knowledge_base.retrieval.actions import ActionTable, ProcedureActions
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.lexical import LexicalIndex, doc_tokens, query_tokens
 from knowledge_base.schema import Procedure
@@ -151,7 +151,8 @@ class HybridRetriever:
         self._index_of = {p.code: i for i, p in enumerate(self.procedures)}
         self.embedder = embedder
         self.restorer = DiacriticRestorer(corpus_texts(self.procedures))
-        self.actions = ProcedureActions.of([p.name for p in self.procedures], actions or default_table())
+        # read with the index, not once per process: a rebuild after staff edit actions.yml loads both anew
+        self.actions = ProcedureActions.of([p.name for p in self.procedures], actions or ActionTable.load())
         self.calibration = calibration or Calibration()
         self.faiss = faiss_index
         self.owner = np.asarray(passage_owner if passage_owner is not None else [], dtype=np.int64)

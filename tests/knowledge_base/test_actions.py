@@ -1,13 +1,13 @@
 """The actions a question asks for (extend, reissue, amend, return, transfer, deregister) against the names'."""
 import pytest
 
-from knowledge_base.retrieval.actions import ActionTable, ProcedureActions, default_table, features
+from knowledge_base.retrieval.actions import ActionTable, ProcedureActions, features
 from knowledge_base.text import TextNormalizer
 
 
 @pytest.fixture(scope="module")
 def table():
-    return default_table()
+    return ActionTable.load()
 
 
 def asked(table, question):

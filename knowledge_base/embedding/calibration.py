@@ -45,13 +45,15 @@ MIN_CITIZEN = 20  # fewer citizen questions in scope than this: generated ones f
 # are right and at most OUTSIDE_ANSWERED of the outside ones are answered. Until 3/12/2026 it was chosen on the
 # questions the fit had seen, which flatters it. On 3/12/2026, with the action features and 225 outside
 # questions, both chose 0.65: held out, 72 % of citizen questions answered, 98.0 % of them right, 1 of 225
-# outside ones answered. With 352 outside questions, 2,464 written questions and the rescaled weight: 0.8.
+# outside ones answered. With 352 outside questions, 2,464 written questions and the rescaled weight: 0.8; with
+# 3,945 written questions and the example cosine squared (4/12/2026): 0.7.
 # OUTSIDE_ANSWERED is a quarter of the issue's target (at most 2 % confident wrong answers on questions outside
 # the catalogue): held out, the outside questions of the fit are answered less often than those of the benchmark
 # (benchmarks/out_of_catalogue.yml, never fitted on). Tried on 3/12/2026 and not kept: 1 %, which answered from
 # 0.55 and 2.8 % of the benchmark's questions confidently.
 THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 PRECISION = 0.97
+ONE_MISS_FROM = 20  # answered questions from which one miss is allowed whatever PRECISION says (allowed_misses)
 OUTSIDE_ANSWERED = 0.005
 FOLDS = 5
 FOLD_SEED = 7
@@ -169,17 +171,24 @@ def held_out_tops(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIGHT,
     return tops
 
 
+def allowed_misses(answered: int) -> int:
+    """Wrong answers allowed among ``answered`` held-out citizen questions: ``1 - PRECISION`` of them, and one from
+    ``ONE_MISS_FROM`` answered on (below 34, 97 % would demand a flawless sample, which a narrow scope's hundred
+    questions cannot show: a land-only fit answered nothing it could have)."""
+    return max(int((1 - PRECISION) * answered + 1e-9), 1 if answered >= ONE_MISS_FROM else 0)
+
+
 def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIGHT) -> float:
     """The lowest of ``THRESHOLDS`` at which, cross-validated (``held_out_tops``), at least ``PRECISION`` of the
-    answered citizen questions are right and at most ``OUTSIDE_ANSWERED`` of the outside ones are answered; the
-    highest when none is."""
+    answered citizen questions are right (``allowed_misses``) and at most ``OUTSIDE_ANSWERED`` of the outside ones
+    are answered; the highest when none is."""
     tops = held_out_tops(pools, outside_weight)
     citizen = [(confidence, right) for confidence, right, outside in tops if not outside]
     outside = [confidence for confidence, _, is_outside in tops if is_outside]
     for threshold in THRESHOLDS:
         answered = [right for confidence, right in citizen if confidence >= threshold]
         wrongly = sum(confidence >= threshold for confidence in outside)
-        if answered and sum(answered) >= PRECISION * len(answered) \
+        if answered and len(answered) - sum(answered) <= allowed_misses(len(answered)) \
                 and wrongly <= OUTSIDE_ANSWERED * max(len(outside), 1):
             return threshold
     log.warning("no answer threshold reaches %.0f %% right on the calibration questions: answering from %s",

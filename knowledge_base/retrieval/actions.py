@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import FrozenSet, List, Pattern, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Optional, Pattern, Sequence, Set, Tuple
 
 import yaml
 
@@ -21,20 +21,44 @@ from knowledge_base.text import DATA_DIR
 ACTIONS = DATA_DIR / "actions.yml"
 
 
+ENTRY_KEYS = {"asked", "unless", "named", "done_by"}
+
+
+def _strings(value: object, where: str) -> List[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"{where}: expected a list of non-empty strings")
+    return [v.strip() for v in value]
+
+
 def _patterns(items: Sequence[str], where: str) -> Pattern[str]:
-    if not items:
-        raise ValueError(f"{where}: no pattern")
+    """One pattern matching any of ``items`` as whole words (so "bi hu" is not the start of "bi huy")."""
     try:
-        return re.compile("|".join(f"(?:{p})" for p in items))
+        for item in items:
+            if re.fullmatch(item, ""):
+                raise ValueError(f"{where}: {item!r} matches nothing at all, so every text")
+        return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in items) + r")\b")
     except re.error as exc:
         raise ValueError(f"{where}: {exc}") from exc
 
 
 @dataclass(frozen=True)
-class ActionTable:
-    """Per action, what asks for it in a question and what says it in an official name (folded, lower case)."""
+class Asked:
+    """What asks for one request in a question: the words, the words that cancel them, and the actions whose
+    procedures serve it."""
 
-    asked: Tuple[Tuple[str, Pattern[str]], ...]
+    pattern: Pattern[str]
+    unless: Optional[Pattern[str]]
+    done_by: FrozenSet[str]
+
+
+@dataclass(frozen=True)
+class ActionTable:
+    """Per request, what asks for it in a question; per action, what says it in an official name (folded, lower
+    case)."""
+
+    asked: Tuple[Asked, ...]
     named: Tuple[Tuple[str, Pattern[str]], ...]
 
     @classmethod
@@ -46,27 +70,47 @@ class ActionTable:
             raise ValueError(f"{path.name}: not YAML: {exc}") from exc
         if not isinstance(data, dict):
             raise ValueError(f"{path.name}: expected a mapping of actions")
-        asked: List[Tuple[str, Pattern[str]]] = []
-        named: List[Tuple[str, Pattern[str]]] = []
+        entries: Dict[str, Dict[str, List[str]]] = {}
         for action, entry in data.items():
-            if not isinstance(entry, dict):
-                raise ValueError(f"{path.name}: {action}: expected 'asked' and 'named'")
-            asked.append((str(action), _patterns([str(p) for p in entry.get("asked") or []], f"{action}.asked")))
-            named.append((str(action), _patterns([str(p) for p in entry.get("named") or []], f"{action}.named")))
-        return cls(tuple(asked), tuple(named))
-
-    @staticmethod
-    def _found(table: Tuple[Tuple[str, Pattern[str]], ...], text: str) -> FrozenSet[str]:
-        folded = fold(text).lower()
-        return frozenset(action for action, pattern in table if pattern.search(folded))
+            if not isinstance(entry, dict) or not entry or set(entry) - ENTRY_KEYS:
+                raise ValueError(f"{path.name}: {action}: expected some of {', '.join(sorted(ENTRY_KEYS))}")
+            entries[str(action)] = {key: _strings(entry.get(key), f"{action}.{key}") for key in ENTRY_KEYS}
+        named = tuple((action, _patterns(e["named"], f"{action}.named")) for action, e in entries.items()
+                      if e["named"])
+        doers = {action for action, _ in named}
+        asked: List[Asked] = []
+        for action, e in entries.items():
+            if e["done_by"] and e["named"]:
+                raise ValueError(f"{path.name}: {action}: done_by and named exclude each other")
+            if not e["done_by"] and not e["named"]:
+                raise ValueError(f"{action}.named: no pattern")
+            unknown = sorted(set(e["done_by"]) - doers)
+            if unknown:
+                raise ValueError(f"{action}.done_by: no action named {', '.join(unknown)}")
+            if not e["asked"]:
+                raise ValueError(f"{action}.asked: no pattern")
+            asked.append(Asked(_patterns(e["asked"], f"{action}.asked"),
+                               _patterns(e["unless"], f"{action}.unless") if e["unless"] else None,
+                               frozenset(e["done_by"] or [action])))
+        return cls(tuple(asked), named)
 
     def asked_in(self, question: str) -> FrozenSet[str]:
-        """The actions ``question`` (shorthand already expanded) asks for; empty: none of them, a first issue."""
-        return self._found(self.asked, question)
+        """The actions that would serve what ``question`` (shorthand already expanded) asks; empty: it asks for
+        none of them, a first issue."""
+        folded = fold(question).lower()
+        said = [entry for entry in self.asked
+                if entry.pattern.search(folded) and not (entry.unless and entry.unless.search(folded))]
+        explicit = {action for entry in said if len(entry.done_by) == 1 for action in entry.done_by}
+        found: Set[str] = set()
+        for entry in said:  # "hết hạn, xin gia hạn" asks for the extension it names, not for any new issue
+            either = entry.done_by & explicit
+            found |= either if len(entry.done_by) > 1 and either else entry.done_by
+        return frozenset(found)
 
     def named_in(self, name: str) -> FrozenSet[str]:
         """The actions an official name says it does."""
-        return self._found(self.named, name)
+        folded = fold(name).lower()
+        return frozenset(action for action, pattern in self.named if pattern.search(folded))
 
     def leading(self, name: str) -> bool:
         """Whether the name starts with one of the actions ("Gia hạn …", "Cấp lại …"): a procedure for a paper

@@ -121,9 +121,9 @@ class QueryScores:
 class Calibration:
     """Logistic map from ranking features to P(top hit is right), fitted at build time."""
 
-    # dense cosine, lexical share, fused gap, agreement, coverage, example cosine, example margin,
-    # action mismatch, unasked action
-    weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0, 2.0, 0.0, 0.0, -1.0, -1.0])
+    # dense cosine, lexical share, fused gap, agreement, coverage, example cosine, example margin, example cosine
+    # squared, action mismatch, unasked action
+    weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0, 2.0, 0.0, 0.0, 0.0, -1.0, -1.0])
     bias: float = -4.0
     answer_at: float = ANSWER_AT  # the confidence from which the search answers, chosen with the fit
 
@@ -277,8 +277,9 @@ class HybridRetriever:
     def features(self, hits: List[Hit], i: int, scores: QueryScores) -> List[float]:
         """Features of hit ``i``: dense cosine, lexical share, fused gap to the best other hit, agreement,
         the share of the question's content words the procedure's own text holds, the best cosine to the
-        procedure's citizen-worded questions and its margin over the best other hit's (after ``rank``), and
-        whether the procedure does what the question asks (``actions.features``)."""
+        procedure's citizen-worded questions, its margin over the best other hit's (after ``rank``) and its
+        square (a near-copy of a citizen's question says more than a linear step up), and whether the
+        procedure does what the question asks (``actions.features``)."""
         lex, ex, content = scores.lex, scores.ex, scores.content
         hit = hits[i]
         lex_max = float(lex.max()) if lex is not None and lex.size and lex.max() > 0 else 1.0
@@ -298,7 +299,7 @@ class HybridRetriever:
             margin = example - max(others, default=0.0)
         actions = self.actions.features(scores.asked, index) if index is not None else [0.0, 0.0]
         return [hit.dense, hit.lexical / lex_max if lex is not None else 0.0, gap, agree, covered, example, margin,
-                *actions]
+                example * example, *actions]
 
     @staticmethod
     def _decide(hits: List[Hit], answer_at: float) -> str:

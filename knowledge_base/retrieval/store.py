@@ -29,9 +29,10 @@ from knowledge_base.schema import Procedure
 from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS
 
 log = logging.getLogger(__name__)
-FORMAT = 7  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
+FORMAT = 8  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
 # 5: the citizen-worded training questions embedded as examples, two confidence features from them;
-# 6: each fit's own answer threshold; 7: two features from the actions asked and named (actions.yml)
+# 6: each fit's own answer threshold; 7: two features from the actions asked and named (actions.yml);
+# 8: the example cosine squared
 FILES = ("index.faiss", "ids.json", "examples.npy", "examples.json")
 
 

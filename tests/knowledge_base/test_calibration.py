@@ -43,6 +43,10 @@ def test_the_threshold_is_where_held_out_questions_are_right_and_outside_ones_un
     assert fit.answer_threshold(plain + lookalikes) == fit.THRESHOLDS[-1]
 
 
+def test_a_miss_is_allowed_from_twenty_answered_questions_and_three_percent_beyond():
+    assert [fit.allowed_misses(n) for n in (0, 1, 2, 19, 20, 33, 34, 66, 67, 300)] == [0, 0, 0, 0, 1, 1, 1, 1, 2, 9]
+
+
 def test_every_question_is_judged_by_a_fit_that_did_not_see_it():
     rng = np.random.default_rng(5)
     pools = citizen(50, rng) + [pool(rng.uniform(0.0, 0.3, 3), [False] * 3, outside=True) for _ in range(20)]

@@ -209,8 +209,9 @@ def test_citizen_worded_questions_are_embedded_as_examples_and_weigh_in_the_conf
     assert scores.ex[index] > 0.99 and scores.ex.max() == scores.ex[index]
     result = retriever.rank(scores, 8)
     features = retriever.features(result.hits, 0, scores)
-    assert len(features) == len(retriever.calibration.weights) == 9
-    assert any(w != 0 for w in retriever.calibration.weights[5:7])  # fitted, not the neutral default
+    assert len(features) == len(retriever.calibration.weights) == 10
+    assert features[7] == pytest.approx(features[5] ** 2)
+    assert any(w != 0 for w in retriever.calibration.weights[5:8])  # fitted, not the neutral default
 
 
 def test_an_index_without_its_examples_is_stale(tmp_path, built_index, land_scope, embedder):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Pattern, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Pattern, Sequence, Tuple
 
 import yaml
 
@@ -63,17 +63,23 @@ class ActionTable:
 
     @classmethod
     def load(cls, path: Path = ACTIONS) -> ActionTable:
-        """Read the table; a malformed entry raises ValueError naming it."""
+        """Read the table; a malformed entry raises ValueError naming the file and the entry."""
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            return cls.of(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
         except yaml.YAMLError as exc:
             raise ValueError(f"{path.name}: not YAML: {exc}") from exc
+        except ValueError as exc:
+            raise ValueError(f"{path.name}: {exc}") from exc
+
+    @classmethod
+    def of(cls, data: object) -> ActionTable:
+        """The table from its YAML structure; a malformed entry raises ValueError naming it."""
         if not isinstance(data, dict):
-            raise ValueError(f"{path.name}: expected a mapping of actions")
+            raise ValueError("expected a mapping of actions")
         entries: Dict[str, Dict[str, List[str]]] = {}
         for action, entry in data.items():
             if not isinstance(entry, dict) or not entry or set(entry) - ENTRY_KEYS:
-                raise ValueError(f"{path.name}: {action}: expected some of {', '.join(sorted(ENTRY_KEYS))}")
+                raise ValueError(f"{action}: expected some of {', '.join(sorted(ENTRY_KEYS))}")
             entries[str(action)] = {key: _strings(entry.get(key), f"{action}.{key}") for key in ENTRY_KEYS}
         named = tuple((action, _patterns(e["named"], f"{action}.named")) for action, e in entries.items()
                       if e["named"])
@@ -81,7 +87,7 @@ class ActionTable:
         asked: List[Asked] = []
         for action, e in entries.items():
             if e["done_by"] and e["named"]:
-                raise ValueError(f"{path.name}: {action}: done_by and named exclude each other")
+                raise ValueError(f"{action}: done_by and named exclude each other")
             if not e["done_by"] and not e["named"]:
                 raise ValueError(f"{action}.named: no pattern")
             unknown = sorted(set(e["done_by"]) - doers)
@@ -101,10 +107,9 @@ class ActionTable:
         said = [entry for entry in self.asked
                 if entry.pattern.search(folded) and not (entry.unless and entry.unless.search(folded))]
         explicit = {action for entry in said if len(entry.done_by) == 1 for action in entry.done_by}
-        found: Set[str] = set()
+        found = set(explicit)
         for entry in said:  # "hết hạn, xin gia hạn" asks for the extension it names, not for any new issue
-            either = entry.done_by & explicit
-            found |= either if len(entry.done_by) > 1 and either else entry.done_by
+            found |= entry.done_by & explicit or entry.done_by
         return frozenset(found)
 
     def named_in(self, name: str) -> FrozenSet[str]:

@@ -14,13 +14,14 @@ from core.texts import text
 from core.vocabulary import CHANNELS, filing_channel
 from knowledge_base.checklist import (
     applicant_fits,
+    case_named,
     cases_in,
     checklist,
     describe,
+    fitting_case,
     lines,
     needs_case,
     pages,
-    pick_case,
     situation_question,
 )
 from knowledge_base.schema import Channel, Procedure
@@ -258,9 +259,11 @@ class _Documents:
     cases: List[dict] = field(default_factory=list)
     more: Optional[dict] = None
     ask_case: List[dict] = field(default_factory=list)
+    which: bool = False  # the message asks which document case is the citizen's (``cases`` are the answers)
 
 
-def _documents(proc: Procedure, situation: Situation, case: Optional[int], page: int) -> _Documents:
+def _documents(proc: Procedure, situation: Situation, case: Optional[int], page: int,
+               question: str = "") -> _Documents:
     """The papers this citizen needs (see ``knowledge_base.checklist``), one page of them.
 
     A record with several document cases shows the one that fits the situation (``case``, 1-based,
@@ -269,7 +272,10 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     """
     if not proc.document_cases:
         return _Documents([text("answers.no_documents")])
-    shown = case if case is not None and 1 <= case <= len(proc.document_cases) else pick_case(proc, situation)
+    if case is not None and not 1 <= case <= len(proc.document_cases):
+        case = None  # a stale button: answered as if none was tapped
+    picked = case if case is not None else fitting_case(proc, situation) or case_named(proc, question)
+    shown = picked or 1
     chosen = proc.document_cases[shown - 1]
     others = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(proc.document_cases, 1) if i != shown]
     ask = needs_case(chosen, situation)
@@ -282,6 +288,9 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
             together += [f"{case_label(c.name, i, limit=10_000)}:"] + lines(checklist(c, situation))
         if len("\n".join(together)) + len(proc.chat_name) <= MAX_MESSAGE - 100:
             return _Documents(["\n".join(together)])
+        if page == 1 and picked is None:  # neither the situation nor the question's words pick a case: ask which
+            every = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(proc.document_cases, 1)]
+            return _Documents([text("answers.ask_document_case", count=len(every))], cases=every, which=True)
     found = checklist(chosen, situation)
     named = describe(situation) if situation.case in cases_in(chosen) else None
     heading = [text("answers.documents_for_case", case=named)] if named else [text("answers.documents_heading")]
@@ -486,13 +495,14 @@ def _pack(parts: List[str], limit: int = MAX_MESSAGE) -> List[str]:
 
 def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates: Sequence[Procedure] = (),
                    case: Optional[int] = None, situation: Optional[Situation] = None, page: int = 1,
-                   quote: Optional[str] = None) -> Answer:
+                   quote: Optional[str] = None, question: str = "") -> Answer:
     """Compose the answer; without a procedure, offer ``candidates`` or admit not knowing.
 
     ``situation`` is what the citizen said about themselves; ``case`` (1-based) picks the document
     case to show when a record has several; ``page`` is the page of a long checklist; ``quote`` is the
     record's sentence that answers the question itself (``record_quotes``): it answers a condition or step
-    question, and follows a general, time or result answer.
+    question, and follows a general, time or result answer; ``question`` (this message only, never an earlier
+    one) may name a document case by its heading's own words.
     """
     aspect = aspect if aspect in ASPECTS else "general"
     situation = situation or Situation()
@@ -505,9 +515,11 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         return Answer([text("answers.not_found", hotline=settings.office.hotline)], aspect=aspect)
     head = text("answers.head", name=proc.chat_name, code=proc.code)
     if aspect == "documents":
-        docs = _documents(proc, situation, case, page)
+        docs = _documents(proc, situation, case, page, question)
         if docs.ask_case:
             return Answer([f"{head}\n{docs.messages[0]}"], code=proc.code, aspect=aspect, ask_case=docs.ask_case)
+        if docs.which:
+            return Answer([f"{head}\n{docs.messages[0]}"], code=proc.code, aspect=aspect, cases=docs.cases)
         messages = _pack([f"{head}\n{docs.messages[0]}"] + docs.messages[1:])
         cases, more = docs.cases, docs.more
     else:

@@ -14,9 +14,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from core.text import fold
 from core.texts import text
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import Situation, SituationTable
+from knowledge_base.text import TextNormalizer, words
 
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
 MAX_CASE_CHOICES = 4
@@ -54,10 +56,11 @@ def needs_case(case: DocumentCase, situation: Situation) -> List[str]:
     return named[:MAX_CASE_CHOICES] if len(named) >= 2 else []
 
 
-def pick_case(proc: Procedure, situation: Situation) -> int:
-    """The document case (1-based) that fits the situation best; the first when none says more."""
+def fitting_case(proc: Procedure, situation: Situation) -> Optional[int]:
+    """The document case (1-based) whose name fits the citizen's case or kind of applicant best; None when
+    no case's name says anything of the situation."""
     table = SituationTable.default()
-    best, best_score = 1, 0
+    best, best_score = None, 0
     for i, case in enumerate(proc.document_cases, 1):
         cases, applicants, _ = table.about(case.name)
         score = (2 if situation.case and situation.case in cases else 0) \
@@ -65,6 +68,38 @@ def pick_case(proc: Procedure, situation: Situation) -> int:
         if score > best_score:
             best, best_score = i, score
     return best
+
+
+# Words that say nothing of a case on their own ("đối với", "tàu được", "bị mất"): a two-word phrase with one
+# of them never picks a case.
+_FUNCTION_WORDS = frozenset("duoc cua va hoac trong tai theo ve voi la co khong da dang se bi nay gom hop truong "
+                            "cac nhung mot cho".split())
+_ANY_QUESTION = frozenset({("ho", "so"), ("giay", "to"), ("thu", "tuc"), ("can", "gi")})  # "hồ sơ" is no case
+
+
+def _phrases(value: str) -> set:
+    tokens = words(fold(TextNormalizer.default().normalize(value)))
+    return {(a, b) for a, b in zip(tokens, tokens[1:])
+            if a not in _FUNCTION_WORDS and b not in _FUNCTION_WORDS and (a, b) not in _ANY_QUESTION}
+
+
+def case_named(proc: Procedure, question: str) -> Optional[int]:
+    """The document case (1-based) the question names by a two-word phrase of that case's heading that no other
+    case's heading, nor the procedure's short name, has ("sạt lở", "mua bán"); None when no case, or more than one, is
+    named so."""
+    if not question or len(proc.document_cases) < 2:
+        return None
+    # the short name says what every case is ("cấp sổ đỏ lần đầu"): its phrases name no case; the official name
+    # often lists the cases themselves, so it is not used
+    own_name = _phrases(proc.chat_name)
+    headings = [_phrases(c.name) - own_name for c in proc.document_cases]
+    asked = _phrases(question)
+    named = []
+    for i, own in enumerate(headings):
+        others = set().union(*(h for j, h in enumerate(headings) if j != i))
+        if (own - others) & asked:
+            named.append(i + 1)
+    return named[0] if len(named) == 1 else None
 
 
 # A household files as its members do: the 2024 Land Law's records name individuals ("cá nhân").

@@ -253,11 +253,12 @@ class KnowledgeBase:
                 return compose_answer(None, aspect, self.settings, candidates=[])
             quote = self.record_quote(proc, question) if question and aspect in QUOTED_ASPECTS else None
             return compose_answer(proc, aspect, self.settings, case=case, situation=situation, page=page,
-                                  quote=quote)
+                                  quote=quote, question=question)
         # a question with no conversation around it (the CLI): even one close procedure is offered, not answered
         result = self.search(question, top_k=3)
         if result.decision == "answer" and result.best is not None:
-            return compose_answer(self.catalogue.get(result.best.code), aspect, self.settings, situation=situation)
+            return compose_answer(self.catalogue.get(result.best.code), aspect, self.settings, situation=situation,
+                                  question=question)
         offered = result.choices(3) if result.decision == "choose" else []
         candidates = [p for p in (self.catalogue.get(h.code) for h in offered) if p is not None]
         return compose_answer(None, aspect, self.settings, candidates=candidates)

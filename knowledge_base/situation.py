@@ -76,18 +76,20 @@ class SituationTable:
         """Build from the YAML structure of ``data/situations.yml``."""
         entries: List[Tuple[str, Tuple[str, str]]] = []
         record_only: List[Tuple[str, Tuple[str, str]]] = []
+        citizen_only: List[Tuple[str, Tuple[str, str]]] = []
         self.labels: Dict[str, Dict[str, str]] = {CASE: {}, APPLICANT: {}}
         for group in (CASE, APPLICANT):
             for tag, spec in (data.get(group) or {}).items():
                 self.labels[group][str(tag)] = str(spec.get("label") or tag)
                 entries += [(str(p), (group, str(tag))) for p in spec.get("phrases") or ()]
                 record_only += [(str(p), (group, str(tag))) for p in spec.get("record_phrases") or ()]
+                citizen_only += [(str(p), (group, str(tag))) for p in spec.get("citizen_phrases") or ()]
         self.conditions = [str(tag) for tag in data.get(CONDITION) or {}]
         self.channels = [str(tag) for tag in data.get(CHANNEL) or {}]
         for group in (CONDITION, CHANNEL):
             for tag, phrases in (data.get(group) or {}).items():
                 entries += [(str(p), (group, str(tag))) for p in phrases or ()]
-        self.table = PhraseTable(entries, strict_words=True)  # a citizen's words
+        self.table = PhraseTable(entries + citizen_only, strict_words=True)  # a citizen's words
         self.record_table = PhraseTable(entries + record_only, strict_words=True)  # a record's conditions
         self.normalizer = TextNormalizer.default()
 

@@ -184,9 +184,17 @@ def test_a_land_question_that_mentions_an_id_card_is_still_answered(log):
     assert "Công an" not in messages[0]["text"] and not log.unanswered_rows()
 
 
-def test_a_record_with_many_document_cases_offers_the_others_as_buttons():
+def test_a_record_with_many_document_cases_asks_which_is_the_citizens():
     messages, events = run(ActionAnswerProcedure(), make_tracker("lam so do lan dau can giay to gi", "ask_documents",
                                                                  {"procedure_code": "1.013978"}))
+    assert len(messages) == 1 and "Mẫu" not in messages[0]["text"] and "Nguồn" not in messages[0]["text"]
+    assert [b["payload"] for b in messages[-1]["buttons"]] == [
+        f'/ask_documents{{"procedure_code":"1.013978","document_case":"{n}"}}' for n in (1, 2, 3)]
+
+
+def test_a_record_with_many_document_cases_offers_the_others_as_buttons():
+    messages, events = run(ActionAnswerProcedure(), make_tracker("nha toi lam so do lan dau can giay to gi",
+                                                                 "ask_documents", {"procedure_code": "1.013978"}))
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
     assert payloads == ['/ask_documents{"procedure_code":"1.013978","document_case":"1","answer_page":"2"}',
                         '/ask_documents{"procedure_code":"1.013978","document_case":"2"}',
@@ -241,8 +249,8 @@ def test_a_case_dependent_checklist_asks_with_buttons_then_answers_the_tapped_ca
 
 
 def test_the_more_button_shows_the_next_page():
-    first, _ = run(ActionAnswerProcedure(), make_tracker("lam so do lan dau can giay to gi", "ask_documents",
-                                                         {"procedure_code": "1.013978"}))
+    first, _ = run(ActionAnswerProcedure(), make_tracker("ho gia dinh lam so do lan dau can giay to gi",
+                                                         "ask_documents", {"procedure_code": "1.013978"}))
     more = first[-1]["buttons"][0]
     assert more["title"] == "▶️ Xem tiếp"
     entities = [{"entity": "procedure_code", "value": "1.013978"}, {"entity": "document_case", "value": "1"},

@@ -3,6 +3,8 @@ import pytest
 
 from core.settings import Settings
 from knowledge_base.answers import compose_answer, detect_aspect
+from knowledge_base.checklist import case_named
+from knowledge_base.situation import Situation
 
 
 @pytest.mark.parametrize("question, aspect", [
@@ -87,18 +89,39 @@ def first_registration(catalogue):
     return catalogue.get("1.013978")
 
 
-def test_many_document_cases_show_one_and_offer_the_others(first_registration):
-    answer = compose_answer(first_registration, "documents", Settings())
+def test_many_document_cases_ask_which_then_show_one_and_offer_the_others(first_registration):
+    asked = compose_answer(first_registration, "documents", Settings())
+    assert "Hồ sơ khác nhau theo 3 trường hợp" in asked.text and "Mẫu số" not in asked.text  # nothing guessed
+    assert [c["case"] for c in asked.cases] == [1, 2, 3] and len(asked.messages) == 1
+    assert asked.cases[1]["title"].startswith("b) ") and asked.cases[1]["title"].endswith("định cư ở nước ngoài")
+    answer = compose_answer(first_registration, "documents", Settings(), case=1)
     assert "Hồ sơ chia theo 3 trường hợp" in answer.text
     assert "a) đăng ký, cấp Giấy chứng nhận cho hộ gia đình, cá nhân" in answer.text
     assert "người gốc Việt Nam định cư ở nước ngoài:" not in answer.text  # case b) is a button away
     assert [c["case"] for c in answer.cases] == [2, 3]
-    assert answer.cases[0]["title"].startswith("b) ") and answer.cases[0]["title"].endswith("định cư ở nước ngoài")
     assert len(answer.messages) <= 3  # one case (a page of it), then the source: not a wall of 25 documents
     picked = compose_answer(first_registration, "documents", Settings(), case=2)
     assert "b) đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc" in picked.text
     assert [c["case"] for c in picked.cases] == [1, 3]
-    assert compose_answer(first_registration, "documents", Settings(), case=9).cases == answer.cases  # stale button
+    assert compose_answer(first_registration, "documents", Settings(), case=9).cases == asked.cases  # stale button
+    household = compose_answer(first_registration, "documents", Settings(), situation=Situation(applicant="household"))
+    assert "a) đăng ký, cấp Giấy chứng nhận cho hộ gia đình" in household.text  # the citizen's words pick it
+
+
+@pytest.mark.parametrize("code, question, case", [
+    ("1.013833", "thay đổi số hiệu thửa đất thì cần gì", 2),
+    ("1.013833", "tôi đã đổi tên, giờ muốn cập nhật tên mới trên sổ đỏ thì cần gì", None),  # "đổi tên" is in its name
+    ("1.013978", "đất ông bà để lại chưa có sổ, làm sổ lần đầu cần gì", None),  # so is "lần đầu"
+    ("1.013833", "dat bi sat lo mat mot phan dien tich thi can gi", 4),
+    ("1.003650", "tôi mua lại tàu cá, tàu được mua bán thì cần giấy tờ gì", 3),
+    ("1.013831", "đổi ruộng cho nhà bên cạnh thì sang tên thế nào", None),  # "cho nhà" is not "cho Nhà nước"
+    ("1.012786", "mất trang bổ sung của sổ đỏ thì cần gì", 2),
+    ("1.013833", "đăng ký biến động cần giấy tờ gì", None),  # only words every case shares
+    ("1.003650", "tàu cá mới đóng xong, đã được cấp giấy gì chưa", None),  # "mới", "đã", "được" alone pick none
+    ("1.003650", "", None),
+])
+def test_a_case_is_picked_only_by_words_of_its_own_heading(catalogue, code, question, case):
+    assert case_named(catalogue.get(code), question) == case
 
 
 def test_cases_that_fit_one_bubble_are_listed_together(catalogue):

@@ -109,7 +109,10 @@ def test_short_names_stop_before_the_list_of_cases():
 
 
 @pytest.mark.parametrize("text, case, applicant, channel", [
-    (INHERITANCE, "inheritance", None, None),
+    (INHERITANCE, "inheritance", None, None),  # "3 anh em" is read as several recipients
+    ("nha toi chua co so do, lam so lan dau can gi", None, "household", None),
+    ("dat ong ba de lai chua co so do", None, None, None),  # left while alive or by inheritance: not said
+    ("ông bà tôi mất để lại đất", "inheritance", "household", None),
     ("mua dat cua hang xom sang ten can gi", "sale", None, None),
     ("bo me cho con dat", "gift", None, None),
     ("cong ty toi muon nop online", None, "organisation", "online"),
@@ -118,6 +121,11 @@ def test_short_names_stop_before_the_list_of_cases():
 def test_the_situation_is_read_from_citizens_words(text, case, applicant, channel):
     found = read_situation(text)
     assert (found.case, found.applicant, found.channel) == (case, applicant, channel)
+
+
+def test_family_words_are_read_in_a_citizens_message_only():
+    from knowledge_base.situation import SituationTable
+    assert SituationTable.default().about("tài sản chung của vợ chồng, gia đình tôi")[1] == frozenset()
 
 
 def test_the_situation_slot_survives_anything_a_tracker_holds():

@@ -188,6 +188,8 @@ def sentences(value: str, limit: int) -> str:
 
 
 _STEP_LABEL = re.compile(r"^\s*(?:[a-zđ]\)\s*)?Bước\s*\d+\s*[:.\-–]?\s*", re.IGNORECASE)
+_STEP_ENUMERATOR = re.compile(r"^\s*(?:[a-zđ]|\d+(?:\.\d+)*)[.)]\s+(?=\w)", re.IGNORECASE)
+_NEXT_ITEM = re.compile(r"(?<=[.;:])\s+[a-zđ][.)]\s+[^.;:]{1,40}$", re.IGNORECASE)
 _BARE_STEP = 60  # a step name shorter than this is a heading ("Nộp hồ sơ"), not what to do;
 # so is one that ends by announcing its list ("Văn phòng đăng ký đất đai thực hiện")
 
@@ -197,7 +199,7 @@ def _step_detail(description: str) -> str:
     for line in (description or "").splitlines():
         line = line.strip(" \t-+•*")
         if line and not line.endswith(":") and not re.search(r"\bBước\s*\d", line, re.IGNORECASE):
-            return line
+            return _NEXT_ITEM.sub("", line)  # "… NĐ-CP). b. Gửi hồ sơ": the next item's heading, run on
     return ""
 
 
@@ -207,7 +209,7 @@ def step_line(step) -> str:
     name = step.name
     while _STEP_LABEL.match(name):
         name = _STEP_LABEL.sub("", name, count=1)
-    name = name.strip(" :;.")
+    name = _STEP_ENUMERATOR.sub("", name).strip(" :;.")  # "a. Tiêu hủy động vật": the answer numbers steps
     heading = len(name) < _BARE_STEP or fold(name.lower()).endswith(
         ("thuc hien", "nhu sau", "cac noi dung sau", "sau day", "cac co quan sau"))
     detail = _step_detail(step.description) if heading else ""

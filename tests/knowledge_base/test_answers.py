@@ -168,6 +168,11 @@ def test_no_two_cases_of_a_record_share_a_label(catalogue):
      "Người sử dụng đất nộp hồ sơ đến Trung tâm Phục vụ hành chính công của tỉnh hoặc Văn phòng đăng ký"),
     ("Bước 2: Thẩm định", "", "Thẩm định"),
     ("Bước 4: Trả kết quả", "Trả kết quả cho người nộp.", "Trả kết quả cho người nộp."),
+    # a sub-item's letter or number is no sentence ("1. a."), and the next item's heading run on is dropped
+    ("Bước 1: a. Tiêu hủy động vật", "Xã lập biên bản tiêu hủy theo Mẫu số 1a (Nghị định 116/2025/NĐ-CP). b. Gửi hồ sơ",
+     "Tiêu hủy động vật: Xã lập biên bản tiêu hủy theo Mẫu số 1a (Nghị định 116/2025/NĐ-CP)."),
+    ("Bước 5: 1. Cơ quan kiểm tra xem xét sự phù hợp", "", "Cơ quan kiểm tra xem xét sự phù hợp"),
+    ("Bước 2: Nộp theo điểm a) khoản 2 Điều 5", "", "Nộp theo điểm a) khoản 2 Điều 5"),
 ])
 def test_a_step_reads_as_one_line_of_what_to_do(name, description, expected):
     from knowledge_base.answers import step_line

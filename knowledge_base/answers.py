@@ -268,9 +268,11 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
                question: str = "") -> _Documents:
     """The papers this citizen needs (see ``knowledge_base.checklist``), one page of them.
 
-    A record with several document cases shows the one that fits the situation (``case``, 1-based,
-    when a button chose it) and offers the others as buttons. When the papers differ by case and
-    the citizen has not said theirs, the answer is one question with buttons instead.
+    A record with several document cases shows the one a button chose (``case``, 1-based), or the one the
+    situation or the question's words pick, and offers the others as buttons. When nothing picks one, all
+    cases go together if they fit one message, else the answer asks which case is the citizen's. When the
+    papers of the case differ by transfer case and the citizen has not said theirs, the answer is one
+    question with buttons instead.
     """
     if not proc.document_cases:
         return _Documents([text("answers.no_documents")])
@@ -284,13 +286,13 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     if ask and page == 1:
         question, buttons = situation_question(ask)
         return _Documents([question], ask_case=[dict(b, document_case=shown) for b in buttons])
-    if case is None and len(proc.document_cases) > 1:  # parts of one dossier that fit one message go together
+    if picked is None and len(proc.document_cases) > 1:  # parts of one dossier that fit one message go together
         together = [text("answers.documents_heading")]
         for i, c in enumerate(proc.document_cases, 1):
             together += [f"{case_label(c.name, i, limit=10_000)}:"] + lines(checklist(c, situation))
         if len("\n".join(together)) + len(proc.chat_name) <= MAX_MESSAGE - 100:
             return _Documents(["\n".join(together)])
-        if page == 1 and picked is None:  # neither the situation nor the question's words pick a case: ask which
+        if page == 1:  # neither the situation nor the question's words pick a case: ask which
             every = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(proc.document_cases, 1)]
             return _Documents([text("answers.ask_document_case", count=len(every))], cases=every, which=True)
     found = checklist(chosen, situation)

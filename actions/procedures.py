@@ -45,9 +45,8 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
         if answer.more and answer.code else []
     cases = [templates.case_button(answer.code, c["case"], c["title"]) for c in answer.cases]
     steps = templates.aspect_buttons(answer.code, answer.next_aspects) if answer.code else []
-    asks = bool(answer.cases) and not answer.next_aspects  # "which case is yours?" is a question, not rated
-    dispatcher.utter_message(text=answer.messages[-1],
-                             buttons=more + cases + steps + ([] if asks else templates.feedback_buttons()))
+    rated = [] if answer.which_case else templates.feedback_buttons()  # a question is not an answer to rate
+    dispatcher.utter_message(text=answer.messages[-1], buttons=more + cases + steps + rated)
     return remembered + [SlotSet("procedure_code", answer.code), SlotSet("aspect", answer.aspect),
             SlotSet("last_answer", json.dumps({"code": answer.code, "aspect": answer.aspect,
                                                "text": answer.text[:500]}, ensure_ascii=False))]

@@ -81,6 +81,7 @@ class Answer:
     next_aspects: Tuple[str, ...] = ()  # what the closing question offers next, as buttons
     more: Optional[dict] = None  # the next page of a long answer ("Xem tiếp"): {"case", "page"}
     ask_case: List[dict] = field(default_factory=list)  # a question about the citizen's case: {"title", "case"}
+    which_case: bool = False  # a question: which of the record's document cases (``cases``) is the citizen's
 
     @property
     def text(self) -> str:
@@ -281,7 +282,8 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     picked = case if case is not None else fitting_case(proc, situation) or case_named(proc, question)
     shown = picked or 1
     chosen = proc.document_cases[shown - 1]
-    others = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(proc.document_cases, 1) if i != shown]
+    every = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(proc.document_cases, 1)]
+    others = [c for c in every if c["case"] != shown]
     ask = needs_case(chosen, situation)
     if ask and page == 1:
         question, buttons = situation_question(ask)
@@ -293,7 +295,6 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
         if len("\n".join(together)) + len(proc.chat_name) <= MAX_MESSAGE - 100:
             return _Documents(["\n".join(together)])
         if page == 1:  # neither the situation nor the question's words pick a case: ask which
-            every = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(proc.document_cases, 1)]
             return _Documents([text("answers.ask_document_case", count=len(every))], cases=every, which=True)
     found = checklist(chosen, situation)
     named = describe(situation) if situation.case in cases_in(chosen) else None
@@ -523,7 +524,8 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         if docs.ask_case:
             return Answer([f"{head}\n{docs.messages[0]}"], code=proc.code, aspect=aspect, ask_case=docs.ask_case)
         if docs.which:
-            return Answer([f"{head}\n{docs.messages[0]}"], code=proc.code, aspect=aspect, cases=docs.cases)
+            return Answer([f"{head}\n{docs.messages[0]}"], code=proc.code, aspect=aspect, cases=docs.cases,
+                          which_case=True)
         messages = _pack([f"{head}\n{docs.messages[0]}"] + docs.messages[1:])
         cases, more = docs.cases, docs.more
     else:

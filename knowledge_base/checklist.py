@@ -11,6 +11,7 @@ page.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -93,12 +94,9 @@ def case_named(proc: Procedure, question: str) -> Optional[int]:
     # often lists the cases themselves, so it is not used
     own_name = _phrases(proc.chat_name)
     headings = [_phrases(c.name) - own_name for c in proc.document_cases]
+    shared = Counter(phrase for heading in headings for phrase in heading)
     asked = _phrases(question)
-    named = []
-    for i, own in enumerate(headings):
-        others = set().union(*(h for j, h in enumerate(headings) if j != i))
-        if (own - others) & asked:
-            named.append(i + 1)
+    named = [i for i, heading in enumerate(headings, 1) if any(shared[p] == 1 for p in heading & asked)]
     return named[0] if len(named) == 1 else None
 
 

@@ -132,6 +132,7 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     the catalogue's answer when the resolver is sure of the procedure. (events, or None if none fits; the
     resolution, None when the message was answered before the catalogue was asked)."""
     from actions.procedures import (
+        answer_offered_case,
         asked_aspect,
         redirect_other_agency,
         send_answer,
@@ -141,6 +142,9 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     )
 
     text = tracker.latest_message.get("text") or ""
+    typed_case = answer_offered_case(dispatcher, tracker, text)  # "b" after "which document case is yours?"
+    if typed_case is not None:
+        return typed_case, None
     if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
         return [], None
     kb = knowledge_base_for(tracker)
@@ -154,6 +158,7 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
         return None, found
     named = detect_aspect(text)
     aspect = asked_aspect(tracker, named, named, text)
+    situation = situation_of(tracker, text, found.code)
     return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
                        situation), found
 

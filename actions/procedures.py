@@ -37,6 +37,8 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
     for message in answer.messages[:-1]:
         dispatcher.utter_message(text=message)
     remembered = [SlotSet("situation", situation.to_json())] if situation is not None else []
+    # a typed reply to "which document case is yours?" ("b", "trường hợp 2") is read against this procedure
+    remembered.append(SlotSet("offered_cases", answer.code if answer.which_case else None))
     if answer.ask_case and answer.code:  # one question about the citizen's case, nothing else
         buttons = templates.situation_buttons(answer.code, answer.ask_case)
         dispatcher.utter_message(text=answer.messages[-1], buttons=buttons)
@@ -61,7 +63,24 @@ def offer(dispatcher: CollectingDispatcher, question: str, procedures: Sequence[
           aspect: str) -> List[Dict[Text, Any]]:
     """``question`` with one button per (code, name); the codes are remembered for "số 2" and the pick."""
     dispatcher.utter_message(text=question, buttons=[templates.choice_button(code, name) for code, name in procedures])
-    return [SlotSet("aspect", aspect), SlotSet("candidates", [code for code, _ in procedures])]
+    return [SlotSet("aspect", aspect), SlotSet("candidates", [code for code, _ in procedures]),
+            SlotSet("offered_cases", None)]
+
+
+def answer_offered_case(dispatcher: CollectingDispatcher, tracker: Tracker,
+                        text: str) -> Optional[List[Dict[Text, Any]]]:
+    """A reply that chooses one of the document cases the last answer listed ("b", "số 2", "tàu nhập khẩu"): that
+    case's papers. None when no case was offered or the reply chooses none."""
+    code = tracker.get_slot("offered_cases")
+    if not code or detect_aspect(text) not in ("general", "documents"):  # "lệ phí tàu nhập khẩu" asks the fee
+        return None
+    kb = knowledge_base_for(tracker)
+    case = kb.case_in_reply(str(code), text)
+    if case is None:
+        return None
+    situation = situation_of(tracker, text)
+    return send_answer(dispatcher, kb.answer("", aspect="documents", code=str(code), case=case, situation=situation),
+                       situation)
 
 
 def asked_aspect(tracker: Tracker, aspect: str, named: str, text: str) -> str:
@@ -148,6 +167,9 @@ class ActionAnswerProcedure(Action):
         aspect = asked_aspect(tracker, aspect, named, text)
         # a button under a documents answer ("📄 other case", "Thừa kế", "Xem tiếp") carries the procedure shown
         by_button = bool(case or page > 1 or entity(tracker, "situation_case"))
+        typed_case = None if by_button else answer_offered_case(dispatcher, tracker, text)
+        if typed_case is not None:  # "tàu nhập khẩu" after "which document case is yours?"
+            return typed_case
         found = kb.resolve(text, Context(current=tracker.get_slot("procedure_code"), aspect=aspect,
                                          chosen=shown if by_button else None))
         if found.via == "chosen":
@@ -171,8 +193,9 @@ class ActionAnswerProcedure(Action):
             send_limit(dispatcher, tracker, found.limit)
             return remembered
         if found.kind == ANSWER:
+            situation = situation_of(tracker, text, found.code)
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
-                               situation) + remembered
+                               situation) + [e for e in remembered if e.get("name") != "situation"]
         if found.reason == "nothing_named":
             answer = kb.which_procedure(aspect)
             dispatcher.utter_message(text=answer.text)
@@ -190,8 +213,13 @@ class ActionChooseOption(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         """Resolve the choice (button or ordinal among the offered codes), then answer the pending aspect for it."""
+        text = tracker.latest_message.get("text") or ""
+        if not tracker.get_slot("candidates") and not entity(tracker, "procedure_code"):
+            events = answer_offered_case(dispatcher, tracker, text)  # "2" after "which document case is yours?"
+            if events is not None:
+                return events
         kb = knowledge_base_for(tracker)
-        found = kb.resolve(tracker.latest_message.get("text") or "",
+        found = kb.resolve(text,
                            Context(chosen=entity(tracker, "procedure_code"),
                                    offered=tuple(tracker.get_slot("candidates") or ()), policy=PICK))
         if found.kind != ANSWER:
@@ -203,9 +231,14 @@ class ActionChooseOption(Action):
             + [SlotSet("candidates", None)]
 
 
-def situation_of(tracker: Tracker, text: str) -> Situation:
-    """What the citizen has said about themselves so far, this message and its button included."""
+def situation_of(tracker: Tracker, text: str, code: Optional[str] = None) -> Situation:
+    """What the citizen has said about themselves so far, this message and its button included; for an answer
+    about ``code``, a case (inheritance, sale…) said of another procedure is not kept: bought land is no bought
+    boat."""
     known = Situation.from_json(tracker.get_slot("situation"))
+    previous = tracker.get_slot("procedure_code")
+    if code and previous and code != previous:
+        known = known.without_case()
     return known.merged(read_situation(text)).with_case(entity(tracker, "situation_case"))
 
 

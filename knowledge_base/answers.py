@@ -13,8 +13,10 @@ from core.text import fold
 from core.texts import text
 from core.vocabulary import CHANNELS, filing_channel
 from knowledge_base.checklist import (
+    CASE_ENUMERATOR,
     applicant_fits,
     case_named,
+    case_symbol,
     cases_in,
     checklist,
     describe,
@@ -190,7 +192,9 @@ def sentences(value: str, limit: int) -> str:
 
 _STEP_LABEL = re.compile(r"^\s*(?:[a-zđ]\)\s*)?Bước\s*\d+\s*[:.\-–]?\s*", re.IGNORECASE)
 _STEP_ENUMERATOR = re.compile(r"^\s*(?:[a-zđ]|\d+(?:\.\d+)*)[.)]\s+(?=\w)", re.IGNORECASE)
-_NEXT_ITEM = re.compile(r"(?<=[.;:])\s+[a-zđ][.)]\s+[^.;:]{1,40}$", re.IGNORECASE)
+# the next item's heading run on after a sentence ("… NĐ-CP). b. Gửi hồ sơ"); never "a" (a list starts there) nor
+# after a colon ("gồm: c) …" lists what the line announces)
+_NEXT_ITEM = re.compile(r"(?<=[.;])\s+[b-zđ][.)]\s+[^.;:]{1,40}$", re.IGNORECASE)
 _BARE_STEP = 60  # a step name shorter than this is a heading ("Nộp hồ sơ"), not what to do;
 # so is one that ends by announcing its list ("Văn phòng đăng ký đất đai thực hiện")
 
@@ -235,7 +239,6 @@ def source_line(proc: Procedure) -> str:
 _CASE_PREFIX = re.compile(
     r"^(?:(?:đối với trường hợp|đối với|trường hợp|thành phần hồ sơ|hồ sơ|thực hiện thủ tục)\s+)+", re.IGNORECASE
 )
-_ENUMERATOR = re.compile(r"^((?:\d+|[a-zđ])(?:\.\d+)?[.)]\s+)(.*)$", re.IGNORECASE)
 
 
 def case_label(name: str, number: int, limit: int = CASE_LABEL) -> str:
@@ -243,8 +246,8 @@ def case_label(name: str, number: int, limit: int = CASE_LABEL) -> str:
     apart. A long one loses its middle, not its end: cases often differ only in their last words
     ("… đối với cá nhân" / "… đối với tổ chức")."""
     cleaned = re.sub(r"\s+", " ", name or "").strip(" :;,")
-    match = _ENUMERATOR.match(cleaned)
-    enumerator, rest = (match.group(1), match.group(2)) if match else (f"{number}. ", cleaned)
+    match = CASE_ENUMERATOR.match(cleaned)
+    enumerator, rest = (cleaned[:match.end()], cleaned[match.end():]) if match else (f"{number}. ", cleaned)
     stripped = _CASE_PREFIX.sub("", rest)
     rest = stripped if len(stripped) >= 12 else rest  # "Hồ sơ năng lực" keeps its "Hồ sơ"
     rest = re.sub(r"[\s,;:]*\bgồm$", "", rest).strip(" :;,")
@@ -279,23 +282,30 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
         return _Documents([text("answers.no_documents")])
     if case is not None and not 1 <= case <= len(proc.document_cases):
         case = None  # a stale button: answered as if none was tapped
-    picked = case if case is not None else fitting_case(proc, situation) or case_named(proc, question)
+    # the message's own words before the situation, which may have been said for another record
+    picked = case if case is not None else case_named(proc, question) or fitting_case(proc, situation)
+    if picked is None and len(proc.document_cases) == 1:
+        picked = 1
     shown = picked or 1
     chosen = proc.document_cases[shown - 1]
     every = [{"title": case_label(c.name, i), "case": i} for i, c in enumerate(proc.document_cases, 1)]
     others = [c for c in every if c["case"] != shown]
     ask = needs_case(chosen, situation)
+    # with no case picked, the transfer case is asked only when every answer picks a document case by itself
+    # ("thừa kế" is the transfer record's case a); otherwise which document case comes first
+    if picked is None and not all(fitting_case(proc, situation.with_case(tag)) for tag in ask):
+        ask = []
     if ask and page == 1:
         question, buttons = situation_question(ask)
-        return _Documents([question], ask_case=[dict(b, document_case=shown) for b in buttons])
-    if picked is None and len(proc.document_cases) > 1:  # parts of one dossier that fit one message go together
+        return _Documents([question], ask_case=[dict(b, document_case=picked) for b in buttons])
+    if picked is None:  # parts of one dossier that fit one message go together
         together = [text("answers.documents_heading")]
         for i, c in enumerate(proc.document_cases, 1):
             together += [f"{case_label(c.name, i, limit=10_000)}:"] + lines(checklist(c, situation))
         if len("\n".join(together)) + len(proc.chat_name) <= MAX_MESSAGE - 100:
             return _Documents(["\n".join(together)])
         if page == 1:  # neither the situation nor the question's words pick a case: ask which
-            return _Documents([text("answers.ask_document_case", count=len(every))], cases=every, which=True)
+            return _Documents([_which_case(proc)], cases=every, which=True)
     found = checklist(chosen, situation)
     named = describe(situation) if situation.case in cases_in(chosen) else None
     heading = [text("answers.documents_for_case", case=named)] if named else [text("answers.documents_heading")]
@@ -323,6 +333,29 @@ def _case_title(name: str, number: int) -> str:
     first = label.split(";")[0].strip()
     return first if len(first) <= 250 else label.split(")")[0] + ")" if ")" in label[:6] else text(
         "phrases.answer_case", number=number)
+
+
+def _which_case(proc: Procedure) -> str:
+    """The question which document case is the citizen's, every case listed by its enumerator and name (a long
+    name loses its middle to fit one message; a case the record leaves unnamed is named by its first paper)."""
+    intro = text("answers.ask_document_case", count=len(proc.document_cases))
+    example = case_symbol(proc.document_cases[1].name, 2) if len(proc.document_cases) > 1 else "1"
+    closing = text("answers.ask_document_case_closing", example=example)
+    room = MAX_MESSAGE - len(text("answers.head", name=proc.chat_name, code=proc.code)) - len(intro) \
+        - len(closing) - len(source_line(proc)) - 10
+    titles = []
+    for i, case in enumerate(proc.document_cases, 1):
+        first = case.documents[0].paper if case.documents else ""
+        if case.name.strip() or not first:
+            title = _case_title(case.name, i)
+            bare = title == text("phrases.answer_case", number=i)  # too long for a title: its ends then
+            titles.append(case_label(case.name, i, limit=250) if bare and case.name.strip() else title)
+        else:
+            titles.append(f"{i}. {text('phrases.answer_case_first', paper=first.rstrip(' .;:,'))}")
+    share = room // len(titles) - 1
+    if sum(len(t) + 1 for t in titles) > room:
+        titles = [t if len(t) <= share else case_label(t, i, limit=share) for i, t in enumerate(titles, 1)]
+    return "\n".join([intro, *titles, closing])
 
 
 def _case_note(case) -> str:
@@ -524,8 +557,8 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         if docs.ask_case:
             return Answer([f"{head}\n{docs.messages[0]}"], code=proc.code, aspect=aspect, ask_case=docs.ask_case)
         if docs.which:
-            return Answer([f"{head}\n{docs.messages[0]}"], code=proc.code, aspect=aspect, cases=docs.cases,
-                          which_case=True)
+            return Answer([f"{head}\n{docs.messages[0]}\n{source_line(proc)}"], code=proc.code, aspect=aspect,
+                          cases=docs.cases, which_case=True)
         messages = _pack([f"{head}\n{docs.messages[0]}"] + docs.messages[1:])
         cases, more = docs.cases, docs.more
     else:

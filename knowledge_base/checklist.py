@@ -19,7 +19,7 @@ from core.text import fold
 from core.texts import text
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import Situation, SituationTable
-from knowledge_base.text import TextNormalizer, words
+from knowledge_base.text import TextNormalizer, ordinal_in, words
 
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
 MAX_CASE_CHOICES = 4
@@ -58,8 +58,8 @@ def needs_case(case: DocumentCase, situation: Situation) -> List[str]:
 
 
 def fitting_case(proc: Procedure, situation: Situation) -> Optional[int]:
-    """The document case (1-based) whose name fits the citizen's case or kind of applicant best; None when
-    no case's name says anything of the situation."""
+    """The document case (1-based) whose name fits the citizen's case or kind of applicant best (the first of
+    equals); None when no case's name says anything of the situation."""
     table = SituationTable.default()
     best, best_score = None, 0
     for i, case in enumerate(proc.document_cases, 1):
@@ -76,27 +76,71 @@ def fitting_case(proc: Procedure, situation: Situation) -> Optional[int]:
 _FUNCTION_WORDS = frozenset("duoc cua va hoac trong tai theo ve voi la co khong da dang se bi nay gom hop truong "
                             "cac nhung mot cho".split())
 _ANY_QUESTION = frozenset({("ho", "so"), ("giay", "to"), ("thu", "tuc"), ("can", "gi")})  # "hồ sơ" is no case
+# a case heading's enumerator: "b) ", "1. ", "1.2) "
+CASE_ENUMERATOR = re.compile(r"^\s*((?:\d+|[a-zđ])(?:\.\d+)?)[.)]\s+", re.IGNORECASE)
+# the words around a typed choice: "trường hợp b ạ", "chọn số 2", "em thuộc cái thứ hai nhé"
+_REPLY_FILLER = frozenset("truong hop th chon so cai thu la em toi minh thuoc nhe nha nhen di do day vay "
+                          "a ak ah oi anh chi".split())
 
 
-def _phrases(value: str) -> set:
-    tokens = words(fold(TextNormalizer.default().normalize(value)))
+def _tokens(value: str) -> List[str]:
+    return words(fold(TextNormalizer.default().normalize(CASE_ENUMERATOR.sub("", value))))
+
+
+def case_symbol(name: str, number: int) -> str:
+    """What a citizen types to choose a document case: its enumerator ("b" of "b) Đối với…"), or its number."""
+    match = CASE_ENUMERATOR.match(name or "")
+    return match.group(1).lower() if match else str(number)
+
+
+def case_in_reply(proc: Procedure, reply: str) -> Optional[int]:
+    """The document case (1-based) a citizen's reply to "which case?" chooses: its symbol ("b", "trường hợp 2",
+    "2 ạ"), its position ("cái thứ hai", "cái cuối"), or its heading's own words ("tàu nhập khẩu"); None when
+    the reply chooses none, or is more than a choice ("b. còn lệ phí?" is read as a question)."""
+    count = len(proc.document_cases)
+    if count < 2 or not reply:
+        return None
+    symbols = [case_symbol(c.name, i) for i, c in enumerate(proc.document_cases, 1)]
+    typed = [w for w in words(reply.lower()) if fold(w) not in _REPLY_FILLER]
+    if len(typed) == 1:
+        word = typed[0]
+        if word in symbols:  # "đ" and "d" are two cases: the typed accent decides first
+            return symbols.index(word) + 1
+        folded = [i for i, symbol in enumerate(symbols, 1) if fold(symbol) == fold(word)]
+        if len(folded) == 1:
+            return folded[0]
+        if word.isdigit() and 1 <= int(word) <= count:  # "2" for "b)": the second case
+            return int(word)
+    if len(typed) <= 1 and ordinal_in(reply, count):  # "cái thứ hai", "cái cuối"
+        return ordinal_in(reply, count)
+    return case_named(proc, reply)
+
+
+def _phrases(tokens: Sequence[str]) -> set:
     return {(a, b) for a, b in zip(tokens, tokens[1:])
             if a not in _FUNCTION_WORDS and b not in _FUNCTION_WORDS and (a, b) not in _ANY_QUESTION}
 
 
 def case_named(proc: Procedure, question: str) -> Optional[int]:
     """The document case (1-based) the question names by a two-word phrase of that case's heading that no other
-    case's heading, nor the procedure's short name, has ("sạt lở", "mua bán"); None when no case, or more than one, is
-    named so."""
+    case's heading, nor the procedure's short name, has ("sạt lở", "mua bán"), and one of whose words no other
+    heading has: "đổi số" in a question is no "thay đổi số hiệu" (both words are other headings' too, in "thay
+    đổi", "sở hữu"). None when no case, or more than one, is named so."""
     if not question or len(proc.document_cases) < 2:
         return None
     # the short name says what every case is ("cấp sổ đỏ lần đầu"): its phrases name no case; the official name
     # often lists the cases themselves, so it is not used
-    own_name = _phrases(proc.chat_name)
-    headings = [_phrases(c.name) - own_name for c in proc.document_cases]
+    own_name = _phrases(_tokens(proc.chat_name))
+    tokens = [_tokens(c.name) for c in proc.document_cases]
+    headings = [_phrases(t) - own_name for t in tokens]
     shared = Counter(phrase for heading in headings for phrase in heading)
-    asked = _phrases(question)
-    named = [i for i, heading in enumerate(headings, 1) if any(shared[p] == 1 for p in heading & asked)]
+    used = Counter(word for heading in tokens for word in set(heading))
+    asked = _phrases(_tokens(question))
+
+    def names(heading: set) -> bool:
+        return any(shared[p] == 1 and (used[p[0]] == 1 or used[p[1]] == 1) for p in heading & asked)
+
+    named = [i for i, heading in enumerate(headings, 1) if names(heading)]
     return named[0] if len(named) == 1 else None
 
 

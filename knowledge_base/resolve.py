@@ -14,14 +14,13 @@ about something else that keeps the procedure under discussion unless its words 
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Optional, Protocol, Sequence, Tuple
 
-from core.text import fold
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.limits import Limit
 from knowledge_base.retrieval.hybrid import Hit, SearchResult
+from knowledge_base.text import ordinal_in
 
 
 class KnowledgeBase(Protocol):
@@ -47,7 +46,6 @@ QUESTION, PICK, SURE, KEEP = "question", "pick", "sure", "keep"
 POLICIES = (QUESTION, PICK, SURE, KEEP)
 TOP_K = 3  # hits searched, offered as choices and logged as considered
 
-_ORDINALS = {"nhat": 1, "mot": 1, "dau": 1, "1": 1, "hai": 2, "2": 2, "ba": 3, "3": 3, "cuoi": -1}
 
 
 @dataclass(frozen=True)
@@ -96,14 +94,8 @@ def _none(reason: str, considered: Sequence[Hit] = (), agency: Optional[str] = N
 
 def pick_by_ordinal(text: str, candidates: Sequence[str]) -> Optional[str]:
     """'cái thứ hai' / 'so 2' / 'cái cuối' -> the matching candidate code."""
-    for word in reversed(re.findall(r"\w+", fold(text))):
-        if word in _ORDINALS:
-            index = _ORDINALS[word]
-            if index == -1:
-                return candidates[-1]
-            if 1 <= index <= len(candidates):
-                return candidates[index - 1]
-    return None
+    index = ordinal_in(text, len(candidates))
+    return candidates[index - 1] if index else None
 
 
 def resolve(kb: KnowledgeBase, text: str, context: Optional[Context] = None) -> Resolution:

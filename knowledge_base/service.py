@@ -9,6 +9,7 @@ from core.settings import Settings, get_settings
 from core.text import fold
 from knowledge_base.answers import QUOTED_ASPECTS, Answer, compose_answer, detect_aspect, which_offered, which_procedure
 from knowledge_base.catalogue import Catalogue
+from knowledge_base.checklist import case_in_reply
 from knowledge_base.limits import Limit, Limits
 from knowledge_base.record_quotes import RecordQuotes
 from knowledge_base.resolve import Context, Resolution, resolve
@@ -237,6 +238,11 @@ class KnowledgeBase:
         procs = [p for p in (self.catalogue.get(str(c)) for c in codes) if p is not None]
         return which_offered(aspect, procs) if procs else None
 
+    def case_in_reply(self, code: str, reply: str) -> Optional[int]:
+        """The document case of ``code`` (1-based) a reply to "which case is yours?" chooses, if any."""
+        proc = self.catalogue.get(code)
+        return case_in_reply(proc, reply) if proc is not None else None
+
     def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None,
                case: Optional[int] = None, situation: Optional[Situation] = None, page: int = 1) -> Answer:
         """Answer ``question`` (about ``code`` if given) on ``aspect`` (detected if not given).
@@ -257,8 +263,8 @@ class KnowledgeBase:
         # a question with no conversation around it (the CLI): even one close procedure is offered, not answered
         result = self.search(question, top_k=3)
         if result.decision == "answer" and result.best is not None:
-            return compose_answer(self.catalogue.get(result.best.code), aspect, self.settings, situation=situation,
-                                  question=question)
+            return compose_answer(self.catalogue.get(result.best.code), aspect, self.settings, case=case,
+                                  situation=situation, question=question)
         offered = result.choices(3) if result.decision == "choose" else []
         candidates = [p for p in (self.catalogue.get(h.code) for h in offered) if p is not None]
         return compose_answer(None, aspect, self.settings, candidates=candidates)

@@ -20,6 +20,7 @@ from core.text import fold
 from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, words
 
 CASE, CONDITION, APPLICANT, CHANNEL = "case", "condition", "applicant", "channel"
+_IMPLIED = "~implied"  # suffix of a group read from a citizen-only phrase ("nhà tôi"): said by implication
 _EXCEPT = re.compile(r"\b(?:trừ|ngoại trừ|không bao gồm|không áp dụng)\b", re.IGNORECASE)
 
 
@@ -31,12 +32,21 @@ class Situation:
     applicant: Optional[str] = None  # individual, household, organisation, overseas
     channel: Optional[str] = None  # online, postal, direct
     conditions: Tuple[str, ...] = ()  # mortgage, representative, split_merge, several_recipients…
+    applicant_implied: bool = False  # the applicant was read from family words only ("nhà tôi"), not said
 
     def merged(self, newer: Situation) -> Situation:
-        """This situation updated by what the citizen said since (a new word replaces an old one)."""
-        return Situation(case=newer.case or self.case, applicant=newer.applicant or self.applicant,
-                         channel=newer.channel or self.channel,
-                         conditions=tuple(dict.fromkeys(self.conditions + newer.conditions)))
+        """This situation updated by what the citizen said since (a new word replaces an old one; family words
+        never replace an applicant the citizen named: "tôi là việt kiều" … "nhà tôi" stays overseas)."""
+        keep = not newer.applicant or (newer.applicant_implied and bool(self.applicant) and not self.applicant_implied)
+        applicant, implied = (self.applicant, self.applicant_implied) if keep \
+            else (newer.applicant, newer.applicant_implied)
+        return Situation(case=newer.case or self.case, applicant=applicant, channel=newer.channel or self.channel,
+                         conditions=tuple(dict.fromkeys(self.conditions + newer.conditions)),
+                         applicant_implied=implied)
+
+    def without_case(self) -> Situation:
+        """The same situation with no transfer case (the case said for one procedure is not another's)."""
+        return replace(self, case=None)
 
     def to_json(self) -> Optional[str]:
         """For a conversation slot; None when nothing is known."""
@@ -59,9 +69,10 @@ class Situation:
 
         listed = data.get("conditions")
         conditions = tuple(c for c in listed if known(c, table.conditions)) if isinstance(listed, list) else ()
-        return cls(case=known(data.get("case"), table.labels[CASE]),
-                   applicant=known(data.get("applicant"), table.labels[APPLICANT]),
-                   channel=known(data.get("channel"), table.channels), conditions=conditions)
+        applicant = known(data.get("applicant"), table.labels[APPLICANT])
+        return cls(case=known(data.get("case"), table.labels[CASE]), applicant=applicant,
+                   channel=known(data.get("channel"), table.channels), conditions=conditions,
+                   applicant_implied=bool(applicant) and data.get("applicant_implied") is True)
 
     def with_case(self, case: Optional[str]) -> Situation:
         """The same situation in ``case`` (a known case tag), or unchanged."""
@@ -83,7 +94,7 @@ class SituationTable:
                 self.labels[group][str(tag)] = str(spec.get("label") or tag)
                 entries += [(str(p), (group, str(tag))) for p in spec.get("phrases") or ()]
                 record_only += [(str(p), (group, str(tag))) for p in spec.get("record_phrases") or ()]
-                citizen_only += [(str(p), (group, str(tag))) for p in spec.get("citizen_phrases") or ()]
+                citizen_only += [(str(p), (group + _IMPLIED, str(tag))) for p in spec.get("citizen_phrases") or ()]
         self.conditions = [str(tag) for tag in data.get(CONDITION) or {}]
         self.channels = [str(tag) for tag in data.get(CHANNEL) or {}]
         for group in (CONDITION, CHANNEL):
@@ -112,13 +123,16 @@ class SituationTable:
         return [value for _, _, value in table.find(words(fold(norm)), words(norm))]  # type: ignore[misc]
 
     def read(self, text: str) -> Situation:
-        """What a citizen's message says about their situation (the last case named wins)."""
-        found: Dict[str, List[str]] = {CASE: [], APPLICANT: [], CHANNEL: [], CONDITION: []}
+        """What a citizen's message says about their situation (the last case named wins); family words
+        ("nhà tôi") say a household only when no other kind of applicant is named ("công ty nhà tôi")."""
+        found: Dict[str, List[str]] = {}
         for group, tag in self.tags(text):
-            found[group].append(tag)
-        last = {g: (found[g][-1] if found[g] else None) for g in (CASE, APPLICANT, CHANNEL)}
+            found.setdefault(group, []).append(tag)
+        said = {g: (found[g][-1] if found.get(g) else None) for g in (CASE, APPLICANT, CHANNEL)}
+        last = {g: said[g] or (found[g + _IMPLIED][-1] if found.get(g + _IMPLIED) else None) for g in said}
+        implied = said[APPLICANT] is None and last[APPLICANT] is not None
         return Situation(case=last[CASE], applicant=last[APPLICANT], channel=last[CHANNEL],
-                         conditions=tuple(dict.fromkeys(found[CONDITION])))
+                         conditions=tuple(dict.fromkeys(found.get(CONDITION, []))), applicant_implied=implied)
 
     def about(self, condition: str) -> Tuple[FrozenSet[str], FrozenSet[str], FrozenSet[str]]:
         """The cases, applicants and other conditions a record's condition wording names; what follows

@@ -118,6 +118,21 @@ def ends_sentence(pieces: List[str]) -> List[bool]:
     return [i + 1 == len(pieces) or not pieces[i + 1][0].isalnum() for i in range(len(pieces))]
 
 
+# "cái thứ hai", "số 2", "cái cuối": the position a reply picks (-1: the last)
+_ORDINALS = {"nhat": 1, "mot": 1, "dau": 1, "1": 1, "hai": 2, "2": 2, "ba": 3, "3": 3, "cuoi": -1}
+
+
+def ordinal_in(text: str, count: int) -> Optional[int]:
+    """The 1-based position among ``count`` options that ``text`` names by its last ordinal word, if any."""
+    for word in reversed(re.findall(r"\w+", fold(text))):
+        index = _ORDINALS.get(word)
+        if index == -1 and count:
+            return count
+        if index is not None and 1 <= index <= count:
+            return index
+    return None
+
+
 # Unaccented shorthand that, ending a sentence, is far more often a particle (ạ, à) than a word.
 FINAL_PARTICLES = ("a",)
 

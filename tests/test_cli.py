@@ -60,6 +60,8 @@ def test_answer_prints_a_sourced_vietnamese_answer(cli_env):
     out = run(["answer", "lam lai so do bi mat mat bao lau"], cli_env)
     assert out.returncode == 0, out.stderr
     assert "Thời hạn giải quyết" in out.stdout and "Nguồn: thủ tục 1.012786" in out.stdout
+    out = run(["answer", "lam lai so do bi mat can giay to gi", "--case", "2"], cli_env)  # without --code
+    assert out.returncode == 0 and "dưới đây là: b) mất Trang bổ sung" in out.stdout, out.stderr
 
 
 def test_search_without_question_is_a_clear_error(cli_env):

@@ -4,8 +4,10 @@ import json
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.feedback import ActionDefaultFallback
 from actions.procedures import ActionAnswerProcedure, ActionChooseOption
 from knowledge_base.resolve import pick_by_ordinal
+from knowledge_base.situation import Situation
 from tests.actions.conftest import make_tracker
 
 
@@ -86,7 +88,8 @@ def test_an_aspect_asked_after_choices_were_offered_offers_them_again_for_it(log
     assert messages[-1]["text"].startswith("Bạn muốn biết thời hạn giải quyết của thủ tục nào ạ?")
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
     assert payloads == ['/choose_option{"procedure_code":"1.012786"}', '/choose_option{"procedure_code":"1.012783"}']
-    assert events == {"aspect": "time", "candidates": ["1.012786", "1.012783"]} and not log.unanswered_rows()
+    assert events == {"aspect": "time", "candidates": ["1.012786", "1.012783"], "offered_cases": None}
+    assert not log.unanswered_rows()
     picked = make_tracker("/choose_option", "choose_option", {"aspect": "time", "candidates": ["1.012786", "1.012783"]},
                           [{"entity": "procedure_code", "value": "1.012783"}])
     messages, events = run(ActionChooseOption(), picked)
@@ -187,9 +190,42 @@ def test_a_land_question_that_mentions_an_id_card_is_still_answered(log):
 def test_a_record_with_many_document_cases_asks_which_is_the_citizens():
     messages, events = run(ActionAnswerProcedure(), make_tracker("lam so do lan dau can giay to gi", "ask_documents",
                                                                  {"procedure_code": "1.013978"}))
-    assert len(messages) == 1 and "Mẫu" not in messages[0]["text"] and "Nguồn" not in messages[0]["text"]
+    assert len(messages) == 1 and "Mẫu" not in messages[0]["text"] and "Nguồn: thủ tục 1.013978" in messages[0]["text"]
     assert [b["payload"] for b in messages[-1]["buttons"]] == [
         f'/ask_documents{{"procedure_code":"1.013978","document_case":"{n}"}}' for n in (1, 2, 3)]
+    assert events["offered_cases"] == "1.013978"  # a typed "b" is read against its cases
+
+
+@pytest.mark.parametrize("action, reply, intent, shown", [
+    (ActionChooseOption, "2", "choose_option", "b) đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc"),
+    (ActionDefaultFallback, "b", "nlu_fallback", "b) đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc"),
+    (ActionAnswerProcedure, "đã có thông báo xác nhận rồi", "ask_procedure", "c) cấp Giấy chứng nhận cho cá nhân"),
+])
+def test_a_typed_reply_to_which_case_answers_that_case(action, reply, intent, shown):
+    slots = {"procedure_code": "1.013978", "offered_cases": "1.013978", "aspect": "documents"}
+    messages, events = run(action(), make_tracker(reply, intent, slots))
+    body = "\n".join(m["text"] for m in messages)
+    assert shown in body and "- Đơn đăng ký đất đai" in body
+    assert events["offered_cases"] is None and events["aspect"] == "documents"
+
+
+def test_a_reply_that_chooses_no_case_is_answered_as_a_question():
+    slots = {"procedure_code": "1.013978", "offered_cases": "1.013978", "aspect": "documents"}
+    messages, events = run(ActionAnswerProcedure(), make_tracker("lệ phí bao nhiêu", "ask_fees", slots))
+    assert "Phí, lệ phí" in messages[0]["text"] and events["offered_cases"] is None
+    messages, _ = run(ActionChooseOption(), make_tracker("9", "choose_option", slots))
+    assert "Hồ sơ khác nhau" not in messages[-1]["text"] and "Mẫu số" not in messages[-1]["text"]
+
+
+def test_a_case_said_of_one_procedure_is_not_carried_to_another():
+    from actions.procedures import situation_of
+
+    # "mua bán" was said of a land transfer: a boat registration's "mua bán, tặng cho" case is not picked for it
+    slots = {"procedure_code": "1.013831", "situation": '{"applicant": "individual", "case": "sale"}'}
+    tracker = make_tracker("đăng ký tàu cá cần giấy tờ gì", "ask_documents", slots)
+    assert situation_of(tracker, "đăng ký tàu cá cần giấy tờ gì", "1.003650") == Situation(applicant="individual")
+    assert situation_of(tracker, "cần giấy tờ gì", "1.013831").case == "sale"  # the same procedure: kept
+    assert situation_of(tracker, "tôi nhận chuyển nhượng tàu", "1.003650").case == "sale"  # said again: read again
 
 
 def test_a_record_with_many_document_cases_offers_the_others_as_buttons():
@@ -237,8 +273,7 @@ def test_a_case_dependent_checklist_asks_with_buttons_then_answers_the_tapped_ca
                                                                  {"procedure_code": "1.013831"}))
     assert "thừa kế" in messages[-1]["text"] and messages[-1]["text"].endswith("?")
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
-    assert payloads[0] == ('/ask_documents{"procedure_code":"1.013831","situation_case":"inheritance",'
-                           '"document_case":"1"}')
+    assert payloads[0] == '/ask_documents{"procedure_code":"1.013831","situation_case":"inheritance"}'
     assert "situation" not in events or events["situation"] is None
     tapped = [{"entity": "procedure_code", "value": "1.013831"}, {"entity": "situation_case", "value": "gift"}]
     messages, events = run(ActionAnswerProcedure(), make_tracker(payloads[1], "ask_documents",

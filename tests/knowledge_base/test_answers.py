@@ -119,9 +119,63 @@ def test_many_document_cases_ask_which_then_show_one_and_offer_the_others(first_
     ("1.013833", "đăng ký biến động cần giấy tờ gì", None),  # only words every case shares
     ("1.003650", "tàu cá mới đóng xong, đã được cấp giấy gì chưa", None),  # "mới", "đã", "được" alone pick none
     ("1.003650", "", None),
+    # "đổi số" spans "thay đổi | số hiệu": both words are other headings' too ("thay đổi", folded "sở hữu")
+    ("1.013833", "đổi số căn cước trên sổ đỏ thì cần gì", None),
+    ("1.013833", "mục b đổi những gì", None),  # a heading's enumerator "b)" is no word of it
+    ("1.003650", "tàu cá nhập khẩu được tặng cho cần gì", 4),
+    ("1.003650", "thuê tàu trần thì cần gì", 5),
 ])
 def test_a_case_is_picked_only_by_words_of_its_own_heading(catalogue, code, question, case):
     assert case_named(catalogue.get(code), question) == case
+
+
+def test_the_messages_own_words_pick_a_case_before_a_remembered_situation(catalogue):
+    boat = catalogue.get("1.003650")  # "tặng cho" is in case 3 (mua bán, tặng cho) and case 4 (nhập khẩu, tặng cho…)
+    answer = compose_answer(boat, "documents", Settings(), situation=Situation(case="sale"),
+                            question="đăng ký tàu cá nhập khẩu cần giấy tờ gì")
+    assert "4) tàu cá nhập khẩu" in answer.text and not answer.which_case
+    assert "3) tàu được mua bán" in compose_answer(boat, "documents", Settings(), situation=Situation(case="sale")).text
+
+
+def test_the_transfer_case_is_asked_only_where_its_answer_picks_the_document_case(catalogue):
+    transfer = compose_answer(catalogue.get("1.013831"), "documents", Settings())  # every answer picks case a)
+    assert transfer.ask_case and all(o["document_case"] is None for o in transfer.ask_case)
+    for code in ("1.013949", "2.002750"):  # case a) differs by sale or lease, the others by other things
+        asked = compose_answer(catalogue.get(code), "documents", Settings())
+        assert asked.which_case and not asked.ask_case, code
+
+
+def test_which_case_lists_every_case_whole_enough_to_choose_and_names_its_source(catalogue):
+    from knowledge_base.answers import source_line
+    from knowledge_base.checklist import case_symbol
+
+    asked_somewhere = 0
+    for proc in catalogue.procedures.values():
+        answer = compose_answer(proc, "documents", Settings())
+        if not answer.which_case:
+            continue
+        asked_somewhere += 1
+        message = answer.messages[0]
+        assert len(answer.messages) == 1 and len(message) <= 1500 and source_line(proc) in message, proc.code
+        listed = [line for line in message.splitlines()[2:-2]]
+        assert len(listed) == len(proc.document_cases), proc.code
+        for i, (line, case) in enumerate(zip(listed, proc.document_cases), 1):
+            assert line.lower().startswith(case_symbol(case.name, i)), (proc.code, line)
+        assert len(set(listed)) == len(listed), proc.code
+    assert asked_somewhere >= 10
+
+
+@pytest.mark.parametrize("code, reply, case", [
+    ("1.003650", "2", 2), ("1.003650", "số 3 nhé", 3), ("1.003650", "trường hợp 4 ạ", 4),
+    ("1.003650", "cái thứ hai", 2), ("1.003650", "cái cuối", 7), ("1.003650", "tau nhap khau", 4),
+    ("1.003650", "lệ phí bao nhiêu", None), ("1.003650", "9", None),
+    ("1.013949", "b", 2), ("1.013949", "đ", 8), ("1.013949", "d", 4),  # the typed accent tells đ) from d)
+    ("1.013949", "trường hợp h ạ", 7), ("1.013949", "2", 2), ("1.013949", "gia hạn sử dụng đất", 7),
+])
+def test_a_typed_reply_chooses_a_document_case(catalogue, code, reply, case):
+    from knowledge_base.checklist import case_in_reply
+
+    assert case_in_reply(catalogue.get(code), reply) == case
 
 
 def test_cases_that_fit_one_bubble_are_listed_together(catalogue):
@@ -173,6 +227,11 @@ def test_no_two_cases_of_a_record_share_a_label(catalogue):
      "Tiêu hủy động vật: Xã lập biên bản tiêu hủy theo Mẫu số 1a (Nghị định 116/2025/NĐ-CP)."),
     ("Bước 5: 1. Cơ quan kiểm tra xem xét sự phù hợp", "", "Cơ quan kiểm tra xem xét sự phù hợp"),
     ("Bước 2: Nộp theo điểm a) khoản 2 Điều 5", "", "Nộp theo điểm a) khoản 2 Điều 5"),
+    # what a colon announces, and an "a." that starts a list, are the step's own words
+    ("Bước 1: Tiếp nhận", "Cán bộ kiểm tra hồ sơ, gồm: c) Bản vẽ thửa đất",
+     "Tiếp nhận: Cán bộ kiểm tra hồ sơ, gồm: c) Bản vẽ thửa đất"),
+    ("Bước 1: Tiếp nhận", "Cán bộ kiểm tra hồ sơ. a. Hồ sơ đủ thì tiếp nhận",
+     "Tiếp nhận: Cán bộ kiểm tra hồ sơ. a. Hồ sơ đủ thì tiếp nhận"),
 ])
 def test_a_step_reads_as_one_line_of_what_to_do(name, description, expected):
     from knowledge_base.answers import step_line

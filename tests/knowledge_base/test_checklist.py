@@ -128,6 +128,17 @@ def test_family_words_are_read_in_a_citizens_message_only():
     assert SituationTable.default().about("tài sản chung của vợ chồng, gia đình tôi")[1] == frozenset()
 
 
+def test_family_words_never_outweigh_a_named_kind_of_applicant():
+    assert read_situation("công ty nhà tôi muốn xin giấy phép khai thác").applicant == "organisation"
+    assert read_situation("tôi là việt kiều, nhà tôi có mảnh đất ở quê").applicant == "overseas"
+    family = read_situation("nhà tôi muốn tách thửa")
+    assert family.applicant == "household" and family.applicant_implied
+    overseas = read_situation("tôi là việt kiều")
+    assert overseas.merged(family).applicant == "overseas"  # a later "nhà tôi" keeps what was said
+    assert family.merged(overseas).applicant == "overseas" and not family.merged(overseas).applicant_implied
+    assert Situation.from_json(family.to_json()) == family
+
+
 def test_the_situation_slot_survives_anything_a_tracker_holds():
     kept = Situation(case="gift", applicant="individual").merged(Situation(channel="online"))
     assert Situation.from_json(kept.to_json()) == kept

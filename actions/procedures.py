@@ -54,9 +54,11 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
                                                "text": answer.text[:500]}, ensure_ascii=False))]
 
 
-def offer_choices(dispatcher: CollectingDispatcher, hits: Sequence[Hit], aspect: str) -> List[Dict[Text, Any]]:
-    """Ask the citizen to pick one of 2-3 close procedures (buttons carry the code)."""
-    return offer(dispatcher, templates.choose(len(hits)), [(h.code, h.name) for h in hits], aspect)
+def offer_choices(dispatcher: CollectingDispatcher, tracker: Tracker, hits: Sequence[Hit],
+                  aspect: str) -> List[Dict[Text, Any]]:
+    """Ask the citizen to pick one of 2-3 close procedures (buttons carry the code and the short name)."""
+    named = knowledge_base_for(tracker).short_names([h.code for h in hits])
+    return offer(dispatcher, templates.choose(len(hits)), [(h.code, named.get(h.code, h.name)) for h in hits], aspect)
 
 
 def offer(dispatcher: CollectingDispatcher, question: str, procedures: Sequence[Tuple[str, str]],
@@ -183,7 +185,7 @@ class ActionAnswerProcedure(Action):
             return offer(dispatcher, again.text, [(c["payload"], c["title"]) for c in again.choices],
                          again.aspect) + remembered
         if found.kind == CHOICES:
-            return offer_choices(dispatcher, found.choices, aspect) + remembered
+            return offer_choices(dispatcher, tracker, found.choices, aspect) + remembered
         # whatever else comes of this message, choices offered before are no longer what the citizen answers
         remembered += [SlotSet("candidates", None)] if offered else []
         if found.reason == "other_agency":

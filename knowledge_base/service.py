@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import List, Optional, Sequence, Set
+from typing import Dict, List, Optional, Sequence, Set
 
 from core.settings import Settings, get_settings
 from core.text import fold
@@ -237,6 +237,11 @@ class KnowledgeBase:
         """Offer the procedures just offered again for an aspect asked without a pick (None if none is known)."""
         procs = [p for p in (self.catalogue.get(str(c)) for c in codes) if p is not None]
         return which_offered(aspect, procs) if procs else None
+
+    def short_names(self, codes: Sequence[str]) -> Dict[str, str]:
+        """The short name a chat shows for each known code ("Đăng ký biến động: chuyển nhượng, thừa kế…")."""
+        procs = [p for p in (self.catalogue.get(c) for c in codes) if p is not None]
+        return {p.code: p.chat_name for p in procs}
 
     def case_in_reply(self, code: str, reply: str) -> Optional[int]:
         """The document case of ``code`` (1-based) a reply to "which case is yours?" chooses, if any."""

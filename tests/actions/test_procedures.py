@@ -339,3 +339,13 @@ def test_the_answer_uses_the_vector_the_nlu_handed_over_and_encodes_nothing(kb, 
     messages, slots = run(ActionAnswerProcedure(), tracker)
     assert slots.get("procedure_code") == "1.012786" and "Hồ sơ cần chuẩn bị" in messages[0]["text"]
     assert retriever.embedder.encoded == before  # the search took the NLU's vector: one pass in all
+
+
+def test_offered_procedures_are_named_by_their_short_names(catalogue):
+    from actions.templates import choice_button
+
+    messages, events = run(ActionAnswerProcedure(), make_tracker("đăng ký tàu cá cần giấy tờ gì", "ask_documents"))
+    offered = events["candidates"]
+    assert offered and [b["title"] for b in messages[-1]["buttons"]] == [
+        choice_button(code, catalogue.get(code).chat_name)["title"] for code in offered]
+    assert any(catalogue.get(code).chat_name != catalogue.get(code).name for code in offered)  # not the titles

@@ -37,8 +37,8 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
     for message in answer.messages[:-1]:
         dispatcher.utter_message(text=message)
     remembered = [SlotSet("situation", situation.to_json())] if situation is not None else []
-    # a typed reply to "which document case is yours?" ("b", "trường hợp 2") is read against this procedure
-    remembered.append(SlotSet("offered_cases", answer.code if answer.which_case else None))
+    if answer.which_case:  # a typed "2" now answers this question, not procedures offered before
+        remembered.append(SlotSet("candidates", None))
     if answer.ask_case and answer.code:  # one question about the citizen's case, nothing else
         buttons = templates.situation_buttons(answer.code, answer.ask_case)
         dispatcher.utter_message(text=answer.messages[-1], buttons=buttons)
@@ -65,23 +65,39 @@ def offer(dispatcher: CollectingDispatcher, question: str, procedures: Sequence[
           aspect: str) -> List[Dict[Text, Any]]:
     """``question`` with one button per (code, name); the codes are remembered for "số 2" and the pick."""
     dispatcher.utter_message(text=question, buttons=[templates.choice_button(code, name) for code, name in procedures])
-    return [SlotSet("aspect", aspect), SlotSet("candidates", [code for code, _ in procedures]),
-            SlotSet("offered_cases", None)]
+    return [SlotSet("aspect", aspect), SlotSet("candidates", [code for code, _ in procedures])]
 
 
-def answer_offered_case(dispatcher: CollectingDispatcher, tracker: Tracker,
-                        text: str) -> Optional[List[Dict[Text, Any]]]:
-    """A reply that chooses one of the document cases the last answer listed ("b", "số 2", "tàu nhập khẩu"): that
-    case's papers. None when no case was offered or the reply chooses none."""
-    code = tracker.get_slot("offered_cases")
+_CASE_PAYLOAD = re.compile(r'^/ask_documents\{"procedure_code":"([^"]+)","document_case":"\d+"\}$')
+
+
+def offered_cases(tracker: Tracker) -> Optional[str]:
+    """The procedure whose document cases the bot's last message offered as buttons (the which-case question, or
+    a checklist's other cases): a typed "b" or "số 2" right after it chooses among them. None otherwise, so a
+    "2" typed after any later message (a channel question, another answer) is never read as a case."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "bot":
+            buttons = (event.get("data") or {}).get("buttons") or []
+            codes = {m.group(1) for m in (_CASE_PAYLOAD.match(str(b.get("payload") or "")) for b in buttons) if m}
+            return codes.pop() if len(codes) == 1 else None
+    return None
+
+
+def answer_offered_case(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                        by_words: bool = False) -> Optional[List[Dict[Text, Any]]]:
+    """A reply that chooses one of the document cases the last message offered: that case's papers. The reply
+    chooses by its symbol or position ("b", "số 2", "cái cuối"), and, with ``by_words`` (the message is about that
+    procedure), by its heading's words or the citizen's situation ("tàu nhập khẩu", "mua lại"). None when no case
+    was offered or the reply chooses none."""
+    code = offered_cases(tracker)
     if not code or detect_aspect(text) not in ("general", "documents"):  # "lệ phí tàu nhập khẩu" asks the fee
         return None
     kb = knowledge_base_for(tracker)
-    case = kb.case_in_reply(str(code), text)
+    case = kb.case_in_reply(code, text, by_words=by_words)
     if case is None:
         return None
     situation = situation_of(tracker, text)
-    return send_answer(dispatcher, kb.answer("", aspect="documents", code=str(code), case=case, situation=situation),
+    return send_answer(dispatcher, kb.answer("", aspect="documents", code=code, case=case, situation=situation),
                        situation)
 
 
@@ -169,14 +185,16 @@ class ActionAnswerProcedure(Action):
         aspect = asked_aspect(tracker, aspect, named, text)
         # a button under a documents answer ("📄 other case", "Thừa kế", "Xem tiếp") carries the procedure shown
         by_button = bool(case or page > 1 or entity(tracker, "situation_case"))
-        typed_case = None if by_button else answer_offered_case(dispatcher, tracker, text)
-        if typed_case is not None:  # "tàu nhập khẩu" after "which document case is yours?"
-            return typed_case
         found = kb.resolve(text, Context(current=tracker.get_slot("procedure_code"), aspect=aspect,
                                          chosen=shown if by_button else None))
         if found.via == "chosen":
             return send_answer(dispatcher, kb.answer("", aspect="documents", code=found.code, case=case,
                                                      situation=situation, page=page), situation)
+        # "b", or "tàu nhập khẩu" when the message stays on the procedure, after "which document case is yours?"
+        typed_case = answer_offered_case(dispatcher, tracker, text,
+                                         by_words=found.kind == ANSWER and found.code == offered_cases(tracker))
+        if typed_case is not None:
+            return typed_case
         # what the citizen said about themselves is kept whatever comes of this message (a pick, a new question)
         remembered = [SlotSet("situation", situation.to_json())] if situation.to_json() else []
         offered = tracker.get_slot("candidates") or ()
@@ -216,8 +234,8 @@ class ActionChooseOption(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         """Resolve the choice (button or ordinal among the offered codes), then answer the pending aspect for it."""
         text = tracker.latest_message.get("text") or ""
-        if not tracker.get_slot("candidates") and not entity(tracker, "procedure_code"):
-            events = answer_offered_case(dispatcher, tracker, text)  # "2" after "which document case is yours?"
+        if not entity(tracker, "procedure_code"):
+            events = answer_offered_case(dispatcher, tracker, text)  # "2" right after "which document case?"
             if events is not None:
                 return events
         kb = knowledge_base_for(tracker)
@@ -235,11 +253,12 @@ class ActionChooseOption(Action):
 
 def situation_of(tracker: Tracker, text: str, code: Optional[str] = None) -> Situation:
     """What the citizen has said about themselves so far, this message and its button included; for an answer
-    about ``code``, a case (inheritance, sale…) said of another procedure is not kept: bought land is no bought
-    boat."""
+    about ``code``, a case (inheritance, sale…) said under a procedure of another field is not kept: bought land is
+    no bought boat, but land given by parents is still given when the citizen moves from splitting it to
+    transferring it."""
     known = Situation.from_json(tracker.get_slot("situation"))
     previous = tracker.get_slot("procedure_code")
-    if code and previous and code != previous:
+    if code and previous and not knowledge_base_for(tracker).same_field(code, str(previous)):
         known = known.without_case()
     return known.merged(read_situation(text)).with_case(entity(tracker, "situation_case"))
 

@@ -193,8 +193,8 @@ def sentences(value: str, limit: int) -> str:
 _STEP_LABEL = re.compile(r"^\s*(?:[a-zđ]\)\s*)?Bước\s*\d+\s*[:.\-–]?\s*", re.IGNORECASE)
 _STEP_ENUMERATOR = re.compile(r"^\s*(?:[a-zđ]|\d+(?:\.\d+)*)[.)]\s+(?=\w)", re.IGNORECASE)
 # the next item's heading run on after a sentence ("… NĐ-CP). b. Gửi hồ sơ"); never "a" (a list starts there) nor
-# after a colon ("gồm: c) …" lists what the line announces)
-_NEXT_ITEM = re.compile(r"(?<=[.;])\s+[b-zđ][.)]\s+[^.;:]{1,40}$", re.IGNORECASE)
+# after a colon or a semicolon ("gồm: a) Đơn; b) Bản vẽ" lists what the line announces)
+_NEXT_ITEM = re.compile(r"(?<=\.)\s+[b-zđ][.)]\s+[^.;:]{1,40}$", re.IGNORECASE)
 _BARE_STEP = 60  # a step name shorter than this is a heading ("Nộp hồ sơ"), not what to do;
 # so is one that ends by announcing its list ("Văn phòng đăng ký đất đai thực hiện")
 
@@ -348,10 +348,12 @@ def _which_case(proc: Procedure) -> str:
         first = case.documents[0].paper if case.documents else ""
         if case.name.strip() or not first:
             title = _case_title(case.name, i)
-            bare = title == text("phrases.answer_case", number=i)  # too long for a title: its ends then
+            # too long for a whole title, and no first clause to stand for it ("đ)", "Trường hợp 3"): its ends
+            bare = len(re.sub(r"\W", "", title)) < 6 or title == text("phrases.answer_case", number=i)
             titles.append(case_label(case.name, i, limit=250) if bare and case.name.strip() else title)
         else:
-            titles.append(f"{i}. {text('phrases.answer_case_first', paper=first.rstrip(' .;:,'))}")
+            paper = case_label(first.rstrip(" .;:,"), i, limit=120)[len(f"{i}. "):]  # a name, not a whole paper
+            titles.append(f"{i}. {text('phrases.answer_case_first', paper=paper)}")
     share = room // len(titles) - 1
     if sum(len(t) + 1 for t in titles) > room:
         titles = [t if len(t) <= share else case_label(t, i, limit=share) for i, t in enumerate(titles, 1)]

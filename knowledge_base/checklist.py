@@ -78,9 +78,11 @@ _FUNCTION_WORDS = frozenset("duoc cua va hoac trong tai theo ve voi la co khong 
 _ANY_QUESTION = frozenset({("ho", "so"), ("giay", "to"), ("thu", "tuc"), ("can", "gi")})  # "hồ sơ" is no case
 # a case heading's enumerator: "b) ", "1. ", "1.2) "
 CASE_ENUMERATOR = re.compile(r"^\s*((?:\d+|[a-zđ])(?:\.\d+)?)[.)]\s+", re.IGNORECASE)
-# the words around a typed choice: "trường hợp b ạ", "chọn số 2", "em thuộc cái thứ hai nhé"
-_REPLY_FILLER = frozenset("truong hop th chon so cai thu la em toi minh thuoc nhe nha nhen di do day vay "
-                          "a ak ah oi anh chi".split())
+# the words around a typed choice, folded: "trường hợp b ạ", "chọn số 2", "em thuộc cái thứ hai nhé", "mục b",
+# "phương án b luôn", "chắc là b"; a lone "a" is case a) ("ạ" typed with its accent is filler)
+_REPLY_FILLER = frozenset("truong hop th chon so cai thu la em toi minh thuoc nhe nha nhen di do day vay ak ah oi "
+                          "anh chi cung tien muc y cau phuong an luon chac ".split())
+_PARTICLES = frozenset({"ạ", "à", "ả"})
 
 
 def _tokens(value: str) -> List[str]:
@@ -93,15 +95,19 @@ def case_symbol(name: str, number: int) -> str:
     return match.group(1).lower() if match else str(number)
 
 
-def case_in_reply(proc: Procedure, reply: str) -> Optional[int]:
-    """The document case (1-based) a citizen's reply to "which case?" chooses: its symbol ("b", "trường hợp 2",
-    "2 ạ"), its position ("cái thứ hai", "cái cuối"), or its heading's own words ("tàu nhập khẩu"); None when
-    the reply chooses none, or is more than a choice ("b. còn lệ phí?" is read as a question)."""
+def case_in_reply(proc: Procedure, reply: str, by_words: bool = True) -> Optional[int]:
+    """The document case (1-based) a citizen's reply to "which case?" chooses: its symbol ("a", "b", "trường hợp
+    2", "2 ạ"), its position ("cái thứ hai", "cái cuối"), and with ``by_words`` (the reply is about this procedure)
+    its heading's own words ("tàu nhập khẩu") or the situation it says ("mua lại", "việt kiều"). None when the
+    reply chooses none."""
     count = len(proc.document_cases)
     if count < 2 or not reply:
         return None
     symbols = [case_symbol(c.name, i) for i, c in enumerate(proc.document_cases, 1)]
-    typed = [w for w in words(reply.lower()) if fold(w) not in _REPLY_FILLER]
+    typed = [w for w in words(reply.lower())
+             if w not in _PARTICLES and ((len(w) == 1 and w.isascii()) or fold(w) not in _REPLY_FILLER)]
+    if len(typed) == 2 and typed[1] == "a" and typed[0] != "a":  # "b a": "b ạ" typed without its accent
+        typed = typed[:1]
     if len(typed) == 1:
         word = typed[0]
         if word in symbols:  # "đ" and "d" are two cases: the typed accent decides first
@@ -113,7 +119,9 @@ def case_in_reply(proc: Procedure, reply: str) -> Optional[int]:
             return int(word)
     if len(typed) <= 1 and ordinal_in(reply, count):  # "cái thứ hai", "cái cuối"
         return ordinal_in(reply, count)
-    return case_named(proc, reply)
+    if not by_words:
+        return None
+    return case_named(proc, reply) or fitting_case(proc, SituationTable.default().read(reply))
 
 
 def _phrases(tokens: Sequence[str]) -> set:

@@ -243,10 +243,16 @@ class KnowledgeBase:
         procs = [p for p in (self.catalogue.get(c) for c in codes) if p is not None]
         return {p.code: p.chat_name for p in procs}
 
-    def case_in_reply(self, code: str, reply: str) -> Optional[int]:
-        """The document case of ``code`` (1-based) a reply to "which case is yours?" chooses, if any."""
+    def case_in_reply(self, code: str, reply: str, by_words: bool = True) -> Optional[int]:
+        """The document case of ``code`` (1-based) a reply to "which case is yours?" chooses, if any (see
+        ``checklist.case_in_reply``)."""
         proc = self.catalogue.get(code)
-        return case_in_reply(proc, reply) if proc is not None else None
+        return case_in_reply(proc, reply, by_words=by_words) if proc is not None else None
+
+    def same_field(self, code: str, other: str) -> bool:
+        """Whether two procedures belong to one field (land, fisheries…); unknown codes belong to none."""
+        a, b = self.catalogue.get(code), self.catalogue.get(other)
+        return a is not None and b is not None and a.field == b.field
 
     def answer(self, question: str, aspect: Optional[str] = None, code: Optional[str] = None,
                case: Optional[int] = None, situation: Optional[Situation] = None, page: int = 1) -> Answer:

@@ -88,8 +88,7 @@ def test_an_aspect_asked_after_choices_were_offered_offers_them_again_for_it(log
     assert messages[-1]["text"].startswith("Bạn muốn biết thời hạn giải quyết của thủ tục nào ạ?")
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
     assert payloads == ['/choose_option{"procedure_code":"1.012786"}', '/choose_option{"procedure_code":"1.012783"}']
-    assert events == {"aspect": "time", "candidates": ["1.012786", "1.012783"], "offered_cases": None}
-    assert not log.unanswered_rows()
+    assert events == {"aspect": "time", "candidates": ["1.012786", "1.012783"]} and not log.unanswered_rows()
     picked = make_tracker("/choose_option", "choose_option", {"aspect": "time", "candidates": ["1.012786", "1.012783"]},
                           [{"entity": "procedure_code", "value": "1.012783"}])
     messages, events = run(ActionChooseOption(), picked)
@@ -187,34 +186,55 @@ def test_a_land_question_that_mentions_an_id_card_is_still_answered(log):
     assert "Công an" not in messages[0]["text"] and not log.unanswered_rows()
 
 
-def test_a_record_with_many_document_cases_asks_which_is_the_citizens():
+def which_case_question(slots=None):
+    """The which-case question for 1.013978 (three document cases), as the citizen received it."""
     messages, events = run(ActionAnswerProcedure(), make_tracker("lam so do lan dau can giay to gi", "ask_documents",
-                                                                 {"procedure_code": "1.013978"}))
-    assert len(messages) == 1 and "Mẫu" not in messages[0]["text"] and "Nguồn: thủ tục 1.013978" in messages[0]["text"]
-    assert [b["payload"] for b in messages[-1]["buttons"]] == [
+                                                                 dict({"procedure_code": "1.013978"}, **(slots or {}))))
+    return messages[-1], events
+
+
+def test_a_record_with_many_document_cases_asks_which_is_the_citizens():
+    asked, events = which_case_question({"candidates": ["1.012786", "1.012783"]})
+    assert "Mẫu" not in asked["text"] and "Nguồn: thủ tục 1.013978" in asked["text"]
+    assert [b["payload"] for b in asked["buttons"]] == [
         f'/ask_documents{{"procedure_code":"1.013978","document_case":"{n}"}}' for n in (1, 2, 3)]
-    assert events["offered_cases"] == "1.013978"  # a typed "b" is read against its cases
+    assert events["candidates"] is None  # a "2" now answers this question, not the procedures offered before
 
 
 @pytest.mark.parametrize("action, reply, intent, shown", [
     (ActionChooseOption, "2", "choose_option", "b) đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc"),
     (ActionDefaultFallback, "b", "nlu_fallback", "b) đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc"),
+    (ActionDefaultFallback, "a", "nlu_fallback", "a) đăng ký, cấp Giấy chứng nhận cho hộ gia đình"),
+    (ActionAnswerProcedure, "trường hợp a ạ", "ask_procedure", "a) đăng ký, cấp Giấy chứng nhận cho hộ gia đình"),
     (ActionAnswerProcedure, "đã có thông báo xác nhận rồi", "ask_procedure", "c) cấp Giấy chứng nhận cho cá nhân"),
+    (ActionAnswerProcedure, "tôi là việt kiều", "ask_procedure", "b) đăng ký, cấp Giấy chứng nhận lần đầu cho người"),
 ])
 def test_a_typed_reply_to_which_case_answers_that_case(action, reply, intent, shown):
-    slots = {"procedure_code": "1.013978", "offered_cases": "1.013978", "aspect": "documents"}
-    messages, events = run(action(), make_tracker(reply, intent, slots))
+    asked, _ = which_case_question()
+    slots = {"procedure_code": "1.013978", "aspect": "documents"}
+    messages, events = run(action(), make_tracker(reply, intent, slots, after=asked))
     body = "\n".join(m["text"] for m in messages)
-    assert shown in body and "- Đơn đăng ký đất đai" in body
-    assert events["offered_cases"] is None and events["aspect"] == "documents"
+    assert shown in body and "- Đơn đăng ký đất đai" in body and events["aspect"] == "documents"
 
 
 def test_a_reply_that_chooses_no_case_is_answered_as_a_question():
-    slots = {"procedure_code": "1.013978", "offered_cases": "1.013978", "aspect": "documents"}
-    messages, events = run(ActionAnswerProcedure(), make_tracker("lệ phí bao nhiêu", "ask_fees", slots))
-    assert "Phí, lệ phí" in messages[0]["text"] and events["offered_cases"] is None
-    messages, _ = run(ActionChooseOption(), make_tracker("9", "choose_option", slots))
+    asked, _ = which_case_question()
+    slots = {"procedure_code": "1.013978", "aspect": "documents"}
+    messages, events = run(ActionAnswerProcedure(), make_tracker("lệ phí bao nhiêu", "ask_fees", slots, after=asked))
+    assert "Phí, lệ phí" in messages[0]["text"]
+    messages, _ = run(ActionChooseOption(), make_tracker("9", "choose_option", slots, after=asked))
     assert "Hồ sơ khác nhau" not in messages[-1]["text"] and "Mẫu số" not in messages[-1]["text"]
+    # another procedure asked right after the question is that procedure, though its words name a case here
+    messages, events = run(ActionAnswerProcedure(), make_tracker("tách thửa đất cần giấy tờ gì", "ask_documents",
+                                                                 slots, after=asked))
+    assert events["procedure_code"] == "1.012784"
+
+
+def test_a_number_typed_after_a_later_message_is_no_case():
+    slots = {"procedure_code": "1.013978", "aspect": "documents"}
+    later = {"text": "Bạn nộp theo cách nào?", "buttons": [{"title": "Trực tuyến", "payload": "/inform"}]}
+    messages, _ = run(ActionChooseOption(), make_tracker("2", "choose_option", slots, after=later))
+    assert "người gốc Việt Nam" not in "\n".join(m["text"] for m in messages)
 
 
 def test_a_case_said_of_one_procedure_is_not_carried_to_another():
@@ -226,6 +246,10 @@ def test_a_case_said_of_one_procedure_is_not_carried_to_another():
     assert situation_of(tracker, "đăng ký tàu cá cần giấy tờ gì", "1.003650") == Situation(applicant="individual")
     assert situation_of(tracker, "cần giấy tờ gì", "1.013831").case == "sale"  # the same procedure: kept
     assert situation_of(tracker, "tôi nhận chuyển nhượng tàu", "1.003650").case == "sale"  # said again: read again
+    # land given by parents is still given when the citizen moves from splitting it to transferring it
+    split = make_tracker("vậy sang tên thì sao", "ask_documents", {"procedure_code": "1.012784",
+                                                                     "situation": '{"case": "gift"}'})
+    assert situation_of(split, "vậy sang tên thì sao", "1.013831").case == "gift"
 
 
 def test_a_record_with_many_document_cases_offers_the_others_as_buttons():

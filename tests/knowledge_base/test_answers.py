@@ -1,4 +1,6 @@
 """Answers composed from the record: aspect, source, province fee note, next step."""
+import re
+
 import pytest
 
 from core.settings import Settings
@@ -160,7 +162,9 @@ def test_which_case_lists_every_case_whole_enough_to_choose_and_names_its_source
         listed = [line for line in message.splitlines()[2:-2]]
         assert len(listed) == len(proc.document_cases), proc.code
         for i, (line, case) in enumerate(zip(listed, proc.document_cases), 1):
-            assert line.lower().startswith(case_symbol(case.name, i)), (proc.code, line)
+            symbol = case_symbol(case.name, i)
+            assert line.lower().startswith(symbol), (proc.code, line)
+            assert len(re.sub(r"\W", "", line[len(symbol):])) >= 6, (proc.code, line)  # never a bare "đ)"
         assert len(set(listed)) == len(listed), proc.code
     assert asked_somewhere >= 10
 
@@ -171,11 +175,22 @@ def test_which_case_lists_every_case_whole_enough_to_choose_and_names_its_source
     ("1.003650", "lệ phí bao nhiêu", None), ("1.003650", "9", None),
     ("1.013949", "b", 2), ("1.013949", "đ", 8), ("1.013949", "d", 4),  # the typed accent tells đ) from d)
     ("1.013949", "trường hợp h ạ", 7), ("1.013949", "2", 2), ("1.013949", "gia hạn sử dụng đất", 7),
+    ("1.013978", "a", 1), ("1.013978", "trường hợp a", 1), ("1.013978", "a ạ", 1), ("1.013949", "b a", 2),
+    ("1.013949", "ý b", 2), ("1.013949", "chắc là b", 2), ("1.003650", "cái cuối cùng", 7),
+    ("1.003650", "mua lại", 3), ("1.013978", "tôi là việt kiều", 2),  # the situation a reply says
 ])
 def test_a_typed_reply_chooses_a_document_case(catalogue, code, reply, case):
     from knowledge_base.checklist import case_in_reply
 
     assert case_in_reply(catalogue.get(code), reply) == case
+
+
+def test_a_reply_about_something_else_chooses_by_symbol_only(catalogue):
+    from knowledge_base.checklist import case_in_reply
+
+    boat = catalogue.get("1.003650")
+    assert case_in_reply(boat, "tau nhap khau", by_words=False) is None
+    assert case_in_reply(boat, "4", by_words=False) == 4
 
 
 def test_cases_that_fit_one_bubble_are_listed_together(catalogue):
@@ -232,6 +247,8 @@ def test_no_two_cases_of_a_record_share_a_label(catalogue):
      "Tiếp nhận: Cán bộ kiểm tra hồ sơ, gồm: c) Bản vẽ thửa đất"),
     ("Bước 1: Tiếp nhận", "Cán bộ kiểm tra hồ sơ. a. Hồ sơ đủ thì tiếp nhận",
      "Tiếp nhận: Cán bộ kiểm tra hồ sơ. a. Hồ sơ đủ thì tiếp nhận"),
+    ("Bước 1: Tiếp nhận", "Cán bộ tiếp nhận hồ sơ gồm: a) Đơn đăng ký; b) Bản vẽ thửa đất",
+     "Tiếp nhận: Cán bộ tiếp nhận hồ sơ gồm: a) Đơn đăng ký; b) Bản vẽ thửa đất"),
 ])
 def test_a_step_reads_as_one_line_of_what_to_do(name, description, expected):
     from knowledge_base.answers import step_line

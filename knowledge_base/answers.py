@@ -506,12 +506,31 @@ def which_offered(aspect: str, procedures: Sequence[Procedure]) -> Answer:
                         asked=_asked(aspect))], aspect=aspect, choices=choices)
 
 
+def _line_parts(line: str, limit: int) -> List[str]:
+    """A line longer than a bubble in whole pieces: at sentence ends or "+ " items, else at commas, else at
+    spaces (a record's 1,700-character condition); nothing is dropped."""
+    if len(line) <= limit:
+        return [line]
+    for boundary in (r"(?<=[.;])\s+|\s+(?=\+ )", r"(?<=,)\s+", r"\s+"):
+        pieces = re.split(boundary, line)
+        if all(len(piece) <= limit for piece in pieces):
+            break
+    parts, cur = [], ""
+    for piece in pieces:
+        if cur and len(cur) + len(piece) + 1 > limit:
+            parts.append(cur)
+            cur = piece
+        else:
+            cur = f"{cur} {piece}" if cur else piece
+    return parts + [cur] if cur else parts
+
+
 def _split(message: str, limit: int = MAX_MESSAGE) -> List[str]:
-    """Split a long message at line breaks so each part fits a chat bubble."""
+    """Split a long message at line breaks (a line longer than a bubble at its sentences) so each part fits."""
     if len(message) <= limit:
         return [message]
     parts, cur = [], ""
-    for line in message.split("\n"):
+    for line in (part for whole in message.split("\n") for part in _line_parts(whole, limit)):
         if cur and len(cur) + len(line) + 1 > limit:
             parts.append(cur)
             cur = line

@@ -46,11 +46,11 @@ _ASPECT_CUES = (
     ("where", ("o dau", "noi nop", "co quan nao", "nop tai", "dia chi", "cho nao", "ai giai quyet")),
     ("documents", ("giay to", "ho so gom", "ho so can", "thanh phan ho so", "can nhung gi", "chuan bi gi", "can gi",
                    "gom nhung gi", "can giay gi", "lam don", "nop nhung gi", "can nop gi", "mau nao", "theo mau",
-                   "mang theo", "ho so", "mau don", "to khai")),
+                   "mang theo", "ho so", "mau don", "to khai", "giay gi")),
     ("steps", ("cac buoc", "trinh tu", "quy trinh", "lam the nao", "lam sao", "nhu the nao", "cach lam",
                "thu tuc lam")),
     ("conditions", ("dieu kien", "yeu cau", "ai duoc", "co duoc khong", "duoc phep")),
-    ("result", ("ket qua", "nhan duoc gi", "duoc cap gi")),
+    ("result", ("ket qua", "nhan duoc gi", "duoc cap gi", "cap giay gi", "duoc giay gi")),
     ("legal", ("can cu", "phap ly", "nghi dinh", "thong tu", "luat nao", "quy dinh nao", "van ban")),
 )
 _MODIFIER_CUES = frozenset({"online", "truc tuyen", "qua mang", "dich vu cong", "ket qua"})
@@ -95,12 +95,12 @@ def detect_aspect(question: str) -> str:
     """The aspect a question asks about ('general' when none is recognised)."""
     tokens = words(fold(TextNormalizer.default().normalize(question)))
     joined = f" {' '.join(tokens)} "
-    best: Optional[Tuple[Tuple[int, int, int], str]] = None
+    best: Optional[Tuple[Tuple[int, int, int, int], str]] = None
     for order, (aspect, cues) in enumerate(_ASPECT_CUES):
         for cue in cues:
             at = joined.rfind(f" {cue} ")
             if at >= 0:
-                key = (_cue_strength(cue), at + len(cue), -order)
+                key = (_cue_strength(cue), at + len(cue), len(cue), -order)  # the last, then the longest cue
                 if best is None or key > best[0]:
                     best = (key, aspect)
     return best[1] if best else "general"

@@ -34,6 +34,9 @@ from knowledge_base.situation import Situation
     ("lệ phí nộp trực tuyến bao nhiêu", "fees"),
     ("phí nộp trên cổng dịch vụ công", "fees"),
     ("kết quả nhận được gì", "result"),
+    # "làm giấy gì" asks the papers; "được cấp giấy gì" (the longer cue ending there) asks the result
+    ("nha toi muon de nghi xet ho can ngheo thi lam giay gi", "documents"),
+    ("xong thì được cấp giấy gì", "result"),
 ])
 def test_detect_aspect(question, aspect):
     assert detect_aspect(question) == aspect

@@ -79,6 +79,28 @@ class ActionHandoff(Action):
         return []
 
 
+SHORT_REPLY = 8  # words: a reply to "which case?" in words, not a new question ("tàu nhập khẩu")
+
+
+class ActionAffirm(Action):
+    """"Vâng", "ok" - or a lone letter right after the bot listed a record's document cases: the classifier reads
+    "a", "b", "đ" as a yes, so a case offered by the last message is chosen first."""
+
+    def name(self) -> Text:
+        """Action name in the domain."""
+        return "action_affirm"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        """The offered case the reply chooses, else the plain "what else?" reply."""
+        from actions.procedures import answer_offered_case
+
+        events = answer_offered_case(dispatcher, tracker, tracker.latest_message.get("text") or "")
+        if events is not None:
+            return events
+        dispatcher.utter_message(response="utter_affirm_next")
+        return []
+
+
 class ActionOutOfScope(Action):
     """Classed outside the department's procedures: another agency named, a staff answer or a sure catalogue
     match if one fits, else say so and log it for staff."""
@@ -142,7 +164,8 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     )
 
     text = tracker.latest_message.get("text") or ""
-    typed_case = answer_offered_case(dispatcher, tracker, text)  # "b" after "which document case is yours?"
+    # "b", or a short reply in words ("tàu nhập khẩu", "tôi là việt kiều") right after "which document case?"
+    typed_case = answer_offered_case(dispatcher, tracker, text, by_words=len(text.split()) <= SHORT_REPLY)
     if typed_case is not None:
         return typed_case, None
     if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):

@@ -72,6 +72,16 @@ def check_a_sample_dossier(log: str):
     assert f"0912 34{last4}" not in body and f"******{last4}" in body  # masked before it was stored
 
 
+def check_a_typed_case_choice():
+    """A record with several document cases asks which is the citizen's; a letter typed back (which the classifier
+    takes for a "yes") shows that case's papers, through the trained model and both servers."""
+    asked = "\n".join(r.get("text", "") for r in post(5305, "citizen-3", "lam so do lan dau can giay to gi"))
+    assert "Hồ sơ khác nhau theo 3 trường hợp" in asked and "b) " in asked, asked
+    chosen = "\n".join(r.get("text", "") for r in post(5305, "citizen-3", "b"))
+    assert "dưới đây là: b) đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc" in chosen, chosen
+    assert "- Đơn đăng ký đất đai" in chosen
+
+
 def test_run_answers_over_rest_and_keeps_conversations_across_restarts(run_env, tmp_path):
     proc = start(run_env, tmp_path, "first")
     try:
@@ -82,6 +92,7 @@ def test_run_answers_over_rest_and_keeps_conversations_across_restarts(run_env, 
         assert "Cấp lại Giấy chứng nhận do bị mất" in text and "Thời hạn giải quyết" in text
         follow = "\n".join(r.get("text", "") for r in post(5305, "citizen-1", "còn lệ phí thì sao?"))
         assert "Phí, lệ phí" in follow and "1.012786" in follow
+        check_a_typed_case_choice()
         if ON_POSTGRES:  # --demo seeds the embedded store only, never a shared database: staff add them there
             assert "this store is postgresql, so none were added" in (tmp_path / "first.log").read_text()
             seeded = subprocess.run([sys.executable, "-m", "motcua", "dossiers", "sample", "20"], cwd=ROOT,

@@ -4,7 +4,7 @@ import json
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.feedback import ActionDefaultFallback
+from actions.feedback import ActionAffirm, ActionDefaultFallback, ActionOutOfScope
 from actions.procedures import ActionAnswerProcedure, ActionChooseOption
 from knowledge_base.resolve import pick_by_ordinal
 from knowledge_base.situation import Situation
@@ -208,6 +208,9 @@ def test_a_record_with_many_document_cases_asks_which_is_the_citizens():
     (ActionAnswerProcedure, "trường hợp a ạ", "ask_procedure", "a) đăng ký, cấp Giấy chứng nhận cho hộ gia đình"),
     (ActionAnswerProcedure, "đã có thông báo xác nhận rồi", "ask_procedure", "c) cấp Giấy chứng nhận cho cá nhân"),
     (ActionAnswerProcedure, "tôi là việt kiều", "ask_procedure", "b) đăng ký, cấp Giấy chứng nhận lần đầu cho người"),
+    # what the classifier makes of such replies: a lone letter is a "yes", words of a situation out of scope
+    (ActionAffirm, "b", "affirm", "b) đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc"),
+    (ActionOutOfScope, "tôi là việt kiều", "out_of_scope", "b) đăng ký, cấp Giấy chứng nhận lần đầu cho người"),
 ])
 def test_a_typed_reply_to_which_case_answers_that_case(action, reply, intent, shown):
     asked, _ = which_case_question()
@@ -228,6 +231,11 @@ def test_a_reply_that_chooses_no_case_is_answered_as_a_question():
     messages, events = run(ActionAnswerProcedure(), make_tracker("tách thửa đất cần giấy tờ gì", "ask_documents",
                                                                  slots, after=asked))
     assert events["procedure_code"] == "1.012784"
+
+
+def test_a_yes_with_no_case_offered_is_the_plain_yes():
+    messages, _ = run(ActionAffirm(), make_tracker("b", "affirm", {"procedure_code": "1.013978"}))
+    assert messages == [dict(messages[0], response="utter_affirm_next")] and not messages[0].get("text")
 
 
 def test_a_number_typed_after_a_later_message_is_no_case():

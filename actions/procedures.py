@@ -71,6 +71,18 @@ def offer(dispatcher: CollectingDispatcher, question: str, procedures: Sequence[
 _CASE_PAYLOAD = re.compile(r'^/ask_documents\{"procedure_code":"([^"]+)","document_case":"\d+"\}$')
 
 
+def question_offered(tracker: Tracker) -> str:
+    """The citizen's message that the bot's last message answered (the question choices were offered for)."""
+    bot_seen = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "bot":
+            bot_seen = True
+        elif event.get("event") == "user" and bot_seen:
+            text = event.get("text") or ""
+            return "" if text.startswith("/") else text  # a button's payload says nothing in words
+    return ""
+
+
 def offered_cases(tracker: Tracker) -> Optional[str]:
     """The procedure whose document cases the bot's last message offered as buttons (the which-case question, or
     a checklist's other cases): a typed "b" or "số 2" right after it chooses among them. None otherwise, so a
@@ -247,8 +259,9 @@ class ActionChooseOption(Action):
             return []
         aspect = tracker.get_slot("aspect") or "general"
         situation = Situation.from_json(tracker.get_slot("situation"))
-        return send_answer(dispatcher, kb.answer("", aspect=aspect, code=found.code, situation=situation)) \
-            + [SlotSet("candidates", None)]
+        # the question the choices answered still says which document case, or what to quote ("tàu nhập khẩu")
+        return send_answer(dispatcher, kb.answer(question_offered(tracker), aspect=aspect, code=found.code,
+                                                 situation=situation)) + [SlotSet("candidates", None)]
 
 
 def situation_of(tracker: Tracker, text: str, code: Optional[str] = None) -> Situation:

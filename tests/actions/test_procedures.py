@@ -155,6 +155,18 @@ def test_choose_option_answers_the_pending_aspect(entities, text, candidates, ex
     assert "Thời hạn giải quyết" in messages[0]["text"]
 
 
+def test_the_pick_answers_the_question_the_choices_were_offered_for():
+    offered = {"text": "Có vài thủ tục gần với câu hỏi của bạn.", "buttons": [
+        {"title": "Cấp lại Giấy chứng nhận do bị mất", "payload": '/choose_option{"procedure_code":"1.012786"}'}]}
+    slots = {"candidates": ["1.012786", "1.012783"], "aspect": "documents"}
+    messages, _ = run(ActionChooseOption(), make_tracker("1", "choose_option", slots, after=offered,
+                                                         asked="mất trang bổ sung của sổ đỏ thì cần gì"))
+    assert "dưới đây là: b) mất Trang bổ sung" in messages[0]["text"]  # the case its words named
+    messages, _ = run(ActionChooseOption(), make_tracker("1", "choose_option", slots, after=offered,
+                                                         asked="/ask_documents"))
+    assert "dưới đây là: b)" not in messages[0]["text"]
+
+
 def test_choose_option_without_a_resolvable_choice_asks_again():
     messages, events = run(ActionChooseOption(), make_tracker("cái kia", "choose_option", {"candidates": ["1.012786"]}))
     assert events == {} and "chưa rõ bạn chọn" in messages[0]["text"]

@@ -258,10 +258,12 @@ class ActionChooseOption(Action):
             dispatcher.utter_message(text=templates.choice_not_understood())
             return []
         aspect = tracker.get_slot("aspect") or "general"
-        situation = Situation.from_json(tracker.get_slot("situation"))
-        # the question the choices answered still says which document case, or what to quote ("tàu nhập khẩu")
-        return send_answer(dispatcher, kb.answer(question_offered(tracker), aspect=aspect, code=found.code,
-                                                 situation=situation)) + [SlotSet("candidates", None)]
+        # the question the choices answered still says which document case, or what to quote ("tàu nhập khẩu"),
+        # and a case said with it holds for the procedure picked, while one said of another field's does not
+        asked = question_offered(tracker)
+        situation = situation_of(tracker, asked, found.code)
+        return send_answer(dispatcher, kb.answer(asked, aspect=aspect, code=found.code, situation=situation),
+                           situation) + [SlotSet("candidates", None)]
 
 
 def situation_of(tracker: Tracker, text: str, code: Optional[str] = None) -> Situation:

@@ -273,9 +273,11 @@ class KnowledgeBase:
                                   quote=quote, question=question)
         # a question with no conversation around it (the CLI): even one close procedure is offered, not answered
         result = self.search(question, top_k=3)
-        if result.decision == "answer" and result.best is not None:
-            return compose_answer(self.catalogue.get(result.best.code), aspect, self.settings, case=case,
-                                  situation=situation, question=question)
+        found = self.catalogue.get(result.best.code) if result.decision == "answer" and result.best else None
+        if found is not None:
+            quote = self.record_quote(found, question) if aspect in QUOTED_ASPECTS else None
+            return compose_answer(found, aspect, self.settings, case=case, situation=situation, quote=quote,
+                                  question=question)
         offered = result.choices(3) if result.decision == "choose" else []
         candidates = [p for p in (self.catalogue.get(h.code) for h in offered) if p is not None]
         return compose_answer(None, aspect, self.settings, candidates=candidates)

@@ -167,6 +167,21 @@ def test_the_pick_answers_the_question_the_choices_were_offered_for():
     assert "dưới đây là: b)" not in messages[0]["text"]
 
 
+@pytest.mark.parametrize("asked, shown", [
+    ("đăng ký tàu cá cần giấy tờ gì", "Hồ sơ khác nhau theo 7 trường hợp"),  # "mua đất" was said of land
+    ("tôi mua lại tàu cá cũ thì đăng ký cần giấy tờ gì", "dưới đây là: 3) tàu được mua bán"),  # said with it
+])
+def test_a_case_said_of_another_field_is_not_carried_to_a_picked_procedure(asked, shown):
+    offered = {"text": "Có vài thủ tục gần với câu hỏi của bạn.", "buttons": [
+        {"title": "Đăng ký tàu cá", "payload": '/choose_option{"procedure_code":"1.003650"}'}]}
+    slots = {"candidates": ["1.003650", "1.003681"], "aspect": "documents", "procedure_code": "1.013831",
+             "situation": json.dumps({"case": "sale"})}
+    picked = [{"entity": "procedure_code", "value": "1.003650"}]
+    messages, _ = run(ActionChooseOption(), make_tracker('/choose_option{"procedure_code":"1.003650"}',
+                                                         "choose_option", slots, picked, after=offered, asked=asked))
+    assert shown in messages[0]["text"]
+
+
 def test_choose_option_without_a_resolvable_choice_asks_again():
     messages, events = run(ActionChooseOption(), make_tracker("cái kia", "choose_option", {"candidates": ["1.012786"]}))
     assert events == {} and "chưa rõ bạn chọn" in messages[0]["text"]

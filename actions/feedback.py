@@ -79,9 +79,6 @@ class ActionHandoff(Action):
         return []
 
 
-SHORT_REPLY = 8  # words: a reply to "which case?" in words, not a new question ("tàu nhập khẩu")
-
-
 class ActionAffirm(Action):
     """"Vâng", "ok" - or a lone letter right after the bot listed a record's document cases: the classifier reads
     "a", "b", "đ" as a yes, so a case offered by the last message is chosen first."""
@@ -156,6 +153,7 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     from actions.procedures import (
         answer_offered_case,
         asked_aspect,
+        offered_cases,
         redirect_other_agency,
         send_answer,
         send_limit,
@@ -164,14 +162,21 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     )
 
     text = tracker.latest_message.get("text") or ""
-    # "b", or a short reply in words ("tàu nhập khẩu", "tôi là việt kiều") right after "which document case?"
-    typed_case = answer_offered_case(dispatcher, tracker, text, by_words=len(text.split()) <= SHORT_REPLY)
+    asked_cases = offered_cases(tracker)
+    typed_case = answer_offered_case(dispatcher, tracker, text, code=asked_cases)  # "b" after "which case?"
     if typed_case is not None:
         return typed_case, None
     if redirect_other_agency(dispatcher, tracker, text) or staff_answer(dispatcher, tracker):
         return [], None
     kb = knowledge_base_for(tracker)
     found = kb.resolve(text, Context(policy=SURE))
+    # a reply in words to "which case?" ("tôi là việt kiều"): when it stays on that procedure, or is a short
+    # statement that is sure of no other (a question - "việt kiều có được mua nhà không" - is a new one)
+    if asked_cases and found.limit is None and (found.code == asked_cases if found.kind == ANSWER
+                                                else kb.is_short_reply(text)):
+        typed_case = answer_offered_case(dispatcher, tracker, text, by_words=True, code=asked_cases)
+        if typed_case is not None:
+            return typed_case, found
     # what the citizen said about themselves ("nhận thừa kế…") counts for the next question too
     situation = situation_of(tracker, text)
     if found.limit is not None:

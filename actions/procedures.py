@@ -64,11 +64,8 @@ def offer_choices(dispatcher: CollectingDispatcher, tracker: Tracker, hits: Sequ
 def offer(dispatcher: CollectingDispatcher, question: str, procedures: Sequence[Tuple[str, str]],
           aspect: str) -> List[Dict[Text, Any]]:
     """``question`` with one button per (code, name); the codes are remembered for "số 2" and the pick."""
-    dispatcher.utter_message(text=question, buttons=[templates.choice_button(code, name) for code, name in procedures])
+    dispatcher.utter_message(text=question, buttons=templates.choice_buttons(procedures))
     return [SlotSet("aspect", aspect), SlotSet("candidates", [code for code, _ in procedures])]
-
-
-_CASE_PAYLOAD = re.compile(r'^/ask_documents\{"procedure_code":"([^"]+)","document_case":"\d+"\}$')
 
 
 def question_offered(tracker: Tracker) -> str:
@@ -84,24 +81,29 @@ def question_offered(tracker: Tracker) -> str:
 
 
 def offered_cases(tracker: Tracker) -> Optional[str]:
-    """The procedure whose document cases the bot's last message offered as buttons (the which-case question, or
-    a checklist's other cases): a typed "b" or "số 2" right after it chooses among them. None otherwise, so a
-    "2" typed after any later message (a channel question, another answer) is never read as a case."""
+    """The procedure whose which-case question is the bot's last message (a button for every document case of
+    the record; a checklist's buttons leave out the case shown): a typed "b" or "số 2" right after it chooses
+    among them. None otherwise, so a "2" typed after a checklist or any later message is never read as a case."""
     for event in reversed(tracker.events or []):
         if event.get("event") == "bot":
             buttons = (event.get("data") or {}).get("buttons") or []
-            codes = {m.group(1) for m in (_CASE_PAYLOAD.match(str(b.get("payload") or "")) for b in buttons) if m}
-            return codes.pop() if len(codes) == 1 else None
+            shown = [pair for pair in (templates.case_of_button(b) for b in buttons) if pair]
+            codes = {code for code, _ in shown}
+            if len(codes) != 1:
+                return None
+            code = codes.pop()
+            count = knowledge_base_for(tracker).document_case_count(code)
+            return code if count > 1 and {case for _, case in shown} == set(range(1, count + 1)) else None
     return None
 
 
-def answer_offered_case(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
-                        by_words: bool = False) -> Optional[List[Dict[Text, Any]]]:
-    """A reply that chooses one of the document cases the last message offered: that case's papers. The reply
-    chooses by its symbol or position ("b", "số 2", "cái cuối"), and, with ``by_words`` (the message is about that
-    procedure), by its heading's words or the citizen's situation ("tàu nhập khẩu", "mua lại"). None when no case
-    was offered or the reply chooses none."""
-    code = offered_cases(tracker)
+def answer_offered_case(dispatcher: CollectingDispatcher, tracker: Tracker, text: str, by_words: bool = False,
+                        code: Optional[str] = None) -> Optional[List[Dict[Text, Any]]]:
+    """A reply to the which-case question (about ``code``, else the one the last message asked) that chooses one
+    of its cases: that case's papers. The reply chooses by its symbol or position ("b", "dạ số 2", "cái cuối"),
+    and, with ``by_words`` (the message stays on that procedure, or is a short reply), by its heading's words or
+    the citizen's situation ("tàu nhập khẩu", "mua lại"). None when no case was asked or the reply chooses none."""
+    code = code or offered_cases(tracker)
     if not code or detect_aspect(text) not in ("general", "documents"):  # "lệ phí tàu nhập khẩu" asks the fee
         return None
     kb = knowledge_base_for(tracker)
@@ -203,8 +205,9 @@ class ActionAnswerProcedure(Action):
             return send_answer(dispatcher, kb.answer("", aspect="documents", code=found.code, case=case,
                                                      situation=situation, page=page), situation)
         # "b", or "tàu nhập khẩu" when the message stays on the procedure, after "which document case is yours?"
-        typed_case = answer_offered_case(dispatcher, tracker, text,
-                                         by_words=found.kind == ANSWER and found.code == offered_cases(tracker))
+        asked_cases = offered_cases(tracker)
+        typed_case = answer_offered_case(dispatcher, tracker, text, code=asked_cases,
+                                         by_words=found.kind == ANSWER and found.code == asked_cases)
         if typed_case is not None:
             return typed_case
         # what the citizen said about themselves is kept whatever comes of this message (a pick, a new question)

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence
+import re
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from core import texts
 from core.formatting import clock, date, soon
+from knowledge_base.answers import elide
 
 if TYPE_CHECKING:  # pragma: no cover
     from dossiers.calendar import WorkingCalendar
+
+CHOICE_TITLE = 70  # characters of a procedure's button
 
 
 def choose(count: int = 2) -> str:
@@ -51,16 +55,29 @@ def limit(answer: str, procedure_known: bool) -> str:
     return texts.text("procedures.limit_in_procedure" if procedure_known else "procedures.limit", answer=answer)
 
 
-def choice_button(code: str, name: str) -> Dict[str, str]:
-    """A button that chooses a procedure by code."""
-    title = name if len(name) <= 70 else name[:67].rsplit(" ", 1)[0] + "…"
-    return {"title": title, "payload": f'/choose_option{{"procedure_code":"{code}"}}'}
+def choice_buttons(procedures: Sequence[Tuple[str, str]]) -> List[Dict[str, str]]:
+    """Buttons that choose a procedure by code, one per (code, name): a long name loses its middle (close
+    procedures differ in their last words), and names still alike after that carry their codes."""
+    titles = [elide(name, CHOICE_TITLE) for _, name in procedures]
+    if len(set(titles)) < len(titles):
+        titles = [f"{elide(name, CHOICE_TITLE - len(code) - 3)} ({code})" for code, name in procedures]
+    return [{"title": title, "payload": f'/choose_option{{"procedure_code":"{code}"}}'}
+            for (code, _), title in zip(procedures, titles)]
 
 
 def case_button(code: str, case: int, title: str) -> Dict[str, str]:
     """A button that shows the documents of another case of the same procedure."""
     return {"title": texts.text("buttons.other_case", title=title),
             "payload": f'/ask_documents{{"procedure_code":"{code}","document_case":"{case}"}}'}
+
+
+_CASE_PAYLOAD = re.compile(r'^/ask_documents\{"procedure_code":"([^"]+)","document_case":"(\d+)"\}$')
+
+
+def case_of_button(button: Dict[str, Any]) -> Optional[Tuple[str, int]]:
+    """(code, case) a ``case_button`` shows; None for any other button."""
+    match = _CASE_PAYLOAD.match(str(button.get("payload") or ""))
+    return (match.group(1), int(match.group(2))) if match else None
 
 
 def situation_buttons(code: str, options: Sequence[Dict[str, Any]]) -> List[Dict[str, str]]:

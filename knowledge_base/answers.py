@@ -250,8 +250,13 @@ def case_label(name: str, number: int, limit: int = CASE_LABEL) -> str:
     enumerator, rest = (cleaned[:match.end()], cleaned[match.end():]) if match else (f"{number}. ", cleaned)
     stripped = _CASE_PREFIX.sub("", rest)
     rest = stripped if len(stripped) >= 12 else rest  # "Hồ sơ năng lực" keeps its "Hồ sơ"
-    rest = re.sub(r"[\s,;:]*\bgồm$", "", rest).strip(" :;,")
-    label = enumerator + rest if rest else text("phrases.answer_case", number=number)
+    rest = re.sub(r"[\s,;:]*\b(?:bao\s+)?gồm$", "", rest).strip(" :;,")  # "…, gồm", "…, bao gồm" announce a list
+    return elide(enumerator + rest if rest else text("phrases.answer_case", number=number), limit)
+
+
+def elide(label: str, limit: int) -> str:
+    """``label`` within ``limit`` characters by leaving out its middle at word breaks: names of close cases and
+    procedures often differ only in their last words ("… đối với cá nhân" / "… đối với tổ chức")."""
     if len(label) <= limit:
         return label
     head = label[: limit // 3].rsplit(" ", 1)[0]
@@ -352,7 +357,7 @@ def _which_case(proc: Procedure) -> str:
             bare = len(re.sub(r"\W", "", title)) < 6 or title == text("phrases.answer_case", number=i)
             titles.append(case_label(case.name, i, limit=250) if bare and case.name.strip() else title)
         else:
-            paper = case_label(first.rstrip(" .;:,"), i, limit=120)[len(f"{i}. "):]  # a name, not a whole paper
+            paper = elide(first.rstrip(" .;:,"), 120)  # a name for the case, not the whole paper
             titles.append(f"{i}. {text('phrases.answer_case_first', paper=paper)}")
     share = room // len(titles) - 1
     if sum(len(t) + 1 for t in titles) > room:

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from core.text import fold
+from core.text import fold, nfc
 from core.texts import text
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import Situation, SituationTable
@@ -78,11 +78,22 @@ _FUNCTION_WORDS = frozenset("duoc cua va hoac trong tai theo ve voi la co khong 
 _ANY_QUESTION = frozenset({("ho", "so"), ("giay", "to"), ("thu", "tuc"), ("can", "gi")})  # "hồ sơ" is no case
 # a case heading's enumerator: "b) ", "1. ", "1.2) "
 CASE_ENUMERATOR = re.compile(r"^\s*((?:\d+|[a-zđ])(?:\.\d+)?)[.)]\s+", re.IGNORECASE)
-# the words around a typed choice, folded: "trường hợp b ạ", "chọn số 2", "em thuộc cái thứ hai nhé", "mục b",
-# "phương án b luôn", "chắc là b"; a lone "a" is case a) ("ạ" typed with its accent is filler)
+# the words around a typed choice, folded: "dạ trường hợp b ạ", "vâng, chọn số 2", "em thuộc cái thứ hai nhé",
+# "mục b", "phương án b luôn", "còn trường hợp c thì sao", "xem trường hợp b", "trường hợp b cần giấy tờ gì";
+# a lone "a" is case a) ("ạ" typed with its accent is filler)
 _REPLY_FILLER = frozenset("truong hop th chon so cai thu la em toi minh thuoc nhe nha nhen di do day vay ak ah oi "
-                          "anh chi cung tien muc y cau phuong an luon chac ".split())
-_PARTICLES = frozenset({"ạ", "à", "ả"})
+                          "anh chi cung tien muc y cau phuong an luon chac da vang con thi sao xem can giay to gi "
+                          "ho nhung nao the".split())
+_PARTICLES = frozenset({"ạ", "à", "ả", "á"})
+_QUESTION_WORDS = frozenset("khong ko k gi sao nao dau bao chua".split())
+SHORT_REPLY = 8  # words: a reply in words to "which case?" ("tàu nhập khẩu"), not a new question
+
+
+def is_short_reply(text: str) -> bool:
+    """Whether ``text`` reads as a short answer to the bot's question (at most ``SHORT_REPLY`` words, no question
+    mark or question word), not a new question: "tôi là việt kiều", not "việt kiều có được mua nhà không"."""
+    folded = words(fold(nfc(text or "").lower()))
+    return 0 < len(folded) <= SHORT_REPLY and "?" not in text and not _QUESTION_WORDS & set(folded)
 
 
 def _tokens(value: str) -> List[str]:
@@ -104,7 +115,10 @@ def case_in_reply(proc: Procedure, reply: str, by_words: bool = True) -> Optiona
     if count < 2 or not reply:
         return None
     symbols = [case_symbol(c.name, i) for i, c in enumerate(proc.document_cases, 1)]
-    typed = [w for w in words(reply.lower())
+    said = words(nfc(reply).lower())
+    if "oi" in {fold(w) for w in said}:  # "a ơi" calls the bot "anh": no case a)
+        said = [w for w in said if w != "a"]
+    typed = [w for w in said
              if w not in _PARTICLES and ((len(w) == 1 and w.isascii()) or fold(w) not in _REPLY_FILLER)]
     if len(typed) == 2 and typed[1] == "a" and typed[0] != "a":  # "b a": "b ạ" typed without its accent
         typed = typed[:1]
@@ -112,7 +126,8 @@ def case_in_reply(proc: Procedure, reply: str, by_words: bool = True) -> Optiona
         word = typed[0]
         if word in symbols:  # "đ" and "d" are two cases: the typed accent decides first
             return symbols.index(word) + 1
-        folded = [i for i, symbol in enumerate(symbols, 1) if fold(symbol) == fold(word)]
+        # a symbol typed without accents ("d" for a lone "đ)"); "á", "ã" typed with theirs are no "a"
+        folded = [i for i, symbol in enumerate(symbols, 1) if word.isascii() and fold(symbol) == word]
         if len(folded) == 1:
             return folded[0]
         if word.isdigit() and 1 <= int(word) <= count:  # "2" for "b)": the second case
@@ -234,7 +249,10 @@ def pages(all_lines: Sequence[str], limit: int = PAGE) -> List[List[str]]:
     for i, line in enumerate(all_lines):
         heading = not line.startswith(("-", " "))
         room = len(line) + 1 + (len(all_lines[i + 1]) + 1 if heading and i + 1 < len(all_lines) else 0)
-        if result[-1] and size + room > limit:
+        # a heading longer than a page (a record's 1,700-character condition) keeps its first paper with it: the
+        # message is then sent in two bubbles rather than the heading alone on a page and again on the next
+        alone = not heading and result[-1] == [heading_now]
+        if result[-1] and size + room > limit and not alone:
             result.append([])
             size = 0
             if not heading and line.startswith(" ") and heading_now:

@@ -9,7 +9,7 @@ from core.settings import Settings, get_settings
 from core.text import fold
 from knowledge_base.answers import QUOTED_ASPECTS, Answer, compose_answer, detect_aspect, which_offered, which_procedure
 from knowledge_base.catalogue import Catalogue
-from knowledge_base.checklist import case_in_reply
+from knowledge_base.checklist import case_in_reply, is_short_reply
 from knowledge_base.limits import Limit, Limits
 from knowledge_base.record_quotes import RecordQuotes
 from knowledge_base.resolve import Context, Resolution, resolve
@@ -248,6 +248,16 @@ class KnowledgeBase:
         ``checklist.case_in_reply``)."""
         proc = self.catalogue.get(code)
         return case_in_reply(proc, reply, by_words=by_words) if proc is not None else None
+
+    def document_case_count(self, code: str) -> int:
+        """How many document cases the record of ``code`` lists (0 when unknown)."""
+        proc = self.catalogue.get(code)
+        return len(proc.document_cases) if proc is not None else 0
+
+    @staticmethod
+    def is_short_reply(text: str) -> bool:
+        """Whether a message reads as a short answer to the bot's question, not a new question."""
+        return is_short_reply(text)
 
     def same_field(self, code: str, other: str) -> bool:
         """Whether two procedures belong to one field (land, fisheries…); unknown codes belong to none."""

@@ -50,14 +50,15 @@ def ctx(kb, log, dossier_store):
 
 
 def make_tracker(text, intent, slots=None, entities=None, sender="c1", channel="rest", active_loop=None,
-                 metadata=None, after=None, asked=None):
+                 metadata=None, after=None, asked=None, history=()):
     """A rasa-sdk tracker whose latest message is ``text`` with ``intent`` (and the channel's ``metadata``),
-    sent ``after`` a bot message (a dispatcher message: {"text", "buttons"}) that answered ``asked``, if given."""
+    sent ``after`` a bot message (a dispatcher message: {"text", "buttons"}) that answered ``asked``, if given,
+    and after the earlier events of ``history``."""
     from rasa_sdk import Tracker
 
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
               "metadata": metadata or {}}
-    before = [{"event": "user", "text": asked}] if asked else []
+    before = list(history) + ([{"event": "user", "text": asked}] if asked else [])
     before += [{"event": "bot", "text": after.get("text"), "data": {"buttons": after.get("buttons")}}] if after else []
     events = before + [{"event": "user", "text": text, "parse_data": latest, "input_channel": channel}]
     loop = {"name": active_loop} if active_loop else {}

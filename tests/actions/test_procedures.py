@@ -260,16 +260,58 @@ def test_a_reply_that_chooses_no_case_is_answered_as_a_question():
     assert events["procedure_code"] == "1.012784"
 
 
+@pytest.mark.parametrize("reply, intent", [
+    ("dạ b ạ", "affirm"), ("trường hợp b cần giấy tờ gì", "ask_documents"),
+    ("còn trường hợp b thì sao", "ask_procedure"), ("dạ số 2", "choose_option"), ("tôi là việt kiều", "nlu_fallback"),
+])
+def test_polite_and_unplaced_replies_choose_a_case(reply, intent):
+    from actions.feedback import ActionAffirm
+    action = {"affirm": ActionAffirm, "choose_option": ActionChooseOption, "nlu_fallback": ActionDefaultFallback}.get(
+        intent, ActionAnswerProcedure)
+    asked, _ = which_case_question()
+    messages, _ = run(action(), make_tracker(reply, intent, {"procedure_code": "1.013978"}, after=asked))
+    assert "dưới đây là: b) đăng ký, cấp Giấy chứng nhận lần đầu cho người gốc" in messages[0]["text"]
+
+
+@pytest.mark.parametrize("reply, intent", [
+    ("việt kiều có được mua nhà không", "nlu_fallback"),  # a new question, though its words fit case b
+    ("hộ chiếu cho việt kiều", "out_of_scope"),  # another agency's
+    ("tôi là việt kiều về nước đã lâu nay muốn hỏi thêm một việc khác", "nlu_fallback"),  # no short reply
+    ("tách thửa cho việt kiều cần giấy tờ gì", "ask_documents"),  # another procedure
+])
+def test_a_new_question_after_which_case_is_no_case(reply, intent):
+    action = {"nlu_fallback": ActionDefaultFallback, "out_of_scope": ActionOutOfScope}.get(intent,
+                                                                                           ActionAnswerProcedure)
+    asked, _ = which_case_question()
+    messages, _ = run(action(), make_tracker(reply, intent, {"procedure_code": "1.013978"}, after=asked))
+    assert "dưới đây là: b)" not in "\n".join(m.get("text") or "" for m in messages)
+
+
+@pytest.mark.parametrize("reply, action", [("2", ActionChooseOption), ("a", ActionAffirm), ("ok", ActionAffirm)])
+def test_a_reply_after_a_checklist_is_no_case(reply, action):
+    # a checklist also carries buttons for the record's other cases, but it asked nothing: "2" is no case
+    shown, _ = run(ActionAnswerProcedure(), make_tracker("viet kieu lam so do lan dau can giay to gi", "ask_documents",
+                                                         {"procedure_code": "1.013978"}))
+    assert "dưới đây là: b)" in shown[0]["text"]
+    messages, _ = run(action(), make_tracker(reply, "choose_option", {"procedure_code": "1.013978"}, after=shown[-1]))
+    assert "dưới đây là:" not in "\n".join(m.get("text") or "" for m in messages)
+
+
 def test_a_yes_with_no_case_offered_is_the_plain_yes():
     messages, _ = run(ActionAffirm(), make_tracker("b", "affirm", {"procedure_code": "1.013978"}))
     assert messages == [dict(messages[0], response="utter_affirm_next")] and not messages[0].get("text")
 
 
 def test_a_number_typed_after_a_later_message_is_no_case():
-    slots = {"procedure_code": "1.013978", "aspect": "documents"}
+    asked, _ = which_case_question()
+    earlier = [{"event": "bot", "text": asked["text"], "data": {"buttons": asked["buttons"]}},
+               {"event": "user", "text": "nếu nộp hôm nay thì khi nào có kết quả"}]
     later = {"text": "Bạn nộp theo cách nào?", "buttons": [{"title": "Trực tuyến", "payload": "/inform"}]}
-    messages, _ = run(ActionChooseOption(), make_tracker("2", "choose_option", slots, after=later))
+    slots = {"procedure_code": "1.013978", "aspect": "documents"}
+    messages, _ = run(ActionChooseOption(), make_tracker("2", "choose_option", slots, after=later, history=earlier))
     assert "người gốc Việt Nam" not in "\n".join(m["text"] for m in messages)
+    messages, _ = run(ActionChooseOption(), make_tracker("2", "choose_option", slots, history=earlier))
+    assert "người gốc Việt Nam" in messages[0]["text"]  # the same "2" right after the question is case b
 
 
 def test_a_case_said_of_one_procedure_is_not_carried_to_another():
@@ -401,10 +443,18 @@ def test_the_answer_uses_the_vector_the_nlu_handed_over_and_encodes_nothing(kb, 
 
 
 def test_offered_procedures_are_named_by_their_short_names(catalogue):
-    from actions.templates import choice_button
+    from actions.templates import choice_buttons
 
     messages, events = run(ActionAnswerProcedure(), make_tracker("đăng ký tàu cá cần giấy tờ gì", "ask_documents"))
     offered = events["candidates"]
-    assert offered and [b["title"] for b in messages[-1]["buttons"]] == [
-        choice_button(code, catalogue.get(code).chat_name)["title"] for code in offered]
+    assert offered and messages[-1]["buttons"] == choice_buttons([(c, catalogue.get(c).chat_name) for c in offered])
     assert any(catalogue.get(code).chat_name != catalogue.get(code).name for code in offered)  # not the titles
+
+
+def test_choice_buttons_keep_what_sets_close_procedures_apart(catalogue):
+    from actions.templates import CHOICE_TITLE, choice_buttons
+
+    close = [(code, catalogue.get(code).chat_name) for code in ("1.000070", "1.004223")]  # alike but their ends
+    titles = [b["title"] for b in choice_buttons(close)]
+    assert len(set(titles)) == 2 and all(len(t) <= CHOICE_TITLE for t in titles)
+    assert all(not t.endswith("…") for t in titles)  # the end of a name is kept, its middle left out

@@ -1,5 +1,6 @@
 """Answers composed from the record: aspect, source, province fee note, next step."""
 import re
+import unicodedata
 
 import pytest
 
@@ -181,11 +182,25 @@ def test_which_case_lists_every_case_whole_enough_to_choose_and_names_its_source
     ("1.013978", "a", 1), ("1.013978", "trường hợp a", 1), ("1.013978", "a ạ", 1), ("1.013949", "b a", 2),
     ("1.013949", "ý b", 2), ("1.013949", "chắc là b", 2), ("1.003650", "cái cuối cùng", 7),
     ("1.003650", "mua lại", 3), ("1.013978", "tôi là việt kiều", 2),  # the situation a reply says
+    ("1.013978", "dạ b ạ", 2), ("1.013978", "vâng, b", 2), ("1.013978", "b á", 2), ("1.013978", "xem trường hợp b", 2),
+    ("1.013978", "còn trường hợp c thì sao", 3), ("1.013978", "dạ số 2", 2),
+    ("1.013978", "á", None), ("1.013978", "a ơi", None),  # "á" is no "a"; "a ơi" calls the bot "anh"
+    ("1.013978", unicodedata.normalize("NFD", "b ạ"), 2),  # decomposed accents (Unikey "tổ hợp")
 ])
 def test_a_typed_reply_chooses_a_document_case(catalogue, code, reply, case):
     from knowledge_base.checklist import case_in_reply
 
     assert case_in_reply(catalogue.get(code), reply) == case
+
+
+@pytest.mark.parametrize("text, short", [
+    ("tôi là việt kiều", True), ("tau nhap khau", True), ("việt kiều có được mua nhà không", False),
+    ("hộ chiếu cho việt kiều?", False), ("tôi là việt kiều về nước đã lâu nay muốn hỏi thêm một việc khác", False),
+])
+def test_a_short_reply_is_a_statement_of_a_few_words(text, short):
+    from knowledge_base.checklist import is_short_reply
+
+    assert is_short_reply(text) is short
 
 
 def test_a_reply_about_something_else_chooses_by_symbol_only(catalogue):

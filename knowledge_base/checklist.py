@@ -78,14 +78,18 @@ _FUNCTION_WORDS = frozenset("duoc cua va hoac trong tai theo ve voi la co khong 
 _ANY_QUESTION = frozenset({("ho", "so"), ("giay", "to"), ("thu", "tuc"), ("can", "gi")})  # "hồ sơ" is no case
 # a case heading's enumerator: "b) ", "1. ", "1.2) "
 CASE_ENUMERATOR = re.compile(r"^\s*((?:\d+|[a-zđ])(?:\.\d+)?)[.)]\s+", re.IGNORECASE)
-# the words around a typed choice, folded: "dạ trường hợp b ạ", "vâng, chọn số 2", "em thuộc cái thứ hai nhé",
-# "mục b", "phương án b luôn", "còn trường hợp c thì sao", "xem trường hợp b", "trường hợp b cần giấy tờ gì";
-# a lone "a" is case a) ("ạ" typed with its accent is filler)
-_REPLY_FILLER = frozenset("truong hop th chon so cai thu la em toi minh thuoc nhe nha nhen di do day vay ak ah oi "
-                          "anh chi cung tien muc y cau phuong an luon chac da vang con thi sao xem can giay to gi "
-                          "ho nhung nao the".split())
+# A typed choice, folded: politeness around it ("dạ b ạ", "vâng, b", "chắc là b", "em thuộc b nhé") always goes;
+# a marker ("trường hợp b", "mục b", "chọn số 2", "cái thứ hai", "phương án b") lets the question around it go
+# too ("còn trường hợp c thì sao", "trường hợp b cần giấy tờ gì"). Without a marker a content word keeps the message
+# a sentence: "a cần giấy tờ gì" is "anh cần…", "tôi là con thứ hai" no case. A lone "a" is case a) ("ạ" is
+# politeness typed with its accent).
+_POLITE = frozenset("da vang nhe nha nhen ak ah oi luon chac la em toi minh thuoc di do day vay anh chi".split())
+_MARKERS = frozenset("truong hop th muc y cau phuong an chon so cai".split())
+_AROUND_MARKER = frozenset("thu con thi sao xem can giay to gi ho nhung nao the cung tien".split())
+_ORDINAL_WORDS = frozenset("nhat mot dau tien hai ba cuoi cung".split())
 _PARTICLES = frozenset({"ạ", "à", "ả", "á"})
-_QUESTION_WORDS = frozenset("khong ko k gi sao nao dau bao chua".split())
+_QUESTION_WORDS = frozenset("khong ko k gi sao nao dau".split())
+_QUESTION_PAIRS = frozenset({("bao", "nhieu"), ("bao", "lau"), ("bao", "gio")})  # "khai báo" is no question
 SHORT_REPLY = 8  # words: a reply in words to "which case?" ("tàu nhập khẩu"), not a new question
 
 
@@ -93,7 +97,8 @@ def is_short_reply(text: str) -> bool:
     """Whether ``text`` reads as a short answer to the bot's question (at most ``SHORT_REPLY`` words, no question
     mark or question word), not a new question: "tôi là việt kiều", not "việt kiều có được mua nhà không"."""
     folded = words(fold(nfc(text or "").lower()))
-    return 0 < len(folded) <= SHORT_REPLY and "?" not in text and not _QUESTION_WORDS & set(folded)
+    asks = bool(_QUESTION_WORDS & set(folded)) or any(pair in _QUESTION_PAIRS for pair in zip(folded, folded[1:]))
+    return 0 < len(folded) <= SHORT_REPLY and "?" not in text and not asks
 
 
 def _tokens(value: str) -> List[str]:
@@ -118,21 +123,30 @@ def case_in_reply(proc: Procedure, reply: str, by_words: bool = True) -> Optiona
     said = words(nfc(reply).lower())
     if "oi" in {fold(w) for w in said}:  # "a ơi" calls the bot "anh": no case a)
         said = [w for w in said if w != "a"]
-    typed = [w for w in said
-             if w not in _PARTICLES and ((len(w) == 1 and w.isascii()) or fold(w) not in _REPLY_FILLER)]
+    marked = any(fold(w) in _MARKERS for w in said)
+
+    def dropped(word: str) -> bool:
+        if word in _PARTICLES:
+            return True
+        if len(word) == 1 and word.isascii():  # a letter is a symbol, whatever it folds to
+            return False
+        return fold(word) in _POLITE or (marked and fold(word) in _MARKERS | _AROUND_MARKER)
+
+    typed = [w for w in said if not dropped(w)]
     if len(typed) == 2 and typed[1] == "a" and typed[0] != "a":  # "b a": "b ạ" typed without its accent
         typed = typed[:1]
     if len(typed) == 1:
         word = typed[0]
         if word in symbols:  # "đ" and "d" are two cases: the typed accent decides first
             return symbols.index(word) + 1
-        # a symbol typed without accents ("d" for a lone "đ)"); "á", "ã" typed with theirs are no "a"
-        folded = [i for i, symbol in enumerate(symbols, 1) if word.isascii() and fold(symbol) == word]
+        # a symbol typed without its accent ("d" for a lone "đ)", "đ" for a lone "d)"); "á", "ã" are no "a"
+        folded = [i for i, symbol in enumerate(symbols, 1)
+                  if (word.isascii() or word == "đ") and fold(symbol) == fold(word)]
         if len(folded) == 1:
             return folded[0]
         if word.isdigit() and 1 <= int(word) <= count:  # "2" for "b)": the second case
             return int(word)
-    if len(typed) <= 1 and ordinal_in(reply, count):  # "cái thứ hai", "cái cuối"
+    if typed and all(fold(w) in _ORDINAL_WORDS for w in typed) and ordinal_in(reply, count):  # "cái thứ hai"
         return ordinal_in(reply, count)
     if not by_words:
         return None

@@ -186,6 +186,10 @@ def test_which_case_lists_every_case_whole_enough_to_choose_and_names_its_source
     ("1.013978", "còn trường hợp c thì sao", 3), ("1.013978", "dạ số 2", 2),
     ("1.013978", "á", None), ("1.013978", "a ơi", None),  # "á" is no "a"; "a ơi" calls the bot "anh"
     ("1.013978", unicodedata.normalize("NFD", "b ạ"), 2),  # decomposed accents (Unikey "tổ hợp")
+    ("1.013833", "đ", 4),  # "đ" typed for a lone "d)"
+    # sentences, not choices: "a"/"c" stand for "anh"/"chị", "thứ hai" and "cuối cùng" say other things
+    ("1.013978", "tôi là con thứ hai", None), ("1.013978", "giấy tờ cuối cùng là gì", None),
+    ("1.013978", "a cần giấy tờ gì", None), ("1.013978", "c cần giấy tờ gì", None),
 ])
 def test_a_typed_reply_chooses_a_document_case(catalogue, code, reply, case):
     from knowledge_base.checklist import case_in_reply
@@ -196,6 +200,7 @@ def test_a_typed_reply_chooses_a_document_case(catalogue, code, reply, case):
 @pytest.mark.parametrize("text, short", [
     ("tôi là việt kiều", True), ("tau nhap khau", True), ("việt kiều có được mua nhà không", False),
     ("hộ chiếu cho việt kiều?", False), ("tôi là việt kiều về nước đã lâu nay muốn hỏi thêm một việc khác", False),
+    ("tôi là việt kiều, chưa có sổ", True), ("tàu nhập khẩu đã khai báo", True), ("không phải việt kiều", False),
 ])
 def test_a_short_reply_is_a_statement_of_a_few_words(text, short):
     from knowledge_base.checklist import is_short_reply

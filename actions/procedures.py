@@ -68,33 +68,36 @@ def offer(dispatcher: CollectingDispatcher, question: str, procedures: Sequence[
     return [SlotSet("aspect", aspect), SlotSet("candidates", [code for code, _ in procedures])]
 
 
+def _last_bot_message(tracker: Tracker) -> Tuple[int, Optional[Dict[Text, Any]]]:
+    """The bot's last message event in the conversation and its position (-1, None when there is none)."""
+    events = tracker.events or []
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "bot":
+            return i, events[i]
+    return -1, None
+
+
 def question_offered(tracker: Tracker) -> str:
     """The citizen's message that the bot's last message answered (the question choices were offered for)."""
-    bot_seen = False
-    for event in reversed(tracker.events or []):
-        if event.get("event") == "bot":
-            bot_seen = True
-        elif event.get("event") == "user" and bot_seen:
-            text = event.get("text") or ""
-            return "" if text.startswith("/") else text  # a button's payload says nothing in words
-    return ""
+    at, _ = _last_bot_message(tracker)
+    said = [e for e in (tracker.events or [])[:max(at, 0)] if e.get("event") == "user"]
+    text = (said[-1].get("text") or "") if said else ""
+    return "" if text.startswith("/") else text  # a button's payload says nothing in words
 
 
 def offered_cases(tracker: Tracker) -> Optional[str]:
     """The procedure whose which-case question is the bot's last message (a button for every document case of
     the record; a checklist's buttons leave out the case shown): a typed "b" or "số 2" right after it chooses
     among them. None otherwise, so a "2" typed after a checklist or any later message is never read as a case."""
-    for event in reversed(tracker.events or []):
-        if event.get("event") == "bot":
-            buttons = (event.get("data") or {}).get("buttons") or []
-            shown = [pair for pair in (templates.case_of_button(b) for b in buttons) if pair]
-            codes = {code for code, _ in shown}
-            if len(codes) != 1:
-                return None
-            code = codes.pop()
-            count = knowledge_base_for(tracker).document_case_count(code)
-            return code if count > 1 and {case for _, case in shown} == set(range(1, count + 1)) else None
-    return None
+    _, message = _last_bot_message(tracker)
+    buttons = ((message or {}).get("data") or {}).get("buttons") or []
+    shown = [pair for pair in (templates.case_of_button(b) for b in buttons) if pair]
+    codes = {code for code, _ in shown}
+    if len(codes) != 1:
+        return None
+    code = codes.pop()
+    count = knowledge_base_for(tracker).document_case_count(code)
+    return code if count > 1 and {case for _, case in shown} == set(range(1, count + 1)) else None
 
 
 def answer_offered_case(dispatcher: CollectingDispatcher, tracker: Tracker, text: str, by_words: bool = False,
@@ -228,9 +231,9 @@ class ActionAnswerProcedure(Action):
             send_limit(dispatcher, tracker, found.limit)
             return remembered
         if found.kind == ANSWER:
-            situation = situation_of(tracker, text, found.code)
+            situation = situation_of(tracker, text, found.code)  # send_answer remembers it
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
-                               situation) + [e for e in remembered if e.get("name") != "situation"]
+                               situation) + ([SlotSet("candidates", None)] if offered else [])
         if found.reason == "nothing_named":
             answer = kb.which_procedure(aspect)
             dispatcher.utter_message(text=answer.text)

@@ -276,12 +276,18 @@ def situation_of(tracker: Tracker, text: str, code: Optional[str] = None) -> Sit
     """What the citizen has said about themselves so far, this message and its button included; for an answer
     about ``code``, a case (inheritance, sale…) said under a procedure of another field is not kept: bought land is
     no bought boat, but land given by parents is still given when the citizen moves from splitting it to
-    transferring it."""
+    transferring it. What they ask of the paper (``Situation.request``: "cấp lại", or a first issue) is read for
+    an answer about ``code`` only, and kept while the conversation stays on that procedure."""
+    kb = knowledge_base_for(tracker)
     known = Situation.from_json(tracker.get_slot("situation"))
     previous = tracker.get_slot("procedure_code")
-    if code and previous and not knowledge_base_for(tracker).same_field(code, str(previous)):
+    if code and previous and code != previous:  # "cấp lại" was asked of the paper before, not of this one
+        known = known.with_request(None)
+    if code and previous and not kb.same_field(code, str(previous)):
         known = known.without_case()
-    return known.merged(read_situation(text)).with_case(entity(tracker, "situation_case"))
+    # what the message asks of a paper ("cấp lại") is read only for the procedure it is answered about
+    said = kb.situation_in(text) if code else read_situation(text)
+    return known.merged(said).with_case(entity(tracker, "situation_case"))
 
 
 def answer_page(tracker: Tracker) -> int:

@@ -24,6 +24,7 @@ from knowledge_base.checklist import (
     lines,
     needs_case,
     pages,
+    requested_case,
     situation_question,
 )
 from knowledge_base.schema import Channel, Procedure
@@ -288,7 +289,8 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     if case is not None and not 1 <= case <= len(proc.document_cases):
         case = None  # a stale button: answered as if none was tapped
     # the message's own words before the situation, which may have been said for another record
-    picked = case if case is not None else case_named(proc, question) or fitting_case(proc, situation)
+    picked = case if case is not None else case_named(proc, question) or fitting_case(proc, situation) \
+        or requested_case(proc, situation.request)
     if picked is None and len(proc.document_cases) == 1:
         picked = 1
     shown = picked or 1

@@ -17,8 +17,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from core.text import fold, nfc
 from core.texts import text
+from knowledge_base.retrieval.actions import ActionTable
 from knowledge_base.schema import Document, DocumentCase, Procedure
-from knowledge_base.situation import Situation, SituationTable
+from knowledge_base.situation import FIRST_REQUEST, Situation, SituationTable
 from knowledge_base.text import TextNormalizer, ordinal_in, words
 
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
@@ -69,6 +70,27 @@ def fitting_case(proc: Procedure, situation: Situation) -> Optional[int]:
         if score > best_score:
             best, best_score = i, score
     return best
+
+
+# A case heading for a first issue ("a) Đối với cấp mới", "Hồ sơ đề nghị cấp giấy phép …"), folded
+_FIRST_ISSUE = re.compile(r"\bcap\b(?!\s+(?:lai|doi)\b)")
+
+
+def requested_case(proc: Procedure, request: Optional[str], table: Optional[ActionTable] = None) -> Optional[int]:
+    """The document case (1-based) for what the citizen asks to do with the paper (``Situation.request``): the one
+    case whose heading does that action ("cấp lại" for a lost licence), or for a first request the one case whose
+    heading issues the paper while every other heading does an action ("a) cấp mới" beside "b) cấp lại"). None when
+    the request is unknown or no single case answers it."""
+    if not request or len(proc.document_cases) < 2:
+        return None
+    table = table or ActionTable.default()
+    done = [table.named_in(c.name) for c in proc.document_cases]
+    if request == FIRST_REQUEST:
+        first = [i for i, (c, actions) in enumerate(zip(proc.document_cases, done), 1)
+                 if not actions and _FIRST_ISSUE.search(fold(CASE_ENUMERATOR.sub("", c.name)).lower())]
+        return first[0] if len(first) == 1 and sum(1 for actions in done if actions) == len(done) - 1 else None
+    doing = [i for i, actions in enumerate(done, 1) if request in actions]
+    return doing[0] if len(doing) == 1 else None
 
 
 # Words that say nothing of a case on their own ("đối với", "tàu được", "bị mất"): a two-word phrase with one

@@ -19,7 +19,7 @@ from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
 from knowledge_base.retrieval.store import open_or_build
 from knowledge_base.schema import Procedure
 from knowledge_base.scope import OtherAgencies
-from knowledge_base.situation import Situation, read_situation
+from knowledge_base.situation import FIRST_REQUEST, Situation, read_situation
 from knowledge_base.text import words
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,22 @@ class KnowledgeBase:
         vocab = self.retriever.lexical.vocab
         return any(t in vocab for t in self._content_tokens(question))
 
+    def request_in(self, text: str) -> Optional[str]:
+        """What ``text`` asks to do with a paper already held (an action of ``actions.yml``: "reissue" for "mất giấy
+        phép"), ``FIRST_REQUEST`` when it names a procedure and asks none of them, None when it says neither or
+        asks several ("hết hạn": extended or issued again)."""
+        if not text or text.startswith("/"):  # a button's payload says nothing in the citizen's words
+            return None
+        retriever = self.retriever
+        asked = retriever.actions.table.asked_in(retriever.normalizer.normalize(text))
+        if asked:
+            return next(iter(asked)) if len(asked) == 1 else None
+        return FIRST_REQUEST if self.mentions_procedure(text) else None
+
+    def situation_in(self, text: str) -> Situation:
+        """What ``text`` says of the citizen's situation (``read_situation``) and of their request (``request_in``)."""
+        return read_situation(text).with_request(self.request_in(text))
+
     def _content_tokens(self, question: str) -> List[str]:
         """The question's folded tokens without aspect and follow-up words."""
         from knowledge_base.retrieval.lexical import content_stopphrases, strip_phrases
@@ -273,7 +289,7 @@ class KnowledgeBase:
         ``page`` the page of a long checklist.
         """
         aspect = aspect or detect_aspect(question)
-        situation = situation if situation is not None else read_situation(question)
+        situation = situation if situation is not None else self.situation_in(question)
         if code:
             proc = self.catalogue.get(code)
             if proc is None:

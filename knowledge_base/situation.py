@@ -21,6 +21,8 @@ from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, words
 
 CASE, CONDITION, APPLICANT, CHANNEL = "case", "condition", "applicant", "channel"
 _IMPLIED = "~implied"  # suffix of a group read from a citizen-only phrase ("nhà tôi"): said by implication
+FIRST_REQUEST = "first"  # Situation.request of a message naming a procedure and asking no action on a paper held
+_REQUEST = re.compile(r"[a-z_]{1,30}")  # an action's name as a slot may carry it
 _EXCEPT = re.compile(r"\b(?:trừ|ngoại trừ|không bao gồm|không áp dụng)\b", re.IGNORECASE)
 
 
@@ -33,6 +35,9 @@ class Situation:
     channel: Optional[str] = None  # online, postal, direct
     conditions: Tuple[str, ...] = ()  # mortgage, representative, split_merge, several_recipients…
     applicant_implied: bool = False  # the applicant was read from family words only ("nhà tôi"), not said
+    # what the citizen asks to do with the paper, as the action table names it ("reissue" for "cấp lại", "renew"…),
+    # or FIRST_REQUEST when they named the procedure and asked none of them (a first issue); None: not said
+    request: Optional[str] = None
 
     def merged(self, newer: Situation) -> Situation:
         """This situation updated by what the citizen said since (a new word replaces an old one; family words
@@ -42,11 +47,15 @@ class Situation:
             else (newer.applicant, newer.applicant_implied)
         return Situation(case=newer.case or self.case, applicant=applicant, channel=newer.channel or self.channel,
                          conditions=tuple(dict.fromkeys(self.conditions + newer.conditions)),
-                         applicant_implied=implied)
+                         applicant_implied=implied, request=newer.request or self.request)
 
     def without_case(self) -> Situation:
         """The same situation with no transfer case (the case said for one procedure is not another's)."""
         return replace(self, case=None)
+
+    def with_request(self, request: Optional[str]) -> Situation:
+        """The same situation asking ``request`` (None: nothing said)."""
+        return replace(self, request=request)
 
     def to_json(self) -> Optional[str]:
         """For a conversation slot; None when nothing is known."""
@@ -70,9 +79,11 @@ class Situation:
         listed = data.get("conditions")
         conditions = tuple(c for c in listed if known(c, table.conditions)) if isinstance(listed, list) else ()
         applicant = known(data.get("applicant"), table.labels[APPLICANT])
+        request = data.get("request")
         return cls(case=known(data.get("case"), table.labels[CASE]), applicant=applicant,
                    channel=known(data.get("channel"), table.channels), conditions=conditions,
-                   applicant_implied=bool(applicant) and data.get("applicant_implied") is True)
+                   applicant_implied=bool(applicant) and data.get("applicant_implied") is True,
+                   request=request if isinstance(request, str) and _REQUEST.fullmatch(request) else None)
 
     def with_case(self, case: Optional[str]) -> Situation:
         """The same situation in ``case`` (a known case tag), or unchanged."""

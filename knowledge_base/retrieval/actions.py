@@ -8,6 +8,7 @@ words ask for which action and how the official names say it.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,11 @@ class ActionTable:
                                frozenset(e["done_by"] or [action])))
         return cls(tuple(asked), named)
 
+    @classmethod
+    def default(cls) -> ActionTable:
+        """The shipped table, read again when staff have edited it since."""
+        return _table_of(ACTIONS.stat().st_mtime_ns)
+
     def asked_in(self, question: str) -> FrozenSet[str]:
         """The actions that would serve what ``question`` (shorthand already expanded) asks; empty: it asks for
         none of them, a first issue."""
@@ -123,6 +129,11 @@ class ActionTable:
         folded = fold(name).lower().strip()
         heads = (folded, re.sub(r"^cap\s+", "", folded))  # "Cấp gia hạn, điều chỉnh …" leads with them too
         return any(pattern.match(head) for _, pattern in self.named for head in heads)
+
+
+@functools.lru_cache(maxsize=1)
+def _table_of(mtime: int) -> ActionTable:
+    return ActionTable.load()
 
 
 def features(asked: FrozenSet[str], named: FrozenSet[str], leading: bool) -> List[float]:

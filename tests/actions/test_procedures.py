@@ -7,7 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.feedback import ActionAffirm, ActionDefaultFallback, ActionOutOfScope
 from actions.procedures import ActionAnswerProcedure, ActionChooseOption
 from knowledge_base.resolve import pick_by_ordinal
-from knowledge_base.situation import Situation
+from knowledge_base.situation import FIRST_REQUEST, Situation
 from tests.actions.conftest import make_tracker
 
 
@@ -39,7 +39,10 @@ def test_answer_procedure(text, intent, slots, code, aspect, needle):
     # the closing question's next aspects are buttons for the same procedure, then the rating
     offered = {"documents": ["fees", "time"], "time": ["documents", "channels"], "fees": ["documents", "where"],
                "where": ["documents", "fees"], "channels": ["documents", "time"]}[aspect]
-    assert [b["payload"] for b in messages[-1]["buttons"]] == [
+    # a lost certificate ("làm lại" asks a reissue) is case a) of its record: case b) (a lost extra page) is a button
+    other_case = ['/ask_documents{"procedure_code":"1.012786","document_case":"2"}'] \
+        if (code, aspect) == ("1.012786", "documents") else []
+    assert [b["payload"] for b in messages[-1]["buttons"]] == other_case + [
         f'/ask_{a}{{"procedure_code":"{code}"}}' for a in offered] + ["/feedback_positive", "/feedback_negative"]
     assert json.loads(events["last_answer"])["code"] == code
 
@@ -320,7 +323,8 @@ def test_a_case_said_of_one_procedure_is_not_carried_to_another():
     # "mua bán" was said of a land transfer: a boat registration's "mua bán, tặng cho" case is not picked for it
     slots = {"procedure_code": "1.013831", "situation": '{"applicant": "individual", "case": "sale"}'}
     tracker = make_tracker("đăng ký tàu cá cần giấy tờ gì", "ask_documents", slots)
-    assert situation_of(tracker, "đăng ký tàu cá cần giấy tờ gì", "1.003650") == Situation(applicant="individual")
+    assert situation_of(tracker, "đăng ký tàu cá cần giấy tờ gì", "1.003650") \
+        == Situation(applicant="individual", request=FIRST_REQUEST)
     assert situation_of(tracker, "cần giấy tờ gì", "1.013831").case == "sale"  # the same procedure: kept
     assert situation_of(tracker, "tôi nhận chuyển nhượng tàu", "1.003650").case == "sale"  # said again: read again
     # land given by parents is still given when the citizen moves from splitting it to transferring it
@@ -366,7 +370,8 @@ def test_the_siblings_inheritance_is_answered_for_their_case_and_remembered():
     messages, events = run(ActionAnswerProcedure(), make_tracker(text, "ask_documents", {"procedure_code": "1.013831"}))
     body = "\n".join(m["text"] for m in messages)
     assert events["procedure_code"] == "1.013831" and "Mẫu số 18" in body and "thế chấp" not in body
-    assert json.loads(events["situation"]) == {"case": "inheritance", "conditions": ["several_recipients"]}
+    assert json.loads(events["situation"]) == {"case": "inheritance", "conditions": ["several_recipients"],
+                                               "request": FIRST_REQUEST}
 
 
 def test_a_case_dependent_checklist_asks_with_buttons_then_answers_the_tapped_case():
@@ -458,3 +463,21 @@ def test_choice_buttons_keep_what_sets_close_procedures_apart(catalogue):
     titles = [b["title"] for b in choice_buttons(close)]
     assert len(set(titles)) == 2 and all(len(t) <= CHOICE_TITLE for t in titles)
     assert all(not t.endswith("…") for t in titles)  # the end of a name is kept, its middle left out
+
+
+def test_what_was_asked_of_the_paper_picks_the_case_of_a_later_checklist():
+    from actions.procedures import situation_of
+
+    # "xin giấy phép khai thác thủy sản mất bao lâu" was a first licence: "cần giấy tờ gì" gets case a)'s papers
+    slots = {"procedure_code": "1.004359", "situation": json.dumps({"request": FIRST_REQUEST})}
+    messages, events = run(ActionAnswerProcedure(), make_tracker("cần giấy tờ gì", "ask_documents", slots))
+    body = "\n".join(m["text"] for m in messages)
+    assert events["procedure_code"] == "1.004359" and "Mẫu số 04" in body and "Mẫu số 05" not in body
+    slots["situation"] = json.dumps({"request": "reissue"})
+    messages, _ = run(ActionAnswerProcedure(), make_tracker("cần giấy tờ gì", "ask_documents", slots))
+    assert "Mẫu số 05" in "\n".join(m["text"] for m in messages)
+    # asked of another procedure's paper: not carried over; said of none (another agency's service): not read
+    tracker = make_tracker("cần giấy tờ gì", "ask_documents", slots)
+    assert situation_of(tracker, "cần giấy tờ gì", "1.012786").request is None
+    assert situation_of(tracker, "cấp lại căn cước").request == "reissue"  # the remembered one, not this message's
+    assert situation_of(make_tracker("cấp lại căn cước", "ask_documents", {}), "cấp lại căn cước").request is None

@@ -5,8 +5,9 @@ import pytest
 
 from core.settings import Settings
 from knowledge_base.answers import compose_answer
+from knowledge_base.checklist import requested_case
 from knowledge_base.importer.structure import form_number, short_name, split_condition
-from knowledge_base.situation import Situation, read_situation
+from knowledge_base.situation import FIRST_REQUEST, Situation, read_situation
 
 INHERITANCE = "bố tôi mất để lại mảnh đất, 3 anh em tôi muốn sang tên sổ đỏ thì cần giấy tờ gì"
 
@@ -164,3 +165,35 @@ def test_the_situation_slot_survives_anything_a_tracker_holds():
     for junk in ("", "null", "[1]", '{"case": "robbery"}', "{", None):
         assert Situation.from_json(junk) == Situation()
     assert Situation().with_case("inheritance").case == "inheritance" and Situation().with_case("x").case is None
+
+
+@pytest.mark.parametrize("code, request_, case", [
+    ("1.004359", FIRST_REQUEST, 1),  # a) cấp beside b) cấp lại: a licence asked for with no action is a first one
+    ("1.004359", "reissue", 2),
+    ("1.004359", None, None),  # nothing said: no case picked
+    ("1.004359", "renew", None),  # no heading extends it
+    ("1.004915", FIRST_REQUEST, 2),  # "* Trường hợp cấp mới" comes second
+    ("1.012786", "reissue", 1),  # a lost certificate, not its lost extra page
+    ("1.012786", FIRST_REQUEST, None),  # no heading issues a first one
+    ("1.013831", FIRST_REQUEST, None),  # case b) issues nothing: not a first issue
+])
+def test_the_request_picks_the_case_that_does_it(catalogue, code, request_, case):
+    assert requested_case(catalogue.get(code), request_) == case
+
+
+def test_a_first_licence_gets_the_first_issue_papers_and_a_lost_one_the_reissue(catalogue):
+    licence = catalogue.get("1.004359")
+    first = compose_answer(licence, "documents", Settings(), situation=Situation(request=FIRST_REQUEST)).text
+    again = compose_answer(licence, "documents", Settings(), situation=Situation(request="reissue")).text
+    assert "Mẫu số 04" in first and "Mẫu số 05" not in first
+    assert "Mẫu số 05" in again and "Mẫu số 04" not in again
+    # a button for the other case still shows it
+    tapped = compose_answer(licence, "documents", Settings(), situation=Situation(request=FIRST_REQUEST), case=2)
+    assert "Mẫu số 05" in tapped.text and [c["case"] for c in tapped.cases] == [1]
+
+
+def test_the_request_is_remembered_and_a_malformed_one_dropped():
+    assert Situation.from_json(Situation(request="reissue").to_json()) == Situation(request="reissue")
+    assert Situation.from_json('{"request": "<script>"}') == Situation()
+    assert Situation(request="reissue").merged(Situation(case="sale")).request == "reissue"
+    assert Situation(request="reissue").merged(Situation(request=FIRST_REQUEST)).request == FIRST_REQUEST

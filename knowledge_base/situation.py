@@ -31,7 +31,7 @@ class Situation:
     """What the citizen has said about themselves; None where they have not said it."""
 
     case: Optional[str] = None  # inheritance, gift, sale, exchange, capital, lease
-    applicant: Optional[str] = None  # individual, household, organisation, overseas
+    applicant: Optional[str] = None  # individual, household, organisation, overseas, foreigner
     channel: Optional[str] = None  # online, postal, direct
     conditions: Tuple[str, ...] = ()  # mortgage, representative, split_merge, several_recipients…
     applicant_implied: bool = False  # the applicant was read from family words only ("nhà tôi"), not said

@@ -30,6 +30,12 @@ _LEADING_CASE = re.compile(
     r"^(?:[a-zđ]\)\s*|\(\w+\)\s*)?(?:đối với\s+)?trường hợp(?:\s+\d+\s*:)?\s+(.+?)"
     r"(?:,?\s+thì\s+|\s*:\s*|,\s+(?=hồ sơ|người|các|phải|cần))(.+)$",
     re.IGNORECASE | re.DOTALL)
+# "Đối với người nước ngoài, ngoài những giấy tờ nêu trên còn phải có Giấy phép lao động …": a paper only one kind
+# of applicant adds to the others
+_LEADING_APPLICANT = re.compile(
+    r"^(đối với\s+[^,:]{3,80}?)[,:]\s*ngoài\s+(?:những|các)\s+[^,]{0,60}?\s*(?:nêu|quy định)\s+(?:ở\s+|tại\s+)?trên,?"
+    r"\s+(?:còn\s+)?(?:phải\s+có|cần\s+có|phải\s+nộp|nộp\s+thêm|bổ\s+sung)\s+(.+)$",
+    re.IGNORECASE | re.DOTALL)
 _FORM_NUMBER = re.compile(r"\b[Mm]ẫu\s*(?:số\s*)?(\d{1,3}[a-zA-Z]?(?:[.\-/]\d{1,3})*(?:/[A-ZĐa-z0-9\-]+)?)")
 _MIN_PAPER = 12  # a condition never starts before the paper has a name
 
@@ -68,6 +74,9 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
         text, required = _IF_ANY.sub("", text), False
     if _INNER_IF_ANY.search(text):
         text, required = _INNER_IF_ANY.sub("", text), False
+    extra = _LEADING_APPLICANT.match(text)
+    if extra:
+        return _sentence_case(extra.group(2)).rstrip("."), _lead(clean_space(extra.group(1))), required
     lead = _LEADING_CASE.match(text)
     if lead:
         return _sentence_case(lead.group(2)).rstrip("."), clean_space(lead.group(1)).rstrip("."), required

@@ -197,3 +197,22 @@ def test_the_request_is_remembered_and_a_malformed_one_dropped():
     assert Situation.from_json('{"request": "<script>"}') == Situation()
     assert Situation(request="reissue").merged(Situation(case="sale")).request == "reissue"
     assert Situation(request="reissue").merged(Situation(request=FIRST_REQUEST)).request == FIRST_REQUEST
+
+
+def test_a_paper_only_foreigners_add_is_theirs(catalogue):
+    assert split_condition("Đối với người nước ngoài, ngoài những giấy tờ nêu trên còn phải có Giấy phép lao động hoặc "
+                           "giấy xác nhận không thuộc diện cấp giấy phép lao động.") == (
+        "Giấy phép lao động hoặc giấy xác nhận không thuộc diện cấp giấy phép lao động", "là người nước ngoài", True)
+    assert read_situation("tôi là người nước ngoài").applicant == "foreigner"
+    assert read_situation("công ty tôi là tổ chức nước ngoài").applicant == "foreigner"
+    vet = catalogue.get("1.004756")
+    unsaid = compose_answer(vet, "documents", Settings()).text
+    assert "Nếu là người nước ngoài, thêm:\n  - Giấy phép lao động" in unsaid
+    citizen = compose_answer(vet, "documents", Settings(), situation=Situation(applicant="individual")).text
+    assert "Giấy phép lao động" not in citizen and "Mẫu số 01" in citizen
+    foreign = compose_answer(vet, "documents", Settings(), situation=Situation(applicant="foreigner")).text
+    assert "\n- Giấy phép lao động" in foreign
+    # an individual building a house is not asked for a foreign owner's extension of ownership
+    house = compose_answer(catalogue.get("1.013995"), "documents", Settings(),
+                           situation=Situation(applicant="individual")).text
+    assert "gia hạn thời hạn sở hữu" not in house

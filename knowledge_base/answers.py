@@ -142,6 +142,8 @@ def _time_text(ch: Channel) -> str:
         return text("phrases.answer_no_time")
     unit = unit_name(ch.time.unit)
     value = _number(ch.time.value)
+    if unit and ch.time.unit_from == "steps":  # the cell gives only the number; the steps give its unit
+        return text("phrases.answer_time_unit_from_steps", value=value, unit=unit)
     return f"{value} {unit}".strip() if unit else text("phrases.answer_time_no_unit", value=value)
 
 

@@ -68,6 +68,9 @@ class ProcessingTime(_Model):
     value: Optional[float] = Field(default=None, ge=0)
     unit: TimeUnit = TimeUnit.unspecified
     note: str = ""
+    # "steps" when the time's own cell gives no unit and the importer read it from the record's steps, which give
+    # the same number with one ("trong thời hạn 05 ngày làm việc"); None when the cell itself says it
+    unit_from: Optional[str] = None
 
 
 class Fee(_Model):

@@ -14,7 +14,7 @@ from knowledge_base.catalogue import Catalogue
 from knowledge_base.importer import tables
 from knowledge_base.importer.report import ImportReport
 from knowledge_base.importer.structure import distinct_short_names, structure_procedure
-from knowledge_base.schema import DocumentCase, LegalDocument, Procedure, Result, Step
+from knowledge_base.schema import DocumentCase, LegalDocument, Procedure, Result, Step, TimeUnit
 from knowledge_base.text import clean_space, unique
 
 REQUIRED_KEYS = ("ma_thu_tuc", "ten_thu_tuc", "linh_vuc", "cap_thuc_hien")
@@ -161,4 +161,8 @@ def _official(proc: Procedure) -> dict:
     data = proc.dict(exclude=STAFF_FIELDS | {"last_updated", "filing_places"})
     for case in data["document_cases"]:
         case["documents"] = [{k: v for k, v in d.items() if k not in _DERIVED_DOCUMENT} for d in case["documents"]]
+    for channel in data["channels"]:  # a unit read from the steps is the importer's reading, not the record's
+        time = channel["time"]
+        if time.pop("unit_from", None):
+            time["unit"] = TimeUnit.unspecified
     return data

@@ -10,10 +10,10 @@ the rest under "Nếu …". What it cannot read it reports (``ImportReport``), n
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from knowledge_base.importer.report import ImportReport
-from knowledge_base.schema import Document, FilingPlace, Procedure, Step
+from knowledge_base.schema import Document, FilingPlace, Procedure, Step, TimeUnit
 from knowledge_base.situation import SituationTable
 from knowledge_base.text import clean_space
 
@@ -191,6 +191,27 @@ def distinct_short_names(procs: List[Procedure], generated: set) -> None:
                     proc.short_name = short_name(proc.name, limit=160)
 
 
+# "05 ngày làm việc" in a step: a number and its unit, as the steps write a time limit
+_STEP_TIME = re.compile(r"(?<![\d,.])0*(\d+(?:,\d+)?)\s+(ngày làm việc|ngày|giờ làm việc|giờ|tháng|năm)\b",
+                        re.IGNORECASE)
+_STEP_UNITS = {"ngày làm việc": TimeUnit.working_day, "ngày": TimeUnit.day, "giờ làm việc": TimeUnit.working_hour,
+               "giờ": TimeUnit.hour, "tháng": TimeUnit.month, "năm": TimeUnit.year}
+
+
+def time_units_from_steps(proc: Procedure) -> None:
+    """A time limit whose cell gives a number and no unit takes the unit the record's steps give that number, when
+    they give it one unit only ("5" and "trong thời hạn 05 ngày làm việc"); otherwise it stays without one."""
+    said: Dict[float, set] = {}
+    for step in proc.steps:
+        for m in _STEP_TIME.finditer(f"{step.name} {step.description or ''}"):
+            said.setdefault(float(m.group(1).replace(",", ".")), set()).add(_STEP_UNITS[m.group(2).lower()])
+    for channel in proc.channels:
+        time = channel.time
+        units = said.get(time.value, set()) if time.value is not None else set()
+        if time.unit == TimeUnit.unspecified and len(units) == 1:
+            time.unit, time.unit_from = next(iter(units)), "steps"
+
+
 def structure_procedure(proc: Procedure, report: ImportReport, source: str,
                         table: Optional[SituationTable] = None) -> Procedure:
     """Fill the structured fields of a parsed procedure; report sentences whose condition could not be read."""
@@ -201,5 +222,6 @@ def structure_procedure(proc: Procedure, report: ImportReport, source: str,
             if not doc.condition and re.search(r"\btrường hợp\b", doc.name, re.IGNORECASE):
                 report.fail(source, "document_condition", f"condition not read: {doc.name[:120]}")
     proc.filing_places = filing_places(proc.steps, table)
+    time_units_from_steps(proc)
     proc.short_name = proc.short_name or short_name(proc.name, keep_case=False)
     return proc

@@ -288,3 +288,23 @@ def test_choices_offered_again_ask_to_confirm_when_there_is_one(catalogue):
     assert one.choices == [{"title": catalogue.get("1.012786").chat_name, "payload": "1.012786"}]
     two = which_offered("time", [catalogue.get("1.012786"), catalogue.get("1.012784")])
     assert two.text.startswith("Bạn muốn biết thời hạn giải quyết của thủ tục nào ạ?") and len(two.choices) == 2
+
+
+def test_a_time_without_unit_takes_the_one_its_steps_give(catalogue):
+    from knowledge_base.importer.records import _same_record
+    from knowledge_base.importer.structure import time_units_from_steps
+    from knowledge_base.schema import Step, TimeUnit
+
+    licence = catalogue.get("1.004359")  # the cell says "5"; a step "trong thời hạn 05 ngày làm việc"
+    assert {(c.time.unit, c.time.unit_from) for c in licence.channels} == {(TimeUnit.working_day, "steps")}
+    assert "- 5 ngày làm việc (đơn vị theo các bước thực hiện)" in compose_answer(licence, "time", Settings()).text
+    # steps that give the number two units leave it without one; the reading is no change of the record
+    proc = licence.copy(deep=True)
+    for channel in proc.channels:
+        channel.time.unit, channel.time.unit_from = TimeUnit.unspecified, None
+    before = proc.copy(deep=True)
+    proc.steps = [Step(name="Trong 05 ngày làm việc thẩm định"), Step(name="trả kết quả trong 05 ngày")]
+    time_units_from_steps(proc)
+    assert {c.time.unit for c in proc.channels} == {TimeUnit.unspecified}
+    assert "5 (hồ sơ gốc không ghi đơn vị)" in compose_answer(proc, "time", Settings()).text
+    assert _same_record(before, licence)

@@ -204,7 +204,8 @@ class ActionAnswerProcedure(Action):
         by_button = bool(case or page > 1 or entity(tracker, "situation_case"))
         found = kb.resolve(text, Context(current=tracker.get_slot("procedure_code"), aspect=aspect,
                                          chosen=shown if by_button else None))
-        if found.via == "chosen":
+        if found.via == "chosen":  # an older button may carry another procedure: its own situation
+            situation = situation_of(tracker, text, found.code)
             return send_answer(dispatcher, kb.answer("", aspect="documents", code=found.code, case=case,
                                                      situation=situation, page=page), situation)
         # "b", or "tàu nhập khẩu" when the message stays on the procedure, after "which document case is yours?"

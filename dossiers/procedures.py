@@ -19,7 +19,9 @@ class CatalogueLimits:
             self._agencies[proc.code] = list(proc.agencies or proc.competent_agencies)
             for channel in proc.channels:
                 time = channel.time
-                if time.value is not None and time.unit in WORKING_UNITS + CALENDAR_UNITS:
+                # a unit the importer read from the steps tells a citizen; a legal due date needs the record's own
+                if time.value is not None and time.unit in WORKING_UNITS + CALENDAR_UNITS \
+                        and not getattr(time, "unit_from", None):
                     self._limits[(proc.code, channel.method)] = (float(time.value), time.unit, time.note or "")
 
     def __call__(self, procedure_code: str, channel: str) -> Optional[Tuple[float, str]]:

@@ -72,22 +72,34 @@ def fitting_case(proc: Procedure, situation: Situation) -> Optional[int]:
     return best
 
 
-# A case heading for a first issue ("a) Đối với cấp mới", "Hồ sơ đề nghị cấp giấy phép …"), folded
-_FIRST_ISSUE = re.compile(r"\bcap\b(?!\s+(?:lai|doi)\b)")
+# A case heading for a first issue, folded, its enumerator gone: "Đối với cấp mới", "Hồ sơ đề nghị cấp giấy phép …",
+# "Về cấp chứng chỉ …" (not "được cấp", "cung cấp", "cấp tỉnh")
+_FIRST_ISSUE = re.compile(r"^(?:(?:doi voi|ve|trong)\s+)?(?:(?:cac\s+)?truong hop\s+)?(?:thanh phan\s+)?"
+                          r"(?:ho so\s+)?(?:de nghi\s+)?cap\s+(?!lai\b|doi\b|tinh\b|xa\b|huyen\b)|\bcap moi\b")
+_OPENING_CLAUSE = re.compile(r"[,;:(]")
+_OUTLINE = re.compile(r"^[\s*\-+•]*(?:\(\d+\)|\d+(?:\.\d+)*\.?)?\s*")  # "* ", "(1) ", "8.3.1.1. "
 
 
 def requested_case(proc: Procedure, request: Optional[str], table: Optional[ActionTable] = None) -> Optional[int]:
     """The document case (1-based) for what the citizen asks to do with the paper (``Situation.request``): the one
-    case whose heading does that action ("cấp lại" for a lost licence), or for a first request the one case whose
-    heading issues the paper while every other heading does an action ("a) cấp mới" beside "b) cấp lại"). None when
-    the request is unknown or no single case answers it."""
+    case whose heading's opening clause does that action ("cấp lại" for a lost licence), or for a first request the
+    one case whose heading issues the paper while every other one does an action ("a) cấp mới" beside "b) cấp
+    lại"); never a first issue in a procedure whose name leads with an action ("Điều chỉnh giấy phép …"). None when
+    the request is unknown or unclear, or no single case answers it."""
     if not request or len(proc.document_cases) < 2:
         return None
-    table = table or ActionTable.default()
-    done = [table.named_in(c.name) for c in proc.document_cases]
+    try:
+        table = table or ActionTable.default()
+    except (OSError, ValueError):  # a broken table picks no case: the answer asks which
+        return None
+    openings = [fold(_OPENING_CLAUSE.split(_OUTLINE.sub("", CASE_ENUMERATOR.sub("", c.name)), maxsplit=1)[0])
+                .lower().strip() for c in proc.document_cases]
+    done = [table.named_in(opening) for opening in openings]
     if request == FIRST_REQUEST:
-        first = [i for i, (c, actions) in enumerate(zip(proc.document_cases, done), 1)
-                 if not actions and _FIRST_ISSUE.search(fold(CASE_ENUMERATOR.sub("", c.name)).lower())]
+        if table.leading(proc.name):
+            return None
+        first = [i for i, (opening, actions) in enumerate(zip(openings, done), 1)
+                 if not actions and _FIRST_ISSUE.search(opening)]
         return first[0] if len(first) == 1 and sum(1 for actions in done if actions) == len(done) - 1 else None
     doing = [i for i, actions in enumerate(done, 1) if request in actions]
     return doing[0] if len(doing) == 1 else None
@@ -204,7 +216,9 @@ def case_named(proc: Procedure, question: str) -> Optional[int]:
 
 
 # A household files as its members do: the 2024 Land Law's records name individuals ("cá nhân").
-_SAME_APPLICANT = {"household": {"household", "individual"}, "individual": {"individual", "household"}}
+# A foreigner files what any individual or organisation files, and what is for foreigners only (never the reverse).
+_SAME_APPLICANT = {"household": {"household", "individual"}, "individual": {"individual", "household"},
+                   "foreigner": {"foreigner", "individual", "organisation"}}
 
 
 def applicant_fits(types: Sequence[str], applicant: Optional[str]) -> bool:

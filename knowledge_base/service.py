@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Dict, List, Optional, Sequence, Set
 
@@ -19,8 +20,13 @@ from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
 from knowledge_base.retrieval.store import open_or_build
 from knowledge_base.schema import Procedure
 from knowledge_base.scope import OtherAgencies
-from knowledge_base.situation import FIRST_REQUEST, Situation, read_situation
+from knowledge_base.situation import FIRST_REQUEST, UNCLEAR_REQUEST, Situation, read_situation
 from knowledge_base.text import words
+
+# A first paper asked for in so many words (folded): "xin cấp giấy phép", "xin giấy phép", "cấp mới", "làm lần đầu";
+# "xin lại" and "cấp lại" are reissues (the action table reads them first)
+_FIRST_WORDS = re.compile(r"\b(?:xin (?:cap (?!lai|doi)|giay|phep|chung|gcn)|cap moi|lan dau|lam moi|"
+                          r"de nghi cap (?!lai|doi))")
 
 log = logging.getLogger(__name__)
 
@@ -163,15 +169,17 @@ class KnowledgeBase:
 
     def request_in(self, text: str) -> Optional[str]:
         """What ``text`` asks to do with a paper already held (an action of ``actions.yml``: "reissue" for "mất giấy
-        phép"), ``FIRST_REQUEST`` when it names a procedure and asks none of them, None when it says neither or
-        asks several ("hết hạn": extended or issued again)."""
+        phép"), ``UNCLEAR_REQUEST`` when it asks several ("hết hạn": extended or issued again), ``FIRST_REQUEST``
+        when it asks for a first one in so many words ("xin cấp", "cấp mới", "lần đầu"), else None: a message that
+        only names the paper says nothing of what the citizen holds."""
         if not text or text.startswith("/"):  # a button's payload says nothing in the citizen's words
             return None
         retriever = self.retriever
-        asked = retriever.actions.table.asked_in(retriever.normalizer.normalize(text))
+        normalized = retriever.normalizer.normalize(text)
+        asked = retriever.actions.table.asked_in(normalized)
         if asked:
-            return next(iter(asked)) if len(asked) == 1 else None
-        return FIRST_REQUEST if self.mentions_procedure(text) else None
+            return next(iter(asked)) if len(asked) == 1 else UNCLEAR_REQUEST
+        return FIRST_REQUEST if _FIRST_WORDS.search(fold(normalized).lower()) else None
 
     def situation_in(self, text: str) -> Situation:
         """What ``text`` says of the citizen's situation (``read_situation``) and of their request (``request_in``)."""

@@ -21,8 +21,11 @@ from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, words
 
 CASE, CONDITION, APPLICANT, CHANNEL = "case", "condition", "applicant", "channel"
 _IMPLIED = "~implied"  # suffix of a group read from a citizen-only phrase ("nhà tôi"): said by implication
-FIRST_REQUEST = "first"  # Situation.request of a message naming a procedure and asking no action on a paper held
-_REQUEST = re.compile(r"[a-z_]{1,30}")  # an action's name as a slot may carry it
+FIRST_REQUEST = "first"  # Situation.request of a message asking for a first paper ("xin cấp", "cấp mới", "lần đầu")
+UNCLEAR_REQUEST = "unclear"  # … of one asking several actions at once ("hết hạn": extended or issued again)
+FOREIGNER = "foreigner"
+_NATIONAL = frozenset({"individual", "organisation"})  # kinds of applicant a condition about foreigners goes on about
+MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situation this assistant wrote
 _EXCEPT = re.compile(r"\b(?:trừ|ngoại trừ|không bao gồm|không áp dụng)\b", re.IGNORECASE)
 
 
@@ -45,6 +48,8 @@ class Situation:
         keep = not newer.applicant or (newer.applicant_implied and bool(self.applicant) and not self.applicant_implied)
         applicant, implied = (self.applicant, self.applicant_implied) if keep \
             else (newer.applicant, newer.applicant_implied)
+        # a request said replaces the one before: "cấp lại" after "xin cấp" is a reissue, "hết hạn" after either
+        # unclear; a message asking nothing of the paper ("tàu dài 15 mét thì cần gì") keeps it
         return Situation(case=newer.case or self.case, applicant=applicant, channel=newer.channel or self.channel,
                          conditions=tuple(dict.fromkeys(self.conditions + newer.conditions)),
                          applicant_implied=implied, request=newer.request or self.request)
@@ -65,9 +70,11 @@ class Situation:
     @classmethod
     def from_json(cls, value: Optional[str]) -> Situation:
         """Read a slot value back; anything malformed is an unknown situation (slots come from trackers)."""
+        if isinstance(value, str) and len(value) > MAX_SLOT:
+            return cls()
         try:
             data = json.loads(value) if value else {}
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             return cls()
         if not isinstance(data, dict):
             return cls()
@@ -83,7 +90,7 @@ class Situation:
         return cls(case=known(data.get("case"), table.labels[CASE]), applicant=applicant,
                    channel=known(data.get("channel"), table.channels), conditions=conditions,
                    applicant_implied=bool(applicant) and data.get("applicant_implied") is True,
-                   request=request if isinstance(request, str) and _REQUEST.fullmatch(request) else None)
+                   request=request if isinstance(request, str) and request in known_requests() else None)
 
     def with_case(self, case: Optional[str]) -> Situation:
         """The same situation in ``case`` (a known case tag), or unchanged."""
@@ -151,8 +158,21 @@ class SituationTable:
         groups: Dict[str, set] = {CASE: set(), APPLICANT: set(), CONDITION: set(), CHANNEL: set()}
         condition = _EXCEPT.split(condition or "", maxsplit=1)[0]
         for group, tag in self.tags(condition, record=True):
+            if group == APPLICANT and FOREIGNER in groups[APPLICANT] and tag in _NATIONAL:
+                continue  # "tổ chức nước ngoài; … nơi cá nhân mang quốc tịch": the individual is the foreign one
             groups[group].add(tag)
         return frozenset(groups[CASE]), frozenset(groups[APPLICANT]), frozenset(groups[CONDITION])
+
+
+def known_requests() -> FrozenSet[str]:
+    """What ``Situation.request`` may hold: an action of the action table, a first request, an unclear one."""
+    from knowledge_base.retrieval.actions import ActionTable
+
+    try:
+        actions = ActionTable.default().actions
+    except (OSError, ValueError):  # a broken table: no remembered action is trusted
+        actions = frozenset()
+    return actions | {FIRST_REQUEST, UNCLEAR_REQUEST}
 
 
 @functools.lru_cache(maxsize=1)

@@ -191,11 +191,14 @@ def distinct_short_names(procs: List[Procedure], generated: set) -> None:
                     proc.short_name = short_name(proc.name, limit=160)
 
 
-# "05 ngày làm việc" in a step: a number and its unit, as the steps write a time limit
-_STEP_TIME = re.compile(r"(?<![\d,.])0*(\d+(?:,\d+)?)\s+(ngày làm việc|ngày|giờ làm việc|giờ|tháng|năm)\b",
+# "trong thời hạn 05 ngày làm việc" in a step: a time limit said as one, its number and unit (not a date "ngày 05
+# tháng 02", a clock time "7 giờ 30" nor a validity "có thời hạn 10 năm")
+_STEP_TIME = re.compile(r"(?:trong\s+thời\s+hạn|trong\s+vòng|trong\s+thời\s+gian|không\s+quá|tối\s+đa|"
+                        r"thời\s+hạn\s+giải\s+quyết(?:\s+là)?:?)\s+(?:tối\s+đa\s+|không\s+quá\s+)?"
+                        r"0*(\d+(?:,\d+)?)\s+(ngày\s+làm\s+việc|ngày|giờ\s+làm\s+việc|giờ)(?!\s*\d)\b",
                         re.IGNORECASE)
 _STEP_UNITS = {"ngày làm việc": TimeUnit.working_day, "ngày": TimeUnit.day, "giờ làm việc": TimeUnit.working_hour,
-               "giờ": TimeUnit.hour, "tháng": TimeUnit.month, "năm": TimeUnit.year}
+               "giờ": TimeUnit.hour}
 
 
 def time_units_from_steps(proc: Procedure) -> None:
@@ -204,7 +207,8 @@ def time_units_from_steps(proc: Procedure) -> None:
     said: Dict[float, set] = {}
     for step in proc.steps:
         for m in _STEP_TIME.finditer(f"{step.name} {step.description or ''}"):
-            said.setdefault(float(m.group(1).replace(",", ".")), set()).add(_STEP_UNITS[m.group(2).lower()])
+            unit = _STEP_UNITS[" ".join(m.group(2).lower().split())]
+            said.setdefault(float(m.group(1).replace(",", ".")), set()).add(unit)
     for channel in proc.channels:
         time = channel.time
         units = said.get(time.value, set()) if time.value is not None else set()

@@ -101,6 +101,11 @@ class ActionTable:
                                frozenset(e["done_by"] or [action])))
         return cls(tuple(asked), named)
 
+    @property
+    def actions(self) -> FrozenSet[str]:
+        """The actions a procedure's name may do (those a request may ask)."""
+        return frozenset(action for action, _ in self.named)
+
     @classmethod
     def default(cls) -> ActionTable:
         """The shipped table, read again when staff have edited it since."""

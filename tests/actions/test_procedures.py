@@ -7,7 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.feedback import ActionAffirm, ActionDefaultFallback, ActionOutOfScope
 from actions.procedures import ActionAnswerProcedure, ActionChooseOption
 from knowledge_base.resolve import pick_by_ordinal
-from knowledge_base.situation import FIRST_REQUEST, Situation
+from knowledge_base.situation import FIRST_REQUEST, UNCLEAR_REQUEST, Situation
 from tests.actions.conftest import make_tracker
 
 
@@ -323,8 +323,7 @@ def test_a_case_said_of_one_procedure_is_not_carried_to_another():
     # "mua bán" was said of a land transfer: a boat registration's "mua bán, tặng cho" case is not picked for it
     slots = {"procedure_code": "1.013831", "situation": '{"applicant": "individual", "case": "sale"}'}
     tracker = make_tracker("đăng ký tàu cá cần giấy tờ gì", "ask_documents", slots)
-    assert situation_of(tracker, "đăng ký tàu cá cần giấy tờ gì", "1.003650") \
-        == Situation(applicant="individual", request=FIRST_REQUEST)
+    assert situation_of(tracker, "đăng ký tàu cá cần giấy tờ gì", "1.003650") == Situation(applicant="individual")
     assert situation_of(tracker, "cần giấy tờ gì", "1.013831").case == "sale"  # the same procedure: kept
     assert situation_of(tracker, "tôi nhận chuyển nhượng tàu", "1.003650").case == "sale"  # said again: read again
     # land given by parents is still given when the citizen moves from splitting it to transferring it
@@ -370,8 +369,7 @@ def test_the_siblings_inheritance_is_answered_for_their_case_and_remembered():
     messages, events = run(ActionAnswerProcedure(), make_tracker(text, "ask_documents", {"procedure_code": "1.013831"}))
     body = "\n".join(m["text"] for m in messages)
     assert events["procedure_code"] == "1.013831" and "Mẫu số 18" in body and "thế chấp" not in body
-    assert json.loads(events["situation"]) == {"case": "inheritance", "conditions": ["several_recipients"],
-                                               "request": FIRST_REQUEST}
+    assert json.loads(events["situation"]) == {"case": "inheritance", "conditions": ["several_recipients"]}
 
 
 def test_a_case_dependent_checklist_asks_with_buttons_then_answers_the_tapped_case():
@@ -479,5 +477,11 @@ def test_what_was_asked_of_the_paper_picks_the_case_of_a_later_checklist():
     # asked of another procedure's paper: not carried over; said of none (another agency's service): not read
     tracker = make_tracker("cần giấy tờ gì", "ask_documents", slots)
     assert situation_of(tracker, "cần giấy tờ gì", "1.012786").request is None
-    assert situation_of(tracker, "cấp lại căn cước").request == "reissue"  # the remembered one, not this message's
-    assert situation_of(make_tracker("cấp lại căn cước", "ask_documents", {}), "cấp lại căn cước").request is None
+    # read only for the procedure answered: "cấp lại căn cước" (the police's) keeps the remembered first request
+    slots["situation"] = json.dumps({"request": FIRST_REQUEST})
+    tracker = make_tracker("cấp lại căn cước", "ask_documents", slots)
+    assert situation_of(tracker, "cấp lại căn cước").request == FIRST_REQUEST
+    assert situation_of(tracker, "cấp lại căn cước", "1.004359").request == "reissue"
+    # a message saying nothing of the paper keeps the request; an unclear one ("hết hạn") replaces it
+    assert situation_of(tracker, "tàu tôi dài 15 mét thì cần giấy tờ gì", "1.004359").request == FIRST_REQUEST
+    assert situation_of(tracker, "giấy phép hết hạn thì cần gì", "1.004359").request == UNCLEAR_REQUEST

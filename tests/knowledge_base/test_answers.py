@@ -308,3 +308,11 @@ def test_a_time_without_unit_takes_the_one_its_steps_give(catalogue):
     assert {c.time.unit for c in proc.channels} == {TimeUnit.unspecified}
     assert "5 (hồ sơ gốc không ghi đơn vị)" in compose_answer(proc, "time", Settings()).text
     assert _same_record(before, licence)
+
+
+def test_a_unit_read_from_the_steps_sets_no_legal_due_date(catalogue):
+    from dossiers.procedures import CatalogueLimits
+
+    limits = CatalogueLimits(catalogue)
+    assert limits("1.004359", "direct") is None  # "5" and a step's "05 ngày làm việc": told, not enforced
+    assert limits("1.012786", "direct") is not None  # the record's own cell gives its unit

@@ -5,9 +5,9 @@ import pytest
 
 from core.settings import Settings
 from knowledge_base.answers import compose_answer
-from knowledge_base.checklist import requested_case
+from knowledge_base.checklist import applicant_fits, requested_case
 from knowledge_base.importer.structure import form_number, short_name, split_condition
-from knowledge_base.situation import FIRST_REQUEST, Situation, read_situation
+from knowledge_base.situation import FIRST_REQUEST, Situation, SituationTable, read_situation
 
 INHERITANCE = "bố tôi mất để lại mảnh đất, 3 anh em tôi muốn sang tên sổ đỏ thì cần giấy tờ gì"
 
@@ -176,6 +176,8 @@ def test_the_situation_slot_survives_anything_a_tracker_holds():
     ("1.012786", "reissue", 1),  # a lost certificate, not its lost extra page
     ("1.012786", FIRST_REQUEST, None),  # no heading issues a first one
     ("1.013831", FIRST_REQUEST, None),  # case b) issues nothing: not a first issue
+    ("1.014264", FIRST_REQUEST, None),  # an amendment procedure: "được cấp giấy phép" in a heading is no first issue
+    ("1.004359", "unclear", None),
 ])
 def test_the_request_picks_the_case_that_does_it(catalogue, code, request_, case):
     assert requested_case(catalogue.get(code), request_) == case
@@ -194,7 +196,9 @@ def test_a_first_licence_gets_the_first_issue_papers_and_a_lost_one_the_reissue(
 
 def test_the_request_is_remembered_and_a_malformed_one_dropped():
     assert Situation.from_json(Situation(request="reissue").to_json()) == Situation(request="reissue")
-    assert Situation.from_json('{"request": "<script>"}') == Situation()
+    for junk in ('{"request": "<script>"}', '{"request": "robbery"}', '{"request": 3}', "[" * 100_000,
+                 '{"case": "' + "x" * 5000 + '"}'):
+        assert Situation.from_json(junk) == Situation()
     assert Situation(request="reissue").merged(Situation(case="sale")).request == "reissue"
     assert Situation(request="reissue").merged(Situation(request=FIRST_REQUEST)).request == FIRST_REQUEST
 
@@ -204,7 +208,14 @@ def test_a_paper_only_foreigners_add_is_theirs(catalogue):
                            "giấy xác nhận không thuộc diện cấp giấy phép lao động.") == (
         "Giấy phép lao động hoặc giấy xác nhận không thuộc diện cấp giấy phép lao động", "là người nước ngoài", True)
     assert read_situation("tôi là người nước ngoài").applicant == "foreigner"
-    assert read_situation("công ty tôi là tổ chức nước ngoài").applicant == "foreigner"
+    assert read_situation("chúng tôi là công ty nước ngoài").applicant == "foreigner"
+    # foreigners the citizen speaks of are not the applicant
+    assert read_situation("tôi muốn bán nhà cho người nước ngoài").applicant is None
+    assert read_situation("công ty tôi có thuê lao động là người nước ngoài").applicant == "organisation"
+    # a foreigner files what anyone files; a condition about a foreign organisation is not an individual citizen's
+    assert applicant_fits(["individual"], "foreigner") and not applicant_fits(["foreigner"], "individual")
+    assert SituationTable.default().about("là tổ chức nước ngoài; văn bản chứng minh năng lực hành vi dân sự theo "
+                                          "quy định của nước nơi cá nhân mang quốc tịch")[1] == {"foreigner"}
     vet = catalogue.get("1.004756")
     unsaid = compose_answer(vet, "documents", Settings()).text
     assert "Nếu là người nước ngoài, thêm:\n  - Giấy phép lao động" in unsaid

@@ -7,7 +7,7 @@ from core.settings import Settings
 from knowledge_base.resolve import ANSWER, CHOICES, KEEP, NONE, PICK, SURE, Context, Resolution, pick_by_ordinal
 from knowledge_base.retrieval.hybrid import Hit, SearchResult
 from knowledge_base.service import KnowledgeBase
-from knowledge_base.situation import FIRST_REQUEST
+from knowledge_base.situation import FIRST_REQUEST, UNCLEAR_REQUEST
 
 A, B, C = Hit("1.1", "Tách thửa", 0.9, confidence=0.8), Hit("1.2", "Hợp thửa", 0.8, confidence=0.5), \
     Hit("1.3", "Cấp đổi", 0.1, confidence=0.1)
@@ -173,9 +173,13 @@ def test_the_knowledge_base_resolves_with_the_land_scope(kb):
 @pytest.mark.parametrize("text, request_", [
     ("lam lai so do bi mat", "reissue"),  # "mất sổ": issued again
     ("cấp lại giấy chứng nhận", "reissue"),
-    ("tách thửa đất cần giấy tờ gì", FIRST_REQUEST),  # names a procedure, asks nothing of a paper held
+    ("xin cấp giấy phép khai thác thủy sản cần gì", FIRST_REQUEST),  # a first one, in so many words
+    ("làm sổ đỏ lần đầu", FIRST_REQUEST),
+    ("tách thửa đất cần giấy tờ gì", None),  # names the procedure only: says nothing of what the citizen holds
+    ("giấy phép khai thác thủy sản của tôi bị mất", "reissue"),  # five words between the paper and "bị mất"
+    ("xin lại giấy phép", "reissue"),
     ("cần giấy tờ gì", None),  # names nothing
-    ("giấy phép hết hạn", None),  # extended or issued again: not one request
+    ("giấy phép hết hạn", UNCLEAR_REQUEST),  # extended or issued again
     ('/ask_documents{"procedure_code":"1.012786"}', None),  # a button's payload
 ])
 def test_the_request_a_message_makes_of_a_paper(kb, text, request_):

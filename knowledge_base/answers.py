@@ -5,7 +5,7 @@ Their words are in bot/texts.yml (the group ``answers``, and the ``phrases.answe
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from core.formatting import date
@@ -291,8 +291,11 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     if case is not None and not 1 <= case <= len(proc.document_cases):
         case = None  # a stale button: answered as if none was tapped
     # the message's own words before the situation, which may have been said for another record
-    picked = case if case is not None else case_named(proc, question) or fitting_case(proc, situation) \
-        or requested_case(proc, situation.request)
+    # then the transfer case said, what is asked of the paper ("cấp lại"), and last the applicant alone: a heading's
+    # "tổ chức, cá nhân" says less of the case than "điều chỉnh" does
+    picked = case if case is not None else case_named(proc, question) \
+        or fitting_case(proc, replace(situation, applicant=None)) or requested_case(proc, situation.request) \
+        or fitting_case(proc, situation)
     if picked is None and len(proc.document_cases) == 1:
         picked = 1
     shown = picked or 1

@@ -77,7 +77,8 @@ def fitting_case(proc: Procedure, situation: Situation) -> Optional[int]:
 _FIRST_ISSUE = re.compile(r"^(?:(?:doi voi|ve|trong)\s+)?(?:(?:cac\s+)?truong hop\s+)?(?:thanh phan\s+)?"
                           r"(?:ho so\s+)?(?:de nghi\s+)?cap\s+(?!lai\b|doi\b|tinh\b|xa\b|huyen\b)|\bcap moi\b")
 _OPENING_CLAUSE = re.compile(r"[,;:(]")
-_OUTLINE = re.compile(r"^[\s*\-+•]*(?:\(\d+\)|\d+(?:\.\d+)*\.?)?\s*")  # "* ", "(1) ", "8.3.1.1. "
+# "* ", "(1) ", "(iv)", "8.3.1.1. "
+_OUTLINE = re.compile(r"^[\s*\-+•]*(?:\((?:\d+|[ivxl]+|[a-zđ])\)|\d+(?:\.\d+)*\.?)?\s*", re.IGNORECASE)
 
 
 def requested_case(proc: Procedure, request: Optional[str], table: Optional[ActionTable] = None) -> Optional[int]:

@@ -178,6 +178,7 @@ def test_the_situation_slot_survives_anything_a_tracker_holds():
     ("1.013831", FIRST_REQUEST, None),  # case b) issues nothing: not a first issue
     ("1.014264", FIRST_REQUEST, None),  # an amendment procedure: "được cấp giấy phép" in a heading is no first issue
     ("1.004359", "unclear", None),
+    ("1.007928", "amend", 3),  # "(iii) Trường hợp thay đổi nội dung thông tin …"
 ])
 def test_the_request_picks_the_case_that_does_it(catalogue, code, request_, case):
     assert requested_case(catalogue.get(code), request_) == case
@@ -227,3 +228,10 @@ def test_a_paper_only_foreigners_add_is_theirs(catalogue):
     house = compose_answer(catalogue.get("1.013995"), "documents", Settings(),
                            situation=Situation(applicant="individual")).text
     assert "gia hạn thời hạn sở hữu" not in house
+
+
+def test_what_is_asked_of_the_paper_says_more_than_the_applicant_a_heading_names(catalogue):
+    # every heading of 1.007928 is for "tổ chức, cá nhân"; the company asking to amend gets case (iii)
+    answer = compose_answer(catalogue.get("1.007928"), "documents", Settings(),
+                            situation=Situation(applicant="organisation", request="amend"))
+    assert "(iii) Trường hợp thay đổi nội dung thông tin" in answer.messages[0]

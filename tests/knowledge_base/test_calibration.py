@@ -66,3 +66,17 @@ def test_a_narrow_scope_keeps_the_balance_of_citizen_to_outside_questions():
     # the same rows with every outside one weighing a fixed OUTSIDE_WEIGHT, as before
     fixed = sure.top(fit.fit_rows(rows, fit.OUTSIDE_WEIGHT * fit.REFERENCE_BALANCE * 300 / 40))[0]
     assert rescaled > 0.5 and fixed < rescaled - 0.2
+
+
+def test_questions_routed_before_any_search_teach_the_fit_but_are_not_counted():
+    rng = np.random.default_rng(3)
+    plain = citizen(120, rng) + [pool(rng.uniform(0.0, 0.3, 3), [False] * 3, outside=True) for _ in range(80)]
+    lookalikes = [pool([rng.uniform(0.8, 1.0), *rng.uniform(0.0, 0.3, 2)], [False] * 3, outside=True)
+                  for _ in range(60)]
+    for p in lookalikes:  # "công chứng hợp đồng mua bán đất phí bao nhiêu": the notary's part, never searched
+        p.routed = True
+    assert len(fit.held_out_tops(plain + lookalikes)) == len(plain)
+    assert fit.answer_threshold(plain + lookalikes) == fit.THRESHOLDS[0]
+    assert fit.routed_before_search("công chứng hợp đồng mua bán đất ở văn phòng công chứng phí bao nhiêu")
+    assert fit.routed_before_search("làm căn cước mất bao lâu")
+    assert not fit.routed_before_search("tách thửa đất cần giấy tờ gì")

@@ -38,6 +38,10 @@ _LEADING_APPLICANT = re.compile(
     re.IGNORECASE | re.DOTALL)
 _FORM_NUMBER = re.compile(r"\b[Mm]ẫu\s*(?:số\s*)?(\d{1,3}[a-zA-Z]?(?:[.\-/]\d{1,3})*(?:/[A-ZĐa-z0-9\-]+)?)")
 _MIN_PAPER = 12  # a condition never starts before the paper has a name
+_MIN_NAMED_PAPER = 4  # … and a parenthesised one ("Vận đơn (đối với trường hợp …)") after a word at least
+# one case in parentheses inside the sentence, before what follows it ("… (đối với trường hợp X) theo Mẫu số 38")
+_INNER_CONDITION = re.compile(r"\s*\(\s*(?:(?:đối với|trong)\s+(?:các\s+)?trường hợp|trường hợp)\s+([^()]{3,300})\)",
+                              re.IGNORECASE)
 
 
 def _sentence_case(text: str) -> str:
@@ -80,10 +84,18 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
     lead = _LEADING_CASE.match(text)
     if lead:
         return _sentence_case(lead.group(2)).rstrip("."), clean_space(lead.group(1)).rstrip("."), required
+    inner = list(_INNER_CONDITION.finditer(text))
+    if len(inner) > 1:  # "Mẫu 42 (đối với trường hợp …), Mẫu 43 (đối với trường hợp …)": forms by case, one paper
+        return text.rstrip(". "), "", required
     tail = _TAIL_CONDITION.search(text)
-    if tail and tail.start() >= _MIN_PAPER:
+    if tail and tail.start() >= _MIN_NAMED_PAPER:  # "Vận đơn (đối với trường hợp hàng hóa nhập theo đường biển)."
         condition = _CONDITION_LEAD.sub("", tail.group(1).strip()).rstrip(" .;")
         return text[:tail.start()].rstrip(" ,;."), _lead(condition), required
+    # "Tờ khai … (đối với trường hợp …) theo Mẫu 38"; after a full stop it is a note of its own
+    if inner and inner[0].start() >= _MIN_NAMED_PAPER and not text[:inner[0].start()].rstrip().endswith("."):
+        paper = re.sub(r"\s+([;,.])", r"\1", clean_space(text[:inner[0].start()] + " " + text[inner[0].end():]))
+        paper = paper.rstrip(" .;,")
+        return paper, _lead(clean_space(inner[0].group(1)).rstrip(" .;")), required
     for m in _CONDITION.finditer(text):
         if m.start() >= _MIN_PAPER and _outside_parentheses(text, m.end()) and "." not in text[:m.start()][-2:]:
             paper = text[:m.start()].rstrip(" ,;(")

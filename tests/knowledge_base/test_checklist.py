@@ -235,3 +235,19 @@ def test_what_is_asked_of_the_paper_says_more_than_the_applicant_a_heading_names
     answer = compose_answer(catalogue.get("1.007928"), "documents", Settings(),
                             situation=Situation(applicant="organisation", request="amend"))
     assert "(iii) Trường hợp thay đổi nội dung thông tin" in answer.messages[0]
+
+
+@pytest.mark.parametrize("sentence, paper, condition", [
+    ("Vận đơn (đối với trường hợp hàng hóa nhập theo đường không, đường biển hoặc đường sắt).", "Vận đơn",
+     "hàng hóa nhập theo đường không, đường biển hoặc đường sắt"),
+    ("Tờ khai đăng ký công trình khai thác nước dưới đất (đối với trường hợp sử dụng nước dưới đất tự chảy trong "
+     "moong) theo Mẫu 14 tại Phụ lục I", "Tờ khai đăng ký công trình khai thác nước dưới đất theo Mẫu 14 tại Phụ lục I",
+     "sử dụng nước dưới đất tự chảy trong moong"),
+    # forms by case inside one paper: no one condition for the paper
+    ("Đề án khai thác nước theo Mẫu 42, Mẫu 46 (đối với trường hợp công trình chưa khai thác nước), Mẫu 43, Mẫu 47 "
+     "(đối với trường hợp công trình đang khai thác)",
+     "Đề án khai thác nước theo Mẫu 42, Mẫu 46 (đối với trường hợp công trình chưa khai thác nước), Mẫu 43, Mẫu 47 "
+     "(đối với trường hợp công trình đang khai thác)", ""),
+])
+def test_a_case_in_parentheses_is_the_papers_condition(sentence, paper, condition):
+    assert split_condition(sentence)[:2] == (paper, condition)

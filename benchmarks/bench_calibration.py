@@ -44,15 +44,19 @@ def main() -> None:
         build_index(procs, embedder, Path(tmp), scope_of(s.knowledge.scope_fields, s.knowledge.scope_levels))
         retriever = load_retriever(procs, embedder, Path(tmp))
     in_scope = {p.code for p in procs}
+    # as each fit chooses its threshold: outside questions a conversation routes before searching are left out,
+    # citizen ones routed so count as not answered (calibration.held_out_tops)
     citizen = [(q, c) for q, c in fit.citizen_questions() if c & in_scope]
-    outside = [(q, None) for q in fit.outside_questions()]
+    routed = {q for q, _ in citizen if fit.routed_before_search(q)}
+    outside = [(q, None) for q in fit.outside_questions() if not fit.routed_before_search(q)]
     rng = random.Random(7)
     rng.shuffle(citizen)
     rng.shuffle(outside)
     folds = 5
-    print(f"calibration set: {len(citizen)} citizen questions, {len(outside)} outside; {folds}-fold; "
-          f"answer threshold {ANSWER_AT}")
-    thresholds = tuple(sorted({0.55, ANSWER_AT, 0.75, 0.8, 0.85, 0.9}))
+    print(f"calibration set: {len(citizen)} citizen questions ({len(routed)} routed before any search), "
+          f"{len(outside)} outside ones that reach the search; {folds}-fold; each fit chooses its threshold on "
+          f"{fit.THRESHOLDS} (default {ANSWER_AT})")
+    thresholds = tuple(sorted({0.55, 0.6, 0.65, ANSWER_AT, 0.75, 0.8, 0.85, 0.9}))
     variants = (("generated only (3 per procedure)", 3, False, 1.0),
                 ("citizen + generated (1)", 1, True, 1.0),
                 ("citizen only", 0, True, 1.0),
@@ -83,7 +87,7 @@ def main() -> None:
             for q, codes in [x for i, x in enumerate(citizen) if i % folds == k]:
                 result = retriever.search(q, top_k=3)
                 best = result.best
-                conf.append(best.confidence if best else 0.0)
+                conf.append(best.confidence if best and q not in routed else 0.0)
                 right.append(best is not None and best.code in codes)
                 among.append(any(h.code in codes for h in result.hits[:3]))
             for q, _ in [x for i, x in enumerate(outside) if i % folds == k]:

@@ -19,7 +19,7 @@ from core.text import fold, nfc
 from core.texts import text
 from knowledge_base.retrieval.actions import ActionTable
 from knowledge_base.schema import Document, DocumentCase, Procedure
-from knowledge_base.situation import FIRST_REQUEST, Situation, SituationTable
+from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
 from knowledge_base.text import TextNormalizer, ordinal_in, words
 
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
@@ -60,23 +60,26 @@ def needs_case(case: DocumentCase, situation: Situation) -> List[str]:
 
 def fitting_case(proc: Procedure, situation: Situation) -> Optional[int]:
     """The document case (1-based) whose name fits the citizen's case or kind of applicant best (the first of
-    equals); None when no case's name says anything of the situation."""
+    equals); None when no case's name says anything of the situation, or every one names the applicant alone."""
     table = SituationTable.default()
-    best, best_score = None, 0
-    for i, case in enumerate(proc.document_cases, 1):
+    scores = []
+    for case in proc.document_cases:
         cases, applicants, _ = table.about(case.name)
-        score = (2 if situation.case and situation.case in cases else 0) \
-            + (1 if situation.applicant and situation.applicant in applicants else 0)
-        if score > best_score:
-            best, best_score = i, score
-    return best
+        scores.append((2 if situation.case and situation.case in cases else 0)
+                      + (1 if situation.applicant and situation.applicant in applicants else 0))
+    best = max(scores, default=0)
+    # the applicant alone, named by every heading ("tổ chức, cá nhân"), says nothing of the case
+    if best == 0 or (best == 1 and len(scores) > 1 and min(scores) == best):
+        return None
+    return scores.index(best) + 1
 
 
 # A case heading for a first issue, folded, its enumerator gone: "Đối với cấp mới", "Hồ sơ đề nghị cấp giấy phép …",
 # "Về cấp chứng chỉ …" (not "được cấp", "cung cấp", "cấp tỉnh")
 _FIRST_ISSUE = re.compile(r"^(?:(?:doi voi|ve|trong)\s+)?(?:(?:cac\s+)?truong hop\s+)?(?:thanh phan\s+)?"
                           r"(?:ho so\s+)?(?:de nghi\s+)?cap\s+(?!lai\b|doi\b|tinh\b|xa\b|huyen\b)|\bcap moi\b")
-_OPENING_CLAUSE = re.compile(r"[,;:(]")
+# where a heading's opening clause ends: "…, hồ sơ gồm", ";", ":" or "(", not the comma of "tổ chức, cá nhân"
+_OPENING_CLAUSE = re.compile(r"[;:(]|,\s*(?:hồ sơ|thành phần|gồm|bao gồm)\b", re.IGNORECASE)
 # "* ", "(1) ", "(iv)", "8.3.1.1. "
 _OUTLINE = re.compile(r"^[\s*\-+•]*(?:\((?:\d+|[ivxl]+|[a-zđ])\)|\d+(?:\.\d+)*\.?)?\s*", re.IGNORECASE)
 
@@ -242,8 +245,11 @@ def _settled(doc: Document, situation: Situation) -> bool:
         return True
     open_circumstances = [c for c in doc.circumstances if c not in situation.conditions]
     case_settled = not doc.cases or (situation.case in doc.cases)
-    applicant_settled = not doc.applicant_types or (situation.applicant is not None
-                                                    and applicant_fits(doc.applicant_types, situation.applicant))
+    # a foreigner may file as a person or as a company: a paper for either is theirs "Nếu …", not simply needed
+    applicant_settled = not doc.applicant_types or (
+        situation.applicant is not None and (situation.applicant in doc.applicant_types
+                                             if situation.applicant == FOREIGNER
+                                             else applicant_fits(doc.applicant_types, situation.applicant)))
     known_condition = bool(doc.cases or doc.applicant_types or doc.circumstances)
     return known_condition and case_settled and applicant_settled and not open_circumstances
 

@@ -23,10 +23,11 @@ from knowledge_base.scope import OtherAgencies
 from knowledge_base.situation import FIRST_REQUEST, UNCLEAR_REQUEST, Situation, read_situation
 from knowledge_base.text import words
 
-# A first paper asked for in so many words (folded): "xin cấp giấy phép", "xin giấy phép", "cấp mới", "làm lần đầu";
-# "xin lại" and "cấp lại" are reissues (the action table reads them first)
-_FIRST_WORDS = re.compile(r"\b(?:xin (?:cap (?!lai|doi)|giay|phep|chung|gcn)|cap moi|lan dau|lam moi|"
-                          r"de nghi cap (?!lai|doi))")
+# A first paper asked for in so many words (folded): "xin cấp giấy phép", "xin giấy phép", "cấp mới", "lần đầu";
+# never with "lại" ("xin chứng nhận lại", "cấp lại"), nor "xin phép" (a polite "cho em xin phép hỏi")
+_FIRST_WORDS = re.compile(r"\b(?:xin (?:cap|giay|chung|gcn)|cap moi|lan dau|de nghi cap)\b")
+_AGAIN = re.compile(r"\blai\b")
+
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,8 @@ class KnowledgeBase:
         asked = retriever.actions.table.asked_in(normalized)
         if asked:
             return next(iter(asked)) if len(asked) == 1 else UNCLEAR_REQUEST
-        return FIRST_REQUEST if _FIRST_WORDS.search(fold(normalized).lower()) else None
+        folded = fold(normalized).lower()
+        return FIRST_REQUEST if _FIRST_WORDS.search(folded) and not _AGAIN.search(folded) else None
 
     def situation_in(self, text: str) -> Situation:
         """What ``text`` says of the citizen's situation (``read_situation``) and of their request (``request_in``)."""

@@ -40,6 +40,8 @@ _FORM_NUMBER = re.compile(r"\b[Mm]ẫu\s*(?:số\s*)?(\d{1,3}[a-zA-Z]?(?:[.\-/]\
 _MIN_PAPER = 12  # a condition never starts before the paper has a name
 _MIN_NAMED_PAPER = 4  # … and a parenthesised one ("Vận đơn (đối với trường hợp …)") after a word at least
 # one case in parentheses inside the sentence, before what follows it ("… (đối với trường hợp X) theo Mẫu số 38")
+_SENTENCE_END = re.compile(r"\.(?:\s+[A-ZĐÀ-Ỹ(]|\s*$)")
+_ANOTHER_CASE = re.compile(r"\b(?<!trừ )(?:trường hợp|nếu)\b", re.IGNORECASE)  # "trừ trường hợp …" is an exception
 _INNER_CONDITION = re.compile(r"\s*\(\s*(?:(?:đối với|trong)\s+(?:các\s+)?trường hợp|trường hợp)\s+([^()]{3,300})\)",
                               re.IGNORECASE)
 
@@ -91,8 +93,11 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
     if tail and tail.start() >= _MIN_NAMED_PAPER:  # "Vận đơn (đối với trường hợp hàng hóa nhập theo đường biển)."
         condition = _CONDITION_LEAD.sub("", tail.group(1).strip()).rstrip(" .;")
         return text[:tail.start()].rstrip(" ,;."), _lead(condition), required
-    # "Tờ khai … (đối với trường hợp …) theo Mẫu 38"; after a full stop it is a note of its own
-    if inner and inner[0].start() >= _MIN_NAMED_PAPER and not text[:inner[0].start()].rstrip().endswith("."):
+    # "Tờ khai … (đối với trường hợp …) theo Mẫu 38"; in a later sentence it is a note of its own, and with another
+    # case after it ("…); trường hợp thay đổi chủ cơ sở phải có …") the sentence is left unread (and reported)
+    if inner and inner[0].start() >= _MIN_NAMED_PAPER and not _SENTENCE_END.search(text[:inner[0].start()]):
+        if _ANOTHER_CASE.search(text[inner[0].end():]):
+            return text.rstrip(". "), "", required
         paper = re.sub(r"\s+([;,.])", r"\1", clean_space(text[:inner[0].start()] + " " + text[inner[0].end():]))
         paper = paper.rstrip(" .;,")
         return paper, _lead(clean_space(inner[0].group(1)).rstrip(" .;")), required

@@ -26,7 +26,7 @@ from knowledge_base.retrieval.dense import Embedder, model_fingerprint
 from knowledge_base.retrieval.examples import written_questions
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
 from knowledge_base.schema import Procedure
-from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS
+from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, DATA_DIR, TRAINING_QUESTIONS
 
 log = logging.getLogger(__name__)
 FORMAT = 8  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
@@ -40,8 +40,10 @@ def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> di
     """What a fresh index for these procedures, model identity and scope must say in its manifest."""
     model_name = model.split("#", 1)[0]
     fitted_on = hashlib.sha256()
-    # the confidence is fitted on the first two; the third gives the examples, the fourth two of its features
-    for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS, ACTIONS):
+    # the confidence is fitted on the first two; the third gives the examples, the fourth two of its features; the
+    # last say which questions a conversation routes before searching (not counted when the threshold is chosen)
+    for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS, ACTIONS, DATA_DIR / "limits.yml",
+                 DATA_DIR / "other_domains.yml", DATA_DIR / "synonyms.yml"):
         fitted_on.update(path.read_bytes() if path.exists() else b"-")
     return {"format": FORMAT, "model": model, "model_fingerprint": model_fingerprint(model_name),
             "catalogue_hash": catalogue_hash(procs), "scope": scope,

@@ -80,3 +80,11 @@ def test_questions_routed_before_any_search_teach_the_fit_but_are_not_counted():
     assert fit.routed_before_search("công chứng hợp đồng mua bán đất ở văn phòng công chứng phí bao nhiêu")
     assert fit.routed_before_search("làm căn cước mất bao lâu")
     assert not fit.routed_before_search("tách thửa đất cần giấy tờ gì")
+
+
+def test_a_citizen_question_routed_before_any_search_counts_as_not_answered():
+    rng = np.random.default_rng(7)
+    pools = citizen(40, rng) + [pool(rng.uniform(0.0, 0.3, 3), [False] * 3, outside=True) for _ in range(20)]
+    pools[0].routed = True  # "… phí trước bạ thế nào": the tax office's part, though the procedure is ours
+    tops = fit.held_out_tops(pools)
+    assert len(tops) == len(pools) and sorted(tops)[0] == (0.0, False, False)

@@ -179,6 +179,7 @@ def test_the_situation_slot_survives_anything_a_tracker_holds():
     ("1.014264", FIRST_REQUEST, None),  # an amendment procedure: "được cấp giấy phép" in a heading is no first issue
     ("1.004359", "unclear", None),
     ("1.007928", "amend", 3),  # "(iii) Trường hợp thay đổi nội dung thông tin …"
+    ("1.014266", "renew", 3),  # "Trường hợp tổ chức, cá nhân đề nghị gia hạn …": the comma is no clause's end
 ])
 def test_the_request_picks_the_case_that_does_it(catalogue, code, request_, case):
     assert requested_case(catalogue.get(code), request_) == case
@@ -251,3 +252,16 @@ def test_what_is_asked_of_the_paper_says_more_than_the_applicant_a_heading_names
 ])
 def test_a_case_in_parentheses_is_the_papers_condition(sentence, paper, condition):
     assert split_condition(sentence)[:2] == (paper, condition)
+
+
+def test_a_foreigner_sees_a_person_s_and_a_company_s_papers_under_if(catalogue):
+    text = compose_answer(catalogue.get("1.014839"), "documents", Settings(),
+                          situation=Situation(applicant="foreigner")).text
+    assert "Nếu là tổ chức, thêm:" in text and "Nếu là cá nhân, thêm:" in text
+
+
+def test_a_second_case_after_a_parenthesised_one_leaves_the_sentence_unread():
+    sentence = ("b) Sơ đồ mặt bằng vị trí ao/lồng nuôi có xác nhận của chủ cơ sở (đối với trường hợp thay đổi quy mô "
+                "sản xuất); trường hợp thay đổi chủ cơ sở phải có giấy tờ chứng minh sự thay đổi.")
+    assert split_condition(sentence)[1] == ""
+    assert split_condition("Giấy A. Bản sao B (trường hợp nộp trực tiếp) kèm bản chính")[1] == ""

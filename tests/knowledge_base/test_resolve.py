@@ -178,6 +178,10 @@ def test_the_knowledge_base_resolves_with_the_land_scope(kb):
     ("tách thửa đất cần giấy tờ gì", None),  # names the procedure only: says nothing of what the citizen holds
     ("giấy phép khai thác thủy sản của tôi bị mất", "reissue"),  # five words between the paper and "bị mất"
     ("xin lại giấy phép", "reissue"),
+    ("cho em xin phép hỏi hồ sơ tách thửa", None),  # politeness, no first request
+    ("xin chứng nhận lại cho cơ sở", None),  # again: no first request
+    ("thông tin trong giấy phép khai thác có được giữ bí mật không", None),  # "bí mật" is no loss
+    ("có thể nuôi tôm khi ao bị hỏng bờ không", None),  # "có thể" is no card ("thẻ")
     ("cần giấy tờ gì", None),  # names nothing
     ("giấy phép hết hạn", UNCLEAR_REQUEST),  # extended or issued again
     ('/ask_documents{"procedure_code":"1.012786"}', None),  # a button's payload

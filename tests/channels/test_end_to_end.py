@@ -28,10 +28,12 @@ def test_telegram_polling_answers_with_typing_and_inline_keyboard(channels_run):
     assert tg.sent(1001, method="sendChatAction")[0]["action"] == "typing"
     assert tg.calls.index(tg.sent(1001, method="sendChatAction")[0]) < tg.calls.index(sent[0])  # typing first
     keyboard = sent[-1]["reply_markup"]["inline_keyboard"]
-    assert [row[0]["text"] for row in keyboard] == ["💰 Lệ phí", "⏱ Thời hạn", "👍 Hữu ích", "👎 Chưa đúng"]
+    # a lost certificate is case a) of its record: case b) (a lost extra page) is the first button
+    assert [row[0]["text"] for row in keyboard] == ["📄 b) mất Trang bổ sung", "💰 Lệ phí", "⏱ Thời hạn",
+                                                    "👍 Hữu ích", "👎 Chưa đúng"]
 
     # a tap sends the button's payload: the next aspect of the same procedure, then the rating's thanks
-    tap = tg.tap_update(1001, keyboard[0][0]["callback_data"])
+    tap = tg.tap_update(1001, keyboard[1][0]["callback_data"])
     status, _ = channels_run.post("/webhooks/telegram/webhook", json.dumps(tap).encode(), SECRET)
     assert status == 200
     fees = replies_to(channels_run, 1001, len(sent) + 1)[len(sent):]

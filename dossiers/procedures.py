@@ -21,7 +21,7 @@ class CatalogueLimits:
                 time = channel.time
                 # a unit the importer read from the steps tells a citizen; a legal due date needs the record's own
                 if time.value is not None and time.unit in WORKING_UNITS + CALENDAR_UNITS \
-                        and not getattr(time, "unit_from", None):
+                        and not time.unit_from:
                     self._limits[(proc.code, channel.method)] = (float(time.value), time.unit, time.note or "")
 
     def __call__(self, procedure_code: str, channel: str) -> Optional[Tuple[float, str]]:

@@ -39,7 +39,7 @@ class Situation:
     conditions: Tuple[str, ...] = ()  # mortgage, representative, split_merge, several_recipients…
     applicant_implied: bool = False  # the applicant was read from family words only ("nhà tôi"), not said
     # what the citizen asks to do with the paper, as the action table names it ("reissue" for "cấp lại", "renew"…),
-    # or FIRST_REQUEST when they named the procedure and asked none of them (a first issue); None: not said
+    # FIRST_REQUEST when they ask for a first one in so many words, UNCLEAR_REQUEST for several; None: not said
     request: Optional[str] = None
 
     def merged(self, newer: Situation) -> Situation:

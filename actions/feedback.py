@@ -15,6 +15,7 @@ from core.privacy import mask_text
 from knowledge_base.answers import detect_aspect
 from knowledge_base.resolve import ANSWER, SURE, Context, Resolution
 from knowledge_base.retrieval.hybrid import Hit
+from knowledge_base.situation import Situation
 
 
 class ActionRecordFeedback(Action):
@@ -182,6 +183,14 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     if found.limit is not None:
         send_limit(dispatcher, tracker, found.limit)
         return ([SlotSet("situation", situation.to_json())] if situation.to_json() else []), None
+    current = tracker.get_slot("procedure_code")
+    known = Situation.from_json(tracker.get_slot("situation"))
+    if (found.kind != ANSWER and current and tracker.get_slot("aspect") == "documents" and kb.is_short_reply(text)
+            and (situation.applicant, situation.case) != (known.applicant, known.case)):
+        # "tôi là người nước ngoài" after a checklist (which says to write so): that checklist, for who they are
+        situation = situation_of(tracker, text, str(current))
+        return send_answer(dispatcher, kb.answer("", aspect="documents", code=str(current), situation=situation),
+                           situation), found
     if found.kind != ANSWER:
         return None, found
     named = detect_aspect(text)

@@ -202,8 +202,9 @@ class ActionAnswerProcedure(Action):
         aspect = asked_aspect(tracker, aspect, named, text)
         # a button under a documents answer ("📄 other case", "Thừa kế", "Xem tiếp") carries the procedure shown
         by_button = bool(case or page > 1 or entity(tracker, "situation_case"))
+        offered = tracker.get_slot("candidates") or ()
         found = kb.resolve(text, Context(current=tracker.get_slot("procedure_code"), aspect=aspect,
-                                         chosen=shown if by_button else None))
+                                         chosen=shown if by_button else None, offered=tuple(offered)))
         if found.via == "chosen":  # an older button may carry another procedure: its own situation
             situation = situation_of(tracker, text, found.code)
             return send_answer(dispatcher, kb.answer("", aspect="documents", code=found.code, case=case,
@@ -216,7 +217,6 @@ class ActionAnswerProcedure(Action):
             return typed_case
         # what the citizen said about themselves is kept whatever comes of this message (a pick, a new question)
         remembered = [SlotSet("situation", situation.to_json())] if situation.to_json() else []
-        offered = tracker.get_slot("candidates") or ()
         again = kb.which_offered(aspect, offered) if found.reason == "nothing_named" and offered else None
         if again is not None:  # "mất bao lâu" after choices were offered and none picked: the same choices
             return offer(dispatcher, again.text, [(c["payload"], c["title"]) for c in again.choices],
@@ -232,6 +232,8 @@ class ActionAnswerProcedure(Action):
             send_limit(dispatcher, tracker, found.limit)
             return remembered
         if found.kind == ANSWER:
+            if found.via == "offered":  # the question the one procedure was offered for says the case too
+                text = f"{question_offered(tracker)}. {text}"
             situation = situation_of(tracker, text, found.code)  # send_answer remembers it
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
                                situation) + ([SlotSet("candidates", None)] if offered else [])

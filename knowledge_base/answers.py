@@ -311,9 +311,12 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
         question, buttons = situation_question(ask)
         return _Documents([question], ask_case=[dict(b, document_case=picked) for b in buttons])
     if picked is None:  # parts of one dossier that fit one message go together
-        together = [text("answers.documents_heading")]
+        together, foreign = [text("answers.documents_heading")], 0
         for i, c in enumerate(proc.document_cases, 1):
-            together += [f"{case_label(c.name, i, limit=10_000)}:"] + lines(checklist(c, situation))
+            listed_case = checklist(c, situation)
+            together += [f"{case_label(c.name, i, limit=10_000)}:"] + lines(listed_case)
+            foreign += listed_case.for_foreigners
+        together += [text("answers.for_foreigners", count=foreign)] if foreign else []
         if len("\n".join(together)) + len(proc.chat_name) <= MAX_MESSAGE - 100:
             return _Documents(["\n".join(together)])
         if page == 1:  # neither the situation nor the question's words pick a case: ask which
@@ -331,6 +334,8 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     body = heading + listed[page - 1] if listed[page - 1] else heading + [_case_note(chosen)]
     if page == len(listed) and found.left_out:
         body.append(text("answers.left_out", count=found.left_out))
+    if page == len(listed) and found.for_foreigners:
+        body.append(text("answers.for_foreigners", count=found.for_foreigners))
     more = {"case": shown, "page": page + 1} if page < len(listed) else None
     if more:
         body.append(text("answers.more_pages", page=page, pages=len(listed)))

@@ -42,6 +42,7 @@ class Checklist:
     conditional: List[Tuple[str, List[Document]]] = field(default_factory=list)  # (condition, papers)
     optional: List[Document] = field(default_factory=list)
     left_out: int = 0  # papers of other cases or applicants
+    for_foreigners: int = 0  # papers for foreigners only, not listed to a citizen who has not said they are one
 
 
 def cases_in(case: DocumentCase) -> List[str]:
@@ -262,6 +263,9 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
     for doc in sorted(case.documents, key=lambda d: not is_application(d)):
         if not _applies(doc, situation, named):
             out.left_out += 1
+        elif situation.applicant is None and set(doc.applicant_types) == {FOREIGNER}:
+            # most who ask are Vietnamese: a foreigner's papers are counted in a line saying how to see them
+            out.for_foreigners += 1
         elif not doc.required and not doc.condition:
             out.optional.append(doc)
         elif _settled(doc, situation):

@@ -120,11 +120,17 @@ def resolve(kb: KnowledgeBase, text: str, context: Optional[Context] = None) -> 
 
 def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     """A question about a procedure: a follow-up stays on the current one unless it names another."""
-    current = context.current
+    current, via = context.current, "current"
+    offered = [str(code) for code in context.offered]
+    if len(offered) == 1 and context.aspect != "general":
+        # "Có phải bạn hỏi về …?" then "mất bao lâu": the citizen asks on about the one offered, without a no
+        current, via = offered[0], "offered"
+    elif offered:
+        current = None  # several were offered for the last question: a follow-up is about them, not the one before
     if current:
         # "còn lệ phí thì sao", or "phí thẩm định bao nhiêu" where the current procedure's fee is one
         if not kb.mentions_procedure(text) or kb.asks_of(current, context.aspect, text):
-            return _answer(current, "current")
+            return _answer(current, via)
     elif kb.names_nothing(text):  # "nộp ở đâu?" before any procedure: ask which one
         return _none("nothing_named")
     result = kb.search(text, top_k=TOP_K)
@@ -136,11 +142,11 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
         choices = tuple(result.choices(TOP_K))
         if current and any(h.code == current for h in choices):
             # not sure which, but the one under discussion is among the close ones: the conversation settles it
-            return _answer(current, "current", considered=considered)
+            return _answer(current, via, considered=considered)
         # not sure: offered, even when only one is close ("Có phải bạn hỏi về …?"), never answered as if sure
         return Resolution(CHOICES, choices=choices, considered=tuple(considered))
     if current and context.aspect != "general":  # no other procedure found: the aspect is asked of the current one
-        return _answer(current, "current", considered=considered)
+        return _answer(current, via, considered=considered)
     return _none("no_match", considered)
 
 

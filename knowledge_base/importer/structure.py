@@ -68,6 +68,9 @@ def _lead(condition: str) -> str:
     return re.sub(r"^quy định tại\b", "thuộc trường hợp quy định tại", condition, flags=re.IGNORECASE)
 
 
+_EXCEPT = re.compile(r"(?:^|[\s,])trừ$", re.IGNORECASE)
+
+
 def split_condition(name: str) -> Tuple[str, str, bool]:
     """(paper, condition, required) of a document's sentence; condition "" when it has none.
 
@@ -104,6 +107,8 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
     for m in _CONDITION.finditer(text):
         if m.start() >= _MIN_PAPER and _outside_parentheses(text, m.end()) and "." not in text[:m.start()][-2:]:
             paper = text[:m.start()].rstrip(" ,;(")
+            if _EXCEPT.search(paper):  # "Sơ đồ nhà ở, trừ trường hợp đã nộp …": needed unless that case, not if
+                continue
             rest = text[m.end():]
             end = re.search(r"\.\s+(?=[A-ZĐÀ-Ỹ])", rest)  # a following sentence is not part of the condition
             condition = _CONDITION_LEAD.sub("", (rest[:end.start()] if end else rest).strip(" ()")).rstrip(" .;)")
@@ -240,7 +245,8 @@ def structure_procedure(proc: Procedure, report: ImportReport, source: str,
     for case in proc.document_cases:
         case.documents = [structure_document(d, table) for d in case.documents]
         for doc in case.documents:
-            if not doc.condition and re.search(r"\btrường hợp\b", doc.name, re.IGNORECASE):
+            # "…, trừ trường hợp X" is an exception of a needed paper, read whole; any other case unread is reported
+            if not doc.condition and re.search(r"(?<!trừ )\btrường hợp\b", doc.name, re.IGNORECASE):
                 report.fail(source, "document_condition", f"condition not read: {doc.name[:120]}")
     proc.filing_places = filing_places(proc.steps, table)
     time_units_from_steps(proc)

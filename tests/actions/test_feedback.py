@@ -158,3 +158,23 @@ def test_what_a_citizen_says_about_themselves_counts_even_when_the_classifier_mi
     assert "công chứng" in dispatcher.messages[0]["text"]
     situation = [e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "situation"]
     assert situation and json.loads(situation[0])["case"] == "inheritance"
+
+
+@pytest.mark.parametrize("slots, answered", [
+    ({"procedure_code": "1.004756", "aspect": "documents"}, True),
+    ({"procedure_code": "1.004756", "aspect": "documents", "situation": '{"applicant": "foreigner"}'}, False),
+    ({"procedure_code": "1.004756", "aspect": "fees"}, False),
+    ({}, False),
+])
+def test_saying_who_they_are_after_a_checklist_gets_that_checklist_for_them(log, slots, answered):
+    """The checklist says: foreigners write "tôi là người nước ngoài" to see their papers. The classifier reads it
+    as out of scope; after a checklist it answers with the foreigner's papers, and only then."""
+    dispatcher = CollectingDispatcher()
+    events = ActionOutOfScope().run(dispatcher, make_tracker("tôi là người nước ngoài", "out_of_scope", slots), {})
+    said = "\n".join(m.get("text") or "" for m in dispatcher.messages)
+    assert ("- Giấy phép lao động" in said) == answered
+    if answered:
+        situation = [e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "situation"]
+        assert json.loads(situation[0])["applicant"] == "foreigner" and "(mã 1.004756)" in said
+    else:
+        assert dispatcher.messages[-1].get("response") == "utter_out_of_scope"

@@ -98,6 +98,21 @@ def test_an_aspect_asked_after_choices_were_offered_offers_them_again_for_it(log
     assert events["procedure_code"] == "1.012783" and "Thời hạn giải quyết" in messages[0]["text"]
 
 
+def test_an_aspect_asked_after_one_procedure_was_offered_is_answered_for_it(log):
+    """"Có phải bạn hỏi về …?" with one procedure, and the citizen types "mất bao lâu" instead of tapping: the
+    time of that procedure (named at the head of the answer), for the case the first question told."""
+    tracker = make_tracker("mat bao lau", "ask_time", {"candidates": ["1.012783"], "aspect": "documents",
+                                                        "procedure_code": "1.013831"},
+                           asked="đo đạc lại diện tích khác trong sổ, muốn cấp đổi sổ mới thì cần gì",
+                           after={"text": "Mình chưa chắc. Có phải bạn hỏi về thủ tục dưới đây không?",
+                                  "buttons": [{"title": "Cấp đổi Giấy chứng nhận",
+                                               "payload": '/choose_option{"procedure_code":"1.012783"}'}]})
+    messages, events = run(ActionAnswerProcedure(), tracker)
+    assert events["procedure_code"] == "1.012783" and events["candidates"] is None
+    assert "(mã 1.012783)" in messages[0]["text"] and "Thời hạn giải quyết" in messages[0]["text"]
+    assert not log.unanswered_rows()
+
+
 def test_choices_offered_before_are_forgotten_once_the_citizen_moves_on(log):
     """After an unknown question the old choices are not offered again for the next aspect question."""
     _, events = run(ActionAnswerProcedure(), make_tracker("flycam mất bao lâu", "ask_time",

@@ -86,6 +86,17 @@ NOTHING = SearchResult([A, B], "unknown")
     ("tach thua", CLOSE, Context(current="1.2"), Resolution(ANSWER, code="1.2", confidence=1.0, via="current",
                                                              considered=(A, B, C))),
     ("tach thua", CLOSE, Context(current="1.9"), Resolution(CHOICES, choices=(A, B), considered=(A, B, C))),
+    # one procedure offered to confirm, and the citizen asks on without a no: the aspect is asked of it
+    ("mat bao lau", SURE_A, Context(current="1.9", aspect="time", offered=("1.2",)),
+     Resolution(ANSWER, code="1.2", confidence=1.0, via="offered")),
+    ("tach thua", CLOSE, Context(aspect="fees", offered=("1.2",)),
+     Resolution(ANSWER, code="1.2", confidence=1.0, via="offered", considered=(A, B, C))),
+    ("tach thua", SURE_A, Context(aspect="fees", offered=("1.2",)),
+     Resolution(ANSWER, code="1.1", confidence=0.8, via="search", considered=(A, B, C))),
+    ("khong phai", NOTHING, Context(offered=("1.2",)), Resolution(NONE, reason="no_match", considered=(A, B))),
+    # several offered: a follow-up that names none is about them (asked again), not the one discussed before
+    ("nop o dau", SURE_A, Context(current="1.9", aspect="place", offered=("1.1", "1.2")),
+     Resolution(NONE, reason="nothing_named")),
     # a button under an answer carries a known code; an unknown one is ignored
     ("/ask_documents", SURE_A, Context(chosen="1.3"), Resolution(ANSWER, code="1.3", confidence=1.0, via="chosen")),
     ("tach thua", SURE_A, Context(chosen="9.9"), Resolution(ANSWER, code="1.1", confidence=0.8, via="search",

@@ -181,8 +181,8 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     # what the citizen said about themselves ("nhận thừa kế…") counts for the next question too
     situation = situation_of(tracker, text)
     if found.limit is not None:
-        send_limit(dispatcher, tracker, found.limit)
-        return ([SlotSet("situation", situation.to_json())] if situation.to_json() else []), None
+        events = send_limit(dispatcher, tracker, found.limit)
+        return events + ([SlotSet("situation", situation.to_json())] if situation.to_json() else []), None
     current = tracker.get_slot("procedure_code")
     known = Situation.from_json(tracker.get_slot("situation"))
     if (found.kind != ANSWER and current and tracker.get_slot("aspect") == "documents" and kb.is_short_reply(text)

@@ -172,12 +172,19 @@ def redirect_other_agency(dispatcher: CollectingDispatcher, tracker: Tracker, te
     return True
 
 
-def send_limit(dispatcher: CollectingDispatcher, tracker: Tracker, limit: Limit) -> None:
-    """A part of the case another agency decides (tax, notarisation…): say who, and what we know."""
+def send_limit(dispatcher: CollectingDispatcher, tracker: Tracker, limit: Limit) -> List[Dict[Text, Any]]:
+    """A part of the case another agency decides (tax, notarisation…): say who, and what we know. Asked before
+    any procedure, the conversation is then about the procedure the part belongs to, if the table names one."""
     log_unanswered(tracker, "other_agency")
     code = tracker.get_slot("procedure_code")
+    events: List[Dict[Text, Any]] = []
+    then = knowledge_base_for(tracker).short_names([limit.procedure]) if not code and limit.procedure else {}
+    if then:
+        code, events = limit.procedure, [SlotSet("procedure_code", limit.procedure), SlotSet("aspect", "general")]
     buttons = templates.aspect_buttons(code, ("documents", "fees")) if code else []
-    dispatcher.utter_message(text=templates.limit(limit.answer, bool(code)), buttons=buttons + templates.help_buttons())
+    dispatcher.utter_message(text=templates.limit(limit.answer, bool(code), then.get(str(code), "")),
+                             buttons=buttons + templates.help_buttons())
+    return events
 
 
 class ActionAnswerProcedure(Action):
@@ -229,8 +236,7 @@ class ActionAnswerProcedure(Action):
             redirect_other_agency(dispatcher, tracker, text)
             return remembered
         if found.limit is not None:
-            send_limit(dispatcher, tracker, found.limit)
-            return remembered
+            return send_limit(dispatcher, tracker, found.limit) + remembered
         if found.kind == ANSWER:
             if found.via == "offered":  # the question the one procedure was offered for says the case too
                 text = f"{question_offered(tracker)}. {text}"

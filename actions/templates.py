@@ -50,8 +50,11 @@ def other_agency(agency: str) -> str:
     return texts.text("procedures.other_agency", agency=agency)
 
 
-def limit(answer: str, procedure_known: bool) -> str:
-    """Another agency decides this part of the case: its answer and a next step."""
+def limit(answer: str, procedure_known: bool, then: str = "") -> str:
+    """Another agency decides this part of the case: its answer and a next step (``then``: the name of our
+    procedure the part belongs to, when the conversation had none)."""
+    if then:
+        return texts.text("procedures.limit_then", answer=answer, name=then)
     return texts.text("procedures.limit_in_procedure" if procedure_known else "procedures.limit", answer=answer)
 
 

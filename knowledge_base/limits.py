@@ -26,6 +26,7 @@ class Limit:
     topic: str
     agency: str
     answer: str
+    procedure: Optional[str] = None  # our procedure this part belongs to ("the registration that follows")
 
 
 class Limits:
@@ -47,7 +48,8 @@ class Limits:
             data = yaml.safe_load(fh) or {}
         topics, phrases, unless = [], [], []
         for key, spec in (data.get("topics") or {}).items():
-            topics.append(Limit(str(key), str(spec["agency"]), " ".join(str(spec["answer"]).split())))
+            topics.append(Limit(str(key), str(spec["agency"]), " ".join(str(spec["answer"]).split()),
+                                str(spec["procedure"]) if spec.get("procedure") else None))
             phrases += [(str(p), str(key)) for p in spec.get("phrases") or ()]
             unless += [(str(p), str(key)) for p in spec.get("unless") or ()]
         return cls(topics, phrases, [str(p) for p in data.get("ours") or ()], unless)

@@ -425,6 +425,23 @@ def test_a_tax_question_in_a_land_conversation_names_the_tax_office(log):
     assert [r["reason"] for r in log.unanswered_rows()] == ["other_agency"]
 
 
+def test_the_notary_asked_before_any_procedure_leads_to_the_registration_that_follows(log):
+    """"công chứng hợp đồng mua bán đất ở đâu": the notary's part, then the department's own part (the transfer
+    registration) as the procedure under discussion, so "sau đó sang tên cần giấy tờ gì" is about it."""
+    messages, events = run(ActionAnswerProcedure(), make_tracker("cong chung hop dong mua ban dat o dau", "ask_where"))
+    text = messages[-1]["text"]
+    assert "công chứng" in text and 'Phần của Sở là thủ tục "Đăng ký biến động: chuyển nhượng' in text
+    assert events["procedure_code"] == "1.013831" and text.endswith("?")
+    assert json.loads(events["situation"])["case"] == "sale"
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        "sau đó đăng ký sang tên cần giấy tờ gì", "ask_documents",
+        {"procedure_code": "1.013831", "aspect": "general", "situation": events["situation"]}))
+    assert "(mã 1.013831)" in messages[0]["text"] and "Mẫu số 18" in "\n".join(m["text"] for m in messages)
+    # a tax question names no procedure of ours: the conversation stays without one
+    _, events = run(ActionAnswerProcedure(), make_tracker("nuôi tôm có phải đóng thuế không", "ask_fees"))
+    assert "procedure_code" not in events
+
+
 def test_the_situation_is_kept_when_the_procedure_is_offered_then_picked(kb, monkeypatch):
     """Not sure of the procedure: it is offered; the tap answers for the case the first message told."""
     from knowledge_base.retrieval.hybrid import Hit, SearchResult

@@ -32,3 +32,8 @@ def test_limits_are_found_and_ours_are_not(question, topic):
 def test_every_limit_names_its_agency_and_ends_a_sentence():
     for limit in Limits.default().topics.values():
         assert limit.agency and limit.answer.endswith(".") and len(limit.answer) <= 600
+
+
+def test_a_topic_s_procedure_is_one_of_ours(catalogue):
+    named = [t for t in Limits.default().topics.values() if t.procedure]
+    assert named and all(catalogue.get(t.procedure) is not None for t in named)

@@ -177,7 +177,9 @@ _COUNT_RE = re.compile(r"(\d+)\s*bản chính(?:\s*,\s*(\d+)\s*bản sao)?|(\d+)
 _FORM_EXT = r"\.(?:docx?|pdf|xlsx?|rar|zip|odt)"
 _FORM_TAIL = re.compile(_FORM_EXT + r"\s*$", re.IGNORECASE)
 _ITEM_PREFIX = re.compile(r"^\s*(?:\(\d+\)|\d+[.)]|[-+*•])\s*")
-_FORM_CUT = re.compile(r"\b[Mm]ẫu(?:\s+số)?\s*$")
+# what a number glued to the count belongs to: a form ("theo Mẫu số 181 bản chính") or a document's number
+# ("Thông tư 66/20251 bản chính": 66/2025 and one original)
+_FORM_CUT = re.compile(r"(?:\b[Mm]ẫu(?:\s+số)?\s*|\d/)$")
 _CASE_TRAILER = re.compile(r"^\(?\d+\)?\s*bộ hồ sơ", re.IGNORECASE)
 
 
@@ -203,6 +205,13 @@ def _document(entry: str, originals: Optional[int], copies: Optional[int]) -> Op
                     has_electronic_form=bool(form))
 
 
+def _glued(entry: str, count: int) -> Tuple[str, int]:
+    """The entry with the number glued to its count given back, and the count (its last digit)."""
+    digits = str(count)
+    joint = "" if entry.rstrip().endswith("/") else " "
+    return f"{entry.rstrip()}{joint}{digits[:-1]}", int(digits[-1])
+
+
 def _parse_case_body(body: str) -> Tuple[List[Document], str, str]:
     """Documents of one case, the dossier-count note ("(01) bộ hồ sơ ..."), and trailing text."""
     docs: List[Document] = []
@@ -216,11 +225,12 @@ def _parse_case_body(body: str) -> Tuple[List[Document], str, str]:
             continue
         if m.group(3) is not None:
             originals, copies = 0, int(m.group(3))
+            if _FORM_CUT.search(entry) and copies >= 10:
+                entry, copies = _glued(entry, copies)
         else:
             originals, copies = int(m.group(1)), int(m.group(2) or 0)
             if _FORM_CUT.search(entry) and originals >= 10:
-                # "theo Mẫu số 181 bản chính": the form's number and the count glued together
-                entry, originals = f"{entry.rstrip()} {str(originals)[:-1]}", int(str(originals)[-1])
+                entry, originals = _glued(entry, originals)
         doc = _document(entry, originals, copies)
         if doc is not None:
             docs.append(doc)

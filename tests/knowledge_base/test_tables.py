@@ -66,6 +66,19 @@ def test_documents_trailing_dossier_count_becomes_a_note():
     assert all(d.originals == 1 for d in cases[0].documents)
 
 
+@pytest.mark.parametrize("body, name, originals, copies", [
+    ("Thông báo theo biểu mẫu tại Phụ lục I ban hành kèm theo Thông tư 66/20251 bản chính",
+     "Thông báo theo biểu mẫu tại Phụ lục I ban hành kèm theo Thông tư 66/2025", 1, 0),
+    ("Tờ khai theo Mẫu số 03 ban hành kèm theo Thông tư số 02/2026/TT-BNNMT ngày 01/01/20261 bản chính, 2 bản sao",
+     "Tờ khai theo Mẫu số 03 ban hành kèm theo Thông tư số 02/2026/TT-BNNMT ngày 01/01/2026", 1, 2),
+    ("Đơn theo Mẫu số 181 bản chính", "Đơn theo Mẫu số 18", 1, 0),
+    ("Bản vẽ theo Mẫu số 222 bản sao", "Bản vẽ theo Mẫu số 22", 0, 2),
+])
+def test_a_number_glued_to_the_count_is_given_back(body, name, originals, copies):
+    doc = tables.parse_documents(tables.DOC_HEADER + body)[0].documents[0]
+    assert (doc.name, doc.originals, doc.copies) == (name, originals, copies)
+
+
 def test_documents_without_table_header_fail_clearly():
     with pytest.raises(tables.ParseError, match="header"):
         tables.parse_documents("Đơn đề nghị 1 bản chính")

@@ -178,8 +178,8 @@ _FORM_EXT = r"\.(?:docx?|pdf|xlsx?|rar|zip|odt)"
 _FORM_TAIL = re.compile(_FORM_EXT + r"\s*$", re.IGNORECASE)
 _ITEM_PREFIX = re.compile(r"^\s*(?:\(\d+\)|\d+[.)]|[-+*•])\s*")
 # what a number glued to the count belongs to: a form ("theo Mẫu số 181 bản chính") or a document's number
-# ("Thông tư 66/20251 bản chính": 66/2025 and one original)
-_FORM_CUT = re.compile(r"(?:\b[Mm]ẫu(?:\s+số)?\s*|\d/)$")
+# or date ("Thông tư 66/20251 bản chính": 66/2025 and one original; "ngày 15 tháng 5 năm 20161 bản chính")
+_FORM_CUT = re.compile(r"(?:\b[Mm]ẫu(?:\s+số)?\s*|\d/|\bnăm\s*)$")
 _CASE_TRAILER = re.compile(r"^\(?\d+\)?\s*bộ hồ sơ", re.IGNORECASE)
 
 

@@ -71,6 +71,8 @@ def test_documents_trailing_dossier_count_becomes_a_note():
      "Thông báo theo biểu mẫu tại Phụ lục I ban hành kèm theo Thông tư 66/2025", 1, 0),
     ("Tờ khai theo Mẫu số 03 ban hành kèm theo Thông tư số 02/2026/TT-BNNMT ngày 01/01/20261 bản chính, 2 bản sao",
      "Tờ khai theo Mẫu số 03 ban hành kèm theo Thông tư số 02/2026/TT-BNNMT ngày 01/01/2026", 1, 2),
+    ("Bản sao theo Nghị định số 40/2016/NĐ-CP ngày 15 tháng 5 năm 20161 bản chính",
+     "Bản sao theo Nghị định số 40/2016/NĐ-CP ngày 15 tháng 5 năm 2016", 1, 0),
     ("Đơn theo Mẫu số 181 bản chính", "Đơn theo Mẫu số 18", 1, 0),
     ("Bản vẽ theo Mẫu số 222 bản sao", "Bản vẽ theo Mẫu số 22", 0, 2),
 ])

@@ -245,6 +245,9 @@ def main() -> None:
     print(f"  hybrid hit@3 >= 0.98: {h['hit@3']:.3f} {'OK' if h['hit@3'] >= 0.98 else 'MISSED'}")
     gap = abs(acc["hit@1"] - una["hit@1"]) * 100
     print(f"  accented and unaccented within 2 points (hit@1): {gap:.1f} points {'OK' if gap <= 2 else 'MISSED'}")
+    paired = abs(acc["hit@1"] - results[("hybrid", "accented, stripped")]["hit@1"]) * 100
+    print(f"    (the accented questions typed again without accents: {paired:.1f} points; the two subsets are "
+          f"different questions, so their gap also holds how hard each subset's questions are)")
     share = len(wrong) / max(outside, 1)
     print(f"  confident wrong answers on {outside} out-of-catalogue questions <= 2 %: {share:.1%} "
           f"{'OK' if share <= 0.02 else 'MISSED'}")

@@ -43,6 +43,7 @@ class KnowledgeBase(Protocol):
 
 ANSWER, CHOICES, NONE = "answer", "choices", "none"
 QUESTION, PICK, SURE, KEEP = "question", "pick", "sure", "keep"
+RECORD = "record"  # ``asks_of``'s aspect for the whole record
 POLICIES = (QUESTION, PICK, SURE, KEEP)
 TOP_K = 3  # hits searched, offered as choices and logged as considered
 
@@ -140,8 +141,9 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
         return _answer(best.code, "search", best.confidence, considered)
     if result.decision == "choose" and best is not None:
         choices = tuple(result.choices(TOP_K))
-        if current and any(h.code == current for h in choices):
-            # not sure which, but the one under discussion is among the close ones: the conversation settles it
+        if current and (any(h.code == current for h in choices) or kb.asks_of(current, RECORD, text)):
+            # not sure which, but the one under discussion is among the close ones, or its record says what the
+            # message names ("bao lâu được thanh toán" of a support whose steps pay it): the conversation settles it
             return _answer(current, via, considered=considered)
         # not sure: offered, even when only one is close ("Có phải bạn hỏi về …?"), never answered as if sure
         return Resolution(CHOICES, choices=choices, considered=tuple(considered))

@@ -442,6 +442,14 @@ def test_the_notary_asked_before_any_procedure_leads_to_the_registration_that_fo
     assert "procedure_code" not in events
 
 
+def test_a_follow_up_the_current_record_speaks_of_stays_on_it_when_the_search_is_not_sure(log):
+    """"bao lâu được thanh toán" after the small-irrigation support: the search is not sure of any procedure, and
+    the support's record pays after the works are accepted, so the time is that support's."""
+    messages, events = run(ActionAnswerProcedure(), make_tracker("bao lâu được thanh toán", "ask_time",
+                                                                 {"procedure_code": "2.001621"}))
+    assert events["procedure_code"] == "2.001621" and "7 ngày làm việc" in messages[0]["text"]
+
+
 def test_the_situation_is_kept_when_the_procedure_is_offered_then_picked(kb, monkeypatch):
     """Not sure of the procedure: it is offered; the tap answers for the case the first message told."""
     from knowledge_base.retrieval.hybrid import Hit, SearchResult

@@ -22,7 +22,7 @@ import numpy as np
 from core.clock import now_local
 from knowledge_base.catalogue import Catalogue, catalogue_hash
 from knowledge_base.retrieval.actions import ACTIONS
-from knowledge_base.retrieval.dense import Embedder, model_fingerprint
+from knowledge_base.retrieval.dense import Embedder, model_fingerprint, one_blas_thread
 from knowledge_base.retrieval.examples import written_questions
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
 from knowledge_base.schema import Procedure
@@ -122,12 +122,8 @@ def embed_examples(retriever: HybridRetriever, progress: bool = False) -> Tuple[
 def load_retriever(procs: Sequence[Procedure], embedder: Embedder, index_dir: Path) -> HybridRetriever:
     """Open a built index; the caller has checked it is current with ``stale_reason``."""
     import faiss
-    from threadpoolctl import threadpool_limits
 
-    # a search multiplies one question's vector: one BLAS thread does it in well under a millisecond, while
-    # OpenBLAS's idle threads keep spinning after each product and slow the encoder's threads on a small machine
-    # (p95 search 40 -> 18 ms on 2 cores); the limit holds for the process
-    threadpool_limits(limits=1, user_api="blas")
+    one_blas_thread()
 
     index_dir = Path(index_dir)
     ids = json.loads((index_dir / "ids.json").read_text())

@@ -46,6 +46,7 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
     more = [templates.more_button(answer.code, answer.more["case"], answer.more["page"])] \
         if answer.more and answer.code else []
     cases = [templates.case_button(answer.code, c["case"], c["title"]) for c in answer.cases]
+    cases += [templates.foreigner_button(answer.code)] if answer.foreign_papers and answer.code else []
     steps = templates.aspect_buttons(answer.code, answer.next_aspects) if answer.code else []
     rated = [] if answer.which_case else templates.feedback_buttons()  # a question is not an answer to rate
     dispatcher.utter_message(text=answer.messages[-1], buttons=more + cases + steps + rated)
@@ -75,6 +76,16 @@ def _last_bot_message(tracker: Tracker) -> Tuple[int, Optional[Dict[Text, Any]]]
         if events[i].get("event") == "bot":
             return i, events[i]
     return -1, None
+
+
+def still_offered(tracker: Tracker, codes: Sequence[str]) -> Tuple[str, ...]:
+    """``codes`` (the candidates slot) when the bot's last message is the offer of them (a button choosing each),
+    else none: an offer answered, refused or followed by anything else is no longer what a message answers."""
+    _, message = _last_bot_message(tracker)
+    buttons = ((message or {}).get("data") or {}).get("buttons") or []
+    chosen = [templates.code_of_choice(b) for b in buttons]
+    shown = tuple(code for code in chosen if code)
+    return tuple(str(c) for c in codes) if codes and shown == tuple(str(c) for c in codes) else ()
 
 
 def question_offered(tracker: Tracker) -> str:
@@ -208,10 +219,13 @@ class ActionAnswerProcedure(Action):
         shown = entity(tracker, "procedure_code") or tracker.get_slot("procedure_code")
         aspect = asked_aspect(tracker, aspect, named, text)
         # a button under a documents answer ("📄 other case", "Thừa kế", "Xem tiếp") carries the procedure shown
-        by_button = bool(case or page > 1 or entity(tracker, "situation_case"))
+        by_button = bool(case or page > 1 or entity(tracker, "situation_case")
+                         or entity(tracker, "situation_applicant"))
         offered = tracker.get_slot("candidates") or ()
-        found = kb.resolve(text, Context(current=tracker.get_slot("procedure_code"), aspect=aspect,
-                                         chosen=shown if by_button else None, offered=tuple(offered)))
+        # a button under an answer (its payload carries the code) is about that answer's procedure, never a yes
+        asked_offer = still_offered(tracker, offered) if not text.startswith("/") else ()
+        found = kb.resolve(text, Context(current=shown if text.startswith("/") else tracker.get_slot("procedure_code"),
+                                         aspect=aspect, chosen=shown if by_button else None, offered=asked_offer))
         if found.via == "chosen":  # an older button may carry another procedure: its own situation
             situation = situation_of(tracker, text, found.code)
             return send_answer(dispatcher, kb.answer("", aspect="documents", code=found.code, case=case,
@@ -224,7 +238,7 @@ class ActionAnswerProcedure(Action):
             return typed_case
         # what the citizen said about themselves is kept whatever comes of this message (a pick, a new question)
         remembered = [SlotSet("situation", situation.to_json())] if situation.to_json() else []
-        again = kb.which_offered(aspect, offered) if found.reason == "nothing_named" and offered else None
+        again = kb.which_offered(aspect, asked_offer) if found.reason == "nothing_named" and asked_offer else None
         if again is not None:  # "mất bao lâu" after choices were offered and none picked: the same choices
             return offer(dispatcher, again.text, [(c["payload"], c["title"]) for c in again.choices],
                          again.aspect) + remembered
@@ -238,9 +252,9 @@ class ActionAnswerProcedure(Action):
         if found.limit is not None:
             return send_limit(dispatcher, tracker, found.limit) + remembered
         if found.kind == ANSWER:
-            if found.via == "offered":  # the question the one procedure was offered for says the case too
-                text = f"{question_offered(tracker)}. {text}"
-            situation = situation_of(tracker, text, found.code)  # send_answer remembers it
+            # the question the one procedure was offered for says the case too ("… thừa kế …" then "mất bao lâu")
+            said = f"{question_offered(tracker)}. {text}" if found.via == "offered" else text
+            situation = situation_of(tracker, said, found.code)  # send_answer remembers it
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
                                situation) + ([SlotSet("candidates", None)] if offered else [])
         if found.reason == "nothing_named":
@@ -296,7 +310,8 @@ def situation_of(tracker: Tracker, text: str, code: Optional[str] = None) -> Sit
         known = known.without_case()
     # what the message asks of a paper ("cấp lại") is read only for the procedure it is answered about
     said = kb.situation_in(text) if code else read_situation(text)
-    return known.merged(said).with_case(entity(tracker, "situation_case"))
+    return known.merged(said).with_case(entity(tracker, "situation_case")).with_applicant(
+        entity(tracker, "situation_applicant"))
 
 
 def answer_page(tracker: Tracker) -> int:

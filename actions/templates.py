@@ -58,6 +58,9 @@ def limit(answer: str, procedure_known: bool, then: str = "") -> str:
     return texts.text("procedures.limit_in_procedure" if procedure_known else "procedures.limit", answer=answer)
 
 
+_CHOICE_PAYLOAD = re.compile(r'/choose_option\{"procedure_code":"([0-9A-Za-z.\-]+)"\}')
+
+
 def choice_buttons(procedures: Sequence[Tuple[str, str]]) -> List[Dict[str, str]]:
     """Buttons that choose a procedure by code, one per (code, name): a long name loses its middle (close
     procedures differ in their last words), and names still alike after that carry their codes."""
@@ -66,6 +69,12 @@ def choice_buttons(procedures: Sequence[Tuple[str, str]]) -> List[Dict[str, str]
         titles = [f"{elide(name, CHOICE_TITLE - len(code) - 3)} ({code})" for code, name in procedures]
     return [{"title": title, "payload": f'/choose_option{{"procedure_code":"{code}"}}'}
             for (code, _), title in zip(procedures, titles)]
+
+
+def code_of_choice(button: Dict[str, Any]) -> Optional[str]:
+    """The procedure code a ``choice_buttons`` button chooses (None for any other button)."""
+    match = _CHOICE_PAYLOAD.fullmatch(str((button or {}).get("payload") or ""))
+    return match.group(1) if match else None
 
 
 def case_button(code: str, case: int, title: str) -> Dict[str, str]:
@@ -90,6 +99,12 @@ def situation_buttons(code: str, options: Sequence[Dict[str, Any]]) -> List[Dict
         return f'/ask_documents{{"procedure_code":"{code}","situation_case":"{o["case"]}"{shown}}}'
 
     return [{"title": texts.text("buttons.situation_case", label=o["title"]), "payload": payload(o)} for o in options]
+
+
+def foreigner_button(code: str) -> Dict[str, str]:
+    """A button that shows a checklist's papers for a foreign applicant ("Tôi là người nước ngoài")."""
+    return {"title": texts.text("buttons.foreigner"),
+            "payload": f'/ask_documents{{"procedure_code":"{code}","situation_applicant":"foreigner"}}'}
 
 
 def more_button(code: str, case: int, page: int) -> Dict[str, str]:

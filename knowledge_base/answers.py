@@ -85,6 +85,7 @@ class Answer:
     more: Optional[dict] = None  # the next page of a long answer ("Xem tiếp"): {"case", "page"}
     ask_case: List[dict] = field(default_factory=list)  # a question about the citizen's case: {"title", "case"}
     which_case: bool = False  # a question: which of the record's document cases (``cases``) is the citizen's
+    foreign_papers: bool = False  # a checklist left out papers for foreigners only (a button shows them)
 
     @property
     def text(self) -> str:
@@ -274,6 +275,7 @@ class _Documents:
     more: Optional[dict] = None
     ask_case: List[dict] = field(default_factory=list)
     which: bool = False  # the message asks which document case is the citizen's (``cases`` are the answers)
+    foreign: bool = False  # papers for foreigners only were left out (see ``Checklist.for_foreigners``)
 
 
 def _documents(proc: Procedure, situation: Situation, case: Optional[int], page: int,
@@ -318,7 +320,7 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
             foreign += listed_case.for_foreigners
         together += [text("answers.for_foreigners", count=foreign)] if foreign else []
         if len("\n".join(together)) + len(proc.chat_name) <= MAX_MESSAGE - 100:
-            return _Documents(["\n".join(together)])
+            return _Documents(["\n".join(together)], foreign=bool(foreign))
         if page == 1:  # neither the situation nor the question's words pick a case: ask which
             return _Documents([_which_case(proc)], cases=every, which=True)
     found = checklist(chosen, situation)
@@ -339,7 +341,8 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     more = {"case": shown, "page": page + 1} if page < len(listed) else None
     if more:
         body.append(text("answers.more_pages", page=page, pages=len(listed)))
-    return _Documents(["\n".join(body)], cases=others, more=more)
+    return _Documents(["\n".join(body)], cases=others, more=more,
+                      foreign=page == len(listed) and bool(found.for_foreigners))
 
 
 def _case_title(name: str, number: int) -> str:
@@ -598,7 +601,7 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
             return Answer([f"{head}\n{docs.messages[0]}\n{source_line(proc)}"], code=proc.code, aspect=aspect,
                           cases=docs.cases, which_case=True)
         messages = _pack([f"{head}\n{docs.messages[0]}"] + docs.messages[1:])
-        cases, more = docs.cases, docs.more
+        cases, more, foreign = docs.cases, docs.more, docs.foreign
     else:
         body = _body(proc, aspect, situation)
         if quote:
@@ -606,9 +609,9 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
             body = [said] if aspect in QUOTE_ANSWERS else body + [said]
         messages = _pack([f"{head}\n{m}" if i == 0 else m for i, m in enumerate(body)],
                          SHORT_MESSAGE if aspect in ("fees", "time", "where", "channels") else MAX_MESSAGE)
-        cases, more = [], None
+        cases, more, foreign = [], None, False
     if proc.staff_notes.strip() and page == 1:
         messages.extend(_split(text("answers.staff_notes", notes=proc.staff_notes.strip())))
     messages.append(f"{source_line(proc)}\n{_next_step(aspect)}")
     return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[aspect],
-                  more=more)
+                  more=more, foreign_papers=foreign)

@@ -6,6 +6,7 @@ short answer to give instead of a neighbouring aspect of the procedure (its fee)
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +34,14 @@ class Limits:
     """The topics of ``data/limits.yml``, found in a citizen's words."""
 
     def __init__(self, topics: List[Limit], phrases: List[Tuple[str, str]], ours: List[str],
-                 unless: Optional[List[Tuple[str, str]]] = None):
-        """Build from the topics, (phrase, topic) pairs, the phrases that make any question ours, and
-        (phrase, topic) pairs that make a question ours for that topic only."""
+                 unless: Optional[List[Tuple[str, str]]] = None, when: Optional[List[Tuple[str, str]]] = None):
+        """Build from the topics, (phrase, topic) pairs, the phrases that make any question ours, (phrase, topic)
+        pairs that make a question ours for that topic only, and (phrase, topic) pairs one of which a question
+        must name for the topic's procedure to be the one it leads to."""
         self.topics = {t.topic: t for t in topics}
         self.table = PhraseTable(phrases + [(p, _OURS) for p in ours], strict_words=True)
         self.unless = PhraseTable(unless or [], strict_words=True)
+        self.when = PhraseTable(when or [], strict_words=True)
         self.normalizer = TextNormalizer.default()
 
     @classmethod
@@ -46,13 +49,14 @@ class Limits:
         """Read a table file."""
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh) or {}
-        topics, phrases, unless = [], [], []
+        topics, phrases, unless, when = [], [], [], []
         for key, spec in (data.get("topics") or {}).items():
             topics.append(Limit(str(key), str(spec["agency"]), " ".join(str(spec["answer"]).split()),
                                 str(spec["procedure"]) if spec.get("procedure") else None))
             phrases += [(str(p), str(key)) for p in spec.get("phrases") or ()]
             unless += [(str(p), str(key)) for p in spec.get("unless") or ()]
-        return cls(topics, phrases, [str(p) for p in data.get("ours") or ()], unless)
+            when += [(str(p), str(key)) for p in spec.get("procedure_when") or ()]
+        return cls(topics, phrases, [str(p) for p in data.get("ours") or ()], unless, when)
 
     @classmethod
     def default(cls) -> Limits:
@@ -67,7 +71,12 @@ class Limits:
         if not hits or _OURS in hits:
             return None
         excluded = {value for _, _, value in self.unless.find(folded, typed)}
-        return next((self.topics[str(h)] for h in hits if h not in excluded), None)
+        found = next((self.topics[str(h)] for h in hits if h not in excluded), None)
+        if found is None or found.procedure is None:
+            return found
+        # "công chứng hợp đồng mua bán đất" leads to the transfer registration; "công chứng di chúc" to none
+        named = {value for _, _, value in self.when.find(folded, typed)}
+        return found if found.topic in named else dataclasses.replace(found, procedure=None)
 
 
 @functools.lru_cache(maxsize=1)

@@ -43,7 +43,6 @@ class KnowledgeBase(Protocol):
 
 ANSWER, CHOICES, NONE = "answer", "choices", "none"
 QUESTION, PICK, SURE, KEEP = "question", "pick", "sure", "keep"
-RECORD = "record"  # ``asks_of``'s aspect for the whole record
 POLICIES = (QUESTION, PICK, SURE, KEEP)
 TOP_K = 3  # hits searched, offered as choices and logged as considered
 
@@ -56,7 +55,7 @@ class Context:
     current: Optional[str] = None  # the procedure under discussion (slot procedure_code)
     aspect: str = "general"  # the aspect asked: one asked of the current procedure keeps it when no other is found
     chosen: Optional[str] = None  # a code a button or an entity carries
-    offered: Sequence[str] = ()  # the codes offered as choices ("số 2", "cái cuối" pick among them)
+    offered: Sequence[str] = ()  # the codes the bot's last message offered ("số 2", "cái cuối" pick among them)
     policy: str = QUESTION
 
     def __post_init__(self) -> None:
@@ -120,18 +119,23 @@ def resolve(kb: KnowledgeBase, text: str, context: Optional[Context] = None) -> 
 
 
 def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
-    """A question about a procedure: a follow-up stays on the current one unless it names another."""
-    current, via = context.current, "current"
+    """A question about a procedure: a follow-up stays on the current one unless it names another. Right after
+    procedures were offered (``context.offered``: the bot's last message offered them), an aspect asked alone
+    ("mất bao lâu") is about the one offered, or asks again which of several; anything else is searched anew,
+    not answered for the procedure discussed before."""
+    current = context.current
     offered = [str(code) for code in context.offered]
-    if len(offered) == 1 and context.aspect != "general":
-        # "Có phải bạn hỏi về …?" then "mất bao lâu": the citizen asks on about the one offered, without a no
-        current, via = offered[0], "offered"
-    elif offered:
-        current = None  # several were offered for the last question: a follow-up is about them, not the one before
+    if offered:
+        if kb.names_nothing(text) and context.aspect != "general":
+            if len(offered) == 1 and kb.catalogue.get(offered[0]) is not None:
+                # "Có phải bạn hỏi về …?" then "mất bao lâu": asked on about the one offered, without a no
+                return _answer(offered[0], "offered")
+            return _none("nothing_named")
+        current = None
     if current:
         # "còn lệ phí thì sao", or "phí thẩm định bao nhiêu" where the current procedure's fee is one
         if not kb.mentions_procedure(text) or kb.asks_of(current, context.aspect, text):
-            return _answer(current, via)
+            return _answer(current, "current")
     elif kb.names_nothing(text):  # "nộp ở đâu?" before any procedure: ask which one
         return _none("nothing_named")
     result = kb.search(text, top_k=TOP_K)
@@ -141,14 +145,13 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
         return _answer(best.code, "search", best.confidence, considered)
     if result.decision == "choose" and best is not None:
         choices = tuple(result.choices(TOP_K))
-        if current and (any(h.code == current for h in choices) or kb.asks_of(current, RECORD, text)):
-            # not sure which, but the one under discussion is among the close ones, or its record says what the
-            # message names ("bao lâu được thanh toán" of a support whose steps pay it): the conversation settles it
-            return _answer(current, via, considered=considered)
+        if current and any(h.code == current for h in choices):
+            # not sure which, but the one under discussion is among the close ones: the conversation settles it
+            return _answer(current, "current", considered=considered)
         # not sure: offered, even when only one is close ("Có phải bạn hỏi về …?"), never answered as if sure
         return Resolution(CHOICES, choices=choices, considered=tuple(considered))
     if current and context.aspect != "general":  # no other procedure found: the aspect is asked of the current one
-        return _answer(current, via, considered=considered)
+        return _answer(current, "current", considered=considered)
     return _none("no_match", considered)
 
 

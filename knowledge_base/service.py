@@ -12,8 +12,8 @@ from knowledge_base.answers import QUOTED_ASPECTS, Answer, compose_answer, detec
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.checklist import case_in_reply, is_short_reply
 from knowledge_base.limits import Limit, Limits
-from knowledge_base.record_quotes import RecordQuotes, record_sentences
-from knowledge_base.resolve import RECORD, Context, Resolution, resolve
+from knowledge_base.record_quotes import RecordQuotes
+from knowledge_base.resolve import Context, Resolution, resolve
 from knowledge_base.retrieval import handover
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
@@ -215,7 +215,6 @@ class KnowledgeBase:
         """Whether the words the question names are, in their order, what the procedure's record says about
         ``aspect``: every word and every two neighbouring words occur in that part of the record.
 
-        ``aspect`` RECORD reads the whole record (when the search is not sure of any other procedure).
         "phí thẩm định bao nhiêu" about a farm whose fee is a "phí thẩm định" asks that fee, though the
         search, on its own, reads "thẩm định" as the environmental appraisal. Only the aspect's own part of
         the record counts (fees for a fee question, not the whole record), and pairs of words, not syllables
@@ -336,6 +335,4 @@ def _aspect_text(proc: Procedure, aspect: str) -> str:
         return proc.conditions
     if aspect == "result":
         return " ".join(r.name for r in proc.results)
-    if aspect == RECORD:  # the whole record: steps, conditions, papers, time notes, fees, results
-        return " ".join([*record_sentences(proc), *(_aspect_text(proc, a) for a in ("fees", "result"))])
     return ""

@@ -92,6 +92,11 @@ class Situation:
                    applicant_implied=bool(applicant) and data.get("applicant_implied") is True,
                    request=request if isinstance(request, str) and request in known_requests() else None)
 
+    def with_applicant(self, applicant: Optional[str]) -> Situation:
+        """The same situation for ``applicant`` (a known applicant tag, said by the citizen), or unchanged."""
+        return replace(self, applicant=applicant, applicant_implied=False) \
+            if isinstance(applicant, str) and applicant in SituationTable.default().labels[APPLICANT] else self
+
     def with_case(self, case: Optional[str]) -> Situation:
         """The same situation in ``case`` (a known case tag), or unchanged."""
         return replace(self, case=case) if isinstance(case, str) and case in SituationTable.default().labels[CASE] \

@@ -68,7 +68,8 @@ def _lead(condition: str) -> str:
     return re.sub(r"^quy định tại\b", "thuộc trường hợp quy định tại", condition, flags=re.IGNORECASE)
 
 
-_EXCEPT = re.compile(r"(?:^|[\s,])trừ$", re.IGNORECASE)
+_EXCEPT = re.compile(r"(?:^|[\s,])trừ(?:\s+(?:các|những))?$", re.IGNORECASE)
+_EXCEPTED = re.compile(r"(?:^|[\s,])trừ\s+(?:(?:các|những)\s+)?trường hợp\b", re.IGNORECASE)
 
 
 def split_condition(name: str) -> Tuple[str, str, bool]:
@@ -107,8 +108,9 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
     for m in _CONDITION.finditer(text):
         if m.start() >= _MIN_PAPER and _outside_parentheses(text, m.end()) and "." not in text[:m.start()][-2:]:
             paper = text[:m.start()].rstrip(" ,;(")
-            if _EXCEPT.search(paper):  # "Sơ đồ nhà ở, trừ trường hợp đã nộp …": needed unless that case, not if
-                continue
+            if _EXCEPT.search(paper) or _EXCEPTED.search(text[:m.start()]):
+                # "Sơ đồ nhà ở, trừ trường hợp đã nộp … hoặc trường hợp …": needed unless those cases, not if
+                return text.rstrip(". "), "", required
             rest = text[m.end():]
             end = re.search(r"\.\s+(?=[A-ZĐÀ-Ỹ])", rest)  # a following sentence is not part of the condition
             condition = _CONDITION_LEAD.sub("", (rest[:end.start()] if end else rest).strip(" ()")).rstrip(" .;)")
@@ -246,7 +248,7 @@ def structure_procedure(proc: Procedure, report: ImportReport, source: str,
         case.documents = [structure_document(d, table) for d in case.documents]
         for doc in case.documents:
             # "…, trừ trường hợp X" is an exception of a needed paper, read whole; any other case unread is reported
-            if not doc.condition and re.search(r"(?<!trừ )\btrường hợp\b", doc.name, re.IGNORECASE):
+            if not doc.condition and re.search(r"(?<!trừ )(?<!trừ các )\btrường hợp\b", doc.name, re.IGNORECASE):
                 report.fail(source, "document_condition", f"condition not read: {doc.name[:120]}")
     proc.filing_places = filing_places(proc.steps, table)
     time_units_from_steps(proc)

@@ -167,8 +167,8 @@ def test_what_a_citizen_says_about_themselves_counts_even_when_the_classifier_mi
     ({}, False),
 ])
 def test_saying_who_they_are_after_a_checklist_gets_that_checklist_for_them(log, slots, answered):
-    """The checklist says: foreigners write "tôi là người nước ngoài" to see their papers. The classifier reads it
-    as out of scope; after a checklist it answers with the foreigner's papers, and only then."""
+    """A foreigner typing "tôi là người nước ngoài" (not the checklist's button) is read as out of scope by the
+    classifier; after a checklist it answers with the foreigner's papers, and only then."""
     dispatcher = CollectingDispatcher()
     events = ActionOutOfScope().run(dispatcher, make_tracker("tôi là người nước ngoài", "out_of_scope", slots), {})
     said = "\n".join(m.get("text") or "" for m in dispatcher.messages)

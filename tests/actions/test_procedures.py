@@ -86,7 +86,11 @@ def test_an_aspect_asked_before_any_procedure_asks_which_procedure(log, text, in
 def test_an_aspect_asked_after_choices_were_offered_offers_them_again_for_it(log):
     """Citizens often type the next question instead of tapping: "mất bao lâu" after two close procedures were
     offered gets the same two, for the time, and the pick then answers the time."""
-    tracker = make_tracker("mat bao lau", "ask_time", {"candidates": ["1.012786", "1.012783"], "aspect": "documents"})
+    offer = {"text": "Có vài thủ tục gần với câu hỏi của bạn.", "buttons": [
+        {"title": "Cấp lại", "payload": '/choose_option{"procedure_code":"1.012786"}'},
+        {"title": "Cấp đổi", "payload": '/choose_option{"procedure_code":"1.012783"}'}]}
+    tracker = make_tracker("mat bao lau", "ask_time", {"candidates": ["1.012786", "1.012783"], "aspect": "documents"},
+                           asked="cấp sổ đỏ mới", after=offer)
     messages, events = run(ActionAnswerProcedure(), tracker)
     assert messages[-1]["text"].startswith("Bạn muốn biết thời hạn giải quyết của thủ tục nào ạ?")
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
@@ -111,6 +115,22 @@ def test_an_aspect_asked_after_one_procedure_was_offered_is_answered_for_it(log)
     assert events["procedure_code"] == "1.012783" and events["candidates"] is None
     assert "(mã 1.012783)" in messages[0]["text"] and "Thời hạn giải quyết" in messages[0]["text"]
     assert not log.unanswered_rows()
+
+
+def test_an_offer_no_longer_shown_or_a_button_under_an_answer_is_no_yes(log):
+    """Only the bot's last message offers: after anything else, "mất bao lâu" is about the procedure discussed;
+    and a button under an earlier answer answers for the procedure its payload carries."""
+    slots = {"candidates": ["1.012783"], "aspect": "documents", "procedure_code": "1.012786"}
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        "mat bao lau", "ask_time", slots, asked="cảm ơn", after={"text": "Không có gì ạ.", "buttons": []}))
+    assert "(mã 1.012786)" in messages[0]["text"]
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        '/ask_fees{"procedure_code":"1.012784"}', "ask_fees", slots,
+        [{"entity": "procedure_code", "value": "1.012784"}],
+        asked="đo lại thì cấp đổi sổ thế nào",
+        after={"text": "Mình chưa chắc. Có phải bạn hỏi về thủ tục dưới đây không?",
+               "buttons": [{"title": "Cấp đổi", "payload": '/choose_option{"procedure_code":"1.012783"}'}]}))
+    assert events["procedure_code"] == "1.012784" and "(mã 1.012784)" in messages[0]["text"]
 
 
 def test_choices_offered_before_are_forgotten_once_the_citizen_moves_on(log):
@@ -442,14 +462,6 @@ def test_the_notary_asked_before_any_procedure_leads_to_the_registration_that_fo
     assert "procedure_code" not in events
 
 
-def test_a_follow_up_the_current_record_speaks_of_stays_on_it_when_the_search_is_not_sure(log):
-    """"bao lâu được thanh toán" after the small-irrigation support: the search is not sure of any procedure, and
-    the support's record pays after the works are accepted, so the time is that support's."""
-    messages, events = run(ActionAnswerProcedure(), make_tracker("bao lâu được thanh toán", "ask_time",
-                                                                 {"procedure_code": "2.001621"}))
-    assert events["procedure_code"] == "2.001621" and "7 ngày làm việc" in messages[0]["text"]
-
-
 def test_the_situation_is_kept_when_the_procedure_is_offered_then_picked(kb, monkeypatch):
     """Not sure of the procedure: it is offered; the tap answers for the case the first message told."""
     from knowledge_base.retrieval.hybrid import Hit, SearchResult
@@ -525,3 +537,20 @@ def test_what_was_asked_of_the_paper_picks_the_case_of_a_later_checklist():
     # a message saying nothing of the paper keeps the request; an unclear one ("hết hạn") replaces it
     assert situation_of(tracker, "tàu tôi dài 15 mét thì cần giấy tờ gì", "1.004359").request == FIRST_REQUEST
     assert situation_of(tracker, "giấy phép hết hạn thì cần gì", "1.004359").request == UNCLEAR_REQUEST
+
+
+def test_a_checklist_that_leaves_out_foreigners_papers_offers_them_on_a_button(log):
+    messages, _ = run(ActionAnswerProcedure(), make_tracker(
+        '/ask_documents{"procedure_code":"1.004756"}', "ask_documents", {},
+        [{"entity": "procedure_code", "value": "1.004756"}]))
+    buttons = [b for b in messages[-1]["buttons"] if "người nước ngoài" in b["title"]]
+    assert len(buttons) == 1, messages
+    button = buttons[0]
+    assert "Giấy phép lao động" not in "\n".join(m["text"] for m in messages)
+    assert button["payload"] == '/ask_documents{"procedure_code":"1.004756","situation_applicant":"foreigner"}'
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        button["payload"], "ask_documents", {"procedure_code": "1.004756", "aspect": "documents"},
+        [{"entity": "procedure_code", "value": "1.004756"}, {"entity": "situation_applicant", "value": "foreigner"}]))
+    assert "- Giấy phép lao động" in "\n".join(m["text"] for m in messages)
+    assert json.loads(events["situation"])["applicant"] == "foreigner"
+    assert not any("người nước ngoài" in b["title"] for b in messages[-1]["buttons"])

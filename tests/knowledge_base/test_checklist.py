@@ -113,6 +113,10 @@ def test_every_page_of_every_case_fits_a_bubble_with_nothing_lost(catalogue):
     # an exception is no condition: the paper is needed unless that case, and shown whole
     ("Sơ đồ nhà ở, công trình xây dựng, trừ trường hợp đã nộp giấy tờ có sơ đồ phù hợp với hiện trạng.",
      "Sơ đồ nhà ở, công trình xây dựng, trừ trường hợp đã nộp giấy tờ có sơ đồ phù hợp với hiện trạng", "", True),
+    ("Giấy A, trừ trường hợp đã nộp bản chính hoặc trường hợp nộp trực tuyến.",
+     "Giấy A, trừ trường hợp đã nộp bản chính hoặc trường hợp nộp trực tuyến", "", True),
+    ("Giấy B, trừ các trường hợp được miễn theo quy định.", "Giấy B, trừ các trường hợp được miễn theo quy định",
+     "", True),
 ])
 def test_a_documents_condition_is_split_from_the_paper(name, paper, condition, required):
     assert split_condition(name) == (paper, condition, required)
@@ -225,11 +229,12 @@ def test_a_paper_only_foreigners_add_is_theirs(catalogue):
     # most who ask are Vietnamese: a foreigner's own papers are a line saying how to see them
     unsaid = compose_answer(vet, "documents", Settings()).text
     assert "Giấy phép lao động" not in unsaid
-    assert 'Người nước ngoài nộp thêm 1 giấy tờ riêng: nhắn "tôi là người nước ngoài" để xem.' in unsaid
+    assert 'Người, tổ chức nước ngoài có 1 giấy tờ riêng: bấm "Tôi là người nước ngoài" bên dưới để xem.' in unsaid
+    assert compose_answer(vet, "documents", Settings()).foreign_papers
     citizen = compose_answer(vet, "documents", Settings(), situation=Situation(applicant="individual")).text
     assert "Giấy phép lao động" not in citizen and "Mẫu số 01" in citizen
     foreign = compose_answer(vet, "documents", Settings(), situation=Situation(applicant="foreigner")).text
-    assert "\n- Giấy phép lao động" in foreign and "Người nước ngoài nộp thêm" not in foreign
+    assert "\n- Giấy phép lao động" in foreign and "giấy tờ riêng" not in foreign
     # an individual building a house is not asked for a foreign owner's extension of ownership
     house = compose_answer(catalogue.get("1.013995"), "documents", Settings(),
                            situation=Situation(applicant="individual")).text

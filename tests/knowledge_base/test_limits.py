@@ -37,3 +37,15 @@ def test_every_limit_names_its_agency_and_ends_a_sentence():
 def test_a_topic_s_procedure_is_one_of_ours(catalogue):
     named = [t for t in Limits.default().topics.values() if t.procedure]
     assert named and all(catalogue.get(t.procedure) is not None for t in named)
+
+
+@pytest.mark.parametrize("question, procedure", [
+    ("công chứng hợp đồng mua bán đất ở đâu", "1.013831"),
+    ("cong chung hop dong tang cho nha dat o dau", "1.013831"),
+    ("công chứng hợp đồng mua bán xe máy ở đâu", None),
+    ("công chứng di chúc ở đâu", None),
+    ("phí công chứng bao nhiêu", None),
+])
+def test_a_topic_leads_to_its_procedure_only_when_the_question_names_its_subject(question, procedure):
+    found = Limits.default().find(question)
+    assert found is not None and found.topic == "notary" and found.procedure == procedure

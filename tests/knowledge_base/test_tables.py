@@ -75,6 +75,10 @@ def test_documents_trailing_dossier_count_becomes_a_note():
      "Bản sao theo Nghị định số 40/2016/NĐ-CP ngày 15 tháng 5 năm 2016", 1, 0),
     ("Đơn theo Mẫu số 181 bản chính", "Đơn theo Mẫu số 18", 1, 0),
     ("Bản vẽ theo Mẫu số 222 bản sao", "Bản vẽ theo Mẫu số 22", 0, 2),
+    # no count of 0, and after "năm" or "/" only a year is given back ("năm" is also "five")
+    ("Đơn theo Mẫu 10 bản sao", "Đơn theo Mẫu", 0, 10),
+    ("Quyết định ngày 02/7/20250 bản chính, 1 bản sao", "Quyết định ngày 02/7/2025", 0, 1),
+    ("Ảnh chụp trong năm 12 bản sao", "Ảnh chụp trong năm", 0, 12),
 ])
 def test_a_number_glued_to_the_count_is_given_back(body, name, originals, copies):
     doc = tables.parse_documents(tables.DOC_HEADER + body)[0].documents[0]

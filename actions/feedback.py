@@ -89,12 +89,16 @@ class ActionAffirm(Action):
         return "action_affirm"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        """The offered case the reply chooses, else the plain "what else?" reply."""
-        from actions.procedures import answer_offered_case
+        """The offered case the reply chooses, the one procedure "Có phải bạn hỏi về …?" offered, else the plain
+        "what else?" reply."""
+        from actions.procedures import answer_choice, answer_offered_case, still_offered
 
         events = answer_offered_case(dispatcher, tracker, tracker.latest_message.get("text") or "")
         if events is not None:
             return events
+        offered = still_offered(tracker, tracker.get_slot("candidates") or ())
+        if len(offered) == 1:  # "vâng" to the one procedure offered: its answer for what was asked
+            return answer_choice(dispatcher, tracker, offered[0])
         dispatcher.utter_message(response="utter_affirm_next")
         return []
 

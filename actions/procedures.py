@@ -46,7 +46,8 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
     more = [templates.more_button(answer.code, answer.more["case"], answer.more["page"])] \
         if answer.more and answer.code else []
     cases = [templates.case_button(answer.code, c["case"], c["title"]) for c in answer.cases]
-    cases += [templates.foreigner_button(answer.code)] if answer.foreign_papers and answer.code else []
+    cases += [templates.foreigner_button(answer.code, answer.case_shown)] if answer.foreign_papers and answer.code \
+        else []
     steps = templates.aspect_buttons(answer.code, answer.next_aspects) if answer.code else []
     rated = [] if answer.which_case else templates.feedback_buttons()  # a question is not an answer to rate
     dispatcher.utter_message(text=answer.messages[-1], buttons=more + cases + steps + rated)
@@ -257,7 +258,7 @@ class ActionAnswerProcedure(Action):
             situation = situation_of(tracker, said, found.code)  # send_answer remembers it
             return send_answer(dispatcher, kb.answer(text, aspect=aspect, code=found.code, situation=situation),
                                situation) + ([SlotSet("candidates", None)] if offered else [])
-        if found.reason == "nothing_named":
+        if found.reason in ("nothing_named", "refused"):  # "không phải": which procedure, not the same offer
             answer = kb.which_procedure(aspect)
             dispatcher.utter_message(text=answer.text)
             return [SlotSet("aspect", answer.aspect)] + remembered
@@ -280,19 +281,25 @@ class ActionChooseOption(Action):
             if events is not None:
                 return events
         kb = knowledge_base_for(tracker)
-        found = kb.resolve(text,
-                           Context(chosen=entity(tracker, "procedure_code"),
-                                   offered=tuple(tracker.get_slot("candidates") or ()), policy=PICK))
-        if found.kind != ANSWER:
+        # "số 2" picks among the procedures the last message offered, never an older offer
+        offered = still_offered(tracker, tracker.get_slot("candidates") or ())
+        found = kb.resolve(text, Context(chosen=entity(tracker, "procedure_code"), offered=offered, policy=PICK))
+        if found.kind != ANSWER or not found.code:
             dispatcher.utter_message(text=templates.choice_not_understood())
             return []
-        aspect = tracker.get_slot("aspect") or "general"
-        # the question the choices answered still says which document case, or what to quote ("tàu nhập khẩu"),
-        # and a case said with it holds for the procedure picked, while one said of another field's does not
-        asked = question_offered(tracker)
-        situation = situation_of(tracker, asked, found.code)
-        return send_answer(dispatcher, kb.answer(asked, aspect=aspect, code=found.code, situation=situation),
-                           situation) + [SlotSet("candidates", None)]
+        return answer_choice(dispatcher, tracker, found.code)
+
+
+def answer_choice(dispatcher: CollectingDispatcher, tracker: Tracker, code: str) -> List[Dict[Text, Any]]:
+    """The pending aspect answered for the procedure the citizen picked or confirmed ("vâng" to "Có phải …?")."""
+    kb = knowledge_base_for(tracker)
+    aspect = tracker.get_slot("aspect") or "general"
+    # the question the choices answered still says which document case, or what to quote ("tàu nhập khẩu"),
+    # and a case said with it holds for the procedure picked, while one said of another field's does not
+    asked = question_offered(tracker)
+    situation = situation_of(tracker, asked, code)
+    return send_answer(dispatcher, kb.answer(asked, aspect=aspect, code=code, situation=situation),
+                       situation) + [SlotSet("candidates", None)]
 
 
 def situation_of(tracker: Tracker, text: str, code: Optional[str] = None) -> Situation:

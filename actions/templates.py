@@ -101,10 +101,11 @@ def situation_buttons(code: str, options: Sequence[Dict[str, Any]]) -> List[Dict
     return [{"title": texts.text("buttons.situation_case", label=o["title"]), "payload": payload(o)} for o in options]
 
 
-def foreigner_button(code: str) -> Dict[str, str]:
-    """A button that shows a checklist's papers for a foreign applicant ("Tôi là người nước ngoài")."""
+def foreigner_button(code: str, case: Optional[int] = None) -> Dict[str, str]:
+    """A button that shows a checklist's papers (of document ``case``, if given) for a foreign applicant."""
+    shown = f',"document_case":"{case}"' if case else ""
     return {"title": texts.text("buttons.foreigner"),
-            "payload": f'/ask_documents{{"procedure_code":"{code}","situation_applicant":"foreigner"}}'}
+            "payload": f'/ask_documents{{"procedure_code":"{code}","situation_applicant":"foreigner"{shown}}}'}
 
 
 def more_button(code: str, case: int, page: int) -> Dict[str, str]:

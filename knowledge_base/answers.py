@@ -86,6 +86,7 @@ class Answer:
     ask_case: List[dict] = field(default_factory=list)  # a question about the citizen's case: {"title", "case"}
     which_case: bool = False  # a question: which of the record's document cases (``cases``) is the citizen's
     foreign_papers: bool = False  # a checklist left out papers for foreigners only (a button shows them)
+    case_shown: Optional[int] = None  # the document case a checklist shows, of a record with several (1-based)
 
     @property
     def text(self) -> str:
@@ -276,6 +277,7 @@ class _Documents:
     ask_case: List[dict] = field(default_factory=list)
     which: bool = False  # the message asks which document case is the citizen's (``cases`` are the answers)
     foreign: bool = False  # papers for foreigners only were left out (see ``Checklist.for_foreigners``)
+    shown: Optional[int] = None  # the document case shown, when the record has several
 
 
 def _documents(proc: Procedure, situation: Situation, case: Optional[int], page: int,
@@ -342,7 +344,8 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     if more:
         body.append(text("answers.more_pages", page=page, pages=len(listed)))
     return _Documents(["\n".join(body)], cases=others, more=more,
-                      foreign=page == len(listed) and bool(found.for_foreigners))
+                      foreign=page == len(listed) and bool(found.for_foreigners),
+                      shown=shown if len(proc.document_cases) > 1 else None)
 
 
 def _case_title(name: str, number: int) -> str:
@@ -601,7 +604,7 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
             return Answer([f"{head}\n{docs.messages[0]}\n{source_line(proc)}"], code=proc.code, aspect=aspect,
                           cases=docs.cases, which_case=True)
         messages = _pack([f"{head}\n{docs.messages[0]}"] + docs.messages[1:])
-        cases, more, foreign = docs.cases, docs.more, docs.foreign
+        cases, more, foreign, shown = docs.cases, docs.more, docs.foreign, docs.shown
     else:
         body = _body(proc, aspect, situation)
         if quote:
@@ -609,9 +612,9 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
             body = [said] if aspect in QUOTE_ANSWERS else body + [said]
         messages = _pack([f"{head}\n{m}" if i == 0 else m for i, m in enumerate(body)],
                          SHORT_MESSAGE if aspect in ("fees", "time", "where", "channels") else MAX_MESSAGE)
-        cases, more, foreign = [], None, False
+        cases, more, foreign, shown = [], None, False, None
     if proc.staff_notes.strip() and page == 1:
         messages.extend(_split(text("answers.staff_notes", notes=proc.staff_notes.strip())))
     messages.append(f"{source_line(proc)}\n{_next_step(aspect)}")
     return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[aspect],
-                  more=more, foreign_papers=foreign)
+                  more=more, foreign_papers=foreign, case_shown=shown)

@@ -34,14 +34,16 @@ class Limits:
     """The topics of ``data/limits.yml``, found in a citizen's words."""
 
     def __init__(self, topics: List[Limit], phrases: List[Tuple[str, str]], ours: List[str],
-                 unless: Optional[List[Tuple[str, str]]] = None, when: Optional[List[Tuple[str, str]]] = None):
+                 unless: Optional[List[Tuple[str, str]]] = None, when: Optional[List[Tuple[str, str]]] = None,
+                 when_not: Optional[List[Tuple[str, str]]] = None):
         """Build from the topics, (phrase, topic) pairs, the phrases that make any question ours, (phrase, topic)
         pairs that make a question ours for that topic only, and (phrase, topic) pairs one of which a question
-        must name for the topic's procedure to be the one it leads to."""
+        must name (and none of ``when_not``'s) for the topic's procedure to be the one it leads to."""
         self.topics = {t.topic: t for t in topics}
         self.table = PhraseTable(phrases + [(p, _OURS) for p in ours], strict_words=True)
         self.unless = PhraseTable(unless or [], strict_words=True)
         self.when = PhraseTable(when or [], strict_words=True)
+        self.when_not = PhraseTable(when_not or [], strict_words=True)
         self.normalizer = TextNormalizer.default()
 
     @classmethod
@@ -49,14 +51,15 @@ class Limits:
         """Read a table file."""
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh) or {}
-        topics, phrases, unless, when = [], [], [], []
+        topics, phrases, unless, when, when_not = [], [], [], [], []
         for key, spec in (data.get("topics") or {}).items():
             topics.append(Limit(str(key), str(spec["agency"]), " ".join(str(spec["answer"]).split()),
                                 str(spec["procedure"]) if spec.get("procedure") else None))
             phrases += [(str(p), str(key)) for p in spec.get("phrases") or ()]
             unless += [(str(p), str(key)) for p in spec.get("unless") or ()]
             when += [(str(p), str(key)) for p in spec.get("procedure_when") or ()]
-        return cls(topics, phrases, [str(p) for p in data.get("ours") or ()], unless, when)
+            when_not += [(str(p), str(key)) for p in spec.get("procedure_unless") or ()]
+        return cls(topics, phrases, [str(p) for p in data.get("ours") or ()], unless, when, when_not)
 
     @classmethod
     def default(cls) -> Limits:
@@ -76,6 +79,7 @@ class Limits:
             return found
         # "công chứng hợp đồng mua bán đất" leads to the transfer registration; "công chứng di chúc" to none
         named = {value for _, _, value in self.when.find(folded, typed)}
+        named -= {value for _, _, value in self.when_not.find(folded, typed)}
         return found if found.topic in named else dataclasses.replace(found, procedure=None)
 
 

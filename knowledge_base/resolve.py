@@ -20,7 +20,7 @@ from typing import Optional, Protocol, Sequence, Tuple
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.limits import Limit
 from knowledge_base.retrieval.hybrid import Hit, SearchResult
-from knowledge_base.text import ordinal_in
+from knowledge_base.text import ordinal_in, reply_to_offer
 
 
 class KnowledgeBase(Protocol):
@@ -74,7 +74,8 @@ class Resolution:
     via: str = ""  # ANSWER: "chosen", "offered", "current" or "search"
     choices: Tuple[Hit, ...] = ()  # CHOICES: the procedures to offer, best first
     considered: Tuple[Hit, ...] = ()  # the hits the search weighed (for the review log)
-    reason: str = ""  # NONE: "other_agency", "limit", "nothing_named", "no_match", "not_chosen" or "unknown_code"
+    reason: str = ""  # NONE: "other_agency", "limit", "nothing_named", "refused" (an offer), "no_match", "not_chosen"
+    # or "unknown_code"
     agency: Optional[str] = None  # reason "other_agency": the agency whose service the message names
     limit: Optional[Limit] = None  # reason "limit": the part of a case another agency decides (tax, notary…)
 
@@ -126,9 +127,12 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     current = context.current
     offered = [str(code) for code in context.offered]
     if offered:
-        if kb.names_nothing(text) and context.aspect != "general":
+        asked = reply_to_offer(text)
+        if asked is None:  # "không phải, mất bao lâu": what the citizen means is still to be said
+            return _none("refused")
+        if kb.names_nothing(asked) and context.aspect != "general":
             if len(offered) == 1 and kb.catalogue.get(offered[0]) is not None:
-                # "Có phải bạn hỏi về …?" then "mất bao lâu": asked on about the one offered, without a no
+                # "Có phải bạn hỏi về …?" then "(đúng rồi,) mất bao lâu": asked on about the one offered
                 return _answer(offered[0], "offered")
             return _none("nothing_named")
         current = None

@@ -248,7 +248,8 @@ def structure_procedure(proc: Procedure, report: ImportReport, source: str,
         case.documents = [structure_document(d, table) for d in case.documents]
         for doc in case.documents:
             # "…, trừ trường hợp X" is an exception of a needed paper, read whole; any other case unread is reported
-            if not doc.condition and re.search(r"(?<!trừ )(?<!trừ các )\btrường hợp\b", doc.name, re.IGNORECASE):
+            cases = len(re.findall(r"\btrường hợp\b", doc.name, re.IGNORECASE))
+            if not doc.condition and cases > len(_EXCEPTED.findall(doc.name)):
                 report.fail(source, "document_condition", f"condition not read: {doc.name[:120]}")
     proc.filing_places = filing_places(proc.steps, table)
     time_units_from_steps(proc)

@@ -187,7 +187,10 @@ def test_vague_question_offers_choices_as_buttons():
     ([], "so 1", ["1.012786", "1.012783"], "1.012786"),
 ])
 def test_choose_option_answers_the_pending_aspect(entities, text, candidates, expected):
-    tracker = make_tracker(text, "choose_option", {"aspect": "time", "candidates": candidates}, entities)
+    offer = {"text": "Có vài thủ tục gần với câu hỏi của bạn.", "buttons": [
+        {"title": code, "payload": f'/choose_option{{"procedure_code":"{code}"}}'} for code in candidates]}
+    tracker = make_tracker(text, "choose_option", {"aspect": "time", "candidates": candidates}, entities,
+                           after=offer if candidates else None)
     messages, events = run(ActionChooseOption(), tracker)
     assert events["procedure_code"] == expected and events["aspect"] == "time"
     assert "Thời hạn giải quyết" in messages[0]["text"]
@@ -195,7 +198,8 @@ def test_choose_option_answers_the_pending_aspect(entities, text, candidates, ex
 
 def test_the_pick_answers_the_question_the_choices_were_offered_for():
     offered = {"text": "Có vài thủ tục gần với câu hỏi của bạn.", "buttons": [
-        {"title": "Cấp lại Giấy chứng nhận do bị mất", "payload": '/choose_option{"procedure_code":"1.012786"}'}]}
+        {"title": "Cấp lại Giấy chứng nhận do bị mất", "payload": '/choose_option{"procedure_code":"1.012786"}'},
+        {"title": "Cấp đổi Giấy chứng nhận", "payload": '/choose_option{"procedure_code":"1.012783"}'}]}
     slots = {"candidates": ["1.012786", "1.012783"], "aspect": "documents"}
     messages, _ = run(ActionChooseOption(), make_tracker("1", "choose_option", slots, after=offered,
                                                          asked="mất trang bổ sung của sổ đỏ thì cần gì"))
@@ -554,3 +558,31 @@ def test_a_checklist_that_leaves_out_foreigners_papers_offers_them_on_a_button(l
     assert "- Giấy phép lao động" in "\n".join(m["text"] for m in messages)
     assert json.loads(events["situation"])["applicant"] == "foreigner"
     assert not any("người nước ngoài" in b["title"] for b in messages[-1]["buttons"])
+
+
+def test_a_yes_to_the_one_procedure_offered_answers_what_was_asked(log):
+    """"Có phải bạn hỏi về …?" - "vâng": the pending aspect for that procedure; "không phải, …" never is."""
+    from actions.feedback import ActionAffirm
+
+    offer = {"text": "Mình chưa chắc. Có phải bạn hỏi về thủ tục dưới đây không?",
+             "buttons": [{"title": "Cấp đổi", "payload": '/choose_option{"procedure_code":"1.012783"}'}]}
+    slots = {"candidates": ["1.012783"], "aspect": "time"}
+    messages, events = run(ActionAffirm(), make_tracker("vâng", "affirm", slots,
+                                                        asked="đo lại thì đổi sổ mất bao lâu",
+                                                        after=offer))
+    assert events["procedure_code"] == "1.012783" and "Thời hạn giải quyết" in messages[0]["text"]
+    assert events["candidates"] is None
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        "không phải, lệ phí bao nhiêu", "ask_fees", slots, asked="đo lại thì đổi sổ mất bao lâu", after=offer))
+    assert "procedure_code" not in events and events["candidates"] is None
+    assert messages[-1]["text"].startswith("Bạn hỏi về thủ tục nào ạ?")
+
+
+def test_the_foreigner_button_keeps_the_document_case_shown(log):
+    """Under case 3 of 1.005401 (shown by its button), the foreigner's button shows case 3 for a foreigner."""
+    payload = '/ask_documents{"procedure_code":"1.005401","document_case":"3"}'
+    messages, _ = run(ActionAnswerProcedure(), make_tracker(payload, "ask_documents", {}, [
+        {"entity": "procedure_code", "value": "1.005401"}, {"entity": "document_case", "value": "3"}]))
+    button = [b for b in messages[-1]["buttons"] if "người nước ngoài" in b["title"]]
+    assert [b["payload"] for b in button] == [
+        '/ask_documents{"procedure_code":"1.005401","situation_applicant":"foreigner","document_case":"3"}']

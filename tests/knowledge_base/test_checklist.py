@@ -229,7 +229,7 @@ def test_a_paper_only_foreigners_add_is_theirs(catalogue):
     # most who ask are Vietnamese: a foreigner's own papers are a line saying how to see them
     unsaid = compose_answer(vet, "documents", Settings()).text
     assert "Giấy phép lao động" not in unsaid
-    assert 'Người, tổ chức nước ngoài có 1 giấy tờ riêng: bấm "Tôi là người nước ngoài" bên dưới để xem.' in unsaid
+    assert 'Cá nhân, tổ chức nước ngoài nộp thêm 1 giấy tờ riêng: chọn "Tôi là người nước ngoài" để xem.' in unsaid
     assert compose_answer(vet, "documents", Settings()).foreign_papers
     citizen = compose_answer(vet, "documents", Settings(), situation=Situation(applicant="individual")).text
     assert "Giấy phép lao động" not in citizen and "Mẫu số 01" in citizen

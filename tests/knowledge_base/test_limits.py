@@ -45,6 +45,9 @@ def test_a_topic_s_procedure_is_one_of_ours(catalogue):
     ("công chứng hợp đồng mua bán xe máy ở đâu", None),
     ("công chứng di chúc ở đâu", None),
     ("phí công chứng bao nhiêu", None),
+    ("công chứng hợp đồng thuê nhà ở đâu", None),
+    ("công chứng hợp đồng thế chấp sổ đỏ ở đâu", None),
+    ("công chứng hợp đồng chuyển nhượng nhà ở đâu", "1.013831"),
 ])
 def test_a_topic_leads_to_its_procedure_only_when_the_question_names_its_subject(question, procedure):
     found = Limits.default().find(question)

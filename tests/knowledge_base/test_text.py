@@ -83,3 +83,21 @@ def test_split_outside_parentheses():
 
 def test_words_keep_document_codes_whole():
     assert "151/2025/nđ-cp" in words("Nghị định số 151/2025/NĐ-CP")
+
+
+@pytest.mark.parametrize("reply, asked", [
+    ("mất bao lâu", "mat bao lau"),
+    ("Đúng rồi, mất bao lâu?", "mat bao lau"),
+    ("vâng ạ lệ phí bao nhiêu", "le phi bao nhieu"),
+    ("ok nộp ở đâu", "nop o dau"),
+    ("thủ tục đó nộp online được không", "nop online duoc khong"),
+    ("không biết mất bao lâu", "khong biet mat bao lau"),  # no refusal: "không" alone opens many questions
+    ("không phải, mất bao lâu", None),
+    ("ko phai", None),
+    ("Sai rồi, tôi hỏi lệ phí", None),
+    ("nhầm rồi", None),
+])
+def test_a_reply_to_an_offer_says_yes_or_no_before_what_it_asks(reply, asked):
+    from knowledge_base.text import reply_to_offer
+
+    assert reply_to_offer(reply) == asked

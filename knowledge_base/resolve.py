@@ -127,10 +127,10 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     current = context.current
     offered = [str(code) for code in context.offered]
     if offered:
-        asked = reply_to_offer(text)
-        if asked is None:  # "không phải, mất bao lâu": what the citizen means is still to be said
+        refused, asked = reply_to_offer(text)
+        if refused and kb.names_nothing(asked):  # "không phải, mất bao lâu": what they mean is still to be said
             return _none("refused")
-        if kb.names_nothing(asked) and context.aspect != "general":
+        if not refused and kb.names_nothing(asked) and context.aspect != "general":
             if len(offered) == 1 and kb.catalogue.get(offered[0]) is not None:
                 # "Có phải bạn hỏi về …?" then "(đúng rồi,) mất bao lâu": asked on about the one offered
                 return _answer(offered[0], "offered")

@@ -121,18 +121,20 @@ def ends_sentence(pieces: List[str]) -> List[bool]:
 # "cái thứ hai", "số 2", "cái cuối": the position a reply picks (-1: the last)
 # A reply to "Có phải bạn hỏi về …?" that opens with a no ("không phải", "sai rồi"), or with a yes ("đúng rồi",
 # "vâng", "thủ tục đó") before what it asks; read on folded words, at the start of the message only.
-_REFUSAL = re.compile(r"^(?:(?:khong|ko|k|hong|chang)\s+(?:phai|dung)|sai|nham)\b")
+_REFUSAL = re.compile(r"^(?:(?:khong|ko|k|hong|chang)\s+(?:phai|dung)|sai|nham)\b(?:\s+(?:roi|a|nhe|nha))*\b")
 _ASSENT = re.compile(r"^(?:(?:dung\s+roi|dung\s+vay|dung|vang|da|a|u|uh|ok|oke|okay|co|phai|chinh\s+xac)\b[\s,.!]*)+"
                      r"|^(?:thu\s+tuc|cai)\s+(?:do|nay|ay|tren)\b[\s,.!]*")
 
 
-def reply_to_offer(text: str) -> Optional[str]:
-    """What a reply to "Có phải bạn hỏi về …?" asks once a leading yes is taken off ("đúng rồi, mất bao lâu" ->
-    "mat bao lau", folded); None when it opens with a no ("không phải, lệ phí bao nhiêu")."""
+def reply_to_offer(text: str) -> Tuple[bool, str]:
+    """(whether a reply to "Có phải bạn hỏi về …?" opens with a no, what it asks once the leading yes or no is
+    taken off, folded): "đúng rồi, mất bao lâu" -> (False, "mat bao lau"); "không phải, tách thửa" -> (True,
+    "tach thua")."""
     folded = " ".join(words(fold(nfc(text or "").lower())))
-    if _REFUSAL.match(folded):
-        return None
-    return _ASSENT.sub("", folded, count=1).strip()
+    refused = _REFUSAL.match(folded)
+    if refused:
+        return True, _ASSENT.sub("", folded[refused.end():].strip(), count=1).strip()
+    return False, _ASSENT.sub("", folded, count=1).strip()
 
 
 _ORDINALS = {"nhat": 1, "mot": 1, "dau": 1, "1": 1, "hai": 2, "2": 2, "ba": 3, "3": 3, "cuoi": -1}

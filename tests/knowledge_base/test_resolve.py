@@ -103,7 +103,9 @@ NOTHING = SearchResult([A, B], "unknown")
      Resolution(ANSWER, code="1.2", confidence=1.0, via="offered")),
     ("khong phai, nop o dau", SURE_A, Context(current="1.9", aspect="where", offered=("1.2",)),
      Resolution(NONE, reason="refused")),
-    ("sai roi, tach thua", SURE_A, Context(aspect="where", offered=("1.2",)), Resolution(NONE, reason="refused")),
+    # a no with a new question: that question is searched
+    ("sai roi, tach thua", SURE_A, Context(aspect="where", offered=("1.2",)),
+     Resolution(ANSWER, code="1.1", confidence=0.8, via="search", considered=(A, B, C))),
     # an aspect alone with no aspect asked ("general"), or an unknown code offered: not taken as a yes
     ("nop o dau", SURE_A, Context(offered=("1.2",)), Resolution(NONE, reason="nothing_named")),
     ("nop o dau", SURE_A, Context(aspect="where", offered=("8.8",)), Resolution(NONE, reason="nothing_named")),

@@ -85,19 +85,19 @@ def test_words_keep_document_codes_whole():
     assert "151/2025/nđ-cp" in words("Nghị định số 151/2025/NĐ-CP")
 
 
-@pytest.mark.parametrize("reply, asked", [
-    ("mất bao lâu", "mat bao lau"),
-    ("Đúng rồi, mất bao lâu?", "mat bao lau"),
-    ("vâng ạ lệ phí bao nhiêu", "le phi bao nhieu"),
-    ("ok nộp ở đâu", "nop o dau"),
-    ("thủ tục đó nộp online được không", "nop online duoc khong"),
-    ("không biết mất bao lâu", "khong biet mat bao lau"),  # no refusal: "không" alone opens many questions
-    ("không phải, mất bao lâu", None),
-    ("ko phai", None),
-    ("Sai rồi, tôi hỏi lệ phí", None),
-    ("nhầm rồi", None),
+@pytest.mark.parametrize("reply, refused, asked", [
+    ("mất bao lâu", False, "mat bao lau"),
+    ("Đúng rồi, mất bao lâu?", False, "mat bao lau"),
+    ("vâng ạ lệ phí bao nhiêu", False, "le phi bao nhieu"),
+    ("ok nộp ở đâu", False, "nop o dau"),
+    ("thủ tục đó nộp online được không", False, "nop online duoc khong"),
+    ("không biết mất bao lâu", False, "khong biet mat bao lau"),  # "không" alone opens many questions
+    ("không phải, mất bao lâu", True, "mat bao lau"),
+    ("ko phai", True, ""),
+    ("Sai rồi, tôi hỏi tách thửa", True, "toi hoi tach thua"),
+    ("nhầm rồi", True, ""),
 ])
-def test_a_reply_to_an_offer_says_yes_or_no_before_what_it_asks(reply, asked):
+def test_a_reply_to_an_offer_says_yes_or_no_before_what_it_asks(reply, refused, asked):
     from knowledge_base.text import reply_to_offer
 
-    assert reply_to_offer(reply) == asked
+    assert reply_to_offer(reply) == (refused, asked)

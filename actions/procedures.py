@@ -84,9 +84,9 @@ def still_offered(tracker: Tracker, codes: Sequence[str]) -> Tuple[str, ...]:
     else none: an offer answered, refused or followed by anything else is no longer what a message answers."""
     _, message = _last_bot_message(tracker)
     buttons = ((message or {}).get("data") or {}).get("buttons") or []
-    chosen = [templates.code_of_choice(b) for b in buttons]
-    shown = tuple(code for code in chosen if code)
-    return tuple(str(c) for c in codes) if codes and shown == tuple(str(c) for c in codes) else ()
+    shown = tuple(code for code in (templates.code_of_choice(b) for b in buttons) if code)
+    wanted = tuple(str(c) for c in codes)
+    return wanted if wanted and shown == wanted else ()
 
 
 def question_offered(tracker: Tracker) -> str:
@@ -224,8 +224,9 @@ class ActionAnswerProcedure(Action):
                          or entity(tracker, "situation_applicant"))
         offered = tracker.get_slot("candidates") or ()
         # a button under an answer (its payload carries the code) is about that answer's procedure, never a yes
-        asked_offer = still_offered(tracker, offered) if not text.startswith("/") else ()
-        found = kb.resolve(text, Context(current=shown if text.startswith("/") else tracker.get_slot("procedure_code"),
+        payload = text.startswith("/")
+        asked_offer = () if payload else still_offered(tracker, offered)
+        found = kb.resolve(text, Context(current=shown if payload else tracker.get_slot("procedure_code"),
                                          aspect=aspect, chosen=shown if by_button else None, offered=asked_offer))
         if found.via == "chosen":  # an older button may carry another procedure: its own situation
             situation = situation_of(tracker, text, found.code)

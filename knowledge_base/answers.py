@@ -336,15 +336,16 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     listed = pages(lines(found), room) or [[]]
     page = min(max(page, 1), len(listed))
     body = heading + listed[page - 1] if listed[page - 1] else heading + [_case_note(chosen)]
-    if page == len(listed) and found.left_out:
+    last = page == len(listed)
+    if last and found.left_out:
         body.append(text("answers.left_out", count=found.left_out))
-    if page == len(listed) and found.for_foreigners:
+    if last and found.for_foreigners:
         body.append(text("answers.for_foreigners", count=found.for_foreigners))
     more = {"case": shown, "page": page + 1} if page < len(listed) else None
     if more:
         body.append(text("answers.more_pages", page=page, pages=len(listed)))
     return _Documents(["\n".join(body)], cases=others, more=more,
-                      foreign=page == len(listed) and bool(found.for_foreigners),
+                      foreign=last and bool(found.for_foreigners),
                       shown=shown if len(proc.document_cases) > 1 else None)
 
 

@@ -69,7 +69,7 @@ def _lead(condition: str) -> str:
 
 
 _EXCEPT = re.compile(r"(?:^|[\s,])trừ(?:\s+(?:các|những))?$", re.IGNORECASE)
-_EXCEPTED = re.compile(r"(?:^|[\s,])trừ\s+(?:(?:các|những)\s+)?trường hợp\b", re.IGNORECASE)
+_EXCEPTED = re.compile(r"(?:^|[\s,(])trừ\s+(?:(?:các|những)\s+)?trường hợp\b", re.IGNORECASE)
 
 
 def split_condition(name: str) -> Tuple[str, str, bool]:

@@ -205,16 +205,18 @@ def _document(entry: str, originals: Optional[int], copies: Optional[int]) -> Op
                     has_electronic_form=bool(form))
 
 
-def _glued(entry: str, count: int, other: int = 0) -> Optional[Tuple[str, int]]:
-    """The entry with the number glued to its count given back, and the count (its last digit); None when the
-    number does not read so: a count of 0 with no ``other`` count beside it, or after "/" or "năm" what is left
-    is no year ("năm 12 bản sao")."""
-    digits = str(count)
-    dated = entry.rstrip().endswith("/") or entry.rstrip().lower().endswith("năm")
+def _glued(entry: str, count: int, other: int = 0) -> Tuple[str, int]:
+    """(entry, count) with a number glued to the count given back to the entry ("Mẫu số 181 bản chính": Mẫu số 18,
+    one), the count being its last digit; unchanged when the number does not read so: no form, number or date
+    before it, a count of 0 with no ``other`` count beside it, or no year after "/" or "năm" ("năm 12 bản sao")."""
+    digits, head = str(count), entry.rstrip()
+    if count < 10 or not _FORM_CUT.search(entry):
+        return entry, count
+    slashed = head.endswith("/")
+    dated = slashed or head.lower().endswith("năm")
     if (digits[-1] == "0" and not other) or (dated and not re.fullmatch(r"(?:19|20)\d\d", digits[:-1])):
-        return None
-    joint = "" if entry.rstrip().endswith("/") else " "
-    return f"{entry.rstrip()}{joint}{digits[:-1]}", int(digits[-1])
+        return entry, count
+    return f"{head}{'' if slashed else ' '}{digits[:-1]}", int(digits[-1])
 
 
 def _parse_case_body(body: str) -> Tuple[List[Document], str, str]:
@@ -230,12 +232,10 @@ def _parse_case_body(body: str) -> Tuple[List[Document], str, str]:
             continue
         if m.group(3) is not None:
             originals, copies = 0, int(m.group(3))
-            glued = _glued(entry, copies) if _FORM_CUT.search(entry) and copies >= 10 else None
-            entry, copies = glued or (entry, copies)
+            entry, copies = _glued(entry, copies)
         else:
             originals, copies = int(m.group(1)), int(m.group(2) or 0)
-            glued = _glued(entry, originals, copies) if _FORM_CUT.search(entry) and originals >= 10 else None
-            entry, originals = glued or (entry, originals)
+            entry, originals = _glued(entry, originals, copies)
         doc = _document(entry, originals, copies)
         if doc is not None:
             docs.append(doc)

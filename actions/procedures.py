@@ -211,7 +211,10 @@ class ActionAnswerProcedure(Action):
         text = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         named = detect_aspect(text)  # the aspect the message's own words ask, or "general"
-        aspect = INTENT_ASPECT.get(intent, "general")
+        # words that ask by themselves ("cần gì", "ở đâu") outweigh the intent's guess on a long question
+        aspect = detect_aspect(text, strong=True)
+        if aspect == "general":
+            aspect = INTENT_ASPECT.get(intent, "general")
         if aspect == "general":
             aspect = named
         kb = knowledge_base_for(tracker)

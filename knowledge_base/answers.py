@@ -45,9 +45,9 @@ _ASPECT_CUES = (
               "khi nao co", "lau khong")),
     ("channels", ("online", "truc tuyen", "qua mang", "buu dien", "buu chinh", "dich vu cong", "nop qua")),
     ("where", ("o dau", "noi nop", "co quan nao", "nop tai", "dia chi", "cho nao", "ai giai quyet")),
-    ("documents", ("giay to", "ho so gom", "ho so can", "thanh phan ho so", "can nhung gi", "chuan bi gi", "can gi",
-                   "gom nhung gi", "can giay gi", "lam don", "nop nhung gi", "can nop gi", "mau nao", "theo mau",
-                   "mang theo", "ho so", "mau don", "to khai", "giay gi")),
+    ("documents", ("giay to", "ho so gom", "ho so can", "ho so gi", "thanh phan ho so", "can nhung gi", "chuan bi gi",
+                   "can gi", "gom nhung gi", "can giay gi", "lam don", "nop nhung gi", "can nop gi", "mau nao",
+                   "theo mau", "mang theo", "ho so", "mau don", "to khai", "giay gi")),
     ("steps", ("cac buoc", "trinh tu", "quy trinh", "lam the nao", "lam sao", "nhu the nao", "cach lam",
                "thu tuc lam")),
     ("conditions", ("dieu kien", "yeu cau", "ai duoc", "co duoc khong", "duoc phep")),
@@ -56,6 +56,9 @@ _ASPECT_CUES = (
 )
 _MODIFIER_CUES = frozenset({"online", "truc tuyen", "qua mang", "dich vu cong", "ket qua"})
 _FILLER_CUES = frozenset({"tien", "ho so", "yeu cau", "van ban", "co duoc khong"})
+# Words that name a paper or a service, not what is asked of it: "giấy chứng nhận đủ điều kiện … cần hồ sơ gì"
+# asks the papers, "phí kiểm tra điều kiện bao nhiêu" the fee
+_NAME_PHRASES = ("du dieu kien", "kiem tra dieu kien")
 
 
 def _cue_strength(cue: str) -> int:
@@ -94,15 +97,19 @@ class Answer:
         return "\n\n".join(self.messages)
 
 
-def detect_aspect(question: str) -> str:
-    """The aspect a question asks about ('general' when none is recognised)."""
+def detect_aspect(question: str, strong: bool = False) -> str:
+    """The aspect a question asks about ('general' when none is recognised). With ``strong``, only a cue that
+    asks by itself counts ("cần gì", "ở đâu"; not "hồ sơ", "online", "kết quả"): such words outweigh the
+    intent classifier's guess on a long question ("… điều chỉnh thì cần gì" is no question of conditions)."""
     tokens = words(fold(TextNormalizer.default().normalize(question)))
     joined = f" {' '.join(tokens)} "
+    for phrase in _NAME_PHRASES:
+        joined = joined.replace(f" {phrase} ", f" {'_' * len(phrase)} ")
     best: Optional[Tuple[Tuple[int, int, int, int], str]] = None
     for order, (aspect, cues) in enumerate(_ASPECT_CUES):
         for cue in cues:
             at = joined.rfind(f" {cue} ")
-            if at >= 0:
+            if at >= 0 and (not strong or _cue_strength(cue) == 2):
                 key = (_cue_strength(cue), at + len(cue), len(cue), -order)  # the last, then the longest cue
                 if best is None or key > best[0]:
                     best = (key, aspect)

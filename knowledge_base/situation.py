@@ -123,6 +123,8 @@ class SituationTable:
         for group in (CONDITION, CHANNEL):
             for tag, phrases in (data.get(group) or {}).items():
                 entries += [(str(p), (group, str(tag))) for p in phrases or ()]
+        self.umbrellas = [(words(fold(str(phrase))), frozenset(str(t) for t in tags or ()))
+                          for phrase, tags in (data.get("umbrella") or {}).items()]
         self.table = PhraseTable(entries + citizen_only, strict_words=True)  # a citizen's words
         self.record_table = PhraseTable(entries + record_only, strict_words=True)  # a record's conditions
         self.normalizer = TextNormalizer.default()
@@ -167,6 +169,16 @@ class SituationTable:
                 continue  # "tổ chức nước ngoài; … nơi cá nhân mang quốc tịch": the individual is the foreign one
             groups[group].add(tag)
         return frozenset(groups[CASE]), frozenset(groups[APPLICANT]), frozenset(groups[CONDITION])
+
+
+    def widen(self, paper: str, cases: FrozenSet[str]) -> FrozenSet[str]:
+        """The cases of a paper whose condition names ``cases``: every case of an umbrella word ("chuyển quyền sử
+        dụng đất") its title uses, when the condition lists two or more of them (one is a deliberate choice)."""
+        folded = f" {' '.join(words(fold(self.normalizer.normalize(paper or ''))))} "
+        for phrase, umbrella in self.umbrellas:
+            if f" {' '.join(phrase)} " in folded and len(cases) >= 2 and cases <= umbrella:
+                return cases | umbrella
+        return cases
 
 
 def known_requests() -> FrozenSet[str]:

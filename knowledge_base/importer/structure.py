@@ -131,6 +131,7 @@ def structure_document(doc: Document, table: Optional[SituationTable] = None) ->
     table = table or SituationTable.default()
     paper, condition, required = split_condition(doc.name)
     cases, applicants, circumstances = table.about(condition) if condition else (frozenset(),) * 3
+    cases = table.widen(paper, cases)
     return doc.copy(update={
         "title": paper if paper != doc.name else "", "condition": condition, "required": doc.required and required,
         "cases": sorted(cases), "applicant_types": sorted(applicants), "circumstances": sorted(circumstances),

@@ -38,9 +38,26 @@ from knowledge_base.situation import Situation
     # "làm giấy gì" asks the papers; "được cấp giấy gì" (the longer cue ending there) asks the result
     ("nha toi muon de nghi xet ho can ngheo thi lam giay gi", "documents"),
     ("xong thì được cấp giấy gì", "result"),
+    # "đủ điều kiện", "kiểm tra điều kiện" name a certificate or a service, not a question of conditions
+    ("xin giấy chứng nhận cơ sở đủ điều kiện buôn bán phân bón thì cần hồ sơ gì", "documents"),
+    ("phi kiem tra dieu kien co so bao nhieu", "fees"),
+    ("điều kiện để được cấp giấy phép khai thác cát", "conditions"),
+    ("muon lam ho tro giong cay trong thi nop ho so gi", "documents"),
 ])
 def test_detect_aspect(question, aspect):
     assert detect_aspect(question) == aspect
+
+
+@pytest.mark.parametrize("question, aspect", [
+    ("giay phep xa thai sap het han, gio muon gia han thi can gi", "documents"),
+    ("hồ sơ gửi qua bưu điện được không", "channels"),
+    ("hồ sơ nộp online", "general"),  # "online" qualifies a question (the fee online?) more than it asks one
+    ("hồ sơ tách thửa", "general"),  # "hồ sơ" alone may ask anything of the file
+    ("kết quả trả qua bưu điện", "channels"),
+])
+def test_strong_aspect_cue(question, aspect):
+    """Only words that ask by themselves count as strong (they outweigh the intent classifier's guess)."""
+    assert detect_aspect(question, strong=True) == aspect
 
 
 @pytest.fixture

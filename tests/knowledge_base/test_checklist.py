@@ -36,6 +36,17 @@ def test_a_case_dependent_checklist_asks_the_case_first(transfer):
     assert compose_answer(transfer, "fees", Settings()).ask_case == []  # only the checklist depends on it
 
 
+def test_a_gift_gets_the_contract_the_law_s_transfer_of_rights_covers(transfer):
+    """The record's contract lists exchange, sale, inheritance and capital, not the gift case a) names."""
+    text = compose_answer(transfer, "documents", Settings(), situation=Situation(case="gift")).text
+    assert "Hợp đồng hoặc văn bản về việc chuyển quyền sử dụng đất" in text
+    table = SituationTable.default()
+    contract = "Hợp đồng về việc chuyển quyền sử dụng đất"
+    assert table.widen(contract, frozenset({"sale", "inheritance"})) >= {"gift", "exchange", "capital"}
+    assert table.widen(contract, frozenset({"inheritance"})) == {"inheritance"}  # one case named: deliberate
+    assert table.widen("Văn bản thỏa thuận", frozenset({"sale", "gift"})) == {"sale", "gift"}
+
+
 def test_a_sale_lists_the_mortgagees_consent_under_if(transfer):
     text = compose_answer(transfer, "documents", Settings(), situation=Situation(case="sale")).text
     assert re.search(r"Nếu chuyển nhượng, tặng cho .*đang được thế chấp.*, thêm:", text)

@@ -272,7 +272,9 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
             out.needed.append(doc)
         else:
             groups.setdefault(doc.condition, []).append(doc)
-    out.conditional = list(groups.items())
+    seldom = SituationTable.default().seldom  # a proxy's or a re-measurement's papers after the case's own
+    out.conditional = sorted(groups.items(), key=lambda g: bool(seldom) and all(
+        d.circumstances and set(d.circumstances) <= seldom for d in g[1]))
     return out
 
 

@@ -119,6 +119,7 @@ class SituationTable:
                 record_only += [(str(p), (group, str(tag))) for p in spec.get("record_phrases") or ()]
                 citizen_only += [(str(p), (group + _IMPLIED, str(tag))) for p in spec.get("citizen_phrases") or ()]
         self.conditions = [str(tag) for tag in data.get(CONDITION) or {}]
+        self.seldom = frozenset(str(tag) for tag in data.get("seldom") or ())
         self.channels = [str(tag) for tag in data.get(CHANNEL) or {}]
         for group in (CONDITION, CHANNEL):
             for tag, phrases in (data.get(group) or {}).items():

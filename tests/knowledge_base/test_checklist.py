@@ -286,3 +286,15 @@ def test_a_second_case_after_a_parenthesised_one_leaves_the_sentence_unread():
                 "sản xuất); trường hợp thay đổi chủ cơ sở phải có giấy tờ chứng minh sự thay đổi.")
     assert split_condition(sentence)[1] == ""
     assert split_condition("Giấy A. Bản sao B (trường hợp nộp trực tiếp) kèm bản chính")[1] == ""
+
+
+def test_the_case_s_own_conditions_come_before_a_proxy_s_or_a_remeasurement_s(catalogue):
+    """A couple's marriage certificate ("Nếu không thể khai thác …") is listed before the papers of filing through a
+    representative or measuring the parcel again, which almost every land record has and few citizens need."""
+    couple = catalogue.get("1.013980")
+    answer = compose_answer(couple, "documents", Settings(), case=5, situation=Situation())
+    first = answer.messages[0]
+    assert "kết hôn" in first
+    assert first.index("kết hôn") < first.index("người đại diện") if "người đại diện" in first else True
+    later = compose_answer(couple, "documents", Settings(), case=5, situation=Situation(), page=2).text
+    assert "Mảnh trích đo" in later and "Mẫu số 22" in later  # later, never dropped

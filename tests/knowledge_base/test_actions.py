@@ -34,6 +34,8 @@ def asked(table, question):
     ("muốn trả gp khai thác cát", {"return"}),
     ("ban lai mo da dang khai thac cho cong ty khac", {"transfer"}),
     ("xoa dang ky tau ca bi chim", {"deregister"}),
+    ("khảo sát xong rồi thì xin xác nhận kết quả khảo sát ở đâu", {"results"}),
+    ("da tham do xong, nop bao cao ket qua tham do cho ai", {"results"}),
     # none asked: a first request, and look-alikes of the patterns
     ("xin giấy phép khai thác khoáng sản cần gì", set()),
     ("tach thua mat bao lau", set()),
@@ -47,6 +49,8 @@ def asked(table, question):
     ("tạm thời khai thác cát để san lấp có được không", set()),
     ("tham gia hành nghề đo đạc cần chứng chỉ gì", set()),
     ("thủ tục này áp dụng cấp đối với hộ gia đình không", set()),
+    ("muốn khảo sát đất làm vật liệu san lấp thì xin phép ai", set()),  # to be allowed, not its results
+    ("khi nào có kết quả", set()),
 ])
 def test_the_actions_a_question_asks_for_are_read_from_its_words(table, question, actions):
     assert asked(table, question) == actions
@@ -61,6 +65,8 @@ def test_the_actions_a_question_asks_for_are_read_from_its_words(table, question
     ("Cấp, cấp lại giấy chứng nhận cơ sở đủ điều kiện sản xuất thức ăn thủy sản", {"reissue"}, False),
     ("Trả lại giấy phép khai thác khoáng sản (cấp Tỉnh)", {"return"}, True),
     ("Chuyển nhượng quyền khai thác khoáng sản (cấp Tỉnh)", {"transfer"}, True),
+    ("Xác nhận kết quả khảo sát, đánh giá thông tin chung đối với khoáng sản nhóm IV", {"results"}, True),
+    ("Chấp thuận khảo sát, đánh giá thông tin chung đối với khoáng sản nhóm IV", set(), False),
 ])
 def test_the_actions_a_name_does_and_whether_it_leads_with_one(table, name, actions, leading):
     assert set(table.named_in(name)) == actions

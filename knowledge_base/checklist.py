@@ -205,8 +205,12 @@ def case_named(proc: Procedure, question: str) -> Optional[int]:
     if not question or len(proc.document_cases) < 2:
         return None
     # the short name says what every case is ("cấp sổ đỏ lần đầu"): its phrases name no case; the official name
-    # often lists the cases themselves, so it is not used
-    own_name = _phrases(_tokens(proc.chat_name))
+    # often lists the cases themselves, so it is not used. A short name cut from a name that lists its cases
+    # ("… đổi tên hoặc thay đổi thông tin …; thay đổi hạn chế …; giảm diện tích …") is the first case's: a phrase
+    # of only one of the name's parts names that case
+    parts = [_phrases(_tokens(part)) for part in proc.name.split(";")]
+    own_name = {p for p in _phrases(_tokens(proc.chat_name))
+                if len(parts) < 2 or sum(p in part for part in parts) != 1}
     tokens = [_tokens(c.name) for c in proc.document_cases]
     headings = [_phrases(t) - own_name for t in tokens]
     shared = Counter(phrase for heading in headings for phrase in heading)

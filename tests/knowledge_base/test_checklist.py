@@ -149,7 +149,8 @@ def test_short_names_stop_before_the_list_of_cases():
 @pytest.mark.parametrize("text, case, applicant, channel", [
     (INHERITANCE, "inheritance", None, None),  # "3 anh em" is read as several recipients
     ("nha toi chua co so do, lam so lan dau can gi", None, "household", None),
-    ("dat ong ba de lai chua co so do", None, None, None),  # left while alive or by inheritance: not said
+    # left while alive or by inheritance: not said; a family member speaks
+    ("dat ong ba de lai chua co so do", None, "household", None),
     ("ông bà tôi mất để lại đất", "inheritance", "household", None),
     ("mua dat cua hang xom sang ten can gi", "sale", None, None),
     ("bo me cho con dat", "gift", None, None),

@@ -22,6 +22,7 @@ from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
 from knowledge_base.text import TextNormalizer, ordinal_in, words
 
+APPLICANT_ONLY = 2  # syllables a condition may say beyond who files and still be settled by who the citizen is
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
 MAX_CASE_CHOICES = 4
 _APPLICATION = re.compile(
@@ -256,6 +257,9 @@ def _settled(doc: Document, situation: Situation) -> bool:
                                              if situation.applicant == FOREIGNER
                                              else applicant_fits(doc.applicant_types, situation.applicant)))
     known_condition = bool(doc.cases or doc.applicant_types or doc.circumstances)
+    if applicant_settled and doc.applicant_types and not (doc.cases or doc.circumstances) \
+            and SituationTable.default().unread(doc.condition) > APPLICANT_ONLY:
+        return False  # "là công ty trực thuộc tập đoàn": a company is told "Nếu …", not that it is needed
     return known_condition and case_settled and applicant_settled and not open_circumstances
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import yaml
 
@@ -172,6 +172,16 @@ class SituationTable:
         return frozenset(groups[CASE]), frozenset(groups[APPLICANT]), frozenset(groups[CONDITION])
 
 
+    def unread(self, condition: str) -> int:
+        """How many of a record condition's syllables no phrase of the table reads, function words aside: "là tổ
+        chức" leaves none, "là công ty trực thuộc tập đoàn, tổng công ty" says more than who files."""
+        norm = self.normalizer.normalize(condition or "")
+        folded = words(fold(norm))
+        covered: Set[int] = set()
+        for start, end, _ in self.record_table.find(folded, words(norm)):
+            covered.update(range(start, end))
+        return sum(1 for i, w in enumerate(folded) if i not in covered and w not in _CONDITION_FILLER)
+
     def widen(self, paper: str, cases: FrozenSet[str]) -> FrozenSet[str]:
         """The cases of a paper whose condition names ``cases``: every case of an umbrella word ("chuyển quyền sử
         dụng đất") its title uses, when the condition lists two or more of them (one is a deliberate choice)."""
@@ -180,6 +190,11 @@ class SituationTable:
             if f" {' '.join(phrase)} " in folded and len(cases) >= 2 and cases <= umbrella:
                 return cases | umbrella
         return cases
+
+
+# Words of a condition that say nothing beyond who files ("đối với trường hợp là tổ chức", "hộ gia đình đang sử dụng
+# đất"), folded
+_CONDITION_FILLER = frozenset("la doi voi truong hop neu cua cac nhung va hoac dang su dung dat co".split())
 
 
 def known_requests() -> FrozenSet[str]:

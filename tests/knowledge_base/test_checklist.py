@@ -299,3 +299,24 @@ def test_the_case_s_own_conditions_come_before_a_proxy_s_or_a_remeasurement_s(ca
     assert first.index("kết hôn") < first.index("người đại diện") if "người đại diện" in first else True
     later = compose_answer(couple, "documents", Settings(), case=5, situation=Situation(), page=2).text
     assert "Mảnh trích đo" in later and "Mẫu số 22" in later  # later, never dropped
+
+
+@pytest.mark.parametrize("condition, unread", [
+    ("là tổ chức", 0), ("hộ gia đình đang sử dụng đất", 0), ("là người nước ngoài", 0),
+    ("là công ty trực thuộc tập đoàn, tổng công ty hoặc Bộ, ngành chủ quản", 9),
+    ("hộ gia đình, cá nhân có nhu cầu cấp Giấy chứng nhận quyền sở hữu nhà ở", 11),
+])
+def test_what_a_condition_says_beyond_who_files(condition, unread):
+    assert SituationTable.default().unread(condition) == unread
+
+
+def test_who_the_citizen_is_settles_only_a_condition_that_says_no_more(catalogue):
+    """A household needs the paper 'đối với trường hợp hộ gia đình đang sử dụng đất'; the house's building permit
+    paper 'đối với trường hợp hộ gia đình, cá nhân có nhu cầu cấp Giấy chứng nhận quyền sở hữu nhà ở' only if so."""
+    first = catalogue.get("1.013978")
+    text = compose_answer(first, "documents", Settings(), case=1, situation=Situation(applicant="household")).text
+    members = next(line for line in text.splitlines() if "thành viên có chung quyền sử dụng đất" in line)
+    assert members.startswith("- ")  # simply needed
+    pages = "\n".join(compose_answer(first, "documents", Settings(), case=1, situation=Situation(applicant="household"),
+                                     page=p).text for p in range(1, 5))
+    assert "Nếu hộ gia đình, cá nhân có nhu cầu cấp Giấy chứng nhận quyền sử dụng đất, quyền sở hữu" in pages

@@ -332,6 +332,9 @@ def parse_legal_basis(text: str) -> List[LegalDocument]:
 _STEP_RE = re.compile(r"(?:^|\n|(?<=[.:;]))\s*[-+]?\s*(Bước\s*\d+)\s*[:.\-–]?\s*", re.IGNORECASE)
 
 
+_RUN_ON_ITEM = re.compile(r"(?<=[.;])[ \t]+(?=[b-zđ]\.[ \t]+[^\n.;:]{1,60}\n)")
+
+
 def parse_steps(text: str) -> List[Step]:
     """Split the steps text on 'Bước N:'; without markers, one step per paragraph."""
     if is_empty(text):
@@ -349,6 +352,9 @@ def parse_steps(text: str) -> List[Step]:
         if preamble and steps:
             steps[0].description = (preamble + "\n" + steps[0].description).strip()
         return steps
+    # a lettered item's heading run on after the last sentence of the one before ("… NĐ-CP). b. Gửi hồ sơ\nTrong
+    # thời hạn 30 ngày …"): the flattened list's next step
+    body = _RUN_ON_ITEM.sub("\n\n", body)
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n(?=[-+]\s)", body) if p.strip()]
     for i, para in enumerate(paragraphs, start=1):
         first, _, rest = para.partition("\n")

@@ -134,6 +134,19 @@ def test_numbered_steps():
     assert "Trung tâm Phục vụ hành chính công" in steps[0].name
 
 
+def test_a_lettered_step_run_on_after_the_one_before_is_its_own_step():
+    """The flattened list 'a. Tiêu hủy …\n… NĐ-CP). b. Gửi hồ sơ\nTrong thời hạn 30 ngày …' is two steps; a letter
+    inside a sentence ("điểm b. khoản 1") or a heading without its own line is not split."""
+    steps = tables.parse_steps("a. Tiêu hủy động vật\nKhi tiêu hủy, xã lập biên bản (Mẫu số 1a). b. Gửi hồ sơ\n"
+                               "Trong thời hạn 30 ngày, cơ sở nộp hồ sơ đến xã theo điểm b. khoản 1 Điều 5.\n"
+                               "-\tThành lập tổ thẩm định:\nXã thành lập tổ.")
+    assert [s.name for s in steps] == ["Bước 1: a. Tiêu hủy động vật", "Bước 2: b. Gửi hồ sơ",
+                                       "Bước 3: Thành lập tổ thẩm định:"]  # the answer drops "a. ", "b. "
+    assert steps[1].description.startswith("Trong thời hạn 30 ngày") and "điểm b. khoản 1" in steps[1].description
+    hurried = record("1.013997")["trinh_tu_thuc_hien"]
+    assert any("30 ngày" in s.description and "Gửi hồ sơ" in s.name for s in tables.parse_steps(hurried))
+
+
 @pytest.mark.parametrize("raw, levels", [
     ("Cấp tỉnh", ["province"]), ("Cấp tỉnh, Cấp xã", ["province", "commune"]),
     ("Cấp bộ, Cấp tỉnh, Cơ quan khác", ["ministry", "province", "other"]),

@@ -49,16 +49,28 @@ _ASPECT_CUES = (
                    "can gi", "gom nhung gi", "can giay gi", "lam don", "nop nhung gi", "can nop gi", "mau nao",
                    "theo mau", "mang theo", "ho so", "mau don", "to khai", "giay gi")),
     ("steps", ("cac buoc", "trinh tu", "quy trinh", "lam the nao", "lam sao", "nhu the nao", "cach lam",
-               "thu tuc lam")),
+               "thu tuc lam", "lam gi truoc")),
     ("conditions", ("dieu kien", "yeu cau", "ai duoc", "co duoc khong", "duoc phep")),
-    ("result", ("ket qua", "nhan duoc gi", "duoc cap gi", "cap giay gi", "duoc giay gi")),
-    ("legal", ("can cu", "phap ly", "nghi dinh", "thong tu", "luat nao", "quy dinh nao", "van ban")),
+    ("result", ("ket qua", "nhan duoc gi", "duoc cap gi", "cap giay gi", "duoc giay gi", "nhan duoc giay",
+                "duoc nhan giay", "nhan giay gi")),
+    ("legal", ("can cu", "phap ly", "nghi dinh", "thong tu", "luat nao", "quy dinh nao", "van ban",
+               "quy dinh o dau")),
 )
 _MODIFIER_CUES = frozenset({"online", "truc tuyen", "qua mang", "dich vu cong", "ket qua"})
 _FILLER_CUES = frozenset({"tien", "ho so", "yeu cau", "van ban", "co duoc khong"})
-# Words that name a paper or a service, not what is asked of it: "giấy chứng nhận đủ điều kiện … cần hồ sơ gì"
-# asks the papers, "phí kiểm tra điều kiện bao nhiêu" the fee
-_NAME_PHRASES = ("du dieu kien", "kiem tra dieu kien")
+# Question words that ask an aspect by themselves, whatever the rest of the sentence names: they outweigh the
+# intent classifier, which errs on long questions ("… nay muốn điều chỉnh thì cần gì" was classed as a question of
+# conditions, "… thì nộp hồ sơ gì" as one of the filing place). Nouns ("lệ phí", "thời hạn", "địa chỉ", "giấy
+# tờ") are not among them: "xin gia hạn thời hạn sử dụng đất thì chuẩn bị gì" asks no time.
+ASKING_CUES = frozenset({"can gi", "can nhung gi", "gom nhung gi", "ho so gom", "nop nhung gi", "can nop gi",
+                         "ho so gi", "chuan bi gi", "can giay gi", "mau nao", "o dau", "noi nop", "co quan nao",
+                         "cho nao", "bao lau", "mat bao lau", "bao nhieu ngay", "may ngay", "bao nhieu tien",
+                         "het bao nhieu", "ton tien", "mat tien"})
+# Words that name a paper or a service, not what is asked of it: "giấy chứng nhận (cơ sở) đủ điều kiện … cần hồ sơ
+# gì" asks the papers, "phí kiểm tra điều kiện bao nhiêu" the fee; "đất có đủ điều kiện tách thửa không" still asks
+# the conditions
+_NAME_PHRASES = re.compile(r"\b(?:(?:giay chung nhan|chung nhan|cong nhan|gcn|co so)(?: \w+){0,3} du|kiem tra)"
+                           r" (dieu kien)\b")
 
 
 def _cue_strength(cue: str) -> int:
@@ -97,23 +109,31 @@ class Answer:
         return "\n\n".join(self.messages)
 
 
-def detect_aspect(question: str, strong: bool = False) -> str:
-    """The aspect a question asks about ('general' when none is recognised). With ``strong``, only a cue that
-    asks by itself counts ("cần gì", "ở đâu"; not "hồ sơ", "online", "kết quả"): such words outweigh the
-    intent classifier's guess on a long question ("… điều chỉnh thì cần gì" is no question of conditions)."""
+def _cues(question: str) -> List[Tuple[Tuple[int, int, int, int], str, str]]:
+    """(rank, aspect, cue) of every aspect cue in the question, words that name a paper or a service aside."""
     tokens = words(fold(TextNormalizer.default().normalize(question)))
     joined = f" {' '.join(tokens)} "
-    for phrase in _NAME_PHRASES:
-        joined = joined.replace(f" {phrase} ", f" {'_' * len(phrase)} ")
-    best: Optional[Tuple[Tuple[int, int, int, int], str]] = None
+    joined = _NAME_PHRASES.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + "_" * len(m.group(1)), joined)
+    found = []
     for order, (aspect, cues) in enumerate(_ASPECT_CUES):
         for cue in cues:
             at = joined.rfind(f" {cue} ")
-            if at >= 0 and (not strong or _cue_strength(cue) == 2):
-                key = (_cue_strength(cue), at + len(cue), len(cue), -order)  # the last, then the longest cue
-                if best is None or key > best[0]:
-                    best = (key, aspect)
-    return best[1] if best else "general"
+            if at >= 0:  # the last, then the longest cue
+                found.append(((_cue_strength(cue), at + len(cue), len(cue), -order), aspect, cue))
+    return found
+
+
+def detect_aspect(question: str, strong: bool = False) -> str:
+    """The aspect a question asks about ('general' when none is recognised). With ``strong``, only the question
+    words of ``ASKING_CUES`` count ("cần gì", "ở đâu", "bao lâu"; not a noun such as "lệ phí", "thời hạn", "địa
+    chỉ", which may name the subject): the action lets them outweigh the intent classifier's guess."""
+    found = [(rank, aspect) for rank, aspect, cue in _cues(question) if not strong or cue in ASKING_CUES]
+    return max(found)[1] if found else "general"
+
+
+def aspect_named(question: str, aspect: str) -> bool:
+    """Whether any cue of ``aspect``, strong or not, is in the question."""
+    return any(found == aspect for _, found, _ in _cues(question))
 
 
 def unit_name(unit: str, default: str = "") -> str:

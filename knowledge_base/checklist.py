@@ -22,7 +22,7 @@ from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
 from knowledge_base.text import TextNormalizer, ordinal_in, words
 
-APPLICANT_ONLY = 2  # syllables a condition may say beyond who files and still be settled by who the citizen is
+APPLICANT_ONLY = 1  # syllables a condition may say beyond who files and still be settled by who the citizen is
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
 MAX_CASE_CHOICES = 4
 _APPLICATION = re.compile(
@@ -206,12 +206,21 @@ def case_named(proc: Procedure, question: str) -> Optional[int]:
     if not question or len(proc.document_cases) < 2:
         return None
     # the short name says what every case is ("cấp sổ đỏ lần đầu"): its phrases name no case; the official name
-    # often lists the cases themselves, so it is not used. A short name cut from a name that lists its cases
-    # ("… đổi tên hoặc thay đổi thông tin …; thay đổi hạn chế …; giảm diện tích …") is the first case's: a phrase
-    # of only one of the name's parts names that case
-    parts = [_phrases(_tokens(part)) for part in proc.name.split(";")]
-    own_name = {p for p in _phrases(_tokens(proc.chat_name))
-                if len(parts) < 2 or sum(p in part for part in parts) != 1}
+    # often lists the cases themselves, so it is not used
+    own_name = _phrases(_tokens(proc.chat_name))
+    named = _cases_named(proc, question, own_name)
+    if named is None:
+        # a short name cut word for word from the first part of a name listing its cases ("Đăng ký biến động đối
+        # với trường hợp đổi tên hoặc thay đổi thông tin …; thay đổi hạn chế …; giảm diện tích …") is that part's
+        # only: when nothing else names a case, a phrase of that part alone may
+        parts = [part.strip() for part in proc.name.split(";")]
+        if len(parts) > 1 and fold(parts[0].lower()).startswith(fold(proc.chat_name.lower())):
+            phrases = [_phrases(_tokens(part)) for part in parts]
+            named = _cases_named(proc, question, {p for p in own_name if sum(p in part for part in phrases) != 1})
+    return named
+
+
+def _cases_named(proc: Procedure, question: str, own_name: set) -> Optional[int]:
     tokens = [_tokens(c.name) for c in proc.document_cases]
     headings = [_phrases(t) - own_name for t in tokens]
     shared = Counter(phrase for heading in headings for phrase in heading)
@@ -257,9 +266,11 @@ def _settled(doc: Document, situation: Situation) -> bool:
                                              if situation.applicant == FOREIGNER
                                              else applicant_fits(doc.applicant_types, situation.applicant)))
     known_condition = bool(doc.cases or doc.applicant_types or doc.circumstances)
-    if applicant_settled and doc.applicant_types and not (doc.cases or doc.circumstances) \
-            and SituationTable.default().unread(doc.condition) > APPLICANT_ONLY:
-        return False  # "là công ty trực thuộc tập đoàn": a company is told "Nếu …", not that it is needed
+    if applicant_settled and doc.applicant_types and not (doc.cases or doc.circumstances) and (
+            situation.applicant_implied or SituationTable.default().unread(doc.condition) > APPLICANT_ONLY):
+        # "là công ty trực thuộc tập đoàn": a company is told "Nếu …", not that it is needed; so is a citizen who
+        # only spoke of their family ("nhà tôi", "ông bà để lại": an heir may file as an individual)
+        return False
     return known_condition and case_settled and applicant_settled and not open_circumstances
 
 
@@ -280,10 +291,21 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
             out.needed.append(doc)
         else:
             groups.setdefault(doc.condition, []).append(doc)
-    seldom = SituationTable.default().seldom  # a proxy's or a re-measurement's papers after the case's own
-    out.conditional = sorted(groups.items(), key=lambda g: bool(seldom) and all(
-        d.circumstances and set(d.circumstances) <= seldom for d in g[1]))
+    seldom = SituationTable.default().seldom
+
+    def later(group: Tuple[str, List[Document]]) -> Tuple[bool, bool]:
+        # a proxy's or a re-measurement's papers after the case's own, and last a condition that only cites the law
+        # ("thuộc trường hợp quy định tại khoản 4 Điều 45 Luật Đất đai"), which tells a citizen nothing
+        condition, docs = group
+        return (bool(seldom) and all(d.circumstances and set(d.circumstances) <= seldom for d in docs),
+                bool(_LEGAL_REFERENCE_ONLY.match(condition)))
+
+    out.conditional = sorted(groups.items(), key=later)
     return out
+
+
+_LEGAL_REFERENCE_ONLY = re.compile(r"^\s*(?:thuộc\s+)?(?:các\s+)?(?:trường hợp\s+)?(?:được\s+)?quy định tại\b"
+                                   r"[^,;]*$", re.IGNORECASE)
 
 
 def item(doc: Document) -> str:

@@ -137,7 +137,7 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
             return _none("nothing_named")
         current = None
     if current:
-        # "còn lệ phí thì sao", or "phí thẩm định bao nhiêu" where the current procedure's fee is one
+        # "còn lệ phí thì sao", or "phí thẩm định an toàn dịch bệnh" where the current procedure's fee is one
         if not kb.mentions_procedure(text) or kb.asks_of(current, context.aspect, text):
             return _answer(current, "current")
     elif kb.names_nothing(text):  # "nộp ở đâu?" before any procedure: ask which one

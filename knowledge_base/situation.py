@@ -180,6 +180,10 @@ class SituationTable:
         covered: Set[int] = set()
         for start, end, _ in self.record_table.find(folded, words(norm)):
             covered.update(range(start, end))
+        for phrase in _APPLICANT_FILLER:  # "cộng đồng dân cư", "tại Việt Nam" say no more than who files
+            for i in range(len(folded) - len(phrase) + 1):
+                if tuple(folded[i:i + len(phrase)]) == phrase:
+                    covered.update(range(i, i + len(phrase)))
         return sum(1 for i, w in enumerate(folded) if i not in covered and w not in _CONDITION_FILLER)
 
     def widen(self, paper: str, cases: FrozenSet[str]) -> FrozenSet[str]:
@@ -195,6 +199,7 @@ class SituationTable:
 # Words of a condition that say nothing beyond who files ("đối với trường hợp là tổ chức", "hộ gia đình đang sử dụng
 # đất"), folded
 _CONDITION_FILLER = frozenset("la doi voi truong hop neu cua cac nhung va hoac dang su dung dat co".split())
+_APPLICANT_FILLER = (("cong", "dong", "dan", "cu"), ("tai", "viet", "nam"), ("trong", "nuoc"))
 
 
 def known_requests() -> FrozenSet[str]:

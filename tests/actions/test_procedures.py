@@ -589,3 +589,13 @@ def test_the_foreigner_button_keeps_the_document_case_shown(log):
     button = [b for b in messages[-1]["buttons"] if "người nước ngoài" in b["title"]]
     assert [b["payload"] for b in button] == [
         '/ask_documents{"procedure_code":"1.005401","situation_applicant":"foreigner","document_case":"3"}']
+
+
+@pytest.mark.parametrize("text, intent, aspect", [
+    ("so do nha minh bi mat, xin cap lai thi nop ho so gi", "ask_where", "documents"),  # words over the intent
+    ("sang tên xong tôi được nhận giấy tờ gì", "ask_result", "result"),  # the words name the intent's aspect too
+    ("xin cấp lại sổ đỏ bị mất, mức phí như thế nào", "ask_fees", "fees"),  # "như thế nào" asks nothing by itself
+])
+def test_question_words_outweigh_the_intent_unless_they_name_its_aspect_too(text, intent, aspect):
+    _, events = run(ActionAnswerProcedure(), make_tracker(text, intent, {"procedure_code": "1.012786"}))
+    assert events["aspect"] == aspect

@@ -50,6 +50,7 @@ def asked(table, question):
     ("tham gia hành nghề đo đạc cần chứng chỉ gì", set()),
     ("thủ tục này áp dụng cấp đối với hộ gia đình không", set()),
     ("muốn khảo sát đất làm vật liệu san lấp thì xin phép ai", set()),  # to be allowed, not its results
+    ("thăm dò xong muốn xin giấy phép khai thác khoáng sản cần gì", set()),  # the next procedure
     ("khi nào có kết quả", set()),
 ])
 def test_the_actions_a_question_asks_for_are_read_from_its_words(table, question, actions):

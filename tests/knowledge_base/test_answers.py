@@ -42,6 +42,8 @@ from knowledge_base.situation import Situation
     ("xin giấy chứng nhận cơ sở đủ điều kiện buôn bán phân bón thì cần hồ sơ gì", "documents"),
     ("phi kiem tra dieu kien co so bao nhieu", "fees"),
     ("điều kiện để được cấp giấy phép khai thác cát", "conditions"),
+    ("đất của tôi có đủ điều kiện tách thửa không", "conditions"),  # asked of the citizen's land, not a paper's name
+    ("cần đủ điều kiện gì để được cấp sổ đỏ", "conditions"),
     ("muon lam ho tro giong cay trong thi nop ho so gi", "documents"),
 ])
 def test_detect_aspect(question, aspect):
@@ -50,10 +52,11 @@ def test_detect_aspect(question, aspect):
 
 @pytest.mark.parametrize("question, aspect", [
     ("giay phep xa thai sap het han, gio muon gia han thi can gi", "documents"),
-    ("hồ sơ gửi qua bưu điện được không", "channels"),
-    ("hồ sơ nộp online", "general"),  # "online" qualifies a question (the fee online?) more than it asks one
+    ("xin gia hạn thời hạn sử dụng đất thì phải chuẩn bị gì", "documents"),  # "thời hạn" is the subject here
+    ("lệ phí trước bạ nộp ở đâu", "where"),
     ("hồ sơ tách thửa", "general"),  # "hồ sơ" alone may ask anything of the file
-    ("kết quả trả qua bưu điện", "channels"),
+    ("mức phí như thế nào", "general"),  # nouns and "như thế nào" leave it to the intent
+    ("hồ sơ gửi qua bưu điện được không", "general"),
 ])
 def test_strong_aspect_cue(question, aspect):
     """Only words that ask by themselves count as strong (they outweigh the intent classifier's guess)."""
@@ -133,9 +136,14 @@ def test_many_document_cases_ask_which_then_show_one_and_offer_the_others(first_
 
 @pytest.mark.parametrize("code, question, case", [
     ("1.013833", "thay đổi số hiệu thửa đất thì cần gì", 2),
-    # "đổi tên" is in the short name, but that name was cut from an official name listing the cases ("…; …; …"),
-    # where it is the first case's alone; "lần đầu" is what every case of 1.013978 is
+    # "đổi tên" is in the short name, but that name was cut word for word from the first part of an official name
+    # listing the cases ("…; …; …"), where it is that part's alone; "lần đầu" is what every case of 1.013978 is
     ("1.013833", "tôi đã đổi tên, giờ muốn cập nhật tên mới trên sổ đỏ thì cần gì", 1),
+    # a rewritten short name ("… theo thỏa thuận của hộ gia đình …") frees none of its phrases
+    ("1.013980", "gia đình tôi nhận đất theo bản án của tòa án thì cần giấy tờ gì", 3),
+    ("1.013980", "gia dinh toi mua dat qua xu ly tai san the chap ngan hang can giay gi", 2),
+    # a phrase of the cut short name counts only when nothing else names a case
+    ("1.013826", "điều chỉnh thời hạn sử dụng đất của dự án đầu tư do thay đổi quyết định giao đất", 2),
     ("1.013978", "đất ông bà để lại chưa có sổ, làm sổ lần đầu cần gì", None),
     ("1.013833", "dat bi sat lo mat mot phan dien tich thi can gi", 4),
     ("1.003650", "tôi mua lại tàu cá, tàu được mua bán thì cần giấy tờ gì", 3),

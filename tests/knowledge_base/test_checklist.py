@@ -5,7 +5,7 @@ import pytest
 
 from core.settings import Settings
 from knowledge_base.answers import compose_answer
-from knowledge_base.checklist import applicant_fits, requested_case
+from knowledge_base.checklist import applicant_fits, checklist, requested_case
 from knowledge_base.importer.structure import form_number, short_name, split_condition
 from knowledge_base.situation import FIRST_REQUEST, Situation, SituationTable, read_situation
 
@@ -296,7 +296,7 @@ def test_the_case_s_own_conditions_come_before_a_proxy_s_or_a_remeasurement_s(ca
     answer = compose_answer(couple, "documents", Settings(), case=5, situation=Situation())
     first = answer.messages[0]
     assert "kết hôn" in first
-    assert first.index("kết hôn") < first.index("người đại diện") if "người đại diện" in first else True
+    assert "người đại diện" in first and first.index("kết hôn") < first.index("người đại diện")
     later = compose_answer(couple, "documents", Settings(), case=5, situation=Situation(), page=2).text
     assert "Mảnh trích đo" in later and "Mẫu số 22" in later  # later, never dropped
 
@@ -320,3 +320,23 @@ def test_who_the_citizen_is_settles_only_a_condition_that_says_no_more(catalogue
     pages = "\n".join(compose_answer(first, "documents", Settings(), case=1, situation=Situation(applicant="household"),
                                      page=p).text for p in range(1, 5))
     assert "Nếu hộ gia đình, cá nhân có nhu cầu cấp Giấy chứng nhận quyền sử dụng đất, quyền sở hữu" in pages
+
+
+def test_family_words_alone_leave_a_household_paper_under_if(catalogue):
+    """'đất ông bà để lại' says a family member speaks, not that they file as a household: an heir may file alone."""
+    first = catalogue.get("1.013978")
+    said = read_situation("đất ông bà để lại chưa có sổ, làm sổ lần đầu cần gì")
+    assert said.applicant == "household" and said.applicant_implied
+    text = compose_answer(first, "documents", Settings(), case=1, situation=said).text
+    assert "Nếu hộ gia đình đang sử dụng đất" in text
+    assert SituationTable.default().unread("là cá nhân nước ngoài tại Việt Nam") == 0
+    assert SituationTable.default().unread("là doanh nghiệp nhà nước") > 1  # a kind of company, not any company
+
+
+def test_a_condition_that_only_cites_the_law_comes_last(catalogue):
+    """'Nếu thuộc trường hợp quy định tại khoản 4 Điều 45 Luật Đất đai' tells a citizen nothing: after the others."""
+    found = checklist(catalogue.get("1.013978").document_cases[0], Situation(applicant="individual"))
+    conditions = [condition for condition, _ in found.conditional]
+    cited = [i for i, c in enumerate(conditions) if c.startswith("thuộc trường hợp quy định tại")]
+    assert cited and min(cited) > max(i for i, c in enumerate(conditions) if i not in cited
+                                      and not c.startswith("thực hiện thủ tục"))

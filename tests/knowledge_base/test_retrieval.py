@@ -148,13 +148,17 @@ def test_a_question_that_names_a_procedure_is_not_a_follow_up(catalogue, retriev
 
 
 @pytest.mark.parametrize("code, aspect, question, follows", [
-    ("1.011475", "fees", "phí thẩm định bao nhiêu", True),  # its fee is the "phí thẩm định" of the farm
-    ("1.011475", "fees", "phi tham dinh", True),
-    ("1.011475", "result", "phí thẩm định bao nhiêu", False),  # only the aspect's own part of the record counts
+    # its fee is the "Phí thẩm định đối với cơ sở an toàn dịch bệnh": "phí thẩm định" alone is a follow-up phrase
+    ("1.011475", "fees", "phí thẩm định an toàn dịch bệnh bao nhiêu", True),
+    ("1.011475", "fees", "phi tham dinh an toan dich benh", True),
+    ("1.011475", "where", "phí thẩm định an toàn dịch bệnh bao nhiêu", False),  # only the aspect's own part counts
     ("1.013831", "fees", "lệ phí tách thửa", False),  # names another procedure
     ("1.013831", "where", "nộp ở văn phòng đăng ký đất đai được không", True),  # one of its filing places
     ("1.013831", "where", "cấp đổi sổ đỏ nộp ở đâu", False),  # its steps say "chuyển đổi", "sở hữu": not pairs
     ("1.013831", "documents", "tách thửa cần gì", False),  # documents are the whole subject: never a follow-up
+    # a step that gives its time is part of what the record says about time: "… thanh toán … trong 07 ngày"
+    ("2.001621", "time", "mấy ngày thì được thanh toán", True),
+    ("2.001621", "time", "tach thua mat bao lau", False),
 ])
 def test_a_question_whose_words_are_the_current_procedures_own_on_that_aspect_follows_it_up(
         catalogue, retriever, code, aspect, question, follows):

@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions import templates
 from actions.context import current, entity, knowledge_base_for, log_unanswered
 from core.text import fold
-from knowledge_base.answers import Answer, aspect_named, detect_aspect
+from knowledge_base.answers import Answer, asked_over, detect_aspect
 from knowledge_base.limits import Limit
 from knowledge_base.resolve import ANSWER, CHOICES, PICK, Context
 from knowledge_base.situation import Situation, read_situation
@@ -211,14 +211,7 @@ class ActionAnswerProcedure(Action):
         text = tracker.latest_message.get("text") or ""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         named = detect_aspect(text)  # the aspect the message's own words ask, or "general"
-        aspect = INTENT_ASPECT.get(intent, "general")
-        asking = detect_aspect(text, strong=True)
-        # question words ("cần gì", "ở đâu") outweigh the intent's guess, unless the words name the intent's own
-        # aspect too ("sang tên xong được nhận giấy tờ gì" asks the result)
-        if asking != "general" and not aspect_named(text, aspect):
-            aspect = asking
-        if aspect == "general":
-            aspect = named
+        aspect = asked_over(INTENT_ASPECT.get(intent, "general"), text)  # question words may outweigh the intent
         kb = knowledge_base_for(tracker)
         case, page = document_case(tracker), answer_page(tracker)
         situation = situation_of(tracker, text)

@@ -64,13 +64,17 @@ _FILLER_CUES = frozenset({"tien", "ho so", "yeu cau", "van ban", "co duoc khong"
 # tờ") are not among them: "xin gia hạn thời hạn sử dụng đất thì chuẩn bị gì" asks no time.
 ASKING_CUES = frozenset({"can gi", "can nhung gi", "gom nhung gi", "ho so gom", "nop nhung gi", "can nop gi",
                          "ho so gi", "chuan bi gi", "can giay gi", "mau nao", "o dau", "noi nop", "co quan nao",
-                         "cho nao", "bao lau", "mat bao lau", "bao nhieu ngay", "may ngay", "bao nhieu tien",
-                         "het bao nhieu", "ton tien", "mat tien"})
+                         "cho nao", "bao lau", "mat bao lau", "bao nhieu ngay", "may ngay", "bao nhieu tien"})
+# a time cue never outweighs a question of conditions or of the result: "đất sử dụng ổn định bao lâu thì được cấp
+# sổ", "giấy phép có hiệu lực bao lâu" ask them
+_TIME_YIELDS_TO = frozenset({"conditions", "result"})
 # Words that name a paper or a service, not what is asked of it: "giấy chứng nhận (cơ sở) đủ điều kiện … cần hồ sơ
 # gì" asks the papers, "phí kiểm tra điều kiện bao nhiêu" the fee; "đất có đủ điều kiện tách thửa không" still asks
 # the conditions
-_NAME_PHRASES = re.compile(r"\b(?:(?:giay chung nhan|chung nhan|cong nhan|gcn|co so)(?: \w+){0,3} du|kiem tra)"
-                           r" (dieu kien)\b")
+_NAME_PHRASES = re.compile(r"\b(?:(?:giay chung nhan|chung nhan|cong nhan|gcn)(?: co so)?(?: (?:da|duoc|la))? du"
+                           r"|kiem tra) (dieu kien)\b(?! (?:gi|nao|khong|ko|k|chua|the nao)\b)")
+# "bao lâu nay" (for long now) and "ở đầu ngõ" (at the head of the lane, folded "o dau") ask nothing
+_NOT_ASKING = re.compile(r"\bbao lau nay\b|\bo dau (?:ngo|lang|xom|hem|duong|thon|ban|ap|cau|doc|con)\b")
 
 
 def _cue_strength(cue: str) -> int:
@@ -111,9 +115,13 @@ class Answer:
 
 def _cues(question: str) -> List[Tuple[Tuple[int, int, int, int], str, str]]:
     """(rank, aspect, cue) of every aspect cue in the question, words that name a paper or a service aside."""
-    tokens = words(fold(TextNormalizer.default().normalize(question)))
+    normalized = TextNormalizer.default().normalize(question)
+    tokens = words(fold(normalized))
     joined = f" {' '.join(tokens)} "
     joined = _NAME_PHRASES.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + "_" * len(m.group(1)), joined)
+    joined = _NOT_ASKING.sub(lambda m: "_" * len(m.group(0)), joined)
+    if "ở đầu" in normalized.lower():  # typed with its accents, "ở đầu" is a place, never "ở đâu"
+        joined = joined.replace(" o dau ", " _____ ")
     found = []
     for order, (aspect, cues) in enumerate(_ASPECT_CUES):
         for cue in cues:
@@ -132,8 +140,22 @@ def detect_aspect(question: str, strong: bool = False) -> str:
 
 
 def aspect_named(question: str, aspect: str) -> bool:
-    """Whether any cue of ``aspect``, strong or not, is in the question."""
-    return any(found == aspect for _, found, _ in _cues(question))
+    """Whether a cue of ``aspect`` is in the question (words that may name the subject, "hồ sơ", "tiền", aside)."""
+    return any(found == aspect and cue not in _FILLER_CUES for _, found, cue in _cues(question))
+
+
+def asked_over(intent_aspect: str, question: str) -> str:
+    """The aspect a message asks, its question words weighed against the intent classifier's guess
+    (``intent_aspect``): question words ("cần gì", "ở đâu", "bao lâu") win when they are also the whole message's
+    strongest reading and the words name nothing of the intent's aspect ("sang tên xong được nhận giấy tờ gì"
+    asks the result); a time cue never outweighs conditions or the result. Else the intent's, or when that is
+    "general", the words' own."""
+    named = detect_aspect(question)
+    asking = detect_aspect(question, strong=True)
+    if asking != "general" and asking == named and not aspect_named(question, intent_aspect) \
+            and not (asking == "time" and intent_aspect in _TIME_YIELDS_TO):
+        return asking
+    return named if intent_aspect == "general" else intent_aspect
 
 
 def unit_name(unit: str, default: str = "") -> str:

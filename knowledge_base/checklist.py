@@ -267,9 +267,11 @@ def _settled(doc: Document, situation: Situation) -> bool:
                                              else applicant_fits(doc.applicant_types, situation.applicant)))
     known_condition = bool(doc.cases or doc.applicant_types or doc.circumstances)
     if applicant_settled and doc.applicant_types and not (doc.cases or doc.circumstances) and (
-            situation.applicant_implied or SituationTable.default().unread(doc.condition) > APPLICANT_ONLY):
+            SituationTable.default().unread(doc.condition) > APPLICANT_ONLY
+            or (situation.applicant_implied and not {"household", "individual"} <= set(doc.applicant_types))):
         # "là công ty trực thuộc tập đoàn": a company is told "Nếu …", not that it is needed; so is a citizen who
-        # only spoke of their family ("nhà tôi", "ông bà để lại": an heir may file as an individual)
+        # only spoke of their family ("nhà tôi", "ông bà để lại": an heir may file as an individual), unless the
+        # paper is for either ("là hộ gia đình, cá nhân")
         return False
     return known_condition and case_settled and applicant_settled and not open_circumstances
 
@@ -294,11 +296,11 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
     seldom = SituationTable.default().seldom
 
     def later(group: Tuple[str, List[Document]]) -> Tuple[bool, bool]:
-        # a proxy's or a re-measurement's papers after the case's own, and last a condition that only cites the law
-        # ("thuộc trường hợp quy định tại khoản 4 Điều 45 Luật Đất đai"), which tells a citizen nothing
+        # last a condition that only cites the law ("thuộc trường hợp quy định tại khoản 4 Điều 45 Luật Đất đai"),
+        # which tells a citizen nothing; before it, a proxy's or a re-measurement's papers after the case's own
         condition, docs = group
-        return (bool(seldom) and all(d.circumstances and set(d.circumstances) <= seldom for d in docs),
-                bool(_LEGAL_REFERENCE_ONLY.match(condition)))
+        return (bool(_LEGAL_REFERENCE_ONLY.match(condition)),
+                bool(seldom) and all(d.circumstances and set(d.circumstances) <= seldom for d in docs))
 
     out.conditional = sorted(groups.items(), key=later)
     return out

@@ -216,10 +216,9 @@ class KnowledgeBase:
         ``aspect``: every word and every two neighbouring words occur in that part of the record.
 
         "phí thẩm định an toàn dịch bệnh" about a farm whose fee is a "phí thẩm định đối với cơ sở an toàn dịch
-        bệnh" asks that fee, though the search, on its own, reads "thẩm định" as the environmental appraisal;
-        "mấy ngày thì được thanh toán" asks the time of a support whose step pays "trong thời gian 07 ngày làm
-        việc". Only the aspect's own part of the record counts (fees for a fee question, not the whole record),
-        and pairs of words, not syllables
+        bệnh" asks that fee, though the search, on its own, reads "thẩm định" as the environmental appraisal.
+        Only the aspect's own part of the record counts (fees for a fee question, not the whole record; not the
+        steps for a time question: their prose names other procedures), and pairs of words, not syllables
         alone: "lệ phí tách thửa" during a transfer, or "cấp đổi sổ đỏ nộp ở đâu", still names another one.
         """
         proc = self.catalogue.get(code)
@@ -321,18 +320,14 @@ class KnowledgeBase:
         return compose_answer(None, aspect, self.settings, candidates=candidates)
 
 
-_DURATION = re.compile(r"\b\d+\s*(?:ngày|giờ|tháng)\b", re.IGNORECASE)
-
-
 def _aspect_text(proc: Procedure, aspect: str) -> str:
-    """What the record says about one aspect: its fees, time notes (and the steps that give a time), filing
-    places (where), step names, conditions or results; empty for the other aspects (documents, channels, legal,
-    general), whose words are the procedure's whole subject or the same for every procedure."""
+    """What the record says about one aspect: its fees, time notes, filing places (where), step names, conditions
+    or results; empty for the other aspects (documents, channels, legal, general), whose words are the
+    procedure's whole subject or the same for every procedure."""
     if aspect == "fees":
         return " ".join([proc.province_fees, *(f.text for c in proc.channels for f in c.fees)])
-    if aspect == "time":  # and the steps that say how long they take ("… thanh toán … trong thời gian 07 ngày")
-        timed = [f"{s.name} {s.description}" for s in proc.steps if _DURATION.search(f"{s.name} {s.description}")]
-        return " ".join([*(f"{c.time.note} {c.description}" for c in proc.channels), *timed])
+    if aspect == "time":
+        return " ".join(c.time.note for c in proc.channels)
     if aspect == "where":
         return " ".join(p.where for p in proc.filing_places)
     if aspect == "steps":

@@ -595,6 +595,9 @@ def test_the_foreigner_button_keeps_the_document_case_shown(log):
     ("so do nha minh bi mat, xin cap lai thi nop ho so gi", "ask_where", "documents"),  # words over the intent
     ("sang tên xong tôi được nhận giấy tờ gì", "ask_result", "result"),  # the words name the intent's aspect too
     ("xin cấp lại sổ đỏ bị mất, mức phí như thế nào", "ask_fees", "fees"),  # "như thế nào" asks nothing by itself
+    ("giấy chứng nhận này có hiệu lực bao lâu", "ask_result", "result"),  # time words never outweigh the result
+    ("tiền sử dụng đất nộp ở đâu", "ask_fees", "where"),  # "tiền" may name the subject: no cue of the fee
+    ("tach thua het bao nhieu thoi gian", "ask_procedure", "time"),
 ])
 def test_question_words_outweigh_the_intent_unless_they_name_its_aspect_too(text, intent, aspect):
     _, events = run(ActionAnswerProcedure(), make_tracker(text, intent, {"procedure_code": "1.012786"}))

@@ -44,6 +44,10 @@ from knowledge_base.situation import Situation
     ("điều kiện để được cấp giấy phép khai thác cát", "conditions"),
     ("đất của tôi có đủ điều kiện tách thửa không", "conditions"),  # asked of the citizen's land, not a paper's name
     ("cần đủ điều kiện gì để được cấp sổ đỏ", "conditions"),
+    ("đất có sổ đỏ đủ điều kiện tách thửa không", "conditions"),  # "có sổ" folds like "cơ sở"
+    ("cơ sở của tôi có đủ điều kiện không", "conditions"),
+    ("co so san xuat can du dieu kien gi", "conditions"),
+    ("xin giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm cần hồ sơ gì", "documents"),
     ("muon lam ho tro giong cay trong thi nop ho so gi", "documents"),
 ])
 def test_detect_aspect(question, aspect):
@@ -57,6 +61,9 @@ def test_detect_aspect(question, aspect):
     ("hồ sơ tách thửa", "general"),  # "hồ sơ" alone may ask anything of the file
     ("mức phí như thế nào", "general"),  # nouns and "như thế nào" leave it to the intent
     ("hồ sơ gửi qua bưu điện được không", "general"),
+    ("manh 80m2 mat tien 4m co chia doi duoc khong", "general"),  # "mặt tiền" is a plot's frontage
+    ("đất ở đầu ngõ chưa có sổ muốn làm sổ", "general"),  # "ở đầu", a place
+    ("bao lau nay nha toi o tren dat nay, gio muon lam so", "general"),
 ])
 def test_strong_aspect_cue(question, aspect):
     """Only words that ask by themselves count as strong (they outweigh the intent classifier's guess)."""

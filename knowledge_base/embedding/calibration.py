@@ -61,6 +61,13 @@ THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 PRECISION = 0.97
 ONE_MISS_FROM = 20  # answered questions from which one miss is allowed whatever PRECISION says (allowed_misses)
 OUTSIDE_ANSWERED = 0.005
+# An outside question held out within this much below a threshold counts as answered there: a refit after an edit
+# of the catalogue or a table moves confidences a little. On 4/12/2026 a restorer change made the index build choose
+# 0.6 where a fit of the same questions from the loaded index chose 0.65 (one outside question at 0.605 decided
+# it), and with 0.6 the benchmark's out-of-catalogue questions were answered 4 times in 142 (2.8 %), not twice.
+# The margin does not undo that change's choice (its build still chose 0.6: the change was reverted); it keeps a
+# threshold from resting on a hair.
+OUTSIDE_MARGIN = 0.02
 FOLDS = 5
 FOLD_SEED = 7
 
@@ -198,13 +205,13 @@ def allowed_misses(answered: int) -> int:
 def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIGHT) -> float:
     """The lowest of ``THRESHOLDS`` at which, cross-validated (``held_out_tops``), at least ``PRECISION`` of the
     answered citizen questions are right (``allowed_misses``) and at most ``OUTSIDE_ANSWERED`` of the outside ones
-    are answered; the highest when none is."""
+    are answered, or within ``OUTSIDE_MARGIN`` of it; the highest when none is."""
     tops = held_out_tops(pools, outside_weight)
     citizen = [(confidence, right) for confidence, right, outside in tops if not outside]
     outside = [confidence for confidence, _, is_outside in tops if is_outside]
     for threshold in THRESHOLDS:
         answered = [right for confidence, right in citizen if confidence >= threshold]
-        wrongly = sum(confidence >= threshold for confidence in outside)
+        wrongly = sum(confidence >= threshold - OUTSIDE_MARGIN for confidence in outside)
         if answered and len(answered) - sum(answered) <= allowed_misses(len(answered)) \
                 and wrongly <= OUTSIDE_ANSWERED * max(len(outside), 1):
             return threshold

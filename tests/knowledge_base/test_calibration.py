@@ -88,3 +88,12 @@ def test_a_citizen_question_routed_before_any_search_counts_as_not_answered():
     pools[0].routed = True  # "… phí trước bạ thế nào": the tax office's part, though the procedure is ours
     tops = fit.held_out_tops(pools)
     assert len(tops) == len(pools) and sorted(tops)[0] == (0.0, False, False)
+
+
+def test_an_outside_question_just_below_a_threshold_counts_as_answered_there(monkeypatch):
+    """A refit moves confidences a little: outside questions a hair below 0.6 must not decide for 0.6."""
+    tops = [(0.95, True, False)] * 100 + [(0.1, False, True)] * 300 + [(0.59, False, True)] * 2
+    monkeypatch.setattr(fit, "held_out_tops", lambda pools, outside_weight=None: tops)
+    assert fit.answer_threshold([]) == 0.65
+    monkeypatch.setattr(fit, "OUTSIDE_MARGIN", 0.0)
+    assert fit.answer_threshold([]) == 0.6  # without the margin they would

@@ -135,13 +135,12 @@ def detect_aspect(question: str, strong: bool = False) -> str:
     """The aspect a question asks about ('general' when none is recognised). With ``strong``, only the question
     words of ``ASKING_CUES`` count ("cần gì", "ở đâu", "bao lâu"; not a noun such as "lệ phí", "thời hạn", "địa
     chỉ", which may name the subject): the action lets them outweigh the intent classifier's guess."""
-    found = [(rank, aspect) for rank, aspect, cue in _cues(question) if not strong or cue in ASKING_CUES]
+    return _strongest(_cues(question), strong)
+
+
+def _strongest(cues: List[Tuple[Tuple[int, int, int, int], str, str]], strong: bool = False) -> str:
+    found = [(rank, aspect) for rank, aspect, cue in cues if not strong or cue in ASKING_CUES]
     return max(found)[1] if found else "general"
-
-
-def aspect_named(question: str, aspect: str) -> bool:
-    """Whether a cue of ``aspect`` is in the question (words that may name the subject, "hồ sơ", "tiền", aside)."""
-    return any(found == aspect and cue not in _FILLER_CUES for _, found, cue in _cues(question))
 
 
 def asked_over(intent_aspect: str, question: str) -> str:
@@ -150,9 +149,11 @@ def asked_over(intent_aspect: str, question: str) -> str:
     strongest reading and the words name nothing of the intent's aspect ("sang tên xong được nhận giấy tờ gì"
     asks the result); a time cue never outweighs conditions or the result. Else the intent's, or when that is
     "general", the words' own."""
-    named = detect_aspect(question)
-    asking = detect_aspect(question, strong=True)
-    if asking != "general" and asking == named and not aspect_named(question, intent_aspect) \
+    cues = _cues(question)  # read once: this runs on every message
+    named, asking = _strongest(cues), _strongest(cues, strong=True)
+    # a cue of the intent's own aspect, words that may name the subject ("hồ sơ", "tiền") aside
+    intent_named = any(found == intent_aspect and cue not in _FILLER_CUES for _, found, cue in cues)
+    if asking != "general" and asking == named and not intent_named \
             and not (asking == "time" and intent_aspect in _TIME_YIELDS_TO):
         return asking
     return named if intent_aspect == "general" else intent_aspect

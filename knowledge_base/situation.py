@@ -120,6 +120,7 @@ class SituationTable:
                 citizen_only += [(str(p), (group + _IMPLIED, str(tag))) for p in spec.get("citizen_phrases") or ()]
         self.conditions = [str(tag) for tag in data.get(CONDITION) or {}]
         self.seldom = frozenset(str(tag) for tag in data.get("seldom") or ())
+        self._unread: Dict[str, int] = {}  # condition -> unread syllables: the checklist asks for every paper
         self.channels = [str(tag) for tag in data.get(CHANNEL) or {}]
         for group in (CONDITION, CHANNEL):
             for tag, phrases in (data.get(group) or {}).items():
@@ -175,6 +176,12 @@ class SituationTable:
     def unread(self, condition: str) -> int:
         """How many of a record condition's syllables no phrase of the table reads, function words aside: "là tổ
         chức" leaves none, "là công ty trực thuộc tập đoàn, tổng công ty" says more than who files."""
+        known = self._unread.get(condition)
+        if known is None:
+            known = self._unread[condition] = self._count_unread(condition)
+        return known
+
+    def _count_unread(self, condition: str) -> int:
         norm = self.normalizer.normalize(condition or "")
         folded = words(fold(norm))
         covered: Set[int] = set()

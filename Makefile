@@ -10,7 +10,8 @@ PIP_INSTALL = $(PY) -m pip install -q --retries 10 --timeout 60
 BASE_MODEL := models/embeddings/multilingual-e5-small
 MODEL := models/embeddings/motcua-e5-small-vi
 # How the search model is fine-tuned: 4 generated questions a procedure, the lower 6 of 12 layers kept as the
-# base's (about 9 min on 2 cores with 2,464 written questions, 17.5 min with 5,371; 14 a procedure with every layer trained took about twice as long, and scored
+# base's (about 9 min on 2 cores with 2,464 written questions, 17.5 min with 5,371, 11.6 min since the frozen layers run once
+# per distinct text; 14 a procedure with every layer trained took about twice as long, and scored
 # 1.2 points of hit@1 more on the development set B)
 FINETUNE_FLAGS := --per-procedure 4 --frozen-layers 6
 FINETUNE_STAMP := build/finetune-flags
@@ -66,7 +67,7 @@ $(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors knowledge_base/data/
 	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL) $(FINETUNE_FLAGS)
 	$(VENV)/bin/motcua model onnx --model $(MODEL)
 
-model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue and the citizen-worded questions (about 17 min on 2 cores)
+model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue and the citizen-worded questions (about 12 min on 2 cores)
 
 index: model ## build the search index into build/index (when the catalogue, scope or model changed)
 	$(VENV)/bin/motcua build --if-stale

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import random
 from pathlib import Path
-from typing import List
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -86,6 +86,75 @@ def no_duplicate_batches(pairs: List[tuple], batch_size: int, rng: random.Random
     return [b for b in batches if len(b) > 1]
 
 
+class FrozenBase:
+    """Embeds training texts for the loss, running the frozen lower layers once per distinct text.
+
+    The lowest ``frozen`` layers (and the embeddings) are not trained, so what they make of a text is the same at
+    every step: it is computed once, before training, for every distinct text (a passage is paired with dozens of
+    questions), and each step runs only the trained upper layers from it. The upper layers see exactly what a full
+    forward pass would give them, save the dropout of the frozen layers (their output is taken in eval mode). On
+    4/12/2026, 2 cores: 2.28 s a step with the full pass, 1.57 s from the kept layer, plus about 14 ms a distinct text
+    to keep it. A model whose pooling is not the mean of its last layer (then normalised), or with nothing frozen,
+    is embedded by its own forward pass.
+    """
+
+    def __init__(self, model, frozen: int, states: Optional[Dict[str, Any]] = None):
+        self.model = model
+        self.frozen = frozen
+        self.states = states  # text -> the frozen layers' output for its tokens (tokens x dimension), or None
+
+    @classmethod
+    def of(cls, model, frozen: int, texts: Sequence[str], batch_size: int = 64) -> FrozenBase:
+        import torch
+
+        if not frozen or not cls.mean_pooled(model):
+            return cls(model, 0)
+        bert = model[0].auto_model
+        distinct = sorted(set(texts), key=len)  # similar lengths together: little padding
+        states: Dict[str, Any] = {}
+        bert.eval()
+        with torch.no_grad():
+            for start in range(0, len(distinct), batch_size):
+                chunk = distinct[start:start + batch_size]
+                features = model.preprocess(chunk)
+                mask = features["attention_mask"]
+                hidden = bert(**{k: v for k, v in features.items() if k in ("input_ids", "attention_mask",
+                                                                            "token_type_ids")},
+                              output_hidden_states=True).hidden_states[frozen]
+                for i, text in enumerate(chunk):
+                    states[text] = hidden[i, :int(mask[i].sum())].clone()
+        log.info("kept the lowest %d layers' output of %d distinct texts", frozen, len(states))
+        return cls(model, frozen, states)
+
+    @staticmethod
+    def mean_pooled(model) -> bool:
+        """Whether ``model`` is a transformer, mean pooling and normalisation (the upper layers are then enough)."""
+        names = [type(module).__name__ for module in model]
+        return names == ["Transformer", "Pooling", "Normalize"] and getattr(model[1], "pooling_mode", None) == "mean" \
+            and getattr(model[1], "include_prompt", True)
+
+    def __call__(self, texts: Sequence[str]):
+        """The normalised sentence embeddings of ``texts``, with the trained layers' gradient."""
+        import torch
+
+        if self.states is None:
+            return self.model(self.model.preprocess(list(texts)))["sentence_embedding"]
+        bert = self.model[0].auto_model
+        kept = [self.states[t] for t in texts]
+        longest = max(k.shape[0] for k in kept)
+        hidden = torch.zeros(len(kept), longest, kept[0].shape[1])
+        mask = torch.zeros(len(kept), longest, dtype=torch.long)
+        for i, k in enumerate(kept):
+            hidden[i, :k.shape[0]] = k
+            mask[i, :k.shape[0]] = 1
+        extended = bert.get_extended_attention_mask(mask, mask.shape)
+        for layer in bert.encoder.layer[self.frozen:]:
+            out = layer(hidden, attention_mask=extended)
+            hidden = out[0] if isinstance(out, tuple) else out
+        pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+        return torch.nn.functional.normalize(pooled, dim=-1)
+
+
 def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int = 24,
              batch_size: int = 32, lr: float = 3e-5, scale: float = 20.0, seed: int = 17,
              written_repeat: int = WRITTEN_REPEAT, frozen_layers: int = 0) -> Path:
@@ -152,12 +221,13 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
     warmup = max(1, total // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup)))
+    embed = FrozenBase.of(model, frozen_layers, [t for triple in triples for t in triple[:2]])
     model.train()
     bar = tqdm(total=total, desc="fine-tune", unit="batch")
     for epoch in range(epochs):
         for batch in no_duplicate_batches(triples, batch_size, random.Random(seed + epoch)):
-            q = model(model.tokenize([b[0] for b in batch]))["sentence_embedding"]
-            p = model(model.tokenize([b[1] for b in batch]))["sentence_embedding"]
+            q = embed([b[0] for b in batch])
+            p = embed([b[1] for b in batch])
             scores = scale * (q @ p.T)
             loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(batch)))
             loss.backward()

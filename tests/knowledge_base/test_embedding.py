@@ -47,3 +47,31 @@ def test_generated_training_questions_cover_every_procedure_and_both_spellings(l
     unaccented = sum(fold(q) == q for q, _ in pairs)
     assert 0.4 < unaccented / len(pairs) < 0.7
     assert shorthand("giấy chứng nhận quyền sử dụng đất không") == "gcn qsdd ko"
+
+
+def test_finetune_from_kept_lower_layers_embeds_as_the_whole_model(base_model_dir):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from knowledge_base.embedding.model_tools import FrozenBase
+
+    model = SentenceTransformer(str(base_model_dir), device="cpu")
+    model.max_seq_length = 64
+    texts = ["query: sang tên sổ đỏ cần giấy tờ gì", "passage: Cấp lại Giấy chứng nhận do bị mất",
+             "query: " + "xin cấp giấy phép khai thác nước dưới đất " * 12]  # cut at 64 tokens, as in training
+    embed = FrozenBase.of(model, 6, texts + texts[:1])
+    assert embed.states is not None and len(embed.states) == 3
+    model.eval()
+    with torch.no_grad():
+        whole = model(model.preprocess(texts))["sentence_embedding"]
+        kept = embed(texts)
+    assert float((whole - kept).abs().max()) < 1e-5
+    # the loss reaches the upper layers only
+    for weight in model.parameters():
+        weight.requires_grad = True
+    embed(texts[:2]).sum().backward()
+    layers = model[0].auto_model.encoder.layer
+    assert layers[6].attention.self.query.weight.grad is not None
+    assert layers[5].attention.self.query.weight.grad is None
+    # a model that pools otherwise is embedded by its own forward pass
+    assert FrozenBase.of(model, 0, texts).states is None

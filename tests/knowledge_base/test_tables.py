@@ -203,3 +203,20 @@ def test_the_real_records_lose_their_code_in_name_and_step_label_in_address():
     proc = record_to_procedure(record("1.010733"), ImportReport(), "1.010733")
     assert proc.name == "Thẩm định báo cáo đánh giá tác động môi trường (Cấp tỉnh)"
     assert proc.address.startswith("- Tổ chức/cá nhân lựa chọn nộp hồ sơ")
+
+
+def test_lettered_cases_follow_the_vietnamese_alphabet():
+    from knowledge_base.schema import DocumentCase
+
+    def named(*names):
+        return [DocumentCase(name=n, documents=[], note="x") for n in names]
+
+    # 1.013949 lists "đ)" last, after "h)"
+    ordered = tables.in_letter_order(named("a) Giao đất", "d) Chuyển mục đích", "h) Gia hạn", "đ) Chuyển mục đích"))
+    assert [c.name[:2] for c in ordered] == ["a)", "d)", "đ)", "h)"]
+    # not all lettered, or a letter twice: the record's order
+    assert [c.name for c in tables.in_letter_order(named("b) X", "Trường hợp khác", "a) Y"))] == \
+        ["b) X", "Trường hợp khác", "a) Y"]
+    assert [c.name for c in tables.in_letter_order(named("b) X", "a) Y", "a) Z"))] == ["b) X", "a) Y", "a) Z"]
+    imported = record_to_procedure(record("1.013949"), ImportReport(), "1.013949")
+    assert [c.name[:2] for c in imported.document_cases][3:6] == ["d)", "đ)", "e)"]

@@ -295,12 +295,16 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
             groups.setdefault(doc.condition, []).append(doc)
     seldom = SituationTable.default().seldom
 
-    def later(group: Tuple[str, List[Document]]) -> Tuple[bool, bool]:
+    likely = set(situation.likely) if situation.case is None else set()
+
+    def later(group: Tuple[str, List[Document]]) -> Tuple[bool, bool, bool]:
         # last a condition that only cites the law ("thuộc trường hợp quy định tại khoản 4 Điều 45 Luật Đất đai"),
-        # which tells a citizen nothing; before it, a proxy's or a re-measurement's papers after the case's own
+        # which tells a citizen nothing; before it, a proxy's or a re-measurement's papers after the case's own;
+        # first, those of a case the citizen's words make likely ("đất ông bà để lại": an inheritance's papers)
         condition, docs = group
         return (bool(_LEGAL_REFERENCE_ONLY.match(condition)),
-                bool(seldom) and all(d.circumstances and set(d.circumstances) <= seldom for d in docs))
+                bool(seldom) and all(d.circumstances and set(d.circumstances) <= seldom for d in docs),
+                not any(likely & set(d.cases) for d in docs))
 
     out.conditional = sorted(groups.items(), key=later)
     return out

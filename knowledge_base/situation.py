@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple, cast
 
 import yaml
 
@@ -41,6 +41,9 @@ class Situation:
     # what the citizen asks to do with the paper, as the action table names it ("reissue" for "cấp lại", "renew"…),
     # FIRST_REQUEST when they ask for a first one in so many words, UNCLEAR_REQUEST for several; None: not said
     request: Optional[str] = None
+    # cases the citizen's words make likely without saying which ("đất ông bà để lại": inheritance or gift): their
+    # papers come first among the "Nếu …" groups; they settle nothing
+    likely: Tuple[str, ...] = ()
 
     def merged(self, newer: Situation) -> Situation:
         """This situation updated by what the citizen said since (a new word replaces an old one; family words
@@ -52,7 +55,8 @@ class Situation:
         # unclear; a message asking nothing of the paper ("tàu dài 15 mét thì cần gì") keeps it
         return Situation(case=newer.case or self.case, applicant=applicant, channel=newer.channel or self.channel,
                          conditions=tuple(dict.fromkeys(self.conditions + newer.conditions)),
-                         applicant_implied=implied, request=newer.request or self.request)
+                         applicant_implied=implied, request=newer.request or self.request,
+                         likely=tuple(dict.fromkeys(newer.likely + self.likely)))
 
     def without_case(self) -> Situation:
         """The same situation with no transfer case (the case said for one procedure is not another's)."""
@@ -87,7 +91,9 @@ class Situation:
         conditions = tuple(c for c in listed if known(c, table.conditions)) if isinstance(listed, list) else ()
         applicant = known(data.get("applicant"), table.labels[APPLICANT])
         request = data.get("request")
-        return cls(case=known(data.get("case"), table.labels[CASE]), applicant=applicant,
+        hinted = data.get("likely")
+        likely = tuple(c for c in hinted if known(c, table.labels[CASE])) if isinstance(hinted, list) else ()
+        return cls(case=known(data.get("case"), table.labels[CASE]), applicant=applicant, likely=likely,
                    channel=known(data.get("channel"), table.channels), conditions=conditions,
                    applicant_implied=bool(applicant) and data.get("applicant_implied") is True,
                    request=request if isinstance(request, str) and request in known_requests() else None)
@@ -128,6 +134,9 @@ class SituationTable:
         self.umbrellas = [(words(fold(str(phrase))), frozenset(str(t) for t in tags or ()))
                           for phrase, tags in (data.get("umbrella") or {}).items()]
         self.table = PhraseTable(entries + citizen_only, strict_words=True)  # a citizen's words
+        # what makes cases likely; read apart, since its words overlap the others' ("ông bà để lại")
+        self.likely_table = PhraseTable([(str(phrase), tuple(str(t) for t in tags or ()))
+                                         for phrase, tags in (data.get("likely") or {}).items()], strict_words=True)
         self.record_table = PhraseTable(entries + record_only, strict_words=True)  # a record's conditions
         self.normalizer = TextNormalizer.default()
 
@@ -158,8 +167,13 @@ class SituationTable:
         said = {g: (found[g][-1] if found.get(g) else None) for g in (CASE, APPLICANT, CHANNEL)}
         last = {g: said[g] or (found[g + _IMPLIED][-1] if found.get(g + _IMPLIED) else None) for g in said}
         implied = said[APPLICANT] is None and last[APPLICANT] is not None
+        norm = self.normalizer.normalize(text or "")
+        likely: List[str] = []
+        for _, _, tags in self.likely_table.find(words(fold(norm)), words(norm)):
+            likely += [tag for tag in cast(Tuple[str, ...], tags) if tag in self.labels[CASE]]
         return Situation(case=last[CASE], applicant=last[APPLICANT], channel=last[CHANNEL],
-                         conditions=tuple(dict.fromkeys(found.get(CONDITION, []))), applicant_implied=implied)
+                         conditions=tuple(dict.fromkeys(found.get(CONDITION, []))), applicant_implied=implied,
+                         likely=() if last[CASE] else tuple(dict.fromkeys(likely)))
 
     def about(self, condition: str) -> Tuple[FrozenSet[str], FrozenSet[str], FrozenSet[str]]:
         """The cases, applicants and other conditions a record's condition wording names; what follows

@@ -327,7 +327,8 @@ def test_family_words_alone_leave_a_household_paper_under_if(catalogue):
     first = catalogue.get("1.013978")
     said = read_situation("đất ông bà để lại chưa có sổ, làm sổ lần đầu cần gì")
     assert said.applicant == "household" and said.applicant_implied
-    text = compose_answer(first, "documents", Settings(), case=1, situation=said).text
+    text = "\n".join(compose_answer(first, "documents", Settings(), case=1, situation=said, page=page).text
+                     for page in (1, 2))  # the heir's papers come first ("để lại"), this one on the second page
     assert "Nếu hộ gia đình đang sử dụng đất" in text
     assert SituationTable.default().unread("là cá nhân nước ngoài tại Việt Nam") == 0
     assert SituationTable.default().unread("là doanh nghiệp nhà nước") > 1  # a kind of company, not any company
@@ -339,3 +340,21 @@ def test_a_condition_that_only_cites_the_law_comes_last(catalogue):
     conditions = [condition for condition, _ in found.conditional]
     cited = [i for i, c in enumerate(conditions) if c.startswith("thuộc trường hợp quy định tại")]
     assert cited and min(cited) > max(i for i, c in enumerate(conditions) if i not in cited)
+
+
+def test_land_left_by_grandparents_shows_an_inheritance_s_papers_first(catalogue):
+    """"đất ông bà để lại" says inheritance or gift without saying which: the heir's paper comes first among the
+    "Nếu …" groups of the first registration (it was on the second page), and nothing is settled by it."""
+    said = read_situation("đất ông bà để lại từ lâu chưa có sổ đỏ, giờ muốn làm sổ lần đầu cần giấy tờ gì")
+    assert said.case is None and said.likely == ("inheritance", "gift")
+    assert Situation.from_json(said.to_json()) == said
+    assert read_situation("bố tôi mất để lại mảnh đất").likely == ()  # a case said replaces the hint
+    first = catalogue.get("1.013978")
+    answer = compose_answer(first, "documents", Settings(), case=1, situation=said)
+    groups = [line for line in answer.messages[0].splitlines() if line.startswith("Nếu ")]
+    assert "thừa kế" in groups[0]
+    heir = next(line for line in answer.text.splitlines() if "nhận thừa kế quyền sử dụng đất theo" in line)
+    assert heir.startswith("  - ")  # still under its "Nếu …"
+    plain = compose_answer(first, "documents", Settings(), case=1, situation=Situation()).messages[0]
+    assert "thừa kế" not in plain.split("Nếu ", 1)[1].splitlines()[0]
+    assert Situation.from_json('{"likely": ["inheritance", "nonsense", 3]}').likely == ("inheritance",)

@@ -59,8 +59,9 @@ class Situation:
                          likely=tuple(dict.fromkeys(newer.likely + self.likely)))
 
     def without_case(self) -> Situation:
-        """The same situation with no transfer case (the case said for one procedure is not another's)."""
-        return replace(self, case=None)
+        """The same situation with no transfer case, said or likely (the case said for one procedure is not
+        another's)."""
+        return replace(self, case=None, likely=())
 
     def with_request(self, request: Optional[str]) -> Situation:
         """The same situation asking ``request`` (None: nothing said)."""
@@ -92,7 +93,8 @@ class Situation:
         applicant = known(data.get("applicant"), table.labels[APPLICANT])
         request = data.get("request")
         hinted = data.get("likely")
-        likely = tuple(c for c in hinted if known(c, table.labels[CASE])) if isinstance(hinted, list) else ()
+        likely = tuple(dict.fromkeys(c for c in hinted if known(c, table.labels[CASE]))) \
+            if isinstance(hinted, list) else ()
         return cls(case=known(data.get("case"), table.labels[CASE]), applicant=applicant, likely=likely,
                    channel=known(data.get("channel"), table.channels), conditions=conditions,
                    applicant_implied=bool(applicant) and data.get("applicant_implied") is True,

@@ -357,4 +357,9 @@ def test_land_left_by_grandparents_shows_an_inheritance_s_papers_first(catalogue
     assert heir.startswith("  - ")  # still under its "Nếu …"
     plain = compose_answer(first, "documents", Settings(), case=1, situation=Situation()).messages[0]
     assert "thừa kế" not in plain.split("Nếu ", 1)[1].splitlines()[0]
-    assert Situation.from_json('{"likely": ["inheritance", "nonsense", 3]}').likely == ("inheritance",)
+    assert Situation.from_json('{"likely": ["inheritance", "nonsense", 3, "inheritance"]}').likely == ("inheritance",)
+    for other in ("tách thửa có phải để lại lối đi không", "de lai so dien thoai", "để lại hồ sơ ở bộ phận một cửa",
+                  "đất do nhà nước giao để lại"):
+        assert read_situation(other).likely == (), other
+    assert read_situation("dat bo me de lai").likely == ("inheritance", "gift")
+    assert said.without_case().likely == ()  # another field's procedure: the land's hint goes with its case

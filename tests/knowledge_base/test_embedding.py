@@ -59,8 +59,10 @@ def test_finetune_from_kept_lower_layers_embeds_as_the_whole_model(base_model_di
     model.max_seq_length = 64
     texts = ["query: sang tên sổ đỏ cần giấy tờ gì", "passage: Cấp lại Giấy chứng nhận do bị mất",
              "query: " + "xin cấp giấy phép khai thác nước dưới đất " * 12]  # cut at 64 tokens, as in training
+    model.train()
     embed = FrozenBase.of(model, 6, texts + texts[:1])
     assert embed.states is not None and len(embed.states) == 3
+    assert model[0].auto_model.training  # left as it was
     model.eval()
     with torch.no_grad():
         whole = model(model.preprocess(texts))["sentence_embedding"]

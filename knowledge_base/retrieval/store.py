@@ -41,9 +41,11 @@ def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> di
     model_name = model.split("#", 1)[0]
     fitted_on = hashlib.sha256()
     # the confidence is fitted on the first two; the third gives the examples, the fourth two of its features; the
-    # last say which questions a conversation routes before searching (not counted when the threshold is chosen)
+    # next two say which questions a conversation routes before searching (not counted when the threshold is chosen);
+    # the last three prepare every question (shorthand, synonyms, the diacritic restorer's everyday phrases)
     for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS, ACTIONS, DATA_DIR / "limits.yml",
-                 DATA_DIR / "other_domains.yml", DATA_DIR / "synonyms.yml"):
+                 DATA_DIR / "other_domains.yml", DATA_DIR / "synonyms.yml", DATA_DIR / "abbreviations.yml",
+                 DATA_DIR / "common_phrases.txt"):
         fitted_on.update(path.read_bytes() if path.exists() else b"-")
     return {"format": FORMAT, "model": model, "model_fingerprint": model_fingerprint(model_name),
             "catalogue_hash": catalogue_hash(procs), "scope": scope,

@@ -227,3 +227,23 @@ def test_an_index_without_its_examples_is_stale(tmp_path, built_index, land_scop
     assert stale_reason(copy, expected) is None
     (copy / "examples.npy").unlink()
     assert stale_reason(copy, expected) == "examples.npy missing"
+
+
+def test_an_edit_of_the_tables_that_prepare_questions_makes_the_index_stale(tmp_path, monkeypatch, land_scope):
+    """The confidence is fitted on questions prepared with the shorthand table and the diacritic restorer's phrases:
+    an edit of either refits it."""
+    import shutil
+
+    from knowledge_base.retrieval import store
+    from knowledge_base.text import DATA_DIR
+
+    scope = scope_of(["Đất đai"], ["province", "commune"])
+    before = expected_manifest(land_scope, "m", scope)
+    for name in ("common_phrases.txt", "abbreviations.yml"):
+        copy = tmp_path / name.split(".")[0]
+        shutil.copytree(DATA_DIR, copy)
+        (copy / name).write_text((copy / name).read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        monkeypatch.setattr(store, "DATA_DIR", copy)
+        assert expected_manifest(land_scope, "m", scope)["calibration_questions"] != before["calibration_questions"]
+    monkeypatch.setattr(store, "DATA_DIR", DATA_DIR)
+    assert expected_manifest(land_scope, "m", scope) == before

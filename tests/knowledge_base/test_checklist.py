@@ -359,7 +359,11 @@ def test_land_left_by_grandparents_shows_an_inheritance_s_papers_first(catalogue
     assert "thừa kế" not in plain.split("Nếu ", 1)[1].splitlines()[0]
     assert Situation.from_json('{"likely": ["inheritance", "nonsense", 3, "inheritance"]}').likely == ("inheritance",)
     for other in ("tách thửa có phải để lại lối đi không", "de lai so dien thoai", "để lại hồ sơ ở bộ phận một cửa",
-                  "đất do nhà nước giao để lại"):
+                  "đất do nhà nước giao để lại", "chia ba để lại lối đi", "ong de lai so dien thoai",
+                  "người bán để lại cho tôi sổ gốc", "gia đình để lại lối đi khi tách thửa",
+                  "ba de lai ho so o bo phan mot cua", "nop 2 bo, de lai 1 bo o nha"):
         assert read_situation(other).likely == (), other
-    assert read_situation("dat bo me de lai").likely == ("inheritance", "gift")
+    for family in ("dat bo me de lai", "đất ông nội để lại", "dat bo toi de lai", "đất ba má để lại",
+                   "đất bà ngoại để lại"):
+        assert read_situation(family).likely == ("inheritance", "gift"), family
     assert said.without_case().likely == ()  # another field's procedure: the land's hint goes with its case

@@ -13,7 +13,6 @@ from core.text import fold
 from core.texts import text
 from core.vocabulary import CHANNELS, filing_channel
 from knowledge_base.checklist import (
-    CASE_ENUMERATOR,
     applicant_fits,
     case_named,
     case_symbol,
@@ -29,7 +28,7 @@ from knowledge_base.checklist import (
 )
 from knowledge_base.schema import Channel, Procedure
 from knowledge_base.situation import Situation
-from knowledge_base.text import TextNormalizer, words
+from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, words
 
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
            "legal", "general")

@@ -20,7 +20,7 @@ from core.texts import text
 from knowledge_base.retrieval.actions import ActionTable
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
-from knowledge_base.text import TextNormalizer, ordinal_in, words
+from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, ordinal_in, words
 
 APPLICANT_ONLY = 1  # syllables a condition may say beyond who files and still be settled by who the citizen is
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
@@ -116,8 +116,6 @@ def requested_case(proc: Procedure, request: Optional[str], table: Optional[Acti
 _FUNCTION_WORDS = frozenset("duoc cua va hoac trong tai theo ve voi la co khong da dang se bi nay gom hop truong "
                             "cac nhung mot cho".split())
 _ANY_QUESTION = frozenset({("ho", "so"), ("giay", "to"), ("thu", "tuc"), ("can", "gi")})  # "hồ sơ" is no case
-# a case heading's enumerator: "b) ", "1. ", "1.2) "
-CASE_ENUMERATOR = re.compile(r"^\s*((?:\d+|[a-zđ])(?:\.\d+)?)[.)]\s+", re.IGNORECASE)
 # A typed choice, folded: politeness around it ("dạ b ạ", "vâng, b", "chắc là b", "em thuộc b nhé") always goes;
 # a marker ("trường hợp b", "mục b", "chọn số 2", "cái thứ hai", "phương án b") lets the question around it go
 # too ("còn trường hợp c thì sao", "trường hợp b cần giấy tờ gì"). Without a marker a content word keeps the message

@@ -137,7 +137,7 @@ class SituationTable:
                           for phrase, tags in (data.get("umbrella") or {}).items()]
         self.table = PhraseTable(entries + citizen_only, strict_words=True)  # a citizen's words
         # what makes cases likely; read apart, since its words overlap the others' ("ông bà để lại")
-        self.likely_table = PhraseTable([(str(phrase), tuple(str(t) for t in tags or ()))
+        self.likely_table = PhraseTable([(str(phrase), tuple(str(t) for t in tags or () if str(t) in self.labels[CASE]))
                                          for phrase, tags in (data.get("likely") or {}).items()], strict_words=True)
         self.record_table = PhraseTable(entries + record_only, strict_words=True)  # a record's conditions
         self.normalizer = TextNormalizer.default()
@@ -153,26 +153,29 @@ class SituationTable:
         """The table shipped in knowledge_base/data."""
         return _default()
 
+    def _words(self, text: str) -> Tuple[List[str], List[str]]:
+        """``text``'s words, folded and as typed, after the normaliser (shorthand expanded)."""
+        norm = self.normalizer.normalize(text or "")
+        return words(fold(norm)), words(norm)
+
     def tags(self, text: str, record: bool = False) -> List[Tuple[str, str]]:
         """(group, tag) of every phrase in ``text``, left to right; a ``record``'s wording also by its own
         one-word phrases ("bán hoặc tặng cho")."""
-        norm = self.normalizer.normalize(text or "")
         table = self.record_table if record else self.table
-        return [value for _, _, value in table.find(words(fold(norm)), words(norm))]  # type: ignore[misc]
+        return [value for _, _, value in table.find(*self._words(text))]  # type: ignore[misc]
 
     def read(self, text: str) -> Situation:
         """What a citizen's message says about their situation (the last case named wins); family words
         ("nhà tôi") say a household only when no other kind of applicant is named ("công ty nhà tôi")."""
+        folded, typed = self._words(text)  # read once for both tables: this runs on every message
         found: Dict[str, List[str]] = {}
-        for group, tag in self.tags(text):
+        for _, _, value in self.table.find(folded, typed):
+            group, tag = cast(Tuple[str, str], value)
             found.setdefault(group, []).append(tag)
         said = {g: (found[g][-1] if found.get(g) else None) for g in (CASE, APPLICANT, CHANNEL)}
         last = {g: said[g] or (found[g + _IMPLIED][-1] if found.get(g + _IMPLIED) else None) for g in said}
         implied = said[APPLICANT] is None and last[APPLICANT] is not None
-        norm = self.normalizer.normalize(text or "")
-        likely: List[str] = []
-        for _, _, tags in self.likely_table.find(words(fold(norm)), words(norm)):
-            likely += [tag for tag in cast(Tuple[str, ...], tags) if tag in self.labels[CASE]]
+        likely = [tag for _, _, tags in self.likely_table.find(folded, typed) for tag in cast(Tuple[str, ...], tags)]
         return Situation(case=last[CASE], applicant=last[APPLICANT], channel=last[CHANNEL],
                          conditions=tuple(dict.fromkeys(found.get(CONDITION, []))), applicant_implied=implied,
                          likely=() if last[CASE] else tuple(dict.fromkeys(likely)))
@@ -198,10 +201,9 @@ class SituationTable:
         return known
 
     def _count_unread(self, condition: str) -> int:
-        norm = self.normalizer.normalize(condition or "")
-        folded = words(fold(norm))
+        folded, typed = self._words(condition)
         covered: Set[int] = set()
-        for start, end, _ in self.record_table.find(folded, words(norm)):
+        for start, end, _ in self.record_table.find(folded, typed):
             covered.update(range(start, end))
         for phrase in _APPLICANT_FILLER:  # "cộng đồng dân cư", "tại Việt Nam" say no more than who files
             for i in range(len(folded) - len(phrase) + 1):
@@ -212,7 +214,7 @@ class SituationTable:
     def widen(self, paper: str, cases: FrozenSet[str]) -> FrozenSet[str]:
         """The cases of a paper whose condition names ``cases``: every case of an umbrella word ("chuyển quyền sử
         dụng đất") its title uses, when the condition lists two or more of them (one is a deliberate choice)."""
-        folded = f" {' '.join(words(fold(self.normalizer.normalize(paper or ''))))} "
+        folded = f" {' '.join(self._words(paper)[0])} "
         for phrase, umbrella in self.umbrellas:
             if f" {' '.join(phrase)} " in folded and len(cases) >= 2 and cases <= umbrella:
                 return cases | umbrella

@@ -227,6 +227,10 @@ def _default_normalizer() -> TextNormalizer:
     )
 
 
+# a case heading's enumerator: "b) ", "1. ", "1.2) "
+CASE_ENUMERATOR = re.compile(r"^\s*((?:\d+|[a-zđ])(?:\.\d+)?)[.)]\s+", re.IGNORECASE)
+
+
 def clean_space(text: str) -> str:
     """Collapse runs of white space and strip."""
     return _SPACE_RE.sub(" ", text or "").strip()

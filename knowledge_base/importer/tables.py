@@ -23,7 +23,7 @@ from knowledge_base.schema import (
     Step,
     TimeUnit,
 )
-from knowledge_base.text import clean_space, split_outside_parens, unique
+from knowledge_base.text import CASE_ENUMERATOR, clean_space, split_outside_parens, unique
 
 EMPTY_VALUES = {"", "không có thông tin", "không có", "không", "--", "-"}
 
@@ -277,16 +277,15 @@ def parse_documents(text: str) -> List[DocumentCase]:
 
 
 _VIETNAMESE_LETTERS = "abcdđeghiklmnopqrstuvxy"
-_CASE_LETTER = re.compile(r"^\s*([a-zđ])\)", re.IGNORECASE)
 
 
 def in_letter_order(cases: List[DocumentCase]) -> List[DocumentCase]:
     """Cases lettered a), b), … in the Vietnamese alphabet's order (đ after d). A record may list them out of it
     (1.013949 lists "đ)" last, after "h)"); cases not all lettered, or a letter twice, keep the record's order."""
-    found = [_CASE_LETTER.match(case.name) for case in cases]
+    found = [CASE_ENUMERATOR.match(case.name) for case in cases]
     keys = [m.group(1).lower() for m in found if m]
     if len(cases) < 2 or len(keys) < len(cases) or len(set(keys)) < len(keys) \
-            or any(k not in _VIETNAMESE_LETTERS for k in keys):
+            or any(len(k) != 1 or k not in _VIETNAMESE_LETTERS for k in keys):
         return cases
     order = sorted(range(len(cases)), key=lambda i: _VIETNAMESE_LETTERS.index(keys[i]))
     return [cases[i] for i in order]

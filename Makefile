@@ -13,6 +13,9 @@ MODEL := models/embeddings/motcua-e5-small-vi
 # base's (about 9 min on 2 cores with 2,464 written questions, 17.5 min with 5,371, 11.6 min since the frozen layers run once
 # per distinct text; 14 a procedure with every layer trained took about twice as long, and scored
 # 1.2 points of hit@1 more on the development set B)
+# Fewer steps, tried 5/12/2026 on set B against this setting (hit@1 0.915, hit@3 0.982): each written question
+# once (--written-repeat 1), 6.6 min, hit@1 0.909, hit@3 0.976; and with the lower 9 layers kept, 4.1 min, 0.900 / 0.973.
+# Both lose set B's hit@3 target, and neither brings a first `make run` under 10 min (the rest of it takes about 7).
 FINETUNE_FLAGS := --per-procedure 4 --frozen-layers 6
 FINETUNE_STAMP := build/finetune-flags
 export PYTHONDONTWRITEBYTECODE := 1

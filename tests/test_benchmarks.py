@@ -101,3 +101,29 @@ def test_console_benchmark_times_every_page_of_a_small_generated_store(tmp_path)
     assert {p.split("?")[0] for p in pages if p.startswith("/analytics.")} == {"/analytics.csv", "/analytics.xlsx"}
     assert [row.line() for row in rows if row.status != "200"] == []
     assert all(row.n == 1 and row.p95 > 0 and row.kb > 0 for row in rows)
+
+
+def test_grouping_separability_bounds_what_a_threshold_on_the_similarity_reaches():
+    import numpy as np
+
+    from benchmarks.bench_grouping import separability
+
+    texts = ["sổ đỏ mất", "mất sổ đỏ rồi", "nộp ở đâu ạ", "nơi nộp hồ sơ", "lệ phí bao nhiêu"]
+    truth = [0, 0, 1, 1, 2]
+    clean = {"so do mat": [1, 0, 0], "mat so do roi": [0.9, 0.1, 0], "noi nop ho so": [0, 1, 0],
+             "nop o dau": [0.1, 0.9, 0], "le phi bao nhieu": [0, 0, 1]}
+
+    def embed(contents):
+        assert contents == ["so do mat", "mat so do roi", "nop o dau", "noi nop ho so", "le phi bao nhieu"]
+        return np.array([clean[c] for c in contents], float)
+
+    auc, at_recall, at_precision = separability(texts, truth, embed)
+    assert (auc, at_recall, at_precision) == (1.0, 1.0, 1.0)  # every same-meaning pair above every other
+
+    def mixed(contents):  # the two meanings' vectors swapped for one question of each
+        vectors = embed(contents)
+        vectors[[1, 3]] = vectors[[3, 1]]
+        return vectors
+
+    auc, at_recall, at_precision = separability(texts, truth, mixed)
+    assert auc < 0.5 and at_recall < 0.5 and at_precision == 0.0

@@ -183,17 +183,41 @@ _FORM_CUT = re.compile(r"(?:\b[Mm]ẫu(?:\s+số)?\s*|\d/|\bnăm\s*)$")
 _CASE_TRAILER = re.compile(r"^\(?\d+\)?\s*bộ hồ sơ", re.IGNORECASE)
 
 
+# The form's file name is glued to the end of the document's name. The name ends, in this order:
+# - right after the legal document it cites, when nothing parts them ("… Nghị định số 23/2026/NĐ-CPMau13.docx",
+#   "… Thông tư số 21/2015/TT-BNNPTNT).phu luc VII.docx"): the code's last part is an issuer, never a file's;
+_LEGAL_END = re.compile(r"\d{1,4}/\d{4}/(?:[A-ZĐ]+ ?-)*(?:CP|BNNMT|BNNPTNT|BTNMT|BYT|BCT|BTC|BXD|BKHCN|BCA|BQP|TTg)")
+# - else before the first upper-case letter run into a lower-case letter, digit or punctuation ("Đơn đề nghịMau
+#   01.docx", "… (bản chính)Mẫu số 05.docx"; file names have such runs of their own: "Mau 35 - Phu luc
+#   II_36.2025.TT-BNNMT_02.7.2025.docx");
+# - else after the last full stop or closing parenthesis with no space ("… nền màu trắng.mau so 12 (1).doc",
+#   "…)báo cáo pop sửa.docx"), or at a lower-case word run into "mau"/"mẫu" ("… hết hạnmau so 20.doc"); never at
+#   a dot between digits ("12.10") nor the extension's own.
+_STOP_GLUE = re.compile(r"(?:(?<=[^\W\d_])\.|\))(?=[^\W_])|(?<=[^\W\d_])(?=(?:mau|mẫu)\s*(?:so|số)?\s*\d)")
+_TAIL_PUNCTUATION = re.compile(r"^[).;,]+")
+_FORM_FILE = re.compile(_FORM_EXT, re.IGNORECASE)
+
+
 def _split_form(entry: str) -> Tuple[str, str]:
-    """Split 'Đơn đề nghịMau 01.docx' into ('Đơn đề nghị', 'Mau 01.docx')."""
+    """Split 'Đơn đề nghịMau 01.docx' into ('Đơn đề nghị', 'Mau 01.docx') (see the rules above)."""
     if not _FORM_TAIL.search(entry):
         return entry, ""
-    # The form's file name is glued to the document name: split at the first place where an
-    # upper-case letter directly follows a lower-case letter, digit or closing punctuation.
-    for i in range(3, len(entry)):
-        prev, ch = entry[i - 1], entry[i]
-        if ch.isupper() and (prev.islower() or prev.isdigit() or prev in ";:).]"):
-            return entry[:i], entry[i:]
-    return entry, ""
+    first_file = _FORM_FILE.search(entry)
+    stem = entry[:first_file.start()] if first_file else entry  # before the first file ("Mus04.docxMus05.docx")
+    rest = (stem[m.end():] for m in _LEGAL_END.finditer(stem))
+    glued = (len(stem) - len(after.lstrip(").")) for after in rest)  # after ")." closing the name: "CP).phu luc"
+    cuts = [end for end in glued if end < len(stem) and not stem[end].isspace() and stem[end] not in ",;"][-1:]
+    cuts = cuts or [i for i in range(3, len(stem)) if stem[i].isupper()
+                    and (stem[i - 1].islower() or stem[i - 1].isdigit() or stem[i - 1] in ";:).]")][:1]
+    cuts = cuts or [m.end() if m.group(0) else m.start() for m in _STOP_GLUE.finditer(stem)][-1:]
+    if not cuts or cuts[0] < 3:
+        return entry, ""
+    name, form = entry[:cuts[0]], entry[cuts[0]:]
+    closing = _TAIL_PUNCTUATION.match(form)  # ")" or "." closing the name, not the file's
+    if closing:
+        name, form = name + closing.group(0), form[closing.end():]
+    name = re.sub(r"\.{2,}$", ".", name)
+    return (name, form) if form and not _FORM_TAIL.fullmatch(form) else (entry, "")
 
 
 def _document(entry: str, originals: Optional[int], copies: Optional[int]) -> Optional[Document]:

@@ -220,3 +220,36 @@ def test_lettered_cases_follow_the_vietnamese_alphabet():
     assert [c.name for c in tables.in_letter_order(named("b) X", "a) Y", "a) Z"))] == ["b) X", "a) Y", "a) Z"]
     imported = record_to_procedure(record("1.013949"), ImportReport(), "1.013949")
     assert [c.name[:2] for c in imported.document_cases][3:6] == ["d)", "đ)", "e)"]
+
+
+@pytest.mark.parametrize("entry, name, form", [
+    # right after the legal document the name cites, the file begins
+    ("Tờ khai theo Mẫu 13 tại Phụ lục I kèm theo Nghị định số 23/2026/NĐ-CPMau13.docx",
+     "Tờ khai theo Mẫu 13 tại Phụ lục I kèm theo Nghị định số 23/2026/NĐ-CP", "Mau13.docx"),
+    ("Bản thuyết minh (theo Thông tư số 21/2015/TT-BNNPTNT).phu luc VII.docx",
+     "Bản thuyết minh (theo Thông tư số 21/2015/TT-BNNPTNT).", "phu luc VII.docx"),
+    ("Thuyết minh theo Nghị định số 43/2026/NĐ-CPThuyet minh.dang ky GMO SX khep kin.docx",
+     "Thuyết minh theo Nghị định số 43/2026/NĐ-CP", "Thuyet minh.dang ky GMO SX khep kin.docx"),
+    # a legal document the name goes on after is no end; an upper-case letter run into the name's end is
+    ("Đơn theo Nghị định số 112/2026/NĐ-CP ngày 01 tháng 4 năm 2026 của Chính phủ (bản chính)Mẫu số 05.docx",
+     "Đơn theo Nghị định số 112/2026/NĐ-CP ngày 01 tháng 4 năm 2026 của Chính phủ (bản chính)", "Mẫu số 05.docx"),
+    ("Giấy đăng ký (theo Thông tư số 21/2015/TT-BNNPTNT). Số lượng 02 bản.Phụ lục XXIV-TT21.docx",
+     "Giấy đăng ký (theo Thông tư số 21/2015/TT-BNNPTNT). Số lượng 02 bản.", "Phụ lục XXIV-TT21.docx"),
+    # a full stop or a lower-case word run into the file's name
+    ("Đơn kèm theo 01 ảnh màu cỡ 4x6 cm có nền màu trắng.mau so 12 (1).doc",
+     "Đơn kèm theo 01 ảnh màu cỡ 4x6 cm có nền màu trắng.", "mau so 12 (1).doc"),
+    ("Bản kê trong 03 năm trước thời điểm chứng chỉ hết hạnmau so 20.doc",
+     "Bản kê trong 03 năm trước thời điểm chứng chỉ hết hạn", "mau so 20.doc"),
+    # no place to split: the name is kept whole, never cut inside a number
+    ("Hồ sơ của Chính phủ (bản chính)~$ụ lục 12.10.docx", "Hồ sơ của Chính phủ (bản chính)~$ụ lục 12.10.docx", ""),
+])
+def test_a_form_file_glued_to_the_name_is_split_where_the_name_ends(entry, name, form):
+    assert tables._split_form(entry) == (name, form)
+
+
+def test_no_document_name_of_the_real_records_ends_in_a_file_name():
+    import re
+
+    cases = [tables.parse_documents(r["thanh_phan_ho_so"]) for r in map(record, ("1.001662", "1.000049", "1.002510"))]
+    names = [d.name for doc_cases in cases for case in doc_cases for d in case.documents]
+    assert names and not [n for n in names if re.search(r"\.(?:docx?|pdf)$", n, re.IGNORECASE)]

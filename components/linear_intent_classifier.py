@@ -25,6 +25,13 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack, vstack
 
 FILE = "linear_intent_classifier.npz"
+SKIP = "motcua_small_talk"  # set on a message the small-talk gate classified: no sentence embedding, no other class
+
+
+def skipped(message: Message) -> bool:
+    """Whether the small-talk gate (``components.small_talk_gate``) classified ``message``: the encoder and this
+    classifier leave it alone."""
+    return bool(message.get(SKIP))
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -58,13 +65,14 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         """A classifier not trained yet."""
         return cls(config, model_storage, resource)
 
-    @staticmethod
-    def _features(messages: List[Message]) -> Tuple[csr_matrix, Optional[np.ndarray]]:
+    uses_dense = True  # the sentence embedding beside the n-grams, when the messages have one
+
+    def _features(self, messages: List[Message]) -> Tuple[csr_matrix, Optional[np.ndarray]]:
         """Sparse and dense sentence features of the messages' text (stacked rows)."""
         sparse, dense = [], []
         for message in messages:
             sp = message.get_sparse_features(TEXT)[1]
-            de = message.get_dense_features(TEXT)[1]
+            de = message.get_dense_features(TEXT)[1] if self.uses_dense else None
             sparse.append(csr_matrix(sp.features) if sp is not None else None)
             dense.append(np.asarray(de.features, dtype=np.float32) if de is not None else None)
         width = next((s.shape[1] for s in sparse if s is not None), 0)
@@ -116,10 +124,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             model = None
         return cls(config, model_storage, resource, model)
 
-    def process(self, messages: List[Message]) -> List[Message]:
-        """Set intent and ranking: this model's probabilities, blended with an earlier ranking."""
-        if self.model is None or not messages:
-            return messages
+    def probabilities(self, messages: List[Message]) -> np.ndarray:
+        """Each message's probability of each of the model's classes (rows in the order of ``messages``)."""
+        if self.model is None:
+            raise RuntimeError(f"{type(self).__name__} is not trained")
         sparse, dense = self._features(messages)
         idf, coef = self.model["idf"], self.model["coef"]
         if sparse.shape[1] != idf.shape[0]:  # e.g. an empty text: no n-gram features at all
@@ -132,7 +140,16 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         scores = np.asarray(scores)
         if scores.shape[1] == 1:  # two intents: sklearn keeps one score, for the second class
             scores = np.hstack([np.zeros_like(scores), scores])
-        probs = softmax(scores)
+        return softmax(scores)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Set intent and ranking: this model's probabilities, blended with an earlier ranking. Small talk the
+        gate before it classified (``small_talk_gate``) keeps the gate's."""
+        messages_in = messages
+        messages = [m for m in messages if not skipped(m)]
+        if self.model is None or not messages:
+            return messages_in
+        probs = self.probabilities(messages)
         classes = [str(c) for c in self.model["classes"]]
         share = float(self.config["diet_weight"])
         for message, row in zip(messages, probs):
@@ -145,4 +162,4 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 ranking = ranking[: int(self.config["ranking_length"])]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking, add_to_output=True)
-        return messages
+        return messages_in

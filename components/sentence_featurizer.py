@@ -36,6 +36,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.fingerprint import ROOT, files_digest
+from components.linear_intent_classifier import skipped
 from knowledge_base.retrieval import handover
 from knowledge_base.text import DATA_DIR
 
@@ -191,8 +192,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                             add_to_output=True)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Featurize messages at inference, and hand each vector over to the search."""
-        self._featurize(messages, hand_over=True)
+        """Featurize messages at inference, and hand each vector over to the search; small talk the gate
+        before it classified (``small_talk_gate``) is not encoded."""
+        self._featurize([m for m in messages if not skipped(m)], hand_over=True)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -239,3 +239,54 @@ def test_training_cache_keys_change_with_the_tables_catalogue_and_model_the_comp
     keys.append(SentenceEmbeddingFeaturizer.fingerprint_addon({}))
     keys.append(SentenceEmbeddingFeaturizer.fingerprint_addon({"restore_diacritics": False}))
     assert len(set(keys)) == 4
+
+
+def test_the_small_talk_gate_classes_sure_small_talk_from_n_grams_and_marks_it_for_the_rest(storage):
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from components.linear_intent_classifier import LinearIntentClassifier, skipped
+    from components.small_talk_gate import SmallTalkGate
+
+    model_storage, context = storage
+    rows = [("chao", "greet", [3, 0, 0], [1, 0]), ("chao ban", "greet", [2, 0, 0], [1, 0]),
+            ("le phi", "fees", [0, 3, 0], [0, 1]), ("phi bao nhieu", "fees", [0, 2, 0], [0, 1]),
+            ("bao lau", "time", [0, 0, 3], [0, 1]), ("mat bao lau", "time", [0, 0, 2], [0, 1])]
+    config = {"intents": ["greet"], "sure_at": 0.6}
+    SmallTalkGate.create(config, model_storage, Resource("gate"), context).train(
+        TrainingData([featurized(*row) for row in rows]))
+    gate = SmallTalkGate.load(config, model_storage, Resource("gate"), context)
+    assert not bool(gate.model["dense"])  # trained on the n-grams alone, even where embeddings exist
+    LinearIntentClassifier.create({}, model_storage, Resource("full"), context).train(
+        TrainingData([featurized(*row) for row in rows]))
+    full = LinearIntentClassifier.load({}, model_storage, Resource("full"), context)
+
+    hello, fee, unsure = message("chao"), message("le phi"), message("chao le phi")
+    for m, sparse in ((hello, [3, 0, 0]), (fee, [0, 3, 0]), (unsure, [1, 1, 0])):
+        from rasa.shared.nlu.training_data.features import Features
+
+        m.add_features(Features(csr_matrix(np.array([sparse], dtype=float)), "sentence", "text", "cv"))
+    gate.process([hello, fee, unsure])
+    assert skipped(hello) and hello.get("intent")["name"] == "greet"
+    assert hello.get("intent")["confidence"] >= 0.6
+    # a question, or small talk it is not sure of, goes on untouched: no intent, no mark
+    assert not skipped(fee) and fee.get("intent") is None
+    assert not skipped(unsure) and unsure.get("intent") is None
+
+    full.process([hello, fee])  # the full classifier keeps the gate's ranking and classes the rest
+    assert hello.get("intent")["name"] == "greet" and fee.get("intent")["name"] == "fees"
+    ranking = hello.get("intent_ranking")
+    assert ranking[0]["name"] == "greet" and sum(r["confidence"] for r in ranking) == pytest.approx(1.0)
+
+
+def test_the_featurizer_does_not_encode_what_the_gate_classed(storage, monkeypatch):
+    from components.linear_intent_classifier import SKIP
+    from components.sentence_featurizer import SentenceEmbeddingFeaturizer
+
+    encoded = []
+    featurizer = SentenceEmbeddingFeaturizer.__new__(SentenceEmbeddingFeaturizer)
+    monkeypatch.setattr(featurizer, "_featurize", lambda messages, hand_over: encoded.extend(messages), raising=False)
+    hello, question = message("chào ad"), message("làm sổ đỏ mất bao lâu")
+    hello.set(SKIP, True)
+    assert featurizer.process([hello, question]) == [hello, question]
+    assert encoded == [question]

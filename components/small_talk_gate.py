@@ -2,11 +2,12 @@
 
 It runs before the sentence featurizer, on the word and character n-grams alone (the same logistic regression as
 ``LinearIntentClassifier``, trained without the sentence embedding). When its best intent is one of the ``intents``
-whose replies never search the catalogue, and it is sure of it (``sure_at``), or fairly sure (``empty_at``) and the
-message holds nothing but greetings, politeness, places and numbers (``knowledge_base.grouping.content_of``: "chào
-ad, mình ở xã Đông Hải"), it sets the message's intent and ranking and marks it (``SKIP``): the sentence featurizer
-then does not encode it, and the intent classifier keeps this ranking. Anything else (a question, or small talk it
-is not sure of) goes on to the full classifier, encoder included.
+whose replies never search the catalogue, and it is sure of it (``sure_at``), or fairly sure (``empty_at``,
+``margin``) and the message holds nothing but greetings, politeness and a place, no digit
+(``knowledge_base.grouping.content_of``: "chào ad, mình ở xã Đông Hải"), it sets the message's intent and ranking
+and marks it (``SKIP``): the sentence featurizer then does not encode it, and the intent classifier keeps this
+ranking. Anything else (a question, or small talk it is not sure of) goes on to the full classifier, encoder
+included.
 
 Training examples are never marked: the featurizer embeds them all, and the full classifier learns from them all.
 """
@@ -32,17 +33,29 @@ class SmallTalkGate(LinearIntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         """``intents``: small talk whose replies never search; ``sure_at``: the probability the n-gram model
-        must give one of them; ``empty_at``: the probability enough when the message holds no content words
-        (well above the fallback's threshold: the gate never makes a greeting "not understood")."""
+        must give one of them; ``empty_at`` and ``margin``: the probability, and the lead over the next intent,
+        enough when the message holds no content words (above the fallback's threshold and ambiguity)."""
         return {**LinearIntentClassifier.get_default_config(),
-                "intents": ["greet", "goodbye", "thank", "affirm", "deny"], "sure_at": 0.9, "empty_at": 0.5}
+                "intents": ["greet", "goodbye", "thank", "affirm", "deny"], "sure_at": 0.9, "empty_at": 0.55,
+                "margin": 0.1}
+
+    def _only_pleasantries(self, text: str, row: np.ndarray, best: int) -> bool:
+        """Fairly sure (``empty_at``, ahead of the next intent by ``margin``: never a tie the fallback would call
+        ambiguous) and nothing in the message but greetings, politeness and a place ("chào ad, mình ở xã Đông
+        Hải"). A digit keeps it from the gate: a number is the whole answer of a choice ("dạ 2") or a dossier code
+        ("vâng 0361")."""
+        second = float(np.partition(row, -2)[-2]) if row.shape[0] > 1 else 0.0
+        top = float(row[best])
+        if top < float(self.config["empty_at"]) or top - second < float(self.config["margin"]):
+            return False
+        return not any(ch.isdigit() for ch in text) and not content_of(text)
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Mark and classify the messages that are surely small talk; leave the others untouched."""
         if self.model is None or not messages:
             return messages
         wanted = set(self.config["intents"])
-        sure_at, empty_at = float(self.config["sure_at"]), float(self.config["empty_at"])
+        sure_at = float(self.config["sure_at"])
         todo = [m for m in messages if (m.get(TEXT) or "").strip() and not (m.get(TEXT) or "").startswith("/")]
         if not todo:
             return messages
@@ -52,9 +65,7 @@ class SmallTalkGate(LinearIntentClassifier):
             best = int(np.argmax(row))
             if classes[best] not in wanted:
                 continue
-            # sure from the n-grams, or nothing in it but greetings, politeness, a place or a number ("chào ad,
-            # mình ở xã Đông Hải"): words that never make a question
-            if float(row[best]) < sure_at and (float(row[best]) < empty_at or content_of(message.get(TEXT))):
+            if float(row[best]) < sure_at and not self._only_pleasantries(message.get(TEXT), row, best):
                 continue
             order = np.argsort(-row)[: int(self.config["ranking_length"]) or None]
             ranking = [{"name": classes[i], "confidence": float(row[i])} for i in order]

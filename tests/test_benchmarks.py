@@ -1,6 +1,7 @@
 """The benchmarks: the load benchmark's unseen-text phases really send new texts; the NLU verdict."""
 import asyncio
 
+import pytest
 from aiohttp import web
 
 from benchmarks.bench_load import QUESTIONS, citizen_conversations, closed_loop, conversation_loop, unseen_questions
@@ -127,3 +128,13 @@ def test_grouping_separability_bounds_what_a_threshold_on_the_similarity_reaches
 
     auc, at_recall, at_precision = separability(texts, truth, mixed)
     assert auc < 0.5 and at_recall < 0.5 and at_precision == 0.0
+
+
+def test_grouping_separability_counts_a_tie_as_a_half_and_never_splits_one():
+    import numpy as np
+
+    from benchmarks.bench_grouping import separability
+
+    same = lambda contents: np.ones((len(contents), 3))  # noqa: E731 - every pair scores the same
+    auc, at_recall, at_precision = separability(["a b", "c d", "e f"], [0, 0, 1], same)
+    assert auc == 0.5 and at_recall == pytest.approx(1 / 3) and at_precision == 0.0

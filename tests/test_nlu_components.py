@@ -273,10 +273,31 @@ def test_the_small_talk_gate_classes_sure_small_talk_from_n_grams_and_marks_it_f
     assert not skipped(fee) and fee.get("intent") is None
     assert not skipped(unsure) and unsure.get("intent") is None
 
-    full.process([hello, fee])  # the full classifier keeps the gate's ranking and classes the rest
-    assert hello.get("intent")["name"] == "greet" and fee.get("intent")["name"] == "fees"
-    ranking = hello.get("intent_ranking")
-    assert ranking[0]["name"] == "greet" and sum(r["confidence"] for r in ranking) == pytest.approx(1.0)
+    gated = hello.get("intent_ranking")
+    assert gated[0]["name"] == "greet" and sum(r["confidence"] for r in gated) == pytest.approx(1.0)
+    full.process([hello, fee])  # the full classifier keeps the gate's ranking as it was and classes the rest
+    assert hello.get("intent_ranking") == gated and hello.get("intent") == gated[0]
+    assert fee.get("intent")["name"] == "fees"
+
+
+@pytest.mark.parametrize("text, row, gated", [
+    # fairly sure, and nothing but a greeting and a place: no encoder
+    ("chào ad, mình ở xã Đông Hải", [0.7, 0.2, 0.1], True),
+    ("cam on ban nhe", [0.6, 0.3, 0.1], True),
+    # a digit is an answer's whole content ("dạ 2": the second choice; "vâng 0361": a code's end)
+    ("dạ 2", [0.7, 0.2, 0.1], False),
+    ("vâng 0361", [0.7, 0.2, 0.1], False),
+    # words beyond pleasantries, too little probability, or a near tie the fallback would call ambiguous
+    ("chào ad, làm sổ đỏ ở đâu", [0.7, 0.2, 0.1], False),
+    ("chào ad", [0.5, 0.3, 0.2], False),
+    ("chào ad", [0.58, 0.42, 0.0], True),
+    ("chào ad", [0.56, 0.5, 0.0], False),
+])
+def test_the_gate_takes_fairly_sure_small_talk_only_when_nothing_else_is_said(text, row, gated):
+    from components.small_talk_gate import SmallTalkGate
+
+    gate = SmallTalkGate(SmallTalkGate.get_default_config(), None, None)
+    assert gate._only_pleasantries(text, np.asarray(row), 0) is gated
 
 
 def test_the_featurizer_does_not_encode_what_the_gate_classed(storage, monkeypatch):

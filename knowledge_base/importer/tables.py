@@ -186,14 +186,15 @@ _CASE_TRAILER = re.compile(r"^\(?\d+\)?\s*bộ hồ sơ", re.IGNORECASE)
 # The form's file name is glued to the end of the document's name. The name ends, in this order:
 # - right after the legal document it cites, when nothing parts them ("… Nghị định số 23/2026/NĐ-CPMau13.docx",
 #   "… Thông tư số 21/2015/TT-BNNPTNT).phu luc VII.docx"): the code's last part is an issuer, never a file's;
-_LEGAL_END = re.compile(r"\d{1,4}/\d{4}/(?:[A-ZĐ]+ ?-)*(?:CP|BNNMT|BNNPTNT|BTNMT|BYT|BCT|BTC|BXD|BKHCN|BCA|BQP|TTg)")
+_LEGAL_END = re.compile(r"\d{1,4}/\d{4}/(?:[A-ZĐ]+ ?-)*(?:CP|BNNMT|BNNPTNT|BTNMT|BYT|BCT|BTC|BXD|BKHCN|BCA|BQP|TTg)"
+                        r"(?![A-ZĐ](?:\s|$))")  # not the start of a longer word ("TT-BNNMTT ngày …")
 # - else before the first upper-case letter run into a lower-case letter, digit or punctuation ("Đơn đề nghịMau
 #   01.docx", "… (bản chính)Mẫu số 05.docx"; file names have such runs of their own: "Mau 35 - Phu luc
 #   II_36.2025.TT-BNNMT_02.7.2025.docx");
 # - else after the last full stop or closing parenthesis with no space ("… nền màu trắng.mau so 12 (1).doc",
-#   "…)báo cáo pop sửa.docx"), or at a lower-case word run into "mau"/"mẫu" ("… hết hạnmau so 20.doc"); never at
-#   a dot between digits ("12.10") nor the extension's own.
-_STOP_GLUE = re.compile(r"(?:(?<=[^\W\d_])\.|\))(?=[^\W_])|(?<=[^\W\d_])(?=(?:mau|mẫu)\s*(?:so|số)?\s*\d)")
+#   "…)báo cáo pop sửa.docx"), or at a word run into "mau"/"Mẫu" and a number ("… hết hạnmau so 20.doc", "… từng
+#   TTHCMau 1a.docx"); never at a dot between digits ("12.10") nor the extension's own.
+_STOP_GLUE = re.compile(r"(?:(?<=[^\W\d_])\.|\))(?=[^\W_])|(?<=[^\W\d_])(?=(?i:mau|mẫu)\s*(?i:so|số)?\s*\d)")
 _TAIL_PUNCTUATION = re.compile(r"^[).;,]+")
 _FORM_FILE = re.compile(_FORM_EXT, re.IGNORECASE)
 

@@ -315,7 +315,7 @@ def situation_of(tracker: Tracker, text: str, code: Optional[str] = None) -> Sit
     if code and previous and not kb.same_field(code, str(previous)):
         known = known.without_case()
     # what the message asks of a paper ("cấp lại") is read only for the procedure it is answered about
-    said = kb.situation_in(text) if code else read_situation(text)
+    said = kb.situation_in(text, code) if code else read_situation(text)
     return known.merged(said).with_case(entity(tracker, "situation_case")).with_applicant(
         entity(tracker, "situation_applicant"))
 

@@ -11,16 +11,17 @@ page.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from core.text import fold, nfc
 from core.texts import text
+from knowledge_base.conditions import condition_key, named_among, phrases, tokens
+from knowledge_base.conditions import left_out as alternatives_left_out
 from knowledge_base.retrieval.actions import ActionTable
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
-from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, ordinal_in, words
+from knowledge_base.text import CASE_ENUMERATOR, ordinal_in, words
 
 APPLICANT_ONLY = 1  # syllables a condition may say beyond who files and still be settled by who the citizen is
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
@@ -111,11 +112,6 @@ def requested_case(proc: Procedure, request: Optional[str], table: Optional[Acti
     return doing[0] if len(doing) == 1 else None
 
 
-# Words that say nothing of a case on their own ("đối với", "tàu được", "bị mất"): a two-word phrase with one
-# of them never picks a case.
-_FUNCTION_WORDS = frozenset("duoc cua va hoac trong tai theo ve voi la co khong da dang se bi nay gom hop truong "
-                            "cac nhung mot cho".split())
-_ANY_QUESTION = frozenset({("ho", "so"), ("giay", "to"), ("thu", "tuc"), ("can", "gi")})  # "hồ sơ" is no case
 # A typed choice, folded: politeness around it ("dạ b ạ", "vâng, b", "chắc là b", "em thuộc b nhé") always goes;
 # a marker ("trường hợp b", "mục b", "chọn số 2", "cái thứ hai", "phương án b") lets the question around it go
 # too ("còn trường hợp c thì sao", "trường hợp b cần giấy tờ gì"). Without a marker a content word keeps the message
@@ -137,10 +133,6 @@ def is_short_reply(text: str) -> bool:
     folded = words(fold(nfc(text or "").lower()))
     asks = bool(_QUESTION_WORDS & set(folded)) or any(pair in _QUESTION_PAIRS for pair in zip(folded, folded[1:]))
     return 0 < len(folded) <= SHORT_REPLY and "?" not in text and not asks
-
-
-def _tokens(value: str) -> List[str]:
-    return words(fold(TextNormalizer.default().normalize(CASE_ENUMERATOR.sub("", value))))
 
 
 def case_symbol(name: str, number: int) -> str:
@@ -191,11 +183,6 @@ def case_in_reply(proc: Procedure, reply: str, by_words: bool = True) -> Optiona
     return case_named(proc, reply) or fitting_case(proc, SituationTable.default().read(reply))
 
 
-def _phrases(tokens: Sequence[str]) -> set:
-    return {(a, b) for a, b in zip(tokens, tokens[1:])
-            if a not in _FUNCTION_WORDS and b not in _FUNCTION_WORDS and (a, b) not in _ANY_QUESTION}
-
-
 def case_named(proc: Procedure, question: str) -> Optional[int]:
     """The document case (1-based) the question names by a two-word phrase of that case's heading that no other
     case's heading, nor the procedure's short name, has ("sạt lở", "mua bán"), and one of whose words no other
@@ -205,7 +192,7 @@ def case_named(proc: Procedure, question: str) -> Optional[int]:
         return None
     # the short name says what every case is ("cấp sổ đỏ lần đầu"): its phrases name no case; the official name
     # often lists the cases themselves, so it is not used
-    own_name = _phrases(_tokens(proc.chat_name))
+    own_name = phrases(tokens(proc.chat_name))
     named = _cases_named(proc, question, own_name)
     if named is None:
         # a short name cut word for word from the first part of a name listing its cases ("Đăng ký biến động đối
@@ -213,23 +200,13 @@ def case_named(proc: Procedure, question: str) -> Optional[int]:
         # only: when nothing else names a case, a phrase of that part alone may
         parts = [part.strip() for part in proc.name.split(";")]
         if len(parts) > 1 and fold(parts[0].lower()).startswith(fold(proc.chat_name.lower())):
-            phrases = [_phrases(_tokens(part)) for part in parts]
-            named = _cases_named(proc, question, {p for p in own_name if sum(p in part for part in phrases) != 1})
+            in_parts = [phrases(tokens(part)) for part in parts]
+            named = _cases_named(proc, question, {p for p in own_name if sum(p in part for part in in_parts) != 1})
     return named
 
 
 def _cases_named(proc: Procedure, question: str, own_name: set) -> Optional[int]:
-    tokens = [_tokens(c.name) for c in proc.document_cases]
-    headings = [_phrases(t) - own_name for t in tokens]
-    shared = Counter(phrase for heading in headings for phrase in heading)
-    used = Counter(word for heading in tokens for word in set(heading))
-    asked = _phrases(_tokens(question))
-
-    def names(heading: set) -> bool:
-        return any(shared[p] == 1 and (used[p[0]] == 1 or used[p[1]] == 1) for p in heading & asked)
-
-    named = [i for i, heading in enumerate(headings, 1) if names(heading)]
-    return named[0] if len(named) == 1 else None
+    return named_among([c.name for c in proc.document_cases], question, own_name)
 
 
 # A household files as its members do: the 2024 Land Law's records name individuals ("cá nhân").
@@ -254,7 +231,7 @@ def _applies(doc: Document, situation: Situation, cases: Sequence[str]) -> bool:
 
 def _settled(doc: Document, situation: Situation) -> bool:
     """Whether the citizen's own words settle the paper's condition (so it is simply needed)."""
-    if not doc.condition:
+    if not doc.condition or condition_key(doc.condition) in situation.said:  # "8 m3 mỗi ngày": "không vượt quá 10m3"
         return True
     open_circumstances = [c for c in doc.circumstances if c not in situation.conditions]
     case_settled = not doc.cases or (situation.case in doc.cases)
@@ -279,7 +256,10 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
     out = Checklist()
     groups: Dict[str, List[Document]] = {}
     named = cases_in(case)
-    for doc in sorted(case.documents, key=lambda d: not is_application(d)):
+    # one paper listed once per situation: when the citizen's words named theirs, the others are not theirs
+    siblings = alternatives_left_out(case, situation.said)
+    order = sorted(range(len(case.documents)), key=lambda i: not is_application(case.documents[i]))
+    for doc in (case.documents[i] for i in order if i not in siblings):
         if not _applies(doc, situation, named):
             out.left_out += 1
         elif situation.applicant is None and set(doc.applicant_types) == {FOREIGNER}:
@@ -305,6 +285,7 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
                 not any(likely & set(d.cases) for d in docs))
 
     out.conditional = sorted(groups.items(), key=later)
+    out.left_out += len(siblings)
     return out
 
 
@@ -312,10 +293,13 @@ _LEGAL_REFERENCE_ONLY = re.compile(r"^\s*(?:thuộc\s+)?(?:các\s+)?(?:trường
                                    r"[^,;]*$", re.IGNORECASE)
 
 
+_SAME_FORM = re.compile(r"\s+(?:số\s+)?")  # "Mẫu 13" in a paper's name is its "Mẫu số 13"
+
+
 def item(doc: Document) -> str:
     """One paper as a chat line: the paper whole, its form, how many copies."""
     line = doc.paper.rstrip(" .;,:")
-    if doc.form_number and doc.form_number.lower() not in line.lower():
+    if doc.form_number and _SAME_FORM.sub(" ", doc.form_number.lower()) not in _SAME_FORM.sub(" ", line.lower()):
         line += f" ({doc.form_number})"
     counts = []
     if doc.originals:

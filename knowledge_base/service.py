@@ -11,6 +11,7 @@ from core.text import fold
 from knowledge_base.answers import QUOTED_ASPECTS, Answer, compose_answer, detect_aspect, which_offered, which_procedure
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.checklist import case_in_reply, is_short_reply
+from knowledge_base.conditions import conditions_said
 from knowledge_base.limits import Limit, Limits
 from knowledge_base.record_quotes import RecordQuotes
 from knowledge_base.resolve import Context, Resolution, resolve
@@ -183,9 +184,12 @@ class KnowledgeBase:
         folded = fold(normalized).lower()
         return FIRST_REQUEST if _FIRST_WORDS.search(folded) and not _AGAIN.search(folded) else None
 
-    def situation_in(self, text: str) -> Situation:
-        """What ``text`` says of the citizen's situation (``read_situation``) and of their request (``request_in``)."""
-        return read_situation(text).with_request(self.request_in(text))
+    def situation_in(self, text: str, code: Optional[str] = None) -> Situation:
+        """What ``text`` says of the citizen's situation (``read_situation``), of their request (``request_in``) and,
+        for procedure ``code``, which of its alternative papers' conditions it names (``conditions_said``)."""
+        proc = self.catalogue.get(code) if code else None
+        said = conditions_said(proc, text) if proc is not None else ()
+        return read_situation(text).with_request(self.request_in(text)).with_said(said)
 
     def _content_tokens(self, question: str) -> List[str]:
         """The question's folded tokens without aspect and follow-up words."""
@@ -300,7 +304,7 @@ class KnowledgeBase:
         ``page`` the page of a long checklist.
         """
         aspect = aspect or detect_aspect(question)
-        situation = situation if situation is not None else self.situation_in(question)
+        situation = situation if situation is not None else self.situation_in(question, code)
         if code:
             proc = self.catalogue.get(code)
             if proc is None:
@@ -312,6 +316,7 @@ class KnowledgeBase:
         result = self.search(question, top_k=3)
         found = self.catalogue.get(result.best.code) if result.decision == "answer" and result.best else None
         if found is not None:
+            situation = situation.with_said(conditions_said(found, question))
             quote = self.record_quote(found, question) if aspect in QUOTED_ASPECTS else None
             return compose_answer(found, aspect, self.settings, case=case, situation=situation, quote=quote,
                                   question=question)
@@ -320,14 +325,18 @@ class KnowledgeBase:
         return compose_answer(None, aspect, self.settings, candidates=candidates)
 
 
+_DURATION = re.compile(r"\b\d+\s*(?:ngày|tháng|giờ)\b", re.IGNORECASE)
+
+
 def _aspect_text(proc: Procedure, aspect: str) -> str:
     """What the record says about one aspect: its fees, time notes, filing places (where), step names, conditions
     or results; empty for the other aspects (documents, channels, legal, general), whose words are the
     procedure's whole subject or the same for every procedure."""
     if aspect == "fees":
         return " ".join([proc.province_fees, *(f.text for c in proc.channels for f in c.fees)])
-    if aspect == "time":
-        return " ".join(c.time.note for c in proc.channels)
+    if aspect == "time":  # and a step that itself says how long it takes ("… thanh toán … trong 07 ngày làm việc")
+        timed = (s.name for s in proc.steps if _DURATION.search(s.name))
+        return " ".join([*(c.time.note for c in proc.channels), *(c.description for c in proc.channels), *timed])
     if aspect == "where":
         return " ".join(p.where for p in proc.filing_places)
     if aspect == "steps":

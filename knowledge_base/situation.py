@@ -25,6 +25,8 @@ FIRST_REQUEST = "first"  # Situation.request of a message asking for a first pap
 UNCLEAR_REQUEST = "unclear"  # … of one asking several actions at once ("hết hạn": extended or issued again)
 FOREIGNER = "foreigner"
 _NATIONAL = frozenset({"individual", "organisation"})  # kinds of applicant a condition about foreigners goes on about
+MAX_SAID = 16  # condition keys a conversation keeps (the latest)
+_KEY = re.compile(r"[0-9a-f]{8}")
 MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situation this assistant wrote
 _EXCEPT = re.compile(r"\b(?:trừ|ngoại trừ|không bao gồm|không áp dụng)\b", re.IGNORECASE)
 
@@ -44,6 +46,9 @@ class Situation:
     # cases the citizen's words make likely without saying which ("đất ông bà để lại": inheritance or gift): their
     # papers come first among the "Nếu …" groups; they settle nothing
     likely: Tuple[str, ...] = ()
+    # conditions of a record's alternatives their words named (``conditions.condition_key`` of each: "đang hoạt
+    # động", "8 m3 mỗi ngày"), never the words themselves
+    said: Tuple[str, ...] = ()
 
     def merged(self, newer: Situation) -> Situation:
         """This situation updated by what the citizen said since (a new word replaces an old one; family words
@@ -56,7 +61,8 @@ class Situation:
         return Situation(case=newer.case or self.case, applicant=applicant, channel=newer.channel or self.channel,
                          conditions=tuple(dict.fromkeys(self.conditions + newer.conditions)),
                          applicant_implied=implied, request=newer.request or self.request,
-                         likely=tuple(dict.fromkeys(newer.likely + self.likely)))
+                         likely=tuple(dict.fromkeys(newer.likely + self.likely)),
+                         said=tuple(dict.fromkeys(self.said + newer.said))[-MAX_SAID:])
 
     def without_case(self) -> Situation:
         """The same situation with no transfer case, said or likely (the case said for one procedure is not
@@ -95,10 +101,17 @@ class Situation:
         hinted = data.get("likely")
         likely = tuple(dict.fromkeys(c for c in hinted if known(c, table.labels[CASE]))) \
             if isinstance(hinted, list) else ()
-        return cls(case=known(data.get("case"), table.labels[CASE]), applicant=applicant, likely=likely,
+        keys = data.get("said")
+        said = tuple(k for k in keys if isinstance(k, str) and _KEY.fullmatch(k))[-MAX_SAID:] \
+            if isinstance(keys, list) else ()
+        return cls(case=known(data.get("case"), table.labels[CASE]), applicant=applicant, likely=likely, said=said,
                    channel=known(data.get("channel"), table.channels), conditions=conditions,
                    applicant_implied=bool(applicant) and data.get("applicant_implied") is True,
                    request=request if isinstance(request, str) and request in known_requests() else None)
+
+    def with_said(self, keys: Tuple[str, ...]) -> Situation:
+        """The same situation with the conditions ``keys`` named too (``conditions.conditions_said``)."""
+        return replace(self, said=tuple(dict.fromkeys(self.said + keys))[-MAX_SAID:]) if keys else self
 
     def with_applicant(self, applicant: Optional[str]) -> Situation:
         """The same situation for ``applicant`` (a known applicant tag, said by the citizen), or unchanged."""

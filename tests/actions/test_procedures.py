@@ -602,3 +602,16 @@ def test_the_foreigner_button_keeps_the_document_case_shown(log):
 def test_question_words_outweigh_the_intent_unless_they_name_its_aspect_too(text, intent, aspect):
     _, events = run(ActionAnswerProcedure(), make_tracker(text, intent, {"procedure_code": "1.012786"}))
     assert events["aspect"] == aspect
+
+
+def test_an_amount_said_earlier_picks_the_form_asked_for_later():
+    from actions.procedures import situation_of
+
+    first = make_tracker("co so san xuat nho dung gieng khoan khoang 8 m3 moi ngay thi phai dang ky o dau",
+                         "ask_where", {})
+    said = situation_of(first, first.latest_message["text"], "1.001662")
+    assert said.said  # "8 m3 mỗi ngày" names the condition "không vượt quá 10m3/ngày đêm"
+    slots = {"procedure_code": "1.001662", "aspect": "where", "situation": said.to_json()}
+    messages, _ = run(ActionAnswerProcedure(), make_tracker("to khai theo mau nao", "ask_documents", slots))
+    shown = "\n".join(m["text"] for m in messages)
+    assert "Mẫu 13" in shown and "Mẫu 14" not in shown and "moong" not in shown

@@ -158,6 +158,9 @@ def test_a_question_that_names_a_procedure_is_not_a_follow_up(catalogue, retriev
     ("1.013831", "documents", "tách thửa cần gì", False),  # documents are the whole subject: never a follow-up
     # the steps' prose is not what the record says about time: it names other procedures ("tranh chấp đất đai")
     ("1.013978", "time", "tranh chấp đất đai mất bao lâu", False),
+    # a step that says how long it takes is: "… thanh toán … trong thời gian 07 ngày làm việc"
+    ("2.001621", "time", "bao lâu được thanh toán", True),
+    ("2.001621", "time", "bao lâu được cấp sổ đỏ", False),
 ])
 def test_a_question_whose_words_are_the_current_procedures_own_on_that_aspect_follows_it_up(
         catalogue, retriever, code, aspect, question, follows):

@@ -1,0 +1,89 @@
+"""A record's alternatives of one paper: the citizen's words name theirs, the others are left out."""
+import pytest
+
+from core.settings import Settings
+from knowledge_base.answers import compose_answer
+from knowledge_base.checklist import checklist
+from knowledge_base.conditions import admits, amounts, condition_key, conditions_said, sibling_groups
+from knowledge_base.situation import Situation
+
+SMALL_WELL = "co so san xuat nho dung gieng khoan khoang 8 m3 moi ngay thi phai dang ky o dau"
+
+
+@pytest.mark.parametrize("text, said", [
+    ("khoảng 8 m3 mỗi ngày", [(8.0, "m3")]),
+    ("gieng khoan 15m3/ngay dem", [(15.0, "m3")]),
+    ("công trình 3.000 m3/ngày đêm trên 0,5 ha", [(3000.0, "m3"), (0.5, "ha")]),
+    ("dùng 20 khối nước", [(20.0, "m3")]),
+    ("thửa số 1749, tờ bản đồ 12", []),  # numbers without a unit are no amount (nor anything kept)
+])
+def test_amounts_are_read_with_their_unit(text, said):
+    assert amounts(text) == said
+
+
+@pytest.mark.parametrize("condition, said, fits", [
+    ("quy mô không vượt quá 10m3/ngày đêm", [(8.0, "m3")], True),
+    ("quy mô không vượt quá 10m3/ngày đêm", [(10.0, "m3")], True),
+    ("quy mô không vượt quá 10m3/ngày đêm", [(15.0, "m3")], False),
+    ("công trình dưới 3.000 m3/ngày đêm", [(3000.0, "m3")], False),
+    ("lưu lượng trên 10 m3/ngày đêm", [(12.0, "m3")], True),
+    ("lưu lượng từ 10 m3/ngày đêm trở lên", [(10.0, "m3")], True),
+    ("diện tích dưới 1 ha", [(8.0, "m3")], None),  # another unit says nothing
+    ("cơ sở đang hoạt động", [(8.0, "m3")], None),
+])
+def test_an_amount_falls_within_a_condition_s_bounds_or_not(condition, said, fits):
+    assert admits(condition, said) is fits
+
+
+def test_one_paper_listed_per_situation_is_a_group_of_alternatives(catalogue):
+    well = catalogue.get("1.001662").document_cases[0]
+    assert sibling_groups(well) == [[0, 1]]  # Tờ khai … Mẫu 13 (≤ 10 m3/ngày đêm) / … Mẫu 14 (moong)
+    transfer = catalogue.get("1.013831")  # many conditions, but each on another paper
+    assert all(sibling_groups(case) == [] for case in transfer.document_cases)
+
+
+def _papers(catalogue, code, situation):
+    found = checklist(catalogue.get(code).document_cases[0], situation)
+    return found, " ".join(d.paper for d in found.needed), [c for c, _ in found.conditional]
+
+
+def test_an_amount_the_citizen_gives_picks_the_form_for_it(catalogue):
+    proc = catalogue.get("1.001662")
+    said = conditions_said(proc, SMALL_WELL)
+    found, needed, conditional = _papers(catalogue, "1.001662", Situation(said=said))
+    assert "Mẫu 13" in needed and "Mẫu 14" not in needed and not conditional and found.left_out == 1
+    # a larger well admits neither condition: both stay under "Nếu …"
+    assert conditions_said(proc, "khai thác khoảng 15 m3 mỗi ngày") == ()
+    assert conditions_said(proc, "khai thac khoang 15 m3 moi ngay") == ()  # the amount decides, not "khoáng"
+    found, needed, conditional = _papers(catalogue, "1.001662", Situation())
+    assert len(conditional) == 2 and found.left_out == 0
+
+
+def test_a_phrase_only_one_condition_has_names_it(catalogue):
+    proc = catalogue.get("1.010727")
+    said = conditions_said(proc, "xưởng của công ty đang hoạt động, xin giấy phép môi trường thì cần hồ sơ gì")
+    answer = compose_answer(proc, "documents", Settings(), situation=Situation(said=said))
+    assert "Mẫu số 22d" in answer.text and "22b" not in answer.text and "22c" not in answer.text
+    # words every condition shares name none ("dự án đầu tư" is two of them)
+    assert conditions_said(proc, "dự án đầu tư cần giấy phép môi trường") == ()
+
+
+def test_only_keys_of_named_conditions_are_kept_never_the_words():
+    situation = Situation(said=(condition_key("cơ sở đang hoạt động"),))
+    assert Situation.from_json(situation.to_json()) == situation
+    assert "hoạt" not in situation.to_json()
+    junk = '{"said": ["0123abcd", "not a key", 7, "ABCDEF01", "' + "f" * 9 + '"]}'
+    assert Situation.from_json(junk).said == ("0123abcd",)
+    many = Situation(said=tuple(f"{i:08x}" for i in range(40)))
+    assert len(Situation().merged(many).said) == 16 and Situation().merged(many).said[-1] == f"{39:08x}"
+
+
+def test_a_word_typed_with_accents_names_only_itself():
+    from knowledge_base.conditions import named_among
+
+    headings = ["sử dụng nước tự chảy trong moong khai thác khoáng sản", "khai thác quy mô nhỏ của hộ gia đình"]
+    assert named_among(headings, "khai thác khoảng 15 m3") is None  # "khoảng" (about) is no "khoáng" (mineral)
+    assert named_among(headings, "khai thac khoang 15 m3") == 1  # typed without accents, it may be (nothing tells)
+    assert named_among(headings, "moong khai thác khoáng sản") == 1
+    assert named_among(headings, "moong khai thac khoang san") == 1  # typed without accents: any accent
+    assert named_among(["đất bị sạt lở", "đất bị thu hồi"], "đất bị sạt lỡ mất một phần") == 1  # ngã for hỏi

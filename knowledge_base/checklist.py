@@ -16,8 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from core.text import fold, nfc
 from core.texts import text
-from knowledge_base.conditions import condition_key, named_among, phrases, tokens
-from knowledge_base.conditions import left_out as alternatives_left_out
+from knowledge_base.conditions import alternatives, named_among, phrases, tokens
 from knowledge_base.retrieval.actions import ActionTable
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
@@ -231,7 +230,7 @@ def _applies(doc: Document, situation: Situation, cases: Sequence[str]) -> bool:
 
 def _settled(doc: Document, situation: Situation) -> bool:
     """Whether the citizen's own words settle the paper's condition (so it is simply needed)."""
-    if not doc.condition or condition_key(doc.condition) in situation.said:  # "8 m3 mỗi ngày": "không vượt quá 10m3"
+    if not doc.condition:
         return True
     open_circumstances = [c for c in doc.circumstances if c not in situation.conditions]
     case_settled = not doc.cases or (situation.case in doc.cases)
@@ -257,9 +256,12 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
     groups: Dict[str, List[Document]] = {}
     named = cases_in(case)
     # one paper listed once per situation: when the citizen's words named theirs, the others are not theirs
-    siblings = alternatives_left_out(case, situation.said)
+    chosen, siblings = alternatives(case, situation.said)
     order = sorted(range(len(case.documents)), key=lambda i: not is_application(case.documents[i]))
-    for doc in (case.documents[i] for i in order if i not in siblings):
+    for i in order:
+        doc = case.documents[i]
+        if i in siblings:
+            continue
         if not _applies(doc, situation, named):
             out.left_out += 1
         elif situation.applicant is None and set(doc.applicant_types) == {FOREIGNER}:
@@ -267,7 +269,7 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
             out.for_foreigners += 1
         elif not doc.required and not doc.condition:
             out.optional.append(doc)
-        elif _settled(doc, situation):
+        elif i in chosen or _settled(doc, situation):  # "8 m3 mỗi ngày" settles "không vượt quá 10m3/ngày đêm"
             out.needed.append(doc)
         else:
             groups.setdefault(doc.condition, []).append(doc)
@@ -299,7 +301,8 @@ _SAME_FORM = re.compile(r"\s+(?:số\s+)?")  # "Mẫu 13" in a paper's name is i
 def item(doc: Document) -> str:
     """One paper as a chat line: the paper whole, its form, how many copies."""
     line = doc.paper.rstrip(" .;,:")
-    if doc.form_number and _SAME_FORM.sub(" ", doc.form_number.lower()) not in _SAME_FORM.sub(" ", line.lower()):
+    form = _SAME_FORM.sub(" ", doc.form_number.lower())
+    if form and not re.search(r"(?<!\w)" + re.escape(form) + r"(?!\w)", _SAME_FORM.sub(" ", line.lower())):
         line += f" ({doc.form_number})"
     counts = []
     if doc.originals:

@@ -19,6 +19,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from core.text import fold, nfc
 from knowledge_base.schema import Document, DocumentCase, Procedure
+from knowledge_base.situation import EXCEPTION, latest
 from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, words
 
 # Words that say nothing of a case on their own ("đối với", "tàu được", "bị mất"): a two-word phrase with one
@@ -55,15 +56,24 @@ def _forms(words_as_typed: Sequence[str]) -> Dict[Phrase, Set[Phrase]]:
     return out
 
 
-def _tone(word: str) -> str:
-    """The word with its ngã tone read as hỏi: many write one for the other ("sạt lỡ" for "sạt lở")."""
-    return unicodedata.normalize("NFD", word).replace("\u0303", "\u0309")
+_TONES = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}  # huyền, sắc, hỏi, ngã, nặng
+
+
+def _tone(word: str) -> Optional[str]:
+    """The word's tone mark, ngã read as hỏi (many write one for the other: "sạt lỡ" for "sạt lở"); None for none."""
+    marks = [c for c in unicodedata.normalize("NFD", word) if c in _TONES]
+    return marks[0].replace("\u0303", "\u0309") if marks else None
 
 
 def _same(said: Phrase, written: Set[Phrase]) -> bool:
-    """A word typed without accents is any accented one; a word typed with them is only itself, or itself with hỏi
-    and ngã swapped: "khoảng 15 m3" is no "khoáng sản"."""
-    return any(all(s == fold(s) or _tone(s) == _tone(w) for s, w in zip(said, form)) for form in written)
+    """Whether words typed (folded alike) can be the written ones: only two tone marks that differ tell them apart
+    ("khoảng 15 m3" is no "khoáng sản"); a word typed without a tone, or without accents, may be any ("sạt lơ",
+    "thừa kê")."""
+    def fits(s: str, w: str) -> bool:
+        typed, own = _tone(s), _tone(w)
+        return typed is None or own is None or typed == own
+
+    return any(all(fits(s, w) for s, w in zip(said, form)) for form in written)
 
 
 def named_among(headings: Sequence[str], question: str, common: Iterable[Phrase] = ()) -> Optional[int]:
@@ -89,49 +99,84 @@ def named_among(headings: Sequence[str], question: str, common: Iterable[Phrase]
 
 
 # ------------------------------------------------------------------ amounts ("8 m3 mỗi ngày", "dưới 10m3/ngày đêm")
-_UNITS = {"m3": "m3", "khoi": "m3", "met khoi": "m3", "ha": "ha", "hecta": "ha", "hec ta": "ha", "m2": "m2",
-          "met vuong": "m2"}
-_NUMBER = r"(\d{1,3}(?:\.\d{3})+|\d+(?:,\d+)?)"
-_UNIT = r"(m3|khoi|met khoi|ha|hecta|hec ta|m2|met vuong)\b"
-_AMOUNT = re.compile(_NUMBER + r"\s*" + _UNIT)
-# a bound: "không vượt quá 10m3", "dưới 3.000 m3", "trên 10 m3", "từ 10 m3 trở lên"; folded text
-_AT_MOST = re.compile(r"\b(?:khong vuot qua|khong qua|toi da|nho hon hoac bang|duoi|nho hon|it hon)\s*"
-                      + _NUMBER + r"\s*" + _UNIT)
-_AT_LEAST = re.compile(r"(?<!khong )\b(?:tren|vuot qua|lon hon|nhieu hon)\s*" + _NUMBER + r"\s*" + _UNIT)
-_FROM = re.compile(r"\btu\s*" + _NUMBER + r"\s*" + _UNIT + r"[^,;]{0,16}?\btro len")
-_STRICT = ("duoi", "nho hon", "it hon", "tren", "vuot qua", "lon hon", "nhieu hon")
+# Read on lower-case text with its accents: "Hà Nội" is no hectare. Citizens type units either way; the records'
+# bounds are worded with accents.
+_NUMBER = r"(?<![\d.,])(\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)"
+_UNIT = (r"(m3|m³|mét khối|met khoi|khối|khoi|m2|m²|mét vuông|met vuong|hecta|héc[ -]?ta|hec[ -]?ta|ha)"
+         r"(?!\w)(?!\s*n[oộ]i)")
+_RATE = r"(?:\s*(?:/|mỗi|moi|một|mot|1|trên|tren)\s*(ngày|ngay|giây|giay|giờ|gio|s|h)(?!\w))?"
+_AMOUNT = re.compile(_NUMBER + r"\s*" + _UNIT + _RATE)
+_CANONICAL = {"m3": "m3", "m2": "m2", "ha": "ha", "hecta": "ha", "hec ta": "ha", "hecta ": "ha",
+              "met khoi": "m3", "khoi": "m3", "met vuong": "m2", "ngay": "day", "giay": "s", "s": "s", "gio": "h",
+              "h": "h"}
+# the words before an amount that bound it: (side, strict); negated forms are their own entries
+_BOUND_WORDS = {
+    "không được vượt quá": ("max", False), "không vượt quá": ("max", False), "chưa vượt quá": ("max", False),
+    "không quá": ("max", False), "tối đa": ("max", False), "nhỏ hơn hoặc bằng": ("max", False),
+    "bằng hoặc nhỏ hơn": ("max", False), "không lớn hơn": ("max", False), "không nhiều hơn": ("max", False),
+    "không cao hơn": ("max", False), "dưới": ("max", True), "nhỏ hơn": ("max", True), "ít hơn": ("max", True),
+    "thấp hơn": ("max", True),
+    "lớn hơn hoặc bằng": ("min", False), "bằng hoặc lớn hơn": ("min", False), "tối thiểu": ("min", False),
+    "không dưới": ("min", False), "không nhỏ hơn": ("min", False), "không ít hơn": ("min", False),
+    "trên": ("min", True), "vượt quá": ("min", True), "lớn hơn": ("min", True), "nhiều hơn": ("min", True),
+    "cao hơn": ("min", True),
+}
+_BOUND = re.compile(r"(?<!\w)(" + "|".join(sorted(map(re.escape, _BOUND_WORDS), key=len, reverse=True)) + r")\s*"
+                    + _NUMBER + r"\s*" + _UNIT + _RATE)
+_NEGATED = re.compile(r"(?:không|chưa)(?:\s+(?:được|thể|phải))?\s*$")  # "không thể vượt quá" is at most
+_FROM = re.compile(r"(?<!\w)từ\s*" + _NUMBER + r"\s*(?:" + _UNIT + _RATE + r")?\s*(?:đến|tới)\s*(dưới\s*)?"
+                   + _NUMBER + r"\s*" + _UNIT + _RATE)
+_FROM_ON = re.compile(r"(?<!\w)từ\s*" + _NUMBER + r"\s*" + _UNIT + _RATE + r"[^,;]{0,16}?\btrở lên")
+
+Amount = Tuple[float, str, Optional[str]]  # value, unit, per (day, s, h; None when not said)
+Bound = Tuple[str, float, str, Optional[str], bool]  # side, value, unit, per, strict
 
 
 def _number(value: str) -> float:
-    """'3.000' is three thousand, '0,5' a half (Vietnamese separators)."""
-    return float(value.replace(".", "").replace(",", "."))
+    """'3.000' is three thousand, '3.000,5' and '12.5' and '0,5' are decimals (Vietnamese or not)."""
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?", value):
+        return float(value.replace(".", "").replace(",", "."))
+    return float(value.replace(",", "."))
 
 
-def amounts(text: str) -> List[Tuple[float, str]]:
-    """The amounts a citizen gives, with their unit: "khoảng 8 m3 mỗi ngày" -> [(8.0, "m3")]."""
-    folded = fold((text or "").lower())
-    return [(_number(n), _UNITS[u]) for n, u in _AMOUNT.findall(folded)]
+def _unit(unit: str) -> str:
+    return _CANONICAL.get(fold(unit).replace("-", " ").replace("³", "3").replace("²", "2"), fold(unit))
 
 
-def _bounds(condition: str) -> List[Tuple[str, float, str, bool]]:
-    """(side, value, unit, strict) of every bound the condition sets on an amount."""
-    folded = fold((condition or "").lower())
-    out = []
-    for m in _AT_MOST.finditer(folded):
-        out.append(("max", _number(m.group(1)), _UNITS[m.group(2)], m.group(0).startswith(_STRICT)))
-    for m in _AT_LEAST.finditer(folded):
-        out.append(("min", _number(m.group(1)), _UNITS[m.group(2)], True))
-    for m in _FROM.finditer(folded):
-        out.append(("min", _number(m.group(1)), _UNITS[m.group(2)], False))
-    return out
+def _per(rate: Optional[str]) -> Optional[str]:
+    return _CANONICAL.get(fold(rate)) if rate else None
 
 
-def admits(condition: str, said: Sequence[Tuple[float, str]]) -> Optional[bool]:
-    """Whether the amounts said fall within the condition's bounds; None when it sets none on their units."""
+def amounts(text: str) -> List[Amount]:
+    """The amounts a citizen gives, with their unit and rate: "khoảng 8 m3 mỗi ngày" -> [(8.0, "m3", "day")]."""
+    return [(_number(n), _unit(u), _per(r)) for n, u, r in _AMOUNT.findall(nfc((text or "").lower()))]
+
+
+def _bounds(condition: str) -> List[Bound]:
+    """Every bound the condition sets on an amount."""
+    text = nfc((condition or "").lower())
+    out: List[Bound] = []
+    for m in _FROM.finditer(text):
+        low, unit_low, rate_low, below, high, unit, rate = m.groups()
+        out.append(("min", _number(low), _unit(unit_low or unit), _per(rate_low or rate), False))
+        out.append(("max", _number(high), _unit(unit), _per(rate), bool(below)))
+    for m in _FROM_ON.finditer(text):
+        out.append(("min", _number(m.group(1)), _unit(m.group(2)), _per(m.group(3)), False))
+    for m in _BOUND.finditer(text):
+        side, strict = _BOUND_WORDS[m.group(1)]
+        if _NEGATED.search(text[:m.start()]):  # "không thể vượt quá": not more than
+            side, strict = ("max" if side == "min" else "min"), not strict
+        out.append((side, _number(m.group(2)), _unit(m.group(3)), _per(m.group(4)), strict))
+    return list(dict.fromkeys(out))
+
+
+def admits(condition: str, said: Sequence[Amount]) -> Optional[bool]:
+    """Whether the amounts said fall within the condition's bounds; None when it sets none on their units (a rate
+    said, per day or per second, must be the bound's)."""
     verdict: Optional[bool] = None
-    for side, bound, unit, strict in _bounds(condition):
-        for value, said_unit in said:
-            if said_unit != unit:
+    for side, bound, unit, per, strict in _bounds(condition):
+        for value, said_unit, said_per in said:
+            if said_unit != unit or (per and said_per and per != said_per):
                 continue
             fits = (value < bound if strict else value <= bound) if side == "max" \
                 else (value > bound if strict else value >= bound)
@@ -161,38 +206,55 @@ def sibling_groups(case: DocumentCase) -> List[List[int]]:
             if len(group) >= 2 and len({condition_key(case.documents[i].condition) for i in group}) == len(group)]
 
 
-def _named_condition(docs: Sequence[Document], text: str, said: Sequence[Tuple[float, str]]) -> Optional[Document]:
+def _excepted(condition: str, text: str) -> bool:
+    """Whether the message speaks of what the condition excepts ("… trừ hộ gia đình … sinh hoạt")."""
+    parts = EXCEPTION.split(condition or "", maxsplit=1)
+    return len(parts) > 1 and bool(phrases(tokens(parts[1])) & phrases(tokens(text)))
+
+
+def _spoken_of(docs: Sequence[Document], text: str) -> Tuple[bool, Optional[Document]]:
+    """Whether the message speaks of this group (an amount in a unit its conditions bound, or a phrase only one of
+    them has), and the condition it names, if one."""
+    said = amounts(text)
     verdicts = [admits(d.condition, said) for d in docs]
     if any(v is not None for v in verdicts):
         # an amount in a unit the conditions bound decides alone ("khoang 15 m3" may read as "khoáng" too)
         fitting = [d for d, v in zip(docs, verdicts) if v]
-        return fitting[0] if len(fitting) == 1 else None
-    named = named_among([d.condition for d in docs], text)
-    return docs[named - 1] if named else None
+        named = fitting[0] if len(fitting) == 1 else None
+    else:
+        index = named_among([d.condition for d in docs], text)
+        if index is None:
+            return False, None
+        named = docs[index - 1]
+    if named is not None and _excepted(named.condition, text):  # a household's own use is not "up to 10 m3"
+        named = None
+    return True, named
 
 
-def conditions_said(proc: Procedure, text: str) -> Tuple[str, ...]:
-    """Keys of the conditions ``text`` names among each group of alternatives of ``proc``'s papers."""
-    if not text:
-        return ()
-    said = amounts(text)
-    keys = []
-    for case in proc.document_cases:
+def conditions_said(proc: Procedure, text: str, known: Sequence[str] = ()) -> Tuple[str, ...]:
+    """The keys of the conditions named so far among ``proc``'s alternatives: ``known`` with, for each group the
+    message speaks of, that group's key replaced by the one it names, or dropped when it names none ("à nhầm,
+    khoảng 15 m3")."""
+    keys = [k for k in known]
+    for case in proc.document_cases if text else ():
         for group in sibling_groups(case):
-            doc = _named_condition([case.documents[i] for i in group], text, said)
-            if doc is not None:
-                keys.append(condition_key(doc.condition))
-    return tuple(dict.fromkeys(keys))
+            docs = [case.documents[i] for i in group]
+            spoken, named = _spoken_of(docs, text)
+            if spoken:
+                own = {condition_key(d.condition) for d in docs}
+                keys = [k for k in keys if k not in own] + ([condition_key(named.condition)] if named else [])
+    return latest(tuple(keys))
 
 
-def left_out(case: DocumentCase, said: Sequence[str]) -> Set[int]:
-    """Positions of the papers of ``case`` whose sibling's condition the citizen named, theirs not."""
-    if not said:
-        return set()
+def alternatives(case: DocumentCase, said: Sequence[str]) -> Tuple[Set[int], Set[int]]:
+    """Positions of the papers of ``case`` the citizen's named conditions settle, and of their siblings, left out.
+    A group with more than one named (keys kept from elsewhere) settles none."""
     keys = set(said)
+    chosen: Set[int] = set()
     out: Set[int] = set()
-    for group in sibling_groups(case):
+    for group in sibling_groups(case) if keys else ():
         named = {i for i in group if condition_key(case.documents[i].condition) in keys}
-        if named:
+        if len(named) == 1:
+            chosen |= named
             out |= set(group) - named
-    return out
+    return chosen, out

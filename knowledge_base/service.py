@@ -184,11 +184,12 @@ class KnowledgeBase:
         folded = fold(normalized).lower()
         return FIRST_REQUEST if _FIRST_WORDS.search(folded) and not _AGAIN.search(folded) else None
 
-    def situation_in(self, text: str, code: Optional[str] = None) -> Situation:
+    def situation_in(self, text: str, code: Optional[str] = None, known: Sequence[str] = ()) -> Situation:
         """What ``text`` says of the citizen's situation (``read_situation``), of their request (``request_in``) and,
-        for procedure ``code``, which of its alternative papers' conditions it names (``conditions_said``)."""
+        for procedure ``code``, which of its alternative papers' conditions are named, the ``known`` ones updated
+        by it (``conditions_said``)."""
         proc = self.catalogue.get(code) if code else None
-        said = conditions_said(proc, text) if proc is not None else ()
+        said = conditions_said(proc, text, known) if proc is not None else tuple(known)
         return read_situation(text).with_request(self.request_in(text)).with_said(said)
 
     def _content_tokens(self, question: str) -> List[str]:
@@ -221,8 +222,9 @@ class KnowledgeBase:
 
         "phí thẩm định an toàn dịch bệnh" about a farm whose fee is a "phí thẩm định đối với cơ sở an toàn dịch
         bệnh" asks that fee, though the search, on its own, reads "thẩm định" as the environmental appraisal.
-        Only the aspect's own part of the record counts (fees for a fee question, not the whole record; not the
-        steps for a time question: their prose names other procedures), and pairs of words, not syllables
+        Only the aspect's own part of the record counts (fees for a fee question, not the whole record; for a time
+        question the time notes and only the sentences that say how long something takes, not the steps' other
+        prose, which names other procedures), and pairs of words, not syllables
         alone: "lệ phí tách thửa" during a transfer, or "cấp đổi sổ đỏ nộp ở đâu", still names another one.
         """
         proc = self.catalogue.get(code)
@@ -316,7 +318,7 @@ class KnowledgeBase:
         result = self.search(question, top_k=3)
         found = self.catalogue.get(result.best.code) if result.decision == "answer" and result.best else None
         if found is not None:
-            situation = situation.with_said(conditions_said(found, question))
+            situation = situation.with_said(conditions_said(found, question, situation.said))
             quote = self.record_quote(found, question) if aspect in QUOTED_ASPECTS else None
             return compose_answer(found, aspect, self.settings, case=case, situation=situation, quote=quote,
                                   question=question)
@@ -325,7 +327,8 @@ class KnowledgeBase:
         return compose_answer(None, aspect, self.settings, candidates=candidates)
 
 
-_DURATION = re.compile(r"\b\d+\s*(?:ngày|tháng|giờ)\b", re.IGNORECASE)
+# a time it takes ("07 ngày làm việc", "03 tháng"), never a date ("ngày 15 tháng 5")
+_DURATION = re.compile(r"(?<!ngày )(?<!tháng )\b\d+\s*(?:ngày|tháng|giờ)\b(?!\s*\d)", re.IGNORECASE)
 
 
 def _aspect_text(proc: Procedure, aspect: str) -> str:
@@ -334,9 +337,9 @@ def _aspect_text(proc: Procedure, aspect: str) -> str:
     procedure's whole subject or the same for every procedure."""
     if aspect == "fees":
         return " ".join([proc.province_fees, *(f.text for c in proc.channels for f in c.fees)])
-    if aspect == "time":  # and a step that itself says how long it takes ("… thanh toán … trong 07 ngày làm việc")
-        timed = (s.name for s in proc.steps if _DURATION.search(s.name))
-        return " ".join([*(c.time.note for c in proc.channels), *(c.description for c in proc.channels), *timed])
+    if aspect == "time":  # and what says how long a channel or a step takes ("… thanh toán … trong 07 ngày làm việc")
+        timed = [c.description for c in proc.channels] + [s.name for s in proc.steps]
+        return " ".join([*(c.time.note for c in proc.channels), *(t for t in timed if _DURATION.search(t))])
     if aspect == "where":
         return " ".join(p.where for p in proc.filing_places)
     if aspect == "steps":

@@ -27,8 +27,14 @@ FOREIGNER = "foreigner"
 _NATIONAL = frozenset({"individual", "organisation"})  # kinds of applicant a condition about foreigners goes on about
 MAX_SAID = 16  # condition keys a conversation keeps (the latest)
 _KEY = re.compile(r"[0-9a-f]{8}")
-MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situation this assistant wrote
-_EXCEPT = re.compile(r"\b(?:trừ|ngoại trừ|không bao gồm|không áp dụng)\b", re.IGNORECASE)
+MAX_SLOT = 2000
+
+
+def latest(keys: Tuple[str, ...]) -> Tuple[str, ...]:
+    """Each key once where it was last said, the latest ``MAX_SAID``."""
+    return tuple(dict.fromkeys(reversed(keys)))[::-1][-MAX_SAID:]
+  # characters of a situation slot: anything longer is no situation this assistant wrote
+EXCEPTION = re.compile(r"\b(?:trừ|ngoại trừ|không bao gồm|không áp dụng)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class Situation:
                          conditions=tuple(dict.fromkeys(self.conditions + newer.conditions)),
                          applicant_implied=implied, request=newer.request or self.request,
                          likely=tuple(dict.fromkeys(newer.likely + self.likely)),
-                         said=tuple(dict.fromkeys(self.said + newer.said))[-MAX_SAID:])
+                         said=latest(self.said + newer.said))
 
     def without_case(self) -> Situation:
         """The same situation with no transfer case, said or likely (the case said for one procedure is not
@@ -102,7 +108,7 @@ class Situation:
         likely = tuple(dict.fromkeys(c for c in hinted if known(c, table.labels[CASE]))) \
             if isinstance(hinted, list) else ()
         keys = data.get("said")
-        said = tuple(k for k in keys if isinstance(k, str) and _KEY.fullmatch(k))[-MAX_SAID:] \
+        said = latest(tuple(k for k in keys if isinstance(k, str) and _KEY.fullmatch(k))) \
             if isinstance(keys, list) else ()
         return cls(case=known(data.get("case"), table.labels[CASE]), applicant=applicant, likely=likely, said=said,
                    channel=known(data.get("channel"), table.channels), conditions=conditions,
@@ -110,8 +116,9 @@ class Situation:
                    request=request if isinstance(request, str) and request in known_requests() else None)
 
     def with_said(self, keys: Tuple[str, ...]) -> Situation:
-        """The same situation with the conditions ``keys`` named too (``conditions.conditions_said``)."""
-        return replace(self, said=tuple(dict.fromkeys(self.said + keys))[-MAX_SAID:]) if keys else self
+        """The same situation with the conditions ``keys`` named (``conditions.conditions_said``, which works them out
+        from those known before)."""
+        return replace(self, said=latest(keys))
 
     def with_applicant(self, applicant: Optional[str]) -> Situation:
         """The same situation for ``applicant`` (a known applicant tag, said by the citizen), or unchanged."""
@@ -197,7 +204,7 @@ class SituationTable:
         """The cases, applicants and other conditions a record's condition wording names; what follows
         "trừ" (an exception) names who is left out, so it is not read."""
         groups: Dict[str, set] = {CASE: set(), APPLICANT: set(), CONDITION: set(), CHANNEL: set()}
-        condition = _EXCEPT.split(condition or "", maxsplit=1)[0]
+        condition = EXCEPTION.split(condition or "", maxsplit=1)[0]
         for group, tag in self.tags(condition, record=True):
             if group == APPLICANT and FOREIGNER in groups[APPLICANT] and tag in _NATIONAL:
                 continue  # "tổ chức nước ngoài; … nơi cá nhân mang quốc tịch": the individual is the foreign one

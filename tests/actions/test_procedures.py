@@ -604,14 +604,22 @@ def test_question_words_outweigh_the_intent_unless_they_name_its_aspect_too(text
     assert events["aspect"] == aspect
 
 
-def test_an_amount_said_earlier_picks_the_form_asked_for_later():
+def test_an_amount_said_earlier_picks_the_form_asked_for_later(catalogue):
     from actions.procedures import situation_of
+    from knowledge_base.conditions import condition_key
 
     first = make_tracker("co so san xuat nho dung gieng khoan khoang 8 m3 moi ngay thi phai dang ky o dau",
                          "ask_where", {})
     said = situation_of(first, first.latest_message["text"], "1.001662")
-    assert said.said  # "8 m3 mỗi ngày" names the condition "không vượt quá 10m3/ngày đêm"
+    small = [d for d in catalogue.get("1.001662").document_cases[0].documents if "Mẫu 13" in d.paper][0]
+    assert said.said == (condition_key(small.condition),)  # "8 m3 mỗi ngày": "không vượt quá 10m3/ngày đêm"
     slots = {"procedure_code": "1.001662", "aspect": "where", "situation": said.to_json()}
     messages, _ = run(ActionAnswerProcedure(), make_tracker("to khai theo mau nao", "ask_documents", slots))
     shown = "\n".join(m["text"] for m in messages)
     assert "Mẫu 13" in shown and "Mẫu 14" not in shown and "moong" not in shown
+    # the citizen corrects the amount: both forms under "Nếu …" again
+    slots["situation"] = situation_of(make_tracker("à nhầm, khoảng 15 m3 mỗi ngày", "inform", slots),
+                                      "à nhầm, khoảng 15 m3 mỗi ngày", "1.001662").to_json()
+    messages, _ = run(ActionAnswerProcedure(), make_tracker("to khai theo mau nao", "ask_documents", slots))
+    shown = "\n".join(m["text"] for m in messages)
+    assert "Mẫu 13" in shown and "Mẫu 14" in shown

@@ -11,25 +11,36 @@ SMALL_WELL = "co so san xuat nho dung gieng khoan khoang 8 m3 moi ngay thi phai 
 
 
 @pytest.mark.parametrize("text, said", [
-    ("khoảng 8 m3 mỗi ngày", [(8.0, "m3")]),
-    ("gieng khoan 15m3/ngay dem", [(15.0, "m3")]),
-    ("công trình 3.000 m3/ngày đêm trên 0,5 ha", [(3000.0, "m3"), (0.5, "ha")]),
-    ("dùng 20 khối nước", [(20.0, "m3")]),
+    ("khoảng 8 m3 mỗi ngày", [(8.0, "m3", "day")]),
+    ("gieng khoan 15m3/ngay dem", [(15.0, "m3", "day")]),
+    ("công trình 3.000 m3/ngày đêm trên 0,5 ha", [(3000.0, "m3", "day"), (0.5, "ha", None)]),
+    ("dùng 20 khối nước", [(20.0, "m3", None)]),
+    ("1.5 m3 hay 12.5m3 hay 3.000,5 m3", [(1.5, "m3", None), (12.5, "m3", None), (3000.5, "m3", None)]),
+    ("bơm 2 m3/giây", [(2.0, "m3", "s")]),
     ("thửa số 1749, tờ bản đồ 12", []),  # numbers without a unit are no amount (nor anything kept)
+    ("nhà số 10 Hà Nội", []), ("nha so 10 ha noi", []),  # no hectare
 ])
 def test_amounts_are_read_with_their_unit(text, said):
     assert amounts(text) == said
 
 
 @pytest.mark.parametrize("condition, said, fits", [
-    ("quy mô không vượt quá 10m3/ngày đêm", [(8.0, "m3")], True),
-    ("quy mô không vượt quá 10m3/ngày đêm", [(10.0, "m3")], True),
-    ("quy mô không vượt quá 10m3/ngày đêm", [(15.0, "m3")], False),
-    ("công trình dưới 3.000 m3/ngày đêm", [(3000.0, "m3")], False),
-    ("lưu lượng trên 10 m3/ngày đêm", [(12.0, "m3")], True),
-    ("lưu lượng từ 10 m3/ngày đêm trở lên", [(10.0, "m3")], True),
-    ("diện tích dưới 1 ha", [(8.0, "m3")], None),  # another unit says nothing
-    ("cơ sở đang hoạt động", [(8.0, "m3")], None),
+    ("quy mô không vượt quá 10m3/ngày đêm", [(8.0, "m3", "day")], True),
+    ("quy mô không vượt quá 10m3/ngày đêm", [(10.0, "m3", None)], True),
+    ("quy mô không vượt quá 10m3/ngày đêm", [(15.0, "m3", "day")], False),
+    ("quy mô không vượt quá 10m3/ngày đêm", [(8.0, "m3", "s")], None),  # per second is no per day
+    ("công trình dưới 3.000 m3/ngày đêm", [(3000.0, "m3", None)], False),
+    ("lưu lượng trên 10 m3/ngày đêm", [(12.0, "m3", None)], True),
+    ("lưu lượng từ 10 m3/ngày đêm trở lên", [(10.0, "m3", None)], True),
+    ("nhỏ hơn hoặc bằng 10 m3", [(10.0, "m3", None)], True),
+    ("không được vượt quá 10 m3", [(12.0, "m3", None)], False),
+    ("không thể vượt quá 10 m3", [(8.0, "m3", None)], True),  # a negation no entry lists still reads as at most
+    ("không lớn hơn 5 ha", [(5.0, "ha", None)], True),
+    ("từ 10 m3 đến dưới 100 m3", [(5.0, "m3", None)], False),
+    ("từ 10 m3 đến dưới 100 m3", [(10.0, "m3", None)], True),
+    ("từ 10 m3 đến dưới 100 m3", [(100.0, "m3", None)], False),
+    ("diện tích dưới 1 ha", [(8.0, "m3", None)], None),  # another unit says nothing
+    ("cơ sở đang hoạt động", [(8.0, "m3", None)], None),
 ])
 def test_an_amount_falls_within_a_condition_s_bounds_or_not(condition, said, fits):
     assert admits(condition, said) is fits
@@ -87,3 +98,30 @@ def test_a_word_typed_with_accents_names_only_itself():
     assert named_among(headings, "moong khai thác khoáng sản") == 1
     assert named_among(headings, "moong khai thac khoang san") == 1  # typed without accents: any accent
     assert named_among(["đất bị sạt lở", "đất bị thu hồi"], "đất bị sạt lỡ mất một phần") == 1  # ngã for hỏi
+    assert named_among(["đất bị sạt lở", "đất bị thu hồi"], "đất bị sạt lơ") == 1  # no tone typed: any
+    assert named_among(["nhận thừa kế đất", "nhận tặng cho"], "nhan thừa kê dat") == 1
+
+
+def _keys(proc):
+    return [condition_key(d.condition) for d in proc.document_cases[0].documents[:2]]
+
+
+def test_a_later_message_replaces_what_it_speaks_of(catalogue):
+    proc = catalogue.get("1.001662")
+    small, pit = _keys(proc)
+    assert conditions_said(proc, SMALL_WELL) == (small,)
+    # "à nhầm": the amount said again names none, so the earlier one goes; other keys stay
+    assert conditions_said(proc, "à nhầm, khoảng 15 m3 mỗi ngày", ("0123abcd", small)) == ("0123abcd",)
+    assert conditions_said(proc, "moong khai thác khoáng sản thì sao", (small,)) == (pit,)
+    assert conditions_said(proc, "mất bao lâu", (small,)) == (small,)  # speaks of neither: kept
+
+
+def test_a_group_with_two_named_settles_none(catalogue):
+    found, needed, conditional = _papers(catalogue, "1.001662", Situation(said=tuple(_keys(catalogue.get("1.001662")))))
+    assert "Mẫu 13" not in needed and len(conditional) == 2 and found.left_out == 0
+
+
+def test_what_a_condition_excepts_is_not_settled_by_an_amount(catalogue):
+    # "… không vượt quá 10m3/ngày đêm, trừ hộ gia đình khai thác … để dùng cho sinh hoạt của mình"
+    proc = catalogue.get("1.001662")
+    assert conditions_said(proc, "hộ gia đình tôi khoảng 8 m3 mỗi ngày dùng cho sinh hoạt") == ()

@@ -161,6 +161,7 @@ def test_a_question_that_names_a_procedure_is_not_a_follow_up(catalogue, retriev
     # a step that says how long it takes is: "… thanh toán … trong thời gian 07 ngày làm việc"
     ("2.001621", "time", "bao lâu được thanh toán", True),
     ("2.001621", "time", "bao lâu được cấp sổ đỏ", False),
+    ("2.001621", "time", "bao lâu được giải ngân", False),  # a step's words with no time in that step
 ])
 def test_a_question_whose_words_are_the_current_procedures_own_on_that_aspect_follows_it_up(
         catalogue, retriever, code, aspect, question, follows):

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from core.text import fold, nfc
 from core.texts import text
-from knowledge_base.conditions import alternatives, named_among, phrases, tokens
+from knowledge_base.conditions import alternatives, is_application, named_among, phrases, sibling_groups, tokens
 from knowledge_base.retrieval.actions import ActionTable
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
@@ -25,22 +25,13 @@ from knowledge_base.text import CASE_ENUMERATOR, ordinal_in, words
 APPLICANT_ONLY = 1  # syllables a condition may say beyond who files and still be settled by who the citizen is
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
 MAX_CASE_CHOICES = 4
-_APPLICATION = re.compile(
-    r"^(?:bản sao\s+)?(?:đơn|tờ khai|phiếu (?:đề nghị|yêu cầu|đăng ký)|văn bản đề nghị|giấy đề nghị|bản đề nghị"
-    r"|bản khai|báo cáo đề nghị|văn bản đăng ký|đề nghị)\b", re.IGNORECASE)
-
-
-def is_application(doc: Document) -> bool:
-    """Whether the paper is the application itself (listed first)."""
-    return bool(_APPLICATION.match(doc.paper.strip(" -")))
-
-
 @dataclass
 class Checklist:
     """The papers of one document case, sorted for a citizen."""
 
     needed: List[Document] = field(default_factory=list)
     conditional: List[Tuple[str, List[Document]]] = field(default_factory=list)  # (condition, papers)
+    one_of: List[List[Document]] = field(default_factory=list)  # forms listed side by side: one is the citizen's
     optional: List[Document] = field(default_factory=list)
     left_out: int = 0  # papers of other cases or applicants
     for_foreigners: int = 0  # papers for foreigners only, not listed to a citizen who has not said they are one
@@ -257,10 +248,18 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
     named = cases_in(case)
     # one paper listed once per situation: when the citizen's words named theirs, the others are not theirs
     chosen, siblings = alternatives(case, situation.said)
+    # forms listed side by side, none named: one of them is the citizen's ("Tờ khai … nước biển" / "… đào hồ")
+    either = {i: n for n, group in enumerate(sibling_groups(case)) if not chosen & set(group)
+              for i in group if not case.documents[i].condition}
     order = sorted(range(len(case.documents)), key=lambda i: not is_application(case.documents[i]))
     for i in order:
         doc = case.documents[i]
         if i in siblings:
+            continue
+        if i in either and _applies(doc, situation, named):
+            while len(out.one_of) <= either[i]:
+                out.one_of.append([])
+            out.one_of[either[i]].append(doc)
             continue
         if not _applies(doc, situation, named):
             out.left_out += 1
@@ -286,6 +285,7 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
                 bool(seldom) and all(d.circumstances and set(d.circumstances) <= seldom for d in docs),
                 not any(likely & set(d.cases) for d in docs))
 
+    out.one_of = [group for group in out.one_of if group]
     out.conditional = sorted(groups.items(), key=later)
     out.left_out += len(siblings)
     return out
@@ -314,7 +314,11 @@ def item(doc: Document) -> str:
 
 def lines(found: Checklist) -> List[str]:
     """The checklist as chat lines: needed papers, then each condition's papers, then "nếu có"."""
-    out = [item(d) for d in found.needed]
+    out = []
+    for docs in found.one_of:
+        out.append(text("answers.documents_one_of"))
+        out.extend(f"  {item(d)}" for d in docs)
+    out += [item(d) for d in found.needed]
     for condition, docs in found.conditional:
         out.append(text("answers.documents_if", condition=condition.rstrip(" .:")))
         out.extend(f"  {item(d)}" for d in docs)

@@ -187,6 +187,26 @@ def admits(condition: str, said: Sequence[Amount]) -> Optional[bool]:
 # ------------------------------------------------------------------ alternatives of one paper
 _FORM = re.compile(r"\bmau\s*(?:so\s*)?[0-9][0-9a-z.\-]*", re.IGNORECASE)
 
+_APPLICATION = re.compile(
+    r"^(?:bản sao\s+)?(?:đơn|tờ khai|phiếu (?:đề nghị|yêu cầu|đăng ký)|văn bản đề nghị|giấy đề nghị|bản đề nghị"
+    r"|bản khai|báo cáo đề nghị|văn bản đăng ký|đề nghị)\b", re.IGNORECASE)
+
+
+def is_application(doc: Document) -> bool:
+    """Whether the paper is the application itself (listed first)."""
+    return bool(_APPLICATION.match(doc.paper.strip(" -")))
+
+
+def what(doc: Document) -> str:
+    """What tells a paper from its alternatives: its condition, or for forms listed side by side, its own name."""
+    return doc.condition or doc.paper
+
+
+def _head(doc: Document, words_: int = 0) -> str:
+    head = _FORM.sub("", " ".join(tokens(doc.paper)))
+    return " ".join(head.split()[:words_] if words_ else head.split())
+
+
 
 def condition_key(condition: str) -> str:
     """A short stable key of a condition's wording (what a conversation keeps, never the citizen's words)."""
@@ -194,16 +214,25 @@ def condition_key(condition: str) -> str:
 
 
 def sibling_groups(case: DocumentCase) -> List[List[int]]:
-    """Papers of ``case`` (their positions) that are one paper under different conditions: the same wording once
-    the form number is set aside ("Tờ khai … theo Mẫu 13" / "… Mẫu 14"), each with its own condition. Groups of two
-    or more."""
-    groups: Dict[str, List[int]] = {}
+    """Papers of ``case`` (their positions) that are alternatives of one paper: the same wording once the form
+    number is set aside, each under its own condition ("Tờ khai … theo Mẫu 13 (đối với …)" / "… Mẫu 14 (đối với
+    …)"); or application forms listed side by side with no condition, each with its own form, whose names start
+    alike ("Tờ khai … nước biển theo Mẫu 18", "Tờ khai đào hồ, ao … theo Mẫu 17"). Groups of two or more."""
+    groups: Dict[Tuple[str, str], List[int]] = {}
     for i, doc in enumerate(case.documents):
         if doc.condition:
-            head = _FORM.sub("", " ".join(tokens(doc.paper)))
-            groups.setdefault(" ".join(head.split()), []).append(i)
-    return [group for group in groups.values()
-            if len(group) >= 2 and len({condition_key(case.documents[i].condition) for i in group}) == len(group)]
+            groups.setdefault(("condition", _head(doc)), []).append(i)
+        elif doc.form_number and is_application(doc):
+            groups.setdefault(("form", _head(doc, 2)), []).append(i)
+    found = []
+    for (kind, _), group in groups.items():
+        docs = [case.documents[i] for i in group]
+        if len(group) < 2 or len({condition_key(what(d)) for d in docs}) < len(docs):
+            continue
+        if kind == "form" and len({d.form_number for d in docs}) < len(docs):
+            continue
+        found.append(group)
+    return found
 
 
 def _excepted(condition: str, text: str) -> bool:
@@ -216,17 +245,17 @@ def _spoken_of(docs: Sequence[Document], text: str) -> Tuple[bool, Optional[Docu
     """Whether the message speaks of this group (an amount in a unit its conditions bound, or a phrase only one of
     them has), and the condition it names, if one."""
     said = amounts(text)
-    verdicts = [admits(d.condition, said) for d in docs]
+    verdicts = [admits(what(d), said) for d in docs]
     if any(v is not None for v in verdicts):
         # an amount in a unit the conditions bound decides alone ("khoang 15 m3" may read as "khoáng" too)
         fitting = [d for d, v in zip(docs, verdicts) if v]
         named = fitting[0] if len(fitting) == 1 else None
     else:
-        index = named_among([d.condition for d in docs], text)
+        index = named_among([what(d) for d in docs], text)
         if index is None:
             return False, None
         named = docs[index - 1]
-    if named is not None and _excepted(named.condition, text):  # a household's own use is not "up to 10 m3"
+    if named is not None and _excepted(what(named), text):  # a household's own use is not "up to 10 m3"
         named = None
     return True, named
 
@@ -241,8 +270,8 @@ def conditions_said(proc: Procedure, text: str, known: Sequence[str] = ()) -> Tu
             docs = [case.documents[i] for i in group]
             spoken, named = _spoken_of(docs, text)
             if spoken:
-                own = {condition_key(d.condition) for d in docs}
-                keys = [k for k in keys if k not in own] + ([condition_key(named.condition)] if named else [])
+                own = {condition_key(what(d)) for d in docs}
+                keys = [k for k in keys if k not in own] + ([condition_key(what(named))] if named else [])
     return latest(tuple(keys))
 
 
@@ -253,7 +282,7 @@ def alternatives(case: DocumentCase, said: Sequence[str]) -> Tuple[Set[int], Set
     chosen: Set[int] = set()
     out: Set[int] = set()
     for group in sibling_groups(case) if keys else ():
-        named = {i for i in group if condition_key(case.documents[i].condition) in keys}
+        named = {i for i in group if condition_key(what(case.documents[i])) in keys}
         if len(named) == 1:
             chosen |= named
             out |= set(group) - named

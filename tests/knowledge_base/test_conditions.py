@@ -125,3 +125,18 @@ def test_what_a_condition_excepts_is_not_settled_by_an_amount(catalogue):
     # "… không vượt quá 10m3/ngày đêm, trừ hộ gia đình khai thác … để dùng cho sinh hoạt của mình"
     proc = catalogue.get("1.001662")
     assert conditions_said(proc, "hộ gia đình tôi khoảng 8 m3 mỗi ngày dùng cho sinh hoạt") == ()
+
+
+def test_forms_listed_side_by_side_are_one_of_and_the_named_one_is_the_citizen_s(catalogue):
+    proc = catalogue.get("2.002835")  # four "Tờ khai …", one per kind of water use, none with a condition
+    assert [len(g) for g in sibling_groups(proc.document_cases[0])] == [4]
+    found, needed, conditional = _papers(catalogue, "2.002835", Situation())
+    assert [len(g) for g in found.one_of] == [4] and not found.needed
+    answer = compose_answer(proc, "documents", Settings(), situation=Situation())
+    assert "Một trong các mẫu đơn, tờ khai sau" in answer.text
+    said = conditions_said(proc, "doanh nghiep dao ho tru nuoc tao canh quan thi dang ky the nao")
+    found, needed, conditional = _papers(catalogue, "2.002835", Situation(said=said))
+    assert "Mẫu 17" in needed and "Mẫu 15" not in needed and not found.one_of and found.left_out == 3
+    # papers that are not alternatives (an application and a statement of experience) are all needed
+    drilling = catalogue.get("1.004122").document_cases[0]
+    assert sibling_groups(drilling) == []

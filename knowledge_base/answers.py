@@ -26,6 +26,7 @@ from knowledge_base.checklist import (
     requested_case,
     situation_question,
 )
+from knowledge_base.conditions import paper_count
 from knowledge_base.schema import Channel, Procedure
 from knowledge_base.situation import Situation
 from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, words
@@ -518,7 +519,7 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
     if times:
         overview.append(text("answers.general_time", times=times))
     if proc.documents:
-        overview.append(text("answers.document_count", count=len(proc.documents)))
+        overview.append(text("answers.document_count", count=paper_count(proc)))
     return ["\n".join(overview)]
 
 

@@ -248,15 +248,24 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
     named = cases_in(case)
     # one paper listed once per situation: when the citizen's words named theirs, the others are not theirs
     chosen, siblings = alternatives(case, situation.said)
-    # forms listed side by side, none named: one of them is the citizen's ("Tờ khai … nước biển" / "… đào hồ")
-    either = {i: n for n, group in enumerate(sibling_groups(case)) if not chosen & set(group)
-              for i in group if not case.documents[i].condition}
+    # forms listed side by side, none named: one of them is the citizen's ("Tờ khai … nước biển" / "… đào hồ"); only
+    # those for this citizen (applicant, foreigner, "nếu có") count, and two at least
+    def listed(i: int) -> bool:
+        doc = case.documents[i]
+        return (not doc.condition and doc.required and _applies(doc, situation, named)
+                and not (situation.applicant is None and set(doc.applicant_types) == {FOREIGNER}))
+
+    either: Dict[int, int] = {}
+    for n, group in enumerate(sibling_groups(case)):
+        members = [i for i in group if listed(i)]
+        if not chosen & set(group) and len(members) >= 2:
+            either.update((i, n) for i in members)
     order = sorted(range(len(case.documents)), key=lambda i: not is_application(case.documents[i]))
     for i in order:
         doc = case.documents[i]
         if i in siblings:
             continue
-        if i in either and _applies(doc, situation, named):
+        if i in either:
             while len(out.one_of) <= either[i]:
                 out.one_of.append([])
             out.one_of[either[i]].append(doc)

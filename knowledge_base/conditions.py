@@ -101,14 +101,15 @@ def named_among(headings: Sequence[str], question: str, common: Iterable[Phrase]
 # ------------------------------------------------------------------ amounts ("8 m3 mỗi ngày", "dưới 10m3/ngày đêm")
 # Read on lower-case text with its accents: "Hà Nội" is no hectare. Citizens type units either way; the records'
 # bounds are worded with accents.
-_NUMBER = r"(?<![\d.,])(\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)"
+_NUMBER = r"(?<![\w.,])(\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)"  # "KT12m3" is a code, no amount
 _UNIT = (r"(m3|m³|mét khối|met khoi|khối|khoi|m2|m²|mét vuông|met vuong|hecta|héc[ -]?ta|hec[ -]?ta|ha)"
-         r"(?!\w)(?!\s*n[oộ]i)")
-_RATE = r"(?:\s*(?:/|mỗi|moi|một|mot|1|trên|tren)\s*(ngày|ngay|giây|giay|giờ|gio|s|h)(?!\w))?"
+         r"(?!\w)(?!\s*(?:noi|nội|nam|tinh|tĩnh|giang|long|dong|đông|tien|tiên|trung|coi|cối)\b)")  # Hà Nội, Hà Tĩnh…
+_RATE = (r"(?:\s*(?:/|mỗi|moi|một|mot|1|trên|tren)\s*"
+         r"(ngày(?:\s*đêm)?|ngay(?:\s*dem)?|giây|giay|giờ|gio|phút|phut|tháng|thang|năm|nam|s|h)(?!\w))?")
 _AMOUNT = re.compile(_NUMBER + r"\s*" + _UNIT + _RATE)
-_CANONICAL = {"m3": "m3", "m2": "m2", "ha": "ha", "hecta": "ha", "hec ta": "ha", "hecta ": "ha",
-              "met khoi": "m3", "khoi": "m3", "met vuong": "m2", "ngay": "day", "giay": "s", "s": "s", "gio": "h",
-              "h": "h"}
+_CANONICAL = {"m3": "m3", "m2": "m2", "ha": "ha", "hecta": "ha", "hec ta": "ha",
+              "met khoi": "m3", "khoi": "m3", "met vuong": "m2", "ngay": "day", "ngay dem": "day", "giay": "s",
+              "s": "s", "gio": "h", "h": "h", "phut": "min", "thang": "month", "nam": "year"}
 # the words before an amount that bound it: (side, strict); negated forms are their own entries
 _BOUND_WORDS = {
     "không được vượt quá": ("max", False), "không vượt quá": ("max", False), "chưa vượt quá": ("max", False),
@@ -124,7 +125,7 @@ _BOUND_WORDS = {
 _BOUND = re.compile(r"(?<!\w)(" + "|".join(sorted(map(re.escape, _BOUND_WORDS), key=len, reverse=True)) + r")\s*"
                     + _NUMBER + r"\s*" + _UNIT + _RATE)
 _NEGATED = re.compile(r"(?:không|chưa)(?:\s+(?:được|thể|phải))?\s*$")  # "không thể vượt quá" is at most
-_FROM = re.compile(r"(?<!\w)từ\s*" + _NUMBER + r"\s*(?:" + _UNIT + _RATE + r")?\s*(?:đến|tới)\s*(dưới\s*)?"
+_FROM = re.compile(r"(?<!\w)từ\s*" + _NUMBER + r"\s*(?:" + _UNIT + _RATE + r"\s*)?(?:đến|tới)\s*(dưới\s*)?"
                    + _NUMBER + r"\s*" + _UNIT + _RATE)
 _FROM_ON = re.compile(r"(?<!\w)từ\s*" + _NUMBER + r"\s*" + _UNIT + _RATE + r"[^,;]{0,16}?\btrở lên")
 
@@ -144,7 +145,7 @@ def _unit(unit: str) -> str:
 
 
 def _per(rate: Optional[str]) -> Optional[str]:
-    return _CANONICAL.get(fold(rate)) if rate else None
+    return _CANONICAL.get(" ".join(fold(rate).split())) if rate else None
 
 
 def amounts(text: str) -> List[Amount]:
@@ -235,27 +236,34 @@ def sibling_groups(case: DocumentCase) -> List[List[int]]:
     return found
 
 
-def _excepted(condition: str, text: str) -> bool:
-    """Whether the message speaks of what the condition excepts ("… trừ hộ gia đình … sinh hoạt")."""
+def _excepted(condition: str, text: str, common: Set[Phrase]) -> bool:
+    """Whether the message speaks of what the condition excepts ("… trừ hộ gia đình … sinh hoạt"): a phrase of the
+    exception that neither the rest of the condition nor the procedure's name holds ("khai thác nước dưới đất")."""
     parts = EXCEPTION.split(condition or "", maxsplit=1)
-    return len(parts) > 1 and bool(phrases(tokens(parts[1])) & phrases(tokens(text)))
+    if len(parts) < 2:
+        return False
+    own = phrases(tokens(parts[1])) - phrases(tokens(parts[0])) - common
+    return bool(own & phrases(tokens(text)))
 
 
-def _spoken_of(docs: Sequence[Document], text: str) -> Tuple[bool, Optional[Document]]:
+def _spoken_of(docs: Sequence[Document], text: str, common: Set[Phrase]) -> Tuple[bool, Optional[Document]]:
     """Whether the message speaks of this group (an amount in a unit its conditions bound, or a phrase only one of
-    them has), and the condition it names, if one."""
+    them has, the procedure's own name's phrases aside: "nước biển" in "đăng ký khai thác nước mặt, nước biển"
+    names no form), and the paper it names, if one: none when the amount and a phrase point to different ones
+    ("8 m3 … moong khai thác khoáng sản")."""
     said = amounts(text)
     verdicts = [admits(what(d), said) for d in docs]
+    index = named_among([what(d) for d in docs], text, common)
+    by_phrase = docs[index - 1] if index else None
     if any(v is not None for v in verdicts):
-        # an amount in a unit the conditions bound decides alone ("khoang 15 m3" may read as "khoáng" too)
+        # an amount in a unit the conditions bound decides ("khoang 15 m3" may read as "khoáng" too)
         fitting = [d for d, v in zip(docs, verdicts) if v]
-        named = fitting[0] if len(fitting) == 1 else None
+        named = fitting[0] if len(fitting) == 1 and by_phrase in (None, fitting[0]) else None
+    elif by_phrase is None:
+        return False, None
     else:
-        index = named_among([what(d) for d in docs], text)
-        if index is None:
-            return False, None
-        named = docs[index - 1]
-    if named is not None and _excepted(what(named), text):  # a household's own use is not "up to 10 m3"
+        named = by_phrase
+    if named is not None and _excepted(what(named), text, common):  # a household's own use is not "up to 10 m3"
         named = None
     return True, named
 
@@ -265,10 +273,11 @@ def conditions_said(proc: Procedure, text: str, known: Sequence[str] = ()) -> Tu
     message speaks of, that group's key replaced by the one it names, or dropped when it names none ("à nhầm,
     khoảng 15 m3")."""
     keys = [k for k in known]
+    common = phrases(tokens(proc.name)) | phrases(tokens(proc.chat_name))
     for case in proc.document_cases if text else ():
         for group in sibling_groups(case):
             docs = [case.documents[i] for i in group]
-            spoken, named = _spoken_of(docs, text)
+            spoken, named = _spoken_of(docs, text, common)
             if spoken:
                 own = {condition_key(what(d)) for d in docs}
                 keys = [k for k in keys if k not in own] + ([condition_key(what(named))] if named else [])
@@ -287,3 +296,9 @@ def alternatives(case: DocumentCase, said: Sequence[str]) -> Tuple[Set[int], Set
             chosen |= named
             out |= set(group) - named
     return chosen, out
+
+
+def paper_count(proc: Procedure) -> int:
+    """How many papers the record lists, alternatives of one paper counted once."""
+    return sum(len(case.documents) - sum(len(group) - 1 for group in sibling_groups(case))
+               for case in proc.document_cases)

@@ -27,13 +27,13 @@ FOREIGNER = "foreigner"
 _NATIONAL = frozenset({"individual", "organisation"})  # kinds of applicant a condition about foreigners goes on about
 MAX_SAID = 16  # condition keys a conversation keeps (the latest)
 _KEY = re.compile(r"[0-9a-f]{8}")
-MAX_SLOT = 2000
+MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situation this assistant wrote
 
 
 def latest(keys: Tuple[str, ...]) -> Tuple[str, ...]:
     """Each key once where it was last said, the latest ``MAX_SAID``."""
     return tuple(dict.fromkeys(reversed(keys)))[::-1][-MAX_SAID:]
-  # characters of a situation slot: anything longer is no situation this assistant wrote
+
 EXCEPTION = re.compile(r"\b(?:trừ|ngoại trừ|không bao gồm|không áp dụng)\b", re.IGNORECASE)
 
 

@@ -140,3 +140,54 @@ def test_forms_listed_side_by_side_are_one_of_and_the_named_one_is_the_citizen_s
     # papers that are not alternatives (an application and a statement of experience) are all needed
     drilling = catalogue.get("1.004122").document_cases[0]
     assert sibling_groups(drilling) == []
+
+
+@pytest.mark.parametrize("code, text", [
+    ("1.002338", "kiểm dịch động vật trên cạn vận chuyển ra khỏi tỉnh"),  # "trên cạn" is the procedure's name
+    ("2.002835", "đăng ký khai thác nước mặt, nước biển"),  # so are "nước mặt", "nước biển"
+    ("1.001662", "8 m3 mỗi ngày lấy từ moong khai thác khoáng sản"),  # the amount and a phrase disagree
+    ("1.001662", "khoảng 5 m3 mỗi phút"),  # a rate the bound is not in
+])
+def test_words_that_do_not_tell_one_paper_name_none(catalogue, code, text):
+    assert conditions_said(catalogue.get(code), text) == ()
+
+
+def test_an_exception_s_words_the_condition_shares_do_not_block_it(catalogue):
+    # "trừ hộ gia đình khai thác nước dưới đất …": "khai thác nước dưới đất" is the whole record's subject
+    proc = catalogue.get("1.001662")
+    assert conditions_said(proc, "công ty khai thác nước dưới đất 8 m3/ngày") == (_keys(proc)[0],)
+
+
+@pytest.mark.parametrize("text", ["quoc lo 1 ha tinh", "mã KT12m3", "2 ha nam", "ở Hà Nội 3 hà"])
+def test_places_and_codes_are_no_amounts(text):
+    assert amounts(text) == []
+
+
+def test_a_range_per_day_bounds_both_ends():
+    assert admits("từ 10 m3/ngày đêm đến dưới 100 m3/ngày đêm", [(5.0, "m3", "day")]) is False
+    assert admits("từ 10 m3/ngày đêm đến dưới 100 m3/ngày đêm", [(50.0, "m3", "day")]) is True
+
+
+def test_alternatives_count_once_and_only_those_for_the_citizen_are_one_of(catalogue):
+    from knowledge_base.conditions import paper_count
+    from knowledge_base.schema import Document, DocumentCase
+
+    assert paper_count(catalogue.get("2.002835")) == 1  # "Hồ sơ gồm 1 loại giấy tờ": one of four forms
+    assert paper_count(catalogue.get("1.013831")) == len(catalogue.get("1.013831").documents)
+    forms = DocumentCase(name="", documents=[
+        Document(name="Tờ khai đăng ký nuôi cá theo Mẫu 01", form_number="Mẫu số 01"),
+        Document(name="Tờ khai đăng ký nuôi tôm theo Mẫu 02", form_number="Mẫu số 02",
+                 applicant_types=["foreigner"]),
+        Document(name="Bản sao giấy chứng nhận đăng ký doanh nghiệp"),
+    ])
+    found = checklist(forms, Situation())  # the foreigner's form is not this citizen's: one form left, needed
+    assert not found.one_of and [d.form_number for d in found.needed][:1] == ["Mẫu số 01"]
+    assert len(checklist(forms, Situation(applicant="foreigner")).one_of) == 1
+
+
+def test_a_form_number_is_added_unless_the_name_holds_it_whole():
+    from knowledge_base.checklist import item
+    from knowledge_base.schema import Document
+
+    assert "(Mẫu số 1)" in item(Document(name="Tờ khai theo Mẫu 13 kèm theo Nghị định", form_number="Mẫu số 1"))
+    assert "(Mẫu số 13)" not in item(Document(name="Tờ khai theo Mẫu 13 kèm theo Nghị định", form_number="Mẫu số 13"))

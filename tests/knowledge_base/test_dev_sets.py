@@ -281,3 +281,22 @@ def test_training_questions_echo_no_held_question_of_their_code(training, all_de
             if shared:
                 overlaps.append(f"{code}: {q!r} (shared: {' '.join(sorted(shared)[0])!r})")
     assert not overlaps, "\n".join(overlaps)
+
+
+ANSWER_BENCHMARK = ROOT / "benchmarks/answer_conversations.yml"
+BENCH_ECHO = 5  # words in a row, not common to three procedures' training questions, that echo a benchmark turn
+
+
+def test_training_questions_echo_no_answer_benchmark_turn(training):
+    """The answer benchmark plays citizens' conversations the encoder never learned: a training question sharing
+    five words with a turn (beyond the phrases any three procedures' questions share, "thì nộp hồ sơ ở đâu") would
+    let it remember the turn."""
+    with open(ANSWER_BENCHMARK, encoding="utf-8") as fh:
+        turns = [t["say"] for c in yaml.safe_load(fh) for t in c["turns"] if "say" in t]
+    spread: Counter = Counter()
+    for questions in training.values():
+        spread.update(set().union(*(phrases(q, BENCH_ECHO) for q in questions)))
+    said = set().union(*(phrases(t, BENCH_ECHO) for t in turns)) - {p for p, n in spread.items() if n >= 3}
+    echoes = [f"{code}: {q!r}" for code, questions in training.items() for q in questions
+              if phrases(q, BENCH_ECHO) & said]
+    assert not echoes, "\n".join(echoes)

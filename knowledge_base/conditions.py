@@ -11,6 +11,7 @@ The same naming by a distinctive two-word phrase picks a record's document case 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -82,8 +83,9 @@ def named_among(headings: Sequence[str], question: str, common: Iterable[Phrase]
     ``common`` phrases (folded) name none (the procedure's own name says what every case is). None when none, or
     several, are named."""
     own = set(common)
-    written = [_forms(typed(h)) for h in headings]
-    folded = [[fold(w) for w in typed(h)] for h in headings]
+    as_typed = [typed(h) for h in headings]
+    written = [_forms(t) for t in as_typed]
+    folded = [[fold(w) for w in t] for t in as_typed]
     sets = [phrases(h) - own for h in folded]
     shared = Counter(p for s in sets for p in s)
     used = Counter(w for h in folded for w in set(h))
@@ -101,7 +103,8 @@ def named_among(headings: Sequence[str], question: str, common: Iterable[Phrase]
 # ------------------------------------------------------------------ amounts ("8 m3 mỗi ngày", "dưới 10m3/ngày đêm")
 # Read on lower-case text with its accents: "Hà Nội" is no hectare. Citizens type units either way; the records'
 # bounds are worded with accents.
-_NUMBER = r"(?<![\w.,])(\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)"  # "KT12m3" is a code, no amount
+_THOUSANDS = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?"  # "3.000", "3.000,5"
+_NUMBER = r"(?<![\w.,])(" + _THOUSANDS + r"|\d+(?:[.,]\d+)?)"  # "KT12m3" is a code, no amount
 _UNIT = (r"(m3|m³|mét khối|met khoi|khối|khoi|m2|m²|mét vuông|met vuong|hecta|héc[ -]?ta|hec[ -]?ta|ha)"
          r"(?!\w)(?!\s*(?:noi|nội|nam|tinh|tĩnh|giang|long|dong|đông|tien|tiên|trung|coi|cối)\b)")  # Hà Nội, Hà Tĩnh…
 _RATE = (r"(?:\s*(?:/|mỗi|moi|một|mot|1|trên|tren)\s*"
@@ -135,7 +138,7 @@ Bound = Tuple[str, float, str, Optional[str], bool]  # side, value, unit, per, s
 
 def _number(value: str) -> float:
     """'3.000' is three thousand, '3.000,5' and '12.5' and '0,5' are decimals (Vietnamese or not)."""
-    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?", value):
+    if re.fullmatch(_THOUSANDS, value):
         return float(value.replace(".", "").replace(",", "."))
     return float(value.replace(",", "."))
 
@@ -203,10 +206,9 @@ def what(doc: Document) -> str:
     return doc.condition or doc.paper
 
 
-def _head(doc: Document, words_: int = 0) -> str:
-    head = _FORM.sub("", " ".join(tokens(doc.paper)))
+def _head(paper: str, words_: int = 0) -> str:
+    head = _FORM.sub("", " ".join(tokens(paper)))
     return " ".join(head.split()[:words_] if words_ else head.split())
-
 
 
 def condition_key(condition: str) -> str:
@@ -219,21 +221,33 @@ def sibling_groups(case: DocumentCase) -> List[List[int]]:
     number is set aside, each under its own condition ("Tờ khai … theo Mẫu 13 (đối với …)" / "… Mẫu 14 (đối với
     …)"); or application forms listed side by side with no condition, each with its own form, whose names start
     alike ("Tờ khai … nước biển theo Mẫu 18", "Tờ khai đào hồ, ao … theo Mẫu 17"). Groups of two or more."""
+    return [[i for i, _ in group] for group in keyed_groups(case)]
+
+
+def keyed_groups(case: DocumentCase) -> Tuple[Tuple[Tuple[int, str], ...], ...]:
+    """``sibling_groups`` with each paper's ``condition_key``: worked out once per list of papers (each message
+    and each checklist asks again)."""
+    return _keyed_groups(tuple((d.paper, d.condition, d.form_number) for d in case.documents))
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyed_groups(papers: Tuple[Tuple[str, str, str], ...]) -> Tuple[Tuple[Tuple[int, str], ...], ...]:
+    """The groups of papers given as (paper, condition, form number)."""
     groups: Dict[Tuple[str, str], List[int]] = {}
-    for i, doc in enumerate(case.documents):
-        if doc.condition:
-            groups.setdefault(("condition", _head(doc)), []).append(i)
-        elif doc.form_number and is_application(doc):
-            groups.setdefault(("form", _head(doc, 2)), []).append(i)
+    for i, (paper, condition, form_number) in enumerate(papers):
+        if condition:
+            groups.setdefault(("condition", _head(paper)), []).append(i)
+        elif form_number and _APPLICATION.match(paper.strip(" -")):
+            groups.setdefault(("form", _head(paper, 2)), []).append(i)
     found = []
     for (kind, _), group in groups.items():
-        docs = [case.documents[i] for i in group]
-        if len(group) < 2 or len({condition_key(what(d)) for d in docs}) < len(docs):
+        keys = [condition_key(papers[i][1] or papers[i][0]) for i in group]  # what() of each
+        if len(group) < 2 or len(set(keys)) < len(group):
             continue
-        if kind == "form" and len({d.form_number for d in docs}) < len(docs):
+        if kind == "form" and len({papers[i][2] for i in group}) < len(group):
             continue
-        found.append(group)
-    return found
+        found.append(tuple(zip(group, keys)))
+    return tuple(found)
 
 
 def _excepted(condition: str, text: str, common: Set[Phrase]) -> bool:
@@ -275,12 +289,12 @@ def conditions_said(proc: Procedure, text: str, known: Sequence[str] = ()) -> Tu
     keys = [k for k in known]
     common = phrases(tokens(proc.name)) | phrases(tokens(proc.chat_name))
     for case in proc.document_cases if text else ():
-        for group in sibling_groups(case):
-            docs = [case.documents[i] for i in group]
+        for group in keyed_groups(case):
+            docs = [case.documents[i] for i, _ in group]
             spoken, named = _spoken_of(docs, text, common)
             if spoken:
-                own = {condition_key(what(d)) for d in docs}
-                keys = [k for k in keys if k not in own] + ([condition_key(what(named))] if named else [])
+                own = {key for _, key in group}
+                keys = [k for k in keys if k not in own] + [key for (i, key) in group if case.documents[i] is named]
     return latest(tuple(keys))
 
 
@@ -290,11 +304,11 @@ def alternatives(case: DocumentCase, said: Sequence[str]) -> Tuple[Set[int], Set
     keys = set(said)
     chosen: Set[int] = set()
     out: Set[int] = set()
-    for group in sibling_groups(case) if keys else ():
-        named = {i for i in group if condition_key(what(case.documents[i])) in keys}
+    for group in keyed_groups(case) if keys else ():
+        named = {i for i, key in group if key in keys}
         if len(named) == 1:
             chosen |= named
-            out |= set(group) - named
+            out |= {i for i, _ in group} - named
     return chosen, out
 
 

@@ -236,6 +236,8 @@ def cmd_model(args) -> int:
             epochs=args.epochs,
             per_procedure=args.per_procedure,
             frozen_layers=args.frozen_layers,
+            bank_every=args.bank_every,
+            **({"lr": args.lr} if args.lr is not None else {}),
             **({"written_repeat": args.written_repeat} if args.written_repeat is not None else {}),
         )
         print(f"fine-tuned model written to {path}")
@@ -304,6 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--epochs", type=int, default=1)
     sp.add_argument("--per-procedure", type=int, default=24)
     sp.add_argument("--frozen-layers", type=int, default=0, help="lowest transformer layers kept as the base's")
+    sp.add_argument("--lr", type=float, help="peak learning rate (default 3e-5, with --bank-every 2e-4)")
+    sp.add_argument("--bank-every", type=int, default=0,
+                    help="score questions against every procedure, the passages' vectors made again every N steps "
+                         "(0: in-batch negatives)")
     sp.add_argument("--written-repeat", type=int, help="times each citizen-worded question is seen (default 2)")
     sp.set_defaults(func=cmd_model)
 

@@ -77,3 +77,67 @@ def test_finetune_from_kept_lower_layers_embeds_as_the_whole_model(base_model_di
     assert layers[5].attention.self.query.weight.grad is None
     # a model that pools otherwise is embedded by its own forward pass
     assert FrozenBase.of(model, 0, texts).states is None
+
+
+def test_passage_bank_scores_each_procedure_by_its_best_passage():
+    import math
+
+    import torch
+
+    from knowledge_base.embedding.model_tools import PassageBank
+
+    bank = PassageBank(["passage: a", "passage: a2", "passage: b"], owner=[0, 0, 1], codes=["1.000001", "1.000002"])
+    bank.vectors = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    question = torch.tensor([[0.28, 0.96]], requires_grad=True)
+    loss = bank.loss(question, ["1.000001"], scale=1.0)
+    # procedure 1's passages score 0.28 and 0.96 (its best: 0.96, not their sum or mean), procedure 2's 0.936
+    assert math.isclose(loss.item(), -math.log(math.exp(0.96) / (math.exp(0.96) + math.exp(0.936))), rel_tol=1e-5)
+    assert bank.loss(question, ["1.000002"], scale=1.0).item() > loss.item()
+    loss.backward()
+    assert question.grad is not None
+
+
+def test_passage_bank_is_what_the_index_embeds_and_refreshes_from_the_model(base_model_dir, land_scope):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from knowledge_base.embedding.model_tools import FrozenBase, PassageBank
+    from knowledge_base.retrieval.hybrid import passages
+
+    procs = land_scope[:3]
+    bank = PassageBank.of(procs, "passage: ")
+    assert bank.texts == ["passage: " + t for p in procs for t in passages(p)]
+    assert [procs[i].code for i in bank.owner] == [p.code for p in procs for _ in passages(p)]
+    model = SentenceTransformer(str(base_model_dir), device="cpu")
+    model.max_seq_length = 64
+    model.train()
+    embed = FrozenBase.of(model, 6, bank.texts)
+    bank.refresh(embed, batch_size=4)
+    assert model[0].auto_model.training  # left in training mode
+    assert not bank.vectors.requires_grad
+    model.eval()
+    with torch.no_grad():
+        whole = model(model.preprocess(bank.texts))["sentence_embedding"]
+    assert float((whole - bank.vectors).abs().max()) < 1e-5
+
+
+def test_finetune_with_the_bank_trains_the_upper_layers_only(base_model_dir, tmp_path, monkeypatch):
+    """A small scope end to end: the bank's texts are kept, the schedule runs, the lower layers stay the base's."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from core.settings import reset_settings
+    from knowledge_base.embedding.model_tools import finetune
+
+    monkeypatch.setenv("MOTCUA_SCOPE_FIELDS", "Môi trường")
+    reset_settings()
+    try:
+        out = finetune(base_model_dir, tmp_path / "tuned", per_procedure=1, frozen_layers=6, bank_every=2,
+                       written_repeat=1, batch_size=16)
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+    base = SentenceTransformer(str(base_model_dir), device="cpu")[0].auto_model.encoder.layer
+    tuned = SentenceTransformer(str(out), device="cpu")[0].auto_model.encoder.layer
+    assert torch.equal(base[5].attention.self.query.weight, tuned[5].attention.self.query.weight)
+    assert not torch.equal(base[11].attention.self.query.weight, tuned[11].attention.self.query.weight)

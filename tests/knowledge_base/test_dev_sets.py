@@ -21,7 +21,8 @@ from tests.conftest import ROOT
 
 DEV = ROOT / "benchmarks/dev_questions_2026.yml"
 DEV_B = ROOT / "benchmarks/dev_questions_2026b.yml"  # the fresh set written after DEV was tuned on
-DEV_SETS = (DEV, DEV_B)
+DEV_C = ROOT / "benchmarks/dev_questions_2026c.yml"  # written after B was looked at to choose fine-tuning settings
+DEV_SETS = (DEV, DEV_B, DEV_C)
 OUT = ROOT / "benchmarks/out_of_catalogue.yml"
 CALIBRATION = ROOT / "knowledge_base/data/calibration_questions.yml"
 CALIBRATION_OUTSIDE = ROOT / "knowledge_base/data/calibration_outside.yml"

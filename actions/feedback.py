@@ -141,6 +141,10 @@ class ActionDefaultFallback(Action):
         """
         from rasa_sdk.events import UserUtteranceReverted
 
+        from actions.procedures import ActionAnswerProcedure
+
+        if torn_between_procedure_questions(tracker):  # "… đổi tên … cần giấy tờ gì": documents or the procedure?
+            return ActionAnswerProcedure().run(dispatcher, tracker, domain)
         events, found = answer_elsewhere(dispatcher, tracker)  # e.g. a phrasing staff just mapped
         if events is not None:
             return events
@@ -148,6 +152,23 @@ class ActionDefaultFallback(Action):
         dispatcher.utter_message(text=templates.fallback(current().knowledge_base.settings.office.hotline),
                                  buttons=templates.help_buttons())
         return [UserUtteranceReverted()]
+
+
+# Two procedure-question intents this sure together make a procedure question, whichever aspect it asks
+PROCEDURE_QUESTION_AT = 0.6
+
+
+def torn_between_procedure_questions(tracker: Tracker) -> bool:
+    """Whether the classifier fell back only because two procedure-question intents came too close ("cần giấy tờ
+    gì" read as the documents and as the procedure): the message is a procedure question, its words say which
+    aspect, and the procedure's answer (or its choices when the search is unsure) serves it, not "not understood".
+    """
+    from actions.procedures import INTENT_ASPECT
+
+    ranking = [r for r in tracker.latest_message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+    best = ranking[:2]
+    return (len(best) == 2 and all(r.get("name") in INTENT_ASPECT for r in best)
+            and sum(float(r.get("confidence") or 0.0) for r in best) >= PROCEDURE_QUESTION_AT)
 
 
 def answer_elsewhere(dispatcher: CollectingDispatcher,

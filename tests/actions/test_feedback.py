@@ -44,6 +44,34 @@ def test_fallback_logs_and_reverts(log):
     assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/request_human", "/ask_office_hours"]
 
 
+def test_a_question_torn_between_two_procedure_intents_gets_the_procedures_answer_not_a_fallback(log):
+    """The classifier falls back when "… đổi tên … trên sổ đỏ thì cần giấy tờ gì" reads as the documents (0.47) and
+    as the procedure (0.44): it is a procedure question all the same, answered or offered as one."""
+    question = "tôi đã đổi tên trong giấy khai sinh, giờ muốn cập nhật tên mới trên sổ đỏ thì cần giấy tờ gì"
+    tracker = make_tracker(question, "nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.3}, {"name": "ask_documents", "confidence": 0.474},
+        {"name": "ask_procedure", "confidence": 0.437}, {"name": "check_dossier_status", "confidence": 0.059}]
+    dispatcher = CollectingDispatcher()
+    events = ActionDefaultFallback().run(dispatcher, tracker, {})
+    assert {"event": "rewind", "timestamp": None} not in events
+    text = " ".join(m.get("text") or "" for m in dispatcher.messages)
+    assert "chưa hiểu" not in text
+    codes = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert "1.013833" in text or any("1.013833" in c for c in codes)
+    assert "not_understood" not in [r["reason"] for r in log.unanswered_rows()]
+
+
+def test_a_fallback_between_a_procedure_and_another_intent_is_still_not_understood(log):
+    tracker = make_tracker("asdf qwer", "nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.3}, {"name": "ask_documents", "confidence": 0.35},
+        {"name": "greet", "confidence": 0.33}]
+    dispatcher = CollectingDispatcher()
+    assert ActionDefaultFallback().run(dispatcher, tracker, {}) == [{"event": "rewind", "timestamp": None}]
+    assert "chưa hiểu" in dispatcher.messages[0]["text"]
+
+
 def test_a_misunderstood_question_about_another_agencys_service_still_names_that_agency(log):
     """The classifier's fallback on "the bhyt het han" is answered like out of scope, not "I did not understand"."""
     dispatcher = CollectingDispatcher()

@@ -12,7 +12,7 @@ MODEL := models/embeddings/motcua-e5-small-vi
 # How the search model is fine-tuned: 4 generated questions a procedure and each written question once, the lower 6 of
 # 12 layers kept as the base's (run once per distinct text), each question scored against every procedure in scope
 # (its best passage) from a bank of the passages' vectors made again every 50 steps, peak learning rate 2e-4.
-# Measured 5/12/2026 on 2 cores, 5,395 written questions, against the in-batch setting used before
+# Measured 5/12/2026 on 2 cores, 5,388 written questions, against the in-batch setting used before
 # (--per-procedure 4 --frozen-layers 6, each written question twice, 32 passages a batch, learning rate 3e-5):
 #   fine-tuning 11.6 min -> 5.1 min (the in-batch setting with each written question once took 6.6 min, so the
 #   bank itself saves about 1.5 min; the rest is seeing each question once); set B hit@1 0.924 -> 0.939, hit@3

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import templates
-from actions.context import channel_of, client_of, current, knowledge_base_for, log_unanswered
+from actions.context import channel_of, client_of, current, entity, knowledge_base_for, log_unanswered
 from core.privacy import mask_text
 from knowledge_base.answers import detect_aspect
 from knowledge_base.resolve import ANSWER, SURE, Context, Resolution
@@ -135,16 +135,16 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        """Another agency's service, a staff answer or a sure catalogue match first; else log and reply.
-
-        The message is then dropped from the conversation.
+        """A procedure question the classifier could not give an aspect is answered as one (a staff answer first);
+        otherwise another agency's service, a staff answer or a sure catalogue match first; else log and reply,
+        and the message is dropped from the conversation.
         """
         from rasa_sdk.events import UserUtteranceReverted
 
-        from actions.procedures import ActionAnswerProcedure
+        from actions.procedures import ActionAnswerProcedure, staff_answer
 
         if torn_between_procedure_questions(tracker):  # "… đổi tên … cần giấy tờ gì": documents or the procedure?
-            return ActionAnswerProcedure().run(dispatcher, tracker, domain)
+            return [] if staff_answer(dispatcher, tracker) else ActionAnswerProcedure().run(dispatcher, tracker, domain)
         events, found = answer_elsewhere(dispatcher, tracker)  # e.g. a phrasing staff just mapped
         if events is not None:
             return events
@@ -162,9 +162,12 @@ def torn_between_procedure_questions(tracker: Tracker) -> bool:
     """Whether the classifier fell back only because two procedure-question intents came too close ("cần giấy tờ
     gì" read as the documents and as the procedure): the message is a procedure question, its words say which
     aspect, and the procedure's answer (or its choices when the search is unsure) serves it, not "not understood".
+    Not while a form asks for something (a dossier code) nor when the message names a dossier.
     """
     from actions.procedures import INTENT_ASPECT
 
+    if tracker.active_loop.get("name") or entity(tracker, "dossier_code"):
+        return False  # a form is asking (the fallback rule leaves it to ask again), or a dossier is named
     ranking = [r for r in tracker.latest_message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
     best = ranking[:2]
     return (len(best) == 2 and all(r.get("name") in INTENT_ASPECT for r in best)

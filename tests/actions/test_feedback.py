@@ -62,11 +62,25 @@ def test_a_question_torn_between_two_procedure_intents_gets_the_procedures_answe
     assert "not_understood" not in [r["reason"] for r in log.unanswered_rows()]
 
 
-def test_a_fallback_between_a_procedure_and_another_intent_is_still_not_understood(log):
-    tracker = make_tracker("asdf qwer", "nlu_fallback")
-    tracker.latest_message["intent_ranking"] = [
-        {"name": "nlu_fallback", "confidence": 0.3}, {"name": "ask_documents", "confidence": 0.35},
-        {"name": "greet", "confidence": 0.33}]
+TORN = [{"name": "nlu_fallback", "confidence": 0.3}, {"name": "ask_time", "confidence": 0.36},
+        {"name": "ask_procedure", "confidence": 0.33}]
+
+
+@pytest.mark.parametrize("ranking, slots, loop, entities", [
+    # a procedure intent against another kind of intent
+    ([{"name": "nlu_fallback", "confidence": 0.3}, {"name": "ask_documents", "confidence": 0.35},
+      {"name": "greet", "confidence": 0.33}], None, None, None),
+    # two procedure intents, neither sure nor sure together
+    ([{"name": "nlu_fallback", "confidence": 0.3}, {"name": "ask_documents", "confidence": 0.28},
+      {"name": "ask_procedure", "confidence": 0.27}], None, None, None),
+    # the dossier form is asking for a code: it asks again, as after any message it did not understand
+    (TORN, None, "dossier_status_form", None),
+    # a dossier named in the message is a status question, not a procedure's
+    (TORN, None, None, [{"entity": "dossier_code", "value": "000.00.06.H56-231027-0361"}]),
+])
+def test_other_fallbacks_are_still_not_understood(log, ranking, slots, loop, entities):
+    tracker = make_tracker("asdf qwer bao lau", "nlu_fallback", slots=slots, active_loop=loop, entities=entities)
+    tracker.latest_message["intent_ranking"] = ranking
     dispatcher = CollectingDispatcher()
     assert ActionDefaultFallback().run(dispatcher, tracker, {}) == [{"event": "rewind", "timestamp": None}]
     assert "chưa hiểu" in dispatcher.messages[0]["text"]

@@ -143,6 +143,13 @@ def test_dev_questions_do_not_paste_the_official_name(dev, in_scope):
     assert not pasted, f"questions repeating the official name: {pasted}"
 
 
+def test_set_c_repeats_no_four_words_of_its_official_name(in_scope):
+    """Set C's writers promised it (its header): a citizen describes the situation, not the title."""
+    echoes = [(item["q"], code) for item in _load(DEV_C) for code in item["codes"]
+              if phrases(item["q"], NGRAM) & phrases(_official_name(in_scope[code].name), NGRAM)]
+    assert not echoes, echoes
+
+
 def test_dev_questions_share_no_four_word_phrase_with_an_alias_of_their_code(dev, aliases_by_code):
     overlaps = []
     for item in dev:

@@ -237,7 +237,7 @@ def cmd_model(args) -> int:
             per_procedure=args.per_procedure,
             frozen_layers=args.frozen_layers,
             bank_every=args.bank_every,
-            **({"lr": args.lr} if args.lr is not None else {}),
+            lr=args.lr,
             **({"written_repeat": args.written_repeat} if args.written_repeat is not None else {}),
         )
         print(f"fine-tuned model written to {path}")

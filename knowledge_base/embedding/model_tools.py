@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 import random
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -108,7 +109,6 @@ class FrozenBase:
         """The embedder for fine-tuning ``model`` with its lowest ``frozen`` layers kept: their output for every
         distinct text of ``texts`` is computed here, once (nothing kept when nothing is frozen or the model pools
         otherwise). The model's train or eval mode is left as it was."""
-        import torch
 
         if not frozen or not cls.mean_pooled(model):
             return cls(model, 0)
@@ -116,25 +116,35 @@ class FrozenBase:
         # similar lengths together (little padding); ties broken by the text, so that every run pads alike
         distinct = sorted(set(texts), key=lambda text: (len(text), text))
         states: Dict[str, Any] = {}
+        with cls.evaluating(model):
+            for start in range(0, len(distinct), batch_size):
+                chunk = distinct[start:start + batch_size]
+                features = model.preprocess(chunk)
+                mask = features["attention_mask"]
+                if not bool(mask[:, 0].all()):
+                    raise ValueError("the tokenizer pads on the left: the kept layers expect right padding")
+                hidden = bert.embeddings(input_ids=features["input_ids"],
+                                         token_type_ids=features.get("token_type_ids"))
+                hidden = cls.run_layers(bert, hidden, mask, bert.encoder.layer[:frozen])
+                for i, text in enumerate(chunk):
+                    states[text] = hidden[i, :int(mask[i].sum())].clone()
+        log.info("kept the lowest %d layers' output of %d distinct texts", frozen, len(states))
+        return cls(model, frozen, states)
+
+    @staticmethod
+    @contextmanager
+    def evaluating(model) -> Iterator[None]:
+        """``model``'s encoder in eval mode and without gradient, its train or eval mode put back after."""
+        import torch
+
+        bert = model[0].auto_model
         training = bert.training
         bert.eval()
         try:
             with torch.no_grad():
-                for start in range(0, len(distinct), batch_size):
-                    chunk = distinct[start:start + batch_size]
-                    features = model.preprocess(chunk)
-                    mask = features["attention_mask"]
-                    if not bool(mask[:, 0].all()):
-                        raise ValueError("the tokenizer pads on the left: the kept layers expect right padding")
-                    hidden = bert.embeddings(input_ids=features["input_ids"],
-                                             token_type_ids=features.get("token_type_ids"))
-                    hidden = cls.run_layers(bert, hidden, mask, bert.encoder.layer[:frozen])
-                    for i, text in enumerate(chunk):
-                        states[text] = hidden[i, :int(mask[i].sum())].clone()
+                yield
         finally:
             bert.train(training)
-        log.info("kept the lowest %d layers' output of %d distinct texts", frozen, len(states))
-        return cls(model, frozen, states)
 
     @staticmethod
     def run_layers(bert, hidden, mask, layers):
@@ -191,29 +201,18 @@ class PassageBank:
     @classmethod
     def of(cls, procs: Sequence[Any], passage_prefix: str) -> PassageBank:
         """The bank of ``procs``'s passages (as the index embeds them)."""
-        from knowledge_base.retrieval.hybrid import passages
+        from knowledge_base.retrieval.hybrid import indexed_passages
 
-        texts: List[str] = []
-        owner: List[int] = []
-        for i, proc in enumerate(procs):
-            for text in passages(proc):
-                texts.append(passage_prefix + text)
-                owner.append(i)
-        return cls(texts, owner, [p.code for p in procs])
+        indexed = indexed_passages(procs)
+        return cls([passage_prefix + text for _, text in indexed], [i for i, _ in indexed], [p.code for p in procs])
 
     def refresh(self, embed, batch_size: int = 128) -> None:
         """Embed every passage with the model as it now is (eval mode, no gradient)."""
         import torch
 
-        bert = embed.model[0].auto_model
-        training = bert.training
-        bert.eval()
-        try:
-            with torch.no_grad():
-                self.vectors = torch.cat([embed(self.texts[i:i + batch_size])
-                                          for i in range(0, len(self.texts), batch_size)])
-        finally:
-            bert.train(training)
+        with FrozenBase.evaluating(embed.model):
+            self.vectors = torch.cat([embed(self.texts[i:i + batch_size])
+                                      for i in range(0, len(self.texts), batch_size)])
 
     def loss(self, questions, codes: Sequence[str], scale: float):
         """Cross-entropy of each question's scaled cosine to every procedure (its best passage) against its own."""
@@ -301,8 +300,6 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
         lr = 2e-4 if bank_every else 3e-5
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     bank = PassageBank.of(procs, s.knowledge.passage_prefix) if bank_every else None
-    total = epochs * ((len(triples) + batch_size - 1) // batch_size) if bank is not None else sum(
-        len(no_duplicate_batches(triples, batch_size, random.Random(seed + e))) for e in range(epochs))
 
     def batches_of(epoch: int) -> List[List[tuple]]:
         if bank is None:
@@ -312,6 +309,7 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
         random.Random(seed + epoch).shuffle(pool)
         return [pool[i:i + batch_size] for i in range(0, len(pool), batch_size)]
 
+    total = sum(len(batches_of(e)) for e in range(epochs))
     warmup = max(1, total // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total - step) / max(1, total - warmup)))

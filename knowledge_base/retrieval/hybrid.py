@@ -10,7 +10,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Sequence
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -47,6 +47,11 @@ def passages(proc: Procedure) -> List[str]:
     out.extend(proc.aliases)
     out.extend(r.name for r in proc.results[:1])
     return [p for p in dict.fromkeys(out) if p]
+
+
+def indexed_passages(procs: Sequence[Procedure]) -> List[Tuple[int, str]]:
+    """(index of its procedure in ``procs``, passage) for every passage the dense index embeds, in index order."""
+    return [(i, text) for i, proc in enumerate(procs) for text in passages(proc)]
 
 
 def lexical_texts(proc: Procedure) -> List[str]:

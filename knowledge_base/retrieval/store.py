@@ -24,7 +24,7 @@ from knowledge_base.catalogue import Catalogue, catalogue_hash
 from knowledge_base.retrieval.actions import ACTIONS
 from knowledge_base.retrieval.dense import Embedder, model_fingerprint, one_blas_thread
 from knowledge_base.retrieval.examples import written_questions
-from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, passages
+from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, indexed_passages
 from knowledge_base.schema import Procedure
 from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, DATA_DIR, TRAINING_QUESTIONS
 
@@ -79,19 +79,16 @@ def build_index(procs: Sequence[Procedure], embedder: Embedder, index_dir: Path,
     from knowledge_base.retrieval.dense import build_faiss
 
     start = time.perf_counter()
-    texts: List[str] = []
-    ids: List[dict] = []
-    for i, proc in enumerate(procs):
-        for text in passages(proc):
-            texts.append(text)
-            ids.append({"code": proc.code, "owner": i, "text": text})
+    indexed = indexed_passages(procs)
+    texts = [text for _, text in indexed]
+    ids = [{"code": procs[i].code, "owner": i, "text": text} for i, text in indexed]
     vectors = embedder.embed_passages(texts, progress=progress)
     index = build_faiss(vectors)
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     faiss.write_index(index, str(index_dir / "index.faiss"))
     (index_dir / "ids.json").write_text(json.dumps(ids, ensure_ascii=False))
-    retriever = HybridRetriever(procs, embedder, index, [r["owner"] for r in ids])
+    retriever = HybridRetriever(procs, embedder, index, [i for i, _ in indexed])
     examples, known = embed_examples(retriever, progress)
     np.save(index_dir / "examples.npy", examples)
     (index_dir / "examples.json").write_text(json.dumps(known, ensure_ascii=False))

@@ -37,6 +37,8 @@ class KnowledgeBase(Protocol):
 
     def names_nothing(self, question: str) -> bool: ...
 
+    def says_only_who(self, question: str) -> bool: ...
+
     def asks_of(self, code: str, aspect: str, question: str) -> bool: ...
 
     def limit_for(self, question: str) -> Optional[Limit]: ...
@@ -156,12 +158,18 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
         return Resolution(CHOICES, choices=choices, considered=tuple(considered))
     if current and context.aspect != "general":  # no other procedure found: the aspect is asked of the current one
         return _answer(current, "current", considered=considered)
+    if offered and context.aspect != "general" and (
+            not kb.mentions_procedure(text) or any(h.code in offered for h in considered)):
+        # "bao lâu thì có xác nhận" right after choices: the search cannot place it, and it names no procedure or
+        # finds one of those offered among its closest, so the aspect is asked of the ones still offered (asked
+        # again which), not logged as a question nobody could answer
+        return _none("nothing_named", considered)
     return _none("no_match", considered)
 
 
 def _sure(kb: KnowledgeBase, text: str) -> Resolution:
     """A message the classifier could not place: only a sure match of the search answers it."""
-    if not text.strip():
+    if not text.strip() or kb.says_only_who(text):  # "tôi là người nước ngoài" says who, not which procedure
         return _none("nothing_named")
     result = kb.search(text, top_k=TOP_K)
     considered = result.hits[:TOP_K]

@@ -184,6 +184,14 @@ class SituationTable:
         table = self.record_table if record else self.table
         return [value for _, _, value in table.find(*self._words(text))]  # type: ignore[misc]
 
+    def beside_applicant(self, text: str) -> Optional[List[str]]:
+        """``text``'s folded words besides those saying who the citizen is ("tôi là người nước ngoài": none); None
+        when no words say it."""
+        folded, typed = self._words(text)
+        covered = {i for start, end, value in self.table.find(folded, typed)
+                   if str(cast(Tuple[str, str], value)[0]).startswith(APPLICANT) for i in range(start, end)}
+        return [word for i, word in enumerate(folded) if i not in covered] if covered else None
+
     def read(self, text: str) -> Situation:
         """What a citizen's message says about their situation (the last case named wins); family words
         ("nhà tôi") say a household only when no other kind of applicant is named ("công ty nhà tôi")."""

@@ -246,18 +246,21 @@ class HybridRetriever:
         return frozenset(t for t in query_tokens(self.normalizer, question) if len(t) > 1)
 
     def rank(self, scores: QueryScores, top_k: int = 5) -> SearchResult:
-        """Fuse per-procedure lexical and dense scores (either may be None) into ranked hits, then rerank them
-        by the calibrated confidence.
+        """Fuse per-procedure lexical, dense and example scores (any may be None) into ranked hits, then rerank
+        them by the calibrated confidence.
 
         The content words give the coverage feature: a match that leaves half the question unexplained
         ("nuôi chim yến" read as "nhận chìm") is not a sure one. The example scores give the example features,
-        the asked actions the action features; the fusion itself uses lexical and dense only.
+        the asked actions the action features.
         """
         lex, den = scores.lex, scores.den
         ranks: Dict[int, float] = {}
         lex_rank = self._ranks(lex)
         den_rank = self._ranks(den)
-        for table in (lex_rank, den_rank):
+        # the procedures whose citizen-worded questions come nearest join the pool too: a citizen's situation is
+        # often closer to how others asked about it than to the official name (5/12/2026, on set D, never tuned
+        # on, with one fit: hit@1 0.860 -> 0.869, hit@3 0.955 -> 0.974; chosen on set C: 0.976 -> 0.991)
+        for table in (lex_rank, den_rank, self._ranks(scores.ex)):
             for i, r in table.items():
                 ranks[i] = ranks.get(i, 0.0) + 1.0 / (RRF_K + r)
         order = sorted(ranks, key=lambda i: -ranks[i])[:max(top_k, RERANK_POOL)]

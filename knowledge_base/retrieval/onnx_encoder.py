@@ -172,20 +172,25 @@ class OnnxEncoder:
         return int(self.encode(["a"]).shape[1])
 
     def _run(self, texts: Sequence[str], outputs: List[str], batch_size: int, progress: bool) -> List[np.ndarray]:
-        """``outputs`` of the graph for ``texts``, in batches of ``batch_size``, stacked."""
+        """``outputs`` of the graph for ``texts`` (in their order), in batches of ``batch_size``, stacked.
+
+        Texts of like length are batched together: a batch is padded to its longest text, so batches in the
+        given order spend most of their time on padding (the index build's 6,860 example questions: 85 s)."""
         out: List[List[np.ndarray]] = [[] for _ in outputs]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         steps = range(0, len(texts), batch_size)
         if progress:
             from tqdm import tqdm
 
             steps = tqdm(steps, desc="embedding")
         for start in steps:
-            encodings = self.tokenizer.encode_batch(list(texts[start:start + batch_size]))
+            encodings = self.tokenizer.encode_batch([texts[i] for i in order[start:start + batch_size]])
             ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
             mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
             for kept, result in zip(out, self.session.run(outputs, {"input_ids": ids, "attention_mask": mask})):
                 kept.append(result)
-        return [np.ascontiguousarray(np.concatenate(kept), dtype=np.float32) for kept in out]
+        back = np.argsort(np.asarray(order, dtype=np.int64))  # row of each text in the sorted results
+        return [np.ascontiguousarray(np.concatenate(kept)[back], dtype=np.float32) for kept in out]
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """L2-normalised float32 embeddings, in batches of ``batch_size``."""

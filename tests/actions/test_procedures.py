@@ -105,6 +105,24 @@ def test_an_aspect_asked_after_choices_were_offered_offers_them_again_for_it(log
     assert events["procedure_code"] == "1.012783" and "Thời hạn giải quyết" in messages[0]["text"]
 
 
+@pytest.mark.parametrize("text, intent, head", [
+    ("mau don nao", "ask_documents", "Bạn muốn biết"),
+    ("can mang nhung giay to gi", "ask_documents", "Bạn muốn biết"),
+])
+def test_a_follow_up_the_search_cannot_place_after_choices_offers_them_again(log, text, intent, head):
+    """"mẫu đơn nào" or "cần mang những giấy tờ gì" typed instead of a tap: the choices again, for what is asked now,
+    never "chưa tìm thấy thủ tục" logged for staff while the citizen still has them in front of them."""
+    offer = {"text": "Có vài thủ tục gần với câu hỏi của bạn.", "buttons": [
+        {"title": "Thu hồi khoáng sản (tỉnh)", "payload": '/choose_option{"procedure_code":"1.014256"}'},
+        {"title": "Thu hồi khoáng sản (xã)", "payload": '/choose_option{"procedure_code":"1.014258"}'}]}
+    tracker = make_tracker(text, intent, {"candidates": ["1.014256", "1.014258"], "aspect": "documents"},
+                           asked="nhà tôi hạ nền đào được cát, muốn thu hồi để dùng", after=offer)
+    messages, events = run(ActionAnswerProcedure(), tracker)
+    assert messages[-1]["text"].startswith(head), messages[-1]["text"]
+    assert [b["payload"] for b in messages[-1]["buttons"]] == [b["payload"] for b in offer["buttons"]]
+    assert events["candidates"] == ["1.014256", "1.014258"] and not log.unanswered_rows()
+
+
 def test_an_aspect_asked_after_one_procedure_was_offered_is_answered_for_it(log):
     """"Có phải bạn hỏi về …?" with one procedure, and the citizen types "mất bao lâu" instead of tapping: the
     time of that procedure (named at the head of the answer), for the case the first question told."""
@@ -177,7 +195,14 @@ def test_a_word_the_catalogue_does_not_know_is_a_gap_for_staff_not_a_question_ba
     assert [r["reason"] for r in log.unanswered_rows()] == ["no_match"]
 
 
-def test_vague_question_offers_choices_as_buttons():
+def test_vague_question_offers_choices_as_buttons(kb, monkeypatch):
+    """Close procedures, none sure (the search's decision, stubbed: how sure a two-word question is depends on the
+    model and the fit, and the tests' index has the base model), are offered as buttons, remembered as candidates."""
+    from knowledge_base.retrieval.hybrid import Hit, SearchResult
+
+    hits = [Hit("1.012790", "Đính chính", 0.5, confidence=0.5), Hit("1.012786", "Cấp lại", 0.4, confidence=0.4),
+            Hit("1.012782", "Cấp đổi", 0.3, confidence=0.3)]
+    monkeypatch.setattr(kb, "search", lambda text, top_k=3: SearchResult(hits, "choose"))
     messages, events = run(ActionAnswerProcedure(), make_tracker("giấy chứng nhận", "ask_procedure"))
     buttons = messages[0]["buttons"]
     assert 2 <= len(buttons) <= 3 and all(b["payload"].startswith("/choose_option") for b in buttons)

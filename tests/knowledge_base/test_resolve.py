@@ -44,6 +44,9 @@ class FakeKnowledgeBase:
     def names_nothing(self, text: str) -> bool:
         return not any(w not in ("o", "dau", "nop", "phi", "le") for w in text.split())
 
+    def says_only_who(self, text: str) -> bool:
+        return text == "toi la viet kieu"
+
     def search(self, text: str, top_k: int = 3) -> SearchResult:
         self.searched.append(text)
         return self.result
@@ -92,8 +95,16 @@ NOTHING = SearchResult([A, B], "unknown")
     # anything more is searched anew: never answered for the one offered (nor the one before) as if sure
     ("tach thua", CLOSE, Context(current="1.9", aspect="fees", offered=("1.2",)),
      Resolution(CHOICES, choices=(A, B), considered=(A, B, C))),
+    # … and when the search cannot place it either, one of those offered among its closest: asked again which
     ("thua flycam", NOTHING, Context(current="1.9", aspect="fees", offered=("1.2",)),
+     Resolution(NONE, reason="nothing_named", considered=(A, B))),
+    # words the search cannot place and no procedure word ("xac nhan" read as an aspect): asked again which
+    ("flycam", NOTHING, Context(aspect="time", offered=("1.3", "1.9")),
+     Resolution(NONE, reason="nothing_named", considered=(A, B))),
+    # a new subject, far from what was offered: not known (logged for staff), not the old choices again
+    ("thua flycam", NOTHING, Context(aspect="fees", offered=("1.3", "1.9")),
      Resolution(NONE, reason="no_match", considered=(A, B))),
+    ("thua flycam", NOTHING, Context(offered=("1.2",)), Resolution(NONE, reason="no_match", considered=(A, B))),
     ("tach thua", SURE_A, Context(aspect="fees", offered=("1.2",)),
      Resolution(ANSWER, code="1.1", confidence=0.8, via="search", considered=(A, B, C))),
     # a yes before the aspect is still a yes; a no is never one (what they mean is still to be said)
@@ -152,6 +163,8 @@ def test_a_pick_among_offered_choices_never_searches(text, context, expected):
     ("tach thua", SURE_A, Resolution(ANSWER, code="1.1", confidence=0.8, via="search", considered=(A, B, C))),
     ("tach thua", CLOSE, Resolution(NONE, reason="no_match", considered=(A, B, C))),  # unsure: not answered
     ("   ", SURE_A, Resolution(NONE, reason="nothing_named")),
+    # who the citizen is, and nothing else: no procedure, however sure the search
+    ("toi la viet kieu", SURE_A, Resolution(NONE, reason="nothing_named")),
 ])
 def test_a_message_the_classifier_could_not_place_takes_only_a_sure_match(text, result, expected):
     assert resolve(text, result, Context(policy=SURE)) == expected

@@ -125,9 +125,11 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     """A question about a procedure: a follow-up stays on the current one unless it names another. Right after
     procedures were offered (``context.offered``: the bot's last message offered them), an aspect asked alone
     ("mất bao lâu") is about the one offered, or asks again which of several; anything else is searched anew,
-    not answered for the procedure discussed before."""
+    not answered for the procedure discussed before, and asks again which of those offered only when the search,
+    unable to place it, still finds one of them closest."""
     current = context.current
     offered = [str(code) for code in context.offered]
+    refused = False
     if offered:
         refused, asked = reply_to_offer(text)
         if refused and kb.names_nothing(asked):  # "không phải, mất bao lâu": what they mean is still to be said
@@ -158,11 +160,10 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
         return Resolution(CHOICES, choices=choices, considered=tuple(considered))
     if current and context.aspect != "general":  # no other procedure found: the aspect is asked of the current one
         return _answer(current, "current", considered=considered)
-    if offered and context.aspect != "general" and (
-            not kb.mentions_procedure(text) or any(h.code in offered for h in considered)):
-        # "bao lâu thì có xác nhận" right after choices: the search cannot place it, and it names no procedure or
-        # finds one of those offered among its closest, so the aspect is asked of the ones still offered (asked
-        # again which), not logged as a question nobody could answer
+    if offered and not refused and context.aspect != "general" and considered and considered[0].code in offered:
+        # "bao lâu thì có xác nhận" right after choices: the search cannot place it but finds one of those offered
+        # closest, so the aspect is asked of the ones still offered (asked again which), not logged as a question
+        # nobody could answer; a "no", or a new subject whose closest is another procedure, is not
         return _none("nothing_named", considered)
     return _none("no_match", considered)
 

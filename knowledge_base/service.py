@@ -21,7 +21,14 @@ from knowledge_base.retrieval.hybrid import HybridRetriever, SearchResult
 from knowledge_base.retrieval.store import open_or_build
 from knowledge_base.schema import Procedure
 from knowledge_base.scope import OtherAgencies
-from knowledge_base.situation import FIRST_REQUEST, UNCLEAR_REQUEST, Situation, SituationTable, read_situation
+from knowledge_base.situation import (
+    FIRST_REQUEST,
+    SELF_WORDS,
+    UNCLEAR_REQUEST,
+    Situation,
+    SituationTable,
+    read_situation,
+)
 from knowledge_base.text import words
 
 # A first paper asked for in so many words (folded): "xin cấp giấy phép", "xin giấy phép", "cấp mới", "lần đầu";
@@ -254,10 +261,10 @@ class KnowledgeBase:
         return quotes.quote(proc, asked) if asked else None
 
     def says_only_who(self, question: str) -> bool:
-        """Whether the message only tells who the citizen is ("tôi là người nước ngoài", "công ty tôi"), with
-        nothing else to search for: no procedure is sure from it alone."""
+        """Whether the message only tells who the citizen is ("tôi là người nước ngoài", "công ty tôi ạ"), nothing
+        else: no procedure is sure from it alone. A question beside it ("việt kiều có được ủy quyền không") is not."""
         rest = SituationTable.default().beside_applicant(question)
-        return rest is not None and not self._content_tokens(" ".join(rest))
+        return rest is not None and set(rest) <= SELF_WORDS
 
     def names_nothing(self, question: str) -> bool:
         """Whether the question is only an aspect and follow-up words ("nộp ở đâu?", "mất bao lâu").

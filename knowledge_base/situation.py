@@ -27,6 +27,10 @@ FOREIGNER = "foreigner"
 _NATIONAL = frozenset({"individual", "organisation"})  # kinds of applicant a condition about foreigners goes on about
 MAX_SAID = 16  # condition keys a conversation keeps (the latest)
 _KEY = re.compile(r"[0-9a-f]{8}")
+# Folded words that may stand beside what says who the citizen is in a message saying only that ("dạ, tôi là việt
+# kiều ạ"): pronouns, "là", politeness
+SELF_WORDS = frozenset({"toi", "la", "minh", "em", "chung", "ben", "thi", "a", "nhe", "nha", "day", "da", "vang",
+                        "oi", "ad", "admin", "ma", "con", "chau", "anh", "chi", "cua"})
 MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situation this assistant wrote
 
 

@@ -367,3 +367,20 @@ def test_land_left_by_grandparents_shows_an_inheritance_s_papers_first(catalogue
                    "đất bà ngoại để lại"):
         assert read_situation(family).likely == ("inheritance", "gift"), family
     assert said.without_case().likely == ()  # another field's procedure: the land's hint goes with its case
+
+
+@pytest.mark.parametrize("text, only_who", [
+    ("tôi là người nước ngoài", True),
+    ("dạ, tôi là việt kiều ạ", True),
+    ("công ty tôi", True),
+    ("việt kiều có được ủy quyền không", False),  # a question beside who they are
+    ("tôi là người nước ngoài muốn mua nhà", False),
+    ("tách thửa", False),  # a condition of the checklist, not who they are
+    ("nộp ở đâu", False),
+])
+def test_a_message_saying_only_who_the_citizen_is_is_told_apart(text, only_who):
+    """The resolver's sure policy takes no procedure from "tôi là người nước ngoài" alone."""
+    from knowledge_base.situation import SELF_WORDS, SituationTable
+
+    rest = SituationTable.default().beside_applicant(text)
+    assert (rest is not None and set(rest) <= SELF_WORDS) == only_who

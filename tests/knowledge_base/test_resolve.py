@@ -95,16 +95,17 @@ NOTHING = SearchResult([A, B], "unknown")
     # anything more is searched anew: never answered for the one offered (nor the one before) as if sure
     ("tach thua", CLOSE, Context(current="1.9", aspect="fees", offered=("1.2",)),
      Resolution(CHOICES, choices=(A, B), considered=(A, B, C))),
-    # … and when the search cannot place it either, one of those offered among its closest: asked again which
     ("thua flycam", NOTHING, Context(current="1.9", aspect="fees", offered=("1.2",)),
-     Resolution(NONE, reason="nothing_named", considered=(A, B))),
-    # words the search cannot place and no procedure word ("xac nhan" read as an aspect): asked again which
-    ("flycam", NOTHING, Context(aspect="time", offered=("1.3", "1.9")),
-     Resolution(NONE, reason="nothing_named", considered=(A, B))),
-    # a new subject, far from what was offered: not known (logged for staff), not the old choices again
-    ("thua flycam", NOTHING, Context(aspect="fees", offered=("1.3", "1.9")),
      Resolution(NONE, reason="no_match", considered=(A, B))),
-    ("thua flycam", NOTHING, Context(offered=("1.2",)), Resolution(NONE, reason="no_match", considered=(A, B))),
+    # … unless the search, unable to place it, finds one of those offered closest: asked again which
+    ("thua flycam", NOTHING, Context(current="1.9", aspect="fees", offered=("1.1", "1.2")),
+     Resolution(NONE, reason="nothing_named", considered=(A, B))),
+    # never after a no, nor with no aspect asked, nor when another procedure is closest (a new subject: logged)
+    ("khong phai, thua flycam", NOTHING, Context(aspect="fees", offered=("1.1", "1.2")),
+     Resolution(NONE, reason="no_match", considered=(A, B))),
+    ("thua flycam", NOTHING, Context(offered=("1.1",)), Resolution(NONE, reason="no_match", considered=(A, B))),
+    ("flycam", NOTHING, Context(aspect="time", offered=("1.2", "1.3")),
+     Resolution(NONE, reason="no_match", considered=(A, B))),
     ("tach thua", SURE_A, Context(aspect="fees", offered=("1.2",)),
      Resolution(ANSWER, code="1.1", confidence=0.8, via="search", considered=(A, B, C))),
     # a yes before the aspect is still a yes; a no is never one (what they mean is still to be said)

@@ -23,7 +23,6 @@ from knowledge_base.schema import Procedure
 from knowledge_base.scope import OtherAgencies
 from knowledge_base.situation import (
     FIRST_REQUEST,
-    SELF_WORDS,
     UNCLEAR_REQUEST,
     Situation,
     SituationTable,
@@ -263,8 +262,7 @@ class KnowledgeBase:
     def says_only_who(self, question: str) -> bool:
         """Whether the message only tells who the citizen is ("tôi là người nước ngoài", "công ty tôi ạ"), nothing
         else: no procedure is sure from it alone. A question beside it ("việt kiều có được ủy quyền không") is not."""
-        rest = SituationTable.default().beside_applicant(question)
-        return rest is not None and set(rest) <= SELF_WORDS
+        return SituationTable.default().says_only_who(question)
 
     def names_nothing(self, question: str) -> bool:
         """Whether the question is only an aspect and follow-up words ("nộp ở đâu?", "mất bao lâu").

@@ -29,7 +29,7 @@ MAX_SAID = 16  # condition keys a conversation keeps (the latest)
 _KEY = re.compile(r"[0-9a-f]{8}")
 # Folded words that may stand beside what says who the citizen is in a message saying only that ("dạ, tôi là việt
 # kiều ạ"): pronouns, "là", politeness
-SELF_WORDS = frozenset({"toi", "la", "minh", "em", "chung", "ben", "thi", "a", "nhe", "nha", "day", "da", "vang",
+_SELF_WORDS = frozenset({"toi", "la", "minh", "em", "chung", "ben", "thi", "a", "nhe", "nha", "day", "da", "vang",
                         "oi", "ad", "admin", "ma", "con", "chau", "anh", "chi", "cua"})
 MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situation this assistant wrote
 
@@ -188,13 +188,14 @@ class SituationTable:
         table = self.record_table if record else self.table
         return [value for _, _, value in table.find(*self._words(text))]  # type: ignore[misc]
 
-    def beside_applicant(self, text: str) -> Optional[List[str]]:
-        """``text``'s folded words besides those saying who the citizen is ("tôi là người nước ngoài": none); None
-        when no words say it."""
+    def says_only_who(self, text: str) -> bool:
+        """Whether ``text`` only tells who the citizen is ("tôi là người nước ngoài", "công ty tôi ạ"): words of an
+        applicant (said, or implied by family words), and beside them only pronouns and politeness, no question
+        ("việt kiều có được ủy quyền không" is one)."""
         folded, typed = self._words(text)
         covered = {i for start, end, value in self.table.find(folded, typed)
                    if str(cast(Tuple[str, str], value)[0]).startswith(APPLICANT) for i in range(start, end)}
-        return [word for i, word in enumerate(folded) if i not in covered] if covered else None
+        return bool(covered) and all(word in _SELF_WORDS for i, word in enumerate(folded) if i not in covered)
 
     def read(self, text: str) -> Situation:
         """What a citizen's message says about their situation (the last case named wins); family words

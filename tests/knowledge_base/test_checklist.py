@@ -380,7 +380,6 @@ def test_land_left_by_grandparents_shows_an_inheritance_s_papers_first(catalogue
 ])
 def test_a_message_saying_only_who_the_citizen_is_is_told_apart(text, only_who):
     """The resolver's sure policy takes no procedure from "tôi là người nước ngoài" alone."""
-    from knowledge_base.situation import SELF_WORDS, SituationTable
+    from knowledge_base.situation import SituationTable
 
-    rest = SituationTable.default().beside_applicant(text)
-    assert (rest is not None and set(rest) <= SELF_WORDS) == only_who
+    assert SituationTable.default().says_only_who(text) == only_who

@@ -21,6 +21,7 @@ from knowledge_base.checklist import (
     describe,
     fitting_case,
     lines,
+    named_among_requested,
     needs_case,
     pages,
     requested_case,
@@ -349,7 +350,7 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     # "tổ chức, cá nhân" says less of the case than "điều chỉnh" does
     picked = case if case is not None else case_named(proc, question) \
         or fitting_case(proc, replace(situation, applicant=None)) or requested_case(proc, situation.request) \
-        or fitting_case(proc, situation)
+        or named_among_requested(proc, situation.request, question) or fitting_case(proc, situation)
     if picked is None and len(proc.document_cases) == 1:
         picked = 1
     shown = picked or 1

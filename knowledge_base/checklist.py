@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from core.text import fold, nfc
 from core.texts import text
@@ -83,23 +83,55 @@ def requested_case(proc: Procedure, request: Optional[str], table: Optional[Acti
     one case whose heading issues the paper while every other one does an action ("a) cấp mới" beside "b) cấp
     lại"); never a first issue in a procedure whose name leads with an action ("Điều chỉnh giấy phép …"). None when
     the request is unknown or unclear, or no single case answers it."""
-    if not request or len(proc.document_cases) < 2:
+    cases = requested_cases(proc, request, table)
+    if len(cases) != 1:
         return None
+    if request == FIRST_REQUEST and len(cases) + len(_doing(proc, table)) != len(proc.document_cases):
+        return None  # a heading that neither issues the paper nor does an action ("đối với tổ chức") may be it too
+    return cases[0]
+
+
+def requested_cases(proc: Procedure, request: Optional[str], table: Optional[ActionTable] = None) -> List[int]:
+    """The document cases (1-based) whose heading's opening clause does what the citizen asks (``requested_case``):
+    for a first request, those issuing the paper without an action. Empty when the request is unknown or unclear,
+    or the record has one case."""
+    if not request or len(proc.document_cases) < 2:
+        return []
     try:
         table = table or ActionTable.default()
     except (OSError, ValueError):  # a broken table picks no case: the answer asks which
+        return []
+    if request != FIRST_REQUEST:
+        return [i for i, actions in _doing(proc, table).items() if request in actions]
+    if table.leading(proc.name):
+        return []
+    doing = _doing(proc, table)
+    return [i for i, opening in enumerate(_openings(proc), 1) if i not in doing and _FIRST_ISSUE.search(opening)]
+
+
+def named_among_requested(proc: Procedure, request: Optional[str], question: str) -> Optional[int]:
+    """The document case (1-based) the question names among those doing what it asks: "xin cấp mã số vùng trồng"
+    is the first issue for a growing area, of "1. cấp lại mã số vùng trồng/mã số cơ sở đóng gói", "2. cấp mã số
+    cơ sở đóng gói", "3. cấp mã số vùng trồng". The short name's phrases count here ("Cấp, cấp lại mã số vùng
+    trồng, mã số cơ sở đóng gói" lists the cases themselves); None when the request leaves all cases, or one."""
+    cases = requested_cases(proc, request)
+    if not 2 <= len(cases) < len(proc.document_cases):
         return None
-    openings = [fold(_OPENING_CLAUSE.split(_OUTLINE.sub("", CASE_ENUMERATOR.sub("", c.name)), maxsplit=1)[0])
-                .lower().strip() for c in proc.document_cases]
-    done = [table.named_in(opening) for opening in openings]
-    if request == FIRST_REQUEST:
-        if table.leading(proc.name):
-            return None
-        first = [i for i, (opening, actions) in enumerate(zip(openings, done), 1)
-                 if not actions and _FIRST_ISSUE.search(opening)]
-        return first[0] if len(first) == 1 and sum(1 for actions in done if actions) == len(done) - 1 else None
-    doing = [i for i, actions in enumerate(done, 1) if request in actions]
-    return doing[0] if len(doing) == 1 else None
+    named = named_among([proc.document_cases[i - 1].name for i in cases], question)
+    return cases[named - 1] if named else None
+
+
+def _openings(proc: Procedure) -> List[str]:
+    """Each document case heading's opening clause, folded, its enumerator and outline marks gone."""
+    return [fold(_OPENING_CLAUSE.split(_OUTLINE.sub("", CASE_ENUMERATOR.sub("", c.name)), maxsplit=1)[0])
+            .lower().strip() for c in proc.document_cases]
+
+
+def _doing(proc: Procedure, table: Optional[ActionTable] = None) -> Dict[int, FrozenSet[str]]:
+    """The document cases (1-based) whose opening clause does an action of the table, with those actions."""
+    table = table or ActionTable.default()
+    done = ((i, table.named_in(opening)) for i, opening in enumerate(_openings(proc), 1))
+    return {i: frozenset(actions) for i, actions in done if actions}
 
 
 # A typed choice, folded: politeness around it ("dạ b ạ", "vâng, b", "chắc là b", "em thuộc b nhé") always goes;

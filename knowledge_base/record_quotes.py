@@ -26,6 +26,9 @@ RARE = 1.2  # idf of at least one word matched (in about a third of the records 
 _SENTENCE = re.compile(r"\n+|(?<=[.;:])\s+(?=\S)|\s+(?=[-–•+]\s)|\s+(?=[a-zđ]\)\s)")
 _BULLET = re.compile(r"^(?:[\s\-–•+*]|[a-zđ]\)|\d{1,2}[.)](?!\d))+|[\s;.]+$")
 _UNFINISHED = re.compile(r"[,:]\s*$")  # a lead-in to a list ("… sau:") or a broken-off clause
+# Folded words of asking, which citizens type and records never need to: "xin cấp lại có phải đăng tin không"
+# asks whether to post a notice; "xin" (in a tenth of the records) would otherwise be a rare word no sentence holds
+_ASKING = frozenset({"xin"})
 
 
 def record_sentences(proc: Procedure) -> List[str]:
@@ -82,6 +85,7 @@ class RecordQuotes:
         passing). None when no sentence does."""
         idf = self.idf
         named = set(self.tokens(proc.name))
+        asked = [w for w in asked if w not in _ASKING]
         words = [w for w in dict.fromkeys(asked) if w not in named and idf.get(w, 0.0) > 0.05]
         rare = {w for w in words if idf[w] >= RARE}
         asked_pairs = {(a, b) for a, b in zip(asked, asked[1:]) if a in rare or b in rare}

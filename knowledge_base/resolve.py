@@ -41,6 +41,8 @@ class KnowledgeBase(Protocol):
 
     def asks_of(self, code: str, aspect: str, question: str) -> bool: ...
 
+    def within(self, code: str, question: str) -> bool: ...
+
     def limit_for(self, question: str) -> Optional[Limit]: ...
 
 ANSWER, CHOICES, NONE = "answer", "choices", "none"
@@ -129,7 +131,7 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     unable to place it, still finds one of them closest."""
     current = context.current
     offered = [str(code) for code in context.offered]
-    refused = False
+    refused, asked = False, text
     if offered:
         refused, asked = reply_to_offer(text)
         if refused and kb.names_nothing(asked):  # "không phải, mất bao lâu": what they mean is still to be said
@@ -151,6 +153,15 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     best = result.best
     if result.decision == "answer" and best is not None:
         return _answer(best.code, "search", best.confidence, considered)
+    if offered and not refused and context.aspect != "general":
+        # "mất bao lâu thì có sổ" right after "Có phải bạn hỏi về … (sổ đỏ)?": the search is not sure of anything, and
+        # every word the message names beyond the aspect is the offered procedure's own: asked of it (of several
+        # offered that all hold them, asked again which)
+        holding = [code for code in offered if kb.within(code, asked)]
+        if len(holding) == 1 and kb.catalogue.get(holding[0]) is not None:
+            return _answer(holding[0], "offered", considered=considered)
+        if holding:
+            return _none("nothing_named", considered)
     if result.decision == "choose" and best is not None:
         choices = tuple(result.choices(TOP_K))
         if current and any(h.code == current for h in choices):

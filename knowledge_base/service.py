@@ -242,6 +242,14 @@ class KnowledgeBase:
         pairs = set(zip(said, said[1:]))
         return set(asked) <= set(said) and all(pair in pairs for pair in zip(asked, asked[1:]))
 
+    def within(self, code: str, question: str) -> bool:
+        """Whether the question names something (beyond aspect and follow-up words) and every word of it is one of
+        the procedure's own, as the search indexes them (name, aliases, field, result): "mất bao lâu thì có sổ" of
+        the transfer procedure, whose aliases say "sổ đỏ"."""
+        asked = self._content_tokens(question)
+        own = self.retriever.own_words(code)
+        return bool(asked) and own is not None and set(asked) <= own
+
     def record_quote(self, proc: Procedure, question: str) -> Optional[str]:
         """The sentence of ``proc``'s record that answers a pointed question ("có phải niêm yết không"), if one
         does (see ``record_quotes``); the word weights are counted over the scope's records once per index."""
@@ -256,7 +264,9 @@ class KnowledgeBase:
         quotes = self._quotes
         if quotes is None or quotes.procedures is not retriever.procedures:
             quotes = self._quotes = RecordQuotes(retriever.procedures, tokens)
-        asked = strip_phrases(tokens(question), content_stopphrases())
+        # who asks is no part of the question: "công ty tôi làm mất sổ, có phải đăng tin không" quotes the record's
+        # "Đăng tin … đối với trường hợp mất Giấy chứng nhận của tổ chức", which says "tổ chức", not "công ty"
+        asked = strip_phrases(SituationTable.default().without_applicant(question), content_stopphrases())
         return quotes.quote(proc, asked) if asked else None
 
     def says_only_who(self, question: str) -> bool:

@@ -193,9 +193,20 @@ class SituationTable:
         applicant (said, or implied by family words), and beside them only pronouns and politeness, no question
         ("việt kiều có được ủy quyền không" is one)."""
         folded, typed = self._words(text)
-        covered = {i for start, end, value in self.table.find(folded, typed)
-                   if str(cast(Tuple[str, str], value)[0]).startswith(APPLICANT) for i in range(start, end)}
+        covered = self._applicant_words(folded, typed)
         return bool(covered) and all(word in _SELF_WORDS for i, word in enumerate(folded) if i not in covered)
+
+    def without_applicant(self, text: str) -> List[str]:
+        """``text``'s folded words (shorthand expanded) without those saying what kind of applicant the citizen is
+        ("công ty tôi làm mất sổ" -> "tôi làm mất sổ"): what the question asks about, not who asks it."""
+        folded, typed = self._words(text)
+        covered = self._applicant_words(folded, typed)
+        return [word for i, word in enumerate(folded) if i not in covered]
+
+    def _applicant_words(self, folded: List[str], typed: List[str]) -> Set[int]:
+        """Positions of the words of an applicant's phrases (said, or implied by family words)."""
+        return {i for start, end, value in self.table.find(folded, typed)
+                if str(cast(Tuple[str, str], value)[0]).startswith(APPLICANT) for i in range(start, end)}
 
     def read(self, text: str) -> Situation:
         """What a citizen's message says about their situation (the last case named wins); family words

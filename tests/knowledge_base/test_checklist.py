@@ -204,6 +204,19 @@ def test_the_request_picks_the_case_that_does_it(catalogue, code, request_, case
     assert requested_case(catalogue.get(code), request_) == case
 
 
+@pytest.mark.parametrize("question, request_, case", [
+    # two first issues, one reissue: the request leaves the two, the words say which
+    ("xin cấp mã số vùng trồng sầu riêng để xuất khẩu cần hồ sơ gì", FIRST_REQUEST, 3),
+    ("xin cap ma so co so dong goi can gi", FIRST_REQUEST, 2),
+    ("xin cấp mã số vùng trồng", None, None),  # no request said: the short name's phrases name no case
+    ("xin cấp mã số", FIRST_REQUEST, None),  # both first issues: which is still to be asked
+])
+def test_the_words_pick_among_the_cases_the_request_leaves(catalogue, question, request_, case):
+    from knowledge_base.checklist import named_among_requested
+
+    assert named_among_requested(catalogue.get("1.014776"), request_, question) == case
+
+
 def test_a_first_licence_gets_the_first_issue_papers_and_a_lost_one_the_reissue(catalogue):
     licence = catalogue.get("1.004359")
     first = compose_answer(licence, "documents", Settings(), situation=Situation(request=FIRST_REQUEST)).text
@@ -383,3 +396,14 @@ def test_a_message_saying_only_who_the_citizen_is_is_told_apart(text, only_who):
     from knowledge_base.situation import SituationTable
 
     assert SituationTable.default().says_only_who(text) == only_who
+
+
+@pytest.mark.parametrize("text, left", [
+    ("công ty tôi làm mất sổ", "toi lam mat so"),
+    ("hộ gia đình tôi xin cấp lại", "toi xin cap lai"),
+    ("tách thửa", "tach thua"),  # a condition, not who asks
+])
+def test_what_a_question_asks_is_its_words_without_who_asks(text, left):
+    from knowledge_base.situation import SituationTable
+
+    assert " ".join(SituationTable.default().without_applicant(text)) == left

@@ -58,3 +58,14 @@ def test_the_answer_quotes_the_record_for_a_condition_question_and_adds_it_to_a_
     weights = kb._quotes.idf
     kb.answer("có phải niêm yết không", aspect="conditions", code="1.012786")
     assert kb._quotes.idf is weights  # counted once, not per answer
+
+
+@pytest.mark.parametrize("question", ["cong ty toi mat so co phai dang bao hay niem yet gi ko",
+                                      "hộ gia đình tôi mất sổ đỏ, xin cấp lại có phải niêm yết không"])
+def test_who_asks_and_the_asking_word_are_no_part_of_what_is_asked(catalogue, retriever, question):
+    """"công ty", "hộ gia đình" say who asks and "xin" only asks: records word neither so, and a rare word no
+    sentence holds would otherwise leave the pointed question unquoted."""
+    from knowledge_base.service import KnowledgeBase
+
+    quote = KnowledgeBase.over(catalogue, retriever).record_quote(catalogue.get("1.012786"), question)
+    assert quote is not None and quote.startswith("Niêm yết công khai")

@@ -47,6 +47,11 @@ class FakeKnowledgeBase:
     def says_only_who(self, text: str) -> bool:
         return text == "toi la viet kieu"
 
+    def within(self, code: str, text: str) -> bool:  # "so" is 1.2's own word, "xa" 1.1's and 1.2's
+        own = {"1.1": {"xa"}, "1.2": {"so", "xa"}}.get(code, set())
+        named = [w for w in text.split() if w not in ("mat", "bao", "lau", "thi", "co")]
+        return bool(named) and set(named) <= own
+
     def search(self, text: str, top_k: int = 3) -> SearchResult:
         self.searched.append(text)
         return self.result
@@ -118,6 +123,20 @@ NOTHING = SearchResult([A, B], "unknown")
     # a no with a new question: that question is searched
     ("sai roi, tach thua", SURE_A, Context(aspect="where", offered=("1.2",)),
      Resolution(ANSWER, code="1.1", confidence=0.8, via="search", considered=(A, B, C))),
+    # words the search is not sure of, all of them the one offered's own: asked of it ("mất bao lâu thì có sổ")
+    ("mat bao lau thi co so", NOTHING, Context(aspect="time", offered=("1.2",)),
+     Resolution(ANSWER, code="1.2", confidence=1.0, via="offered", considered=(A, B))),
+    ("mat bao lau thi co so", CLOSE, Context(aspect="time", offered=("1.1", "1.2")),
+     Resolution(ANSWER, code="1.2", confidence=1.0, via="offered", considered=(A, B, C))),
+    # … of several offered that all hold them: asked again which; a no, a sure search or a word of none: as before
+    ("mat bao lau thi co xa", NOTHING, Context(aspect="time", offered=("1.1", "1.2")),
+     Resolution(NONE, reason="nothing_named", considered=(A, B))),
+    ("khong phai, mat bao lau thi co so", NOTHING, Context(aspect="time", offered=("1.2",)),
+     Resolution(NONE, reason="no_match", considered=(A, B))),
+    ("mat bao lau thi co so", SURE_A, Context(aspect="time", offered=("1.2",)),
+     Resolution(ANSWER, code="1.1", confidence=0.8, via="search", considered=(A, B, C))),
+    ("mat bao lau thi co so", NOTHING, Context(offered=("1.2",)),
+     Resolution(NONE, reason="no_match", considered=(A, B))),
     # an aspect alone with no aspect asked ("general"), or an unknown code offered: not taken as a yes
     ("nop o dau", SURE_A, Context(offered=("1.2",)), Resolution(NONE, reason="nothing_named")),
     ("nop o dau", SURE_A, Context(aspect="where", offered=("8.8",)), Resolution(NONE, reason="nothing_named")),

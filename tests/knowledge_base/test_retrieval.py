@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from knowledge_base.retrieval.hybrid import HybridRetriever
+from knowledge_base.retrieval.hybrid import NEAREST, HybridRetriever
 from knowledge_base.retrieval.lexical import LexicalIndex, query_tokens, strip_phrases, terms
 from knowledge_base.retrieval.store import expected_manifest, open_or_build, scope_of, stale_reason
 from knowledge_base.text import TextNormalizer
@@ -216,9 +216,15 @@ def test_citizen_worded_questions_are_embedded_as_examples_and_weigh_in_the_conf
     assert scores.ex[index] > 0.99 and scores.ex.max() == scores.ex[index]
     result = retriever.rank(scores, 8)
     features = retriever.features(result.hits, 0, scores)
-    assert len(features) == len(retriever.calibration.weights) == 10
+    assert len(features) == len(retriever.calibration.weights) == 11
     assert features[7] == pytest.approx(features[5] ** 2)
     assert any(w != 0 for w in retriever.calibration.weights[5:8])  # fitted, not the neutral default
+    # the nearest known question is the question itself: it votes for its procedure, as do the others among the
+    # nearest that are that procedure's
+    assert len(scores.nearest) == NEAREST and scores.nearest[0] == index
+    own = next(i for i, hit in enumerate(result.hits) if hit.code == code)
+    assert retriever.features(result.hits, own, scores)[10] == pytest.approx(float(np.mean(scores.nearest == index)))
+    assert retriever.calibration.weights[10] != 0
 
 
 def test_an_index_without_its_examples_is_stale(tmp_path, built_index, land_scope, embedder):

@@ -127,8 +127,9 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     """A question about a procedure: a follow-up stays on the current one unless it names another. Right after
     procedures were offered (``context.offered``: the bot's last message offered them), an aspect asked alone
     ("mất bao lâu") is about the one offered, or asks again which of several; anything else is searched anew,
-    not answered for the procedure discussed before, and asks again which of those offered only when the search,
-    unable to place it, still finds one of them closest."""
+    not answered for the procedure discussed before. When the search is not sure of it, words that are all an
+    offered procedure's own ask the aspect of it ("mất bao lâu thì có sổ"), or again which when several offered hold
+    them; a message the search cannot place whose closest hit is one of those offered asks again which too."""
     current = context.current
     offered = [str(code) for code in context.offered]
     refused, asked = False, text

@@ -264,8 +264,8 @@ class KnowledgeBase:
         quotes = self._quotes
         if quotes is None or quotes.procedures is not retriever.procedures:
             quotes = self._quotes = RecordQuotes(retriever.procedures, tokens)
-        # who asks is no part of the question: "công ty tôi làm mất sổ, có phải đăng tin không" quotes the record's
-        # "Đăng tin … đối với trường hợp mất Giấy chứng nhận của tổ chức", which says "tổ chức", not "công ty"
+        # who asks is no part of the question: "công ty tôi mất sổ có phải đăng báo hay niêm yết gì không" quotes the
+        # record's "Niêm yết công khai …", though no sentence of it says "công ty" (a record says "tổ chức")
         asked = strip_phrases(SituationTable.default().without_applicant(question), content_stopphrases())
         return quotes.quote(proc, asked) if asked else None
 

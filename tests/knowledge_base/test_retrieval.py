@@ -220,10 +220,10 @@ def test_citizen_worded_questions_are_embedded_as_examples_and_weigh_in_the_conf
     assert features[7] == pytest.approx(features[5] ** 2)
     assert any(w != 0 for w in retriever.calibration.weights[5:8])  # fitted, not the neutral default
     # the nearest known question is the question itself: it votes for its procedure, as do the others among the
-    # nearest that are that procedure's
+    # nearest that are that procedure's, as much as the procedure's own words explain the question (the coverage)
     assert len(scores.nearest) == NEAREST and scores.nearest[0] == index
-    own = next(i for i, hit in enumerate(result.hits) if hit.code == code)
-    assert retriever.features(result.hits, own, scores)[10] == pytest.approx(float(np.mean(scores.nearest == index)))
+    own = retriever.features(result.hits, next(i for i, hit in enumerate(result.hits) if hit.code == code), scores)
+    assert own[10] == pytest.approx(float(np.mean(scores.nearest == index)) * own[4]) and own[10] > 0
     assert retriever.calibration.weights[10] != 0
 
 

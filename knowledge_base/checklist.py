@@ -83,10 +83,10 @@ def requested_case(proc: Procedure, request: Optional[str], table: Optional[Acti
     one case whose heading issues the paper while every other one does an action ("a) cấp mới" beside "b) cấp
     lại"); never a first issue in a procedure whose name leads with an action ("Điều chỉnh giấy phép …"). None when
     the request is unknown or unclear, or no single case answers it."""
-    cases = requested_cases(proc, request, table)
+    cases, doing = _requested(proc, request, table)
     if len(cases) != 1:
         return None
-    if request == FIRST_REQUEST and len(cases) + len(_doing(proc, table)) != len(proc.document_cases):
+    if request == FIRST_REQUEST and len(cases) + len(doing) != len(proc.document_cases):
         return None  # a heading that neither issues the paper nor does an action ("đối với tổ chức") may be it too
     return cases[0]
 
@@ -95,18 +95,27 @@ def requested_cases(proc: Procedure, request: Optional[str], table: Optional[Act
     """The document cases (1-based) whose heading's opening clause does what the citizen asks (``requested_case``):
     for a first request, those issuing the paper without an action. Empty when the request is unknown or unclear,
     or the record has one case."""
+    return _requested(proc, request, table)[0]
+
+
+def _requested(proc: Procedure, request: Optional[str],
+               table: Optional[ActionTable]) -> Tuple[List[int], Dict[int, FrozenSet[str]]]:
+    """``requested_cases`` and the cases whose opening clause does an action, with those actions."""
     if not request or len(proc.document_cases) < 2:
-        return []
+        return [], {}
     try:
         table = table or ActionTable.default()
     except (OSError, ValueError):  # a broken table picks no case: the answer asks which
-        return []
+        return [], {}
+    openings = [fold(_OPENING_CLAUSE.split(_OUTLINE.sub("", CASE_ENUMERATOR.sub("", c.name)), maxsplit=1)[0])
+                .lower().strip() for c in proc.document_cases]
+    done = ((i, table.named_in(opening)) for i, opening in enumerate(openings, 1))
+    doing = {i: frozenset(actions) for i, actions in done if actions}
     if request != FIRST_REQUEST:
-        return [i for i, actions in _doing(proc, table).items() if request in actions]
+        return [i for i, actions in doing.items() if request in actions], doing
     if table.leading(proc.name):
-        return []
-    doing = _doing(proc, table)
-    return [i for i, opening in enumerate(_openings(proc), 1) if i not in doing and _FIRST_ISSUE.search(opening)]
+        return [], doing
+    return [i for i, opening in enumerate(openings, 1) if i not in doing and _FIRST_ISSUE.search(opening)], doing
 
 
 def named_among_requested(proc: Procedure, request: Optional[str], question: str) -> Optional[int]:
@@ -119,19 +128,6 @@ def named_among_requested(proc: Procedure, request: Optional[str], question: str
         return None
     named = named_among([proc.document_cases[i - 1].name for i in cases], question)
     return cases[named - 1] if named else None
-
-
-def _openings(proc: Procedure) -> List[str]:
-    """Each document case heading's opening clause, folded, its enumerator and outline marks gone."""
-    return [fold(_OPENING_CLAUSE.split(_OUTLINE.sub("", CASE_ENUMERATOR.sub("", c.name)), maxsplit=1)[0])
-            .lower().strip() for c in proc.document_cases]
-
-
-def _doing(proc: Procedure, table: Optional[ActionTable] = None) -> Dict[int, FrozenSet[str]]:
-    """The document cases (1-based) whose opening clause does an action of the table, with those actions."""
-    table = table or ActionTable.default()
-    done = ((i, table.named_in(opening)) for i, opening in enumerate(_openings(proc), 1))
-    return {i: frozenset(actions) for i, actions in done if actions}
 
 
 # A typed choice, folded: politeness around it ("dạ b ạ", "vâng, b", "chắc là b", "em thuộc b nhé") always goes;

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from knowledge_base.schema import Procedure
 from knowledge_base.text import clean_space
@@ -26,8 +26,8 @@ RARE = 1.2  # idf of at least one word matched (in about a third of the records 
 _SENTENCE = re.compile(r"\n+|(?<=[.;:])\s+(?=\S)|\s+(?=[-–•+]\s)|\s+(?=[a-zđ]\)\s)")
 _BULLET = re.compile(r"^(?:[\s\-–•+*]|[a-zđ]\)|\d{1,2}[.)](?!\d))+|[\s;.]+$")
 _UNFINISHED = re.compile(r"[,:]\s*$")  # a lead-in to a list ("… sau:") or a broken-off clause
-# Folded words of asking, which citizens type and records never need to: "xin cấp lại có phải đăng tin không"
-# asks whether to post a notice; "xin" (in a tenth of the records) would otherwise be a rare word no sentence holds
+# Folded words of asking, which citizens type and records seldom need to: "xin cấp lại có phải đăng tin không" asks
+# whether to post a notice; "xin" (in a tenth of the records) would otherwise be a rare word no sentence holds
 _ASKING = frozenset({"xin"})
 
 
@@ -63,6 +63,10 @@ class RecordQuotes:
             said = self._said[proc.code] = [(s, self.tokens(s)) for s in record_sentences(proc)]
         return said
 
+    def words(self, proc: Procedure) -> FrozenSet[str]:
+        """Every word of ``proc``'s record sentences."""
+        return frozenset().union(*(set(tokens) for _, tokens in self.said(proc)))
+
     @property
     def idf(self) -> Dict[str, float]:
         """log(records / records holding the word), over every record's sentences and name (built once)."""
@@ -78,17 +82,19 @@ class RecordQuotes:
                     self._idf = {w: math.log(n / c) for w, c in df.items()}
         return self._idf
 
-    def quote(self, proc: Procedure, asked: Sequence[str]) -> Optional[str]:
+    def quote(self, proc: Procedure, asked: Sequence[str], who: AbstractSet[str] = frozenset()) -> Optional[str]:
         """The sentence of ``proc``'s record that holds every rare word of what ``asked`` (the question's content
         tokens) names beyond the procedure's name, two of them side by side as asked, and most of the rest; of
         those, the one that says them earliest (the sentence about them, not one that mentions them in
-        passing). None when no sentence does."""
+        passing). Words of asking ("xin") and ``who`` asks ("công ty") count only where the record says them
+        ("tổ chức" may be what a condition turns on). None when no sentence does."""
         idf = self.idf
         named = set(self.tokens(proc.name))
-        asked = [w for w in asked if w not in _ASKING]
-        words = [w for w in dict.fromkeys(asked) if w not in named and idf.get(w, 0.0) > 0.05]
+        recorded = self.words(proc)
+        kept = [w for w in asked if w in recorded or w not in _ASKING and w not in who]
+        words = [w for w in dict.fromkeys(kept) if w not in named and idf.get(w, 0.0) > 0.05]
         rare = {w for w in words if idf[w] >= RARE}
-        asked_pairs = {(a, b) for a, b in zip(asked, asked[1:]) if a in rare or b in rare}
+        asked_pairs = {(a, b) for a, b in zip(asked, asked[1:]) if a in rare or b in rare}  # as typed, side by side
         if not rare or not asked_pairs:
             return None
         total = sum(idf[w] for w in words)

@@ -127,7 +127,7 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     """A question about a procedure: a follow-up stays on the current one unless it names another. Right after
     procedures were offered (``context.offered``: the bot's last message offered them), an aspect asked alone
     ("mất bao lâu") is about the one offered, or asks again which of several; anything else is searched anew,
-    not answered for the procedure discussed before. When the search is not sure of it, words that are all an
+    not answered for the procedure discussed before. When the search finds nothing close, words that are all an
     offered procedure's own ask the aspect of it ("mất bao lâu thì có sổ"), or again which when several offered hold
     them; a message the search cannot place whose closest hit is one of those offered asks again which too."""
     current = context.current
@@ -154,10 +154,10 @@ def _question(kb: KnowledgeBase, text: str, context: Context) -> Resolution:
     best = result.best
     if result.decision == "answer" and best is not None:
         return _answer(best.code, "search", best.confidence, considered)
-    if offered and not refused and context.aspect != "general":
-        # "mất bao lâu thì có sổ" right after "Có phải bạn hỏi về … (sổ đỏ)?": the search is not sure of anything, and
+    if result.decision == "unknown" and offered and not refused and context.aspect != "general":
+        # "mất bao lâu thì có sổ" right after "Có phải bạn hỏi về … (sổ đỏ)?": the search finds nothing close, and
         # every word the message names beyond the aspect is the offered procedure's own: asked of it (of several
-        # offered that all hold them, asked again which)
+        # offered that all hold them, asked again which); a sibling the search finds close is offered instead
         holding = [code for code in offered if kb.within(code, asked)]
         if len(holding) == 1 and kb.catalogue.get(holding[0]) is not None:
             return _answer(holding[0], "offered", considered=considered)

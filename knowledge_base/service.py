@@ -264,10 +264,10 @@ class KnowledgeBase:
         quotes = self._quotes
         if quotes is None or quotes.procedures is not retriever.procedures:
             quotes = self._quotes = RecordQuotes(retriever.procedures, tokens)
-        # who asks is no part of the question: "công ty tôi mất sổ có phải đăng báo hay niêm yết gì không" quotes the
-        # record's "Niêm yết công khai …", though no sentence of it says "công ty" (a record says "tổ chức")
-        asked = strip_phrases(SituationTable.default().without_applicant(question), content_stopphrases())
-        return quotes.quote(proc, asked) if asked else None
+        # who asks is no part of the question unless the record says it: "công ty tôi mất sổ có phải đăng báo hay niêm
+        # yết gì không" quotes the record's "Niêm yết công khai …", though no sentence of it says "công ty"
+        asked = strip_phrases(tokens(question), content_stopphrases())
+        return quotes.quote(proc, asked, SituationTable.default().applicant_words(question)) if asked else None
 
     def says_only_who(self, question: str) -> bool:
         """Whether the message only tells who the citizen is ("tôi là người nước ngoài", "công ty tôi ạ"), nothing

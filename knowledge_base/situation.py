@@ -196,12 +196,11 @@ class SituationTable:
         covered = self._applicant_words(folded, typed)
         return bool(covered) and all(word in _SELF_WORDS for i, word in enumerate(folded) if i not in covered)
 
-    def without_applicant(self, text: str) -> List[str]:
-        """``text``'s folded words (shorthand expanded) without those saying what kind of applicant the citizen is
-        ("công ty tôi làm mất sổ" -> "tôi làm mất sổ"): what the question asks about, not who asks it."""
+    def applicant_words(self, text: str) -> FrozenSet[str]:
+        """The folded words (shorthand expanded) by which ``text`` says what kind of applicant the citizen is:
+        "công ty tôi làm mất sổ" -> {"cong", "ty"}."""
         folded, typed = self._words(text)
-        covered = self._applicant_words(folded, typed)
-        return [word for i, word in enumerate(folded) if i not in covered]
+        return frozenset(folded[i] for i in self._applicant_words(folded, typed))
 
     def _applicant_words(self, folded: List[str], typed: List[str]) -> Set[int]:
         """Positions of the words of an applicant's phrases (said, or implied by family words)."""

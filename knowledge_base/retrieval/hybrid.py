@@ -326,7 +326,7 @@ class HybridRetriever:
             margin = example - max(others, default=0.0)
         actions = self.actions.features(scores.asked, index) if index is not None else [0.0, 0.0]
         near = scores.nearest
-        vote = float(np.mean(near == index)) if near is not None and len(near) and index is not None else 0.0
+        vote = float(np.sum(near == index)) / NEAREST if near is not None and index is not None else 0.0
         return [hit.dense, hit.lexical / lex_max if lex is not None else 0.0, gap, agree, covered, example, margin,
                 example * example, *actions, vote * covered]
 

@@ -35,9 +35,10 @@ def run(action, tracker):
      "Hồ sơ cần chuẩn bị"),
 ])
 def test_answer_procedure(retriever, monkeypatch, text, intent, slots, code, aspect, needle):
-    # what the action does with a sure match: how sure the tests' index (the base model, not the fine-tuned one) is
-    # of "tach so do le phi bao nhieu" (0.46 on 5/12/2026) is its fit's, and its fit answers only from 0.9
-    monkeypatch.setattr(retriever.calibration, "answer_at", 0.4)
+    if text == "tach so do le phi bao nhieu":
+        # what the action does with a sure match: how sure the tests' index (the base model, not the fine-tuned one)
+        # is of it (0.46 on 5/12/2026, with the nearest questions' vote) is its fit's, which answers from 0.7
+        monkeypatch.setattr(retriever.calibration, "answer_at", 0.4)
     messages, events = run(ActionAnswerProcedure(), make_tracker(text, intent, slots))
     assert events["procedure_code"] == code and events["aspect"] == aspect
     body = "\n".join(m["text"] for m in messages)

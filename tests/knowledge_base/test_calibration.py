@@ -107,3 +107,11 @@ def test_the_threshold_holds_at_every_higher_one_too(monkeypatch):
     monkeypatch.setattr(fit, "held_out_tops", lambda pools, outside_weight=None: tops)
     assert fit.allowed_misses(103) == 3 and fit.allowed_misses(63) == 1  # 0.5-0.7 meet the rule, 0.75 does not
     assert fit.answer_threshold([]) == 0.8
+
+
+def test_a_miss_among_too_few_answered_above_does_not_block_the_thresholds_below(monkeypatch):
+    """At 0.9 one miss in 19 answered (none allowed below 20) is no precision the thresholds below must hold."""
+    tops = [(0.95, False, False)] + [(0.95, True, False)] * 18 + [(0.87, True, False)] * 40 \
+        + [(0.1, False, True)] * 300
+    monkeypatch.setattr(fit, "held_out_tops", lambda pools, outside_weight=None: tops)
+    assert fit.answer_threshold([]) == fit.THRESHOLDS[0]

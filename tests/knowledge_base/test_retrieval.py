@@ -224,7 +224,8 @@ def test_citizen_worded_questions_are_embedded_as_examples_and_weigh_in_the_conf
     assert len(scores.nearest) == NEAREST and scores.nearest[0] == index
     own = retriever.features(result.hits, next(i for i, hit in enumerate(result.hits) if hit.code == code), scores)
     assert own[10] == pytest.approx(float(np.mean(scores.nearest == index)) * own[4]) and own[10] > 0
-    assert retriever.calibration.weights[10] != 0
+    cosines = retriever.examples @ retriever.query_vector(question)[0]  # the nearest, nearest first
+    assert retriever.example_owner[np.argsort(-cosines)[:NEAREST]].tolist() == scores.nearest.tolist()
 
 
 def test_an_index_without_its_examples_is_stale(tmp_path, built_index, land_scope, embedder):

@@ -258,3 +258,14 @@ def test_an_edit_of_the_tables_that_prepare_questions_makes_the_index_stale(tmp_
         assert expected_manifest(land_scope, "m", scope)["calibration_questions"] != before["calibration_questions"]
     monkeypatch.setattr(store, "DATA_DIR", DATA_DIR)
     assert expected_manifest(land_scope, "m", scope) == before
+
+
+def test_a_phrasing_staff_mapped_to_a_procedure_is_answered_for_it(retriever, monkeypatch):
+    """An alias (staff map review-queue phrasings to a procedure as aliases) is that procedure's, whatever the fit's
+    threshold, when the search ranks it first; any other question still needs the threshold."""
+    monkeypatch.setattr(retriever.calibration, "answer_at", 1.01)  # nothing is sure by the fit alone
+    proc = next(p for p in retriever.procedures if p.aliases)
+    alias = proc.aliases[0]
+    result = retriever.search(alias.upper() + " ?")
+    assert result.best.code == proc.code and result.decision == "answer"
+    assert retriever.search("tách thửa đất nông nghiệp cần giấy tờ gì").decision != "answer"

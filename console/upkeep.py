@@ -11,22 +11,23 @@ from typing import Iterable, List
 
 import yaml
 
-from core.text import fold
 from knowledge_base.catalogue import load_procedure, procedure_to_yaml
+from knowledge_base.text import phrasing_key
 
 
 def add_aliases(catalogue_dir: Path, code: str, phrasings: Iterable[str]) -> List[str]:
-    """Append new phrasings to a procedure's aliases; returns those added (accent- and case-blind dedup)."""
+    """Append new phrasings to a procedure's aliases; returns those added (not one already known, whatever its
+    accents, case and punctuation)."""
     path = Path(catalogue_dir) / f"{code}.yml"
     if not path.exists():
         raise KeyError(code)
     proc = load_procedure(path)
-    known = {fold(a).strip() for a in proc.aliases} | {fold(proc.name).strip()}
+    known = {phrasing_key(a) for a in proc.aliases} | {phrasing_key(proc.name)}
     added = []
     for text in phrasings:
         text = " ".join(str(text).split())
-        if 3 <= len(text) <= 200 and fold(text) not in known:
-            known.add(fold(text))
+        if 3 <= len(text) <= 200 and phrasing_key(text) not in known:
+            known.add(phrasing_key(text))
             added.append(text)
     if added:
         proc.aliases.extend(added)

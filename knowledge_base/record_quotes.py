@@ -54,6 +54,7 @@ class RecordQuotes:
         self.tokens = tokens
         self._idf: Optional[Dict[str, float]] = None
         self._said: Dict[str, List[Tuple[str, List[str]]]] = {}  # code -> its sentences and their tokens
+        self._words: Dict[str, FrozenSet[str]] = {}  # code -> every word of those sentences
         self._lock = threading.Lock()
 
     def said(self, proc: Procedure) -> List[Tuple[str, List[str]]]:
@@ -64,8 +65,11 @@ class RecordQuotes:
         return said
 
     def words(self, proc: Procedure) -> FrozenSet[str]:
-        """Every word of ``proc``'s record sentences."""
-        return frozenset().union(*(set(tokens) for _, tokens in self.said(proc)))
+        """Every word of ``proc``'s record sentences (gathered once)."""
+        held = self._words.get(proc.code)
+        if held is None:
+            held = self._words[proc.code] = frozenset().union(*(set(tokens) for _, tokens in self.said(proc)))
+        return held
 
     @property
     def idf(self) -> Dict[str, float]:

@@ -36,6 +36,12 @@ def words(text: str) -> List[str]:
     return _WORD_RE.findall((text or "").lower())
 
 
+def phrasing_key(text: str) -> str:
+    """A phrasing's words, folded: two phrasings with the same key are the same whatever their accents, case and
+    punctuation (how a question is matched to an alias staff mapped, and a new alias told from the known ones)."""
+    return " ".join(words(fold(text)))
+
+
 @functools.lru_cache(maxsize=8)
 def phrases(text: str, n: int) -> Set[Tuple[str, ...]]:
     """Every run of ``n`` words of ``text``, diacritics folded and lower-cased: how question sets are kept apart

@@ -20,7 +20,7 @@ from knowledge_base.retrieval.actions import ActionTable, ProcedureActions
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.lexical import LexicalIndex, doc_tokens, query_tokens
 from knowledge_base.schema import Procedure
-from knowledge_base.text import TextNormalizer, clean_space, words
+from knowledge_base.text import TextNormalizer, clean_space, phrasing_key
 
 RRF_K = 20
 CANDIDATES = 30
@@ -40,11 +40,6 @@ NEAREST = 7
 CHOOSE_AT = 0.1
 
 _NAME_NOISE = re.compile(r"\(\s*\d\.\d{6}\s*\)|\s*\.$")
-
-
-def _phrasing(text: str) -> str:
-    """A phrasing's words, folded and lower-cased: how an alias and a question are compared whole."""
-    return " ".join(words(fold(text).lower()))
 
 
 def display_name(name: str) -> str:
@@ -181,7 +176,7 @@ class HybridRetriever:
         said: Dict[str, Set[int]] = {}
         for i, proc in enumerate(self.procedures):
             for alias in proc.aliases:
-                said.setdefault(_phrasing(alias), set()).add(i)
+                said.setdefault(phrasing_key(alias), set()).add(i)
         self._alias_of = {key: next(iter(owners)) for key, owners in said.items() if key and len(owners) == 1}
 
     def set_examples(self, examples: Optional[np.ndarray], owner: Optional[Sequence[int]]) -> None:
@@ -259,7 +254,7 @@ class HybridRetriever:
         if not clean_space(question) or not self.procedures:
             return SearchResult([], "unknown")
         result = self.rank(self.scores(question, mode), top_k)
-        staff = self._alias_of.get(_phrasing(question)) if mode == "hybrid" else None
+        staff = self._alias_of.get(phrasing_key(question)) if mode == "hybrid" else None
         if staff is not None and result.hits and result.hits[0].code == self.procedures[staff].code:
             # "cho tôi hỏi vụ làm giấy cho cái ao cá", which staff mapped to 1.013978 from the review queue: answered,
             # though its only known question is the alias itself (no citizen-worded question votes for it)

@@ -43,14 +43,16 @@ ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "condition
 _ASPECT_CUES = (
     ("fees", ("le phi", "phi", "bao nhieu tien", "chi phi", "mat tien", "ton tien", "het bao nhieu", "tien")),
     ("time", ("bao lau", "mat bao lau", "bao nhieu ngay", "thoi gian", "thoi han", "may ngay", "bao gio",
-              "khi nao co", "lau khong")),
+              "khi nao co", "lau khong", "bao lau xong", "bao lau thi xong", "bao lau moi xong", "bao lau co ket qua",
+              "bao lau thi co ket qua")),
     ("channels", ("online", "truc tuyen", "qua mang", "buu dien", "buu chinh", "dich vu cong", "nop qua")),
-    ("where", ("o dau", "noi nop", "co quan nao", "nop tai", "dia chi", "cho nao", "ai giai quyet")),
+    ("where", ("o dau", "noi nop", "co quan nao", "nop tai", "dia chi", "cho nao", "ai giai quyet", "nop cho ai",
+               "gui cho ai", "xin phep ai", "dang ky voi ai", "bao voi ai")),
     ("documents", ("giay to", "ho so gom", "ho so can", "ho so gi", "thanh phan ho so", "can nhung gi", "chuan bi gi",
                    "can gi", "gom nhung gi", "can giay gi", "lam don", "nop nhung gi", "can nop gi", "mau nao",
                    "theo mau", "mang theo", "ho so", "mau don", "to khai", "giay gi")),
     ("steps", ("cac buoc", "trinh tu", "quy trinh", "lam the nao", "lam sao", "nhu the nao", "cach lam",
-               "thu tuc lam", "lam gi truoc")),
+               "thu tuc lam", "lam gi truoc", "ai lap ho so")),
     ("conditions", ("dieu kien", "yeu cau", "ai duoc", "co duoc khong", "duoc phep")),
     ("result", ("ket qua", "nhan duoc gi", "duoc cap gi", "cap giay gi", "duoc giay gi", "nhan duoc giay",
                 "duoc nhan giay", "nhan giay gi")),
@@ -59,15 +61,20 @@ _ASPECT_CUES = (
 )
 _MODIFIER_CUES = frozenset({"online", "truc tuyen", "qua mang", "dich vu cong", "ket qua"})
 _FILLER_CUES = frozenset({"tien", "ho so", "yeu cau", "van ban", "co duoc khong"})
+# when the file is done: a time question whatever else the message asks ("kiểm dịch bao lâu xong")
+_DONE_CUES = frozenset({"bao lau xong", "bao lau thi xong", "bao lau moi xong", "bao lau co ket qua",
+                        "bao lau thi co ket qua"})
 # Question words that ask an aspect by themselves, whatever the rest of the sentence names: they outweigh the
 # intent classifier, which errs on long questions ("… nay muốn điều chỉnh thì cần gì" was classed as a question of
 # conditions, "… thì nộp hồ sơ gì" as one of the filing place). Nouns ("lệ phí", "thời hạn", "địa chỉ", "giấy
 # tờ") are not among them: "xin gia hạn thời hạn sử dụng đất thì chuẩn bị gì" asks no time.
 ASKING_CUES = frozenset({"can gi", "can nhung gi", "gom nhung gi", "ho so gom", "nop nhung gi", "can nop gi",
                          "ho so gi", "chuan bi gi", "can giay gi", "mau nao", "o dau", "noi nop", "co quan nao",
-                         "cho nao", "bao lau", "mat bao lau", "bao nhieu ngay", "may ngay", "bao nhieu tien"})
+                         "cho nao", "bao lau", "mat bao lau", "bao nhieu ngay", "may ngay", "bao nhieu tien",
+                         "ai lap ho so", "nop cho ai", "gui cho ai", "xin phep ai", "dang ky voi ai",
+                         *_DONE_CUES})
 # a time cue never outweighs a question of conditions or of the result: "đất sử dụng ổn định bao lâu thì được cấp
-# sổ", "giấy phép có hiệu lực bao lâu" ask them
+# sổ", "giấy phép có hiệu lực bao lâu" ask them; a cue of when the file is done (_DONE_CUES) does outweigh them
 _TIME_YIELDS_TO = frozenset({"conditions", "result"})
 # Words that name a paper or a service, not what is asked of it: "giấy chứng nhận (cơ sở) đủ điều kiện … cần hồ sơ
 # gì" asks the papers, "phí kiểm tra điều kiện bao nhiêu" the fee; "đất có đủ điều kiện tách thửa không" still asks
@@ -154,8 +161,9 @@ def asked_over(intent_aspect: str, question: str) -> str:
     named, asking = _strongest(cues), _strongest(cues, strong=True)
     # a cue of the intent's own aspect, words that may name the subject ("hồ sơ", "tiền") aside
     intent_named = any(found == intent_aspect and cue not in _FILLER_CUES for _, found, cue in cues)
+    done = any(cue in _DONE_CUES for _, _, cue in cues)
     if asking != "general" and asking == named and not intent_named \
-            and not (asking == "time" and intent_aspect in _TIME_YIELDS_TO):
+            and not (asking == "time" and intent_aspect in _TIME_YIELDS_TO and not done):
         return asking
     return named if intent_aspect == "general" else intent_aspect
 

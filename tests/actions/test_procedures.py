@@ -623,6 +623,9 @@ def test_the_foreigner_button_keeps_the_document_case_shown(log):
     ("sang tên xong tôi được nhận giấy tờ gì", "ask_result", "result"),  # the words name the intent's aspect too
     ("xin cấp lại sổ đỏ bị mất, mức phí như thế nào", "ask_fees", "fees"),  # "như thế nào" asks nothing by itself
     ("giấy chứng nhận này có hiệu lực bao lâu", "ask_result", "result"),  # time words never outweigh the result
+    ("lam lai so do thi bao lau thi xong", "ask_conditions", "time"),  # ... unless they ask when the file is done
+    ("cấp lại sổ đỏ bị mất thì ai lập hồ sơ", "ask_documents", "steps"),  # who prepares the file: not the papers
+    ("cấp lại sổ đỏ bị mất thì đăng ký với ai", "ask_documents", "where"),
     ("tiền sử dụng đất nộp ở đâu", "ask_fees", "where"),  # "tiền" may name the subject: no cue of the fee
     ("tach thua het bao nhieu thoi gian", "ask_procedure", "time"),
 ])

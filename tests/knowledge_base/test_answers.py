@@ -58,6 +58,9 @@ def test_detect_aspect(question, aspect):
     ("giay phep xa thai sap het han, gio muon gia han thi can gi", "documents"),
     ("xin gia hạn thời hạn sử dụng đất thì phải chuẩn bị gì", "documents"),  # "thời hạn" is the subject here
     ("lệ phí trước bạ nộp ở đâu", "where"),
+    ("làng tôi muốn được công nhận nghề truyền thống thì ai lập hồ sơ", "steps"),  # who prepares it: not the papers
+    ("chuyen ruong lua sang trong cay an qua thi dang ky voi ai", "where"),
+    ("ai được cấp hồ sơ", "general"),  # an "ai" asking no agency
     ("hồ sơ tách thửa", "general"),  # "hồ sơ" alone may ask anything of the file
     ("mức phí như thế nào", "general"),  # nouns and "như thế nào" leave it to the intent
     ("hồ sơ gửi qua bưu điện được không", "general"),

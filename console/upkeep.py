@@ -26,8 +26,9 @@ def add_aliases(catalogue_dir: Path, code: str, phrasings: Iterable[str]) -> Lis
     added = []
     for text in phrasings:
         text = " ".join(str(text).split())
-        if 3 <= len(text) <= 200 and phrasing_key(text) not in known:
-            known.add(phrasing_key(text))
+        key = phrasing_key(text)
+        if key and 3 <= len(text) <= 200 and key not in known:
+            known.add(key)
             added.append(text)
     if added:
         proc.aliases.extend(added)

@@ -38,7 +38,8 @@ def words(text: str) -> List[str]:
 
 def phrasing_key(text: str) -> str:
     """A phrasing's words, folded: two phrasings with the same key are the same whatever their accents, case and
-    punctuation (how a question is matched to an alias staff mapped, and a new alias told from the known ones)."""
+    punctuation between words (how a question is matched to an alias staff mapped, and a new alias told from the
+    known ones)."""
     return " ".join(words(fold(text)))
 
 
@@ -136,7 +137,7 @@ def reply_to_offer(text: str) -> Tuple[bool, str]:
     """(whether a reply to "Có phải bạn hỏi về …?" opens with a no, what it asks once the leading yes or no is
     taken off, folded): "đúng rồi, mất bao lâu" -> (False, "mat bao lau"); "không phải, tách thửa" -> (True,
     "tach thua")."""
-    folded = " ".join(words(fold(nfc(text or "").lower())))
+    folded = phrasing_key(text)
     refused = _REFUSAL.match(folded)
     if refused:
         return True, _ASSENT.sub("", folded[refused.end():].strip(), count=1).strip()

@@ -252,7 +252,7 @@ def test_staff_edit_aliases_notes_and_province_fees(client, console_env):
     assert "Cấp lại Giấy chứng nhận do bị mất" in page and "làm lại sổ đỏ bị mất" in page
     assert "Trực tuyến:" in page and "ngày làm việc" in page
     before = load_procedure(settings.knowledge.catalogue_dir / "1.012786.yml")
-    aliases = "\n".join(before.aliases + ["mất bìa đỏ", "  Mất  bìa đỏ "])
+    aliases = "\n".join(before.aliases + ["mất bìa đỏ", "  Mất  bìa đỏ ", "mất bìa đỏ."])
     client.post(
         "/catalogue/1.012786",
         data={
@@ -263,7 +263,7 @@ def test_staff_edit_aliases_notes_and_province_fees(client, console_env):
         },
     )
     after = load_procedure(settings.knowledge.catalogue_dir / "1.012786.yml")
-    assert after.aliases == before.aliases + ["mất bìa đỏ"]  # duplicates ignored, spaces cleaned
+    assert after.aliases == before.aliases + ["mất bìa đỏ"]  # duplicates (case, punctuation) ignored, spaces cleaned
     assert after.province_fees.startswith("Lệ phí cấp lại") and after.last_updated is not None
     answer = "\n".join(compose_answer(after, "fees", settings).messages)
     assert "Mức thu tại tỉnh (Sở cập nhật): Lệ phí cấp lại: 50.000 đồng" in answer

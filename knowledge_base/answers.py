@@ -35,6 +35,8 @@ from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, words
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
            "legal", "general")
 
+# Cues of when the file is done: a time question whatever else the message asks ("kiểm dịch bao lâu xong")
+_DONE_CUES = ("bao lau xong", "bao lau thi xong", "bao lau moi xong", "bao lau co ket qua", "bao lau thi co ket qua")
 # Folded cue phrases per aspect. Vietnamese puts the question at the end ("sổ đang ghi nợ tiền sử dụng
 # đất, giờ muốn xóa nợ thì cần gì"), so among the strongest cues present the one that ends last wins; on a
 # tie, the earlier aspect of this table. Two kinds of cue are weaker than the rest: modifiers (how or what
@@ -43,8 +45,7 @@ ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "condition
 _ASPECT_CUES = (
     ("fees", ("le phi", "phi", "bao nhieu tien", "chi phi", "mat tien", "ton tien", "het bao nhieu", "tien")),
     ("time", ("bao lau", "mat bao lau", "bao nhieu ngay", "thoi gian", "thoi han", "may ngay", "bao gio",
-              "khi nao co", "lau khong", "bao lau xong", "bao lau thi xong", "bao lau moi xong", "bao lau co ket qua",
-              "bao lau thi co ket qua")),
+              "khi nao co", "lau khong", *_DONE_CUES)),
     ("channels", ("online", "truc tuyen", "qua mang", "buu dien", "buu chinh", "dich vu cong", "nop qua")),
     ("where", ("o dau", "noi nop", "co quan nao", "nop tai", "dia chi", "cho nao", "ai giai quyet", "nop cho ai",
                "gui cho ai", "xin phep ai", "dang ky voi ai", "bao voi ai")),
@@ -61,9 +62,6 @@ _ASPECT_CUES = (
 )
 _MODIFIER_CUES = frozenset({"online", "truc tuyen", "qua mang", "dich vu cong", "ket qua"})
 _FILLER_CUES = frozenset({"tien", "ho so", "yeu cau", "van ban", "co duoc khong"})
-# when the file is done: a time question whatever else the message asks ("kiểm dịch bao lâu xong")
-_DONE_CUES = frozenset({"bao lau xong", "bao lau thi xong", "bao lau moi xong", "bao lau co ket qua",
-                        "bao lau thi co ket qua"})
 # Question words that ask an aspect by themselves, whatever the rest of the sentence names: they outweigh the
 # intent classifier, which errs on long questions ("… nay muốn điều chỉnh thì cần gì" was classed as a question of
 # conditions, "… thì nộp hồ sơ gì" as one of the filing place). Nouns ("lệ phí", "thời hạn", "địa chỉ", "giấy

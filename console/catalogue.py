@@ -12,11 +12,11 @@ import shutil
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from console.upkeep import new_phrasings
 from core.clock import today_local
 from core.text import fold
 from knowledge_base.catalogue import Catalogue, catalogue_hash, load_procedure, procedure_to_yaml
 from knowledge_base.schema import Procedure
-from knowledge_base.text import phrasing_key
 
 STAFF_EDITABLE = ("aliases", "staff_notes", "province_fees")
 FIELD_NAMES = {
@@ -49,14 +49,8 @@ def save_staff_fields(catalogue_dir: Path, code: str, aliases: List[str], staff_
     if not path.exists():
         raise KeyError(code)
     proc = load_procedure(path)
-    clean, known = [], set()
-    for alias in aliases:
-        alias = " ".join(alias.split())[:200]
-        key = phrasing_key(alias)
-        if key and key not in known:  # "mất bìa đỏ." and "Mat bia do" are one alias
-            known.add(key)
-            clean.append(alias)
-    new = {"aliases": clean, "staff_notes": staff_notes.strip()[:2000], "province_fees": province_fees.strip()[:2000]}
+    new = {"aliases": new_phrasings(aliases), "staff_notes": staff_notes.strip()[:2000],
+           "province_fees": province_fees.strip()[:2000]}
     changed = {f: (getattr(proc, f), v) for f, v in new.items() if getattr(proc, f) != v}
     if changed:
         for field_name, (_, value) in changed.items():

@@ -15,6 +15,22 @@ from knowledge_base.catalogue import load_procedure, procedure_to_yaml
 from knowledge_base.text import phrasing_key
 
 
+def new_phrasings(phrasings: Iterable[str], known: Iterable[str] = (), max_len: int = 200,
+                   min_len: int = 1) -> List[str]:
+    """``phrasings`` with spaces tidied, cut to ``max_len``, less those the same as a ``known`` one or an earlier one
+    whatever their accents, case and punctuation ("mất bìa đỏ." and "Mat bia do" are one), and those shorter than
+    ``min_len`` or of punctuation alone."""
+    seen = {phrasing_key(k) for k in known}
+    fresh = []
+    for text in phrasings:
+        text = " ".join(str(text).split())[:max_len]
+        key = phrasing_key(text)
+        if key and len(text) >= min_len and key not in seen:
+            seen.add(key)
+            fresh.append(text)
+    return fresh
+
+
 def add_aliases(catalogue_dir: Path, code: str, phrasings: Iterable[str]) -> List[str]:
     """Append new phrasings to a procedure's aliases; returns those added (not one already known, whatever its
     accents, case and punctuation)."""
@@ -22,14 +38,8 @@ def add_aliases(catalogue_dir: Path, code: str, phrasings: Iterable[str]) -> Lis
     if not path.exists():
         raise KeyError(code)
     proc = load_procedure(path)
-    known = {phrasing_key(a) for a in proc.aliases} | {phrasing_key(proc.name)}
-    added = []
-    for text in phrasings:
-        text = " ".join(str(text).split())
-        key = phrasing_key(text)
-        if key and 3 <= len(text) <= 200 and key not in known:
-            known.add(key)
-            added.append(text)
+    added = new_phrasings((t for t in phrasings if len(" ".join(str(t).split())) <= 200),
+                          known=[*proc.aliases, proc.name], min_len=3)
     if added:
         proc.aliases.extend(added)
         tmp = path.with_suffix(".yml.tmp")

@@ -47,7 +47,7 @@ def phrasing_key(text: str) -> str:
 def phrases(text: str, n: int) -> Set[Tuple[str, ...]]:
     """Every run of ``n`` words of ``text``, diacritics folded and lower-cased: how question sets are kept apart
     (a development question may not echo an alias, nor a training question a held one)."""
-    tokens = words(fold(nfc(text).lower()))
+    tokens = phrasing_key(text).split()
     return {tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
 
 

@@ -14,6 +14,7 @@ from core.texts import text
 from core.vocabulary import CHANNELS, filing_channel
 from knowledge_base.checklist import (
     applicant_fits,
+    application_form,
     case_named,
     case_symbol,
     cases_in,
@@ -527,7 +528,9 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
     if times:
         overview.append(text("answers.general_time", times=times))
     if proc.documents:
-        overview.append(text("answers.document_count", count=paper_count(proc)))
+        form = application_form(proc)  # "xoá đăng ký thế nào" learns which form to fill, not only how many papers
+        overview.append(text("answers.document_count_form", count=paper_count(proc), form=form) if form
+                        else text("answers.document_count", count=paper_count(proc)))
     return ["\n".join(overview)]
 
 

@@ -335,12 +335,36 @@ _LEGAL_REFERENCE_ONLY = re.compile(r"^\s*(?:thuộc\s+)?(?:các\s+)?(?:trường
 _SAME_FORM = re.compile(r"\s+(?:số\s+)?")  # "Mẫu 13" in a paper's name is its "Mẫu số 13"
 
 
-def item(doc: Document) -> str:
-    """One paper as a chat line: the paper whole, its form, how many copies."""
+def paper_name(doc: Document) -> str:
+    """A paper whole, with its form number where its name does not say it."""
     line = doc.paper.rstrip(" .;,:")
     form = _SAME_FORM.sub(" ", doc.form_number.lower())
     if form and not re.search(r"(?<!\w)" + re.escape(form) + r"(?!\w)", _SAME_FORM.sub(" ", line.lower())):
         line += f" ({doc.form_number})"
+    return line
+
+
+# where a form's name goes on to the act that issued it or to a note: "… theo Mẫu số 10.ĐKT Phụ lục VIII ban hành kèm
+# theo Thông tư số 02/2026/TT-BNNMT …", "… Mẫu số 18 ban hành kèm theo Nghị định số 151/2025/NĐ-CP. Trường hợp …"
+_FORM_SOURCE = re.compile(r"\s*,?\s*(?:được\s+)?(?:ban hành\s+)?kèm theo\b.*$|\.\s+(?=[A-ZĐÀ-Ỹ]).*$", re.DOTALL)
+FORM_TITLE = 250  # characters: an application named at more length than this is left to the checklist
+
+
+def application_form(proc: Procedure) -> Optional[str]:
+    """The application form of ``proc`` up to its form number (``paper_name`` without the act that issued it), when
+    its record names one and only one, whatever the case, and briefly enough to name in a sentence."""
+    forms = {_FORM_SOURCE.sub("", paper_name(d)) for case in proc.document_cases for d in case.documents
+             if is_application(d)}
+    form = forms.pop() if len(forms) == 1 else ""
+    if form.count("(") != form.count(")"):  # "… quy mô lớn (theo Mẫu số 01 ĐKCN Phụ lục I" once its act is cut
+        form = form.replace("(", "").replace(")", "")
+    form = " ".join(form.split()).rstrip(" ,;.")
+    return form if 0 < len(form) <= FORM_TITLE else None
+
+
+def item(doc: Document) -> str:
+    """One paper as a chat line: the paper whole, its form, how many copies."""
+    line = paper_name(doc)
     counts = []
     if doc.originals:
         counts.append(text("phrases.answer_originals", count=doc.originals))

@@ -5,7 +5,8 @@ công khai về việc mất Giấy chứng nhận ... trong thời gian 15 ngà
 The record's steps, conditions, documents and time notes are split into sentences; the question's words
 that the procedure's name does not already hold are weighed by how rare they are across the catalogue's
 records (a word every record holds says nothing), and the sentence holding most of that weight, with at
-least one rare word, is quoted whole. Nothing is quoted when no sentence holds enough of the question: the
+least one rare word (or, where the question has none, two words side by side that few records say together:
+"đăng tin"), is quoted whole. Nothing is quoted when no sentence holds enough of the question: the
 caller answers from the aspect's part of the record as before.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ MAX_QUOTE = 420  # characters: a longer sentence is not quoted (a piece of it co
 MIN_QUOTE = 25
 SHARE = 0.6  # of the question's weight a sentence must hold
 RARE = 1.2  # idf of at least one word matched (in about a third of the records or fewer)
+RARE_PAIR = 2.3  # or, where no word is, of two words side by side (in a tenth of the records or fewer)
 
 _SENTENCE = re.compile(r"\n+|(?<=[.;:])\s+(?=\S)|\s+(?=[-–•+]\s)|\s+(?=[a-zđ]\)\s)")
 _BULLET = re.compile(r"^(?:[\s\-–•+*]|[a-zđ]\)|\d{1,2}[.)](?!\d))+|[\s;.]+$")
@@ -53,33 +55,36 @@ class RecordQuotes:
         self.procedures = procedures  # the caller's own sequence: it tells whether these quotes are still its
         self.tokens = tokens
         self._idf: Optional[Dict[str, float]] = None
-        self._said: Dict[str, List[Tuple[str, List[str]]]] = {}  # code -> its sentences and their tokens
-        self._words: Dict[str, FrozenSet[str]] = {}  # code -> every word of those sentences
+        # code -> its sentences with their tokens, and every word of those sentences (split and folded once)
+        self._said: Dict[str, Tuple[List[Tuple[str, List[str]]], FrozenSet[str]]] = {}
         self._lock = threading.Lock()
+
+    def _record(self, proc: Procedure) -> Tuple[List[Tuple[str, List[str]]], FrozenSet[str]]:
+        entry = self._said.get(proc.code)
+        if entry is None:
+            said = [(s, self.tokens(s)) for s in record_sentences(proc)]
+            entry = self._said[proc.code] = (said, frozenset().union(*(set(tokens) for _, tokens in said)))
+        return entry
 
     def said(self, proc: Procedure) -> List[Tuple[str, List[str]]]:
         """``proc``'s record sentences with their tokens, split and folded once."""
-        said = self._said.get(proc.code)
-        if said is None:
-            said = self._said[proc.code] = [(s, self.tokens(s)) for s in record_sentences(proc)]
-        return said
+        return self._record(proc)[0]
 
     def words(self, proc: Procedure) -> FrozenSet[str]:
         """Every word of ``proc``'s record sentences (gathered once)."""
-        held = self._words.get(proc.code)
-        if held is None:
-            held = self._words[proc.code] = frozenset().union(*(set(tokens) for _, tokens in self.said(proc)))
-        return held
+        return self._record(proc)[1]
 
     @property
     def idf(self) -> Dict[str, float]:
-        """log(records / records holding the word), over every record's sentences and name (built once)."""
+        """log(records / records holding the word), over every record's sentences and name (built once); the same of
+        two words side by side in a sentence, keyed by the two joined by a space ("dang tin")."""
         if self._idf is None:
             with self._lock:
                 if self._idf is None:
                     df: Dict[str, int] = {}
                     for proc in self.procedures:
                         held = set(self.tokens(proc.name)).union(*(t for _, t in self.said(proc)))
+                        held |= {f"{a} {b}" for _, t in self.said(proc) for a, b in zip(t, t[1:])}
                         for word in held:
                             df[word] = df.get(word, 0) + 1
                     n = max(len(self.procedures), 1)
@@ -98,19 +103,27 @@ class RecordQuotes:
         kept = [w for w in asked if w in recorded or w not in _ASKING and w not in who]
         words = [w for w in dict.fromkeys(kept) if w not in named and idf.get(w, 0.0) > 0.05]
         rare = {w for w in words if idf[w] >= RARE}
-        asked_pairs = {(a, b) for a, b in zip(asked, asked[1:]) if a in rare or b in rare}  # as typed, side by side
-        if not rare or not asked_pairs:
+        if rare:
+            asked_pairs = {(a, b) for a, b in zip(asked, asked[1:]) if a in rare or b in rare}  # as typed, side by side
+        else:  # "có phải đăng tin trên báo không": no word of it is rare, "đăng tin" side by side is
+            asked_pairs = {(a, b) for a, b in zip(asked, asked[1:])
+                           if a in words and b in words and idf.get(f"{a} {b}", 0.0) >= RARE_PAIR}
+        if not asked_pairs:
             return None
-        total = sum(idf[w] for w in words)
+        def pairs_weight(pairs: AbstractSet[Tuple[str, str]]) -> float:  # where pairs stand for rare words, the rarest
+            return 0.0 if rare else max(idf[f"{a} {b}"] for a, b in pairs)
+
+        total = sum(idf[w] for w in words) + pairs_weight(asked_pairs)
         best, best_key = None, None
         for sentence, said in self.said(proc):
             held = set(said) & set(words)
-            if not rare <= held or not asked_pairs & set(zip(said, said[1:])):
+            pairs = asked_pairs & set(zip(said, said[1:]))
+            if not rare <= held or not pairs:
                 continue
-            weight = sum(idf[w] for w in held)
+            weight = sum(idf[w] for w in held) + pairs_weight(pairs)
             if weight < SHARE * total:
                 continue
-            key = (-min(said.index(w) for w in rare), weight)
+            key = (-min(said.index(w) for w in rare or {w for pair in pairs for w in pair}), weight)
             if best_key is None or key > best_key:
                 best, best_key = sentence, key
         return best

@@ -34,6 +34,14 @@ def test_a_pointed_question_gets_the_sentence_that_is_about_it(catalogue, quotes
     assert quote.startswith("Niêm yết công khai") and "15 ngày" in quote
 
 
+def test_two_words_side_by_side_stand_for_a_rare_one(catalogue, quotes):
+    # no word of "đăng tin trên báo" is rare in the records; "đăng tin" side by side is, and the sentence that starts
+    # with it is the one about it (not "chi phí đăng tin …" nor "… thông tin trên Trang bổ sung")
+    question = "công ty tôi làm mất giấy chứng nhận, xin cấp lại có phải đăng tin trên báo không"
+    quote = quotes.quote(catalogue.get("1.012786"), asked(question), frozenset({"cong", "ty"}))
+    assert quote.startswith("Đăng tin") and "15 ngày" in quote and "tổ chức" in quote
+
+
 @pytest.mark.parametrize("question", ["điều kiện là gì", "mất bao lâu", "có cần công chứng không",
                                       "diện tích tối thiểu để tách thửa là bao nhiêu",  # "thiểu" alone is no match
                                       "cách nấu phở bò"])
@@ -55,6 +63,10 @@ def test_the_answer_quotes_the_record_for_a_condition_question_and_adds_it_to_a_
     assert "Hồ sơ thủ tục ghi" not in plain
     overview = kb.answer("có phải niêm yết không", aspect="general", code="1.012786").text
     assert "Cấp thực hiện" in overview and "Niêm yết công khai" in overview  # the overview stays, the quote follows
+    # the overview names the one application form, up to its number (the act that issued it is the source's)
+    assert "trong đó đơn là: Đơn đăng ký biến động đất đai, tài sản gắn liền với đất theo Mẫu số 18." in overview
+    several = kb.answer("đăng ký khai thác nước thế nào", aspect="general", code="2.002835").text
+    assert "Hồ sơ gồm 1 loại giấy tờ." in several and "đơn là" not in several  # four forms: which is the citizen's
     weights = kb._quotes.idf
     kb.answer("có phải niêm yết không", aspect="conditions", code="1.012786")
     assert kb._quotes.idf is weights  # counted once, not per answer

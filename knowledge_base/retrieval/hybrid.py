@@ -139,6 +139,14 @@ class Calibration:
     weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0, 2.0, 0.0, 0.0, 0.0, -1.0, -1.0, 0.0])
     bias: float = -4.0
     answer_at: float = ANSWER_AT  # the confidence from which the search answers, chosen with the fit
+    # below it, a lone candidate is answered too: from ``alone_at`` when no other candidate reaches ``alone_second``
+    # (chosen with the fit, see embedding.calibration.lone_rule; by default never: no confidence reaches 1)
+    alone_at: float = 1.0
+    alone_second: float = 0.0
+
+    def answers(self, top: float, second: float) -> bool:
+        """Whether a search whose best candidates have these confidences answers, not asks."""
+        return top >= self.answer_at or (top >= self.alone_at and second <= self.alone_second)
 
     def probability(self, features: Sequence[float]) -> float:
         """Calibrated probability for one feature vector."""
@@ -308,7 +316,7 @@ class HybridRetriever:
         # rerank the fused candidates by calibrated confidence: it weighs agreement, the gap and how much of
         # the question each procedure's own text explains, which the rank fusion alone does not
         hits.sort(key=lambda h: -h.confidence)
-        return SearchResult(hits[:top_k], self._decide(hits, self.calibration.answer_at))
+        return SearchResult(hits[:top_k], self._decide(hits, self.calibration))
 
     @staticmethod
     def _ranks(scores: Optional[np.ndarray]) -> Dict[int, int]:
@@ -349,12 +357,12 @@ class HybridRetriever:
                 example * example, *actions, vote * covered]
 
     @staticmethod
-    def _decide(hits: List[Hit], answer_at: float) -> str:
+    def _decide(hits: List[Hit], calibration: Calibration) -> str:
         if not hits:
             return "unknown"
         top = hits[0].confidence
-        if top >= answer_at:
+        if calibration.answers(top, hits[1].confidence if len(hits) > 1 else 0.0):
             return "answer"
-        if top >= CHOOSE_AT or sum(h.confidence for h in hits[:3]) >= answer_at:
+        if top >= CHOOSE_AT or sum(h.confidence for h in hits[:3]) >= calibration.answer_at:
             return "choose"
         return "unknown"

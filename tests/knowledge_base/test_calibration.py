@@ -52,7 +52,8 @@ def test_every_question_is_judged_by_a_fit_that_did_not_see_it():
     pools = citizen(50, rng) + [pool(rng.uniform(0.0, 0.3, 3), [False] * 3, outside=True) for _ in range(20)]
     tops = fit.held_out_tops(pools)
     assert len(tops) == len(pools)
-    assert sum(outside for _, _, outside in tops) == 20
+    assert sum(outside for _, _, outside, _ in tops) == 20
+    assert all(second <= top for top, _, _, second in tops)  # the next best, for the lone rule
 
 
 def test_a_narrow_scope_keeps_the_balance_of_citizen_to_outside_questions():
@@ -87,7 +88,7 @@ def test_a_citizen_question_routed_before_any_search_counts_as_not_answered():
     pools = citizen(40, rng) + [pool(rng.uniform(0.0, 0.3, 3), [False] * 3, outside=True) for _ in range(20)]
     pools[0].routed = True  # "… phí trước bạ thế nào": the tax office's part, though the procedure is ours
     tops = fit.held_out_tops(pools)
-    assert len(tops) == len(pools) and sorted(tops)[0] == (0.0, False, False)
+    assert len(tops) == len(pools) and sorted(tops)[0] == (0.0, False, False, 0.0)
 
 
 def test_an_outside_question_just_below_a_threshold_counts_as_answered_there(monkeypatch):
@@ -115,3 +116,25 @@ def test_a_miss_among_too_few_answered_above_does_not_block_the_thresholds_below
         + [(0.1, False, True)] * 300
     monkeypatch.setattr(fit, "held_out_tops", lambda pools, outside_weight=None: tops)
     assert fit.answer_threshold([]) == fit.THRESHOLDS[0]
+
+
+def test_a_lone_candidate_is_answered_below_the_threshold_only_as_the_fit_chose():
+    from knowledge_base.retrieval.hybrid import Calibration
+
+    never = Calibration(answer_at=0.85)
+    assert never.answers(0.85, 0.8) and not never.answers(0.84, 0.0)
+    lone = Calibration(answer_at=0.85, alone_at=0.75, alone_second=0.05)
+    assert lone.answers(0.8, 0.04) and not lone.answers(0.8, 0.06) and not lone.answers(0.74, 0.0)
+
+
+def test_the_lone_rule_answers_most_while_the_rule_holds_at_every_higher_one():
+    right_lone = [(0.78, True, False, 0.01)] * 40  # 0.75 and up, alone: all right
+    crowded = [(0.78, False, False, 0.3)] * 5  # a close second: not answered alone, whatever its top
+    low = [(0.66, False, False, 0.01)] * 3 + [(0.66, True, False, 0.01)] * 10  # from 0.65: 3 misses in 163 ok...
+    outside = [(0.1, False, True, 0.0)] * 300 + [(0.72, False, True, 0.01)] * 2  # ...but 2 outside from 0.7
+    sure = [(0.95, True, False, 0.2)] * 100
+    tops = right_lone + crowded + low + outside + sure
+    assert fit.lone_rule(tops, 0.85) == (0.75, 0.02)
+    assert fit.lone_rule(sure + outside, 0.85) == (1.0, 0.0)  # nothing more to answer: never
+    wrong_lone = [(0.8, False, False, 0.0)] * 10  # the first below the threshold misses: none below it either
+    assert fit.lone_rule(sure + wrong_lone + right_lone + outside[:300], 0.85) == (1.0, 0.0)

@@ -49,6 +49,11 @@ def test_no_term_names_one_of_our_procedures(catalogue):
     ("so dien thoai cuu hoa", "Công an"),
     ("văn phòng công chứng có làm thứ bảy không", "công chứng"),
     ("lam so do o so nong nghiep", None),
+    # tobacco trade is Công Thương's; the crop, and quitting, are no trade
+    ("giấy phép bán lẻ thuốc lá ở tiệm tạp hóa", "Công Thương"),
+    ("kinh doanh thuoc la dien tu co can giay phep ko", "Công Thương"),
+    ("trồng cây thuốc lá có cần đăng ký giống không", None),
+    ("làm sao để bỏ thuốc lá", None),
 ])
 def test_agency_for(text, agency):
     found = OtherAgencies.default().agency_for(text)

@@ -529,8 +529,9 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
         overview.append(text("answers.general_time", times=times))
     if proc.documents:
         form = application_form(proc)  # "xoá đăng ký thế nào" learns which form to fill, not only how many papers
-        overview.append(text("answers.document_count_form", count=paper_count(proc), form=form) if form
-                        else text("answers.document_count", count=paper_count(proc)))
+        count = paper_count(proc)
+        overview.append(text("answers.document_only_form" if count == 1 else "answers.document_count_form",
+                             count=count, form=form) if form else text("answers.document_count", count=count))
     return ["\n".join(overview)]
 
 

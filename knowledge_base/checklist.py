@@ -344,17 +344,25 @@ def paper_name(doc: Document) -> str:
     return line
 
 
-# where a form's name goes on to the act that issued it or to a note: "… theo Mẫu số 10.ĐKT Phụ lục VIII ban hành kèm
-# theo Thông tư số 02/2026/TT-BNNMT …", "… Mẫu số 18 ban hành kèm theo Nghị định số 151/2025/NĐ-CP. Trường hợp …"
-_FORM_SOURCE = re.compile(r"\s*,?\s*(?:được\s+)?(?:ban hành\s+)?kèm theo\b.*$|\.\s+(?=[A-ZĐÀ-Ỹ]).*$", re.DOTALL)
+# where a form's name goes on to the act that issued it: "… theo Mẫu số 10.ĐKT Phụ lục VIII ban hành kèm theo Thông tư
+# số 02/2026/TT-BNNMT …"; and a sentence that follows it ("… Mẫu số 18. Trường hợp hộ gia đình …")
+_FORM_SOURCE = re.compile(r"\s*,?\s*(?:được\s+)?(?:ban hành\s+)?kèm theo\b.*$", re.DOTALL)
+_NEXT_SENTENCE = re.compile(r"\.\s+(\S)")
 FORM_TITLE = 250  # characters: an application named at more length than this is left to the checklist
+
+
+def _form_title(paper: str) -> str:
+    paper = _FORM_SOURCE.sub("", paper)
+    following = next((m for m in _NEXT_SENTENCE.finditer(paper) if m.group(1).isupper()), None)
+    return paper[:following.start()] if following else paper
 
 
 def application_form(proc: Procedure) -> Optional[str]:
     """The application form of ``proc`` up to its form number (``paper_name`` without the act that issued it), when
-    its record names one and only one, whatever the case, and briefly enough to name in a sentence."""
-    forms = {_FORM_SOURCE.sub("", paper_name(d)) for case in proc.document_cases for d in case.documents
-             if is_application(d)}
+    its record names one and only one, whatever the case, and briefly enough to name in a sentence. A copy ("Bản sao
+    tờ khai hàng hóa nhập khẩu") is another body's paper, not the citizen's application."""
+    forms = {_form_title(paper_name(d)) for case in proc.document_cases for d in case.documents
+             if is_application(d) and not d.paper.lower().startswith("bản sao")}
     form = forms.pop() if len(forms) == 1 else ""
     if form.count("(") != form.count(")"):  # "… quy mô lớn (theo Mẫu số 01 ĐKCN Phụ lục I" once its act is cut
         form = form.replace("(", "").replace(")", "")

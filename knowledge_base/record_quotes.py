@@ -77,7 +77,7 @@ class RecordQuotes:
     @property
     def idf(self) -> Dict[str, float]:
         """log(records / records holding the word), over every record's sentences and name (built once); the same of
-        two words side by side in a sentence, keyed by the two joined by a space ("dang tin")."""
+        two words side by side in a record's sentences, keyed by the two joined by a space ("dang tin")."""
         if self._idf is None:
             with self._lock:
                 if self._idf is None:
@@ -95,8 +95,10 @@ class RecordQuotes:
         """The sentence of ``proc``'s record that holds every rare word of what ``asked`` (the question's content
         tokens) names beyond the procedure's name, two of them side by side as asked, and most of the rest; of
         those, the one that says them earliest (the sentence about them, not one that mentions them in
-        passing). Words of asking ("xin") and ``who`` asks ("công ty") count only where the record says them
-        ("tổ chức" may be what a condition turns on). None when no sentence does."""
+        passing). Where the question has no rare word, two of its words side by side that few records say together
+        ("đăng tin") stand for them: the sentence must say one such pair as asked, the rarest it says weighs in, and
+        the earliest pair decides. Words of asking ("xin") and ``who`` asks ("công ty") count only where the record
+        says them ("tổ chức" may be what a condition turns on). None when no sentence does."""
         idf = self.idf
         named = set(self.tokens(proc.name))
         recorded = self.words(proc)
@@ -110,6 +112,7 @@ class RecordQuotes:
                            if a in words and b in words and idf.get(f"{a} {b}", 0.0) >= RARE_PAIR}
         if not asked_pairs:
             return None
+
         def pairs_weight(pairs: AbstractSet[Tuple[str, str]]) -> float:  # where pairs stand for rare words, the rarest
             return 0.0 if rare else max(idf[f"{a} {b}"] for a, b in pairs)
 
@@ -123,7 +126,9 @@ class RecordQuotes:
             weight = sum(idf[w] for w in held) + pairs_weight(pairs)
             if weight < SHARE * total:
                 continue
-            key = (-min(said.index(w) for w in rare or {w for pair in pairs for w in pair}), weight)
+            first = min(said.index(w) for w in rare) if rare \
+                else next(i for i, pair in enumerate(zip(said, said[1:])) if pair in pairs)
+            key = (-first, weight)
             if best_key is None or key > best_key:
                 best, best_key = sentence, key
         return best

@@ -76,9 +76,9 @@ OUTSIDE_ANSWERED = 0.005
 # threshold from resting on a hair.
 OUTSIDE_MARGIN = 0.02
 FOLDS = 5
-# Where a lone candidate may be answered below the threshold (lone_rule): its confidence from one of ALONE_FROM, no
-# other candidate's above one of ALONE_SECOND.
-ALONE_FROM = (0.6, 0.65, 0.7, 0.75, 0.8)
+# Where a lone candidate may be answered below the threshold (lone_rule): its confidence from one of the THRESHOLDS
+# from ALONE_FROM on, no other candidate's above one of ALONE_SECOND.
+ALONE_FROM = 0.6
 ALONE_SECOND = (0.02, 0.05, 0.1)
 FOLD_SEED = 7
 
@@ -196,10 +196,9 @@ def fit_rows(rows: Rows, outside_weight: float = OUTSIDE_WEIGHT) -> Calibration:
 def held_out_tops(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIGHT,
                   folds: int = FOLDS) -> List[Tuple[float, bool, bool, float]]:
     """(top confidence, right, outside, next best confidence) of every question under a fit that did not see it:
-    ``folds``-fold
-    cross-validation, the folds dealt in a fixed shuffled order. A question the conversation routes before any
-    search (``Pool.routed``: "công chứng hợp đồng … phí bao nhiêu" goes to the notary's part) teaches the fit but the
-    search never answers it: an outside one is left out, a citizen one counts as not answered."""
+    ``folds``-fold cross-validation, the folds dealt in a fixed shuffled order. A question the conversation routes
+    before any search (``Pool.routed``: "công chứng hợp đồng … phí bao nhiêu" goes to the notary's part) teaches the
+    fit but the search never answers it: an outside one is left out, a citizen one counts as not answered."""
     order = list(range(len(pools)))
     random.Random(FOLD_SEED).shuffle(order)
     fold_of = {question: n % folds for n, question in enumerate(order)}
@@ -283,25 +282,32 @@ def fit_calibration(retriever: HybridRetriever, per_procedure: int = 0, seed: in
 
 
 def lone_rule(tops: Sequence[Tuple[float, bool, bool, float]], answer_at: float) -> Tuple[float, float]:
-    """(alone_at, alone_second): below ``answer_at``, a candidate is answered from ``alone_at`` when no other reaches
-    ``alone_second`` (``Calibration.answers``), chosen like the threshold on the held-out ``tops``: of ``ALONE_FROM``
-    and ``ALONE_SECOND``, the pair answering the most citizen questions while the threshold with it meets the rule
-    (``_meets``, outside questions within ``OUTSIDE_MARGIN`` counted) at it and at every higher ``alone_at``.
-    (1.0, 0.0), never, when none does.
+    """(alone_at, alone_second): below ``answer_at``, a candidate is answered from ``alone_at`` when no other is above
+    ``alone_second`` (``Calibration.answers``), chosen like the threshold on the held-out ``tops``: of the
+    ``THRESHOLDS`` from ``ALONE_FROM`` up to ``answer_at`` and of ``ALONE_SECOND``, the pair answering the most
+    citizen questions while, at it and at every higher ``alone_at``, both all those answered and the lone ones alone
+    meet the rule (``_meets``; outside questions within ``OUTSIDE_MARGIN`` of both counted). (1.0, 0.0), never, when
+    none does, or when the threshold itself does not meet the rule (its fit fell back to the highest).
 
     "bố tôi mất để lại mảnh đất, 3 anh em tôi muốn sang tên sổ đỏ" finds the transfer procedure at 0.80 and the
     next one at 0.04: that is no choice to offer. On 6/12/2026, held out, 0.75 with nothing else above 0.05 answered
     519 of 790 citizen questions (483 from 0.85 alone), 97.7 % of them right (97.5 %), and 1 of 251 outside ones."""
+    never = (1.0, 0.0)
     citizen = [(c, right, second) for c, right, outside, second in tops if not outside]
     outside = [(c, second) for c, _, is_outside, second in tops if is_outside]
-    chosen, most = (1.0, 0.0), sum(c >= answer_at for c, _, _ in citizen)
+    sure = [right for c, right, _ in citizen if c >= answer_at]
+    if not _meets(sure, sum(c >= answer_at - OUTSIDE_MARGIN for c, _ in outside), len(outside)):
+        return never
+    chosen, most = never, len(sure)
     for alone_second in ALONE_SECOND:
-        for alone_at in sorted((a for a in ALONE_FROM if a < answer_at), reverse=True):
+        for alone_at in sorted((t for t in THRESHOLDS if ALONE_FROM <= t < answer_at), reverse=True):
             rule = Calibration(answer_at=answer_at, alone_at=alone_at, alone_second=alone_second)
             near = Calibration(answer_at=answer_at - OUTSIDE_MARGIN, alone_at=alone_at - OUTSIDE_MARGIN,
-                               alone_second=alone_second)
+                               alone_second=alone_second + OUTSIDE_MARGIN)
             answered = [right for c, right, second in citizen if rule.answers(c, second)]
-            if not _meets(answered, sum(near.answers(c, second) for c, second in outside), len(outside)):
+            lone = [right for c, right, second in citizen if c < answer_at and rule.answers(c, second)]
+            wrongly = sum(near.answers(c, second) for c, second in outside)
+            if not (_meets(answered, wrongly, len(outside)) and _meets(lone, 0, len(outside))):
                 break
             if len(answered) > most:
                 chosen, most = (alone_at, alone_second), len(answered)

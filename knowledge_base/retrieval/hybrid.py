@@ -139,7 +139,7 @@ class Calibration:
     weights: List[float] = field(default_factory=lambda: [6.0, 2.0, 1.5, 1.0, 2.0, 0.0, 0.0, 0.0, -1.0, -1.0, 0.0])
     bias: float = -4.0
     answer_at: float = ANSWER_AT  # the confidence from which the search answers, chosen with the fit
-    # below it, a lone candidate is answered too: from ``alone_at`` when no other candidate reaches ``alone_second``
+    # below it, a lone candidate is answered too: from ``alone_at`` when no other candidate is above ``alone_second``
     # (chosen with the fit, see embedding.calibration.lone_rule; by default never: no confidence reaches 1)
     alone_at: float = 1.0
     alone_second: float = 0.0

@@ -29,11 +29,11 @@ from knowledge_base.schema import Procedure
 from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, DATA_DIR, TRAINING_QUESTIONS
 
 log = logging.getLogger(__name__)
-FORMAT = 10  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
+FORMAT = 11  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
 # 5: the citizen-worded training questions embedded as examples, two confidence features from them;
 # 6: each fit's own answer threshold; 7: two features from the actions asked and named (actions.yml);
 # 8: the example cosine squared; 9: the example scores a third ranking of the fusion (its scores, the gap feature);
-# 10: the nearest examples' vote
+# 10: the nearest examples' vote; 11: each fit's lone-candidate rule
 FILES = ("index.faiss", "ids.json", "examples.npy", "examples.json")
 
 

@@ -128,13 +128,21 @@ def test_a_lone_candidate_is_answered_below_the_threshold_only_as_the_fit_chose(
 
 
 def test_the_lone_rule_answers_most_while_the_rule_holds_at_every_higher_one():
+    sure = [(0.95, True, False, 0.2)] * 100
     right_lone = [(0.78, True, False, 0.01)] * 40  # 0.75 and up, alone: all right
     crowded = [(0.78, False, False, 0.3)] * 5  # a close second: not answered alone, whatever its top
-    low = [(0.66, False, False, 0.01)] * 3 + [(0.66, True, False, 0.01)] * 10  # from 0.65: 3 misses in 163 ok...
-    outside = [(0.1, False, True, 0.0)] * 300 + [(0.72, False, True, 0.01)] * 2  # ...but 2 outside from 0.7
-    sure = [(0.95, True, False, 0.2)] * 100
-    tops = right_lone + crowded + low + outside + sure
-    assert fit.lone_rule(tops, 0.85) == (0.75, 0.02)
+    low = [(0.66, True, False, 0.01)] * 10  # from 0.65 the precision would hold...
+    outside = [(0.1, False, True, 0.0)] * 300 + [(0.72, False, True, 0.01)] * 2  # ...but 2 outside from 0.7 on
+    assert fit.lone_rule(sure + right_lone + crowded + low + outside, 0.85) == (0.75, 0.02)
     assert fit.lone_rule(sure + outside, 0.85) == (1.0, 0.0)  # nothing more to answer: never
-    wrong_lone = [(0.8, False, False, 0.0)] * 10  # the first below the threshold misses: none below it either
-    assert fit.lone_rule(sure + wrong_lone + right_lone + outside[:300], 0.85) == (1.0, 0.0)
+    # from 0.8 the lone ones miss (2 of 12, none allowed below 20): none below it either, though from 0.75 on the 80
+    # right ones would bring the lone answers to 2 misses in 92 and all answered to 2 in 192 (both allowed)
+    higher_misses = [(0.82, False, False, 0.0)] * 2 + [(0.82, True, False, 0.0)] * 10
+    assert fit.allowed_misses(12) == 0 and fit.allowed_misses(92) == 2 and fit.allowed_misses(192) == 5
+    assert fit.lone_rule(sure + higher_misses + right_lone * 2 + outside[:300], 0.85) == (1.0, 0.0)
+
+
+def test_no_lone_answers_where_the_threshold_itself_fails_the_rule():
+    failing = [(0.95, False, False, 0.0)] * 10 + [(0.95, True, False, 0.0)] * 90  # 10 misses in 100: 3 allowed
+    assert fit.lone_rule(failing + [(0.8, True, False, 0.0)] * 300 + [(0.1, False, True, 0.0)] * 300, 0.9) \
+        == (1.0, 0.0)

@@ -64,9 +64,9 @@ def test_the_answer_quotes_the_record_for_a_condition_question_and_adds_it_to_a_
     overview = kb.answer("có phải niêm yết không", aspect="general", code="1.012786").text
     assert "Cấp thực hiện" in overview and "Niêm yết công khai" in overview  # the overview stays, the quote follows
     # the overview names the one application form, up to its number (the act that issued it is the source's)
-    assert "trong đó đơn là: Đơn đăng ký biến động đất đai, tài sản gắn liền với đất theo Mẫu số 18." in overview
+    assert "mẫu cần điền là: Đơn đăng ký biến động đất đai, tài sản gắn liền với đất theo Mẫu số 18." in overview
     several = kb.answer("đăng ký khai thác nước thế nào", aspect="general", code="2.002835").text
-    assert "Hồ sơ gồm 1 loại giấy tờ." in several and "đơn là" not in several  # four forms: which is the citizen's
+    assert "Hồ sơ gồm 1 loại giấy tờ." in several and "cần điền" not in several  # four forms: which is the citizen's
     weights = kb._quotes.idf
     kb.answer("có phải niêm yết không", aspect="conditions", code="1.012786")
     assert kb._quotes.idf is weights  # counted once, not per answer

@@ -264,6 +264,7 @@ def test_a_phrasing_staff_mapped_to_a_procedure_is_answered_for_it(retriever, mo
     """An alias (staff map review-queue phrasings to a procedure as aliases) is that procedure's, whatever the fit's
     threshold, when the search ranks it first; any other question still needs the threshold."""
     monkeypatch.setattr(retriever.calibration, "answer_at", 1.01)  # nothing is sure by the fit alone
+    monkeypatch.setattr(retriever.calibration, "alone_at", 1.01)  # not even a lone candidate
     proc = next(p for p in retriever.procedures if p.aliases)
     alias = proc.aliases[0]
     result = retriever.search(alias.upper() + " ?")

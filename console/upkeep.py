@@ -15,15 +15,18 @@ from knowledge_base.catalogue import load_procedure, procedure_to_yaml
 from knowledge_base.text import phrasing_key
 
 
-def new_phrasings(phrasings: Iterable[str], known: Iterable[str] = (), max_len: int = 200,
-                   min_len: int = 1) -> List[str]:
-    """``phrasings`` with spaces tidied, cut to ``max_len``, less those the same as a ``known`` one or an earlier one
-    whatever their accents, case and punctuation ("mất bìa đỏ." and "Mat bia do" are one), and those shorter than
-    ``min_len`` or of punctuation alone."""
+def new_phrasings(phrasings: Iterable[str], known: Iterable[str] = (), max_len: int = 200, min_len: int = 1,
+                   cut: bool = True) -> List[str]:
+    """``phrasings`` with spaces tidied, less those the same as a ``known`` one or an earlier one whatever their
+    accents, case and punctuation ("mất bìa đỏ." and "Mat bia do" are one), and those shorter than ``min_len`` or of
+    punctuation alone; one longer than ``max_len`` is cut to it, or with ``cut`` False left out."""
     seen = {phrasing_key(k) for k in known}
     fresh = []
     for text in phrasings:
-        text = " ".join(str(text).split())[:max_len]
+        text = " ".join(str(text).split())
+        if len(text) > max_len and not cut:
+            continue
+        text = text[:max_len]
         key = phrasing_key(text)
         if key and len(text) >= min_len and key not in seen:
             seen.add(key)
@@ -38,8 +41,7 @@ def add_aliases(catalogue_dir: Path, code: str, phrasings: Iterable[str]) -> Lis
     if not path.exists():
         raise KeyError(code)
     proc = load_procedure(path)
-    added = new_phrasings((t for t in phrasings if len(" ".join(str(t).split())) <= 200),
-                          known=[*proc.aliases, proc.name], min_len=3)
+    added = new_phrasings(phrasings, known=[*proc.aliases, proc.name], min_len=3, cut=False)
     if added:
         proc.aliases.extend(added)
         tmp = path.with_suffix(".yml.tmp")

@@ -530,8 +530,12 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
     if proc.documents:
         form = application_form(proc)  # "xoá đăng ký thế nào" learns which form to fill, not only how many papers
         count = paper_count(proc)
-        overview.append(text("answers.document_only_form" if count == 1 else "answers.document_count_form",
-                             count=count, form=form) if form else text("answers.document_count", count=count))
+        if not form:
+            overview.append(text("answers.document_count", count=count))
+        elif count == 1:
+            overview.append(text("answers.document_only_form", form=form))
+        else:
+            overview.append(text("answers.document_count_form", count=count, form=form))
     return ["\n".join(overview)]
 
 

@@ -67,6 +67,8 @@ def test_the_answer_quotes_the_record_for_a_condition_question_and_adds_it_to_a_
     assert "mẫu cần điền là: Đơn đăng ký biến động đất đai, tài sản gắn liền với đất theo Mẫu số 18." in overview
     several = kb.answer("đăng ký khai thác nước thế nào", aspect="general", code="2.002835").text
     assert "Hồ sơ gồm 1 loại giấy tờ." in several and "cần điền" not in several  # four forms: which is the citizen's
+    alone = kb.answer("xin cấp lại giấy phép dự báo khí tượng thủy văn thế nào", aspect="general", code="1.000943").text
+    assert "Hồ sơ gồm 1 giấy tờ: Đơn đề nghị cấp lại giấy phép hoạt động dự báo" in alone  # the one paper is the form
     weights = kb._quotes.idf
     kb.answer("có phải niêm yết không", aspect="conditions", code="1.012786")
     assert kb._quotes.idf is weights  # counted once, not per answer

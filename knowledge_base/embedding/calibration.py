@@ -124,11 +124,7 @@ class Pool:
     outside: bool
     routed: bool = False  # a question the conversation sends to another agency before any search
 
-    def top(self, calibration: Calibration) -> Tuple[float, bool]:
-        """The top confidence under ``calibration`` and whether that hit is right."""
-        return self.top_two(calibration)[:2]
-
-    def top_two(self, calibration: Calibration) -> Tuple[float, bool, float]:
+    def top(self, calibration: Calibration) -> Tuple[float, bool, float]:
         """The top confidence under ``calibration``, whether that hit is right, and the next best confidence."""
         if not len(self.right):
             return 0.0, False, 0.0
@@ -211,7 +207,7 @@ def held_out_tops(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIGHT,
         for p in held:
             if p.outside and p.routed:
                 continue
-            confidence, right, second = (0.0, False, 0.0) if p.routed else p.top_two(fitted)
+            confidence, right, second = (0.0, False, 0.0) if p.routed else p.top(fitted)
             tops.append((confidence, right, p.outside, second))
     return tops
 
@@ -223,11 +219,19 @@ def allowed_misses(answered: int) -> int:
     return max(int((1 - PRECISION) * answered + 1e-9), 1 if answered >= ONE_MISS_FROM else 0)
 
 
+def _precise(answered: Sequence[bool]) -> bool:
+    """At least ``PRECISION`` of the answered held-out citizen questions right (``allowed_misses``)."""
+    return len(answered) - sum(answered) <= allowed_misses(len(answered))
+
+
+def _few_outside(answered: int, outside: int) -> bool:
+    """At most ``OUTSIDE_ANSWERED`` of the ``outside`` held-out outside questions answered."""
+    return answered <= OUTSIDE_ANSWERED * max(outside, 1)
+
+
 def _meets(answered: Sequence[bool], outside_answered: int, outside: int) -> bool:
-    """The rule a choice of where to answer must meet on held-out questions: at least ``PRECISION`` of the answered
-    citizen questions right (``allowed_misses``), at most ``OUTSIDE_ANSWERED`` of the outside ones answered."""
-    return len(answered) - sum(answered) <= allowed_misses(len(answered)) \
-        and outside_answered <= OUTSIDE_ANSWERED * max(outside, 1)
+    """The rule a choice of where to answer must meet on held-out questions (``_precise``, ``_few_outside``)."""
+    return _precise(answered) and _few_outside(outside_answered, outside)
 
 
 def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIGHT,
@@ -252,7 +256,7 @@ def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIG
         wrongly = sum(confidence >= threshold - OUTSIDE_MARGIN for confidence in outside)
         # above the one chosen, fewer answered than ONE_MISS_FROM show no precision (one miss in 19 is none allowed)
         if higher and len(answered) < ONE_MISS_FROM:
-            return wrongly <= OUTSIDE_ANSWERED * max(len(outside), 1)
+            return _few_outside(wrongly, len(outside))
         return _meets(answered, wrongly, len(outside))
 
     chosen = None
@@ -307,7 +311,7 @@ def lone_rule(tops: Sequence[Tuple[float, bool, bool, float]], answer_at: float)
             answered = [right for c, right, second in citizen if rule.answers(c, second)]
             lone = [right for c, right, second in citizen if c < answer_at and rule.answers(c, second)]
             wrongly = sum(near.answers(c, second) for c, second in outside)
-            if not (_meets(answered, wrongly, len(outside)) and _meets(lone, 0, len(outside))):
+            if not (_meets(answered, wrongly, len(outside)) and _precise(lone)):
                 break
             if len(answered) > most:
                 chosen, most = (alone_at, alone_second), len(answered)

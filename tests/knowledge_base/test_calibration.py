@@ -21,9 +21,9 @@ def citizen(n, rng):
 
 def test_a_pool_is_ranked_by_the_fit_and_its_top_judged():
     calibration = Calibration(weights=[10.0] + [0.0] * (WIDTH - 1), bias=-5.0)
-    confidence, right = pool([0.2, 0.9, 0.1], [False, True, False]).top(calibration)
+    confidence, right, _ = pool([0.2, 0.9, 0.1], [False, True, False]).top(calibration)
     assert right and confidence > 0.98
-    assert pool([], []).top(calibration) == (0.0, False)
+    assert pool([], []).top(calibration)[:2] == (0.0, False)
 
 
 def test_rows_are_the_three_shown_hits_of_each_pool():

@@ -20,6 +20,7 @@ from knowledge_base.checklist import (
     cases_in,
     checklist,
     describe,
+    first_round_case,
     fitting_case,
     lines,
     named_among_requested,
@@ -355,10 +356,11 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     # the message's own words before the situation, which may have been said for another record
     # then the transfer case said, what is asked of the paper ("cấp lại"), the words among the cases that do it ("xin
     # cấp mã số vùng trồng"), and last the applicant alone: a heading's "tổ chức, cá nhân" says less of the case than
-    # "điều chỉnh" does
+    # "điều chỉnh" does; with none of these, the first filing where every other case is a filing again
     picked = case if case is not None else case_named(proc, question) \
         or fitting_case(proc, replace(situation, applicant=None)) or requested_case(proc, situation.request) \
-        or named_among_requested(proc, situation.request, question) or fitting_case(proc, situation)
+        or named_among_requested(proc, situation.request, question) or fitting_case(proc, situation) \
+        or first_round_case(proc)
     if picked is None and len(proc.document_cases) == 1:
         picked = 1
     shown = picked or 1
@@ -390,8 +392,10 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     if len(proc.document_cases) > 1:
         heading.insert(0, text("answers.cases_shown", count=len(proc.document_cases),
                                case=_case_title(chosen.name, shown)))
+    place = _one_place(proc, situation)
+    where = [text("answers.documents_where", where=place)] if place else []
     room = MAX_MESSAGE - len(text("answers.head", name=proc.chat_name, code=proc.code)) \
-        - len("\n".join(heading)) - len(text("answers.more_pages", page=99, pages=99)) - 10
+        - len("\n".join(heading + where)) - len(text("answers.more_pages", page=99, pages=99)) - 10
     listed = pages(lines(found), room) or [[]]
     page = min(max(page, 1), len(listed))
     body = heading + listed[page - 1] if listed[page - 1] else heading + [_case_note(chosen)]
@@ -400,6 +404,8 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
         body.append(text("answers.left_out", count=found.left_out))
     if last and found.for_foreigners:
         body.append(text("answers.for_foreigners", count=found.for_foreigners))
+    if last:
+        body += where
     more = {"case": shown, "page": page + 1} if page < len(listed) else None
     if more:
         body.append(text("answers.more_pages", page=page, pages=len(listed)))
@@ -472,6 +478,17 @@ def _places(proc: Procedure, situation: Situation) -> List[str]:
             break
         lines.append(line)
     return lines if len(lines) > 1 else []
+
+
+ONE_PLACE = 250  # characters of a filing place a checklist ends with (a longer one is the "where" answer's)
+
+
+def _one_place(proc: Procedure, situation: Situation) -> Optional[str]:
+    """Where this citizen files, when the record names one place for their kind of applicant and says it briefly:
+    a checklist ends with it ("Nộp hồ sơ tại: Sở Nông nghiệp và Môi trường …")."""
+    places = {p.where for p in proc.filing_places if applicant_fits(p.applicant_types, situation.applicant)}
+    where = next(iter(places)) if len(places) == 1 else ""
+    return where if where and len(where) <= ONE_PLACE else None
 
 
 def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:

@@ -118,6 +118,19 @@ def _requested(proc: Procedure, request: Optional[str],
     return [i for i, opening in enumerate(openings, 1) if i not in doing and _FIRST_ISSUE.search(opening)], doing
 
 
+# A case heading for a dossier filed again after a first round: "Hồ sơ nộp lại sau khi họp hội đồng …" (folded)
+_LATER_ROUND = re.compile(r"\bnop lai\b")
+
+
+def first_round_case(proc: Procedure) -> Optional[int]:
+    """The document case (1-based) of the first filing when every other case is a dossier filed again after it
+    ("Hồ sơ đề nghị thẩm định" beside "Hồ sơ nộp lại sau khi họp hội đồng"): who asks what to file, without saying
+    they file again, files for the first time. None when the record has no such pair."""
+    later = [bool(_LATER_ROUND.search(fold(c.name.lower()))) for c in proc.document_cases]
+    first = [i for i, again in enumerate(later, 1) if not again]
+    return first[0] if len(first) == 1 and len(later) > 1 else None
+
+
 def named_among_requested(proc: Procedure, request: Optional[str], question: str) -> Optional[int]:
     """The document case (1-based) the question names among those doing what it asks: "xin cấp mã số vùng trồng"
     is the first issue for a growing area, of "1. cấp lại mã số vùng trồng/mã số cơ sở đóng gói", "2. cấp mã số
@@ -228,9 +241,11 @@ def _cases_named(proc: Procedure, question: str, own_name: set) -> Optional[int]
 
 
 # A household files as its members do: the 2024 Land Law's records name individuals ("cá nhân").
-# A foreigner files what any individual or organisation files, and what is for foreigners only (never the reverse).
+# A foreigner files what any individual or organisation files, and what is for foreigners only (never the reverse);
+# an army or police unit what any organisation files, and its own papers.
 _SAME_APPLICANT = {"household": {"household", "individual"}, "individual": {"individual", "household"},
-                   "foreigner": {"foreigner", "individual", "organisation"}}
+                   "foreigner": {"foreigner", "individual", "organisation"},
+                   "armed_forces": {"armed_forces", "organisation"}}
 
 
 def applicant_fits(types: Sequence[str], applicant: Optional[str]) -> bool:

@@ -143,6 +143,7 @@ class SituationTable:
         entries: List[Tuple[str, Tuple[str, str]]] = []
         record_only: List[Tuple[str, Tuple[str, str]]] = []
         citizen_only: List[Tuple[str, Tuple[str, str]]] = []
+        paper: List[Tuple[str, str]] = []
         self.labels: Dict[str, Dict[str, str]] = {CASE: {}, APPLICANT: {}}
         for group in (CASE, APPLICANT):
             for tag, spec in (data.get(group) or {}).items():
@@ -150,6 +151,7 @@ class SituationTable:
                 entries += [(str(p), (group, str(tag))) for p in spec.get("phrases") or ()]
                 record_only += [(str(p), (group, str(tag))) for p in spec.get("record_phrases") or ()]
                 citizen_only += [(str(p), (group + _IMPLIED, str(tag))) for p in spec.get("citizen_phrases") or ()]
+                paper += [(str(p), str(tag)) for p in spec.get("paper_phrases") or ()]
         self.conditions = [str(tag) for tag in data.get(CONDITION) or {}]
         self.seldom = frozenset(str(tag) for tag in data.get("seldom") or ())
         self._unread: Dict[str, int] = {}  # condition -> unread syllables: the checklist asks for every paper
@@ -164,6 +166,7 @@ class SituationTable:
         self.likely_table = PhraseTable([(str(phrase), tuple(str(t) for t in tags or () if str(t) in self.labels[CASE]))
                                          for phrase, tags in (data.get("likely") or {}).items()], strict_words=True)
         self.record_table = PhraseTable(entries + record_only, strict_words=True)  # a record's conditions
+        self.paper_table = PhraseTable(paper, strict_words=True)  # a paper's own words naming who it is for
         self.normalizer = TextNormalizer.default()
 
     @classmethod
@@ -234,6 +237,14 @@ class SituationTable:
             groups[group].add(tag)
         return frozenset(groups[CASE]), frozenset(groups[APPLICANT]), frozenset(groups[CONDITION])
 
+
+    def paper_for(self, paper: str) -> FrozenSet[str]:
+        """The applicants a paper without a condition is issued to, by its own words ("… cho đơn vị quân đội")."""
+        return frozenset(str(value) for _, _, value in self.paper_table.find(*self._words(paper)))
+
+    def label(self, applicant: str) -> str:
+        """What a kind of applicant is called ("Đơn vị quân đội, công an")."""
+        return self.labels[APPLICANT].get(applicant, applicant)
 
     def unread(self, condition: str) -> int:
         """How many of a record condition's syllables no phrase of the table reads, function words aside: "là tổ

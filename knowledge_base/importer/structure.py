@@ -131,6 +131,10 @@ def structure_document(doc: Document, table: Optional[SituationTable] = None) ->
     table = table or SituationTable.default()
     paper, condition, required = split_condition(doc.name)
     cases, applicants, circumstances = table.about(condition) if condition else (frozenset(),) * 3
+    issued_to = table.paper_for(paper) if not condition else frozenset()
+    if len(issued_to) == 1:  # "Quyết định vị trí đóng quân … cho đơn vị quân đội": only such a unit brings it
+        applicants = issued_to
+        condition = "là " + table.label(next(iter(issued_to))).lower()
     cases = table.widen(paper, cases)
     return doc.copy(update={
         "title": paper if paper != doc.name else "", "condition": condition, "required": doc.required and required,
@@ -139,18 +143,22 @@ def structure_document(doc: Document, table: Optional[SituationTable] = None) ->
     })
 
 
-# "Cá nhân, cộng đồng dân cư … nộp hồ sơ đến Trung tâm Phục vụ hành chính công hoặc …"
+# the words an office's name starts with (an agency's steps send to places too; a filing goes to one of these)
+_PLACE_WORDS = (r"(?:một trong các\s+|trực tiếp\s+)?(?:trung tâm|bộ phận|văn phòng|chi nhánh|ủy ban|ubnd|sở|cơ quan|"
+                r"phòng|cổng|chi cục|cục|ban quản lý|bưu)")
+_STEP_LABEL = re.compile(r"^bước\s*\d+\s*[:.]\s*", re.IGNORECASE)
+# "Cá nhân, cộng đồng dân cư … nộp hồ sơ đến Trung tâm Phục vụ hành chính công hoặc …"; what is sent may be a notice or
+# a report named at length before where it goes ("… gửi thông báo phương án chăn nuôi … theo biểu mẫu tại Phụ lục I …
+# tới Sở Nông nghiệp và Môi trường"): the place is the first one a preposition leads to
 _FILES_AT = re.compile(
-    r"^(?P<who>[^.:]{3,300}?)\s+(?:thì\s+)?(?:nộp|gửi)\s+(?:\S+\s+){0,3}?hồ sơ\s+(?:trực tiếp\s+|trực tuyến\s+)?"
-    r"(?:đến|tại|cho|về|vào)\s+(?P<where>.{3,400}?)\.?$", re.IGNORECASE)
+    r"^(?P<who>[^.:]{3,300}?)\s+(?:thì\s+)?(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
+    r"(?:hồ sơ|(?:thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b.{0,250}?)\s+(?:trực tiếp\s+|trực tuyến\s+)?"
+    r"(?:đến|tới|tại|cho|về|vào)\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$", re.IGNORECASE)
 
 
 _APPLICANT_SUBJECT = re.compile(
     r"^(?:các\s+|mọi\s+)?(?:tổ chức|cá nhân|người|hộ gia đình|chủ|doanh nghiệp|cộng đồng|cơ sở|hợp tác xã|đơn vị|"
     r"thương nhân|nhà đầu tư|bên|ngư dân)", re.IGNORECASE)
-_PLACE = re.compile(
-    r"^(?:một trong các\s+|trực tiếp\s+)?(?:trung tâm|bộ phận|văn phòng|chi nhánh|ủy ban|ubnd|sở|cơ quan|phòng|"
-    r"cổng|chi cục|cục|ban quản lý|bưu)", re.IGNORECASE)
 
 
 def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> List[FilingPlace]:
@@ -159,11 +167,11 @@ def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> 
     places: List[FilingPlace] = []
     for step in steps:
         for line in [step.name] + (step.description or "").splitlines():
-            m = _FILES_AT.match(clean_space(line).strip(" -+•*"))
+            m = _FILES_AT.match(_STEP_LABEL.sub("", clean_space(line).strip(" -+•*")))
             if not m or m.group("where").rstrip(" :").endswith(("sau", "sau đây")):
                 continue
-            who = re.sub(r"^(?:bước\s*\d+\s*[:.]\s*|[a-zđ]\)\s*)", "", m.group("who"), flags=re.IGNORECASE).strip(" ,;")
-            if not _APPLICANT_SUBJECT.match(who) or not _PLACE.match(m.group("where")):
+            who = re.sub(r"^[a-zđ]\)\s*", "", m.group("who"), flags=re.IGNORECASE).strip(" ,;")
+            if not _APPLICANT_SUBJECT.match(who):
                 continue  # the agency's own steps ("Trong thời hạn 02 ngày …", "Sở … gửi hồ sơ …") are not filing
             _, applicants, _ = table.about(who)
             places.append(FilingPlace(who=_sentence_case(who), where=clean_space(m.group("where")).rstrip(" ;."),

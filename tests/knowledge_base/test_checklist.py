@@ -407,3 +407,27 @@ def test_the_words_saying_who_asks_are_told_apart(text, who):
     from knowledge_base.situation import SituationTable
 
     assert SituationTable.default().applicant_words(text) == who
+
+
+def test_a_paper_issued_to_an_army_or_police_unit_is_theirs_alone(catalogue):
+    """1.012753 lists the station decision "cho đơn vị quân đội, đơn vị công an" with no "đối với" before it: a
+    company is not told to bring it; one who has not said who they are sees it under "Nếu …"."""
+    proc = catalogue.get("1.012753")
+    doc = next(d for case in proc.document_cases for d in case.documents if "đóng quân" in d.name)
+    assert doc.applicant_types == ["armed_forces"] and doc.condition == "là đơn vị quân đội, công an"
+    company = compose_answer(proc, "documents", Settings(), situation=Situation(applicant="organisation")).text
+    assert "đóng quân" not in company and "Mẫu số 15d" in company
+    anyone = compose_answer(proc, "documents", Settings(), situation=Situation()).text
+    assert "Nếu là đơn vị quân đội, công an" in anyone
+    assert read_situation("đơn vị quân đội chúng tôi đang dùng đất").applicant == "armed_forces"
+
+
+def test_who_asks_what_to_file_is_shown_the_first_filing_not_the_one_filed_again(catalogue):
+    """1.010733 lists the dossier filed again after the appraisal council before the first one."""
+    proc = catalogue.get("1.010733")
+    first = compose_answer(proc, "documents", Settings(), situation=Situation(),
+                           question="thẩm định báo cáo ĐTM cấp tỉnh cần nộp những gì").text
+    assert "mẫu số 02" in first and "09a" not in first
+    again = compose_answer(proc, "documents", Settings(), situation=Situation(),
+                           question="hồ sơ nộp lại sau khi họp hội đồng gồm những gì").text
+    assert "09a" in again

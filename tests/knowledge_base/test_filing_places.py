@@ -1,0 +1,52 @@
+"""Who files where, read from a record's steps (knowledge_base.importer.structure.filing_places)."""
+import pytest
+
+from core.settings import Settings
+from knowledge_base.answers import compose_answer
+from knowledge_base.importer.structure import filing_places
+from knowledge_base.schema import Step
+from knowledge_base.situation import Situation
+
+
+def places(line: str):
+    return [(p.who, p.where) for p in filing_places([Step(name=line)])]
+
+
+def test_a_step_s_label_is_no_part_of_who_files():
+    assert places("Bước 1: Người yêu cầu đăng ký nộp hồ sơ đến Trung tâm Phục vụ hành chính công hoặc Văn phòng "
+                  "đăng ký đất đai.") == [
+        ("Người yêu cầu đăng ký", "Trung tâm Phục vụ hành chính công hoặc Văn phòng đăng ký đất đai")]
+
+
+def test_a_notice_named_at_length_goes_to_the_place_a_preposition_leads_to():
+    """1.014958: the scorpion farmer sends a notice, named with its form's annex, to the department."""
+    found = places("Bước 1. Tổ chức, cá nhân chăn nuôi bò cạp vì mục đích thương mại gửi thông báo phương án chăn "
+                   "nuôi, phương án quản lý và kiểm soát nguy cơ rủi ro trong hoạt động chăn nuôi theo biểu mẫu tại "
+                   "Phụ lục I ban hành kèm theo Thông tư 66/2025/TT-BNNMT tới Sở Nông nghiệp và Môi trường trực tiếp "
+                   "hoặc qua dịch vụ bưu chính hoặc qua môi trường mạng.")
+    assert len(found) == 1
+    who, where = found[0]
+    assert who.startswith("Tổ chức, cá nhân chăn nuôi bò cạp") and where.startswith("Sở Nông nghiệp và Môi trường")
+
+
+@pytest.mark.parametrize("line", [
+    # a result handed on after the department has decided is no filing
+    "Bước 4: Người nhập khẩu có trách nhiệm nộp Thông báo kết quả xác nhận thực phẩm đạt yêu cầu nhập khẩu cho cơ "
+    "quan hải quan để thông quan hàng hóa.",
+    # the agency's own steps
+    "Sở Nông nghiệp và Môi trường gửi văn bản lấy ý kiến đến Ủy ban nhân dân cấp xã.",
+    "Trong thời hạn 02 ngày làm việc, cơ quan tiếp nhận gửi hồ sơ đến Văn phòng đăng ký đất đai.",
+    # a notice sent to no office
+    "Tổ chức, cá nhân gửi thông báo cho người dân trong khu vực biết.",
+])
+def test_lines_that_are_no_filing_give_no_place(line):
+    assert places(line) == []
+
+
+def test_a_checklist_ends_with_the_one_place_its_citizen_files_at(catalogue):
+    scorpion = compose_answer(catalogue.get("1.014958"), "documents", Settings(), situation=Situation()).text
+    assert "Nộp hồ sơ tại: Sở Nông nghiệp và Môi trường" in scorpion
+    # 1.013831: individuals file at the one-stop centre, land given to the State at the commune: not said as one
+    transfer = compose_answer(catalogue.get("1.013831"), "documents", Settings(),
+                              situation=Situation(case="sale")).text
+    assert "Nộp hồ sơ tại" not in transfer

@@ -238,7 +238,8 @@ class ActionAnswerProcedure(Action):
             return typed_case
         # what the citizen said about themselves is kept whatever comes of this message (a pick, a new question)
         remembered = [SlotSet("situation", situation.to_json())] if situation.to_json() else []
-        again = kb.which_offered(aspect, asked_offer) if found.reason == "nothing_named" and asked_offer else None
+        again = kb.which_offered(aspect, asked_offer, situation) \
+            if found.reason == "nothing_named" and asked_offer else None
         if again is not None:  # "mất bao lâu" after choices were offered and none picked: the same choices
             return offer(dispatcher, again.text, [(c["payload"], c["title"]) for c in again.choices],
                          again.aspect) + remembered

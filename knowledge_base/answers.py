@@ -187,6 +187,14 @@ def _levels(proc: Procedure) -> str:
     return text("answers.levels", levels=", ".join(_level_name(level) for level in proc.levels))
 
 
+def offered_names(procedures: Sequence[Procedure]) -> List[str]:
+    """The names a list offering ``procedures`` shows: each one's chat name, and its level where another offered
+    one has the same name ("Xác nhận đăng ký thu hồi khoáng sản (cấp xã)" beside "… (cấp tỉnh)")."""
+    names = [p.chat_name for p in procedures]
+    return [f"{name} ({', '.join(_level_name(level) for level in p.levels)})" if names.count(name) > 1 and p.levels
+            else name for name, p in zip(names, procedures)]
+
+
 def _number(value: Optional[float]) -> str:
     if value is None:
         return ""
@@ -288,11 +296,17 @@ def step_line(step) -> str:
     return sentences(line, 300) or line  # one long sentence stays whole: a step is never cut
 
 
-def source_line(proc: Procedure) -> str:
-    """'Nguồn: thủ tục 1.012786, Quyết định 3380/QĐ-BNNMT, <link>' (+ last update when known)."""
+def _record_named(proc: Procedure) -> List[str]:
+    """'thủ tục 1.012786', 'Quyết định 3380/QĐ-BNNMT': the record a line of an answer comes from."""
     parts = [text("phrases.answer_source_procedure", code=proc.code)]
     if proc.decision:
         parts.append(text("phrases.answer_source_decision", decision=proc.decision))
+    return parts
+
+
+def source_line(proc: Procedure) -> str:
+    """'Nguồn: thủ tục 1.012786, Quyết định 3380/QĐ-BNNMT, <link>' (+ last update when known)."""
+    parts = _record_named(proc)
     if proc.source_url:
         parts.append(proc.source_url)
     if proc.last_updated:
@@ -604,13 +618,45 @@ def which_procedure(aspect: str, procedures: Sequence[Procedure]) -> Answer:
     return Answer(["\n".join(lines)], aspect=aspect)
 
 
-def which_offered(aspect: str, procedures: Sequence[Procedure]) -> Answer:
+def which_offered(aspect: str, procedures: Sequence[Procedure], situation: Optional[Situation] = None) -> Answer:
     """An aspect asked right after close procedures were offered and none picked ("mất bao lâu"): the same
-    procedures again, as choices for this aspect."""
+    procedures again, as choices for this aspect; for a time, fee or place each record gives briefly, with each
+    one's answer beside it (``compared``)."""
     aspect = aspect if aspect in ASPECTS else "general"
-    choices = [{"title": p.chat_name, "payload": p.code} for p in procedures]
+    choices = [{"title": name, "payload": p.code} for p, name in zip(procedures, offered_names(procedures))]
+    both = compared(aspect, procedures, situation or Situation())
+    if both:
+        return Answer([both], aspect=aspect, choices=choices)
     return Answer([text("answers.which_offered" if len(choices) > 1 else "answers.which_offered_one",
                         asked=_asked(aspect))], aspect=aspect, choices=choices)
+
+
+COMPARED = ("time", "fees", "where")  # the aspects a line per offered procedure can answer
+
+
+def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[str]:
+    """A procedure's time, fee or place in one line's words (None where its record does not give it so)."""
+    if aspect == "where":
+        return _one_place(proc, situation)
+    return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if proc.channels else None
+
+
+def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation) -> Optional[str]:
+    """The time, fee or place of each of the procedures offered, one line each with its record, when every one's
+    record gives it briefly and all fit a short message; None otherwise (the citizen is asked to pick one)."""
+    if aspect not in COMPARED or not procedures:
+        return None
+    values = [_brief(p, aspect, situation) for p in procedures]
+    if not all(values):
+        return None
+    asked = _asked(aspect)
+    lines = [text("answers.offered_compared" if len(procedures) > 1 else "answers.offered_compared_one",
+                  asked=asked[:1].upper() + asked[1:])]
+    lines += [text("answers.offered_compared_line", name=name, record=", ".join(_record_named(p)), value=v)
+              for p, name, v in zip(procedures, offered_names(procedures), values)]
+    lines.append(text("answers.offered_compared_closing"))
+    message = "\n".join(lines)
+    return message if len(message) <= SHORT_MESSAGE else None
 
 
 def _line_parts(line: str, limit: int) -> List[str]:
@@ -674,8 +720,9 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
     situation = situation or Situation()
     if proc is None:
         if candidates:
-            choices = [{"title": c.chat_name[:80], "payload": c.code} for c in candidates]
-            listing = "\n".join(f"{i}. {c.chat_name} ({c.code})" for i, c in enumerate(candidates, 1))
+            names = offered_names(candidates)
+            choices = [{"title": name[:80], "payload": c.code} for c, name in zip(candidates, names)]
+            listing = "\n".join(f"{i}. {name} ({c.code})" for i, (c, name) in enumerate(zip(candidates, names), 1))
             question = "\n".join([text("answers.choose"), listing, text("answers.choose_closing")])
             return Answer([question], aspect=aspect, choices=choices)
         return Answer([text("answers.not_found", hotline=settings.office.hotline)], aspect=aspect)

@@ -8,7 +8,15 @@ from typing import Dict, List, Optional, Sequence, Set
 
 from core.settings import Settings, get_settings
 from core.text import fold
-from knowledge_base.answers import QUOTED_ASPECTS, Answer, compose_answer, detect_aspect, which_offered, which_procedure
+from knowledge_base.answers import (
+    QUOTED_ASPECTS,
+    Answer,
+    compose_answer,
+    detect_aspect,
+    offered_names,
+    which_offered,
+    which_procedure,
+)
 from knowledge_base.catalogue import Catalogue
 from knowledge_base.checklist import case_in_reply, is_short_reply
 from knowledge_base.conditions import conditions_said
@@ -287,15 +295,18 @@ class KnowledgeBase:
         s = self.settings
         return which_procedure(aspect, self.catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels))
 
-    def which_offered(self, aspect: str, codes: Sequence[str]) -> Optional[Answer]:
-        """Offer the procedures just offered again for an aspect asked without a pick (None if none is known)."""
+    def which_offered(self, aspect: str, codes: Sequence[str],
+                      situation: Optional[Situation] = None) -> Optional[Answer]:
+        """Offer the procedures just offered again for an aspect asked without a pick, with each one's time, fee or
+        place where it is brief (see ``answers.which_offered``); None if none is known."""
         procs = [p for p in (self.catalogue.get(str(c)) for c in codes) if p is not None]
-        return which_offered(aspect, procs) if procs else None
+        return which_offered(aspect, procs, situation) if procs else None
 
     def short_names(self, codes: Sequence[str]) -> Dict[str, str]:
-        """The short name a chat shows for each known code ("Đăng ký biến động: chuyển nhượng, thừa kế…")."""
+        """The short name a chat shows for each known code offered together ("Đăng ký biến động: chuyển nhượng,
+        thừa kế…"), with its level where two share one (``answers.offered_names``)."""
         procs = [p for p in (self.catalogue.get(c) for c in codes) if p is not None]
-        return {p.code: p.chat_name for p in procs}
+        return {p.code: name for p, name in zip(procs, offered_names(procs))}
 
     def case_in_reply(self, code: str, reply: str, by_words: bool = True) -> Optional[int]:
         """The document case of ``code`` (1-based) a reply to "which case is yours?" chooses, if any (see

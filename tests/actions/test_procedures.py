@@ -92,14 +92,15 @@ def test_an_aspect_asked_before_any_procedure_asks_which_procedure(log, text, in
 
 def test_an_aspect_asked_after_choices_were_offered_offers_them_again_for_it(log):
     """Citizens often type the next question instead of tapping: "mất bao lâu" after two close procedures were
-    offered gets the same two, for the time, and the pick then answers the time."""
+    offered gets each one's time and the same two to pick, and the pick then answers the time."""
     offer = {"text": "Có vài thủ tục gần với câu hỏi của bạn.", "buttons": [
         {"title": "Cấp lại", "payload": '/choose_option{"procedure_code":"1.012786"}'},
         {"title": "Cấp đổi", "payload": '/choose_option{"procedure_code":"1.012783"}'}]}
     tracker = make_tracker("mat bao lau", "ask_time", {"candidates": ["1.012786", "1.012783"], "aspect": "documents"},
                            asked="cấp sổ đỏ mới", after=offer)
     messages, events = run(ActionAnswerProcedure(), tracker)
-    assert messages[-1]["text"].startswith("Bạn muốn biết thời hạn giải quyết của thủ tục nào ạ?")
+    assert messages[-1]["text"].startswith("Thời hạn giải quyết của các thủ tục vừa gợi ý")
+    assert "thủ tục 1.012786" in messages[-1]["text"] and "thủ tục 1.012783" in messages[-1]["text"]
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
     assert payloads == ['/choose_option{"procedure_code":"1.012786"}', '/choose_option{"procedure_code":"1.012783"}']
     assert events == {"aspect": "time", "candidates": ["1.012786", "1.012783"]} and not log.unanswered_rows()

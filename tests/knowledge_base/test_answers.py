@@ -320,11 +320,29 @@ def test_a_step_reads_as_one_line_of_what_to_do(name, description, expected):
 def test_choices_offered_again_ask_to_confirm_when_there_is_one(catalogue):
     from knowledge_base.answers import which_offered
 
-    one = which_offered("fees", [catalogue.get("1.012786")])
-    assert one.text.startswith("Bạn muốn biết phí, lệ phí của thủ tục dưới đây phải không ạ?")
+    one = which_offered("steps", [catalogue.get("1.012786")])
+    assert one.text.startswith("Bạn muốn biết các bước thực hiện của thủ tục dưới đây phải không ạ?")
     assert one.choices == [{"title": catalogue.get("1.012786").chat_name, "payload": "1.012786"}]
-    two = which_offered("time", [catalogue.get("1.012786"), catalogue.get("1.012784")])
-    assert two.text.startswith("Bạn muốn biết thời hạn giải quyết của thủ tục nào ạ?") and len(two.choices) == 2
+    two = which_offered("documents", [catalogue.get("1.012786"), catalogue.get("1.012784")])
+    assert two.text.startswith("Bạn muốn biết hồ sơ") and "của thủ tục nào ạ?" in two.text and len(two.choices) == 2
+
+
+def test_a_time_asked_of_procedures_offered_is_answered_for_each_of_them(catalogue):
+    """"mất bao lâu" after two procedures were offered and none picked: each one's time with its record, and the
+    same choices; a place only a record naming one for everyone can give, else the citizen is asked to pick."""
+    from knowledge_base.answers import which_offered
+
+    lost, split = catalogue.get("1.012786"), catalogue.get("1.012784")
+    both = which_offered("time", [lost, split])
+    assert both.text.startswith("Thời hạn giải quyết của các thủ tục vừa gợi ý")
+    for proc in (lost, split):
+        line = next(x for x in both.text.split("\n") if f"thủ tục {proc.code}" in x)
+        assert proc.chat_name in line and "ngày" in line and "Quyết định" in line
+    assert [c["payload"] for c in both.choices] == ["1.012786", "1.012784"] and len(both.text) <= 700
+    scorpion = which_offered("where", [catalogue.get("1.014958")])
+    assert "Sở Nông nghiệp và Môi trường" in scorpion.text and scorpion.text.startswith("Nơi nộp hồ sơ của thủ tục")
+    transfer = which_offered("where", [catalogue.get("1.013831"), lost])  # two places by who files: ask
+    assert "của thủ tục nào ạ?" in transfer.text
 
 
 def test_a_time_without_unit_takes_the_one_its_steps_give(catalogue):
@@ -353,3 +371,19 @@ def test_a_unit_read_from_the_steps_sets_no_legal_due_date(catalogue):
     limits = CatalogueLimits(catalogue)
     assert limits("1.004359", "direct") is None  # "5" and a step's "05 ngày làm việc": told, not enforced
     assert limits("1.012786", "direct") is not None  # the record's own cell gives its unit
+
+
+def test_twins_offered_together_are_told_apart_by_their_level(catalogue):
+    """1.014258 and 1.014256 share the chat name "Xác nhận đăng ký thu hồi khoáng sản": offered together, each
+    carries its level, in the list and on its button; offered with another procedure, neither does."""
+    from knowledge_base.answers import offered_names, which_offered
+
+    commune, province = catalogue.get("1.014258"), catalogue.get("1.014256")
+    assert commune.chat_name == province.chat_name
+    both = which_offered("time", [commune, province])
+    titles = [c["title"] for c in both.choices]
+    assert titles == [f"{commune.chat_name} (cấp xã)", f"{province.chat_name} (cấp tỉnh)"]
+    assert all(title in both.text for title in titles)
+    assert offered_names([commune, catalogue.get("1.012786")])[0] == commune.chat_name
+    listed = compose_answer(None, "documents", Settings(), candidates=[commune, province]).text
+    assert "(cấp xã) (1.014258)" in listed and "(cấp tỉnh) (1.014256)" in listed

@@ -147,18 +147,24 @@ def structure_document(doc: Document, table: Optional[SituationTable] = None) ->
 _PLACE_WORDS = (r"(?:một trong các\s+|trực tiếp\s+)?(?:trung tâm|bộ phận|văn phòng|chi nhánh|ủy ban|ubnd|sở|cơ quan|"
                 r"phòng|cổng|chi cục|cục|ban quản lý|bưu)")
 _STEP_LABEL = re.compile(r"^bước\s*\d+\s*[:.]\s*", re.IGNORECASE)
-# "Cá nhân, cộng đồng dân cư … nộp hồ sơ đến Trung tâm Phục vụ hành chính công hoặc …"; what is sent may be a notice or
-# a report named at length before where it goes ("… gửi thông báo phương án chăn nuôi … theo biểu mẫu tại Phụ lục I …
-# tới Sở Nông nghiệp và Môi trường"): the place is the first one a preposition leads to
+# "Cá nhân, cộng đồng dân cư … nộp hồ sơ đến Trung tâm Phục vụ hành chính công hoặc …"; what is sent may be named at
+# length, or how, before where it goes ("… gửi thông báo phương án chăn nuôi … theo biểu mẫu tại Phụ lục I … tới Sở
+# Nông nghiệp và Môi trường", "nộp hồ sơ thông qua một trong các hình thức trực tiếp hoặc qua đường bưu điện về Sở …"):
+# the place is the first one a preposition leads to
 _FILES_AT = re.compile(
-    r"^(?P<who>[^.:]{3,300}?)\s+(?:thì\s+)?(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
-    r"(?:hồ sơ|(?:thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b.{0,250}?)\s+(?:trực tiếp\s+|trực tuyến\s+)?"
+    r"^(?P<who>[^.:;]{3,300}?)\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
+    r"(?:hồ sơ|thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b[^;]{0,250}?\s+(?:trực tiếp\s+|trực tuyến\s+)?"
     r"(?:đến|tới|tại|cho|về|vào)\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$", re.IGNORECASE)
 
 
-_APPLICANT_SUBJECT = re.compile(
-    r"^(?:các\s+|mọi\s+)?(?:tổ chức|cá nhân|người|hộ gia đình|chủ|doanh nghiệp|cộng đồng|cơ sở|hợp tác xã|đơn vị|"
-    r"thương nhân|nhà đầu tư|bên|ngư dân)", re.IGNORECASE)
+_SUBJECT_WORDS = (r"(?:các\s+|mọi\s+)?(?:tổ chức|cá nhân|người|hộ gia đình|chủ|doanh nghiệp|cộng đồng|cơ sở|hợp tác xã|"
+                  r"đơn vị|thương nhân|nhà đầu tư|bên|ngư dân)")
+_APPLICANT_SUBJECT = re.compile("^" + _SUBJECT_WORDS, re.IGNORECASE)
+# "… cửa khẩu. Hồ sơ gồm:", "…, hồ sơ gồm:": the list the line leads to is no part of the place
+_LIST_FOLLOWS = re.compile(r"[,.]\s*[^,.;:]{0,40}:\s*$")
+# "Trước khi vận chuyển động vật ra khỏi địa bàn cấp tỉnh chủ hàng gửi …": who files comes after when they do
+_WHEN_CLAUSE = re.compile(r"^(?:trước khi|sau khi|khi)\s.*?(?=(?:^|(?<=[\s,]))" + _SUBJECT_WORDS + r"\b)",
+                          re.IGNORECASE)
 
 
 def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> List[FilingPlace]:
@@ -170,12 +176,12 @@ def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> 
             m = _FILES_AT.match(_STEP_LABEL.sub("", clean_space(line).strip(" -+•*")))
             if not m or m.group("where").rstrip(" :").endswith(("sau", "sau đây")):
                 continue
-            who = re.sub(r"^[a-zđ]\)\s*", "", m.group("who"), flags=re.IGNORECASE).strip(" ,;")
+            who = _WHEN_CLAUSE.sub("", re.sub(r"^[a-zđ]\)\s*", "", m.group("who"), flags=re.IGNORECASE)).strip(" ,;")
             if not _APPLICANT_SUBJECT.match(who):
                 continue  # the agency's own steps ("Trong thời hạn 02 ngày …", "Sở … gửi hồ sơ …") are not filing
             _, applicants, _ = table.about(who)
-            places.append(FilingPlace(who=_sentence_case(who), where=clean_space(m.group("where")).rstrip(" ;."),
-                                      applicant_types=sorted(applicants)))
+            where = _LIST_FOLLOWS.sub("", clean_space(m.group("where"))).rstrip(" ;.")
+            places.append(FilingPlace(who=_sentence_case(who), where=where, applicant_types=sorted(applicants)))
     return places
 
 

@@ -50,3 +50,23 @@ def test_a_checklist_ends_with_the_one_place_its_citizen_files_at(catalogue):
     transfer = compose_answer(catalogue.get("1.013831"), "documents", Settings(),
                               situation=Situation(case="sale")).text
     assert "Nộp hồ sơ tại" not in transfer
+
+
+@pytest.mark.parametrize("line, who, where", [
+    # what is sent and how, before the office it goes to
+    ("Tổ chức, cá nhân lựa chọn nộp hồ sơ thông qua một trong các hình thức Trực tiếp hoặc qua đường bưu điện về Sở "
+     "Nông nghiệp và Môi trường hoặc thông qua hệ thống dịch vụ công trực tuyến.", "Tổ chức, cá nhân lựa chọn",
+     "Sở Nông nghiệp và Môi trường hoặc thông qua hệ thống dịch vụ công trực tuyến"),
+    # who files after when they do; the list the line leads to is left out
+    ("Trước khi vận chuyển động vật ra khỏi địa bàn cấp tỉnh chủ hàng gửi 01 bộ hồ sơ đăng ký kiểm dịch theo quy định "
+     "tại Điều 4 Thông tư số 01/2026/TT-BNNMT đến Cơ quan quản lý chuyên ngành thú y cấp tỉnh, hồ sơ gồm:",
+     "Chủ hàng", "Cơ quan quản lý chuyên ngành thú y cấp tỉnh"),
+])
+def test_the_place_follows_what_is_sent_and_who_follows_when(line, who, where):
+    assert places(line) == [(who, where)]
+
+
+def test_a_filing_said_inside_an_agency_s_step_is_not_read_across_its_clauses():
+    assert places("b) Tổ chức quản lý cảng cá trả lời ngay tính đầy đủ của hồ sơ đối với trường hợp nộp trực tiếp tại "
+                  "Bộ phận Một cửa; trả lời bằng văn bản trong 01 ngày đối với trường hợp nộp hồ sơ qua dịch vụ bưu "
+                  "chính và hình thức trực tuyến tại Cổng Dịch vụ công quốc gia.") == []

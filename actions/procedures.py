@@ -57,10 +57,14 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
 
 
 def offer_choices(dispatcher: CollectingDispatcher, tracker: Tracker, hits: Sequence[Hit],
-                  aspect: str) -> List[Dict[Text, Any]]:
-    """Ask the citizen to pick one of 2-3 close procedures (buttons carry the code and the short name)."""
-    named = knowledge_base_for(tracker).short_names([h.code for h in hits])
-    return offer(dispatcher, templates.choose(len(hits)), [(h.code, named.get(h.code, h.name)) for h in hits], aspect)
+                  aspect: str, situation: Optional[Situation] = None) -> List[Dict[Text, Any]]:
+    """Ask the citizen to pick one of 2-3 close procedures (buttons carry the code and the short name); asked a
+    time, fee or place, each one's is said beside it where their records give it briefly."""
+    kb = knowledge_base_for(tracker)
+    codes = [h.code for h in hits]
+    named = kb.short_names(codes)
+    question = kb.compared(aspect, codes, situation) or templates.choose(len(hits))
+    return offer(dispatcher, question, [(h.code, named.get(h.code, h.name)) for h in hits], aspect)
 
 
 def offer(dispatcher: CollectingDispatcher, question: str, procedures: Sequence[Tuple[str, str]],
@@ -244,7 +248,7 @@ class ActionAnswerProcedure(Action):
             return offer(dispatcher, again.text, [(c["payload"], c["title"]) for c in again.choices],
                          again.aspect) + remembered
         if found.kind == CHOICES:
-            return offer_choices(dispatcher, tracker, found.choices, aspect) + remembered
+            return offer_choices(dispatcher, tracker, found.choices, aspect, situation) + remembered
         # whatever else comes of this message, choices offered before are no longer what the citizen answers
         remembered += [SlotSet("candidates", None)] if offered else []
         if found.reason == "other_agency":

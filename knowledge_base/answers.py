@@ -397,7 +397,9 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
             foreign += listed_case.for_foreigners
         together += [text("answers.for_foreigners", count=foreign)] if foreign else []
         if len("\n".join(together)) + len(proc.chat_name) <= MAX_MESSAGE - 100:
-            return _Documents(["\n".join(together)], foreign=bool(foreign))
+            placed = together + _where_line(proc, situation)  # where to file, when it fits too
+            fits = len("\n".join(placed)) + len(proc.chat_name) <= MAX_MESSAGE - 100
+            return _Documents(["\n".join(placed if fits else together)], foreign=bool(foreign))
         if page == 1:  # neither the situation nor the question's words pick a case: ask which
             return _Documents([_which_case(proc)], cases=every, which=True)
     found = checklist(chosen, situation)
@@ -406,8 +408,7 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     if len(proc.document_cases) > 1:
         heading.insert(0, text("answers.cases_shown", count=len(proc.document_cases),
                                case=_case_title(chosen.name, shown)))
-    place = _one_place(proc, situation)
-    where = [text("answers.documents_where", where=place)] if place else []
+    where = _where_line(proc, situation)
     room = MAX_MESSAGE - len(text("answers.head", name=proc.chat_name, code=proc.code)) \
         - len("\n".join(heading + where)) - len(text("answers.more_pages", page=99, pages=99)) - 10
     listed = pages(lines(found), room) or [[]]
@@ -503,6 +504,12 @@ def _one_place(proc: Procedure, situation: Situation) -> Optional[str]:
     places = {p.where for p in proc.filing_places if applicant_fits(p.applicant_types, situation.applicant)}
     where = next(iter(places)) if len(places) == 1 else ""
     return where if where and len(where) <= ONE_PLACE else None
+
+
+def _where_line(proc: Procedure, situation: Situation) -> List[str]:
+    """The line a checklist ends with: where this citizen files, when the record names one place (else none)."""
+    place = _one_place(proc, situation)
+    return [text("answers.documents_where", where=place)] if place else []
 
 
 def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
@@ -624,7 +631,7 @@ def which_offered(aspect: str, procedures: Sequence[Procedure], situation: Optio
     one's answer beside it (``compared``)."""
     aspect = aspect if aspect in ASPECTS else "general"
     choices = [{"title": name, "payload": p.code} for p, name in zip(procedures, offered_names(procedures))]
-    both = compared(aspect, procedures, situation or Situation())
+    both = compared(aspect, procedures, situation or Situation(), first=False)
     if both:
         return Answer([both], aspect=aspect, choices=choices)
     return Answer([text("answers.which_offered" if len(choices) > 1 else "answers.which_offered_one",
@@ -635,22 +642,27 @@ COMPARED = ("time", "fees", "where")  # the aspects a line per offered procedure
 
 
 def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[str]:
-    """A procedure's time, fee or place in one line's words (None where its record does not give it so)."""
+    """A procedure's time, fee or place in one line's words: for a place, the one its record names for this citizen
+    (None when it names none or several); for a time or fee, each channel's as the record gives it, "chưa ghi"
+    included (None for a record listing no channel)."""
     if aspect == "where":
         return _one_place(proc, situation)
     return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if proc.channels else None
 
 
-def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation) -> Optional[str]:
-    """The time, fee or place of each of the procedures offered, one line each with its record, when every one's
-    record gives it briefly and all fit a short message; None otherwise (the citizen is asked to pick one)."""
+def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation, first: bool) -> Optional[str]:
+    """The time, fee or place of each of the procedures offered (``first``: offered now, else again), one line
+    each with its record, when every one's record gives it briefly and all fit a short message; None otherwise
+    (the citizen is asked to pick one)."""
     if aspect not in COMPARED or not procedures:
         return None
     values = [_brief(p, aspect, situation) for p in procedures]
     if not all(values):
         return None
     asked = _asked(aspect)
-    lines = [text("answers.offered_compared" if len(procedures) > 1 else "answers.offered_compared_one",
+    many = len(procedures) > 1
+    lines = [text(("answers.choose_compared" if many else "answers.choose_compared_one") if first
+                  else ("answers.offered_compared" if many else "answers.offered_compared_one"),
                   asked=asked[:1].upper() + asked[1:])]
     lines += [text("answers.offered_compared_line", name=name, record=", ".join(_record_named(p)), value=v)
               for p, name, v in zip(procedures, offered_names(procedures), values)]
@@ -721,7 +733,7 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
     if proc is None:
         if candidates:
             names = offered_names(candidates)
-            choices = [{"title": name[:80], "payload": c.code} for c, name in zip(candidates, names)]
+            choices = [{"title": elide(name, 80), "payload": c.code} for c, name in zip(candidates, names)]
             listing = "\n".join(f"{i}. {name} ({c.code})" for i, (c, name) in enumerate(zip(candidates, names), 1))
             question = "\n".join([text("answers.choose"), listing, text("answers.choose_closing")])
             return Answer([question], aspect=aspect, choices=choices)

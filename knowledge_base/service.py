@@ -11,6 +11,7 @@ from core.text import fold
 from knowledge_base.answers import (
     QUOTED_ASPECTS,
     Answer,
+    compared,
     compose_answer,
     detect_aspect,
     offered_names,
@@ -301,6 +302,12 @@ class KnowledgeBase:
         place where it is brief (see ``answers.which_offered``); None if none is known."""
         procs = [p for p in (self.catalogue.get(str(c)) for c in codes) if p is not None]
         return which_offered(aspect, procs, situation) if procs else None
+
+    def compared(self, aspect: str, codes: Sequence[str], situation: Optional[Situation] = None) -> Optional[str]:
+        """Close procedures first offered for a question about a time, fee or place, each with its own (see
+        ``answers.compared``); None when their records do not all give it briefly."""
+        procs = [p for p in (self.catalogue.get(str(c)) for c in codes) if p is not None]
+        return compared(aspect, procs, situation or Situation(), first=True)
 
     def short_names(self, codes: Sequence[str]) -> Dict[str, str]:
         """The short name a chat shows for each known code offered together ("Đăng ký biến động: chuyển nhượng,

@@ -143,32 +143,67 @@ def structure_document(doc: Document, table: Optional[SituationTable] = None) ->
     })
 
 
-# the words an office's name starts with (an agency's steps send to places too; a filing goes to one of these)
-_PLACE_WORDS = (r"(?:một trong các\s+|trực tiếp\s+)?(?:trung tâm|bộ phận|văn phòng|chi nhánh|ủy ban|ubnd|sở|cơ quan|"
-                r"phòng|cổng|chi cục|cục|ban quản lý|bưu)")
+# the words an office's name starts with (an agency's steps send to places too; a filing goes to one of these), not
+# "sở hữu", "phòng chống"
+_PLACE_WORDS = (r"(?:một trong các\s+|trực tiếp\s+)?(?:trung tâm|bộ phận|văn phòng|chi nhánh|ủy ban|ubnd|"
+                r"sở(?!\s+hữu)|cơ quan|phòng(?!\s+(?:chống|ngừa))|cổng|chi cục|cục|ban quản lý|bưu)\b")
 _STEP_LABEL = re.compile(r"^bước\s*\d+\s*[:.]\s*", re.IGNORECASE)
+# a sentence's end: a full stop, then a capital ("TP. Hà Nội" is none)
+_FULL_STOP = r"(?<!TP)(?-i:\.\s+[A-ZĐ\u00C0-\u00DD\u1EA0-\u1EF8])"
 # "Cá nhân, cộng đồng dân cư … nộp hồ sơ đến Trung tâm Phục vụ hành chính công hoặc …"; what is sent may be named at
 # length, or how, before where it goes ("… gửi thông báo phương án chăn nuôi … theo biểu mẫu tại Phụ lục I … tới Sở
 # Nông nghiệp và Môi trường", "nộp hồ sơ thông qua một trong các hình thức trực tiếp hoặc qua đường bưu điện về Sở …"):
-# the place is the first one a preposition leads to
+# the place is the first one a preposition leads to, in the same sentence and clause
 _FILES_AT = re.compile(
     r"^(?P<who>[^.:;]{3,300}?)\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
-    r"(?:hồ sơ|thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b[^;]{0,250}?\s+(?:trực tiếp\s+|trực tuyến\s+)?"
-    r"(?:đến|tới|tại|cho|về|vào)\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$", re.IGNORECASE)
-
-
+    r"(?:hồ sơ|thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b(?:(?!" + _FULL_STOP + r")[^;]){0,250}?"
+    r"\s+(?:trực tiếp\s+|trực tuyến\s+)?(?:đến|tới|tại|cho|về|vào)\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$",
+    re.IGNORECASE)
 _SUBJECT_WORDS = (r"(?:các\s+|mọi\s+)?(?:tổ chức|cá nhân|người|hộ gia đình|chủ|doanh nghiệp|cộng đồng|cơ sở|hợp tác xã|"
-                  r"đơn vị|thương nhân|nhà đầu tư|bên|ngư dân)")
+                  r"đơn vị|thương nhân|nhà đầu tư|bên|ngư dân)\b")
 _APPLICANT_SUBJECT = re.compile("^" + _SUBJECT_WORDS, re.IGNORECASE)
-# "… cửa khẩu. Hồ sơ gồm:", "…, hồ sơ gồm:": the list the line leads to is no part of the place
-_LIST_FOLLOWS = re.compile(r"[,.]\s*[^,.;:]{0,40}:\s*$")
+# "a) ", "Trường hợp ", "Đối với " before who files ("- Trường hợp cá nhân, cộng đồng dân cư … nộp hồ sơ đến …")
+_CASE_OF = re.compile(r"^(?:[a-zđ]\)\s*)?(?:(?:trường hợp|đối với)\s+)?", re.IGNORECASE)
 # "Trước khi vận chuyển động vật ra khỏi địa bàn cấp tỉnh chủ hàng gửi …": who files comes after when they do
-_WHEN_CLAUSE = re.compile(r"^(?:trước khi|sau khi|khi)\s.*?(?=(?:^|(?<=[\s,]))" + _SUBJECT_WORDS + r"\b)",
-                          re.IGNORECASE)
+_WHEN = re.compile(r"^(?:trước khi|sau khi|khi)\s", re.IGNORECASE)
+_SUBJECT_IN = re.compile(r"(?:^|(?<=\s))" + _SUBJECT_WORDS, re.IGNORECASE)
+# after a when-clause, an office among who speaks is the agency's own step ("Khi nhận được hồ sơ của tổ chức, cá
+# nhân, Sở … gửi văn bản …")
+_AGENCY = re.compile(r"\b(?:sở|cơ quan|ủy ban|uỷ ban|ubnd)\b", re.IGNORECASE)
+# what who files does before filing is no part of who they are ("Tổ chức, cá nhân lựa chọn nộp …", "… lập 01 bộ hồ sơ
+# … và gửi …")
+_ACTS = re.compile(r"\s+(?:lựa chọn|lập|chuẩn bị|hoàn thiện)\b.*$", re.IGNORECASE)
+# a filing again after a failed round ("Cơ sở không đáp ứng điều kiện, trong thời hạn 06 tháng …, tổ chức, cá nhân
+# khắc phục và gửi báo cáo …") is not where one files
+_LATER_ROUND = re.compile(r"\b(?:không đáp ứng|trong thời hạn)\b", re.IGNORECASE)
+# what the office does next ("… tại Ủy ban nhân dân cấp xã thì Ủy ban nhân dân cấp xã có trách nhiệm gửi …"), the next
+# sentence ("Cục Chăn nuôi và Thú y. Đối với cơ sở …"), what the record calls it from then on ("(sau đây gọi tắt là Bộ
+# phận Một cửa)") and the list the line leads to ("…, hồ sơ gồm:") are no part of the place
+_THEN = re.compile(r"\s+thì\s.*$|" + _FULL_STOP + r".*$", re.IGNORECASE)
+_CALLED = re.compile(r"\s*\(sau đây (?:gọi tắt là|gọi là|viết tắt là)[^)]*\)", re.IGNORECASE)
+_LIST_FOLLOWS = re.compile(r"[,.]\s*[^,.;:]{0,40}:\s*$")
+
+
+def _who(said: str) -> Optional[str]:
+    """Who files, from the words before the verb; None when they are no applicant (an agency's own step)."""
+    who = _CASE_OF.sub("", said).strip(" ,;")
+    when = _WHEN.match(who)
+    if when:
+        parts = who.split(",")
+        first = next((i for i, part in enumerate(parts) if _APPLICANT_SUBJECT.match(part.strip())), None)
+        if first is not None:
+            who = ",".join(parts[first:])
+        else:
+            subject = _SUBJECT_IN.search(who, when.end())
+            who = who[subject.start():] if subject else ""
+        if _AGENCY.search(who):
+            return None
+    who = _ACTS.sub("", who).strip(" ,;")
+    return who if _APPLICANT_SUBJECT.match(who) and not _LATER_ROUND.search(who) else None
 
 
 def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> List[FilingPlace]:
-    """Who files where, from the lines of the steps that say it."""
+    """Who files where, from the lines of the steps that say it (each once)."""
     table = table or SituationTable.default()
     places: List[FilingPlace] = []
     for step in steps:
@@ -176,12 +211,14 @@ def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> 
             m = _FILES_AT.match(_STEP_LABEL.sub("", clean_space(line).strip(" -+•*")))
             if not m or m.group("where").rstrip(" :").endswith(("sau", "sau đây")):
                 continue
-            who = _WHEN_CLAUSE.sub("", re.sub(r"^[a-zđ]\)\s*", "", m.group("who"), flags=re.IGNORECASE)).strip(" ,;")
-            if not _APPLICANT_SUBJECT.match(who):
+            who = _who(m.group("who"))
+            if who is None:
                 continue  # the agency's own steps ("Trong thời hạn 02 ngày …", "Sở … gửi hồ sơ …") are not filing
+            where = _LIST_FOLLOWS.sub("", _CALLED.sub("", _THEN.sub("", clean_space(m.group("where"))))).rstrip(" ;.:")
             _, applicants, _ = table.about(who)
-            where = _LIST_FOLLOWS.sub("", clean_space(m.group("where"))).rstrip(" ;.")
-            places.append(FilingPlace(who=_sentence_case(who), where=where, applicant_types=sorted(applicants)))
+            place = FilingPlace(who=_sentence_case(who), where=where, applicant_types=sorted(applicants))
+            if place not in places:
+                places.append(place)
     return places
 
 

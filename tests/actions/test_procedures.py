@@ -212,6 +212,22 @@ def test_vague_question_offers_choices_as_buttons(kb, monkeypatch):
     assert len(events["candidates"]) == len(buttons)
 
 
+def test_close_procedures_offered_for_a_time_say_each_one_s_time(kb, monkeypatch, catalogue):
+    """"mất bao lâu" with no sure procedure: the offer says each close procedure's time, with its record, and keeps
+    the buttons; asked the papers, it only asks which one (a checklist is no line)."""
+    from knowledge_base.retrieval.hybrid import Hit, SearchResult
+
+    hits = [Hit("1.012786", "Cấp lại", 0.5, confidence=0.5), Hit("1.012784", "Tách thửa", 0.4, confidence=0.4)]
+    monkeypatch.setattr(kb, "search", lambda text, top_k=3: SearchResult(hits, "choose"))
+    messages, events = run(ActionAnswerProcedure(), make_tracker("sổ đỏ mất bao lâu", "ask_time"))
+    offer = messages[-1]
+    assert offer["text"].startswith("Có vài thủ tục gần với câu hỏi của bạn. Thời hạn giải quyết của từng thủ tục")
+    assert "thủ tục 1.012786" in offer["text"] and "thủ tục 1.012784" in offer["text"]
+    assert len(offer["buttons"]) == 2 and events["candidates"] == ["1.012786", "1.012784"]
+    messages, _ = run(ActionAnswerProcedure(), make_tracker("sổ đỏ cần giấy tờ gì", "ask_documents"))
+    assert messages[-1]["text"] == "Có vài thủ tục gần với câu hỏi của bạn. Bạn chọn đúng thủ tục giúp mình nhé:"
+
+
 @pytest.mark.parametrize("entities, text, candidates, expected", [
     ([{"entity": "procedure_code", "value": "1.012784"}], "/choose_option", [], "1.012784"),
     ([], "cái thứ hai", ["1.012786", "1.012783"], "1.012783"),

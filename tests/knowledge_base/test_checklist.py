@@ -414,12 +414,26 @@ def test_a_paper_issued_to_an_army_or_police_unit_is_theirs_alone(catalogue):
     company is not told to bring it; one who has not said who they are sees it under "Nếu …"."""
     proc = catalogue.get("1.012753")
     doc = next(d for case in proc.document_cases for d in case.documents if "đóng quân" in d.name)
-    assert doc.applicant_types == ["armed_forces"] and doc.condition == "là đơn vị quân đội, công an"
+    assert doc.applicant_types == ["armed_forces"]
+    assert doc.condition == "là đơn vị, doanh nghiệp thuộc quân đội, công an"
     company = compose_answer(proc, "documents", Settings(), situation=Situation(applicant="organisation")).text
     assert "đóng quân" not in company and "Mẫu số 15d" in company
     anyone = compose_answer(proc, "documents", Settings(), situation=Situation()).text
-    assert "Nếu là đơn vị quân đội, công an" in anyone
-    assert read_situation("đơn vị quân đội chúng tôi đang dùng đất").applicant == "armed_forces"
+    assert "Nếu là đơn vị, doanh nghiệp thuộc quân đội, công an" in anyone
+    unit = compose_answer(proc, "documents", Settings(), situation=read_situation("đơn vị quân đội chúng tôi")).text
+    assert "đóng quân" in unit and "Mẫu số 15d" in unit  # and what any organisation files
+
+
+@pytest.mark.parametrize("message, applicant", [
+    ("đơn vị quân đội chúng tôi đang dùng đất làm kho", "armed_forces"),
+    ("chúng tôi là doanh nghiệp quốc phòng, xin cấp sổ", "armed_forces"),
+    # a unit named as a neighbour or a seller says nothing of who files
+    ("nhà tôi ở cạnh doanh trại quân đội, muốn tách thửa", "household"),
+    ("tôi là cá nhân mua lại đất của đơn vị quân đội", "individual"),
+    ("đất giáp ranh đơn vị công an", None),
+])
+def test_only_a_unit_speaking_of_itself_is_an_army_or_police_applicant(message, applicant):
+    assert read_situation(message).applicant == applicant
 
 
 def test_who_asks_what_to_file_is_shown_the_first_filing_not_the_one_filed_again(catalogue):

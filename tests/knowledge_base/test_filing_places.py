@@ -55,7 +55,7 @@ def test_a_checklist_ends_with_the_one_place_its_citizen_files_at(catalogue):
 @pytest.mark.parametrize("line, who, where", [
     # what is sent and how, before the office it goes to
     ("Tổ chức, cá nhân lựa chọn nộp hồ sơ thông qua một trong các hình thức Trực tiếp hoặc qua đường bưu điện về Sở "
-     "Nông nghiệp và Môi trường hoặc thông qua hệ thống dịch vụ công trực tuyến.", "Tổ chức, cá nhân lựa chọn",
+     "Nông nghiệp và Môi trường hoặc thông qua hệ thống dịch vụ công trực tuyến.", "Tổ chức, cá nhân",
      "Sở Nông nghiệp và Môi trường hoặc thông qua hệ thống dịch vụ công trực tuyến"),
     # who files after when they do; the list the line leads to is left out
     ("Trước khi vận chuyển động vật ra khỏi địa bàn cấp tỉnh chủ hàng gửi 01 bộ hồ sơ đăng ký kiểm dịch theo quy định "
@@ -70,3 +70,48 @@ def test_a_filing_said_inside_an_agency_s_step_is_not_read_across_its_clauses():
     assert places("b) Tổ chức quản lý cảng cá trả lời ngay tính đầy đủ của hồ sơ đối với trường hợp nộp trực tiếp tại "
                   "Bộ phận Một cửa; trả lời bằng văn bản trong 01 ngày đối với trường hợp nộp hồ sơ qua dịch vụ bưu "
                   "chính và hình thức trực tuyến tại Cổng Dịch vụ công quốc gia.") == []
+
+
+@pytest.mark.parametrize("line, who, where", [
+    # a case's lead before who files
+    ("- Trường hợp cá nhân, cộng đồng dân cư nộp hồ sơ đến Trung tâm Phục vụ hành chính công hoặc Văn phòng đăng ký "
+     "đất đai.", "Cá nhân, cộng đồng dân cư", "Trung tâm Phục vụ hành chính công hoặc Văn phòng đăng ký đất đai"),
+    # what the office does next, and the next sentence, are no part of the place
+    ("Trường hợp tổ chức, cá nhân nộp hồ sơ tại Ủy ban nhân dân cấp xã thì Ủy ban nhân dân cấp xã có trách nhiệm "
+     "gửi tờ khai cho Sở.", "Tổ chức, cá nhân", "Ủy ban nhân dân cấp xã"),
+    ("Chủ cơ sở gửi hồ sơ đến Cục Chăn nuôi và Thú y. Đối với cơ sở đăng ký cấp lại thì gửi trước 03 tháng.",
+     "Chủ cơ sở", "Cục Chăn nuôi và Thú y"),
+])
+def test_a_case_s_lead_and_what_follows_the_place_are_left_out(line, who, where):
+    assert places(line) == [(who, where)]
+
+
+def test_a_filing_again_after_a_failed_round_is_not_where_one_files():
+    assert places("Trường hợp cơ sở không đáp ứng điều kiện, trong thời hạn 06 tháng kể từ ngày lập biên bản đánh giá, "
+                  "tổ chức, cá nhân khắc phục và gửi báo cáo kết quả khắc phục đến Sở Nông nghiệp và Môi trường.") == []
+
+
+@pytest.mark.parametrize("line", [
+    # an agency's step after a when-clause naming who filed
+    "Khi nhận được hồ sơ của tổ chức, cá nhân, Sở Nông nghiệp và Môi trường gửi văn bản lấy ý kiến đến Ủy ban nhân dân "
+    "cấp xã.",
+    "Sau khi thẩm định hồ sơ của cá nhân, cơ quan tiếp nhận gửi hồ sơ đến Văn phòng đăng ký đất đai.",
+    # the office is in the next sentence, which the agency speaks
+    "Tổ chức, cá nhân nộp hồ sơ trực tiếp. Sau khi tiếp nhận, Sở gửi kết quả cho Ủy ban nhân dân cấp xã.",
+])
+def test_an_agency_s_step_beside_who_filed_gives_no_place(line):
+    assert places(line) == []
+
+
+def test_a_place_is_listed_once_and_without_what_the_record_calls_it_later():
+    line = ("Tổ chức, cá nhân nộp hồ sơ đến Trung tâm phục vụ hành chính công cấp tỉnh (sau đây gọi tắt là Bộ phận Một "
+            "cửa).")
+    assert [(p.who, p.where) for p in filing_places([Step(name=line), Step(name=line)])] == [
+        ("Tổ chức, cá nhân", "Trung tâm phục vụ hành chính công cấp tỉnh")]
+
+
+def test_cases_listed_together_end_with_the_place_too(catalogue):
+    """1.004915's two cases (a first issue, a reissue) fit one message: it ends with where to file."""
+    text = compose_answer(catalogue.get("1.004915"), "documents", Settings(), situation=Situation()).text
+    assert "Trường hợp cấp mới" in text and "Trường hợp cấp lại" in text
+    assert "Nộp hồ sơ tại: cơ quan được Chủ tịch Ủy ban nhân dân cấp tỉnh giao tiếp nhận hồ sơ" in text

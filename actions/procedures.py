@@ -57,13 +57,13 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
 
 
 def offer_choices(dispatcher: CollectingDispatcher, tracker: Tracker, hits: Sequence[Hit],
-                  aspect: str, situation: Optional[Situation] = None) -> List[Dict[Text, Any]]:
-    """Ask the citizen to pick one of 2-3 close procedures (buttons carry the code and the short name); asked a
-    time, fee or place, each one's is said beside it where their records give it briefly."""
+                  aspect: str, situation: Optional[Situation] = None, text: str = "") -> List[Dict[Text, Any]]:
+    """Ask the citizen to pick one of 2-3 close procedures (buttons carry the code and the short name); asked (in
+    ``text``) a time, fee, place or form, each one's is said beside it where their records give it briefly."""
     kb = knowledge_base_for(tracker)
     codes = [h.code for h in hits]
     named = kb.short_names(codes)
-    question = kb.compared(aspect, codes, situation) or templates.choose(len(hits))
+    question = kb.compared(aspect, codes, situation, text) or templates.choose(len(hits))
     return offer(dispatcher, question, [(h.code, named.get(h.code, h.name)) for h in hits], aspect)
 
 
@@ -242,13 +242,13 @@ class ActionAnswerProcedure(Action):
             return typed_case
         # what the citizen said about themselves is kept whatever comes of this message (a pick, a new question)
         remembered = [SlotSet("situation", situation.to_json())] if situation.to_json() else []
-        again = kb.which_offered(aspect, asked_offer, situation) \
+        again = kb.which_offered(aspect, asked_offer, situation, text) \
             if found.reason == "nothing_named" and asked_offer else None
         if again is not None:  # "mất bao lâu" after choices were offered and none picked: the same choices
             return offer(dispatcher, again.text, [(c["payload"], c["title"]) for c in again.choices],
                          again.aspect) + remembered
         if found.kind == CHOICES:
-            return offer_choices(dispatcher, tracker, found.choices, aspect, situation) + remembered
+            return offer_choices(dispatcher, tracker, found.choices, aspect, situation, text) + remembered
         # whatever else comes of this message, choices offered before are no longer what the citizen answers
         remembered += [SlotSet("candidates", None)] if offered else []
         if found.reason == "other_agency":

@@ -396,10 +396,12 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
             together += [f"{case_label(c.name, i, limit=10_000)}:"] + lines(listed_case)
             foreign += listed_case.for_foreigners
         together += [text("answers.for_foreigners", count=foreign)] if foreign else []
-        if len("\n".join(together)) + len(proc.chat_name) <= MAX_MESSAGE - 100:
+        def fits(body: List[str]) -> bool:
+            return len("\n".join(body)) + len(proc.chat_name) <= MAX_MESSAGE - 100
+
+        if fits(together):
             placed = together + _where_line(proc, situation)  # where to file, when it fits too
-            fits = len("\n".join(placed)) + len(proc.chat_name) <= MAX_MESSAGE - 100
-            return _Documents(["\n".join(placed if fits else together)], foreign=bool(foreign))
+            return _Documents(["\n".join(placed if fits(placed) else together)], foreign=bool(foreign))
         if page == 1:  # neither the situation nor the question's words pick a case: ask which
             return _Documents([_which_case(proc)], cases=every, which=True)
     found = checklist(chosen, situation)
@@ -606,6 +608,7 @@ def _asked(aspect: str) -> str:
         "where": text("phrases.answer_asked_where"), "steps": text("phrases.answer_asked_steps"),
         "conditions": text("phrases.answer_asked_conditions"), "result": text("phrases.answer_asked_result"),
         "legal": text("phrases.answer_asked_legal"), "general": text("phrases.answer_asked_general"),
+        FORM: text("phrases.answer_asked_form"),
     }
     return asked[aspect]
 
@@ -625,35 +628,46 @@ def which_procedure(aspect: str, procedures: Sequence[Procedure]) -> Answer:
     return Answer(["\n".join(lines)], aspect=aspect)
 
 
-def which_offered(aspect: str, procedures: Sequence[Procedure], situation: Optional[Situation] = None) -> Answer:
+def which_offered(aspect: str, procedures: Sequence[Procedure], situation: Optional[Situation] = None,
+                  question: str = "") -> Answer:
     """An aspect asked right after close procedures were offered and none picked ("mất bao lâu"): the same
-    procedures again, as choices for this aspect; for a time, fee or place each record gives briefly, with each
-    one's answer beside it (``compared``)."""
+    procedures again, as choices for this aspect; for a time, fee, place or form each record gives briefly, with
+    each one's answer beside it (``compared``)."""
     aspect = aspect if aspect in ASPECTS else "general"
     choices = [{"title": name, "payload": p.code} for p, name in zip(procedures, offered_names(procedures))]
-    both = compared(aspect, procedures, situation or Situation(), first=False)
+    both = compared(aspect, procedures, situation or Situation(), first=False, question=question)
     if both:
         return Answer([both], aspect=aspect, choices=choices)
     return Answer([text("answers.which_offered" if len(choices) > 1 else "answers.which_offered_one",
                         asked=_asked(aspect))], aspect=aspect, choices=choices)
 
 
-COMPARED = ("time", "fees", "where")  # the aspects a line per offered procedure can answer
+FORM = "form"  # a papers question asking only which form to fill ("mẫu đơn nào"): one line per procedure answers it
+COMPARED = ("time", "fees", "where", FORM)  # what a line per offered procedure can answer
+# "mẫu đơn nào", "mẫu tờ khai nào", "đơn theo mẫu nào", "tờ khai mẫu gì", "mẫu số mấy" (folded)
+_ASKS_FORM = re.compile(r"\bmau\s+(?:(?:don|to khai)\s+)?(?:nao|gi|so may)\b"
+                        r"|\b(?:don|to khai)\s+(?:theo\s+)?mau\s+(?:nao|gi)\b")
 
 
 def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[str]:
-    """A procedure's time, fee or place in one line's words: for a place, the one its record names for this citizen
-    (None when it names none or several); for a time or fee, each channel's as the record gives it, "chưa ghi"
-    included (None for a record listing no channel)."""
+    """A procedure's time, fee, place or form in one line's words: for a place, the one its record names for this
+    citizen (None when it names none or several); for a form, its one application form (``application_form``); for
+    a time or fee, each channel's as the record gives it, "chưa ghi" included (None for a record listing no
+    channel)."""
     if aspect == "where":
         return _one_place(proc, situation)
+    if aspect == FORM:
+        return application_form(proc)
     return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if proc.channels else None
 
 
-def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation, first: bool) -> Optional[str]:
-    """The time, fee or place of each of the procedures offered (``first``: offered now, else again), one line
-    each with its record, when every one's record gives it briefly and all fit a short message; None otherwise
-    (the citizen is asked to pick one)."""
+def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation, first: bool,
+             question: str = "") -> Optional[str]:
+    """The time, fee, place or (a papers ``question`` asking only which form) form of each of the procedures
+    offered (``first``: offered now, else again), one line each with its record, when every one's record gives it
+    briefly and all fit a short message; None otherwise (the citizen is asked to pick one)."""
+    if aspect == "documents" and _ASKS_FORM.search(fold(question.lower())):
+        aspect = FORM
     if aspect not in COMPARED or not procedures:
         return None
     values = [_brief(p, aspect, situation) for p in procedures]

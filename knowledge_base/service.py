@@ -296,24 +296,28 @@ class KnowledgeBase:
         s = self.settings
         return which_procedure(aspect, self.catalogue.in_scope(s.knowledge.scope_fields, s.knowledge.scope_levels))
 
-    def which_offered(self, aspect: str, codes: Sequence[str],
-                      situation: Optional[Situation] = None) -> Optional[Answer]:
-        """Offer the procedures just offered again for an aspect asked without a pick, with each one's time, fee or
-        place where it is brief (see ``answers.which_offered``); None if none is known."""
-        procs = [p for p in (self.catalogue.get(str(c)) for c in codes) if p is not None]
-        return which_offered(aspect, procs, situation) if procs else None
+    def which_offered(self, aspect: str, codes: Sequence[str], situation: Optional[Situation] = None,
+                      question: str = "") -> Optional[Answer]:
+        """Offer the procedures just offered again for an aspect asked without a pick, with each one's time, fee,
+        place or form where it is brief (see ``answers.which_offered``); None if none is known."""
+        procs = self._known(codes)
+        return which_offered(aspect, procs, situation, question) if procs else None
 
-    def compared(self, aspect: str, codes: Sequence[str], situation: Optional[Situation] = None) -> Optional[str]:
-        """Close procedures first offered for a question about a time, fee or place, each with its own (see
+    def compared(self, aspect: str, codes: Sequence[str], situation: Optional[Situation] = None,
+                 question: str = "") -> Optional[str]:
+        """Close procedures first offered for a question about a time, fee, place or form, each with its own (see
         ``answers.compared``); None when their records do not all give it briefly."""
-        procs = [p for p in (self.catalogue.get(str(c)) for c in codes) if p is not None]
-        return compared(aspect, procs, situation or Situation(), first=True)
+        return compared(aspect, self._known(codes), situation or Situation(), first=True, question=question)
 
     def short_names(self, codes: Sequence[str]) -> Dict[str, str]:
         """The short name a chat shows for each known code offered together ("Đăng ký biến động: chuyển nhượng,
         thừa kế…"), with its level where two share one (``answers.offered_names``)."""
-        procs = [p for p in (self.catalogue.get(c) for c in codes) if p is not None]
+        procs = self._known(codes)
         return {p.code: name for p, name in zip(procs, offered_names(procs))}
+
+    def _known(self, codes: Sequence[str]) -> List[Procedure]:
+        """The catalogue's procedures of ``codes`` (slots and buttons may carry a code no longer in it)."""
+        return [p for p in (self.catalogue.get(str(c)) for c in codes) if p is not None]
 
     def case_in_reply(self, code: str, reply: str, by_words: bool = True) -> Optional[int]:
         """The document case of ``code`` (1-based) a reply to "which case is yours?" chooses, if any (see

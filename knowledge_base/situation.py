@@ -243,7 +243,7 @@ class SituationTable:
         return frozenset(str(value) for _, _, value in self.paper_table.find(*self._words(paper)))
 
     def label(self, applicant: str) -> str:
-        """What a kind of applicant is called ("Đơn vị quân đội, công an")."""
+        """What a kind of applicant is called ("Đơn vị, doanh nghiệp thuộc quân đội, công an")."""
         return self.labels[APPLICANT].get(applicant, applicant)
 
     def unread(self, condition: str) -> int:

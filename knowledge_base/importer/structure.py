@@ -175,7 +175,7 @@ _AGENCY = re.compile(r"\b(?:sở|cơ quan|ủy ban|uỷ ban|ubnd)\b", re.IGNOREC
 _ACTS = re.compile(r"\s+(?:lựa chọn|lập|chuẩn bị|hoàn thiện)\b.*$", re.IGNORECASE)
 # a filing again after a failed round ("Cơ sở không đáp ứng điều kiện, trong thời hạn 06 tháng …, tổ chức, cá nhân
 # khắc phục và gửi báo cáo …") is not where one files
-_LATER_ROUND = re.compile(r"\b(?:không đáp ứng|trong thời hạn)\b", re.IGNORECASE)
+_AFTER_FAILING = re.compile(r"\b(?:không đáp ứng|trong thời hạn)\b", re.IGNORECASE)
 # what the office does next ("… tại Ủy ban nhân dân cấp xã thì Ủy ban nhân dân cấp xã có trách nhiệm gửi …"), the next
 # sentence ("Cục Chăn nuôi và Thú y. Đối với cơ sở …"), what the record calls it from then on ("(sau đây gọi tắt là Bộ
 # phận Một cửa)") and the list the line leads to ("…, hồ sơ gồm:") are no part of the place
@@ -199,7 +199,7 @@ def _who(said: str) -> Optional[str]:
         if _AGENCY.search(who):
             return None
     who = _ACTS.sub("", who).strip(" ,;")
-    return who if _APPLICANT_SUBJECT.match(who) and not _LATER_ROUND.search(who) else None
+    return who if _APPLICANT_SUBJECT.match(who) and not _AFTER_FAILING.search(who) else None
 
 
 def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> List[FilingPlace]:

@@ -387,3 +387,17 @@ def test_twins_offered_together_are_told_apart_by_their_level(catalogue):
     assert offered_names([commune, catalogue.get("1.012786")])[0] == commune.chat_name
     listed = compose_answer(None, "documents", Settings(), candidates=[commune, province]).text
     assert "(cấp xã) (1.014258)" in listed and "(cấp tỉnh) (1.014256)" in listed
+
+
+@pytest.mark.parametrize("question", ["mau don nao", "đơn theo mẫu nào vậy", "tờ khai mẫu gì"])
+def test_which_form_asked_of_procedures_offered_is_answered_for_each_of_them(catalogue, question):
+    """A papers question asking only which form to fill gets each offered procedure's application form; asking for
+    every paper, a checklist each would not fit: the citizen is asked to pick."""
+    from knowledge_base.answers import which_offered
+
+    offered = [catalogue.get("1.012786"), catalogue.get("1.012784")]
+    forms = which_offered("documents", offered, question=question)
+    assert forms.text.startswith("Mẫu đơn, tờ khai của các thủ tục vừa gợi ý")
+    assert "Mẫu số 18" in forms.text and "Mẫu số 21" in forms.text and len(forms.choices) == 2
+    papers = which_offered("documents", offered, question="can mang nhung giay to gi")
+    assert papers.text.startswith("Bạn muốn biết hồ sơ cần chuẩn bị của thủ tục nào ạ?")

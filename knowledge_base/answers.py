@@ -30,7 +30,7 @@ from knowledge_base.checklist import (
     situation_question,
 )
 from knowledge_base.conditions import paper_count
-from knowledge_base.schema import Channel, Procedure
+from knowledge_base.schema import Channel, FeeKind, Procedure
 from knowledge_base.situation import Situation
 from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, words
 
@@ -645,20 +645,24 @@ def which_offered(aspect: str, procedures: Sequence[Procedure], situation: Optio
 FORM = "form"  # a papers question asking only which form to fill ("mẫu đơn nào"): one line per procedure answers it
 COMPARED = ("time", "fees", "where", FORM)  # what a line per offered procedure can answer
 # "mẫu đơn nào", "mẫu tờ khai nào", "đơn theo mẫu nào", "tờ khai mẫu gì", "mẫu số mấy" (folded)
-_ASKS_FORM = re.compile(r"\bmau\s+(?:(?:don|to khai)\s+)?(?:nao|gi|so may)\b"
-                        r"|\b(?:don|to khai)\s+(?:theo\s+)?mau\s+(?:nao|gi)\b")
+_ASKS_FORM = re.compile(r"\b(?:mau|form)\s+(?:(?:don|to khai)\s+)?(?:nao|gi|so may|so bao nhieu|la gi|ten gi)\b"
+                        r"|\b(?:don|to khai)\s+(?:theo\s+)?mau\s+(?:nao|gi)\b"
+                        r"|\b(?:dung|dien|lam)\s+(?:don|to khai)\s+(?:nao|gi)\b")
+# … but not one asking every paper too ("không biết dùng mẫu nào, cần giấy tờ gì nữa")
+_ASKS_PAPERS = re.compile(r"\b(?:giay to|ho so)\s+(?:gi|nao|gom)\b")
 
 
 def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[str]:
     """A procedure's time, fee, place or form in one line's words: for a place, the one its record names for this
     citizen (None when it names none or several); for a form, its one application form (``application_form``); for
-    a time or fee, each channel's as the record gives it, "chưa ghi" included (None for a record listing no
-    channel)."""
+    a time or fee, each channel's as the record gives it (None when it gives none for any channel)."""
     if aspect == "where":
         return _one_place(proc, situation)
     if aspect == FORM:
         return application_form(proc)
-    return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if proc.channels else None
+    given = any(c.time.value is not None for c in proc.channels) if aspect == "time" else any(
+        f.kind != FeeKind.unknown or f.amount_vnd is not None for c in proc.channels for f in c.fees)
+    return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if given else None
 
 
 def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation, first: bool,
@@ -666,7 +670,8 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
     """The time, fee, place or (a papers ``question`` asking only which form) form of each of the procedures
     offered (``first``: offered now, else again), one line each with its record, when every one's record gives it
     briefly and all fit a short message; None otherwise (the citizen is asked to pick one)."""
-    if aspect == "documents" and _ASKS_FORM.search(fold(question.lower())):
+    asked = fold(question.lower())
+    if aspect == "documents" and _ASKS_FORM.search(asked) and not _ASKS_PAPERS.search(asked):
         aspect = FORM
     if aspect not in COMPARED or not procedures:
         return None
@@ -680,7 +685,7 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
                   asked=asked[:1].upper() + asked[1:])]
     lines += [text("answers.offered_compared_line", name=name, record=", ".join(_record_named(p)), value=v)
               for p, name, v in zip(procedures, offered_names(procedures), values)]
-    lines.append(text("answers.offered_compared_closing"))
+    lines.append(text("answers.offered_compared_closing" if many else "answers.offered_compared_closing_one"))
     message = "\n".join(lines)
     return message if len(message) <= SHORT_MESSAGE else None
 

@@ -148,8 +148,9 @@ def structure_document(doc: Document, table: Optional[SituationTable] = None) ->
 _PLACE_WORDS = (r"(?:một trong các\s+|trực tiếp\s+)?(?:trung tâm|bộ phận|văn phòng|chi nhánh|ủy ban|ubnd|"
                 r"sở(?!\s+hữu)|cơ quan|phòng(?!\s+(?:chống|ngừa))|cổng|chi cục|cục|ban quản lý|bưu)\b")
 _STEP_LABEL = re.compile(r"^bước\s*\d+\s*[:.]\s*", re.IGNORECASE)
-# a sentence's end: a full stop, then a capital ("TP. Hà Nội" is none)
-_FULL_STOP = r"(?<!TP)(?-i:\.\s+[A-ZĐ\u00C0-\u00DD\u1EA0-\u1EF8])"
+# a sentence's end: a full stop, not after an address's capitals ("TP.", "P.", "Q."), then a capital
+_CAPITALS = "A-ZĐĂÂÊÔƠƯ\u00C0-\u00DD" + "".join(c for c in map(chr, range(0x1EA0, 0x1EF9)) if c.isupper())
+_FULL_STOP = r"(?-i:(?<!\b[A-ZĐ])(?<!\b[A-ZĐ]{2})\.\s+[" + _CAPITALS + "])"
 # "Cá nhân, cộng đồng dân cư … nộp hồ sơ đến Trung tâm Phục vụ hành chính công hoặc …"; what is sent may be named at
 # length, or how, before where it goes ("… gửi thông báo phương án chăn nuôi … theo biểu mẫu tại Phụ lục I … tới Sở
 # Nông nghiệp và Môi trường", "nộp hồ sơ thông qua một trong các hình thức trực tiếp hoặc qua đường bưu điện về Sở …"):
@@ -164,18 +165,19 @@ _SUBJECT_WORDS = (r"(?:các\s+|mọi\s+)?(?:tổ chức|cá nhân|người|hộ 
 _APPLICANT_SUBJECT = re.compile("^" + _SUBJECT_WORDS, re.IGNORECASE)
 # "a) ", "Trường hợp ", "Đối với " before who files ("- Trường hợp cá nhân, cộng đồng dân cư … nộp hồ sơ đến …")
 _CASE_OF = re.compile(r"^(?:[a-zđ]\)\s*)?(?:(?:trường hợp|đối với)\s+)?", re.IGNORECASE)
-# "Trước khi vận chuyển động vật ra khỏi địa bàn cấp tỉnh chủ hàng gửi …": who files comes after when they do
-_WHEN = re.compile(r"^(?:trước khi|sau khi|khi)\s", re.IGNORECASE)
+# "Trước khi vận chuyển động vật ra khỏi địa bàn cấp tỉnh chủ hàng gửi …", "Trong thời hạn 30 ngày … trước khi Giấy
+# phép hết hiệu lực, tổ chức, cá nhân gửi …": who files comes after when they do
+_WHEN = re.compile(r"^(?:trước khi|sau khi|khi|trong thời hạn|trong vòng)\s", re.IGNORECASE)
 _SUBJECT_IN = re.compile(r"(?:^|(?<=\s))" + _SUBJECT_WORDS, re.IGNORECASE)
 # after a when-clause, an office among who speaks is the agency's own step ("Khi nhận được hồ sơ của tổ chức, cá
 # nhân, Sở … gửi văn bản …")
-_AGENCY = re.compile(r"\b(?:sở|cơ quan|ủy ban|uỷ ban|ubnd)\b", re.IGNORECASE)
+_AGENCY = re.compile(r"\b(?:(?<!cơ\s)sở|cơ quan|ủy ban|uỷ ban|ubnd)\b", re.IGNORECASE)
 # what who files does before filing is no part of who they are ("Tổ chức, cá nhân lựa chọn nộp …", "… lập 01 bộ hồ sơ
 # … và gửi …")
-_ACTS = re.compile(r"\s+(?:lựa chọn|lập|chuẩn bị|hoàn thiện)\b.*$", re.IGNORECASE)
+_ACTS = re.compile(r"(?<!thành)(?<!độc)(?<!thiết)(?<!xác)\s+(?:lựa chọn|lập|chuẩn bị|hoàn thiện)\b.*$", re.IGNORECASE)
 # a filing again after a failed round ("Cơ sở không đáp ứng điều kiện, trong thời hạn 06 tháng …, tổ chức, cá nhân
 # khắc phục và gửi báo cáo …") is not where one files
-_AFTER_FAILING = re.compile(r"\b(?:không đáp ứng|trong thời hạn)\b", re.IGNORECASE)
+_AFTER_FAILING = re.compile(r"\b(?:không đáp ứng|không đạt|khắc phục)\b", re.IGNORECASE)
 # what the office does next ("… tại Ủy ban nhân dân cấp xã thì Ủy ban nhân dân cấp xã có trách nhiệm gửi …"), the next
 # sentence ("Cục Chăn nuôi và Thú y. Đối với cơ sở …"), what the record calls it from then on ("(sau đây gọi tắt là Bộ
 # phận Một cửa)") and the list the line leads to ("…, hồ sơ gồm:") are no part of the place
@@ -198,7 +200,7 @@ def _who(said: str) -> Optional[str]:
             who = who[subject.start():] if subject else ""
         if _AGENCY.search(who):
             return None
-    who = _ACTS.sub("", who).strip(" ,;")
+    who = _ACTS.sub("", _CALLED.sub("", who)).strip(" ,;")
     return who if _APPLICANT_SUBJECT.match(who) and not _AFTER_FAILING.search(who) else None
 
 

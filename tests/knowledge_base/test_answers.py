@@ -399,5 +399,16 @@ def test_which_form_asked_of_procedures_offered_is_answered_for_each_of_them(cat
     forms = which_offered("documents", offered, question=question)
     assert forms.text.startswith("Mẫu đơn, tờ khai của các thủ tục vừa gợi ý")
     assert "Mẫu số 18" in forms.text and "Mẫu số 21" in forms.text and len(forms.choices) == 2
-    papers = which_offered("documents", offered, question="can mang nhung giay to gi")
-    assert papers.text.startswith("Bạn muốn biết hồ sơ cần chuẩn bị của thủ tục nào ạ?")
+    for papers in ("can mang nhung giay to gi", "không biết dùng mẫu nào, cần giấy tờ gì nữa"):
+        asked = which_offered("documents", offered, question=papers)
+        assert asked.text.startswith("Bạn muốn biết hồ sơ cần chuẩn bị của thủ tục nào ạ?"), papers
+
+
+def test_a_record_giving_no_time_is_asked_about_not_compared(catalogue):
+    """A procedure whose record gives no time for any channel makes no line of "chưa ghi thời hạn": the citizen is
+    asked to pick."""
+    from knowledge_base.answers import which_offered
+
+    silent = next(p for p in catalogue if p.channels and all(c.time.value is None for c in p.channels))
+    asked = which_offered("time", [silent, catalogue.get("1.012786")])
+    assert asked.text.startswith("Bạn muốn biết thời hạn giải quyết của thủ tục nào ạ?")

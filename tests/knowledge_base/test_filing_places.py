@@ -115,3 +115,19 @@ def test_cases_listed_together_end_with_the_place_too(catalogue):
     text = compose_answer(catalogue.get("1.004915"), "documents", Settings(), situation=Situation()).text
     assert "Trường hợp cấp mới" in text and "Trường hợp cấp lại" in text
     assert "Nộp hồ sơ tại: cơ quan được Chủ tịch Ủy ban nhân dân cấp tỉnh giao tiếp nhận hồ sơ" in text
+
+
+@pytest.mark.parametrize("line, who, where", [
+    # "cơ sở" who files is no "Sở" after a when-clause; a renewal's deadline is a when-clause too
+    ("Trước khi Quyết định chỉ định hết hiệu lực 90 ngày, cơ sở kiểm nghiệm nộp hồ sơ đến Sở Nông nghiệp và Môi "
+     "trường.", "Cơ sở kiểm nghiệm", "Sở Nông nghiệp và Môi trường"),
+    ("Trong thời hạn 30 ngày làm việc trước khi Giấy phép hết hiệu lực, tổ chức, cá nhân gửi hồ sơ đến Sở Nông "
+     "nghiệp và Môi trường.", "Tổ chức, cá nhân", "Sở Nông nghiệp và Môi trường"),
+    # "thành lập" is who they are; an address's "P." and "TP." end no sentence
+    ("Doanh nghiệp được thành lập theo pháp luật gửi hồ sơ đến Sở Nông nghiệp và Môi trường.",
+     "Doanh nghiệp được thành lập theo pháp luật", "Sở Nông nghiệp và Môi trường"),
+    ("Tổ chức, cá nhân nộp hồ sơ đến UBND phường, số 5 đường Lê Lợi, P. Bến Nghé, TP. Hồ Chí Minh.",
+     "Tổ chức, cá nhân", "UBND phường, số 5 đường Lê Lợi, P. Bến Nghé, TP. Hồ Chí Minh"),
+])
+def test_who_and_where_keep_what_only_looks_like_a_boundary(line, who, where):
+    assert places(line) == [(who, where)]

@@ -660,9 +660,21 @@ def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[str]:
         return _one_place(proc, situation)
     if aspect == FORM:
         return application_form(proc)
-    given = any(c.time.value is not None for c in proc.channels) if aspect == "time" else any(
-        f.kind != FeeKind.unknown or f.amount_vnd is not None for c in proc.channels for f in c.fees)
-    return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if given else None
+    return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if _gives(proc, aspect) else None
+
+
+def _gives(proc: Procedure, aspect: str) -> bool:
+    """Whether the record gives a time (``aspect`` "time") or a fee ("fees") for at least one channel."""
+    if aspect == "time":
+        return any(c.time.value is not None for c in proc.channels)
+    return any(f.kind != FeeKind.unknown or f.amount_vnd is not None for c in proc.channels for f in c.fees)
+
+
+def _compared_aspect(aspect: str, question: str) -> str:
+    """What a line per procedure answers for ``question``: its aspect, or ``FORM`` for a papers question asking
+    only which form to fill."""
+    said = fold(question.lower())
+    return FORM if aspect == "documents" and _ASKS_FORM.search(said) and not _ASKS_PAPERS.search(said) else aspect
 
 
 def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation, first: bool,
@@ -670,19 +682,17 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
     """The time, fee, place or (a papers ``question`` asking only which form) form of each of the procedures
     offered (``first``: offered now, else again), one line each with its record, when every one's record gives it
     briefly and all fit a short message; None otherwise (the citizen is asked to pick one)."""
-    asked = fold(question.lower())
-    if aspect == "documents" and _ASKS_FORM.search(asked) and not _ASKS_PAPERS.search(asked):
-        aspect = FORM
+    aspect = _compared_aspect(aspect, question)
     if aspect not in COMPARED or not procedures:
         return None
     values = [_brief(p, aspect, situation) for p in procedures]
     if not all(values):
         return None
-    asked = _asked(aspect)
+    wanted = _asked(aspect)
     many = len(procedures) > 1
     lines = [text(("answers.choose_compared" if many else "answers.choose_compared_one") if first
                   else ("answers.offered_compared" if many else "answers.offered_compared_one"),
-                  asked=asked[:1].upper() + asked[1:])]
+                  asked=wanted[:1].upper() + wanted[1:])]
     lines += [text("answers.offered_compared_line", name=name, record=", ".join(_record_named(p)), value=v)
               for p, name, v in zip(procedures, offered_names(procedures), values)]
     lines.append(text("answers.offered_compared_closing" if many else "answers.offered_compared_closing_one"))

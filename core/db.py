@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import and_, create_engine, event, select, update
@@ -67,6 +69,25 @@ def insert_once(conn: Connection, statement):
 CONNECT_TIMEOUT_S = 5  # seconds to reach the database server (PostgreSQL): a host that is down fails soon
 
 
+WAL_WAIT_S = 30.0  # how long a connection retries switching a locked SQLite file to WAL
+
+
+def _write_ahead_log(cursor) -> None:
+    """Put a SQLite file in WAL mode, once: a file already in it is left alone. Switching needs the file to
+    itself, and SQLite answers "database is locked" at once, without waiting, to one of two connections switching
+    a fresh file together (two console workers starting): that one reads the mode again until the other is done."""
+    deadline = time.monotonic() + WAL_WAIT_S
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def make_engine(url: str) -> Engine:
     """An engine; on SQLite with working savepoints, foreign keys, WAL and a busy timeout."""
     if not url.startswith("sqlite"):
@@ -89,7 +110,7 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _write_ahead_log(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across crashes, one fsync per checkpoint
         cursor.close()
 

@@ -29,7 +29,6 @@ def create_tables(metadata, engine: Engine, attempts: int = 20) -> None:
     on PostgreSQL they take turns under ``schema_lock``.
     """
     import random
-    import time
 
     from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 

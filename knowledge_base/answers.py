@@ -30,7 +30,7 @@ from knowledge_base.checklist import (
     situation_question,
 )
 from knowledge_base.conditions import paper_count
-from knowledge_base.schema import Channel, FeeKind, Procedure
+from knowledge_base.schema import Channel, FeeKind, FilingPlace, Procedure
 from knowledge_base.situation import Situation
 from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, words
 
@@ -483,9 +483,14 @@ def _channels_lines(proc: Procedure, what: str) -> List[str]:
     return lines or [text("answers.no_information")]
 
 
+def _fitting_places(proc: Procedure, situation: Situation) -> List[FilingPlace]:
+    """The record's filing places for the citizen's kind of applicant (all of them when it is not known)."""
+    return [p for p in proc.filing_places if applicant_fits(p.applicant_types, situation.applicant)]
+
+
 def _places(proc: Procedure, situation: Situation) -> List[str]:
     """Who files where (the citizen's kind of applicant only, when known), within the short budget."""
-    places = [p for p in proc.filing_places if applicant_fits(p.applicant_types, situation.applicant)]
+    places = _fitting_places(proc, situation)
     if not places:
         return []
     lines = [text("answers.where_heading")]
@@ -503,7 +508,7 @@ ONE_PLACE = 250  # characters of a filing place a checklist ends with (a longer 
 def _one_place(proc: Procedure, situation: Situation) -> Optional[str]:
     """Where this citizen files, when the record names one place for their kind of applicant and says it briefly:
     a checklist ends with it ("Nộp hồ sơ tại: Sở Nông nghiệp và Môi trường …")."""
-    places = {p.where for p in proc.filing_places if applicant_fits(p.applicant_types, situation.applicant)}
+    places = {p.where for p in _fitting_places(proc, situation)}
     where = next(iter(places)) if len(places) == 1 else ""
     return where if where and len(where) <= ONE_PLACE else None
 

@@ -191,9 +191,13 @@ def admits(condition: str, said: Sequence[Amount]) -> Optional[bool]:
 # ------------------------------------------------------------------ alternatives of one paper
 _FORM = re.compile(r"\bmau\s*(?:so\s*)?[0-9][0-9a-z.\-]*", re.IGNORECASE)
 
+# A registration is the application where the record asks for one ("Bản Đăng ký chuyển đổi cơ cấu cây trồng …
+# theo mẫu tại Phụ lục IV", "Giấy đăng ký kiểm dịch thực vật …"); a "giấy đăng ký" of a business, a vehicle or a
+# boat is a certificate another body issued, so only one asking to be checked, issued or recognised counts.
 _APPLICATION = re.compile(
     r"^(?:bản sao\s+)?(?:đơn|tờ khai|phiếu (?:đề nghị|yêu cầu|đăng ký)|văn bản đề nghị|giấy đề nghị|bản đề nghị"
-    r"|bản khai|báo cáo đề nghị|văn bản đăng ký|đề nghị)\b", re.IGNORECASE)
+    r"|bản khai|báo cáo đề nghị|văn bản đăng ký|bản đăng ký|giấy đăng ký (?:kiểm|cấp|công nhận)|đề nghị)\b",
+    re.IGNORECASE)
 
 
 def is_application(doc: Document) -> bool:

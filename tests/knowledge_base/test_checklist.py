@@ -445,3 +445,24 @@ def test_who_asks_what_to_file_is_shown_the_first_filing_not_the_one_filed_again
     again = compose_answer(proc, "documents", Settings(), situation=Situation(),
                            question="hồ sơ nộp lại sau khi họp hội đồng gồm những gì").text
     assert "09a" in again
+
+
+@pytest.mark.parametrize("paper, application", [
+    ("Bản Đăng ký chuyển đổi cơ cấu cây trồng, vật nuôi trên đất trồng lúa theo mẫu tại Phụ lục IV", True),
+    ("Giấy đăng ký kiểm dịch thực vật vận chuyển nội địa (theo mẫu qui định tại Phụ lục II)", True),
+    ("Giấy đăng ký công nhận GAP khác (theo Mẫu số 24 Phụ lục I)", True),
+    ("Giấy đăng ký kinh doanh", False),  # a certificate another body issued
+    ("Giấy đăng ký tàu cá", False),
+    ("Bản sao giấy chứng nhận đăng ký doanh nghiệp", False),
+])
+def test_a_registration_asked_for_is_the_application(paper, application):
+    from knowledge_base.conditions import is_application
+    from knowledge_base.schema import Document
+
+    assert is_application(Document(name=paper)) is application
+
+
+def test_the_rice_field_registration_is_the_form_to_fill(catalogue):
+    from knowledge_base.checklist import application_form
+
+    assert application_form(catalogue.get("1.008004")).endswith("theo mẫu tại Phụ lục IV")

@@ -156,7 +156,7 @@ _FULL_STOP = r"(?-i:(?<!\b[A-ZĐ])(?<!\b[A-ZĐ]{2})\.\s+[" + _CAPITALS + "])"
 # Nông nghiệp và Môi trường", "nộp hồ sơ thông qua một trong các hình thức trực tiếp hoặc qua đường bưu điện về Sở …"):
 # the place is the first one a preposition leads to, in the same sentence and clause
 _FILES_AT = re.compile(
-    r"^(?P<who>[^.:;]{3,300}?)\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
+    r"^(?P<who>(?:trước khi|sau khi|khi)\s[^.:]{3,300}?|[^.:;]{3,300}?)\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
     r"(?:hồ sơ|thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b(?:(?!" + _FULL_STOP + r")[^;]){0,250}?"
     r"\s+(?:trực tiếp\s+|trực tuyến\s+)?(?:đến|tới|tại|cho|về|vào)\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$",
     re.IGNORECASE)
@@ -184,6 +184,12 @@ _AFTER_FAILING = re.compile(r"\b(?:không đáp ứng|không đạt|khắc phụ
 _THEN = re.compile(r"\s+thì\s.*$|" + _FULL_STOP + r".*$", re.IGNORECASE)
 _CALLED = re.compile(r"\s*\(sau đây (?:gọi tắt là|gọi là|viết tắt là)[^)]*\)", re.IGNORECASE)
 _LIST_FOLLOWS = re.compile(r"[,.]\s*[^,.;:]{0,40}:\s*$")
+# how it is sent, said after the place ("… thú y cấp tỉnh, theo một trong các hình thức sau: qua Cổng …"), is the
+# channels' part; what for ("… nơi thực hiện dự án để được hỗ trợ") is no part of the place either
+_HOW_AND_WHY = re.compile(r",?\s+(?:theo|bằng|thông qua|qua)\s+(?:một trong (?:các|những)\s+|các\s+)?"
+                          r"(?:hình thức|phương thức)\b.*$|\s+để\s.*$", re.IGNORECASE)
+# a step's title glued before its text ("Bước 1: Đăng ký kiểm dịch Trước khi vận chuyển …, chủ hàng gửi …")
+_GLUED_TITLE = re.compile(r"^[^.;:,]{3,60}?\s(?=(?-i:Trước khi|Sau khi|Khi|Trong thời hạn)\s)")
 
 
 def _who(said: str) -> Optional[str]:
@@ -204,19 +210,26 @@ def _who(said: str) -> Optional[str]:
     return who if _APPLICANT_SUBJECT.match(who) and not _AFTER_FAILING.search(who) else None
 
 
+def _place_of(said: str) -> str:
+    """The office a filing goes to, without what follows it in the line (``_THEN``, ``_CALLED``, ``_HOW_AND_WHY``,
+    ``_LIST_FOLLOWS``)."""
+    place = _CALLED.sub("", _THEN.sub("", clean_space(said)))
+    return _LIST_FOLLOWS.sub("", _HOW_AND_WHY.sub("", place)).rstrip(" ;.:,")
+
+
 def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> List[FilingPlace]:
     """Who files where, from the lines of the steps that say it (each once)."""
     table = table or SituationTable.default()
     places: List[FilingPlace] = []
     for step in steps:
         for line in [step.name] + (step.description or "").splitlines():
-            m = _FILES_AT.match(_STEP_LABEL.sub("", clean_space(line).strip(" -+•*")))
+            m = _FILES_AT.match(_GLUED_TITLE.sub("", _STEP_LABEL.sub("", clean_space(line).strip(" -+•*"))))
             if not m or m.group("where").rstrip(" :").endswith(("sau", "sau đây")):
                 continue
             who = _who(m.group("who"))
             if who is None:
                 continue  # the agency's own steps ("Trong thời hạn 02 ngày …", "Sở … gửi hồ sơ …") are not filing
-            where = _LIST_FOLLOWS.sub("", _CALLED.sub("", _THEN.sub("", clean_space(m.group("where"))))).rstrip(" ;.:")
+            where = _place_of(m.group("where"))
             _, applicants, _ = table.about(who)
             place = FilingPlace(who=_sentence_case(who), where=where, applicant_types=sorted(applicants))
             if place not in places:

@@ -131,3 +131,29 @@ def test_cases_listed_together_end_with_the_place_too(catalogue):
 ])
 def test_who_and_where_keep_what_only_looks_like_a_boundary(line, who, where):
     assert places(line) == [(who, where)]
+
+
+@pytest.mark.parametrize("line, who, where", [
+    # 1.002338: how it is sent, after the place, is the channels' part
+    ("Trước khi vận chuyển động vật ra khỏi địa bàn cấp tỉnh chủ hàng gửi 01 bộ hồ sơ đăng ký kiểm dịch đến Cơ quan "
+     "quản lý chuyên ngành thú y cấp tỉnh (sau đây gọi là Cơ quan kiểm dịch động vật nội địa), theo một trong các "
+     "hình thức sau: qua Cổng dịch vụ công hoặc qua dịch vụ bưu chính công ích hoặc gửi trực tiếp.",
+     "Chủ hàng", "Cơ quan quản lý chuyên ngành thú y cấp tỉnh"),
+    # 2.000873: the step's title glued before its text, and a when-clause listing its cases with a semicolon
+    ("Bước 1: Đăng ký kiểm dịch Trước khi vận chuyển động vật thủy sản sử dụng làm giống ra khỏi địa bàn cấp tỉnh; "
+     "động vật thủy sản thương phẩm xuất phát từ vùng công bố dịch ra khỏi địa bàn cấp tỉnh, chủ hàng gửi 01 bộ hồ sơ "
+     "đăng ký kiểm dịch đến Cơ quan quản lý chuyên ngành thú y cấp tỉnh (sau đây gọi là Cơ quan kiểm dịch động vật nội "
+     "địa).", "Chủ hàng", "Cơ quan quản lý chuyên ngành thú y cấp tỉnh"),
+    # what for, after the place
+    ("Cá nhân có yêu cầu gia hạn chứng chỉ hành nghề đã được cấp nộp hồ sơ đến Cục Đo đạc, Bản đồ và Thông tin địa "
+     "lý Việt Nam để làm thủ tục gia hạn.", "Cá nhân có yêu cầu gia hạn chứng chỉ hành nghề đã được cấp",
+     "Cục Đo đạc, Bản đồ và Thông tin địa lý Việt Nam"),
+])
+def test_a_title_before_when_and_how_after_where_are_left_out(line, who, where):
+    assert places(line) == [(who, where)]
+
+
+def test_a_semicolon_outside_a_when_clause_still_ends_who_files():
+    """Only a when-clause may list its cases across a semicolon: elsewhere the line is read no further."""
+    assert places("Cơ quan tiếp nhận kiểm tra hồ sơ; tổ chức, cá nhân nộp hồ sơ đến Sở Nông nghiệp và Môi trường.") \
+        == []

@@ -32,6 +32,22 @@ _KEY = re.compile(r"[0-9a-f]{8}")
 _SELF_WORDS = frozenset({"toi", "la", "minh", "em", "chung", "ben", "thi", "a", "nhe", "nha", "day", "da", "vang",
                         "oi", "ad", "admin", "ma", "con", "chau", "anh", "chi", "cua"})
 MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situation this assistant wrote
+# Whose kind a message names: "công ty chúng tôi", "hộ gia đình tôi", "cty mình" are the citizen's own (the first
+# person right after); "… của một cá nhân", "bán cho công ty" name the other party (a preposition right before)
+_FIRST_PERSON = frozenset({"toi", "minh", "chung", "em", "tui", "bon"})
+_OTHER_PARTY = frozenset({"cua", "tu", "cho", "voi"})
+_ARTICLES = frozenset({"mot", "cac", "nhung"})
+
+
+def _whose(folded: List[str], start: int, end: int) -> str:
+    """Whose kind of applicant the words ``folded[start:end]`` name: "own" when the first person follows them, "other"
+    when a preposition leads to them ("của một cá nhân"), else ""."""
+    if end < len(folded) and folded[end] in _FIRST_PERSON:
+        return "own"
+    before = start - 1
+    if before >= 0 and folded[before] in _ARTICLES:
+        before -= 1
+    return "other" if before >= 0 and folded[before] in _OTHER_PARTY else ""
 
 
 def latest(keys: Tuple[str, ...]) -> Tuple[str, ...]:
@@ -212,12 +228,23 @@ class SituationTable:
 
     def read(self, text: str) -> Situation:
         """What a citizen's message says about their situation (the last case named wins); family words
-        ("nhà tôi") say a household only when no other kind of applicant is named ("công ty nhà tôi")."""
+        ("nhà tôi") say a household only when no other kind of applicant is named ("công ty nhà tôi"); a kind of
+        applicant the citizen calls their own ("công ty chúng tôi") outweighs the others, and one named as the other
+        party ("… của một cá nhân") is not theirs (``_whose``)."""
         folded, typed = self._words(text)  # read once for both tables: this runs on every message
         found: Dict[str, List[str]] = {}
-        for _, _, value in self.table.find(folded, typed):
+        own: List[str] = []  # kinds of applicant the citizen names as their own ("công ty chúng tôi")
+        for start, end, value in self.table.find(folded, typed):
             group, tag = cast(Tuple[str, str], value)
+            if group == APPLICANT:
+                whose = _whose(folded, start, end)
+                if whose == "own":
+                    own.append(tag)
+                if whose == "other":
+                    continue
             found.setdefault(group, []).append(tag)
+        if own:
+            found[APPLICANT] = own
         said = {g: (found[g][-1] if found.get(g) else None) for g in (CASE, APPLICANT, CHANNEL)}
         last = {g: said[g] or (found[g + _IMPLIED][-1] if found.get(g + _IMPLIED) else None) for g in said}
         implied = said[APPLICANT] is None and last[APPLICANT] is not None

@@ -178,6 +178,18 @@ def test_family_words_never_outweigh_a_named_kind_of_applicant():
     assert Situation.from_json(family.to_json()) == family
 
 
+@pytest.mark.parametrize("text, applicant", [
+    # the kind the first person follows is the citizen's; the one a preposition leads to is the other party's
+    ("Công ty chúng tôi nhận chuyển nhượng quyền sử dụng đất của một cá nhân, nộp hồ sơ ở đâu?", "organisation"),
+    ("cty minh mua dat cua ca nhan can gi", "organisation"),
+    ("tôi là cá nhân, muốn bán đất cho công ty thì cần gì", "individual"),
+    ("mua đất của một cá nhân cần giấy tờ gì", None),
+    ("tôi là doanh nghiệp, mua đất của cá nhân", "organisation"),
+])
+def test_the_citizen_s_own_kind_outweighs_the_other_party_s(text, applicant):
+    assert read_situation(text).applicant == applicant
+
+
 def test_the_situation_slot_survives_anything_a_tracker_holds():
     kept = Situation(case="gift", applicant="individual").merged(Situation(channel="online"))
     assert Situation.from_json(kept.to_json()) == kept

@@ -484,8 +484,12 @@ def _channels_lines(proc: Procedure, what: str) -> List[str]:
 
 
 def _fitting_places(proc: Procedure, situation: Situation) -> List[FilingPlace]:
-    """The record's filing places for the citizen's kind of applicant (all of them when it is not known)."""
-    return [p for p in proc.filing_places if applicant_fits(p.applicant_types, situation.applicant)]
+    """The record's filing places for the citizen's kind of applicant (all of them when it is not known), without
+    those for a case the citizen's is not ("Người sử dụng đất tặng cho quyền sử dụng đất cho Nhà nước …" beside an
+    inheritance) while another place is left (a case read in who files may be a word of its trade: "buôn bán")."""
+    fitting = [p for p in proc.filing_places if applicant_fits(p.applicant_types, situation.applicant)]
+    others = [p for p in fitting if p.cases and situation.case and situation.case not in p.cases]
+    return [p for p in fitting if p not in others] if len(others) < len(fitting) else fitting
 
 
 def _places(proc: Procedure, situation: Situation) -> List[str]:

@@ -146,6 +146,7 @@ class FilingPlace(_Model):
     who: str = ""
     where: str
     applicant_types: List[str] = Field(default_factory=list)
+    cases: List[str] = Field(default_factory=list)  # the cases who files names ("… tặng cho … cho Nhà nước"): gift
 
 
 class LegalDocument(_Model):

@@ -230,8 +230,9 @@ def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> 
             if who is None:
                 continue  # the agency's own steps ("Trong thời hạn 02 ngày …", "Sở … gửi hồ sơ …") are not filing
             where = _place_of(m.group("where"))
-            _, applicants, _ = table.about(who)
-            place = FilingPlace(who=_sentence_case(who), where=where, applicant_types=sorted(applicants))
+            cases, applicants, _ = table.about(who)
+            place = FilingPlace(who=_sentence_case(who), where=where, applicant_types=sorted(applicants),
+                                cases=sorted(cases))
             if place not in places:
                 places.append(place)
     return places

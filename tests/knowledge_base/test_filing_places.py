@@ -157,3 +157,17 @@ def test_a_semicolon_outside_a_when_clause_still_ends_who_files():
     """Only a when-clause may list its cases across a semicolon: elsewhere the line is read no further."""
     assert places("Cơ quan tiếp nhận kiểm tra hồ sơ; tổ chức, cá nhân nộp hồ sơ đến Sở Nông nghiệp và Môi trường.") \
         == []
+
+
+def test_a_place_for_another_case_is_left_out_while_one_is_left(catalogue):
+    """1.013831: a gift of land to the State is filed at the commune; an heir files where every individual does."""
+    transfer = catalogue.get("1.013831")
+    heir = compose_answer(transfer, "where", Settings(), situation=Situation(case="inheritance",
+                                                                           applicant="individual")).text
+    assert "Văn phòng đăng ký đất đai" in heir and "Ủy ban nhân dân cấp xã" not in heir
+    donor = compose_answer(transfer, "where", Settings(), situation=Situation(case="gift", applicant="individual")).text
+    assert "Ủy ban nhân dân cấp xã" in donor and "Văn phòng đăng ký đất đai" in donor
+    # 1.001686's one place names a trade ("buôn bán"), read as a sale: it is still the place
+    seller = compose_answer(catalogue.get("1.001686"), "where", Settings(),
+                            situation=Situation(case="inheritance")).text
+    assert "chăn nuôi và thú y" in seller

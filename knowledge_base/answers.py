@@ -517,6 +517,18 @@ def _one_place(proc: Procedure, situation: Situation) -> Optional[str]:
     return where if where and len(where) <= ONE_PLACE else None
 
 
+BRIEF_PLACES = 450  # characters of the places a line beside an offered procedure may give, each with who files there
+
+
+def _places_in_brief(proc: Procedure, situation: Situation) -> Optional[str]:
+    """Where each kind of applicant files, one indented line each under the procedure's ("  + Cá nhân …: Trung tâm
+    …"), when the record names several places for this citizen, each with who files there, in ``BRIEF_PLACES``;
+    None otherwise."""
+    places = _fitting_places(proc, situation)
+    said = "".join(f"\n  + {p.who}: {p.where}" for p in places)
+    return said if len(places) > 1 and all(p.who for p in places) and len(said) <= BRIEF_PLACES else None
+
+
 def _where_line(proc: Procedure, situation: Situation) -> List[str]:
     """The line a checklist ends with: where this citizen files, when the record names one place (else none)."""
     place = _one_place(proc, situation)
@@ -666,7 +678,7 @@ def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[str]:
     citizen (None when it names none or several); for a form, its one application form (``application_form``); for
     a time or fee, each channel's as the record gives it (None when it gives none for any channel)."""
     if aspect == "where":
-        return _one_place(proc, situation)
+        return _one_place(proc, situation) or _places_in_brief(proc, situation)
     if aspect == FORM:
         return application_form(proc)
     return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if _gives(proc, aspect) else None
@@ -702,8 +714,8 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
     lines = [text(("answers.choose_compared" if many else "answers.choose_compared_one") if first
                   else ("answers.offered_compared" if many else "answers.offered_compared_one"),
                   asked=wanted[:1].upper() + wanted[1:])]
-    lines += [text("answers.offered_compared_line", name=name, record=", ".join(_record_named(p)), value=v)
-              for p, name, v in zip(procedures, offered_names(procedures), values)]
+    lines += [text("answers.offered_compared_line", name=name, record=", ".join(_record_named(p)), value=v).replace(
+              ": \n", ":\n") for p, name, v in zip(procedures, offered_names(procedures), values)]
     lines.append(text("answers.offered_compared_closing" if many else "answers.offered_compared_closing_one"))
     message = "\n".join(lines)
     return message if len(message) <= SHORT_MESSAGE else None

@@ -345,6 +345,19 @@ def test_a_time_asked_of_procedures_offered_is_answered_for_each_of_them(catalog
     assert "của thủ tục nào ạ?" in transfer.text  # 1.013831 names places by who files: ask which procedure
 
 
+def test_a_place_asked_of_one_procedure_offered_gives_where_each_kind_of_applicant_files(catalogue):
+    """An heir asks where to file and the search offers 1.013831 alone: its record names a place for organisations
+    and one for individuals, each said under it; the gift to the State's commune office is no heir's."""
+    from knowledge_base.answers import compared
+
+    heir = compared("where", [catalogue.get("1.013831")], Situation(case="inheritance"), first=True)
+    assert heir is not None and len(heir) <= 700
+    lines = heir.split("\n")
+    assert lines[1].startswith("- ") and "thủ tục 1.013831" in lines[1] and lines[1].endswith(":")
+    assert lines[2].startswith("  + Tổ chức") and lines[3].startswith("  + Cá nhân") and "Chi nhánh" in lines[3]
+    assert "Ủy ban nhân dân cấp xã" not in heir
+
+
 def test_a_time_without_unit_takes_the_one_its_steps_give(catalogue):
     from knowledge_base.importer.records import _same_record
     from knowledge_base.importer.structure import time_units_from_steps

@@ -35,7 +35,7 @@ MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situati
 # Whose kind a message names: "công ty chúng tôi", "hộ gia đình tôi", "cty mình" are the citizen's own (the first
 # person right after); "… của một cá nhân", "bán cho công ty" name the other party (a preposition right before)
 _FIRST_PERSON = frozenset({"toi", "minh", "chung", "em", "tui", "bon"})
-_OTHER_PARTY = frozenset({"cua", "tu", "cho", "voi"})
+_OTHER_PARTY = frozenset({"cua", "tu", "cho", "voi"})  # not "đối với" ("đối với cá nhân": for individuals)
 _ARTICLES = frozenset({"mot", "cac", "nhung"})
 
 
@@ -47,7 +47,9 @@ def _whose(folded: List[str], start: int, end: int) -> str:
     before = start - 1
     if before >= 0 and folded[before] in _ARTICLES:
         before -= 1
-    return "other" if before >= 0 and folded[before] in _OTHER_PARTY else ""
+    if before >= 0 and folded[before] in _OTHER_PARTY and folded[before - 1:before + 1] != ["doi", "voi"]:
+        return "other"
+    return ""
 
 
 def latest(keys: Tuple[str, ...]) -> Tuple[str, ...]:
@@ -230,21 +232,17 @@ class SituationTable:
         """What a citizen's message says about their situation (the last case named wins); family words
         ("nhà tôi") say a household only when no other kind of applicant is named ("công ty nhà tôi"); a kind of
         applicant the citizen calls their own ("công ty chúng tôi") outweighs the others, and one named as the other
-        party ("… của một cá nhân") is not theirs (``_whose``)."""
+        party ("… của một cá nhân") yields to any other named (``_whose``)."""
         folded, typed = self._words(text)  # read once for both tables: this runs on every message
         found: Dict[str, List[str]] = {}
-        own: List[str] = []  # kinds of applicant the citizen names as their own ("công ty chúng tôi")
+        whose: Dict[str, List[str]] = {"own": [], "": [], "other": []}  # kinds of applicant named, by whose they are
         for start, end, value in self.table.find(folded, typed):
             group, tag = cast(Tuple[str, str], value)
-            if group == APPLICANT:
-                whose = _whose(folded, start, end)
-                if whose == "own":
-                    own.append(tag)
-                if whose == "other":
-                    continue
             found.setdefault(group, []).append(tag)
-        if own:
-            found[APPLICANT] = own
+            if group == APPLICANT:
+                whose[_whose(folded, start, end)].append(tag)
+        if found.get(APPLICANT):  # the citizen's own, else any not the other party's, else what was named
+            found[APPLICANT] = whose["own"] or whose[""] or whose["other"]
         said = {g: (found[g][-1] if found.get(g) else None) for g in (CASE, APPLICANT, CHANNEL)}
         last = {g: said[g] or (found[g + _IMPLIED][-1] if found.get(g + _IMPLIED) else None) for g in said}
         implied = said[APPLICANT] is None and last[APPLICANT] is not None

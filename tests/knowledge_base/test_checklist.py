@@ -183,8 +183,11 @@ def test_family_words_never_outweigh_a_named_kind_of_applicant():
     ("Công ty chúng tôi nhận chuyển nhượng quyền sử dụng đất của một cá nhân, nộp hồ sơ ở đâu?", "organisation"),
     ("cty minh mua dat cua ca nhan can gi", "organisation"),
     ("tôi là cá nhân, muốn bán đất cho công ty thì cần gì", "individual"),
-    ("mua đất của một cá nhân cần giấy tờ gì", None),
     ("tôi là doanh nghiệp, mua đất của cá nhân", "organisation"),
+    # named alone, a kind is read as before, "đối với", "cho" meaning "for" too
+    ("mua đất của một cá nhân cần giấy tờ gì", "individual"),
+    ("đối với cá nhân thì cần giấy tờ gì", "individual"),
+    ("thủ tục cấp phép cho doanh nghiệp cần gì", "organisation"),
 ])
 def test_the_citizen_s_own_kind_outweighs_the_other_party_s(text, applicant):
     assert read_situation(text).applicant == applicant

@@ -675,7 +675,8 @@ _ASKS_PAPERS = re.compile(r"\b(?:giay to|ho so)\s+(?:gi|nao|gom)\b")
 
 def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[str]:
     """A procedure's time, fee, place or form in one line's words: for a place, the one its record names for this
-    citizen (None when it names none or several); for a form, its one application form (``application_form``); for
+    citizen, or where each kind of applicant files (``_places_in_brief``; None when it names none, or too many to be
+    brief); for a form, its one application form (``application_form``); for
     a time or fee, each channel's as the record gives it (None when it gives none for any channel)."""
     if aspect == "where":
         return _one_place(proc, situation) or _places_in_brief(proc, situation)
@@ -714,8 +715,11 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
     lines = [text(("answers.choose_compared" if many else "answers.choose_compared_one") if first
                   else ("answers.offered_compared" if many else "answers.offered_compared_one"),
                   asked=wanted[:1].upper() + wanted[1:])]
-    lines += [text("answers.offered_compared_line", name=name, record=", ".join(_record_named(p)), value=v).replace(
-              ": \n", ":\n") for p, name, v in zip(procedures, offered_names(procedures), values)]
+    for p, name, value in zip(procedures, offered_names(procedures), values):
+        record = ", ".join(_record_named(p))
+        lines.append(text("answers.offered_compared_line", name=name, record=record, value=value)
+                     if not (value or "").startswith("\n")  # several places, each on a line of its own
+                     else text("answers.offered_compared_lines", name=name, record=record) + str(value))
     lines.append(text("answers.offered_compared_closing" if many else "answers.offered_compared_closing_one"))
     message = "\n".join(lines)
     return message if len(message) <= SHORT_MESSAGE else None

@@ -33,16 +33,17 @@ _SELF_WORDS = frozenset({"toi", "la", "minh", "em", "chung", "ben", "thi", "a", 
                         "oi", "ad", "admin", "ma", "con", "chau", "anh", "chi", "cua"})
 MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situation this assistant wrote
 # Whose kind a message names: "công ty chúng tôi", "hộ gia đình tôi", "cty mình" are the citizen's own (the first
-# person right after); "… của một cá nhân", "bán cho công ty" name the other party (a preposition right before)
-_FIRST_PERSON = frozenset({"toi", "minh", "chung", "em", "tui", "bon"})
+# person right after, not saying who they are next: "bán cho công ty, tôi là cá nhân"); "… của một cá nhân", "bán cho
+# công ty" name the other party (a preposition right before)
+_FIRST_PERSON = {"toi": "tôi", "minh": "mình", "chung": "chúng", "em": "em", "tui": "tui", "bon": "bọn", "ben": "bên"}
 _OTHER_PARTY = frozenset({"cua", "tu", "cho", "voi"})  # not "đối với" ("đối với cá nhân": for individuals)
 _ARTICLES = frozenset({"mot", "cac", "nhung"})
 
 
-def _whose(folded: List[str], start: int, end: int) -> str:
-    """Whose kind of applicant the words ``folded[start:end]`` name: "own" when the first person follows them, "other"
-    when a preposition leads to them ("của một cá nhân"), else ""."""
-    if end < len(folded) and folded[end] in _FIRST_PERSON:
+def _whose(folded: List[str], typed: List[str], start: int, end: int) -> str:
+    """Whose kind of applicant the words ``folded[start:end]`` name: "own" when the first person follows them
+    (``_own``), "other" when a preposition leads to them ("của một cá nhân"), else ""."""
+    if _own(folded, typed, end):
         return "own"
     before = start - 1
     if before >= 0 and folded[before] in _ARTICLES:
@@ -50,6 +51,20 @@ def _whose(folded: List[str], start: int, end: int) -> str:
     if before >= 0 and folded[before] in _OTHER_PARTY and folded[before - 1:before + 1] != ["doi", "voi"]:
         return "other"
     return ""
+
+
+def _own(folded: List[str], typed: List[str], at: int) -> bool:
+    """Whether the words from ``at`` are the first person that makes the kind before them the citizen's: typed with
+    its accent in a message that has accents ("công ty Minh Phát" is a name), and not followed by "là" (", tôi là cá
+    nhân" says who the citizen is next)."""
+    pronoun = folded[at] if at < len(folded) else ""
+    if pronoun not in _FIRST_PERSON:
+        return False
+    accented = len(typed) == len(folded) and any(f != w for f, w in zip(folded, typed))
+    if accented and typed[at] != _FIRST_PERSON[pronoun]:
+        return False
+    after = at + (2 if folded[at + 1:at + 2] == ["toi"] and pronoun in ("chung", "bon", "ben") else 1)
+    return folded[after:after + 1] != ["la"]
 
 
 def latest(keys: Tuple[str, ...]) -> Tuple[str, ...]:
@@ -240,7 +255,7 @@ class SituationTable:
             group, tag = cast(Tuple[str, str], value)
             found.setdefault(group, []).append(tag)
             if group == APPLICANT:
-                whose[_whose(folded, start, end)].append(tag)
+                whose[_whose(folded, typed, start, end)].append(tag)
         if found.get(APPLICANT):  # the citizen's own, else any not the other party's, else what was named
             found[APPLICANT] = whose["own"] or whose[""] or whose["other"]
         said = {g: (found[g][-1] if found.get(g) else None) for g in (CASE, APPLICANT, CHANNEL)}

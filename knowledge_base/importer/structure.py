@@ -156,7 +156,8 @@ _FULL_STOP = r"(?-i:(?<!\b[A-ZĐ])(?<!\b[A-ZĐ]{2})\.\s+[" + _CAPITALS + "])"
 # Nông nghiệp và Môi trường", "nộp hồ sơ thông qua một trong các hình thức trực tiếp hoặc qua đường bưu điện về Sở …"):
 # the place is the first one a preposition leads to, in the same sentence and clause
 _FILES_AT = re.compile(
-    r"^(?P<who>(?:trước khi|sau khi|khi)\s[^.:]{3,300}?|[^.:;]{3,300}?)\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
+    r"^(?P<who>(?:trước khi|sau khi|khi)\s[^.:]{3,300}?|[^.:;]{3,300}?)\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?"
+    r"(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
     r"(?:hồ sơ|thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b(?:(?!" + _FULL_STOP + r")[^;]){0,250}?"
     r"\s+(?:trực tiếp\s+|trực tuyến\s+)?(?:đến|tới|tại|cho|về|vào)\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$",
     re.IGNORECASE)
@@ -187,7 +188,7 @@ _LIST_FOLLOWS = re.compile(r"[,.]\s*[^,.;:]{0,40}:\s*$")
 # how it is sent, said after the place ("… thú y cấp tỉnh, theo một trong các hình thức sau: qua Cổng …"), is the
 # channels' part; what for ("… nơi thực hiện dự án để được hỗ trợ") is no part of the place either
 _HOW_AND_WHY = re.compile(r",?\s+(?:theo|bằng|thông qua|qua)\s+(?:một trong (?:các|những)\s+|các\s+)?"
-                          r"(?:hình thức|phương thức)\b.*$|\s+để\s.*$", re.IGNORECASE)
+                          r"(?:hình thức|phương thức)\b.*$|\s+để\s(?![^()]*\)).*$", re.IGNORECASE)
 # a step's title glued before its text ("Bước 1: Đăng ký kiểm dịch Trước khi vận chuyển …, chủ hàng gửi …")
 _GLUED_TITLE = re.compile(r"^[^.;:,]{3,60}?\s(?=(?-i:Trước khi|Sau khi|Khi|Trong thời hạn)\s)")
 
@@ -197,7 +198,7 @@ def _who(said: str) -> Optional[str]:
     who = _CASE_OF.sub("", said).strip(" ,;")
     when = _WHEN.match(who)
     if when:
-        parts = who.split(",")
+        parts = re.split(r"[,;]", who)  # "Sau khi … hoàn thành; tổ chức, cá nhân …": the when-clause ends either way
         first = next((i for i, part in enumerate(parts) if _APPLICANT_SUBJECT.match(part.strip())), None)
         if first is not None:
             who = ",".join(parts[first:])

@@ -188,6 +188,10 @@ def test_family_words_never_outweigh_a_named_kind_of_applicant():
     ("mua đất của một cá nhân cần giấy tờ gì", "individual"),
     ("đối với cá nhân thì cần giấy tờ gì", "individual"),
     ("thủ tục cấp phép cho doanh nghiệp cần gì", "organisation"),
+    # a pronoun after a comma saying who the citizen is next; a name that only looks like "mình"
+    ("Tôi bán đất cho công ty, tôi là cá nhân thì cần gì", "individual"),
+    ("em mua đất của hộ gia đình, em là cá nhân thì làm sao", "individual"),
+    ("tôi là cá nhân, bán đất cho công ty Minh Phát", "individual"),
 ])
 def test_the_citizen_s_own_kind_outweighs_the_other_party_s(text, applicant):
     assert read_situation(text).applicant == applicant

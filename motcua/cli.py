@@ -238,6 +238,7 @@ def cmd_model(args) -> int:
             frozen_layers=args.frozen_layers,
             bank_every=args.bank_every,
             lr=args.lr,
+            seed=args.seed,
             **({"written_repeat": args.written_repeat} if args.written_repeat is not None else {}),
         )
         print(f"fine-tuned model written to {path}")
@@ -311,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="score questions against every procedure, the passages' vectors made again every N steps "
                          "(0: in-batch negatives)")
     sp.add_argument("--written-repeat", type=int, help="times each citizen-worded question is seen (default 2)")
+    sp.add_argument("--seed", type=int, default=17, help="fine-tuning: seed of the generated questions and the order")
     sp.set_defaults(func=cmd_model)
 
     from motcua import catalogue_cli, channel_cli, console_cli, dossier_cli, privacy_cli

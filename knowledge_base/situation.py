@@ -35,7 +35,8 @@ MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situati
 # Whose kind a message names: "công ty chúng tôi", "hộ gia đình tôi", "cty mình" are the citizen's own (the first
 # person right after, not saying who they are next: "bán cho công ty, tôi là cá nhân"); "… của một cá nhân", "bán cho
 # công ty" name the other party (a preposition right before)
-_FIRST_PERSON = {"toi": "tôi", "minh": "mình", "chung": "chúng", "em": "em", "tui": "tui", "bon": "bọn", "ben": "bên"}
+_FIRST_PERSON = {"toi": "tôi", "minh": "mình", "em": "em", "tui": "tui"}
+_WE = {"chung": "chúng", "bon": "bọn", "ben": "bên"}  # before one of those: "chúng tôi", "bọn em", "bên mình"
 _OTHER_PARTY = frozenset({"cua", "tu", "cho", "voi"})  # not "đối với" ("đối với cá nhân": for individuals)
 _ARTICLES = frozenset({"mot", "cac", "nhung"})
 
@@ -48,7 +49,7 @@ def _whose(folded: List[str], typed: List[str], start: int, end: int) -> str:
     before = start - 1
     if before >= 0 and folded[before] in _ARTICLES:
         before -= 1
-    if before >= 0 and folded[before] in _OTHER_PARTY and folded[before - 1:before + 1] != ["doi", "voi"]:
+    if before >= 0 and folded[before] in _OTHER_PARTY and not (before > 0 and folded[before - 1] == "doi"):
         return "other"
     return ""
 
@@ -57,14 +58,18 @@ def _own(folded: List[str], typed: List[str], at: int) -> bool:
     """Whether the words from ``at`` are the first person that makes the kind before them the citizen's: typed with
     its accent in a message that has accents ("công ty Minh Phát" is a name), and not followed by "là" (", tôi là cá
     nhân" says who the citizen is next)."""
-    pronoun = folded[at] if at < len(folded) else ""
-    if pronoun not in _FIRST_PERSON:
-        return False
     accented = len(typed) == len(folded) and any(f != w for f, w in zip(folded, typed))
-    if accented and typed[at] != _FIRST_PERSON[pronoun]:
+
+    def said(i: int, spelt: Dict[str, str]) -> bool:
+        return i < len(folded) and folded[i] in spelt and (not accented or typed[i] == spelt[folded[i]])
+
+    if said(at, _WE):  # "công ty bên cạnh" is next door
+        at += 1
+        if not said(at, _FIRST_PERSON):
+            return False
+    elif not said(at, _FIRST_PERSON):
         return False
-    after = at + (2 if folded[at + 1:at + 2] == ["toi"] and pronoun in ("chung", "bon", "ben") else 1)
-    return folded[after:after + 1] != ["la"]
+    return folded[at + 1:at + 2] != ["la"]
 
 
 def latest(keys: Tuple[str, ...]) -> Tuple[str, ...]:

@@ -192,6 +192,9 @@ def test_family_words_never_outweigh_a_named_kind_of_applicant():
     ("Tôi bán đất cho công ty, tôi là cá nhân thì cần gì", "individual"),
     ("em mua đất của hộ gia đình, em là cá nhân thì làm sao", "individual"),
     ("tôi là cá nhân, bán đất cho công ty Minh Phát", "individual"),
+    ("nhà tôi ở cạnh công ty bên cạnh, tôi là cá nhân", "individual"),
+    ("doanh nghiệp bên em mua đất của cá nhân", "organisation"),
+    ("hop tac xa chung toi thue dat cua ca nhan", "organisation"),
 ])
 def test_the_citizen_s_own_kind_outweighs_the_other_party_s(text, applicant):
     assert read_situation(text).applicant == applicant

@@ -676,8 +676,8 @@ _ASKS_PAPERS = re.compile(r"\b(?:giay to|ho so)\s+(?:gi|nao|gom)\b")
 def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[str]:
     """A procedure's time, fee, place or form in one line's words: for a place, the one its record names for this
     citizen, or where each kind of applicant files (``_places_in_brief``; None when it names none, or too many to be
-    brief); for a form, its one application form (``application_form``); for
-    a time or fee, each channel's as the record gives it (None when it gives none for any channel)."""
+    brief); for a form, its one application form (``application_form``); for a time or fee, each channel's as the
+    record gives it (None when it gives none for any channel)."""
     if aspect == "where":
         return _one_place(proc, situation) or _places_in_brief(proc, situation)
     if aspect == FORM:
@@ -707,8 +707,9 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
     aspect = _compared_aspect(aspect, question)
     if aspect not in COMPARED or not procedures:
         return None
-    values = [_brief(p, aspect, situation) for p in procedures]
-    if not all(values):
+    briefs = [_brief(p, aspect, situation) for p in procedures]
+    values = [value for value in briefs if value]
+    if len(values) < len(briefs):
         return None
     wanted = _asked(aspect)
     many = len(procedures) > 1
@@ -718,8 +719,8 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
     for p, name, value in zip(procedures, offered_names(procedures), values):
         record = ", ".join(_record_named(p))
         lines.append(text("answers.offered_compared_line", name=name, record=record, value=value)
-                     if not (value or "").startswith("\n")  # several places, each on a line of its own
-                     else text("answers.offered_compared_lines", name=name, record=record) + str(value))
+                     if not value.startswith("\n")  # several places, each on a line of its own
+                     else text("answers.offered_compared_lines", name=name, record=record) + value)
     lines.append(text("answers.offered_compared_closing" if many else "answers.offered_compared_closing_one"))
     message = "\n".join(lines)
     return message if len(message) <= SHORT_MESSAGE else None

@@ -719,7 +719,7 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
     for p, name, value in zip(procedures, offered_names(procedures), values):
         record = ", ".join(_record_named(p))
         lines.append(text("answers.offered_compared_line", name=name, record=record, value=value)
-                     if not value.startswith("\n")  # several places, each on a line of its own
+                     if not value.startswith("\n")  # several places, each on a line of its own (_places_in_brief)
                      else text("answers.offered_compared_lines", name=name, record=record) + value)
     lines.append(text("answers.offered_compared_closing" if many else "answers.offered_compared_closing_one"))
     message = "\n".join(lines)

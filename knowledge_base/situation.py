@@ -32,44 +32,58 @@ _KEY = re.compile(r"[0-9a-f]{8}")
 _SELF_WORDS = frozenset({"toi", "la", "minh", "em", "chung", "ben", "thi", "a", "nhe", "nha", "day", "da", "vang",
                         "oi", "ad", "admin", "ma", "con", "chau", "anh", "chi", "cua"})
 MAX_SLOT = 2000  # characters of a situation slot: anything longer is no situation this assistant wrote
-# Whose kind a message names: "công ty chúng tôi", "hộ gia đình tôi", "cty mình" are the citizen's own (the first
-# person right after, not saying who they are next: "bán cho công ty, tôi là cá nhân"); "… của một cá nhân", "bán cho
-# công ty" name the other party (a preposition right before)
+# Whose kind a message names: "công ty chúng tôi", "hộ gia đình tôi", "cty mình", "công ty của tôi" are the citizen's
+# own (the first person right after); "… của một cá nhân", "bán cho công ty" name the other party (a preposition
+# right before)
 _FIRST_PERSON = {"toi": "tôi", "minh": "mình", "em": "em", "tui": "tui"}
 _WE = {"chung": "chúng", "bon": "bọn", "ben": "bên"}  # before one of those: "chúng tôi", "bọn em", "bên mình"
 _OTHER_PARTY = frozenset({"cua", "tu", "cho", "voi"})  # not "đối với" ("đối với cá nhân": for individuals)
 _ARTICLES = frozenset({"mot", "cac", "nhung"})
 
 
-def _whose(folded: List[str], typed: List[str], start: int, end: int) -> str:
-    """Whose kind of applicant the words ``folded[start:end]`` name: "own" when the first person follows them
-    (``_own``), "other" when a preposition leads to them ("của một cá nhân"), else ""."""
-    if _own(folded, typed, end):
-        return "own"
-    before = start - 1
-    if before >= 0 and folded[before] in _ARTICLES:
-        before -= 1
-    if before >= 0 and folded[before] in _OTHER_PARTY and not (before > 0 and folded[before - 1] == "doi"):
-        return "other"
-    return ""
+@dataclass(frozen=True)
+class _Message:
+    """A message's words as the applicant reading needs them: folded, as typed after the normaliser, whether the
+    citizen typed accents (before shorthand is expanded: "ko" becomes "không"), and the kind of applicant named from
+    each word where one starts."""
 
+    folded: List[str]
+    typed: List[str]
+    accented: bool
+    kinds: Dict[int, str]
 
-def _own(folded: List[str], typed: List[str], at: int) -> bool:
-    """Whether the words from ``at`` are the first person that makes the kind before them the citizen's: typed with
-    its accent in a message that has accents ("công ty Minh Phát" is a name), and not followed by "là" (", tôi là cá
-    nhân" says who the citizen is next)."""
-    accented = len(typed) == len(folded) and any(f != w for f, w in zip(folded, typed))
+    def whose(self, start: int, end: int) -> str:
+        """Whose kind of applicant ``folded[start:end]`` names: "own" when the first person follows it (``owned``),
+        "other" when a preposition leads to it ("của một cá nhân"), else ""."""
+        if self.owned(start, end):
+            return "own"
+        before = start - 1
+        if before >= 0 and self.folded[before] in _ARTICLES:
+            before -= 1
+        if before >= 0 and self.folded[before] in _OTHER_PARTY \
+                and self.folded[before - 1:before + 1] != ["doi", "voi"]:
+            return "other"
+        return ""
 
-    def said(i: int, spelt: Dict[str, str]) -> bool:
-        return i < len(folded) and folded[i] in spelt and (not accented or typed[i] == spelt[folded[i]])
-
-    if said(at, _WE):  # "công ty bên cạnh" is next door
-        at += 1
-        if not said(at, _FIRST_PERSON):
+    def owned(self, start: int, end: int) -> bool:
+        """Whether the first person follows the kind at ``start:end`` ("của" between them allowed), typed with its
+        accent when the citizen typed accents ("công ty Minh Phát" is a name), and not then saying they are another
+        kind (", tôi là cá nhân"; "công ty tôi là công ty TNHH" stays the company's)."""
+        pronoun = end + 1 if self.folded[end:end + 1] == ["cua"] else end
+        if self._said(pronoun, _WE):  # "chúng tôi", "bên em"; "công ty bên cạnh" is next door
+            pronoun += 1
+        if not self._said(pronoun, _FIRST_PERSON):
             return False
-    elif not said(at, _FIRST_PERSON):
-        return False
-    return folded[at + 1:at + 2] != ["la"]
+        if self.folded[pronoun + 1:pronoun + 2] != ["la"]:
+            return True
+        named = pronoun + 2  # "… tôi là [một] cá nhân": the kind said after "là", if any
+        if self.folded[named:named + 1] and self.folded[named] in _ARTICLES:
+            named += 1
+        return self.kinds.get(named, self.kinds[start]) == self.kinds[start]
+
+    def _said(self, i: int, spelt: Dict[str, str]) -> bool:
+        return i < len(self.folded) and self.folded[i] in spelt \
+            and (not self.accented or self.typed[i] == spelt[self.folded[i]])
 
 
 def latest(keys: Tuple[str, ...]) -> Tuple[str, ...]:
@@ -252,15 +266,17 @@ class SituationTable:
         """What a citizen's message says about their situation (the last case named wins); family words
         ("nhà tôi") say a household only when no other kind of applicant is named ("công ty nhà tôi"); a kind of
         applicant the citizen calls their own ("công ty chúng tôi") outweighs the others, and one named as the other
-        party ("… của một cá nhân") yields to any other named (``_whose``)."""
+        party ("… của một cá nhân") yields to any other named (``_Message.whose``)."""
         folded, typed = self._words(text)  # read once for both tables: this runs on every message
+        matches = [(start, end, cast(Tuple[str, str], value)) for start, end, value in self.table.find(folded, typed)]
+        message = _Message(folded, typed, accented=fold(text or "") != (text or "").lower(),
+                           kinds={start: tag for start, _, (group, tag) in matches if group == APPLICANT})
         found: Dict[str, List[str]] = {}
         whose: Dict[str, List[str]] = {"own": [], "": [], "other": []}  # kinds of applicant named, by whose they are
-        for start, end, value in self.table.find(folded, typed):
-            group, tag = cast(Tuple[str, str], value)
+        for start, end, (group, tag) in matches:
             found.setdefault(group, []).append(tag)
             if group == APPLICANT:
-                whose[_whose(folded, typed, start, end)].append(tag)
+                whose[message.whose(start, end)].append(tag)
         if found.get(APPLICANT):  # the citizen's own, else any not the other party's, else what was named
             found[APPLICANT] = whose["own"] or whose[""] or whose["other"]
         said = {g: (found[g][-1] if found.get(g) else None) for g in (CASE, APPLICANT, CHANNEL)}

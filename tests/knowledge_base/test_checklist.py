@@ -193,8 +193,17 @@ def test_family_words_never_outweigh_a_named_kind_of_applicant():
     ("em mua đất của hộ gia đình, em là cá nhân thì làm sao", "individual"),
     ("tôi là cá nhân, bán đất cho công ty Minh Phát", "individual"),
     ("nhà tôi ở cạnh công ty bên cạnh, tôi là cá nhân", "individual"),
-    ("doanh nghiệp bên em mua đất của cá nhân", "organisation"),
-    ("hop tac xa chung toi thue dat cua ca nhan", "organisation"),
+    # the citizen's own against a kind named later with no preposition before it
+    ("doanh nghiệp bên em mua đất hộ gia đình", "organisation"),
+    ("công ty của tôi mua đất hộ gia đình", "organisation"),
+    ("công ty tôi là công ty TNHH mua đất người dân thì làm gì", "organisation"),
+    ("doanh nghiệp chúng tôi là doanh nghiệp nhỏ, mua đất hộ gia đình cần gì", "organisation"),
+    # typed without accents, shorthand ("ko", "j", "dc", "tt") expanded with them
+    ("cong ty toi muon mua dat ho gia dinh dc ko", "organisation"),
+    ("doanh nghiep chung toi mua lai dat ho dan, can nhung j", "organisation"),
+    ("htx chung toi thue dat nguoi dan k biet lam tt gi", "organisation"),
+    # "đổi cho" is an exchange, not "đối với"
+    ("hộ gia đình muốn đổi cho công ty một mảnh đất thì cần gì", "household"),
 ])
 def test_the_citizen_s_own_kind_outweighs_the_other_party_s(text, applicant):
     assert read_situation(text).applicant == applicant

@@ -269,7 +269,9 @@ class SituationTable:
         party ("… của một cá nhân") yields to any other named (``_Message.whose``)."""
         folded, typed = self._words(text)  # read once for both tables: this runs on every message
         matches = [(start, end, cast(Tuple[str, str], value)) for start, end, value in self.table.find(folded, typed)]
-        message = _Message(folded, typed, accented=fold(text or "") != (text or "").lower(),
+        aligned = len(typed) == len(folded)  # a rare sign folds into a word boundary ("nhà΅x"): accents unread then
+        message = _Message(folded, typed if aligned else folded,
+                           accented=aligned and fold(text or "") != (text or "").lower(),
                            kinds={start: tag for start, _, (group, tag) in matches if group == APPLICANT})
         found: Dict[str, List[str]] = {}
         whose: Dict[str, List[str]] = {"own": [], "": [], "other": []}  # kinds of applicant named, by whose they are

@@ -185,10 +185,16 @@ _AFTER_FAILING = re.compile(r"\b(?:không đáp ứng|không đạt|khắc phụ
 _THEN = re.compile(r"\s+thì\s.*$|" + _FULL_STOP + r".*$", re.IGNORECASE)
 _CALLED = re.compile(r"\s*\(sau đây (?:gọi tắt là|gọi là|viết tắt là)[^)]*\)", re.IGNORECASE)
 _LIST_FOLLOWS = re.compile(r"[,.]\s*[^,.;:]{0,40}:\s*$")
-# how it is sent, said after the place ("… thú y cấp tỉnh, theo một trong các hình thức sau: qua Cổng …"), is the
-# channels' part; what for ("… nơi thực hiện dự án để được hỗ trợ") is no part of the place either
-_HOW_AND_WHY = re.compile(r",?\s+(?:theo|bằng|thông qua|qua)\s+(?:một trong (?:các|những)\s+|các\s+)?"
-                          r"(?:hình thức|phương thức)\b.*$|\s+để\s(?![^()]*\)).*$", re.IGNORECASE)
+# how it is sent, said after the place, is the channels' part: "… thú y cấp tỉnh, theo một trong các hình thức sau:
+# qua Cổng …", "… bằng cách thức trực tiếp hoặc …", "… trực tiếp hoặc gửi qua dịch vụ bưu chính …", "… cấp tỉnh hoặc
+# qua dịch vụ bưu chính hoặc qua ủy quyền …", "… hoặc nộp trực tuyến tại Cổng …"; what for ("… nơi thực hiện dự án để
+# được hỗ trợ") is no part of the place either
+_HOW_AND_WHY = re.compile(
+    r",?\s+(?:theo|bằng|thông qua|qua)\s+(?:một trong (?:các|những)\s+|các\s+)?(?:hình thức|phương thức|cách thức)\b.*$"
+    r"|,?\s+(?:trực tiếp\s+)?(?:hoặc\s+)?(?:gửi\s+|nộp\s+)?(?:thông\s+)?qua\s+(?:dịch vụ bưu chính|môi trường|đường bưu"
+    r"|bưu điện|hệ thống|cổng|cơ chế|ủy quyền|uỷ quyền)\b.*$"
+    r"|\s+trực tiếp\s+hoặc\b.*$|\s+hoặc\s+(?:nộp\s+)?trực tuyến\b.*$"
+    r"|\s+để\s(?![^()]*\)).*$", re.IGNORECASE)
 # a step's title glued before its text ("Bước 1: Đăng ký kiểm dịch Trước khi vận chuyển …, chủ hàng gửi …")
 _GLUED_TITLE = re.compile(r"^[^.;:,]{3,60}?\s(?=(?-i:Trước khi|Sau khi|Khi|Trong thời hạn)\s)")
 

@@ -56,7 +56,7 @@ def test_a_checklist_ends_with_the_one_place_its_citizen_files_at(catalogue):
     # what is sent and how, before the office it goes to
     ("Tổ chức, cá nhân lựa chọn nộp hồ sơ thông qua một trong các hình thức Trực tiếp hoặc qua đường bưu điện về Sở "
      "Nông nghiệp và Môi trường hoặc thông qua hệ thống dịch vụ công trực tuyến.", "Tổ chức, cá nhân",
-     "Sở Nông nghiệp và Môi trường hoặc thông qua hệ thống dịch vụ công trực tuyến"),
+     "Sở Nông nghiệp và Môi trường"),
     # who files after when they do; the list the line leads to is left out
     ("Trước khi vận chuyển động vật ra khỏi địa bàn cấp tỉnh chủ hàng gửi 01 bộ hồ sơ đăng ký kiểm dịch theo quy định "
      "tại Điều 4 Thông tư số 01/2026/TT-BNNMT đến Cơ quan quản lý chuyên ngành thú y cấp tỉnh, hồ sơ gồm:",
@@ -144,6 +144,15 @@ def test_who_and_where_keep_what_only_looks_like_a_boundary(line, who, where):
      "động vật thủy sản thương phẩm xuất phát từ vùng công bố dịch ra khỏi địa bàn cấp tỉnh, chủ hàng gửi 01 bộ hồ sơ "
      "đăng ký kiểm dịch đến Cơ quan quản lý chuyên ngành thú y cấp tỉnh (sau đây gọi là Cơ quan kiểm dịch động vật nội "
      "địa).", "Chủ hàng", "Cơ quan quản lý chuyên ngành thú y cấp tỉnh"),
+    # the channels in other words: "bằng cách thức …", "… hoặc qua dịch vụ bưu chính hoặc qua ủy quyền …"
+    ("Tổ chức, cá nhân nộp hồ sơ đến Sở Nông nghiệp và Môi trường (đối với khu rừng đặc dụng thuộc địa phương quản "
+     "lý) bằng cách thức trực tiếp hoặc qua dịch vụ bưu chính hoặc trực tuyến tại Cổng Dịch vụ công Quốc gia.",
+     "Tổ chức, cá nhân", "Sở Nông nghiệp và Môi trường (đối với khu rừng đặc dụng thuộc địa phương quản lý)"),
+    ("Tổ chức, cá nhân nộp hồ sơ tại Trung tâm phục vụ hành chính công cấp tỉnh hoặc qua dịch vụ bưu chính hoặc qua "
+     "ủy quyền theo quy định của pháp luật hoặc trực tuyến tại Cổng Dịch vụ công quốc gia.", "Tổ chức, cá nhân",
+     "Trung tâm phục vụ hành chính công cấp tỉnh"),
+    ("Chủ cơ sở gửi hồ sơ đến Sở Nông nghiệp và Môi trường trực tiếp hoặc gửi qua dịch vụ bưu chính hoặc qua môi "
+     "trường điện tử.", "Chủ cơ sở", "Sở Nông nghiệp và Môi trường"),
     # what for, after the place
     ("Cá nhân có yêu cầu gia hạn chứng chỉ hành nghề đã được cấp nộp hồ sơ đến Cục Đo đạc, Bản đồ và Thông tin địa "
      "lý Việt Nam để làm thủ tục gia hạn.", "Cá nhân có yêu cầu gia hạn chứng chỉ hành nghề đã được cấp",

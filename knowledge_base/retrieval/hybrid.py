@@ -18,6 +18,7 @@ from core.text import fold
 from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
 from knowledge_base.retrieval.actions import ActionTable, ProcedureActions
 from knowledge_base.retrieval.dense import Embedder
+from knowledge_base.retrieval.levels import LevelTable, ProcedureLevels
 from knowledge_base.retrieval.lexical import LexicalIndex, doc_tokens, query_tokens
 from knowledge_base.schema import Procedure
 from knowledge_base.text import TextNormalizer, clean_space, phrasing_key
@@ -128,6 +129,7 @@ class QueryScores:
     content: FrozenSet[str] = frozenset()
     asked: FrozenSet[str] = frozenset()
     nearest: Optional[np.ndarray] = None  # the procedures (indices) of the NEAREST examples, nearest first
+    level: Optional[str] = None  # the administrative level the question names ("ubnd xã"), if one
 
 
 @dataclass
@@ -161,7 +163,7 @@ class HybridRetriever:
                  faiss_index=None, passage_owner: Optional[Sequence[int]] = None,
                  normalizer: Optional[TextNormalizer] = None, calibration: Optional[Calibration] = None,
                  examples: Optional[np.ndarray] = None, example_owner: Optional[Sequence[int]] = None,
-                 actions: Optional[ActionTable] = None):
+                 actions: Optional[ActionTable] = None, levels: Optional[LevelTable] = None):
         """``faiss_index`` (one vector per passage) and ``passage_owner`` come from ``store``, and so do
         ``examples`` (one query vector per citizen-worded question) and ``example_owner``."""
         self.procedures = list(procedures)
@@ -174,6 +176,8 @@ class HybridRetriever:
         self.restorer = DiacriticRestorer(corpus_texts(self.procedures))
         # read with the index, not once per process: a rebuild after staff edit actions.yml loads both anew
         self.actions = ProcedureActions.of([p.name for p in self.procedures], actions or ActionTable.load())
+        self.level_table = levels or LevelTable.load()
+        self.levels = ProcedureLevels.of([p.name for p in self.procedures], [p.levels for p in self.procedures])
         self.calibration = calibration or Calibration()
         self.faiss = faiss_index
         self.owner = np.asarray(passage_owner if passage_owner is not None else [], dtype=np.int64)
@@ -281,8 +285,9 @@ class HybridRetriever:
         vec = self.query_vector(question) if mode in ("hybrid", "dense") else None
         den = self.dense_scores(question, vec) if mode in ("hybrid", "dense") else None
         ex, nearest = self.example_scores(vec) if mode == "hybrid" else (None, None)
-        return QueryScores(lex, den, ex, self.content_words(question),
-                           self.actions.table.asked_in(self.normalizer.normalize(question)), nearest)
+        normalized = self.normalizer.normalize(question)
+        return QueryScores(lex, den, ex, self.content_words(question), self.actions.table.asked_in(normalized),
+                           nearest, self.level_table.named_in(normalized))
 
     def content_words(self, question: str) -> FrozenSet[str]:
         """The question's folded words that say what it is about (aspect and follow-up phrases removed)."""
@@ -307,6 +312,10 @@ class HybridRetriever:
             for i, r in table.items():
                 ranks[i] = ranks.get(i, 0.0) + 1.0 / (RRF_K + r)
         order = sorted(ranks, key=lambda i: -ranks[i])[:max(top_k, RERANK_POOL)]
+        # of one procedure at two levels, the one not handled at the level the question names is no candidate (its
+        # closeness then says nothing against the other's confidence)
+        ruled_out = self.levels.ruled_out(order, scores.level)
+        order = [i for i in order if i not in ruled_out]
         hits = [Hit(code=self.procedures[i].code, name=display_name(self.procedures[i].name), score=ranks[i],
                     dense=float(den[i]) if den is not None else 0.0,
                     lexical=float(lex[i]) if lex is not None else 0.0,

@@ -25,15 +25,17 @@ from knowledge_base.retrieval.actions import ACTIONS
 from knowledge_base.retrieval.dense import Embedder, model_fingerprint, one_blas_thread
 from knowledge_base.retrieval.examples import written_questions
 from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, indexed_passages
+from knowledge_base.retrieval.levels import LEVELS
 from knowledge_base.schema import Procedure
 from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, DATA_DIR, TRAINING_QUESTIONS
 
 log = logging.getLogger(__name__)
-FORMAT = 11  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
+FORMAT = 12  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
 # 5: the citizen-worded training questions embedded as examples, two confidence features from them;
 # 6: each fit's own answer threshold; 7: two features from the actions asked and named (actions.yml);
 # 8: the example cosine squared; 9: the example scores a third ranking of the fusion (its scores, the gap feature);
-# 10: the nearest examples' vote; 11: each fit's lone-candidate rule
+# 10: the nearest examples' vote; 11: each fit's lone-candidate rule; 12: a level the question names rules out a
+# twin at the other level (levels.yml)
 FILES = ("index.faiss", "ids.json", "examples.npy", "examples.json")
 
 
@@ -43,10 +45,11 @@ def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> di
     fitted_on = hashlib.sha256()
     # the confidence is fitted on the first two; the third gives the examples, the fourth two of its features; the
     # next two say which questions a conversation routes before searching (not counted when the threshold is chosen);
-    # the last three prepare every question (shorthand, synonyms, the diacritic restorer's everyday phrases)
+    # the next three prepare every question (shorthand, synonyms, the diacritic restorer's everyday phrases), and
+    # the last rules candidates out
     for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS, ACTIONS, DATA_DIR / "limits.yml",
                  DATA_DIR / "other_domains.yml", DATA_DIR / "synonyms.yml", DATA_DIR / "abbreviations.yml",
-                 DATA_DIR / "common_phrases.txt"):
+                 DATA_DIR / "common_phrases.txt", LEVELS):
         fitted_on.update(path.read_bytes() if path.exists() else b"-")
     return {"format": FORMAT, "model": model, "model_fingerprint": model_fingerprint(model_name),
             "catalogue_hash": catalogue_hash(procs), "scope": scope,

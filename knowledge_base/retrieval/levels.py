@@ -1,0 +1,131 @@
+"""The administrative level a citizen's question names, and the candidates it rules out (no Rasa imports).
+
+Many procedures exist at two levels ("Xác nhận đăng ký thu hồi khoáng sản (cấp Xã)" and "(cấp Tỉnh)"; "… thuộc
+thẩm quyền giải quyết của UBND cấp xã" and "… của Sở …"), and their records differ little more than by the office
+that decides, so the search ranks both close and offers both. A citizen who says the level ("phê duyệt phương án
+khai thác gỗ thuộc thẩm quyền ubnd xã") has told them apart: of two such twins, the one not handled at the level
+named is no candidate. Twins are procedures whose names are the same up to where they say who decides
+(``twin_key``); the level phrases are ``knowledge_base/data/levels.yml``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, FrozenSet, Optional, Pattern, Sequence, Tuple
+
+import yaml
+
+from core.text import fold
+from knowledge_base.text import DATA_DIR
+
+LEVELS = DATA_DIR / "levels.yml"
+KNOWN = ("province", "commune")
+_LEVEL_TAG = re.compile(r"\(\s*cap [^)]*\)")
+# where a name starts saying who decides ("… loài thông thường thuộc thẩm quyền giải quyết của Ủy ban nhân dân cấp xã")
+_DECIDER = re.compile(r"\b(?:thuoc tham quyen|do chu tich|cua chu tich|cap tinh|cap xa)\b")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def twin_key(name: str) -> Tuple[str, ...]:
+    """An official name's folded words up to where it says who decides, its "(cấp …)" tag left out: one procedure
+    at two levels has one key (27 pairs of the 342 in scope on 6/12/2026)."""
+    folded = _LEVEL_TAG.sub(" ", fold(name.lower()))
+    cut = _DECIDER.search(folded)
+    return tuple(_WORD.findall(folded[:cut.start()] if cut else folded))
+
+
+_DENIED = re.compile(r"\b(?:(?:khong|ko|k|chu) phai|khong)\s*$")
+Phrase = Tuple[Pattern[str], Tuple[str, ...]]  # a phrase's folded pattern and its own words, accented
+
+
+def _phrases(value: object, where: str) -> Dict[str, Tuple[Phrase, ...]]:
+    if not isinstance(value, dict) or not set(value) <= set(KNOWN):
+        raise ValueError(f"{where}: expected a mapping of levels ({', '.join(KNOWN)}) to phrases")
+    table = {}
+    for level, phrases in value.items():
+        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise ValueError(f"{where}.{level}: expected a list of non-empty phrases")
+        # "xã hội" (society) is no commune
+        table[level] = tuple((re.compile(r"(?<!\w)" + re.escape(fold(p.strip().lower())) + r"(?!\w)(?! hoi\b)"),
+                              tuple(p.strip().lower().split())) for p in phrases)
+    return table
+
+
+def _said(phrase: Phrase, folded: str, typed: Optional[str], accents_needed: bool) -> bool:
+    """Whether ``phrase`` is in the message, not denied ("không phải …"): its folded words, each typed word with
+    accents being the phrase's own (``typed`` is None when the typed and folded texts do not align: the folded words
+    decide); a one-word phrase typed without accents counts only when ``accents_needed`` is False."""
+    pattern, own = phrase
+    for match in pattern.finditer(folded):
+        if _DENIED.search(folded, 0, match.start()):  # "không phải ubnd xã"
+            continue
+        if typed is None:
+            return not accents_needed
+        said = typed[match.start():match.end()].split()
+        if all(word == mine or (fold(word) == word and not (accents_needed and len(own) == 1))
+               for word, mine in zip(said, own)):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class LevelTable:
+    """Per level, the phrases that name it as the one deciding, and the words that mention it (``levels.yml``)."""
+
+    named: Dict[str, Tuple[Phrase, ...]]
+    mentioned: Dict[str, Tuple[Phrase, ...]]
+
+    @classmethod
+    def load(cls, path: Path = LEVELS) -> LevelTable:
+        """Read the table; a malformed one raises ValueError naming the file."""
+        try:
+            return cls.of(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        except (yaml.YAMLError, ValueError) as exc:
+            raise ValueError(f"{path.name}: {exc}") from exc
+
+    @classmethod
+    def of(cls, data: object) -> LevelTable:
+        """The table from its YAML structure: ``named`` and ``mentioned``, each a mapping of a known level to a list
+        of phrases."""
+        if not isinstance(data, dict) or set(data) != {"named", "mentioned"}:
+            raise ValueError("expected 'named' and 'mentioned'")
+        return cls(_phrases(data["named"], "named"), _phrases(data["mentioned"], "mentioned"))
+
+    def named_in(self, normalized: str) -> Optional[str]:
+        """The one level ``normalized`` (a question after the normaliser) names, when it speaks of no other; None
+        for none or both."""
+        typed = normalized.lower()
+        folded = fold(typed)
+        aligned = typed if len(typed) == len(folded) else None
+
+        def says(table: Dict[str, Tuple[Phrase, ...]], level: str, accents_needed: bool) -> bool:
+            return any(_said(phrase, folded, aligned, accents_needed) for phrase in table.get(level, ()))
+
+        named = [level for level in KNOWN if says(self.named, level, False)]
+        if len(named) != 1:
+            return None
+        other = next(level for level in KNOWN if level != named[0])
+        return None if says(self.mentioned, other, True) else named[0]
+
+
+@dataclass(frozen=True)
+class ProcedureLevels:
+    """Each indexed procedure's levels and twin key (by index)."""
+
+    levels: Tuple[FrozenSet[str], ...]
+    keys: Tuple[Tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, names: Sequence[str], levels: Sequence[Sequence[str]]) -> ProcedureLevels:
+        """From the procedures' official names and levels, in index order."""
+        return cls(tuple(frozenset(str(getattr(x, "value", x)) for x in ls) for ls in levels),
+                   tuple(twin_key(n) for n in names))
+
+    def ruled_out(self, candidates: Sequence[int], level: Optional[str]) -> FrozenSet[int]:
+        """The ``candidates`` (indices) a question naming ``level`` rules out: those not handled there whose twin
+        among the candidates is."""
+        if level is None:
+            return frozenset()
+        there = {self.keys[i] for i in candidates if level in self.levels[i]}
+        return frozenset(i for i in candidates if level not in self.levels[i] and self.keys[i] in there)

@@ -29,7 +29,7 @@ from knowledge_base.checklist import (
     requested_case,
     situation_question,
 )
-from knowledge_base.conditions import paper_count
+from knowledge_base.conditions import is_application, paper_count
 from knowledge_base.schema import Channel, FeeKind, FilingPlace, Procedure
 from knowledge_base.situation import Situation
 from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, words
@@ -692,6 +692,16 @@ def _gives(proc: Procedure, aspect: str) -> bool:
     return any(f.kind != FeeKind.unknown or f.amount_vnd is not None for c in proc.channels for f in c.fees)
 
 
+def _says_at_length(proc: Procedure, aspect: str) -> bool:
+    """Whether the record says a place or an application form that ``_brief`` could not put in a line: places for
+    several kinds of applicant at length, several forms (a time or fee it gives is always brief)."""
+    if aspect == "where":
+        return bool(proc.filing_places)
+    if aspect == FORM:
+        return any(is_application(d) for case in proc.document_cases for d in case.documents)
+    return False
+
+
 def _compared_aspect(aspect: str, question: str) -> str:
     """What a line per procedure answers for ``question``: its aspect, or ``FORM`` for a papers question asking
     only which form to fill."""
@@ -702,25 +712,30 @@ def _compared_aspect(aspect: str, question: str) -> str:
 def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation, first: bool,
              question: str = "") -> Optional[str]:
     """The time, fee, place or (a papers ``question`` asking only which form) form of each of the procedures
-    offered (``first``: offered now, else again), one line each with its record, when every one's record gives it
-    briefly and all fit a short message; None otherwise (the citizen is asked to pick one)."""
+    offered (``first``: offered now, else again), one line each with its record, when some record gives it briefly
+    and all fit a short message; of a procedure whose record does not, the line offers a tap to see the places or
+    forms it gives at more length (``_says_at_length``), or says that what was published does not name it. None
+    when no record gives it briefly or the lines do not fit (the citizen is asked to pick one)."""
     aspect = _compared_aspect(aspect, question)
     if aspect not in COMPARED or not procedures:
         return None
     briefs = [_brief(p, aspect, situation) for p in procedures]
-    values = [value for value in briefs if value]
-    if len(values) < len(briefs):
+    if not any(briefs):
         return None
     wanted = _asked(aspect)
     many = len(procedures) > 1
     lines = [text(("answers.choose_compared" if many else "answers.choose_compared_one") if first
                   else ("answers.offered_compared" if many else "answers.offered_compared_one"),
                   asked=wanted[:1].upper() + wanted[1:])]
-    for p, name, value in zip(procedures, offered_names(procedures), values):
+    for p, name, value in zip(procedures, offered_names(procedures), briefs):
         record = ", ".join(_record_named(p))
-        lines.append(text("answers.offered_compared_line", name=name, record=record, value=value)
-                     if not value.startswith("\n")  # several places, each on a line of its own (_places_in_brief)
-                     else text("answers.offered_compared_lines", name=name, record=record) + value)
+        if not value:  # its own answer says it at more length, on a tap, when the record says it at all
+            lines.append(text("answers.offered_compared_unsaid" if _says_at_length(p, aspect)
+                              else "answers.offered_compared_none", name=name, record=record, asked=wanted))
+        elif value.startswith("\n"):  # several places, each on a line of its own (_places_in_brief)
+            lines.append(text("answers.offered_compared_lines", name=name, record=record) + value)
+        else:
+            lines.append(text("answers.offered_compared_line", name=name, record=record, value=value))
     lines.append(text("answers.offered_compared_closing" if many else "answers.offered_compared_closing_one"))
     message = "\n".join(lines)
     return message if len(message) <= SHORT_MESSAGE else None

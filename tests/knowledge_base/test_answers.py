@@ -342,7 +342,11 @@ def test_a_time_asked_of_procedures_offered_is_answered_for_each_of_them(catalog
     scorpion = which_offered("where", [catalogue.get("1.014958")])
     assert "Sở Nông nghiệp và Môi trường" in scorpion.text and scorpion.text.startswith("Nơi nộp hồ sơ của thủ tục")
     transfer = which_offered("where", [catalogue.get("1.013831"), catalogue.get("1.014958")])
-    assert "của thủ tục nào ạ?" in transfer.text  # 1.013831 names places by who files: ask which procedure
+    # 1.013831 names three places by who files, too long for a line: a tap gives them; the other's is said
+    assert "1.013831, Quyết định 3380/QĐ-BNNMT): bấm chọn thủ tục này để xem nơi nộp hồ sơ." in transfer.text
+    assert "Sở Nông nghiệp và Môi trường" in transfer.text and len(transfer.choices) == 2
+    neither = which_offered("where", [catalogue.get("1.013994"), catalogue.get("1.012787")])  # no filing places
+    assert neither.text.startswith("Bạn muốn biết nơi nộp hồ sơ của thủ tục nào ạ?")
 
 
 def test_a_place_asked_of_one_procedure_offered_gives_where_each_kind_of_applicant_files(catalogue):
@@ -417,11 +421,27 @@ def test_which_form_asked_of_procedures_offered_is_answered_for_each_of_them(cat
         assert asked.text.startswith("Bạn muốn biết hồ sơ cần chuẩn bị của thủ tục nào ạ?"), papers
 
 
-def test_a_record_giving_no_time_is_asked_about_not_compared(catalogue):
-    """A procedure whose record gives no time for any channel makes no line of "chưa ghi thời hạn": the citizen is
-    asked to pick."""
+def test_a_record_giving_no_time_is_said_so_beside_one_that_does(catalogue):
+    """A procedure whose record gives no time for any channel is said to give none, beside the other's time; when
+    no offered record gives one, the citizen is asked to pick."""
     from knowledge_base.answers import which_offered
 
-    silent = next(p for p in catalogue if p.channels and all(c.time.value is None for c in p.channels))
-    asked = which_offered("time", [silent, catalogue.get("1.012786")])
+    silents = [p for p in catalogue if p.channels and all(c.time.value is None for c in p.channels)]
+    said = which_offered("time", [silents[0], catalogue.get("1.012786")]).text
+    assert f"{silents[0].code}, Quyết định" in said and "thông tin đã công bố chưa nêu thời hạn giải quyết." in said
+    assert "20 ngày làm việc" in said and len(said) <= 700
+    asked = which_offered("time", silents[:2])
     assert asked.text.startswith("Bạn muốn biết thời hạn giải quyết của thủ tục nào ạ?")
+
+
+def test_a_form_asked_of_procedures_offered_says_which_records_give_one_at_more_length_or_none(catalogue):
+    """Of three procedures offered, one names its form: it is said; one has four forms, one per kind of water use: a
+    tap shows them; one names no application at all: that is said, not promised on a tap."""
+    from knowledge_base.answers import which_offered
+
+    offered = [catalogue.get("2.002835"), catalogue.get("1.000025"), catalogue.get("1.012786")]
+    said = which_offered("documents", offered, question="mẫu đơn nào").text
+    lines = said.split("\n")
+    assert "2.002835" in lines[1] and lines[1].endswith("bấm chọn thủ tục này để xem mẫu đơn, tờ khai.")
+    assert "1.000025" in lines[2] and lines[2].endswith("thông tin đã công bố chưa nêu mẫu đơn, tờ khai.")
+    assert "1.012786" in lines[3] and "Mẫu số 18" in lines[3] and len(said) <= 700

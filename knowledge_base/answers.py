@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from core.formatting import date
 from core.text import fold
@@ -520,13 +520,14 @@ def _one_place(proc: Procedure, situation: Situation) -> Optional[str]:
 BRIEF_PLACES = 450  # characters of the places a line beside an offered procedure may give, each with who files there
 
 
-def _places_in_brief(proc: Procedure, situation: Situation) -> Optional[str]:
-    """Where each kind of applicant files, one indented line each under the procedure's ("  + Cá nhân …: Trung tâm
-    …"), when the record names several places for this citizen, each with who files there, in ``BRIEF_PLACES``;
+def _places_in_brief(proc: Procedure, situation: Situation) -> Optional[Tuple[str, ...]]:
+    """Where each kind of applicant files, one indented line each to go under the procedure's ("  + Cá nhân …: Trung
+    tâm …"), when the record names several places for this citizen, each with who files there, in ``BRIEF_PLACES``;
     None otherwise."""
     places = _fitting_places(proc, situation)
-    said = "".join(f"\n  + {p.who}: {p.where}" for p in places)
-    return said if len(places) > 1 and all(p.who for p in places) and len(said) <= BRIEF_PLACES else None
+    said = tuple(f"  + {p.who}: {p.where}" for p in places)
+    fits = sum(len(line) + 1 for line in said) <= BRIEF_PLACES
+    return said if len(places) > 1 and all(p.who for p in places) and fits else None
 
 
 def _where_line(proc: Procedure, situation: Situation) -> List[str]:
@@ -655,8 +656,9 @@ def which_offered(aspect: str, procedures: Sequence[Procedure], situation: Optio
     procedures again, as choices for this aspect; for a time, fee, place or form each record gives briefly, with
     each one's answer beside it (``compared``)."""
     aspect = aspect if aspect in ASPECTS else "general"
-    choices = [{"title": name, "payload": p.code} for p, name in zip(procedures, offered_names(procedures))]
-    both = compared(aspect, procedures, situation or Situation(), first=False, question=question)
+    names = offered_names(procedures)
+    choices = [{"title": name, "payload": p.code} for p, name in zip(procedures, names)]
+    both = compared(aspect, procedures, situation or Situation(), first=False, question=question, names=names)
     if both:
         return Answer([both], aspect=aspect, choices=choices)
     return Answer([text("answers.which_offered" if len(choices) > 1 else "answers.which_offered_one",
@@ -673,11 +675,11 @@ _ASKS_FORM = re.compile(r"\b(?:mau|form)\s+(?:(?:don|to khai)\s+)?(?:nao|gi|so m
 _ASKS_PAPERS = re.compile(r"\b(?:giay to|ho so)\s+(?:gi|nao|gom)\b")
 
 
-def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[str]:
+def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[Union[str, Tuple[str, ...]]]:
     """A procedure's time, fee, place or form in one line's words: for a place, the one its record names for this
-    citizen, or where each kind of applicant files (``_places_in_brief``; None when it names none, or too many to be
-    brief); for a form, its one application form (``application_form``); for a time or fee, each channel's as the
-    record gives it (None when it gives none for any channel)."""
+    citizen, or the lines under it saying where each kind of applicant files (``_places_in_brief``; None when it
+    names none, or too many to be brief); for a form, its one application form (``application_form``); for a time
+    or fee, each channel's as the record gives it (None when it gives none for any channel)."""
     if aspect == "where":
         return _one_place(proc, situation) or _places_in_brief(proc, situation)
     if aspect == FORM:
@@ -710,12 +712,13 @@ def _compared_aspect(aspect: str, question: str) -> str:
 
 
 def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation, first: bool,
-             question: str = "") -> Optional[str]:
+             question: str = "", names: Optional[Sequence[str]] = None) -> Optional[str]:
     """The time, fee, place or (a papers ``question`` asking only which form) form of each of the procedures
     offered (``first``: offered now, else again), one line each with its record, when some record gives it briefly
     and all fit a short message; of a procedure whose record does not, the line offers a tap to see the places or
     forms it gives at more length (``_says_at_length``), or says that what was published does not name it. None
-    when no record gives it briefly or the lines do not fit (the citizen is asked to pick one)."""
+    when no record gives it briefly or the lines do not fit (the citizen is asked to pick one). ``names``: the
+    procedures' ``offered_names``, when the caller has them."""
     aspect = _compared_aspect(aspect, question)
     if aspect not in COMPARED or not procedures:
         return None
@@ -727,13 +730,13 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
     lines = [text(("answers.choose_compared" if many else "answers.choose_compared_one") if first
                   else ("answers.offered_compared" if many else "answers.offered_compared_one"),
                   asked=wanted[:1].upper() + wanted[1:])]
-    for p, name, value in zip(procedures, offered_names(procedures), briefs):
+    for p, name, value in zip(procedures, names or offered_names(procedures), briefs):
         record = ", ".join(_record_named(p))
         if not value:  # its own answer says it at more length, on a tap, when the record says it at all
             lines.append(text("answers.offered_compared_unsaid" if _says_at_length(p, aspect)
                               else "answers.offered_compared_none", name=name, record=record, asked=wanted))
-        elif value.startswith("\n"):  # several places, each on a line of its own (_places_in_brief)
-            lines.append(text("answers.offered_compared_lines", name=name, record=record) + value)
+        elif isinstance(value, tuple):  # several places, each on a line of its own (_places_in_brief)
+            lines += [text("answers.offered_compared_lines", name=name, record=record), *value]
         else:
             lines.append(text("answers.offered_compared_line", name=name, record=record, value=value))
     lines.append(text("answers.offered_compared_closing" if many else "answers.offered_compared_closing_one"))

@@ -306,7 +306,7 @@ class KnowledgeBase:
     def compared(self, aspect: str, codes: Sequence[str], situation: Optional[Situation] = None,
                  question: str = "") -> Optional[str]:
         """Close procedures first offered for a question about a time, fee, place or form, each with its own (see
-        ``answers.compared``); None when their records do not all give it briefly."""
+        ``answers.compared``); None when no record gives it briefly."""
         return compared(aspect, self._known(codes), situation or Situation(), first=True, question=question)
 
     def short_names(self, codes: Sequence[str]) -> Dict[str, str]:

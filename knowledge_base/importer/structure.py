@@ -148,6 +148,10 @@ def structure_document(doc: Document, table: Optional[SituationTable] = None) ->
 _PLACE_WORDS = (r"(?:một trong các\s+|trực tiếp\s+)?(?:trung tâm|bộ phận|văn phòng|chi nhánh|ủy ban|ubnd|"
                 r"sở(?!\s+hữu)|cơ quan|phòng(?!\s+(?:chống|ngừa))|cổng|chi cục|cục|ban quản lý|bưu)\b")
 _STEP_LABEL = re.compile(r"^bước\s*\d+\s*[:.]\s*", re.IGNORECASE)
+# the words that open when who files does it ("Trước khi vận chuyển …, chủ hàng gửi …", "Trong thời hạn 30 ngày …,
+# tổ chức, cá nhân gửi …"); a clause that opens with one of the first three may list its cases across a semicolon
+_WHEN_CLAUSE = ("trước khi", "sau khi", "khi")
+_WHEN_WORDS = _WHEN_CLAUSE + ("trong thời hạn", "trong vòng")
 # a sentence's end: a full stop, not after an address's capitals ("TP.", "P.", "Q."), then a capital
 _CAPITALS = "A-ZĐĂÂÊÔƠƯ\u00C0-\u00DD" + "".join(c for c in map(chr, range(0x1EA0, 0x1EF9)) if c.isupper())
 _FULL_STOP = r"(?-i:(?<!\b[A-ZĐ])(?<!\b[A-ZĐ]{2})\.\s+[" + _CAPITALS + "])"
@@ -156,7 +160,8 @@ _FULL_STOP = r"(?-i:(?<!\b[A-ZĐ])(?<!\b[A-ZĐ]{2})\.\s+[" + _CAPITALS + "])"
 # Nông nghiệp và Môi trường", "nộp hồ sơ thông qua một trong các hình thức trực tiếp hoặc qua đường bưu điện về Sở …"):
 # the place is the first one a preposition leads to, in the same sentence and clause
 _FILES_AT = re.compile(
-    r"^(?P<who>(?:trước khi|sau khi|khi)\s[^.:]{3,300}?|[^.:;]{3,300}?)\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?"
+    r"^(?P<who>(?:" + "|".join(_WHEN_CLAUSE) + r")\s[^.:]{3,300}?|[^.:;]{3,300}?)"
+    r"\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?"
     r"(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
     r"(?:hồ sơ|thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b(?:(?!" + _FULL_STOP + r")[^;]){0,250}?"
     r"\s+(?:trực tiếp\s+|trực tuyến\s+)?(?:đến|tới|tại|cho|về|vào)\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$",
@@ -168,7 +173,7 @@ _APPLICANT_SUBJECT = re.compile("^" + _SUBJECT_WORDS, re.IGNORECASE)
 _CASE_OF = re.compile(r"^(?:[a-zđ]\)\s*)?(?:(?:trường hợp|đối với)\s+)?", re.IGNORECASE)
 # "Trước khi vận chuyển động vật ra khỏi địa bàn cấp tỉnh chủ hàng gửi …", "Trong thời hạn 30 ngày … trước khi Giấy
 # phép hết hiệu lực, tổ chức, cá nhân gửi …": who files comes after when they do
-_WHEN = re.compile(r"^(?:trước khi|sau khi|khi|trong thời hạn|trong vòng)\s", re.IGNORECASE)
+_WHEN = re.compile(r"^(?:" + "|".join(_WHEN_WORDS) + r")\s", re.IGNORECASE)
 _SUBJECT_IN = re.compile(r"(?:^|(?<=\s))" + _SUBJECT_WORDS, re.IGNORECASE)
 # after a when-clause, an office among who speaks is the agency's own step ("Khi nhận được hồ sơ của tổ chức, cá
 # nhân, Sở … gửi văn bản …")
@@ -196,7 +201,7 @@ _HOW_AND_WHY = re.compile(
     r"|\s+trực tiếp\s+hoặc\b.*$|\s+hoặc\s+(?:nộp\s+)?trực tuyến\b.*$"
     r"|\s+để\s(?![^()]*\)).*$", re.IGNORECASE)
 # a step's title glued before its text ("Bước 1: Đăng ký kiểm dịch Trước khi vận chuyển …, chủ hàng gửi …")
-_GLUED_TITLE = re.compile(r"^[^.;:,]{3,60}?\s(?=(?-i:Trước khi|Sau khi|Khi|Trong thời hạn)\s)")
+_GLUED_TITLE = re.compile(r"^[^.;:,]{3,60}?\s(?=(?-i:" + "|".join(w.capitalize() for w in _WHEN_WORDS) + r")\s)")
 
 
 def _who(said: str) -> Optional[str]:

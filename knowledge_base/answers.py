@@ -696,9 +696,10 @@ def _gives(proc: Procedure, aspect: str) -> bool:
 
 def _says_at_length(proc: Procedure, aspect: str) -> bool:
     """Whether the record says a place or an application form that ``_brief`` could not put in a line: places for
-    several kinds of applicant at length, several forms (a time or fee it gives is always brief)."""
+    several kinds of applicant at length, the agencies or address its "where" answer gives, several forms (a time or
+    fee it gives is always brief)."""
     if aspect == "where":
-        return bool(proc.filing_places)
+        return bool(proc.filing_places or proc.competent_agencies or proc.agencies or proc.address)
     if aspect == FORM:
         return any(is_application(d) for case in proc.document_cases for d in case.documents)
     return False

@@ -10,6 +10,7 @@ named is no candidate. Twins are procedures whose names are the same up to where
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, FrozenSet, Optional, Pattern, Sequence, Tuple
@@ -35,8 +36,12 @@ def twin_key(name: str) -> Tuple[str, ...]:
     return tuple(_WORD.findall(folded[:cut.start()] if cut else folded))
 
 
-_DENIED = re.compile(r"\b(?:(?:khong|ko|k|chu) phai|khong)\s*$")
 Phrase = Tuple[Pattern[str], Tuple[str, ...]]  # a phrase's folded pattern and its own words, accented
+ABSENT, DENIED, SAID = 0, 1, 2
+# a negation up to four words before a phrase or two after it denies it ("không thuộc thẩm quyền ubnd xã", "ubnd xã
+# không giải quyết"; the normaliser has made "ko", "k" "không")
+_NEGATION = frozenset({"khong", "chang"})
+_BEFORE, _AFTER = 4, 2
 
 
 def _phrases(value: object, where: str) -> Dict[str, Tuple[Phrase, ...]]:
@@ -46,27 +51,38 @@ def _phrases(value: object, where: str) -> Dict[str, Tuple[Phrase, ...]]:
     for level, phrases in value.items():
         if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             raise ValueError(f"{where}.{level}: expected a list of non-empty phrases")
-        # "xã hội" (society) is no commune
-        table[level] = tuple((re.compile(r"(?<!\w)" + re.escape(fold(p.strip().lower())) + r"(?!\w)(?! hoi\b)"),
-                              tuple(p.strip().lower().split())) for p in phrases)
+        # "cơ sở nông nghiệp" and "hợp tác xã" name no level
+        table[level] = tuple((re.compile(r"(?<!\w)(?<!co )(?<!hop tac )" + re.escape(fold(p.strip().lower()))
+                                         + r"(?!\w)"), tuple(p.strip().lower().split())) for p in phrases)
     return table
 
 
-def _said(phrase: Phrase, folded: str, typed: Optional[str], accents_needed: bool) -> bool:
-    """Whether ``phrase`` is in the message, not denied ("không phải …"): its folded words, each typed word with
-    accents being the phrase's own (``typed`` is None when the typed and folded texts do not align: the folded words
-    decide); a one-word phrase typed without accents counts only when ``accents_needed`` is False."""
+def _typed_as(said: Sequence[str], own: Sequence[str], accents_needed: bool) -> bool:
+    """Whether the words typed are the phrase's own: each typed with its accents, or without any (a one-word phrase
+    only with them when ``accents_needed``)."""
+    return all(word == mine or (fold(word) == word and not (accents_needed and len(own) == 1))
+               for word, mine in zip(said, own))
+
+
+def _status(phrase: Phrase, folded: str, typed: Optional[str], accents_needed: bool) -> int:
+    """``SAID`` when ``phrase`` is in the message and not denied, ``DENIED`` when it is there only denied, else
+    ``ABSENT``. ``typed`` is the message as typed, letter for letter with ``folded`` (None when they do not align:
+    the folded words decide, and a one-word phrase needing accents is not found)."""
     pattern, own = phrase
+    found = ABSENT
     for match in pattern.finditer(folded):
-        if _DENIED.search(folded, 0, match.start()):  # "không phải ubnd xã"
+        after = folded[match.end():].split()
+        if after[:1] == ["hoi"] and (typed is None or typed[match.end():].split()[:1] in (["hội"], ["hoi"])):
+            continue  # "xã hội" (society); "ubnd xã hỏi …" (asks) stays
+        if typed is not None and not _typed_as(typed[match.start():match.end()].split(), own, accents_needed):
             continue
-        if typed is None:
-            return not accents_needed
-        said = typed[match.start():match.end()].split()
-        if all(word == mine or (fold(word) == word and not (accents_needed and len(own) == 1))
-               for word, mine in zip(said, own)):
-            return True
-    return False
+        if typed is None and accents_needed and len(own) == 1:
+            continue
+        if _NEGATION & set(folded[:match.start()].split()[-_BEFORE:] + after[:_AFTER]):
+            found = DENIED
+            continue
+        return SAID
+    return found
 
 
 @dataclass(frozen=True)
@@ -94,19 +110,21 @@ class LevelTable:
 
     def named_in(self, normalized: str) -> Optional[str]:
         """The one level ``normalized`` (a question after the normaliser) names, when it speaks of no other; None
-        for none or both."""
-        typed = normalized.lower()
+        for none, for both, or for one named and the other mentioned or denied ("không phải ubnd xã mà ubnd tỉnh")."""
+        # a mark no letter takes (a stray combining accent) is dropped, so the typed letters line up with the folded
+        typed = "".join(c for c in unicodedata.normalize("NFC", normalized.lower()) if not unicodedata.combining(c))
         folded = fold(typed)
         aligned = typed if len(typed) == len(folded) else None
 
-        def says(table: Dict[str, Tuple[Phrase, ...]], level: str, accents_needed: bool) -> bool:
-            return any(_said(phrase, folded, aligned, accents_needed) for phrase in table.get(level, ()))
+        def status(table: Dict[str, Tuple[Phrase, ...]], level: str, accents_needed: bool) -> int:
+            return max((_status(p, folded, aligned, accents_needed) for p in table.get(level, ())), default=ABSENT)
 
-        named = [level for level in KNOWN if says(self.named, level, False)]
-        if len(named) != 1:
+        named = {level: status(self.named, level, False) for level in KNOWN}
+        said = [level for level in KNOWN if named[level] == SAID]
+        if len(said) != 1:
             return None
-        other = next(level for level in KNOWN if level != named[0])
-        return None if says(self.mentioned, other, True) else named[0]
+        other = next(level for level in KNOWN if level != said[0])
+        return None if named[other] == DENIED or status(self.mentioned, other, True) != ABSENT else said[0]
 
 
 @dataclass(frozen=True)

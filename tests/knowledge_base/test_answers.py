@@ -347,6 +347,10 @@ def test_a_time_asked_of_procedures_offered_is_answered_for_each_of_them(catalog
     assert "Sở Nông nghiệp và Môi trường" in transfer.text and len(transfer.choices) == 2
     neither = which_offered("where", [catalogue.get("1.013994"), catalogue.get("1.012787")])  # no filing places
     assert neither.text.startswith("Bạn muốn biết nơi nộp hồ sơ của thủ tục nào ạ?")
+    # a record naming no filing place but the agency that receives: a tap shows it, nothing says it is unknown
+    agency = next(p for p in catalogue if not p.filing_places and p.agencies and p.channels)
+    beside = which_offered("where", [agency, catalogue.get("1.014958")]).text
+    assert f"{agency.code}, Quyết định" in beside and "chưa nêu" not in beside and "bấm chọn thủ tục này" in beside
 
 
 def test_a_place_asked_of_one_procedure_offered_gives_where_each_kind_of_applicant_files(catalogue):

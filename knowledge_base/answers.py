@@ -717,21 +717,31 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
     """The time, fee, place or (a papers ``question`` asking only which form) form of each of the procedures
     offered (``first``: offered now, else again), one line each with its record, when some record gives it briefly
     and all fit a short message; of a procedure whose record does not, the line offers a tap to see the places or
-    forms it gives at more length (``_says_at_length``), or says that what was published does not name it. None
-    when no record gives it briefly or the lines do not fit (the citizen is asked to pick one). ``names``: the
-    procedures' ``offered_names``, when the caller has them."""
+    forms it gives at more length (``_says_at_length``), or says that what was published does not name it. Places
+    said for each kind of applicant that make the message too long are left to a tap too. None when no record gives
+    it briefly or the lines do not fit (the citizen is asked to pick one). ``names``: the procedures'
+    ``offered_names``, when the caller has them."""
     aspect = _compared_aspect(aspect, question)
     if aspect not in COMPARED or not procedures:
         return None
     briefs = [_brief(p, aspect, situation) for p in procedures]
-    if not any(briefs):
-        return None
+    names = names or offered_names(procedures)
+    message = _compared_message(aspect, procedures, names, briefs, first)
+    if len(message) > SHORT_MESSAGE:  # "Ủy ban nhân dân cấp xã" beside two long places by kind: those on a tap
+        briefs = [None if isinstance(value, tuple) else value for value in briefs]
+        message = _compared_message(aspect, procedures, names, briefs, first)
+    return message if any(briefs) and len(message) <= SHORT_MESSAGE else None
+
+
+def _compared_message(aspect: str, procedures: Sequence[Procedure], names: Sequence[str],
+                      briefs: Sequence[Optional[Union[str, Tuple[str, ...]]]], first: bool) -> str:
+    """``compared``'s message for these ``briefs`` (``_brief`` of each procedure, None where a line says none)."""
     wanted = _asked(aspect)
     many = len(procedures) > 1
     lines = [text(("answers.choose_compared" if many else "answers.choose_compared_one") if first
                   else ("answers.offered_compared" if many else "answers.offered_compared_one"),
                   asked=wanted[:1].upper() + wanted[1:])]
-    for p, name, value in zip(procedures, names or offered_names(procedures), briefs):
+    for p, name, value in zip(procedures, names, briefs):
         record = ", ".join(_record_named(p))
         if not value:  # its own answer says it at more length, on a tap, when the record says it at all
             lines.append(text("answers.offered_compared_unsaid" if _says_at_length(p, aspect)
@@ -741,8 +751,7 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
         else:
             lines.append(text("answers.offered_compared_line", name=name, record=record, value=value))
     lines.append(text("answers.offered_compared_closing" if many else "answers.offered_compared_closing_one"))
-    message = "\n".join(lines)
-    return message if len(message) <= SHORT_MESSAGE else None
+    return "\n".join(lines)
 
 
 def _line_parts(line: str, limit: int) -> List[str]:

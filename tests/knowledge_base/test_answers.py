@@ -449,3 +449,19 @@ def test_a_form_asked_of_procedures_offered_says_which_records_give_one_at_more_
     assert "2.002835" in lines[1] and lines[1].endswith("bấm chọn thủ tục này để xem mẫu đơn, tờ khai.")
     assert "1.000025" in lines[2] and lines[2].endswith("thông tin đã công bố chưa nêu mẫu đơn, tờ khai.")
     assert "1.012786" in lines[3] and "Mẫu số 18" in lines[3] and len(said) <= 700
+
+
+def test_places_by_kind_that_make_the_message_too_long_are_left_to_a_tap(catalogue):
+    """Rice field to fruit trees: the crop change files at the commune, the purpose change names a long place for
+    each kind of applicant; together they pass 700 characters, so the second's are left to a tap and the first's is
+    still said."""
+    from knowledge_base.answers import compared
+
+    crop, purpose = catalogue.get("1.008004"), catalogue.get("1.013992")
+    said = compared("where", [crop, purpose], Situation(), first=True)
+    assert said is not None and len(said) <= 700
+    lines = said.split("\n")
+    assert "1.008004" in lines[1] and lines[1].endswith("Ủy ban nhân dân cấp xã")
+    assert "1.013992" in lines[2] and lines[2].endswith("bấm chọn thủ tục này để xem nơi nộp hồ sơ.")
+    heir = compared("where", [catalogue.get("1.013831")], Situation(case="inheritance"), first=True)
+    assert heir is not None and "  + Cá nhân" in heir  # places by kind that fit are still said

@@ -518,6 +518,7 @@ def _one_place(proc: Procedure, situation: Situation) -> Optional[str]:
 
 
 BRIEF_PLACES = 450  # characters of the places a line beside an offered procedure may give, each with who files there
+Brief = Union[str, Tuple[str, ...]]  # what a line beside an offered procedure says: a value, or the lines under it
 
 
 def _places_in_brief(proc: Procedure, situation: Situation) -> Optional[Tuple[str, ...]]:
@@ -675,7 +676,7 @@ _ASKS_FORM = re.compile(r"\b(?:mau|form)\s+(?:(?:don|to khai)\s+)?(?:nao|gi|so m
 _ASKS_PAPERS = re.compile(r"\b(?:giay to|ho so)\s+(?:gi|nao|gom)\b")
 
 
-def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[Union[str, Tuple[str, ...]]]:
+def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[Brief]:
     """A procedure's time, fee, place or form in one line's words: for a place, the one its record names for this
     citizen, or the lines under it saying where each kind of applicant files (``_places_in_brief``; None when it
     names none, or too many to be brief); for a form, its one application form (``application_form``); for a time
@@ -734,7 +735,7 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
 
 
 def _compared_message(aspect: str, procedures: Sequence[Procedure], names: Sequence[str],
-                      briefs: Sequence[Optional[Union[str, Tuple[str, ...]]]], first: bool) -> str:
+                      briefs: Sequence[Optional[Brief]], first: bool) -> str:
     """``compared``'s message for these ``briefs`` (``_brief`` of each procedure, None where a line says none)."""
     wanted = _asked(aspect)
     many = len(procedures) > 1

@@ -528,7 +528,8 @@ def _places_in_brief(proc: Procedure, situation: Situation) -> Optional[Tuple[st
     places = _fitting_places(proc, situation)
     said = tuple(f"  + {p.who}: {p.where}" for p in places)
     fits = sum(len(line) + 1 for line in said) <= BRIEF_PLACES
-    return said if len(places) > 1 and all(p.who for p in places) and fits else None
+    apart = len({p.who for p in places}) == len(places)  # one line per kind: the same kind twice says no place
+    return said if len(places) > 1 and all(p.who for p in places) and apart and fits else None
 
 
 def _where_line(proc: Procedure, situation: Situation) -> List[str]:
@@ -682,10 +683,28 @@ def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[Brief
     names none, or too many to be brief); for a form, its one application form (``application_form``); for a time
     or fee, each channel's as the record gives it (None when it gives none for any channel)."""
     if aspect == "where":
-        return _one_place(proc, situation) or _places_in_brief(proc, situation)
+        return _one_place(proc, situation) or _places_in_brief(proc, situation) or _agency_in_brief(proc, situation)
     if aspect == FORM:
         return application_form(proc)
-    return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if _gives(proc, aspect) else None
+    if not _gives(proc, aspect):
+        return None
+    said = "; ".join(line[2:] for line in _channels_lines(proc, aspect))
+    if aspect == "fees" and not proc.province_fees.strip() and any(
+            f.set_by_province for ch in proc.channels for f in ch.fees):
+        said += f"; {text('phrases.answer_set_by_province')}"
+    return said
+
+
+AGENCY_IN_BRIEF = 120  # characters of the agency a line beside an offered procedure may name
+
+
+def _agency_in_brief(proc: Procedure, situation: Situation) -> Optional[str]:
+    """The agency that decides, when the record names no filing place for this citizen but one agency, briefly: its
+    "where" answer gives no more ("Chi cục Kiểm lâm (cơ quan giải quyết)")."""
+    agencies = proc.competent_agencies or proc.agencies
+    if _fitting_places(proc, situation) or len(agencies) != 1 or len(agencies[0]) > AGENCY_IN_BRIEF:
+        return None
+    return text("phrases.answer_deciding_agency", agency=agencies[0])
 
 
 def _gives(proc: Procedure, aspect: str) -> bool:
@@ -695,14 +714,15 @@ def _gives(proc: Procedure, aspect: str) -> bool:
     return any(f.kind != FeeKind.unknown or f.amount_vnd is not None for c in proc.channels for f in c.fees)
 
 
-def _says_at_length(proc: Procedure, aspect: str) -> bool:
+def _says_at_length(proc: Procedure, aspect: str, situation: Situation) -> bool:
     """Whether the record says a place or an application form that ``_brief`` could not put in a line: places for
     several kinds of applicant at length, the agencies or address its "where" answer gives, several forms (a time or
     fee it gives is always brief)."""
     if aspect == "where":
-        return bool(proc.filing_places or proc.competent_agencies or proc.agencies or proc.address)
-    if aspect == FORM:
-        return any(is_application(d) for case in proc.document_cases for d in case.documents)
+        return bool(_fitting_places(proc, situation) or proc.competent_agencies or proc.agencies or proc.address)
+    if aspect == FORM:  # an application, or any paper after a form ("a) Đơn đề nghị … theo Mẫu số 01.CC")
+        return any(is_application(d) or "mẫu" in d.paper.lower() for case in proc.document_cases
+                   for d in case.documents)
     return False
 
 
@@ -727,15 +747,15 @@ def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation,
         return None
     briefs = [_brief(p, aspect, situation) for p in procedures]
     names = names or offered_names(procedures)
-    message = _compared_message(aspect, procedures, names, briefs, first)
+    message = _compared_message(aspect, procedures, names, briefs, first, situation)
     if len(message) > SHORT_MESSAGE:  # "Ủy ban nhân dân cấp xã" beside two long places by kind: those on a tap
         briefs = [None if isinstance(value, tuple) else value for value in briefs]
-        message = _compared_message(aspect, procedures, names, briefs, first)
+        message = _compared_message(aspect, procedures, names, briefs, first, situation)
     return message if any(briefs) and len(message) <= SHORT_MESSAGE else None
 
 
 def _compared_message(aspect: str, procedures: Sequence[Procedure], names: Sequence[str],
-                      briefs: Sequence[Optional[Brief]], first: bool) -> str:
+                      briefs: Sequence[Optional[Brief]], first: bool, situation: Situation) -> str:
     """``compared``'s message for these ``briefs`` (``_brief`` of each procedure, None where a line says none)."""
     wanted = _asked(aspect)
     many = len(procedures) > 1
@@ -745,12 +765,12 @@ def _compared_message(aspect: str, procedures: Sequence[Procedure], names: Seque
     for p, name, value in zip(procedures, names, briefs):
         record = ", ".join(_record_named(p))
         if not value:  # its own answer says it at more length, on a tap, when the record says it at all
-            lines.append(text("answers.offered_compared_unsaid" if _says_at_length(p, aspect)
+            lines.append(text("answers.offered_compared_unsaid" if _says_at_length(p, aspect, situation)
                               else "answers.offered_compared_none", name=name, record=record, asked=wanted))
         elif isinstance(value, tuple):  # several places, each on a line of its own (_places_in_brief)
             lines += [text("answers.offered_compared_lines", name=name, record=record), *value]
         else:
-            lines.append(text("answers.offered_compared_line", name=name, record=record, value=value))
+            lines.append(text("answers.offered_compared_line", name=name, record=record, value=value.rstrip(" .")))
     lines.append(text("answers.offered_compared_closing" if many else "answers.offered_compared_closing_one"))
     return "\n".join(lines)
 

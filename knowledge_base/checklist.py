@@ -366,6 +366,9 @@ _NEXT_SENTENCE = re.compile(r"\.\s+(\S)")
 FORM_TITLE = 250  # characters: an application named at more length than this is left to the checklist
 
 
+_BARE_ANNEX = re.compile(r"\s+(?:quy định\s+)?(?:tại\s+)?phụ lục$", re.IGNORECASE)
+
+
 def _form_title(paper: str) -> str:
     paper = _FORM_SOURCE.sub("", paper)
     following = next((m for m in _NEXT_SENTENCE.finditer(paper) if m.group(1).isupper()), None)
@@ -382,6 +385,7 @@ def application_form(proc: Procedure) -> Optional[str]:
     if form.count("(") != form.count(")"):  # "… quy mô lớn (theo Mẫu số 01 ĐKCN Phụ lục I" once its act is cut
         form = form.replace("(", "").replace(")", "")
     form = " ".join(form.split()).rstrip(" ,;.")
+    form = _BARE_ANNEX.sub("", form)  # "… theo Mẫu số 09 Phụ lục" once the act after it is cut
     return form if 0 < len(form) <= FORM_TITLE else None
 
 

@@ -679,9 +679,10 @@ _ASKS_PAPERS = re.compile(r"\b(?:giay to|ho so)\s+(?:gi|nao|gom)\b")
 
 def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[Brief]:
     """A procedure's time, fee, place or form in one line's words: for a place, the one its record names for this
-    citizen, or the lines under it saying where each kind of applicant files (``_places_in_brief``; None when it
-    names none, or too many to be brief); for a form, its one application form (``application_form``); for a time
-    or fee, each channel's as the record gives it (None when it gives none for any channel)."""
+    citizen, or the lines under it saying where each kind of applicant files (``_places_in_brief``), or the one
+    agency that decides when it names no place (``_agency_in_brief``; None when it names none of these briefly); for
+    a form, its one application form (``application_form``); for a time or fee, each channel's as the record gives
+    it, a fee the province sets saying so (None when it gives none for any channel)."""
     if aspect == "where":
         return _one_place(proc, situation) or _places_in_brief(proc, situation) or _agency_in_brief(proc, situation)
     if aspect == FORM:
@@ -716,8 +717,8 @@ def _gives(proc: Procedure, aspect: str) -> bool:
 
 def _says_at_length(proc: Procedure, aspect: str, situation: Situation) -> bool:
     """Whether the record says a place or an application form that ``_brief`` could not put in a line: places for
-    several kinds of applicant at length, the agencies or address its "where" answer gives, several forms (a time or
-    fee it gives is always brief)."""
+    this citizen at length, the agencies or address its "where" answer gives, several forms or a paper "theo Mẫu …"
+    (a time or fee it gives is always brief)."""
     if aspect == "where":
         return bool(_fitting_places(proc, situation) or proc.competent_agencies or proc.agencies or proc.address)
     if aspect == FORM:  # an application, or any paper after a form ("a) Đơn đề nghị … theo Mẫu số 01.CC")

@@ -366,6 +366,7 @@ _NEXT_SENTENCE = re.compile(r"\.\s+(\S)")
 FORM_TITLE = 250  # characters: an application named at more length than this is left to the checklist
 
 
+# "… theo Mẫu số 09 Phụ lục" once the act that issued the annex is cut: the annex without its number says nothing
 _BARE_ANNEX = re.compile(r"\s+(?:quy định\s+)?(?:tại\s+)?phụ lục$", re.IGNORECASE)
 
 
@@ -385,7 +386,7 @@ def application_form(proc: Procedure) -> Optional[str]:
     if form.count("(") != form.count(")"):  # "… quy mô lớn (theo Mẫu số 01 ĐKCN Phụ lục I" once its act is cut
         form = form.replace("(", "").replace(")", "")
     form = " ".join(form.split()).rstrip(" ,;.")
-    form = _BARE_ANNEX.sub("", form)  # "… theo Mẫu số 09 Phụ lục" once the act after it is cut
+    form = _BARE_ANNEX.sub("", form)
     return form if 0 < len(form) <= FORM_TITLE else None
 
 

@@ -679,33 +679,14 @@ _ASKS_PAPERS = re.compile(r"\b(?:giay to|ho so)\s+(?:gi|nao|gom)\b")
 
 def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[Brief]:
     """A procedure's time, fee, place or form in one line's words: for a place, the one its record names for this
-    citizen, or the lines under it saying where each kind of applicant files (``_places_in_brief``), or the one
-    agency that decides when it names no place (``_agency_in_brief``; None when it names none of these briefly); for
-    a form, its one application form (``application_form``); for a time or fee, each channel's as the record gives
-    it, a fee the province sets saying so (None when it gives none for any channel)."""
+    citizen, or the lines under it saying where each kind of applicant files (``_places_in_brief``; None when it
+    names none, or too many to be brief); for a form, its one application form (``application_form``); for a time
+    or fee, each channel's as the record gives it (None when it gives none for any channel)."""
     if aspect == "where":
-        return _one_place(proc, situation) or _places_in_brief(proc, situation) or _agency_in_brief(proc, situation)
+        return _one_place(proc, situation) or _places_in_brief(proc, situation)
     if aspect == FORM:
         return application_form(proc)
-    if not _gives(proc, aspect):
-        return None
-    said = "; ".join(line[2:] for line in _channels_lines(proc, aspect))
-    if aspect == "fees" and not proc.province_fees.strip() and any(
-            f.set_by_province for ch in proc.channels for f in ch.fees):
-        said += f"; {text('phrases.answer_set_by_province')}"
-    return said
-
-
-AGENCY_IN_BRIEF = 120  # characters of the agency a line beside an offered procedure may name
-
-
-def _agency_in_brief(proc: Procedure, situation: Situation) -> Optional[str]:
-    """The agency that decides, when the record names no filing place for this citizen but one agency, briefly: its
-    "where" answer gives no more ("Chi cục Kiểm lâm (cơ quan giải quyết)")."""
-    agencies = proc.competent_agencies or proc.agencies
-    if _fitting_places(proc, situation) or len(agencies) != 1 or len(agencies[0]) > AGENCY_IN_BRIEF:
-        return None
-    return text("phrases.answer_deciding_agency", agency=agencies[0])
+    return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if _gives(proc, aspect) else None
 
 
 def _gives(proc: Procedure, aspect: str) -> bool:

@@ -367,7 +367,8 @@ FORM_TITLE = 250  # characters: an application named at more length than this is
 
 
 # "… theo Mẫu số 09 Phụ lục" once the act that issued the annex is cut: the annex without its number says nothing
-_BARE_ANNEX = re.compile(r"\s+(?:quy định\s+)?(?:tại\s+)?phụ lục$", re.IGNORECASE)
+# (after a form's number only: "… theo mẫu quy định tại Phụ lục" keeps its words)
+_BARE_ANNEX = re.compile(r"(\bmẫu(?:\s+số)?\s+\S*\d\S*)\s+(?:quy định\s+)?(?:tại\s+)?phụ lục$", re.IGNORECASE)
 
 
 def _form_title(paper: str) -> str:
@@ -386,7 +387,7 @@ def application_form(proc: Procedure) -> Optional[str]:
     if form.count("(") != form.count(")"):  # "… quy mô lớn (theo Mẫu số 01 ĐKCN Phụ lục I" once its act is cut
         form = form.replace("(", "").replace(")", "")
     form = " ".join(form.split()).rstrip(" ,;.")
-    form = _BARE_ANNEX.sub("", form)
+    form = _BARE_ANNEX.sub(r"\1", form)
     return form if 0 < len(form) <= FORM_TITLE else None
 
 

@@ -347,13 +347,10 @@ def test_a_time_asked_of_procedures_offered_is_answered_for_each_of_them(catalog
     assert "Sở Nông nghiệp và Môi trường" in transfer.text and len(transfer.choices) == 2
     neither = which_offered("where", [catalogue.get("1.013994"), catalogue.get("1.012787")])  # no filing places
     assert neither.text.startswith("Bạn muốn biết nơi nộp hồ sơ của thủ tục nào ạ?")
-    # a record naming no filing place but the one agency that decides: it is named, nothing says it is unknown
-    agency = next(p for p in catalogue if not p.filing_places and len(p.competent_agencies or p.agencies) == 1
-                  and p.channels)
+    # a record naming no filing place but the agency that receives: a tap shows it, nothing says it is unknown
+    agency = next(p for p in catalogue if not p.filing_places and p.agencies and p.channels)
     beside = which_offered("where", [agency, catalogue.get("1.014958")]).text
-    named = (agency.competent_agencies or agency.agencies)[0]
-    assert f"{agency.code}, Quyết định" in beside and f"{named} (cơ quan giải quyết)." in beside
-    assert "chưa nêu" not in beside
+    assert f"{agency.code}, Quyết định" in beside and "chưa nêu" not in beside and "bấm chọn thủ tục này" in beside
 
 
 def test_a_place_asked_of_one_procedure_offered_gives_where_each_kind_of_applicant_files(catalogue):
@@ -472,8 +469,8 @@ def test_places_by_kind_that_make_the_message_too_long_are_left_to_a_tap(catalog
 
 def test_lines_beside_offered_procedures_say_no_less_than_their_records(catalogue):
     """A form after an enumerator ("a) Đơn đề nghị … theo Mẫu số 01.CC") is on a tap, not "chưa nêu"; places that
-    name one kind of applicant twice are no places by kind; a form number is not left ending in a bare "Phụ lục"; a
-    fee the province sets says so beside the record's words."""
+    name one kind of applicant twice are no places by kind; a form number is not left ending in a bare "Phụ lục",
+    and a form named only "theo mẫu quy định tại Phụ lục" keeps its words."""
     from knowledge_base.answers import _brief, compared
     from knowledge_base.checklist import application_form
 
@@ -485,6 +482,4 @@ def test_lines_beside_offered_procedures_say_no_less_than_their_records(catalogu
     assert len({p.who for p in water.filing_places}) < len(water.filing_places)
     assert _brief(water, "where", Situation()) is None
     assert application_form(catalogue.get("1.000943")).endswith("theo Mẫu số 09")
-    drilling = catalogue.get("1.004122")  # "miễn phí (do Ủy ban nhân dân cấp tỉnh quy định)"
-    fees = compared("fees", [drilling, lost], Situation(), first=True)
-    assert "; mức thu cụ thể do tỉnh quy định." in fees.split("\n")[1]
+    assert application_form(catalogue.get("1.004629")).endswith("theo mẫu quy định tại Phụ lục")

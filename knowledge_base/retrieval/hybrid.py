@@ -175,9 +175,10 @@ class HybridRetriever:
         self.embedder = embedder
         self.restorer = DiacriticRestorer(corpus_texts(self.procedures))
         # read with the index, not once per process: a rebuild after staff edit actions.yml loads both anew
-        self.actions = ProcedureActions.of([p.name for p in self.procedures], actions or ActionTable.load())
+        names = [p.name for p in self.procedures]
+        self.actions = ProcedureActions.of(names, actions or ActionTable.load())
         self.level_table = levels or LevelTable.load()
-        self.levels = ProcedureLevels.of([p.name for p in self.procedures], [p.levels for p in self.procedures])
+        self.levels = ProcedureLevels.of(names, [p.levels for p in self.procedures])
         self.calibration = calibration or Calibration()
         self.faiss = faiss_index
         self.owner = np.asarray(passage_owner if passage_owner is not None else [], dtype=np.int64)

@@ -24,6 +24,7 @@ from knowledge_base.checklist import (
     fitting_case,
     lines,
     named_among_requested,
+    named_without_investors,
     needs_case,
     pages,
     requested_case,
@@ -373,7 +374,8 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     # "điều chỉnh" does; with none of these, the first filing where every other case is a filing again
     picked = case if case is not None else case_named(proc, question) \
         or fitting_case(proc, replace(situation, applicant=None)) or requested_case(proc, situation.request) \
-        or named_among_requested(proc, situation.request, question) or fitting_case(proc, situation) \
+        or named_among_requested(proc, situation.request, question) \
+        or named_without_investors(proc, situation, question) or fitting_case(proc, situation) \
         or first_round_case(proc)
     if picked is None and len(proc.document_cases) == 1:
         picked = 1

@@ -20,7 +20,7 @@ from knowledge_base.conditions import alternatives, is_application, named_among,
 from knowledge_base.retrieval.actions import ActionTable
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
-from knowledge_base.text import CASE_ENUMERATOR, ordinal_in, words
+from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, ordinal_in, words
 
 APPLICANT_ONLY = 1  # syllables a condition may say beyond who files and still be settled by who the citizen is
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
@@ -141,6 +141,32 @@ def named_among_requested(proc: Procedure, request: Optional[str], question: str
         return None
     named = named_among([proc.document_cases[i - 1].name for i in cases], question)
     return cases[named - 1] if named else None
+
+
+# A case heading for an investor's project, folded: "… thuộc diện chấp thuận chủ trương đầu tư, chấp thuận nhà đầu
+# tư", "… thông qua đấu thầu lựa chọn nhà đầu tư" (not "thuộc diện không chấp thuận …", nor "không đấu thầu …")
+_INVESTOR_CASE = re.compile(r"\bthuoc dien chap thuan chu truong dau tu|\bthong qua dau thau lua chon nha dau tu")
+# a citizen's words of a project or an investor, folded ("dự án", "nhà đầu tư", "chủ trương đầu tư")
+_INVESTOR_WORDS = re.compile(r"\b(?:du an|dau tu|chu truong)\b")
+_NO_INVESTOR = frozenset({"individual", "household"})
+
+
+def named_without_investors(proc: Procedure, situation: Situation, question: str) -> Optional[int]:
+    """The document case (1-based) the question names once an investor's cases are set aside, for an individual or
+    a household that speaks of no project: "hộ gia đình tôi muốn chuyển đất vườn lên thổ cư" is the purpose change
+    "thuộc diện không chấp thuận chủ trương đầu tư" (đ), which the purpose change "thuộc diện chấp thuận …" (d)
+    shared every word of. The question's colloquial phrases count in their official wording ("lên thổ cư" is
+    "chuyển mục đích sử dụng đất"). None when no case is an investor's, or none or several are named."""
+    if situation.applicant not in _NO_INVESTOR or len(proc.document_cases) < 2:
+        return None
+    asked = TextNormalizer.default().for_search(question)
+    if _INVESTOR_WORDS.search(fold(asked.lower())):
+        return None
+    kept = [i for i, c in enumerate(proc.document_cases, 1) if not _INVESTOR_CASE.search(fold(c.name.lower()))]
+    if len(kept) == len(proc.document_cases):
+        return None
+    named = named_among([proc.document_cases[i - 1].name for i in kept], asked)
+    return kept[named - 1] if named else None
 
 
 # A typed choice, folded: politeness around it ("dạ b ạ", "vâng, b", "chắc là b", "em thuộc b nhé") always goes;

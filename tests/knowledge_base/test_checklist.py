@@ -499,3 +499,31 @@ def test_the_rice_field_registration_is_the_form_to_fill(catalogue):
     from knowledge_base.checklist import application_form
 
     assert application_form(catalogue.get("1.008004")).endswith("theo mẫu tại Phụ lục IV")
+
+
+@pytest.mark.parametrize("code, question, case", [
+    # a household's purpose change is the one "thuộc diện không chấp thuận chủ trương đầu tư" (đ, not d)
+    ("1.013949", "hộ gia đình tôi muốn chuyển đất vườn lên thổ cư thì cần giấy tờ gì", 5),
+    ("1.013949", "ho gia dinh toi chuyen muc dich su dung dat sang dat o can gi", 5),
+    ("1.013823", "hộ gia đình tôi muốn chuyển đất vườn lên thổ cư thì cần giấy tờ gì", 1),  # listed first there
+    ("1.013949", "hộ gia đình tôi xin gia hạn sử dụng đất", 8),  # named as before
+    # a project or an investor named: the investor's cases stay
+    ("1.013949", "hộ gia đình tôi có dự án trang trại, muốn chuyển mục đích sử dụng đất", None),
+    ("1.013949", "cá nhân tôi là nhà đầu tư, chuyển mục đích sử dụng đất cần gì", None),
+    ("1.013949", "công ty tôi muốn chuyển mục đích sử dụng đất", None),  # not an individual or household
+    ("1.013949", "hộ gia đình tôi xin giao đất", None),  # three cases still give land
+    ("1.013831", "hộ gia đình tôi muốn chuyển nhượng đất", None),  # no investor's case in the record
+])
+def test_an_individual_or_household_speaking_of_no_project_is_no_investor(catalogue, code, question, case):
+    from knowledge_base.checklist import named_without_investors
+
+    situation = read_situation(question)
+    assert named_without_investors(catalogue.get(code), situation, question) == case
+
+
+def test_a_household_turning_garden_into_residential_land_gets_its_own_case_papers(catalogue):
+    answer = compose_answer(catalogue.get("1.013949"), "documents", Settings(),
+                            situation=read_situation("hộ gia đình tôi muốn chuyển đất vườn lên thổ cư"),
+                            question="hộ gia đình tôi muốn chuyển đất vườn lên thổ cư thì cần giấy tờ gì").text
+    assert "đ) chuyển mục đích sử dụng đất thuộc diện không chấp thuận" in answer
+    assert "Đơn đề nghị giao đất/thuê đất/chuyển mục đích sử dụng đất" in answer

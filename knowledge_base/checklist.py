@@ -139,34 +139,48 @@ def named_among_requested(proc: Procedure, request: Optional[str], question: str
     cases = requested_cases(proc, request)
     if not 2 <= len(cases) < len(proc.document_cases):
         return None
-    named = named_among([proc.document_cases[i - 1].name for i in cases], question)
-    return cases[named - 1] if named else None
+    return _named_among_cases(proc, cases, question)
 
 
 # A case heading for an investor's project, folded: "… thuộc diện chấp thuận chủ trương đầu tư, chấp thuận nhà đầu
 # tư", "… thông qua đấu thầu lựa chọn nhà đầu tư" (not "thuộc diện không chấp thuận …", nor "không đấu thầu …")
 _INVESTOR_CASE = re.compile(r"\bthuoc dien chap thuan chu truong dau tu|\bthong qua dau thau lua chon nha dau tu")
-# a citizen's words of a project or an investor, folded ("dự án", "nhà đầu tư", "chủ trương đầu tư")
-_INVESTOR_WORDS = re.compile(r"\b(?:du an|dau tu|chu truong)\b")
-_NO_INVESTOR = frozenset({"individual", "household"})
+# a citizen's words, folded, that may make their purpose change an investor's: a project or an investor ("dự án",
+# "nhà đầu tư", "chủ trương đầu tư"), a business use ("thương mại dịch vụ", "sản xuất kinh doanh", "khu du lịch"),
+# an area in hectares, land whose change the province approves (rice land, protection or special-use forest)
+_INVESTOR_WORDS = re.compile(r"\b(?:du an|dau tu|chu truong|thuong mai|kinh doanh|du lich|\d+(?:[.,]\d+)?\s*ha|"
+                             r"hec ?ta|lua|rung phong ho|rung dac dung)\b")
+# the same words denied: "không có dự án", "ko phải nhà đầu tư", "chưa làm dự án gì"
+_DENIED = re.compile(r"\b(?:khong|ko|k|chua)\s+(?:(?:co|phai|lam|la|theo)\s+)?(?:nha\s+)?(?:du an|dau tu)\b")
+_PRIVATE_APPLICANTS = frozenset({"individual", "household"})
 
 
-def named_without_investors(proc: Procedure, situation: Situation, question: str) -> Optional[int]:
-    """The document case (1-based) the question names once an investor's cases are set aside, for an individual or
-    a household that speaks of no project: "hộ gia đình tôi muốn chuyển đất vườn lên thổ cư" is the purpose change
-    "thuộc diện không chấp thuận chủ trương đầu tư" (đ), which the purpose change "thuộc diện chấp thuận …" (d)
-    shared every word of. The question's colloquial phrases count in their official wording ("lên thổ cư" is
-    "chuyển mục đích sử dụng đất"). None when no case is an investor's, or none or several are named."""
-    if situation.applicant not in _NO_INVESTOR or len(proc.document_cases) < 2:
+def named_without_investors(proc: Procedure, question: str) -> Optional[int]:
+    """The document case (1-based) the question names once an investor's cases are set aside, when the question says
+    the citizen is an individual or a household and speaks of no project, business use or large area: "hộ gia đình
+    tôi muốn chuyển đất vườn lên thổ cư" is the purpose change "thuộc diện không chấp thuận chủ trương đầu tư" (đ),
+    which the purpose change "thuộc diện chấp thuận …" (d) shares every word with. The kind of applicant is read from
+    this question only: a project spoken of in an earlier message is not seen here. The question's colloquial
+    phrases count in their official wording ("lên thổ cư" is "chuyển mục đích sử dụng đất"). None for another kind of
+    applicant, a record with no investor's case, or a question naming none of the cases left, or several."""
+    if len(proc.document_cases) < 2 or SituationTable.default().read(question).applicant not in _PRIVATE_APPLICANTS:
         return None
-    asked = TextNormalizer.default().for_search(question)
-    if _INVESTOR_WORDS.search(fold(asked.lower())):
+    asked = nfc(TextNormalizer.default().for_search(question)).lower()
+    folded = fold(asked)
+    if len(folded) != len(asked):  # folding keeps one letter for one: a denial found folded is cut where typed
+        return None
+    for denial in _DENIED.finditer(folded):  # so that "dự án" denied names no case either
+        asked = asked[:denial.start()] + " " * (denial.end() - denial.start()) + asked[denial.end():]
+    if _INVESTOR_WORDS.search(fold(asked)):
         return None
     kept = [i for i, c in enumerate(proc.document_cases, 1) if not _INVESTOR_CASE.search(fold(c.name.lower()))]
-    if len(kept) == len(proc.document_cases):
-        return None
-    named = named_among([proc.document_cases[i - 1].name for i in kept], asked)
-    return kept[named - 1] if named else None
+    return _named_among_cases(proc, kept, asked) if len(kept) < len(proc.document_cases) else None
+
+
+def _named_among_cases(proc: Procedure, cases: Sequence[int], question: str) -> Optional[int]:
+    """Which of the document ``cases`` (1-based) the question names (``named_among``), or None."""
+    named = named_among([proc.document_cases[i - 1].name for i in cases], question)
+    return cases[named - 1] if named else None
 
 
 # A typed choice, folded: politeness around it ("dạ b ạ", "vâng, b", "chắc là b", "em thuộc b nhé") always goes;

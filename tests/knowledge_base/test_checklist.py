@@ -513,12 +513,18 @@ def test_the_rice_field_registration_is_the_form_to_fill(catalogue):
     ("1.013949", "công ty tôi muốn chuyển mục đích sử dụng đất", None),  # not an individual or household
     ("1.013949", "hộ gia đình tôi xin giao đất", None),  # three cases still give land
     ("1.013831", "hộ gia đình tôi muốn chuyển nhượng đất", None),  # no investor's case in the record
+    # a project denied is none; a business use, hectares, rice or protection forest land may be an investor's
+    ("1.013949", "hộ gia đình tôi không có dự án, muốn chuyển mục đích sử dụng đất sang đất ở", 5),
+    ("1.013949", "ho gia dinh toi ko phai nha dau tu, muon len tho cu", 5),
+    ("1.013949", "cá nhân tôi muốn chuyển mục đích 2 ha đất sang đất thương mại dịch vụ", None),
+    ("1.013949", "hộ gia đình tôi muốn chuyển mục đích sử dụng đất trồng lúa sang đất ở", None),
+    ("1.013949", "hộ gia đình tôi muốn chuyển mục đích sử dụng đất rừng phòng hộ", None),
+    ("1.013949", "còn chuyển mục đích sử dụng đất thì cần giấy tờ gì", None),  # who asks is not said here
 ])
 def test_an_individual_or_household_speaking_of_no_project_is_no_investor(catalogue, code, question, case):
     from knowledge_base.checklist import named_without_investors
 
-    situation = read_situation(question)
-    assert named_without_investors(catalogue.get(code), situation, question) == case
+    assert named_without_investors(catalogue.get(code), question) == case
 
 
 def test_a_household_turning_garden_into_residential_land_gets_its_own_case_papers(catalogue):

@@ -16,7 +16,15 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from core.text import fold, nfc
 from core.texts import text
-from knowledge_base.conditions import alternatives, is_application, named_among, phrases, sibling_groups, tokens
+from knowledge_base.conditions import (
+    alternatives,
+    amounts,
+    is_application,
+    named_among,
+    phrases,
+    sibling_groups,
+    tokens,
+)
 from knowledge_base.retrieval.actions import ActionTable
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
@@ -147,34 +155,38 @@ def named_among_requested(proc: Procedure, request: Optional[str], question: str
 _INVESTOR_CASE = re.compile(r"\bthuoc dien chap thuan chu truong dau tu|\bthong qua dau thau lua chon nha dau tu")
 # a citizen's words, folded, that may make their purpose change an investor's: a project or an investor ("dự án",
 # "nhà đầu tư", "chủ trương đầu tư"), a business use ("thương mại dịch vụ", "sản xuất kinh doanh", "khu du lịch"),
-# an area in hectares, land whose change the province approves (rice land, protection or special-use forest)
-_INVESTOR_WORDS = re.compile(r"\b(?:du an|dau tu|chu truong|thuong mai|kinh doanh|du lich|\d+(?:[.,]\d+)?\s*ha|"
-                             r"hec ?ta|lua|rung phong ho|rung dac dung)\b")
-# the same words denied: "không có dự án", "ko phải nhà đầu tư", "chưa làm dự án gì"
-_DENIED = re.compile(r"\b(?:khong|ko|k|chua)\s+(?:(?:co|phai|lam|la|theo)\s+)?(?:nha\s+)?(?:du an|dau tu)\b")
+# land whose change the province approves (rice land, "ruộng"; protection or special-use forest); an area in hectares
+# counts too (``conditions.amounts``)
+_INVESTOR_WORDS = re.compile(r"\b(?:du an|dau tu|chu truong|thuong mai|kinh doanh|du lich|(?:dat|trong|ruong) lua|"
+                             r"ruong|rung phong ho|rung dac dung)\b")
+# a project or an investor denied, in text already normalised ("ko" is "không" there): "không có dự án", "không phải
+# nhà đầu tư"; not "chưa có dự án được duyệt", which may be one
+_DENIED = re.compile(r"\bkhong\s+(?:(?:co|phai|lam|la|theo)\s+)?(?:nha\s+)?(?:du an|dau tu)\b")
 _PRIVATE_APPLICANTS = frozenset({"individual", "household"})
 
 
 def named_without_investors(proc: Procedure, question: str) -> Optional[int]:
     """The document case (1-based) the question names once an investor's cases are set aside, when the question says
-    the citizen is an individual or a household and speaks of no project, business use or large area: "hộ gia đình
-    tôi muốn chuyển đất vườn lên thổ cư" is the purpose change "thuộc diện không chấp thuận chủ trương đầu tư" (đ),
-    which the purpose change "thuộc diện chấp thuận …" (d) shares every word with. The kind of applicant is read from
-    this question only: a project spoken of in an earlier message is not seen here. The question's colloquial
-    phrases count in their official wording ("lên thổ cư" is "chuyển mục đích sử dụng đất"). None for another kind of
-    applicant, a record with no investor's case, or a question naming none of the cases left, or several."""
-    if len(proc.document_cases) < 2 or SituationTable.default().read(question).applicant not in _PRIVATE_APPLICANTS:
+    the citizen is an individual or a household and speaks of no project, business use, land the province must
+    approve or area in hectares: "hộ gia đình tôi muốn chuyển đất vườn lên thổ cư" is the purpose change "thuộc diện
+    không chấp thuận chủ trương đầu tư" (đ), which the purpose change "thuộc diện chấp thuận …" (d) shares every word
+    with. The kind of applicant is read from this question only: a project spoken of in an earlier message is not seen
+    here. The question's colloquial phrases count in their official wording ("lên thổ cư" is "chuyển mục đích sử dụng
+    đất"). None for a record with no investor's case, another kind of applicant, or a question naming none of the
+    cases left, or several."""
+    kept = [i for i, c in enumerate(proc.document_cases, 1) if not _INVESTOR_CASE.search(fold(c.name.lower()))]
+    if len(kept) == len(proc.document_cases) \
+            or SituationTable.default().read(question).applicant not in _PRIVATE_APPLICANTS \
+            or any(unit == "ha" for _, unit, _ in amounts(question)):
         return None
     asked = nfc(TextNormalizer.default().for_search(question)).lower()
-    folded = fold(asked)
-    if len(folded) != len(asked):  # folding keeps one letter for one: a denial found folded is cut where typed
-        return None
-    for denial in _DENIED.finditer(folded):  # so that "dự án" denied names no case either
+    folded = "".join((fold(c) or " ")[:1] for c in asked)  # one letter for one, so a denial is cut where typed
+    for denial in _DENIED.finditer(folded):  # "dự án" denied names no case either
         asked = asked[:denial.start()] + " " * (denial.end() - denial.start()) + asked[denial.end():]
-    if _INVESTOR_WORDS.search(fold(asked)):
+        folded = folded[:denial.start()] + " " * (denial.end() - denial.start()) + folded[denial.end():]
+    if _INVESTOR_WORDS.search(folded):
         return None
-    kept = [i for i, c in enumerate(proc.document_cases, 1) if not _INVESTOR_CASE.search(fold(c.name.lower()))]
-    return _named_among_cases(proc, kept, asked) if len(kept) < len(proc.document_cases) else None
+    return _named_among_cases(proc, kept, asked)
 
 
 def _named_among_cases(proc: Procedure, cases: Sequence[int], question: str) -> Optional[int]:

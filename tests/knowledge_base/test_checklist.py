@@ -520,6 +520,9 @@ def test_the_rice_field_registration_is_the_form_to_fill(catalogue):
     ("1.013949", "hộ gia đình tôi muốn chuyển mục đích sử dụng đất trồng lúa sang đất ở", None),
     ("1.013949", "hộ gia đình tôi muốn chuyển mục đích sử dụng đất rừng phòng hộ", None),
     ("1.013949", "còn chuyển mục đích sử dụng đất thì cần giấy tờ gì", None),  # who asks is not said here
+    ("1.013949", "hộ gia đình tôi chưa có dự án được duyệt, muốn chuyển mục đích sử dụng đất", None),
+    ("1.013949", "cá nhân tôi muốn chuyển 2 héc-ta đất vườn sang đất ở", None),
+    ("1.013949", "hộ gia đình tôi ở quận 3 Hà Nội muốn chuyển đất vườn lên thổ cư", 5),  # "3 Hà" is no area
 ])
 def test_an_individual_or_household_speaking_of_no_project_is_no_investor(catalogue, code, question, case):
     from knowledge_base.checklist import named_without_investors
@@ -531,5 +534,6 @@ def test_a_household_turning_garden_into_residential_land_gets_its_own_case_pape
     answer = compose_answer(catalogue.get("1.013949"), "documents", Settings(),
                             situation=read_situation("hộ gia đình tôi muốn chuyển đất vườn lên thổ cư"),
                             question="hộ gia đình tôi muốn chuyển đất vườn lên thổ cư thì cần giấy tờ gì").text
-    assert "đ) chuyển mục đích sử dụng đất thuộc diện không chấp thuận" in answer
+    assert "dưới đây là: đ) chuyển mục đích sử dụng đất thuộc diện không chấp thuận" in answer
     assert "Đơn đề nghị giao đất/thuê đất/chuyển mục đích sử dụng đất" in answer
+    assert "quyết định chấp thuận chủ trương đầu tư" not in answer  # case d)'s paper

@@ -78,7 +78,7 @@ $(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors knowledge_base/data/
 	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL) $(FINETUNE_FLAGS)
 	$(VENV)/bin/motcua model onnx --model $(MODEL)
 
-model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue and the citizen-worded questions (about 7.5 min on 2 cores)
+model: $(MODEL)/model.safetensors ## fine-tune the embedding model on the catalogue and the citizen-worded questions (about 7 min on 2 cores)
 
 index: model ## build the search index into build/index (when the catalogue, scope or model changed)
 	$(VENV)/bin/motcua build --if-stale

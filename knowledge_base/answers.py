@@ -370,9 +370,9 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
         case = None  # a stale button: answered as if none was tapped
     # the message's own words before the situation, which may have been said for another record
     # then the transfer case said, what is asked of the paper ("cấp lại"), the words among the cases that do it ("xin
-    # cấp mã số vùng trồng"), the words among the cases that are no investor's for a household ("lên thổ cư"), and
-    # last the applicant alone: a heading's "tổ chức, cá nhân" says less of the case than "điều chỉnh" does; with none
-    # of these, the first filing where every other case is a filing again
+    # cấp mã số vùng trồng"), for a household, the words among the cases that are not an investor's ("lên thổ cư"),
+    # and last the applicant alone: a heading's "tổ chức, cá nhân" says less of the case than "điều chỉnh" does; with
+    # none of these, the first filing where every other case is a filing again
     picked = case if case is not None else case_named(proc, question) \
         or fitting_case(proc, replace(situation, applicant=None)) or requested_case(proc, situation.request) \
         or named_among_requested(proc, situation.request, question) \

@@ -182,8 +182,8 @@ def named_without_investors(proc: Procedure, question: str) -> Optional[int]:
     asked = nfc(TextNormalizer.default().for_search(question)).lower()
     folded = "".join((fold(c) or " ")[:1] for c in asked)  # one letter for one, so a denial is cut where typed
     for denial in _DENIED.finditer(folded):  # "dự án" denied names no case either
-        asked = asked[:denial.start()] + " " * (denial.end() - denial.start()) + asked[denial.end():]
-        folded = folded[:denial.start()] + " " * (denial.end() - denial.start()) + folded[denial.end():]
+        start, end = denial.span()
+        asked, folded = (t[:start] + " " * (end - start) + t[end:] for t in (asked, folded))
     if _INVESTOR_WORDS.search(folded):
         return None
     return _named_among_cases(proc, kept, asked)

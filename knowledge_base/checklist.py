@@ -308,9 +308,14 @@ def applicant_fits(types: Sequence[str], applicant: Optional[str]) -> bool:
 
 
 def _applies(doc: Document, situation: Situation, cases: Sequence[str]) -> bool:
-    """False for a paper of another case (one this record's papers differ by) or another kind of applicant."""
+    """False for a paper of another case (one this record's papers differ by), another kind of applicant, or
+    another kind of land only (the rice-land paper to one speaking of their garden land alone)."""
     if doc.cases and situation.case in cases and situation.case not in doc.cases:
         return False
+    if situation.land and doc.condition:
+        kinds = SituationTable.default().land_in(doc.condition)
+        if kinds and not kinds & set(situation.land):
+            return False
     return applicant_fits(doc.applicant_types, situation.applicant)
 
 

@@ -19,7 +19,7 @@ import yaml
 from core.text import fold
 from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, words
 
-CASE, CONDITION, APPLICANT, CHANNEL = "case", "condition", "applicant", "channel"
+CASE, CONDITION, APPLICANT, CHANNEL, LAND = "case", "condition", "applicant", "channel", "land"
 _IMPLIED = "~implied"  # suffix of a group read from a citizen-only phrase ("nhà tôi"): said by implication
 FIRST_REQUEST = "first"  # Situation.request of a message asking for a first paper ("xin cấp", "cấp mới", "lần đầu")
 UNCLEAR_REQUEST = "unclear"  # … of one asking several actions at once ("hết hạn": extended or issued again)
@@ -111,6 +111,9 @@ class Situation:
     # conditions of a record's alternatives their words named (``conditions.condition_key`` of each: "đang hoạt
     # động", "8 m3 mỗi ngày"), never the words themselves
     said: Tuple[str, ...] = ()
+    # the kinds of land the citizen has spoken of as theirs ("đất vườn": garden), all of them: a paper for another
+    # kind only is not theirs (``SituationTable.land_in``)
+    land: Tuple[str, ...] = ()
 
     def merged(self, newer: Situation) -> Situation:
         """This situation updated by what the citizen said since (a new word replaces an old one; family words
@@ -124,7 +127,7 @@ class Situation:
                          conditions=tuple(dict.fromkeys(self.conditions + newer.conditions)),
                          applicant_implied=implied, request=newer.request or self.request,
                          likely=tuple(dict.fromkeys(newer.likely + self.likely)),
-                         said=latest(self.said + newer.said))
+                         said=latest(self.said + newer.said), land=tuple(dict.fromkeys(self.land + newer.land)))
 
     def without_case(self) -> Situation:
         """The same situation with no transfer case, said or likely (the case said for one procedure is not
@@ -163,10 +166,13 @@ class Situation:
         hinted = data.get("likely")
         likely = tuple(dict.fromkeys(c for c in hinted if known(c, table.labels[CASE]))) \
             if isinstance(hinted, list) else ()
+        kinds = data.get("land")
+        land = tuple(dict.fromkeys(k for k in kinds if known(k, table.land))) if isinstance(kinds, list) else ()
         keys = data.get("said")
         said = latest(tuple(k for k in keys if isinstance(k, str) and _KEY.fullmatch(k))) \
             if isinstance(keys, list) else ()
         return cls(case=known(data.get("case"), table.labels[CASE]), applicant=applicant, likely=likely, said=said,
+                   land=land,
                    channel=known(data.get("channel"), table.channels), conditions=conditions,
                    applicant_implied=bool(applicant) and data.get("applicant_implied") is True,
                    request=request if isinstance(request, str) and request in known_requests() else None)
@@ -208,6 +214,9 @@ class SituationTable:
         self.seldom = frozenset(str(tag) for tag in data.get("seldom") or ())
         self._unread: Dict[str, int] = {}  # condition -> unread syllables: the checklist asks for every paper
         self.channels = [str(tag) for tag in data.get(CHANNEL) or {}]
+        self.land = [str(tag) for tag in data.get(LAND) or {}]
+        self.land_table = PhraseTable([(str(p), str(tag)) for tag, phrases in (data.get(LAND) or {}).items()
+                                       for p in phrases or ()], strict_words=True)
         for group in (CONDITION, CHANNEL):
             for tag, phrases in (data.get(group) or {}).items():
                 entries += [(str(p), (group, str(tag))) for p in phrases or ()]
@@ -287,7 +296,12 @@ class SituationTable:
         likely = [tag for _, _, tags in self.likely_table.find(folded, typed) for tag in cast(Tuple[str, ...], tags)]
         return Situation(case=last[CASE], applicant=last[APPLICANT], channel=last[CHANNEL],
                          conditions=tuple(dict.fromkeys(found.get(CONDITION, []))), applicant_implied=implied,
-                         likely=() if last[CASE] else tuple(dict.fromkeys(likely)))
+                         likely=() if last[CASE] else tuple(dict.fromkeys(likely)),
+                         land=tuple(dict.fromkeys(str(v) for _, _, v in self.land_table.find(folded, typed))))
+
+    def land_in(self, text: str) -> FrozenSet[str]:
+        """The kinds of land ``text`` names ("chuyển mục đích sử dụng đất chuyên trồng lúa": rice)."""
+        return frozenset(str(value) for _, _, value in self.land_table.find(*self._words(text)))
 
     def about(self, condition: str) -> Tuple[FrozenSet[str], FrozenSet[str], FrozenSet[str]]:
         """The cases, applicants and other conditions a record's condition wording names; what follows

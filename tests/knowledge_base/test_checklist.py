@@ -537,3 +537,40 @@ def test_a_household_turning_garden_into_residential_land_gets_its_own_case_pape
     assert "dưới đây là: đ) chuyển mục đích sử dụng đất thuộc diện không chấp thuận" in answer
     assert "Đơn đề nghị giao đất/thuê đất/chuyển mục đích sử dụng đất" in answer
     assert "quyết định chấp thuận chủ trương đầu tư" not in answer  # case d)'s paper
+    # garden land is no rice land: the rice-land paper (Mẫu số 26) is not theirs, and the reply says one was left out
+    assert "Mẫu số 26" not in answer and "không liệt kê 1 giấy tờ" in answer
+
+
+@pytest.mark.parametrize("text, land", [
+    ("hộ gia đình tôi muốn chuyển đất vườn lên thổ cư", ("garden",)),
+    ("chuyen dat ao len tho cu can gi", ("pond",)),
+    ("đất ruộng nhà tôi muốn làm nhà", ("rice",)),
+    ("chuyển đất vườn sang trồng lúa", ("garden", "rice")),
+    ("đất rừng sản xuất của gia đình", ("forest",)),
+    ("đất nông nghiệp lên đất ở", ()),  # an umbrella holding rice land names no kind
+    ("nhà tôi gần vườn quốc gia", ()),  # a national park is no garden
+    ("mua áo cá sấu", ()),  # "áo" typed with its accent is no pond
+])
+def test_the_kind_of_land_is_read_from_citizens_words(text, land):
+    assert read_situation(text).land == land
+
+
+def test_a_paper_for_another_kind_of_land_only_is_left_out_and_kept_when_unsaid_or_named(catalogue):
+    proc = catalogue.get("1.013949")
+
+    def papers(said: str) -> str:  # case đ), the purpose change no investor needs (rice land may be an investor's)
+        return compose_answer(proc, "documents", Settings(), situation=read_situation(said), case=5,
+                              question=f"{said} thì cần giấy tờ gì").text
+
+    assert "Mẫu số 26" not in papers("hộ gia đình tôi muốn chuyển đất ao lên thổ cư")
+    # rice land said, or no kind of land said: the paper is there, under "Nếu …" (the rice land is a case, not settled)
+    assert "Mẫu số 26" in papers("hộ gia đình tôi muốn chuyển đất lúa lên thổ cư")
+    assert "Mẫu số 26" in papers("hộ gia đình tôi muốn chuyển đất vườn và đất lúa lên thổ cư")
+    assert "Mẫu số 26" in papers("hộ gia đình tôi muốn chuyển mục đích lên thổ cư")
+
+
+def test_the_kinds_of_land_are_remembered_together_and_junk_dropped():
+    both = read_situation("đất vườn").merged(read_situation("còn đất ao thì sao"))
+    assert both.land == ("garden", "pond") and Situation.from_json(both.to_json()) == both
+    assert Situation.from_json('{"land": ["garden", "moon", 3]}').land == ("garden",)
+    assert Situation.from_json('{"land": "garden"}').land == ()

@@ -32,7 +32,7 @@ from knowledge_base.checklist import (
 )
 from knowledge_base.conditions import is_application, paper_count
 from knowledge_base.schema import Channel, FeeKind, FilingPlace, Procedure
-from knowledge_base.situation import Situation
+from knowledge_base.situation import Situation, SituationTable
 from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, words
 
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
@@ -422,6 +422,11 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     last = page == len(listed)
     if last and found.left_out:
         body.append(text("answers.left_out", count=found.left_out))
+    if last and found.other_land:
+        land = SituationTable.default().land_labels
+        body.append(text("answers.other_land", count=found.other_land_papers,
+                         kinds=" hoặc ".join(land[k] for k in found.other_land),
+                         said=", ".join(land[k] for k in situation.land)))
     if last and found.for_foreigners:
         body.append(text("answers.for_foreigners", count=found.for_foreigners))
     if last:

@@ -42,6 +42,8 @@ class Checklist:
     one_of: List[List[Document]] = field(default_factory=list)  # forms listed side by side: one is the citizen's
     optional: List[Document] = field(default_factory=list)
     left_out: int = 0  # papers of other cases or applicants
+    other_land: List[str] = field(default_factory=list)  # kinds of land of papers left out for being another's only
+    other_land_papers: int = 0  # how many papers those are
     for_foreigners: int = 0  # papers for foreigners only, not listed to a citizen who has not said they are one
 
 
@@ -312,11 +314,15 @@ def _applies(doc: Document, situation: Situation, cases: Sequence[str]) -> bool:
     another kind of land only (the rice-land paper to one speaking of their garden land alone)."""
     if doc.cases and situation.case in cases and situation.case not in doc.cases:
         return False
-    if situation.land and doc.condition:
-        kinds = SituationTable.default().land_in(doc.condition)
-        if kinds and not kinds & set(situation.land):
-            return False
+    if other_land(doc, situation):
+        return False
     return applicant_fits(doc.applicant_types, situation.applicant)
+
+
+def other_land(doc: Document, situation: Situation) -> FrozenSet[str]:
+    """The kinds of land a paper is for when the citizen's land is none of them (else nothing)."""
+    kinds = SituationTable.default().land_for(doc.condition) if situation.land and doc.condition else frozenset()
+    return kinds if not kinds & set(situation.land) else frozenset()
 
 
 def _settled(doc: Document, situation: Situation) -> bool:
@@ -370,7 +376,10 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
                 out.one_of.append([])
             out.one_of[either[i]].append(doc)
             continue
-        if not _applies(doc, situation, named):
+        if other_land(doc, situation):  # said apart: the citizen may have more land than they spoke of
+            out.other_land += sorted(k for k in other_land(doc, situation) if k not in out.other_land)
+            out.other_land_papers += 1
+        elif not _applies(doc, situation, named):
             out.left_out += 1
         elif situation.applicant is None and set(doc.applicant_types) == {FOREIGNER}:
             # most who ask are Vietnamese: a foreigner's papers are counted in a line saying how to see them

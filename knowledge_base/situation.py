@@ -116,8 +116,9 @@ class Situation:
     land: Tuple[str, ...] = ()
 
     def merged(self, newer: Situation) -> Situation:
-        """This situation updated by what the citizen said since (a new word replaces an old one; family words
-        never replace an applicant the citizen named: "tôi là việt kiều" … "nhà tôi" stays overseas)."""
+        """This situation updated by what the citizen said since (a new word replaces an old one, the kinds of land
+        add up; family words never replace an applicant the citizen named: "tôi là việt kiều" … "nhà tôi" stays
+        overseas)."""
         keep = not newer.applicant or (newer.applicant_implied and bool(self.applicant) and not self.applicant_implied)
         applicant, implied = (self.applicant, self.applicant_implied) if keep \
             else (newer.applicant, newer.applicant_implied)
@@ -130,9 +131,9 @@ class Situation:
                          said=latest(self.said + newer.said), land=tuple(dict.fromkeys(self.land + newer.land)))
 
     def without_case(self) -> Situation:
-        """The same situation with no transfer case, said or likely (the case said for one procedure is not
-        another's)."""
-        return replace(self, case=None, likely=())
+        """The same situation with no transfer case, said or likely, and no kind of land (the case or the land
+        said for one procedure is not another field's)."""
+        return replace(self, case=None, likely=(), land=())
 
     def with_request(self, request: Optional[str]) -> Situation:
         """The same situation asking ``request`` (None: nothing said)."""
@@ -214,9 +215,13 @@ class SituationTable:
         self.seldom = frozenset(str(tag) for tag in data.get("seldom") or ())
         self._unread: Dict[str, int] = {}  # condition -> unread syllables: the checklist asks for every paper
         self.channels = [str(tag) for tag in data.get(CHANNEL) or {}]
-        self.land = [str(tag) for tag in data.get(LAND) or {}]
-        self.land_table = PhraseTable([(str(p), str(tag)) for tag, phrases in (data.get(LAND) or {}).items()
-                                       for p in phrases or ()], strict_words=True)
+        land = data.get(LAND) or {}
+        self.land = [str(tag) for tag in land]
+        self.land_labels = {str(tag): str(spec.get("label") or tag) for tag, spec in land.items()}
+        self.land_table = PhraseTable([(str(p), str(tag)) for tag, spec in land.items()
+                                       for p in spec.get("phrases") or ()], strict_words=True)  # a citizen's words
+        self.land_record_table = PhraseTable([(str(p), str(tag)) for tag, spec in land.items()
+                                              for p in spec.get("record_phrases") or ()], strict_words=True)
         for group in (CONDITION, CHANNEL):
             for tag, phrases in (data.get(group) or {}).items():
                 entries += [(str(p), (group, str(tag))) for p in phrases or ()]
@@ -297,11 +302,18 @@ class SituationTable:
         return Situation(case=last[CASE], applicant=last[APPLICANT], channel=last[CHANNEL],
                          conditions=tuple(dict.fromkeys(found.get(CONDITION, []))), applicant_implied=implied,
                          likely=() if last[CASE] else tuple(dict.fromkeys(likely)),
-                         land=tuple(dict.fromkeys(str(v) for _, _, v in self.land_table.find(folded, typed))))
+                         land=self._own_land(folded, typed))
 
-    def land_in(self, text: str) -> FrozenSet[str]:
-        """The kinds of land ``text`` names ("chuyển mục đích sử dụng đất chuyên trồng lúa": rice)."""
-        return frozenset(str(value) for _, _, value in self.land_table.find(*self._words(text)))
+    def _own_land(self, folded: List[str], typed: List[str]) -> Tuple[str, ...]:
+        """The kinds of land a message names as the citizen's: not a target or a neighbour ("sang đất vườn",
+        "cạnh đất rừng")."""
+        return tuple(dict.fromkeys(str(value) for start, _, value in self.land_table.find(folded, typed)
+                                   if not (start and folded[start - 1] in _NOT_OWN_LAND)))
+
+    def land_for(self, condition: str) -> FrozenSet[str]:
+        """The kinds of land a record's paper condition says the paper is for ("chuyển mục đích sử dụng đất chuyên
+        trồng lúa": rice); what follows "trừ" (an exception) is not read."""
+        return _land_for(self, condition)
 
     def about(self, condition: str) -> Tuple[FrozenSet[str], FrozenSet[str], FrozenSet[str]]:
         """The cases, applicants and other conditions a record's condition wording names; what follows
@@ -372,6 +384,16 @@ def known_requests() -> FrozenSet[str]:
 @functools.lru_cache(maxsize=1)
 def _default() -> SituationTable:
     return SituationTable.load(DATA_DIR / "situations.yml")
+
+
+# a word before a kind of land that makes it not the citizen's own: a target ("sang đất vườn") or a neighbour
+_NOT_OWN_LAND = frozenset({"sang", "len", "thanh", "canh", "gan", "giap", "ben", "ke"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _land_for(table: SituationTable, condition: str) -> FrozenSet[str]:
+    condition = EXCEPTION.split(condition or "", maxsplit=1)[0]
+    return frozenset(str(value) for _, _, value in table.land_record_table.find(*table._words(condition)))
 
 
 def read_situation(text: str) -> Situation:

@@ -537,19 +537,27 @@ def test_a_household_turning_garden_into_residential_land_gets_its_own_case_pape
     assert "dưới đây là: đ) chuyển mục đích sử dụng đất thuộc diện không chấp thuận" in answer
     assert "Đơn đề nghị giao đất/thuê đất/chuyển mục đích sử dụng đất" in answer
     assert "quyết định chấp thuận chủ trương đầu tư" not in answer  # case d)'s paper
-    # garden land is no rice land: the rice-land paper (Mẫu số 26) is not theirs, and the reply says one was left out
-    assert "Mẫu số 26" not in answer and "không liệt kê 1 giấy tờ" in answer
+    # garden land is no rice land: the rice-land paper (Mẫu số 26) is not theirs, and the reply says which was left out
+    assert "Mẫu số 26" not in answer
+    assert "không liệt kê 1 giấy tờ chỉ dành cho đất trồng lúa, vì bạn nói đất của bạn là đất vườn" in answer
 
 
 @pytest.mark.parametrize("text, land", [
     ("hộ gia đình tôi muốn chuyển đất vườn lên thổ cư", ("garden",)),
     ("chuyen dat ao len tho cu can gi", ("pond",)),
     ("đất ruộng nhà tôi muốn làm nhà", ("rice",)),
-    ("chuyển đất vườn sang trồng lúa", ("garden", "rice")),
+    ("đất vườn và đất lúa nhà tôi", ("garden", "rice")),
     ("đất rừng sản xuất của gia đình", ("forest",)),
     ("đất nông nghiệp lên đất ở", ()),  # an umbrella holding rice land names no kind
     ("nhà tôi gần vườn quốc gia", ()),  # a national park is no garden
-    ("mua áo cá sấu", ()),  # "áo" typed with its accent is no pond
+    ("mua áo cá sấu", ()),
+    ("mua ao ca sau", ()),  # nor is a pond or a forest said by its bare word: "đào ao nuôi cá", "xã Rừng Thông"
+    ("chuyển mục đích để đào ao nuôi cá", ()),
+    ("tôi ở xã Rừng Thông muốn chuyển đất nông nghiệp lên thổ cư", ()),
+    # a kind of land named as the target or a neighbour is not the citizen's
+    ("muốn chuyển sang đất vườn", ()),
+    ("nhà tôi cạnh đất rừng, muốn chuyển đất nông nghiệp lên đất ở", ()),
+    ("chuyển đất lúa lên đất vườn", ("rice",)),
 ])
 def test_the_kind_of_land_is_read_from_citizens_words(text, land):
     assert read_situation(text).land == land
@@ -569,8 +577,23 @@ def test_a_paper_for_another_kind_of_land_only_is_left_out_and_kept_when_unsaid_
     assert "Mẫu số 26" in papers("hộ gia đình tôi muốn chuyển mục đích lên thổ cư")
 
 
+def test_a_paper_is_left_out_only_by_wording_that_says_which_land_it_is_for(catalogue):
+    # forestry papers speak of forests ("chủ rừng", "thực vật rừng") for every applicant: none is left out
+    table = SituationTable.default()
+    assert table.land_for("chủ rừng đề nghị cấp, cấp lại mã số rừng trồng theo nhóm chủ rừng") == frozenset()
+    assert table.land_for("chuyển mục đích sử dụng đất chuyên trồng lúa") == {"rice"}
+    assert table.land_for("đề nghị giao đất và giao rừng") == {"forest"}
+    assert table.land_for("mọi loại đất, trừ đất chuyên trồng lúa") == frozenset()  # an exception is not read
+    garden = Situation(land=("garden",))
+    for code in ("1.014605", "3.000502", "1.011470", "1.000045"):
+        proc = catalogue.get(code)
+        for n, case in enumerate(proc.document_cases, 1):
+            assert checklist(case, garden) == checklist(case, Situation()), (code, n)
+
+
 def test_the_kinds_of_land_are_remembered_together_and_junk_dropped():
     both = read_situation("đất vườn").merged(read_situation("còn đất ao thì sao"))
     assert both.land == ("garden", "pond") and Situation.from_json(both.to_json()) == both
+    assert both.without_case().land == ()  # another field's procedure: the land said is not its own
     assert Situation.from_json('{"land": ["garden", "moon", 3]}').land == ("garden",)
     assert Situation.from_json('{"land": "garden"}').land == ()

@@ -48,6 +48,8 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer,
     cases = [templates.case_button(answer.code, c["case"], c["title"]) for c in answer.cases]
     cases += [templates.foreigner_button(answer.code, answer.case_shown)] if answer.foreign_papers and answer.code \
         else []
+    cases += [templates.land_button(answer.code, land, answer.case_shown) for land in answer.other_land] \
+        if answer.code else []
     steps = templates.aspect_buttons(answer.code, answer.next_aspects) if answer.code else []
     rated = [] if answer.which_case else templates.feedback_buttons()  # a question is not an answer to rate
     dispatcher.utter_message(text=answer.messages[-1], buttons=more + cases + steps + rated)
@@ -223,7 +225,7 @@ class ActionAnswerProcedure(Action):
         aspect = asked_aspect(tracker, aspect, named, text)
         # a button under a documents answer ("📄 other case", "Thừa kế", "Xem tiếp") carries the procedure shown
         by_button = bool(case or page > 1 or entity(tracker, "situation_case")
-                         or entity(tracker, "situation_applicant"))
+                         or entity(tracker, "situation_applicant") or entity(tracker, "situation_land"))
         offered = tracker.get_slot("candidates") or ()
         # a button under an answer (its payload carries the code) is about that answer's procedure, never a yes
         payload = text.startswith("/")
@@ -323,7 +325,7 @@ def situation_of(tracker: Tracker, text: str, code: Optional[str] = None) -> Sit
     said = kb.situation_in(text, code, known.said) if code else read_situation(text).with_said(known.said)
     # the conditions named were worked out from the known ones ("à nhầm, 15 m3" drops "8 m3"): they replace them
     return known.merged(said).with_said(said.said).with_case(entity(tracker, "situation_case")).with_applicant(
-        entity(tracker, "situation_applicant"))
+        entity(tracker, "situation_applicant")).with_land(entity(tracker, "situation_land"))
 
 
 def answer_page(tracker: Tracker) -> int:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 from core import texts
 from core.formatting import clock, date, soon
 from knowledge_base.answers import elide
+from knowledge_base.situation import SituationTable
 
 if TYPE_CHECKING:  # pragma: no cover
     from dossiers.calendar import WorkingCalendar
@@ -106,6 +107,15 @@ def foreigner_button(code: str, case: Optional[int] = None) -> Dict[str, str]:
     shown = f',"document_case":"{case}"' if case else ""
     return {"title": texts.text("buttons.foreigner"),
             "payload": f'/ask_documents{{"procedure_code":"{code}","situation_applicant":"foreigner"{shown}}}'}
+
+
+def land_button(code: str, land: str, case: Optional[int] = None) -> Dict[str, str]:
+    """A button that shows a checklist's papers (of document ``case``, if given) for a citizen who also has land of
+    the kind ``land`` (a tag of situations.yml), whose papers it left out."""
+    shown = f',"document_case":"{case}"' if case else ""
+    label = SituationTable.default().land_labels.get(land, land)
+    return {"title": texts.text("buttons.other_land", label=label),
+            "payload": f'/ask_documents{{"procedure_code":"{code}","situation_land":"{land}"{shown}}}'}
 
 
 def more_button(code: str, case: int, page: int) -> Dict[str, str]:

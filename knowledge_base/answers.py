@@ -114,6 +114,7 @@ class Answer:
     ask_case: List[dict] = field(default_factory=list)  # a question about the citizen's case: {"title", "case"}
     which_case: bool = False  # a question: which of the record's document cases (``cases``) is the citizen's
     foreign_papers: bool = False  # a checklist left out papers for foreigners only (a button shows them)
+    other_land: Tuple[str, ...] = ()  # kinds of land whose papers a checklist left out (a button each shows them)
     case_shown: Optional[int] = None  # the document case a checklist shows, of a record with several (1-based)
 
     @property
@@ -352,6 +353,7 @@ class _Documents:
     which: bool = False  # the message asks which document case is the citizen's (``cases`` are the answers)
     foreign: bool = False  # papers for foreigners only were left out (see ``Checklist.for_foreigners``)
     shown: Optional[int] = None  # the document case shown, when the record has several
+    other_land: Tuple[str, ...] = ()  # kinds of land whose papers were left out (see ``Checklist.other_land``)
 
 
 def _documents(proc: Procedure, situation: Situation, case: Optional[int], page: int,
@@ -436,7 +438,8 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
         body.append(text("answers.more_pages", page=page, pages=len(listed)))
     return _Documents(["\n".join(body)], cases=others, more=more,
                       foreign=last and bool(found.for_foreigners),
-                      shown=shown if len(proc.document_cases) > 1 else None)
+                      shown=shown if len(proc.document_cases) > 1 else None,
+                      other_land=tuple(found.other_land) if last else ())
 
 
 def _case_title(name: str, number: int) -> str:
@@ -841,7 +844,7 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
             return Answer([f"{head}\n{docs.messages[0]}\n{source_line(proc)}"], code=proc.code, aspect=aspect,
                           cases=docs.cases, which_case=True)
         messages = _pack([f"{head}\n{docs.messages[0]}"] + docs.messages[1:])
-        cases, more, foreign, shown = docs.cases, docs.more, docs.foreign, docs.shown
+        cases, more, foreign, shown, land = docs.cases, docs.more, docs.foreign, docs.shown, docs.other_land
     else:
         body = _body(proc, aspect, situation)
         if quote:
@@ -849,9 +852,9 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
             body = [said] if aspect in QUOTE_ANSWERS else body + [said]
         messages = _pack([f"{head}\n{m}" if i == 0 else m for i, m in enumerate(body)],
                          SHORT_MESSAGE if aspect in ("fees", "time", "where", "channels") else MAX_MESSAGE)
-        cases, more, foreign, shown = [], None, False, None
+        cases, more, foreign, shown, land = [], None, False, None, ()
     if proc.staff_notes.strip() and page == 1:
         messages.extend(_split(text("answers.staff_notes", notes=proc.staff_notes.strip())))
     messages.append(f"{source_line(proc)}\n{_next_step(aspect)}")
     return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[aspect],
-                  more=more, foreign_papers=foreign, case_shown=shown)
+                  more=more, foreign_papers=foreign, case_shown=shown, other_land=land)

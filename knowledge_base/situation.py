@@ -188,6 +188,12 @@ class Situation:
         return replace(self, applicant=applicant, applicant_implied=False) \
             if isinstance(applicant, str) and applicant in SituationTable.default().labels[APPLICANT] else self
 
+    def with_land(self, land: Optional[str]) -> Situation:
+        """The same situation with land of the kind ``land`` too (a known tag, from a checklist's button), or
+        unchanged."""
+        return replace(self, land=tuple(dict.fromkeys(self.land + (land,)))) \
+            if isinstance(land, str) and land in SituationTable.default().land else self
+
     def with_case(self, case: Optional[str]) -> Situation:
         """The same situation in ``case`` (a known case tag), or unchanged."""
         return replace(self, case=case) if isinstance(case, str) and case in SituationTable.default().labels[CASE] \

@@ -625,6 +625,27 @@ def test_a_yes_to_the_one_procedure_offered_answers_what_was_asked(log):
     assert messages[-1]["text"].startswith("Bạn hỏi về thủ tục nào ạ?")
 
 
+def test_a_checklist_that_leaves_out_another_kind_of_land_s_paper_offers_it_on_a_button(log):
+    """Garden land into residential land: the rice-land paper is left out, said, and one tap shows it."""
+    question = "hộ gia đình tôi muốn chuyển đất vườn lên thổ cư thì cần giấy tờ gì"
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        question, "ask_documents", {}, [{"entity": "procedure_code", "value": "1.013949"}]))
+    said = "\n".join(m["text"] for m in messages)
+    assert "Mẫu số 26" not in said and "chỉ dành cho đất trồng lúa" in said
+    assert json.loads(events["situation"])["land"] == ["garden"]
+    buttons = [b for b in messages[-1]["buttons"] if "đất trồng lúa" in b["title"]]
+    assert [b["payload"] for b in buttons] == [
+        '/ask_documents{"procedure_code":"1.013949","situation_land":"rice","document_case":"5"}']
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        buttons[0]["payload"], "ask_documents",
+        {"procedure_code": "1.013949", "aspect": "documents", "situation": events["situation"]},
+        [{"entity": "procedure_code", "value": "1.013949"}, {"entity": "situation_land", "value": "rice"},
+         {"entity": "document_case", "value": "5"}]))
+    said = "\n".join(m["text"] for m in messages)
+    assert "Mẫu số 26" in said and json.loads(events["situation"])["land"] == ["garden", "rice"]
+    assert not any("đất trồng lúa" in b["title"] for b in messages[-1]["buttons"])
+
+
 def test_the_foreigner_button_keeps_the_document_case_shown(log):
     """Under case 3 of 1.005401 (shown by its button), the foreigner's button shows case 3 for a foreigner."""
     payload = '/ask_documents{"procedure_code":"1.005401","document_case":"3"}'

@@ -310,11 +310,8 @@ def applicant_fits(types: Sequence[str], applicant: Optional[str]) -> bool:
 
 
 def _applies(doc: Document, situation: Situation, cases: Sequence[str]) -> bool:
-    """False for a paper of another case (one this record's papers differ by), another kind of applicant, or
-    another kind of land only (the rice-land paper to one speaking of their garden land alone)."""
+    """False for a paper of another case (one this record's papers differ by) or another kind of applicant."""
     if doc.cases and situation.case in cases and situation.case not in doc.cases:
-        return False
-    if other_land(doc, situation):
         return False
     return applicant_fits(doc.applicant_types, situation.applicant)
 
@@ -376,8 +373,9 @@ def checklist(case: DocumentCase, situation: Situation) -> Checklist:
                 out.one_of.append([])
             out.one_of[either[i]].append(doc)
             continue
-        if other_land(doc, situation):  # said apart: the citizen may have more land than they spoke of
-            out.other_land += sorted(k for k in other_land(doc, situation) if k not in out.other_land)
+        land = other_land(doc, situation)
+        if land:  # counted apart: the citizen may have more land than they spoke of (a button shows its papers)
+            out.other_land += sorted(k for k in land if k not in out.other_land)
             out.other_land_papers += 1
         elif not _applies(doc, situation, named):
             out.left_out += 1

@@ -112,7 +112,7 @@ class Situation:
     # động", "8 m3 mỗi ngày"), never the words themselves
     said: Tuple[str, ...] = ()
     # the kinds of land the citizen has spoken of as theirs ("đất vườn": garden), all of them: a paper for another
-    # kind only is not theirs (``SituationTable.land_in``)
+    # kind only is not theirs (``SituationTable.land_for``, ``checklist.other_land``)
     land: Tuple[str, ...] = ()
 
     def merged(self, newer: Situation) -> Situation:

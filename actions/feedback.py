@@ -214,8 +214,9 @@ def answer_elsewhere(dispatcher: CollectingDispatcher,
     current = tracker.get_slot("procedure_code")
     known = Situation.from_json(tracker.get_slot("situation"))
     if (found.kind != ANSWER and current and tracker.get_slot("aspect") == "documents" and kb.is_short_reply(text)
-            and (situation.applicant, situation.case) != (known.applicant, known.case)):
-        # "tôi là người nước ngoài" after a checklist (which says to write so): that checklist, for who they are
+            and (situation.applicant, situation.case, situation.land) != (known.applicant, known.case, known.land)):
+        # "tôi là người nước ngoài" after a checklist (which says to write so), "có cả đất lúa nữa" after one that
+        # left out rice land's papers: that checklist, for who they are and the land they have
         situation = situation_of(tracker, text, str(current))
         return send_answer(dispatcher, kb.answer("", aspect="documents", code=str(current), situation=situation),
                            situation), found

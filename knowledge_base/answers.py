@@ -13,6 +13,7 @@ from core.text import fold
 from core.texts import text
 from core.vocabulary import CHANNELS, filing_channel
 from knowledge_base.checklist import (
+    Checklist,
     applicant_fits,
     application_form,
     case_named,
@@ -395,18 +396,22 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
         question, buttons = situation_question(ask)
         return _Documents([question], ask_case=[dict(b, document_case=picked) for b in buttons])
     if picked is None:  # parts of one dossier that fit one message go together
-        together, foreign = [text("answers.documents_heading")], 0
+        together, foreign, other = [text("answers.documents_heading")], 0, Checklist()
         for i, c in enumerate(proc.document_cases, 1):
             listed_case = checklist(c, situation)
             together += [f"{case_label(c.name, i, limit=10_000)}:"] + lines(listed_case)
             foreign += listed_case.for_foreigners
+            other.other_land += [k for k in listed_case.other_land if k not in other.other_land]
+            other.other_land_papers += listed_case.other_land_papers
         together += [text("answers.for_foreigners", count=foreign)] if foreign else []
+        together += _other_land_line(other, situation)
         def fits(body: List[str]) -> bool:
             return len("\n".join(body)) + len(proc.chat_name) <= MAX_MESSAGE - 100
 
         if fits(together):
             placed = together + _where_line(proc, situation)  # where to file, when it fits too
-            return _Documents(["\n".join(placed if fits(placed) else together)], foreign=bool(foreign))
+            return _Documents(["\n".join(placed if fits(placed) else together)], foreign=bool(foreign),
+                              other_land=tuple(other.other_land))
         if page == 1:  # neither the situation nor the question's words pick a case: ask which
             return _Documents([_which_case(proc)], cases=every, which=True)
     found = checklist(chosen, situation)
@@ -424,11 +429,8 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     last = page == len(listed)
     if last and found.left_out:
         body.append(text("answers.left_out", count=found.left_out))
-    if last and found.other_land:
-        land = SituationTable.default().land_labels
-        body.append(text("answers.other_land", count=found.other_land_papers,
-                         kinds=" hoặc ".join(land[k] for k in found.other_land),
-                         said=", ".join(land[k] for k in situation.land)))
+    if last:
+        body += _other_land_line(found, situation)
     if last and found.for_foreigners:
         body.append(text("answers.for_foreigners", count=found.for_foreigners))
     if last:
@@ -440,6 +442,15 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
                       foreign=last and bool(found.for_foreigners),
                       shown=shown if len(proc.document_cases) > 1 else None,
                       other_land=tuple(found.other_land) if last else ())
+
+
+def _other_land_line(found: Checklist, situation: Situation) -> List[str]:
+    """The line saying which kind of land's papers ``found`` left out, and how to see them (none when none)."""
+    if not found.other_land:
+        return []
+    land = SituationTable.default().land_labels
+    return [text("answers.other_land", count=found.other_land_papers, kinds=" hoặc ".join(land[k] for k in
+                 found.other_land), said=", ".join(land[k] for k in situation.land))]
 
 
 def _case_title(name: str, number: int) -> str:

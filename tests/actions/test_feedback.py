@@ -202,6 +202,17 @@ def test_what_a_citizen_says_about_themselves_counts_even_when_the_classifier_mi
     assert situation and json.loads(situation[0])["case"] == "inheritance"
 
 
+def test_saying_they_have_the_land_left_out_after_a_checklist_gets_that_checklist_again(log):
+    """"có cả đất lúa nữa" typed after a checklist that left out rice land's papers (it offers a button) is read
+    as out of scope by the classifier; it adds rice land and answers that procedure's papers again."""
+    slots = {"procedure_code": "1.013949", "aspect": "documents", "situation": '{"land": ["garden"]}'}
+    dispatcher = CollectingDispatcher()
+    events = ActionOutOfScope().run(dispatcher, make_tracker("có cả đất lúa nữa", "out_of_scope", slots), {})
+    said = "\n".join(m.get("text") or "" for m in dispatcher.messages)
+    situation = [e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "situation"]
+    assert "(mã 1.013949)" in said and json.loads(situation[0])["land"] == ["garden", "rice"]
+
+
 @pytest.mark.parametrize("slots, answered", [
     ({"procedure_code": "1.004756", "aspect": "documents"}, True),
     ({"procedure_code": "1.004756", "aspect": "documents", "situation": '{"applicant": "foreigner"}'}, False),

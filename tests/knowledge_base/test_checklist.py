@@ -597,3 +597,19 @@ def test_the_kinds_of_land_are_remembered_together_and_junk_dropped():
     assert both.without_case().land == ()  # another field's procedure: the land said is not its own
     assert Situation.from_json('{"land": ["garden", "moon", 3]}').land == ("garden",)
     assert Situation.from_json('{"land": "garden"}').land == ()
+
+
+def test_papers_of_every_case_together_say_the_other_land_left_out_too(catalogue):
+    """A record whose cases all fit one message lists them together: a paper for another kind of land is left out
+    there too, said, and offered on a button (``Answer.other_land``)."""
+    full = catalogue.get("1.013949")
+    purpose = full.document_cases[4]  # đ): the certificate, the application, the rice-land paper (Mẫu số 26)
+    short = purpose.copy(update={"name": "đ) chuyển mục đích sử dụng đất",
+                                 "documents": [purpose.documents[0], purpose.documents[-1]]})
+    other = purpose.copy(update={"name": "e) gia hạn", "documents": [purpose.documents[0]]})
+    small = full.copy(update={"document_cases": [short, other]})
+    answer = compose_answer(small, "documents", Settings(), situation=Situation(land=("garden",)))
+    assert "đ) chuyển mục đích sử dụng đất:" in answer.text and "e) gia hạn:" in answer.text  # listed together
+    assert "Mẫu số 26" not in answer.text and "chỉ dành cho đất trồng lúa" in answer.text
+    assert answer.other_land == ("rice",)
+    assert "Mẫu số 26" in compose_answer(small, "documents", Settings(), situation=Situation()).text

@@ -13,7 +13,7 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from knowledge_base.importer.report import ImportReport
-from knowledge_base.schema import Document, FilingPlace, Procedure, Step, TimeUnit
+from knowledge_base.schema import Document, DocumentCase, FilingPlace, Procedure, Step, TimeUnit
 from knowledge_base.situation import SituationTable
 from knowledge_base.text import clean_space
 
@@ -320,10 +320,38 @@ def time_units_from_steps(proc: Procedure) -> None:
             time.unit, time.unit_from = next(iter(units)), "steps"
 
 
+# A heading that sets one case's papers apart: "Đối với tàu bị chìm đắm …", "(2) Đối với thuốc dạng dược phẩm …"
+_FOR_CASE = re.compile(r"^(?:\(?(?:\d{1,2}|[a-zđ])[.)]\s*)?đối với\s", re.IGNORECASE)
+_NOTE = re.compile(r"^\s*lưu ý\b", re.IGNORECASE)
+OTHER_CASES = "Các trường hợp khác"
+
+
+def with_common_part(cases: List[DocumentCase]) -> List[DocumentCase]:
+    """The cases of a record that lists papers per case ("Đối với …") and last, under no heading, papers that none
+    of the cases lists: those are every case's (1.003681, deregistering a fishing boat: the declaration, Mẫu số
+    10.ĐKT, after the papers of a sunken, a sold and a scrapped boat; 3.000179: the application "ngoài" which each
+    case adds its own). They join each case, first, and stay a case of their own, named as the others' rest. A last
+    group that is only a note ("Lưu ý: …"), shares a paper with a case, or follows headings of another kind (a
+    part of the dossier: "Hồ sơ năng lực") is left as the record has it."""
+    if len(cases) < 2:
+        return cases
+    *named, last = cases
+    if last.name.strip() or not all(_FOR_CASE.match(c.name) for c in named):
+        return cases
+    papers = {clean_space(d.name).lower() for c in named for d in c.documents}
+    if all(_NOTE.match(d.name) for d in last.documents) \
+            or any(clean_space(d.name).lower() in papers for d in last.documents):
+        return cases
+    joined = [DocumentCase(name=c.name, documents=[d.copy(deep=True) for d in last.documents] + c.documents,
+                           note=c.note) for c in named]
+    return joined + [DocumentCase(name=OTHER_CASES, documents=last.documents, note=last.note)]
+
+
 def structure_procedure(proc: Procedure, report: ImportReport, source: str,
                         table: Optional[SituationTable] = None) -> Procedure:
     """Fill the structured fields of a parsed procedure; report sentences whose condition could not be read."""
     table = table or SituationTable.default()
+    proc.document_cases = with_common_part(proc.document_cases)
     for case in proc.document_cases:
         case.documents = [structure_document(d, table) for d in case.documents]
         for doc in case.documents:

@@ -271,3 +271,35 @@ def test_no_document_name_of_the_real_records_ends_in_a_file_name():
     # three where nothing tells the name's end from the file's ("chăn nuôibáo cáo.pdf", "…)~$ụ lục 12.10.docx",
     # "… trú”Phụ lục Đơn thanh toán … .doc"); 146 names in 69 records before the rules of 5/12/2026
     assert set(glued) <= {"1.014743", "1.014132", "1.010091"}, glued
+
+
+def test_papers_under_no_heading_after_the_cases_join_every_case():
+    from knowledge_base.importer.structure import OTHER_CASES, with_common_part
+    from knowledge_base.schema import Document, DocumentCase
+
+    def case(name, *papers):
+        return DocumentCase(name=name, documents=[Document(name=p) for p in papers])
+
+    joined = with_common_part([case("Đối với tàu bị chìm đắm", "Biên bản Mẫu số 12"),
+                               case("Đối với tàu phá dỡ", "Biên bản Mẫu số 11"), case("", "Tờ khai Mẫu số 10")])
+    assert [[d.name for d in c.documents] for c in joined] == [
+        ["Tờ khai Mẫu số 10", "Biên bản Mẫu số 12"], ["Tờ khai Mẫu số 10", "Biên bản Mẫu số 11"],
+        ["Tờ khai Mẫu số 10"]]
+    assert joined[2].name == OTHER_CASES
+    joined[0].documents[0].name = "changed"  # each case holds its own copy
+    assert joined[1].documents[0].name == "Tờ khai Mẫu số 10"
+    left = [
+        # a note, not a paper
+        [case("(1) Đối với thuốc mới", "Đơn"), case("", "Lưu ý: hồ sơ viết bằng tiếng Việt")],
+        # a paper some case lists too: the group is a case of its own (the usual filing beside an exemption)
+        [case("Đối với lô được miễn giảm", "Giấy đăng ký Mẫu số 16"), case("", "Giấy đăng ký Mẫu số 16", "Vận đơn")],
+        # a part of the dossier, not a case
+        [case("Hồ sơ năng lực", "Báo cáo năng lực"), case("", "Đơn đăng ký")],
+        # the group under no heading is not the last
+        [case("", "Đơn"), case("Đối với tổ chức", "Quyết định thành lập")],
+    ]
+    for cases in left:
+        assert with_common_part(cases) == cases
+    proc = record_to_procedure(record("1.003681"), ImportReport(), "1.003681")
+    forms = [[d.form_number for d in c.documents] for c in proc.document_cases]
+    assert forms == [["Mẫu số 10", "Mẫu số 12"], ["Mẫu số 10", "Mẫu số 13"], ["Mẫu số 10", "Mẫu số 11"], ["Mẫu số 10"]]

@@ -219,10 +219,22 @@ def _time_text(ch: Channel) -> str:
     return f"{value} {unit}".strip() if unit else text("phrases.answer_time_no_unit", value=value)
 
 
+# an amount a fee note states ("40.000đồng/lần", "6.000.000 đồng/01 cơ sở/lần")
+_NOTE_AMOUNT = re.compile(r"\d\s*(?:đồng|vnđ|vnd)\b", re.IGNORECASE)
+FEE_NOTE = 220
+FEE_AMOUNTS = 450  # a note giving the amounts is the answer itself: kept longer
+
+
 def _fee_text(ch: Channel) -> str:
     parts = []
     for fee in ch.fees:
-        if fee.kind == "none" and _LEGAL_REFERENCE.search(fee.text or "") and "phí" in (fee.text or "").lower():
+        amounts = sentences(re.sub(r"(\d)(đồng)", r"\1 \2", fee.text), FEE_AMOUNTS) \
+            if fee.kind == "none" and _NOTE_AMOUNT.search(fee.text or "") else ""
+        if amounts:  # "Miễn phí (Lệ phí cấp mới 40.000đồng/lần; …)": the column says free, its note gives the amounts
+            parts.append(amounts.rstrip("."))
+            continue
+        if fee.kind == "none" and (_LEGAL_REFERENCE.search(fee.text or "") and "phí" in (fee.text or "").lower()
+                                   or _NOTE_AMOUNT.search(fee.text or "")):
             base = text("phrases.answer_fee_by_law")  # "no fee" beside a note that names a fee circular: it has one
         elif fee.kind == "none":
             base = text("phrases.answer_no_fee" if not fee.set_by_province else "phrases.answer_fee_free")
@@ -230,7 +242,7 @@ def _fee_text(ch: Channel) -> str:
             base = vnd(fee.amount_vnd)
         else:
             base = text("phrases.answer_no_information")
-        kept = sentences(fee.text, 220) or _references(fee.text) if fee.text else ""
+        kept = sentences(fee.text, FEE_NOTE) or _references(fee.text) if fee.text else ""
         note = f" ({kept.rstrip('.')})" if kept else ""
         parts.append(base + note)
     return "; ".join(parts) or text("phrases.answer_no_information")

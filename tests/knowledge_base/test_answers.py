@@ -100,6 +100,22 @@ def test_fees_note_when_set_by_the_province(lost_certificate):
     assert "do HĐND/UBND cấp tỉnh quy định" in text
 
 
+def test_a_free_fee_whose_note_gives_amounts_answers_the_amounts(catalogue):
+    # 1.004359's column says "Miễn phí", its note "Lệ phí cấp mới 40.000đồng/lần; lệ phí cấp lại 20.000 đồng/lần"
+    text = compose_answer(catalogue.get("1.004359"), "fees", Settings()).text
+    assert "- Lệ phí cấp mới 40.000 đồng/lần; lệ phí cấp lại 20.000 đồng/lần" in text
+    assert "Không thu phí" not in text
+    # both rates of 1.007927, not the first alone
+    text = compose_answer(catalogue.get("1.007927"), "fees", Settings()).text
+    assert "6.000.000 đồng" in text and "3.000.000 đồng" in text and "Không thu phí" not in text
+    # a free fee with no amount stays free
+    free = catalogue.get("1.012786").copy(deep=True)
+    for channel in free.channels:
+        channel.fees = [fee.copy(update={"text": "", "set_by_province": False}) for fee in channel.fees[:1]]
+        channel.fees[0].kind, channel.fees[0].amount_vnd = "none", 0
+    assert "Không thu phí" in compose_answer(free, "fees", Settings()).text
+
+
 def test_time_per_channel(lost_certificate):
     text = compose_answer(lost_certificate, "time", Settings()).text
     assert "- Trực tuyến, bưu chính: 10 ngày làm việc" in text and "- Trực tiếp: 20 ngày làm việc" in text

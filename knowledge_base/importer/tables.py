@@ -190,12 +190,16 @@ _LEGAL_END = re.compile(r"\d{1,4}/\d{4}/(?:[A-ZĐ]+ ?-)*(?:CP|BNNMT|BNNPTNT|BTNM
                         r"(?![A-ZĐ](?:\s|$))")  # not the start of a longer word ("TT-BNNMTT ngày …")
 # - else before the first upper-case letter run into a lower-case letter, digit or punctuation ("Đơn đề nghịMau
 #   01.docx", "… (bản chính)Mẫu số 05.docx"; file names have such runs of their own: "Mau 35 - Phu luc
-#   II_36.2025.TT-BNNMT_02.7.2025.docx");
+#   II_36.2025.TT-BNNMT_02.7.2025.docx"), never inside a form's code ("Mẫu số 10.QLT Phụ lục IA");
 # - else after the last full stop or closing parenthesis with no space ("… nền màu trắng.mau so 12 (1).doc",
 #   "…)báo cáo pop sửa.docx"), or at a word run into "mau"/"Mẫu" and a number ("… hết hạnmau so 20.doc", "… từng
-#   TTHCMau 1a.docx"); never at a dot between digits ("12.10") nor the extension's own.
-_STOP_GLUE = re.compile(r"(?:(?<=[^\W\d_])\.|\))(?=[^\W_])|(?<=[^\W\d_])(?=(?i:mau|mẫu)\s*(?i:so|số)?\s*\d)")
+#   TTHCMau 1a.docx"), or before a file named by a number alone ("… Luật Chăn nuôi08.pdf"); never at a dot between
+#   digits ("12.10") nor the extension's own.
+_STOP_GLUE = re.compile(r"(?:(?<=[^\W\d_])\.|\))(?=[^\W_])|(?<=[^\W\d_])(?=(?i:mau|mẫu)\s*(?i:so|số)?\s*\d)"
+                        r"|(?<=[^\W\d_])(?=\d{1,3}$)")
 _TAIL_PUNCTUATION = re.compile(r"^[).;,]+")
+# a form's number with its code's dot, before the code's letters ("Mẫu số 10.QLT", "Mẫu số 12.ĐKT"): no cut there
+_FORM_CODE_END = re.compile(r"\b(?:[Mm]ẫu|[Mm]au)(?:\s+(?:số|so))?\s*\d{1,3}\.$")
 _FORM_FILE = re.compile(_FORM_EXT, re.IGNORECASE)
 
 
@@ -209,7 +213,8 @@ def _split_form(entry: str) -> Tuple[str, str]:
     glued = (len(stem) - len(after.lstrip(").")) for after in rest)  # after ")." closing the name: "CP).phu luc"
     cuts = [end for end in glued if end < len(stem) and not stem[end].isspace() and stem[end] not in ",;"][-1:]
     cuts = cuts or [i for i in range(3, len(stem)) if stem[i].isupper()
-                    and (stem[i - 1].islower() or stem[i - 1].isdigit() or stem[i - 1] in ";:).]")][:1]
+                    and (stem[i - 1].islower() or stem[i - 1].isdigit() or stem[i - 1] in ";:).]")
+                    and not _FORM_CODE_END.search(stem, 0, i)][:1]
     cuts = cuts or [m.end() if m.group(0) else m.start() for m in _STOP_GLUE.finditer(stem)][-1:]
     if not cuts or cuts[0] < 3:
         return entry, ""

@@ -303,3 +303,15 @@ def test_papers_under_no_heading_after_the_cases_join_every_case():
     proc = record_to_procedure(record("1.003681"), ImportReport(), "1.003681")
     forms = [[d.form_number for d in c.documents] for c in proc.document_cases]
     assert forms == [["Mẫu số 10", "Mẫu số 12"], ["Mẫu số 10", "Mẫu số 13"], ["Mẫu số 10", "Mẫu số 11"], ["Mẫu số 10"]]
+
+
+def test_a_form_code_dot_is_no_end_of_the_name():
+    # "Mẫu số 09.QLT" is one form: the name ends after the decree it cites, before the file
+    name, form = tables._split_form("Đơn đăng ký theo Mẫu số 09.QLT Phụ lục IA ban hành kèm theo Nghị định số "
+                                    "32/2026/NĐ-CP;Mẫu số 09.QLT. Buôn bán.docx")
+    assert name == "Đơn đăng ký theo Mẫu số 09.QLT Phụ lục IA ban hành kèm theo Nghị định số 32/2026/NĐ-CP;"
+    assert form == "Mẫu số 09.QLT. Buôn bán.docx"
+    proc = record_to_procedure(record("1.001686"), ImportReport(), "1.001686")
+    names = [d.name for d in proc.documents]
+    assert not any(n.endswith((".", "Mẫu số 09", "Mẫu số 10")) and "Mẫu số" in n[-12:] for n in names)
+    assert any(n.startswith("Đơn đăng ký theo Mẫu số 09.QLT Phụ lục IA") for n in names)

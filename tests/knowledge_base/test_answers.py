@@ -499,3 +499,10 @@ def test_lines_beside_offered_procedures_say_no_less_than_their_records(catalogu
     assert _brief(water, "where", Situation()) is None
     assert application_form(catalogue.get("1.000943")).endswith("theo Mẫu số 09")
     assert application_form(catalogue.get("1.004629")).endswith("theo mẫu quy định tại Phụ lục")
+
+
+def test_a_place_the_record_does_not_give_is_not_stated_as_its_own(catalogue):
+    # 1.000045 names its deciding agency but no receiving place: the usual one-stop shop is said to be usual only
+    text = compose_answer(catalogue.get("1.000045"), "where", Settings()).text
+    assert "Cơ quan giải quyết: Chi cục Kiểm lâm." in text
+    assert "Hồ sơ thủ tục không ghi nơi nộp. Thường nộp tại Bộ phận Một cửa" in text

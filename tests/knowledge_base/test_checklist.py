@@ -55,6 +55,20 @@ def test_a_sale_lists_the_mortgagees_consent_under_if(transfer):
     assert consent.startswith("- ")  # the citizen said the land is mortgaged: simply needed
 
 
+def test_the_land_users_consent_to_sell_a_house_alone_is_no_paper_of_an_ordinary_sale(transfer):
+    # "… đối với trường hợp chuyển nhượng … bằng tài sản gắn liền với đất mà chủ sở hữu tài sản không có quyền sử dụng
+    # đất": a sale of the land with it needs no such consent
+    from knowledge_base.checklist import checklist
+
+    consent = "Văn bản của người sử dụng đất đồng ý cho chủ sở hữu tài sản"
+    sale = checklist(transfer.document_cases[0], Situation(case="sale"))
+    assert not any(d.paper.startswith(consent) for d in sale.needed)
+    assert any(d.paper.startswith(consent) for _, papers in sale.conditional for d in papers)
+    assert read_situation("tôi chỉ bán nhà, đất là của người khác").conditions == ("asset_without_land",)
+    alone = checklist(transfer.document_cases[0], Situation(case="sale", conditions=("asset_without_land",)))
+    assert any(d.paper.startswith(consent) for d in alone.needed)
+
+
 def test_where_says_who_files_where(transfer):
     text = compose_answer(transfer, "where", Settings()).text
     assert "Cá nhân, cộng đồng dân cư" in text and "Chi nhánh Văn phòng đăng ký đất đai" in text

@@ -34,7 +34,7 @@ from knowledge_base.checklist import (
 from knowledge_base.conditions import is_application, paper_count
 from knowledge_base.schema import Channel, FeeKind, FilingPlace, Procedure
 from knowledge_base.situation import Situation, SituationTable
-from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, words
+from knowledge_base.text import CASE_ENUMERATOR, SECTION_NUMBER, TextNormalizer, words
 
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
            "legal", "general")
@@ -338,7 +338,7 @@ def case_label(name: str, number: int, limit: int = CASE_LABEL) -> str:
     """A button label for a document case: its enumerator ("a)", or its number) and what sets it
     apart. A long one loses its middle, not its end: cases often differ only in their last words
     ("… đối với cá nhân" / "… đối với tổ chức")."""
-    cleaned = re.sub(r"\s+", " ", name or "").strip(" :;,")
+    cleaned = SECTION_NUMBER.sub("", re.sub(r"\s+", " ", name or "")).strip(" :;,")
     match = CASE_ENUMERATOR.match(cleaned)
     enumerator, rest = (cleaned[:match.end()], cleaned[match.end():]) if match else (f"{number}. ", cleaned)
     stripped = _CASE_PREFIX.sub("", rest)

@@ -28,7 +28,7 @@ from knowledge_base.conditions import (
 from knowledge_base.retrieval.actions import ActionTable
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
-from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, ordinal_in, words
+from knowledge_base.text import CASE_ENUMERATOR, ITEM_LETTER, TextNormalizer, ordinal_in, words
 
 APPLICANT_ONLY = 1  # syllables a condition may say beyond who files and still be settled by who the citizen is
 PAGE = 1400  # characters of documents per message (the whole message stays under 1,500)
@@ -416,7 +416,7 @@ _SAME_FORM = re.compile(r"\s+(?:số\s+)?")  # "Mẫu 13" in a paper's name is i
 
 def paper_name(doc: Document) -> str:
     """A paper whole, with its form number where its name does not say it."""
-    line = doc.paper.rstrip(" .;,:")
+    line = ITEM_LETTER.sub("", doc.paper).rstrip(" .;,:")
     form = _SAME_FORM.sub(" ", doc.form_number.lower())
     if form and not re.search(r"(?<!\w)" + re.escape(form) + r"(?!\w)", _SAME_FORM.sub(" ", line.lower())):
         line += f" ({doc.form_number})"

@@ -21,7 +21,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from core.text import fold, nfc
 from knowledge_base.schema import Document, DocumentCase, Procedure
 from knowledge_base.situation import EXCEPTION, latest
-from knowledge_base.text import CASE_ENUMERATOR, TextNormalizer, words
+from knowledge_base.text import CASE_ENUMERATOR, ITEM_LETTER, TextNormalizer, words
 
 # Words that say nothing of a case on their own ("đối với", "tàu được", "bị mất"): a two-word phrase with one
 # of them never names a case or a condition.
@@ -202,7 +202,7 @@ _APPLICATION = re.compile(
 
 def is_application(doc: Document) -> bool:
     """Whether the paper is the application itself (listed first)."""
-    return bool(_APPLICATION.match(doc.paper.strip(" -")))
+    return bool(_APPLICATION.match(ITEM_LETTER.sub("", doc.paper.strip(" -"))))
 
 
 def what(doc: Document) -> str:

@@ -236,6 +236,11 @@ def _default_normalizer() -> TextNormalizer:
 
 # a case heading's enumerator: "b) ", "1. ", "1.2) "
 CASE_ENUMERATOR = re.compile(r"^\s*((?:\d+|[a-zđ])(?:\.\d+)?)[.)]\s+", re.IGNORECASE)
+# a record's letter before one paper of a list ("a) Đơn đề nghị …", "a1) Bản chính …"): the chat lists papers as
+# bullets, in its own order, so the letter says nothing there (and "b)" alone would read as a missing "a)")
+ITEM_LETTER = re.compile(r"^\s*[a-zđ]\d?\)\s+", re.IGNORECASE)
+# a section's number before a case's heading ("4.3.1.1. Hồ sơ đề nghị cấp …")
+SECTION_NUMBER = re.compile(r"^\s*\d+(?:\.\d+){2,}\.?\s+")
 
 
 def clean_space(text: str) -> str:

@@ -484,7 +484,7 @@ def test_places_by_kind_that_make_the_message_too_long_are_left_to_a_tap(catalog
 
 
 def test_lines_beside_offered_procedures_say_no_less_than_their_records(catalogue):
-    """A form after an enumerator ("a) Đơn đề nghị … theo Mẫu số 01.CC") is on a tap, not "chưa nêu"; places that
+    """A form after an enumerator ("a) Đơn đề nghị … theo Mẫu số 01.CC") is named, not "chưa nêu"; places that
     name one kind of applicant twice are no places by kind; a form number is not left ending in a bare "Phụ lục",
     and a form named only "theo mẫu quy định tại Phụ lục" keeps its words."""
     from knowledge_base.answers import _brief, compared
@@ -492,7 +492,7 @@ def test_lines_beside_offered_procedures_say_no_less_than_their_records(catalogu
 
     lost = catalogue.get("1.012786")
     port = compared("documents", [catalogue.get("1.004478"), lost], Situation(), first=True, question="mẫu đơn nào")
-    assert "1.004478, Quyết định 68/QĐ-BNNMT): bấm chọn thủ tục này để xem mẫu đơn, tờ khai." in port
+    assert "1.004478, Quyết định 68/QĐ-BNNMT): Đơn đề nghị công bố mở cảng cá theo Mẫu số 01.CC Phụ lục XII." in port
     assert "theo Mẫu số 18." in port
     water = catalogue.get("2.002835")
     assert len({p.who for p in water.filing_places}) < len(water.filing_places)

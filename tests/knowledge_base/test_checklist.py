@@ -627,3 +627,11 @@ def test_papers_of_every_case_together_say_the_other_land_left_out_too(catalogue
     assert "Mẫu số 26" not in answer.text and "chỉ dành cho đất trồng lúa" in answer.text
     assert answer.other_land == ("rice",)
     assert "Mẫu số 26" in compose_answer(small, "documents", Settings(), situation=Situation()).text
+
+
+def test_a_records_letters_and_section_numbers_are_not_shown_and_the_application_leads(catalogue):
+    # 1.004918 lists "b) Bản thuyết minh …" before "a) Đơn đề nghị …" under "4.3.1.1. Hồ sơ đề nghị cấp …"
+    text = compose_answer(catalogue.get("1.004918"), "documents", Settings()).text
+    assert "4.3.1" not in text and "- a)" not in text and "- b)" not in text
+    application = text.index("- Đơn đề nghị cấp Giấy chứng nhận đủ điều kiện cơ sở sản xuất")
+    assert application < text.index("- Bản thuyết minh về cơ sở vật chất")

@@ -4,10 +4,12 @@ Their words are in bot/texts.yml (the group ``answers``, and the ``phrases.answe
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from core.clock import today_local
 from core.formatting import date
 from core.text import fold
 from core.texts import text
@@ -32,7 +34,7 @@ from knowledge_base.checklist import (
     situation_question,
 )
 from knowledge_base.conditions import is_application, paper_count
-from knowledge_base.schema import Channel, FeeKind, FilingPlace, Procedure
+from knowledge_base.schema import Channel, Fee, FeeKind, FilingPlace, Procedure
 from knowledge_base.situation import Situation, SituationTable
 from knowledge_base.text import CASE_ENUMERATOR, SECTION_NUMBER, TextNormalizer, words
 
@@ -225,9 +227,37 @@ FEE_NOTE = 220
 FEE_AMOUNTS = 450  # a note giving the amounts is the answer itself: kept longer
 
 
+# a lower rate for a time, beside the usual one ("50.000 đồng/lần (theo … 101/2020/TT-BTC);25.000 đồng/lần (áp dụng
+# từ kể từ ngày 01 tháng 7 năm 2025 đến hết ngày 31 tháng 12 năm 2026 theo quy định tại Thông tư 64/2025/TT-BTC …)")
+_RATE_UNTIL = re.compile(r"(\d{1,3}(?:\.\d{3})+\s*đồng/[^\s();]+)\s*\(áp dụng\b[^()]*?đến hết ngày\s*(\d{1,2})\s*tháng"
+                         r"\s*(\d{1,2})\s*năm\s*(\d{4})([^()]*)", re.IGNORECASE)
+
+
+def _rate_in_force(fee: Fee, today: dt.date) -> str:
+    """The lower rate a fee's note gives until a day not yet past, with that day and the usual amount after it; ""
+    when the note gives none, or its day is past."""
+    found = _RATE_UNTIL.search(fee.text or "")
+    if not found or fee.amount_vnd is None:
+        return ""
+    try:
+        until = dt.date(int(found.group(4)), int(found.group(3)), int(found.group(2)))
+    except ValueError:
+        return ""
+    if until < today:
+        return ""
+    acts = _LEGAL_REFERENCE.findall(found.group(5))
+    return text("phrases.answer_fee_until", rate=" ".join(found.group(1).split()), until=date(until),
+                acts=", ".join(acts) or "-", after=vnd(fee.amount_vnd))
+
+
 def _fee_text(ch: Channel) -> str:
     parts = []
+    today = today_local()
     for fee in ch.fees:
+        lower = _rate_in_force(fee, today)
+        if lower:
+            parts.append(lower)
+            continue
         amounts = sentences(re.sub(r"(\d)(đồng)", r"\1 \2", fee.text), FEE_AMOUNTS) \
             if fee.kind == "none" and _NOTE_AMOUNT.search(fee.text or "") else ""
         if amounts:  # "Miễn phí (Lệ phí cấp mới 40.000đồng/lần; …)": the column says free, its note gives the amounts

@@ -506,3 +506,17 @@ def test_a_place_the_record_does_not_give_is_not_stated_as_its_own(catalogue):
     text = compose_answer(catalogue.get("1.000045"), "where", Settings()).text
     assert "Cơ quan giải quyết: Chi cục Kiểm lâm." in text
     assert "Hồ sơ thủ tục không ghi nơi nộp. Thường nộp tại Bộ phận Một cửa" in text
+
+
+def test_a_lower_rate_for_a_time_is_the_fee_until_its_last_day(catalogue, monkeypatch):
+    import datetime as dt
+
+    import knowledge_base.answers as answers
+
+    vet = catalogue.get("2.001064")  # 50.000 đồng; 25.000 đồng "đến hết ngày 31 tháng 12 năm 2026" (64/2025/TT-BTC)
+    monkeypatch.setattr(answers, "today_local", lambda: dt.date(2026, 12, 31))
+    text = compose_answer(vet, "fees", Settings()).text
+    assert "- 25.000 đồng/CCHN đến hết ngày 31/12/2026 (theo 64/2025/TT-BTC); sau đó 50.000 đồng" in text
+    monkeypatch.setattr(answers, "today_local", lambda: dt.date(2027, 1, 1))
+    text = compose_answer(vet, "fees", Settings()).text
+    assert "25.000 đồng/CCHN đến hết" not in text and "50.000 đồng" in text

@@ -173,6 +173,23 @@ def asked_over(intent_aspect: str, question: str) -> str:
     return named if intent_aspect == "general" else intent_aspect
 
 
+# The aspects answered beside the one a message asks when it asks two ("tách thửa nộp hồ sơ ở đâu, lệ phí bao nhiêu"):
+# the short ones, each by its question words ("ở đâu", "bao lâu", "lệ phí"), never a noun that may name the subject
+# ("xin gia hạn thời hạn sử dụng đất": no time asked)
+SHORT_ASPECTS = ("fees", "time", "where")
+_ALSO_CUES = ASKING_CUES | {"le phi", "chi phi", "mat tien", "ton tien", "het bao nhieu"}
+
+
+def also_asked(question: str, aspect: str) -> Tuple[str, ...]:
+    """The short aspects ``question`` asks beside ``aspect``, in the order asked; none unless ``aspect`` is the papers
+    or a short one itself (a question of conditions or steps is answered alone)."""
+    if not question or aspect not in ("documents", *SHORT_ASPECTS):
+        return ()
+    asked = sorted((rank[1], found) for rank, found, cue in _cues(question)
+                   if cue in _ALSO_CUES and found in SHORT_ASPECTS and found != aspect)
+    return tuple(dict.fromkeys(found for _, found in asked))
+
+
 def unit_name(unit: str, default: str = "") -> str:
     """A time limit's unit in words ("ngày làm việc"); ``default`` for an unknown or unspecified one."""
     names = {"working_day": text("phrases.answer_unit_working_day"), "day": text("phrases.answer_unit_day"),
@@ -869,14 +886,15 @@ def _pack(parts: List[str], limit: int = MAX_MESSAGE) -> List[str]:
 
 def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates: Sequence[Procedure] = (),
                    case: Optional[int] = None, situation: Optional[Situation] = None, page: int = 1,
-                   quote: Optional[str] = None, question: str = "") -> Answer:
+                   quote: Optional[str] = None, question: str = "", also: Sequence[str] = ()) -> Answer:
     """Compose the answer; without a procedure, offer ``candidates`` or admit not knowing.
 
     ``situation`` is what the citizen said about themselves; ``case`` (1-based) picks the document
     case to show when a record has several; ``page`` is the page of a long checklist; ``quote`` is the
     record's sentence that answers the question itself (``record_quotes``): it answers a condition or step
     question, and follows a general, time or result answer; ``question`` (this message only, never an earlier
-    one) may name a document case by its heading's own words.
+    one) may name a document case by its heading's own words; ``also`` are short aspects the same message asks too
+    (``also_asked``), each answered in a message of its own after the first page.
     """
     aspect = aspect if aspect in ASPECTS else "general"
     situation = situation or Situation()
@@ -906,8 +924,13 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         messages = _pack([f"{head}\n{m}" if i == 0 else m for i, m in enumerate(body)],
                          SHORT_MESSAGE if aspect in ("fees", "time", "where", "channels") else MAX_MESSAGE)
         cases, more, foreign, shown, land = [], None, False, None, ()
+    also = [a for a in also if a in SHORT_ASPECTS and a != aspect] if page == 1 else []
+    for extra in also:
+        messages.extend(_pack(_body(proc, extra, situation), SHORT_MESSAGE))
     if proc.staff_notes.strip() and page == 1:
         messages.extend(_split(text("answers.staff_notes", notes=proc.staff_notes.strip())))
-    messages.append(f"{source_line(proc)}\n{_next_step(aspect)}")
-    return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[aspect],
+    # a closing question offering what the message was answered already asks what else instead
+    closing = "general" if set(also) & set(_NEXT_ASPECTS[aspect]) else aspect
+    messages.append(f"{source_line(proc)}\n{_next_step(closing)}")
+    return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[closing],
                   more=more, foreign_papers=foreign, case_shown=shown, other_land=land)

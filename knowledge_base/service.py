@@ -11,6 +11,7 @@ from core.text import fold
 from knowledge_base.answers import (
     QUOTED_ASPECTS,
     Answer,
+    also_asked,
     compared,
     compose_answer,
     detect_aspect,
@@ -356,7 +357,7 @@ class KnowledgeBase:
                 return compose_answer(None, aspect, self.settings, candidates=[])
             quote = self.record_quote(proc, question) if question and aspect in QUOTED_ASPECTS else None
             return compose_answer(proc, aspect, self.settings, case=case, situation=situation, page=page,
-                                  quote=quote, question=question)
+                                  quote=quote, question=question, also=also_asked(question, aspect))
         # a question with no conversation around it (the CLI): even one close procedure is offered, not answered
         result = self.search(question, top_k=3)
         found = self.catalogue.get(result.best.code) if result.decision == "answer" and result.best else None
@@ -364,7 +365,7 @@ class KnowledgeBase:
             situation = situation.with_said(conditions_said(found, question, situation.said))
             quote = self.record_quote(found, question) if aspect in QUOTED_ASPECTS else None
             return compose_answer(found, aspect, self.settings, case=case, situation=situation, quote=quote,
-                                  question=question)
+                                  question=question, also=also_asked(question, aspect))
         offered = result.choices(3) if result.decision == "choose" else []
         candidates = [p for p in (self.catalogue.get(h.code) for h in offered) if p is not None]
         return compose_answer(None, aspect, self.settings, candidates=candidates)

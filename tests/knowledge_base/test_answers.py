@@ -520,3 +520,31 @@ def test_a_lower_rate_for_a_time_is_the_fee_until_its_last_day(catalogue, monkey
     monkeypatch.setattr(answers, "today_local", lambda: dt.date(2027, 1, 1))
     text = compose_answer(vet, "fees", Settings()).text
     assert "25.000 đồng/CCHN đến hết" not in text and "50.000 đồng" in text
+
+
+@pytest.mark.parametrize("question, aspect, also", [
+    ("tách thửa nộp hồ sơ ở đâu, lệ phí bao nhiêu?", "where", ("fees",)),
+    ("so do ghi sai ten can giay to gi va mat bao lau", "documents", ("time",)),
+    ("cần giấy tờ gì, nộp ở đâu, mất mấy ngày", "documents", ("where", "time")),
+    ("lệ phí bao nhiêu", "fees", ()),
+    # a noun that names the subject asks nothing: "thời hạn sử dụng đất", "hồ sơ"
+    ("xin gia hạn thời hạn sử dụng đất thì chuẩn bị gì", "documents", ()),
+    # conditions or steps are answered alone
+    ("điều kiện tách thửa là gì, mất bao lâu", "conditions", ()),
+])
+def test_a_second_short_aspect_asked_is_read(question, aspect, also):
+    from knowledge_base.answers import also_asked
+
+    assert also_asked(question, aspect) == also
+
+
+def test_a_second_short_aspect_asked_is_answered_too(catalogue):
+    proc = catalogue.get("1.004359")
+    answer = compose_answer(proc, "time", Settings(), also=("fees",))
+    assert answer.messages[1].startswith("Phí, lệ phí theo hồ sơ thủ tục:\n- Lệ phí cấp mới 40.000 đồng/lần")
+    assert "Thời hạn giải quyết" in answer.messages[0] and len(answer.messages) == 3
+    # the closing question offers what else, not the fee just answered
+    assert answer.next_aspects == ("documents", "channels")
+    both = compose_answer(catalogue.get("1.012784"), "where", Settings(), also=("fees",))
+    assert both.next_aspects == ("documents", "fees", "time", "where")
+    assert all(len(m) <= 1500 for m in both.messages)

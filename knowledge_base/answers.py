@@ -126,8 +126,8 @@ class Answer:
         return "\n\n".join(self.messages)
 
 
-def _cues(question: str) -> List[Tuple[Tuple[int, int, int, int], str, str]]:
-    """(rank, aspect, cue) of every aspect cue in the question, words that name a paper or a service aside."""
+def _prepared(question: str) -> str:
+    """The question's folded words between spaces, words that name a paper or a service, or ask nothing, blanked."""
     normalized = TextNormalizer.default().normalize(question)
     tokens = words(fold(normalized))
     joined = f" {' '.join(tokens)} "
@@ -135,6 +135,12 @@ def _cues(question: str) -> List[Tuple[Tuple[int, int, int, int], str, str]]:
     joined = _NOT_ASKING.sub(lambda m: "_" * len(m.group(0)), joined)
     if "ở đầu" in normalized.lower():  # typed with its accents, "ở đầu" is a place, never "ở đâu"
         joined = joined.replace(" o dau ", " _____ ")
+    return joined
+
+
+def _cues(question: str) -> List[Tuple[Tuple[int, int, int, int], str, str]]:
+    """(rank, aspect, cue) of every aspect cue in the question, words that name a paper or a service aside."""
+    joined = _prepared(question)
     found = []
     for order, (aspect, cues) in enumerate(_ASPECT_CUES):
         for cue in cues:
@@ -177,16 +183,26 @@ def asked_over(intent_aspect: str, question: str) -> str:
 # the short ones, each by its question words ("ở đâu", "bao lâu", "lệ phí"), never a noun that may name the subject
 # ("xin gia hạn thời hạn sử dụng đất": no time asked)
 SHORT_ASPECTS = ("fees", "time", "where")
-_ALSO_CUES = ASKING_CUES | {"le phi", "chi phi", "mat tien", "ton tien", "het bao nhieu"}
+_ALSO = (
+    # a fee asked for: "lệ phí bao nhiêu", "bao nhiêu tiền", "có mất phí không"; not "hết bao nhiêu ngày", "mặt tiền",
+    # "chi phí quảng bá" (the subject), nor "lệ phí trước bạ" (the tax office's)
+    ("fees", re.compile(r" (?:bao nhieu tien|(?:le phi|phi|chi phi)(?: (?!truoc ba\b)\w+){0,3} (?:het |mat )?bao nhieu"
+                        r"(?! ngay| lau)|(?:co )?(?:mat|ton) (?:phi|tien) (?:khong|ko|k)) ")),
+    # the time the procedure takes: not how long a permit lasts, the land was used, or how early to file
+    ("time", re.compile(r"(?<!truoc)(?<!hieu luc)(?<!on dinh)(?<!su dung)"
+                        r" (?:mat bao lau|bao lau|bao nhieu ngay|may ngay) ")),
+    ("where", re.compile(r" (?:o dau|noi nop|co quan nao|nop cho ai|gui cho ai) ")),
+)
 
 
 def also_asked(question: str, aspect: str) -> Tuple[str, ...]:
-    """The short aspects ``question`` asks beside ``aspect``, in the order asked; none unless ``aspect`` is the papers
-    or a short one itself (a question of conditions or steps is answered alone)."""
+    """The short aspects ``question`` asks beside ``aspect`` by its question words, in the order asked; none unless
+    ``aspect`` is the papers or a short one itself (a question of conditions or steps is answered alone)."""
     if not question or aspect not in ("documents", *SHORT_ASPECTS):
         return ()
-    asked = sorted((rank[1], found) for rank, found, cue in _cues(question)
-                   if cue in _ALSO_CUES and found in SHORT_ASPECTS and found != aspect)
+    joined = _prepared(question)
+    asked = sorted((m.end(), found) for found, pattern in _ALSO if found != aspect
+                   for m in pattern.finditer(joined))
     return tuple(dict.fromkeys(found for _, found in asked))
 
 
@@ -246,8 +262,9 @@ FEE_AMOUNTS = 450  # a note giving the amounts is the answer itself: kept longer
 
 # a lower rate for a time, beside the usual one ("50.000 đồng/lần (theo … 101/2020/TT-BTC);25.000 đồng/lần (áp dụng
 # từ kể từ ngày 01 tháng 7 năm 2025 đến hết ngày 31 tháng 12 năm 2026 theo quy định tại Thông tư 64/2025/TT-BTC …)")
-_RATE_UNTIL = re.compile(r"(\d{1,3}(?:\.\d{3})+\s*đồng/[^\s();]+)\s*\(áp dụng\b[^()]*?đến hết ngày\s*(\d{1,2})\s*tháng"
-                         r"\s*(\d{1,2})\s*năm\s*(\d{4})([^()]*)", re.IGNORECASE)
+_RATE_UNTIL = re.compile(r"(\d{1,3}(?:\.\d{3})+\s*đồng(/[^\s();]+)?)\s*\(áp dụng\b([^()]*?)đến hết ngày\s*(\d{1,2})\s*"
+                         r"tháng\s*(\d{1,2})\s*năm\s*(\d{4})([^()]*)", re.IGNORECASE)
+_FROM_DAY = re.compile(r"ngày\s*(\d{1,2})\s*tháng\s*(\d{1,2})\s*năm\s*(\d{4})")
 
 
 def _rate_in_force(fee: Fee, today: dt.date) -> str:
@@ -256,15 +273,20 @@ def _rate_in_force(fee: Fee, today: dt.date) -> str:
     found = _RATE_UNTIL.search(fee.text or "")
     if not found or fee.amount_vnd is None:
         return ""
+    start = _FROM_DAY.search(found.group(3))
     try:
-        until = dt.date(int(found.group(4)), int(found.group(3)), int(found.group(2)))
+        until = dt.date(int(found.group(6)), int(found.group(5)), int(found.group(4)))
+        since = dt.date(int(start.group(3)), int(start.group(2)), int(start.group(1))) if start else None
     except ValueError:
         return ""
-    if until < today:
+    if until < today or (since is not None and since > today):
         return ""
-    acts = _LEGAL_REFERENCE.findall(found.group(5))
-    return text("phrases.answer_fee_until", rate=" ".join(found.group(1).split()), until=date(until),
-                acts=", ".join(acts) or "-", after=vnd(fee.amount_vnd))
+    acts = ", ".join(_LEGAL_REFERENCE.findall(found.group(7)))
+    after = vnd(fee.amount_vnd) + (found.group(2) or "")  # "50.000 đồng/CCHN": the unit of the lower rate
+    rate = " ".join(found.group(1).split())
+    if not acts:
+        return text("phrases.answer_fee_until_no_act", rate=rate, until=date(until), after=after)
+    return text("phrases.answer_fee_until", rate=rate, until=date(until), acts=acts, after=after)
 
 
 def _fee_text(ch: Channel) -> str:
@@ -646,7 +668,8 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
         if proc.address:
             lines.append(text("answers.address", address=sentences(proc.address, 300) or proc.address[:300]))
         else:
-            lines.append(text("answers.default_address"))
+            ministry = set(proc.levels) == {"ministry"}
+            lines.append(text("answers.default_address_ministry" if ministry else "answers.default_address"))
         return ["\n".join(lines)]
     if aspect == "steps":
         if not proc.steps:
@@ -929,8 +952,12 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
         messages.extend(_pack(_body(proc, extra, situation), SHORT_MESSAGE))
     if proc.staff_notes.strip() and page == 1:
         messages.extend(_split(text("answers.staff_notes", notes=proc.staff_notes.strip())))
-    # a closing question offering what the message was answered already asks what else instead
-    closing = "general" if set(also) & set(_NEXT_ASPECTS[aspect]) else aspect
-    messages.append(f"{source_line(proc)}\n{_next_step(closing)}")
-    return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=_NEXT_ASPECTS[closing],
+    # after two things answered at once, the closing question offers two others
+    offered = _NEXT_ASPECTS[aspect]
+    closing = _next_step(aspect)
+    if set(also) & set(offered):
+        offered = tuple(a for a in ("documents", "fees", "time", "where", "channels") if a not in {aspect, *also})[:2]
+        closing = text("answers.next_two", first=_asked(offered[0]), second=_asked(offered[1]))
+    messages.append(f"{source_line(proc)}\n{closing}")
+    return Answer(messages, code=proc.code, aspect=aspect, cases=cases, next_aspects=offered,
                   more=more, foreign_papers=foreign, case_shown=shown, other_land=land)

@@ -240,7 +240,7 @@ CASE_ENUMERATOR = re.compile(r"^\s*((?:\d+|[a-zđ])(?:\.\d+)?)[.)]\s+", re.IGNOR
 # bullets, in its own order, so the letter says nothing there (and "b)" alone would read as a missing "a)")
 ITEM_LETTER = re.compile(r"^\s*[a-zđ]\d?\)\s+", re.IGNORECASE)
 # a section's number before a case's heading ("4.3.1.1. Hồ sơ đề nghị cấp …")
-SECTION_NUMBER = re.compile(r"^\s*\d+(?:\.\d+){2,}\.?\s+")
+SECTION_NUMBER = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2}){2,}\.?\s+")
 
 
 def clean_space(text: str) -> str:

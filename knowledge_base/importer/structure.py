@@ -323,6 +323,8 @@ def time_units_from_steps(proc: Procedure) -> None:
 # A heading that sets one case's papers apart: "Đối với tàu bị chìm đắm …", "(2) Đối với thuốc dạng dược phẩm …"
 _FOR_CASE = re.compile(r"^(?:\(?(?:\d{1,2}|[a-zđ])[.)]\s*)?đối với\s", re.IGNORECASE)
 _NOTE = re.compile(r"^\s*lưu ý\b", re.IGNORECASE)
+# a case's heading that says its papers come on top of others ("…, ngoài giấy tờ quy định tại điểm a1 và điểm a2 …")
+_BESIDE = re.compile(r"\bngoài (?:các |những )?(?:giấy tờ|hồ sơ|thành phần)", re.IGNORECASE)
 OTHER_CASES = "Các trường hợp khác"
 
 
@@ -330,7 +332,8 @@ def with_common_part(cases: List[DocumentCase]) -> List[DocumentCase]:
     """The cases of a record that lists papers per case ("Đối với …") and last, under no heading, papers that none
     of the cases lists: those are every case's (1.003681, deregistering a fishing boat: the declaration, Mẫu số
     10.ĐKT, after the papers of a sunken, a sold and a scrapped boat; 3.000179: the application "ngoài" which each
-    case adds its own). They join each case, first, and stay a case of their own, named as the others' rest. A last
+    case adds its own). They join each case, first, and stay a case of their own, named as the others' rest, unless
+    every case says its papers come on top of them ("ngoài giấy tờ …": no case without one of them). A last
     group that is only a note ("Lưu ý: …"), shares a paper with a case, or follows headings of another kind (a
     part of the dossier: "Hồ sơ năng lực") is left as the record has it."""
     if len(cases) < 2:
@@ -344,6 +347,8 @@ def with_common_part(cases: List[DocumentCase]) -> List[DocumentCase]:
         return cases
     joined = [DocumentCase(name=c.name, documents=[d.copy(deep=True) for d in last.documents] + c.documents,
                            note=c.note) for c in named]
+    if all(_BESIDE.search(c.name) for c in named):  # every case adds to them: they are no case alone
+        return joined
     return joined + [DocumentCase(name=OTHER_CASES, documents=last.documents, note=last.note)]
 
 

@@ -200,6 +200,7 @@ _STOP_GLUE = re.compile(r"(?:(?<=[^\W\d_])\.|\))(?=[^\W_])|(?<=[^\W\d_])(?=(?i:m
 _TAIL_PUNCTUATION = re.compile(r"^[).;,]+")
 # a form's number with its code's dot, before the code's letters ("Mẫu số 10.QLT", "Mẫu số 12.ĐKT"): no cut there
 _FORM_CODE_END = re.compile(r"\b(?:[Mm]ẫu|[Mm]au)(?:\s+(?:số|so))?\s*\d{1,3}\.$")
+_FORM_WORD = re.compile(r"(?i:mẫu|mau)\b")  # the file's own name after the dot ("Mẫu số 03.Mau 03.doc"): a cut
 _FORM_FILE = re.compile(_FORM_EXT, re.IGNORECASE)
 
 
@@ -214,7 +215,7 @@ def _split_form(entry: str) -> Tuple[str, str]:
     cuts = [end for end in glued if end < len(stem) and not stem[end].isspace() and stem[end] not in ",;"][-1:]
     cuts = cuts or [i for i in range(3, len(stem)) if stem[i].isupper()
                     and (stem[i - 1].islower() or stem[i - 1].isdigit() or stem[i - 1] in ";:).]")
-                    and not _FORM_CODE_END.search(stem, 0, i)][:1]
+                    and not (_FORM_CODE_END.search(stem, 0, i) and not _FORM_WORD.match(stem, i))][:1]
     cuts = cuts or [m.end() if m.group(0) else m.start() for m in _STOP_GLUE.finditer(stem)][-1:]
     if not cuts or cuts[0] < 3:
         return entry, ""

@@ -505,7 +505,10 @@ def test_a_place_the_record_does_not_give_is_not_stated_as_its_own(catalogue):
     # 1.000045 names its deciding agency but no receiving place: the usual one-stop shop is said to be usual only
     text = compose_answer(catalogue.get("1.000045"), "where", Settings()).text
     assert "Cơ quan giải quyết: Chi cục Kiểm lâm." in text
-    assert "Hồ sơ thủ tục không ghi nơi nộp. Thường nộp tại Bộ phận Một cửa" in text
+    assert "Hồ sơ thủ tục không ghi địa chỉ tiếp nhận. Thường nộp tại Bộ phận Một cửa" in text
+    # a ministry's procedure is not sent to the province's shop
+    text = compose_answer(catalogue.get("1.003462"), "where", Settings()).text
+    assert "Thường nộp tại Bộ phận Một cửa" not in text and "cơ quan trung ương" in text
 
 
 def test_a_lower_rate_for_a_time_is_the_fee_until_its_last_day(catalogue, monkeypatch):
@@ -520,6 +523,14 @@ def test_a_lower_rate_for_a_time_is_the_fee_until_its_last_day(catalogue, monkey
     monkeypatch.setattr(answers, "today_local", lambda: dt.date(2027, 1, 1))
     text = compose_answer(vet, "fees", Settings()).text
     assert "25.000 đồng/CCHN đến hết" not in text and "50.000 đồng" in text
+    # before its first day, or with no act named
+    from knowledge_base.schema import Fee
+
+    later = Fee(kind="fee", amount_vnd=50000, text="50.000 đồng/lần; 25.000 đồng/lần (áp dụng từ ngày 01 tháng 7 năm "
+                "2027 đến hết ngày 31 tháng 12 năm 2027)")
+    assert answers._rate_in_force(later, dt.date(2027, 6, 30)) == ""
+    assert answers._rate_in_force(later, dt.date(2027, 7, 1)) == \
+        "25.000 đồng/lần đến hết ngày 31/12/2027; sau đó 50.000 đồng/lần"
 
 
 @pytest.mark.parametrize("question, aspect, also", [
@@ -531,6 +542,17 @@ def test_a_lower_rate_for_a_time_is_the_fee_until_its_last_day(catalogue, monkey
     ("xin gia hạn thời hạn sử dụng đất thì chuẩn bị gì", "documents", ()),
     # conditions or steps are answered alone
     ("điều kiện tách thửa là gì, mất bao lâu", "conditions", ()),
+    # how many days is a time, not a fee; a street front is no cost; a subject's cost is not asked; the registration
+    # fee is the tax office's
+    ("tách thửa đất hết bao nhiêu ngày", "time", ()),
+    ("nhà mặt tiền muốn tách thửa cần giấy tờ gì", "documents", ()),
+    ("ho tro chi phi quang ba san pham nop ho so o dau", "where", ()),
+    ("bán đất cần giấy tờ gì, lệ phí trước bạ bao nhiêu", "documents", ()),
+    ("tách thửa cần giấy tờ gì, có mất phí không", "documents", ("fees",)),
+    # how long a permit lasts, the land was used, or how early to file is no time the procedure takes
+    ("giấy phép có hiệu lực bao lâu, cần giấy tờ gì", "documents", ()),
+    ("đất sử dụng ổn định bao lâu thì được cấp sổ, cần giấy tờ gì", "documents", ()),
+    ("phải đăng ký kiểm dịch trước mấy ngày và nộp ở đâu", "where", ()),
 ])
 def test_a_second_short_aspect_asked_is_read(question, aspect, also):
     from knowledge_base.answers import also_asked
@@ -543,8 +565,9 @@ def test_a_second_short_aspect_asked_is_answered_too(catalogue):
     answer = compose_answer(proc, "time", Settings(), also=("fees",))
     assert answer.messages[1].startswith("Phí, lệ phí theo hồ sơ thủ tục:\n- Lệ phí cấp mới 40.000 đồng/lần")
     assert "Thời hạn giải quyết" in answer.messages[0] and len(answer.messages) == 3
-    # the closing question offers what else, not the fee just answered
+    # the closing question offers what else, not what was just answered
     assert answer.next_aspects == ("documents", "channels")
     both = compose_answer(catalogue.get("1.012784"), "where", Settings(), also=("fees",))
-    assert both.next_aspects == ("documents", "fees", "time", "where")
-    assert all(len(m) <= 1500 for m in both.messages)
+    assert both.next_aspects == ("documents", "time")
+    assert both.messages[-1].endswith("Bạn muốn xem thêm hồ sơ cần chuẩn bị hay thời hạn giải quyết?")
+    assert all(len(m) <= 700 for m in both.messages[1:-1])

@@ -64,7 +64,9 @@ def test_the_land_users_consent_to_sell_a_house_alone_is_no_paper_of_an_ordinary
     sale = checklist(transfer.document_cases[0], Situation(case="sale"))
     assert not any(d.paper.startswith(consent) for d in sale.needed)
     assert any(d.paper.startswith(consent) for _, papers in sale.conditional for d in papers)
-    assert read_situation("tôi chỉ bán nhà, đất là của người khác").conditions == ("asset_without_land",)
+    assert read_situation("tôi chỉ bán nhà không bán đất").conditions == ("asset_without_land",)
+    # a buyer without land rights (a foreigner buying a house) is no owner selling a house apart from its land
+    assert read_situation("tôi là người nước ngoài nên không có quyền sử dụng đất").conditions == ()
     alone = checklist(transfer.document_cases[0], Situation(case="sale", conditions=("asset_without_land",)))
     assert any(d.paper.startswith(consent) for d in alone.needed)
 

@@ -303,6 +303,15 @@ def test_papers_under_no_heading_after_the_cases_join_every_case():
     proc = record_to_procedure(record("1.003681"), ImportReport(), "1.003681")
     forms = [[d.form_number for d in c.documents] for c in proc.document_cases]
     assert forms == [["Mẫu số 10", "Mẫu số 12"], ["Mẫu số 10", "Mẫu số 13"], ["Mẫu số 10", "Mẫu số 11"], ["Mẫu số 10"]]
+    # cases that each come on top of the papers under no heading ("ngoài giấy tờ quy định tại điểm a1 và a2"): those
+    # papers are no case alone
+    beside = with_common_part([case("Đối với nhập khẩu giống, ngoài giấy tờ quy định tại điểm a1", "Thiết kế"),
+                               case("Đối với xuất khẩu giống, ngoài giấy tờ quy định tại điểm a1", "Thỏa thuận"),
+                               case("", "Văn bản đề nghị")])
+    assert [[d.name for d in c.documents] for c in beside] == [["Văn bản đề nghị", "Thiết kế"],
+                                                               ["Văn bản đề nghị", "Thỏa thuận"]]
+    seedlings = record_to_procedure(record("3.000179"), ImportReport(), "3.000179")
+    assert len(seedlings.document_cases) == 2
 
 
 def test_a_form_code_dot_is_no_end_of_the_name():
@@ -311,6 +320,8 @@ def test_a_form_code_dot_is_no_end_of_the_name():
                                     "32/2026/NĐ-CP;Mẫu số 09.QLT. Buôn bán.docx")
     assert name == "Đơn đăng ký theo Mẫu số 09.QLT Phụ lục IA ban hành kèm theo Nghị định số 32/2026/NĐ-CP;"
     assert form == "Mẫu số 09.QLT. Buôn bán.docx"
+    # a file named "Mau …" right after the form's number is the file, as before
+    assert tables._split_form("Tờ khai theo Mẫu số 03.Mau 03.doc") == ("Tờ khai theo Mẫu số 03.", "Mau 03.doc")
     proc = record_to_procedure(record("1.001686"), ImportReport(), "1.001686")
     names = [d.name for d in proc.documents]
     assert not any(n.endswith((".", "Mẫu số 09", "Mẫu số 10")) and "Mẫu số" in n[-12:] for n in names)

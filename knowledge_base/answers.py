@@ -36,7 +36,7 @@ from knowledge_base.checklist import (
 from knowledge_base.conditions import is_application, paper_count
 from knowledge_base.schema import Channel, Fee, FeeKind, FilingPlace, Procedure
 from knowledge_base.situation import Situation, SituationTable
-from knowledge_base.text import CASE_ENUMERATOR, SECTION_NUMBER, TextNormalizer, words
+from knowledge_base.text import CASE_ENUMERATOR, NOTE_AMOUNT, SECTION_NUMBER, TextNormalizer, words
 
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
            "legal", "general")
@@ -254,8 +254,6 @@ def _time_text(ch: Channel) -> str:
     return f"{value} {unit}".strip() if unit else text("phrases.answer_time_no_unit", value=value)
 
 
-# an amount a fee note states ("40.000đồng/lần", "6.000.000 đồng/01 cơ sở/lần")
-_NOTE_AMOUNT = re.compile(r"\d\s*(?:đồng|vnđ|vnd)\b", re.IGNORECASE)
 FEE_NOTE = 220
 FEE_AMOUNTS = 450  # a note giving the amounts is the answer itself: kept longer
 
@@ -297,13 +295,15 @@ def _fee_text(ch: Channel) -> str:
         if lower:
             parts.append(lower)
             continue
-        amounts = sentences(re.sub(r"(\d)(đồng)", r"\1 \2", fee.text), FEE_AMOUNTS) \
-            if fee.kind == "none" and _NOTE_AMOUNT.search(fee.text or "") else ""
-        if amounts:  # "Miễn phí (Lệ phí cấp mới 40.000đồng/lần; …)": the column says free, its note gives the amounts
-            parts.append(amounts.rstrip("."))
+        # a fee whose amounts only its note gives ("Miễn phí (Lệ phí cấp mới 40.000 đồng/lần; …)", read at import):
+        # the note is the answer, whole
+        in_note = fee.amount_vnd is None and bool(NOTE_AMOUNT.search(fee.text or ""))
+        whole = sentences(fee.text, FEE_AMOUNTS) if in_note else ""
+        if whole:
+            parts.append(whole.rstrip("."))
             continue
-        if fee.kind == "none" and (_LEGAL_REFERENCE.search(fee.text or "") and "phí" in (fee.text or "").lower()
-                                   or _NOTE_AMOUNT.search(fee.text or "")):
+        if in_note or fee.kind == "none" and _LEGAL_REFERENCE.search(fee.text or "") \
+                and "phí" in (fee.text or "").lower():
             base = text("phrases.answer_fee_by_law")  # "no fee" beside a note that names a fee circular: it has one
         elif fee.kind == "none":
             base = text("phrases.answer_no_fee" if not fee.set_by_province else "phrases.answer_fee_free")

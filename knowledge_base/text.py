@@ -239,6 +239,8 @@ CASE_ENUMERATOR = re.compile(r"^\s*((?:\d+|[a-zđ])(?:\.\d+)?)[.)]\s+", re.IGNOR
 # a record's letter before one paper of a list ("a) Đơn đề nghị …", "a1) Bản chính …"): the chat lists papers as
 # bullets, in its own order, so the letter says nothing there (and "b)" alone would read as a missing "a)")
 ITEM_LETTER = re.compile(r"^\s*[a-zđ]\d?\)\s+", re.IGNORECASE)
+# an amount a fee's note states ("40.000 đồng/lần", "6.000.000 đồng/01 cơ sở/lần")
+NOTE_AMOUNT = re.compile(r"\d\s*(?:đồng|vnđ|vnd)\b", re.IGNORECASE)
 # a section's number before a case's heading ("4.3.1.1. Hồ sơ đề nghị cấp …")
 SECTION_NUMBER = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2}){2,}\.?\s+")
 

@@ -23,7 +23,7 @@ from knowledge_base.schema import (
     Step,
     TimeUnit,
 )
-from knowledge_base.text import CASE_ENUMERATOR, clean_space, split_outside_parens, unique
+from knowledge_base.text import CASE_ENUMERATOR, NOTE_AMOUNT, clean_space, split_outside_parens, unique
 
 EMPTY_VALUES = {"", "không có thông tin", "không có", "không", "--", "-"}
 
@@ -120,7 +120,11 @@ def _parse_fees(text: str) -> Tuple[List[Fee], str]:
         if rest.startswith("Miễn phí"):
             rest = rest[len("Miễn phí"):]
             note, rest = _take_parenthesised(rest)
-            fees.append(Fee(kind=FeeKind.none, amount_vnd=0, text=clean_space(note)))
+            note = re.sub(r"(\d)(đồng)", r"\1 \2", clean_space(note))  # "40.000đồng/lần"
+            # "Miễn phí (Lệ phí cấp mới 40.000 đồng/lần; …)": the column says free, the note gives the amounts
+            amounts = bool(NOTE_AMOUNT.search(note))
+            fees.append(Fee(kind=FeeKind.fee if amounts else FeeKind.none, amount_vnd=None if amounts else 0,
+                            text=note))
         elif rest.startswith("Không có thông tin"):
             rest = rest[len("Không có thông tin"):]
             note, rest = _take_parenthesised(rest)

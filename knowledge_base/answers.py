@@ -195,6 +195,11 @@ _ALSO = (
 )
 
 
+# the papers asked by question words ("cần giấy tờ gì", "hồ sơ gồm những gì"), never by a noun alone
+_PAPERS_ASKED = re.compile(r" (?:can gi|can nhung gi|gom nhung gi|ho so gom|nop nhung gi|can nop gi|ho so gi"
+                           r"|chuan bi gi|can giay gi|giay to gi|giay to nao|nhung giay to nao) ")
+
+
 def also_asked(question: str, aspect: str) -> Tuple[str, ...]:
     """The short aspects ``question`` asks beside ``aspect`` by its question words, in the order asked; none unless
     ``aspect`` is the papers or a short one itself (a question of conditions or steps is answered alone)."""
@@ -204,6 +209,15 @@ def also_asked(question: str, aspect: str) -> Tuple[str, ...]:
     asked = sorted((m.end(), found) for found, pattern in _ALSO if found != aspect
                    for m in pattern.finditer(joined))
     return tuple(dict.fromkeys(found for _, found in asked))
+
+
+def asked_together(question: str, aspect: str) -> Tuple[str, Tuple[str, ...]]:
+    """The aspect to answer first and the short ones to answer beside it: the papers lead when a fee, time or place
+    question asks them too ("tách thửa cần giấy tờ gì, lệ phí bao nhiêu" is read as the fee, the question ending
+    there; the papers are what the citizen cannot do without)."""
+    if question and aspect in SHORT_ASPECTS and _PAPERS_ASKED.search(_prepared(question)):
+        return "documents", tuple(dict.fromkeys((*also_asked(question, "documents"), aspect)))
+    return aspect, also_asked(question, aspect)
 
 
 def unit_name(unit: str, default: str = "") -> str:

@@ -11,7 +11,7 @@ from core.text import fold
 from knowledge_base.answers import (
     QUOTED_ASPECTS,
     Answer,
-    also_asked,
+    asked_together,
     compared,
     compose_answer,
     detect_aspect,
@@ -349,7 +349,7 @@ class KnowledgeBase:
         given); ``case`` (1-based) picks the document case to show when the record has several;
         ``page`` the page of a long checklist.
         """
-        aspect = aspect or detect_aspect(question)
+        aspect, also = asked_together(question, aspect or detect_aspect(question))
         situation = situation if situation is not None else self.situation_in(question, code)
         if code:
             proc = self.catalogue.get(code)
@@ -357,7 +357,7 @@ class KnowledgeBase:
                 return compose_answer(None, aspect, self.settings, candidates=[])
             quote = self.record_quote(proc, question) if question and aspect in QUOTED_ASPECTS else None
             return compose_answer(proc, aspect, self.settings, case=case, situation=situation, page=page,
-                                  quote=quote, question=question, also=also_asked(question, aspect))
+                                  quote=quote, question=question, also=also)
         # a question with no conversation around it (the CLI): even one close procedure is offered, not answered
         result = self.search(question, top_k=3)
         found = self.catalogue.get(result.best.code) if result.decision == "answer" and result.best else None
@@ -365,7 +365,7 @@ class KnowledgeBase:
             situation = situation.with_said(conditions_said(found, question, situation.said))
             quote = self.record_quote(found, question) if aspect in QUOTED_ASPECTS else None
             return compose_answer(found, aspect, self.settings, case=case, situation=situation, quote=quote,
-                                  question=question, also=also_asked(question, aspect))
+                                  question=question, also=also)
         offered = result.choices(3) if result.decision == "choose" else []
         candidates = [p for p in (self.catalogue.get(h.code) for h in offered) if p is not None]
         return compose_answer(None, aspect, self.settings, candidates=candidates)

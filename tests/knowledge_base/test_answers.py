@@ -571,3 +571,18 @@ def test_a_second_short_aspect_asked_is_answered_too(catalogue):
     assert both.next_aspects == ("documents", "time")
     assert both.messages[-1].endswith("Bạn muốn xem thêm hồ sơ cần chuẩn bị hay thời hạn giải quyết?")
     assert all(len(m) <= 700 for m in both.messages[1:-1])
+
+
+@pytest.mark.parametrize("question, aspect, together", [
+    # read as the fee (the question ends there), but the papers are asked too: they lead
+    ("tách thửa đất cần giấy tờ gì, lệ phí bao nhiêu", "fees", ("documents", ("fees",))),
+    ("can giay to gi, nop o dau, mat bao lau", "time", ("documents", ("where", "time"))),
+    # a noun naming the papers asks none ("hồ sơ" is the subject)
+    ("nộp hồ sơ tách thửa ở đâu", "where", ("where", ())),
+    ("lệ phí bao nhiêu", "fees", ("fees", ())),
+    ("điều kiện tách thửa, cần giấy tờ gì", "conditions", ("conditions", ())),
+])
+def test_the_papers_lead_when_asked_beside_a_fee_time_or_place(question, aspect, together):
+    from knowledge_base.answers import asked_together
+
+    assert asked_together(question, aspect) == together

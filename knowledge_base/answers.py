@@ -15,7 +15,6 @@ from core.text import fold
 from core.texts import text
 from core.vocabulary import CHANNELS, filing_channel
 from knowledge_base.checklist import (
-    Checklist,
     applicant_fits,
     application_form,
     case_named,
@@ -205,7 +204,10 @@ def also_asked(question: str, aspect: str) -> Tuple[str, ...]:
     ``aspect`` is the papers or a short one itself (a question of conditions or steps is answered alone)."""
     if not question or aspect not in ("documents", *SHORT_ASPECTS):
         return ()
-    joined = _prepared(question)
+    return _also_in(_prepared(question), aspect)
+
+
+def _also_in(joined: str, aspect: str) -> Tuple[str, ...]:
     asked = sorted((m.end(), found) for found, pattern in _ALSO if found != aspect
                    for m in pattern.finditer(joined))
     return tuple(dict.fromkeys(found for _, found in asked))
@@ -215,9 +217,12 @@ def asked_together(question: str, aspect: str) -> Tuple[str, Tuple[str, ...]]:
     """The aspect to answer first and the short ones to answer beside it: the papers lead when a fee, time or place
     question asks them too ("tách thửa cần giấy tờ gì, lệ phí bao nhiêu" is read as the fee, the question ending
     there; the papers are what the citizen cannot do without)."""
-    if question and aspect in SHORT_ASPECTS and _PAPERS_ASKED.search(_prepared(question)):
-        return "documents", tuple(dict.fromkeys((*also_asked(question, "documents"), aspect)))
-    return aspect, also_asked(question, aspect)
+    if not question or aspect not in ("documents", *SHORT_ASPECTS):
+        return aspect, ()
+    joined = _prepared(question)  # read once for both
+    if aspect != "documents" and _PAPERS_ASKED.search(joined):
+        return "documents", tuple(dict.fromkeys((*_also_in(joined, "documents"), aspect)))
+    return aspect, _also_in(joined, aspect)
 
 
 def unit_name(unit: str, default: str = "") -> str:
@@ -491,22 +496,22 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
         question, buttons = situation_question(ask)
         return _Documents([question], ask_case=[dict(b, document_case=picked) for b in buttons])
     if picked is None:  # parts of one dossier that fit one message go together
-        together, foreign, other = [text("answers.documents_heading")], 0, Checklist()
+        together, foreign, kinds, left = [text("answers.documents_heading")], 0, [], 0
         for i, c in enumerate(proc.document_cases, 1):
             listed_case = checklist(c, situation)
             together += [f"{case_label(c.name, i, limit=10_000)}:"] + lines(listed_case)
             foreign += listed_case.for_foreigners
-            other.other_land += [k for k in listed_case.other_land if k not in other.other_land]
-            other.other_land_papers += listed_case.other_land_papers
+            kinds += [k for k in listed_case.other_land if k not in kinds]
+            left += listed_case.other_land_papers
         together += [text("answers.for_foreigners", count=foreign)] if foreign else []
-        together += _other_land_line(other, situation)
+        together += _other_land_line(kinds, left, situation)
         def fits(body: List[str]) -> bool:
             return len("\n".join(body)) + len(proc.chat_name) <= MAX_MESSAGE - 100
 
         if fits(together):
             placed = together + _where_line(proc, situation)  # where to file, when it fits too
             return _Documents(["\n".join(placed if fits(placed) else together)], foreign=bool(foreign),
-                              other_land=tuple(other.other_land))
+                              other_land=tuple(kinds))
         if page == 1:  # neither the situation nor the question's words pick a case: ask which
             return _Documents([_which_case(proc)], cases=every, which=True)
     found = checklist(chosen, situation)
@@ -525,7 +530,7 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     if last and found.left_out:
         body.append(text("answers.left_out", count=found.left_out))
     if last:
-        body += _other_land_line(found, situation)
+        body += _other_land_line(found.other_land, found.other_land_papers, situation)
     if last and found.for_foreigners:
         body.append(text("answers.for_foreigners", count=found.for_foreigners))
     if last:
@@ -539,13 +544,14 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
                       other_land=tuple(found.other_land) if last else ())
 
 
-def _other_land_line(found: Checklist, situation: Situation) -> List[str]:
-    """The line saying which kind of land's papers ``found`` left out, and how to see them (none when none)."""
-    if not found.other_land:
+def _other_land_line(kinds: Sequence[str], papers: int, situation: Situation) -> List[str]:
+    """The line saying that ``papers`` for other ``kinds`` of land were left out, and how to see them (none when
+    none)."""
+    if not kinds:
         return []
     land = SituationTable.default().land_labels
-    return [text("answers.other_land", count=found.other_land_papers, kinds=" hoặc ".join(land[k] for k in
-                 found.other_land), said=", ".join(land[k] for k in situation.land))]
+    return [text("answers.other_land", count=papers, kinds=" hoặc ".join(land[k] for k in kinds),
+                 said=", ".join(land[k] for k in situation.land))]
 
 
 def _case_title(name: str, number: int) -> str:

@@ -88,6 +88,10 @@ _NAME_PHRASES = re.compile(r"\b(?:(?:giay chung nhan|chung nhan|cong nhan|gcn)(?
 _NOT_ASKING = re.compile(r"\bbao lau nay\b|\bo dau (?:ngo|lang|xom|hem|duong|thon|ban|ap|cau|doc|con)\b")
 
 
+# a question of how it is done ("xóa đăng ký thế nào", "làm ra sao")
+_HOW = re.compile(r"\b(?:the nao|ra sao|lam sao|cach nao)\b")
+
+
 def _cue_strength(cue: str) -> int:
     return 0 if cue in _FILLER_CUES else 1 if cue in _MODIFIER_CUES else 2
 
@@ -941,6 +945,11 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
     """
     aspect = aspect if aspect in ASPECTS else "general"
     situation = situation or Situation()
+    if proc is not None and aspect == "conditions" and not proc.conditions.strip() and _HOW.search(fold(question)) \
+            and detect_aspect(question) != "conditions":
+        # a question of how, taken for one of conditions by the classifier, of a record that lists none ("tàu cá bị
+        # chìm không trục vớt được thì xóa đăng ký thế nào"): the summary with its forms answers it, the quote follows
+        aspect = "general"
     if proc is None:
         if candidates:
             names = offered_names(candidates)

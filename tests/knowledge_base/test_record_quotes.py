@@ -83,3 +83,20 @@ def test_who_asks_and_the_asking_word_are_no_part_of_what_is_asked(catalogue, re
 
     quote = KnowledgeBase.over(catalogue, retriever).record_quote(catalogue.get("1.012786"), question)
     assert quote is not None and quote.startswith("Niêm yết công khai")
+
+
+def test_a_question_of_how_read_as_one_of_conditions_gets_the_summary_of_a_record_without_conditions(
+        catalogue, retriever):
+    from knowledge_base.service import KnowledgeBase
+
+    kb = KnowledgeBase.over(catalogue, retriever)
+    assert not catalogue.get("1.003681").conditions.strip()
+    sunk = kb.answer("tau ca bi chim khong truc vot duoc thi xoa dang ky the nao", aspect="conditions",
+                     code="1.003681").text
+    assert "Mẫu số 10.ĐKT" in sunk and 'Hồ sơ thủ tục ghi: "Đối với tàu bị chìm đắm' in sunk  # the form, then the quote
+    # a question of yes or no keeps the record's sentence alone; a record with conditions answers them
+    pointed = kb.answer("tàu bị chìm thì có phải lập biên bản không", aspect="conditions", code="1.003681").text
+    assert "Cấp thực hiện" not in pointed
+    assert catalogue.get("1.000943").conditions.strip()
+    forecast = kb.answer("xin cap lai giay phep du bao the nao", aspect="conditions", code="1.000943").text
+    assert "Cấp thực hiện" not in forecast

@@ -33,8 +33,9 @@ from knowledge_base.checklist import (
     situation_question,
 )
 from knowledge_base.conditions import is_application, paper_count
-from knowledge_base.schema import Channel, Fee, FeeKind, FilingPlace, Procedure
+from knowledge_base.schema import Channel, Fee, FeeKind, FilingPlace, Procedure, TimeUnit
 from knowledge_base.situation import Situation, SituationTable
+from knowledge_base.step_times import StepLimit, adding_up, step_limits
 from knowledge_base.text import CASE_ENUMERATOR, NOTE_AMOUNT, SECTION_NUMBER, TextNormalizer, words
 
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
@@ -275,6 +276,47 @@ def _time_text(ch: Channel) -> str:
     if unit and ch.time.unit_from == "steps":  # the cell gives only the number; the steps give its unit
         return text("phrases.answer_time_unit_from_steps", value=value, unit=unit)
     return f"{value} {unit}".strip() if unit else text("phrases.answer_time_no_unit", value=value)
+
+
+def _vague_time(proc: Procedure) -> List[StepLimit]:
+    """The time limits the record's steps state, when a time cell gives a number alone and the steps state other
+    numbers too (1.002338: "1", and the steps 1 working day to check the file, 5 after a quarantine or 1 for animals
+    of a disease-free farm): that number may not be the citizen's time, and the time answer lists them after it.
+    Empty otherwise, and when the steps' limits add up to it."""
+    alone = {c.time.value for c in proc.channels
+             if c.time.value is not None and (c.time.unit_from == "steps" or c.time.unit == TimeUnit.unspecified)}
+    if not alone:
+        return []
+    limits = step_limits(proc)
+    if all(adding_up(limits, value) is not None for value in alone):
+        return []
+    return limits if {limit.value for limit in limits} - alone else []
+
+
+# the steps' limits are listed step by step up to so many steps and characters; beyond, each unit's range
+STEPS_LISTED = 3
+STEP_LIMITS = 240
+
+
+def _step_limits_text(limits: Sequence[StepLimit]) -> str:
+    """What the steps state, step by step ("bước 2: 1 ngày làm việc; bước 3: 5 ngày làm việc, 1 ngày làm việc"), or
+    when that is long, from the least to the most of each unit ("từ 1 đến 7 ngày làm việc; từ 15 đến 45 ngày")."""
+    by_step: Dict[int, List[str]] = {}
+    for limit in limits:
+        said = f"{_number(limit.value)} {unit_name(limit.unit.value)}"
+        if said not in by_step.setdefault(limit.step, []):
+            by_step[limit.step].append(said)
+    listed = "; ".join(text("phrases.answer_step_limits", step=n, limits=", ".join(said))
+                       for n, said in by_step.items())
+    if len(by_step) <= STEPS_LISTED and len(listed) <= STEP_LIMITS:
+        return text("answers.time_steps", limits=listed)
+    by_unit: Dict[TimeUnit, List[float]] = {}
+    for limit in limits:
+        by_unit.setdefault(limit.unit, []).append(limit.value)
+    ranges = [text("phrases.answer_limit_range", low=_number(min(values)), high=_number(max(values)),
+                   unit=unit_name(unit.value)) if min(values) < max(values)
+              else f"{_number(values[0])} {unit_name(unit.value)}" for unit, values in by_unit.items()]
+    return text("answers.time_steps", limits="; ".join(ranges))
 
 
 FEE_NOTE = 220
@@ -610,6 +652,11 @@ def _channels_lines(proc: Procedure, what: str) -> List[str]:
     return lines or [text("answers.no_information")]
 
 
+def _methods(proc: Procedure) -> str:
+    """The ways the record lets a file be filed ("trực tiếp, bưu chính, trực tuyến"); "" when it names none."""
+    return ", ".join(filing_channel(c.method).name.lower() for c in proc.channels)
+
+
 def _fitting_places(proc: Procedure, situation: Situation) -> List[FilingPlace]:
     """The record's filing places for the citizen's kind of applicant (all of them when it is not known), without
     those for a case the citizen's is not ("Người sử dụng đất tặng cho quyền sử dụng đất cho Nhà nước …" beside an
@@ -674,12 +721,13 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
             lines.append(text("answers.fees_set_by_province"))
         return ["\n".join(lines)]
     if aspect == "time":
-        return ["\n".join([text("answers.time_heading")] + _channels_lines(proc, "time"))]
+        limits = _vague_time(proc)
+        steps = [_step_limits_text(limits)] if limits else []
+        return ["\n".join([text("answers.time_heading")] + _channels_lines(proc, "time") + steps)]
     if aspect == "channels":
         if not proc.channels:
             return [text("answers.no_channels")]
-        methods = ", ".join(filing_channel(c.method).name.lower() for c in proc.channels)
-        line = text("answers.channels", methods=methods)
+        line = text("answers.channels", methods=_methods(proc))
         return [f"{line} {text('answers.online_portal')}" if proc.channel("online") else line]
     if aspect == "where":
         agencies = proc.competent_agencies or proc.agencies
@@ -796,7 +844,7 @@ def which_offered(aspect: str, procedures: Sequence[Procedure], situation: Optio
 
 
 FORM = "form"  # a papers question asking only which form to fill ("mẫu đơn nào"): one line per procedure answers it
-COMPARED = ("time", "fees", "where", FORM)  # what a line per offered procedure can answer
+COMPARED = ("time", "fees", "where", "channels", FORM)  # what a line per offered procedure can answer
 # "mẫu đơn nào", "mẫu tờ khai nào", "đơn theo mẫu nào", "tờ khai mẫu gì", "mẫu số mấy" (folded)
 _ASKS_FORM = re.compile(r"\b(?:mau|form)\s+(?:(?:don|to khai)\s+)?(?:nao|gi|so may|so bao nhieu|la gi|ten gi)\b"
                         r"|\b(?:don|to khai)\s+(?:theo\s+)?mau\s+(?:nao|gi)\b"
@@ -806,14 +854,17 @@ _ASKS_PAPERS = re.compile(r"\b(?:giay to|ho so)\s+(?:gi|nao|gom)\b")
 
 
 def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[Brief]:
-    """A procedure's time, fee, place or form in one line's words: for a place, the one its record names for this
-    citizen, or the lines under it saying where each kind of applicant files (``_places_in_brief``; None when it
-    names none, or too many to be brief); for a form, its one application form (``application_form``); for a time
-    or fee, each channel's as the record gives it (None when it gives none for any channel)."""
+    """A procedure's time, fee, place, ways of filing or form in one line's words: for a place, the one its record
+    names for this citizen, or the lines under it saying where each kind of applicant files (``_places_in_brief``;
+    None when it names none, or too many to be brief); for a form, its one application form (``application_form``);
+    for the ways of filing, those the record names ("trực tiếp, bưu chính, trực tuyến"); for a time or fee, each
+    channel's as the record gives it (None when it gives none for any channel)."""
     if aspect == "where":
         return _one_place(proc, situation) or _places_in_brief(proc, situation)
     if aspect == FORM:
         return application_form(proc)
+    if aspect == "channels":
+        return _methods(proc) or None
     return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if _gives(proc, aspect) else None
 
 
@@ -845,10 +896,10 @@ def _compared_aspect(aspect: str, question: str) -> str:
 
 def compared(aspect: str, procedures: Sequence[Procedure], situation: Situation, first: bool,
              question: str = "", names: Optional[Sequence[str]] = None) -> Optional[str]:
-    """The time, fee, place or (a papers ``question`` asking only which form) form of each of the procedures
-    offered (``first``: offered now, else again), one line each with its record, when some record gives it briefly
-    and all fit a short message; of a procedure whose record does not, the line offers a tap to see the places or
-    forms it gives at more length (``_says_at_length``), or says that what was published does not name it. Places
+    """The time, fee, place, ways of filing or (a papers ``question`` asking only which form) form of each of the
+    procedures offered (``first``: offered now, else again), one line each with its record, when some record gives it
+    briefly and all fit a short message; of a procedure whose record does not, the line offers a tap to see the places
+    or forms it gives at more length (``_says_at_length``), or says that what was published does not name it. Places
     said for each kind of applicant that make the message too long are left to a tap too. None when no record gives
     it briefly or the lines do not fit (the citizen is asked to pick one). ``names``: the procedures'
     ``offered_names``, when the caller has them."""

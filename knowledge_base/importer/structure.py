@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Tuple
 from knowledge_base.importer.report import ImportReport
 from knowledge_base.schema import Document, DocumentCase, FilingPlace, Procedure, Step, TimeUnit
 from knowledge_base.situation import SituationTable
+from knowledge_base.step_times import adding_up, step_limits
 from knowledge_base.text import clean_space
 
 # Where a condition starts inside a document's sentence (the first one after the paper's name).
@@ -295,29 +296,22 @@ def distinct_short_names(procs: List[Procedure], generated: set) -> None:
                     proc.short_name = short_name(proc.name, limit=160)
 
 
-# "trong thời hạn 05 ngày làm việc" in a step: a time limit said as one, its number and unit (not a date "ngày 05
-# tháng 02", a clock time "7 giờ 30" nor a validity "có thời hạn 10 năm")
-_STEP_TIME = re.compile(r"(?:trong\s+thời\s+hạn|trong\s+vòng|trong\s+thời\s+gian|không\s+quá|tối\s+đa|"
-                        r"thời\s+hạn\s+giải\s+quyết(?:\s+là)?:?)\s+(?:tối\s+đa\s+|không\s+quá\s+)?"
-                        r"0*(\d+(?:,\d+)?)\s+(ngày\s+làm\s+việc|ngày|giờ\s+làm\s+việc|giờ)(?!\s*\d)\b",
-                        re.IGNORECASE)
-_STEP_UNITS = {"ngày làm việc": TimeUnit.working_day, "ngày": TimeUnit.day, "giờ làm việc": TimeUnit.working_hour,
-               "giờ": TimeUnit.hour}
-
-
 def time_units_from_steps(proc: Procedure) -> None:
     """A time limit whose cell gives a number and no unit takes the unit the record's steps give that number, when
-    they give it one unit only ("5" and "trong thời hạn 05 ngày làm việc"); otherwise it stays without one."""
+    they give it one unit only ("5" and "trong thời hạn 05 ngày làm việc"), or when their limits, one a step, add up to
+    it in one unit ("20": 18 and 2 working days); otherwise it stays without one."""
     said: Dict[float, set] = {}
-    for step in proc.steps:
-        for m in _STEP_TIME.finditer(f"{step.name} {step.description or ''}"):
-            unit = _STEP_UNITS[" ".join(m.group(2).lower().split())]
-            said.setdefault(float(m.group(1).replace(",", ".")), set()).add(unit)
+    limits = step_limits(proc)
+    for limit in limits:
+        said.setdefault(limit.value, set()).add(limit.unit)
     for channel in proc.channels:
         time = channel.time
-        units = said.get(time.value, set()) if time.value is not None else set()
-        if time.unit == TimeUnit.unspecified and len(units) == 1:
-            time.unit, time.unit_from = next(iter(units)), "steps"
+        if time.value is None or time.unit != TimeUnit.unspecified:
+            continue
+        units = said.get(time.value, set())
+        unit = next(iter(units)) if len(units) == 1 else adding_up(limits, time.value)
+        if unit is not None:
+            time.unit, time.unit_from = unit, "steps"
 
 
 # A heading that sets one case's papers apart: "Đối với tàu bị chìm đắm …", "(2) Đối với thuốc dạng dược phẩm …"

@@ -369,6 +369,18 @@ def test_a_time_asked_of_procedures_offered_is_answered_for_each_of_them(catalog
     assert f"{agency.code}, Quyết định" in beside and "chưa nêu" not in beside and "bấm chọn thủ tục này" in beside
 
 
+def test_the_ways_of_filing_asked_of_procedures_offered_are_said_for_each_of_them(catalogue):
+    """"nộp online được không" after two procedures were offered: the ways each record names, and the same choices."""
+    from knowledge_base.answers import which_offered
+
+    rename, exchange = catalogue.get("1.013833"), catalogue.get("1.012783")
+    both = which_offered("channels", [rename, exchange])
+    assert both.text.startswith("Cách nộp của các thủ tục vừa gợi ý")
+    assert "1.013833, Quyết định 2304/QĐ-BNNMT): trực tiếp." in both.text
+    assert "1.012783, Quyết định 3380/QĐ-BNNMT): trực tuyến, bưu chính, trực tiếp." in both.text
+    assert [c["payload"] for c in both.choices] == ["1.013833", "1.012783"] and len(both.text) <= 700
+
+
 def test_a_place_asked_of_one_procedure_offered_gives_where_each_kind_of_applicant_files(catalogue):
     """An heir asks where to file and the search offers 1.013831 alone: its record names a place for organisations
     and one for individuals, each said under it; the gift to the State's commune office is no heir's."""
@@ -400,6 +412,39 @@ def test_a_time_without_unit_takes_the_one_its_steps_give(catalogue):
     assert {c.time.unit for c in proc.channels} == {TimeUnit.unspecified}
     assert "5 (hồ sơ gốc không ghi đơn vị)" in compose_answer(proc, "time", Settings()).text
     assert _same_record(before, licence)
+
+
+def test_limits_the_steps_add_up_to_give_the_unit_of_a_bare_number(catalogue):
+    from knowledge_base.importer.structure import time_units_from_steps
+    from knowledge_base.schema import Step, TimeUnit
+
+    proc = catalogue.get("1.007926").copy(deep=True)  # "20": steps of 18, then 2 working days
+    assert {(c.time.unit, c.time.unit_from) for c in proc.channels} == {(TimeUnit.working_day, "steps")}
+    assert "Các bước thực hiện nêu" not in compose_answer(proc, "time", Settings()).text  # they add up: said
+    for channel in proc.channels:
+        channel.time.unit, channel.time.unit_from = TimeUnit.unspecified, None
+    for steps in ([Step(name="trong thời hạn 18 ngày làm việc"), Step(name="trong thời hạn 02 ngày")],  # two units
+                  [Step(name="trong thời hạn 18 ngày làm việc, hoặc 02 ngày làm việc")],  # one step's alternatives
+                  [Step(name="trong thời hạn 17 ngày làm việc"), Step(name="trong thời hạn 02 ngày làm việc")]):
+        proc.steps = steps
+        time_units_from_steps(proc)
+        assert {c.time.unit for c in proc.channels} == {TimeUnit.unspecified}
+
+
+def test_a_time_the_steps_say_otherwise_is_followed_by_their_limits(catalogue):
+    quarantine = compose_answer(catalogue.get("1.002338"), "time", Settings())  # the cell "1"; a farm may take 5
+    said = quarantine.messages[0]
+    assert "- Bưu chính, trực tiếp: 1 ngày làm việc (đơn vị theo các bước thực hiện)" in said
+    assert ("Các bước thực hiện nêu các mốc thời hạn: bước 2: 1 ngày làm việc; bước 3: 5 ngày làm việc, 1 ngày làm "
+            "việc. Thời hạn cho hồ sơ của bạn tùy trường hợp, bạn nên hỏi cơ quan giải quyết khi nộp.") in said
+    assert len(said) <= 700
+    # steps after steps: each unit from the least to the most
+    many = compose_answer(catalogue.get("1.014130"), "time", Settings()).messages[0]
+    assert "Các bước thực hiện nêu các mốc thời hạn: từ 1 đến 5 ngày làm việc; từ 15 đến 45 ngày." in many
+    assert len(many) <= 700
+    # a record whose cell gives its unit, or whose steps state only its number, lists nothing
+    for code in ("1.012786", "1.003650"):
+        assert "Các bước thực hiện nêu" not in compose_answer(catalogue.get(code), "time", Settings()).text
 
 
 def test_a_unit_read_from_the_steps_sets_no_legal_due_date(catalogue):

@@ -279,6 +279,15 @@ class KnowledgeBase:
         asked = strip_phrases(tokens(question), content_stopphrases())
         return quotes.quote(proc, asked, SituationTable.default().applicant_words(question)) if asked else None
 
+    def _quote_for(self, proc: Procedure, question: str, aspect: str) -> Optional[str]:
+        """The record's sentence an answer on ``aspect`` quotes for ``question`` (``record_quote``): for a time, only
+        one that says a time ("gia hạn giấy phép khai thác nhóm IV mất bao lâu" quoted a step sending the file to the
+        province's chairman, for its "nhóm IV")."""
+        if aspect not in QUOTED_ASPECTS:
+            return None
+        quote = self.record_quote(proc, question)
+        return quote if quote and (aspect != "time" or _DURATION.search(quote)) else None
+
     def says_only_who(self, question: str) -> bool:
         """Whether the message only tells who the citizen is ("tôi là người nước ngoài", "công ty tôi ạ"), nothing
         else: no procedure is sure from it alone. A question beside it ("việt kiều có được ủy quyền không") is not."""
@@ -355,7 +364,7 @@ class KnowledgeBase:
             proc = self.catalogue.get(code)
             if proc is None:
                 return compose_answer(None, aspect, self.settings, candidates=[])
-            quote = self.record_quote(proc, question) if question and aspect in QUOTED_ASPECTS else None
+            quote = self._quote_for(proc, question, aspect) if question else None
             return compose_answer(proc, aspect, self.settings, case=case, situation=situation, page=page,
                                   quote=quote, question=question, also=also)
         # a question with no conversation around it (the CLI): even one close procedure is offered, not answered
@@ -363,7 +372,7 @@ class KnowledgeBase:
         found = self.catalogue.get(result.best.code) if result.decision == "answer" and result.best else None
         if found is not None:
             situation = situation.with_said(conditions_said(found, question, situation.said))
-            quote = self.record_quote(found, question) if aspect in QUOTED_ASPECTS else None
+            quote = self._quote_for(found, question, aspect)
             return compose_answer(found, aspect, self.settings, case=case, situation=situation, quote=quote,
                                   question=question, also=also)
         offered = result.choices(3) if result.decision == "choose" else []

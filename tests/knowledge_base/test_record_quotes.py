@@ -100,3 +100,19 @@ def test_a_question_of_how_read_as_one_of_conditions_gets_the_summary_of_a_recor
     assert catalogue.get("1.000943").conditions.strip()
     forecast = kb.answer("xin cap lai giay phep du bao the nao", aspect="conditions", code="1.000943").text
     assert "Cấp thực hiện" not in forecast
+
+
+def test_a_time_answer_quotes_only_a_sentence_that_says_a_time(catalogue, retriever, monkeypatch):
+    from knowledge_base.service import KnowledgeBase
+
+    kb = KnowledgeBase.over(catalogue, retriever)
+    question = "gia hạn giấy phép khai thác đất san lấp nhóm IV mất bao lâu"
+    # the sentence the whole scope's word weights found for its "nhóm IV": about where the file goes, not its time
+    sent = "trình hồ sơ cấp giấy phép khai thác khoáng sản nhóm IV cho Chủ tịch Ủy ban nhân dân cấp tỉnh"
+    monkeypatch.setattr(kb, "record_quote", lambda proc, asked: sent)
+    said = kb.answer(question, aspect="time", code="1.014266").text
+    assert "34 ngày làm việc" in said and "Hồ sơ thủ tục ghi" not in said
+    assert "Hồ sơ thủ tục ghi" in kb.answer(question, aspect="general", code="1.014266").text
+    timed = "Trong thời hạn không quá 03 ngày làm việc, Chủ tịch Ủy ban nhân dân cấp tỉnh quyết định việc gia hạn"
+    monkeypatch.setattr(kb, "record_quote", lambda proc, asked: timed)
+    assert "Hồ sơ thủ tục ghi" in kb.answer(question, aspect="time", code="1.014266").text

@@ -159,16 +159,19 @@ _FULL_STOP = r"(?-i:(?<!\b[A-ZĐ])(?<!\b[A-ZĐ]{2})\.\s+[" + _CAPITALS + "])"
 # "Cá nhân, cộng đồng dân cư … nộp hồ sơ đến Trung tâm Phục vụ hành chính công hoặc …"; what is sent may be named at
 # length, or how, before where it goes ("… gửi thông báo phương án chăn nuôi … theo biểu mẫu tại Phụ lục I … tới Sở
 # Nông nghiệp và Môi trường", "nộp hồ sơ thông qua một trong các hình thức trực tiếp hoặc qua đường bưu điện về Sở …"):
-# the place is the first one a preposition leads to, in the same sentence and clause
+# the place is the first one a preposition leads to, in the same sentence and clause; the file may go unnamed after
+# "nộp" ("… chuẩn bị hồ sơ và nộp đến Cơ quan được Chủ tịch Ủy ban nhân dân cấp tỉnh giao …")
 _FILES_AT = re.compile(
     r"^(?P<who>(?:" + "|".join(_WHEN_CLAUSE) + r")\s[^.:]{3,300}?|[^.:;]{3,300}?)"
     r"\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?"
-    r"(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
+    r"(?:(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
     r"(?:hồ sơ|thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b(?:(?!" + _FULL_STOP + r")[^;]){0,250}?"
-    r"\s+(?:trực tiếp\s+|trực tuyến\s+)?(?:đến|tới|tại|cho|về|vào)\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$",
+    r"\s+(?:trực tiếp\s+|trực tuyến\s+)?(?:đến|tới|tại|cho|về|vào)|nộp\s+(?:đến|tới))\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$",
     re.IGNORECASE)
-_SUBJECT_WORDS = (r"(?:các\s+|mọi\s+)?(?:tổ chức|cá nhân|người|hộ gia đình|chủ|doanh nghiệp|cộng đồng|cơ sở|hợp tác xã|"
-                  r"đơn vị|thương nhân|nhà đầu tư|bên|ngư dân)\b")
+_SUBJECT_WORDS = (r"(?:các\s+|mọi\s+)?(?:tổ chức|cá nhân|người|hộ gia đình|chủ|doanh nghiệp|công ty|cộng đồng|cơ sở|"
+                  r"hợp tác xã|đơn vị|thương nhân|nhà đầu tư|bên|ngư dân)\b")
+# a step's short title before who files ("Nộp hồ sơ: Tổ chức, cá nhân gửi hồ sơ đến Sở …")
+_TITLE_BEFORE_WHO = re.compile(r"^[^.:;,]{3,40}:\s*(?=" + _SUBJECT_WORDS + ")", re.IGNORECASE)
 _APPLICANT_SUBJECT = re.compile("^" + _SUBJECT_WORDS, re.IGNORECASE)
 # "a) ", "Trường hợp ", "Đối với " before who files ("- Trường hợp cá nhân, cộng đồng dân cư … nộp hồ sơ đến …")
 _CASE_OF = re.compile(r"^(?:[a-zđ]\)\s*)?(?:(?:trường hợp|đối với)\s+)?", re.IGNORECASE)
@@ -199,7 +202,7 @@ _HOW_AND_WHY = re.compile(
     r",?\s+(?:theo|bằng|thông qua|qua)\s+(?:một trong (?:các|những)\s+|các\s+)?(?:hình thức|phương thức|cách thức)\b.*$"
     r"|,?\s+(?:trực tiếp\s+)?(?:hoặc\s+)?(?:gửi\s+|nộp\s+)?(?:thông\s+)?qua\s+(?:dịch vụ bưu chính|môi trường|đường bưu"
     r"|bưu điện|hệ thống|cổng|cơ chế|ủy quyền|uỷ quyền)\b.*$"
-    r"|\s+trực tiếp\s+hoặc\b.*$|\s+hoặc\s+(?:nộp\s+)?trực tuyến\b.*$"
+    r"|\s+trực tiếp\s+hoặc\b.*$|\s+hoặc\s+(?:nộp\s+)?trực tuyến\b.*$|,\s+(?:qua\s+)?dịch vụ bưu chính\b.*$"
     r"|\s+để\s(?![^()]*\)).*$", re.IGNORECASE)
 # a step's title glued before its text ("Bước 1: Đăng ký kiểm dịch Trước khi vận chuyển …, chủ hàng gửi …")
 _GLUED_TITLE = re.compile(r"^[^.;:,]{3,60}?\s(?=(?-i:" + "|".join(w.capitalize() for w in _WHEN_WORDS) + r")\s)")
@@ -236,7 +239,8 @@ def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> 
     places: List[FilingPlace] = []
     for step in steps:
         for line in [step.name] + (step.description or "").splitlines():
-            m = _FILES_AT.match(_GLUED_TITLE.sub("", _STEP_LABEL.sub("", clean_space(line).strip(" -+•*"))))
+            said = _TITLE_BEFORE_WHO.sub("", _STEP_LABEL.sub("", clean_space(line).strip(" -+•*")))
+            m = _FILES_AT.match(_GLUED_TITLE.sub("", said))
             if not m or m.group("where").rstrip(" :").endswith(("sau", "sau đây")):
                 continue
             who = _who(m.group("who"))

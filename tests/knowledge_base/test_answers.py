@@ -552,8 +552,11 @@ def test_a_place_the_record_does_not_give_is_not_stated_as_its_own(catalogue):
     assert "Cơ quan giải quyết: Chi cục Kiểm lâm." in text
     assert "Hồ sơ thủ tục không ghi địa chỉ tiếp nhận. Thường nộp tại Bộ phận Một cửa" in text
     # a ministry's procedure is not sent to the province's shop
-    text = compose_answer(catalogue.get("1.003462"), "where", Settings()).text
+    text = compose_answer(catalogue.get("1.002161"), "where", Settings()).text
     assert "Thường nộp tại Bộ phận Một cửa" not in text and "cơ quan trung ương" in text
+    # one whose steps say where its file goes says that place
+    text = compose_answer(catalogue.get("1.003462"), "where", Settings()).text
+    assert "nộp tại Cục Chăn nuôi và Thú y." in text and "không ghi địa chỉ" not in text
 
 
 def test_a_lower_rate_for_a_time_is_the_fee_until_its_last_day(catalogue, monkeypatch):

@@ -29,6 +29,37 @@ def test_a_notice_named_at_length_goes_to_the_place_a_preposition_leads_to():
     assert who.startswith("Tổ chức, cá nhân chăn nuôi bò cạp") and where.startswith("Sở Nông nghiệp và Môi trường")
 
 
+@pytest.mark.parametrize("line, who, where", [
+    # a step's short title before who files (1.003203)
+    ("Nộp hồ sơ: Tổ chức, cá nhân gửi hồ sơ đến Sở Nông nghiệp và Môi trường", "Tổ chức, cá nhân",
+     "Sở Nông nghiệp và Môi trường"),
+    # the file unnamed after "nộp" (1.002409)
+    ("Tổ chức có nhu cầu đề nghị cấp Giấy chứng nhận đủ điều kiện nhập khẩu thuốc thú y chuẩn bị hồ sơ và nộp đến Cơ "
+     "quan được Chủ tịch Ủy ban nhân dân cấp tỉnh giao giải quyết thủ tục hành chính trong lĩnh vực chăn nuôi và thú "
+     "y.", "Tổ chức có nhu cầu đề nghị cấp Giấy chứng nhận đủ điều kiện nhập khẩu thuốc thú y",
+     "Cơ quan được Chủ tịch Ủy ban nhân dân cấp tỉnh giao giải quyết thủ tục hành chính trong lĩnh vực chăn nuôi và "
+     "thú y"),
+    # a company files; the post is a way of sending, no place (1.000025, 1.000969)
+    ("Công ty nông, lâm nghiệp trực thuộc Ủy ban nhân dân cấp tỉnh, gửi hồ sơ thẩm định Đề án về Sở Nông nghiệp và Môi "
+     "trường.", "Công ty nông, lâm nghiệp trực thuộc Ủy ban nhân dân cấp tỉnh", "Sở Nông nghiệp và Môi trường"),
+    ("nộp hồ sơ: Tổ chức, cá nhân nộp hồ sơ đến Trung tâm Phục vụ hành chính công cấp tỉnh, dịch vụ bưu chính hoặc "
+     "thông qua Cổng Dịch vụ công quốc gia.", "Tổ chức, cá nhân", "Trung tâm Phục vụ hành chính công cấp tỉnh"),
+])
+def test_who_files_where_is_read_past_a_title_an_unnamed_file_and_the_post(line, who, where):
+    assert places(line) == [(who, where)]
+
+
+@pytest.mark.parametrize("line", [
+    # views sent in, a file completed after a notice, a bare "nộp" before where the agency answers: no filing place
+    "Trong thời hạn 07 ngày kể từ ngày nhận được văn bản lấy ý kiến, cơ quan, tổ chức, cá nhân có ý kiến bằng văn "
+    "bản gửi đến Sở Nông nghiệp và Môi trường.",
+    "b) Tổ chức quản lý cảng cá được chỉ định trả lời ngay tính đầy đủ của hồ sơ đối với trường hợp nộp trực tiếp tại "
+    "Bộ phận Một cửa; trả lời bằng văn bản trong 01 ngày làm việc.",
+])
+def test_a_bare_verb_is_read_as_a_filing_only_as_nop_den(line):
+    assert places(line) == []
+
+
 @pytest.mark.parametrize("line", [
     # a result handed on after the department has decided is no filing
     "Bước 4: Người nhập khẩu có trách nhiệm nộp Thông báo kết quả xác nhận thực phẩm đạt yêu cầu nhập khẩu cho cơ "

@@ -166,7 +166,8 @@ _FILES_AT = re.compile(
     r"\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?"
     r"(?:(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
     r"(?:hồ sơ|thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b(?:(?!" + _FULL_STOP + r")[^;]){0,250}?"
-    r"\s+(?:trực tiếp\s+|trực tuyến\s+)?(?:đến|tới|tại|cho|về|vào)|nộp\s+(?:đến|tới))\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$",
+    r"\s+(?:trực tiếp\s+|trực tuyến\s+)?(?:đến|tới|tại|cho|về|vào)|nộp\s+(?:đến|tới))"
+    r"\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$",
     re.IGNORECASE)
 _SUBJECT_WORDS = (r"(?:các\s+|mọi\s+)?(?:tổ chức|cá nhân|người|hộ gia đình|chủ|doanh nghiệp|công ty|cộng đồng|cơ sở|"
                   r"hợp tác xã|đơn vị|thương nhân|nhà đầu tư|bên|ngư dân)\b")

@@ -36,7 +36,7 @@ from knowledge_base.conditions import is_application, paper_count
 from knowledge_base.schema import Channel, Fee, FeeKind, FilingPlace, Procedure, TimeUnit
 from knowledge_base.situation import Situation, SituationTable
 from knowledge_base.step_times import StepLimit, adding_up, step_limits
-from knowledge_base.text import CASE_ENUMERATOR, NOTE_AMOUNT, SECTION_NUMBER, TextNormalizer, words
+from knowledge_base.text import CASE_ENUMERATOR, NOTE_AMOUNT, SECTION_NUMBER, TextNormalizer, clean_space, words
 
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
            "legal", "general")
@@ -680,6 +680,7 @@ def _places(proc: Procedure, situation: Situation) -> List[str]:
     return lines if len(lines) > 1 else []
 
 
+ADDRESS = 650  # characters of a receiving address said by whole sentences (the longest on 7/12/2026: 640)
 ONE_PLACE = 250  # characters of a filing place a checklist ends with (a longer one is the "where" answer's)
 
 
@@ -738,7 +739,9 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
         if agencies:
             lines.append(text("answers.agencies", agencies="; ".join(agencies[:4])))
         if proc.address:
-            lines.append(text("answers.address", address=sentences(proc.address, 300) or proc.address[:300]))
+            # whole: a receiving address cut short sends the citizen nowhere ("… Cổng Dịch vụ công quốc gia tại địa chỉ
+            # http://dichvucong.go"); a long one makes a message of its own
+            lines.append(text("answers.address", address=sentences(proc.address, ADDRESS) or clean_space(proc.address)))
         else:
             ministry = set(proc.levels) == {"ministry"}
             lines.append(text("answers.default_address_ministry" if ministry else "answers.default_address"))

@@ -98,9 +98,14 @@ PROVINCE_FEE_RE = re.compile(
     r"do tỉnh|địa phương quy định|hđnd", re.IGNORECASE)
 
 
+NO_INFORMATION = "Không có thông tin"
+_CASE_NUMBER = re.compile(r"\(\d{1,2}\)\s")
+
+
 def _take_parenthesised(text: str) -> Tuple[str, str]:
-    """If ``text`` starts with '(', return (inside, rest) with nested parentheses balanced."""
-    if not text.startswith("("):
+    """If ``text`` starts with '(', return (inside, rest) with nested parentheses balanced; a case's number that opens
+    the description ("(1) Trường hợp …") is no note."""
+    if not text.startswith("(") or _CASE_NUMBER.match(text):
         return "", text
     depth = 0
     for i, ch in enumerate(text):
@@ -109,6 +114,16 @@ def _take_parenthesised(text: str) -> Tuple[str, str]:
         if depth == 0:
             return text[1:i].strip(), text[i + 1:]
     return text[1:].strip(), ""
+
+
+_NOTE_DONG = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{3})*)\s*đồng", re.IGNORECASE)
+
+
+def _in_thousands(amount: int, note: str) -> int:
+    """The amount column's figure, or a thousand times it when the note beside it says that and not the figure
+    itself: the column of 1.004022 says "900 VNĐ" and its note "…: 900.000 đồng/lần"."""
+    said = {int(found.replace(".", "")) for found in _NOTE_DONG.findall(note)}
+    return amount * 1000 if amount * 1000 in said and amount not in said else amount
 
 
 def _parse_fees(text: str) -> Tuple[List[Fee], str]:
@@ -125,8 +140,8 @@ def _parse_fees(text: str) -> Tuple[List[Fee], str]:
             amounts = bool(NOTE_AMOUNT.search(note))
             fees.append(Fee(kind=FeeKind.fee if amounts else FeeKind.none, amount_vnd=None if amounts else 0,
                             text=note))
-        elif rest.startswith("Không có thông tin"):
-            rest = rest[len("Không có thông tin"):]
+        elif rest.startswith(NO_INFORMATION):
+            rest = rest[len(NO_INFORMATION):]
             note, rest = _take_parenthesised(rest)
             fees.append(Fee(kind=FeeKind.unknown, text=clean_space(note)))
         else:
@@ -135,7 +150,7 @@ def _parse_fees(text: str) -> Tuple[List[Fee], str]:
                 break
             amount = int(re.sub(r"[.,]", "", m.group(1)))
             note, rest = _take_parenthesised(rest[m.end():])
-            fees.append(Fee(kind=FeeKind.fee, amount_vnd=amount, text=clean_space(note)))
+            fees.append(Fee(kind=FeeKind.fee, amount_vnd=_in_thousands(amount, note), text=clean_space(note)))
     for fee in fees:
         fee.set_by_province = bool(PROVINCE_FEE_RE.search(fee.text))
     return fees, rest
@@ -161,6 +176,8 @@ def parse_channels(text: str) -> List[Channel]:
             time.value = float(m.group(1).replace(",", "."))
             time.unit = _UNITS[m.group(2).lower()] if m.group(2) else TimeUnit.unspecified
             cell = cell[m.end():]
+        elif cell.lstrip().startswith(NO_INFORMATION):  # the time column's own "Không có thông tin", not a fee's
+            cell = cell.lstrip()[len(NO_INFORMATION):]
         fees, description = _parse_fees(cell)
         description = description.strip()
         if time.value is not None and time.unit == TimeUnit.unspecified:

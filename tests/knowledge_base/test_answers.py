@@ -546,6 +546,14 @@ def test_lines_beside_offered_procedures_say_no_less_than_their_records(catalogu
     assert application_form(catalogue.get("1.004629")).endswith("theo mẫu quy định tại Phụ lục")
 
 
+def test_a_receiving_address_is_said_whole(catalogue):
+    for code in ("1.000987", "1.010727"):  # 430 and 459 characters: they were cut at 300, mid-word
+        proc = catalogue.get(code)
+        text = compose_answer(proc, "where", Settings()).text
+        assert " ".join(proc.address.split()) in text
+        assert all(len(m) <= 700 for m in compose_answer(proc, "where", Settings()).messages)
+
+
 def test_a_place_the_record_does_not_give_is_not_stated_as_its_own(catalogue):
     # 1.000045 names its deciding agency but no receiving place: the usual one-stop shop is said to be usual only
     text = compose_answer(catalogue.get("1.000045"), "where", Settings()).text

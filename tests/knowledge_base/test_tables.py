@@ -33,6 +33,28 @@ def test_channel_amount_in_vnd_and_description():
     assert direct.description == "Nộp tại bộ phận một cửa"
 
 
+def test_an_amount_its_note_gives_a_thousand_times_over_is_the_note_s():
+    text = ("Hình thức nộpThời gianPhí, lệ phíMô tảTrực tiếp5 Ngày làm việc900 VNĐ(Phí thẩm định nội dung quảng cáo "
+            "thuốc thú y: 900.000 đồng/lần)Trực tuyến5 Ngày làm việc900 VNĐ(Phí: 900 đồng/lần, tối đa 900.000 đồng)")
+    direct, online = tables.parse_channels(text)
+    assert direct.fees[0].amount_vnd == 900_000  # 1.004022: the column says 900, its note 900.000 đồng
+    assert online.fees[0].amount_vnd == 900  # a note giving the column's own figure too leaves it
+    by = {c.method: c for c in tables.parse_channels(record("1.004022")["cach_thuc_thuc_hien"])}
+    assert {f.amount_vnd for c in by.values() for f in c.fees} == {900_000}
+
+
+def test_an_unknown_time_is_the_time_column_s_and_a_case_number_no_fee_note():
+    """1.014265: "Trực tiếp" + "Không có thông tin" (time) + "Không có thông tin" (fee) + "(1) Trường hợp …"."""
+    text = ("Hình thức nộpThời gianPhí, lệ phíMô tảTrực tiếpKhông có thông tinKhông có thông tin(1) Trường hợp tổ "
+            "chức đề nghị cấp lại: 03 ngày làm việc")
+    (direct,) = tables.parse_channels(text)
+    assert direct.time.value is None and [(f.kind, f.text) for f in direct.fees] == [("unknown", "")]
+    assert direct.description.startswith("(1) Trường hợp tổ chức")
+    online = tables.parse_channels("Hình thức nộpThời gianPhí, lệ phíMô tảTrực tuyếnKhông có thông tinMiễn phí(Chi "
+                                   "phí khác: theo Luật Giá)")[0]
+    assert [(f.kind, f.text) for f in online.fees] == [("none", "Chi phí khác: theo Luật Giá")]
+
+
 def test_channels_reject_text_without_methods():
     with pytest.raises(tables.ParseError):
         tables.parse_channels("Hình thức nộpThời gianPhí, lệ phíMô tảGửi thư tay")

@@ -114,14 +114,23 @@ class ActionTable:
     def asked_in(self, question: str) -> FrozenSet[str]:
         """The actions that would serve what ``question`` (shorthand already expanded) asks; empty: it asks for
         none of them, a first issue."""
-        folded = fold(question).lower()
-        said = [entry for entry in self.asked
-                if entry.pattern.search(folded) and not (entry.unless and entry.unless.search(folded))]
+        said = self._said(question)
         explicit = {action for entry in said if len(entry.done_by) == 1 for action in entry.done_by}
         found = set(explicit)
         for entry in said:  # "hết hạn, xin gia hạn" asks for the extension it names, not for any new issue
             found |= entry.done_by & explicit or entry.done_by
         return frozenset(found)
+
+    def named_in_words(self, question: str) -> FrozenSet[str]:
+        """The actions ``question`` names itself ("cấp lại", "gia hạn"), not those that would serve what it tells
+        ("hết hạn": an extension or a new issue)."""
+        return frozenset(action for entry in self._said(question) if len(entry.done_by) == 1
+                         for action in entry.done_by)
+
+    def _said(self, question: str) -> list:
+        folded = fold(question).lower()
+        return [entry for entry in self.asked
+                if entry.pattern.search(folded) and not (entry.unless and entry.unless.search(folded))]
 
     def named_in(self, name: str) -> FrozenSet[str]:
         """The actions an official name says it does."""
@@ -164,3 +173,10 @@ class ProcedureActions:
     def features(self, asked: FrozenSet[str], index: int) -> List[float]:
         """The two features of procedure ``index`` for a question asking ``asked``."""
         return features(asked, self.named[index], self.leading[index])
+
+    def contradicts(self, named: FrozenSet[str], index: int) -> bool:
+        """Whether procedure ``index``'s name starts with an action the question does not name, while it names another
+        (``ActionTable.named_in_words``): "cấp lại giấy phép hành nghề khoan" is no "Trả lại giấy phép hành nghề
+        khoan …", however close the words. An action only inferred ("hết hạn") contradicts nothing: "Bổ sung khối
+        lượng … khi giấy phép thăm dò … đã hết thời hạn" is what an expired exploration licence may need."""
+        return bool(named) and self.leading[index] and not named & self.named[index]

@@ -130,6 +130,7 @@ class QueryScores:
     asked: FrozenSet[str] = frozenset()
     nearest: Optional[np.ndarray] = None  # the procedures (indices) of the NEAREST examples, nearest first
     level: Optional[str] = None  # the administrative level the question names ("ubnd xã"), if one
+    named: FrozenSet[str] = frozenset()  # the actions the question names in its own words ("cấp lại"), of ``asked``
 
 
 @dataclass
@@ -287,8 +288,9 @@ class HybridRetriever:
         den = self.dense_scores(question, vec) if mode in ("hybrid", "dense") else None
         ex, nearest = self.example_scores(vec) if mode == "hybrid" else (None, None)
         normalized = self.normalizer.normalize(question)
-        return QueryScores(lex, den, ex, self.content_words(question), self.actions.table.asked_in(normalized),
-                           nearest, self.level_table.named_in(normalized))
+        table = self.actions.table
+        return QueryScores(lex, den, ex, self.content_words(question), table.asked_in(normalized), nearest,
+                           self.level_table.named_in(normalized), table.named_in_words(normalized))
 
     def content_words(self, question: str) -> FrozenSet[str]:
         """The question's folded words that say what it is about (aspect and follow-up phrases removed)."""
@@ -326,7 +328,10 @@ class HybridRetriever:
         # rerank the fused candidates by calibrated confidence: it weighs agreement, the gap and how much of
         # the question each procedure's own text explains, which the rank fusion alone does not
         hits.sort(key=lambda h: -h.confidence)
-        return SearchResult(hits[:top_k], self._decide(hits, self.calibration))
+        decision = self._decide(hits, self.calibration)
+        if decision == "answer" and self.actions.contradicts(scores.named, self._index_of[hits[0].code]):
+            decision = "choose"  # a sure match on the paper, for another thing done with it: the citizen picks
+        return SearchResult(hits[:top_k], decision)
 
     @staticmethod
     def _ranks(scores: Optional[np.ndarray]) -> Dict[int, int]:

@@ -97,6 +97,38 @@ def test_a_question_asking_an_action_the_name_does_not_do_is_a_mismatch_and_a_fi
     assert features(renew, frozenset({"renew"}), True) == [0.0, 0.0]
 
 
+def test_a_name_leading_with_another_action_than_the_one_asked_contradicts_the_question(table):
+    names = ["Trả lại giấy phép hành nghề khoan nước dưới đất", "Cấp giấy phép hành nghề khoan nước dưới đất",
+             "Cấp, cấp lại, gia hạn chứng chỉ hành nghề",
+             "Bổ sung khối lượng công tác thăm dò khi giấy phép thăm dò khoáng sản đã hết thời hạn"]
+    procs = ProcedureActions.of(names, table)
+    normalize = TextNormalizer.default().normalize
+    again = table.named_in_words(normalize("cấp lại giấy phép hành nghề khoan nước dưới đất mất bao lâu"))
+    assert again == {"reissue"}
+    # returning is no reissue; a first issue names no action to contradict; one that names the reissue fits
+    assert [procs.contradicts(again, i) for i in range(3)] == [True, False, False]
+    # "hết hạn" only implies an extension or a new issue: an amendment for an expired licence is not contradicted
+    told = normalize("giấy phép thăm dò hết hạn, đơn vị phải khoan thêm thì xin gì")
+    assert asked(table, told) == {"renew", "reissue"} and table.named_in_words(told) == frozenset()
+    assert procs.leading[3] and not procs.contradicts(table.named_in_words(told), 3)
+    assert procs.contradicts(table.named_in_words(normalize("xin gia hạn giấy phép thăm dò")), 3)
+
+
+def test_a_sure_match_for_another_action_than_the_one_asked_is_offered_not_answered(retriever, monkeypatch):
+    from knowledge_base.retrieval.actions import ProcedureActions as Actions
+
+    question = "cap lai so do bi mat the nao"
+    result = retriever.search(question)
+    assert result.decision == "answer" and result.best is not None
+    top = retriever._index_of[result.best.code]
+    # the same search, the top procedure's name leading with an action the question does not ask
+    leading = tuple(True if i == top else lead for i, lead in enumerate(retriever.actions.leading))
+    named = tuple(frozenset({"return"}) if i == top else n for i, n in enumerate(retriever.actions.named))
+    monkeypatch.setattr(retriever, "actions", Actions(retriever.actions.table, named, leading))
+    again = retriever.search(question)
+    assert again.decision == "choose" and again.best.code == result.best.code
+
+
 def test_a_malformed_table_is_refused_with_the_entry_named(tmp_path):
     path = tmp_path / "actions.yml"
     path.write_text("renew:\n  asked: ['gia han(']\n  named: ['gia han']\n", encoding="utf-8")

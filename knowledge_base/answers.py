@@ -734,14 +734,20 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
         agencies = proc.competent_agencies or proc.agencies
         lines = [_levels(proc)]
         places = _places(proc, situation)
+        # whole: a receiving address cut short sends the citizen nowhere ("… Cổng Dịch vụ công quốc gia tại địa chỉ
+        # http://dichvucong.go"); a long one makes a message of its own
+        address = text("answers.address", address=sentences(proc.address, ADDRESS) or clean_space(proc.address)) \
+            if proc.address.strip() else ""
         if places:
-            return ["\n".join(lines + places)]
+            # the steps may say where one request goes and the address where the others do (1.000049: an extension
+            # to the office that issued the certificate, a first one to the department where the exam was taken)
+            said = fold(proc.address.lower())
+            beside = address and not any(fold(p.where.lower()) in said for p in _fitting_places(proc, situation))
+            return ["\n".join(lines + places + ([address] if beside else []))]
         if agencies:
             lines.append(text("answers.agencies", agencies="; ".join(agencies[:4])))
-        if proc.address:
-            # whole: a receiving address cut short sends the citizen nowhere ("… Cổng Dịch vụ công quốc gia tại địa chỉ
-            # http://dichvucong.go"); a long one makes a message of its own
-            lines.append(text("answers.address", address=sentences(proc.address, ADDRESS) or clean_space(proc.address)))
+        if address:
+            lines.append(address)
         else:
             ministry = set(proc.levels) == {"ministry"}
             lines.append(text("answers.default_address_ministry" if ministry else "answers.default_address"))

@@ -554,6 +554,17 @@ def test_a_receiving_address_is_said_whole(catalogue):
         assert all(len(m) <= 700 for m in compose_answer(proc, "where", Settings()).messages)
 
 
+def test_an_address_saying_more_than_the_steps_places_follows_them(catalogue):
+    # 1.000049: the steps say where an extension goes; the address where a first certificate does
+    text = compose_answer(catalogue.get("1.000049"), "where", Settings()).text
+    assert "nộp tại cơ quan đã cấp chứng chỉ hành nghề." in text
+    assert "Nơi tiếp nhận: Cá nhân đề nghị cấp chứng chỉ hành nghề" in text and "nơi cá nhân tham gia sát hạch." in text
+    # an address that only repeats a place the steps give is not said twice
+    same = next(p for p in catalogue if p.address.strip() and len(p.filing_places) == 1
+                and p.filing_places[0].where.lower() in p.address.lower() and not p.filing_places[0].applicant_types)
+    assert "Nơi tiếp nhận:" not in compose_answer(same, "where", Settings()).text
+
+
 def test_a_place_the_record_does_not_give_is_not_stated_as_its_own(catalogue):
     # 1.000045 names its deciding agency but no receiving place: the usual one-stop shop is said to be usual only
     text = compose_answer(catalogue.get("1.000045"), "where", Settings()).text

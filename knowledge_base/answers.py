@@ -36,7 +36,15 @@ from knowledge_base.conditions import is_application, paper_count
 from knowledge_base.schema import Channel, Fee, FeeKind, FilingPlace, Procedure, TimeUnit
 from knowledge_base.situation import Situation, SituationTable
 from knowledge_base.step_times import StepLimit, adding_up, step_limits
-from knowledge_base.text import CASE_ENUMERATOR, NOTE_AMOUNT, SECTION_NUMBER, TextNormalizer, clean_space, words
+from knowledge_base.text import (
+    CASE_ENUMERATOR,
+    DURATION,
+    NOTE_AMOUNT,
+    SECTION_NUMBER,
+    TextNormalizer,
+    clean_space,
+    words,
+)
 
 ASPECTS = ("documents", "fees", "time", "steps", "where", "channels", "conditions", "result",
            "legal", "general")
@@ -291,6 +299,46 @@ def _vague_time(proc: Procedure) -> List[StepLimit]:
     if all(adding_up(limits, value) is not None for value in alone):
         return []
     return limits if {limit.value for limit in limits} - alone else []
+
+
+# A channel's description, in pieces: its sentences, the items of a list ("…; - Thời hạn thẩm định …") and its lines
+_DESCRIPTION_PIECE = re.compile(r"(?<=\.)\s+(?=[A-ZĐ(*+-])|;\s+(?=[-+*])|\s*\n\s*")
+# a case's heading, up to the colon that opens what it says ("(1) Trường hợp … đã được chấp thuận: * Cách …"), a
+# filing method's name a table row glued before it aside ("Trực tiếp(2) Trường hợp …")
+_DESCRIBED_CASE = re.compile(r"^(?:trực tiếp|trực tuyến|dịch vụ bưu chính)?\s*((?:\(\d{1,2}\)|[a-zđ]\))\s*"
+                             r"(?:trường hợp|đối với)\b[^:*]*?)\s*[:*]", re.IGNORECASE)
+DESCRIBED_TIMES = 420  # characters of the times a description gives that a time answer says (its budget is 700)
+_TIME_LABEL = re.compile(r"^[-+*\s]*(?:thời (?:hạn|gian) giải quyết\s*:?\s*[-+*]?\s*)?", re.IGNORECASE)
+
+
+def _described_times(proc: Procedure) -> List[str]:
+    """The times a record gives only in its channels' descriptions, each case's under its heading ("28 ngày làm việc
+    (đối với trường hợp cấp mới), 02 ngày làm việc (đối với trường hợp cấp lại) …"), or when they are too long for a
+    time answer, how many cases they give a time for (the mine closure 1.014278: "(1) Trường hợp …: … - Thời hạn thẩm
+    định hồ sơ: 40 ngày …", then (2) and (3)); nothing when a channel gives a time, or no description does."""
+    if any(c.time.value is not None for c in proc.channels):
+        return []
+    told: List[List[str]] = []
+    for description in dict.fromkeys(c.description for c in proc.channels if c.description.strip()):
+        lines: List[str] = []
+        for piece in _DESCRIPTION_PIECE.split(description):
+            case = _DESCRIBED_CASE.match(piece.strip())
+            if case:
+                lines.append(f"{clean_space(case.group(1))}:")
+            elif DURATION.search(piece):
+                lines.append(f"- {clean_space(_TIME_LABEL.sub('', piece)).rstrip(' ;.')}.")
+        # a heading with no time under it says nothing here
+        lines = [line for i, line in enumerate(lines)
+                 if line.startswith("- ") or (i + 1 < len(lines) and lines[i + 1].startswith("- "))]
+        if lines and lines not in told:
+            told.append(lines)
+    said = [line for lines in told for line in lines]
+    if not said:
+        return []
+    if sum(len(line) + 1 for line in said) <= DESCRIBED_TIMES:
+        return [text("answers.time_described")] + said
+    cases = sum(1 for line in said if not line.startswith("- "))
+    return [text("answers.time_described_by_case", cases=cases) if cases > 1 else text("answers.time_described_long")]
 
 
 # the steps' limits are listed step by step up to so many steps and characters; beyond, each unit's range
@@ -722,6 +770,9 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
             lines.append(text("answers.fees_set_by_province"))
         return ["\n".join(lines)]
     if aspect == "time":
+        described = _described_times(proc)
+        if described:  # no channel gives a time; their descriptions do
+            return ["\n".join([text("answers.time_heading")] + described)]
         limits = _vague_time(proc)
         steps = [_step_limits_text(limits)] if limits else []
         return ["\n".join([text("answers.time_heading")] + _channels_lines(proc, "time") + steps)]

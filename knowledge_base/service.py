@@ -38,7 +38,7 @@ from knowledge_base.situation import (
     SituationTable,
     read_situation,
 )
-from knowledge_base.text import words
+from knowledge_base.text import DURATION, words
 
 # A first paper asked for in so many words (folded): "xin cấp giấy phép", "xin giấy phép", "cấp mới", "lần đầu";
 # never with "lại" ("xin chứng nhận lại", "cấp lại"), nor "xin phép" (a polite "cho em xin phép hỏi")
@@ -286,7 +286,7 @@ class KnowledgeBase:
         if aspect not in QUOTED_ASPECTS:
             return None
         quote = self.record_quote(proc, question)
-        return quote if quote and (aspect != "time" or _DURATION.search(quote)) else None
+        return quote if quote and (aspect != "time" or DURATION.search(quote)) else None
 
     def says_only_who(self, question: str) -> bool:
         """Whether the message only tells who the citizen is ("tôi là người nước ngoài", "công ty tôi ạ"), nothing
@@ -380,10 +380,6 @@ class KnowledgeBase:
         return compose_answer(None, aspect, self.settings, candidates=candidates)
 
 
-# a time it takes ("07 ngày làm việc", "03 tháng"), never a date ("ngày 15 tháng 5")
-_DURATION = re.compile(r"(?<!ngày )(?<!tháng )\b\d+\s*(?:ngày|tháng|giờ)\b(?!\s*\d)", re.IGNORECASE)
-
-
 def _aspect_text(proc: Procedure, aspect: str) -> str:
     """What the record says about one aspect: its fees, time notes, filing places (where), step names, conditions
     or results; empty for the other aspects (documents, channels, legal, general), whose words are the
@@ -392,7 +388,7 @@ def _aspect_text(proc: Procedure, aspect: str) -> str:
         return " ".join([proc.province_fees, *(f.text for c in proc.channels for f in c.fees)])
     if aspect == "time":  # and what says how long a channel or a step takes ("… thanh toán … trong 07 ngày làm việc")
         timed = [c.description for c in proc.channels] + [s.name for s in proc.steps]
-        return " ".join([*(c.time.note for c in proc.channels), *(t for t in timed if _DURATION.search(t))])
+        return " ".join([*(c.time.note for c in proc.channels), *(t for t in timed if DURATION.search(t))])
     if aspect == "where":
         return " ".join(p.where for p in proc.filing_places)
     if aspect == "steps":

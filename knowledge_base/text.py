@@ -241,6 +241,8 @@ CASE_ENUMERATOR = re.compile(r"^\s*((?:\d+|[a-zđ])(?:\.\d+)?)[.)]\s+", re.IGNOR
 ITEM_LETTER = re.compile(r"^\s*[a-zđ]\d?\)\s+", re.IGNORECASE)
 # an amount a fee's note states ("40.000 đồng/lần", "6.000.000 đồng/01 cơ sở/lần")
 NOTE_AMOUNT = re.compile(r"\d\s*(?:đồng|vnđ|vnd)\b", re.IGNORECASE)
+# a time it takes ("07 ngày làm việc", "03 tháng"), never a date ("ngày 15 tháng 5")
+DURATION = re.compile(r"(?<!ngày )(?<!tháng )\b\d+\s*(?:ngày|tháng|giờ)\b(?!\s*\d)", re.IGNORECASE)
 # a section's number before a case's heading ("4.3.1.1. Hồ sơ đề nghị cấp …")
 SECTION_NUMBER = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2}){2,}\.?\s+")
 

@@ -414,6 +414,20 @@ def test_a_time_without_unit_takes_the_one_its_steps_give(catalogue):
     assert _same_record(before, licence)
 
 
+def test_a_time_given_only_in_the_description_is_said_or_its_cases_counted(catalogue):
+    live_fish = compose_answer(catalogue.get("1.003361"), "time", Settings())  # no time in the column
+    said = live_fish.messages[0]
+    assert "chưa ghi thời hạn" not in said and "không ghi ở cột thời hạn, mà ghi trong phần mô tả" in said
+    assert ("- 28 ngày làm việc (đối với trường hợp cấp mới), 02 ngày làm việc (đối với trường hợp cấp lại) kể từ ngày "
+            "nhận được hồ sơ đầy đủ, hợp lệ theo quy định.") in said
+    # three cases of four steps each (the mine closure): too long for a time answer, so counted, never cut
+    closure = compose_answer(catalogue.get("1.014278"), "time", Settings())
+    assert "thời hạn riêng cho 3 trường hợp" in closure.text and "chưa ghi thời hạn" not in closure.text
+    assert len(closure.text) <= 700 and "…" not in closure.text
+    # a record whose column gives a time says it as before
+    assert "Hồ sơ thủ tục không ghi ở cột" not in compose_answer(catalogue.get("1.012786"), "time", Settings()).text
+
+
 def test_limits_the_steps_add_up_to_give_the_unit_of_a_bare_number(catalogue):
     from knowledge_base.importer.structure import time_units_from_steps
     from knowledge_base.schema import Step, TimeUnit

@@ -69,6 +69,10 @@ def _lead(condition: str) -> str:
     return re.sub(r"^quy định tại\b", "thuộc trường hợp quy định tại", condition, flags=re.IGNORECASE)
 
 
+# a case's clause that says what someone must do in it ("…, chủ tàu phải khai báo và nêu rõ lý do"); not what the
+# case is ("… không phải là người trực tiếp khai thác", "… thuộc trường hợp phải xin phép xây dựng")
+_OBLIGED = re.compile(r",\s+(?:chủ|tổ chức|cá nhân|người|doanh nghiệp|cơ sở)\b[^,]{0,30}?(?<!không)\s+phải\s+(?!là\b)",
+                      re.IGNORECASE)
 _EXCEPT = re.compile(r"(?:^|[\s,])trừ(?:\s+(?:các|những))?$", re.IGNORECASE)
 _EXCEPTED = re.compile(r"(?:^|[\s,(])trừ\s+(?:(?:các|những)\s+)?trường hợp\b", re.IGNORECASE)
 
@@ -114,6 +118,10 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
                 return text.rstrip(". "), "", required
             rest = text[m.end():]
             end = re.search(r"\.\s+(?=[A-ZĐÀ-Ỹ])", rest)  # a following sentence is not part of the condition
+            if _OBLIGED.search(rest[:end.start()] if end else rest):
+                # "Bản chính Giấy chứng nhận …; trường hợp Giấy chứng nhận … bị mất, chủ tàu phải khai báo …": what to
+                # do instead in one case, not when the paper is needed (it is, but in that case)
+                return text.rstrip(". "), "", required
             condition = _CONDITION_LEAD.sub("", (rest[:end.start()] if end else rest).strip(" ()")).rstrip(" .;)")
             if condition.count("(") != condition.count(")"):
                 condition = condition.replace("(", "").replace(")", "")

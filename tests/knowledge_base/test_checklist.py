@@ -144,6 +144,14 @@ def test_every_page_of_every_case_fits_a_bubble_with_nothing_lost(catalogue):
      "Giấy A, trừ trường hợp đã nộp bản chính hoặc trường hợp nộp trực tuyến", "", True),
     ("Giấy B, trừ các trường hợp được miễn theo quy định.", "Giấy B, trừ các trường hợp được miễn theo quy định",
      "", True),
+    # what to do instead in one case is no condition of the paper (1.003634: a lost certificate is declared)
+    ("Bản chính Giấy chứng nhận đăng ký tàu cá hoặc Giấy xác nhận đã đăng ký; trường hợp Giấy chứng nhận đăng ký tàu "
+     "cá bị mất, chủ tàu phải khai báo và nêu rõ lý do",
+     "Bản chính Giấy chứng nhận đăng ký tàu cá hoặc Giấy xác nhận đã đăng ký; trường hợp Giấy chứng nhận đăng ký tàu "
+     "cá bị mất, chủ tàu phải khai báo và nêu rõ lý do", "", True),
+    # what the case is, though it says "phải"
+    ("Tài liệu chứng minh nguồn gốc, đối với trường hợp tổ chức, cá nhân không phải là người trực tiếp khai thác",
+     "Tài liệu chứng minh nguồn gốc", "tổ chức, cá nhân không phải là người trực tiếp khai thác", True),
 ])
 def test_a_documents_condition_is_split_from_the_paper(name, paper, condition, required):
     assert split_condition(name) == (paper, condition, required)

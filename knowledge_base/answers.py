@@ -97,8 +97,8 @@ _NAME_PHRASES = re.compile(r"\b(?:(?:giay chung nhan|chung nhan|cong nhan|gcn)(?
 _NOT_ASKING = re.compile(r"\bbao lau nay\b|\bo dau (?:ngo|lang|xom|hem|duong|thon|ban|ap|cau|doc|con)\b")
 
 
-# a question of how it is done ("xóa đăng ký thế nào", "làm ra sao")
-_HOW = re.compile(r"\b(?:the nao|ra sao|lam sao|cach nao)\b")
+# a question of how it is done ("xóa đăng ký thế nào", "ra sao"; "làm thế nào", "như thế nào" are the steps' cues)
+_HOW = re.compile(r"\b(?:the nao|ra sao|cach nao)\b")
 
 
 def _cue_strength(cue: str) -> int:
@@ -344,18 +344,26 @@ def _described_times(proc: Procedure) -> List[str]:
 # the steps' limits are listed step by step up to so many steps and characters; beyond, each unit's range
 STEPS_LISTED = 3
 STEP_LIMITS = 240
+STEP_NAME = 50  # a step's name said beside its limits up to so long ("Tiếp nhận và kiểm tra hồ sơ")
+_ALL_STEPS = re.compile(r"trình tự|các bước", re.IGNORECASE)  # "1. Trình tự thực hiện": the heading of them all
 
 
-def _step_limits_text(limits: Sequence[StepLimit]) -> str:
-    """What the steps state, step by step ("bước 2: 1 ngày làm việc; bước 3: 5 ngày làm việc, 1 ngày làm việc"), or
-    when that is long, from the least to the most of each unit ("từ 1 đến 7 ngày làm việc; từ 15 đến 45 ngày")."""
+def _step_limits_said(proc: Procedure, limits: Sequence[StepLimit]) -> str:
+    """The sentence after a time answer saying the limits the steps state, each with its step's short name when it
+    has one ("Tiếp nhận và kiểm tra hồ sơ: 1 ngày làm việc; Nội dung kiểm dịch: 5 ngày làm việc, 1 ngày làm việc"),
+    or when that is long, from the least to the most of each unit ("từ 1 đến 5 ngày làm việc; từ 15 đến 45 ngày").
+    The record's steps may follow one another or be alternatives: the sentence says neither."""
     by_step: Dict[int, List[str]] = {}
     for limit in limits:
-        said = f"{_number(limit.value)} {unit_name(limit.unit.value)}"
-        if said not in by_step.setdefault(limit.step, []):
-            by_step[limit.step].append(said)
-    listed = "; ".join(text("phrases.answer_step_limits", step=n, limits=", ".join(said))
-                       for n, said in by_step.items())
+        one = f"{_number(limit.value)} {unit_name(limit.unit.value)}"
+        if one not in by_step.setdefault(limit.step, []):
+            by_step[limit.step].append(one)
+    parts = []
+    for n, said in by_step.items():
+        name = _STEP_ENUMERATOR.sub("", _STEP_LABEL.sub("", proc.steps[n - 1].name)).strip(" :.")
+        named = len(name) <= STEP_NAME and not DURATION.search(name) and not _ALL_STEPS.match(name)
+        parts.append(f"{name}: {', '.join(said)}" if named and name else ", ".join(said))
+    listed = "; ".join(parts)
     if len(by_step) <= STEPS_LISTED and len(listed) <= STEP_LIMITS:
         return text("answers.time_steps", limits=listed)
     by_unit: Dict[TimeUnit, List[float]] = {}
@@ -774,7 +782,7 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
         if described:  # no channel gives a time; their descriptions do
             return ["\n".join([text("answers.time_heading")] + described)]
         limits = _vague_time(proc)
-        steps = [_step_limits_text(limits)] if limits else []
+        steps = [_step_limits_said(proc, limits)] if limits else []
         return ["\n".join([text("answers.time_heading")] + _channels_lines(proc, "time") + steps)]
     if aspect == "channels":
         if not proc.channels:
@@ -1056,11 +1064,13 @@ def compose_answer(proc: Optional[Procedure], aspect: str, settings, candidates:
     """
     aspect = aspect if aspect in ASPECTS else "general"
     situation = situation or Situation()
-    if proc is not None and aspect == "conditions" and not proc.conditions.strip() and _HOW.search(fold(question)) \
-            and detect_aspect(question) != "conditions":
-        # a question of how, taken for one of conditions by the classifier, of a record that lists none ("tàu cá bị
-        # chìm không trục vớt được thì xóa đăng ký thế nào"): the summary with its forms answers it, the quote follows
-        aspect = "general"
+    if proc is not None and aspect == "conditions" and not proc.conditions.strip() and question:
+        # a question the classifier took for one of conditions, of a record that lists none: the words' own aspect
+        # ("… làm thế nào": the steps), or for a bare "thế nào" ("tàu cá bị chìm không trục vớt được thì xóa đăng ký
+        # thế nào") the summary with its forms; the quote follows
+        words = detect_aspect(question)
+        if words not in ("conditions", "general") or _HOW.search(fold(question)):
+            aspect = words
     if proc is None:
         if candidates:
             names = offered_names(candidates)

@@ -174,13 +174,17 @@ _FILES_AT = re.compile(
     r"\s+(?:thì\s+)?(?:phải\s+|có trách nhiệm\s+)?"
     r"(?:(?:nộp|gửi)\s+(?:\S+\s+){0,3}?"
     r"(?:hồ sơ|thông báo(?! kết quả)|văn bản|tờ khai|báo cáo)\b(?:(?!" + _FULL_STOP + r")[^;]){0,250}?"
-    r"\s+(?:trực tiếp\s+|trực tuyến\s+)?(?:đến|tới|tại|cho|về|vào)|nộp\s+(?:đến|tới))"
+    r"\s+(?:trực tiếp\s+|trực tuyến\s+)?(?:đến|tới|tại|cho|về|vào)|(?<!đã\s)nộp\s+(?:đến|tới))"
     r"\s+(?P<where>(?=" + _PLACE_WORDS + r").{3,400}?)\.?$",
     re.IGNORECASE)
 _SUBJECT_WORDS = (r"(?:các\s+|mọi\s+)?(?:tổ chức|cá nhân|người|hộ gia đình|chủ|doanh nghiệp|công ty|cộng đồng|cơ sở|"
                   r"hợp tác xã|đơn vị|thương nhân|nhà đầu tư|bên|ngư dân)\b")
-# a step's short title before who files ("Nộp hồ sơ: Tổ chức, cá nhân gửi hồ sơ đến Sở …")
-_TITLE_BEFORE_WHO = re.compile(r"^[^.:;,]{3,40}:\s*(?=" + _SUBJECT_WORDS + ")", re.IGNORECASE)
+# a step's title before who files that says no more than it is the filing ("Nộp hồ sơ: Tổ chức, cá nhân gửi hồ sơ
+# đến Sở …", "a) Bước 1:", "(1) Trình tự thực hiện Bước 1:"); one that says for whom ("Cấp tỉnh - Bước 1:",
+# "Trường hợp cấp lại:") keeps the line from being read
+_TITLE_BEFORE_WHO = re.compile(r"^(?:nộp hồ sơ|tiếp nhận hồ sơ|(?:[a-zđ]\)\s*)?bước\s*\d+"
+                               r"|(?:\(\d{1,2}\)\s*)?trình tự thực hiện(?:\s+bước\s*\d+)?)\s*:\s*"
+                               r"(?=" + _SUBJECT_WORDS + ")", re.IGNORECASE)
 _APPLICANT_SUBJECT = re.compile("^" + _SUBJECT_WORDS, re.IGNORECASE)
 # "a) ", "Trường hợp ", "Đối với " before who files ("- Trường hợp cá nhân, cộng đồng dân cư … nộp hồ sơ đến …")
 _CASE_OF = re.compile(r"^(?:[a-zđ]\)\s*)?(?:(?:trường hợp|đối với)\s+)?", re.IGNORECASE)
@@ -203,6 +207,8 @@ _AFTER_FAILING = re.compile(r"\b(?:không đáp ứng|không đạt|khắc phụ
 _THEN = re.compile(r"\s+thì\s.*$|" + _FULL_STOP + r".*$", re.IGNORECASE)
 _CALLED = re.compile(r"\s*\(sau đây (?:gọi tắt là|gọi là|viết tắt là)[^)]*\)", re.IGNORECASE)
 _LIST_FOLLOWS = re.compile(r"[,.]\s*[^,.;:]{0,40}:\s*$")
+# what is filed, said after the place a bare "nộp đến" leads to ("… nộp đến Sở Nông nghiệp và Môi trường 01 bộ hồ sơ")
+_FILE_AFTER = re.compile(r"\s+0?\d+\s*(?:\(\w+\)\s*)?bộ\s+hồ\s+sơ\b.*$", re.IGNORECASE)
 # how it is sent, said after the place, is the channels' part: "… thú y cấp tỉnh, theo một trong các hình thức sau:
 # qua Cổng …", "… bằng cách thức trực tiếp hoặc …", "… trực tiếp hoặc gửi qua dịch vụ bưu chính …", "… cấp tỉnh hoặc
 # qua dịch vụ bưu chính hoặc qua ủy quyền …", "… hoặc nộp trực tuyến tại Cổng …"; what for ("… nơi thực hiện dự án để
@@ -239,7 +245,7 @@ def _place_of(said: str) -> str:
     """The office a filing goes to, without what follows it in the line (``_THEN``, ``_CALLED``, ``_HOW_AND_WHY``,
     ``_LIST_FOLLOWS``)."""
     place = _CALLED.sub("", _THEN.sub("", clean_space(said)))
-    return _LIST_FOLLOWS.sub("", _HOW_AND_WHY.sub("", place)).rstrip(" ;.:,")
+    return _FILE_AFTER.sub("", _LIST_FOLLOWS.sub("", _HOW_AND_WHY.sub("", place))).rstrip(" ;.:,")
 
 
 def filing_places(steps: List[Step], table: Optional[SituationTable] = None) -> List[FilingPlace]:

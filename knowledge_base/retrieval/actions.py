@@ -52,6 +52,7 @@ class Asked:
     pattern: Pattern[str]
     unless: Optional[Pattern[str]]
     done_by: FrozenSet[str]
+    implied: bool = False  # a request the words tell ("hết hạn", "bị mất"), not an action they name ("gia hạn")
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class ActionTable:
                 raise ValueError(f"{action}.asked: no pattern")
             asked.append(Asked(_patterns(e["asked"], f"{action}.asked"),
                                _patterns(e["unless"], f"{action}.unless") if e["unless"] else None,
-                               frozenset(e["done_by"] or [action])))
+                               frozenset(e["done_by"] or [action]), implied=bool(e["done_by"])))
         return cls(tuple(asked), named)
 
     @property
@@ -121,11 +122,10 @@ class ActionTable:
             found |= entry.done_by & explicit or entry.done_by
         return frozenset(found)
 
-    def named_in_words(self, question: str) -> FrozenSet[str]:
-        """The actions ``question`` names itself ("cấp lại", "gia hạn"), not those that would serve what it tells
-        ("hết hạn": an extension or a new issue)."""
-        return frozenset(action for entry in self._said(question) if len(entry.done_by) == 1
-                         for action in entry.done_by)
+    def said_in(self, question: str) -> FrozenSet[str]:
+        """The actions ``question`` names in its own words ("cấp lại", "gia hạn", "trả lại"), not those that would
+        serve what it tells ("hết hạn": an extension or a new issue; "bị mất": a new issue)."""
+        return frozenset(action for entry in self._said(question) if not entry.implied for action in entry.done_by)
 
     def _said(self, question: str) -> list:
         folded = fold(question).lower()
@@ -174,9 +174,9 @@ class ProcedureActions:
         """The two features of procedure ``index`` for a question asking ``asked``."""
         return features(asked, self.named[index], self.leading[index])
 
-    def contradicts(self, named: FrozenSet[str], index: int) -> bool:
-        """Whether procedure ``index``'s name starts with an action the question does not name, while it names another
-        (``ActionTable.named_in_words``): "cấp lại giấy phép hành nghề khoan" is no "Trả lại giấy phép hành nghề
-        khoan …", however close the words. An action only inferred ("hết hạn") contradicts nothing: "Bổ sung khối
+    def contradicts(self, said: FrozenSet[str], index: int) -> bool:
+        """Whether procedure ``index``'s name starts with an action and does none of those the question names in its
+        own words (``ActionTable.said_in``): "cấp lại giấy phép hành nghề khoan" is no "Trả lại giấy phép hành nghề
+        khoan …", however close the words. A request only told ("hết hạn") contradicts nothing: "Bổ sung khối
         lượng … khi giấy phép thăm dò … đã hết thời hạn" is what an expired exploration licence may need."""
-        return bool(named) and self.leading[index] and not named & self.named[index]
+        return bool(said) and self.leading[index] and not said & self.named[index]

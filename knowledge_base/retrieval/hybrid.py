@@ -130,7 +130,7 @@ class QueryScores:
     asked: FrozenSet[str] = frozenset()
     nearest: Optional[np.ndarray] = None  # the procedures (indices) of the NEAREST examples, nearest first
     level: Optional[str] = None  # the administrative level the question names ("ubnd xã"), if one
-    named: FrozenSet[str] = frozenset()  # the actions the question names in its own words ("cấp lại"), of ``asked``
+    said: FrozenSet[str] = frozenset()  # the actions the question names in its own words ("cấp lại"), of ``asked``
 
 
 @dataclass
@@ -290,7 +290,7 @@ class HybridRetriever:
         normalized = self.normalizer.normalize(question)
         table = self.actions.table
         return QueryScores(lex, den, ex, self.content_words(question), table.asked_in(normalized), nearest,
-                           self.level_table.named_in(normalized), table.named_in_words(normalized))
+                           self.level_table.named_in(normalized), table.said_in(normalized))
 
     def content_words(self, question: str) -> FrozenSet[str]:
         """The question's folded words that say what it is about (aspect and follow-up phrases removed)."""
@@ -329,8 +329,10 @@ class HybridRetriever:
         # the question each procedure's own text explains, which the rank fusion alone does not
         hits.sort(key=lambda h: -h.confidence)
         decision = self._decide(hits, self.calibration)
-        if decision == "answer" and self.actions.contradicts(scores.named, self._index_of[hits[0].code]):
-            decision = "choose"  # a sure match on the paper, for another thing done with it: the citizen picks
+        if decision == "answer" and self.actions.contradicts(scores.said, self._index_of[hits[0].code]):
+            # a sure match on the paper, for another thing done with it: the citizen picks (on set D, 7/12/2026, this
+            # turned no answer into a choice; "cấp lại giấy phép hành nghề khoan" was answered with its return)
+            decision = "choose"
         return SearchResult(hits[:top_k], decision)
 
     @staticmethod

@@ -103,15 +103,17 @@ def test_a_name_leading_with_another_action_than_the_one_asked_contradicts_the_q
              "Bổ sung khối lượng công tác thăm dò khi giấy phép thăm dò khoáng sản đã hết thời hạn"]
     procs = ProcedureActions.of(names, table)
     normalize = TextNormalizer.default().normalize
-    again = table.named_in_words(normalize("cấp lại giấy phép hành nghề khoan nước dưới đất mất bao lâu"))
+    again = table.said_in(normalize("cấp lại giấy phép hành nghề khoan nước dưới đất mất bao lâu"))
     assert again == {"reissue"}
     # returning is no reissue; a first issue names no action to contradict; one that names the reissue fits
     assert [procs.contradicts(again, i) for i in range(3)] == [True, False, False]
     # "hết hạn" only implies an extension or a new issue: an amendment for an expired licence is not contradicted
     told = normalize("giấy phép thăm dò hết hạn, đơn vị phải khoan thêm thì xin gì")
-    assert asked(table, told) == {"renew", "reissue"} and table.named_in_words(told) == frozenset()
-    assert procs.leading[3] and not procs.contradicts(table.named_in_words(told), 3)
-    assert procs.contradicts(table.named_in_words(normalize("xin gia hạn giấy phép thăm dò")), 3)
+    assert asked(table, told) == {"renew", "reissue"} and table.said_in(told) == frozenset()
+    assert procs.leading[3] and not procs.contradicts(table.said_in(told), 3)
+    assert procs.contradicts(table.said_in(normalize("xin gia hạn giấy phép thăm dò")), 3)
+    # a lost paper is issued again, but the words name no action: nothing is contradicted by them
+    assert table.said_in(normalize("giấy phép khoan bị mất")) == frozenset()
 
 
 def test_a_sure_match_for_another_action_than_the_one_asked_is_offered_not_answered(retriever, monkeypatch):

@@ -434,7 +434,7 @@ def test_limits_the_steps_add_up_to_give_the_unit_of_a_bare_number(catalogue):
 
     proc = catalogue.get("1.007926").copy(deep=True)  # "20": steps of 18, then 2 working days
     assert {(c.time.unit, c.time.unit_from) for c in proc.channels} == {(TimeUnit.working_day, "steps")}
-    assert "Các bước thực hiện nêu" not in compose_answer(proc, "time", Settings()).text  # they add up: said
+    assert "Các bước thực hiện còn ghi" not in compose_answer(proc, "time", Settings()).text  # they add up: said
     for channel in proc.channels:
         channel.time.unit, channel.time.unit_from = TimeUnit.unspecified, None
     for steps in ([Step(name="trong thời hạn 18 ngày làm việc"), Step(name="trong thời hạn 02 ngày")],  # two units
@@ -449,16 +449,20 @@ def test_a_time_the_steps_say_otherwise_is_followed_by_their_limits(catalogue):
     quarantine = compose_answer(catalogue.get("1.002338"), "time", Settings())  # the cell "1"; a farm may take 5
     said = quarantine.messages[0]
     assert "- Bưu chính, trực tiếp: 1 ngày làm việc (đơn vị theo các bước thực hiện)" in said
-    assert ("Các bước thực hiện nêu các mốc thời hạn: bước 2: 1 ngày làm việc; bước 3: 5 ngày làm việc, 1 ngày làm "
-            "việc. Thời hạn cho hồ sơ của bạn tùy trường hợp, bạn nên hỏi cơ quan giải quyết khi nộp.") in said
+    assert ("Các bước thực hiện còn ghi thời hạn riêng cho từng bước: Tiếp nhận và kiểm tra hồ sơ: 1 ngày làm việc; "
+            "Nội dung kiểm dịch: 5 ngày làm việc, 1 ngày làm việc. Tổng thời gian có thể khác con số trên, bạn nên hỏi "
+            "cơ quan giải quyết khi nộp hồ sơ.") in said
     assert len(said) <= 700
     # steps after steps: each unit from the least to the most
     many = compose_answer(catalogue.get("1.014130"), "time", Settings()).messages[0]
-    assert "Các bước thực hiện nêu các mốc thời hạn: từ 1 đến 5 ngày làm việc; từ 15 đến 45 ngày." in many
+    assert "còn ghi thời hạn riêng cho từng bước: từ 1 đến 5 ngày làm việc; từ 15 đến 45 ngày." in many
+    # a step whose name heads them all is not named ("1. Trình tự thực hiện")
+    seed = compose_answer(catalogue.get("1.004918"), "time", Settings()).text
+    assert "từng bước: 9 ngày làm việc, 1 ngày làm việc, 90 ngày, 2 ngày làm việc." in seed
     assert len(many) <= 700
     # a record whose cell gives its unit, or whose steps state only its number, lists nothing
     for code in ("1.012786", "1.003650"):
-        assert "Các bước thực hiện nêu" not in compose_answer(catalogue.get(code), "time", Settings()).text
+        assert "Các bước thực hiện còn ghi" not in compose_answer(catalogue.get(code), "time", Settings()).text
 
 
 def test_a_unit_read_from_the_steps_sets_no_legal_due_date(catalogue):

@@ -60,6 +60,17 @@ def test_a_bare_verb_is_read_as_a_filing_only_as_nop_den(line):
     assert places(line) == []
 
 
+def test_a_title_saying_for_whom_keeps_the_line_unread_and_a_bare_filing_ends_at_its_place():
+    # 3.000179: "Cấp Trung ương - Bước 1:" and "Cấp tỉnh - Bước 1:" would give two places for everyone
+    assert places("Cấp tỉnh - Bước 1: Tổ chức, cá nhân nộp hồ sơ đến Sở Nông nghiệp và Môi trường") == []
+    assert places("Trường hợp cấp lại: Tổ chức, cá nhân nộp hồ sơ đến Sở Nông nghiệp và Môi trường") == []
+    assert places("a) Bước 1: Tổ chức, cá nhân nộp hồ sơ đến Sở Nông nghiệp và Môi trường") == [
+        ("Tổ chức, cá nhân", "Sở Nông nghiệp và Môi trường")]
+    assert places("Chủ đầu tư dự án nộp đến Sở Nông nghiệp và Môi trường 01 bộ hồ sơ") == [
+        ("Chủ đầu tư dự án", "Sở Nông nghiệp và Môi trường")]
+    assert places("Cá nhân đã nộp đến UBND cấp xã văn bản đề nghị") == []  # done before, no filing
+
+
 @pytest.mark.parametrize("line", [
     # a result handed on after the department has decided is no filing
     "Bước 4: Người nhập khẩu có trách nhiệm nộp Thông báo kết quả xác nhận thực phẩm đạt yêu cầu nhập khẩu cho cơ "

@@ -94,6 +94,9 @@ def test_a_question_of_how_read_as_one_of_conditions_gets_the_summary_of_a_recor
     sunk = kb.answer("tau ca bi chim khong truc vot duoc thi xoa dang ky the nao", aspect="conditions",
                      code="1.003681").text
     assert "Mẫu số 10.ĐKT" in sunk and 'Hồ sơ thủ tục ghi: "Đối với tàu bị chìm đắm' in sunk  # the form, then the quote
+    # the words' own aspect when they name one
+    steps = kb.answer("tàu cá bị chìm thì xóa đăng ký làm thế nào", aspect="conditions", code="1.003681")
+    assert steps.aspect == "steps"
     # a question of yes or no keeps the record's sentence alone; a record with conditions answers them
     pointed = kb.answer("tàu bị chìm thì có phải lập biên bản không", aspect="conditions", code="1.003681").text
     assert "Cấp thực hiện" not in pointed

@@ -19,7 +19,8 @@ from core.vocabulary import (
     filing_channel,
 )
 from dossiers.service import DossierView
-from knowledge_base.answers import unit_name, vnd
+from knowledge_base.answers import vnd
+from knowledge_base.time_answers import unit_name
 
 
 def money(amount: Optional[int]) -> str:

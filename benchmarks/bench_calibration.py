@@ -56,7 +56,7 @@ def main() -> None:
     print(f"calibration set: {len(citizen)} citizen questions ({len(routed)} routed before any search), "
           f"{len(outside)} outside ones that reach the search; {folds}-fold; each fit chooses its threshold on "
           f"{fit.THRESHOLDS} (default {ANSWER_AT})")
-    thresholds = tuple(sorted({0.55, 0.6, 0.65, ANSWER_AT, 0.75, 0.8, 0.85, 0.9}))
+    thresholds = tuple(sorted({0.55, 0.6, 0.65, ANSWER_AT, 0.75, 0.775, 0.8, 0.825, 0.85, 0.9}))
     variants = (("generated only (3 per procedure)", 3, False, 1.0),
                 ("citizen + generated (1)", 1, True, 1.0),
                 ("citizen only", 0, True, 1.0),

@@ -200,6 +200,16 @@ def test_an_everyday_word_is_not_restored_into_a_procedure_word():
     assert "chim yến" in restored and "chìm" not in restored
 
 
+def test_mo_before_a_shop_is_opening_it_and_before_stone_a_mine():
+    """"mo dai ly ban thuoc bao ve thuc vat" is opening a pesticide shop: restored as "mỏ" it read as a mine's."""
+    from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
+
+    restorer = DiacriticRestorer(corpus_texts([]))
+    assert restorer.restore("mo dai ly ban thuoc bao ve thuc vat").startswith("mở đại lý")
+    assert "mở cửa hàng" in restorer.restore("toi muon mo cua hang ban phan bon")
+    assert "mỏ đá" in restorer.restore("xin giay phep khai thac mo da")
+
+
 def test_citizen_worded_questions_are_embedded_as_examples_and_weigh_in_the_confidence(built_index, retriever):
     """training_questions.yml is embedded at build, saved beside the index and read back: a question worded as
     one of a procedure's known questions scores that procedure's example feature near 1, and the fit weighs it."""

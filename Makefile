@@ -32,7 +32,7 @@ FINETUNE_SETTINGS = $(FINETUNE_FLAGS) catalogue=$(MOTCUA_CATALOGUE_DIR) fields=$
 # the tables and code that prepare a question (restore accents, read shorthand and synonyms): the NLU's tokenizer and
 # the search's fine-tune read them alike
 QUESTION_PREP := core/text.py knowledge_base/text.py knowledge_base/diacritics.py knowledge_base/data/common_phrases.txt \
-                 knowledge_base/data/synonyms.yml knowledge_base/data/abbreviations.yml
+                 knowledge_base/data/synonyms.yml knowledge_base/data/abbreviations.yml knowledge_base/retrieval/texts.py
 export PYTHONDONTWRITEBYTECODE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
@@ -84,11 +84,11 @@ FORCE:
 # the folder for a record removed; passages and generated questions), the code that reads them, the tables and code
 # that prepare a question, the training code, or the flags and scope (FINETUNE_SETTINGS). Until 7/12/2026 only the
 # questions and flags counted, and a development checkout kept a model tuned on an older catalogue (docs/answers.md,
-# "Sure before it speaks"). retrieval/hybrid.py holds the passages and the text embedded for a question, and ranking
-# too: an edit of the ranking re-tunes as well.
+# "Sure before it speaks"). The passages and the text embedded for a question are in retrieval/texts.py (in
+# QUESTION_PREP), apart from the ranking: an edit of the ranking re-tunes nothing.
 MODEL_INPUTS := knowledge_base/data/training_questions.yml knowledge_base/catalogue \
                 $(wildcard knowledge_base/catalogue/*.yml) $(QUESTION_PREP) knowledge_base/catalogue.py \
-                knowledge_base/schema.py knowledge_base/retrieval/examples.py knowledge_base/retrieval/hybrid.py \
+                knowledge_base/schema.py knowledge_base/retrieval/examples.py \
                 knowledge_base/embedding/training_data.py knowledge_base/embedding/model_tools.py
 $(MODEL)/model.safetensors: $(BASE_MODEL)/model.safetensors $(MODEL_INPUTS) $(FINETUNE_STAMP)
 	$(VENV)/bin/motcua model finetune --base $(BASE_MODEL) --out $(MODEL) $(FINETUNE_FLAGS)

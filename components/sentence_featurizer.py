@@ -105,7 +105,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         settings = get_settings()
         model = configured_model(config, settings)
         return files_digest([settings.knowledge.catalogue_dir, DATA_DIR, ROOT / "knowledge_base/diacritics.py",
-                             ROOT / "knowledge_base/retrieval/hybrid.py", ROOT / "knowledge_base/text.py",
+                             ROOT / "knowledge_base/retrieval/texts.py", ROOT / "knowledge_base/text.py",
                              ROOT / "core/text.py"],
                             model, model_fingerprint(model), str(bool(config.get("restore_diacritics", True))),
                             f"layer={config.get('layer')}",
@@ -150,7 +150,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         if self._prepare is None:
             from knowledge_base.catalogue import Catalogue
             from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
-            from knowledge_base.retrieval.hybrid import dense_text
+            from knowledge_base.retrieval.texts import dense_text
             from knowledge_base.text import TextNormalizer
 
             normalizer = TextNormalizer.default()

@@ -201,7 +201,7 @@ class PassageBank:
     @classmethod
     def of(cls, procs: Sequence[Any], passage_prefix: str) -> PassageBank:
         """The bank of ``procs``'s passages (as the index embeds them)."""
-        from knowledge_base.retrieval.hybrid import indexed_passages
+        from knowledge_base.retrieval.texts import indexed_passages
 
         indexed = indexed_passages(procs)
         return cls([passage_prefix + text for _, text in indexed], [i for i, _ in indexed], [p.code for p in procs])
@@ -252,7 +252,7 @@ def finetune(base_dir: Path, out_dir: Path, epochs: int = 1, per_procedure: int 
     from knowledge_base.catalogue import Catalogue
     from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
     from knowledge_base.embedding.training_data import citizen_pairs, generate
-    from knowledge_base.retrieval.hybrid import dense_text, passages
+    from knowledge_base.retrieval.texts import dense_text, passages
     from knowledge_base.text import TextNormalizer
 
     s = get_settings()

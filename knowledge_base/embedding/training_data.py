@@ -15,7 +15,7 @@ from typing import List, Sequence, Tuple
 
 from core.text import fold
 from knowledge_base.retrieval.examples import written_questions
-from knowledge_base.retrieval.hybrid import display_name
+from knowledge_base.retrieval.texts import display_name
 from knowledge_base.schema import Procedure
 from knowledge_base.text import TRAINING_QUESTIONS
 

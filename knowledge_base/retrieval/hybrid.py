@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-from core.text import fold
 from knowledge_base.diacritics import DiacriticRestorer, corpus_texts
 from knowledge_base.retrieval.actions import ActionTable, ProcedureActions
 from knowledge_base.retrieval.dense import Embedder
 from knowledge_base.retrieval.levels import LevelTable, ProcedureLevels
 from knowledge_base.retrieval.lexical import LexicalIndex, doc_tokens, query_tokens
+from knowledge_base.retrieval.texts import dense_text, display_name, lexical_texts
 from knowledge_base.schema import Procedure
 from knowledge_base.text import TextNormalizer, clean_space, phrasing_key
 
@@ -40,44 +39,6 @@ NEAREST = 7
 # 0.10-0.20 had the right procedure among the three offered for 83-100 % of them.
 CHOOSE_AT = 0.1
 
-_NAME_NOISE = re.compile(r"\(\s*\d\.\d{6}\s*\)|\s*\.$")
-
-
-def display_name(name: str) -> str:
-    """Procedure name without the code the portal sometimes appends: 'X (1.010727)' -> 'X'."""
-    return clean_space(_NAME_NOISE.sub("", name))
-
-
-def passages(proc: Procedure) -> List[str]:
-    """Texts embedded for a procedure: its name (with field) and each colloquial alias."""
-    name = display_name(proc.name)
-    out = [name, f"{proc.field}: {name}"]
-    out.extend(proc.aliases)
-    out.extend(r.name for r in proc.results[:1])
-    return [p for p in dict.fromkeys(out) if p]
-
-
-def indexed_passages(procs: Sequence[Procedure]) -> List[Tuple[int, str]]:
-    """(index of its procedure in ``procs``, passage) for every passage the dense index embeds, in index order."""
-    return [(i, text) for i, proc in enumerate(procs) for text in passages(proc)]
-
-
-def lexical_texts(proc: Procedure) -> List[str]:
-    """Texts the lexical index matches: the name twice (it matters most), aliases, field, result."""
-    name = display_name(proc.name)
-    return [name, name, *proc.aliases, proc.field, *(r.name for r in proc.results[:1])]
-
-
-def dense_text(normalizer: TextNormalizer, restorer: DiacriticRestorer, question: str) -> str:
-    """Shorthand expanded and accents restored when none were typed.
-
-    Synonym expansion is left to the lexical side: the fine-tuned model learns colloquial terms
-    itself, and a shorter query keeps the embedding fast (cost grows with tokens).
-    """
-    normalized = normalizer.normalize(question)
-    if fold(question) == question.lower():
-        normalized = restorer.restore(normalized)
-    return normalized
 
 
 @dataclass

@@ -24,8 +24,9 @@ from knowledge_base.catalogue import Catalogue, catalogue_hash
 from knowledge_base.retrieval.actions import ACTIONS
 from knowledge_base.retrieval.dense import Embedder, model_fingerprint, one_blas_thread
 from knowledge_base.retrieval.examples import written_questions
-from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever, indexed_passages
+from knowledge_base.retrieval.hybrid import Calibration, HybridRetriever
 from knowledge_base.retrieval.levels import LEVELS
+from knowledge_base.retrieval.texts import indexed_passages
 from knowledge_base.schema import Procedure
 from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, DATA_DIR, TRAINING_QUESTIONS
 

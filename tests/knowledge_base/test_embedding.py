@@ -102,7 +102,7 @@ def test_passage_bank_is_what_the_index_embeds_and_refreshes_from_the_model(base
     from sentence_transformers import SentenceTransformer
 
     from knowledge_base.embedding.model_tools import FrozenBase, PassageBank
-    from knowledge_base.retrieval.hybrid import passages
+    from knowledge_base.retrieval.texts import passages
 
     procs = land_scope[:3]
     bank = PassageBank.of(procs, "passage: ")

@@ -115,17 +115,21 @@ class ActionTable:
     def asked_in(self, question: str) -> FrozenSet[str]:
         """The actions that would serve what ``question`` (shorthand already expanded) asks; empty: it asks for
         none of them, a first issue."""
+        return self.requests_in(question)[0]
+
+    def said_in(self, question: str) -> FrozenSet[str]:
+        """The actions ``question`` names in its own words ("cấp lại", "gia hạn", "trả lại"), not those that would
+        serve what it tells ("hết hạn": an extension or a new issue; "bị mất": a new issue)."""
+        return self.requests_in(question)[1]
+
+    def requests_in(self, question: str) -> Tuple[FrozenSet[str], FrozenSet[str]]:
+        """(``asked_in``, ``said_in``) of ``question``, its words matched once."""
         said = self._said(question)
         explicit = {action for entry in said if len(entry.done_by) == 1 for action in entry.done_by}
         found = set(explicit)
         for entry in said:  # "hết hạn, xin gia hạn" asks for the extension it names, not for any new issue
             found |= entry.done_by & explicit or entry.done_by
-        return frozenset(found)
-
-    def said_in(self, question: str) -> FrozenSet[str]:
-        """The actions ``question`` names in its own words ("cấp lại", "gia hạn", "trả lại"), not those that would
-        serve what it tells ("hết hạn": an extension or a new issue; "bị mất": a new issue)."""
-        return frozenset(action for entry in self._said(question) if not entry.implied for action in entry.done_by)
+        return frozenset(found), frozenset(action for entry in said if not entry.implied for action in entry.done_by)
 
     def _said(self, question: str) -> list:
         folded = fold(question).lower()

@@ -249,9 +249,9 @@ class HybridRetriever:
         den = self.dense_scores(question, vec) if mode in ("hybrid", "dense") else None
         ex, nearest = self.example_scores(vec) if mode == "hybrid" else (None, None)
         normalized = self.normalizer.normalize(question)
-        table = self.actions.table
-        return QueryScores(lex, den, ex, self.content_words(question), table.asked_in(normalized), nearest,
-                           self.level_table.named_in(normalized), table.said_in(normalized))
+        asked, said = self.actions.table.requests_in(normalized)
+        return QueryScores(lex, den, ex, self.content_words(question), asked, nearest,
+                           self.level_table.named_in(normalized), said)
 
     def content_words(self, question: str) -> FrozenSet[str]:
         """The question's folded words that say what it is about (aspect and follow-up phrases removed)."""

@@ -607,9 +607,9 @@ def _fitting_places(proc: Procedure, situation: Situation) -> List[FilingPlace]:
     return [p for p in fitting if p not in others] if len(others) < len(fitting) else fitting
 
 
-def _places(proc: Procedure, situation: Situation) -> List[str]:
-    """Who files where (the citizen's kind of applicant only, when known), within the short budget."""
-    places = _fitting_places(proc, situation)
+def _places(places: Sequence[FilingPlace]) -> List[str]:
+    """Who files where (``_fitting_places``: the citizen's kind of applicant only, when known), within the short
+    budget."""
     if not places:
         return []
     lines = [text("answers.where_heading")]
@@ -677,7 +677,8 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
     if aspect == "where":
         agencies = proc.competent_agencies or proc.agencies
         lines = [_levels(proc)]
-        places = _places(proc, situation)
+        fitting = _fitting_places(proc, situation)
+        places = _places(fitting)
         # whole: a receiving address cut short sends the citizen nowhere ("… Cổng Dịch vụ công quốc gia tại địa chỉ
         # http://dichvucong.go"); a long one makes a message of its own
         address = text("answers.address", address=sentences(proc.address, ADDRESS) or clean_space(proc.address)) \
@@ -686,7 +687,7 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
             # the steps may say where one request goes and the address where the others do (1.000049: an extension
             # to the office that issued the certificate, a first one to the department where the exam was taken)
             said = fold(proc.address.lower())
-            beside = address and not any(fold(p.where.lower()) in said for p in _fitting_places(proc, situation))
+            beside = address and not any(fold(p.where.lower()) in said for p in fitting)
             return ["\n".join(lines + places + ([address] if beside else []))]
         if agencies:
             lines.append(text("answers.agencies", agencies="; ".join(agencies[:4])))

@@ -39,9 +39,8 @@ from knowledge_base.text import (
     CASE_ENUMERATOR,
     NOTE_AMOUNT,
     SECTION_NUMBER,
-    STEP_ENUMERATOR,
-    STEP_LABEL,
     TextNormalizer,
+    bare_step_name,
     clean_space,
     words,
 )
@@ -373,10 +372,7 @@ def _step_detail(description: str) -> str:
 def step_line(step) -> str:
     """One step as a chat line: without the record's 'Bước N:' labels (the answer numbers the
     steps), and a bare heading ("Cơ quan tiếp nhận hồ sơ thực hiện") followed by what it does."""
-    name = step.name
-    while STEP_LABEL.match(name):
-        name = STEP_LABEL.sub("", name, count=1)
-    name = STEP_ENUMERATOR.sub("", name).strip(" :;.")  # "a. Tiêu hủy động vật": the answer numbers steps
+    name = bare_step_name(step.name).strip(" :;.")  # "a. Tiêu hủy động vật": the answer numbers steps
     heading = len(name) < _BARE_STEP or fold(name.lower()).endswith(
         ("thuc hien", "nhu sau", "cac noi dung sau", "sau day", "cac co quan sau"))
     detail = _step_detail(step.description) if heading else ""

@@ -244,6 +244,14 @@ NOTE_AMOUNT = re.compile(r"\d\s*(?:đồng|vnđ|vnd)\b", re.IGNORECASE)
 # a step's label and enumerator before its name ("a) Bước 1:", "1.1. ")
 STEP_LABEL = re.compile(r"^\s*(?:[a-zđ]\)\s*)?Bước\s*\d+\s*[:.\-–]?\s*", re.IGNORECASE)
 STEP_ENUMERATOR = re.compile(r"^\s*(?:[a-zđ]|\d+(?:\.\d+)*)[.)]\s+(?=\w)", re.IGNORECASE)
+
+
+def bare_step_name(name: str) -> str:
+    """A step's name without the record's labels and enumerator ("a) Bước 1: a. Tiêu hủy động vật" -> "Tiêu hủy
+    động vật"): the answers number or name the steps themselves."""
+    while STEP_LABEL.match(name):
+        name = STEP_LABEL.sub("", name, count=1)
+    return STEP_ENUMERATOR.sub("", name)
 # a time it takes ("07 ngày làm việc", "03 tháng"), never a date ("ngày 15 tháng 5")
 DURATION = re.compile(r"(?<!ngày )(?<!tháng )\b\d+\s*(?:ngày|tháng|giờ)\b(?!\s*\d)", re.IGNORECASE)
 # a section's number before a case's heading ("4.3.1.1. Hồ sơ đề nghị cấp …")

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence
 from core.texts import text
 from knowledge_base.schema import Channel, Procedure, TimeUnit
 from knowledge_base.step_times import StepLimit, adding_up, step_limits
-from knowledge_base.text import DURATION, STEP_ENUMERATOR, STEP_LABEL, clean_space
+from knowledge_base.text import DURATION, bare_step_name, clean_space
 
 
 def unit_name(unit: str, default: str = "") -> str:
@@ -113,7 +113,7 @@ def step_limits_said(proc: Procedure, limits: Sequence[StepLimit]) -> str:
             by_step[limit.step].append(one)
     parts = []
     for n, said in by_step.items():
-        name = STEP_ENUMERATOR.sub("", STEP_LABEL.sub("", proc.steps[n - 1].name)).strip(" :.")
+        name = bare_step_name(proc.steps[n - 1].name).strip(" :.")
         named = len(name) <= STEP_NAME and not DURATION.search(name) and not _ALL_STEPS.match(name)
         parts.append(f"{name}: {', '.join(said)}" if named and name else ", ".join(said))
     listed = "; ".join(parts)

@@ -249,6 +249,12 @@ class ActionAnswerProcedure(Action):
         if again is not None:  # "mất bao lâu" after choices were offered and none picked: the same choices
             return offer(dispatcher, again.text, [(c["payload"], c["title"]) for c in again.choices],
                          again.aspect) + remembered
+        if found.kind == CHOICES and len(found.choices) == 1 and aspect == "documents":
+            code = found.choices[0].code
+            unsure = kb.unsure_case_question(code, text, situation_of(tracker, text, code))
+            if unsure is not None:  # a tap on a case both confirms the procedure and answers its papers
+                dispatcher.utter_message(text=unsure.text, buttons=templates.situation_buttons(code, unsure.ask_case))
+                return [SlotSet("aspect", aspect)] + remembered + ([SlotSet("candidates", None)] if offered else [])
         if found.kind == CHOICES:
             return offer_choices(dispatcher, tracker, found.choices, aspect, situation, text) + remembered
         # whatever else comes of this message, choices offered before are no longer what the citizen answers

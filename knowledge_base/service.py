@@ -4,10 +4,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Set
 
 from core.settings import Settings, get_settings
 from core.text import fold
+from core.texts import text
 from knowledge_base.answers import (
     QUOTED_ASPECTS,
     Answer,
@@ -318,6 +320,17 @@ class KnowledgeBase:
         """Close procedures first offered for a question about a time, fee, place or form, each with its own (see
         ``answers.compared``); None when no record gives it briefly."""
         return compared(aspect, self._known(codes), situation or Situation(), first=True, question=question)
+
+    def unsure_case_question(self, code: str, question: str, situation: Situation) -> Optional[Answer]:
+        """For papers asked of one close procedure the search is not sure of, whose checklist turns on a case the
+        citizen has not said: that case question, said unsure, so that one tap both confirms the procedure and says
+        the case ("Tôi muốn làm thủ tục sang tên quyền sử dụng đất, hồ sơ gồm những gì?"). None when its checklist
+        asks no case: the procedure is offered to confirm as any other."""
+        asked = self.answer(question, aspect="documents", code=code, situation=situation)
+        if not asked.ask_case:
+            return None
+        said = "\n".join([text("procedures.confirm_case"), asked.messages[0], text("procedures.confirm_case_closing")])
+        return replace(asked, messages=[said])
 
     def short_names(self, codes: Sequence[str]) -> Dict[str, str]:
         """The short name a chat shows for each known code offered together ("Đăng ký biến động: chuyển nhượng,

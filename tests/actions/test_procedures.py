@@ -228,6 +228,43 @@ def test_close_procedures_offered_for_a_time_say_each_one_s_time(kb, monkeypatch
     assert messages[-1]["text"] == "Có vài thủ tục gần với câu hỏi của bạn. Bạn chọn đúng thủ tục giúp mình nhé:"
 
 
+def test_one_unsure_procedure_whose_papers_turn_on_the_case_asks_the_case_with_it(kb, monkeypatch):
+    """Asked the papers, one close procedure the search is not sure of, whose checklist turns on a case the citizen
+    has not said: its case question, said unsure and with its name, and no papers; a tap on a case both confirms
+    the procedure and answers that case's papers."""
+    from knowledge_base.retrieval.hybrid import Hit, SearchResult
+
+    hits = [Hit("1.013831", "Đăng ký biến động", 0.5, confidence=0.78)]
+    monkeypatch.setattr(kb, "search", lambda text, top_k=3: SearchResult(hits, "choose"))
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        "Tôi muốn làm thủ tục sang tên quyền sử dụng đất, hồ sơ gồm những gì?", "ask_documents"))
+    asked = messages[-1]
+    assert asked["text"].startswith("Mình chưa chắc đây là thủ tục bạn hỏi:\n📄 ") and "1.013831" in asked["text"]
+    assert "Mẫu số 18" not in asked["text"] and asked["text"].endswith("bạn hỏi lại cụ thể hơn nhé.")
+    payloads = [json.loads(b["payload"][len("/ask_documents"):]) for b in asked["buttons"]]
+    assert {p["situation_case"] for p in payloads} >= {"inheritance", "gift", "sale"}
+    assert {p["procedure_code"] for p in payloads} == {"1.013831"} and "procedure_code" not in events
+    sale = next(p for p in payloads if p["situation_case"] == "sale")
+    entities = [{"entity": k, "value": v} for k, v in sale.items()]
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        "/ask_documents" + json.dumps(sale), "ask_documents", entities=entities, after=asked))
+    assert "Mẫu số 18" in messages[0]["text"] and events["procedure_code"] == "1.013831"
+
+
+@pytest.mark.parametrize("text, code", [
+    ("tôi mua đất, sang tên cần giấy tờ gì", "1.013831"),  # the case is said: nothing to ask but the procedure
+    ("làm lại sổ đỏ cần giấy tờ gì", "1.012786"),  # a checklist that turns on no case
+])
+def test_one_unsure_procedure_is_otherwise_offered_to_confirm(kb, monkeypatch, text, code):
+    from knowledge_base.retrieval.hybrid import Hit, SearchResult
+
+    monkeypatch.setattr(kb, "search", lambda text, top_k=3: SearchResult([Hit(code, "X", 0.5, confidence=0.7)],
+                                                                          "choose"))
+    messages, events = run(ActionAnswerProcedure(), make_tracker(text, "ask_documents"))
+    assert messages[-1]["text"].startswith("Mình chưa chắc. Có phải bạn hỏi về thủ tục dưới đây không?")
+    assert events["candidates"] == [code]
+
+
 @pytest.mark.parametrize("entities, text, candidates, expected", [
     ([{"entity": "procedure_code", "value": "1.012784"}], "/choose_option", [], "1.012784"),
     ([], "cái thứ hai", ["1.012786", "1.012783"], "1.012783"),

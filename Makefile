@@ -29,10 +29,11 @@ FINETUNE_STAMP := build/finetune-flags
 # what the fine-tune reads besides its flags: the catalogue folder and the scope (settings from the environment)
 FINETUNE_SETTINGS = $(FINETUNE_FLAGS) catalogue=$(MOTCUA_CATALOGUE_DIR) fields=$(MOTCUA_SCOPE_FIELDS) \
                     levels=$(MOTCUA_SCOPE_LEVELS) prefixes=$(MOTCUA_QUERY_PREFIX)|$(MOTCUA_PASSAGE_PREFIX)
-# the tables and code that prepare a question (restore accents, read shorthand and synonyms): the NLU's tokenizer and
-# the search's fine-tune read them alike
+# the tables and code that prepare a question (restore accents, read shorthand, synonyms and a case told in everyday
+# words): the NLU's tokenizer and the search's fine-tune read them alike
 QUESTION_PREP := core/text.py knowledge_base/text.py knowledge_base/diacritics.py knowledge_base/data/common_phrases.txt \
-                 knowledge_base/data/synonyms.yml knowledge_base/data/abbreviations.yml knowledge_base/retrieval/texts.py
+                 knowledge_base/data/synonyms.yml knowledge_base/data/abbreviations.yml knowledge_base/retrieval/texts.py \
+                 knowledge_base/case_wording.py knowledge_base/data/situations.yml
 export PYTHONDONTWRITEBYTECODE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1

@@ -106,7 +106,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         model = configured_model(config, settings)
         return files_digest([settings.knowledge.catalogue_dir, DATA_DIR, ROOT / "knowledge_base/diacritics.py",
                              ROOT / "knowledge_base/retrieval/texts.py", ROOT / "knowledge_base/text.py",
-                             ROOT / "core/text.py"],
+                             ROOT / "core/text.py", ROOT / "knowledge_base/case_wording.py"],
                             model, model_fingerprint(model), str(bool(config.get("restore_diacritics", True))),
                             f"layer={config.get('layer')}",
                             ",".join(settings.knowledge.scope_fields), ",".join(settings.knowledge.scope_levels))

@@ -9,6 +9,7 @@ import re
 from typing import List, Sequence, Tuple
 
 from core.text import fold
+from knowledge_base.case_wording import CaseWording
 from knowledge_base.diacritics import DiacriticRestorer
 from knowledge_base.schema import Procedure
 from knowledge_base.text import TextNormalizer, clean_space
@@ -42,7 +43,8 @@ def lexical_texts(proc: Procedure) -> List[str]:
 
 
 def dense_text(normalizer: TextNormalizer, restorer: DiacriticRestorer, question: str) -> str:
-    """Shorthand expanded and accents restored when none were typed.
+    """Shorthand expanded, accents restored when none were typed, and a case told in everyday words put in the
+    record's (``CaseWording.searched``).
 
     Synonym expansion is left to the lexical side: the fine-tuned model learns colloquial terms
     itself, and a shorter query keeps the embedding fast (cost grows with tokens).
@@ -50,4 +52,4 @@ def dense_text(normalizer: TextNormalizer, restorer: DiacriticRestorer, question
     normalized = normalizer.normalize(question)
     if fold(question) == question.lower():
         normalized = restorer.restore(normalized)
-    return normalized
+    return CaseWording.default().searched(normalized)

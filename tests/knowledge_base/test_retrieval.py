@@ -207,6 +207,8 @@ def test_mo_before_a_shop_is_opening_it_and_before_stone_a_mine():
     restorer = DiacriticRestorer(corpus_texts([]))
     assert restorer.restore("mo dai ly ban thuoc bao ve thuc vat").startswith("mở đại lý")
     assert "mở cửa hàng" in restorer.restore("toi muon mo cua hang ban phan bon")
+    assert "mở spa" in restorer.restore("xin giay phep mo spa tham my")  # a beauty spot's licence, no mine's
+    assert "mở phòng khám" in restorer.restore("mo phong kham thu y can dieu kien gi")
     assert "mỏ đá" in restorer.restore("xin giay phep khai thac mo da")
 
 

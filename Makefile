@@ -33,7 +33,7 @@ FINETUNE_SETTINGS = $(FINETUNE_FLAGS) catalogue=$(MOTCUA_CATALOGUE_DIR) fields=$
 # words): the NLU's tokenizer and the search's fine-tune read them alike
 QUESTION_PREP := core/text.py knowledge_base/text.py knowledge_base/diacritics.py knowledge_base/data/common_phrases.txt \
                  knowledge_base/data/synonyms.yml knowledge_base/data/abbreviations.yml knowledge_base/retrieval/texts.py \
-                 knowledge_base/case_wording.py knowledge_base/data/situations.yml
+                 knowledge_base/case_wording.py knowledge_base/data/case_wording.yml
 export PYTHONDONTWRITEBYTECODE := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1

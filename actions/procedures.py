@@ -86,13 +86,36 @@ def _last_bot_message(tracker: Tracker) -> Tuple[int, Optional[Dict[Text, Any]]]
 
 
 def still_offered(tracker: Tracker, codes: Sequence[str]) -> Tuple[str, ...]:
-    """``codes`` (the candidates slot) when the bot's last message is the offer of them (a button choosing each),
-    else none: an offer answered, refused or followed by anything else is no longer what a message answers."""
+    """``codes`` (the candidates slot) when the bot's last message is the offer of them (a button choosing each, or
+    the case buttons of the one procedure it is not sure of), else none: an offer answered, refused or followed by
+    anything else is no longer what a message answers."""
     _, message = _last_bot_message(tracker)
     buttons = ((message or {}).get("data") or {}).get("buttons") or []
     shown = tuple(code for code in (templates.code_of_choice(b) for b in buttons) if code)
     wanted = tuple(str(c) for c in codes)
-    return wanted if wanted and shown == wanted else ()
+    return wanted if wanted and (shown == wanted or _unsure_case_codes(buttons) == wanted) else ()
+
+
+def _unsure_case_codes(buttons: Sequence[Dict[Text, Any]]) -> Tuple[str, ...]:
+    """The one procedure whose case buttons are all of a message's buttons (the unsure case question's offer)."""
+    codes = {templates.code_of_situation_button(b) for b in buttons}
+    return tuple(str(c) for c in codes) if len(codes) == 1 and None not in codes else ()
+
+
+def answer_unsure_case(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                       offered: Sequence[str]) -> Optional[List[Dict[Text, Any]]]:
+    """A case typed in reply to the unsure case question ("mua bán" to "Mình chưa chắc đây là thủ tục bạn hỏi: … Bạn
+    thuộc trường hợp …?"): that case's papers of the one procedure offered. None when the last message asked no
+    such question or the reply says no case."""
+    _, message = _last_bot_message(tracker)
+    buttons = ((message or {}).get("data") or {}).get("buttons") or []
+    if len(offered) != 1 or _unsure_case_codes(buttons) != tuple(offered):
+        return None
+    situation = situation_of(tracker, text, offered[0])
+    if not situation.case:
+        return None
+    answer = knowledge_base_for(tracker).answer("", aspect="documents", code=offered[0], situation=situation)
+    return send_answer(dispatcher, answer, situation) + [SlotSet("candidates", None)]
 
 
 def question_offered(tracker: Tracker) -> str:
@@ -230,6 +253,10 @@ class ActionAnswerProcedure(Action):
         # a button under an answer (its payload carries the code) is about that answer's procedure, never a yes
         payload = text.startswith("/")
         asked_offer = () if payload else still_offered(tracker, offered)
+        unsure_reply = answer_unsure_case(dispatcher, tracker, text, asked_offer) \
+            if named in ("general", "documents") else None
+        if unsure_reply is not None:
+            return unsure_reply
         found = kb.resolve(text, Context(current=shown if payload else tracker.get_slot("procedure_code"),
                                          aspect=aspect, chosen=shown if by_button else None, offered=asked_offer))
         if found.via == "chosen":  # an older button may carry another procedure: its own situation
@@ -254,7 +281,7 @@ class ActionAnswerProcedure(Action):
             unsure = kb.unsure_case_question(code, text, situation_of(tracker, text, code))
             if unsure is not None:  # a tap on a case both confirms the procedure and answers its papers
                 dispatcher.utter_message(text=unsure.text, buttons=templates.situation_buttons(code, unsure.ask_case))
-                return [SlotSet("aspect", aspect)] + remembered + ([SlotSet("candidates", None)] if offered else [])
+                return [SlotSet("aspect", aspect), SlotSet("candidates", [code])] + remembered
         if found.kind == CHOICES:
             return offer_choices(dispatcher, tracker, found.choices, aspect, situation, text) + remembered
         # whatever else comes of this message, choices offered before are no longer what the citizen answers

@@ -102,6 +102,15 @@ def situation_buttons(code: str, options: Sequence[Dict[str, Any]]) -> List[Dict
     return [{"title": texts.text("buttons.situation_case", label=o["title"]), "payload": payload(o)} for o in options]
 
 
+_SITUATION_PAYLOAD = re.compile(r'^/ask_documents\{"procedure_code":"([^"]+)","situation_case":"[^"]+"')
+
+
+def code_of_situation_button(button: Dict[str, Any]) -> Optional[str]:
+    """The procedure code a ``situation_buttons`` button answers the case question of (None for any other)."""
+    match = _SITUATION_PAYLOAD.match(str((button or {}).get("payload") or ""))
+    return match.group(1) if match else None
+
+
 def foreigner_button(code: str, case: Optional[int] = None) -> Dict[str, str]:
     """A button that shows a checklist's papers (of document ``case``, if given) for a foreign applicant."""
     shown = f',"document_case":"{case}"' if case else ""

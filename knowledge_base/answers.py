@@ -763,6 +763,13 @@ def _asked(aspect: str) -> str:
     return asked[aspect]
 
 
+def said_unsure(asked: Answer) -> Answer:
+    """A case question (``Answer.ask_case``) said of a procedure the search is not sure of: the same question and
+    buttons, opened by saying so and closed by what to do if it is another procedure."""
+    said = "\n".join([text("answers.unsure_case"), asked.messages[0], text("answers.unsure_case_closing")])
+    return replace(asked, messages=[said])
+
+
 def which_procedure(aspect: str, procedures: Sequence[Procedure]) -> Answer:
     """An aspect asked before any procedure was named ("nộp ở đâu?"): ask which one.
 

@@ -1,64 +1,55 @@
 """A case told in everyday words, put in the record's words for the search.
 
-The search model reads "bố tôi mất để lại mảnh đất" nearer a lost certificate ("mất") than the inheritance it tells.
-The situation table (``data/situations.yml``) gives, for a case, what the search reads in place of its phrases
-(``searched_as``): "thừa kế mảnh đất". Phrases that hold those words already ("nhận thừa kế") stay as typed. The
-search's fine-tune reads its questions so too (``retrieval.texts.dense_text``).
+The search model read "bố tôi mất để lại mảnh đất" nearer a lost certificate ("mất") than the inheritance it tells.
+``data/case_wording.yml`` gives the record's words the search reads in place of such phrases: "thừa kế mảnh đất".
+The search, its fine-tune and the NLU's featurizer read a question so (``retrieval.texts.dense_text``).
 """
 from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 import yaml
 
 from core.text import fold
-from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, words
-
-_LEFT = ["de", "lai"]  # "để lại", folded: what a death left is the inheritance too ("bố tôi mất để lại …")
+from knowledge_base.text import DATA_DIR, PhraseTable, word_spans
 
 
 class CaseWording:
-    """The case phrases of a situation table whose case has a ``searched_as`` wording."""
+    """Phrases of a case told in everyday words, each with the record's words the search reads in its place."""
 
     def __init__(self, data: dict):
-        """Build from the YAML structure of ``data/situations.yml`` (its ``case`` section)."""
-        entries = []
-        for spec in (data.get("case") or {}).values():
-            wording = str(spec.get("searched_as") or "")
-            if wording:
-                entries += [(str(p), wording) for p in spec.get("phrases") or () if fold(wording) not in fold(str(p))]
-        self.table = PhraseTable(entries, strict_words=True)
-        self.normalizer = TextNormalizer.default()
+        """Build from the YAML structure of ``data/case_wording.yml``: {record's words: [phrases]}."""
+        self.table = PhraseTable([(str(p), str(wording)) for wording, phrases in (data or {}).items()
+                                  for p in phrases or ()], strict_words=True)
 
     @classmethod
     def load(cls, path: Path) -> CaseWording:
-        """Read a situation table file."""
+        """Read a table file."""
         with open(path, encoding="utf-8") as fh:
             return cls(yaml.safe_load(fh) or {})
 
     @classmethod
     def default(cls) -> CaseWording:
-        """The one of the table shipped in knowledge_base/data."""
+        """The table shipped in knowledge_base/data."""
         return _default()
 
     def searched(self, text: str) -> str:
-        """``text`` as the search reads it: a case told in everyday words put in the record's ("bố tôi mất để lại
-        mảnh đất" -> "thừa kế mảnh đất"); ``text`` itself when it tells none so."""
-        norm = self.normalizer.normalize(text or "")
-        folded, typed = words(fold(norm)), words(norm)
-        spans = self.table.find(folded, typed)
-        if not spans or len(typed) != len(folded):
+        """``text`` (normalised: shorthand expanded) as the search reads it: each phrase of the table put in the
+        record's words, the rest as it stands ("bố tôi mất để lại mảnh đất, …" -> "thừa kế mảnh đất, …")."""
+        if not self.table or len(text.lower()) != len(text):  # a rare sign lower-cases longer: offsets would slip
             return text
+        spans: List[Tuple[int, int]] = word_spans(text)
+        typed = [text[a:b].lower() for a, b in spans]
         out: List[str] = []
         at = 0
-        for start, end, wording in spans:
-            out += typed[at:start] + [str(wording)]
-            at = end + 2 if folded[end:end + 2] == _LEFT and folded[start:end][-2:] != _LEFT else end
-        return " ".join(out + typed[at:])
+        for start, end, wording in self.table.find([fold(t) for t in typed], typed):
+            out += [text[at:spans[start][0]], str(wording)]
+            at = spans[end - 1][1]
+        return "".join(out + [text[at:]]) if out else text
 
 
 @functools.lru_cache(maxsize=1)
 def _default() -> CaseWording:
-    return CaseWording.load(DATA_DIR / "situations.yml")
+    return CaseWording.load(DATA_DIR / "case_wording.yml")

@@ -4,12 +4,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Set
 
 from core.settings import Settings, get_settings
 from core.text import fold
-from core.texts import text
 from knowledge_base.answers import (
     QUOTED_ASPECTS,
     Answer,
@@ -18,6 +16,7 @@ from knowledge_base.answers import (
     compose_answer,
     detect_aspect,
     offered_names,
+    said_unsure,
     which_offered,
     which_procedure,
 )
@@ -327,10 +326,7 @@ class KnowledgeBase:
         the case ("Tôi muốn làm thủ tục sang tên quyền sử dụng đất, hồ sơ gồm những gì?"). None when its checklist
         asks no case: the procedure is offered to confirm as any other."""
         asked = self.answer(question, aspect="documents", code=code, situation=situation)
-        if not asked.ask_case:
-            return None
-        said = "\n".join([text("procedures.confirm_case"), asked.messages[0], text("procedures.confirm_case_closing")])
-        return replace(asked, messages=[said])
+        return said_unsure(asked) if asked.ask_case else None
 
     def short_names(self, codes: Sequence[str]) -> Dict[str, str]:
         """The short name a chat shows for each known code offered together ("Đăng ký biến động: chuyển nhượng,

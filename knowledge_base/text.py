@@ -36,6 +36,11 @@ def words(text: str) -> List[str]:
     return _WORD_RE.findall((text or "").lower())
 
 
+def word_spans(text: str) -> List[Tuple[int, int]]:
+    """Where each of ``words(text)`` stands in ``text``: (start, end) character offsets."""
+    return [m.span() for m in _WORD_RE.finditer((text or "").lower())]
+
+
 def phrasing_key(text: str) -> str:
     """A phrasing's words, folded: two phrasings with the same key are the same whatever their accents, case and
     punctuation between words (how a question is matched to an alias staff mapped, and a new alias told from the

@@ -46,11 +46,11 @@ def expected_manifest(procs: Sequence[Procedure], model: str, scope: dict) -> di
     fitted_on = hashlib.sha256()
     # the confidence is fitted on the first two; the third gives the examples, the fourth two of its features; the
     # next two say which questions a conversation routes before searching (not counted when the threshold is chosen);
-    # the next three prepare every question (shorthand, synonyms, the diacritic restorer's everyday phrases), and
-    # the last rules candidates out
+    # the next four prepare every question (shorthand, synonyms, the diacritic restorer's everyday phrases, a case told
+    # in everyday words), and the last rules candidates out
     for path in (CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, TRAINING_QUESTIONS, ACTIONS, DATA_DIR / "limits.yml",
                  DATA_DIR / "other_domains.yml", DATA_DIR / "synonyms.yml", DATA_DIR / "abbreviations.yml",
-                 DATA_DIR / "common_phrases.txt", LEVELS):
+                 DATA_DIR / "common_phrases.txt", DATA_DIR / "case_wording.yml", LEVELS):
         fitted_on.update(path.read_bytes() if path.exists() else b"-")
     return {"format": FORMAT, "model": model, "model_fingerprint": model_fingerprint(model_name),
             "catalogue_hash": catalogue_hash(procs), "scope": scope,

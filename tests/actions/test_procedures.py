@@ -244,11 +244,49 @@ def test_one_unsure_procedure_whose_papers_turn_on_the_case_asks_the_case_with_i
     payloads = [json.loads(b["payload"][len("/ask_documents"):]) for b in asked["buttons"]]
     assert {p["situation_case"] for p in payloads} >= {"inheritance", "gift", "sale"}
     assert {p["procedure_code"] for p in payloads} == {"1.013831"} and "procedure_code" not in events
+    assert events["candidates"] == ["1.013831"]
     sale = next(p for p in payloads if p["situation_case"] == "sale")
     entities = [{"entity": k, "value": v} for k, v in sale.items()]
     messages, events = run(ActionAnswerProcedure(), make_tracker(
         "/ask_documents" + json.dumps(sale), "ask_documents", entities=entities, after=asked))
     assert "Mẫu số 18" in messages[0]["text"] and events["procedure_code"] == "1.013831"
+
+
+def _unsure_transfer_question(kb, monkeypatch):
+    """The unsure case question of the transfer (1.013831), and the slots it leaves."""
+    from knowledge_base.retrieval.hybrid import Hit, SearchResult
+
+    hits = [Hit("1.013831", "Đăng ký biến động", 0.5, confidence=0.78)]
+    monkeypatch.setattr(kb, "search", lambda text, top_k=3: SearchResult(hits, "choose"))
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        "Tôi muốn làm thủ tục sang tên quyền sử dụng đất, hồ sơ gồm những gì?", "ask_documents",
+        {"procedure_code": "1.012786"}))
+    return messages[-1], {"procedure_code": "1.012786", "aspect": "documents", **events}
+
+
+def test_a_case_typed_to_the_unsure_case_question_answers_that_case(kb, monkeypatch):
+    """"thừa kế" typed instead of tapped: the inheritance's papers of the one procedure offered, not of the
+    procedure discussed before (1.012786 here) nor a new search."""
+    asked, slots = _unsure_transfer_question(kb, monkeypatch)
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        "thừa kế", "ask_documents", slots, after=asked, asked="Tôi muốn làm thủ tục sang tên quyền sử dụng đất"))
+    assert "1.013831" in messages[0]["text"] and "Mẫu số 18" in messages[0]["text"]
+    assert events["procedure_code"] == "1.013831" and events["candidates"] is None
+
+
+def test_a_yes_to_the_unsure_case_question_asks_the_case_of_the_procedure_now_confirmed(kb, monkeypatch):
+    asked, slots = _unsure_transfer_question(kb, monkeypatch)
+    messages, events = run(ActionAffirm(), make_tracker(
+        "vâng", "affirm", slots, after=asked, asked="Tôi muốn làm thủ tục sang tên quyền sử dụng đất"))
+    assert messages[-1]["text"].startswith("📄 ") and "Bạn thuộc trường hợp" in messages[-1]["text"]
+    assert events["procedure_code"] == "1.013831"
+
+
+def test_a_no_to_the_unsure_case_question_answers_nothing_of_it(kb, monkeypatch):
+    asked, slots = _unsure_transfer_question(kb, monkeypatch)
+    messages, events = run(ActionAnswerProcedure(), make_tracker(
+        "không phải", "ask_documents", slots, after=asked, asked="Tôi muốn làm thủ tục sang tên quyền sử dụng đất"))
+    assert "1.013831" not in messages[-1]["text"] and events.get("procedure_code") != "1.013831"
 
 
 @pytest.mark.parametrize("text, code", [

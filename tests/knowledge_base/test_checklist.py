@@ -5,7 +5,6 @@ import pytest
 
 from core.settings import Settings
 from knowledge_base.answers import compose_answer
-from knowledge_base.case_wording import CaseWording
 from knowledge_base.checklist import applicant_fits, checklist, requested_case
 from knowledge_base.importer.structure import form_number, short_name, split_condition
 from knowledge_base.situation import FIRST_REQUEST, Situation, SituationTable, read_situation
@@ -647,16 +646,3 @@ def test_a_records_letters_and_section_numbers_are_not_shown_and_the_application
     application = text.index("- Đơn đề nghị cấp Giấy chứng nhận đủ điều kiện cơ sở sản xuất")
     assert application < text.index("- Bản thuyết minh về cơ sở vật chất")
 
-
-@pytest.mark.parametrize("text, searched", [
-    # a death told with what it left reads as the inheritance it is, not "mất" (a lost certificate)
-    ("bố tôi mất để lại mảnh đất, 3 anh em tôi muốn sang tên", "thừa kế mảnh đất 3 anh em tôi muốn sang tên"),
-    ("ba toi mat de lai manh dat", "thừa kế manh dat"),
-    ("được bố mẹ cho đất thì sang tên thế nào", "tặng cho đất thì sang tên thế nào"),
-    # the record's own words, and words of no case, stay as typed
-    ("nhận thừa kế đất, sang tên thế nào", "nhận thừa kế đất, sang tên thế nào"),
-    ("tôi bị mất sổ đỏ", "tôi bị mất sổ đỏ"),
-    ("mua đất của hàng xóm", "mua đất của hàng xóm"),
-])
-def test_the_search_reads_a_case_told_in_everyday_words_in_the_record_s(text, searched):
-    assert CaseWording.default().searched(text) == searched

@@ -645,4 +645,3 @@ def test_a_records_letters_and_section_numbers_are_not_shown_and_the_application
     assert "4.3.1" not in text and "- a)" not in text and "- b)" not in text
     application = text.index("- Đơn đề nghị cấp Giấy chứng nhận đủ điều kiện cơ sở sản xuất")
     assert application < text.index("- Bản thuyết minh về cơ sở vật chất")
-

@@ -85,12 +85,17 @@ def _last_bot_message(tracker: Tracker) -> Tuple[int, Optional[Dict[Text, Any]]]
     return -1, None
 
 
+def _last_buttons(tracker: Tracker) -> List[Dict[Text, Any]]:
+    """The buttons of the bot's last message (none when it has none, or there is no such message)."""
+    _, message = _last_bot_message(tracker)
+    return ((message or {}).get("data") or {}).get("buttons") or []
+
+
 def still_offered(tracker: Tracker, codes: Sequence[str]) -> Tuple[str, ...]:
     """``codes`` (the candidates slot) when the bot's last message is the offer of them (a button choosing each, or
     the case buttons of the one procedure it is not sure of), else none: an offer answered, refused or followed by
     anything else is no longer what a message answers."""
-    _, message = _last_bot_message(tracker)
-    buttons = ((message or {}).get("data") or {}).get("buttons") or []
+    buttons = _last_buttons(tracker)
     shown = tuple(code for code in (templates.code_of_choice(b) for b in buttons) if code)
     wanted = tuple(str(c) for c in codes)
     return wanted if wanted and (shown == wanted or _unsure_case_codes(buttons) == wanted) else ()
@@ -104,11 +109,10 @@ def _unsure_case_codes(buttons: Sequence[Dict[Text, Any]]) -> Tuple[str, ...]:
 
 def answer_unsure_case(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
                        offered: Sequence[str]) -> Optional[List[Dict[Text, Any]]]:
-    """A case typed in reply to the unsure case question ("mua bán" to "Mình chưa chắc đây là thủ tục bạn hỏi: … Bạn
+    """A case typed in reply to the unsure case question ("thừa kế" to "Mình chưa chắc đây là thủ tục bạn hỏi: … Bạn
     thuộc trường hợp …?"): that case's papers of the one procedure offered. None when the last message asked no
     such question or the reply says no case."""
-    _, message = _last_bot_message(tracker)
-    buttons = ((message or {}).get("data") or {}).get("buttons") or []
+    buttons = _last_buttons(tracker)
     if len(offered) != 1 or _unsure_case_codes(buttons) != tuple(offered):
         return None
     situation = situation_of(tracker, text, offered[0])
@@ -130,8 +134,7 @@ def offered_cases(tracker: Tracker) -> Optional[str]:
     """The procedure whose which-case question is the bot's last message (a button for every document case of
     the record; a checklist's buttons leave out the case shown): a typed "b" or "số 2" right after it chooses
     among them. None otherwise, so a "2" typed after a checklist or any later message is never read as a case."""
-    _, message = _last_bot_message(tracker)
-    buttons = ((message or {}).get("data") or {}).get("buttons") or []
+    buttons = _last_buttons(tracker)
     shown = [pair for pair in (templates.case_of_button(b) for b in buttons) if pair]
     codes = {code for code, _ in shown}
     if len(codes) != 1:

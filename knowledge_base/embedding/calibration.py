@@ -83,6 +83,12 @@ OUTSIDE_MARGIN = 0.02
 FOLDS = 5
 # Where a lone candidate may be answered below the threshold (lone_rule): its confidence from one of the THRESHOLDS
 # from ALONE_FROM on, no other candidate's above one of ALONE_SECOND.
+# Two candidates both likely: from the threshold on, the top is answered only when it leads the next one by LEAD_AT
+# (hybrid.lead: if one of the two is right, the top is at least 60 % likely to be it, odds of 3 to 2); below that the
+# search offers both. On 7/12/2026, held out at 0.775, it answered 563 citizen questions, 12 of them wrong, where no
+# lead answered 572, 17 wrong; 0.7 answered 555, 11 wrong, 0.8 540, 8 wrong (chosen after seeing that table and the
+# answer benchmark, which it moved from 177 turns to 178; 0.7 gave 176: docs/answers.md).
+LEAD_AT = 0.6
 ALONE_FROM = 0.6
 ALONE_SECOND = (0.02, 0.05, 0.1)
 FOLD_SEED = 7
@@ -244,7 +250,7 @@ def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIG
     """The lowest of ``THRESHOLDS`` from which on, at it and at every higher one, cross-validated
     (``held_out_tops``), at least ``PRECISION`` of the answered citizen questions are right (``allowed_misses``) and
     at most ``OUTSIDE_ANSWERED`` of the outside ones are answered, or within ``OUTSIDE_MARGIN`` of it; the highest
-    when none is.
+    when none is. A question is answered from a threshold when its top leads the next candidate by ``LEAD_AT``.
 
     Every higher one too: a threshold that meets the rule while the next one up misses it meets it by a hair. On
     5/12/2026, with the nearest examples' vote (not yet weighed by the coverage), 0.7 met it exactly (17 misses of
@@ -253,12 +259,12 @@ def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIG
     seen, and chose 0.8. A higher threshold that answers fewer than ``ONE_MISS_FROM`` is judged on the outside
     questions alone: one miss in 19 (none allowed) says nothing of the thresholds below it."""
     tops = held_out_tops(pools, outside_weight) if tops is None else tops
-    citizen = [(top[0], top[1]) for top in tops if not top[2]]
-    outside = [top[0] for top in tops if top[2]]
+    citizen = [(top[0], top[1], top[3]) for top in tops if not top[2]]
+    outside = [(top[0], top[3]) for top in tops if top[2]]
 
     def meets(threshold: float, higher: bool) -> bool:
-        answered = [right for confidence, right in citizen if confidence >= threshold]
-        wrongly = sum(confidence >= threshold - OUTSIDE_MARGIN for confidence in outside)
+        answered = [right for confidence, right, second in citizen if _leads(confidence, second, threshold)]
+        wrongly = sum(_leads(confidence, second, threshold, OUTSIDE_MARGIN) for confidence, second in outside)
         # above the one chosen, fewer answered than ONE_MISS_FROM show no precision (one miss in 19 is none allowed)
         if higher and len(answered) < ONE_MISS_FROM:
             return _few_outside(wrongly, len(outside))
@@ -266,7 +272,7 @@ def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIG
 
     chosen = None
     for threshold in reversed(THRESHOLDS):
-        answers = any(confidence >= threshold for confidence, _ in citizen)
+        answers = any(_leads(confidence, second, threshold) for confidence, _, second in citizen)
         if answers and meets(threshold, higher=False):
             chosen = threshold
         if not meets(threshold, higher=True):
@@ -278,6 +284,12 @@ def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIG
     return chosen
 
 
+def _leads(confidence: float, second: float, threshold: float, margin: float = 0.0) -> bool:
+    """Whether a search answers a top candidate at ``confidence`` with the next at ``second`` from ``threshold``
+    (``LEAD_AT`` asked; within ``margin`` of both, for the outside questions)."""
+    return Calibration(answer_at=threshold - margin, lead_at=LEAD_AT - margin).answers(confidence, second)
+
+
 def fit_calibration(retriever: HybridRetriever, per_procedure: int = 0, seed: int = 29,
                     outside_weight: float = OUTSIDE_WEIGHT) -> Calibration:
     """The confidence fitted on ``training_pairs`` (see the module's docstring), with the threshold from which it
@@ -285,7 +297,7 @@ def fit_calibration(retriever: HybridRetriever, per_procedure: int = 0, seed: in
     pools = question_pools(retriever, training_pairs(retriever, per_procedure, seed))
     fitted = fit_rows(rows_of(pools), outside_weight)
     tops = held_out_tops(pools, outside_weight)
-    fitted.answer_at = answer_threshold(pools, outside_weight, tops)
+    fitted.answer_at, fitted.lead_at = answer_threshold(pools, outside_weight, tops), LEAD_AT
     fitted.alone_at, fitted.alone_second = lone_rule(tops, fitted.answer_at)
     return fitted
 
@@ -304,15 +316,15 @@ def lone_rule(tops: Sequence[Tuple[float, bool, bool, float]], answer_at: float)
     never = (1.0, 0.0)
     citizen = [(c, right, second) for c, right, outside, second in tops if not outside]
     outside = [(c, second) for c, _, is_outside, second in tops if is_outside]
-    sure = [right for c, right, _ in citizen if c >= answer_at]
-    if not _meets(sure, sum(c >= answer_at - OUTSIDE_MARGIN for c, _ in outside), len(outside)):
+    sure = [right for c, right, second in citizen if _leads(c, second, answer_at)]
+    if not _meets(sure, sum(_leads(c, second, answer_at, OUTSIDE_MARGIN) for c, second in outside), len(outside)):
         return never
     chosen, most = never, len(sure)
     for alone_second in ALONE_SECOND:
         for alone_at in sorted((t for t in THRESHOLDS if ALONE_FROM <= t < answer_at), reverse=True):
-            rule = Calibration(answer_at=answer_at, alone_at=alone_at, alone_second=alone_second)
+            rule = Calibration(answer_at=answer_at, alone_at=alone_at, alone_second=alone_second, lead_at=LEAD_AT)
             near = Calibration(answer_at=answer_at - OUTSIDE_MARGIN, alone_at=alone_at - OUTSIDE_MARGIN,
-                               alone_second=alone_second + OUTSIDE_MARGIN)
+                               alone_second=alone_second + OUTSIDE_MARGIN, lead_at=LEAD_AT - OUTSIDE_MARGIN)
             answered = [right for c, right, second in citizen if rule.answers(c, second)]
             lone = [right for c, right, second in citizen if c < answer_at and rule.answers(c, second)]
             wrongly = sum(near.answers(c, second) for c, second in outside)

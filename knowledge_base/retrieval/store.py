@@ -31,12 +31,12 @@ from knowledge_base.schema import Procedure
 from knowledge_base.text import CALIBRATION_OUTSIDE, CALIBRATION_QUESTIONS, DATA_DIR, TRAINING_QUESTIONS
 
 log = logging.getLogger(__name__)
-FORMAT = 12  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
+FORMAT = 13  # 3: a coverage feature, fitted on outside questions too; 4: and on citizen-worded questions;
 # 5: the citizen-worded training questions embedded as examples, two confidence features from them;
 # 6: each fit's own answer threshold; 7: two features from the actions asked and named (actions.yml);
 # 8: the example cosine squared; 9: the example scores a third ranking of the fusion (its scores, the gap feature);
 # 10: the nearest examples' vote; 11: each fit's lone-candidate rule; 12: a level the question names rules out a
-# twin at the other level (levels.yml)
+# twin at the other level (levels.yml); 13: the lead a top answered must have over the next (hybrid.lead)
 FILES = ("index.faiss", "ids.json", "examples.npy", "examples.json")
 
 

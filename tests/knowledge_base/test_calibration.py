@@ -1,5 +1,6 @@
 """The confidence fit chooses where it answers on questions it did not see (cross-validated)."""
 import numpy as np
+import pytest
 
 from knowledge_base.embedding import calibration as fit
 from knowledge_base.retrieval.hybrid import Calibration
@@ -93,7 +94,7 @@ def test_a_citizen_question_routed_before_any_search_counts_as_not_answered():
 
 def test_an_outside_question_just_below_a_threshold_counts_as_answered_there(monkeypatch):
     """A refit moves confidences a little: outside questions a hair below 0.6 must not decide for 0.6."""
-    tops = [(0.95, True, False)] * 100 + [(0.1, False, True)] * 300 + [(0.59, False, True)] * 2
+    tops = [(0.95, True, False, 0.0)] * 100 + [(0.1, False, True, 0.0)] * 300 + [(0.59, False, True, 0.0)] * 2
     monkeypatch.setattr(fit, "held_out_tops", lambda pools, outside_weight=None: tops)
     assert fit.answer_threshold([]) == 0.625  # the grid's first point whose margin clears 0.59
     monkeypatch.setattr(fit, "OUTSIDE_MARGIN", 0.0)
@@ -103,8 +104,8 @@ def test_an_outside_question_just_below_a_threshold_counts_as_answered_there(mon
 def test_the_threshold_holds_at_every_higher_one_too(monkeypatch):
     """A threshold that meets the rule while one above it misses it meets it by a hair (5/12/2026: 0.7 with 17
     misses of 589 answered, 17 allowed; 0.75 with 17 of 553)."""
-    tops = [(0.77, False, False)] * 3 + [(0.72, True, False)] * 40 + [(0.95, True, False)] * 60 \
-        + [(0.1, False, True)] * 300
+    tops = [(0.77, False, False, 0.0)] * 3 + [(0.72, True, False, 0.0)] * 40 + [(0.95, True, False, 0.0)] * 60 \
+        + [(0.1, False, True, 0.0)] * 300
     monkeypatch.setattr(fit, "held_out_tops", lambda pools, outside_weight=None: tops)
     assert fit.allowed_misses(103) == 3 and fit.allowed_misses(63) == 1  # 0.5-0.7 meet the rule, 0.725 does not
     assert fit.answer_threshold([]) == 0.775  # the grid's first point above the misses
@@ -112,8 +113,8 @@ def test_the_threshold_holds_at_every_higher_one_too(monkeypatch):
 
 def test_a_miss_among_too_few_answered_above_does_not_block_the_thresholds_below(monkeypatch):
     """At 0.9 one miss in 19 answered (none allowed below 20) is no precision the thresholds below must hold."""
-    tops = [(0.95, False, False)] + [(0.95, True, False)] * 18 + [(0.87, True, False)] * 40 \
-        + [(0.1, False, True)] * 300
+    tops = [(0.95, False, False, 0.0)] + [(0.95, True, False, 0.0)] * 18 + [(0.87, True, False, 0.0)] * 40 \
+        + [(0.1, False, True, 0.0)] * 300
     monkeypatch.setattr(fit, "held_out_tops", lambda pools, outside_weight=None: tops)
     assert fit.answer_threshold([]) == fit.THRESHOLDS[0]
 
@@ -125,6 +126,27 @@ def test_a_lone_candidate_is_answered_below_the_threshold_only_as_the_fit_chose(
     assert never.answers(0.85, 0.8) and not never.answers(0.84, 0.0)
     lone = Calibration(answer_at=0.85, alone_at=0.75, alone_second=0.05)
     assert lone.answers(0.8, 0.04) and not lone.answers(0.8, 0.06) and not lone.answers(0.74, 0.0)
+
+
+def test_a_top_answered_from_the_threshold_leads_the_next_candidate():
+    from knowledge_base.retrieval.hybrid import Calibration, lead
+
+    assert lead(0.888, 0.887) == pytest.approx(0.5, abs=0.01) and lead(0.9, 0.0) == 1.0 and lead(0.0, 0.0) == 0.0
+    assert lead(0.869, 0.718) == pytest.approx(0.72, abs=0.01)
+    rule = Calibration(answer_at=0.775, lead_at=0.6)
+    assert not rule.answers(0.888, 0.887) and rule.answers(0.888, 0.5) and not rule.answers(0.77, 0.0)
+    assert Calibration(answer_at=0.775).answers(0.888, 0.887)  # an index built before the lead: none asked
+
+
+def test_twins_too_close_to_call_do_not_count_as_answered(monkeypatch):
+    """Held out, twins a hair apart are offered, not answered: their misses do not hold the threshold up."""
+    twins = [(0.9, False, False, 0.89)] * 10  # "nghề truyền thống" or "làng nghề truyền thống"
+    tops = [(0.95, True, False, 0.1)] * 100 + [(0.72, True, False, 0.1)] * 40 + twins \
+        + [(0.1, False, True, 0.0)] * 300
+    monkeypatch.setattr(fit, "held_out_tops", lambda pools, outside_weight=None: tops)
+    assert fit.answer_threshold([]) == fit.THRESHOLDS[0]
+    monkeypatch.setattr(fit, "LEAD_AT", 0.0)
+    assert fit.answer_threshold([]) == fit.THRESHOLDS[-1]  # taken as answers, 10 misses of 110 (3 allowed): none
 
 
 def test_the_lone_rule_answers_most_while_the_rule_holds_at_every_higher_one():

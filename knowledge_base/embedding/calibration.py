@@ -81,14 +81,14 @@ OUTSIDE_ANSWERED = 0.005
 # threshold from resting on a hair.
 OUTSIDE_MARGIN = 0.02
 FOLDS = 5
-# Where a lone candidate may be answered below the threshold (lone_rule): its confidence from one of the THRESHOLDS
-# from ALONE_FROM on, no other candidate's above one of ALONE_SECOND.
 # Two candidates both likely: from the threshold on, the top is answered only when it leads the next one by LEAD_AT
 # (hybrid.lead: if one of the two is right, the top is at least 60 % likely to be it, odds of 3 to 2); below that the
 # search offers both. On 7/12/2026, held out at 0.775, it answered 563 citizen questions, 12 of them wrong, where no
-# lead answered 572, 17 wrong; 0.7 answered 555, 11 wrong, 0.8 540, 8 wrong (chosen after seeing that table and the
-# answer benchmark, which it moved from 177 turns to 178; 0.7 gave 176: docs/answers.md).
+# lead answered 572, 17 wrong; a lead of 0.7 answered 555, 11 wrong, of 0.8, 540, 8 wrong (chosen after seeing that
+# table and the answer benchmark, which it moved from 177 turns to 178; a lead of 0.7 gave 176: docs/answers.md).
 LEAD_AT = 0.6
+# Where a lone candidate may be answered below the threshold (lone_rule): its confidence from one of the THRESHOLDS
+# from ALONE_FROM on, no other candidate's above one of ALONE_SECOND.
 ALONE_FROM = 0.6
 ALONE_SECOND = (0.02, 0.05, 0.1)
 FOLD_SEED = 7

@@ -4,7 +4,8 @@ Five-fold cross-validation over the calibration set (knowledge_base/data/calibra
 and the outside questions: each fold is scored by a fit on the other four (plus the generated
 questions), through the same `fit_rows` the index build uses; each question's rows are computed
 once. Prints, per variant of the fit, the expected calibration error of the top hit, and per
-threshold the share answered, the share of those right, and the share of outside questions answered;
+threshold the share answered (from the threshold, a top leading the next candidate by the fit's LEAD_AT), the share
+of those right, and the share of outside questions answered;
 then, for the configured fit, how often the right procedure is among the choices below the threshold.
 It never reads a development set: choosing a variant here leaves them untouched.
 Run: `make bench-calibration` (or `python -m benchmarks.bench_calibration`).
@@ -34,7 +35,7 @@ def main() -> None:
     from knowledge_base.catalogue import Catalogue
     from knowledge_base.embedding import calibration as fit
     from knowledge_base.retrieval.dense import Embedder
-    from knowledge_base.retrieval.hybrid import ANSWER_AT, CHOOSE_AT
+    from knowledge_base.retrieval.hybrid import ANSWER_AT, CHOOSE_AT, Calibration
     from knowledge_base.retrieval.store import build_index, load_retriever, scope_of
 
     s = get_settings()
@@ -76,9 +77,11 @@ def main() -> None:
     print(f"{'variant':<40}{'ECE':>7}" + "".join(f"{'answered/right/outside @' + str(t):>32}" for t in thresholds))
     for name, per_procedure, use_citizen, outside_weight in variants:
         conf: List[float] = []
+        seconds: List[float] = []  # the next candidate's confidence: an answer must lead it (fit.LEAD_AT)
         right: List[bool] = []
         among: List[bool] = []  # the right procedure among the three offered
         out_conf: List[float] = []
+        out_seconds: List[float] = []
         for k in range(folds):
             train = generated.get(per_procedure, []) + [x for i, x in enumerate(outside) if i % folds != k]
             if use_citizen:
@@ -88,16 +91,20 @@ def main() -> None:
                 result = retriever.search(q, top_k=3)
                 best = result.best
                 conf.append(best.confidence if best and q not in routed else 0.0)
+                seconds.append(_second(result))
                 right.append(best is not None and best.code in codes)
                 among.append(any(h.code in codes for h in result.hits[:3]))
             for q, _ in [x for i, x in enumerate(outside) if i % folds == k]:
-                best = retriever.search(q, top_k=3).best
-                out_conf.append(best.confidence if best else 0.0)
+                result = retriever.search(q, top_k=3)
+                out_conf.append(result.best.confidence if result.best else 0.0)
+                out_seconds.append(_second(result))
         cells = []
         for t in thresholds:
-            answered = np.asarray(conf) >= t
+            rule = Calibration(answer_at=t, lead_at=fit.LEAD_AT)
+            answered = np.asarray([rule.answers(c, s) for c, s in zip(conf, seconds)])
             precision = np.asarray(right)[answered].mean() if answered.any() else 0.0
-            cells.append(f"{answered.mean():.0%} / {precision:.1%} / {np.mean(np.asarray(out_conf) >= t):.1%}")
+            outside_answered = np.mean([rule.answers(c, s) for c, s in zip(out_conf, out_seconds)])
+            cells.append(f"{answered.mean():.0%} / {precision:.1%} / {outside_answered:.1%}")
         print(f"{name:<40}{_ece(conf, right):>7.3f}" + "".join(f"{c:>32}" for c in cells))
         if outside_weight == fit.OUTSIDE_WEIGHT and not per_procedure:  # the configured fit: below the answer band
             bands.append((name, conf, among, out_conf))
@@ -112,6 +119,11 @@ def main() -> None:
             print(f"  top confidence {low:.2f}-{high:.2f}: {n / len(conf):>5.1%} of citizen questions, the right "
                   f"procedure among three for {hit / max(n, 1):>5.1%} of them; "
                   f"{out / len(out_conf):>5.1%} of outside ones")
+
+
+def _second(result) -> float:
+    """The confidence of the candidate after the best one (0 when there is none)."""
+    return result.hits[1].confidence if len(result.hits) > 1 else 0.0
 
 
 if __name__ == "__main__":

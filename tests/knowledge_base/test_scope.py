@@ -54,6 +54,15 @@ def test_no_term_names_one_of_our_procedures(catalogue):
     ("kinh doanh thuoc la dien tu co can giay phep ko", "Công Thương"),
     ("trồng cây thuốc lá có cần đăng ký giống không", None),
     ("làm sao để bỏ thuốc lá", None),
+    # a labour accident is social insurance's; a disaster-response team's injuries, fishers' and mines' are ours
+    ("giam dinh y khoa ty le thuong tat sau tai nan lao dong", "Bảo hiểm xã hội"),
+    ("công nhân bị tai nạn lao động thì hưởng chế độ gì", "Bảo hiểm xã hội"),
+    ("đội viên xung kích bị tai nạn lao động khi đi cứu lũ có được trợ cấp không", None),
+    ("luc luong xung kich phong chong thien tai bi tai nan lao dong", None),
+    ("hỗ trợ ngư dân bị tai nạn lao động khi khai thác hải sản xa bờ", None),
+    ("giấy phép khai thác đá có cần kế hoạch phòng tai nạn lao động không", None),
+    # what an identity card says is also why land is registered anew
+    ("đăng ký biến động do thay đổi thông tin trên thẻ căn cước", None),
 ])
 def test_agency_for(text, agency):
     found = OtherAgencies.default().agency_for(text)

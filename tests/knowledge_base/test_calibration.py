@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from knowledge_base.embedding import calibration as fit
-from knowledge_base.retrieval.hybrid import Calibration
+from knowledge_base.retrieval.hybrid import Calibration, lead
 
 WIDTH = len(Calibration().weights)
 
@@ -129,8 +129,6 @@ def test_a_lone_candidate_is_answered_below_the_threshold_only_as_the_fit_chose(
 
 
 def test_a_top_answered_from_the_threshold_leads_the_next_candidate():
-    from knowledge_base.retrieval.hybrid import Calibration, lead
-
     assert lead(0.888, 0.887) == pytest.approx(0.5, abs=0.01) and lead(0.9, 0.0) == 1.0 and lead(0.0, 0.0) == 0.0
     assert lead(0.869, 0.718) == pytest.approx(0.72, abs=0.01)
     rule = Calibration(answer_at=0.775, lead_at=0.6)

@@ -14,7 +14,7 @@ import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import FrozenSet, List, Optional, Sequence, Tuple
+from typing import FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import yaml
@@ -200,16 +200,25 @@ def fit_rows(rows: Rows, outside_weight: float = OUTSIDE_WEIGHT) -> Calibration:
     return Calibration(weights=[float(w) for w in model.coef_[0]], bias=float(model.intercept_[0]))
 
 
+class HeldOut(NamedTuple):
+    """One question's top candidate under a fit that did not see the question."""
+
+    confidence: float
+    right: bool
+    outside: bool  # an outside question (nothing in the catalogue is right)
+    second: float  # the next best candidate's confidence
+
+
 def held_out_tops(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIGHT,
-                  folds: int = FOLDS) -> List[Tuple[float, bool, bool, float]]:
-    """(top confidence, right, outside, next best confidence) of every question under a fit that did not see it:
-    ``folds``-fold cross-validation, the folds dealt in a fixed shuffled order. A question the conversation routes
-    before any search (``Pool.routed``: "công chứng hợp đồng … phí bao nhiêu" goes to the notary's part) teaches the
-    fit but the search never answers it: an outside one is left out, a citizen one counts as not answered."""
+                  folds: int = FOLDS) -> List[HeldOut]:
+    """Every question's top (``HeldOut``) under a fit that did not see it: ``folds``-fold cross-validation, the
+    folds dealt in a fixed shuffled order. A question the conversation routes before any search (``Pool.routed``:
+    "công chứng hợp đồng … phí bao nhiêu" goes to the notary's part) teaches the fit but the search never answers it:
+    an outside one is left out, a citizen one counts as not answered."""
     order = list(range(len(pools)))
     random.Random(FOLD_SEED).shuffle(order)
     fold_of = {question: n % folds for n, question in enumerate(order)}
-    tops: List[Tuple[float, bool, bool, float]] = []
+    tops: List[HeldOut] = []
     for k in range(folds):
         held = [p for i, p in enumerate(pools) if fold_of[i] == k]
         if not held:
@@ -219,8 +228,15 @@ def held_out_tops(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIGHT,
             if p.outside and p.routed:
                 continue
             confidence, right, second = (0.0, False, 0.0) if p.routed else p.top(fitted)
-            tops.append((confidence, right, p.outside, second))
+            tops.append(HeldOut(confidence, right, p.outside, second))
     return tops
+
+
+def _split(tops: Sequence[HeldOut]) -> Tuple[List[Tuple[float, bool, float]], List[Tuple[float, float]]]:
+    """The citizen questions' (confidence, right, second) and the outside ones' (confidence, second)."""
+    citizen = [(confidence, right, second) for confidence, right, is_outside, second in tops if not is_outside]
+    outside = [(confidence, second) for confidence, _, is_outside, second in tops if is_outside]
+    return citizen, outside
 
 
 def allowed_misses(answered: int) -> int:
@@ -246,7 +262,7 @@ def _meets(answered: Sequence[bool], outside_answered: int, outside: int) -> boo
 
 
 def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIGHT,
-                     tops: Optional[Sequence[Tuple]] = None) -> float:
+                     tops: Optional[Sequence[HeldOut]] = None) -> float:
     """The lowest of ``THRESHOLDS`` from which on, at it and at every higher one, cross-validated
     (``held_out_tops``), at least ``PRECISION`` of the answered citizen questions are right (``allowed_misses``) and
     at most ``OUTSIDE_ANSWERED`` of the outside ones are answered, or within ``OUTSIDE_MARGIN`` of it; the highest
@@ -259,8 +275,7 @@ def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIG
     seen, and chose 0.8. A higher threshold that answers fewer than ``ONE_MISS_FROM`` is judged on the outside
     questions alone: one miss in 19 (none allowed) says nothing of the thresholds below it."""
     tops = held_out_tops(pools, outside_weight) if tops is None else tops
-    citizen = [(top[0], top[1], top[3]) for top in tops if not top[2]]
-    outside = [(top[0], top[3]) for top in tops if top[2]]
+    citizen, outside = _split(tops)
 
     def meets(threshold: float, higher: bool) -> bool:
         answered = [right for confidence, right, second in citizen if _leads(confidence, second, threshold)]
@@ -302,7 +317,7 @@ def fit_calibration(retriever: HybridRetriever, per_procedure: int = 0, seed: in
     return fitted
 
 
-def lone_rule(tops: Sequence[Tuple[float, bool, bool, float]], answer_at: float) -> Tuple[float, float]:
+def lone_rule(tops: Sequence[HeldOut], answer_at: float) -> Tuple[float, float]:
     """(alone_at, alone_second): below ``answer_at``, a candidate is answered from ``alone_at`` when no other is above
     ``alone_second`` (``Calibration.answers``), chosen like the threshold on the held-out ``tops``: of the
     ``THRESHOLDS`` from ``ALONE_FROM`` up to ``answer_at`` and of ``ALONE_SECOND``, the pair answering the most
@@ -314,8 +329,7 @@ def lone_rule(tops: Sequence[Tuple[float, bool, bool, float]], answer_at: float)
     next one at 0.04: that is no choice to offer. On 6/12/2026, held out, 0.75 with nothing else above 0.05 answered
     519 of 790 citizen questions (483 from 0.85 alone), 97.7 % of them right (97.5 %), and 1 of 251 outside ones."""
     never = (1.0, 0.0)
-    citizen = [(c, right, second) for c, right, outside, second in tops if not outside]
-    outside = [(c, second) for c, _, is_outside, second in tops if is_outside]
+    citizen, outside = _split(tops)
     sure = [right for c, right, second in citizen if _leads(c, second, answer_at)]
     if not _meets(sure, sum(_leads(c, second, answer_at, OUTSIDE_MARGIN) for c, second in outside), len(outside)):
         return never

@@ -35,7 +35,7 @@ def main() -> None:
     from knowledge_base.catalogue import Catalogue
     from knowledge_base.embedding import calibration as fit
     from knowledge_base.retrieval.dense import Embedder
-    from knowledge_base.retrieval.hybrid import ANSWER_AT, CHOOSE_AT, Calibration
+    from knowledge_base.retrieval.hybrid import ANSWER_AT, CHOOSE_AT
     from knowledge_base.retrieval.store import build_index, load_retriever, scope_of
 
     s = get_settings()
@@ -100,10 +100,9 @@ def main() -> None:
                 out_seconds.append(_second(result))
         cells = []
         for t in thresholds:
-            rule = Calibration(answer_at=t, lead_at=fit.LEAD_AT)
-            answered = np.asarray([rule.answers(c, s) for c, s in zip(conf, seconds)])
+            answered = np.asarray([fit.answered_from(c, s, t) for c, s in zip(conf, seconds)])
             precision = np.asarray(right)[answered].mean() if answered.any() else 0.0
-            outside_answered = np.mean([rule.answers(c, s) for c, s in zip(out_conf, out_seconds)])
+            outside_answered = np.mean([fit.answered_from(c, s, t) for c, s in zip(out_conf, out_seconds)])
             cells.append(f"{answered.mean():.0%} / {precision:.1%} / {outside_answered:.1%}")
         print(f"{name:<40}{_ece(conf, right):>7.3f}" + "".join(f"{c:>32}" for c in cells))
         if outside_weight == fit.OUTSIDE_WEIGHT and not per_procedure:  # the configured fit: below the answer band

@@ -278,8 +278,8 @@ def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIG
     citizen, outside = _split(tops)
 
     def meets(threshold: float, higher: bool) -> bool:
-        answered = [right for confidence, right, second in citizen if _leads(confidence, second, threshold)]
-        wrongly = sum(_leads(confidence, second, threshold, OUTSIDE_MARGIN) for confidence, second in outside)
+        answered = [right for confidence, right, second in citizen if answered_from(confidence, second, threshold)]
+        wrongly = sum(answered_from(confidence, second, threshold, OUTSIDE_MARGIN) for confidence, second in outside)
         # above the one chosen, fewer answered than ONE_MISS_FROM show no precision (one miss in 19 is none allowed)
         if higher and len(answered) < ONE_MISS_FROM:
             return _few_outside(wrongly, len(outside))
@@ -287,7 +287,7 @@ def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIG
 
     chosen = None
     for threshold in reversed(THRESHOLDS):
-        answers = any(_leads(confidence, second, threshold) for confidence, _, second in citizen)
+        answers = any(answered_from(confidence, second, threshold) for confidence, _, second in citizen)
         if answers and meets(threshold, higher=False):
             chosen = threshold
         if not meets(threshold, higher=True):
@@ -299,7 +299,7 @@ def answer_threshold(pools: Sequence[Pool], outside_weight: float = OUTSIDE_WEIG
     return chosen
 
 
-def _leads(confidence: float, second: float, threshold: float, margin: float = 0.0) -> bool:
+def answered_from(confidence: float, second: float, threshold: float, margin: float = 0.0) -> bool:
     """Whether a search answers a top candidate at ``confidence`` with the next at ``second`` from ``threshold``
     (``LEAD_AT`` asked; within ``margin`` of both, for the outside questions)."""
     return Calibration(answer_at=threshold - margin, lead_at=LEAD_AT - margin).answers(confidence, second)
@@ -330,8 +330,9 @@ def lone_rule(tops: Sequence[HeldOut], answer_at: float) -> Tuple[float, float]:
     519 of 790 citizen questions (483 from 0.85 alone), 97.7 % of them right (97.5 %), and 1 of 251 outside ones."""
     never = (1.0, 0.0)
     citizen, outside = _split(tops)
-    sure = [right for c, right, second in citizen if _leads(c, second, answer_at)]
-    if not _meets(sure, sum(_leads(c, second, answer_at, OUTSIDE_MARGIN) for c, second in outside), len(outside)):
+    sure = [right for c, right, second in citizen if answered_from(c, second, answer_at)]
+    wrongly = sum(answered_from(c, second, answer_at, OUTSIDE_MARGIN) for c, second in outside)
+    if not _meets(sure, wrongly, len(outside)):
         return never
     chosen, most = never, len(sure)
     for alone_second in ALONE_SECOND:

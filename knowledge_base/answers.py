@@ -17,7 +17,7 @@ from core.vocabulary import CHANNELS, filing_channel
 from knowledge_base.checklist import (
     applicant_fits,
     application_form,
-    case_named,
+    case_named_or_requested,
     case_symbol,
     cases_in,
     checklist,
@@ -294,6 +294,11 @@ def _rate_in_force(fee: Fee, today: dt.date) -> str:
     return text("phrases.answer_fee_until", rate=rate, until=date(until), acts=acts, after=after)
 
 
+# No fee or charge is set below this many đồng: three records give "180", "350" and "850 VNĐ" (2.001730, 3.000125),
+# most likely thousands of đồng written without their unit. They are answered as given, with a note to check.
+SMALLEST_FEE = 1000
+
+
 def _fee_text(ch: Channel) -> str:
     parts = []
     today = today_local()
@@ -459,7 +464,7 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     # cấp mã số vùng trồng"), for a household, the words among the cases that are not an investor's ("lên thổ cư"),
     # and last the applicant alone: a heading's "tổ chức, cá nhân" says less of the case than "điều chỉnh" does; with
     # none of these, the first filing where every other case is a filing again
-    picked = case if case is not None else case_named(proc, question) \
+    picked = case if case is not None else case_named_or_requested(proc, question, situation.request) \
         or fitting_case(proc, replace(situation, applicant=None)) or requested_case(proc, situation.request) \
         or named_among_requested(proc, situation.request, question) \
         or named_without_investors(proc, question) or fitting_case(proc, situation) \
@@ -657,6 +662,8 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
             lines.append(text("answers.province_fees", fees=proc.province_fees.strip()))
         elif any(f.set_by_province for ch in proc.channels for f in ch.fees):
             lines.append(text("answers.fees_set_by_province"))
+        if any(0 < (f.amount_vnd or 0) < SMALLEST_FEE for ch in proc.channels for f in ch.fees):
+            lines.append(text("answers.fees_below_a_thousand"))
         return ["\n".join(lines)]
     if aspect == "time":
         described = described_times(proc)

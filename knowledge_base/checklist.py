@@ -290,6 +290,19 @@ def case_named(proc: Procedure, question: str) -> Optional[int]:
     return named
 
 
+def case_named_or_requested(proc: Procedure, question: str, request: Optional[str]) -> Optional[int]:
+    """``case_named``, unless the case named is a first issue and the citizen asks for what one other case does: then
+    that case. "xin cấp lại giấy xác nhận nuôi cá lồng bè" shares "xác nhận nuôi" with the heading of 1.004692's first
+    issue only, and asks for its reissue ("Hồ sơ đăng ký lại")."""
+    named = case_named(proc, question)
+    if named is None or request is None or request == FIRST_REQUEST:
+        return named
+    requested = requested_case(proc, request)
+    if requested is not None and requested != named and named in requested_cases(proc, FIRST_REQUEST):
+        return requested
+    return named
+
+
 def _cases_named(proc: Procedure, question: str, own_name: set) -> Optional[int]:
     return named_among([c.name for c in proc.document_cases], question, own_name)
 

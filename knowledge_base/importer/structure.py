@@ -21,7 +21,7 @@ from knowledge_base.text import clean_space
 # Where a condition starts inside a document's sentence (the first one after the paper's name).
 _CONDITION = re.compile(
     r"[\s,;(]+(?=(?:(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp|trường hợp|nếu\s"
-    r"|đối với (?:tổ chức|cá nhân|hộ gia đình|người|doanh nghiệp|cơ sở|dự án)))",
+    r"|đối với (?:tổ chức|cá nhân|hộ gia đình|người|doanh nghiệp|cơ sở|dự án|chủ\s)))",
     re.IGNORECASE,
 )
 _CONDITION_LEAD = re.compile(r"^(?:(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp|trường hợp|nếu)\s+",
@@ -57,6 +57,15 @@ _TAIL_CONDITION = re.compile(
     r"\s*\(\s*((?:(?:đối với|trong|với)\s+(?:các\s+)?trường hợp|trường hợp|nếu|đối với)\s[^()]*)\)\s*[.;]?\s*$",
     re.IGNORECASE)
 _INNER_IF_ANY = re.compile(r"\s*\(\s*nếu có\s*\)", re.IGNORECASE)
+# the form a paper is made on, written after its condition ("Sổ theo dõi … đối với cơ sở sản xuất, chế biến theo Mẫu
+# số 29 Phụ lục II ban hành kèm theo Thông tư số 85/2025/TT-BNNMT"): part of the paper, up to a further case or the
+# end (one inside a list of papers, before a semicolon, stays where it is)
+_FORM_IN_CONDITION = re.compile(
+    r",?\s+(theo\s+(?:quy định tại\s+)?[Mm]ẫu\b[^;]*?)(?=\s+(?:đối với|trong|với)\s+(?:các\s+)?trường hợp\b|$)")
+# a further case after a semicolon: the paper's forms by case ("Báo cáo … theo Mẫu 38 … hoặc báo cáo … trong trường
+# hợp chưa có công trình theo Mẫu 39 …; báo cáo hiện trạng … đối với trường hợp công trình đang hoạt động theo Mẫu
+# 40"), so no one condition of the paper
+_CASE_AFTER_SEMICOLON = re.compile(r";.*\b(?<!trừ )trường hợp\b", re.IGNORECASE)
 
 
 def _outside_parentheses(text: str, position: int) -> bool:
@@ -123,6 +132,15 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
                 # do instead in one case, not when the paper is needed (it is, but in that case)
                 return text.rstrip(". "), "", required
             condition = _CONDITION_LEAD.sub("", (rest[:end.start()] if end else rest).strip(" ()")).rstrip(" .;)")
+            if _CASE_AFTER_SEMICOLON.search(condition):
+                return text.rstrip(" .;"), "", required
+            form = _FORM_IN_CONDITION.search(condition)
+            if form:
+                paper = f"{paper.rstrip(' .,;')} {form.group(1).rstrip(' .,;')}"
+                condition = clean_space(condition[:form.start()] + " " + condition[form.end():])
+                # "chủ lâm sản là tổ chức … đối với trường hợp lâm sản là thực vật rừng": both cases hold
+                condition = re.sub(r"\s+(?:đối với|trong|với)\s+(?:các\s+)?trường hợp\s+", " và ", condition,
+                                   flags=re.IGNORECASE)
             if condition.count("(") != condition.count(")"):
                 condition = condition.replace("(", "").replace(")", "")
             return paper.rstrip("."), _lead(condition), required

@@ -6,8 +6,8 @@ import pytest
 
 from core.settings import Settings
 from knowledge_base.answers import compose_answer, detect_aspect
-from knowledge_base.checklist import case_named
-from knowledge_base.situation import Situation
+from knowledge_base.checklist import case_named, case_named_or_requested
+from knowledge_base.situation import FIRST_REQUEST, Situation
 
 
 @pytest.mark.parametrize("question, aspect", [
@@ -100,6 +100,12 @@ def test_fees_note_when_set_by_the_province(lost_certificate):
     assert "do HĐND/UBND cấp tỉnh quy định" in text
 
 
+def test_an_amount_below_a_thousand_dong_is_given_as_written_with_a_note_to_check(catalogue, lost_certificate):
+    text = compose_answer(catalogue.get("3.000125"), "fees", Settings()).text  # the record gives "850 VNĐ"
+    assert "850 đồng" in text and "có thể đã ghi theo đơn vị nghìn đồng" in text
+    assert "nghìn đồng" not in compose_answer(lost_certificate, "fees", Settings()).text
+
+
 def test_a_free_fee_whose_note_gives_amounts_answers_the_amounts(catalogue):
     # 1.004359's column says "Miễn phí", its note "Lệ phí cấp mới 40.000đồng/lần; lệ phí cấp lại 20.000 đồng/lần"
     text = compose_answer(catalogue.get("1.004359"), "fees", Settings()).text
@@ -186,6 +192,18 @@ def test_many_document_cases_ask_which_then_show_one_and_offer_the_others(first_
 ])
 def test_a_case_is_picked_only_by_words_of_its_own_heading(catalogue, code, question, case):
     assert case_named(catalogue.get(code), question) == case
+
+
+def test_a_reissue_asked_is_not_overruled_by_words_the_first_issue_s_heading_shares(catalogue):
+    cages = catalogue.get("1.004692")  # case 1 "Hồ sơ đăng ký lại", case 2 "Hồ sơ đề nghị cấp Giấy xác nhận nuôi …"
+    question = "xin cấp lại giấy xác nhận nuôi cá lồng bè vì thay đổi quy mô thì cần gì"
+    assert case_named(cages, question) == 2
+    assert case_named_or_requested(cages, question, "reissue") == 1
+    assert case_named_or_requested(cages, question, FIRST_REQUEST) == 2
+    assert case_named_or_requested(cages, question, None) == 2
+    text = compose_answer(cages, "documents", Settings(), question=question,
+                          situation=Situation(request="reissue")).text
+    assert "Mẫu số 26.NT" in text and "Mẫu số 25.NT" not in text
 
 
 def test_the_messages_own_words_pick_a_case_before_a_remembered_situation(catalogue):

@@ -152,6 +152,24 @@ def test_every_page_of_every_case_fits_a_bubble_with_nothing_lost(catalogue):
     # what the case is, though it says "phải"
     ("Tài liệu chứng minh nguồn gốc, đối với trường hợp tổ chức, cá nhân không phải là người trực tiếp khai thác",
      "Tài liệu chứng minh nguồn gốc", "tổ chức, cá nhân không phải là người trực tiếp khai thác", True),
+    # an owner is an applicant ("đối với chủ …"), and the form after the condition is the paper's (1.000045: the
+    # CITES breeder's log is no paper of every seller of planted wood)
+    ("Bản chính Sổ theo dõi nuôi, trồng đối với chủ cơ sở nuôi động vật, trồng thực vật thuộc Phụ lục CITES theo Mẫu "
+     "số 10 Phụ lục II ban hành kèm theo Thông tư số 85/2025/TT-BNNMT",
+     "Bản chính Sổ theo dõi nuôi, trồng theo Mẫu số 10 Phụ lục II ban hành kèm theo Thông tư số 85/2025/TT-BNNMT",
+     "là chủ cơ sở nuôi động vật, trồng thực vật thuộc Phụ lục CITES", True),
+    ("Sổ theo dõi nhập, xuất lâm sản đối với chủ lâm sản là tổ chức theo Mẫu số 04 Phụ lục II đối với trường hợp lâm "
+     "sản là thực vật rừng.", "Sổ theo dõi nhập, xuất lâm sản theo Mẫu số 04 Phụ lục II",
+     "là chủ lâm sản là tổ chức và lâm sản là thực vật rừng", True),
+    # a form inside a list of papers stays in the list
+    ("Một trong các tài liệu sau: + Đối với trường hợp khai thác cây đổ: biên bản theo Mẫu số 10 Phụ lục II; + Đối "
+     "với trường hợp nghiên cứu: quyết định phê duyệt", "Một trong các tài liệu sau: + Đối với trường hợp khai thác "
+     "cây đổ: biên bản theo Mẫu số 10 Phụ lục II; + Đối với trường hợp nghiên cứu: quyết định phê duyệt", "", True),
+    # forms by case (1.004223: each report under its own case, one of them always needed): no one condition
+    ("Báo cáo thăm dò theo Mẫu 38 hoặc báo cáo thi công giếng trong trường hợp chưa có công trình khai thác theo Mẫu "
+     "39; báo cáo hiện trạng khai thác đối với trường hợp công trình đang hoạt động theo Mẫu 40.",
+     "Báo cáo thăm dò theo Mẫu 38 hoặc báo cáo thi công giếng trong trường hợp chưa có công trình khai thác theo Mẫu "
+     "39; báo cáo hiện trạng khai thác đối với trường hợp công trình đang hoạt động theo Mẫu 40", "", True),
 ])
 def test_a_documents_condition_is_split_from_the_paper(name, paper, condition, required):
     assert split_condition(name) == (paper, condition, required)

@@ -295,7 +295,8 @@ def _rate_in_force(fee: Fee, today: dt.date) -> str:
 
 
 # No fee or charge is set below this many đồng: three records give "180", "350" and "850 VNĐ" (2.001730, 3.000125),
-# most likely thousands of đồng written without their unit. They are answered as given, with a note to check.
+# most likely thousands of đồng written without their unit. They are answered as given, with a note to check (not a
+# rate per unit, "500 đồng/m3", which may be that low).
 SMALLEST_FEE = 1000
 
 
@@ -662,7 +663,8 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
             lines.append(text("answers.province_fees", fees=proc.province_fees.strip()))
         elif any(f.set_by_province for ch in proc.channels for f in ch.fees):
             lines.append(text("answers.fees_set_by_province"))
-        if any(0 < (f.amount_vnd or 0) < SMALLEST_FEE for ch in proc.channels for f in ch.fees):
+        if any(0 < (f.amount_vnd or 0) < SMALLEST_FEE and "đồng/" not in (f.text or "").lower()
+               for ch in proc.channels for f in ch.fees):
             lines.append(text("answers.fees_below_a_thousand"))
         return ["\n".join(lines)]
     if aspect == "time":

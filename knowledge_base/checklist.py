@@ -291,11 +291,14 @@ def case_named(proc: Procedure, question: str) -> Optional[int]:
 
 
 def case_named_or_requested(proc: Procedure, question: str, request: Optional[str]) -> Optional[int]:
-    """``case_named``, unless the case named is a first issue and the citizen asks for what one other case does: then
-    that case. "xin cấp lại giấy xác nhận nuôi cá lồng bè" shares "xác nhận nuôi" with the heading of 1.004692's first
-    issue only, and asks for its reissue ("Hồ sơ đăng ký lại")."""
+    """``case_named``, unless the case named is a first issue and this message asks for what one other case does:
+    then that case. "xin cấp lại giấy xác nhận nuôi cá lồng bè" shares "xác nhận nuôi" with the heading of
+    1.004692's first issue only, and asks for its reissue ("Hồ sơ đăng ký lại"). A request remembered from an earlier
+    message never overrules the case this one names."""
     named = case_named(proc, question)
     if named is None or request is None or request == FIRST_REQUEST:
+        return named
+    if request not in ActionTable.default().asked_in(TextNormalizer.default().normalize(question)):
         return named
     requested = requested_case(proc, request)
     if requested is not None and requested != named and named in requested_cases(proc, FIRST_REQUEST):

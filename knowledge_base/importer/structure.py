@@ -18,10 +18,12 @@ from knowledge_base.situation import SituationTable
 from knowledge_base.step_times import adding_up, step_limits
 from knowledge_base.text import clean_space
 
+# an owner who files ("đối với chủ lâm sản …", "… chủ cơ sở nuôi …"), not "chủ trương", "chủ tịch", "chủ quản"
+_OWNER = r"chủ\s+(?:lâm sản|cơ sở|rừng|tàu|hàng|đầu tư|sở hữu|hộ|phương tiện|dự án|công trình|nuôi|trang trại)\b"
 # Where a condition starts inside a document's sentence (the first one after the paper's name).
 _CONDITION = re.compile(
     r"[\s,;(]+(?=(?:(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp|trường hợp|nếu\s"
-    r"|đối với (?:tổ chức|cá nhân|hộ gia đình|người|doanh nghiệp|cơ sở|dự án|chủ\s)))",
+    r"|đối với (?:tổ chức|cá nhân|hộ gia đình|người|doanh nghiệp|cơ sở|dự án|" + _OWNER + ")))",
     re.IGNORECASE,
 )
 _CONDITION_LEAD = re.compile(r"^(?:(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp|trường hợp|nếu)\s+",
@@ -61,11 +63,13 @@ _INNER_IF_ANY = re.compile(r"\s*\(\s*nếu có\s*\)", re.IGNORECASE)
 # số 29 Phụ lục II ban hành kèm theo Thông tư số 85/2025/TT-BNNMT"): part of the paper, up to a further case or the
 # end (one inside a list of papers, before a semicolon, stays where it is)
 _FORM_IN_CONDITION = re.compile(
-    r",?\s+(theo\s+(?:quy định tại\s+)?[Mm]ẫu\b[^;]*?)(?=\s+(?:đối với|trong|với)\s+(?:các\s+)?trường hợp\b|$)")
+    r",?\s+(theo\s+(?:quy định tại\s+)?[Mm]ẫu\s+(?:số\s+)?\d[^;]*?)"
+    r"(?=\s+(?:đối với|trong|với)\s+(?:các\s+)?trường hợp\b|$)")
 # a further case after a semicolon: the paper's forms by case ("Báo cáo … theo Mẫu 38 … hoặc báo cáo … trong trường
 # hợp chưa có công trình theo Mẫu 39 …; báo cáo hiện trạng … đối với trường hợp công trình đang hoạt động theo Mẫu
-# 40"), so no one condition of the paper
-_CASE_AFTER_SEMICOLON = re.compile(r";.*\b(?<!trừ )trường hợp\b", re.IGNORECASE)
+# 40"; "Một trong các giấy tờ sau: … đối với cơ sở …; … đối với cơ sở …"), so no one condition of the paper
+_CASE_AFTER_SEMICOLON = re.compile(
+    r";.*\b(?:(?<!trừ )trường hợp|đối với (?:cơ sở|tổ chức|cá nhân|hộ|doanh nghiệp|người))\b", re.IGNORECASE)
 
 
 def _outside_parentheses(text: str, position: int) -> bool:
@@ -73,7 +77,10 @@ def _outside_parentheses(text: str, position: int) -> bool:
 
 
 def _lead(condition: str) -> str:
-    """A condition as it reads after "Nếu": "đối với tổ chức" -> "là tổ chức"."""
+    """A condition as it reads after "Nếu": "đối với tổ chức" -> "là tổ chức"; an owner said to be someone stays so
+    ("đối với chủ lâm sản là tổ chức" -> "chủ lâm sản là tổ chức")."""
+    if re.match(r"^(?:đối với|với)\s+" + _OWNER + r"[^,;]*?\slà\s", condition, flags=re.IGNORECASE):
+        return re.sub(r"^(?:đối với|với)\s+", "", condition, flags=re.IGNORECASE)
     condition = re.sub(r"^(?:đối với|với)\s+", "là ", condition, flags=re.IGNORECASE)
     return re.sub(r"^quy định tại\b", "thuộc trường hợp quy định tại", condition, flags=re.IGNORECASE)
 
@@ -136,8 +143,13 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
                 return text.rstrip(" .;"), "", required
             form = _FORM_IN_CONDITION.search(condition)
             if form:
+                rest_of_condition = clean_space(condition[:form.start()] + " " + condition[form.end():])
+                if re.search(r"\bmẫu\b", rest_of_condition, re.IGNORECASE):
+                    # "… đối với trường hợp cấp mới theo Mẫu số 01 đối với trường hợp cấp lại theo Mẫu số 02": a
+                    # form per case, alternatives of one paper
+                    return text.rstrip(" .;"), "", required
                 paper = f"{paper.rstrip(' .,;')} {form.group(1).rstrip(' .,;')}"
-                condition = clean_space(condition[:form.start()] + " " + condition[form.end():])
+                condition = rest_of_condition
                 # "chủ lâm sản là tổ chức … đối với trường hợp lâm sản là thực vật rừng": both cases hold
                 condition = re.sub(r"\s+(?:đối với|trong|với)\s+(?:các\s+)?trường hợp\s+", " và ", condition,
                                    flags=re.IGNORECASE)

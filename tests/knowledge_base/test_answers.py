@@ -102,8 +102,12 @@ def test_fees_note_when_set_by_the_province(lost_certificate):
 
 def test_an_amount_below_a_thousand_dong_is_given_as_written_with_a_note_to_check(catalogue, lost_certificate):
     text = compose_answer(catalogue.get("3.000125"), "fees", Settings()).text  # the record gives "850 VNĐ"
-    assert "850 đồng" in text and "có thể đã ghi theo đơn vị nghìn đồng" in text
-    assert "nghìn đồng" not in compose_answer(lost_certificate, "fees", Settings()).text
+    assert "850 đồng" in text and 'có thể thiếu chữ "nghìn"' in text
+    assert "nghìn" not in compose_answer(lost_certificate, "fees", Settings()).text
+    per_unit = catalogue.get("3.000125").copy(deep=True)  # a rate per unit may be that low
+    for channel in per_unit.channels:
+        channel.fees = [fee.copy(update={"text": "Phí kiểm tra: 850 đồng/kg"}) for fee in channel.fees]
+    assert "nghìn" not in compose_answer(per_unit, "fees", Settings()).text
 
 
 def test_a_free_fee_whose_note_gives_amounts_answers_the_amounts(catalogue):
@@ -201,6 +205,11 @@ def test_a_reissue_asked_is_not_overruled_by_words_the_first_issue_s_heading_sha
     assert case_named_or_requested(cages, question, "reissue") == 1
     assert case_named_or_requested(cages, question, FIRST_REQUEST) == 2
     assert case_named_or_requested(cages, question, None) == 2
+    # a reissue asked in an earlier message does not overrule the case this one names (1.003790: case 2 is the import
+    # for research, case 4 its reissue)
+    research = catalogue.get("1.003790")
+    again = "còn nhập để nghiên cứu khoa học thì hồ sơ gồm những gì"
+    assert case_named_or_requested(research, again, "reissue") == case_named(research, again) == 2
     text = compose_answer(cages, "documents", Settings(), question=question,
                           situation=Situation(request="reissue")).text
     assert "Mẫu số 26.NT" in text and "Mẫu số 25.NT" not in text

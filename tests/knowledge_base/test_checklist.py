@@ -160,8 +160,20 @@ def test_every_page_of_every_case_fits_a_bubble_with_nothing_lost(catalogue):
      "là chủ cơ sở nuôi động vật, trồng thực vật thuộc Phụ lục CITES", True),
     ("Sổ theo dõi nhập, xuất lâm sản đối với chủ lâm sản là tổ chức theo Mẫu số 04 Phụ lục II đối với trường hợp lâm "
      "sản là thực vật rừng.", "Sổ theo dõi nhập, xuất lâm sản theo Mẫu số 04 Phụ lục II",
-     "là chủ lâm sản là tổ chức và lâm sản là thực vật rừng", True),
-    # a form inside a list of papers stays in the list
+     "chủ lâm sản là tổ chức và lâm sản là thực vật rừng", True),
+    # a policy or a chairman is no owner
+    ("Văn bản chấp thuận đối với chủ trương đầu tư dự án nuôi biển", "Văn bản chấp thuận đối với chủ trương đầu tư "
+     "dự án nuôi biển", "", True),
+    # a form per case: alternatives of one paper, not both cases at once
+    ("Tờ khai đăng ký tàu cá đối với trường hợp cấp mới theo Mẫu số 01 đối với trường hợp cấp lại theo Mẫu số 02",
+     "Tờ khai đăng ký tàu cá đối với trường hợp cấp mới theo Mẫu số 01 đối với trường hợp cấp lại theo Mẫu số 02", "",
+     True),
+    # a list of papers, each for its own kind of applicant, after a semicolon (1.003395)
+    ("Một trong các giấy tờ sau: Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm đối với cơ sở thuộc diện cấp; "
+     "Giấy chứng nhận GAP đối với cơ sở không thuộc diện cấp", "Một trong các giấy tờ sau: Giấy chứng nhận cơ sở đủ "
+     "điều kiện an toàn thực phẩm đối với cơ sở thuộc diện cấp; Giấy chứng nhận GAP đối với cơ sở không thuộc diện "
+     "cấp", "", True),
+    # a list of papers stays a list, and a form inside it where it is: no condition holds the rest after a semicolon
     ("Một trong các tài liệu sau: + Đối với trường hợp khai thác cây đổ: biên bản theo Mẫu số 10 Phụ lục II; + Đối "
      "với trường hợp nghiên cứu: quyết định phê duyệt", "Một trong các tài liệu sau: + Đối với trường hợp khai thác "
      "cây đổ: biên bản theo Mẫu số 10 Phụ lục II; + Đối với trường hợp nghiên cứu: quyết định phê duyệt", "", True),

@@ -294,7 +294,7 @@ def _rate_in_force(fee: Fee, today: dt.date) -> str:
     return text("phrases.answer_fee_until", rate=rate, until=date(until), acts=acts, after=after)
 
 
-# No fee or charge is set below this many đồng: three records give "180", "350" and "850 VNĐ" (2.001730, 3.000125),
+# No fee or charge is set below this many đồng: two records give "180", "350" and "850 VNĐ" (2.001730, 3.000125),
 # most likely thousands of đồng written without their unit. They are answered as given, with a note to check (not a
 # rate per unit, "500 đồng/m3", which may be that low).
 SMALLEST_FEE = 1000

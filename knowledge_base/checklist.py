@@ -298,7 +298,11 @@ def case_named_or_requested(proc: Procedure, question: str, request: Optional[st
     named = case_named(proc, question)
     if named is None or request is None or request == FIRST_REQUEST:
         return named
-    if request not in ActionTable.default().asked_in(TextNormalizer.default().normalize(question)):
+    try:
+        asked = ActionTable.default().asked_in(TextNormalizer.default().normalize(question))
+    except (OSError, ValueError):  # a broken table: the case the words name, as ``_requested`` does
+        return named
+    if request not in asked:
         return named
     requested = requested_case(proc, request)
     if requested is not None and requested != named and named in requested_cases(proc, FIRST_REQUEST):

@@ -675,3 +675,9 @@ def test_a_records_letters_and_section_numbers_are_not_shown_and_the_application
     assert "4.3.1" not in text and "- a)" not in text and "- b)" not in text
     application = text.index("- Đơn đề nghị cấp Giấy chứng nhận đủ điều kiện cơ sở sản xuất")
     assert application < text.index("- Bản thuyết minh về cơ sở vật chất")
+
+
+def test_a_household_business_selling_forest_plants_is_not_told_the_seller_s_log_is_not_theirs(catalogue):
+    # 1.000045: "Sổ theo dõi nhập, xuất lâm sản đối với chủ lâm sản là tổ chức, hộ kinh doanh xuất bán lâm sản …"
+    log = [d for d in catalogue.get("1.000045").document_cases[0].documents if d.form_number == "Mẫu số 04"]
+    assert len(log) == 1 and {"individual", "organisation"} <= set(log[0].applicant_types)

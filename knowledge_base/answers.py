@@ -298,6 +298,7 @@ def _rate_in_force(fee: Fee, today: dt.date) -> str:
 # most likely thousands of đồng written without their unit. They are answered as given, with a note to check (not a
 # rate per unit, "500 đồng/m3", which may be that low).
 SMALLEST_FEE = 1000
+_PER_UNIT = re.compile(r"\d\s*(?:đồng|vnđ|vnd|đ)\s*/", re.IGNORECASE)  # "850 đồng/kg", "850đ /kg", "850 VNĐ/kg"
 
 
 def _fee_text(ch: Channel) -> str:
@@ -465,7 +466,7 @@ def _documents(proc: Procedure, situation: Situation, case: Optional[int], page:
     # cấp mã số vùng trồng"), for a household, the words among the cases that are not an investor's ("lên thổ cư"),
     # and last the applicant alone: a heading's "tổ chức, cá nhân" says less of the case than "điều chỉnh" does; with
     # none of these, the first filing where every other case is a filing again
-    picked = case if case is not None else case_named_or_requested(proc, question, situation.request) \
+    picked = case if case is not None else case_named_or_requested(proc, question) \
         or fitting_case(proc, replace(situation, applicant=None)) or requested_case(proc, situation.request) \
         or named_among_requested(proc, situation.request, question) \
         or named_without_investors(proc, question) or fitting_case(proc, situation) \
@@ -663,7 +664,7 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
             lines.append(text("answers.province_fees", fees=proc.province_fees.strip()))
         elif any(f.set_by_province for ch in proc.channels for f in ch.fees):
             lines.append(text("answers.fees_set_by_province"))
-        if any(0 < (f.amount_vnd or 0) < SMALLEST_FEE and "đồng/" not in (f.text or "").lower()
+        if any(0 < (f.amount_vnd or 0) < SMALLEST_FEE and not _PER_UNIT.search(f.text or "")
                for ch in proc.channels for f in ch.fees):
             lines.append(text("answers.fees_below_a_thousand"))
         return ["\n".join(lines)]

@@ -265,7 +265,7 @@ def case_in_reply(proc: Procedure, reply: str, by_words: bool = True) -> Optiona
         return ordinal_in(reply, count)
     if not by_words:
         return None
-    return case_named(proc, reply) or fitting_case(proc, SituationTable.default().read(reply))
+    return case_named_or_requested(proc, reply) or fitting_case(proc, SituationTable.default().read(reply))
 
 
 def case_named(proc: Procedure, question: str) -> Optional[int]:
@@ -290,21 +290,21 @@ def case_named(proc: Procedure, question: str) -> Optional[int]:
     return named
 
 
-def case_named_or_requested(proc: Procedure, question: str, request: Optional[str]) -> Optional[int]:
-    """``case_named``, unless the case named is a first issue and this message asks for what one other case does:
-    then that case. "xin cấp lại giấy xác nhận nuôi cá lồng bè" shares "xác nhận nuôi" with the heading of
-    1.004692's first issue only, and asks for its reissue ("Hồ sơ đăng ký lại"). A request remembered from an earlier
-    message never overrules the case this one names."""
-    named = case_named(proc, question)
-    if named is None or request is None or request == FIRST_REQUEST:
-        return named
+def case_named_or_requested(proc: Procedure, message: str) -> Optional[int]:
+    """``case_named``, unless the case named is a first issue and ``message`` itself asks for what one other case
+    does: then that case. "xin cấp lại giấy xác nhận nuôi cá lồng bè" shares "xác nhận nuôi" with the heading of
+    1.004692's first issue only, and asks for its reissue ("Hồ sơ đăng ký lại"). Only the message's own words count:
+    a request remembered from an earlier one never overrules the case this one names."""
+    named = case_named(proc, message)
+    if named is None:
+        return None
     try:
-        asked = ActionTable.default().asked_in(TextNormalizer.default().normalize(question))
+        asked = ActionTable.default().asked_in(TextNormalizer.default().normalize(message))
     except (OSError, ValueError):  # a broken table: the case the words name, as ``_requested`` does
         return named
-    if request not in asked:
+    if len(asked) != 1:
         return named
-    requested = requested_case(proc, request)
+    requested = requested_case(proc, next(iter(asked)))
     if requested is not None and requested != named and named in requested_cases(proc, FIRST_REQUEST):
         return requested
     return named

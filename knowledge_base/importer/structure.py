@@ -62,6 +62,7 @@ _INNER_IF_ANY = re.compile(r"\s*\(\s*nếu có\s*\)", re.IGNORECASE)
 # the form a paper is made on, written after its condition ("Sổ theo dõi … đối với cơ sở sản xuất, chế biến theo Mẫu
 # số 29 Phụ lục II ban hành kèm theo Thông tư số 85/2025/TT-BNNMT"): part of the paper, up to a further case or the
 # end (one inside a list of papers, before a semicolon, stays where it is)
+_A_FORM = re.compile(r"\bmẫu\s+(?:số\s+)?\d", re.IGNORECASE)  # a form's number, not "mẫu vật"
 _FORM_IN_CONDITION = re.compile(
     r",?\s+(theo\s+(?:quy định tại\s+)?[Mm]ẫu\s+(?:số\s+)?\d[^;]*?)"
     r"(?=\s+(?:đối với|trong|với)\s+(?:các\s+)?trường hợp\b|$)")
@@ -144,9 +145,10 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
             form = _FORM_IN_CONDITION.search(condition)
             if form:
                 rest_of_condition = clean_space(condition[:form.start()] + " " + condition[form.end():])
-                if re.search(r"\bmẫu\b", rest_of_condition, re.IGNORECASE):
-                    # "… đối với trường hợp cấp mới theo Mẫu số 01 đối với trường hợp cấp lại theo Mẫu số 02": a
-                    # form per case, alternatives of one paper
+                if _A_FORM.search(rest_of_condition) or _A_FORM.search(paper):
+                    # "… đối với trường hợp cấp mới theo Mẫu số 01 đối với trường hợp cấp lại theo Mẫu số 02", "Báo
+                    # cáo … theo Mẫu 38 … hoặc báo cáo hiện trạng … đối với trường hợp công trình đang hoạt động theo
+                    # Mẫu 40" (1.000070): a form per case, alternatives of one paper
                     return text.rstrip(" .;"), "", required
                 paper = f"{paper.rstrip(' .,;')} {form.group(1).rstrip(' .,;')}"
                 condition = rest_of_condition

@@ -6,8 +6,8 @@ import pytest
 
 from core.settings import Settings
 from knowledge_base.answers import compose_answer, detect_aspect
-from knowledge_base.checklist import case_named, case_named_or_requested
-from knowledge_base.situation import FIRST_REQUEST, Situation
+from knowledge_base.checklist import case_in_reply, case_named, case_named_or_requested
+from knowledge_base.situation import Situation
 
 
 @pytest.mark.parametrize("question, aspect", [
@@ -108,6 +108,10 @@ def test_an_amount_below_a_thousand_dong_is_given_as_written_with_a_note_to_chec
     for channel in per_unit.channels:
         channel.fees = [fee.copy(update={"text": "Phí kiểm tra: 850 đồng/kg"}) for fee in channel.fees]
     assert "nghìn" not in compose_answer(per_unit, "fees", Settings()).text
+    for rate in ("850 VNĐ/kg", "850đ /kg", "850 đồng /con"):
+        for channel in per_unit.channels:
+            channel.fees = [fee.copy(update={"text": f"Phí kiểm tra: {rate}"}) for fee in channel.fees]
+        assert "nghìn" not in compose_answer(per_unit, "fees", Settings()).text, rate
 
 
 def test_a_free_fee_whose_note_gives_amounts_answers_the_amounts(catalogue):
@@ -202,17 +206,21 @@ def test_a_reissue_asked_is_not_overruled_by_words_the_first_issue_s_heading_sha
     cages = catalogue.get("1.004692")  # case 1 "Hồ sơ đăng ký lại", case 2 "Hồ sơ đề nghị cấp Giấy xác nhận nuôi …"
     question = "xin cấp lại giấy xác nhận nuôi cá lồng bè vì thay đổi quy mô thì cần gì"
     assert case_named(cages, question) == 2
-    assert case_named_or_requested(cages, question, "reissue") == 1
-    assert case_named_or_requested(cages, question, FIRST_REQUEST) == 2
-    assert case_named_or_requested(cages, question, None) == 2
+    assert case_named_or_requested(cages, question) == 1
+    assert case_named_or_requested(cages, "xin giấy xác nhận nuôi cá lồng bè thì cần gì") == 2  # no reissue asked
+    text = compose_answer(cages, "documents", Settings(), question=question,
+                          situation=Situation(request="reissue")).text
+    assert "Mẫu số 26.NT" in text and "Mẫu số 25.NT" not in text
+    # so does a reply to the question which case: "tôi cần cấp lại …"
+    assert case_in_reply(cages, "tôi cần cấp lại giấy xác nhận nuôi lồng bè") == 1
     # a reissue asked in an earlier message does not overrule the case this one names (1.003790: case 2 is the import
     # for research, case 4 its reissue)
     research = catalogue.get("1.003790")
     again = "còn nhập để nghiên cứu khoa học thì hồ sơ gồm những gì"
-    assert case_named_or_requested(research, again, "reissue") == case_named(research, again) == 2
-    text = compose_answer(cages, "documents", Settings(), question=question,
+    assert case_named_or_requested(research, again) == case_named(research, again) == 2
+    text = compose_answer(research, "documents", Settings(), question=again,
                           situation=Situation(request="reissue")).text
-    assert "Mẫu số 26.NT" in text and "Mẫu số 25.NT" not in text
+    assert "dưới đây là: b) đề nghị cấp phép nhập khẩu thủy sản sống để nghiên cứu khoa học" in text
 
 
 def test_the_messages_own_words_pick_a_case_before_a_remembered_situation(catalogue):

@@ -164,6 +164,15 @@ def test_every_page_of_every_case_fits_a_bubble_with_nothing_lost(catalogue):
     # a policy or a chairman is no owner
     ("Văn bản chấp thuận đối với chủ trương đầu tư dự án nuôi biển", "Văn bản chấp thuận đối với chủ trương đầu tư "
      "dự án nuôi biển", "", True),
+    ("Văn bản ủy quyền đối với chủ tịch hội đồng thành viên ký thay", "Văn bản ủy quyền đối với chủ tịch hội đồng "
+     "thành viên ký thay", "", True),
+    # alternatives with a form each, the last one for a case (1.000070): the first is no paper of that case alone
+    ("Báo cáo thăm dò theo Mẫu 38 hoặc báo cáo hiện trạng khai thác đối với trường hợp công trình đang hoạt động theo "
+     "Mẫu 40.", "Báo cáo thăm dò theo Mẫu 38 hoặc báo cáo hiện trạng khai thác đối với trường hợp công trình đang hoạt "
+     "động theo Mẫu 40", "", True),
+    # "mẫu vật" is no form
+    ("Bản chính Sổ theo dõi hoạt động đối với cơ sở sản xuất mẫu vật theo Mẫu số 29",
+     "Bản chính Sổ theo dõi hoạt động theo Mẫu số 29", "là cơ sở sản xuất mẫu vật", True),
     # a form per case: alternatives of one paper, not both cases at once
     ("Tờ khai đăng ký tàu cá đối với trường hợp cấp mới theo Mẫu số 01 đối với trường hợp cấp lại theo Mẫu số 02",
      "Tờ khai đăng ký tàu cá đối với trường hợp cấp mới theo Mẫu số 01 đối với trường hợp cấp lại theo Mẫu số 02", "",
@@ -681,3 +690,11 @@ def test_a_household_business_selling_forest_plants_is_not_told_the_seller_s_log
     # 1.000045: "Sổ theo dõi nhập, xuất lâm sản đối với chủ lâm sản là tổ chức, hộ kinh doanh xuất bán lâm sản …"
     log = [d for d in catalogue.get("1.000045").document_cases[0].documents if d.form_number == "Mẫu số 04"]
     assert len(log) == 1 and {"individual", "organisation"} <= set(log[0].applicant_types)
+    pages = []
+    for page in (1, 2):
+        pages.append(compose_answer(catalogue.get("1.000045"), "documents", Settings(),
+                                    situation=Situation(applicant="individual"), page=page).text)
+    text = "\n".join(pages)
+    assert "Nếu chủ lâm sản là tổ chức, hộ kinh doanh xuất bán lâm sản và lâm sản là thực vật rừng, thêm:" in text
+    # the breeder's log is under its own "Nếu …", no paper of every seller
+    assert "Nếu là chủ cơ sở nuôi động vật" in text and "\n- Bản chính Sổ theo dõi nuôi, trồng" not in text

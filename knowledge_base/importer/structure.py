@@ -20,14 +20,14 @@ from knowledge_base.text import clean_space
 
 # an owner who files ("đối với chủ lâm sản …", "… chủ cơ sở nuôi …"), not "chủ trương", "chủ tịch", "chủ quản"
 _OWNER = r"chủ\s+(?:lâm sản|cơ sở|rừng|tàu|hàng|đầu tư|sở hữu|hộ|phương tiện|dự án|công trình|nuôi|trang trại)\b"
+# what opens a case ("đối với các trường hợp …") and a kind of applicant ("đối với tổ chức …")
+_CASE_LEAD = r"(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp"
+_APPLICANT_LEAD = r"đối với (?:tổ chức|cá nhân|hộ gia đình|người|doanh nghiệp|cơ sở|dự án|" + _OWNER + ")"
 # Where a condition starts inside a document's sentence (the first one after the paper's name).
-_CONDITION = re.compile(
-    r"[\s,;(]+(?=(?:(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp|trường hợp|nếu\s"
-    r"|đối với (?:tổ chức|cá nhân|hộ gia đình|người|doanh nghiệp|cơ sở|dự án|" + _OWNER + ")))",
-    re.IGNORECASE,
-)
-_CONDITION_LEAD = re.compile(r"^(?:(?:đối với|trong|với)\s+(?:các\s+|những\s+)?trường hợp|trường hợp|nếu)\s+",
-                             re.IGNORECASE)
+_CONDITION = re.compile(r"[\s,;(]+(?=(?:" + _CASE_LEAD + r"|trường hợp|nếu\s|" + _APPLICANT_LEAD + "))", re.IGNORECASE)
+_CONDITION_LEAD = re.compile(r"^(?:" + _CASE_LEAD + r"|trường hợp|nếu)\s+", re.IGNORECASE)
+# "đối với chủ lâm sản là tổ chức …": an owner said to be someone
+_OWNER_WHO_IS = re.compile(r"^(?:đối với|với)\s+" + _OWNER + r"[^,;]*?\slà\s", re.IGNORECASE)
 _IF_ANY = re.compile(r"\s*[(\[]?\s*nếu có\s*[)\]]?\s*[.;,]?\s*$", re.IGNORECASE)
 _LEADING_CASE = re.compile(
     r"^(?:[a-zđ]\)\s*|\(\w+\)\s*)?(?:đối với\s+)?trường hợp(?:\s+\d+\s*:)?\s+(.+?)"
@@ -62,15 +62,12 @@ _INNER_IF_ANY = re.compile(r"\s*\(\s*nếu có\s*\)", re.IGNORECASE)
 # the form a paper is made on, written after its condition ("Sổ theo dõi … đối với cơ sở sản xuất, chế biến theo Mẫu
 # số 29 Phụ lục II ban hành kèm theo Thông tư số 85/2025/TT-BNNMT"): part of the paper, up to a further case or the
 # end (one inside a list of papers, before a semicolon, stays where it is)
-_A_FORM = re.compile(r"\bmẫu\s+(?:số\s+)?\d", re.IGNORECASE)  # a form's number, not "mẫu vật"
 _FORM_IN_CONDITION = re.compile(
-    r",?\s+(theo\s+(?:quy định tại\s+)?[Mm]ẫu\s+(?:số\s+)?\d[^;]*?)"
-    r"(?=\s+(?:đối với|trong|với)\s+(?:các\s+)?trường hợp\b|$)")
+    r",?\s+(theo\s+(?:quy định tại\s+)?[Mm]ẫu\s+(?:số\s+)?\d[^;]*?)(?=\s+" + _CASE_LEAD + r"\b|$)")
 # a further case after a semicolon: the paper's forms by case ("Báo cáo … theo Mẫu 38 … hoặc báo cáo … trong trường
 # hợp chưa có công trình theo Mẫu 39 …; báo cáo hiện trạng … đối với trường hợp công trình đang hoạt động theo Mẫu
 # 40"; "Một trong các giấy tờ sau: … đối với cơ sở …; … đối với cơ sở …"), so no one condition of the paper
-_CASE_AFTER_SEMICOLON = re.compile(
-    r";.*\b(?:(?<!trừ )trường hợp|đối với (?:cơ sở|tổ chức|cá nhân|hộ|doanh nghiệp|người))\b", re.IGNORECASE)
+_CASE_AFTER_SEMICOLON = re.compile(r";.*\b(?:(?<!trừ )trường hợp|" + _APPLICANT_LEAD + r")\b", re.IGNORECASE)
 
 
 def _outside_parentheses(text: str, position: int) -> bool:
@@ -80,7 +77,7 @@ def _outside_parentheses(text: str, position: int) -> bool:
 def _lead(condition: str) -> str:
     """A condition as it reads after "Nếu": "đối với tổ chức" -> "là tổ chức"; an owner said to be someone stays so
     ("đối với chủ lâm sản là tổ chức" -> "chủ lâm sản là tổ chức")."""
-    if re.match(r"^(?:đối với|với)\s+" + _OWNER + r"[^,;]*?\slà\s", condition, flags=re.IGNORECASE):
+    if _OWNER_WHO_IS.match(condition):
         return re.sub(r"^(?:đối với|với)\s+", "", condition, flags=re.IGNORECASE)
     condition = re.sub(r"^(?:đối với|với)\s+", "là ", condition, flags=re.IGNORECASE)
     return re.sub(r"^quy định tại\b", "thuộc trường hợp quy định tại", condition, flags=re.IGNORECASE)
@@ -145,7 +142,7 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
             form = _FORM_IN_CONDITION.search(condition)
             if form:
                 rest_of_condition = clean_space(condition[:form.start()] + " " + condition[form.end():])
-                if _A_FORM.search(rest_of_condition) or _A_FORM.search(paper):
+                if _FORM_NUMBER.search(rest_of_condition) or _FORM_NUMBER.search(paper):
                     # "… đối với trường hợp cấp mới theo Mẫu số 01 đối với trường hợp cấp lại theo Mẫu số 02", "Báo
                     # cáo … theo Mẫu 38 … hoặc báo cáo hiện trạng … đối với trường hợp công trình đang hoạt động theo
                     # Mẫu 40" (1.000070): a form per case, alternatives of one paper
@@ -153,8 +150,7 @@ def split_condition(name: str) -> Tuple[str, str, bool]:
                 paper = f"{paper.rstrip(' .,;')} {form.group(1).rstrip(' .,;')}"
                 condition = rest_of_condition
                 # "chủ lâm sản là tổ chức … đối với trường hợp lâm sản là thực vật rừng": both cases hold
-                condition = re.sub(r"\s+(?:đối với|trong|với)\s+(?:các\s+)?trường hợp\s+", " và ", condition,
-                                   flags=re.IGNORECASE)
+                condition = re.sub(r"\s+" + _CASE_LEAD + r"\s+", " và ", condition, flags=re.IGNORECASE)
             if condition.count("(") != condition.count(")"):
                 condition = condition.replace("(", "").replace(")", "")
             return paper.rstrip("."), _lead(condition), required

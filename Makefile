@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 NLU_FOLDS ?= 5
 NLU_SEEDS ?= 42 7 1 2
 PIP_INSTALL = $(PY) -m pip install -q --retries 10 --timeout 60
+# uv installs the same packages as pip would (the same 229 names and versions, checked 7/12/2026) from the same
+# registry, downloading in parallel: with nothing cached, 35 s for the whole list where pip took 5 to 6 minutes
+UV_VERSION := 0.13.10
+UV_INSTALL = $(VENV)/bin/uv pip install -q --python $(PY)
 BASE_MODEL := models/embeddings/multilingual-e5-small
 MODEL := models/embeddings/motcua-e5-small-vi
 # How the search model is fine-tuned: 4 generated questions a procedure and each written question once, the lower 6 of
@@ -49,15 +53,16 @@ $(STAMP): requirements/base.txt requirements/dev.txt requirements/no-deps.txt py
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.10 (pyenv install 3.10.13)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip wheel || $(PIP_INSTALL) --upgrade pip wheel
+	$(PIP_INSTALL) uv==$(UV_VERSION) || $(PIP_INSTALL) uv==$(UV_VERSION)
 	# One resolver run for everything: rasa pins numpy/pydantic tightly.
-	# Large wheels (torch, tensorflow, CUDA libraries) sometimes break off mid-download:
-	# pip resumes them, and the whole step is retried, with a growing pause, from the wheels it already has.
+	# Large wheels (torch, tensorflow, CUDA libraries) sometimes break off mid-download: uv retries each request,
+	# and the whole step is retried, with a growing pause, keeping the wheels it already has in its cache.
 	for attempt in 1 2 3 4 5; do \
-	  $(PIP_INSTALL) --resume-retries 20 -r requirements/base.txt -r requirements/dev.txt && break; \
-	  [ $$attempt = 5 ] && exit 1; echo "pip install failed (attempt $$attempt), retrying"; sleep $$((attempt * 20)); \
+	  $(UV_INSTALL) -r requirements/base.txt -r requirements/dev.txt && break; \
+	  [ $$attempt = 5 ] && exit 1; echo "install failed (attempt $$attempt), retrying"; sleep $$((attempt * 20)); \
 	done
-	$(PIP_INSTALL) --no-deps -r requirements/no-deps.txt
-	$(PY) -m pip install -q --no-deps -e .
+	$(UV_INSTALL) --no-deps -r requirements/no-deps.txt
+	$(UV_INSTALL) --no-deps -e .
 	touch $(STAMP)
 
 venv: $(STAMP) ## create the Python 3.10 virtual environment with pinned dependencies

@@ -163,6 +163,8 @@ def ordinal_in(text: str, count: int) -> Optional[int]:
     return None
 
 
+NORMALIZED_KEPT = 4096  # texts whose normal form a normaliser keeps (short ones: messages and catalogue phrases)
+
 # Unaccented shorthand that, ending a sentence, is far more often a particle (ạ, à) than a word.
 FINAL_PARTICLES = ("a",)
 
@@ -176,6 +178,9 @@ class TextNormalizer:
         # Shorthand that is also a sentence-final particle once its accents are gone: "a" is
         # "anh" in "a oi cho e hoi" but "ạ" / "à" in "chua a", "vang a", "bot a".
         self.final_particles = {w for w in FINAL_PARTICLES if w in self.abbreviations}
+        # One message is normalised a dozen times on its way (the search, the request, the case, the limits, another
+        # agency's service…): the recent ones are kept (the tables never change after this)
+        self._normalized = functools.lru_cache(maxsize=NORMALIZED_KEPT)(self.expand_abbreviations)
         # An empty official wording marks a protected phrase ("hồ sơ"), matched only so that
         # its words do not trigger a shorter slang phrase ("sổ") once the accents are gone.
         self._synonyms = PhraseTable((k, nfc(v.lower())) for k, v in synonyms.items())
@@ -207,7 +212,7 @@ class TextNormalizer:
 
     def normalize(self, text: str) -> str:
         """Accent-preserving canonical form: NFC, lower case, shorthand expanded."""
-        return self.expand_abbreviations(text)
+        return self._normalized(text)
 
     def synonym_expansions(self, folded_tokens: List[str], tokens: Optional[List[str]] = None) -> List[str]:
         """Official wordings of the colloquial phrases in the folded token list.

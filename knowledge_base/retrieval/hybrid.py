@@ -131,6 +131,11 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+def _content(tokens: Sequence[str]) -> FrozenSet[str]:
+    """The words of a question's ``query_tokens`` that say what it is about (one-letter words say nothing)."""
+    return frozenset(t for t in tokens if len(t) > 1)
+
+
 class HybridRetriever:
     """Searches procedures by a citizen's question; lexical-only or dense-only modes for benchmarks."""
 
@@ -257,18 +262,18 @@ class HybridRetriever:
 
     def scores(self, question: str, mode: str = "hybrid") -> QueryScores:
         """What ``rank`` and ``features`` take for ``question`` in ``mode``."""
-        lex = self.lexical_scores(question) if mode in ("hybrid", "lexical") else None
+        tokens = query_tokens(self.normalizer, question)  # once: the lexical scores and the content words read them
+        lex = self.lexical.scores(tokens) if mode in ("hybrid", "lexical") else None
         vec = self.query_vector(question) if mode in ("hybrid", "dense") else None
         den = self.dense_scores(question, vec) if mode in ("hybrid", "dense") else None
         ex, nearest = self.example_scores(vec) if mode == "hybrid" else (None, None)
         normalized = self.normalizer.normalize(question)
         asked, said = self.actions.table.requests_in(normalized)
-        return QueryScores(lex, den, ex, self.content_words(question), asked, nearest,
-                           self.level_table.named_in(normalized), said)
+        return QueryScores(lex, den, ex, _content(tokens), asked, nearest, self.level_table.named_in(normalized), said)
 
     def content_words(self, question: str) -> FrozenSet[str]:
         """The question's folded words that say what it is about (aspect and follow-up phrases removed)."""
-        return frozenset(t for t in query_tokens(self.normalizer, question) if len(t) > 1)
+        return _content(query_tokens(self.normalizer, question))
 
     def rank(self, scores: QueryScores, top_k: int = 5) -> SearchResult:
         """Fuse per-procedure lexical, dense and example scores (any may be None) into ranked hits, then rerank

@@ -39,7 +39,10 @@ def content_stopphrases() -> Tuple[Tuple[str, ...], ...]:
 
 def strip_phrases(tokens: List[str], phrases: Sequence[Tuple[str, ...]]) -> List[str]:
     """Remove every occurrence of each phrase (token sequence) from ``tokens``."""
+    present = set(tokens)
     for phrase in phrases:
+        if not present.issuperset(phrase):  # the tokens only lose words: a phrase with a word not in them never matches
+            continue
         k = len(phrase)
         i, out = 0, []
         while i < len(tokens):

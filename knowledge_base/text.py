@@ -163,7 +163,10 @@ def ordinal_in(text: str, count: int) -> Optional[int]:
     return None
 
 
-NORMALIZED_KEPT = 4096  # texts whose normal form a normaliser keeps (short ones: messages and catalogue phrases)
+# A normaliser keeps the normal form of this many recent texts, each at most NORMALIZED_LONGEST characters: messages and
+# catalogue phrases, not whole record sections (those reach 8,906 characters and would push the messages out)
+NORMALIZED_KEPT = 4096
+NORMALIZED_LONGEST = 500
 
 # Unaccented shorthand that, ending a sentence, is far more often a particle (ạ, à) than a word.
 FINAL_PARTICLES = ("a",)
@@ -178,12 +181,23 @@ class TextNormalizer:
         # Shorthand that is also a sentence-final particle once its accents are gone: "a" is
         # "anh" in "a oi cho e hoi" but "ạ" / "à" in "chua a", "vang a", "bot a".
         self.final_particles = {w for w in FINAL_PARTICLES if w in self.abbreviations}
-        # One message is normalised a dozen times on its way (the search, the request, the case, the limits, another
-        # agency's service…): the recent ones are kept (the tables never change after this)
-        self._normalized = functools.lru_cache(maxsize=NORMALIZED_KEPT)(self.expand_abbreviations)
         # An empty official wording marks a protected phrase ("hồ sơ"), matched only so that
         # its words do not trigger a shorter slang phrase ("sổ") once the accents are gone.
         self._synonyms = PhraseTable((k, nfc(v.lower())) for k, v in synonyms.items())
+        self._keep_normalized()
+
+    def _keep_normalized(self) -> None:
+        # One message is normalised about fifteen times on its way (the search, the request, the case, the limits,
+        # another agency's service…): the recent short texts are kept (the tables never change after __init__)
+        self._normalized = functools.lru_cache(maxsize=NORMALIZED_KEPT)(self.expand_abbreviations)
+
+    def __getstate__(self) -> dict:
+        """The tables, without the kept texts (a cache bound to this instance neither pickles nor copies)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_normalized"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._keep_normalized()
 
     @classmethod
     def default(cls) -> TextNormalizer:
@@ -212,7 +226,7 @@ class TextNormalizer:
 
     def normalize(self, text: str) -> str:
         """Accent-preserving canonical form: NFC, lower case, shorthand expanded."""
-        return self._normalized(text)
+        return self._normalized(text) if len(text or "") <= NORMALIZED_LONGEST else self.expand_abbreviations(text)
 
     def synonym_expansions(self, folded_tokens: List[str], tokens: Optional[List[str]] = None) -> List[str]:
         """Official wordings of the colloquial phrases in the folded token list.

@@ -272,7 +272,7 @@ class HybridRetriever:
         return QueryScores(lex, den, ex, _content(tokens), asked, nearest, self.level_table.named_in(normalized), said)
 
     def content_words(self, question: str) -> FrozenSet[str]:
-        """The question's folded words that say what it is about (aspect and follow-up phrases removed)."""
+        """The question's folded words that say what it is about (aspect phrases removed: ``query_tokens``)."""
         return _content(query_tokens(self.normalizer, question))
 
     def rank(self, scores: QueryScores, top_k: int = 5) -> SearchResult:

@@ -48,6 +48,22 @@ def test_abbreviations_expand(text, expected):
     assert TextNormalizer.default().normalize(text) == expected
 
 
+def test_kept_normal_forms_are_the_computed_ones_and_survive_a_copy():
+    import copy
+    import pickle
+
+    from knowledge_base.text import NORMALIZED_LONGEST
+    n = TextNormalizer({"ko": "không", "dc": "được"}, {})
+    assert n.normalize("Ko dc") == n.normalize("Ko dc") == "không được"
+    kept = n._normalized.cache_info().currsize
+    long_text = "ko " * NORMALIZED_LONGEST
+    assert n.normalize(long_text) == n.expand_abbreviations(long_text)  # computed, not kept
+    assert n._normalized.cache_info().currsize == kept
+    for other in (pickle.loads(pickle.dumps(n)), copy.deepcopy(n)):
+        assert other.normalize("Ko dc") == "không được"
+        assert other._normalized.cache_info().currsize == 1  # its own kept texts, not the original's
+
+
 def test_synonyms_are_leftmost_longest_without_overlap():
     n = TextNormalizer.default()
     assert n.synonym_expansions(words("tach so do")) == ["tách thửa"]

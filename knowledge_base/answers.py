@@ -301,6 +301,12 @@ SMALLEST_FEE = 1000
 _PER_UNIT = re.compile(r"\d\s*(?:đồng|vnđ|vnd|đ)\s*/", re.IGNORECASE)  # "850 đồng/kg", "850đ /kg", "850 VNĐ/kg"
 
 
+def _below_a_thousand(proc: Procedure) -> bool:
+    """Whether the record gives a fee under ``SMALLEST_FEE``, not a rate per unit (its answers say to check it)."""
+    return any(0 < (f.amount_vnd or 0) < SMALLEST_FEE and not _PER_UNIT.search(f.text or "")
+               for ch in proc.channels for f in ch.fees)
+
+
 def _fee_text(ch: Channel) -> str:
     parts = []
     today = today_local()
@@ -664,8 +670,7 @@ def _body(proc: Procedure, aspect: str, situation: Situation) -> List[str]:
             lines.append(text("answers.province_fees", fees=proc.province_fees.strip()))
         elif any(f.set_by_province for ch in proc.channels for f in ch.fees):
             lines.append(text("answers.fees_set_by_province"))
-        if any(0 < (f.amount_vnd or 0) < SMALLEST_FEE and not _PER_UNIT.search(f.text or "")
-               for ch in proc.channels for f in ch.fees):
+        if _below_a_thousand(proc):
             lines.append(text("answers.fees_below_a_thousand"))
         return ["\n".join(lines)]
     if aspect == "time":
@@ -832,7 +837,12 @@ def _brief(proc: Procedure, aspect: str, situation: Situation) -> Optional[Brief
         return application_form(proc)
     if aspect == "channels":
         return _methods(proc) or None
-    return "; ".join(line[2:] for line in _channels_lines(proc, aspect)) if _gives(proc, aspect) else None
+    if not _gives(proc, aspect):
+        return None
+    line = "; ".join(line[2:] for line in _channels_lines(proc, aspect))
+    if aspect == "fees" and _below_a_thousand(proc):  # "850 đồng" beside other procedures' fees is checked too
+        line = f"{line.rstrip(' .')} {text('phrases.fee_below_a_thousand')}"
+    return line
 
 
 def _gives(proc: Procedure, aspect: str) -> bool:

@@ -114,6 +114,14 @@ def test_an_amount_below_a_thousand_dong_is_given_as_written_with_a_note_to_chec
         assert "nghìn" not in compose_answer(per_unit, "fees", Settings()).text, rate
 
 
+def test_a_fee_line_beside_other_procedures_notes_an_amount_below_a_thousand_dong_too(catalogue):
+    from knowledge_base.answers import compared
+    said = compared("fees", [catalogue.get("3.000125"), catalogue.get("1.012784")], Situation(), first=True)
+    small, free = [line for line in said.splitlines() if line.startswith("- ")]
+    assert "850 đồng" in small and 'có thể thiếu chữ "nghìn"' in small
+    assert "nghìn" not in free
+
+
 def test_a_free_fee_whose_note_gives_amounts_answers_the_amounts(catalogue):
     # 1.004359's column says "Miễn phí", its note "Lệ phí cấp mới 40.000đồng/lần; lệ phí cấp lại 20.000 đồng/lần"
     text = compose_answer(catalogue.get("1.004359"), "fees", Settings()).text

@@ -27,7 +27,7 @@ from knowledge_base.conditions import (
 )
 from knowledge_base.retrieval.actions import ActionTable
 from knowledge_base.schema import Document, DocumentCase, Procedure
-from knowledge_base.situation import FIRST_REQUEST, FOREIGNER, Situation, SituationTable
+from knowledge_base.situation import APPLICANT, FIRST_REQUEST, FOREIGNER, Situation, SituationTable
 from knowledge_base.text import CASE_ENUMERATOR, ITEM_LETTER, TextNormalizer, ordinal_in, words
 
 APPLICANT_ONLY = 1  # syllables a condition may say beyond who files and still be settled by who the citizen is
@@ -327,6 +327,14 @@ def applicant_fits(types: Sequence[str], applicant: Optional[str]) -> bool:
     if not types or not applicant:
         return True
     return bool(set(types) & _SAME_APPLICANT.get(applicant, {applicant}))
+
+
+def admitted(applicants: Sequence[str]) -> FrozenSet[str]:
+    """The kinds of citizen a procedure whose record names these ``applicants`` ("Công dân Việt Nam", "Doanh nghiệp",
+    "Hợp tác xã" …) is for; empty when the situation table reads none of them (then anyone)."""
+    table = SituationTable.default()
+    types = sorted({tag for a in applicants for group, tag in table.tags(a, record=True) if group == APPLICANT})
+    return frozenset(kind for kind in table.labels[APPLICANT] if applicant_fits(types, kind)) if types else frozenset()
 
 
 def _applies(doc: Document, situation: Situation, cases: Sequence[str]) -> bool:

@@ -21,7 +21,7 @@ from knowledge_base.answers import (
     which_procedure,
 )
 from knowledge_base.catalogue import Catalogue
-from knowledge_base.checklist import case_in_reply, is_short_reply
+from knowledge_base.checklist import admitted, case_in_reply, is_short_reply
 from knowledge_base.conditions import conditions_said
 from knowledge_base.limits import Limit, Limits
 from knowledge_base.record_quotes import RecordQuotes
@@ -169,9 +169,13 @@ class KnowledgeBase:
                         "restart the Rasa server after changing the model, catalogue, scope or NLU data", why)
 
     def search(self, question: str, top_k: int = 5, mode: str = "hybrid") -> SearchResult:
-        """Ranked procedures for a citizen's question."""
+        """Ranked procedures for a citizen's question; of two twins, the one not for the kind of applicant the
+        question says the citizen is ("nhà tôi") is no candidate (``HybridRetriever.admit``)."""
         self.reload_if_rebuilt()
-        return self.retriever.search(question, top_k=top_k, mode=mode)
+        retriever = self.retriever
+        if retriever.admits is None:  # once per index loaded (two first searches at once compute the same)
+            retriever.admit([admitted(p.applicants) for p in retriever.procedures])
+        return retriever.search(question, top_k=top_k, mode=mode, applicant=read_situation(question).applicant)
 
     def resolve(self, text: str, context: Optional[Context] = None) -> Resolution:
         """Which procedure ``text`` means given what the conversation knows (see ``knowledge_base.resolve``)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
@@ -92,6 +92,7 @@ class QueryScores:
     nearest: Optional[np.ndarray] = None  # the procedures (indices) of the NEAREST examples, nearest first
     level: Optional[str] = None  # the administrative level the question names ("ubnd xã"), if one
     said: FrozenSet[str] = frozenset()  # the actions the question names in its own words ("cấp lại"), of ``asked``
+    applicant: Optional[str] = None  # the kind of applicant the citizen says they are ("nhà tôi": household), if said
 
 
 def lead(top: float, second: float) -> float:
@@ -159,6 +160,8 @@ class HybridRetriever:
         self.actions = ProcedureActions.of(names, actions or ActionTable.load())
         self.level_table = levels or LevelTable.load()
         self.levels = ProcedureLevels.of(names, [p.levels for p in self.procedures])
+        # the kinds of applicant each procedure is for (``admit``); None: a twin is never ruled out by them
+        self.admits: Optional[Tuple[FrozenSet[str], ...]] = None
         self.calibration = calibration or Calibration()
         self.faiss = faiss_index
         self.owner = np.asarray(passage_owner if passage_owner is not None else [], dtype=np.int64)
@@ -248,11 +251,21 @@ class HybridRetriever:
         near = np.argpartition(-cosines, k - 1)[:k]
         return scores, self.example_owner[near[np.argsort(-cosines[near], kind="stable")]]
 
-    def search(self, question: str, top_k: int = 5, mode: str = "hybrid") -> SearchResult:
-        """Rank procedures for ``question``; ``mode`` is 'hybrid', 'lexical' or 'dense'."""
+    def admit(self, admits: Sequence[FrozenSet[str]]) -> None:
+        """The kinds of applicant each procedure is for, in index order (empty where its record names none): of two
+        twins, the one not for the kind a question says is no candidate (``ProcedureLevels.not_for``)."""
+        if len(admits) != len(self.procedures):
+            raise ValueError(f"{len(admits)} procedures' applicants for {len(self.procedures)} procedures")
+        self.admits = tuple(admits)
+
+    def search(self, question: str, top_k: int = 5, mode: str = "hybrid",
+               applicant: Optional[str] = None) -> SearchResult:
+        """Rank procedures for ``question``; ``mode`` is 'hybrid', 'lexical' or 'dense'; ``applicant``: the kind of
+        applicant the citizen says they are, which rules out a twin not for them (see ``admit``)."""
         if not clean_space(question) or not self.procedures:
             return SearchResult([], "unknown")
-        result = self.rank(self.scores(question, mode), top_k)
+        scores = self.scores(question, mode)
+        result = self.rank(replace(scores, applicant=applicant) if applicant else scores, top_k)
         staff = self._alias_of.get(phrasing_key(question)) if mode == "hybrid" else None
         if staff is not None and result.hits and result.hits[0].code == self.procedures[staff].code:
             # "cho tôi hỏi vụ làm giấy cho cái ao cá", which staff mapped to 1.013978 from the review queue: answered,
@@ -296,7 +309,10 @@ class HybridRetriever:
         order = sorted(ranks, key=lambda i: -ranks[i])[:max(top_k, RERANK_POOL)]
         # of one procedure at two levels, the one not handled at the level the question names is no candidate (its
         # closeness then says nothing against the other's confidence)
-        ruled_out = self.levels.ruled_out(order, scores.level)
+        # of one procedure at two levels whose records name different applicants, the one not for the kind of applicant
+        # the citizen says they are, likewise ("nhà tôi"; docs/answers.md, "Twins")
+        not_for = self.levels.not_for(order, scores.applicant, self.admits)
+        ruled_out = self.levels.ruled_out(order, scores.level) | not_for
         order = [i for i in order if i not in ruled_out]
         hits = [Hit(code=self.procedures[i].code, name=display_name(self.procedures[i].name), score=ranks[i],
                     dense=float(den[i]) if den is not None else 0.0,
@@ -312,6 +328,9 @@ class HybridRetriever:
             # a sure match on the paper, for another thing done with it: the citizen picks (on set D, 7/12/2026, this
             # turned no answer into a choice; "cấp lại giấy phép hành nghề khoan" was answered with its return)
             decision = "choose"
+        if decision == "unknown" and not_for and hits:
+            # the pair was close enough to offer before one of them was ruled out: the other is offered still
+            decision = "choose" if self.rank(replace(scores, applicant=None)).decision != "unknown" else decision
         return SearchResult(hits[:top_k], decision)
 
     @staticmethod

@@ -140,6 +140,21 @@ class ProcedureLevels:
         return cls(tuple(frozenset(str(getattr(x, "value", x)) for x in ls) for ls in levels),
                    tuple(twin_key(n) for n in names))
 
+    def not_for(self, candidates: Sequence[int], applicant: Optional[str],
+                admits: Optional[Sequence[FrozenSet[str]]]) -> FrozenSet[int]:
+        """The ``candidates`` (indices) not for the citizen's kind of ``applicant`` whose twin among the candidates is:
+        "nhà tôi … đào được cát" between the commune's "Xác nhận đăng ký thu hồi khoáng sản", whose record names
+        citizens, and the province's, for organisations only. ``admits``: the kinds of applicant each procedure is for
+        (empty: its record names none the situation table reads, so anyone)."""
+        if applicant is None or not admits:
+            return frozenset()
+
+        def fits(i: int) -> bool:
+            return not admits[i] or applicant in admits[i]
+
+        there = {self.keys[i] for i in candidates if fits(i)}
+        return frozenset(i for i in candidates if not fits(i) and self.keys[i] in there)
+
     def ruled_out(self, candidates: Sequence[int], level: Optional[str]) -> FrozenSet[int]:
         """The ``candidates`` (indices) a question naming ``level`` rules out: those not handled there whose twin
         among the candidates is."""

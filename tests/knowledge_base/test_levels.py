@@ -105,3 +105,32 @@ def test_the_search_drops_the_twin_at_the_level_not_named(retriever, question, k
     # without the level, both are candidates
     both = [h.code for h in retriever.search("giải quyết tranh chấp đất đai thuộc thẩm quyền chủ tịch").hits]
     assert {kept, dropped} <= set(both)
+
+
+def test_only_a_twin_not_for_the_citizen_is_ruled_out(catalogue):
+    from knowledge_base.checklist import admitted
+
+    codes = ["1.014258", "1.014256", "2.002835", "1.001662"]  # thu hồi khoáng sản at the commune and the province
+    procs = [catalogue.get(code) for code in codes]
+    levels = ProcedureLevels.of([p.name for p in procs], [p.levels for p in procs])
+    admits = [admitted(p.applicants) for p in procs]
+    assert "household" in admits[0] and "household" not in admits[1]  # the commune's names citizens, the province's not
+    assert "organisation" in admits[0] and "organisation" in admits[1]
+    assert levels.not_for(range(4), "household", admits) == {1}
+    assert levels.not_for(range(4), "organisation", admits) == set()  # both are for organisations
+    assert levels.not_for([1, 2, 3], "household", admits) == set()  # its twin for citizens is no candidate
+    assert levels.not_for(range(4), None, admits) == set()
+    assert levels.not_for(range(4), "household", None) == set()  # no applicants read: nothing ruled out
+    assert admitted([]) == frozenset() and admitted(["Không quy định"]) == frozenset()
+
+
+def test_the_knowledge_base_drops_the_twin_not_for_the_citizen(retriever, catalogue):
+    from knowledge_base.service import KnowledgeBase
+
+    kb = KnowledgeBase.over(catalogue, retriever)
+    # 1.013825 (province: organisations) and 1.013950 (commune: households and individuals) change how rent is paid
+    question = "nhà tôi đang thuê đất trả tiền hằng năm, giờ muốn chuyển sang trả tiền một lần thì làm thế nào"
+    codes = [h.code for h in kb.search(question).hits]
+    assert "1.013950" in codes and "1.013825" not in codes
+    both = [h.code for h in retriever.search(question).hits]  # the search alone does not know who asks
+    assert {"1.013950", "1.013825"} <= set(both)

@@ -170,12 +170,14 @@ class KnowledgeBase:
 
     def search(self, question: str, top_k: int = 5, mode: str = "hybrid") -> SearchResult:
         """Ranked procedures for a citizen's question; of two twins, the one not for the kind of applicant the
-        question says the citizen is ("nhà tôi") is no candidate (``HybridRetriever.admit``)."""
+        question says the citizen is, as their own ("nhà tôi", "công ty tôi"), is no candidate
+        (``HybridRetriever.admit``)."""
         self.reload_if_rebuilt()
         retriever = self.retriever
         if retriever.admits is None:  # once per index loaded (two first searches at once compute the same)
             retriever.admit([admitted(p.applicants) for p in retriever.procedures])
-        return retriever.search(question, top_k=top_k, mode=mode, applicant=read_situation(question).applicant)
+        applicant = SituationTable.default().own_applicant(question)  # "công ty tôi", "nhà tôi"; not "cán bộ công ty"
+        return retriever.search(question, top_k=top_k, mode=mode, applicant=applicant)
 
     def resolve(self, text: str, context: Optional[Context] = None) -> Resolution:
         """Which procedure ``text`` means given what the conversation knows (see ``knowledge_base.resolve``)."""

@@ -92,7 +92,7 @@ class QueryScores:
     nearest: Optional[np.ndarray] = None  # the procedures (indices) of the NEAREST examples, nearest first
     level: Optional[str] = None  # the administrative level the question names ("ubnd xã"), if one
     said: FrozenSet[str] = frozenset()  # the actions the question names in its own words ("cấp lại"), of ``asked``
-    applicant: Optional[str] = None  # the kind of applicant the citizen says they are ("nhà tôi": household), if said
+    applicant: Optional[str] = None  # the kind of applicant the citizen calls their own ("nhà tôi": household), if any
 
 
 def lead(top: float, second: float) -> float:
@@ -309,11 +309,12 @@ class HybridRetriever:
         order = sorted(ranks, key=lambda i: -ranks[i])[:max(top_k, RERANK_POOL)]
         # of one procedure at two levels, the one not handled at the level the question names is no candidate (its
         # closeness then says nothing against the other's confidence)
-        # of one procedure at two levels whose records name different applicants, the one not for the kind of applicant
-        # the citizen says they are, likewise ("nhà tôi"; docs/answers.md, "Twins")
-        not_for = self.levels.not_for(order, scores.applicant, self.admits)
-        ruled_out = self.levels.ruled_out(order, scores.level) | not_for
+        ruled_out = self.levels.ruled_out(order, scores.level)
         order = [i for i in order if i not in ruled_out]
+        # of the twins left whose records name different applicants, the one not for the kind of applicant the citizen
+        # says they are, likewise ("nhà tôi"; docs/answers.md): after the level, so that the two never rule out both
+        not_for = self.levels.not_for(order, scores.applicant, self.admits)
+        order = [i for i in order if i not in not_for]
         hits = [Hit(code=self.procedures[i].code, name=display_name(self.procedures[i].name), score=ranks[i],
                     dense=float(den[i]) if den is not None else 0.0,
                     lexical=float(lex[i]) if lex is not None else 0.0,
@@ -330,7 +331,7 @@ class HybridRetriever:
             decision = "choose"
         if decision == "unknown" and not_for and hits:
             # the pair was close enough to offer before one of them was ruled out: the other is offered still
-            decision = "choose" if self.rank(replace(scores, applicant=None)).decision != "unknown" else decision
+            decision = "choose" if self.rank(replace(scores, applicant=None), top_k).decision != "unknown" else decision
         return SearchResult(hits[:top_k], decision)
 
     @staticmethod

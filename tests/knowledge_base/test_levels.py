@@ -125,12 +125,34 @@ def test_only_a_twin_not_for_the_citizen_is_ruled_out(catalogue):
 
 
 def test_the_knowledge_base_drops_the_twin_not_for_the_citizen(retriever, catalogue):
+    import copy
+
     from knowledge_base.service import KnowledgeBase
 
-    kb = KnowledgeBase.over(catalogue, retriever)
+    kb = KnowledgeBase.over(catalogue, copy.copy(retriever))  # its own: the session's retriever is left unruled
     # 1.013825 (province: organisations) and 1.013950 (commune: households and individuals) change how rent is paid
     question = "nhà tôi đang thuê đất trả tiền hằng năm, giờ muốn chuyển sang trả tiền một lần thì làm thế nào"
     codes = [h.code for h in kb.search(question).hits]
     assert "1.013950" in codes and "1.013825" not in codes
     both = [h.code for h in retriever.search(question).hits]  # the search alone does not know who asks
     assert {"1.013950", "1.013825"} <= set(both)
+    # a kind of applicant named but not as the citizen's own rules nothing out
+    named = [h.code for h in kb.search("tôi là cán bộ công ty, " + question).hits]
+    assert {"1.013950", "1.013825"} <= set(named)
+    # the level named rules out the commune's first: the province's stays, the two rules never drop both twins
+    there = [h.code for h in kb.search(question + ", nộp ở ubnd tỉnh").hits]
+    assert "1.013825" in there and "1.013950" not in there
+
+
+@pytest.mark.parametrize("text, own", [
+    ("nhà tôi đang thuê đất", "household"),  # family words alone
+    ("công ty tôi đang thuê đất", "organisation"),
+    ("cty e muốn thuê đất", "organisation"),
+    ("tôi là cán bộ công ty, nhà tôi đang thuê đất", None),  # a company named, not as theirs
+    ("bố tôi đi lao động ở nước ngoài, nhà tôi muốn giao rừng", None),
+    ("công ty có khu đất thuê của nhà nước", None),
+])
+def test_the_applicant_a_citizen_calls_their_own(text, own):
+    from knowledge_base.situation import SituationTable
+
+    assert SituationTable.default().own_applicant(text) == own

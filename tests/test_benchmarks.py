@@ -138,3 +138,21 @@ def test_grouping_separability_counts_a_tie_as_a_half_and_never_splits_one():
     same = lambda contents: np.ones((len(contents), 3))  # noqa: E731 - every pair scores the same
     auc, at_recall, at_precision = separability(["a b", "c d", "e f"], [0, 0, 1], same)
     assert auc == 0.5 and at_recall == pytest.approx(1 / 3) and at_precision == 0.0
+
+
+def test_rasa_floor_project_answers_every_intent_by_a_rule_with_a_reply():
+    """The load benchmark's floor bot (keyword intents, rules, canned replies) is a whole project: every intent
+    has keyword examples and a rule, every rule's reply is in the domain, with the default reply for the rest."""
+    import yaml
+
+    from benchmarks.bench_load import FLOOR_FILES
+
+    domain = yaml.safe_load(FLOOR_FILES["domain.yml"])
+    nlu = {block["intent"]: block["examples"] for block in yaml.safe_load(FLOOR_FILES["data/nlu.yml"])["nlu"]}
+    rules = [rule["steps"] for rule in yaml.safe_load(FLOOR_FILES["data/rules.yml"])["rules"]]
+    config = yaml.safe_load(FLOOR_FILES["config.yml"])
+    assert [c["name"] for c in config["pipeline"]] == ["KeywordIntentClassifier"]
+    assert set(nlu) == set(domain["intents"]) == {steps[0]["intent"] for steps in rules}
+    assert all(steps[1]["action"] in domain["responses"] for steps in rules)
+    assert "utter_default" in domain["responses"]
+    assert all(examples.strip() for examples in nlu.values())

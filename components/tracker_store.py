@@ -35,7 +35,8 @@ from collections import OrderedDict
 from typing import Any, Callable, Iterator, List, Optional, Text, Tuple, TypeVar
 
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import text
@@ -152,6 +153,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         # Plain SQL: building an ORM query's cache key cost more than running it.
         events = self.SQLEvent.__tablename__
         self._last_id_sql = text(f"SELECT max(id) FROM {events} WHERE sender_id = :sender")
+        self._insert_events = self.SQLEvent.__table__.insert()  # one statement: SQLAlchemy keeps its cache key
         self._written_since_sql = text(
             f"SELECT max(id), count(*) FROM {events} WHERE sender_id = :sender AND id > :since"
         )
@@ -261,6 +263,18 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         self._remember(sender_id, last_id, list(tracker.events))
         return _loaded(tracker)
 
+    async def create_tracker(self, sender_id: Text, append_action_listen: bool = True) -> DialogueStateTracker:
+        """A new conversation's tracker, saved (as Rasa's own). Rasa creates one only when a retrieve, under the
+        conversation's lock, found none: with a domain that means nothing of it is stored, so its first save does
+        not count the stored events (an ORM count query, about 2 % of the Rasa server's time under load)."""
+        tracker = self.init_tracker(sender_id)
+        if self.domain is not None:  # without one, a retrieve gives nothing even when events are stored
+            _loaded(tracker)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        await self.save(tracker)
+        return tracker
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the events added since the last save, masked, and remember the session (the database work in a
         worker thread, as in ``retrieve``).
@@ -302,7 +316,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                                  intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
                                  action_name=data.get("name"), data=blob))
             if rows:
-                session.execute(self.SQLEvent.__table__.insert(), rows)
+                session.execute(self._insert_events, rows)
             last_id = None
             if self.cache_size > 0:
                 if entry is None:

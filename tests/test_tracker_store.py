@@ -367,3 +367,31 @@ def test_a_restarting_database_is_tried_again_and_other_errors_are_not(monkeypat
     with pytest.raises(OperationalError):
         tracker_store.retried(down)
     assert len(calls) == len(tracker_store.RETRY_DELAYS_S) + 1
+
+
+async def test_a_new_conversations_first_save_counts_nothing_and_stores_its_events(new_db, monkeypatch):
+    """A conversation nothing is stored of is created without counting the stored events; its events are all
+    written, once, and read back; a store without a domain still counts (its retrieve finds nothing either way)."""
+    db = new_db("tracker")
+    store = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(db), cache_size=10)
+    counted = []
+    query = MaskingSQLTrackerStore._event_query
+
+    def spy(self, *args, **kwargs):
+        counted.append(args)
+        return query(self, *args, **kwargs)
+
+    monkeypatch.setattr(MaskingSQLTrackerStore, "_event_query", spy)
+    assert await store.retrieve("new-conv") is None  # what get_or_create_tracker does first: the one query
+    counted.clear()
+    tracker = await store.create_tracker("new-conv")
+    assert counted == [] and [e.type_name for e in tracker.events] == ["action"]
+    tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}, [], {"text": "xin chào"}))
+    await store.save(tracker)
+    cold = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(db), cache_size=0)
+    assert [e.type_name for e in (await cold.retrieve("new-conv")).events] == ["action", "user"]
+
+    bare = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(db), cache_size=10)
+    bare.domain = None
+    await bare.create_tracker("other-conv")
+    assert counted  # without a domain the stored events are counted, as Rasa does

@@ -264,15 +264,16 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         return _loaded(tracker)
 
     async def create_tracker(self, sender_id: Text, append_action_listen: bool = True) -> DialogueStateTracker:
-        """A new conversation's tracker, saved (as Rasa's own). Rasa creates one only when a retrieve, under the
-        conversation's lock, found none: with a domain that means nothing of it is stored, so its first save does
-        not count the stored events (an ORM count query, about 2 % of the Rasa server's time under load)."""
-        tracker = self.init_tracker(sender_id)
-        if self.domain is not None:  # without one, a retrieve gives nothing even when events are stored
-            _loaded(tracker)
+        """A new conversation's tracker (as Rasa's own). Rasa creates one only when a retrieve found none, which
+        means nothing of it is stored (a store without a domain is given an empty one): its first save does not count
+        the stored events (an ORM count query, about 2 % of the Rasa server's time under load), and a tracker with
+        no events yet (Rasa's processor asks for no initial action) is not saved at all, there being nothing to
+        write. ``motcua.rasa_main`` makes the FailSafeTrackerStore Rasa wraps this store in call it."""
+        tracker = _loaded(self.init_tracker(sender_id))
         if append_action_listen:
             tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
-        await self.save(tracker)
+        if tracker.events:
+            await self.save(tracker)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:

@@ -354,7 +354,14 @@ def _fail_loudly() -> None:
     async def save(self, tracker):
         await self._tracker_store.save(tracker)
 
+    async def create_tracker(self, sender_id, append_action_listen=True):
+        # the store's own (a new conversation's first save need not count what is stored), with the wrapper's
+        # event history limit, which Rasa sets on the wrapper alone
+        self._tracker_store.max_event_history = self.max_event_history
+        return await self._tracker_store.create_tracker(sender_id, append_action_listen)
+
     FailSafeTrackerStore.retrieve = retrieve
+    FailSafeTrackerStore.create_tracker = create_tracker
     FailSafeTrackerStore.retrieve_full_tracker = retrieve_full_tracker
     FailSafeTrackerStore.save = save
 

@@ -152,6 +152,7 @@ def test_rasa_floor_project_answers_every_intent_by_a_rule_with_a_reply():
     rules = [rule["steps"] for rule in yaml.safe_load(FLOOR_FILES["data/rules.yml"])["rules"]]
     config = yaml.safe_load(FLOOR_FILES["config.yml"])
     assert [c["name"] for c in config["pipeline"]] == ["KeywordIntentClassifier"]
+    assert [p["name"] for p in config["policies"]] == ["RulePolicy"]
     assert set(nlu) == set(domain["intents"]) == {steps[0]["intent"] for steps in rules}
     assert all(steps[1]["action"] in domain["responses"] for steps in rules)
     assert "utter_default" in domain["responses"]

@@ -358,6 +358,17 @@ def test_the_classifier_scores_a_message_from_its_own_columns_as_the_design_matr
         assert got == pytest.approx(expected, abs=1e-12)
     assert sparse_row(repeated).toarray().tolist() == [[0.0, 3.0, 0.0, 0.0, 4.0]]
 
+    from components.small_talk_gate import SmallTalkGate  # the n-grams alone, the dense vector left out
+
+    SmallTalkGate.create({}, model_storage, Resource("gate"), context).train(
+        TrainingData([two_featurizers(*row) for row in rows]))
+    gate = SmallTalkGate.load({}, model_storage, Resource("gate"), context)
+    for got, m in zip(gate.probabilities(queries[:2]), queries[:2]):
+        sparse, _ = gate._features([m])
+        expected = softmax(np.asarray(gate._design(sparse, None, gate.model["idf"]) @ gate.model["coef"].T
+                                      + gate.model["intercept"]))[0]
+        assert got == pytest.approx(expected, abs=1e-12)
+
     first = sparse_row(queries[0])
     assert sparse_row(queries[0]) is first  # read once
     queries[0].add_features(Features(csr_matrix(np.array([[1.0]])), "sentence", "text", "regex"))

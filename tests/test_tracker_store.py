@@ -370,28 +370,37 @@ def test_a_restarting_database_is_tried_again_and_other_errors_are_not(monkeypat
 
 
 async def test_a_new_conversations_first_save_counts_nothing_and_stores_its_events(new_db, monkeypatch):
-    """A conversation nothing is stored of is created without counting the stored events; its events are all
-    written, once, and read back; a store without a domain still counts (its retrieve finds nothing either way)."""
+    """Through the FailSafeTrackerStore Rasa wraps the store in: a conversation nothing is stored of is created
+    without touching the database and its first save counts no stored events; its events are all written, once,
+    and read back. A tracker the store did not read or create is still counted."""
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    from motcua.rasa_main import _fail_loudly
+
+    _fail_loudly()
     db = new_db("tracker")
     store = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(db), cache_size=10)
     counted = []
     query = MaskingSQLTrackerStore._event_query
 
-    def spy(self, *args, **kwargs):
-        counted.append(args)
-        return query(self, *args, **kwargs)
+    def spy(self, session, sender_id, *args, **kwargs):
+        found = query(self, session, sender_id, *args, **kwargs)
+        count = found.count
+        found.count = lambda: counted.append(sender_id) or count()
+        return found
 
     monkeypatch.setattr(MaskingSQLTrackerStore, "_event_query", spy)
-    assert await store.retrieve("new-conv") is None  # what get_or_create_tracker does first: the one query
-    counted.clear()
-    tracker = await store.create_tracker("new-conv")
-    assert counted == [] and [e.type_name for e in tracker.events] == ["action"]
+    wrapped = FailSafeTrackerStore(store)
+    tracker = await wrapped.get_or_create_tracker("new-conv", append_action_listen=False)  # as the processor asks
+    assert list(tracker.events) == [] and list(await store.keys()) == []  # nothing written yet
     tracker.update(UserUttered("xin chào", {"name": "greet", "confidence": 1.0}, [], {"text": "xin chào"}))
-    await store.save(tracker)
+    tracker.update(BotUttered("Xin chào"))
+    await wrapped.save(tracker)
+    assert counted == []
     cold = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(db), cache_size=0)
-    assert [e.type_name for e in (await cold.retrieve("new-conv")).events] == ["action", "user"]
+    assert [e.type_name for e in (await cold.retrieve("new-conv")).events] == ["user", "bot"]
 
-    bare = MaskingSQLTrackerStore(Domain.empty(), **sql_store_args(db), cache_size=10)
-    bare.domain = None
-    await bare.create_tracker("other-conv")
-    assert counted  # without a domain the stored events are counted, as Rasa does
+    stranger = DialogueStateTracker("new-conv", slots=[])  # not read by this store: what is stored is counted
+    stranger.update(UserUttered("cảm ơn", {"name": "thank", "confidence": 1.0}, [], {"text": "cảm ơn"}))
+    await cold.save(stranger)
+    assert counted == ["new-conv"]

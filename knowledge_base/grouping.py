@@ -7,6 +7,7 @@ overlap enough (Jaccard). Staff answers (FAQ) are matched the same way.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -124,6 +125,21 @@ def content_of(text: str) -> str:
         spaced = pattern.sub(" ", spaced)
     spaced = LEADING.sub(" ", PARTICLES.sub(" ", " " + " ".join(spaced.split()) + " "))
     return " ".join(spaced.split())
+
+
+def without_place(text: str) -> str:
+    """``text`` without where the citizen is ("mình ở xã Đông Hải", ``PLACE``) and parcel numbers ("thửa số 1749",
+    ``PARCEL``): words that name no procedure. The two are found on the folded text and blanked in the text itself,
+    so that the rest reads as the citizen wrote it (its accents tell "sổ" from "số")."""
+    text = unicodedata.normalize("NFC", text or "")
+    folded = re.sub(r"[^\w\s]|\s", " ", fold(text))
+    if len(folded) != len(text):  # a character whose lower case or folding is longer: nothing to align with
+        return text
+    blank = [False] * len(text)
+    for pattern in (PARCEL, PLACE):
+        for found in pattern.finditer(folded):
+            blank[found.start():found.end()] = [True] * (found.end() - found.start())
+    return "".join(" " if gone else c for c, gone in zip(text, blank))
 
 
 MIN_CENTRED = 30  # questions with content words before vectors may join groups

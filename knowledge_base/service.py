@@ -216,12 +216,16 @@ class KnowledgeBase:
         return read_situation(text).with_request(self.request_in(text)).with_said(said)
 
     def _content_tokens(self, question: str) -> List[str]:
-        """The question's folded tokens without aspect and follow-up words."""
+        """The question's folded tokens without aspect and follow-up words, where the citizen is and parcel numbers
+        ("có mất phí không, mình ở xã Bình Minh" names nothing: the citizen is asked which procedure, not told that
+        none was found, and staff are not given it as a gap)."""
+        from knowledge_base.grouping import without_place
         from knowledge_base.retrieval.lexical import content_stopphrases, strip_phrases
 
         # one pass, longest first: "mất bao nhiêu tiền" goes whole, before the aspect phrase
         # "bao nhiêu tiền" alone could leave a bare "mất" that reads as a lost certificate
-        return strip_phrases(self.retriever.normalizer.folded_tokens(question), content_stopphrases())
+        tokens = self.retriever.normalizer.folded_tokens(without_place(question))
+        return strip_phrases(tokens, content_stopphrases())
 
     def other_agency(self, question: str) -> Optional[str]:
         """The agency that handles ``question`` when it names another agency's service, else None.

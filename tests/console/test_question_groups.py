@@ -8,7 +8,7 @@ import numpy as np
 from console.question_groups import QuestionGroups
 from console.store import ConsoleStore
 from core.stores.review_log import ReviewLog
-from knowledge_base.grouping import MIN_CENTRED, content_of
+from knowledge_base.grouping import MIN_CENTRED, content_of, without_place
 
 TOPICS = {"nop": 0, "online": 1, "phi": 2, "gio": 3}
 
@@ -127,3 +127,10 @@ def test_the_grouping_encoder_reads_questions_with_their_accents_restored(consol
     encode = question_encoder(Recorder(), Catalogue.load(settings.knowledge.catalogue_dir))
     encode([content_of("cap lai giay chung nhan bi mat")])
     assert seen == ["cấp lại giấy chứng nhận bị mất"]
+
+
+def test_without_place_blanks_where_the_citizen_is_and_parcel_numbers_and_keeps_the_rest_as_written():
+    assert without_place("Có mất phí không, mình ở xã Bình Minh").split() == ["Có", "mất", "phí", "không,"]
+    assert without_place("sổ đỏ thửa số 1970 tờ bản đồ 5").split() == ["sổ", "đỏ"]  # "sổ", not "số": accents kept
+    assert without_place("tách thửa mất bao lâu") == "tách thửa mất bao lâu"
+    assert without_place("") == ""

@@ -125,8 +125,11 @@ FOLLOW_UPS = ["mất bao nhiêu tiền", "mat bao nhieu tien", "hết mấy ngà
               "chi phí khoảng bao nhiêu", "mang theo những gì", "có cần công chứng không",
               "cần bản sao hay bản chính", "nhờ người khác nộp được không", "uy quyen cho nguoi khac nop dc ko",
               "nộp ở xã hay ở tỉnh", "cấp tỉnh hay cấp xã giải quyết", "phải đi lại mấy lần",
-              "còn lệ phí thì sao?", "nop online dc ko", "phí thẩm định hết bao nhiêu"]
+              "còn lệ phí thì sao?", "nop online dc ko", "phí thẩm định hết bao nhiêu",
+              # where the citizen is and a parcel's number name no procedure either
+              "có mất phí không, mình ở xã Bình Minh", "co mat phi khong thua so 1970", "nộp ở đâu ạ, thửa số 12 tờ 3"]
 NAMES = ["mất sổ đỏ thì làm sao", "mat so thi lam the nao", "lam lai so do bi mat", "tach thua mat bao lau",
+         "tách thửa ở xã Bình Minh mất bao lâu", "mình ở xã Yên Hòa muốn làm sổ đỏ",
          "giấy phép môi trường hết bao nhiêu tiền", "đổi sổ mất bao lâu", "xin giấy phép xả thải",
          "tặng cho đất cho con", "gcn qsdd", "phí thẩm định báo cáo ĐTM"]
 

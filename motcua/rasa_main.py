@@ -342,7 +342,8 @@ def _fail_loudly() -> None:
     """Rasa wraps the tracker store in a FailSafeTrackerStore: when the database fails, it reads a conversation
     as new (its context forgotten) and keeps the turn in this process's memory only, while the citizen gets an
     answer the stored history will never hold. Here a failure stays a failure (after the store's own retries):
-    the message is answered with the apology and the citizen sends it again."""
+    the message is answered with the apology and the citizen sends it again. A new conversation is created by the
+    store itself (``MaskingSQLTrackerStore.create_tracker``), not by the wrapper's generic code."""
     from rasa.core.tracker_store import FailSafeTrackerStore
 
     async def retrieve(self, sender_id):

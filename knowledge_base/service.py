@@ -50,6 +50,14 @@ _AGAIN = re.compile(r"\blai\b")
 log = logging.getLogger(__name__)
 
 
+def _admitting(retriever: HybridRetriever) -> HybridRetriever:
+    """``retriever`` with each procedure's kinds of applicant (``HybridRetriever.admit``), worked out once when the
+    index is opened, not on a citizen's first search."""
+    if retriever.admits is None:
+        retriever.admit([admitted(p.applicants) for p in retriever.procedures])
+    return retriever
+
+
 class KnowledgeBase:
     """Loads the catalogue and the index lazily; searches and composes answers."""
 
@@ -75,7 +83,7 @@ class KnowledgeBase:
         It never swaps them for the index in ``settings.knowledge.index_dir``.
         """
         kb = cls(settings)
-        kb._catalogue, kb._retriever, kb._watch_index = catalogue, retriever, False
+        kb._catalogue, kb._retriever, kb._watch_index = catalogue, _admitting(retriever), False
         return kb
 
     def _manifest_mtime(self) -> Optional[float]:
@@ -119,9 +127,10 @@ class KnowledgeBase:
 
                 s = self.settings
                 seen = self._manifest_mtime()  # before reading: an index written meanwhile is reloaded next time
-                self._retriever, self.rebuilt_because = open_or_build(
+                retriever, self.rebuilt_because = open_or_build(
                     self.catalogue, self.embedder, s.knowledge.index_dir, s.knowledge.scope_fields,
                     s.knowledge.scope_levels, calibrate=fit_calibration)
+                self._retriever = _admitting(retriever)
                 self._loaded_manifest = self._manifest_mtime() if self.rebuilt_because else seen
             return self._retriever
 
@@ -173,11 +182,8 @@ class KnowledgeBase:
         question says the citizen is, as their own ("nhà tôi", "công ty tôi"), is no candidate
         (``HybridRetriever.admit``)."""
         self.reload_if_rebuilt()
-        retriever = self.retriever
-        if retriever.admits is None:  # once per index loaded (two first searches at once compute the same)
-            retriever.admit([admitted(p.applicants) for p in retriever.procedures])
         applicant = SituationTable.default().own_applicant(question)  # "công ty tôi", "nhà tôi"; not "cán bộ công ty"
-        return retriever.search(question, top_k=top_k, mode=mode, applicant=applicant)
+        return self.retriever.search(question, top_k=top_k, mode=mode, applicant=applicant)
 
     def resolve(self, text: str, context: Optional[Context] = None) -> Resolution:
         """Which procedure ``text`` means given what the conversation knows (see ``knowledge_base.resolve``)."""

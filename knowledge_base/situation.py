@@ -287,16 +287,21 @@ class SituationTable:
         ("nhà tôi") say a household only when no other kind of applicant is named ("công ty nhà tôi"); a kind of
         applicant the citizen calls their own ("công ty chúng tôi") outweighs the others, and one named as the other
         party ("… của một cá nhân") yields to any other named (``_Message.whose``)."""
-        return self._read(text)[0]
+        return self._reading(text)[0]
 
     def own_applicant(self, text: str) -> Optional[str]:
         """The kind of applicant ``text`` says the citizen is as their own ("công ty tôi", "hộ gia đình tôi"), or by
         family words alone ("nhà tôi": a household, no kind named); None otherwise: a kind merely named ("tôi là cán
         bộ công ty, nhà tôi …") may be someone else's."""
-        situation, own = self._read(text)
+        situation, own = self._reading(text)
         return situation.applicant if situation.applicant_implied else (own[-1] if own else None)
 
-    def _read(self, text: str) -> Tuple[Situation, List[str]]:
+    def _reading(self, text: str) -> Tuple[Situation, Tuple[str, ...]]:
+        """``_read`` of ``text``, kept for a short text: the search (``own_applicant``) and the action (``read``) read
+        the same message once between them."""
+        return _read_kept(self, text) if len(text or "") <= KEPT_LONGEST else self._read(text)
+
+    def _read(self, text: str) -> Tuple[Situation, Tuple[str, ...]]:
         """``read``'s situation, and the kinds of applicant the message names as the citizen's own."""
         folded, typed = self._words(text)  # read once for both tables: this runs on every message
         matches = [(start, end, cast(Tuple[str, str], value)) for start, end, value in self.table.find(folded, typed)]
@@ -319,7 +324,7 @@ class SituationTable:
         return Situation(case=last[CASE], applicant=last[APPLICANT], channel=last[CHANNEL],
                          conditions=tuple(dict.fromkeys(found.get(CONDITION, []))), applicant_implied=implied,
                          likely=() if last[CASE] else tuple(dict.fromkeys(likely)),
-                         land=self._own_land(folded, typed)), whose["own"]
+                         land=self._own_land(folded, typed)), tuple(whose["own"])
 
     def _own_land(self, folded: List[str], typed: List[str]) -> Tuple[str, ...]:
         """The kinds of land a message names as the citizen's: not a target or a neighbour ("sang đất vườn",
@@ -405,6 +410,14 @@ def _default() -> SituationTable:
 
 # a word before a kind of land that makes it not the citizen's own: a target ("sang đất vườn") or a neighbour
 _NOT_OWN_LAND = frozenset({"sang", "len", "thanh", "canh", "gan", "giap", "ben", "ke"})
+
+
+KEPT_LONGEST = 500  # characters of a message whose reading is kept (a citizen's message; not a record's section)
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_kept(table: SituationTable, text: str) -> Tuple[Situation, Tuple[str, ...]]:
+    return table._read(text)
 
 
 @functools.lru_cache(maxsize=4096)

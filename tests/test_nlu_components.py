@@ -320,9 +320,9 @@ def test_the_classifier_scores_a_message_from_its_own_columns_as_the_design_matr
     from rasa.engine.storage.resource import Resource
     from rasa.shared.nlu.training_data.features import Features
     from rasa.shared.nlu.training_data.training_data import TrainingData
-    from scipy.sparse import coo_matrix
+    from scipy.sparse import coo_matrix, hstack
 
-    from components.linear_intent_classifier import LinearIntentClassifier, softmax, sparse_row
+    from components.linear_intent_classifier import LinearIntentClassifier, softmax, sparse_row, tfidf_rows
 
     def two_featurizers(text, intent, words, chars, dense):
         m = message(text, intent)
@@ -346,14 +346,20 @@ def test_the_classifier_scores_a_message_from_its_own_columns_as_the_design_matr
     repeated.add_features(Features(csr_matrix(np.array([[0.0, 4.0]])), "sentence", "text", "char"))
     queries = [two_featurizers("x", None, [3, 0, 1], [0, 2], [0.3, 0.7]),
                two_featurizers("y", None, [0, 0, 0], [0, 0], [0.9, 0.1]), repeated, message("")]
+    def design(m, idf, dense_weight=None):  # over Rasa's own combination of the features, as one matrix
+        combined = m.get_sparse_features("text")[1]
+        sparse = csr_matrix(combined.features) if combined is not None else csr_matrix((1, idf.shape[0]))
+        if sparse.shape[1] != idf.shape[0]:
+            sparse = csr_matrix((1, idf.shape[0]))
+        if dense_weight is None:
+            return tfidf_rows(sparse, idf)
+        dense = m.get_dense_features("text")[1]
+        dense = dense.features if dense is not None else np.zeros((1, 2), np.float32)
+        return hstack([tfidf_rows(sparse, idf), csr_matrix(dense * dense_weight)]).tocsr()
+
     fast = clf.probabilities(queries)
     for got, m in zip(fast, queries):
-        sparse, dense = clf._features([m])
-        if sparse.shape[1] != clf.model["idf"].shape[0]:
-            sparse = csr_matrix((1, clf.model["idf"].shape[0]))
-        if dense is None:
-            dense = np.zeros((1, 2), np.float32)
-        expected = softmax(np.asarray(clf._design(sparse, dense, clf.model["idf"]) @ clf.model["coef"].T
+        expected = softmax(np.asarray(design(m, clf.model["idf"], 1.5) @ clf.model["coef"].T
                                       + clf.model["intercept"]))[0]
         assert got == pytest.approx(expected, abs=1e-12)
     assert sparse_row(repeated).toarray().tolist() == [[0.0, 3.0, 0.0, 0.0, 4.0]]
@@ -364,8 +370,7 @@ def test_the_classifier_scores_a_message_from_its_own_columns_as_the_design_matr
         TrainingData([two_featurizers(*row) for row in rows]))
     gate = SmallTalkGate.load({}, model_storage, Resource("gate"), context)
     for got, m in zip(gate.probabilities(queries[:2]), queries[:2]):
-        sparse, _ = gate._features([m])
-        expected = softmax(np.asarray(gate._design(sparse, None, gate.model["idf"]) @ gate.model["coef"].T
+        expected = softmax(np.asarray(design(m, gate.model["idf"]) @ gate.model["coef"].T
                                       + gate.model["intercept"]))[0]
         assert got == pytest.approx(expected, abs=1e-12)
 
@@ -373,3 +378,37 @@ def test_the_classifier_scores_a_message_from_its_own_columns_as_the_design_matr
     assert sparse_row(queries[0]) is first  # read once
     queries[0].add_features(Features(csr_matrix(np.array([[1.0]])), "sentence", "text", "regex"))
     assert sparse_row(queries[0]).shape == (1, 6)  # read again with the new featurizer's column
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+def test_the_softmax_fit_reaches_scikit_learns_multinomial_model_with_the_dense_block_kept_dense(classes):
+    """Cross-entropy plus the squared weights over C (intercepts free), minimised as scikit-learn's lbfgs does:
+    the same model within the tolerance, on n-gram columns beside a dense block, and with two classes too
+    (scikit-learn's multinomial form: one score per class)."""
+    from scipy.sparse import hstack
+    from scipy.sparse import random as sparse_random
+    from sklearn.linear_model import LogisticRegression
+
+    from components.linear_intent_classifier import softmax
+    from components.softmax_fit import fit_softmax
+
+    rng = np.random.default_rng(5)
+    n = 300
+    labels = rng.integers(0, classes, n)
+    counts = sparse_random(n, 60, density=0.08, random_state=3, format="csr")
+    counts = csr_matrix(counts + csr_matrix((np.ones(n), (np.arange(n), labels * 7)), shape=(n, 60)))  # telling
+    dense = rng.normal(size=(n, 5)) + labels[:, None] * 0.3
+    names = np.asarray(["intent_" + "abcd"[i] for i in labels])
+    coef, intercept, found = fit_softmax(counts, dense, names, C=3.0, max_iter=2000, tol=1e-8)
+    reference = LogisticRegression(C=3.0, max_iter=2000, tol=1e-8, multi_class="multinomial").fit(
+        hstack([counts, csr_matrix(dense)]).tocsr(), names)
+    assert found.tolist() == reference.classes_.tolist()
+    ours = softmax(np.asarray(hstack([counts, csr_matrix(dense)]) @ coef.T) + intercept)
+    theirs = reference.predict_proba(hstack([counts, csr_matrix(dense)]).tocsr())
+    assert ours == pytest.approx(theirs, abs=1e-4)
+    assert coef.shape == (classes, 65) and ours.argmax(axis=1).tolist() == theirs.argmax(axis=1).tolist()
+
+    sparse_only, _, _ = fit_softmax(counts, None, names, C=3.0, max_iter=2000)
+    assert sparse_only.shape == (classes, 60)
+    with pytest.raises(ValueError):
+        fit_softmax(counts, None, ["one"] * n, C=3.0, max_iter=10)

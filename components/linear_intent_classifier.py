@@ -11,6 +11,8 @@ loading it never unpickles code.
 """
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
@@ -24,7 +26,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, vstack
 
-from components.softmax_fit import fit_softmax
+from components import softmax_fit
+from components.fingerprint import files_digest
 
 FILE = "linear_intent_classifier.npz"
 SKIP = "motcua_small_talk"  # set on a message the small-talk gate classified: no sentence embedding, no other class
@@ -112,11 +115,17 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     uses_dense = True  # the sentence embedding beside the n-grams, when the messages have one
 
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The fitting code (this module, ``softmax_fit`` and a subclass's own), for Rasa's training cache: a model
+        fitted by older code is not reused when only the code changed."""
+        return files_digest({Path(__file__), Path(softmax_fit.__file__), Path(inspect.getfile(cls))})
+
     def _features(self, messages: List[Message]) -> Tuple[csr_matrix, Optional[np.ndarray]]:
         """Sparse and dense sentence features of the messages' text (stacked rows).
 
         Read at sentence level alone (``sparse_row``, ``sentence_features``): Rasa's own combination also stacks
-        the token-level features and deep-copies them, 16 s of a 2 min 50 s ``rasa train`` (8/12/2026)."""
+        the token-level features and deep-copies them: 16 s of a `rasa train` of 2 min 49 s under py-spy (8/12/2026)."""
         sparse, dense = [], []
         for message in messages:
             row = sparse_row(message)
@@ -139,7 +148,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         sparse, dense = self._features(examples)
         df = np.bincount(sparse.indices, minlength=sparse.shape[1])
         idf = np.log((1 + sparse.shape[0]) / (1 + df)) + 1.0
-        coef, intercept, classes = fit_softmax(
+        coef, intercept, classes = softmax_fit.fit_softmax(
             tfidf_rows(sparse, idf), None if dense is None else dense * float(self.config["dense_weight"]),
             [m.get(INTENT) for m in examples], float(self.config["C"]), int(self.config["max_iter"]))
         self.model = {"idf": idf, "coef": coef, "intercept": intercept, "classes": classes,

@@ -7,7 +7,11 @@ matrix: scikit-learn takes one sparse matrix, so the sentence embedding's 384 co
 entries (five of every six of the matrix's), and every iteration multiplied them one by one. Here the dense block
 is multiplied as an array. On the 5,794 intent examples (8/12/2026, 2 cores) the fit took 24 s instead of 47 s;
 both stop at the tolerance, where their probabilities of the examples differ by at most 2.4e-4 and no predicted
-intent differs (``tests/test_nlu_components.py`` compares the two on a small problem solved to 1e-8).
+intent differs (``tests/test_nlu_components.py`` compares the two on small problems solved to 1e-8).
+
+With two classes scikit-learn's default fits one binary model. Two softmax rows give the same probabilities when
+the penalty is doubled (at the optimum the rows are opposite, so each carries half the binary weights), and so
+they are fitted: the model of two intents is the one scikit-learn's default gave.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ def fit_softmax(sparse: csr_matrix, dense: Optional[np.ndarray], labels: Sequenc
     if block.shape[0] != rows.shape[0]:
         raise ValueError(f"{rows.shape[0]} sparse rows but {block.shape[0]} dense ones")
     k, width, extra = len(classes), rows.shape[1], block.shape[1]
+    strength = (2.0 if k == 2 else 1.0) / C  # two classes: scikit-learn's binary model (module docstring)
     picked = (np.arange(len(y)), y)
     truth = np.zeros((len(y), k))
     truth[picked] = 1.0
@@ -44,18 +49,19 @@ def fit_softmax(sparse: csr_matrix, dense: Optional[np.ndarray], labels: Sequenc
         scores = np.asarray(rows @ on_sparse.T) + block @ on_dense.T + intercept
         top = scores.max(axis=1, keepdims=True)
         log_total = top + np.log(np.exp(scores - top).sum(axis=1, keepdims=True))
-        penalty = 0.5 / C * float(np.sum(weights[:, :-1] ** 2))
+        penalty = 0.5 * strength * float(np.sum(weights[:, :-1] ** 2))
         loss = float(np.sum(log_total[:, 0] - scores[picked])) + penalty
         error = np.exp(scores - log_total) - truth  # predicted minus observed, examples x classes
         gradient = np.empty_like(weights)
-        gradient[:, :width] = np.asarray(columns @ error).T + on_sparse / C
-        gradient[:, width:-1] = (block.T @ error).T + on_dense / C
+        gradient[:, :width] = np.asarray(columns @ error).T + on_sparse * strength
+        gradient[:, width:-1] = (block.T @ error).T + on_dense * strength
         gradient[:, -1] = error.sum(axis=0)
         return loss, gradient.ravel()
 
     result = minimize(loss_and_gradient, np.zeros(k * (width + extra + 1)), method="L-BFGS-B", jac=True,
                       options={"gtol": tol, "maxiter": max_iter})
     if not result.success:
-        log.warning("the intent model did not converge in %d iterations: %s", max_iter, result.message)
+        log.warning("softmax fit stopped before converging, after %d of at most %d iterations: %s", result.nit,
+                    max_iter, result.message)
     weights = result.x.reshape(k, width + extra + 1)
     return weights[:, :-1].copy(), weights[:, -1].copy(), classes

@@ -381,10 +381,11 @@ def test_the_classifier_scores_a_message_from_its_own_columns_as_the_design_matr
 
 
 @pytest.mark.parametrize("classes", [2, 4])
-def test_the_softmax_fit_reaches_scikit_learns_multinomial_model_with_the_dense_block_kept_dense(classes):
+def test_the_softmax_fit_reaches_scikit_learns_default_model_with_the_dense_block_kept_dense(classes):
     """Cross-entropy plus the squared weights over C (intercepts free), minimised as scikit-learn's lbfgs does:
-    the same model within the tolerance, on n-gram columns beside a dense block, and with two classes too
-    (scikit-learn's multinomial form: one score per class)."""
+    the model scikit-learn's default fits (what the classifier used before), within the tolerance, on n-gram columns
+    beside a dense block and on the n-grams alone; with two classes, scikit-learn's one binary row is matched by
+    two softmax rows."""
     from scipy.sparse import hstack
     from scipy.sparse import random as sparse_random
     from sklearn.linear_model import LogisticRegression
@@ -399,16 +400,32 @@ def test_the_softmax_fit_reaches_scikit_learns_multinomial_model_with_the_dense_
     counts = csr_matrix(counts + csr_matrix((np.ones(n), (np.arange(n), labels * 7)), shape=(n, 60)))  # telling
     dense = rng.normal(size=(n, 5)) + labels[:, None] * 0.3
     names = np.asarray(["intent_" + "abcd"[i] for i in labels])
-    coef, intercept, found = fit_softmax(counts, dense, names, C=3.0, max_iter=2000, tol=1e-8)
-    reference = LogisticRegression(C=3.0, max_iter=2000, tol=1e-8, multi_class="multinomial").fit(
-        hstack([counts, csr_matrix(dense)]).tocsr(), names)
-    assert found.tolist() == reference.classes_.tolist()
-    ours = softmax(np.asarray(hstack([counts, csr_matrix(dense)]) @ coef.T) + intercept)
-    theirs = reference.predict_proba(hstack([counts, csr_matrix(dense)]).tocsr())
-    assert ours == pytest.approx(theirs, abs=1e-4)
-    assert coef.shape == (classes, 65) and ours.argmax(axis=1).tolist() == theirs.argmax(axis=1).tolist()
-
-    sparse_only, _, _ = fit_softmax(counts, None, names, C=3.0, max_iter=2000)
-    assert sparse_only.shape == (classes, 60)
+    for design, block in ((hstack([counts, csr_matrix(dense)]).tocsr(), dense), (counts, None)):
+        coef, intercept, found = fit_softmax(counts, block, names, C=3.0, max_iter=2000, tol=1e-8)
+        reference = LogisticRegression(C=3.0, max_iter=2000, tol=1e-8).fit(design, names)
+        assert found.tolist() == reference.classes_.tolist()
+        ours = softmax(np.asarray(design @ coef.T) + intercept)
+        theirs = reference.predict_proba(design)
+        assert ours == pytest.approx(theirs, abs=1e-4)
+        assert coef.shape == (classes, design.shape[1])
+        assert ours.argmax(axis=1).tolist() == theirs.argmax(axis=1).tolist()
     with pytest.raises(ValueError):
         fit_softmax(counts, None, ["one"] * n, C=3.0, max_iter=10)
+
+
+def test_a_two_intent_model_fitted_by_scikit_learn_scores_its_one_row_as_the_second_class(storage):
+    """Models of two intents fitted before 8/12/2026 hold scikit-learn's one binary row: its score is the second
+    class's against zero for the first."""
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.features import Features
+
+    from components.linear_intent_classifier import LinearIntentClassifier
+
+    model_storage, context = storage
+    model = {"idf": np.ones(2), "coef": np.array([[3.0, -1.0]]), "intercept": np.array([0.5]),
+             "classes": np.array(["affirm", "deny"]), "dense": np.asarray(False)}
+    clf = LinearIntentClassifier({}, model_storage, Resource("binary"), model)
+    m = message("có")
+    m.add_features(Features(csr_matrix(np.array([[1.0, 0.0]])), "sentence", "text", "cv"))
+    second = 1.0 / (1.0 + np.exp(-(3.0 + 0.5)))  # the one n-gram's tf-idf is 1 after normalising
+    assert clf.probabilities([m])[0] == pytest.approx([1.0 - second, second], abs=1e-12)

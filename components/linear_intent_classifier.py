@@ -71,6 +71,13 @@ def sparse_row(message: Message) -> Optional[csr_matrix]:
     return row
 
 
+def dense_row(message: Message) -> Optional[np.ndarray]:
+    """The message's dense sentence features side by side as one vector (``get_dense_features(TEXT)[1]``), or
+    None."""
+    parts = sentence_features(message, sparse=False)
+    return np.concatenate([np.asarray(d, dtype=np.float32).ravel() for d in parts]) if parts else None
+
+
 def tfidf_rows(counts: csr_matrix, idf: np.ndarray) -> csr_matrix:
     """Sublinear tf-idf of each row of n-gram ``counts``, L2-normalised (what ``probabilities`` computes for one
     message over its own columns)."""
@@ -128,11 +135,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         the token-level features and deep-copies them: 16 s of a `rasa train` of 2 min 49 s under py-spy (8/12/2026)."""
         sparse, dense = [], []
         for message in messages:
-            row = sparse_row(message)
-            parts = sentence_features(message, sparse=False) if self.uses_dense else []
-            sparse.append(row)
-            dense.append(np.concatenate([np.asarray(d, dtype=np.float32) for d in parts], axis=-1).reshape(1, -1)
-                         if parts else None)
+            sparse.append(sparse_row(message))
+            vector = dense_row(message) if self.uses_dense else None
+            dense.append(vector.reshape(1, -1) if vector is not None else None)
         width = next((s.shape[1] for s in sparse if s is not None), 0)
         rows = vstack([s if s is not None else csr_matrix((1, width)) for s in sparse]).tocsr()
         if all(d is None for d in dense):
@@ -188,10 +193,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 tf = (1.0 + np.log(np.maximum(row.data.astype(np.float64), 1e-12))) * idf[row.indices]
                 norm = np.sqrt(np.dot(tf, tf))
                 scores[i] += coef[:, row.indices] @ (tf / (norm if norm else 1.0))
-            dense = sentence_features(message, sparse=False) if with_dense else []
-            if dense:
-                vector = np.concatenate([np.asarray(d, dtype=np.float32).ravel() for d in dense]) * dense_weight
-                scores[i] += coef[:, width:] @ vector.astype(np.float64)
+            vector = dense_row(message) if with_dense else None
+            if vector is not None:
+                scores[i] += coef[:, width:] @ (vector * dense_weight).astype(np.float64)
         if scores.shape[1] == 1:  # two intents, fitted by scikit-learn before 8/12/2026: one score, the second's
             scores = np.hstack([np.zeros_like(scores), scores])
         return softmax(scores)

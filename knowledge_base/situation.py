@@ -17,7 +17,7 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple, cast
 import yaml
 
 from core.text import fold
-from knowledge_base.text import DATA_DIR, PhraseTable, TextNormalizer, words
+from knowledge_base.text import DATA_DIR, NORMALIZED_LONGEST, PhraseTable, TextNormalizer, words
 
 CASE, CONDITION, APPLICANT, CHANNEL, LAND = "case", "condition", "applicant", "channel", "land"
 _IMPLIED = "~implied"  # suffix of a group read from a citizen-only phrase ("nhà tôi"): said by implication
@@ -299,7 +299,7 @@ class SituationTable:
     def _reading(self, text: str) -> Tuple[Situation, Tuple[str, ...]]:
         """``_read`` of ``text``, kept for a short text: the search (``own_applicant``) and the action (``read``) read
         the same message once between them."""
-        return _read_kept(self, text) if len(text or "") <= KEPT_LONGEST else self._read(text)
+        return _read_kept(self, text) if len(text or "") <= NORMALIZED_LONGEST else self._read(text)
 
     def _read(self, text: str) -> Tuple[Situation, Tuple[str, ...]]:
         """``read``'s situation, and the kinds of applicant the message names as the citizen's own."""
@@ -410,9 +410,6 @@ def _default() -> SituationTable:
 
 # a word before a kind of land that makes it not the citizen's own: a target ("sang đất vườn") or a neighbour
 _NOT_OWN_LAND = frozenset({"sang", "len", "thanh", "canh", "gan", "giap", "ben", "ke"})
-
-
-KEPT_LONGEST = 500  # characters of a message whose reading is kept (a citizen's message; not a record's section)
 
 
 @functools.lru_cache(maxsize=1024)

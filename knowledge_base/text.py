@@ -164,7 +164,8 @@ def ordinal_in(text: str, count: int) -> Optional[int]:
 
 
 # A normaliser keeps the normal form of this many recent texts, each at most NORMALIZED_LONGEST characters: messages and
-# catalogue phrases, not whole record sections (those reach 8,906 characters and would push the messages out)
+# catalogue phrases, not whole record sections (those reach 8,906 characters and would push the messages out). The
+# situation table keeps its readings of texts as long (situation.SituationTable._reading).
 NORMALIZED_KEPT = 4096
 NORMALIZED_LONGEST = 500
 
